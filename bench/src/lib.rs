@@ -1,0 +1,1 @@
+//! krs benchmarks: each binary under src/bin prints its figures.

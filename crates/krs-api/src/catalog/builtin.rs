@@ -1,0 +1,204 @@
+//! The built-in resources that krs serves: every GA group/version/resource of Kubernetes 1.34,
+//! with upstream's names, scopes, verbs, short names, categories and subresources.
+//!
+//! This table is the one place that lists built-in resources. Routing, discovery, OpenAPI and
+//! RBAC resource names are derived from it; per-kind behaviour is the strategy named on the row
+//! (the generic strategy when none is named).
+
+use super::{Builtin, Sub, Verbs};
+
+/// Everything but deletecollection (namespaces).
+const NO_COLLECTION: Verbs = Verbs::ALL.without(Verbs::DELETECOLLECTION);
+const CREATE: Verbs = Verbs::CREATE;
+const GET_LIST: Verbs = Verbs::GET.with(Verbs::LIST);
+const GET_PATCH_UPDATE: Verbs = Verbs::GET.with(Verbs::PATCH).with(Verbs::UPDATE);
+const PROXY: Verbs = Verbs::CREATE.with(Verbs::DELETE).with(Verbs::GET).with(Verbs::PATCH).with(Verbs::UPDATE);
+const CONNECT: Verbs = Verbs::CREATE.with(Verbs::GET);
+
+const STATUS: Sub = Sub::same_kind("status", GET_PATCH_UPDATE);
+const SCALE: Sub = Sub::other_kind("scale", "autoscaling", "v1", "Scale", GET_PATCH_UPDATE);
+
+/// One row per served group/version/resource.
+pub(super) static BUILTIN: &[Builtin] = &[
+    // core/v1
+    Builtin::new("", "v1", "bindings", "Binding").verbs(CREATE).virtual_resource(),
+    Builtin::new("", "v1", "componentstatuses", "ComponentStatus")
+        .cluster()
+        .verbs(GET_LIST)
+        .short(&["cs"])
+        .virtual_resource(),
+    Builtin::new("", "v1", "configmaps", "ConfigMap").short(&["cm"]),
+    Builtin::new("", "v1", "endpoints", "Endpoints").short(&["ep"]).storage("services/endpoints"),
+    Builtin::new("", "v1", "events", "Event").short(&["ev"]).storage("events"),
+    Builtin::new("", "v1", "limitranges", "LimitRange").short(&["limits"]),
+    Builtin::new("", "v1", "namespaces", "Namespace")
+        .cluster()
+        .verbs(NO_COLLECTION)
+        .short(&["ns"])
+        .subs(&[Sub::same_kind("finalize", Verbs::UPDATE), STATUS]),
+    Builtin::new("", "v1", "nodes", "Node")
+        .cluster()
+        .short(&["no"])
+        .storage("minions")
+        .subs(&[Sub::connect("proxy", "NodeProxyOptions", PROXY), STATUS]),
+    Builtin::new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim").short(&["pvc"]).subs(&[STATUS]),
+    Builtin::new("", "v1", "persistentvolumes", "PersistentVolume").cluster().short(&["pv"]).subs(&[STATUS]),
+    Builtin::new("", "v1", "pods", "Pod").short(&["po"]).all().generation().returns_deleted().subs(&[
+        Sub::connect("attach", "PodAttachOptions", CONNECT),
+        Sub::other_kind("binding", "", "v1", "Binding", CREATE),
+        Sub::same_kind("ephemeralcontainers", GET_PATCH_UPDATE),
+        Sub::other_kind("eviction", "policy", "v1", "Eviction", CREATE),
+        Sub::connect("exec", "PodExecOptions", CONNECT),
+        Sub::same_kind("log", Verbs::GET),
+        Sub::connect("portforward", "PodPortForwardOptions", CONNECT),
+        Sub::connect("proxy", "PodProxyOptions", PROXY),
+        Sub::same_kind("resize", GET_PATCH_UPDATE),
+        STATUS,
+    ]),
+    Builtin::new("", "v1", "podtemplates", "PodTemplate"),
+    Builtin::new("", "v1", "replicationcontrollers", "ReplicationController")
+        .short(&["rc"])
+        .all()
+        .generation()
+        .storage("controllers")
+        .subs(&[SCALE, STATUS]),
+    Builtin::new("", "v1", "resourcequotas", "ResourceQuota").short(&["quota"]).subs(&[STATUS]),
+    Builtin::new("", "v1", "secrets", "Secret"),
+    Builtin::new("", "v1", "serviceaccounts", "ServiceAccount").short(&["sa"]).returns_deleted().subs(&[Sub::other_kind(
+        "token",
+        "authentication.k8s.io",
+        "v1",
+        "TokenRequest",
+        CREATE,
+    )]),
+    Builtin::new("", "v1", "services", "Service")
+        .short(&["svc"])
+        .all()
+        .returns_deleted()
+        .storage("services/specs")
+        .subs(&[Sub::connect("proxy", "ServiceProxyOptions", PROXY), STATUS]),
+    // admissionregistration.k8s.io/v1
+    Builtin::new("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration")
+        .cluster()
+        .categories(&["api-extensions"]),
+    Builtin::new("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy")
+        .cluster()
+        .categories(&["api-extensions"])
+        .generation()
+        .subs(&[STATUS]),
+    Builtin::new(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+    )
+    .cluster()
+    .categories(&["api-extensions"])
+    .generation(),
+    Builtin::new("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration")
+        .cluster()
+        .categories(&["api-extensions"]),
+    // apiextensions.k8s.io/v1
+    Builtin::new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition")
+        .cluster()
+        .short(&["crd", "crds"])
+        .categories(&["api-extensions"])
+        .generation()
+        .storage("apiextensions.k8s.io/customresourcedefinitions")
+        .subs(&[STATUS]),
+    // apiregistration.k8s.io/v1
+    Builtin::new("apiregistration.k8s.io", "v1", "apiservices", "APIService")
+        .cluster()
+        .categories(&["api-extensions"])
+        .storage("apiregistration.k8s.io/apiservices")
+        .subs(&[STATUS]),
+    // apps/v1
+    Builtin::new("apps", "v1", "controllerrevisions", "ControllerRevision"),
+    Builtin::new("apps", "v1", "daemonsets", "DaemonSet").short(&["ds"]).all().generation().subs(&[STATUS]),
+    Builtin::new("apps", "v1", "deployments", "Deployment").short(&["deploy"]).all().generation().subs(&[SCALE, STATUS]),
+    Builtin::new("apps", "v1", "replicasets", "ReplicaSet").short(&["rs"]).all().generation().subs(&[SCALE, STATUS]),
+    Builtin::new("apps", "v1", "statefulsets", "StatefulSet").short(&["sts"]).all().generation().subs(&[SCALE, STATUS]),
+    // authentication.k8s.io/v1
+    Builtin::new("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview")
+        .cluster()
+        .verbs(CREATE)
+        .virtual_resource(),
+    Builtin::new("authentication.k8s.io", "v1", "tokenreviews", "TokenReview").cluster().verbs(CREATE).virtual_resource(),
+    // authorization.k8s.io/v1
+    Builtin::new("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview")
+        .verbs(CREATE)
+        .virtual_resource(),
+    Builtin::new("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview")
+        .cluster()
+        .verbs(CREATE)
+        .virtual_resource(),
+    Builtin::new("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview")
+        .cluster()
+        .verbs(CREATE)
+        .virtual_resource(),
+    Builtin::new("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview")
+        .cluster()
+        .verbs(CREATE)
+        .virtual_resource(),
+    // autoscaling/v1 and v2 share one storage (v2 is the storage version)
+    Builtin::new("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+        .short(&["hpa"])
+        .all()
+        .generation()
+        .subs(&[STATUS]),
+    Builtin::new("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+        .short(&["hpa"])
+        .all()
+        .generation()
+        .stored_as("autoscaling", "v2")
+        .subs(&[STATUS]),
+    // batch/v1
+    Builtin::new("batch", "v1", "cronjobs", "CronJob").short(&["cj"]).all().generation().subs(&[STATUS]),
+    Builtin::new("batch", "v1", "jobs", "Job").all().generation().subs(&[STATUS]),
+    // certificates.k8s.io/v1
+    Builtin::new("certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest")
+        .cluster()
+        .short(&["csr"])
+        .subs(&[Sub::same_kind("approval", GET_PATCH_UPDATE), STATUS]),
+    // coordination.k8s.io/v1
+    Builtin::new("coordination.k8s.io", "v1", "leases", "Lease"),
+    // discovery.k8s.io/v1
+    Builtin::new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    // events.k8s.io/v1 shares the core events' storage (core/v1 is the storage version)
+    Builtin::new("events.k8s.io", "v1", "events", "Event").short(&["ev"]).storage("events").stored_as("", "v1"),
+    // flowcontrol.apiserver.k8s.io/v1
+    Builtin::new("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "FlowSchema").cluster().generation().subs(&[STATUS]),
+    Builtin::new("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "PriorityLevelConfiguration")
+        .cluster()
+        .generation()
+        .subs(&[STATUS]),
+    // networking.k8s.io/v1
+    Builtin::new("networking.k8s.io", "v1", "ingressclasses", "IngressClass").cluster(),
+    Builtin::new("networking.k8s.io", "v1", "ingresses", "Ingress").short(&["ing"]).generation().storage("ingress").subs(&[STATUS]),
+    Builtin::new("networking.k8s.io", "v1", "ipaddresses", "IPAddress").cluster().short(&["ip"]),
+    Builtin::new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy").short(&["netpol"]).generation(),
+    Builtin::new("networking.k8s.io", "v1", "servicecidrs", "ServiceCIDR").cluster().subs(&[STATUS]),
+    // node.k8s.io/v1
+    Builtin::new("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass").cluster(),
+    // policy/v1
+    Builtin::new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget").short(&["pdb"]).generation().subs(&[STATUS]),
+    // rbac.authorization.k8s.io/v1
+    Builtin::new("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding").cluster(),
+    Builtin::new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole").cluster(),
+    Builtin::new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
+    Builtin::new("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+    // resource.k8s.io/v1
+    Builtin::new("resource.k8s.io", "v1", "deviceclasses", "DeviceClass").cluster().generation(),
+    Builtin::new("resource.k8s.io", "v1", "resourceclaims", "ResourceClaim").subs(&[STATUS]),
+    Builtin::new("resource.k8s.io", "v1", "resourceclaimtemplates", "ResourceClaimTemplate"),
+    Builtin::new("resource.k8s.io", "v1", "resourceslices", "ResourceSlice").cluster().generation(),
+    // scheduling.k8s.io/v1
+    Builtin::new("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass").cluster().short(&["pc"]),
+    // storage.k8s.io/v1
+    Builtin::new("storage.k8s.io", "v1", "csidrivers", "CSIDriver").cluster(),
+    Builtin::new("storage.k8s.io", "v1", "csinodes", "CSINode").cluster(),
+    Builtin::new("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity"),
+    Builtin::new("storage.k8s.io", "v1", "storageclasses", "StorageClass").cluster().short(&["sc"]).returns_deleted(),
+    Builtin::new("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment").cluster().subs(&[STATUS]),
+    Builtin::new("storage.k8s.io", "v1", "volumeattributesclasses", "VolumeAttributesClass").cluster().short(&["vac"]),
+];

@@ -1,0 +1,275 @@
+//! The request pipeline: public endpoints, authentication, authorization, then discovery or a
+//! resource request routed through the catalog. Every response is logged with kubectl's
+//! request headers (X-Kubectl-Command, -Flags, -Session) when present.
+
+mod filter;
+pub mod params;
+mod resource;
+mod respond;
+mod watch;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use krs_api::{Catalog, ResourceInfo};
+use krs_store::Store;
+use parking_lot::Mutex;
+
+use crate::auth::{Attributes, Authorizer, Decision, ForbiddenMessage, UserInfo};
+use crate::body::{self, Body};
+use crate::cacher::Cacher;
+use crate::discovery;
+use crate::encoding::{DiscoveryFormat, negotiate_discovery};
+use crate::errors::ApiError;
+use crate::request::RequestInfo;
+
+pub use filter::SelectorFilter;
+pub use respond::{encode_value, status_response};
+
+/// The Kubernetes version krs implements.
+pub const KUBERNETES_VERSION: &str = "v1.34.0";
+
+/// The API server's shared state: the catalog, the store, the watch caches, the authorizer.
+pub struct App {
+    pub catalog: Arc<Catalog>,
+    pub store: Arc<dyn Store>,
+    cachers: Mutex<HashMap<String, Arc<Cacher>>>,
+    pub authorizer: Box<dyn Authorizer>,
+    /// `host:port` clients reach this server at (for /api's serverAddressByClientCIDRs).
+    pub server_address: String,
+    /// Set once bootstrap finished; /readyz answers 503 before.
+    pub ready: AtomicBool,
+}
+
+impl App {
+    pub fn new(catalog: Arc<Catalog>, store: Arc<dyn Store>, authorizer: Box<dyn Authorizer>, server_address: String) -> App {
+        App { catalog, store, cachers: Mutex::new(HashMap::new()), authorizer, server_address, ready: AtomicBool::new(false) }
+    }
+
+    /// The watch cache of a resource's storage, started on first use.
+    pub fn cacher(&self, res: &ResourceInfo) -> Option<Arc<Cacher>> {
+        let storage = res.storage.as_ref()?;
+        let mut cachers = self.cachers.lock();
+        if let Some(c) = cachers.get(&storage.prefix) {
+            return Some(c.clone());
+        }
+        let c = Cacher::start(self.store.clone(), storage.prefix.clone(), res.strategy.field_labels());
+        cachers.insert(storage.prefix.clone(), c.clone());
+        Some(c)
+    }
+
+    /// Upstream's NamespaceLifecycle admission for creates: the namespace must exist and not
+    /// be terminating.
+    pub async fn check_namespace_for_create(&self, namespace: &str) -> Result<(), ApiError> {
+        let Some(ns_res) = self.catalog.lookup("", "v1", "namespaces").cloned() else {
+            return Ok(());
+        };
+        let key = format!("/registry/namespaces/{namespace}");
+        let cached = self.cacher(&ns_res).and_then(|c| c.get(&key));
+        let json = match cached {
+            Some(obj) => obj.json.clone(),
+            None => {
+                let (kv, _) = self.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, &ns_res, namespace))?;
+                match kv {
+                    Some(kv) => kv.value,
+                    None => return Err(ApiError::not_found(&ns_res, namespace)),
+                }
+            }
+        };
+        let terminating = serde_json::from_slice::<serde_json::Value>(&json)
+            .ok()
+            .is_some_and(|v| v.pointer("/status/phase").and_then(|p| p.as_str()) == Some("Terminating") || v.pointer("/metadata/deletionTimestamp").is_some());
+        if terminating {
+            return Err(ApiError::forbidden(
+                None,
+                "",
+                &format!("unable to create new content in namespace {namespace} because it is being terminated"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Serves one request. `user` is the connection's authenticated user, if any.
+    pub async fn handle<B>(self: &Arc<Self>, req: Request<B>, user: Option<UserInfo>, peer: Option<SocketAddr>) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let mut resp = self.route(&parts, body, user.as_ref()).await;
+        if parts.method == Method::HEAD {
+            *resp.body_mut() = body::empty();
+        }
+        log_request(&parts, &resp, user.as_ref(), peer, started);
+        resp
+    }
+
+    async fn route<B>(self: &Arc<Self>, parts: &Parts, body: B, user: Option<&UserInfo>) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let path = parts.uri.path();
+        // Public endpoints, as upstream's system:public-info-viewer role makes them.
+        match path {
+            "/healthz" | "/livez" | "/healthz/ping" | "/livez/ping" | "/healthz/etcd" | "/livez/etcd" => {
+                return text(StatusCode::OK, "ok");
+            }
+            "/readyz" | "/readyz/ping" | "/readyz/etcd" => {
+                return if self.ready.load(Ordering::Acquire) {
+                    text(StatusCode::OK, "ok")
+                } else {
+                    text(StatusCode::SERVICE_UNAVAILABLE, "[-]bootstrap failed: not finished\nreadyz check failed")
+                };
+            }
+            "/version" | "/version/" => return json(StatusCode::OK, &version_info()),
+            _ => {}
+        }
+        let Some(user) = user else {
+            return status_response(&ApiError::unauthorized());
+        };
+        let watch_param = parts.uri.query().is_some_and(|q| {
+            params::Query::parse(Some(q)).flag("watch").ok().flatten().unwrap_or(false)
+        });
+        let info = RequestInfo::parse(&parts.method, path, watch_param);
+        let attrs = Attributes {
+            verb: &info.verb,
+            group: &info.group,
+            resource: &info.resource,
+            subresource: &info.subresource,
+            namespace: &info.namespace,
+            name: &info.name,
+            path,
+            resource_request: info.is_resource_request,
+        };
+        if let Decision::Deny(reason) = self.authorizer.authorize(user, &attrs) {
+            let mut msg = ForbiddenMessage(user, &attrs).to_string();
+            if !reason.is_empty() {
+                msg.push_str(": ");
+                msg.push_str(&reason);
+            }
+            let res = if info.is_resource_request { self.catalog.lookup(&info.group, &info.version, &info.resource).cloned() } else { None };
+            return status_response(&match res {
+                Some(r) => ApiError::forbidden(Some(&r), &info.name, &msg),
+                None => ApiError::forbidden(None, "", &msg),
+            });
+        }
+        if !info.is_resource_request {
+            return self.non_resource(parts, &info);
+        }
+        match resource::serve(self, parts, body, &info, user).await {
+            Ok(resp) => resp,
+            Err(e) => status_response(&e),
+        }
+    }
+
+    fn non_resource(&self, parts: &Parts, info: &RequestInfo) -> Response<Body> {
+        let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+        let path = parts.uri.path().trim_end_matches('/');
+        let catalog = &self.catalog;
+        match path {
+            "/api" => match negotiate_discovery(accept) {
+                DiscoveryFormat::Legacy => json(StatusCode::OK, &discovery::api_versions(&self.server_address)),
+                DiscoveryFormat::Aggregated { v2 } => aggregated(&discovery::aggregated(catalog, true, v2), v2),
+            },
+            "/apis" => match negotiate_discovery(accept) {
+                DiscoveryFormat::Legacy => json(StatusCode::OK, &discovery::api_group_list(catalog)),
+                DiscoveryFormat::Aggregated { v2 } => aggregated(&discovery::aggregated(catalog, false, v2), v2),
+            },
+            _ => {
+                let doc = if info.api_prefix.is_empty() {
+                    // /apis/<group>
+                    path.strip_prefix("/apis/")
+                        .filter(|g| !g.contains('/'))
+                        .and_then(|g| discovery::api_group_doc(catalog, g))
+                } else {
+                    discovery::api_resource_list(catalog, &info.group, &info.version)
+                };
+                match doc {
+                    Some(doc) => json(StatusCode::OK, &doc),
+                    None => status_response(&ApiError::no_such_path()),
+                }
+            }
+        }
+    }
+}
+
+fn version_info() -> serde_json::Value {
+    let minor = KUBERNETES_VERSION.split('.').nth(1).unwrap_or("34");
+    serde_json::json!({
+        "major": "1",
+        "minor": minor,
+        "emulationMajor": "1",
+        "emulationMinor": minor,
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": minor,
+        "gitVersion": format!("{KUBERNETES_VERSION}+krs-{}", env!("CARGO_PKG_VERSION")),
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "1970-01-01T00:00:00Z",
+        "goVersion": "",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
+    })
+}
+
+/// The architecture in Go's naming (kubectl prints it).
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+fn text(code: StatusCode, body: &'static str) -> Response<Body> {
+    let mut resp = Response::new(body::full(body));
+    *resp.status_mut() = code;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    resp
+}
+
+fn json(code: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    let mut resp = Response::new(body::full(serde_json::to_vec(value).unwrap_or_default()));
+    *resp.status_mut() = code;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn aggregated(value: &serde_json::Value, v2: bool) -> Response<Body> {
+    let mut resp = json(StatusCode::OK, value);
+    let ct = if v2 {
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    } else {
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
+    };
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    resp
+}
+
+/// One structured log line per request, with kubectl's headers when sent (KEP 859).
+fn log_request(parts: &Parts, resp: &Response<Body>, user: Option<&UserInfo>, peer: Option<SocketAddr>, started: Instant) {
+    let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info!(
+        target: "krs::request",
+        verb = %parts.method,
+        uri = %parts.uri,
+        status = resp.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        user = user.map(|u| u.name.as_str()).unwrap_or(""),
+        peer = %peer.map(|p| p.to_string()).unwrap_or_default(),
+        user_agent = h("user-agent"),
+        kubectl_command = h("x-kubectl-command"),
+        kubectl_flags = h("x-kubectl-flags"),
+        kubectl_session = h("x-kubectl-session"),
+        "request"
+    );
+}

@@ -1,0 +1,225 @@
+//! Update and patch: upstream's `rest.BeforeUpdate` inside a guaranteed-update loop (read,
+//! change, compare-and-swap on the revision, retry on conflict unless the client made the
+//! update conditional on a resourceVersion).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use krs_api::ResourceInfo;
+use krs_apimachinery::validation::{ErrorList, Path, validate_object_meta, validate_object_meta_update};
+use krs_kinds::Object;
+use krs_store::StoreError;
+
+use super::{WriteContext, decode_stored, encode_for_storage, key, reconcile_namespace};
+use crate::errors::ApiError;
+use crate::handler::App;
+use crate::objbytes::with_resource_version;
+use crate::patch::{PatchType, apply_patch};
+
+/// What an update does to the stored object.
+pub enum UpdateKind {
+    /// PUT: replace it with this object.
+    Replace(Box<dyn Object>),
+    /// PATCH: apply this patch to it.
+    Patch { patch_type: PatchType, body: Bytes },
+}
+
+/// The part of the object an update may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The main resource: everything but the status of kinds with a status subresource.
+    Main,
+    /// The status subresource: only the status.
+    Status,
+}
+
+/// The result of an update.
+pub struct Updated {
+    pub json: Bytes,
+    /// True when a PUT created the object (201).
+    pub created: bool,
+}
+
+/// How many times an unconditional update retries after losing a race.
+const MAX_RETRIES: usize = 16;
+
+/// Updates (or patches) the object `name`.
+pub async fn update(
+    app: &App,
+    res: &Arc<ResourceInfo>,
+    ctx: &mut WriteContext,
+    namespace: &str,
+    name: &str,
+    kind: UpdateKind,
+    part: Part,
+) -> Result<Updated, ApiError> {
+    let key = key(res, namespace, name)?;
+    let (mut current, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?;
+    for _ in 0..MAX_RETRIES {
+        let Some(kv) = current.take() else {
+            return match &kind {
+                UpdateKind::Replace(obj) if part == Part::Main && res.strategy.allow_create_on_update() => {
+                    let json = super::create(app, res, ctx, namespace, obj.clone_object()).await?;
+                    Ok(Updated { json, created: true })
+                }
+                _ => Err(ApiError::not_found(res, name)),
+            };
+        };
+        let old = decode_stored(res, &kv)?;
+        let (mut new, conditional) = match &kind {
+            UpdateKind::Replace(obj) => {
+                let new = obj.clone_object();
+                let rv = new.meta().resource_version.clone().unwrap_or_default();
+                if rv.is_empty() {
+                    if !res.strategy.allow_unconditional_update() {
+                        let mut errors = ErrorList::new();
+                        errors.push(krs_apimachinery::validation::field::invalid(
+                            &Path::new("metadata").child("resourceVersion"),
+                            rv.as_str(),
+                            "must be specified for an update",
+                        ));
+                        return Err(ApiError::invalid(res, name, &errors));
+                    }
+                    (new, false)
+                } else {
+                    (new, true)
+                }
+            }
+            UpdateKind::Patch { patch_type, body } => {
+                let patched = apply_patch(res, &kv, *patch_type, body)?;
+                // A patch that sets a resourceVersion of its own makes the update conditional.
+                let conditional = patched.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
+                (patched, conditional)
+            }
+        };
+        if conditional {
+            let requested = new.meta().resource_version.clone().unwrap_or_default();
+            if requested != kv.mod_revision.to_string() {
+                return Err(ApiError::conflict_modified(res, name));
+            }
+        }
+        match new.meta().name.as_deref() {
+            None | Some("") => new.meta_mut().name = Some(name.to_string()),
+            Some(n) if n == name => {}
+            Some(n) => {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )));
+            }
+        }
+        reconcile_namespace(res, new.meta_mut(), namespace)?;
+
+        let outcome = prepare_update(res, ctx, new.as_mut(), old.as_ref(), part)?;
+        let value = encode_for_storage(new.as_mut());
+        if value == kv.value {
+            // Nothing changed: no write, the object keeps its resourceVersion.
+            return Ok(Updated { json: Bytes::from(with_resource_version(&kv.value, kv.mod_revision)), created: false });
+        }
+        if ctx.dry_run {
+            return Ok(Updated { json: Bytes::from(with_resource_version(&value, kv.mod_revision)), created: false });
+        }
+        let result = if outcome == Outcome::Delete {
+            app.store.delete(&key, Some(kv.mod_revision)).await.map(|(rev, _)| rev)
+        } else {
+            app.store.update(&key, value.clone(), kv.mod_revision, kv.lease).await
+        };
+        match result {
+            Ok(rev) => return Ok(Updated { json: Bytes::from(with_resource_version(&value, rev)), created: false }),
+            Err(StoreError::Conflict { current: latest, .. }) => {
+                if conditional {
+                    return Err(ApiError::conflict_modified(res, name));
+                }
+                current = latest.map(|b| *b);
+                if current.is_none() {
+                    return Err(ApiError::not_found(res, name));
+                }
+            }
+            Err(e) => return Err(ApiError::from_store(e, res, name)),
+        }
+    }
+    Err(ApiError::conflict(res, name, "too many concurrent updates, please retry"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Store,
+    /// The update removed the last finalizer of an object being deleted: delete it.
+    Delete,
+}
+
+/// upstream's `rest.BeforeUpdate`: keeps what an update may not change, lets the strategy
+/// prepare, bumps generation, validates.
+fn prepare_update(
+    res: &ResourceInfo,
+    ctx: &mut WriteContext,
+    new: &mut dyn Object,
+    old: &dyn Object,
+    part: Part,
+) -> Result<Outcome, ApiError> {
+    let strategy = res.strategy;
+    strategy.default(new);
+    {
+        let (nm, om) = (new.meta_mut(), old.meta());
+        nm.generation = om.generation;
+        if nm.uid.as_deref().unwrap_or("").is_empty() {
+            nm.uid = om.uid.clone();
+        }
+        if om.creation_timestamp.is_some() {
+            nm.creation_timestamp = om.creation_timestamp.clone();
+        }
+        if om.deletion_timestamp.is_some() {
+            nm.deletion_timestamp = om.deletion_timestamp.clone();
+        }
+        if om.deletion_grace_period_seconds.is_some() && nm.deletion_grace_period_seconds.is_none() {
+            nm.deletion_grace_period_seconds = om.deletion_grace_period_seconds;
+        }
+    }
+    match part {
+        Part::Main => {
+            if res.has_status() {
+                new.copy_status_from(old);
+            }
+            strategy.prepare_for_update(new, old);
+            if res.generation && !new.spec_equal(old) {
+                new.meta_mut().generation = Some(old.meta().generation.unwrap_or(0) + 1);
+            }
+        }
+        Part::Status => {
+            new.copy_spec_from(old);
+            reset_meta_for_status(new, old);
+            strategy.prepare_for_status_update(new, old);
+        }
+    }
+    let name = new.meta().name.clone().unwrap_or_default();
+    let meta_path = Path::new("metadata");
+    let mut errors = validate_object_meta(new.meta(), res.namespaced, strategy.name_validator(), &meta_path);
+    errors.append(validate_object_meta_update(new.meta(), old.meta(), &meta_path));
+    match part {
+        Part::Main => errors.append(strategy.validate_update(new, old)),
+        Part::Status => errors.append(strategy.validate_status_update(new, old)),
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(res, &name, &errors));
+    }
+    ctx.warnings.extend(strategy.warnings_on_update(new, old));
+    strategy.canonicalize(new);
+    let meta = new.meta();
+    let finalizers_empty = meta.finalizers.as_ref().is_none_or(|f| f.is_empty());
+    if meta.deletion_timestamp.is_some() && finalizers_empty && meta.deletion_grace_period_seconds.unwrap_or(0) == 0 {
+        return Ok(Outcome::Delete);
+    }
+    Ok(Outcome::Store)
+}
+
+/// upstream's `ResetObjectMetaForStatus`: a status update cannot change the metadata that the
+/// main resource owns.
+fn reset_meta_for_status(new: &mut dyn Object, old: &dyn Object) {
+    let (nm, om) = (new.meta_mut(), old.meta());
+    nm.deletion_timestamp = om.deletion_timestamp.clone();
+    nm.generation = om.generation;
+    nm.self_link = om.self_link.clone();
+    nm.labels = om.labels.clone();
+    nm.annotations = om.annotations.clone();
+    nm.finalizers = om.finalizers.clone();
+    nm.owner_references = om.owner_references.clone();
+}
