@@ -1,1 +1,7 @@
-//! krs benchmarks: each binary under src/bin prints its figures.
+//! krs benchmarks: each binary under src/bin prints its figures and the ratios against its
+//! reference. This library holds what several of them share: a minimal HTTPS client that
+//! authenticates with the admin client certificate of a kubeconfig, and process
+//! measurements from /proc.
+
+pub mod client;
+pub mod proc;

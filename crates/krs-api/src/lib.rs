@@ -11,6 +11,8 @@
 //! field errors, Status) from krs-apimachinery.
 
 pub mod catalog;
+pub mod conversion;
+pub mod merge;
 pub mod printers;
 pub mod strategy;
 

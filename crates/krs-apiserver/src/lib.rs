@@ -14,6 +14,7 @@
 //! - [`cacher`]: the watch cache.
 //! - [`discovery`], [`encoding`], [`errors`], [`request`], [`auth`], [`pki`].
 
+pub mod allocators;
 pub mod auth;
 pub mod body;
 pub mod cacher;
@@ -21,6 +22,7 @@ pub mod discovery;
 pub mod encoding;
 pub mod errors;
 pub mod handler;
+pub mod namespace_deleter;
 pub mod objbytes;
 pub mod patch;
 pub mod pki;
@@ -29,6 +31,7 @@ pub mod request;
 pub mod reviews;
 pub mod serve;
 pub mod server;
+pub mod subresources;
 
 pub use handler::App;
 pub(crate) use handler::encode_value as handler_encode;

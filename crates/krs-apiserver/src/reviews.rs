@@ -50,6 +50,12 @@ where
     obj["apiVersion"] = json!(res.api_version());
     obj["kind"] = json!(res.kind);
     match res.resource.as_str() {
+        "bindings" => {
+            let pods = app.catalog.lookup("", "v1", "pods").cloned().ok_or_else(ApiError::no_such_path)?;
+            let pod = obj.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+            let status = crate::subresources::bind(app, &pods, &info.namespace, &pod, &obj).await?;
+            return crate::handler_encode(StatusCode::CREATED, &serde_json::from_slice(&status).unwrap_or_default(), format);
+        }
         "selfsubjectaccessreviews" => {
             let status = access_review(app, user, obj.get("spec").unwrap_or(&Value::Null), None);
             obj["status"] = status;

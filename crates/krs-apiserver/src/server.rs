@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::allocators::cidr::Cidr;
+use crate::allocators::{NodePortAllocator, ServiceAllocations, ServiceIpAllocator};
 use crate::auth::{MastersOnly, SYSTEM_MASTERS, UserInfo};
 use crate::handler::App;
 use crate::pki::Pki;
@@ -38,6 +40,11 @@ pub struct Config {
     pub compaction_retention: Duration,
     /// How long shutdown waits for open requests.
     pub shutdown_grace: Duration,
+    /// Service cluster IP ranges, one per IP family, primary first (upstream's
+    /// --service-cluster-ip-range).
+    pub service_cluster_ip_range: String,
+    /// Node port range (upstream's --service-node-port-range).
+    pub service_node_port_range: String,
 }
 
 impl Default for Config {
@@ -51,6 +58,8 @@ impl Default for Config {
             compaction_interval: Duration::from_secs(300),
             compaction_retention: Duration::from_secs(300),
             shutdown_grace: Duration::from_secs(5),
+            service_cluster_ip_range: "10.43.0.0/16".into(),
+            service_node_port_range: "30000-32767".into(),
         }
     }
 }
@@ -88,6 +97,8 @@ pub enum ServerError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("bootstrap: {0}")]
     Bootstrap(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 /// A running API server.
@@ -99,6 +110,8 @@ pub struct Server {
     pub pki: Pki,
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<()>,
+    /// Loops that run beside serving (the namespace deleter).
+    background: Vec<JoinHandle<()>>,
 }
 
 /// The namespaces every cluster has from its first start.
@@ -121,6 +134,17 @@ impl Server {
         sans.extend(config.tls_san.iter().cloned());
         sans.sort();
         sans.dedup();
+        let service_cidrs = config
+            .service_cluster_ip_range
+            .split(',')
+            .map(Cidr::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ServerError::Config(format!("--service-cluster-ip-range: {e}")))?;
+        if service_cidrs.is_empty() || service_cidrs.len() > 2 || (service_cidrs.len() == 2 && service_cidrs[0].is_ipv4() == service_cidrs[1].is_ipv4()) {
+            return Err(ServerError::Config("--service-cluster-ip-range: one CIDR, or one IPv4 and one IPv6 CIDR".into()));
+        }
+        let node_ports = NodePortAllocator::parse(&config.service_node_port_range)
+            .map_err(|e| ServerError::Config(format!("--service-node-port-range: {e}")))?;
         let pki = Pki::load_or_create(&config.data_dir.join("pki"), &sans)?;
         let tls = crate::serve::tls_config(&pki)?;
 
@@ -147,27 +171,33 @@ impl Server {
         let client_addr = SocketAddr::new(client_host, addr.port());
 
         let catalog = Arc::new(Catalog::builtin());
-        let app = Arc::new(App::new(catalog, store, Box::new(MastersOnly), client_addr.to_string()));
+        let allocations = Arc::new(ServiceAllocations { ips: ServiceIpAllocator::new(service_cidrs.clone()), ports: node_ports });
+        let app = Arc::new(App::new(catalog, store, Box::new(MastersOnly), client_addr.to_string()).with_hooks("services", allocations));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let serving = tokio::spawn(crate::serve::serve(listener, tls, app.clone(), shutdown_rx, config.shutdown_grace));
 
-        bootstrap(&app).await?;
+        bootstrap(&app, &service_cidrs, client_addr).await?;
         let kubeconfig_path = config.data_dir.join("kubeconfig.yaml");
         write_private(&kubeconfig_path, &pki.admin_kubeconfig(&format!("https://{client_addr}")))
             .map_err(|source| ServerError::DataDir { path: kubeconfig_path.clone(), source })?;
+        let background = vec![crate::namespace_deleter::spawn(app.clone())];
         app.ready.store(true, Ordering::Release);
-        Ok(Server { app, addr, kubeconfig_path, pki, shutdown, serving })
+        Ok(Server { app, addr, kubeconfig_path, pki, shutdown, serving, background })
     }
 
     /// Stops accepting, lets open requests finish (up to the grace period) and returns.
     pub async fn shutdown(self) {
+        for task in &self.background {
+            task.abort();
+        }
         let _ = self.shutdown.send(true);
         let _ = self.serving.await;
     }
 }
 
-/// Creates what every cluster has from its first start.
-async fn bootstrap(app: &Arc<App>) -> Result<(), ServerError> {
+/// Creates what every cluster has from its first start: the system namespaces, the default
+/// ServiceCIDR and the `kubernetes` Service that points at the API server.
+async fn bootstrap(app: &Arc<App>, service_cidrs: &[Cidr], api_addr: SocketAddr) -> Result<(), ServerError> {
     let ns_res = app
         .catalog
         .lookup("", "v1", "namespaces")
@@ -192,7 +222,51 @@ async fn bootstrap(app: &Arc<App>) -> Result<(), ServerError> {
             Err(e) => return Err(ServerError::Bootstrap(format!("creating namespace {name}: {e}"))),
         }
     }
+    let cidr = serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "ServiceCIDR",
+        "metadata": {"name": "kubernetes"},
+        "spec": {"cidrs": service_cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>()},
+    });
+    create_if_absent(app, "networking.k8s.io", "servicecidrs", "", cidr).await?;
+    let first_ips: Vec<String> = service_cidrs.iter().filter_map(|c| c.nth(1)).map(|ip| ip.to_string()).collect();
+    let service = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": first_ips.first(),
+            "clusterIPs": first_ips,
+            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": api_addr.port()}],
+            "sessionAffinity": "None",
+        },
+    });
+    create_if_absent(app, "", "services", "default", service).await?;
     Ok(())
+}
+
+/// Creates an object through the registry unless it exists.
+async fn create_if_absent(app: &Arc<App>, group: &str, resource: &str, namespace: &str, value: serde_json::Value) -> Result<(), ServerError> {
+    let res = app
+        .catalog
+        .resources()
+        .find(|r| r.group == group && r.resource == resource)
+        .cloned()
+        .ok_or_else(|| ServerError::Bootstrap(format!("{resource} are missing from the catalog")))?;
+    let name = value.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+    let key = registry::key(&res, namespace, &name).map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+    if app.store.get(&key, None).await?.0.is_some() {
+        return Ok(());
+    }
+    let codec = res.codec.ok_or_else(|| ServerError::Bootstrap(format!("no codec for {resource}")))?;
+    let obj = codec.decode_value(value, &mut |_| {}).map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+    let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
+    match registry::create(app, &res, &mut ctx, namespace, obj).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == 409 => Ok(()),
+        Err(e) => Err(ServerError::Bootstrap(format!("creating {resource} {name}: {e}"))),
+    }
 }
 
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {

@@ -9,7 +9,14 @@
 //! `resourceVersion`s.
 //!
 //! Two backends implement the trait: [`embedded`] (SQLite, the default) and [`etcd`] (a real etcd
-//! v3 cluster). The module [`testsuite`] holds the backend-agnostic behaviour tests that both run.
+//! v3 cluster). The module [`testsuite`] holds the backend-agnostic behaviour tests that both run
+//! (one test per behaviour through [`store_suite!`]); [`etcd::testing`] starts throwaway etcd
+//! members for tests and benchmarks.
+//!
+//! Conventions shared by both backends: a requested revision of 0 (or less) means "latest"; a
+//! watch from a compacted revision is created and then ends with [`StoreError::Compacted`] as its
+//! first item; the previous value of an event at exactly the compaction revision may be gone, as in
+//! etcd.
 
 use std::fmt;
 use std::pin::Pin;

@@ -119,6 +119,7 @@ fn parent() {
             this_round > 1,
             "round {round}: only {this_round} acknowledged writes"
         );
+        eprintln!("round {round}: killed after {delay} ms and {this_round} acknowledged writes");
         verify(&path, &acknowledged, round);
     }
 }

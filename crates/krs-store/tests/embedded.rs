@@ -310,3 +310,17 @@ async fn watch_switches_from_history_to_live_without_gap() {
         .unwrap();
     assert_eq!(all.remaining, 600);
 }
+
+#[test]
+fn second_store_on_the_same_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("krs.db");
+    let first = EmbeddedStore::open(&path, options()).unwrap();
+    match EmbeddedStore::open(&path, options()) {
+        Err(StoreError::Unavailable(msg)) => assert!(msg.contains("already open"), "{msg}"),
+        Err(other) => panic!("expected Unavailable, got {other:?}"),
+        Ok(_) => panic!("two stores opened one file"),
+    }
+    drop(first);
+    EmbeddedStore::open(&path, options()).expect("the lock is released when the store closes");
+}

@@ -53,6 +53,14 @@ struct ServerArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     compaction_retention: u64,
 
+    /// Service cluster IP range(s): one CIDR, or an IPv4 and an IPv6 CIDR separated by a comma.
+    #[arg(long, value_name = "CIDRS", default_value = "10.43.0.0/16")]
+    service_cluster_ip_range: String,
+
+    /// The port range of NodePort services.
+    #[arg(long, value_name = "RANGE", default_value = "30000-32767")]
+    service_node_port_range: String,
+
     /// Log filter, as RUST_LOG (e.g. "info", "krs::request=debug").
     #[arg(long, value_name = "FILTER", default_value = "info")]
     log_level: String,
@@ -83,6 +91,8 @@ fn server(args: ServerArgs) -> ExitCode {
         tls_san: args.tls_san,
         compaction_interval: Duration::from_secs(args.etcd_compaction_interval),
         compaction_retention: Duration::from_secs(args.compaction_retention),
+        service_cluster_ip_range: args.service_cluster_ip_range,
+        service_node_port_range: args.service_node_port_range,
         ..Default::default()
     };
     if let Some(dir) = args.data_dir {

@@ -6,6 +6,7 @@
 //! (the generic strategy when none is named).
 
 use super::{Builtin, Sub, Verbs};
+use crate::strategy::{apps, batch, core as core_strategy};
 
 /// Everything but deletecollection (namespaces).
 const NO_COLLECTION: Verbs = Verbs::ALL.without(Verbs::DELETECOLLECTION);
@@ -37,13 +38,14 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .short(&["ns"])
         .subs(&[Sub::same_kind("finalize", Verbs::UPDATE), STATUS]),
     Builtin::new("", "v1", "nodes", "Node")
+        .strategy(&core_strategy::node::NODE)
         .cluster()
         .short(&["no"])
         .storage("minions")
         .subs(&[Sub::connect("proxy", "NodeProxyOptions", PROXY), STATUS]),
     Builtin::new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim").short(&["pvc"]).subs(&[STATUS]),
     Builtin::new("", "v1", "persistentvolumes", "PersistentVolume").cluster().short(&["pv"]).subs(&[STATUS]),
-    Builtin::new("", "v1", "pods", "Pod").short(&["po"]).all().generation().returns_deleted().subs(&[
+    Builtin::new("", "v1", "pods", "Pod").strategy(&core_strategy::pod::POD).short(&["po"]).all().generation().returns_deleted().subs(&[
         Sub::connect("attach", "PodAttachOptions", CONNECT),
         Sub::other_kind("binding", "", "v1", "Binding", CREATE),
         Sub::same_kind("ephemeralcontainers", GET_PATCH_UPDATE),
@@ -55,8 +57,9 @@ pub(super) static BUILTIN: &[Builtin] = &[
         Sub::same_kind("resize", GET_PATCH_UPDATE),
         STATUS,
     ]),
-    Builtin::new("", "v1", "podtemplates", "PodTemplate"),
+    Builtin::new("", "v1", "podtemplates", "PodTemplate").strategy(&core_strategy::podtemplate::POD_TEMPLATE),
     Builtin::new("", "v1", "replicationcontrollers", "ReplicationController")
+        .strategy(&core_strategy::replicationcontroller::REPLICATION_CONTROLLER)
         .short(&["rc"])
         .all()
         .generation()
@@ -113,11 +116,11 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .storage("apiregistration.k8s.io/apiservices")
         .subs(&[STATUS]),
     // apps/v1
-    Builtin::new("apps", "v1", "controllerrevisions", "ControllerRevision"),
-    Builtin::new("apps", "v1", "daemonsets", "DaemonSet").short(&["ds"]).all().generation().subs(&[STATUS]),
-    Builtin::new("apps", "v1", "deployments", "Deployment").short(&["deploy"]).all().generation().subs(&[SCALE, STATUS]),
-    Builtin::new("apps", "v1", "replicasets", "ReplicaSet").short(&["rs"]).all().generation().subs(&[SCALE, STATUS]),
-    Builtin::new("apps", "v1", "statefulsets", "StatefulSet").short(&["sts"]).all().generation().subs(&[SCALE, STATUS]),
+    Builtin::new("apps", "v1", "controllerrevisions", "ControllerRevision").strategy(&apps::CONTROLLER_REVISION),
+    Builtin::new("apps", "v1", "daemonsets", "DaemonSet").strategy(&apps::DAEMON_SET).short(&["ds"]).all().generation().subs(&[STATUS]),
+    Builtin::new("apps", "v1", "deployments", "Deployment").strategy(&apps::DEPLOYMENT).short(&["deploy"]).all().generation().subs(&[SCALE, STATUS]),
+    Builtin::new("apps", "v1", "replicasets", "ReplicaSet").strategy(&apps::REPLICA_SET).short(&["rs"]).all().generation().subs(&[SCALE, STATUS]),
+    Builtin::new("apps", "v1", "statefulsets", "StatefulSet").strategy(&apps::STATEFUL_SET).short(&["sts"]).all().generation().subs(&[SCALE, STATUS]),
     // authentication.k8s.io/v1
     Builtin::new("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview")
         .cluster()
@@ -153,8 +156,8 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .stored_as("autoscaling", "v2")
         .subs(&[STATUS]),
     // batch/v1
-    Builtin::new("batch", "v1", "cronjobs", "CronJob").short(&["cj"]).all().generation().subs(&[STATUS]),
-    Builtin::new("batch", "v1", "jobs", "Job").all().generation().subs(&[STATUS]),
+    Builtin::new("batch", "v1", "cronjobs", "CronJob").strategy(&batch::CRON_JOB).short(&["cj"]).all().generation().subs(&[STATUS]),
+    Builtin::new("batch", "v1", "jobs", "Job").strategy(&batch::JOB).all().generation().subs(&[STATUS]),
     // certificates.k8s.io/v1
     Builtin::new("certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest")
         .cluster()

@@ -11,6 +11,19 @@
 //! Hooks receive `&dyn Object`; a kind's strategy gets its concrete k8s-openapi type back with
 //! [`typed`]/[`typed_mut`]. Hooks are called only with objects of the strategy's own kind.
 
+pub mod apps;
+pub mod autoscaling;
+pub mod batch;
+pub mod coordination;
+pub mod core;
+pub mod discovery;
+pub mod events;
+pub mod networking;
+pub mod policy;
+pub mod rbac;
+pub mod scheduling;
+pub mod storage;
+
 use krs_apimachinery::validation::ErrorList;
 use krs_kinds::Object;
 
@@ -97,6 +110,25 @@ pub trait Strategy: Send + Sync + 'static {
     /// Validates an update through the status subresource.
     fn validate_status_update(&self, _new: &dyn Object, _old: &dyn Object) -> ErrorList {
         ErrorList::new()
+    }
+
+    /// Prepares an update through a subresource of the object's own kind other than status
+    /// (a namespace's `finalize`, a CSR's `approval`, a pod's `ephemeralcontainers` or
+    /// `resize`, `binding`): keeps in `new` everything of `old` that the subresource may not
+    /// change, metadata included.
+    fn prepare_for_subresource_update(&self, _subresource: &str, _new: &mut dyn Object, _old: &dyn Object) {}
+
+    /// Validates an update through such a subresource.
+    fn validate_subresource_update(&self, _subresource: &str, _new: &dyn Object, _old: &dyn Object) -> ErrorList {
+        ErrorList::new()
+    }
+
+    /// Called when a delete is requested, before the registry decides between marking and
+    /// removing. Returns true when the object must stay, marked with a deletionTimestamp, even
+    /// without metadata finalizers or a grace period (a namespace whose spec.finalizers are
+    /// not empty). The strategy may change the object (status.phase = Terminating).
+    fn before_delete(&self, _obj: &mut dyn Object) -> bool {
+        false
     }
 
     /// The grace period for deleting this object, given the one the client asked for:

@@ -21,6 +21,7 @@ use krs_api::{Catalog, ResourceInfo};
 use krs_store::Store;
 use parking_lot::Mutex;
 
+use crate::allocators::WriteHooks;
 use crate::auth::{Attributes, Authorizer, Decision, ForbiddenMessage, UserInfo};
 use crate::body::{self, Body};
 use crate::cacher::Cacher;
@@ -45,11 +46,36 @@ pub struct App {
     pub server_address: String,
     /// Set once bootstrap finished; /readyz answers 503 before.
     pub ready: AtomicBool,
+    /// Write hooks by group-qualified resource (`services`): allocations around writes.
+    hooks: HashMap<String, Arc<dyn WriteHooks>>,
 }
 
 impl App {
     pub fn new(catalog: Arc<Catalog>, store: Arc<dyn Store>, authorizer: Box<dyn Authorizer>, server_address: String) -> App {
-        App { catalog, store, cachers: Mutex::new(HashMap::new()), authorizer, server_address, ready: AtomicBool::new(false) }
+        App {
+            catalog,
+            store,
+            cachers: Mutex::new(HashMap::new()),
+            authorizer,
+            server_address,
+            ready: AtomicBool::new(false),
+            hooks: HashMap::new(),
+        }
+    }
+
+    /// Registers the write hooks of a resource (group-qualified name: `services`,
+    /// `deployments.apps`). Call before serving.
+    pub fn with_hooks(mut self, group_resource: &str, hooks: Arc<dyn WriteHooks>) -> App {
+        self.hooks.insert(group_resource.to_string(), hooks);
+        self
+    }
+
+    /// The write hooks of a resource, if it has any.
+    pub fn hooks(&self, res: &ResourceInfo) -> Option<&Arc<dyn WriteHooks>> {
+        if self.hooks.is_empty() {
+            return None;
+        }
+        self.hooks.get(&res.group_resource())
     }
 
     /// The watch cache of a resource's storage, started on first use.

@@ -19,12 +19,13 @@ use super::respond::{self, ListMeta, add_warnings};
 use super::{App, watch};
 use crate::auth::UserInfo;
 use crate::body::{self, Body, ReadError};
-use crate::cacher::{CachedObject, Filter as _, ListOptions};
+use crate::cacher::{CachedObject, ListOptions};
 use crate::encoding::{self, BodyFormat, Negotiated, negotiate};
 use crate::errors::ApiError;
 use crate::patch::PatchType;
 use crate::registry::{self, DeleteOptions, DeleteOutcome, UpdateKind, WriteContext, update::Part};
 use crate::request::RequestInfo;
+use crate::subresources;
 
 /// How long a consistent read waits for the watch cache before reading the store instead.
 const CONSISTENT_READ_WAIT: Duration = Duration::from_secs(3);
@@ -63,7 +64,9 @@ where
     let name = info.name.as_str();
 
     match (sub.as_deref(), info.verb.as_str()) {
-        (None | Some("status"), "get") => get(app, &res, ns, name, &query, neg, include).await,
+        (None | Some("status") | Some("approval" | "ephemeralcontainers" | "resize"), "get") => {
+            get(app, &res, ns, name, &query, neg, include).await
+        }
         (None, "list") => list(app, &res, ns, &query, neg, include).await,
         (None, "watch") => watch::serve(app, &res, ns, name, &query, neg).await,
         (None, "create") => {
@@ -77,8 +80,12 @@ where
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
         }
-        (None | Some("status"), "update") => {
-            let part = if sub.is_some() { Part::Status } else { Part::Main };
+        (None | Some("status") | Some("finalize" | "approval" | "ephemeralcontainers" | "resize"), "update") => {
+            let part = match sub.as_deref() {
+                None => Part::Main,
+                Some("status") => Part::Status,
+                Some(other) => Part::Subresource(other),
+            };
             let mut ctx = write_context(&query, user)?;
             let obj = read_object(&res, parts, body, &query, &mut ctx).await?;
             let updated = registry::update(app, &res, &mut ctx, ns, name, UpdateKind::Replace(obj), part).await?;
@@ -87,8 +94,12 @@ where
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
         }
-        (None | Some("status"), "patch") => {
-            let part = if sub.is_some() { Part::Status } else { Part::Main };
+        (None | Some("status") | Some("approval" | "ephemeralcontainers" | "resize"), "patch") => {
+            let part = match sub.as_deref() {
+                None => Part::Main,
+                Some("status") => Part::Status,
+                Some(other) => Part::Subresource(other),
+            };
             let mut ctx = write_context(&query, user)?;
             let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
             let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
@@ -127,6 +138,35 @@ where
                 .collect();
             let meta = ListMeta { resource_version: page.revision, continue_token: None, remaining: None };
             respond::list(items, meta, neg, &res, include)
+        }
+        (Some("scale"), "get") => {
+            let scale = subresources::get_scale(app, &res, ns, name).await?;
+            respond::encode_value(StatusCode::OK, &scale, neg.format)
+        }
+        (Some("scale"), "update") => {
+            let mut ctx = write_context(&query, user)?;
+            let scale = read_value(parts, body).await?;
+            let scale = subresources::update_scale(app, &res, &mut ctx, ns, name, scale).await?;
+            respond::encode_value(StatusCode::OK, &scale, neg.format)
+        }
+        (Some("scale"), "patch") => {
+            let mut ctx = write_context(&query, user)?;
+            let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+            let body = read_body(body).await?;
+            let scale = subresources::patch_scale(app, &res, &mut ctx, ns, name, patch_type, &body).await?;
+            respond::encode_value(StatusCode::OK, &scale, neg.format)
+        }
+        (Some("binding"), "create") => {
+            let binding = read_value(parts, body).await?;
+            let status = subresources::bind(app, &res, ns, name, &binding).await?;
+            respond::encode(StatusCode::CREATED, status, neg.format)
+        }
+        (Some("eviction"), "create") => {
+            let ctx = write_context(&query, user)?;
+            let eviction = read_value(parts, body).await?;
+            let status = subresources::evict(app, &res, &ctx, ns, name, &eviction).await?;
+            respond::encode(StatusCode::CREATED, status, neg.format)
         }
         (Some(other), _) => Err(ApiError::method_not_supported(&res, &format!("{} on the {other} subresource", info.verb))),
         (None, other) => Err(ApiError::method_not_supported(&res, other)),
@@ -283,6 +323,22 @@ fn type_meta_matches(res: &ResourceInfo, api_version: Option<&str>, kind: Option
         }
     }
     Ok(())
+}
+
+/// Reads a request body of any supported format as a JSON value.
+async fn read_value<B>(parts: &Parts, body: B) -> Result<serde_json::Value, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+    let bytes = read_body(body).await?;
+    let value = encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the request body must be an object"));
+    }
+    Ok(value)
 }
 
 async fn delete_options<B>(parts: &Parts, body: B, query: &Query) -> Result<DeleteOptions, ApiError>

@@ -71,9 +71,31 @@ pub async fn create(
     ctx.warnings.extend(strategy.warnings_on_create(obj.as_ref()));
     strategy.canonicalize(obj.as_mut());
 
+    let hooks = app.hooks(res).cloned();
+    let reserved = match &hooks {
+        Some(h) => h.before_create(app, obj.as_mut(), ctx.dry_run).await?,
+        None => Default::default(),
+    };
     if ctx.dry_run {
         return Ok(Bytes::from(obj.to_json()));
     }
+    let result = store_new(app, res, namespace, obj, generate_name.as_deref()).await;
+    if result.is_err() {
+        if let Some(h) = &hooks {
+            h.release(app, &reserved).await;
+        }
+    }
+    result
+}
+
+/// Stores a new object, retrying generated names that collide.
+async fn store_new(
+    app: &App,
+    res: &Arc<ResourceInfo>,
+    namespace: &str,
+    mut obj: Box<dyn Object>,
+    generate_name: Option<&str>,
+) -> Result<Bytes, ApiError> {
     let mut attempts = 0;
     loop {
         let name = obj.meta().name.clone().unwrap_or_default();
@@ -83,8 +105,7 @@ pub async fn create(
             Ok(rev) => return Ok(Bytes::from(with_resource_version(&value, rev))),
             Err(StoreError::AlreadyExists { .. }) if generate_name.is_some() && attempts + 1 < GENERATE_NAME_ATTEMPTS => {
                 attempts += 1;
-                let base = generate_name.as_deref().unwrap_or_default();
-                obj.meta_mut().name = Some(generated_name(base));
+                obj.meta_mut().name = Some(generated_name(generate_name.unwrap_or_default()));
             }
             Err(e) => return Err(ApiError::from_store(e, res, &name)),
         }

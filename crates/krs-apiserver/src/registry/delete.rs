@@ -121,7 +121,8 @@ pub async fn delete(
 
         // Graceful deletion: the strategy decides whether the object lingers (pods on nodes).
         let grace = res.strategy.graceful_delete_period(obj.as_ref(), opts.grace_period_seconds);
-        let mut changed = false;
+        let keep = res.strategy.before_delete(obj.as_mut());
+        let mut changed = keep && obj.meta().deletion_timestamp.is_none();
         {
             let meta = obj.meta_mut();
             let finalizers = meta.finalizers.get_or_insert_with(Vec::new);
@@ -147,7 +148,7 @@ pub async fn delete(
                 meta.finalizers = None;
             }
             let graceful = grace.is_some_and(|g| g > 0);
-            if has_finalizers || graceful {
+            if has_finalizers || graceful || keep {
                 let period = grace.unwrap_or(0);
                 match (&meta.deletion_timestamp, meta.deletion_grace_period_seconds) {
                     // Already being deleted: only a shorter grace period changes anything.
@@ -190,7 +191,12 @@ pub async fn delete(
             return Ok(DeleteOutcome::Deleted { body: body(kv.mod_revision) });
         }
         match app.store.delete(&key, Some(kv.mod_revision)).await {
-            Ok((rev, _)) => return Ok(DeleteOutcome::Deleted { body: body(rev) }),
+            Ok((rev, _)) => {
+                if let Some(h) = app.hooks(res) {
+                    h.release(app, &h.held(obj.as_ref())).await;
+                }
+                return Ok(DeleteOutcome::Deleted { body: body(rev) });
+            }
             Err(StoreError::Conflict { current: latest, .. }) => current = latest.map(|b| *b),
             Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(res, name)),
             Err(e) => return Err(ApiError::from_store(e, res, name)),

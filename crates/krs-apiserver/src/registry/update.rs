@@ -22,15 +22,25 @@ pub enum UpdateKind {
     Replace(Box<dyn Object>),
     /// PATCH: apply this patch to it.
     Patch { patch_type: PatchType, body: Bytes },
+    /// A change computed from the current object's JSON (subresources such as scale and
+    /// binding). It may set `metadata.resourceVersion` to make the update conditional; an
+    /// error aborts the update.
+    Mutate(Box<Mutation>),
 }
+
+/// See [`UpdateKind::Mutate`].
+pub type Mutation = dyn Fn(&mut serde_json::Value) -> Result<(), ApiError> + Send + Sync;
 
 /// The part of the object an update may change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
+pub enum Part<'a> {
     /// The main resource: everything but the status of kinds with a status subresource.
     Main,
     /// The status subresource: only the status.
     Status,
+    /// Another subresource of the object's own kind (finalize, approval, ...): what the
+    /// strategy lets it change.
+    Subresource(&'a str),
 }
 
 /// The result of an update.
@@ -51,7 +61,7 @@ pub async fn update(
     namespace: &str,
     name: &str,
     kind: UpdateKind,
-    part: Part,
+    part: Part<'_>,
 ) -> Result<Updated, ApiError> {
     let key = key(res, namespace, name)?;
     let (mut current, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?;
@@ -91,6 +101,15 @@ pub async fn update(
                 let conditional = patched.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
                 (patched, conditional)
             }
+            UpdateKind::Mutate(mutate) => {
+                let mut doc: serde_json::Value = serde_json::from_slice(&with_resource_version(&kv.value, kv.mod_revision))
+                    .map_err(|e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)))?;
+                mutate(&mut doc)?;
+                let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
+                let changed = codec.decode_value(doc, &mut |_| {}).map_err(|e| ApiError::internal(e.to_string()))?;
+                let conditional = changed.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
+                (changed, conditional)
+            }
         };
         if conditional {
             let requested = new.meta().resource_version.clone().unwrap_or_default();
@@ -110,9 +129,26 @@ pub async fn update(
         reconcile_namespace(res, new.meta_mut(), namespace)?;
 
         let outcome = prepare_update(res, ctx, new.as_mut(), old.as_ref(), part)?;
+        let hooks = app.hooks(res).cloned();
+        let (reserved, freed) = match &hooks {
+            Some(h) if outcome == Outcome::Store => h.before_update(app, new.as_mut(), old.as_ref(), ctx.dry_run).await?,
+            Some(h) => (Default::default(), h.held(old.as_ref())),
+            None => Default::default(),
+        };
+        let release = |r: super::super::allocators::Reserved| {
+            let hooks = hooks.clone();
+            async move {
+                if let Some(h) = hooks {
+                    if !r.is_empty() {
+                        h.release(app, &r).await;
+                    }
+                }
+            }
+        };
         let value = encode_for_storage(new.as_mut());
         if value == kv.value {
             // Nothing changed: no write, the object keeps its resourceVersion.
+            release(reserved).await;
             return Ok(Updated { json: Bytes::from(with_resource_version(&kv.value, kv.mod_revision)), created: false });
         }
         if ctx.dry_run {
@@ -123,6 +159,11 @@ pub async fn update(
         } else {
             app.store.update(&key, value.clone(), kv.mod_revision, kv.lease).await
         };
+        if result.is_err() {
+            release(reserved).await;
+        } else {
+            release(freed).await;
+        }
         match result {
             Ok(rev) => return Ok(Updated { json: Bytes::from(with_resource_version(&value, rev)), created: false }),
             Err(StoreError::Conflict { current: latest, .. }) => {
@@ -154,7 +195,7 @@ fn prepare_update(
     ctx: &mut WriteContext,
     new: &mut dyn Object,
     old: &dyn Object,
-    part: Part,
+    part: Part<'_>,
 ) -> Result<Outcome, ApiError> {
     let strategy = res.strategy;
     strategy.default(new);
@@ -189,6 +230,7 @@ fn prepare_update(
             reset_meta_for_status(new, old);
             strategy.prepare_for_status_update(new, old);
         }
+        Part::Subresource(sub) => strategy.prepare_for_subresource_update(sub, new, old),
     }
     let name = new.meta().name.clone().unwrap_or_default();
     let meta_path = Path::new("metadata");
@@ -197,6 +239,7 @@ fn prepare_update(
     match part {
         Part::Main => errors.append(strategy.validate_update(new, old)),
         Part::Status => errors.append(strategy.validate_status_update(new, old)),
+        Part::Subresource(sub) => errors.append(strategy.validate_subresource_update(sub, new, old)),
     }
     if !errors.is_empty() {
         return Err(ApiError::invalid(res, &name, &errors));

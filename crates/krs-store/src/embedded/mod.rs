@@ -1,10 +1,10 @@
 //! The embedded backend: one SQLite file (WAL, `synchronous=FULL`), the default store.
 //!
 //! Threads: one writer owns the write connection and commits queued requests in groups
-//! ([`writer`]); readers use pooled read-only connections on the caller's thread ([`reader`]);
-//! one maintenance thread expires leases ([`lease`]) and triggers automatic compaction
-//! ([`compact`]). Watchers are fed in-process by the writer after each durable commit ([`watch`]).
-//! The file layout is in [`schema`].
+//! (`writer.rs`); readers use pooled read-only connections on the caller's thread (`reader.rs`);
+//! one maintenance thread expires leases (`lease.rs`) and triggers automatic compaction
+//! (`compact.rs`). Watchers are fed in-process by the writer after each durable commit (`watch.rs`).
+//! The file layout is in `schema.rs`.
 
 mod compact;
 mod lease;
@@ -88,6 +88,8 @@ pub struct EmbeddedStore {
     counters: Arc<Counters>,
     shutdown: Option<mpsc::Sender<()>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Holds the file's advisory lock; closed (unlocked) after the threads have stopped.
+    _lock: std::fs::File,
 }
 
 impl EmbeddedStore {
@@ -96,6 +98,7 @@ impl EmbeddedStore {
     /// [`StoreError::Corrupt`] and left untouched.
     pub fn open(path: impl AsRef<Path>, options: EmbeddedOptions) -> Result<EmbeddedStore> {
         let path = path.as_ref().to_path_buf();
+        let lock = schema::lock(&path)?;
         let conn = schema::open_writer(&path, options.verify_on_open)?;
         let (revision, compact_revision) = Writer::stored_meta(&conn).map_err(sql_error)?;
         let leases = Arc::new(Leases::load(&conn).map_err(sql_error)?);
@@ -142,6 +145,7 @@ impl EmbeddedStore {
             counters,
             shutdown: Some(shutdown),
             threads: Mutex::new(vec![maintenance_thread, writer_thread]),
+            _lock: lock,
         })
     }
 

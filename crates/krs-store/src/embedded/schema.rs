@@ -103,6 +103,29 @@ fn open_error(path: &Path, err: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Takes an exclusive advisory lock (`flock`) on the database file for the life of the store: two
+/// stores writing one file would each count revisions on their own. The lock is independent of
+/// SQLite's own locks and released when the returned file is closed or the process dies.
+pub(crate) fn lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| StoreError::Unavailable(format!("database {}: {e}", path.display())))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is involved.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(StoreError::Unavailable(format!(
+            "database {} is already open in another store ({err})",
+            path.display()
+        )));
+    }
+    Ok(file)
+}
+
 /// Runs the pragmas every connection needs. `busy_timeout` covers the short moments where WAL
 /// bookkeeping makes a reader wait for the writer.
 fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {

@@ -172,6 +172,8 @@ pub(crate) struct Writer {
     pub(crate) counters: Arc<Counters>,
     pub(crate) max_batch: usize,
     pub(crate) compaction: Option<Compaction>,
+    /// A compaction requested in the batch in progress; it starts once the batch is committed.
+    requested_compaction: Option<Compaction>,
     events: Vec<Event>,
     lease_changes: Vec<LeaseChange>,
 }
@@ -206,6 +208,7 @@ impl Writer {
             max_batch: max_batch.max(1),
             // An interrupted compaction (the process stopped mid-way) is finished after a restart.
             compaction: (compact_revision > 0).then(|| Compaction::new(compact_revision)),
+            requested_compaction: None,
             events: Vec::new(),
             lease_changes: Vec::new(),
         }
@@ -298,6 +301,7 @@ impl Writer {
             self.compact_revision = start_compact;
             self.events.clear();
             self.lease_changes.clear();
+            self.requested_compaction = None;
             let err = StoreError::Internal(format!("sqlite: {err}"));
             for outcome in outcomes {
                 outcome.fail(err.clone());
@@ -305,6 +309,11 @@ impl Writer {
             return;
         }
         self.counters.commits.fetch_add(1, Ordering::Relaxed);
+        if let Some(job) = self.requested_compaction.take() {
+            // A newer compaction point replaces one still in progress: its removal starts over
+            // from the beginning of the log with the newer bound.
+            self.compaction = Some(job);
+        }
         self.counters.requests.fetch_add(count, Ordering::Relaxed);
         self.hub.publish(Batch {
             revision: self.revision,
@@ -453,7 +462,7 @@ impl Writer {
             .prepare_cached("UPDATE meta SET compact_revision = ?1 WHERE id = 0")?
             .execute([revision])?;
         self.compact_revision = revision;
-        self.compaction = Some(Compaction::new(revision));
+        self.requested_compaction = Some(Compaction::new(revision));
         Ok(Ok(()))
     }
 

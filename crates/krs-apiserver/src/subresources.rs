@@ -1,0 +1,288 @@
+//! Subresources that are another kind's view of an object: `scale` (autoscaling/v1 Scale of
+//! deployments, replica sets, stateful sets and replication controllers), `pods/binding` (and
+//! the `bindings` resource) and `pods/eviction` (policy/v1 Eviction, refused with 429 while a
+//! PodDisruptionBudget disallows it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use krs_api::ResourceInfo;
+use krs_apimachinery::labels;
+use krs_apimachinery::validation::{ErrorList, Path, field};
+use serde_json::{Value, json};
+
+use crate::cacher::{Everything, ListOptions};
+use crate::errors::ApiError;
+use crate::handler::App;
+use crate::patch::PatchType;
+use crate::registry::update::Part;
+use crate::registry::{self, DeleteOptions, UpdateKind, WriteContext};
+
+fn parse(json: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(json).map_err(|e| ApiError::internal(format!("stored object is unreadable: {e}")))
+}
+
+/// The label selector of a scalable object as a string: a LabelSelector (apps) or a map
+/// (replication controllers).
+fn selector_string(spec_selector: Option<&Value>) -> String {
+    let Some(sel) = spec_selector else { return String::new() };
+    let is_label_selector = sel.get("matchLabels").is_some() || sel.get("matchExpressions").is_some();
+    let selector = if is_label_selector {
+        serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>(sel.clone())
+            .ok()
+            .and_then(|ls| labels::Selector::from_label_selector(Some(&ls)).ok())
+    } else {
+        serde_json::from_value::<std::collections::BTreeMap<String, String>>(sel.clone()).ok().map(|m| labels::Selector::from_set(&m))
+    };
+    selector.map(|s| s.to_string()).unwrap_or_default()
+}
+
+/// The Scale view of an object's JSON.
+pub fn scale_of(obj: &Value) -> Value {
+    let meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let pick = |k: &str| meta.get(k).cloned().unwrap_or(Value::Null);
+    let mut scale_meta = json!({
+        "name": pick("name"),
+        "uid": pick("uid"),
+        "resourceVersion": pick("resourceVersion"),
+        "creationTimestamp": pick("creationTimestamp"),
+    });
+    if let Some(ns) = meta.get("namespace") {
+        scale_meta["namespace"] = ns.clone();
+    }
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": scale_meta,
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0))},
+        "status": {
+            "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+            "selector": selector_string(obj.pointer("/spec/selector")),
+        },
+    })
+}
+
+pub async fn get_scale(app: &App, res: &Arc<ResourceInfo>, ns: &str, name: &str) -> Result<Value, ApiError> {
+    let stored = registry::get(app, res, ns, name).await?;
+    Ok(scale_of(&parse(&stored.json())?))
+}
+
+/// Sets the replicas of `name` from a Scale (PUT of the scale subresource).
+pub async fn update_scale(
+    app: &App,
+    res: &Arc<ResourceInfo>,
+    ctx: &mut WriteContext,
+    ns: &str,
+    name: &str,
+    scale: Value,
+) -> Result<Value, ApiError> {
+    if let Some(n) = scale.pointer("/metadata/name").and_then(|n| n.as_str()) {
+        if n != name {
+            return Err(ApiError::bad_request(format!("the name of the object ({n}) does not match the name on the URL ({name})")));
+        }
+    }
+    let replicas = scale.pointer("/spec/replicas").and_then(|r| r.as_i64()).unwrap_or(0);
+    if replicas < 0 {
+        let mut errors = ErrorList::new();
+        errors.push(field::invalid(&Path::new("spec").child("replicas"), replicas, "must be greater than or equal to 0"));
+        return Err(scale_invalid(name, &errors));
+    }
+    let Ok(replicas) = i32::try_from(replicas) else {
+        let mut errors = ErrorList::new();
+        errors.push(field::invalid(&Path::new("spec").child("replicas"), replicas, "must be less than or equal to 2147483647"));
+        return Err(scale_invalid(name, &errors));
+    };
+    let precondition = scale.pointer("/metadata/resourceVersion").and_then(|r| r.as_str()).filter(|r| !r.is_empty()).map(str::to_string);
+    let mutate = move |doc: &mut Value| -> Result<(), ApiError> {
+        doc["spec"]["replicas"] = json!(replicas);
+        if let Some(rv) = &precondition {
+            doc["metadata"]["resourceVersion"] = json!(rv);
+        }
+        Ok(())
+    };
+    let updated = registry::update(app, res, ctx, ns, name, UpdateKind::Mutate(Box::new(mutate)), Part::Main).await?;
+    Ok(scale_of(&parse(&updated.json)?))
+}
+
+/// A PATCH of the scale subresource: the patch applies to the Scale, then replicas are set.
+pub async fn patch_scale(
+    app: &App,
+    res: &Arc<ResourceInfo>,
+    ctx: &mut WriteContext,
+    ns: &str,
+    name: &str,
+    patch_type: PatchType,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let mut scale = get_scale(app, res, ns, name).await?;
+    // Patches of a Scale replace the whole request's view; resourceVersion stays unless the
+    // patch sets one, which then makes the update conditional.
+    let had_rv = scale.pointer("/metadata/resourceVersion").cloned();
+    match patch_type {
+        PatchType::Json => {
+            let patch: json_patch::Patch =
+                serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            json_patch::patch(&mut scale, &patch).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        }
+        // A Scale has no lists, so a strategic merge patch is a merge patch.
+        PatchType::Merge | PatchType::Strategic => {
+            let patch: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            json_patch::merge(&mut scale, &patch);
+        }
+        PatchType::Apply => return Err(ApiError::unsupported_media_type(patch_type.content_type())),
+    }
+    if scale.pointer("/metadata/resourceVersion") == had_rv.as_ref() {
+        if let Some(m) = scale.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            m.remove("resourceVersion");
+        }
+    }
+    update_scale(app, res, ctx, ns, name, scale).await
+}
+
+fn scale_invalid(name: &str, errors: &ErrorList) -> ApiError {
+    krs_apimachinery::status::new_invalid(&krs_apimachinery::status::GroupKind::new("autoscaling", "Scale"), name, errors).into()
+}
+
+/// Binds a pod to a node (pods/binding and the bindings resource), as the scheduler does.
+pub async fn bind(app: &App, pods: &Arc<ResourceInfo>, ns: &str, name: &str, binding: &Value) -> Result<Bytes, ApiError> {
+    let node = binding.pointer("/target/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+    if node.is_empty() {
+        let mut errors = ErrorList::new();
+        errors.push(field::required(&Path::new("target").child("name"), ""));
+        return Err(krs_apimachinery::status::new_invalid(&krs_apimachinery::status::GroupKind::new("", "Binding"), name, &errors).into());
+    }
+    let annotations = binding.pointer("/metadata/annotations").and_then(|a| a.as_object()).cloned();
+    let pod_name = name.to_string();
+    let gr = krs_apimachinery::status::GroupResource::new("", "pods/binding");
+    let mutate = move |doc: &mut Value| -> Result<(), ApiError> {
+        if doc.pointer("/metadata/deletionTimestamp").is_some() {
+            return Err(krs_apimachinery::status::new_conflict(&gr, &pod_name, format!("pod {pod_name} is being deleted, cannot be assigned to a host")).into());
+        }
+        if let Some(existing) = doc.pointer("/spec/nodeName").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) {
+            return Err(krs_apimachinery::status::new_conflict(&gr, &pod_name, format!("pod {pod_name} is already assigned to node \"{existing}\"")).into());
+        }
+        doc["spec"]["nodeName"] = json!(node);
+        if let Some(a) = &annotations {
+            if !doc["metadata"]["annotations"].is_object() {
+                doc["metadata"]["annotations"] = json!({});
+            }
+            for (k, v) in a {
+                doc["metadata"]["annotations"][k] = v.clone();
+            }
+        }
+        // The PodScheduled condition turns true with the binding.
+        if !doc["status"].is_object() {
+            doc["status"] = json!({});
+        }
+        let conditions = doc["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+        conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": crate::registry::now()}));
+        doc["status"]["conditions"] = json!(conditions);
+        Ok(())
+    };
+    let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
+    registry::update(app, pods, &mut ctx, ns, name, UpdateKind::Mutate(Box::new(mutate)), Part::Subresource("binding")).await?;
+    Ok(success_status(201))
+}
+
+fn success_status(code: u16) -> Bytes {
+    Bytes::from(serde_json::to_vec(&json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code})).unwrap_or_default())
+}
+
+const EVICTION_VIOLATION: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
+
+/// Evicts a pod: deletes it unless a PodDisruptionBudget forbids it (429).
+pub async fn evict(app: &App, pods: &Arc<ResourceInfo>, ctx: &WriteContext, ns: &str, name: &str, eviction: &Value) -> Result<Bytes, ApiError> {
+    let opts = match eviction.get("deleteOptions") {
+        Some(d) if d.is_object() => DeleteOptions::from_value(d)?,
+        _ => DeleteOptions::default(),
+    };
+    let stored = registry::get(app, pods, ns, name).await?;
+    let pod = parse(&stored.json())?;
+    let phase = pod.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or_default();
+    let terminal = matches!(phase, "Succeeded" | "Failed") || pod.pointer("/metadata/deletionTimestamp").is_some();
+    if !terminal {
+        check_disruption_budgets(app, ns, &pod).await?;
+    }
+    registry::delete(app, pods, ctx, ns, name, &opts).await?;
+    Ok(success_status(201))
+}
+
+async fn check_disruption_budgets(app: &App, ns: &str, pod: &Value) -> Result<(), ApiError> {
+    let Some(pdbs) = app.catalog.lookup("policy", "v1", "poddisruptionbudgets").cloned() else { return Ok(()) };
+    let Some(cacher) = app.cacher(&pdbs) else { return Ok(()) };
+    let rev = app.store.current_revision().await.map_err(|e| ApiError::service_unavailable(e.to_string()))?;
+    cacher.wait_for_revision(rev, Duration::from_secs(3)).await;
+    let prefix = format!("{}{ns}/", cacher.prefix());
+    let page = cacher.list(&ListOptions { prefix: &prefix, start: None, limit: 0, filter: &Everything, unfiltered: true });
+    let pod_labels: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(pod.pointer("/metadata/labels").cloned().unwrap_or(json!({}))).unwrap_or_default();
+    let mut matching = Vec::new();
+    for obj in page.items {
+        let pdb = parse(&obj.json)?;
+        // policy/v1: an empty selector selects every pod of the namespace; a null one none.
+        let Some(sel) = pdb.pointer("/spec/selector") else { continue };
+        let Ok(ls) = serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>(sel.clone()) else { continue };
+        let Ok(selector) = labels::Selector::from_label_selector(Some(&ls)) else { continue };
+        if selector.matches(&pod_labels) {
+            matching.push((obj, pdb));
+        }
+    }
+    if matching.len() > 1 {
+        return Err(ApiError::internal("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."));
+    }
+    let Some((obj, pdb)) = matching.into_iter().next() else { return Ok(()) };
+    let pdb_name = obj.name.clone();
+    let ready = pod
+        .pointer("/status/conditions")
+        .and_then(|c| c.as_array())
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+    let current = pdb.pointer("/status/currentHealthy").and_then(|v| v.as_i64()).unwrap_or(0);
+    let desired = pdb.pointer("/status/desiredHealthy").and_then(|v| v.as_i64()).unwrap_or(0);
+    if !ready {
+        // Unhealthy pods may go when the policy says so (AlwaysAllow), or while the budget is
+        // met anyway (IfHealthyBudget, the default).
+        let policy = pdb.pointer("/spec/unhealthyPodEvictionPolicy").and_then(|p| p.as_str()).unwrap_or("IfHealthyBudget");
+        if policy == "AlwaysAllow" || current >= desired {
+            return Ok(());
+        }
+    }
+    let generation = pdb.pointer("/metadata/generation").and_then(|v| v.as_i64()).unwrap_or(0);
+    let observed = pdb.pointer("/status/observedGeneration").and_then(|v| v.as_i64()).unwrap_or(0);
+    if observed < generation {
+        return Err(too_many(format!("The disruption budget {pdb_name} is still being processed by the server.")));
+    }
+    let allowed = pdb.pointer("/status/disruptionsAllowed").and_then(|v| v.as_i64()).unwrap_or(0);
+    if allowed <= 0 {
+        return Err(too_many(format!("The disruption budget {pdb_name} needs {desired} healthy pods and has {current} currently")));
+    }
+    // Spend one disruption: the disruption controller recounts from here.
+    let pod_name = pod.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+    let mutate = move |doc: &mut Value| -> Result<(), ApiError> {
+        let allowed = doc.pointer("/status/disruptionsAllowed").and_then(|v| v.as_i64()).unwrap_or(0);
+        if allowed <= 0 {
+            return Err(too_many(EVICTION_VIOLATION.to_string()));
+        }
+        doc["status"]["disruptionsAllowed"] = json!(allowed - 1);
+        if !doc["status"]["disruptedPods"].is_object() {
+            doc["status"]["disruptedPods"] = json!({});
+        }
+        doc["status"]["disruptedPods"][&pod_name] = json!(crate::registry::now());
+        Ok(())
+    };
+    let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
+    registry::update(app, &pdbs, &mut ctx, ns, &pdb_name, UpdateKind::Mutate(Box::new(mutate)), Part::Status).await?;
+    Ok(())
+}
+
+fn too_many(cause: String) -> ApiError {
+    let mut err: ApiError = krs_apimachinery::status::new_too_many_requests(EVICTION_VIOLATION, 0).into();
+    let details = err.status.details.get_or_insert_with(Default::default);
+    details.causes = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
+        reason: Some("DisruptionBudget".into()),
+        message: Some(cause),
+        field: None,
+    }]);
+    err
+}
