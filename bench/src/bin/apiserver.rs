@@ -280,7 +280,7 @@ async fn run() -> Result<(), Error> {
     // Creates with 16 concurrent clients, each on its own connection.
     let clients = connect_many(&creds, 16).await?;
     ensure_namespace(&clients[0], "bench").await?;
-    let n_creates = 20_000.min(objects);
+    let n_creates = 10_000.min(objects);
     let cpu0 = proc::cpu_seconds(pid).ok_or("no CPU time")?;
     let t = Instant::now();
     create_many(&clients, "bench", 0, n_creates).await?;

@@ -12,6 +12,7 @@
 
 pub mod catalog;
 pub mod conversion;
+pub mod fieldmanager;
 pub mod merge;
 pub mod printers;
 pub mod strategy;

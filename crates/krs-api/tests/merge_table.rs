@@ -16,10 +16,7 @@ fn merge_table_lookup_by_api_version_and_kind() {
         Some("io.k8s.api.core.v1.Pod".to_string())
     );
     let deployment = kind("apps/v1", "Deployment");
-    assert_eq!(
-        deployment.as_struct().map(|s| s.name()),
-        Some("Deployment")
-    );
+    assert_eq!(deployment.as_struct().map(|s| s.name()), Some("Deployment"));
     assert!(lookup("apiextensions.k8s.io/v1", "CustomResourceDefinition").is_some());
     assert!(lookup("apiregistration.k8s.io/v1", "APIService").is_some());
     assert!(lookup("batch/v1", "CronJob").is_some());
@@ -34,7 +31,12 @@ fn merge_table_kinds_are_sorted_and_resolve() {
     let all: Vec<_> = kinds().collect();
     assert!(all.len() > 300, "only {} kinds", all.len());
     for w in all.windows(2) {
-        assert!((w[0].0, w[0].1) < (w[1].0, w[1].1), "{:?} / {:?}", w[0], w[1]);
+        assert!(
+            (w[0].0, w[0].1) < (w[1].0, w[1].1),
+            "{:?} / {:?}",
+            w[0],
+            w[1]
+        );
     }
     for (api_version, kind_name, s) in &all {
         assert_eq!(lookup(api_version, kind_name), Some(s.as_type()));
@@ -51,7 +53,11 @@ fn merge_table_structs_are_consistent() {
     for s in structs() {
         count += 1;
         assert!(!s.name().is_empty());
-        assert!(s.model_package().starts_with("io.k8s."), "{}", s.model_package());
+        assert!(
+            s.model_package().starts_with("io.k8s."),
+            "{}",
+            s.model_package()
+        );
         assert_eq!(s.as_type().as_struct(), Some(s));
         let names: Vec<&str> = s.fields().map(|f| f.json_name()).collect();
         for w in names.windows(2) {
@@ -70,7 +76,10 @@ fn merge_table_structs_are_consistent() {
             if f.patch_merge_key().is_some() {
                 assert!(f.patch_strategy().merge, "{s:?}.{}", f.json_name());
             }
-            assert!(f.patch_strategy().as_str().is_some() || f.patch_strategy() == PatchStrategy::default());
+            assert!(
+                f.patch_strategy().as_str().is_some()
+                    || f.patch_strategy() == PatchStrategy::default()
+            );
         }
     }
     assert!(count > 1000, "only {count} structs");
@@ -83,6 +92,7 @@ fn merge_table_pod_spec_metadata() {
     assert_eq!(containers.patch_merge_key(), Some("name"));
     assert_eq!(containers.patch_strategy().as_str(), Some("merge"));
     assert_eq!(containers.list_type(), Some(ListType::Map));
+    assert_eq!(containers.list_type().map(ListType::as_str), Some("map"));
     assert_eq!(containers.list_map_keys().collect::<Vec<_>>(), ["name"]);
     let TypeKind::List(container) = containers.ty().kind() else {
         panic!("containers is not a list");
@@ -97,7 +107,10 @@ fn merge_table_pod_spec_metadata() {
     );
     let env = container.field("env").expect("env");
     assert_eq!(env.patch_merge_key(), Some("name"));
-    assert_eq!(container.field("args").and_then(|f| f.list_type()), Some(ListType::Atomic));
+    assert_eq!(
+        container.field("args").and_then(|f| f.list_type()),
+        Some(ListType::Atomic)
+    );
     assert_eq!(
         container.field("image").map(|f| f.ty().kind()),
         Some(TypeKind::Scalar(Scalar::String))
@@ -116,12 +129,17 @@ fn merge_table_pod_spec_metadata() {
 
     let node_selector = spec.field("nodeSelector").expect("nodeSelector");
     assert_eq!(node_selector.map_type(), Some(Granularity::Atomic));
-    assert!(matches!(node_selector.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::String)));
+    assert!(
+        matches!(node_selector.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::String))
+    );
 
     // Go's encoding/json matches keys case-insensitively; upstream's patch lookup does too.
     let s = spec.as_struct().expect("struct");
     assert_eq!(s.field_case_insensitive("CONTAINERS"), Some(containers));
-    assert_eq!(s.field_case_insensitive("nodeſelector"), Some(node_selector));
+    assert_eq!(
+        s.field_case_insensitive("nodeſelector"),
+        Some(node_selector)
+    );
     assert_eq!(s.field("CONTAINERS"), None);
 }
 
@@ -137,9 +155,16 @@ fn merge_table_object_meta_and_leaf_types() {
     assert_eq!(finalizers.list_type(), Some(ListType::Set));
     let owners = meta.field("ownerReferences").expect("ownerReferences");
     assert_eq!(owners.patch_merge_key(), Some("uid"));
-    let owner = owners.ty().element().and_then(|t| t.as_struct()).expect("OwnerReference");
+    let owner = owners
+        .ty()
+        .element()
+        .and_then(|t| t.as_struct())
+        .expect("OwnerReference");
     assert_eq!(owner.struct_type(), Some(Granularity::Atomic));
-    assert_eq!(meta.field("managedFields").and_then(|f| f.list_type()), Some(ListType::Atomic));
+    assert_eq!(
+        meta.field("managedFields").and_then(|f| f.list_type()),
+        Some(ListType::Atomic)
+    );
     let created = meta.field("creationTimestamp").expect("creationTimestamp");
     assert_eq!(created.ty().kind(), TypeKind::Scalar(Scalar::Time));
     let managed = meta
@@ -155,13 +180,19 @@ fn merge_table_object_meta_and_leaf_types() {
         Some(TypeKind::Scalar(Scalar::Time))
     );
 
-    let data = field_type(kind("v1", "Secret"), &[]).field("data").expect("data");
-    assert!(matches!(data.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::Bytes)));
+    let data = field_type(kind("v1", "Secret"), &[])
+        .field("data")
+        .expect("data");
+    assert!(
+        matches!(data.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::Bytes))
+    );
 
     let requests = field_type(kind("v1", "Pod"), &["spec"])
         .field("overhead")
         .expect("overhead");
-    assert!(matches!(requests.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::Quantity)));
+    assert!(
+        matches!(requests.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::Quantity))
+    );
 
     let port = field_type(kind("v1", "Service"), &["spec"])
         .field("ports")
@@ -211,7 +242,9 @@ fn merge_table_deployment_and_crd_metadata() {
         .expect("openAPIV3Schema");
     assert_eq!(
         schema.as_struct().map(|s| s.definition_name()),
-        Some("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps".to_string())
+        Some(
+            "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps".to_string()
+        )
     );
     assert!(matches!(
         schema.field("properties").map(|f| f.ty().kind()),
@@ -226,7 +259,10 @@ fn merge_table_deployment_and_crd_metadata() {
         Some(TypeKind::Scalar(Scalar::Json))
     );
 
-    let csr = field_type(kind("certificates.k8s.io/v1", "CertificateSigningRequest"), &["spec"]);
+    let csr = field_type(
+        kind("certificates.k8s.io/v1", "CertificateSigningRequest"),
+        &["spec"],
+    );
     let extra = csr.field("extra").expect("extra");
     assert!(matches!(extra.ty().kind(), TypeKind::Map(v) if matches!(v.kind(), TypeKind::List(_))));
 }

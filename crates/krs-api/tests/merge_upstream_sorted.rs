@@ -304,7 +304,9 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2"]}"#,
         patch: r#"{"finalizers":["example.com/f2","example.com/f3"]}"#,
-        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
+        expected: Expect::Result(
+            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
+        ),
     },
     Case {
         description: "delete map from nested map (two-way (sorted))",
@@ -402,27 +404,35 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":"b"},{"uid":"uid-3"}]}"#,
         patch: r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","kind":"x"},{"uid":"uid-3","name":"c"}]}"#,
-        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","name":"b","kind":"x"},{"uid":"uid-3","name":"c"}]}"#),
+        expected: Expect::Result(
+            r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","name":"b","kind":"x"},{"uid":"uid-3","name":"c"}]}"#,
+        ),
     },
     Case {
         description: "preserve the order from the patch in a merging list 2 (two-way (sorted))",
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":"b"},{"uid":"uid-3"}]}"#,
         patch: r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-3","name":"c"}]}"#,
-        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","name":"b"},{"uid":"uid-3","name":"c"}]}"#),
+        expected: Expect::Result(
+            r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","name":"b"},{"uid":"uid-3","name":"c"}]}"#,
+        ),
     },
     Case {
         description: "preserve the order from the patch in a merging int list (two-way (sorted))",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
         patch: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
-        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
+        expected: Expect::Result(
+            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
+        ),
     },
     Case {
         description: "preserve the order from the patch in a merging int list (two-way (sorted))",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
         patch: r#"{"finalizers":["example.com/f1","example.com/f3"]}"#,
-        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
+        expected: Expect::Result(
+            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
+        ),
     },
 ];

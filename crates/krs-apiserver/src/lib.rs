@@ -14,6 +14,7 @@
 //! - [`cacher`]: the watch cache.
 //! - [`discovery`], [`encoding`], [`errors`], [`request`], [`auth`], [`pki`].
 
+pub mod admission;
 pub mod allocators;
 pub mod auth;
 pub mod body;
@@ -24,6 +25,7 @@ pub mod errors;
 pub mod handler;
 pub mod namespace_deleter;
 pub mod objbytes;
+pub mod openapi;
 pub mod patch;
 pub mod pki;
 pub mod registry;
@@ -32,6 +34,7 @@ pub mod reviews;
 pub mod serve;
 pub mod server;
 pub mod subresources;
+pub mod tokens;
 
 pub use handler::App;
 pub(crate) use handler::encode_value as handler_encode;

@@ -34,6 +34,8 @@ pub struct Pki {
     pub serving_key: String,
     pub admin_cert: String,
     pub admin_key: String,
+    /// The service account token signing key (PKCS#8 PEM, ECDSA P-256).
+    pub service_account_key: String,
 }
 
 /// Certificates are renewed at start-up when they expire within this many days.
@@ -82,7 +84,16 @@ impl Pki {
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
             Ok(params)
         })?;
-        Ok(Pki { dir: dir.into(), ca_cert, ca_key, serving_cert, serving_key, admin_cert, admin_key })
+        let sa_path = dir.join("sa.key");
+        let service_account_key = if sa_path.exists() {
+            read(&sa_path)?
+        } else {
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| PkiError::Cert { what: "service account key", source })?;
+            let pem = key.serialize_pem();
+            write(&sa_path, &pem, true)?;
+            pem
+        };
+        Ok(Pki { dir: dir.into(), ca_cert, ca_key, serving_cert, serving_key, admin_cert, admin_key, service_account_key })
     }
 
     /// Issues a client certificate for `user` in `groups`, signed by the cluster CA (used by
@@ -102,6 +113,14 @@ impl Pki {
         set_validity(&mut params, LEAF_VALIDITY_DAYS);
         let cert = params.signed_by(&key, &issuer).map_err(|source| PkiError::Cert { what: "client", source })?;
         Ok((cert.pem(), key.serialize_pem()))
+    }
+
+    /// The service account signing key as PKCS#8 DER.
+    pub fn service_account_key_der(&self) -> Result<Vec<u8>, PkiError> {
+        use rustls_pki_types::pem::PemObject;
+        let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(self.service_account_key.as_bytes())
+            .map_err(|e| PkiError::Invalid { path: self.dir.join("sa.key"), reason: e.to_string() })?;
+        Ok(key.secret_pkcs8_der().to_vec())
     }
 
     /// An admin kubeconfig for the API server at `server` (an https URL).

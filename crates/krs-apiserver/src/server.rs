@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::allocators::cidr::Cidr;
 use crate::allocators::{NodePortAllocator, ServiceAllocations, ServiceIpAllocator};
 use crate::auth::{MastersOnly, SYSTEM_MASTERS, UserInfo};
+use crate::tokens::{DEFAULT_ISSUER, TokenIssuer};
 use crate::handler::App;
 use crate::pki::Pki;
 use crate::registry::{self, WriteContext};
@@ -172,7 +173,14 @@ impl Server {
 
         let catalog = Arc::new(Catalog::builtin());
         let allocations = Arc::new(ServiceAllocations { ips: ServiceIpAllocator::new(service_cidrs.clone()), ports: node_ports });
-        let app = Arc::new(App::new(catalog, store, Box::new(MastersOnly), client_addr.to_string()).with_hooks("services", allocations));
+        let sa_key = pki.service_account_key_der()?;
+        let tokens = TokenIssuer::new(&sa_key, DEFAULT_ISSUER, vec![DEFAULT_ISSUER.to_string()])
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+        let app = Arc::new(
+            App::new(catalog, store, Box::new(MastersOnly), client_addr.to_string())
+                .with_hooks("services", allocations)
+                .with_tokens(Arc::new(tokens)),
+        );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let serving = tokio::spawn(crate::serve::serve(listener, tls, app.clone(), shutdown_rx, config.shutdown_grace));
 
@@ -190,6 +198,8 @@ impl Server {
         for task in &self.background {
             task.abort();
         }
+        // End watches first, so that connections can close instead of waiting out the grace.
+        self.app.stopping.send_replace(true);
         let _ = self.shutdown.send(true);
         let _ = self.serving.await;
     }

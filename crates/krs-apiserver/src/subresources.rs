@@ -286,3 +286,72 @@ fn too_many(cause: String) -> ApiError {
     }]);
     err
 }
+
+/// TokenRequest (serviceaccounts/token): a bound service account token.
+pub async fn token_request(app: &App, service_accounts: &Arc<ResourceInfo>, ns: &str, name: &str, mut req: Value) -> Result<Value, ApiError> {
+    let issuer = app.tokens.clone().ok_or_else(|| ApiError::service_unavailable("service account tokens are not configured"))?;
+    let sa = parse(&registry::get(app, service_accounts, ns, name).await?.json())?;
+    let sa_uid = sa.pointer("/metadata/uid").and_then(|u| u.as_str()).unwrap_or_default().to_string();
+    let expiration = req.pointer("/spec/expirationSeconds").and_then(|e| e.as_i64()).unwrap_or(3600);
+    let mut errors = ErrorList::new();
+    let path = Path::new("spec").child("expirationSeconds");
+    if expiration < 600 {
+        errors.push(field::invalid(&path, expiration, "may not specify a duration less than 10 minutes"));
+    } else if expiration > 1 << 32 {
+        errors.push(field::invalid(&path, expiration, "may not specify a duration larger than 2^32 seconds"));
+    }
+    if !errors.is_empty() {
+        return Err(krs_apimachinery::status::new_invalid(&krs_apimachinery::status::GroupKind::new("authentication.k8s.io", "TokenRequest"), name, &errors).into());
+    }
+    let audiences: Vec<String> = req
+        .pointer("/spec/audiences")
+        .and_then(|a| a.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| issuer.api_audiences.clone());
+    let bound = match req.pointer("/spec/boundObjectRef").filter(|b| b.is_object()) {
+        None => None,
+        Some(r) => {
+            let kind = r.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_string();
+            let obj_name = r.get("name").and_then(|k| k.as_str()).unwrap_or_default().to_string();
+            let (group, version, resource, namespaced) = match kind.as_str() {
+                "Pod" => ("", "v1", "pods", true),
+                "Secret" => ("", "v1", "secrets", true),
+                "Node" => ("", "v1", "nodes", false),
+                other => return Err(ApiError::bad_request(format!("cannot bind token for serviceaccount to {other:?}"))),
+            };
+            let res = app.catalog.lookup(group, version, resource).cloned().ok_or_else(ApiError::no_such_path)?;
+            let obj = parse(&registry::get(app, &res, if namespaced { ns } else { "" }, &obj_name).await?.json())?;
+            let uid = obj.pointer("/metadata/uid").and_then(|u| u.as_str()).unwrap_or_default().to_string();
+            if let Some(want) = r.get("uid").and_then(|u| u.as_str()).filter(|u| !u.is_empty()) {
+                if want != uid {
+                    return Err(krs_apimachinery::status::new_conflict(
+                        &krs_apimachinery::status::GroupResource::new("", resource),
+                        &obj_name,
+                        format!("the UID in the bound object reference ({want}) does not match the UID in record. The object might have been deleted and then recreated"),
+                    )
+                    .into());
+                }
+            }
+            Some((kind, obj_name, uid))
+        }
+    };
+    let now = jiff::Timestamp::now().as_second();
+    let claims = crate::tokens::ServiceAccountClaims {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        uid: sa_uid,
+        bound,
+        audiences: audiences.clone(),
+        expires: now + expiration,
+    };
+    let token = issuer.issue(&claims, now).map_err(ApiError::internal)?;
+    let expires = jiff::Timestamp::from_second(now + expiration).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default();
+    req["apiVersion"] = json!("authentication.k8s.io/v1");
+    req["kind"] = json!("TokenRequest");
+    req["metadata"] = json!({"name": name, "namespace": ns, "creationTimestamp": null});
+    req["spec"]["audiences"] = json!(audiences);
+    req["spec"]["expirationSeconds"] = json!(expiration);
+    req["status"] = json!({"token": token, "expirationTimestamp": expires});
+    Ok(req)
+}

@@ -42,7 +42,11 @@ pub(crate) struct Gvk {
 
 impl Gvk {
     pub fn new(group: &str, version: &str, kind: &str) -> Gvk {
-        Gvk { group: group.to_string(), version: version.to_string(), kind: kind.to_string() }
+        Gvk {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: kind.to_string(),
+        }
     }
 
     /// The `{group, kind, version}` object of `x-kubernetes-group-version-kind`.
@@ -119,11 +123,16 @@ impl Definitions {
             schemas.entry(name).or_insert_with(|| generic_schema(&gvk));
         }
         for gvk in listed {
-            let Some(item) = names.get(&gvk).cloned() else { continue };
+            let Some(item) = names.get(&gvk).cloned() else {
+                continue;
+            };
             let list_name = format!("{item}List");
             let list = list_schema(&schemas, &item, &gvk.kind);
             schemas.entry(list_name.clone()).or_insert(list);
-            names.insert(Gvk::new(&gvk.group, &gvk.version, &format!("{}List", gvk.kind)), list_name);
+            names.insert(
+                Gvk::new(&gvk.group, &gvk.version, &format!("{}List", gvk.kind)),
+                list_name,
+            );
         }
 
         normalize(&mut schemas);
@@ -173,21 +182,34 @@ impl Definitions {
             (API_GROUP, "APIGroup"),
             (API_VERSIONS, "APIVersions"),
         ] {
-            by_name.entry(name.to_string()).or_default().insert(Gvk::new("", "v1", kind));
+            by_name
+                .entry(name.to_string())
+                .or_default()
+                .insert(Gvk::new("", "v1", kind));
         }
-        let mut group_versions: BTreeSet<(String, String)> =
-            resources.iter().map(|r| (r.group.clone(), r.version.clone())).collect();
+        let mut group_versions: BTreeSet<(String, String)> = resources
+            .iter()
+            .map(|r| (r.group.clone(), r.version.clone()))
+            .collect();
         group_versions.insert((String::new(), "v1".to_string()));
-        for (name, kind) in [(DELETE_OPTIONS, "DeleteOptions"), (WATCH_EVENT, "WatchEvent")] {
+        for (name, kind) in [
+            (DELETE_OPTIONS, "DeleteOptions"),
+            (WATCH_EVENT, "WatchEvent"),
+        ] {
             let entry = by_name.entry(name.to_string()).or_default();
             for (group, version) in &group_versions {
                 entry.insert(Gvk::new(group, version, kind));
             }
         }
         for (name, gvks) in by_name {
-            let Some(Value::Object(schema)) = self.schemas.get_mut(&name) else { continue };
+            let Some(Value::Object(schema)) = self.schemas.get_mut(&name) else {
+                continue;
+            };
             let values: Vec<Value> = gvks.iter().map(Gvk::to_value).collect();
-            schema.insert("x-kubernetes-group-version-kind".into(), Value::Array(values));
+            schema.insert(
+                "x-kubernetes-group-version-kind".into(),
+                Value::Array(values),
+            );
             // k8s-openapi requires metadata because its Rust field is not optional; upstream
             // does not, and `kubectl explain` would print every kind's metadata as required.
             if let Some(Value::Array(required)) = schema.get_mut("required") {
@@ -202,13 +224,19 @@ impl Definitions {
     /// Adds the extensions that `extensions` returns to each definition and property.
     fn apply(&mut self, extensions: &FieldExtensions) {
         for (name, schema) in self.schemas.iter_mut() {
-            let Value::Object(schema) = schema else { continue };
+            let Value::Object(schema) = schema else {
+                continue;
+            };
             for (key, value) in extensions(name, "") {
                 schema.insert(key, value);
             }
-            let Some(Value::Object(properties)) = schema.get_mut("properties") else { continue };
+            let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+                continue;
+            };
             for (property, property_schema) in properties.iter_mut() {
-                let Value::Object(property_schema) = property_schema else { continue };
+                let Value::Object(property_schema) = property_schema else {
+                    continue;
+                };
                 for (key, value) in extensions(name, property) {
                     property_schema.insert(key, value);
                 }
@@ -272,7 +300,9 @@ fn list_schema(schemas: &Map<String, Value>, item: &str, kind: &str) -> Value {
             .unwrap_or_else(|| json!({"type": "string"}))
     };
     let mut metadata = reference(LIST_META);
-    if let Some(Value::String(description)) = schemas.get(LIST_META).and_then(|s| s.get("description")) {
+    if let Some(Value::String(description)) =
+        schemas.get(LIST_META).and_then(|s| s.get("description"))
+    {
         metadata["description"] = Value::String(description.clone());
     }
     json!({

@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 /// Encodes a swagger 2.0 JSON document.
 pub(crate) fn encode_document(document: &Value) -> Vec<u8> {
     let mut out = Vec::new();
-    let Value::Object(document) = document else { return out };
+    let Value::Object(document) = document else {
+        return out;
+    };
     put_string(&mut out, 1, str_of(document.get("swagger")));
     if let Some(Value::Object(info)) = document.get("info") {
         put_message(&mut out, 2, |m| {
@@ -45,7 +47,9 @@ pub(crate) fn encode_document(document: &Value) -> Vec<u8> {
     }
     if let Some(Value::Array(requirements)) = document.get("security") {
         for requirement in requirements {
-            let Value::Object(requirement) = requirement else { continue };
+            let Value::Object(requirement) = requirement else {
+                continue;
+            };
             put_message(&mut out, 12, |m| {
                 for (name, scopes) in requirement {
                     put_named(m, 1, name, |m| put_strings(m, 1, Some(scopes)));
@@ -66,7 +70,9 @@ pub(crate) fn encode_document(document: &Value) -> Vec<u8> {
 
 /// A `SecurityDefinitionsItem`; the API server only declares API keys (bearer tokens).
 fn security_definition(out: &mut Vec<u8>, definition: &Value) {
-    let Value::Object(definition) = definition else { return };
+    let Value::Object(definition) = definition else {
+        return;
+    };
     if str_of(definition.get("type")) == "apiKey" {
         put_message(out, 2, |m| {
             put_string(m, 1, "apiKey");
@@ -80,9 +86,15 @@ fn security_definition(out: &mut Vec<u8>, definition: &Value) {
 
 fn path_item(out: &mut Vec<u8>, item: &Value) {
     let Value::Object(item) = item else { return };
-    for (method, field) in
-        [("get", 2), ("put", 3), ("post", 4), ("delete", 5), ("options", 6), ("head", 7), ("patch", 8)]
-    {
+    for (method, field) in [
+        ("get", 2),
+        ("put", 3),
+        ("post", 4),
+        ("delete", 5),
+        ("options", 6),
+        ("head", 7),
+        ("patch", 8),
+    ] {
         if let Some(op) = item.get(method) {
             put_message(out, field, |m| operation(m, op));
         }
@@ -112,7 +124,9 @@ fn operation(out: &mut Vec<u8>, op: &Value) {
         put_message(out, 9, |m| {
             for (code, response) in responses.iter().filter(|(key, _)| !key.starts_with("x-")) {
                 // NamedResponseValue { name, value: ResponseValue { response } }
-                put_named(m, 1, code, |m| put_message(m, 1, |m| self::response(m, response)));
+                put_named(m, 1, code, |m| {
+                    put_message(m, 1, |m| self::response(m, response))
+                });
             }
             put_extensions(m, 2, responses);
         });
@@ -123,7 +137,9 @@ fn operation(out: &mut Vec<u8>, op: &Value) {
 }
 
 fn response(out: &mut Vec<u8>, response: &Value) {
-    let Value::Object(response) = response else { return };
+    let Value::Object(response) = response else {
+        return;
+    };
     put_string(out, 1, str_of(response.get("description")));
     if let Some(schema_value) = response.get("schema") {
         // SchemaItem { schema }
@@ -134,7 +150,9 @@ fn response(out: &mut Vec<u8>, response: &Value) {
 
 /// A `ParametersItem`: a reference, a body parameter, or a path/query/header parameter.
 fn parameters_item(out: &mut Vec<u8>, parameter: &Value) {
-    let Value::Object(parameter) = parameter else { return };
+    let Value::Object(parameter) = parameter else {
+        return;
+    };
     if let Some(Value::String(target)) = parameter.get("$ref") {
         put_message(out, 2, |m| put_string(m, 1, target));
         return;
@@ -169,11 +187,19 @@ fn parameters_item(out: &mut Vec<u8>, parameter: &Value) {
                 put_string(m, 3, str_of(parameter.get("description")));
                 put_string(m, 4, str_of(parameter.get("name")));
                 if shift == 1 {
-                    put_bool(m, 5, parameter.get("allowEmptyValue") == Some(&Value::Bool(true)));
+                    put_bool(
+                        m,
+                        5,
+                        parameter.get("allowEmptyValue") == Some(&Value::Bool(true)),
+                    );
                 }
                 put_string(m, 5 + shift, str_of(parameter.get("type")));
                 put_string(m, 6 + shift, str_of(parameter.get("format")));
-                put_bool(m, 19 + shift, parameter.get("uniqueItems") == Some(&Value::Bool(true)));
+                put_bool(
+                    m,
+                    19 + shift,
+                    parameter.get("uniqueItems") == Some(&Value::Bool(true)),
+                );
                 put_extensions(m, 22 + shift, parameter);
             });
         });
@@ -182,7 +208,9 @@ fn parameters_item(out: &mut Vec<u8>, parameter: &Value) {
 
 /// A `Schema`.
 fn schema(out: &mut Vec<u8>, schema_value: &Value) {
-    let Value::Object(s) = schema_value else { return };
+    let Value::Object(s) = schema_value else {
+        return;
+    };
     put_string(out, 1, str_of(s.get("$ref")));
     put_string(out, 2, str_of(s.get("format")));
     put_string(out, 3, str_of(s.get("title")));
@@ -192,9 +220,17 @@ fn schema(out: &mut Vec<u8>, schema_value: &Value) {
     }
     put_double(out, 6, s.get("multipleOf"));
     put_double(out, 7, s.get("maximum"));
-    put_bool(out, 8, s.get("exclusiveMaximum") == Some(&Value::Bool(true)));
+    put_bool(
+        out,
+        8,
+        s.get("exclusiveMaximum") == Some(&Value::Bool(true)),
+    );
     put_double(out, 9, s.get("minimum"));
-    put_bool(out, 10, s.get("exclusiveMinimum") == Some(&Value::Bool(true)));
+    put_bool(
+        out,
+        10,
+        s.get("exclusiveMinimum") == Some(&Value::Bool(true)),
+    );
     for (key, field) in [
         ("maxLength", 11),
         ("minLength", 12),
@@ -215,7 +251,9 @@ fn schema(out: &mut Vec<u8>, schema_value: &Value) {
     }
     match s.get("additionalProperties") {
         Some(Value::Bool(allowed)) => put_message(out, 21, |m| put_bool(m, 2, *allowed)),
-        Some(additional @ Value::Object(_)) => put_message(out, 21, |m| put_message(m, 1, |m| schema(m, additional))),
+        Some(additional @ Value::Object(_)) => {
+            put_message(out, 21, |m| put_message(m, 1, |m| schema(m, additional)))
+        }
         _ => {}
     }
     match s.get("type") {
@@ -224,7 +262,9 @@ fn schema(out: &mut Vec<u8>, schema_value: &Value) {
         _ => {}
     }
     match s.get("items") {
-        Some(items @ Value::Object(_)) => put_message(out, 23, |m| put_message(m, 1, |m| schema(m, items))),
+        Some(items @ Value::Object(_)) => {
+            put_message(out, 23, |m| put_message(m, 1, |m| schema(m, items)))
+        }
         Some(Value::Array(items)) => put_message(out, 23, |m| {
             for item in items {
                 put_message(m, 1, |m| schema(m, item));
@@ -273,6 +313,7 @@ fn put_any(out: &mut Vec<u8>, field: u32, value: &Value) {
 
 /// The fields of an `Any`: `yaml` holds the value's JSON text (JSON is YAML).
 fn any(out: &mut Vec<u8>, value: &Value) {
+    // Serializing a `Value` into memory cannot fail.
     let text = serde_json::to_string(value).unwrap_or_default();
     put_string(out, 2, &text);
 }

@@ -27,6 +27,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 
+/// The content type of [`OpenApi::v2_protobuf`] responses. Clients ask for it as
+/// `application/com.github.proto-openapi.spec.v2@v1.0+protobuf` (the deprecated spelling kubectl
+/// still sends) or with `.v1.0`; the response must name the `.v1.0` spelling, because Go's MIME
+/// parser rejects the `@` and client-go then fails the request.
+pub const V2_PROTOBUF_CONTENT_TYPE: &str =
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
 /// A served resource of the catalog, as the OpenAPI documents need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceDoc {
@@ -47,7 +54,8 @@ pub struct ResourceDoc {
 /// (`io.k8s.api.core.v1.PodSpec`) and a property name (`containers`), or with an empty property
 /// name for the definition itself; returns the extensions to set, e.g.
 /// `("x-kubernetes-patch-merge-key", "name")`.
-pub type FieldExtensions = Arc<dyn Fn(&str, &str) -> Vec<(String, serde_json::Value)> + Send + Sync>;
+pub type FieldExtensions =
+    Arc<dyn Fn(&str, &str) -> Vec<(String, serde_json::Value)> + Send + Sync>;
 
 /// The OpenAPI documents of a set of served resources, built on first request and cached.
 pub struct OpenApi {
@@ -55,6 +63,7 @@ pub struct OpenApi {
     extensions: Option<FieldExtensions>,
     v2_json: OnceLock<Bytes>,
     v2_protobuf: OnceLock<Bytes>,
+    etag_v2: OnceLock<String>,
     v3_index: OnceLock<V3Index>,
     /// The group-version documents asked for so far; the others are only hashed.
     v3_documents: Mutex<HashMap<String, Bytes>>,
@@ -74,6 +83,7 @@ impl OpenApi {
             extensions: None,
             v2_json: OnceLock::new(),
             v2_protobuf: OnceLock::new(),
+            etag_v2: OnceLock::new(),
             v3_index: OnceLock::new(),
             v3_documents: Mutex::new(HashMap::new()),
         }
@@ -89,6 +99,7 @@ impl OpenApi {
         self.extensions = Some(Arc::new(f));
         self.v2_json = OnceLock::new();
         self.v2_protobuf = OnceLock::new();
+        self.etag_v2 = OnceLock::new();
         self.v3_index = OnceLock::new();
         self.v3_documents = Mutex::new(HashMap::new());
     }
@@ -98,13 +109,13 @@ impl OpenApi {
         self.v2_json
             .get_or_init(|| {
                 let document = v2::document(&self.resources, self.extensions.as_ref());
-                Bytes::from(serde_json::to_vec(&document).unwrap_or_default())
+                to_json(&document)
             })
             .clone()
     }
 
-    /// The swagger 2.0 document as a gnostic `openapi.v2.Document` protobuf message
-    /// (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`).
+    /// The swagger 2.0 document as a gnostic `openapi.v2.Document` protobuf message, served as
+    /// [`V2_PROTOBUF_CONTENT_TYPE`].
     pub fn v2_protobuf(&self) -> Bytes {
         self.v2_protobuf
             .get_or_init(|| {
@@ -116,7 +127,9 @@ impl OpenApi {
 
     /// The quoted entity tag of the v2 document (the same for both encodings).
     pub fn etag_v2(&self) -> String {
-        format!("\"{}\"", digest::hex(&self.v2_protobuf()))
+        self.etag_v2
+            .get_or_init(|| format!("\"{}\"", digest::hex(&self.v2_protobuf())))
+            .clone()
     }
 
     /// The v3 discovery document: every group-version document's path and hashed URL.
@@ -129,12 +142,15 @@ impl OpenApi {
     pub fn v3_document(&self, path: &str) -> Option<Bytes> {
         let path = path.trim_matches('/');
         self.index().hashes.get(path)?;
-        let mut cache = self.v3_documents.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = self
+            .v3_documents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(bytes) = cache.get(path) {
             return Some(bytes.clone());
         }
         let document = v3::document(&self.resources, self.extensions.as_ref(), path)?;
-        let bytes = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
+        let bytes = to_json(&document);
         cache.insert(path.to_string(), bytes.clone());
         Some(bytes)
     }
@@ -149,12 +165,24 @@ impl OpenApi {
     fn index(&self) -> &V3Index {
         self.v3_index.get_or_init(|| {
             let mut hashes = HashMap::new();
-            for (path, document) in v3::documents(&self.resources, self.extensions.as_ref()) {
-                let bytes = serde_json::to_vec(&document).unwrap_or_default();
-                hashes.insert(path, digest::hex(&bytes));
-            }
+            v3::for_each_document(
+                &self.resources,
+                self.extensions.as_ref(),
+                |path, document| {
+                    hashes.insert(path.to_string(), digest::hex(&to_json(document)));
+                },
+            );
             let body = v3::index(&hashes);
-            V3Index { body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()), hashes }
+            V3Index {
+                body: to_json(&body),
+                hashes,
+            }
         })
     }
+}
+
+/// The compact JSON of a document. Serializing a `Value` into memory cannot fail: its map keys
+/// are strings.
+fn to_json(document: &serde_json::Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(document).unwrap_or_default())
 }

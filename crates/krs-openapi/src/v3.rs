@@ -18,22 +18,38 @@ use crate::{FieldExtensions, ResourceDoc};
 
 const COMPONENTS_PREFIX: &str = "#/components/schemas/";
 
-/// Every document, by path.
-pub(crate) fn documents(resources: &[ResourceDoc], extensions: Option<&FieldExtensions>) -> BTreeMap<String, Value> {
+/// Calls `f` with every document and its path, one at a time, so that only one is in memory.
+pub(crate) fn for_each_document(
+    resources: &[ResourceDoc],
+    extensions: Option<&FieldExtensions>,
+    mut f: impl FnMut(&str, &Value),
+) {
     let definitions = Definitions::build(resources, extensions);
     let routes = operations::routes(resources, &definitions);
     let mut by_document: BTreeMap<&str, Vec<&Route>> = BTreeMap::new();
     for route in &routes {
-        by_document.entry(route.document.as_str()).or_default().push(route);
+        by_document
+            .entry(route.document.as_str())
+            .or_default()
+            .push(route);
     }
-    by_document.into_iter().map(|(path, routes)| (path.to_string(), render(&definitions, &routes))).collect()
+    for (path, routes) in by_document {
+        f(path, &render(&definitions, &routes));
+    }
 }
 
 /// The document of `path`, or None when no route belongs to it.
-pub(crate) fn document(resources: &[ResourceDoc], extensions: Option<&FieldExtensions>, path: &str) -> Option<Value> {
+pub(crate) fn document(
+    resources: &[ResourceDoc],
+    extensions: Option<&FieldExtensions>,
+    path: &str,
+) -> Option<Value> {
     let definitions = Definitions::build(resources, extensions);
     let routes = operations::routes(resources, &definitions);
-    let routes: Vec<&Route> = routes.iter().filter(|route| route.document == path).collect();
+    let routes: Vec<&Route> = routes
+        .iter()
+        .filter(|route| route.document == path)
+        .collect();
     if routes.is_empty() {
         return None;
     }
@@ -44,7 +60,12 @@ pub(crate) fn document(resources: &[ResourceDoc], extensions: Option<&FieldExten
 pub(crate) fn index(hashes: &HashMap<String, String>) -> Value {
     let paths: Map<String, Value> = hashes
         .iter()
-        .map(|(path, hash)| (path.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")})))
+        .map(|(path, hash)| {
+            (
+                path.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}),
+            )
+        })
         .collect();
     json!({ "paths": paths })
 }
@@ -54,7 +75,10 @@ fn render(definitions: &Definitions, routes: &[&Route]) -> Value {
     for route in routes {
         for operation in &route.operations {
             let body = operation.body.iter().map(|body| &body.payload);
-            let responses = operation.responses.iter().filter_map(|response| response.payload.as_ref());
+            let responses = operation
+                .responses
+                .iter()
+                .filter_map(|response| response.payload.as_ref());
             for payload in body.chain(responses) {
                 if let Payload::Definition(name) = payload {
                     roots.push(name.as_str());
@@ -65,9 +89,17 @@ fn render(definitions: &Definitions, routes: &[&Route]) -> Value {
     let schemas: Map<String, Value> = definitions
         .closure(roots)
         .into_iter()
-        .filter_map(|name| definitions.schemas.get(&name).map(|schema| (name, schema_v3(schema))))
+        .filter_map(|name| {
+            definitions
+                .schemas
+                .get(&name)
+                .map(|schema| (name.clone(), one_of_types(&name, schema_v3(schema))))
+        })
         .collect();
-    let paths: Map<String, Value> = routes.iter().map(|route| (route.path.clone(), path_item(route))).collect();
+    let paths: Map<String, Value> = routes
+        .iter()
+        .map(|route| (route.path.clone(), path_item(route)))
+        .collect();
     json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
@@ -90,10 +122,16 @@ fn render(definitions: &Definitions, routes: &[&Route]) -> Value {
 fn path_item(route: &Route) -> Value {
     let mut item = Map::new();
     for operation in &route.operations {
-        item.insert(operation.method.key().to_string(), self::operation(operation));
+        item.insert(
+            operation.method.key().to_string(),
+            self::operation(operation),
+        );
     }
     if !route.parameters.is_empty() {
-        item.insert("parameters".into(), route.parameters.iter().map(parameter).collect());
+        item.insert(
+            "parameters".into(),
+            route.parameters.iter().map(parameter).collect(),
+        );
     }
     Value::Object(item)
 }
@@ -140,8 +178,10 @@ fn content(media_types: &[&str], payload: &Payload) -> Value {
         Payload::Definition(name) => json!({"$ref": format!("{COMPONENTS_PREFIX}{name}")}),
         Payload::Text => json!({"type": "string"}),
     };
-    let content: Map<String, Value> =
-        media_types.iter().map(|media_type| (media_type.to_string(), json!({"schema": schema}))).collect();
+    let content: Map<String, Value> = media_types
+        .iter()
+        .map(|media_type| (media_type.to_string(), json!({"schema": schema})))
+        .collect();
     Value::Object(content)
 }
 
@@ -158,11 +198,30 @@ fn parameter(parameter: &Parameter) -> Value {
     value
 }
 
+/// The types that are "one of" several: swagger 2.0 calls them strings, OpenAPI 3.0 lists the
+/// alternatives, as upstream's generator does from their `OpenAPIV3OneOfTypes`. Having no single
+/// type, they print by name in `kubectl explain` (`<IntOrString>`, `<map[string]Quantity>`).
+fn one_of_types(name: &str, mut schema: Value) -> Value {
+    let types: &[&str] = match name {
+        "io.k8s.apimachinery.pkg.util.intstr.IntOrString" => &["integer", "string"],
+        "io.k8s.apimachinery.pkg.api.resource.Quantity" => &["string", "number"],
+        _ => return schema,
+    };
+    if let Value::Object(map) = &mut schema {
+        map.remove("type");
+        let one_of: Vec<Value> = types.iter().map(|t| json!({ "type": t })).collect();
+        map.insert("oneOf".into(), Value::Array(one_of));
+    }
+    schema
+}
+
 /// A definition in OpenAPI 3.0 form: references point into `components/schemas` and a reference
 /// with siblings becomes `allOf`. The walk follows the schema keywords only, so that a property
 /// named `$ref` (JSONSchemaProps has one) is not taken for a reference.
 fn schema_v3(schema: &Value) -> Value {
-    let Value::Object(map) = schema else { return schema.clone() };
+    let Value::Object(map) = schema else {
+        return schema.clone();
+    };
     let mut out = Map::new();
     for (key, value) in map {
         let converted = match key.as_str() {
@@ -175,7 +234,10 @@ fn schema_v3(schema: &Value) -> Value {
             },
             "properties" => match value {
                 Value::Object(properties) => Value::Object(
-                    properties.iter().map(|(name, property)| (name.clone(), wrap_reference(schema_v3(property)))).collect(),
+                    properties
+                        .iter()
+                        .map(|(name, property)| (name.clone(), wrap_reference(schema_v3(property))))
+                        .collect(),
                 ),
                 _ => value.clone(),
             },

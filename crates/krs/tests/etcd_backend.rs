@@ -31,7 +31,8 @@ fn objects_survive_restart_on_same_etcd() {
     assert_eq!(k.jsonpath(&["configmap", "x"], "{.metadata.resourceVersion}={.data.a}"), format!("{rv}=1"));
     assert_eq!(k.names(&["namespace", "durable"]), ["namespace/durable"]);
     k.ok(&["create", "configmap", "y"]);
-    let next: u64 = k.jsonpath(&["configmap", "y"], "{.metadata.resourceVersion}").parse().expect("numeric resourceVersion");
+    let next: u64 =
+        k.jsonpath(&["configmap", "y"], "{.metadata.resourceVersion}").parse().expect("numeric resourceVersion");
     assert!(next > rv.parse().expect("numeric resourceVersion"), "resourceVersion went back: {rv} then {next}");
 }
 
@@ -55,7 +56,14 @@ fn two_servers_on_one_etcd_see_each_others_writes() {
     assert_eq!(kb.jsonpath(&["configmap", "x"], "{.data.a}"), "1");
     assert_eq!(kb.names(&["configmaps"]), ["configmap/x"]);
 
-    let mut watch = kb.spawn(&["get", "configmaps", "-w", "--output-watch-events", "-o", r#"jsonpath={.type} {.object.metadata.name}{"\n"}"#]);
+    let mut watch = kb.spawn(&[
+        "get",
+        "configmaps",
+        "-w",
+        "--output-watch-events",
+        "-o",
+        r#"jsonpath={.type} {.object.metadata.name}{"\n"}"#,
+    ]);
     watch.expect_line("ADDED x");
     ka.ok(&["create", "configmap", "y"]);
     ka.ok(&["delete", "configmap", "x"]);

@@ -73,7 +73,10 @@ fn resource_version(k: &Kubectl, kind_name: &str) -> String {
 
 fn create_configmap_secret_and_deployment_round_trip(k: &Kubectl) {
     let k = k.in_new_namespace("crud");
-    assert_eq!(k.ok(&["create", "configmap", "c", "--from-literal=a=1", "--from-literal=b=two"]), "configmap/c created\n");
+    assert_eq!(
+        k.ok(&["create", "configmap", "c", "--from-literal=a=1", "--from-literal=b=two"]),
+        "configmap/c created\n"
+    );
     assert_eq!(k.ok(&["create", "secret", "generic", "s", "--from-literal=pw=s3cret"]), "secret/s created\n");
     assert_eq!(
         k.ok(&["create", "deployment", "d", "--image=nginx:1.25", "--replicas=2"]),
@@ -115,7 +118,10 @@ fn created_deployment_gets_upstream_defaults(k: &Kubectl) {
     k.ok(&["create", "deployment", "d", "--image=nginx:1.25"]);
     let d = k.get_json(&["deployment", "d"]);
     let spec = &d["spec"];
-    assert_eq!(spec["strategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}));
+    assert_eq!(
+        spec["strategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+    );
     assert_eq!(spec["revisionHistoryLimit"], 10);
     assert_eq!(spec["progressDeadlineSeconds"], 600);
     let pod = &spec["template"]["spec"];
@@ -133,10 +139,7 @@ fn created_deployment_gets_upstream_defaults(k: &Kubectl) {
 fn get_missing_object_reports_not_found(k: &Kubectl) {
     let k = k.in_new_namespace("missing");
     assert_eq!(k.fails(&["get", "configmap", "x"]), "Error from server (NotFound): configmaps \"x\" not found");
-    assert_eq!(
-        k.fails(&["get", "deployment", "x"]),
-        "Error from server (NotFound): deployments.apps \"x\" not found"
-    );
+    assert_eq!(k.fails(&["get", "deployment", "x"]), "Error from server (NotFound): deployments.apps \"x\" not found");
     assert_eq!(k.fails(&["delete", "configmap", "x"]), "Error from server (NotFound): configmaps \"x\" not found");
 }
 
@@ -241,7 +244,13 @@ fn patch_merge_json_and_strategic(k: &Kubectl) {
     // Strategic merge (kubectl's default for built-in kinds): containers merge by name.
     k.ok(&["create", "deployment", "d", "--image=nginx:1.25"]);
     assert_eq!(
-        k.ok(&["patch", "deployment", "d", "-p", r#"{"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27"}]}}}}"#]),
+        k.ok(&[
+            "patch",
+            "deployment",
+            "d",
+            "-p",
+            r#"{"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27"}]}}}}"#
+        ]),
         "deployment.apps/d patched\n"
     );
     let d = k.get_json(&["deployment", "d"]);
@@ -311,7 +320,14 @@ fn delete_with_finalizer_waits_for_finalizer_removal(k: &Kubectl) {
 
     // No new finalizers on an object being deleted (apimachinery's ValidateNoNewFinalizers).
     assert_eq!(
-        k.fails(&["patch", "configmap", "fin", "--type=json", "-p", r#"[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/other"}]"#]),
+        k.fails(&[
+            "patch",
+            "configmap",
+            "fin",
+            "--type=json",
+            "-p",
+            r#"[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/other"}]"#
+        ]),
         "The ConfigMap \"fin\" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{\"example.com/other\"}"
     );
 

@@ -65,13 +65,11 @@ fn get_output_jsonpath_and_custom_columns(k: &Kubectl) {
     k.ok(&["label", "configmap", "y", "app=web"]);
 
     assert_eq!(k.jsonpath(&["configmap", "x"], "{.data.a}"), "1");
-    assert_eq!(
-        k.jsonpath(&["configmaps"], r#"{range .items[*]}{.metadata.name}={.data.a}{"\n"}{end}"#),
-        "x=1\ny=2\n"
-    );
+    assert_eq!(k.jsonpath(&["configmaps"], r#"{range .items[*]}{.metadata.name}={.data.a}{"\n"}{end}"#), "x=1\ny=2\n");
     assert_eq!(k.jsonpath(&["configmaps"], "{.items[?(@.metadata.labels.app==\"web\")].metadata.name}"), "y");
 
-    let out = k.ok(&["get", "configmaps", "-o", "custom-columns=NAME:.metadata.name,A:.data.a,APP:.metadata.labels.app"]);
+    let out =
+        k.ok(&["get", "configmaps", "-o", "custom-columns=NAME:.metadata.name,A:.data.a,APP:.metadata.labels.app"]);
     assert_eq!(table(&out), [["NAME", "A", "APP"], ["x", "1", "<none>"], ["y", "2", "web"]]);
 }
 

@@ -48,7 +48,15 @@ fn label_selectors_filter_lists(k: &Kubectl) {
     assert_eq!(select("!env"), ["configmap/c", "configmap/d"]);
     assert_eq!(select("tier=none"), Vec::<String>::new());
     // Across namespaces too.
-    let all = k.ok(&["get", "configmaps", "-A", "-l", "env=prod", "-o", "custom-columns=NS:.metadata.namespace,NAME:.metadata.name"]);
+    let all = k.ok(&[
+        "get",
+        "configmaps",
+        "-A",
+        "-l",
+        "env=prod",
+        "-o",
+        "custom-columns=NS:.metadata.namespace,NAME:.metadata.name",
+    ]);
     assert_eq!(table(&all), [["NS", "NAME"], ["labels", "a"], ["labels", "b"]]);
 }
 
@@ -107,8 +115,5 @@ fn pod_field_selectors_on_node_name_and_phase(k: &Kubectl) {
     assert_eq!(select("status.phase=Running"), ["pod/p1", "pod/p2"]);
     assert_eq!(select("status.phase=Pending"), ["pod/p3", "pod/p4"]);
     assert_eq!(select("spec.nodeName=node-a,status.phase!=Running"), ["pod/p3"]);
-    assert_eq!(
-        k.ok(&["get", "pods", "-A", "--field-selector", "spec.nodeName=node-b", "-o", "name"]),
-        "pod/p2\n"
-    );
+    assert_eq!(k.ok(&["get", "pods", "-A", "--field-selector", "spec.nodeName=node-b", "-o", "name"]), "pod/p2\n");
 }

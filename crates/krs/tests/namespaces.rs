@@ -87,7 +87,10 @@ fn deleting_namespace_terminates_then_removes_content(k: &Kubectl) {
     k.eventually("the namespace to disappear", || {
         (!k.run(&["get", "namespace", "doomed"]).status.success()).then_some(())
     });
-    assert_eq!(k.fails(&["get", "namespace", "doomed"]), "Error from server (NotFound): namespaces \"doomed\" not found");
+    assert_eq!(
+        k.fails(&["get", "namespace", "doomed"]),
+        "Error from server (NotFound): namespaces \"doomed\" not found"
+    );
     assert_eq!(k.names(&["configmaps"]), Vec::<String>::new());
     assert_eq!(other.names(&["configmaps"]), ["configmap/keep"]);
 }
@@ -118,7 +121,9 @@ fn system_namespaces_cannot_be_deleted(k: &Kubectl) {
     for ns in ["default", "kube-system", "kube-public"] {
         assert_eq!(
             k.fails(&["delete", "namespace", ns]),
-            format!("Error from server (Forbidden): namespaces \"{ns}\" is forbidden: this namespace may not be deleted")
+            format!(
+                "Error from server (Forbidden): namespaces \"{ns}\" is forbidden: this namespace may not be deleted"
+            )
         );
         assert_eq!(k.jsonpath(&["namespace", ns], "{.status.phase}"), "Active");
     }

@@ -40,6 +40,7 @@ fn objects_survive_restart_on_same_data_dir() {
     let k = second.client(V1_33).in_namespace("durable");
     assert_eq!(k.jsonpath(&["configmap", "x"], "{.metadata.resourceVersion}={.data.a}"), format!("{rv}=1"));
     k.ok(&["create", "configmap", "y"]);
-    let next: u64 = k.jsonpath(&["configmap", "y"], "{.metadata.resourceVersion}").parse().expect("numeric resourceVersion");
+    let next: u64 =
+        k.jsonpath(&["configmap", "y"], "{.metadata.resourceVersion}").parse().expect("numeric resourceVersion");
     assert!(next > rv.parse().expect("numeric resourceVersion"), "resourceVersion went back: {rv} then {next}");
 }

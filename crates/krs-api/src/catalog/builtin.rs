@@ -7,6 +7,11 @@
 
 use super::{Builtin, Sub, Verbs};
 use crate::strategy::{apps, batch, core as core_strategy};
+use crate::strategy::core::{
+    configmap, endpoints, event, limitrange, namespace, persistentvolume, persistentvolumeclaim, resourcequota, secret,
+    service, serviceaccount,
+};
+use crate::strategy::{autoscaling, coordination, discovery, events, networking, policy, rbac, scheduling, storage};
 
 /// Everything but deletecollection (namespaces).
 const NO_COLLECTION: Verbs = Verbs::ALL.without(Verbs::DELETECOLLECTION);
@@ -28,11 +33,13 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .verbs(GET_LIST)
         .short(&["cs"])
         .virtual_resource(),
-    Builtin::new("", "v1", "configmaps", "ConfigMap").short(&["cm"]),
-    Builtin::new("", "v1", "endpoints", "Endpoints").short(&["ep"]).storage("services/endpoints"),
-    Builtin::new("", "v1", "events", "Event").short(&["ev"]).storage("events"),
-    Builtin::new("", "v1", "limitranges", "LimitRange").short(&["limits"]),
+    Builtin::new("", "v1", "configmaps", "ConfigMap").strategy(&configmap::CONFIG_MAP).short(&["cm"]),
+    Builtin::new("", "v1", "endpoints", "Endpoints")
+        .deprecated("v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice").strategy(&endpoints::ENDPOINTS).short(&["ep"]).storage("services/endpoints"),
+    Builtin::new("", "v1", "events", "Event").strategy(&event::EVENT).short(&["ev"]).storage("events"),
+    Builtin::new("", "v1", "limitranges", "LimitRange").strategy(&limitrange::LIMIT_RANGE).short(&["limits"]),
     Builtin::new("", "v1", "namespaces", "Namespace")
+        .strategy(&namespace::NAMESPACE)
         .cluster()
         .verbs(NO_COLLECTION)
         .short(&["ns"])
@@ -43,8 +50,15 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .short(&["no"])
         .storage("minions")
         .subs(&[Sub::connect("proxy", "NodeProxyOptions", PROXY), STATUS]),
-    Builtin::new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim").short(&["pvc"]).subs(&[STATUS]),
-    Builtin::new("", "v1", "persistentvolumes", "PersistentVolume").cluster().short(&["pv"]).subs(&[STATUS]),
+    Builtin::new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+        .strategy(&persistentvolumeclaim::PERSISTENT_VOLUME_CLAIM)
+        .short(&["pvc"])
+        .subs(&[STATUS]),
+    Builtin::new("", "v1", "persistentvolumes", "PersistentVolume")
+        .strategy(&persistentvolume::PERSISTENT_VOLUME)
+        .cluster()
+        .short(&["pv"])
+        .subs(&[STATUS]),
     Builtin::new("", "v1", "pods", "Pod").strategy(&core_strategy::pod::POD).short(&["po"]).all().generation().returns_deleted().subs(&[
         Sub::connect("attach", "PodAttachOptions", CONNECT),
         Sub::other_kind("binding", "", "v1", "Binding", CREATE),
@@ -65,9 +79,9 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .generation()
         .storage("controllers")
         .subs(&[SCALE, STATUS]),
-    Builtin::new("", "v1", "resourcequotas", "ResourceQuota").short(&["quota"]).subs(&[STATUS]),
-    Builtin::new("", "v1", "secrets", "Secret"),
-    Builtin::new("", "v1", "serviceaccounts", "ServiceAccount").short(&["sa"]).returns_deleted().subs(&[Sub::other_kind(
+    Builtin::new("", "v1", "resourcequotas", "ResourceQuota").strategy(&resourcequota::RESOURCE_QUOTA).short(&["quota"]).subs(&[STATUS]),
+    Builtin::new("", "v1", "secrets", "Secret").strategy(&secret::SECRET),
+    Builtin::new("", "v1", "serviceaccounts", "ServiceAccount").strategy(&serviceaccount::SERVICE_ACCOUNT).short(&["sa"]).returns_deleted().subs(&[Sub::other_kind(
         "token",
         "authentication.k8s.io",
         "v1",
@@ -75,6 +89,7 @@ pub(super) static BUILTIN: &[Builtin] = &[
         CREATE,
     )]),
     Builtin::new("", "v1", "services", "Service")
+        .strategy(&service::SERVICE)
         .short(&["svc"])
         .all()
         .returns_deleted()
@@ -145,11 +160,13 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .virtual_resource(),
     // autoscaling/v1 and v2 share one storage (v2 is the storage version)
     Builtin::new("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+        .strategy(&autoscaling::HORIZONTAL_POD_AUTOSCALER)
         .short(&["hpa"])
         .all()
         .generation()
         .subs(&[STATUS]),
     Builtin::new("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+        .strategy(&autoscaling::HORIZONTAL_POD_AUTOSCALER)
         .short(&["hpa"])
         .all()
         .generation()
@@ -164,11 +181,11 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .short(&["csr"])
         .subs(&[Sub::same_kind("approval", GET_PATCH_UPDATE), STATUS]),
     // coordination.k8s.io/v1
-    Builtin::new("coordination.k8s.io", "v1", "leases", "Lease"),
+    Builtin::new("coordination.k8s.io", "v1", "leases", "Lease").strategy(&coordination::LEASE),
     // discovery.k8s.io/v1
-    Builtin::new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    Builtin::new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice").strategy(&discovery::ENDPOINT_SLICE),
     // events.k8s.io/v1 shares the core events' storage (core/v1 is the storage version)
-    Builtin::new("events.k8s.io", "v1", "events", "Event").short(&["ev"]).storage("events").stored_as("", "v1"),
+    Builtin::new("events.k8s.io", "v1", "events", "Event").strategy(&events::EVENTS).short(&["ev"]).storage("events").stored_as("", "v1"),
     // flowcontrol.apiserver.k8s.io/v1
     Builtin::new("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "FlowSchema").cluster().generation().subs(&[STATUS]),
     Builtin::new("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "PriorityLevelConfiguration")
@@ -176,32 +193,38 @@ pub(super) static BUILTIN: &[Builtin] = &[
         .generation()
         .subs(&[STATUS]),
     // networking.k8s.io/v1
-    Builtin::new("networking.k8s.io", "v1", "ingressclasses", "IngressClass").cluster(),
-    Builtin::new("networking.k8s.io", "v1", "ingresses", "Ingress").short(&["ing"]).generation().storage("ingress").subs(&[STATUS]),
-    Builtin::new("networking.k8s.io", "v1", "ipaddresses", "IPAddress").cluster().short(&["ip"]),
-    Builtin::new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy").short(&["netpol"]).generation(),
-    Builtin::new("networking.k8s.io", "v1", "servicecidrs", "ServiceCIDR").cluster().subs(&[STATUS]),
+    Builtin::new("networking.k8s.io", "v1", "ingressclasses", "IngressClass").strategy(&networking::INGRESS_CLASS).cluster(),
+    Builtin::new("networking.k8s.io", "v1", "ingresses", "Ingress").strategy(&networking::INGRESS).short(&["ing"]).generation().storage("ingress").subs(&[STATUS]),
+    Builtin::new("networking.k8s.io", "v1", "ipaddresses", "IPAddress").strategy(&networking::IP_ADDRESS).cluster().short(&["ip"]),
+    Builtin::new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy").strategy(&networking::NETWORK_POLICY).short(&["netpol"]).generation(),
+    Builtin::new("networking.k8s.io", "v1", "servicecidrs", "ServiceCIDR").strategy(&networking::SERVICE_CIDR).cluster().subs(&[STATUS]),
     // node.k8s.io/v1
     Builtin::new("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass").cluster(),
     // policy/v1
-    Builtin::new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget").short(&["pdb"]).generation().subs(&[STATUS]),
+    Builtin::new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
+        .strategy(&policy::POD_DISRUPTION_BUDGET)
+        .short(&["pdb"]).generation().subs(&[STATUS]),
     // rbac.authorization.k8s.io/v1
-    Builtin::new("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding").cluster(),
-    Builtin::new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole").cluster(),
-    Builtin::new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
-    Builtin::new("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+    Builtin::new("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding")
+        .strategy(&rbac::CLUSTER_ROLE_BINDING)
+        .cluster(),
+    Builtin::new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole").strategy(&rbac::CLUSTER_ROLE).cluster(),
+    Builtin::new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding").strategy(&rbac::ROLE_BINDING),
+    Builtin::new("rbac.authorization.k8s.io", "v1", "roles", "Role").strategy(&rbac::ROLE),
     // resource.k8s.io/v1
     Builtin::new("resource.k8s.io", "v1", "deviceclasses", "DeviceClass").cluster().generation(),
     Builtin::new("resource.k8s.io", "v1", "resourceclaims", "ResourceClaim").subs(&[STATUS]),
     Builtin::new("resource.k8s.io", "v1", "resourceclaimtemplates", "ResourceClaimTemplate"),
     Builtin::new("resource.k8s.io", "v1", "resourceslices", "ResourceSlice").cluster().generation(),
     // scheduling.k8s.io/v1
-    Builtin::new("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass").cluster().short(&["pc"]),
+    Builtin::new("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass").strategy(&scheduling::PRIORITY_CLASS).cluster().short(&["pc"]),
     // storage.k8s.io/v1
-    Builtin::new("storage.k8s.io", "v1", "csidrivers", "CSIDriver").cluster(),
-    Builtin::new("storage.k8s.io", "v1", "csinodes", "CSINode").cluster(),
-    Builtin::new("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity"),
-    Builtin::new("storage.k8s.io", "v1", "storageclasses", "StorageClass").cluster().short(&["sc"]).returns_deleted(),
-    Builtin::new("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment").cluster().subs(&[STATUS]),
-    Builtin::new("storage.k8s.io", "v1", "volumeattributesclasses", "VolumeAttributesClass").cluster().short(&["vac"]),
+    Builtin::new("storage.k8s.io", "v1", "csidrivers", "CSIDriver").strategy(&storage::CSI_DRIVER).cluster(),
+    Builtin::new("storage.k8s.io", "v1", "csinodes", "CSINode").strategy(&storage::CSI_NODE).cluster(),
+    Builtin::new("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity").strategy(&storage::CSI_STORAGE_CAPACITY),
+    Builtin::new("storage.k8s.io", "v1", "storageclasses", "StorageClass").strategy(&storage::STORAGE_CLASS).cluster().short(&["sc"]).returns_deleted(),
+    Builtin::new("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment").strategy(&storage::VOLUME_ATTACHMENT).cluster().subs(&[STATUS]),
+    Builtin::new("storage.k8s.io", "v1", "volumeattributesclasses", "VolumeAttributesClass")
+        .strategy(&storage::VOLUME_ATTRIBUTES_CLASS)
+        .cluster().short(&["vac"]),
 ];

@@ -121,6 +121,7 @@ pub struct Builtin {
     stored_as: Option<(&'static str, &'static str)>,
     generation: bool,
     return_deleted: bool,
+    deprecation: Option<&'static str>,
     strategy: Option<&'static dyn Strategy>,
 }
 
@@ -141,6 +142,7 @@ impl Builtin {
             stored_as: None,
             generation: false,
             return_deleted: false,
+            deprecation: None,
             strategy: None,
         }
     }
@@ -183,6 +185,11 @@ impl Builtin {
     /// The kind counts spec changes in metadata.generation.
     pub const fn generation(mut self) -> Self {
         self.generation = true;
+        self
+    }
+    /// Every request to the resource is answered with this Warning (a deprecated API).
+    pub const fn deprecated(mut self, warning: &'static str) -> Self {
+        self.deprecation = Some(warning);
         self
     }
     /// A delete answers with the deleted object rather than a Status (upstream's
@@ -251,11 +258,15 @@ pub struct ResourceInfo {
     pub generation: bool,
     /// A delete answers with the deleted object instead of a Status.
     pub return_deleted_object: bool,
+    /// The Warning every request to a deprecated resource gets.
+    pub deprecation: Option<&'static str>,
     /// None for virtual resources (reviews, bindings, component statuses).
     pub storage: Option<StorageInfo>,
     /// How to decode the kind (built-in kinds).
     pub codec: Option<&'static KindCodec>,
     pub strategy: &'static dyn Strategy,
+    /// The columns `kubectl get` shows.
+    pub printer: &'static dyn crate::printers::Printer,
 }
 
 impl fmt::Debug for ResourceInfo {
@@ -312,9 +323,11 @@ impl ResourceInfo {
                 .collect(),
             generation: b.generation,
             return_deleted_object: b.return_deleted,
+            deprecation: b.deprecation,
             storage,
             codec: krs_kinds::lookup(b.group, b.version, b.kind),
             strategy: b.strategy.unwrap_or(&strategy::Generic),
+            printer: crate::printers::printer_for(b.group, b.kind),
         }
     }
 }

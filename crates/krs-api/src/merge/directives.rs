@@ -12,11 +12,10 @@
 use serde_json::{Map, Value};
 
 use super::error::MergeError;
-use super::govalue::{
-    GoSet, GoType, MAP_TYPE, SLICE_TYPE, fmt_v_slice, go_eq, go_type,
-};
+use super::govalue::{GoSet, GoType, MAP_TYPE, SLICE_TYPE, fmt_v_slice, go_eq, go_type};
 use super::lists::{
-    identities, merge_slice_handler, no_merge_key, partition_maps, partition_scalars, slice_element_type,
+    identities, merge_slice_handler, no_merge_key, partition_maps, partition_scalars,
+    slice_element_type,
 };
 use super::order::{Identity, normalize_element_order};
 use super::patchmeta::Schema;
@@ -82,7 +81,11 @@ pub(super) fn apply_retain_keys(
         return Err(MergeError::BadPatchFormatForRetainKeys);
     };
     let retain = GoSet::new(&retain)?;
-    let listed = |k: &str| retain.contains(&Value::String(k.to_string())).unwrap_or(false);
+    let listed = |k: &str| {
+        retain
+            .contains(&Value::String(k.to_string()))
+            .unwrap_or(false)
+    };
     for (k, v) in patch.iter() {
         if v.is_null()
             || k.starts_with(DELETE_FROM_PRIMITIVE_LIST)
@@ -98,7 +101,7 @@ pub(super) fn apply_retain_keys(
     Ok(())
 }
 
-fn list_of<'v>(v: &'v Value) -> Result<&'v Vec<Value>, MergeError> {
+fn list_of(v: &Value) -> Result<&Vec<Value>, MergeError> {
     match v {
         Value::Array(l) => Ok(l),
         other => Err(MergeError::BadArgType {
@@ -176,7 +179,11 @@ pub(super) fn merge_set_element_order(
 
 /// validatePatchWithSetOrderList: the patch list's items (deletions and directive items
 /// aside) appear in the `$setElementOrder` list, in the same relative order.
-fn validate_order(patch_list: &[Value], order: &[Value], merge_key: &str) -> Result<(), MergeError> {
+fn validate_order(
+    patch_list: &[Value],
+    order: &[Value],
+    merge_key: &str,
+) -> Result<(), MergeError> {
     if order.is_empty() || patch_list.is_empty() {
         return Ok(());
     }

@@ -99,7 +99,10 @@ impl fmt::Display for MergeError {
                 f.write_str("invalid patch format of setElementOrder list")
             }
             MergeError::NoMergeKey { map, merge_key } => {
-                write!(f, "map: {map} does not contain declared merge key: {merge_key}")
+                write!(
+                    f,
+                    "map: {map} does not contain declared merge key: {merge_key}"
+                )
             }
             MergeError::BadArgType { expected, actual } => {
                 write!(f, "expected a {expected}, but received a {actual}")
@@ -139,7 +142,9 @@ impl fmt::Display for GoPanic {
             GoPanic::UncomparableSlice => {
                 "runtime error: comparing uncomparable type []interface {}"
             }
-            GoPanic::UnhashableMap => "runtime error: hash of unhashable type map[string]interface {}",
+            GoPanic::UnhashableMap => {
+                "runtime error: hash of unhashable type map[string]interface {}"
+            }
             GoPanic::UnhashableSlice => "runtime error: hash of unhashable type []interface {}",
             GoPanic::NilElementType => {
                 "runtime error: invalid memory address or nil pointer dereference"

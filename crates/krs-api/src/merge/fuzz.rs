@@ -77,7 +77,7 @@ impl Gen<'_> {
         if depth >= MAX_DEPTH {
             return self.scalar();
         }
-        let wild = self.byte() % 8 == 0;
+        let wild = self.byte().is_multiple_of(8);
         match ty.map(TypeRef::kind) {
             Some(TypeKind::Struct(s)) if !wild => {
                 let fields: Vec<Field> = s.fields().collect();
@@ -111,8 +111,8 @@ impl Gen<'_> {
         let mut m = Map::new();
         for _ in 0..self.byte() % 5 {
             let choice = self.byte();
-            let field = (!fields.is_empty())
-                .then(|| fields[usize::from(self.byte()) % fields.len()]);
+            let field =
+                (!fields.is_empty()).then(|| fields[usize::from(self.byte()) % fields.len()]);
             match (choice % 10, field) {
                 (0, _) => {
                     let d = self.word();
@@ -162,7 +162,7 @@ impl Gen<'_> {
         if let Some(k) = f.patch_merge_key() {
             item.insert(k.to_string(), Value::String(self.word()));
         }
-        if self.byte() % 3 == 0 {
+        if self.byte().is_multiple_of(3) {
             item.insert("$patch".to_string(), Value::String(self.word()));
         }
         Value::Object(item)

@@ -197,9 +197,11 @@ fn write_value(out: &mut String, v: &Value, verb_s: bool) {
         Value::Null => out.push_str("<nil>"),
         Value::Bool(b) if verb_s => out.push_str(&format!("%!s(bool={b})")),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) if verb_s => {
-            out.push_str(&format!("%!s({}={})", number_type(n).name(), format_number(n)))
-        }
+        Value::Number(n) if verb_s => out.push_str(&format!(
+            "%!s({}={})",
+            number_type(n).name(),
+            format_number(n)
+        )),
         Value::Number(n) => out.push_str(&format_number(n)),
     }
 }
@@ -265,6 +267,9 @@ mod tests {
         assert_eq!(go_eq(&json!("a"), &json!({})), Ok(false));
         assert_eq!(go_eq(&json!(null), &json!(null)), Ok(true));
         assert_eq!(go_eq(&json!({}), &json!({})), Err(GoPanic::UncomparableMap));
-        assert_eq!(go_eq(&json!([]), &json!([1])), Err(GoPanic::UncomparableSlice));
+        assert_eq!(
+            go_eq(&json!([]), &json!([1])),
+            Err(GoPanic::UncomparableSlice)
+        );
     }
 }

@@ -86,8 +86,7 @@ fn merge_slice(
             maps: false,
             merge_key,
         };
-        let items =
-            normalize_element_order(patch_items, server_only, &patch, &original, identity)?;
+        let items = normalize_element_order(patch_items, server_only, &patch, &original, identity)?;
         return Ok(Merged {
             items,
             original_view,

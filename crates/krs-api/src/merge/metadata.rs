@@ -356,7 +356,9 @@ impl Field {
 
     /// The `patchMergeKey` tag.
     pub fn patch_merge_key(self) -> Option<&'static str> {
-        self.def().map(FieldDef::merge_key).filter(|k| !k.is_empty())
+        self.def()
+            .map(FieldDef::merge_key)
+            .filter(|k| !k.is_empty())
     }
 
     /// The `+listType` marker of the field, or else of its named list type.
@@ -407,6 +409,27 @@ impl PatchStrategy {
             (false, true, true) => Some("replace,retainKeys"),
             // The generator rejects any other combination.
             (true, _, true) => None,
+        }
+    }
+}
+
+impl ListType {
+    /// The marker value (and `x-kubernetes-list-type` value): `atomic`, `set` or `map`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListType::Atomic => "atomic",
+            ListType::Set => "set",
+            ListType::Map => "map",
+        }
+    }
+}
+
+impl Granularity {
+    /// The marker value (and `x-kubernetes-map-type` value): `atomic` or `granular`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Atomic => "atomic",
+            Granularity::Granular => "granular",
         }
     }
 }

@@ -232,7 +232,13 @@ fn insertion_sort<T>(data: &mut [T], a: usize, b: usize, less: &mut impl FnMut(&
 
 /// Merges the sorted runs `data[a..m]` and `data[m..b]` in place (Kim & Kutzner's SymMerge,
 /// as Go implements it: binary searches plus rotations, recursing on both halves).
-fn sym_merge<T>(data: &mut [T], a: usize, m: usize, b: usize, less: &mut impl FnMut(&T, &T) -> bool) {
+fn sym_merge<T>(
+    data: &mut [T],
+    a: usize,
+    m: usize,
+    b: usize,
+    less: &mut impl FnMut(&T, &T) -> bool,
+) {
     if m - a == 1 {
         // Insert data[a] into data[m..b]: find the first element not less than it.
         let (mut lo, mut hi) = (m, b);

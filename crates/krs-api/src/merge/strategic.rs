@@ -62,7 +62,10 @@ pub(super) fn merge_map(
         // `$deleteFromPrimitiveList/<field>: [...]` removes those items from the field's
         // list; everything else about it is handled like the field itself.
         let (key, delete_list) = if key.starts_with(DELETE_FROM_PRIMITIVE_LIST) {
-            (extract_key(&key, DELETE_FROM_PRIMITIVE_LIST)?.to_string(), true)
+            (
+                extract_key(&key, DELETE_FROM_PRIMITIVE_LIST)?.to_string(),
+                true,
+            )
         } else {
             (key, false)
         };

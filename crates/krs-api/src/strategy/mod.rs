@@ -98,11 +98,6 @@ pub trait Strategy: Send + Sync + 'static {
         &[]
     }
 
-    /// The columns `kubectl get` shows for this kind.
-    fn printer(&self) -> &'static dyn crate::printers::Printer {
-        &crate::printers::DefaultPrinter
-    }
-
     /// Prepares an update through the status subresource. The registry has already restored
     /// the stored spec and the metadata a status update may not change.
     fn prepare_for_status_update(&self, _new: &mut dyn Object, _old: &dyn Object) {}
@@ -126,9 +121,26 @@ pub trait Strategy: Send + Sync + 'static {
     /// Called when a delete is requested, before the registry decides between marking and
     /// removing. Returns true when the object must stay, marked with a deletionTimestamp, even
     /// without metadata finalizers or a grace period (a namespace whose spec.finalizers are
-    /// not empty). The strategy may change the object (status.phase = Terminating).
-    fn before_delete(&self, _obj: &mut dyn Object) -> bool {
-        false
+    /// not empty); the strategy may change the object (status.phase = Terminating). An error
+    /// refuses the delete with 409 Conflict and that message.
+    fn before_delete(&self, _obj: &mut dyn Object) -> Result<bool, String> {
+        Ok(false)
+    }
+
+    /// Whether an update finishes an object being deleted (upstream's
+    /// `ShouldDeleteDuringUpdate`): by default, when it is marked for deletion, has no
+    /// finalizers left and no grace period pending.
+    fn should_delete_during_update(&self, obj: &dyn Object) -> bool {
+        let meta = obj.meta();
+        meta.deletion_timestamp.is_some()
+            && meta.finalizers.as_ref().is_none_or(|f| f.is_empty())
+            && meta.deletion_grace_period_seconds.unwrap_or(0) == 0
+    }
+
+    /// Whether a create empties the status of a kind with a status subresource (true for all
+    /// kinds but those whose clients set status at creation, like Node).
+    fn reset_status_on_create(&self) -> bool {
+        true
     }
 
     /// The grace period for deleting this object, given the one the client asked for:

@@ -101,7 +101,12 @@ pub fn apply(api_version: &str, kind_name: &str, original: &Value, patch: &Value
 }
 
 /// The error applying `patch` to `original` for the type of (`api_version`, `kind`).
-pub fn apply_err(api_version: &str, kind_name: &str, original: &Value, patch: &Value) -> MergeError {
+pub fn apply_err(
+    api_version: &str,
+    kind_name: &str,
+    original: &Value,
+    patch: &Value,
+) -> MergeError {
     match strategic_merge_patch(original, patch, kind(api_version, kind_name)) {
         Ok(v) => panic!("expected an error, got {v}"),
         Err(e) => e,

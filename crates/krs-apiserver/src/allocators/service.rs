@@ -77,6 +77,14 @@ impl ServiceAllocations {
             }
         }
         families.truncate(2);
+        for (i, v4) in families.iter().enumerate() {
+            if !cluster_families.contains(v4) {
+                let mut errors = ErrorList::new();
+                let family = if *v4 { "IPv4" } else { "IPv6" };
+                errors.push(field::invalid(&Path::new("spec").child("ipFamilies").index(i), family, "not configured on this cluster"));
+                return Err(invalid(app, &name, errors));
+            }
+        }
         if policy == "RequireDualStack" && cluster_families.len() < 2 {
             let mut errors = ErrorList::new();
             errors.push(field::invalid(

@@ -32,7 +32,14 @@ impl SelectorFilter {
                 || (r.field == "metadata.namespace" && res.namespaced)
                 || field_labels.iter().any(|f| f.name == r.field);
             if !supported {
-                return Err(ApiError::bad_request(format!("field label not supported: {}", r.field)));
+                // Kinds with field labels of their own have a conversion function that names the
+                // field; the others use upstream's default conversion and its message.
+                let err = if field_labels.is_empty() {
+                    fields::FieldLabelError::NotKnown(r.field.clone())
+                } else {
+                    fields::FieldLabelError::NotSupported(r.field.clone())
+                };
+                return Err(ApiError::bad_request(err.to_string()));
             }
         }
         Ok(SelectorFilter { labels, fields, field_labels })

@@ -2,6 +2,7 @@
 //! resource request routed through the catalog. Every response is logged with kubectl's
 //! request headers (X-Kubectl-Command, -Flags, -Session) when present.
 
+mod authn;
 mod filter;
 pub mod params;
 mod resource;
@@ -48,6 +49,14 @@ pub struct App {
     pub ready: AtomicBool,
     /// Write hooks by group-qualified resource (`services`): allocations around writes.
     hooks: HashMap<String, Arc<dyn WriteHooks>>,
+    /// Issues and verifies service account tokens.
+    pub tokens: Option<Arc<crate::tokens::TokenIssuer>>,
+    /// Recently authenticated bearer tokens.
+    bearer_cache: Mutex<HashMap<String, (UserInfo, Instant)>>,
+    /// Turns true when the server shuts down: long-running requests (watches) end at once.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    /// The OpenAPI documents, built on first request.
+    openapi: std::sync::OnceLock<krs_openapi::OpenApi>,
 }
 
 impl App {
@@ -60,7 +69,17 @@ impl App {
             server_address,
             ready: AtomicBool::new(false),
             hooks: HashMap::new(),
+            tokens: None,
+            bearer_cache: Mutex::new(HashMap::new()),
+            stopping: tokio::sync::watch::channel(false).0,
+            openapi: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the service account token issuer. Call before serving.
+    pub fn with_tokens(mut self, tokens: Arc<crate::tokens::TokenIssuer>) -> App {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// Registers the write hooks of a resource (group-qualified name: `services`,
@@ -158,9 +177,26 @@ impl App {
             "/version" | "/version/" => return json(StatusCode::OK, &version_info()),
             _ => {}
         }
-        let Some(user) = user else {
-            return status_response(&ApiError::unauthorized());
+        let bearer;
+        let user = match user {
+            Some(u) => u,
+            None => {
+                bearer = self.authenticate_bearer(&parts.headers).await;
+                match &bearer {
+                    Some(u) => u,
+                    None => return status_response(&ApiError::unauthorized()),
+                }
+            }
         };
+        match (path, &self.tokens) {
+            ("/.well-known/openid-configuration", Some(t)) => return json(StatusCode::OK, &t.openid_configuration()),
+            ("/openid/v1/jwks", Some(t)) => {
+                let mut resp = json(StatusCode::OK, &t.jwks());
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
+                return resp;
+            }
+            _ => {}
+        }
         let watch_param = parts.uri.query().is_some_and(|q| {
             params::Query::parse(Some(q)).flag("watch").ok().flatten().unwrap_or(false)
         });
@@ -200,6 +236,9 @@ impl App {
         let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
         let path = parts.uri.path().trim_end_matches('/');
         let catalog = &self.catalog;
+        if let Some(resp) = self.openapi_document(parts, path, accept) {
+            return resp;
+        }
         match path {
             "/api" => match negotiate_discovery(accept) {
                 DiscoveryFormat::Legacy => json(StatusCode::OK, &discovery::api_versions(&self.server_address)),
@@ -224,6 +263,62 @@ impl App {
                 }
             }
         }
+    }
+}
+
+impl App {
+    /// /openapi/v2 and /openapi/v3[/...], or None for other paths.
+    fn openapi_document(&self, parts: &Parts, path: &str, accept: Option<&str>) -> Option<Response<Body>> {
+        if !path.starts_with("/openapi/") {
+            return None;
+        }
+        let api = self.openapi.get_or_init(|| crate::openapi::build(&self.catalog));
+        let not_modified = |etag: &str| parts.headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag);
+        let resp = match path {
+            "/openapi/v2" => {
+                let etag = api.etag_v2();
+                if not_modified(&etag) {
+                    let mut r = Response::new(body::empty());
+                    *r.status_mut() = StatusCode::NOT_MODIFIED;
+                    return Some(r);
+                }
+                let wants_proto = accept.is_some_and(|a| a.contains("proto-openapi.spec.v2"));
+                let (bytes, ct) = if wants_proto {
+                    (api.v2_protobuf(), krs_openapi::V2_PROTOBUF_CONTENT_TYPE)
+                } else {
+                    (api.v2_json(), "application/json")
+                };
+                let mut r = Response::new(body::full(bytes));
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+                if let Ok(v) = HeaderValue::from_str(&etag) {
+                    r.headers_mut().insert(header::ETAG, v);
+                }
+                r
+            }
+            "/openapi/v3" => {
+                let mut r = Response::new(body::full(api.v3_index()));
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                r
+            }
+            other => {
+                let doc_path = other.strip_prefix("/openapi/v3/")?;
+                let Some(doc) = api.v3_document(doc_path) else {
+                    return Some(status_response(&ApiError::no_such_path()));
+                };
+                let mut r = Response::new(body::full(doc));
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                let hashed = parts.uri.query().is_some_and(|q| q.contains("hash="));
+                let cache = if hashed { "public, immutable" } else { "no-cache, private" };
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+                if let Some(h) = api.hash_v3(doc_path) {
+                    if let Ok(v) = HeaderValue::from_str(&format!("\"{h}\"")) {
+                        r.headers_mut().insert(header::ETAG, v);
+                    }
+                }
+                r
+            }
+        };
+        Some(resp)
     }
 }
 

@@ -36,6 +36,26 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let res = app.catalog.lookup(&info.group, &info.version, &info.resource).cloned().ok_or_else(ApiError::no_such_path)?;
+    let mut resp = serve_resource(app, parts, body, info, user, &res).await?;
+    if let Some(warning) = res.deprecation {
+        add_warnings(&mut resp, &[warning.to_string()]);
+    }
+    Ok(resp)
+}
+
+async fn serve_resource<B>(
+    app: &Arc<App>,
+    parts: &Parts,
+    body: B,
+    info: &RequestInfo,
+    user: &UserInfo,
+    res: &Arc<ResourceInfo>,
+) -> Result<Response<Body>, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let res = res.clone();
     if !res.namespaced && !info.namespace.is_empty() {
         return Err(ApiError::no_such_path());
     }
@@ -62,10 +82,17 @@ where
     let include = include_object(&query)?;
     let ns = info.namespace.as_str();
     let name = info.name.as_str();
+    // A resource served in several versions is stored in one: the registry works on the
+    // storage version; bodies are converted on the way in, responses on the way out.
+    let stored = if res.needs_conversion() {
+        app.catalog.storage_resource(&res).cloned().ok_or_else(|| ApiError::internal(format!("no storage version for {}", res.group_resource())))?
+    } else {
+        res.clone()
+    };
 
     match (sub.as_deref(), info.verb.as_str()) {
         (None | Some("status") | Some("approval" | "ephemeralcontainers" | "resize"), "get") => {
-            get(app, &res, ns, name, &query, neg, include).await
+            get(app, &res, &stored, ns, name, &query, neg, include).await
         }
         (None, "list") => list(app, &res, ns, &query, neg, include).await,
         (None, "watch") => watch::serve(app, &res, ns, name, &query, neg).await,
@@ -74,8 +101,8 @@ where
                 return Err(ApiError::method_not_supported(&res, "create"));
             }
             let mut ctx = write_context(&query, user)?;
-            let obj = read_object(&res, parts, body, &query, &mut ctx).await?;
-            let json = registry::create(app, &res, &mut ctx, ns, obj).await?;
+            let obj = read_object(&res, &stored, parts, body, &query, &mut ctx).await?;
+            let json = registry::create(app, &stored, &mut ctx, ns, obj).await?;
             let mut resp = respond::object(StatusCode::CREATED, json, neg, &res, include)?;
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
@@ -87,8 +114,8 @@ where
                 Some(other) => Part::Subresource(other),
             };
             let mut ctx = write_context(&query, user)?;
-            let obj = read_object(&res, parts, body, &query, &mut ctx).await?;
-            let updated = registry::update(app, &res, &mut ctx, ns, name, UpdateKind::Replace(obj), part).await?;
+            let obj = read_object(&res, &stored, parts, body, &query, &mut ctx).await?;
+            let updated = registry::update(app, &stored, &mut ctx, ns, name, UpdateKind::Replace(obj), part).await?;
             let code = if updated.created { StatusCode::CREATED } else { StatusCode::OK };
             let mut resp = respond::object(code, updated.json, neg, &res, include)?;
             add_warnings(&mut resp, &ctx.warnings);
@@ -104,7 +131,7 @@ where
             let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
             let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
             let body = read_body(body).await?;
-            let updated = registry::update(app, &res, &mut ctx, ns, name, UpdateKind::Patch { patch_type, body }, part).await?;
+            let updated = registry::update(app, &stored, &mut ctx, ns, name, UpdateKind::Patch { patch_type, body }, part).await?;
             let mut resp = respond::object(StatusCode::OK, updated.json, neg, &res, include)?;
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
@@ -112,7 +139,7 @@ where
         (None, "delete") => {
             let ctx = write_context(&query, user)?;
             let opts = delete_options(parts, body, &query).await?;
-            match registry::delete(app, &res, &ctx, ns, name, &opts).await? {
+            match registry::delete(app, &stored, &ctx, ns, name, &opts).await? {
                 DeleteOutcome::Deleted { body } => respond::object(StatusCode::OK, body, neg, &res, include),
                 DeleteOutcome::Pending { body } => {
                     let code = if opts.orphan_dependents == Some(false) { StatusCode::ACCEPTED } else { StatusCode::OK };
@@ -130,7 +157,7 @@ where
             let prefix = storage_prefix(&res, ns);
             let page = cacher.list(&ListOptions { prefix: &prefix, start: None, limit: 0, filter: &filter, unfiltered: false });
             let objects = page.items.iter().map(|o| (o.namespace.clone(), o.name.clone())).collect();
-            let deleted = registry::delete_collection(app, &res, &ctx, objects, &opts).await;
+            let deleted = registry::delete_collection(app, &stored, &ctx, objects, &opts).await;
             let deleted = deleted?;
             let items: Vec<Arc<CachedObject>> = deleted
                 .into_iter()
@@ -167,6 +194,11 @@ where
             let eviction = read_value(parts, body).await?;
             let status = subresources::evict(app, &res, &ctx, ns, name, &eviction).await?;
             respond::encode(StatusCode::CREATED, status, neg.format)
+        }
+        (Some("token"), "create") => {
+            let request = read_value(parts, body).await?;
+            let token = subresources::token_request(app, &res, ns, name, request).await?;
+            respond::encode_value(StatusCode::CREATED, &token, neg.format)
         }
         (Some(other), _) => Err(ApiError::method_not_supported(&res, &format!("{} on the {other} subresource", info.verb))),
         (None, other) => Err(ApiError::method_not_supported(&res, other)),
@@ -252,7 +284,14 @@ fn field_validation(query: &Query) -> Result<FieldValidation, ApiError> {
 
 /// Reads and decodes the object of a create or update, checking that it is of the
 /// resource's kind.
-async fn read_object<B>(res: &ResourceInfo, parts: &Parts, body: B, query: &Query, ctx: &mut WriteContext) -> Result<Box<dyn Object>, ApiError>
+async fn read_object<B>(
+    res: &ResourceInfo,
+    stored: &ResourceInfo,
+    parts: &Parts,
+    body: B,
+    query: &Query,
+    ctx: &mut WriteContext,
+) -> Result<Box<dyn Object>, ApiError>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -261,9 +300,15 @@ where
     let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
     let validation = field_validation(query)?;
     let bytes = read_body(body).await?;
-    let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
+    let codec = stored.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", stored.kind)))?;
     let mut unknown = Vec::new();
     let decoded = match format {
+        BodyFormat::Json if res.needs_conversion() => {
+            check_type_meta_json(res, &bytes)?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(encoding::json_error(&e)))?;
+            let value = to_storage_version(res, stored, value)?;
+            codec.decode_value(value, &mut |p| unknown.push(p))
+        }
         BodyFormat::Json => {
             check_type_meta_json(res, &bytes)?;
             codec.decode_json(&bytes, &mut |p| unknown.push(p))
@@ -271,6 +316,7 @@ where
         other => {
             let value = encoding::decode_value(&bytes, other).map_err(|e| ApiError::bad_request(e.to_string()))?;
             check_type_meta(res, &value)?;
+            let value = to_storage_version(res, stored, value)?;
             codec.decode_value(value, &mut |p| unknown.push(p))
         }
     };
@@ -286,6 +332,17 @@ where
         }
     }
     Ok(obj)
+}
+
+/// Converts a request body of a resource served in another version than it is stored in.
+fn to_storage_version(res: &ResourceInfo, stored: &ResourceInfo, mut value: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    if !res.needs_conversion() {
+        return Ok(value);
+    }
+    // Bodies may leave apiVersion/kind out; the converter needs them.
+    value["apiVersion"] = serde_json::json!(res.api_version());
+    value["kind"] = serde_json::json!(res.kind);
+    krs_api::conversion::convert(value, &stored.group, &stored.version).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// Checks apiVersion/kind of a JSON body before the typed decode, for upstream's messages.
@@ -367,9 +424,11 @@ where
     Ok(opts)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn get(
     app: &Arc<App>,
     res: &Arc<ResourceInfo>,
+    stored: &Arc<ResourceInfo>,
     ns: &str,
     name: &str,
     query: &Query,
@@ -381,9 +440,9 @@ async fn get(
         // "0": any version will do; the cache has one.
         Some(0) => match app.cacher(res).filter(|c| c.is_ready()).and_then(|c| c.get(&registry::key(res, ns, name).ok()?)) {
             Some(obj) => obj.json.clone(),
-            None => registry::get(app, res, ns, name).await?.json(),
+            None => registry::get(app, stored, ns, name).await?.json(),
         },
-        _ => registry::get(app, res, ns, name).await?.json(),
+        _ => registry::get(app, stored, ns, name).await?.json(),
     };
     respond::object(StatusCode::OK, json, neg, res, include)
 }

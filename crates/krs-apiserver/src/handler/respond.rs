@@ -43,13 +43,29 @@ fn with_body(code: StatusCode, content_type: &'static str, bytes: impl Into<Byte
     resp
 }
 
+/// The JSON of a stored object as the version `res` serves it (objects of resources served in
+/// several versions are stored in one).
+pub fn served_json(res: &ResourceInfo, json: Bytes) -> Result<Bytes, ApiError> {
+    if !res.needs_conversion() {
+        return Ok(json);
+    }
+    let value = parse(&json)?;
+    // A Status (a delete's answer) needs no conversion.
+    if value.get("kind").and_then(|k| k.as_str()) == Some("Status") {
+        return Ok(json);
+    }
+    let converted = krs_api::conversion::convert(value, &res.group, &res.version).map_err(ApiError::internal)?;
+    Ok(Bytes::from(serde_json::to_vec(&converted).unwrap_or_default()))
+}
+
 /// One object (its JSON, with resourceVersion) in the negotiated format and view.
 pub fn object(code: StatusCode, json: Bytes, neg: Negotiated, res: &ResourceInfo, include: IncludeObject) -> Result<Response<Body>, ApiError> {
+    let json = served_json(res, json)?;
     match neg.view {
         View::Object => encode(code, json, neg.format),
         View::Table => {
             let value = parse(&json)?;
-            let table = krs_api::printers::table(res.strategy.printer(), std::slice::from_ref(&value), None, include);
+            let table = krs_api::printers::table(res.printer, std::slice::from_ref(&value), None, include);
             encode_value(code, &table, neg.format)
         }
         View::Metadata => {
@@ -132,11 +148,16 @@ pub fn list(
     res: &ResourceInfo,
     include: IncludeObject,
 ) -> Result<Response<Body>, ApiError> {
+    let items = if res.needs_conversion() {
+        items.into_iter().map(|o| served_json(res, o.json.clone()).map(|j| Arc::new(CachedObject::from_served(j)))).collect::<Result<Vec<_>, _>>()?
+    } else {
+        items
+    };
     match (neg.view, neg.format) {
         (View::Object, Format::Json) => Ok(json_list(items, meta, res)),
         (View::Table, format) => {
             let values: Vec<serde_json::Value> = items.iter().map(|o| parse(&o.json)).collect::<Result<_, _>>()?;
-            let table = krs_api::printers::table(res.strategy.printer(), &values, Some(meta.to_json()), include);
+            let table = krs_api::printers::table(res.printer, &values, Some(meta.to_json()), include);
             encode_value(StatusCode::OK, &table, format)
         }
         (View::Metadata, format) => {

@@ -95,14 +95,19 @@ pub(super) async fn serve(
     let encoder = EventEncoder { res: res.clone(), format, view: neg.view };
     match cacher.watch(opts).await {
         Ok(mut stream) => {
+            let mut stopping = app.stopping.subscribe();
             tokio::spawn(async move {
                 let deadline = tokio::time::sleep(timeout);
                 tokio::pin!(deadline);
                 loop {
+                    if *stopping.borrow_and_update() {
+                        break;
+                    }
                     let item = tokio::select! {
                         item = stream.next() => item,
                         _ = &mut deadline => None,
                         _ = tx.closed() => None,
+                        _ = stopping.changed() => None,
                     };
                     let Some(item) = item else { break };
                     let frame = encoder.encode(&item);
@@ -144,6 +149,12 @@ struct EventEncoder {
 impl EventEncoder {
     fn encode(&self, item: &WatchItem) -> Bytes {
         let (event_type, object): (&str, Object) = match item {
+            WatchItem::Event { event_type, object } if self.res.needs_conversion() => {
+                match super::respond::served_json(&self.res, object.json.clone()).ok().and_then(|j| serde_json::from_slice(&j).ok()) {
+                    Some(v) => (event_type.as_str(), Object::Value(v)),
+                    None => (event_type.as_str(), Object::Cached(object)),
+                }
+            }
             WatchItem::Event { event_type, object } => (event_type.as_str(), Object::Cached(object)),
             WatchItem::Bookmark { revision, initial_events_end } => {
                 let mut meta = serde_json::json!({"resourceVersion": revision.to_string()});
@@ -178,7 +189,7 @@ impl EventEncoder {
                     (Object::Cached(o), View::Table) => {
                         let v: serde_json::Value = serde_json::from_slice(&o.json).unwrap_or_default();
                         let table = krs_api::printers::table(
-                            self.res.strategy.printer(),
+                            self.res.printer,
                             std::slice::from_ref(&v),
                             None,
                             krs_api::printers::IncludeObject::Metadata,

@@ -32,35 +32,33 @@ pub async fn create(
     }
     let strategy = res.strategy;
     strategy.default(obj.as_mut());
-    if res.namespaced {
-        app.check_namespace_for_create(namespace).await?;
-    }
+    crate::admission::admit_create(app, res, namespace).await?;
 
-    // rest.BeforeCreate
+    // The system fields and the generated name exist before the strategy prepares the object
+    // (upstream fills them in the create handler, before admission): a Job's selector is
+    // derived from its uid.
+    let generate_name = match obj.meta().name.as_deref() {
+        Some(n) if !n.is_empty() => None,
+        _ => obj.meta().generate_name.clone().filter(|g| !g.is_empty()),
+    };
     {
         let meta = obj.meta_mut();
+        if let Some(base) = &generate_name {
+            meta.name = Some(generated_name(base));
+        }
+        meta.creation_timestamp = Some(now());
+        meta.uid = Some(uuid::Uuid::new_v4().to_string());
+        // rest.BeforeCreate
         meta.deletion_timestamp = None;
         meta.deletion_grace_period_seconds = None;
         if res.generation {
             meta.generation = Some(1);
         }
     }
-    if res.has_status() {
+    if res.has_status() && strategy.reset_status_on_create() {
         obj.reset_status();
     }
     strategy.prepare_for_create(obj.as_mut());
-    let generate_name = match obj.meta().name.as_deref() {
-        Some(n) if !n.is_empty() => None,
-        _ => obj.meta().generate_name.clone().filter(|g| !g.is_empty()),
-    };
-    if let Some(base) = &generate_name {
-        obj.meta_mut().name = Some(generated_name(base));
-    }
-    {
-        let meta = obj.meta_mut();
-        meta.creation_timestamp = Some(now());
-        meta.uid = Some(uuid::Uuid::new_v4().to_string());
-    }
 
     let mut errors = validate_object_meta(obj.meta(), res.namespaced, strategy.name_validator(), &Path::new("metadata"));
     errors.append(strategy.validate(obj.as_ref()));

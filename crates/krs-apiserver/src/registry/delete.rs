@@ -91,6 +91,7 @@ pub async fn delete(
     opts: &DeleteOptions,
 ) -> Result<DeleteOutcome, ApiError> {
     opts.validate()?;
+    crate::admission::admit_delete(res, name)?;
     let key = key(res, namespace, name)?;
     let (mut current, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?;
     loop {
@@ -121,8 +122,9 @@ pub async fn delete(
 
         // Graceful deletion: the strategy decides whether the object lingers (pods on nodes).
         let grace = res.strategy.graceful_delete_period(obj.as_ref(), opts.grace_period_seconds);
-        let keep = res.strategy.before_delete(obj.as_mut());
-        let mut changed = keep && obj.meta().deletion_timestamp.is_none();
+        let was_marked = obj.meta().deletion_timestamp.is_some();
+        let keep = res.strategy.before_delete(obj.as_mut()).map_err(|msg| ApiError::conflict(res, name, &msg))?;
+        let mut changed = keep && !was_marked;
         {
             let meta = obj.meta_mut();
             let finalizers = meta.finalizers.get_or_insert_with(Vec::new);

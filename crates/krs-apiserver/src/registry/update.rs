@@ -246,9 +246,7 @@ fn prepare_update(
     }
     ctx.warnings.extend(strategy.warnings_on_update(new, old));
     strategy.canonicalize(new);
-    let meta = new.meta();
-    let finalizers_empty = meta.finalizers.as_ref().is_none_or(|f| f.is_empty());
-    if meta.deletion_timestamp.is_some() && finalizers_empty && meta.deletion_grace_period_seconds.unwrap_or(0) == 0 {
+    if strategy.should_delete_during_update(new) {
         return Ok(Outcome::Delete);
     }
     Ok(Outcome::Store)

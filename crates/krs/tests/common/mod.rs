@@ -8,6 +8,7 @@
 #![allow(dead_code, unused_macros)]
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -16,6 +17,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use krs_store::etcd::testing::EtcdCluster;
+
+pub mod http;
 
 /// Where the pinned kubectl releases live (`kubectl.1.27`, `kubectl.1.33`, ...).
 pub const KUBECTL_DIR: &str = "/usr/lib/google-cloud-sdk/bin";
@@ -83,13 +86,8 @@ pub fn start_etcd() -> Option<EtcdCluster> {
         eprintln!("skipping: etcd is not installed (no etcd in PATH, KRS_ETCD_BIN unset)");
         return None;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let etcd = runtime
-        .block_on(EtcdCluster::start(1))
-        .unwrap_or_else(|e| panic!("cannot start etcd: {e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let etcd = runtime.block_on(EtcdCluster::start(1)).unwrap_or_else(|e| panic!("cannot start etcd: {e}"));
     Some(etcd)
 }
 
@@ -119,19 +117,13 @@ impl Cluster {
         let log_path = unique_path(work, "krs", "log");
         let log = std::fs::File::create(&log_path).expect("server log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_krs"));
-        cmd.arg("server")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
+        cmd.arg("server").arg("--data-dir").arg(data_dir).args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
         if let Some(servers) = etcd_servers {
             cmd.arg("--etcd-servers").arg(servers);
         }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("cannot run the krs binary");
+        die_with_parent(&mut cmd, libc::SIGTERM);
+        let mut child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log).spawn().expect("cannot run the krs binary");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
@@ -237,6 +229,7 @@ impl Cluster {
 
     fn kubectl_command(&self, version: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(kubectl_path(version));
+        die_with_parent(&mut cmd, libc::SIGKILL);
         cmd.arg(format!("--cache-dir={}", self.work.join(format!("kubecache-{version}")).display()))
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
@@ -265,11 +258,22 @@ impl Drop for Cluster {
     }
 }
 
+/// Has the kernel send `signal` to the process `cmd` starts when the thread that started it ends,
+/// so a test killed before its destructors run leaves no process behind.
+fn die_with_parent(cmd: &mut Command, signal: libc::c_int) {
+    // SAFETY: prctl is async-signal-safe and touches no state of the parent process.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 fn unique_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
-    (0..)
-        .map(|i| dir.join(format!("{stem}-{i}.{ext}")))
-        .find(|p| !p.exists())
-        .expect("a free file name")
+    (0..).map(|i| dir.join(format!("{stem}-{i}.{ext}"))).find(|p| !p.exists()).expect("a free file name")
 }
 
 /// kubectl of one version, optionally scoped to a namespace (`-n`).
@@ -530,10 +534,7 @@ macro_rules! scenarios {
 
 /// Lines of a kubectl table split into whitespace-separated cells.
 pub fn table(out: &str) -> Vec<Vec<String>> {
-    out.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .collect()
+    out.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split_whitespace().map(str::to_string).collect()).collect()
 }
 
 /// Percent-encodes a query parameter value.

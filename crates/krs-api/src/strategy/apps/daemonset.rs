@@ -207,13 +207,14 @@ fn validate_spec(spec: &DaemonSetSpec, path: &Path) -> ErrorList {
         .as_ref()
         .and_then(|m| m.labels.clone());
     if let Some(sel) = &parsed
-        && !sel.matches(&labels.clone().unwrap_or_default()) {
-            errs.push(field::invalid(
-                &template_path.child("metadata").child("labels"),
-                BadValue::json(&labels),
-                "`selector` does not match template `labels`",
-            ));
-        }
+        && !sel.matches(&labels.clone().unwrap_or_default())
+    {
+        errs.push(field::invalid(
+            &template_path.child("metadata").child("labels"),
+            BadValue::json(&labels),
+            "`selector` does not match template `labels`",
+        ));
+    }
     // The label check is done above, so the shared template check is told not to repeat it.
     errs.append(validate_pod_template_spec_for_owner(
         &spec.template,

@@ -48,9 +48,10 @@ impl Strategy for StatefulSetStrategy {
             strategy.rolling_update.get_or_insert_with(Default::default);
         }
         if strategy.type_.as_deref() == Some("RollingUpdate")
-            && let Some(rolling) = &mut strategy.rolling_update {
-                rolling.partition.get_or_insert(0);
-            }
+            && let Some(rolling) = &mut strategy.rolling_update
+        {
+            rolling.partition.get_or_insert(0);
+        }
         let retention = spec
             .persistent_volume_claim_retention_policy
             .get_or_insert_with(Default::default);
@@ -121,9 +122,9 @@ impl Strategy for StatefulSetStrategy {
                 .update_strategy
                 .as_mut()
                 .and_then(|u| u.rolling_update.as_mut())
-            {
-                rolling.max_unavailable = None;
-            }
+        {
+            rolling.max_unavailable = None;
+        }
         if let Some(pod_spec) = &mut spec.template.spec {
             drop_disabled_pod_spec_fields(pod_spec, old_spec.template.spec.as_ref());
         }

@@ -188,9 +188,10 @@ fn set_defaults_job(spec: &mut JobSpec, meta: &mut ObjectMeta) {
         });
     }
     if let Some(labels) = template_labels(&spec.template)
-        && meta.labels.as_ref().is_none_or(|l| l.is_empty()) {
-            meta.labels = Some(labels);
-        }
+        && meta.labels.as_ref().is_none_or(|l| l.is_empty())
+    {
+        meta.labels = Some(labels);
+    }
     if spec.completion_mode.is_none() {
         spec.completion_mode = Some("NonIndexed".to_owned());
     }
@@ -247,16 +248,17 @@ fn validate_job(job: &Job, require_prefixed_labels: bool) -> ErrorList {
     errs.append(validate_job_spec(&spec, &Path::new("spec")));
     let name = job.metadata.name.as_deref().unwrap_or_default();
     if spec.completion_mode.as_deref() == Some("Indexed")
-        && let Some(completions) = spec.completions.filter(|c| *c > 0) {
-            let hostname = format!("{name}-{}", completions - 1);
-            if !is_dns1123_label(&hostname).is_empty() {
-                errs.push(field::invalid(
-                    &Path::new("metadata").child("name"),
-                    name,
-                    format!("will not able to create pod with invalid DNS label: {hostname}"),
-                ));
-            }
+        && let Some(completions) = spec.completions.filter(|c| *c > 0)
+    {
+        let hostname = format!("{name}-{}", completions - 1);
+        if !is_dns1123_label(&hostname).is_empty() {
+            errs.push(field::invalid(
+                &Path::new("metadata").child("name"),
+                name,
+                format!("will not able to create pod with invalid DNS label: {hostname}"),
+            ));
         }
+    }
     errs
 }
 
@@ -292,13 +294,14 @@ fn validate_generated_selector(job: &Job, spec: &JobSpec, require_prefixed: bool
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
     if let Ok(sel) = Selector::from_label_selector(Some(selector))
-        && !sel.matches(&expected) {
-            errs.push(field::invalid(
-                &Path::new("spec").child("selector"),
-                BadValue::json(selector),
-                "`selector` not auto-generated",
-            ));
-        }
+        && !sel.matches(&expected)
+    {
+        errs.push(field::invalid(
+            &Path::new("spec").child("selector"),
+            BadValue::json(selector),
+            "`selector` not auto-generated",
+        ));
+    }
     errs
 }
 
@@ -356,13 +359,14 @@ fn validate_job_spec_update(spec: &JobSpec, old: &Job, path: &Path) -> ErrorList
                 BadValue::json(&spec.completions),
             ));
         } else if let Some(c) = spec.completions
-            && Some(c) != spec.parallelism {
-                errs.push(field::invalid(
-                    &path.child("completions"),
-                    c,
-                    "can only be modified in tandem with spec.parallelism",
-                ));
-            }
+            && Some(c) != spec.parallelism
+        {
+            errs.push(field::invalid(
+                &path.child("completions"),
+                c,
+                "can only be modified in tandem with spec.parallelism",
+            ));
+        }
     }
     if !semantically_equal(&spec.selector, &old_spec.selector) {
         errs.push(immutable(

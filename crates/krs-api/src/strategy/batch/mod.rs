@@ -127,13 +127,14 @@ pub(crate) fn validate_job_spec_fields(spec: &JobSpec, path: &Path) -> ErrorList
                 ));
             }
             if let (Some(c), Some(m)) = (spec.completions, spec.max_failed_indexes)
-                && m > c {
-                    errs.push(field::invalid(
-                        &path.child("maxFailedIndexes"),
-                        m,
-                        "must be less than or equal to completions",
-                    ));
-                }
+                && m > c
+            {
+                errs.push(field::invalid(
+                    &path.child("maxFailedIndexes"),
+                    m,
+                    "must be less than or equal to completions",
+                ));
+            }
             if let Some(m) = spec
                 .max_failed_indexes
                 .filter(|m| *m > MAX_FAILED_INDEXES_FOR_INDEXED_JOB)
@@ -334,13 +335,14 @@ fn validate_pod_failure_policy_rule(
             other => errs.push(field::not_supported(&op_path, other, OPERATORS)),
         }
         if let Some(name) = &on_exit.container_name
-            && !container_names.contains(name) {
-                errs.push(field::invalid(
-                    &p.child("containerName"),
-                    name.as_str(),
-                    "must be one of the container or initContainer names in the pod template",
-                ));
-            }
+            && !container_names.contains(name)
+        {
+            errs.push(field::invalid(
+                &p.child("containerName"),
+                name.as_str(),
+                "must be one of the container or initContainer names in the pod template",
+            ));
+        }
         let values_path = p.child("values");
         let values = &on_exit.values;
         if values.is_empty() {

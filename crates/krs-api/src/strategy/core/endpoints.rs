@@ -21,7 +21,12 @@ fn ips(ep: &Endpoints) -> Vec<String> {
     ep.subsets
         .iter()
         .flatten()
-        .flat_map(|ss| ss.addresses.iter().flatten().chain(ss.not_ready_addresses.iter().flatten()))
+        .flat_map(|ss| {
+            ss.addresses
+                .iter()
+                .flatten()
+                .chain(ss.not_ready_addresses.iter().flatten())
+        })
         .map(|a| a.ip.clone())
         .collect()
 }
@@ -33,7 +38,10 @@ fn validate_address(address: &EndpointAddress, old_ips: &[String], path: &Path) 
         errs.append(checks::dns1123_label(hostname, &path.child("hostname")));
     }
     if let Some(node) = &address.node_name {
-        errs.append(checks::name(name_is_dns_subdomain, node, &path.child("nodeName")).with_origin("format=dns-label"));
+        errs.append(
+            checks::name(name_is_dns_subdomain, node, &path.child("nodeName"))
+                .with_origin("format=dns-label"),
+        );
     }
     errs.append(checks::non_special_ip(&address.ip, &ip_path));
     errs
@@ -50,9 +58,15 @@ fn validate_port(port: &EndpointPort, require_name: bool, path: &Path) -> ErrorL
     for msg in is_valid_port_num(i64::from(port.port)) {
         errs.push(field::invalid(&path.child("port"), port.port, msg).with_origin("portNum"));
     }
-    errs.append(checks::protocol(port.protocol.as_deref(), &path.child("protocol")));
+    errs.append(checks::protocol(
+        port.protocol.as_deref(),
+        &path.child("protocol"),
+    ));
     if let Some(app_protocol) = &port.app_protocol {
-        errs.append(checks::qualified_name(app_protocol, &path.child("appProtocol")));
+        errs.append(checks::qualified_name(
+            app_protocol,
+            &path.child("appProtocol"),
+        ));
     }
     errs
 }
@@ -65,17 +79,32 @@ fn validate_endpoints(ep: &Endpoints, old_ips: &[String]) -> ErrorList {
         let addresses = ss.addresses.as_deref().unwrap_or_default();
         let not_ready = ss.not_ready_addresses.as_deref().unwrap_or_default();
         if addresses.is_empty() && not_ready.is_empty() {
-            errs.push(field::required(&path, "must specify `addresses` or `notReadyAddresses`"));
+            errs.push(field::required(
+                &path,
+                "must specify `addresses` or `notReadyAddresses`",
+            ));
         }
         for (j, a) in addresses.iter().enumerate() {
-            errs.append(validate_address(a, old_ips, &path.child("addresses").index(j)));
+            errs.append(validate_address(
+                a,
+                old_ips,
+                &path.child("addresses").index(j),
+            ));
         }
         for (j, a) in not_ready.iter().enumerate() {
-            errs.append(validate_address(a, old_ips, &path.child("notReadyAddresses").index(j)));
+            errs.append(validate_address(
+                a,
+                old_ips,
+                &path.child("notReadyAddresses").index(j),
+            ));
         }
         let ports = ss.ports.as_deref().unwrap_or_default();
         for (j, p) in ports.iter().enumerate() {
-            errs.append(validate_port(p, ports.len() > 1, &path.child("ports").index(j)));
+            errs.append(validate_port(
+                p,
+                ports.len() > 1,
+                &path.child("ports").index(j),
+            ));
         }
     }
     errs
@@ -96,9 +125,15 @@ fn warnings(ep: &Endpoints) -> Vec<String> {
     let mut out = Vec::new();
     for (i, ss) in ep.subsets.iter().flatten().enumerate() {
         let path = Path::new("subsets").index(i);
-        for (list, name) in [(&ss.addresses, "addresses"), (&ss.not_ready_addresses, "notReadyAddresses")] {
+        for (list, name) in [
+            (&ss.addresses, "addresses"),
+            (&ss.not_ready_addresses, "notReadyAddresses"),
+        ] {
             for (j, a) in list.iter().flatten().enumerate() {
-                out.extend(get_warnings_for_ip(&path.child(name).index(j).child("ip"), &a.ip));
+                out.extend(get_warnings_for_ip(
+                    &path.child(name).index(j).child("ip"),
+                    &a.ip,
+                ));
             }
         }
     }
@@ -106,11 +141,20 @@ fn warnings(ep: &Endpoints) -> Vec<String> {
 }
 
 impl Strategy for EndpointsStrategy {
+    fn allow_create_on_update(&self) -> bool {
+        true
+    }
+
     fn default(&self, obj: &mut dyn Object) {
         let Some(ep) = typed_mut::<Endpoints>(obj) else {
             return;
         };
-        for port in ep.subsets.iter_mut().flatten().flat_map(|ss| ss.ports.iter_mut().flatten()) {
+        for port in ep
+            .subsets
+            .iter_mut()
+            .flatten()
+            .flat_map(|ss| ss.ports.iter_mut().flatten())
+        {
             if port.protocol.as_deref().unwrap_or_default().is_empty() {
                 port.protocol = Some("TCP".to_owned());
             }
@@ -118,7 +162,9 @@ impl Strategy for EndpointsStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Endpoints>(obj).map(|ep| validate_endpoints(ep, &[])).unwrap_or_default()
+        typed::<Endpoints>(obj)
+            .map(|ep| validate_endpoints(ep, &[]))
+            .unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -146,7 +192,14 @@ mod tests {
     fn endpoints(ips: &[&str], ports: Vec<EndpointPort>) -> Endpoints {
         Endpoints {
             subsets: Some(vec![EndpointSubset {
-                addresses: Some(ips.iter().map(|ip| EndpointAddress { ip: (*ip).to_owned(), ..Default::default() }).collect()),
+                addresses: Some(
+                    ips.iter()
+                        .map(|ip| EndpointAddress {
+                            ip: (*ip).to_owned(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
                 ports: Some(ports),
                 ..Default::default()
             }]),
@@ -156,15 +209,33 @@ mod tests {
 
     #[test]
     fn port_protocol_defaults_to_tcp() {
-        let mut ep = endpoints(&["10.1.2.3"], vec![EndpointPort { port: 80, ..Default::default() }]);
+        let mut ep = endpoints(
+            &["10.1.2.3"],
+            vec![EndpointPort {
+                port: 80,
+                ..Default::default()
+            }],
+        );
         ENDPOINTS.default(&mut ep);
-        assert!(ENDPOINTS.validate(&ep).is_empty(), "{}", ENDPOINTS.validate(&ep));
-        assert_eq!(ep.subsets.unwrap()[0].ports.as_ref().unwrap()[0].protocol.as_deref(), Some("TCP"));
+        assert!(
+            ENDPOINTS.validate(&ep).is_empty(),
+            "{}",
+            ENDPOINTS.validate(&ep)
+        );
+        assert_eq!(
+            ep.subsets.unwrap()[0].ports.as_ref().unwrap()[0]
+                .protocol
+                .as_deref(),
+            Some("TCP")
+        );
     }
 
     #[test]
     fn subsets_need_addresses_and_valid_ips() {
-        let ep = Endpoints { subsets: Some(vec![EndpointSubset::default()]), ..Default::default() };
+        let ep = Endpoints {
+            subsets: Some(vec![EndpointSubset::default()]),
+            ..Default::default()
+        };
         assert_eq!(
             ENDPOINTS.validate(&ep).to_string(),
             "subsets[0]: Required value: must specify `addresses` or `notReadyAddresses`"
@@ -180,7 +251,16 @@ mod tests {
     fn several_ports_need_names() {
         let mut ep = endpoints(
             &["10.1.2.3"],
-            vec![EndpointPort { port: 80, ..Default::default() }, EndpointPort { port: 81, ..Default::default() }],
+            vec![
+                EndpointPort {
+                    port: 80,
+                    ..Default::default()
+                },
+                EndpointPort {
+                    port: 81,
+                    ..Default::default()
+                },
+            ],
         );
         ENDPOINTS.default(&mut ep);
         assert_eq!(

@@ -142,7 +142,9 @@ impl Strategy for NamespaceStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Namespace>(obj).map(validate_namespace).unwrap_or_default()
+        typed::<Namespace>(obj)
+            .map(validate_namespace)
+            .unwrap_or_default()
     }
 
     fn canonicalize(&self, obj: &mut dyn Object) {
@@ -153,6 +155,32 @@ impl Strategy for NamespaceStrategy {
 
     fn name_validator(&self) -> NameValidator {
         validate_namespace_name
+    }
+
+    fn before_delete(&self, obj: &mut dyn Object) -> Result<bool, String> {
+        let terminating = obj.meta().deletion_timestamp.is_some();
+        if terminating && has_spec_finalizers(obj) {
+            return Err(CONTENT_REMAINING_MESSAGE.to_string());
+        }
+        if has_spec_finalizers(obj) {
+            begin_termination(obj, now());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn should_delete_during_update(&self, obj: &dyn Object) -> bool {
+        should_delete_during_update(obj)
+    }
+
+    fn prepare_for_subresource_update(&self, subresource: &str, new: &mut dyn Object, old: &dyn Object) {
+        if subresource == "finalize" {
+            NAMESPACE_FINALIZE.prepare_for_update(new, old);
+        }
+    }
+
+    fn validate_subresource_update(&self, subresource: &str, new: &dyn Object, old: &dyn Object) -> ErrorList {
+        if subresource == "finalize" { NAMESPACE_FINALIZE.validate_update(new, old) } else { ErrorList::new() }
     }
 
     fn field_labels(&self) -> &'static [FieldLabel] {
@@ -229,6 +257,11 @@ impl Strategy for NamespaceFinalizeStrategy {
 /// The first delete of a namespace: sets the deletionTimestamp (if unset) and phase
 /// `Terminating`, and returns whether anything changed. The registry stores the result instead
 /// of deleting (upstream's namespace `REST.Delete`).
+/// The current time with upstream's whole-second precision.
+fn now() -> Time {
+    Time(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
+}
+
 pub fn begin_termination(obj: &mut dyn Object, now: Time) -> bool {
     let Some(ns) = typed_mut::<Namespace>(obj) else {
         return false;
@@ -282,7 +315,11 @@ mod tests {
     }
 
     fn label(ns: &Namespace) -> Option<&str> {
-        ns.metadata.labels.as_ref()?.get(LABEL_METADATA_NAME).map(String::as_str)
+        ns.metadata
+            .labels
+            .as_ref()?
+            .get(LABEL_METADATA_NAME)
+            .map(String::as_str)
     }
 
     #[test]
@@ -317,7 +354,9 @@ mod tests {
         let mut old = ns("a");
         NAMESPACE.prepare_for_create(&mut old);
         let mut new = ns("a");
-        new.spec = Some(NamespaceSpec { finalizers: Some(vec![]) });
+        new.spec = Some(NamespaceSpec {
+            finalizers: Some(vec![]),
+        });
         NAMESPACE.prepare_for_update(&mut new, &old);
         assert_eq!(spec_finalizers(&new), ["kubernetes"]);
     }
@@ -327,7 +366,9 @@ mod tests {
         let mut old = ns("a");
         NAMESPACE.prepare_for_create(&mut old);
         let mut new = ns("a");
-        new.spec = Some(NamespaceSpec { finalizers: Some(vec![]) });
+        new.spec = Some(NamespaceSpec {
+            finalizers: Some(vec![]),
+        });
         NAMESPACE_FINALIZE.prepare_for_update(&mut new, &old);
         assert!(spec_finalizers(&new).is_empty());
         assert_eq!(phase(&new), "Active");
@@ -336,7 +377,9 @@ mod tests {
     #[test]
     fn invalid_spec_finalizer_is_reported_like_upstream() {
         let mut obj = ns("a");
-        obj.spec = Some(NamespaceSpec { finalizers: Some(vec!["foo".into()]) });
+        obj.spec = Some(NamespaceSpec {
+            finalizers: Some(vec!["foo".into()]),
+        });
         assert_eq!(
             NAMESPACE.validate(&obj).to_string(),
             r#"spec.finalizers: Invalid value: "foo": name is neither a standard finalizer name nor is it fully qualified"#
@@ -346,9 +389,14 @@ mod tests {
     #[test]
     fn status_phase_must_match_deletion() {
         let mut obj = ns("a");
-        obj.status = Some(NamespaceStatus { phase: Some("Terminating".into()), ..Default::default() });
+        obj.status = Some(NamespaceStatus {
+            phase: Some("Terminating".into()),
+            ..Default::default()
+        });
         assert_eq!(
-            NAMESPACE.validate_status_update(&obj, &obj.clone()).to_string(),
+            NAMESPACE
+                .validate_status_update(&obj, &obj.clone())
+                .to_string(),
             r#"status.Phase: Invalid value: "Terminating": may only be 'Active' if `deletionTimestamp` is empty"#
         );
     }
@@ -363,7 +411,9 @@ mod tests {
         assert_eq!(phase(&obj), "Terminating");
         assert!(has_spec_finalizers(&obj));
         assert!(!should_delete_during_update(&obj));
-        obj.spec = Some(NamespaceSpec { finalizers: Some(vec![]) });
+        obj.spec = Some(NamespaceSpec {
+            finalizers: Some(vec![]),
+        });
         assert!(should_delete_during_update(&obj));
     }
 }

@@ -30,6 +30,12 @@ pub static NODE: NodeStrategy = NodeStrategy;
 static FIELD_LABELS: &[FieldLabel] = &[FieldLabel::boolean("spec.unschedulable")];
 
 impl Strategy for NodeStrategy {
+    // Nodes allow every field, status included, to be set on create (upstream's node
+    // strategy): the node agent registers with its capacity and conditions.
+    fn reset_status_on_create(&self) -> bool {
+        false
+    }
+
     fn default(&self, obj: &mut dyn Object) {
         let Some(node) = typed_mut::<Node>(obj) else {
             return;
@@ -80,9 +86,10 @@ impl Strategy for NodeStrategy {
 /// `spec.podCIDR` is the first of `spec.podCIDRs`, as upstream's conversion keeps them.
 fn sync_pod_cidrs(spec: &mut NodeSpec) {
     if spec.pod_cidrs.as_ref().is_none_or(|c| c.is_empty())
-        && let Some(cidr) = spec.pod_cidr.clone().filter(|c| !c.is_empty()) {
-            spec.pod_cidrs = Some(vec![cidr]);
-        }
+        && let Some(cidr) = spec.pod_cidr.clone().filter(|c| !c.is_empty())
+    {
+        spec.pod_cidrs = Some(vec![cidr]);
+    }
     if let Some(first) = spec.pod_cidrs.as_ref().and_then(|c| c.first()) {
         spec.pod_cidr = Some(first.clone());
     }
@@ -396,23 +403,30 @@ mod tests {
 
     #[test]
     fn provider_id_and_pod_cidrs_are_set_once() {
-        let mut old = Node::default();
-        old.spec = Some(NodeSpec {
-            provider_id: Some("kind://a".into()),
-            pod_cidrs: Some(vec!["10.0.0.0/24".into()]),
+        let old = Node {
+            spec: Some(NodeSpec {
+                provider_id: Some("kind://a".into()),
+                pod_cidrs: Some(vec!["10.0.0.0/24".into()]),
+                ..Default::default()
+            }),
             ..Default::default()
-        });
-        let mut new = old.clone();
-        new.spec.as_mut().map(|s| {
-            s.provider_id = Some("kind://b".into());
-            s.pod_cidrs = Some(vec!["10.0.1.0/24".into()]);
-        });
+        };
+        let new = Node {
+            spec: Some(NodeSpec {
+                provider_id: Some("kind://b".into()),
+                pod_cidrs: Some(vec!["10.0.1.0/24".into()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         assert_eq!(
             validate_node_update(&new, &old).to_string(),
             "[spec.podCIDRs: Forbidden: node updates may not change podCIDR except from \"\" to valid, spec.providerID: Forbidden: node updates may not change providerID except from \"\" to valid]"
         );
-        let mut fresh = Node::default();
-        fresh.spec = Some(NodeSpec::default());
+        let fresh = Node {
+            spec: Some(NodeSpec::default()),
+            ..Default::default()
+        };
         assert!(validate_node_update(&old, &fresh).is_empty());
     }
 

@@ -55,11 +55,15 @@ impl Strategy for ServiceAccountStrategy {
     }
 
     fn warnings_on_create(&self, obj: &dyn Object) -> Vec<String> {
-        typed::<ServiceAccount>(obj).map(warnings).unwrap_or_default()
+        typed::<ServiceAccount>(obj)
+            .map(warnings)
+            .unwrap_or_default()
     }
 
     fn warnings_on_update(&self, new: &dyn Object, _old: &dyn Object) -> Vec<String> {
-        typed::<ServiceAccount>(new).map(warnings).unwrap_or_default()
+        typed::<ServiceAccount>(new)
+            .map(warnings)
+            .unwrap_or_default()
     }
 
     fn name_validator(&self) -> NameValidator {
@@ -87,17 +91,25 @@ mod tests {
         SERVICE_ACCOUNT.prepare_for_create(&mut sa);
         assert_eq!(
             sa.secrets,
-            Some(vec![ObjectReference { name: Some("token".into()), ..Default::default() }])
+            Some(vec![ObjectReference {
+                name: Some("token".into()),
+                ..Default::default()
+            }])
         );
     }
 
     #[test]
     fn enforce_mountable_secrets_is_deprecated() {
         let mut sa = ServiceAccount::default();
-        sa.metadata.annotations = Some(BTreeMap::from([(ENFORCE_MOUNTABLE_SECRETS_ANNOTATION.to_owned(), "true".to_owned())]));
+        sa.metadata.annotations = Some(BTreeMap::from([(
+            ENFORCE_MOUNTABLE_SECRETS_ANNOTATION.to_owned(),
+            "true".to_owned(),
+        )]));
         assert_eq!(
             SERVICE_ACCOUNT.warnings_on_create(&sa),
-            ["metadata.annotations[kubernetes.io/enforce-mountable-secrets]: deprecated in v1.32+; prefer separate namespaces to isolate access to mounted secrets"]
+            [
+                "metadata.annotations[kubernetes.io/enforce-mountable-secrets]: deprecated in v1.32+; prefer separate namespaces to isolate access to mounted secrets"
+            ]
         );
     }
 }

@@ -12,6 +12,7 @@ mod tests;
 use k8s_openapi::api::core::v1::{HostIP, Pod, PodCondition, PodIP, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use krs_apimachinery::validation::{ErrorList, Path, field, is_dns1123_label};
+use krs_kinds::Object;
 
 use super::podspec::{
     self, PodValidationOptions, compute_pod_qos, drop_disabled_pod_spec_fields, set_defaults_pod,
@@ -225,8 +226,6 @@ impl Strategy for PodStrategy {
     }
 }
 
-use krs_kinds::Object;
-
 /// What creates and updates check alike (`validatePodMetadataAndSpec`, ObjectMeta aside).
 fn validate_pod_metadata_and_spec(pod: &Pod) -> ErrorList {
     let mut errs = ErrorList::new();
@@ -294,16 +293,18 @@ fn validate_pod_metadata_and_spec(pod: &Pod) -> ErrorList {
 /// list falls back to the single field, which repeats the list's first entry.
 fn sync_status_ips(status: &mut PodStatus) {
     if status.pod_ips.as_ref().is_none_or(|ips| ips.is_empty())
-        && let Some(ip) = status.pod_ip.clone().filter(|ip| !ip.is_empty()) {
-            status.pod_ips = Some(vec![PodIP { ip }]);
-        }
+        && let Some(ip) = status.pod_ip.clone().filter(|ip| !ip.is_empty())
+    {
+        status.pod_ips = Some(vec![PodIP { ip }]);
+    }
     if let Some(first) = status.pod_ips.as_ref().and_then(|ips| ips.first()) {
         status.pod_ip = Some(first.ip.clone());
     }
     if status.host_ips.as_ref().is_none_or(|ips| ips.is_empty())
-        && let Some(ip) = status.host_ip.clone().filter(|ip| !ip.is_empty()) {
-            status.host_ips = Some(vec![HostIP { ip }]);
-        }
+        && let Some(ip) = status.host_ip.clone().filter(|ip| !ip.is_empty())
+    {
+        status.host_ips = Some(vec![HostIP { ip }]);
+    }
     if let Some(first) = status.host_ips.as_ref().and_then(|ips| ips.first()) {
         status.host_ip = Some(first.ip.clone());
     }

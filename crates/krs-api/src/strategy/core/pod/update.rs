@@ -471,13 +471,14 @@ pub(crate) fn validate_status_update(new: &Pod, old: &Pod) -> ErrorList {
         .map(|p| p.ip.as_str())
         .collect();
     if let Some(first) = host_ips.first()
-        && s(&status.host_ip) != *first {
-            errs.push(field::invalid(
-                &status_path.child("hostIPs").index(0).child("ip"),
-                *first,
-                "must be equal to `hostIP`",
-            ));
-        }
+        && s(&status.host_ip) != *first
+    {
+        errs.push(field::invalid(
+            &status_path.child("hostIPs").index(0).child("ip"),
+            *first,
+            "must be equal to `hostIP`",
+        ));
+    }
     errs.append(validate_ips(
         &host_ips,
         &status_path.child("hostIPs"),

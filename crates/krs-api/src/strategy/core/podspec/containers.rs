@@ -14,12 +14,10 @@ use krs_apimachinery::validation::{
     is_valid_port_name, is_valid_port_num, name_is_dns_subdomain, validate_nonnegative_field,
 };
 
+use super::downward::{validate_container_resource_field_selector, validate_object_field_selector};
 use super::resources::validate_container_resource_requirements;
 use super::security::validate_security_context;
-use super::volumes::{
-    VolumeKind, validate_container_resource_field_selector, validate_object_field_selector,
-    validate_volume_devices, validate_volume_mounts,
-};
+use super::volumes::{VolumeKind, validate_volume_devices, validate_volume_mounts};
 use super::{dns1123_label, name_errors, s};
 
 /// What the containers of one pod spec share during validation.
@@ -770,15 +768,16 @@ fn validate_handler(h: Handler<'_>, grace: Option<i64>, path: &Path) -> ErrorLis
     one(h.sleep.is_some(), "sleep", &mut errs, &|p| {
         let mut e = ErrorList::new();
         if let (Some(sleep), Some(grace)) = (h.sleep, grace)
-            && (sleep.seconds < 0 || sleep.seconds > grace) {
-                e.push(field::invalid(
-                    p,
-                    sleep.seconds,
-                    format!(
-                        "must be non-negative and less than terminationGracePeriodSeconds ({grace})"
-                    ),
-                ));
-            }
+            && (sleep.seconds < 0 || sleep.seconds > grace)
+        {
+            e.push(field::invalid(
+                p,
+                sleep.seconds,
+                format!(
+                    "must be non-negative and less than terminationGracePeriodSeconds ({grace})"
+                ),
+            ));
+        }
         e
     });
     if count == 0 {

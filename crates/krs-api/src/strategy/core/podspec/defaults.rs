@@ -130,9 +130,10 @@ pub fn sync_deprecated_service_account(spec: &mut PodSpec) {
         .as_deref()
         .unwrap_or_default()
         .is_empty()
-        && let Some(deprecated) = spec.service_account.clone().filter(|s| !s.is_empty()) {
-            spec.service_account_name = Some(deprecated);
-        }
+        && let Some(deprecated) = spec.service_account.clone().filter(|s| !s.is_empty())
+    {
+        spec.service_account_name = Some(deprecated);
+    }
     spec.service_account = spec
         .service_account_name
         .clone()
@@ -274,9 +275,10 @@ fn set_defaults_volume(volume: &mut Volume) {
         default_str(&mut scale_io.fs_type, "xfs");
     }
     if let Some(image) = &mut volume.image
-        && image.pull_policy.as_deref().unwrap_or_default().is_empty() {
-            image.pull_policy = Some(pull_policy_for(image.reference.as_deref()).to_owned());
-        }
+        && image.pull_policy.as_deref().unwrap_or_default().is_empty()
+    {
+        image.pull_policy = Some(pull_policy_for(image.reference.as_deref()).to_owned());
+    }
     if let Some(spec) = volume
         .ephemeral
         .as_mut()
@@ -451,6 +453,24 @@ pub fn drop_disabled_pod_spec_fields(spec: &mut PodSpec, old: Option<&PodSpec>) 
                 if let Some(v) = &mut e.value_from {
                     v.file_key_ref = None;
                 }
+            }
+        }
+    }
+    let uses_stop_signal = |o: &PodSpec| {
+        all_containers(o).any(|c| {
+            c.lifecycle
+                .as_ref()
+                .is_some_and(|l| l.stop_signal.is_some())
+        })
+    };
+    if !old_uses(&uses_stop_signal) {
+        for c in spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut().flatten())
+        {
+            if let Some(lifecycle) = &mut c.lifecycle {
+                lifecycle.stop_signal = None;
             }
         }
     }

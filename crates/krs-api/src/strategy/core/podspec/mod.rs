@@ -9,11 +9,13 @@
 
 mod containers;
 mod defaults;
+mod downward;
 mod resources;
 mod scheduling;
 mod security;
 pub mod semantic;
 mod validation;
+mod volume_sources;
 mod volumes;
 mod warnings;
 
@@ -25,8 +27,8 @@ pub use defaults::{
     set_defaults_pod, set_defaults_pod_spec, set_defaults_pod_template_spec,
     sync_deprecated_service_account,
 };
-pub use resources::{compute_pod_qos, is_restartable_init_container};
 pub(crate) use resources::validate_resource_quantity_value;
+pub use resources::{compute_pod_qos, is_restartable_init_container};
 pub use scheduling::{validate_node_selector_term, validate_taint_effect, validate_tolerations};
 pub use validation::{
     PodValidationOptions, validate_pod_spec, validate_pod_spec_annotations,

@@ -188,13 +188,14 @@ fn validate_match_label_keys_and_mismatch(
             .collect();
         for expr in selector.match_expressions.iter().flatten() {
             if let Some(i) = match_keys.iter().position(|k| *k == expr.key)
-                && seen.contains(expr.key.as_str()) {
-                    errs.push(field::invalid(
-                        &path.index(i),
-                        expr.key.as_str(),
-                        "exists in both matchLabelKeys and labelSelector",
-                    ));
-                }
+                && seen.contains(expr.key.as_str())
+            {
+                errs.push(field::invalid(
+                    &path.index(i),
+                    expr.key.as_str(),
+                    "exists in both matchLabelKeys and labelSelector",
+                ));
+            }
             seen.insert(expr.key.as_str());
         }
     }
@@ -466,13 +467,14 @@ pub(crate) fn validate_topology_spread_constraints(
             (&c.node_taints_policy, "nodeTaintsPolicy"),
         ] {
             if let Some(policy) = policy
-                && !matches!(policy.as_str(), "Honor" | "Ignore") {
-                    errs.push(field::not_supported(
-                        &p.child(name),
-                        policy.as_str(),
-                        &["Honor", "Ignore"],
-                    ));
-                }
+                && !matches!(policy.as_str(), "Honor" | "Ignore")
+            {
+                errs.push(field::not_supported(
+                    &p.child(name),
+                    policy.as_str(),
+                    &["Honor", "Ignore"],
+                ));
+            }
         }
         let keys = c.match_label_keys.as_deref().unwrap_or_default();
         if !keys.is_empty() {

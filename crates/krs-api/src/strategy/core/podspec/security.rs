@@ -121,13 +121,14 @@ pub(crate) fn validate_pod_security_context(spec: &PodSpec, path: &Path) -> Erro
         errs.append(validate_sysctls(spec, sc, &path.child("sysctls")));
     }
     if let Some(policy) = &sc.fs_group_change_policy
-        && !matches!(policy.as_str(), "Always" | "OnRootMismatch") {
-            errs.push(field::not_supported(
-                &path.child("fsGroupChangePolicy"),
-                policy.as_str(),
-                &["Always", "OnRootMismatch"],
-            ));
-        }
+        && !matches!(policy.as_str(), "Always" | "OnRootMismatch")
+    {
+        errs.push(field::not_supported(
+            &path.child("fsGroupChangePolicy"),
+            policy.as_str(),
+            &["Always", "OnRootMismatch"],
+        ));
+    }
     errs.append(validate_seccomp_profile_field(
         sc.seccomp_profile.as_ref(),
         &path.child("seccompProfile"),
@@ -137,21 +138,23 @@ pub(crate) fn validate_pod_security_context(spec: &PodSpec, path: &Path) -> Erro
         &path.child("appArmorProfile"),
     ));
     if let Some(policy) = &sc.supplemental_groups_policy
-        && !matches!(policy.as_str(), "Merge" | "Strict") {
-            errs.push(field::not_supported(
-                &path.child("supplementalGroupsPolicy"),
-                policy.as_str(),
-                &["Merge", "Strict"],
-            ));
-        }
+        && !matches!(policy.as_str(), "Merge" | "Strict")
+    {
+        errs.push(field::not_supported(
+            &path.child("supplementalGroupsPolicy"),
+            policy.as_str(),
+            &["Merge", "Strict"],
+        ));
+    }
     if let Some(policy) = &sc.se_linux_change_policy
-        && !matches!(policy.as_str(), "MountOption" | "Recursive") {
-            errs.push(field::not_supported(
-                &path.child("seLinuxChangePolicy"),
-                policy.as_str(),
-                &["MountOption", "Recursive"],
-            ));
-        }
+        && !matches!(policy.as_str(), "MountOption" | "Recursive")
+    {
+        errs.push(field::not_supported(
+            &path.child("seLinuxChangePolicy"),
+            policy.as_str(),
+            &["MountOption", "Recursive"],
+        ));
+    }
     errs
 }
 

@@ -27,13 +27,13 @@ fn prune(v: &mut Value) {
             map.retain(|_, child| !is_empty(child));
         }
         Value::Array(items) => items.iter_mut().for_each(prune),
-        Value::String(s)
-            // Quantities are strings on the wire; write them canonically so that `1Gi` equals
-            // `1024Mi`. Plain words do not parse as quantities and stay as they are.
-            if s.as_bytes().first().is_some_and(|b| b.is_ascii_digit()) => {
-                && let Ok(q) = Quantity::parse(s) {
-                    *s = q.canonical_string();
-                }
+        // Quantities are strings on the wire; write them canonically so that `1Gi` equals
+        // `1024Mi`. Plain words do not parse as quantities and stay as they are.
+        Value::String(s) if s.as_bytes().first().is_some_and(|b| b.is_ascii_digit()) => {
+            if let Ok(q) = Quantity::parse(s) {
+                *s = q.canonical_string();
+            }
+        }
         _ => {}
     }
 }

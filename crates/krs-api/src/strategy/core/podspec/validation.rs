@@ -158,13 +158,14 @@ pub fn validate_pod_spec(
         ));
     }
     if let Some(deadline) = spec.active_deadline_seconds
-        && !(1..=i64::from(i32::MAX)).contains(&deadline) {
-            errs.push(field::invalid(
-                &path.child("activeDeadlineSeconds"),
-                deadline,
-                inclusive_range_error(1, i64::from(i32::MAX)),
-            ));
-        }
+        && !(1..=i64::from(i32::MAX)).contains(&deadline)
+    {
+        errs.push(field::invalid(
+            &path.child("activeDeadlineSeconds"),
+            deadline,
+            inclusive_range_error(1, i64::from(i32::MAX)),
+        ));
+    }
     let hostname = s(&spec.hostname);
     if !hostname.is_empty() {
         errs.append(dns1123_label(hostname, &path.child("hostname")));
@@ -268,21 +269,23 @@ pub fn validate_pod_spec_annotations(
 ) -> ErrorList {
     let mut errs = ErrorList::new();
     if let Some(value) = annotations.get("kubernetes.io/config.mirror")
-        && s(&spec.node_name).is_empty() {
-            errs.push(field::invalid(
-                &path.key("kubernetes.io/config.mirror"),
-                value.as_str(),
-                "must set spec.nodeName if mirror pod annotation is set",
-            ));
-        }
+        && s(&spec.node_name).is_empty()
+    {
+        errs.push(field::invalid(
+            &path.key("kubernetes.io/config.mirror"),
+            value.as_str(),
+            "must set spec.nodeName if mirror pod annotation is set",
+        ));
+    }
     if let Some(cost) = annotations.get("controller.kubernetes.io/pod-deletion-cost")
-        && cost.parse::<i32>().is_err() {
-            errs.push(field::invalid(
-                &path.key("controller.kubernetes.io/pod-deletion-cost"),
-                cost.as_str(),
-                "must be a 32bit integer",
-            ));
-        }
+        && cost.parse::<i32>().is_err()
+    {
+        errs.push(field::invalid(
+            &path.key("controller.kubernetes.io/pod-deletion-cost"),
+            cost.as_str(),
+            "must be a 32bit integer",
+        ));
+    }
     if let Some(profile) = annotations.get("seccomp.security.alpha.kubernetes.io/pod") {
         errs.append(validate_seccomp_annotation(
             profile,

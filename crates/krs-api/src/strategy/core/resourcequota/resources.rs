@@ -153,7 +153,11 @@ pub(crate) fn validate_container_resource_name(name: &str, path: &Path) -> Error
 pub(crate) fn validate_quota_resource_name(name: &str, path: &Path) -> ErrorList {
     let mut errs = validate_resource_name(name, path);
     if !name.contains('/') && !is_standard_quota_resource(name) {
-        errs.push(field::invalid(path, name, "must be a standard resource for quota"));
+        errs.push(field::invalid(
+            path,
+            name,
+            "must be a standard resource for quota",
+        ));
     }
     errs
 }
@@ -161,7 +165,8 @@ pub(crate) fn validate_quota_resource_name(name: &str, path: &Path) -> ErrorList
 /// Parses a quantity of a request; an unparsable one is reported as upstream's decoder reports
 /// it.
 pub(crate) fn parse(q: &OpenApiQuantity, path: &Path) -> Result<Quantity, ErrorList> {
-    Quantity::try_from(q).map_err(|e| ErrorList::from(field::invalid(path, q.0.as_str(), e.to_string())))
+    Quantity::try_from(q)
+        .map_err(|e| ErrorList::from(field::invalid(path, q.0.as_str(), e.to_string())))
 }
 
 /// A quantity that is not negative (`ValidateNonnegativeQuantity`).
@@ -177,7 +182,11 @@ pub(crate) fn validate_nonnegative(q: &Quantity, path: &Path) -> ErrorList {
 pub(crate) fn validate_positive(q: &Quantity, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if q.sign() <= 0 {
-        errs.push(field::invalid(path, q.to_string(), "must be greater than zero"));
+        errs.push(field::invalid(
+            path,
+            q.to_string(),
+            "must be greater than zero",
+        ));
     }
     errs
 }

@@ -77,6 +77,21 @@ pub(crate) fn bad_value<T: Serialize + ?Sized>(value: &T) -> BadValue {
     }
 }
 
+/// A JSON document as Go's `encoding/json` writes it (HTML-escaped, no spaces).
+pub(crate) fn go_json<T: Serialize + ?Sized>(value: &T) -> String {
+    match BadValue::json(value) {
+        BadValue::Json(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// A struct of upstream's *internal* API types as an error shows it: these types have no JSON
+/// tags, so their fields appear under their Go names, all of them, in declaration order.
+pub(crate) fn go_struct(fields: &[(&str, String)]) -> BadValue {
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    BadValue::Json(format!("{{{}}}", body.join(",")))
+}
+
 /// A port given as a number or an IANA name (`ValidatePortNumOrName`).
 pub(crate) fn port_num_or_name(port: &IntOrString, path: &Path) -> ErrorList {
     match port {
@@ -106,7 +121,9 @@ pub(crate) fn protocol(protocol: Option<&str>, path: &Path) -> ErrorList {
 pub(crate) fn non_special_ip(ip: &str, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let Ok(addr) = ip.parse::<IpAddr>() else {
-        errs.push(field::invalid(path, ip, "must be a valid IP address").with_origin("format=ip-sloppy"));
+        errs.push(
+            field::invalid(path, ip, "must be a valid IP address").with_origin("format=ip-sloppy"),
+        );
         return errs;
     };
     // Go treats IPv4-mapped IPv6 addresses as the IPv4 address they carry.
@@ -136,18 +153,28 @@ pub(crate) fn non_special_ip(ip: &str, path: &Path) -> ErrorList {
     };
     let special = "format=non-special-ip";
     if unspecified {
-        errs.push(field::invalid(path, ip, format!("may not be unspecified ({ip})")).with_origin(special));
+        errs.push(
+            field::invalid(path, ip, format!("may not be unspecified ({ip})")).with_origin(special),
+        );
     }
     if loopback {
         errs.push(
-            field::invalid(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)")
-                .with_origin(special),
+            field::invalid(
+                path,
+                ip,
+                "may not be in the loopback range (127.0.0.0/8, ::1/128)",
+            )
+            .with_origin(special),
         );
     }
     if link_local {
         errs.push(
-            field::invalid(path, ip, "may not be in the link-local range (169.254.0.0/16, fe80::/10)")
-                .with_origin(special),
+            field::invalid(
+                path,
+                ip,
+                "may not be in the link-local range (169.254.0.0/16, fe80::/10)",
+            )
+            .with_origin(special),
         );
     }
     if link_local_multicast {
@@ -192,8 +219,16 @@ mod tests {
             non_special_ip("0.0.0.0", &p).to_string(),
             r#"ip: Invalid value: "0.0.0.0": may not be unspecified (0.0.0.0)"#
         );
-        assert!(non_special_ip("fe80::1", &p).to_string().contains("link-local range"));
-        assert!(non_special_ip("224.0.0.5", &p).to_string().contains("multicast"));
+        assert!(
+            non_special_ip("fe80::1", &p)
+                .to_string()
+                .contains("link-local range")
+        );
+        assert!(
+            non_special_ip("224.0.0.5", &p)
+                .to_string()
+                .contains("multicast")
+        );
         assert!(non_special_ip("10.0.0.1", &p).is_empty());
     }
 
@@ -203,5 +238,11 @@ mod tests {
         assert_eq!(bad_value(&None::<i32>).to_string(), "null");
         assert_eq!(bad_value("x").to_string(), "\"x\"");
         assert_eq!(bad_value(&vec!["a"]).to_string(), r#"["a"]"#);
+        let s = go_struct(&[
+            ("Name", go_json("x")),
+            ("Port", go_json(&80)),
+            ("Selector", go_json(&None::<i32>)),
+        ]);
+        assert_eq!(s.to_string(), r#"{"Name":"x","Port":80,"Selector":null}"#);
     }
 }
