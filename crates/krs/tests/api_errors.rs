@@ -100,6 +100,10 @@ fn body_of_wrong_kind_is_bad_request(k: &Kubectl) {
     assert!(status["message"].as_str().unwrap_or_default().contains("apps/v1"), "{status}");
     assert_eq!(api.get(&format!("{CONFIGMAPS}/x")).status, 404);
     assert_eq!(api.get(&format!("{CONFIGMAPS}/y")).status, 404);
+    // A dry run sees real conflicts (DryRunnableStorage.Create: the key exists -> AlreadyExists).
+    let status = api.post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("real")).expect(409);
+    assert_eq!(status["reason"], "AlreadyExists", "{status}");
+    assert_eq!(status["message"], "configmaps \"real\" already exists", "{status}");
 }
 
 fn body_of_other_namespace_is_bad_request(k: &Kubectl) {
@@ -154,11 +158,8 @@ fn dry_run_create_returns_object_but_stores_nothing(k: &Kubectl) {
     assert!(created["metadata"]["creationTimestamp"].is_string(), "{created}");
     assert_eq!(api.get(&format!("{CONFIGMAPS}/x")).status, 404);
     assert_eq!(api.get(CONFIGMAPS).expect(200)["items"], json!([]));
-    // A dry run sees real conflicts.
+    // Dry-run updates and deletes change nothing.
     api.post(CONFIGMAPS, &configmap("real")).expect(201);
-    let status = api.post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("real")).expect(409);
-    assert_eq!(status["reason"], "AlreadyExists", "{status}");
-    // And dry-run updates and deletes change nothing.
     let mut real = api.get(&format!("{CONFIGMAPS}/real")).expect(200);
     real["data"]["a"] = json!("2");
     api.put(&format!("{CONFIGMAPS}/real?dryRun=All"), &real).expect(200);
@@ -172,6 +173,10 @@ fn dry_run_create_returns_object_but_stores_nothing(k: &Kubectl) {
         "{status}"
     );
     assert_eq!(api.get(&format!("{CONFIGMAPS}/y")).status, 404);
+    // A dry run sees real conflicts (DryRunnableStorage.Create: the key exists -> AlreadyExists).
+    let status = api.post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("real")).expect(409);
+    assert_eq!(status["reason"], "AlreadyExists", "{status}");
+    assert_eq!(status["message"], "configmaps \"real\" already exists", "{status}");
 }
 
 fn no_credentials_is_unauthorized_except_public_endpoints(k: &Kubectl) {

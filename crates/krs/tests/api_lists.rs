@@ -94,11 +94,19 @@ fn list_at_resource_version_zero_answers_from_cache(k: &Kubectl) {
     assert_eq!((&list["kind"], &list["apiVersion"]), (&json!("ConfigMapList"), &json!("v1")), "{list}");
     let list_rv: u64 = list["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse().ok()).expect("list resourceVersion");
     assert!(list_rv >= rv, "list at {list_rv} shows an object written at {rv}");
-    // resourceVersion=0 with NotOlderThan is the same; Exact=0 is refused.
+    // resourceVersion=0 with NotOlderThan is the same.
     api.get(&format!("{CONFIGMAPS}?resourceVersion=0&resourceVersionMatch=NotOlderThan")).expect(200);
+    // ValidateListOptions (422 Invalid ListOptions): Exact=0, and a match without a version.
     let status = api.get(&format!("{CONFIGMAPS}?resourceVersion=0&resourceVersionMatch=Exact")).expect(422);
-    assert!(
-        status["message"].as_str().unwrap_or_default().contains("resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""),
+    assert_eq!(
+        status["message"],
+        "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+        "{status}"
+    );
+    let status = api.get(&format!("{CONFIGMAPS}?resourceVersionMatch=NotOlderThan")).expect(422);
+    assert_eq!(
+        status["message"],
+        "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
         "{status}"
     );
 }
@@ -133,6 +141,14 @@ fn invalid_continue_token_is_bad_request(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api);
     create(&api, "x", "1");
+    create(&api, "y", "1");
+    // A continue token with a resourceVersion is refused.
+    let page = api.get(&format!("{CONFIGMAPS}?limit=1")).expect(200);
+    let token = page["metadata"]["continue"].as_str().unwrap_or_default().to_string();
+    assert!(!token.is_empty(), "{page}");
+    let status = api.get(&format!("{CONFIGMAPS}?limit=1&resourceVersion=1&continue={}", common::query_escape(&token))).expect(400);
+    assert_eq!(status["message"], "specifying resource version is not allowed when using continue", "{status}");
+    // Tokens that do not decode, or name a key outside the list.
     for token in ["garbage", "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6LTEsInN0YXJ0IjoiLi4vLi4ifQ"] {
         let r = api.get(&format!("{CONFIGMAPS}?limit=1&continue={token}"));
         let status = r.expect(400);
@@ -141,13 +157,6 @@ fn invalid_continue_token_is_bad_request(k: &Kubectl) {
         // storage.ValidateListOptions: apierrors.NewBadRequest("invalid continue token: " + DecodeContinue's error).
         assert!(message.starts_with("invalid continue token: continue key is not valid"), "continue={token}: {message}");
     }
-    // A continue token with a resourceVersion is refused.
-    create(&api, "y", "1");
-    let page = api.get(&format!("{CONFIGMAPS}?limit=1")).expect(200);
-    let token = page["metadata"]["continue"].as_str().unwrap_or_default().to_string();
-    assert!(!token.is_empty(), "{page}");
-    let status = api.get(&format!("{CONFIGMAPS}?limit=1&resourceVersion=1&continue={}", common::query_escape(&token))).expect(400);
-    assert_eq!(status["message"], "specifying resource version is not allowed when using continue", "{status}");
 }
 
 fn field_selector_on_pod_node_name(k: &Kubectl) {

@@ -78,7 +78,7 @@ fn watch_streams_length_prefixed_protobuf_frames(k: &Kubectl) {
     let created = api.post(CONFIGMAPS, &configmap("x", "1")).expect(201);
     let rv = created["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
     let mut w = api.watch(&format!("{CONFIGMAPS}?watch=true&resourceVersion={rv}"), Some(PROTOBUF));
-    assert_eq!(w.status, 200);
+    w.ok();
     assert_eq!(
         w.headers.get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/vnd.kubernetes.protobuf;stream=watch")

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 scenarios!(embedded, Embedded, V1_33:
     watch_from_resource_version_delivers_later_changes_in_order,
     watch_list_sends_initial_events_then_bookmark_marking_their_end,
-    watch_list_without_bookmarks_is_refused,
+    watch_list_options_are_validated,
     label_selector_watch_sees_objects_enter_and_leave,
     legacy_watch_paths_stream_events,
 );
@@ -63,7 +63,7 @@ fn watch_from_resource_version_delivers_later_changes_in_order(k: &Kubectl) {
     patch_data(&api, "x", "2");
     api.delete(&format!("{CONFIGMAPS}/y")).expect(200);
     let mut w = api.watch(&format!("{CONFIGMAPS}?watch=1&resourceVersion={start}"), None);
-    assert_eq!(w.status, 200);
+    w.ok();
     assert_eq!(w.headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
     let mut got = Vec::new();
     for _ in 0..3 {
@@ -86,26 +86,32 @@ fn watch_from_resource_version_delivers_later_changes_in_order(k: &Kubectl) {
     assert_eq!(w.seen[4]["object"]["data"]["a"], "3", "{}", w.seen[4]);
 }
 
+/// Reads a watch-list's initial events up to the BOOKMARK that ends them; returns the sorted
+/// (type, name) of the initial events and the bookmark.
+fn initial_events(w: &mut Watch) -> (Vec<(String, String)>, Value) {
+    w.ok();
+    let mut initial = Vec::new();
+    loop {
+        let e = w.next_event();
+        if e["type"] == "BOOKMARK" {
+            initial.sort();
+            return (initial, e);
+        }
+        initial.push(common::http::summary(&e));
+    }
+}
+
 fn watch_list_sends_initial_events_then_bookmark_marking_their_end(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api);
     create(&api, "a");
     create(&api, "b");
     let last = create(&api, "c");
-    let mut w = api.watch(
-        &format!("{CONFIGMAPS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"),
-        None,
-    );
-    assert_eq!(w.status, 200);
-    let mut initial = Vec::new();
-    let bookmark = loop {
-        let e = w.next_event();
-        if e["type"] == "BOOKMARK" {
-            break e;
-        }
-        initial.push(common::http::summary(&e));
-    };
-    initial.sort();
+    let watch_list = "watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true";
+
+    // From an explicit resourceVersion: the initial state is at least that new.
+    let mut w = api.watch(&format!("{CONFIGMAPS}?{watch_list}&resourceVersion={last}"), None);
+    let (initial, bookmark) = initial_events(&mut w);
     assert_eq!(initial, events(&[("ADDED", "a"), ("ADDED", "b"), ("ADDED", "c")]));
     let meta = &bookmark["object"]["metadata"];
     assert_eq!(meta["annotations"]["k8s.io/initial-events-end"], "true", "{bookmark}");
@@ -115,36 +121,35 @@ fn watch_list_sends_initial_events_then_bookmark_marking_their_end(k: &Kubectl) 
     patch_data(&api, "b", "2");
     assert_eq!(w.next_change(), ("MODIFIED".to_string(), "b".to_string()));
 
-    // From an explicit resourceVersion: the initial state is at least that new.
-    let mut w = api.watch(
-        &format!(
-            "{CONFIGMAPS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion={last}"
-        ),
-        None,
-    );
-    let mut names = Vec::new();
-    loop {
-        let e = w.next_event();
-        if e["type"] == "BOOKMARK" {
-            assert_eq!(e["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true", "{e}");
-            break;
-        }
-        assert_eq!(e["type"], "ADDED", "{e}");
-        names.push(e["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string());
-    }
-    names.sort();
-    assert_eq!(names, ["a", "b", "c"]);
+    // Without a resourceVersion (client-go's reflector starting a watch-list): the most
+    // recent state.
+    let mut w = api.watch(&format!("{CONFIGMAPS}?{watch_list}"), None);
+    let (initial, bookmark) = initial_events(&mut w);
+    assert_eq!(initial, events(&[("ADDED", "a"), ("ADDED", "b"), ("ADDED", "c")]));
+    assert_eq!(bookmark["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true", "{bookmark}");
+    assert_eq!(w.seen.iter().find(|e| e["object"]["metadata"]["name"] == "b").map(|e| e["object"]["data"]["a"].clone()), Some(json!("2")));
+    api.delete(&format!("{CONFIGMAPS}/a")).expect(200);
+    assert_eq!(w.next_change(), ("DELETED".to_string(), "a".to_string()));
 }
 
-fn watch_list_without_bookmarks_is_refused(k: &Kubectl) {
+fn watch_list_options_are_validated(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api);
-    let r = api.get(&format!("{CONFIGMAPS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"));
-    let status = r.expect(422);
-    assert!(
-        status["message"].as_str().unwrap_or_default().contains("allowWatchBookmarks: Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"),
-        "{status}"
+    // ValidateListOptions, answered with 422 Invalid ListOptions.
+    let invalid = |query: &str, detail: &str| {
+        let status = api.watch(&format!("{CONFIGMAPS}?{query}"), None).refused(422);
+        assert_eq!(status["reason"], "Invalid", "{query}: {status}");
+        assert_eq!(status["message"], json!(format!("ListOptions.meta.k8s.io \"\" is invalid: {detail}")), "{query}");
+    };
+    invalid(
+        "watch=1&sendInitialEvents=true&allowWatchBookmarks=true",
+        "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
     );
+    invalid(
+        "watch=1&resourceVersionMatch=NotOlderThan&resourceVersion=1",
+        "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+    );
+    invalid("sendInitialEvents=true", "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list");
 }
 
 fn label_selector_watch_sees_objects_enter_and_leave(k: &Kubectl) {
@@ -179,7 +184,8 @@ fn legacy_watch_paths_stream_events(k: &Kubectl) {
     let start = create(&api, "x");
     let mut all = api.watch(&format!("/api/v1/watch/namespaces/w/configmaps?resourceVersion={start}"), None);
     let mut one = api.watch(&format!("/api/v1/watch/namespaces/w/configmaps/x?resourceVersion={start}"), None);
-    assert_eq!((all.status, one.status), (200, 200));
+    all.ok();
+    one.ok();
     create(&api, "y");
     patch_data(&api, "x", "2");
     assert_eq!(all.next_change(), ("ADDED".to_string(), "y".to_string()));
@@ -215,12 +221,13 @@ fn watch_from_compacted_resource_version_gets_410_error_event() {
     let api = Api::new(&second);
     let error = api.eventually("the store to compact and the watch to answer 410", || {
         let mut w = api.watch(&format!("{CONFIGMAPS}?watch=1&resourceVersion={old}"), None);
-        assert_eq!(w.status, 200, "a watch from a compacted resourceVersion answers 200 and an ERROR event");
+        w.ok();
         let e = w.next_event();
         (e["type"] == "ERROR").then_some(e)
     });
     let status = &error["object"];
     assert_eq!((&status["kind"], &status["apiVersion"]), (&json!("Status"), &json!("v1")), "{error}");
+    // The watch cache's errors.NewResourceExpired("too old resource version: %d (%d)").
     assert_eq!((&status["code"], &status["reason"], &status["status"]), (&json!(410), &json!("Expired"), &json!("Failure")), "{error}");
     assert!(
         status["message"].as_str().unwrap_or_default().starts_with(&format!("too old resource version: {old} (")),
@@ -253,7 +260,7 @@ fn watch_resumes_after_restart(etcd: Option<&str>) {
     let second = Cluster::start_in(&data, etcd, &dir.path().join("second"));
     let api = Api::new(&second);
     let mut w = api.watch(&format!("{CONFIGMAPS}?watch=1&resourceVersion={seen}&allowWatchBookmarks=true"), None);
-    assert_eq!(w.status, 200);
+    w.ok();
     create(&api, "after");
     patch_data(&api, "a", "3");
     let mut got = Vec::new();

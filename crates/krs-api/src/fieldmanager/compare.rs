@@ -103,7 +103,13 @@ impl Comparison {
                     self.leaf(lhs, rhs, path);
                     return;
                 }
-                self.visit_list(l.map_or(&[][..], Vec::as_slice), r.map_or(&[][..], Vec::as_slice), &kind, elem, path);
+                self.visit_list(
+                    l.map_or(&[][..], Vec::as_slice),
+                    r.map_or(&[][..], Vec::as_slice),
+                    &kind,
+                    elem,
+                    path,
+                );
             }
             Atom::Map { shape, .. } => {
                 let (l, r) = (as_map(lhs), as_map(rhs));
@@ -174,7 +180,8 @@ impl Comparison {
                     self.walk(l.first().copied(), r.first().copied(), elem, path);
                 }
                 (2.., 2..) => {
-                    let same = l.len() == r.len() && l.iter().zip(r).all(|(a, b)| value::equals(a, b));
+                    let same =
+                        l.len() == r.len() && l.iter().zip(r).all(|(a, b)| value::equals(a, b));
                     if !same {
                         self.modified.insert(path);
                     }

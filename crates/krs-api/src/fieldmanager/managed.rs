@@ -152,8 +152,9 @@ impl ManagedFields {
             }
             let set = match entry.get("fieldsV1") {
                 None | Some(Value::Null) => FieldSet::new(),
-                Some(f) => FieldSet::from_fields_v1(f)
-                    .map_err(|e| format!("error decoding set: {e}"))?,
+                Some(f) => {
+                    FieldSet::from_fields_v1(f).map_err(|e| format!("error decoding set: {e}"))?
+                }
             };
             let time = match string_member(entry, "time")? {
                 "" => None,
@@ -212,7 +213,10 @@ impl ManagedFields {
                 if let Some(t) = &e.time {
                     m.insert("time".to_owned(), Value::String(t.clone()));
                 }
-                m.insert("fieldsType".to_owned(), Value::String("FieldsV1".to_owned()));
+                m.insert(
+                    "fieldsType".to_owned(),
+                    Value::String("FieldsV1".to_owned()),
+                );
                 m.insert("fieldsV1".to_owned(), e.fields.set.to_fields_v1());
                 if !e.id.subresource.is_empty() {
                     m.insert(

@@ -175,12 +175,17 @@ impl Request<'_> {
     fn updater(&self) -> Updater<'_> {
         Updater {
             kind: self.kind,
+            version: self.api_version,
             ignored: self.reset_fields,
         }
     }
 
     fn manager_id(&self, operation: Operation, manager: &str) -> ManagerId {
-        let manager = if manager.is_empty() { "unknown" } else { manager };
+        let manager = if manager.is_empty() {
+            "unknown"
+        } else {
+            manager
+        };
         ManagerId::new(manager, operation, self.api_version, self.subresource)
     }
 

@@ -208,9 +208,15 @@ mod tests {
             ("protocol".to_owned(), json!("TCP")),
             ("containerPort".to_owned(), json!(80)),
         ]);
-        assert_eq!(key.serialize(), r#"k:{"containerPort":80,"protocol":"TCP"}"#);
+        assert_eq!(
+            key.serialize(),
+            r#"k:{"containerPort":80,"protocol":"TCP"}"#
+        );
         assert_eq!(key.to_string(), r#"[containerPort=80,protocol="TCP"]"#);
-        assert_eq!(PathElement::parse(&key.serialize()).ok().flatten(), Some(key));
+        assert_eq!(
+            PathElement::parse(&key.serialize()).ok().flatten(),
+            Some(key)
+        );
         assert_eq!(PathElement::parse("x:1").ok().flatten(), None);
         assert!(PathElement::parse("f").is_err());
     }

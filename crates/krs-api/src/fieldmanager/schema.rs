@@ -156,11 +156,17 @@ fn typed_atom(ty: TypeRef, field: Option<Field>, v: Option<&Value>) -> Atom {
         }
         TypeKind::List(elem) => Atom::List {
             kind: field.map_or(ListKind::Atomic, list_kind),
-            elem: Node::Typed { ty: elem, field: None },
+            elem: Node::Typed {
+                ty: elem,
+                field: None,
+            },
         },
         TypeKind::Map(elem) => Atom::Map {
             atomic: field.and_then(Field::map_type) == Some(Granularity::Atomic),
-            shape: MapShape::Elements(Node::Typed { ty: elem, field: None }),
+            shape: MapShape::Elements(Node::Typed {
+                ty: elem,
+                field: None,
+            }),
         },
     }
 }

@@ -29,6 +29,8 @@ use super::tofieldset::to_field_set;
 /// The objects' kind and what the strategy resets.
 pub(crate) struct Updater<'a> {
     pub(crate) kind: &'a str,
+    /// The request's apiVersion: objects without one are at it.
+    pub(crate) version: &'a str,
     /// Fields the endpoint resets (upstream's `GetResetFields`): nobody gains them here.
     pub(crate) ignored: Option<&'a FieldSet>,
 }
@@ -36,7 +38,11 @@ pub(crate) struct Updater<'a> {
 impl Updater<'_> {
     /// `obj` (at its own apiVersion) in `version`; `None` when the kind has no such version.
     fn convert<'v>(&self, obj: &'v Value, version: &str) -> Option<Cow<'v, Value>> {
-        let from = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let from = obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(self.version);
         if from == version {
             return Some(Cow::Borrowed(obj));
         }
@@ -50,6 +56,7 @@ impl Updater<'_> {
             // Versions without a conversion share their shape (they differ in defaults).
             Err(_) => {
                 let mut v = obj.clone();
+                // Stamped so that converting back finds it at `version`.
                 if let Some(m) = v.as_object_mut() {
                     m.insert("apiVersion".to_owned(), Value::String(version.to_owned()));
                 }
@@ -242,8 +249,10 @@ impl Updater<'_> {
         }
         order.extend(by_version);
         for (version, managed) in order {
-            let (Some(m), Some(p)) = (self.convert(&merged, version), self.convert(&pruned, version))
-            else {
+            let (Some(m), Some(p)) = (
+                self.convert(&merged, version),
+                self.convert(&pruned, version),
+            ) else {
                 continue;
             };
             let node = self.node(version);
@@ -282,7 +291,10 @@ impl Updater<'_> {
 /// Go types, where such members are nil and omitted.
 pub(crate) fn drop_nulls(v: &mut Value, node: Node) {
     match node.atom(Some(v)) {
-        Atom::Map { atomic: false, shape } => {
+        Atom::Map {
+            atomic: false,
+            shape,
+        } => {
             if let Value::Object(m) = v {
                 m.retain(|_, child| !child.is_null());
                 for (key, child) in m.iter_mut() {

@@ -100,7 +100,9 @@ pub(crate) fn equals(a: &Value, b: &Value) -> bool {
             (Num::Int(x), Num::Float(y)) | (Num::Float(y), Num::Int(x)) => x as f64 == y,
             (Num::Float(x), Num::Float(y)) => x == y,
         },
-        (V::Array(x), V::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(l, r)| equals(l, r)),
+        (V::Array(x), V::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(l, r)| equals(l, r))
+        }
         (V::Object(x), V::Object(y)) => {
             x.len() == y.len()
                 && x.iter()

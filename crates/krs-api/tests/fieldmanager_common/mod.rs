@@ -57,7 +57,8 @@ pub fn apply_err(live: Option<&Value>, config: &Value, force: bool, r: &Request<
 /// What the storage layer adds on create.
 pub fn store(obj: &mut Value) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.entry("uid").or_insert(json!("7a3c6f1e-0000-4000-8000-000000000001"));
+        meta.entry("uid")
+            .or_insert(json!("7a3c6f1e-0000-4000-8000-000000000001"));
         meta.entry("resourceVersion").or_insert(json!("1"));
         meta.entry("creationTimestamp").or_insert(json!(T0));
     }
@@ -82,7 +83,7 @@ pub fn entries(obj: &Value) -> Vec<(String, String, String)> {
 }
 
 /// The entry of `manager` with `operation` (and any subresource).
-pub fn entry<'a>(obj: &Value, manager: &str, operation: &str) -> Value {
+pub fn entry(obj: &Value, manager: &str, operation: &str) -> Value {
     managed_fields(obj)
         .into_iter()
         .find(|e| e["manager"] == manager && e["operation"] == operation)

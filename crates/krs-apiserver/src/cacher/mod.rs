@@ -175,6 +175,8 @@ pub const WATCHER_QUEUE: usize = 1024;
 /// How long the snapshot a paginated list read is kept for its continuations.
 const SNAPSHOT_TTL: Duration = Duration::from_secs(120);
 const MAX_SNAPSHOTS: usize = 32;
+/// How many per-event states the cache keeps for exact-version lists.
+const HISTORY_SNAPSHOTS: usize = 64;
 
 struct Watcher {
     id: u64,
@@ -194,6 +196,10 @@ struct State {
     next_watcher: u64,
     /// Snapshots kept for paginated lists: revision → objects.
     snapshots: VecDeque<(Revision, OrdMap<String, Arc<CachedObject>>, Instant)>,
+    /// The state after each of the last events (revision, objects), oldest first: lists at an
+    /// exact recent resourceVersion are answered from here (upstream 1.34's snapshottable
+    /// cache). Cheap: the maps share all but the changed paths.
+    history: VecDeque<(Revision, OrdMap<String, Arc<CachedObject>>)>,
     ready: bool,
 }
 
@@ -233,6 +239,7 @@ impl Cacher {
                 watchers: Vec::new(),
                 next_watcher: 0,
                 snapshots: VecDeque::new(),
+                history: VecDeque::new(),
                 ready: false,
             }),
             applied,
@@ -303,6 +310,7 @@ impl Cacher {
             st.watchers.clear();
             st.window.clear();
             st.snapshots.clear();
+            st.history.clear();
             st.objects = objects;
             st.revision = revision;
             st.window_start = revision;
@@ -370,6 +378,11 @@ impl Cacher {
             st.watchers.retain(|w| deliver(w, &event));
             st.window.push_back((event, now));
             st.revision = rev;
+            let snapshot = st.objects.clone();
+            st.history.push_back((rev, snapshot));
+            if st.history.len() > HISTORY_SNAPSHOTS {
+                st.history.pop_front();
+            }
         }
         if revision > st.revision {
             st.revision = revision;
@@ -434,7 +447,15 @@ impl Cacher {
         if st.revision == rev {
             return Some(st.objects.clone());
         }
-        st.snapshots.iter().find(|(r, _, _)| *r == rev).map(|(_, m, _)| m.clone())
+        if let Some((_, m, _)) = st.snapshots.iter().find(|(r, _, _)| *r == rev) {
+            return Some(m.clone());
+        }
+        // The state at `rev` is the one after the last event at or before it, if the history
+        // reaches back that far (an older first entry means changes in between are unknown).
+        if rev > st.revision || st.history.front().is_none_or(|(first, _)| *first > rev) {
+            return None;
+        }
+        st.history.iter().rev().find(|(r, _)| *r <= rev).map(|(_, m)| m.clone())
     }
 
     /// Keeps a snapshot for the continuations of a paginated list.

@@ -321,14 +321,17 @@ where
         }
     };
     let obj = decoded.map_err(|e| ApiError::bad_request(format!("error decoding the {} body: {e}", res.kind)))?;
-    if !unknown.is_empty() {
+    if validation == FieldValidation::Ignore {
+        return Ok(obj);
+    }
+    let mut problems: Vec<String> = unknown.iter().map(|p| format!("unknown field \"{p}\"")).collect();
+    if format == BodyFormat::Json {
+        problems.extend(crate::duplicates::duplicate_fields(&bytes).into_iter().map(|p| format!("duplicate field \"{p}\"")));
+    }
+    if !problems.is_empty() {
         match validation {
-            FieldValidation::Ignore => {}
-            FieldValidation::Warn => ctx.warnings.extend(unknown.iter().map(|p| format!("unknown field \"{p}\""))),
-            FieldValidation::Strict => {
-                let list = unknown.iter().map(|p| format!("unknown field \"{p}\"")).collect::<Vec<_>>().join(", ");
-                return Err(ApiError::bad_request(format!("strict decoding error: {list}")));
-            }
+            FieldValidation::Warn => ctx.warnings.extend(problems),
+            _ => return Err(ApiError::bad_request(format!("strict decoding error: {}", problems.join(", ")))),
         }
     }
     Ok(obj)
@@ -510,9 +513,12 @@ async fn list(
         }
     } else {
         match (params.resource_version, params.rv_match) {
-            (Some(rv), RvMatch::Exact) if rv != cacher.revision() => {
+            (Some(rv), RvMatch::Exact) => {
                 let opts = ListOptions { prefix: &prefix, start: None, limit: params.limit, filter: &filter, unfiltered };
-                (list_from_store(app, res, &opts, rv, &resource_prefix, "").await?, rv)
+                match cacher.list_at(rv, &opts) {
+                    Some(page) => (page, rv),
+                    None => (list_from_store(app, res, &opts, rv, &resource_prefix, "").await?, rv),
+                }
             }
             (Some(rv), _) if rv > 0 => {
                 if !cacher.wait_for_revision(rv, CONSISTENT_READ_WAIT).await {

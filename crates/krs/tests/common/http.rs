@@ -356,6 +356,33 @@ pub struct Watch {
 }
 
 impl Watch {
+    /// Asserts the watch started (200); otherwise fails showing the error body.
+    pub fn ok(&mut self) {
+        if self.status != 200 {
+            let status = self.status;
+            let body = self.rest();
+            panic!("{} -> {status}, expected a watch (200): {body}", self.what);
+        }
+    }
+
+    /// Asserts the request was refused with `status` (not a watch) and returns the body.
+    pub fn refused(&mut self, status: u16) -> Value {
+        let got = self.status;
+        let body = if got == 200 { String::new() } else { self.rest() };
+        assert_eq!(got, status, "{} -> {got}, expected {status}: {body}", self.what);
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{}: body is not JSON ({e}): {body}", self.what))
+    }
+
+    /// The rest of a finite body (an error), as text.
+    fn rest(&mut self) -> String {
+        let mut body = Vec::new();
+        while let Some(frame) = self.next_frame(Duration::from_secs(10)) {
+            body.extend_from_slice(&frame);
+            body.push(b'\n');
+        }
+        String::from_utf8_lossy(&body).trim_end().to_string()
+    }
+
     /// The next frame within `timeout`; `None` on timeout or when the stream ended.
     pub fn next_frame(&mut self, timeout: Duration) -> Option<Bytes> {
         match self.frames.recv_timeout(timeout) {

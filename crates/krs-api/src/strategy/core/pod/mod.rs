@@ -4,6 +4,7 @@
 //! node agent.
 
 mod admission;
+mod subresources;
 mod update;
 
 #[cfg(test)]
@@ -203,6 +204,14 @@ impl Strategy for PodStrategy {
             return ErrorList::new();
         };
         update::validate_status_update(new, old)
+    }
+
+    fn prepare_for_subresource_update(&self, subresource: &str, new: &mut dyn Object, old: &dyn Object) {
+        subresources::prepare(subresource, new, old);
+    }
+
+    fn validate_subresource_update(&self, subresource: &str, new: &dyn Object, old: &dyn Object) -> ErrorList {
+        subresources::validate(subresource, new, old)
     }
 
     fn graceful_delete_period(&self, obj: &dyn Object, requested: Option<i64>) -> Option<i64> {

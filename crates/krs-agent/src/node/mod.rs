@@ -1,0 +1,4 @@
+//! The Node: host facts, the object the agent registers, and its status loop.
+
+pub mod host;
+pub mod object;

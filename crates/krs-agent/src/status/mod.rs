@@ -1,0 +1,3 @@
+//! Pod status: generation from container states, and the StatusManager that writes it.
+
+pub mod generate;

@@ -1,0 +1,355 @@
+//! One profile's plugins per extension point, and the functions that run them
+//! (`frameworkruntime.frameworkImpl`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use super::handle::Handle;
+use super::interface::{NodeScore, Plugin, PostFilterContext, PostFilterResult, PreFilterResult};
+use super::parallel;
+use super::status::{Code, CycleState, Status};
+use super::types::{NodeInfo, PodInfo};
+use crate::cache::Snapshot;
+
+/// Filter statuses of the nodes that did not fit (`NodeToStatus`), and the status of nodes
+/// PreFilter excluded (`AbsentNodesStatus`).
+#[derive(Clone, Debug, Default)]
+pub struct NodeToStatus {
+    pub statuses: HashMap<Arc<str>, Status>,
+    pub absent: Option<Status>,
+}
+
+impl NodeToStatus {
+    /// The status of `node`: its own, else the one for absent nodes.
+    pub fn get(&self, node: &str) -> Option<&Status> {
+        self.statuses.get(node).or(self.absent.as_ref())
+    }
+}
+
+/// A scheduling profile: the enabled plugins per extension point, with score weights.
+pub struct Framework {
+    pub profile_name: String,
+    pub handle: Arc<Handle>,
+    pub percentage_of_nodes_to_score: Option<i32>,
+    pub(crate) pre_enqueue: Vec<Arc<dyn Plugin>>,
+    pub(crate) queue_sort: Option<Arc<dyn Plugin>>,
+    pub(crate) pre_filter: Vec<Arc<dyn Plugin>>,
+    pub(crate) filter: Vec<Arc<dyn Plugin>>,
+    pub(crate) post_filter: Vec<Arc<dyn Plugin>>,
+    pub(crate) pre_score: Vec<Arc<dyn Plugin>>,
+    pub(crate) score: Vec<(Arc<dyn Plugin>, i64)>,
+    pub(crate) reserve: Vec<Arc<dyn Plugin>>,
+    pub(crate) permit: Vec<Arc<dyn Plugin>>,
+    pub(crate) pre_bind: Vec<Arc<dyn Plugin>>,
+    pub(crate) bind: Vec<Arc<dyn Plugin>>,
+    pub(crate) post_bind: Vec<Arc<dyn Plugin>>,
+    /// Every plugin instance of the profile, once.
+    pub(crate) all: Vec<Arc<dyn Plugin>>,
+}
+
+impl Framework {
+    pub fn pre_enqueue_plugins(&self) -> &[Arc<dyn Plugin>] {
+        &self.pre_enqueue
+    }
+
+    pub fn queue_sort_plugin(&self) -> Option<&Arc<dyn Plugin>> {
+        self.queue_sort.as_ref()
+    }
+
+    pub fn plugins(&self) -> &[Arc<dyn Plugin>] {
+        &self.all
+    }
+
+    pub fn has_post_filter(&self) -> bool {
+        !self.post_filter.is_empty()
+    }
+
+    pub fn has_score(&self) -> bool {
+        !self.score.is_empty()
+    }
+
+    /// Runs PreFilter plugins (`RunPreFilterPlugins`): the first rejection stops; results are
+    /// intersected; an empty intersection rejects the pod. Returns the plugins that rejected.
+    pub fn run_pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> (PreFilterResult, Status, BTreeSet<&'static str>) {
+        let mut result: Option<PreFilterResult> = None;
+        let mut narrowing: Vec<&'static str> = Vec::new();
+        let mut rejected = BTreeSet::new();
+        for p in &self.pre_filter {
+            let Some(pf) = p.as_pre_filter() else { continue };
+            let (r, status) = pf.pre_filter(state, pod, snapshot);
+            if status.is_skip() {
+                state.skip_filter_plugins.push(p.name());
+                continue;
+            }
+            if !status.is_success() {
+                if status.is_rejected() {
+                    rejected.insert(p.name());
+                }
+                return (PreFilterResult::default(), status.with_plugin(p.name()), rejected);
+            }
+            let Some(mut r) = r.filter(|r| r.node_names.is_some()) else { continue };
+            narrowing.push(p.name());
+            r.sources = vec![p.name()];
+            let merged = match result.take() {
+                None => r,
+                Some(prev) => prev.merge(r),
+            };
+            if merged.node_names.as_ref().is_some_and(|n| n.is_empty()) {
+                let msg = if narrowing.len() == 1 {
+                    format!("node(s) didn't satisfy plugin {}", narrowing[0])
+                } else {
+                    format!("node(s) didn't satisfy plugin(s) [{}] simultaneously", narrowing.join(" "))
+                };
+                rejected.extend(narrowing.iter().copied());
+                return (PreFilterResult::default(), Status::unresolvable(msg), rejected);
+            }
+            result = Some(merged);
+        }
+        (result.unwrap_or_default(), Status::success(), rejected)
+    }
+
+    /// The plugins that narrowed the nodes, for the absent-nodes message.
+    pub fn narrowing_message(names: &[&'static str]) -> String {
+        format!("node(s) didn't satisfy plugin(s) [{}]", names.join(" "))
+    }
+
+    /// Runs the Filter plugins on one node; the first failure stops (`RunFilterPlugins`).
+    pub fn run_filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        for p in &self.filter {
+            let name = p.name();
+            if !state.skip_filter_plugins.is_empty() && state.skip_filter_plugins.contains(&name) {
+                continue;
+            }
+            let Some(f) = p.as_filter() else { continue };
+            let status = f.filter(state, pod, node);
+            if !status.is_success() {
+                let status = if status.is_rejected() { status } else { Status::error(status.message()) };
+                return status.with_plugin(name);
+            }
+        }
+        Status::success()
+    }
+
+    /// Runs the filters twice when higher-or-equal-priority pods are nominated to the node:
+    /// once with them added (they will take their space), once without (pod affinity must not
+    /// depend on pods that are not there yet) (`RunFilterPluginsWithNominatedPods`).
+    pub fn run_filter_with_nominated_pods(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        let nominated: Vec<Arc<PodInfo>> = if self.handle.nominator.is_empty() {
+            Vec::new()
+        } else {
+            self.handle.nominator.pods_for_node(&node.name).into_iter().filter(|p| p.key != pod.key && p.priority >= pod.priority).collect()
+        };
+        if nominated.is_empty() {
+            return self.run_filter(state, pod, node);
+        }
+        let mut state_with = state.clone();
+        let mut node_with = node.clone();
+        for p in &nominated {
+            node_with.add_pod(p.clone());
+            let s = self.run_pre_filter_add_pod(&mut state_with, pod, p, &node_with);
+            if !s.is_success() {
+                return s;
+            }
+        }
+        let status = self.run_filter(&state_with, pod, &node_with);
+        if !status.is_success() {
+            return status;
+        }
+        self.run_filter(state, pod, node)
+    }
+
+    /// Tells PreFilter states that `added` now runs on `node` (`RunPreFilterExtensionAddPod`).
+    pub fn run_pre_filter_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &Arc<PodInfo>, node: &NodeInfo) -> Status {
+        for p in &self.pre_filter {
+            if state.skip_filter_plugins.contains(&p.name()) {
+                continue;
+            }
+            if let Some(ext) = p.as_pre_filter().and_then(|pf| pf.extensions()) {
+                let s = ext.add_pod(state, pod, added, node);
+                if !s.is_success() {
+                    return Status::error(format!("running AddPod on PreFilter plugin {}: {}", p.name(), s.message()));
+                }
+            }
+        }
+        Status::success()
+    }
+
+    /// Tells PreFilter states that `removed` no longer runs on `node` (`RunPreFilterExtensionRemovePod`).
+    pub fn run_pre_filter_remove_pod(&self, state: &mut CycleState, pod: &PodInfo, removed: &Arc<PodInfo>, node: &NodeInfo) -> Status {
+        for p in &self.pre_filter {
+            if state.skip_filter_plugins.contains(&p.name()) {
+                continue;
+            }
+            if let Some(ext) = p.as_pre_filter().and_then(|pf| pf.extensions()) {
+                let s = ext.remove_pod(state, pod, removed, node);
+                if !s.is_success() {
+                    return Status::error(format!("running RemovePod on PreFilter plugin {}: {}", p.name(), s.message()));
+                }
+            }
+        }
+        Status::success()
+    }
+
+    /// Runs PostFilter plugins until one succeeds or fails hard (`RunPostFilterPlugins`).
+    pub fn run_post_filter(&self, ctx: &PostFilterContext<'_>, state: &CycleState, pod: &Arc<PodInfo>) -> (Option<PostFilterResult>, Status) {
+        let mut reasons = Vec::new();
+        let mut result = None;
+        for p in &self.post_filter {
+            let Some(pf) = p.as_post_filter() else { continue };
+            let (r, s) = pf.post_filter(ctx, state, pod);
+            if s.is_success() {
+                return (r, s);
+            }
+            if s.code == Code::UnschedulableAndUnresolvable {
+                return (r, s.with_plugin(p.name()));
+            }
+            if !s.is_rejected() {
+                return (None, s.with_plugin(p.name()));
+            }
+            reasons.extend(s.reasons);
+            if r.is_some() {
+                result = r;
+            }
+        }
+        (result, Status::with_reasons(Code::Unschedulable, reasons))
+    }
+
+    /// Runs PreScore plugins; Skip disables that plugin's Score for this cycle.
+    pub fn run_pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snapshot: &Snapshot) -> Status {
+        for p in &self.pre_score {
+            let Some(ps) = p.as_pre_score() else { continue };
+            let s = ps.pre_score(state, pod, nodes, snapshot);
+            if s.is_skip() {
+                state.skip_score_plugins.push(p.name());
+                continue;
+            }
+            if !s.is_success() {
+                return Status::error(format!("running PreScore plugin {}: {}", p.name(), s.message())).with_plugin(p.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// Scores every node with every Score plugin, normalizes, applies weights and sums
+    /// (`RunScorePlugins`); returns the totals in node order.
+    pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>]) -> Result<Vec<i64>, Status> {
+        let mut totals = vec![0i64; nodes.len()];
+        let plugins: Vec<&(Arc<dyn Plugin>, i64)> = self.score.iter().filter(|(p, _)| !state.skip_score_plugins.contains(&p.name())).collect();
+        if plugins.is_empty() {
+            return Ok(totals);
+        }
+        for (plugin, weight) in plugins {
+            let Some(sp) = plugin.as_score() else { continue };
+            let raw: Vec<AtomicI64> = nodes.iter().map(|_| AtomicI64::new(0)).collect();
+            let failed = parking_lot::Mutex::new(None);
+            parallel::until(self.handle.parallelism, nodes.len(), |i| match sp.score(state, pod, &nodes[i]) {
+                Ok(v) => {
+                    raw[i].store(v, Ordering::Relaxed);
+                    true
+                }
+                Err(s) => {
+                    *failed.lock() = Some(s);
+                    false
+                }
+            });
+            if let Some(s) = failed.into_inner() {
+                return Err(Status::error(format!("running Score plugin {}: {}", plugin.name(), s.message())));
+            }
+            let mut scores: Vec<NodeScore> =
+                nodes.iter().zip(&raw).map(|(n, v)| NodeScore { name: n.name.clone(), score: v.load(Ordering::Relaxed) }).collect();
+            let s = sp.normalize(state, pod, &mut scores);
+            if !s.is_success() {
+                return Err(Status::error(format!("running Normalize on Score plugin {}: {}", plugin.name(), s.message())));
+            }
+            for (t, s) in totals.iter_mut().zip(&scores) {
+                if s.score > super::interface::MAX_NODE_SCORE || s.score < 0 {
+                    return Err(Status::error(format!(
+                        "plugin {} returns an invalid score {}, it should in the range of [0, {}] after normalizing",
+                        plugin.name(),
+                        s.score,
+                        super::interface::MAX_NODE_SCORE
+                    )));
+                }
+                *t += s.score * weight;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// Runs Reserve plugins; on a failure the caller runs Unreserve for all of them.
+    pub fn run_reserve(&self, state: &mut CycleState, pod: &PodInfo, node: &str) -> Status {
+        for p in &self.reserve {
+            if let Some(r) = p.as_reserve() {
+                let s = r.reserve(state, pod, node);
+                if !s.is_success() {
+                    return s.with_plugin(p.name());
+                }
+            }
+        }
+        Status::success()
+    }
+
+    /// Runs Unreserve in reverse order (`RunReservePluginsUnreserve`).
+    pub fn run_unreserve(&self, state: &mut CycleState, pod: &PodInfo, node: &str) {
+        for p in self.reserve.iter().rev() {
+            if let Some(r) = p.as_reserve() {
+                r.unreserve(state, pod, node);
+            }
+        }
+    }
+
+    /// Runs Permit plugins: a rejection stops; Wait returns the longest timeout asked for.
+    pub fn run_permit(&self, state: &mut CycleState, pod: &PodInfo, node: &str) -> (Status, Duration) {
+        let mut wait = None;
+        for p in &self.permit {
+            if let Some(pp) = p.as_permit() {
+                let (s, timeout) = pp.permit(state, pod, node);
+                match s.code {
+                    Code::Success => {}
+                    Code::Wait => wait = Some(wait.map_or(timeout, |w: Duration| w.max(timeout))),
+                    _ => return (s.with_plugin(p.name()), Duration::ZERO),
+                }
+            }
+        }
+        match wait {
+            Some(w) => (Status::new(Code::Wait, "one or more plugins asked to wait"), w),
+            None => (Status::success(), Duration::ZERO),
+        }
+    }
+
+    pub async fn run_pre_bind(&self, state: &CycleState, pod: &PodInfo, node: &str) -> Status {
+        for p in &self.pre_bind {
+            if let Some(pb) = p.as_pre_bind() {
+                let s = pb.pre_bind(state, pod, node).await;
+                if !s.is_success() && !s.is_skip() {
+                    return s.with_plugin(p.name());
+                }
+            }
+        }
+        Status::success()
+    }
+
+    /// Runs Bind plugins until one does not skip (`RunBindPlugins`).
+    pub async fn run_bind(&self, state: &CycleState, pod: &PodInfo, node: &str) -> Status {
+        for p in &self.bind {
+            if let Some(b) = p.as_bind() {
+                let s = b.bind(state, pod, node).await;
+                if s.is_skip() {
+                    continue;
+                }
+                return s.with_plugin(p.name());
+            }
+        }
+        Status::skip()
+    }
+
+    pub fn run_post_bind(&self, state: &CycleState, pod: &PodInfo, node: &str) {
+        for p in &self.post_bind {
+            if let Some(pb) = p.as_post_bind() {
+                pb.post_bind(state, pod, node);
+            }
+        }
+    }
+}

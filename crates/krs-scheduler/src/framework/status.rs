@@ -1,0 +1,139 @@
+//! The result of running a plugin (`fwk.Status`), and the per-cycle state plugins share
+//! (`CycleState`).
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// A plugin's verdict (`fwk.Code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    Success,
+    /// An internal error: the pod goes back to the queue with backoff.
+    Error,
+    /// The pod does not fit now; preemption may help.
+    Unschedulable,
+    /// The pod does not fit and preemption on this node cannot help.
+    UnschedulableAndUnresolvable,
+    /// A Permit plugin asks the pod to wait.
+    Wait,
+    /// The plugin has nothing to do for this pod (PreFilter, PreScore, Bind).
+    Skip,
+    /// The pod waits for something outside the scheduler (no preemption, no backoff).
+    Pending,
+}
+
+/// A status: code, reasons and the plugin that produced it. Success carries no allocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub code: Code,
+    pub reasons: Vec<Cow<'static, str>>,
+    pub plugin: &'static str,
+}
+
+impl Status {
+    pub const fn success() -> Status {
+        Status { code: Code::Success, reasons: Vec::new(), plugin: "" }
+    }
+
+    pub fn new(code: Code, reason: impl Into<Cow<'static, str>>) -> Status {
+        Status { code, reasons: vec![reason.into()], plugin: "" }
+    }
+
+    pub fn with_reasons(code: Code, reasons: Vec<Cow<'static, str>>) -> Status {
+        Status { code, reasons, plugin: "" }
+    }
+
+    pub fn unschedulable(reason: impl Into<Cow<'static, str>>) -> Status {
+        Status::new(Code::Unschedulable, reason)
+    }
+
+    pub fn unresolvable(reason: impl Into<Cow<'static, str>>) -> Status {
+        Status::new(Code::UnschedulableAndUnresolvable, reason)
+    }
+
+    pub fn error(reason: impl Into<Cow<'static, str>>) -> Status {
+        Status::new(Code::Error, reason)
+    }
+
+    pub const fn skip() -> Status {
+        Status { code: Code::Skip, reasons: Vec::new(), plugin: "" }
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.code == Code::Success
+    }
+
+    pub fn is_skip(&self) -> bool {
+        self.code == Code::Skip
+    }
+
+    /// Unschedulable or UnschedulableAndUnresolvable (`IsRejected`).
+    pub fn is_rejected(&self) -> bool {
+        matches!(self.code, Code::Unschedulable | Code::UnschedulableAndUnresolvable | Code::Pending)
+    }
+
+    pub fn with_plugin(mut self, plugin: &'static str) -> Status {
+        self.plugin = plugin;
+        self
+    }
+
+    /// The reasons joined with ", " (`Status.Message`).
+    pub fn message(&self) -> String {
+        self.reasons.join(", ")
+    }
+}
+
+/// Data a plugin keeps in the cycle state; cloned when preemption simulates removals.
+pub trait StateData: Any + Send + Sync {
+    fn clone_box(&self) -> Box<dyn StateData>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any + Clone + Send + Sync> StateData for T {
+    fn clone_box(&self) -> Box<dyn StateData> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// What plugins computed for the pod in this cycle, keyed by a constant of each plugin
+/// (`framework.CycleState`).
+#[derive(Default)]
+pub struct CycleState {
+    data: HashMap<&'static str, Box<dyn StateData>>,
+    /// Plugins whose PreFilter returned Skip: their Filter is not run.
+    pub skip_filter_plugins: Vec<&'static str>,
+    /// Plugins whose PreScore returned Skip: their Score is not run.
+    pub skip_score_plugins: Vec<&'static str>,
+}
+
+impl Clone for CycleState {
+    fn clone(&self) -> CycleState {
+        CycleState {
+            data: self.data.iter().map(|(k, v)| (*k, v.clone_box())).collect(),
+            skip_filter_plugins: self.skip_filter_plugins.clone(),
+            skip_score_plugins: self.skip_score_plugins.clone(),
+        }
+    }
+}
+
+impl CycleState {
+    pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {
+        self.data.insert(key, Box::new(value));
+    }
+
+    pub fn read<T: 'static>(&self, key: &'static str) -> Option<&T> {
+        self.data.get(key).and_then(|v| v.as_ref().as_any().downcast_ref())
+    }
+
+    pub fn read_mut<T: 'static>(&mut self, key: &'static str) -> Option<&mut T> {
+        self.data.get_mut(key).and_then(|v| v.as_mut().as_any_mut().downcast_mut())
+    }
+}

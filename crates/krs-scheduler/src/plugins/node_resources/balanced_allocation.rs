@@ -1,0 +1,89 @@
+//! NodeResourcesBalancedAllocation: prefers nodes where, with the pod added, the requested
+//! fractions of the resources are close to each other (one minus their standard deviation).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::scoring::{ResourceSpec, allocatable_and_requested, default_resources};
+use crate::cache::Snapshot;
+use crate::framework::events::{ADD, ClusterEvent, DELETE, EventResource, UPDATE_NODE_ALLOCATABLE, UPDATE_POD_SCALE_DOWN};
+use crate::framework::{CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status};
+
+pub const NAME: &str = "NodeResourcesBalancedAllocation";
+
+/// `NodeResourcesBalancedAllocationArgs`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BalancedAllocationArgs {
+    #[serde(default = "default_resources")]
+    pub resources: Vec<ResourceSpec>,
+}
+
+impl Default for BalancedAllocationArgs {
+    fn default() -> BalancedAllocationArgs {
+        BalancedAllocationArgs { resources: default_resources() }
+    }
+}
+
+pub struct BalancedAllocation {
+    resources: Vec<ResourceSpec>,
+}
+
+impl BalancedAllocation {
+    pub fn new(args: BalancedAllocationArgs) -> BalancedAllocation {
+        BalancedAllocation { resources: args.resources }
+    }
+}
+
+impl Plugin for BalancedAllocation {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn events_to_register(&self) -> Vec<ClusterEvent> {
+        vec![
+            ClusterEvent::new(EventResource::Pod, DELETE | UPDATE_POD_SCALE_DOWN),
+            ClusterEvent::new(EventResource::Node, ADD | UPDATE_NODE_ALLOCATABLE),
+        ]
+    }
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+        Some(self)
+    }
+    fn as_score(&self) -> Option<&dyn ScorePlugin> {
+        Some(self)
+    }
+}
+
+impl PreScorePlugin for BalancedAllocation {
+    /// Best-effort pods (no request for any scored resource) are not scored, so they do not
+    /// all pile onto one balanced node.
+    fn pre_score(&self, _state: &mut CycleState, pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _snapshot: &Snapshot) -> Status {
+        if self.resources.iter().all(|r| pod.requests.get(&r.name) == 0) {
+            return Status::skip();
+        }
+        Status::success()
+    }
+}
+
+impl ScorePlugin for BalancedAllocation {
+    fn score(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        let mut fractions: Vec<f64> = Vec::with_capacity(self.resources.len());
+        for r in &self.resources {
+            let (alloc, req) = allocatable_and_requested(node, &pod.requests, &r.name, false);
+            if alloc == 0 {
+                continue;
+            }
+            fractions.push((req as f64 / alloc as f64).min(1.0));
+        }
+        let std = match fractions.len() {
+            0 | 1 => 0.0,
+            // For two resources the deviation is half the difference (`balancedResourceScorer`).
+            2 => (fractions[0] - fractions[1]).abs() / 2.0,
+            n => {
+                let mean = fractions.iter().sum::<f64>() / n as f64;
+                (fractions.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / n as f64).sqrt()
+            }
+        };
+        Ok(((1.0 - std) * MAX_NODE_SCORE as f64) as i64)
+    }
+}

@@ -1,0 +1,276 @@
+//! The scheduling algorithm of one cycle (`schedulePod`): PreFilter, the nominated node first,
+//! Filter over a rotating window of nodes until enough feasible ones are found
+//! (percentageOfNodesToScore), then PreScore, Score and the choice of the best node.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rand::Rng;
+
+use crate::cache::Snapshot;
+use crate::framework::{Code, CycleState, Framework, NodeInfo, NodeToStatus, PodInfo, Status, parallel};
+
+/// Below this many nodes all are evaluated (`minFeasibleNodesToFind`).
+const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
+/// The adaptive percentage never goes below this (`minFeasibleNodesPercentageToFind`).
+const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: usize = 5;
+
+/// The message for a cluster without nodes (`ErrNoNodesAvailable`).
+pub const ERR_NO_NODES_AVAILABLE: &str = "no nodes available to schedule pods";
+
+/// Why a pod fits no node (`framework.Diagnosis`).
+#[derive(Clone, Debug, Default)]
+pub struct Diagnosis {
+    pub node_to_status: NodeToStatus,
+    pub unschedulable_plugins: HashSet<&'static str>,
+    pub pending_plugins: HashSet<&'static str>,
+    pub pre_filter_msg: String,
+    pub post_filter_msg: String,
+}
+
+impl Diagnosis {
+    fn add_plugin_status(&mut self, s: &Status) {
+        if s.plugin.is_empty() {
+            return;
+        }
+        if s.code == Code::Pending {
+            self.pending_plugins.insert(s.plugin);
+        } else if s.is_rejected() {
+            self.unschedulable_plugins.insert(s.plugin);
+        }
+    }
+}
+
+/// No node fits the pod (`framework.FitError`).
+#[derive(Clone, Debug)]
+pub struct FitError {
+    pub num_all_nodes: usize,
+    pub diagnosis: Diagnosis,
+}
+
+impl FitError {
+    /// "0/N nodes are available: <PreFilter msg or the reasons histogram>. <PostFilter msg>"
+    /// (`FitError.Error`).
+    pub fn message(&self) -> String {
+        let mut msg = format!("0/{} nodes are available:", self.num_all_nodes);
+        let d = &self.diagnosis;
+        if !d.pre_filter_msg.is_empty() {
+            msg.push_str(&format!(" {}.", d.pre_filter_msg));
+        } else {
+            let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+            for s in d.node_to_status.statuses.values() {
+                for r in &s.reasons {
+                    *reasons.entry(r.to_string()).or_default() += 1;
+                }
+            }
+            let explicit = d.node_to_status.statuses.len();
+            if explicit < self.num_all_nodes
+                && let Some(absent) = &d.node_to_status.absent
+            {
+                for r in &absent.reasons {
+                    *reasons.entry(r.to_string()).or_default() += self.num_all_nodes - explicit;
+                }
+            }
+            let mut lines: Vec<String> = reasons.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
+            lines.sort();
+            if !lines.is_empty() {
+                msg.push_str(&format!(" {}.", lines.join(", ")));
+            }
+        }
+        if !d.post_filter_msg.is_empty() {
+            msg.push_str(&format!(" {}", d.post_filter_msg));
+        }
+        msg
+    }
+}
+
+/// The outcome of `schedule_pod`.
+pub enum ScheduleError {
+    /// No node fits.
+    Fit(FitError),
+    /// No node exists at all.
+    NoNodes,
+    /// A plugin failed.
+    Error(Status),
+}
+
+pub struct ScheduleResult {
+    pub suggested_host: Arc<str>,
+    pub evaluated_nodes: usize,
+    pub feasible_nodes: usize,
+}
+
+/// How many feasible nodes to look for (`numFeasibleNodesToFind`): all below 100 nodes, else
+/// the configured percentage, by default 50% minus 1% per 125 nodes, at least 5%, at least 100.
+pub fn num_feasible_nodes_to_find(percentage: Option<i32>, num_all_nodes: usize) -> usize {
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND {
+        return num_all_nodes;
+    }
+    let mut pct = percentage.unwrap_or(0).max(0) as usize;
+    if pct == 0 {
+        pct = 50usize.saturating_sub(num_all_nodes / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND);
+    }
+    let n = num_all_nodes * pct / 100;
+    n.max(MIN_FEASIBLE_NODES_TO_FIND)
+}
+
+/// State kept across cycles: where the next filter window starts.
+#[derive(Default)]
+pub struct Algorithm {
+    pub next_start_node_index: usize,
+}
+
+impl Algorithm {
+    pub fn schedule_pod(&mut self, fw: &Framework, state: &mut CycleState, pod: &Arc<PodInfo>, snapshot: &Snapshot) -> Result<ScheduleResult, (ScheduleError, Diagnosis)> {
+        if snapshot.num_nodes() == 0 {
+            return Err((ScheduleError::NoNodes, Diagnosis::default()));
+        }
+        let (feasible, diagnosis) = match self.find_nodes_that_fit(fw, state, pod, snapshot) {
+            Ok(r) => r,
+            Err(s) => return Err((ScheduleError::Error(s), Diagnosis::default())),
+        };
+        if feasible.is_empty() {
+            let err = FitError { num_all_nodes: snapshot.num_nodes(), diagnosis: diagnosis.clone() };
+            return Err((ScheduleError::Fit(err), diagnosis));
+        }
+        let evaluated = feasible.len() + diagnosis.node_to_status.statuses.len();
+        if feasible.len() == 1 {
+            return Ok(ScheduleResult { suggested_host: feasible[0].name.clone(), evaluated_nodes: evaluated, feasible_nodes: 1 });
+        }
+        let s = fw.run_pre_score(state, pod, &feasible, snapshot);
+        if !s.is_success() {
+            return Err((ScheduleError::Error(s), diagnosis));
+        }
+        let totals = match fw.run_score(state, pod, &feasible) {
+            Ok(t) => t,
+            Err(s) => return Err((ScheduleError::Error(s), diagnosis)),
+        };
+        let host = select_host(&feasible, &totals);
+        Ok(ScheduleResult { suggested_host: host, evaluated_nodes: evaluated, feasible_nodes: feasible.len() })
+    }
+
+    /// PreFilter, then Filter (`findNodesThatFitPod`).
+    pub fn find_nodes_that_fit(
+        &mut self,
+        fw: &Framework,
+        state: &mut CycleState,
+        pod: &Arc<PodInfo>,
+        snapshot: &Snapshot,
+    ) -> Result<(Vec<Arc<NodeInfo>>, Diagnosis), Status> {
+        let mut diagnosis = Diagnosis::default();
+        let (pre_result, status, rejectors) = fw.run_pre_filter(state, pod, snapshot);
+        if !status.is_success() {
+            if !status.is_rejected() {
+                return Err(status);
+            }
+            diagnosis.pre_filter_msg = status.message();
+            diagnosis.unschedulable_plugins.extend(rejectors);
+            diagnosis.add_plugin_status(&status);
+            diagnosis.node_to_status.absent = Some(status);
+            return Ok((Vec::new(), diagnosis));
+        }
+        // A nominated node (set by preemption) is tried first: the victims' room is for this pod.
+        let nominated = pod.nominated_node_name();
+        if !nominated.is_empty()
+            && let Some(node) = snapshot.get(nominated)
+        {
+            let s = fw.run_filter_with_nominated_pods(state, pod, node);
+            if s.is_success() {
+                return Ok((vec![node.clone()], diagnosis));
+            }
+            if !s.is_rejected() {
+                return Err(s);
+            }
+        }
+        let all = &snapshot.node_info_list;
+        let narrowed: Option<Vec<Arc<NodeInfo>>> = pre_result.node_names.as_ref().map(|names| {
+            let mut v: Vec<Arc<NodeInfo>> = names.iter().filter_map(|n| snapshot.get(n).cloned()).collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
+            v
+        });
+        if narrowed.is_some() {
+            let msg = Framework::narrowing_message(&pre_result.sources);
+            diagnosis.node_to_status.absent = Some(Status::unresolvable(msg));
+        }
+        let nodes: &[Arc<NodeInfo>] = narrowed.as_deref().unwrap_or(all);
+        let feasible = self.find_nodes_that_pass_filters(fw, state, pod, nodes, all.len(), &mut diagnosis)?;
+        Ok((feasible, diagnosis))
+    }
+
+    fn find_nodes_that_pass_filters(
+        &mut self,
+        fw: &Framework,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+        all_len: usize,
+        diagnosis: &mut Diagnosis,
+    ) -> Result<Vec<Arc<NodeInfo>>, Status> {
+        let n = nodes.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let to_find = num_feasible_nodes_to_find(fw.percentage_of_nodes_to_score, n);
+        let start = self.next_start_node_index % n;
+        let found = std::sync::atomic::AtomicUsize::new(0);
+        let results: Mutex<(Vec<(usize, Arc<NodeInfo>)>, Vec<(Arc<str>, Status)>, Option<Status>)> = Mutex::new((Vec::new(), Vec::new(), None));
+        let processed = std::sync::atomic::AtomicUsize::new(0);
+        parallel::until(fw.handle.parallelism, n, |i| {
+            if found.load(std::sync::atomic::Ordering::Relaxed) >= to_find {
+                return false;
+            }
+            let idx = (start + i) % n;
+            let node = &nodes[idx];
+            let s = fw.run_filter_with_nominated_pods(state, pod, node);
+            processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if s.is_success() {
+                let k = found.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if k < to_find {
+                    results.lock().0.push((i, node.clone()));
+                }
+                true
+            } else if s.is_rejected() {
+                results.lock().1.push((node.name.clone(), s));
+                true
+            } else {
+                results.lock().2 = Some(s);
+                false
+            }
+        });
+        let (mut feasible, failed, error) = results.into_inner();
+        if let Some(e) = error {
+            return Err(e);
+        }
+        for (name, s) in failed {
+            diagnosis.add_plugin_status(&s);
+            diagnosis.node_to_status.statuses.insert(name, s);
+        }
+        let processed = feasible.len() + diagnosis.node_to_status.statuses.len();
+        self.next_start_node_index = (self.next_start_node_index + processed) % all_len.max(1);
+        feasible.sort_by_key(|(i, _)| *i);
+        Ok(feasible.into_iter().map(|(_, n)| n).collect())
+    }
+}
+
+/// The node with the highest score; ties broken uniformly at random (`selectHost`).
+fn select_host(nodes: &[Arc<NodeInfo>], totals: &[i64]) -> Arc<str> {
+    let mut rng = rand::rng();
+    let mut best = 0;
+    let mut ties = 1u32;
+    for i in 1..nodes.len() {
+        if totals[i] > totals[best] {
+            best = i;
+            ties = 1;
+        } else if totals[i] == totals[best] {
+            ties += 1;
+            if rng.random_range(0..ties) == 0 {
+                best = i;
+            }
+        }
+    }
+    nodes[best].name.clone()
+}
+
+#[cfg(test)]
+mod tests;
