@@ -32,10 +32,16 @@ impl Credentials {
         let text = std::fs::read_to_string(path)?;
         let field = |name: &str| -> Result<String, Error> {
             text.lines()
-                .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_string()))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix(&format!("{name}: "))
+                        .map(|v| v.trim().to_string())
+                })
                 .ok_or_else(|| format!("kubeconfig has no {name}").into())
         };
-        let b64 = |name: &str| -> Result<Vec<u8>, Error> { Ok(base64::engine::general_purpose::STANDARD.decode(field(name)?)?) };
+        let b64 = |name: &str| -> Result<Vec<u8>, Error> {
+            Ok(base64::engine::general_purpose::STANDARD.decode(field(name)?)?)
+        };
         Ok(Credentials {
             server: field("server")?,
             ca_pem: b64("certificate-authority-data")?,
@@ -53,12 +59,17 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(creds: &Credentials) -> Result<Client, Error> {
-        let authority = creds.server.trim_start_matches("https://").trim_end_matches('/').to_string();
+        let authority = creds
+            .server
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+            .to_string();
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(&creds.ca_pem) {
             roots.add(c?)?;
         }
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&creds.cert_pem).collect::<Result<_, _>>()?;
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(&creds.cert_pem).collect::<Result<_, _>>()?;
         let key = PrivateKeyDer::from_pem_slice(&creds.key_pem)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
@@ -69,7 +80,12 @@ impl Client {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let tcp = tokio::net::TcpStream::connect(&authority).await?;
         tcp.set_nodelay(true)?;
-        let host = authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(&authority).trim_matches(['[', ']']).to_string();
+        let host = authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(&authority)
+            .trim_matches(['[', ']'])
+            .to_string();
         let name = ServerName::try_from(host)?;
         let tls = connector.connect(name, tcp).await?;
         let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
@@ -82,9 +98,17 @@ impl Client {
         Ok(Client { sender, authority })
     }
 
-    fn build(&self, method: Method, path: &str, body: Option<(Vec<u8>, &str)>) -> Result<Request<Full<Bytes>>, Error> {
+    fn build(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+    ) -> Result<Request<Full<Bytes>>, Error> {
         let uri = format!("https://{}{}", self.authority, path);
-        let mut req = Request::builder().method(method).uri(uri).header("accept", "application/json");
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("accept", "application/json");
         let body = match body {
             Some((bytes, ct)) => {
                 req = req.header("content-type", ct);
@@ -96,7 +120,12 @@ impl Client {
     }
 
     /// A request with a whole response.
-    pub async fn send(&self, method: Method, path: &str, body: Option<(Vec<u8>, &str)>) -> Result<(StatusCode, Bytes), Error> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+    ) -> Result<(StatusCode, Bytes), Error> {
         let req = self.build(method, path, body)?;
         let mut sender = self.sender.clone();
         sender.ready().await?;

@@ -309,3 +309,42 @@ fn managers_at_versions_the_kind_no_longer_has_are_dropped() {
         ["current", "writer"]
     );
 }
+
+#[test]
+fn fields_inside_an_atomic_struct_are_reconciled_to_the_struct() {
+    // Written when the selector was granular: the owner of one of its labels now owns the
+    // selector itself.
+    let mut d = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": {"app": "x"}}, "replicas": 1}
+    });
+    store(&mut d);
+    d["metadata"]["managedFields"] = json!([
+        {"manager": "old", "operation": "Update", "apiVersion": "apps/v1", "time": T0,
+         "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:spec": {"f:replicas": {}, "f:selector": {"f:matchLabels": {"f:app": {}}}}}}
+    ]);
+    let config = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": {"app": "y"}}}
+    });
+    let err = apply_err(
+        Some(&d),
+        &config,
+        false,
+        &req("new", "apps/v1", "Deployment", T1),
+    );
+    assert_eq!(
+        err.to_string(),
+        r#"Apply failed with 1 conflict: conflict with "old" using apps/v1: .spec.selector"#
+    );
+    let mut relabeled = d.clone();
+    relabeled["metadata"]["labels"] = json!({"a": "b"});
+    let out = update(&d, relabeled, &req("labeler", "apps/v1", "Deployment", T1));
+    assert_eq!(
+        fields_v1(&out, "old", "Update"),
+        r#"{"f:spec":{"f:replicas":{},"f:selector":{}}}"#
+    );
+}

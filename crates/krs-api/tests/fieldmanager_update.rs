@@ -317,7 +317,7 @@ fn at_most_ten_updaters_are_kept_the_oldest_merged_into_ancient_changes() {
 }
 
 #[test]
-fn update_failures_keep_the_live_managed_fields() {
+fn an_update_of_something_not_an_object_is_an_error() {
     let obj = create(pod(), &pod_req("creator", T0));
     let mut new = Value::String("not an object".to_owned());
     let err = fieldmanager::update(Some(&obj), &mut new, &pod_req("x", T1));

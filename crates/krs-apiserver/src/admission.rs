@@ -13,7 +13,11 @@ pub const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-publ
 /// Admission of a delete request.
 pub fn admit_delete(res: &ResourceInfo, name: &str) -> Result<(), ApiError> {
     if res.group.is_empty() && res.resource == "namespaces" && IMMORTAL_NAMESPACES.contains(&name) {
-        return Err(ApiError::forbidden(Some(res), name, "this namespace may not be deleted"));
+        return Err(ApiError::forbidden(
+            Some(res),
+            name,
+            "this namespace may not be deleted",
+        ));
     }
     Ok(())
 }

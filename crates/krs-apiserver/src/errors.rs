@@ -15,7 +15,9 @@ pub struct ApiError {
 
 impl From<status::StatusError> for ApiError {
     fn from(err: status::StatusError) -> Self {
-        ApiError { status: Box::new(err.into_status()) }
+        ApiError {
+            status: Box::new(err.into_status()),
+        }
     }
 }
 
@@ -106,11 +108,21 @@ impl ApiError {
     }
 
     pub fn unsupported_media_type(_content_type: &str) -> ApiError {
-        status::new_unsupported_media_type(&["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]).into()
+        status::new_unsupported_media_type(&[
+            "application/json",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+        ])
+        .into()
     }
 
     pub fn not_acceptable() -> ApiError {
-        status::new_not_acceptable(&["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]).into()
+        status::new_not_acceptable(&[
+            "application/json",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+        ])
+        .into()
     }
 
     pub fn internal(message: impl std::fmt::Display) -> ApiError {
@@ -135,10 +147,10 @@ impl ApiError {
             StoreError::AlreadyExists { .. } => ApiError::already_exists(res, name),
             StoreError::NotFound(_) => ApiError::not_found(res, name),
             StoreError::Conflict { .. } => ApiError::conflict_modified(res, name),
-            StoreError::Compacted { .. } => ApiError::resource_expired("The resourceVersion for the provided list is too old."),
-            StoreError::FutureRevision { .. } => {
-                ApiError::timeout("Too large resource version", 1)
+            StoreError::Compacted { .. } => {
+                ApiError::resource_expired("The resourceVersion for the provided list is too old.")
             }
+            StoreError::FutureRevision { .. } => ApiError::timeout("Too large resource version", 1),
             StoreError::ValueTooLarge { .. } => ApiError::too_large(),
             StoreError::Unavailable(m) => ApiError::service_unavailable(m),
             other => ApiError::internal(other),

@@ -146,7 +146,10 @@ mod tests {
 
     #[test]
     fn handles_empty_and_missing_metadata() {
-        assert_eq!(rv_of(&with_resource_version(br#"{"kind":"X","metadata":{}}"#, 7)), "7");
+        assert_eq!(
+            rv_of(&with_resource_version(br#"{"kind":"X","metadata":{}}"#, 7)),
+            "7"
+        );
         assert_eq!(rv_of(&with_resource_version(br#"{"kind":"X"}"#, 7)), "7");
         assert_eq!(rv_of(&with_resource_version(br#"{}"#, 7)), "7");
     }

@@ -10,6 +10,7 @@ pub mod leaderelection;
 pub mod metrics;
 pub mod queue;
 
+pub mod deployment;
 pub mod replicaset;
 pub mod rootcacertpublisher;
 pub mod serviceaccount;

@@ -19,6 +19,7 @@ pub const CONTROLLERS: &[(&str, &str)] = &[
     ("root-ca-certificate-publisher-controller", "root-ca-cert-publisher"),
     ("replicaset-controller", "replicaset"),
     ("replicationcontroller-controller", "replicationcontroller"),
+    ("deployment-controller", "deployment"),
 ];
 
 /// kube-controller-manager's options that krs honours, with upstream's flag names and defaults.
@@ -240,6 +241,9 @@ fn start_controllers(ctx: &Ctx) -> Vec<Started> {
     }
     if o.enabled("replicationcontroller-controller") {
         started.push(crate::replicaset::start_replication_controllers(ctx));
+    }
+    if o.enabled("deployment-controller") {
+        started.push(crate::deployment::start(ctx));
     }
     started
 }

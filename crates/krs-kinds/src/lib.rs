@@ -150,6 +150,9 @@ pub fn downcast_mut<K: 'static>(obj: &mut dyn Object) -> Option<&mut K> {
 /// Reports a field that decoding dropped, as a dotted path (`spec.template.foo`, `data[0]`).
 pub type UnknownFieldSink<'a> = &'a mut dyn FnMut(String);
 
+/// The result of decoding an object.
+pub type Decoded = Result<Box<dyn Object>, serde_json::Error>;
+
 /// How to decode one kind.
 pub struct KindCodec {
     pub group: &'static str,
@@ -158,8 +161,8 @@ pub struct KindCodec {
     /// `group/version`, or `version` for the core group.
     pub api_version: &'static str,
     pub namespaced: bool,
-    decode_slice: fn(&[u8], UnknownFieldSink<'_>) -> Result<Box<dyn Object>, serde_json::Error>,
-    decode_value: fn(serde_json::Value, UnknownFieldSink<'_>) -> Result<Box<dyn Object>, serde_json::Error>,
+    decode_slice: fn(&[u8], UnknownFieldSink<'_>) -> Decoded,
+    decode_value: fn(serde_json::Value, UnknownFieldSink<'_>) -> Decoded,
     new_default: fn() -> Box<dyn Object>,
 }
 
@@ -229,9 +232,9 @@ fn field_path(path: &serde_ignored::Path<'_>) -> String {
                 }
                 out.push_str(key);
             }
-            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-                walk(parent, out)
-            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => walk(parent, out),
         }
     }
     let mut out = String::new();
@@ -356,7 +359,9 @@ kinds! {
 
 /// The codec of a built-in kind.
 pub fn lookup(group: &str, version: &str, kind: &str) -> Option<&'static KindCodec> {
-    KINDS.iter().find(|k| k.group == group && k.version == version && k.kind == kind)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.kind == kind)
 }
 
 #[cfg(test)]
@@ -388,7 +393,10 @@ mod tests {
         let obj = codec.decode_json(body, &mut |p| unknown.push(p)).unwrap();
         assert_eq!(obj.meta().name.as_deref(), Some("a"));
         unknown.sort();
-        assert_eq!(unknown, vec!["extra".to_string(), "metadata.bogus".to_string()]);
+        assert_eq!(
+            unknown,
+            vec!["extra".to_string(), "metadata.bogus".to_string()]
+        );
         let cm = downcast_ref::<api::core::v1::ConfigMap>(&*obj).unwrap();
         assert_eq!(cm.data.as_ref().unwrap()["k"], "v");
     }
@@ -406,7 +414,11 @@ mod tests {
     fn scope_follows_the_resource() {
         assert!(lookup("", "v1", "Pod").unwrap().namespaced);
         assert!(!lookup("", "v1", "Node").unwrap().namespaced);
-        assert!(!lookup("rbac.authorization.k8s.io", "v1", "ClusterRole").unwrap().namespaced);
+        assert!(
+            !lookup("rbac.authorization.k8s.io", "v1", "ClusterRole")
+                .unwrap()
+                .namespaced
+        );
     }
 }
 
@@ -417,8 +429,14 @@ mod spec_status_tests {
 
     fn deployment(replicas: i32, ready: i32) -> Deployment {
         Deployment {
-            spec: Some(DeploymentSpec { replicas: Some(replicas), ..Default::default() }),
-            status: Some(DeploymentStatus { ready_replicas: Some(ready), ..Default::default() }),
+            spec: Some(DeploymentSpec {
+                replicas: Some(replicas),
+                ..Default::default()
+            }),
+            status: Some(DeploymentStatus {
+                ready_replicas: Some(ready),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
@@ -442,7 +460,10 @@ mod spec_status_tests {
     #[test]
     fn kinds_without_spec_always_compare_equal() {
         let a = api::core::v1::ConfigMap::default();
-        let b = api::core::v1::ConfigMap { immutable: Some(true), ..Default::default() };
+        let b = api::core::v1::ConfigMap {
+            immutable: Some(true),
+            ..Default::default()
+        };
         assert!(a.spec_equal(&b));
         assert!(!a.has_spec());
     }

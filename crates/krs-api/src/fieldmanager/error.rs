@@ -26,14 +26,14 @@ impl fmt::Display for FieldsV1Error {
 
 impl std::error::Error for FieldsV1Error {}
 
-/// Why managedFields could not be computed for an update. [`super::update`] has already
-/// restored the live object's managedFields when it returns this; it is only worth logging
-/// (upstream's "[SHOULD NOT HAPPEN] failed to update managedFields").
+/// Why managedFields could not be computed ([`super::update`], [`super::scale`]). Upstream
+/// only logs such failures ("[SHOULD NOT HAPPEN] failed to update managedFields") and keeps
+/// the previous managedFields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FieldManagerError {
     /// `metadata.managedFields` of the live object is malformed.
     DecodeManagedFields(String),
-    /// An object is not a JSON object or cannot be walked by its schema.
+    /// An object is not a JSON object.
     InvalidObject(String),
 }
 

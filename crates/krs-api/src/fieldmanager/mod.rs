@@ -31,6 +31,7 @@ mod managed;
 mod managername;
 mod merge;
 mod path;
+mod reconcile;
 mod remove;
 pub mod scale;
 mod schema;
@@ -225,8 +226,8 @@ impl Request<'_> {
 /// client put in `new` replace the live ones when they decode and are not empty, and
 /// `managedFields: []` clears them; subresource writes ignore them.
 ///
-/// Never fails for the caller: on `Err`, `new` carries the live object's managedFields
-/// (upstream's `UpdateNoErrors`) and the error is only worth logging.
+/// Like upstream's `UpdateNoErrors`, unreadable managedFields never fail a write (they
+/// count as none); `Err` only reports objects that are not JSON objects, left unchanged.
 pub fn update(
     live: Option<&Value>,
     new: &mut Value,

@@ -21,6 +21,7 @@ use super::compare::{Comparison, compare};
 use super::conflict::{Conflict, Conflicts};
 use super::managed::{ManagedFields, ManagerId, VersionedSet};
 use super::merge::merge;
+use super::reconcile::reconcile;
 use super::remove::remove_items;
 use super::schema::{Atom, Node, ensure_named_fields_are_members};
 use super::set::FieldSet;
@@ -63,6 +64,23 @@ impl Updater<'_> {
                 Some(Cow::Owned(v))
             }
         }
+    }
+
+    /// Fits every manager's set to the current schema and drops managers at versions the
+    /// kind no longer has (`reconcileManagedFieldsWithSchemaChanges`).
+    fn reconcile_managers(&self, managers: &mut ManagedFields) {
+        let known = |v: &str| crate::merge::lookup(v, self.kind).is_some();
+        let current_known = known(self.version);
+        managers.entries.retain(|_, e| {
+            let v = e.fields.api_version.as_str();
+            if current_known && !known(v) {
+                return false;
+            }
+            if let Some(set) = reconcile(&e.fields.set, self.node(v)) {
+                e.fields.set = set;
+            }
+            true
+        });
     }
 
     fn node(&self, version: &str) -> Node {
@@ -145,6 +163,7 @@ impl Updater<'_> {
         managers: &mut ManagedFields,
         workflow: &str,
     ) -> FieldSet {
+        self.reconcile_managers(managers);
         let Ok(cmp) = self.update_managers(live, new, version, managers, workflow, true) else {
             return FieldSet::new();
         };
@@ -174,6 +193,7 @@ impl Updater<'_> {
         manager: &ManagerId,
         force: bool,
     ) -> Result<Option<Value>, Conflicts> {
+        self.reconcile_managers(managers);
         let node = self.node(version);
         let merged = merge(live, config, node);
         let last = managers.get(manager).map(|e| e.fields.clone());

@@ -54,8 +54,17 @@ impl ServiceIpAllocator {
     }
 
     /// Claims a chosen IP for the service `namespace/name`.
-    pub async fn claim(&self, app: &App, ip: IpAddr, namespace: &str, name: &str, dry_run: bool) -> Result<(), IpError> {
-        let cidr = self.cidr(ip.is_ipv4()).ok_or_else(|| IpError::OutOfRange(String::new()))?;
+    pub async fn claim(
+        &self,
+        app: &App,
+        ip: IpAddr,
+        namespace: &str,
+        name: &str,
+        dry_run: bool,
+    ) -> Result<(), IpError> {
+        let cidr = self
+            .cidr(ip.is_ipv4())
+            .ok_or_else(|| IpError::OutOfRange(String::new()))?;
         let (first, last) = cidr.usable();
         match cidr.offset(ip) {
             Some(o) if o >= first && o <= last => {}
@@ -64,11 +73,22 @@ impl ServiceIpAllocator {
         let res = Self::resource(app).map_err(IpError::Api)?;
         if dry_run {
             let key = registry::key(&res, "", &ip.to_string()).map_err(IpError::Api)?;
-            let (kv, _) = app.store.get(&key, None).await.map_err(|e| IpError::Api(ApiError::from_store(e, &res, "")))?;
-            return if kv.is_some() { Err(IpError::Taken) } else { Ok(()) };
+            let (kv, _) = app
+                .store
+                .get(&key, None)
+                .await
+                .map_err(|e| IpError::Api(ApiError::from_store(e, &res, "")))?;
+            return if kv.is_some() {
+                Err(IpError::Taken)
+            } else {
+                Ok(())
+            };
         }
         let obj = ip_address(ip, namespace, name);
-        let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
+        let mut ctx = WriteContext {
+            user: "system:apiserver".into(),
+            ..Default::default()
+        };
         match registry::create(app, &res, &mut ctx, "", Box::new(obj)).await {
             Ok(_) => Ok(()),
             Err(e) if e.code() == 409 => Err(IpError::Taken),
@@ -77,7 +97,14 @@ impl ServiceIpAllocator {
     }
 
     /// Allocates a free IP of a family, from the dynamic band first.
-    pub async fn allocate(&self, app: &App, ipv4: bool, namespace: &str, name: &str, dry_run: bool) -> Result<IpAddr, IpError> {
+    pub async fn allocate(
+        &self,
+        app: &App,
+        ipv4: bool,
+        namespace: &str,
+        name: &str,
+        dry_run: bool,
+    ) -> Result<IpAddr, IpError> {
         let cidr = *self.cidr(ipv4).ok_or(IpError::Full)?;
         let (first, last) = cidr.usable();
         if last < first {
@@ -128,11 +155,22 @@ impl ServiceIpAllocator {
     /// Gives an IP back.
     pub async fn release(&self, app: &App, ip: IpAddr) {
         let Ok(res) = Self::resource(app) else { return };
-        let ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
-        if let Err(e) = registry::delete(app, &res, &ctx, "", &ip.to_string(), &DeleteOptions::default()).await {
-            if e.code() != 404 {
-                tracing::warn!(%ip, error = %e, "releasing a service IP");
-            }
+        let ctx = WriteContext {
+            user: "system:apiserver".into(),
+            ..Default::default()
+        };
+        if let Err(e) = registry::delete(
+            app,
+            &res,
+            &ctx,
+            "",
+            &ip.to_string(),
+            &DeleteOptions::default(),
+        )
+        .await
+            && e.code() != 404
+        {
+            tracing::warn!(%ip, error = %e, "releasing a service IP");
         }
     }
 }
@@ -154,8 +192,14 @@ fn ip_address(ip: IpAddr, namespace: &str, name: &str) -> IPAddress {
         metadata: ObjectMeta {
             name: Some(ip.to_string()),
             labels: Some(BTreeMap::from([
-                ("ipaddress.kubernetes.io/ip-family".to_string(), family.to_string()),
-                ("ipaddress.kubernetes.io/managed-by".to_string(), "ipallocator.k8s.io".to_string()),
+                (
+                    "ipaddress.kubernetes.io/ip-family".to_string(),
+                    family.to_string(),
+                ),
+                (
+                    "ipaddress.kubernetes.io/managed-by".to_string(),
+                    "ipallocator.k8s.io".to_string(),
+                ),
             ])),
             ..Default::default()
         },

@@ -55,7 +55,11 @@ impl Cacher {
     }
 }
 
-fn list_snapshot(objects: &OrdMap<String, Arc<CachedObject>>, revision: Revision, opts: &ListOptions<'_>) -> ListResult {
+fn list_snapshot(
+    objects: &OrdMap<String, Arc<CachedObject>>,
+    revision: Revision,
+    opts: &ListOptions<'_>,
+) -> ListResult {
     let start = match opts.start {
         Some(s) if s > opts.prefix => s.to_string(),
         _ => opts.prefix.to_string(),
@@ -89,5 +93,10 @@ fn list_snapshot(objects: &OrdMap<String, Arc<CachedObject>>, revision: Revision
             remaining = Some(rest);
         }
     }
-    ListResult { items, revision, continue_key, remaining }
+    ListResult {
+        items,
+        revision,
+        continue_key,
+        remaining,
+    }
 }

@@ -17,13 +17,20 @@ pub struct SelectorFilter {
 impl SelectorFilter {
     /// Parses the selectors, refusing field selectors on fields the resource doesn't support
     /// (upstream's "field label not supported").
-    pub fn new(res: &ResourceInfo, label_selector: Option<&str>, field_selector: Option<&str>) -> Result<SelectorFilter, ApiError> {
+    pub fn new(
+        res: &ResourceInfo,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<SelectorFilter, ApiError> {
         let labels = match label_selector {
-            Some(s) => labels::Selector::parse(s).map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
+            Some(s) => labels::Selector::parse(s)
+                .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
             None => labels::Selector::everything(),
         };
         let fields = match field_selector {
-            Some(s) => fields::Selector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?,
+            Some(s) => {
+                fields::Selector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?
+            }
             None => fields::Selector::everything(),
         };
         let field_labels = res.strategy.field_labels();
@@ -42,21 +49,16 @@ impl SelectorFilter {
                 return Err(ApiError::bad_request(err.to_string()));
             }
         }
-        Ok(SelectorFilter { labels, fields, field_labels })
+        Ok(SelectorFilter {
+            labels,
+            fields,
+            field_labels,
+        })
     }
 
     /// True when the filter takes every object.
     pub fn is_everything(&self) -> bool {
         self.labels.is_empty() && self.fields.is_empty()
-    }
-
-    /// The object name a `metadata.name=x` field selector pins, if any.
-    pub fn exact_name(&self) -> Option<&str> {
-        self.fields
-            .requirements()
-            .iter()
-            .find(|r| r.field == "metadata.name" && r.operator == fields::Operator::Equals || r.field == "metadata.name" && r.operator == fields::Operator::DoubleEquals)
-            .map(|r| r.value.as_str())
     }
 }
 
@@ -80,6 +82,10 @@ impl fields::Fields for ObjectFields<'_> {
 
 impl Filter for SelectorFilter {
     fn matches(&self, obj: &CachedObject) -> bool {
-        self.labels.matches(&obj.labels) && self.fields.matches(&ObjectFields { obj, names: self.field_labels })
+        self.labels.matches(&obj.labels)
+            && self.fields.matches(&ObjectFields {
+                obj,
+                names: self.field_labels,
+            })
     }
 }

@@ -26,12 +26,18 @@ impl Query {
 
     /// The first value of a parameter.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a parameter (e.g. `dryRun=All&dryRun=All`).
     pub fn all(&self, key: &str) -> impl Iterator<Item = &str> {
-        self.pairs.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A boolean parameter: "true"/"1" are true, "false"/"0"/"" false.
@@ -40,7 +46,9 @@ impl Query {
             None => Ok(None),
             Some("true" | "1" | "True") => Ok(Some(true)),
             Some("false" | "0" | "" | "False") => Ok(Some(false)),
-            Some(other) => Err(ApiError::bad_request(format!("invalid value for {key}: {other:?}"))),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "invalid value for {key}: {other:?}"
+            ))),
         }
     }
 
@@ -48,10 +56,11 @@ impl Query {
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some(v) => v
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v:?}: must be an integer"))),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "invalid value for {key}: {v:?}: must be an integer"
+                ))
+            }),
         }
     }
 }
@@ -66,18 +75,16 @@ fn percent_decode(s: &str) -> String {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
                 }
-            }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             b => {
                 out.push(b);
                 i += 1;
@@ -140,10 +147,19 @@ impl ListParams {
         }
         let limit = q.int("limit")?.unwrap_or(0).max(0) as usize;
         Ok(ListParams {
-            label_selector: q.get("labelSelector").filter(|s| !s.is_empty()).map(str::to_string),
-            field_selector: q.get("fieldSelector").filter(|s| !s.is_empty()).map(str::to_string),
+            label_selector: q
+                .get("labelSelector")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            field_selector: q
+                .get("fieldSelector")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
             limit,
-            continue_token: q.get("continue").filter(|s| !s.is_empty()).map(str::to_string),
+            continue_token: q
+                .get("continue")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
             resource_version,
             rv_match,
             timeout_seconds: q.int("timeoutSeconds")?,
@@ -159,7 +175,9 @@ pub fn parse_rv(rv: Option<&str>) -> Result<Option<Revision>, ApiError> {
         None | Some("") => Ok(None),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Ok(Some(n)),
-            _ => Err(ApiError::bad_request(format!("invalid resource version: {v:?}"))),
+            _ => Err(ApiError::bad_request(format!(
+                "invalid resource version: {v:?}"
+            ))),
         },
     }
 }
@@ -170,7 +188,9 @@ mod tests {
 
     #[test]
     fn selectors_are_percent_decoded() {
-        let q = Query::parse(Some("labelSelector=app%3Dweb%2Ctier+in+%28a%29&limit=5&watch=1"));
+        let q = Query::parse(Some(
+            "labelSelector=app%3Dweb%2Ctier+in+%28a%29&limit=5&watch=1",
+        ));
         assert_eq!(q.get("labelSelector"), Some("app=web,tier in (a)"));
         assert_eq!(q.int("limit").unwrap(), Some(5));
         assert_eq!(q.flag("watch").unwrap(), Some(true));
@@ -183,7 +203,10 @@ mod tests {
         assert!(ListParams::from_query(&q).is_err());
         let q = Query::parse(Some("resourceVersionMatch=NotOlderThan&resourceVersion=10"));
         let p = ListParams::from_query(&q).unwrap();
-        assert_eq!((p.rv_match, p.resource_version), (RvMatch::NotOlderThan, Some(10)));
+        assert_eq!(
+            (p.rv_match, p.resource_version),
+            (RvMatch::NotOlderThan, Some(10))
+        );
         assert!(ListParams::from_query(&Query::parse(Some("resourceVersion=abc"))).is_err());
     }
 }

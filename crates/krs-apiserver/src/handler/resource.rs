@@ -30,12 +30,22 @@ use crate::subresources;
 /// How long a consistent read waits for the watch cache before reading the store instead.
 const CONSISTENT_READ_WAIT: Duration = Duration::from_secs(3);
 
-pub(super) async fn serve<B>(app: &Arc<App>, parts: &Parts, body: B, info: &RequestInfo, user: &UserInfo) -> Result<Response<Body>, ApiError>
+pub(super) async fn serve<B>(
+    app: &Arc<App>,
+    parts: &Parts,
+    body: B,
+    info: &RequestInfo,
+    user: &UserInfo,
+) -> Result<Response<Body>, ApiError>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let res = app.catalog.lookup(&info.group, &info.version, &info.resource).cloned().ok_or_else(ApiError::no_such_path)?;
+    let res = app
+        .catalog
+        .lookup(&info.group, &info.version, &info.resource)
+        .cloned()
+        .ok_or_else(ApiError::no_such_path)?;
     let mut resp = serve_resource(app, parts, body, info, user, &res).await?;
     if let Some(warning) = res.deprecation {
         add_warnings(&mut resp, &[warning.to_string()]);
@@ -60,11 +70,17 @@ where
         return Err(ApiError::no_such_path());
     }
     let query = Query::parse(parts.uri.query());
-    let verb = verb_bit(&info.verb).ok_or_else(|| ApiError::method_not_supported(&res, &info.verb))?;
+    let verb =
+        verb_bit(&info.verb).ok_or_else(|| ApiError::method_not_supported(&res, &info.verb))?;
     let sub = if info.subresource.is_empty() {
         None
     } else {
-        Some(res.subresource(&info.subresource).ok_or_else(ApiError::no_such_path)?.name.clone())
+        Some(
+            res.subresource(&info.subresource)
+                .ok_or_else(ApiError::no_such_path)?
+                .name
+                .clone(),
+        )
     };
     let allowed = match &sub {
         None => res.verbs,
@@ -76,7 +92,10 @@ where
     if res.storage.is_none() {
         return crate::reviews::serve(app, parts, body, &res, info, user).await;
     }
-    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
     let watching = info.verb == "watch";
     let neg = negotiate(accept, watching).ok_or_else(ApiError::not_acceptable)?;
     let include = include_object(&query)?;
@@ -85,7 +104,9 @@ where
     // A resource served in several versions is stored in one: the registry works on the
     // storage version; bodies are converted on the way in, responses on the way out.
     let stored = if res.needs_conversion() {
-        app.catalog.storage_resource(&res).cloned().ok_or_else(|| ApiError::internal(format!("no storage version for {}", res.group_resource())))?
+        app.catalog.storage_resource(&res).cloned().ok_or_else(|| {
+            ApiError::internal(format!("no storage version for {}", res.group_resource()))
+        })?
     } else {
         res.clone()
     };
@@ -107,7 +128,12 @@ where
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
         }
-        (None | Some("status") | Some("finalize" | "approval" | "ephemeralcontainers" | "resize"), "update") => {
+        (
+            None
+            | Some("status")
+            | Some("finalize" | "approval" | "ephemeralcontainers" | "resize"),
+            "update",
+        ) => {
             let part = match sub.as_deref() {
                 None => Part::Main,
                 Some("status") => Part::Status,
@@ -115,8 +141,21 @@ where
             };
             let mut ctx = write_context(&query, user)?;
             let obj = read_object(&res, &stored, parts, body, &query, &mut ctx).await?;
-            let updated = registry::update(app, &stored, &mut ctx, ns, name, UpdateKind::Replace(obj), part).await?;
-            let code = if updated.created { StatusCode::CREATED } else { StatusCode::OK };
+            let updated = registry::update(
+                app,
+                &stored,
+                &mut ctx,
+                ns,
+                name,
+                UpdateKind::Replace(obj),
+                part,
+            )
+            .await?;
+            let code = if updated.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             let mut resp = respond::object(code, updated.json, neg, &res, include)?;
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
@@ -128,10 +167,24 @@ where
                 Some(other) => Part::Subresource(other),
             };
             let mut ctx = write_context(&query, user)?;
-            let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-            let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+            let ct = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let patch_type = PatchType::from_content_type(ct)
+                .ok_or_else(|| ApiError::unsupported_media_type(ct))?;
             let body = read_body(body).await?;
-            let updated = registry::update(app, &stored, &mut ctx, ns, name, UpdateKind::Patch { patch_type, body }, part).await?;
+            let updated = registry::update(
+                app,
+                &stored,
+                &mut ctx,
+                ns,
+                name,
+                UpdateKind::Patch { patch_type, body },
+                part,
+            )
+            .await?;
             let mut resp = respond::object(StatusCode::OK, updated.json, neg, &res, include)?;
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
@@ -140,9 +193,15 @@ where
             let ctx = write_context(&query, user)?;
             let opts = delete_options(parts, body, &query).await?;
             match registry::delete(app, &stored, &ctx, ns, name, &opts).await? {
-                DeleteOutcome::Deleted { body } => respond::object(StatusCode::OK, body, neg, &res, include),
+                DeleteOutcome::Deleted { body } => {
+                    respond::object(StatusCode::OK, body, neg, &res, include)
+                }
                 DeleteOutcome::Pending { body } => {
-                    let code = if opts.orphan_dependents == Some(false) { StatusCode::ACCEPTED } else { StatusCode::OK };
+                    let code = if opts.orphan_dependents == Some(false) {
+                        StatusCode::ACCEPTED
+                    } else {
+                        StatusCode::OK
+                    };
                     respond::object(code, body, neg, &res, include)
                 }
             }
@@ -151,19 +210,37 @@ where
             let ctx = write_context(&query, user)?;
             let opts = delete_options(parts, body, &query).await?;
             let params = ListParams::from_query(&query)?;
-            let filter = SelectorFilter::new(&res, params.label_selector.as_deref(), params.field_selector.as_deref())?;
+            let filter = SelectorFilter::new(
+                &res,
+                params.label_selector.as_deref(),
+                params.field_selector.as_deref(),
+            )?;
             let cacher = app.cacher(&res).ok_or_else(ApiError::no_such_path)?;
             consistent(app, &cacher).await?;
             let prefix = storage_prefix(&res, ns);
-            let page = cacher.list(&ListOptions { prefix: &prefix, start: None, limit: 0, filter: &filter, unfiltered: false });
-            let objects = page.items.iter().map(|o| (o.namespace.clone(), o.name.clone())).collect();
+            let page = cacher.list(&ListOptions {
+                prefix: &prefix,
+                start: None,
+                limit: 0,
+                filter: &filter,
+                unfiltered: false,
+            });
+            let objects = page
+                .items
+                .iter()
+                .map(|o| (o.namespace.clone(), o.name.clone()))
+                .collect();
             let deleted = registry::delete_collection(app, &stored, &ctx, objects, &opts).await;
             let deleted = deleted?;
             let items: Vec<Arc<CachedObject>> = deleted
                 .into_iter()
                 .map(|json| Arc::new(CachedObject::from_served(json)))
                 .collect();
-            let meta = ListMeta { resource_version: page.revision, continue_token: None, remaining: None };
+            let meta = ListMeta {
+                resource_version: page.revision,
+                continue_token: None,
+                remaining: None,
+            };
             respond::list(items, meta, neg, &res, include)
         }
         (Some("scale"), "get") => {
@@ -178,10 +255,16 @@ where
         }
         (Some("scale"), "patch") => {
             let mut ctx = write_context(&query, user)?;
-            let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-            let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+            let ct = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let patch_type = PatchType::from_content_type(ct)
+                .ok_or_else(|| ApiError::unsupported_media_type(ct))?;
             let body = read_body(body).await?;
-            let scale = subresources::patch_scale(app, &res, &mut ctx, ns, name, patch_type, &body).await?;
+            let scale =
+                subresources::patch_scale(app, &res, &mut ctx, ns, name, patch_type, &body).await?;
             respond::encode_value(StatusCode::OK, &scale, neg.format)
         }
         (Some("binding"), "create") => {
@@ -200,7 +283,10 @@ where
             let token = subresources::token_request(app, &res, ns, name, request).await?;
             respond::encode_value(StatusCode::CREATED, &token, neg.format)
         }
-        (Some(other), _) => Err(ApiError::method_not_supported(&res, &format!("{} on the {other} subresource", info.verb))),
+        (Some(other), _) => Err(ApiError::method_not_supported(
+            &res,
+            &format!("{} on the {other} subresource", info.verb),
+        )),
         (None, other) => Err(ApiError::method_not_supported(&res, other)),
     }
 }
@@ -224,14 +310,24 @@ fn include_object(query: &Query) -> Result<IncludeObject, ApiError> {
         None | Some("") | Some("Metadata") => Ok(IncludeObject::Metadata),
         Some("None") => Ok(IncludeObject::None),
         Some("Object") => Ok(IncludeObject::Object),
-        Some(other) => Err(ApiError::bad_request(format!("includeObject: Unsupported value: \"{other}\""))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "includeObject: Unsupported value: \"{other}\""
+        ))),
     }
 }
 
 /// The key prefix of a list: all objects of the resource, or one namespace's.
 fn storage_prefix(res: &ResourceInfo, namespace: &str) -> String {
-    let storage = res.storage.as_ref().map(|s| s.prefix.clone()).unwrap_or_default();
-    if res.namespaced && !namespace.is_empty() { format!("{storage}{namespace}/") } else { storage }
+    let storage = res
+        .storage
+        .as_ref()
+        .map(|s| s.prefix.clone())
+        .unwrap_or_default();
+    if res.namespaced && !namespace.is_empty() {
+        format!("{storage}{namespace}/")
+    } else {
+        storage
+    }
 }
 
 fn write_context(query: &Query, user: &UserInfo) -> Result<WriteContext, ApiError> {
@@ -240,7 +336,11 @@ fn write_context(query: &Query, user: &UserInfo) -> Result<WriteContext, ApiErro
         match v {
             "All" => dry_run = true,
             "" => {}
-            other => return Err(ApiError::bad_request(format!("dryRun: Unsupported value: \"{other}\": supported values: \"All\""))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "dryRun: Unsupported value: \"{other}\": supported values: \"All\""
+                )));
+            }
         }
     }
     Ok(WriteContext {
@@ -296,16 +396,23 @@ where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+    let ct = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = BodyFormat::from_content_type(ct)
+        .ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
     let validation = field_validation(query)?;
     let bytes = read_body(body).await?;
-    let codec = stored.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", stored.kind)))?;
+    let codec = stored
+        .codec
+        .ok_or_else(|| ApiError::internal(format!("no codec for {}", stored.kind)))?;
     let mut unknown = Vec::new();
     let decoded = match format {
         BodyFormat::Json if res.needs_conversion() => {
             check_type_meta_json(res, &bytes)?;
-            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(encoding::json_error(&e)))?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::bad_request(encoding::json_error(&e)))?;
             let value = to_storage_version(res, stored, value)?;
             codec.decode_value(value, &mut |p| unknown.push(p))
         }
@@ -314,38 +421,57 @@ where
             codec.decode_json(&bytes, &mut |p| unknown.push(p))
         }
         other => {
-            let value = encoding::decode_value(&bytes, other).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let value = encoding::decode_value(&bytes, other)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
             check_type_meta(res, &value)?;
             let value = to_storage_version(res, stored, value)?;
             codec.decode_value(value, &mut |p| unknown.push(p))
         }
     };
-    let obj = decoded.map_err(|e| ApiError::bad_request(format!("error decoding the {} body: {e}", res.kind)))?;
+    let obj = decoded
+        .map_err(|e| ApiError::bad_request(format!("error decoding the {} body: {e}", res.kind)))?;
     if validation == FieldValidation::Ignore {
         return Ok(obj);
     }
-    let mut problems: Vec<String> = unknown.iter().map(|p| format!("unknown field \"{p}\"")).collect();
+    let mut problems: Vec<String> = unknown
+        .iter()
+        .map(|p| format!("unknown field \"{p}\""))
+        .collect();
     if format == BodyFormat::Json {
-        problems.extend(crate::duplicates::duplicate_fields(&bytes).into_iter().map(|p| format!("duplicate field \"{p}\"")));
+        problems.extend(
+            crate::duplicates::duplicate_fields(&bytes)
+                .into_iter()
+                .map(|p| format!("duplicate field \"{p}\"")),
+        );
     }
     if !problems.is_empty() {
         match validation {
             FieldValidation::Warn => ctx.warnings.extend(problems),
-            _ => return Err(ApiError::bad_request(format!("strict decoding error: {}", problems.join(", ")))),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "strict decoding error: {}",
+                    problems.join(", ")
+                )));
+            }
         }
     }
     Ok(obj)
 }
 
 /// Converts a request body of a resource served in another version than it is stored in.
-fn to_storage_version(res: &ResourceInfo, stored: &ResourceInfo, mut value: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+fn to_storage_version(
+    res: &ResourceInfo,
+    stored: &ResourceInfo,
+    mut value: serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
     if !res.needs_conversion() {
         return Ok(value);
     }
     // Bodies may leave apiVersion/kind out; the converter needs them.
     value["apiVersion"] = serde_json::json!(res.api_version());
     value["kind"] = serde_json::json!(res.kind);
-    krs_api::conversion::convert(value, &stored.group, &stored.version).map_err(|e| ApiError::bad_request(e.to_string()))
+    krs_api::conversion::convert(value, &stored.group, &stored.version)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// Checks apiVersion/kind of a JSON body before the typed decode, for upstream's messages.
@@ -357,7 +483,12 @@ fn check_type_meta_json(res: &ResourceInfo, bytes: &[u8]) -> Result<(), ApiError
         #[serde(default, borrow)]
         kind: Option<std::borrow::Cow<'a, str>>,
     }
-    let tm: TypeMeta<'_> = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("error decoding the request body: {}", encoding::json_error(&e))))?;
+    let tm: TypeMeta<'_> = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "error decoding the request body: {}",
+            encoding::json_error(&e)
+        ))
+    })?;
     type_meta_matches(res, tm.api_version.as_deref(), tm.kind.as_deref())
 }
 
@@ -365,22 +496,33 @@ fn check_type_meta(res: &ResourceInfo, value: &serde_json::Value) -> Result<(), 
     if !value.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
     }
-    type_meta_matches(res, value.get("apiVersion").and_then(|v| v.as_str()), value.get("kind").and_then(|v| v.as_str()))
+    type_meta_matches(
+        res,
+        value.get("apiVersion").and_then(|v| v.as_str()),
+        value.get("kind").and_then(|v| v.as_str()),
+    )
 }
 
-fn type_meta_matches(res: &ResourceInfo, api_version: Option<&str>, kind: Option<&str>) -> Result<(), ApiError> {
+fn type_meta_matches(
+    res: &ResourceInfo,
+    api_version: Option<&str>,
+    kind: Option<&str>,
+) -> Result<(), ApiError> {
     let expected = res.api_version();
-    if let Some(v) = api_version.filter(|v| !v.is_empty()) {
-        if v != expected {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({v}) does not match the expected API version ({expected})"
-            )));
-        }
+    if let Some(v) = api_version.filter(|v| !v.is_empty())
+        && v != expected
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({v}) does not match the expected API version ({expected})"
+        )));
     }
-    if let Some(k) = kind.filter(|k| !k.is_empty()) {
-        if k != res.kind {
-            return Err(ApiError::bad_request(format!("the kind in the data ({k}) does not match the expected kind ({})", res.kind)));
-        }
+    if let Some(k) = kind.filter(|k| !k.is_empty())
+        && k != res.kind
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            res.kind
+        )));
     }
     Ok(())
 }
@@ -391,10 +533,15 @@ where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+    let ct = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = BodyFormat::from_content_type(ct)
+        .ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
     let bytes = read_body(body).await?;
-    let value = encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let value =
+        encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if !value.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
     }
@@ -410,9 +557,14 @@ where
     let mut opts = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         DeleteOptions::default()
     } else {
-        let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
-        let value = encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let ct = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let format = BodyFormat::from_content_type(ct)
+            .ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+        let value = encoding::decode_value(&bytes, format)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         DeleteOptions::from_value(&value)?
     };
     if let Some(g) = query.int("gracePeriodSeconds")? {
@@ -441,7 +593,11 @@ async fn get(
     let rv = super::params::parse_rv(query.get("resourceVersion"))?;
     let json = match rv {
         // "0": any version will do; the cache has one.
-        Some(0) => match app.cacher(res).filter(|c| c.is_ready()).and_then(|c| c.get(&registry::key(res, ns, name).ok()?)) {
+        Some(0) => match app
+            .cacher(res)
+            .filter(|c| c.is_ready())
+            .and_then(|c| c.get(&registry::key(res, ns, name).ok()?))
+        {
             Some(obj) => obj.json.clone(),
             None => registry::get(app, stored, ns, name).await?.json(),
         },
@@ -452,11 +608,18 @@ async fn get(
 
 /// Waits until the cache has every change the store has committed (a consistent read).
 async fn consistent(app: &App, cacher: &crate::cacher::Cacher) -> Result<Revision, ApiError> {
-    let rev = app.store.current_revision().await.map_err(|e| ApiError::service_unavailable(e.to_string()))?;
+    let rev = app
+        .store
+        .current_revision()
+        .await
+        .map_err(|e| ApiError::service_unavailable(e.to_string()))?;
     if cacher.wait_for_revision(rev, CONSISTENT_READ_WAIT).await {
         Ok(rev)
     } else {
-        Err(ApiError::timeout("Too large resource version: the watch cache did not catch up in time", 1))
+        Err(ApiError::timeout(
+            "Too large resource version: the watch cache did not catch up in time",
+            1,
+        ))
     }
 }
 
@@ -470,13 +633,23 @@ struct ContinueToken {
 }
 
 fn encode_continue(rv: i64, key: &str, resource_prefix: &str) -> String {
-    let token = ContinueToken { v: "meta.k8s.io/v1".into(), rv, start: key.strip_prefix(resource_prefix).unwrap_or(key).to_string() };
+    let token = ContinueToken {
+        v: "meta.k8s.io/v1".into(),
+        rv,
+        start: key.strip_prefix(resource_prefix).unwrap_or(key).to_string(),
+    };
     base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
 fn decode_continue(token: &str, resource_prefix: &str) -> Result<(i64, String), ApiError> {
-    let invalid = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(token).map_err(|_| invalid())?;
+    let invalid = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .map_err(|_| invalid())?;
     let t: ContinueToken = serde_json::from_slice(&raw).map_err(|_| invalid())?;
     if t.v != "meta.k8s.io/v1" || t.rv <= 0 || t.start.contains("..") {
         return Err(invalid());
@@ -495,36 +668,76 @@ async fn list(
     include: IncludeObject,
 ) -> Result<Response<Body>, ApiError> {
     let params = ListParams::from_query(query)?;
-    let filter = SelectorFilter::new(res, params.label_selector.as_deref(), params.field_selector.as_deref())?;
+    let filter = SelectorFilter::new(
+        res,
+        params.label_selector.as_deref(),
+        params.field_selector.as_deref(),
+    )?;
     let cacher = app.cacher(res).ok_or_else(ApiError::no_such_path)?;
-    let resource_prefix = res.storage.as_ref().map(|s| s.prefix.clone()).unwrap_or_default();
+    let resource_prefix = res
+        .storage
+        .as_ref()
+        .map(|s| s.prefix.clone())
+        .unwrap_or_default();
     let prefix = storage_prefix(res, ns);
     let unfiltered = filter.is_everything();
 
     let (page, at) = if let Some(token) = &params.continue_token {
         let (rv, start) = decode_continue(token, &resource_prefix)?;
         if !start.starts_with(&prefix) {
-            return Err(ApiError::bad_request("continue key is not valid for this list"));
+            return Err(ApiError::bad_request(
+                "continue key is not valid for this list",
+            ));
         }
-        let opts = ListOptions { prefix: &prefix, start: Some(&start), limit: params.limit, filter: &filter, unfiltered };
+        let opts = ListOptions {
+            prefix: &prefix,
+            start: Some(&start),
+            limit: params.limit,
+            filter: &filter,
+            unfiltered,
+        };
         match cacher.list_at(rv, &opts) {
             Some(page) => (page, rv),
-            None => (list_from_store(app, res, &opts, rv, &resource_prefix, token).await?, rv),
+            None => (
+                list_from_store(app, res, &opts, rv, &resource_prefix, token).await?,
+                rv,
+            ),
         }
     } else {
         match (params.resource_version, params.rv_match) {
             (Some(rv), RvMatch::Exact) => {
-                let opts = ListOptions { prefix: &prefix, start: None, limit: params.limit, filter: &filter, unfiltered };
+                let opts = ListOptions {
+                    prefix: &prefix,
+                    start: None,
+                    limit: params.limit,
+                    filter: &filter,
+                    unfiltered,
+                };
                 match cacher.list_at(rv, &opts) {
                     Some(page) => (page, rv),
-                    None => (list_from_store(app, res, &opts, rv, &resource_prefix, "").await?, rv),
+                    None => (
+                        list_from_store(app, res, &opts, rv, &resource_prefix, "").await?,
+                        rv,
+                    ),
                 }
             }
             (Some(rv), _) if rv > 0 => {
                 if !cacher.wait_for_revision(rv, CONSISTENT_READ_WAIT).await {
-                    return Err(ApiError::timeout(format!("Too large resource version: {rv}, current: {}", cacher.revision()), 1));
+                    return Err(ApiError::timeout(
+                        format!(
+                            "Too large resource version: {rv}, current: {}",
+                            cacher.revision()
+                        ),
+                        1,
+                    ));
                 }
-                let page = cacher.list(&ListOptions { prefix: &prefix, start: None, limit: params.limit, filter: &filter, unfiltered });
+                let page = cacher.list(&ListOptions {
+                    prefix: &prefix,
+                    start: None,
+                    limit: params.limit,
+                    filter: &filter,
+                    unfiltered,
+                });
                 let rev = page.revision;
                 (page, rev)
             }
@@ -533,13 +746,25 @@ async fn list(
                 if !cacher.is_ready() {
                     consistent(app, &cacher).await?;
                 }
-                let page = cacher.list(&ListOptions { prefix: &prefix, start: None, limit: params.limit, filter: &filter, unfiltered });
+                let page = cacher.list(&ListOptions {
+                    prefix: &prefix,
+                    start: None,
+                    limit: params.limit,
+                    filter: &filter,
+                    unfiltered,
+                });
                 let rev = page.revision;
                 (page, rev)
             }
             (None, _) => {
                 consistent(app, &cacher).await?;
-                let page = cacher.list(&ListOptions { prefix: &prefix, start: None, limit: params.limit, filter: &filter, unfiltered });
+                let page = cacher.list(&ListOptions {
+                    prefix: &prefix,
+                    start: None,
+                    limit: params.limit,
+                    filter: &filter,
+                    unfiltered,
+                });
                 let rev = page.revision;
                 (page, rev)
             }
@@ -547,7 +772,10 @@ async fn list(
     };
     let meta = ListMeta {
         resource_version: at,
-        continue_token: page.continue_key.as_deref().map(|k| encode_continue(at, k, &resource_prefix)),
+        continue_token: page
+            .continue_key
+            .as_deref()
+            .map(|k| encode_continue(at, k, &resource_prefix)),
         remaining: page.remaining,
     };
     respond::list(page.items, meta, neg, res, include)
@@ -571,17 +799,26 @@ async fn list_from_store(
         let range = RangeRequest {
             prefix: opts.prefix.to_string(),
             start: start.clone(),
-            limit: if opts.limit == 0 { 0 } else { opts.limit.max(64) },
+            limit: if opts.limit == 0 {
+                0
+            } else {
+                opts.limit.max(64)
+            },
             revision: Some(rv),
             count_only: false,
         };
         let resp = match app.store.range(range).await {
             Ok(r) => r,
             Err(krs_store::StoreError::Compacted { .. }) if !token.is_empty() => {
-                let current = app.store.current_revision().await.map_err(|e| ApiError::service_unavailable(e.to_string()))?;
+                let current = app
+                    .store
+                    .current_revision()
+                    .await
+                    .map_err(|e| ApiError::service_unavailable(e.to_string()))?;
                 let mut err = ApiError::resource_expired(CONTINUE_EXPIRED);
                 if let Some(s) = opts.start {
-                    err.status.metadata.continue_ = Some(encode_continue(current, s, resource_prefix));
+                    err.status.metadata.continue_ =
+                        Some(encode_continue(current, s, resource_prefix));
                 }
                 return Err(err);
             }
@@ -595,13 +832,25 @@ async fn list_from_store(
                 items.push(Arc::new(obj));
                 if opts.limit > 0 && items.len() == opts.limit {
                     let key = format!("{}\0", kv.key);
-                    return Ok(crate::cacher::ListResult { items, revision: rv, continue_key: Some(key), remaining: None });
+                    return Ok(crate::cacher::ListResult {
+                        items,
+                        revision: rv,
+                        continue_key: Some(key),
+                        remaining: None,
+                    });
                 }
             }
         }
         match (more, last) {
             (true, Some(l)) => start = Some(format!("{l}\0")),
-            _ => return Ok(crate::cacher::ListResult { items, revision: rv, continue_key: None, remaining: None }),
+            _ => {
+                return Ok(crate::cacher::ListResult {
+                    items,
+                    revision: rv,
+                    continue_key: None,
+                    remaining: None,
+                });
+            }
         }
     }
 }

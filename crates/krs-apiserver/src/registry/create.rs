@@ -27,8 +27,15 @@ pub async fn create(
     mut obj: Box<dyn Object>,
 ) -> Result<Bytes, ApiError> {
     reconcile_namespace(res, obj.meta_mut(), namespace)?;
-    if obj.meta().resource_version.as_deref().is_some_and(|rv| !rv.is_empty()) {
-        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    if obj
+        .meta()
+        .resource_version
+        .as_deref()
+        .is_some_and(|rv| !rv.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
     }
     let strategy = res.strategy;
     strategy.default(obj.as_mut());
@@ -60,13 +67,19 @@ pub async fn create(
     }
     strategy.prepare_for_create(obj.as_mut());
 
-    let mut errors = validate_object_meta(obj.meta(), res.namespaced, strategy.name_validator(), &Path::new("metadata"));
+    let mut errors = validate_object_meta(
+        obj.meta(),
+        res.namespaced,
+        strategy.name_validator(),
+        &Path::new("metadata"),
+    );
     errors.append(strategy.validate(obj.as_ref()));
     let name = obj.meta().name.clone().unwrap_or_default();
     if !errors.is_empty() {
         return Err(ApiError::invalid(res, &name, &errors));
     }
-    ctx.warnings.extend(strategy.warnings_on_create(obj.as_ref()));
+    ctx.warnings
+        .extend(strategy.warnings_on_create(obj.as_ref()));
     strategy.canonicalize(obj.as_mut());
 
     let hooks = app.hooks(res).cloned();
@@ -78,10 +91,10 @@ pub async fn create(
         return Ok(Bytes::from(obj.to_json()));
     }
     let result = store_new(app, res, namespace, obj, generate_name.as_deref()).await;
-    if result.is_err() {
-        if let Some(h) = &hooks {
-            h.release(app, &reserved).await;
-        }
+    if result.is_err()
+        && let Some(h) = &hooks
+    {
+        h.release(app, &reserved).await;
     }
     result
 }
@@ -101,7 +114,9 @@ async fn store_new(
         let value = encode_for_storage(obj.as_mut());
         match app.store.create(&key, value.clone(), 0).await {
             Ok(rev) => return Ok(Bytes::from(with_resource_version(&value, rev))),
-            Err(StoreError::AlreadyExists { .. }) if generate_name.is_some() && attempts + 1 < GENERATE_NAME_ATTEMPTS => {
+            Err(StoreError::AlreadyExists { .. })
+                if generate_name.is_some() && attempts + 1 < GENERATE_NAME_ATTEMPTS =>
+            {
                 attempts += 1;
                 obj.meta_mut().name = Some(generated_name(generate_name.unwrap_or_default()));
             }

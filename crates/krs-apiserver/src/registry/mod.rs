@@ -52,16 +52,30 @@ impl Stored {
 
 /// The storage key of an object of `res`.
 pub fn key(res: &ResourceInfo, namespace: &str, name: &str) -> Result<String, ApiError> {
-    let storage = res.storage.as_ref().ok_or_else(|| ApiError::method_not_supported(res, "get"))?;
+    let storage = res
+        .storage
+        .as_ref()
+        .ok_or_else(|| ApiError::method_not_supported(res, "get"))?;
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-        return Err(ApiError::bad_request(format!("invalid resource name {name:?}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid resource name {name:?}"
+        )));
     }
-    Ok(storage.key(if res.namespaced { Some(namespace) } else { None }, name))
+    Ok(storage.key(
+        if res.namespaced {
+            Some(namespace)
+        } else {
+            None
+        },
+        name,
+    ))
 }
 
 /// Decodes a stored value into the resource's typed object, with its resourceVersion set.
 pub fn decode_stored(res: &ResourceInfo, kv: &KeyValue) -> Result<Box<dyn Object>, ApiError> {
-    let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
+    let codec = res
+        .codec
+        .ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
     let mut obj = codec
         .decode_json(&kv.value, &mut |_| {})
         .map_err(|e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)))?;
@@ -78,9 +92,18 @@ pub fn encode_for_storage(obj: &mut dyn Object) -> Bytes {
 }
 
 /// Reads one object from the store.
-pub async fn get(app: &App, res: &Arc<ResourceInfo>, namespace: &str, name: &str) -> Result<Stored, ApiError> {
+pub async fn get(
+    app: &App,
+    res: &Arc<ResourceInfo>,
+    namespace: &str,
+    name: &str,
+) -> Result<Stored, ApiError> {
     let key = key(res, namespace, name)?;
-    let (kv, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?;
+    let (kv, _) = app
+        .store
+        .get(&key, None)
+        .await
+        .map_err(|e| ApiError::from_store(e, res, name))?;
     let kv = kv.ok_or_else(|| ApiError::not_found(res, name))?;
     let object = decode_stored(res, &kv)?;
     Ok(Stored { kv, object })
@@ -95,7 +118,10 @@ pub async fn get_at(
     revision: Revision,
 ) -> Result<Stored, ApiError> {
     let key = key(res, namespace, name)?;
-    let (kv, _) = store.get(&key, Some(revision)).await.map_err(|e| ApiError::from_store(e, res, name))?;
+    let (kv, _) = store
+        .get(&key, Some(revision))
+        .await
+        .map_err(|e| ApiError::from_store(e, res, name))?;
     let kv = kv.ok_or_else(|| ApiError::not_found(res, name))?;
     let object = decode_stored(res, &kv)?;
     Ok(Stored { kv, object })
@@ -104,13 +130,19 @@ pub async fn get_at(
 /// The current time as upstream's metav1.Time (whole seconds).
 pub fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
     let secs = jiff::Timestamp::now().as_second();
-    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+    )
 }
 
 /// The namespace an object of `res` belongs to, reconciling the URL and the body as upstream
 /// does: a namespaced object takes the URL's namespace (an object naming another one is
 /// refused), a cluster-scoped object has none.
-pub fn reconcile_namespace(res: &ResourceInfo, meta: &mut ObjectMeta, url_namespace: &str) -> Result<(), ApiError> {
+pub fn reconcile_namespace(
+    res: &ResourceInfo,
+    meta: &mut ObjectMeta,
+    url_namespace: &str,
+) -> Result<(), ApiError> {
     if !res.namespaced {
         meta.namespace = None;
         return Ok(());

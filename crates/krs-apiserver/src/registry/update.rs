@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use krs_api::ResourceInfo;
-use krs_apimachinery::validation::{ErrorList, Path, validate_object_meta, validate_object_meta_update};
+use krs_apimachinery::validation::{
+    ErrorList, Path, validate_object_meta, validate_object_meta_update,
+};
 use krs_kinds::Object;
 use krs_store::StoreError;
 
@@ -64,13 +66,22 @@ pub async fn update(
     part: Part<'_>,
 ) -> Result<Updated, ApiError> {
     let key = key(res, namespace, name)?;
-    let (mut current, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?;
+    let (mut current, _) = app
+        .store
+        .get(&key, None)
+        .await
+        .map_err(|e| ApiError::from_store(e, res, name))?;
     for _ in 0..MAX_RETRIES {
         let Some(kv) = current.take() else {
             return match &kind {
-                UpdateKind::Replace(obj) if part == Part::Main && res.strategy.allow_create_on_update() => {
+                UpdateKind::Replace(obj)
+                    if part == Part::Main && res.strategy.allow_create_on_update() =>
+                {
                     let json = super::create(app, res, ctx, namespace, obj.clone_object()).await?;
-                    Ok(Updated { json, created: true })
+                    Ok(Updated {
+                        json,
+                        created: true,
+                    })
                 }
                 _ => Err(ApiError::not_found(res, name)),
             };
@@ -98,16 +109,28 @@ pub async fn update(
             UpdateKind::Patch { patch_type, body } => {
                 let patched = apply_patch(res, &kv, *patch_type, body)?;
                 // A patch that sets a resourceVersion of its own makes the update conditional.
-                let conditional = patched.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
+                let conditional = patched.meta().resource_version.as_deref()
+                    != Some(&kv.mod_revision.to_string()[..]);
                 (patched, conditional)
             }
             UpdateKind::Mutate(mutate) => {
-                let mut doc: serde_json::Value = serde_json::from_slice(&with_resource_version(&kv.value, kv.mod_revision))
-                    .map_err(|e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)))?;
+                let mut doc: serde_json::Value =
+                    serde_json::from_slice(&with_resource_version(&kv.value, kv.mod_revision))
+                        .map_err(|e| {
+                            ApiError::internal(format!(
+                                "stored object {} is unreadable: {e}",
+                                kv.key
+                            ))
+                        })?;
                 mutate(&mut doc)?;
-                let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
-                let changed = codec.decode_value(doc, &mut |_| {}).map_err(|e| ApiError::internal(e.to_string()))?;
-                let conditional = changed.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
+                let codec = res
+                    .codec
+                    .ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
+                let changed = codec
+                    .decode_value(doc, &mut |_| {})
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                let conditional = changed.meta().resource_version.as_deref()
+                    != Some(&kv.mod_revision.to_string()[..]);
                 (changed, conditional)
             }
         };
@@ -131,17 +154,20 @@ pub async fn update(
         let outcome = prepare_update(res, ctx, new.as_mut(), old.as_ref(), part)?;
         let hooks = app.hooks(res).cloned();
         let (reserved, freed) = match &hooks {
-            Some(h) if outcome == Outcome::Store => h.before_update(app, new.as_mut(), old.as_ref(), ctx.dry_run).await?,
+            Some(h) if outcome == Outcome::Store => {
+                h.before_update(app, new.as_mut(), old.as_ref(), ctx.dry_run)
+                    .await?
+            }
             Some(h) => (Default::default(), h.held(old.as_ref())),
             None => Default::default(),
         };
         let release = |r: super::super::allocators::Reserved| {
             let hooks = hooks.clone();
             async move {
-                if let Some(h) = hooks {
-                    if !r.is_empty() {
-                        h.release(app, &r).await;
-                    }
+                if let Some(h) = hooks
+                    && !r.is_empty()
+                {
+                    h.release(app, &r).await;
                 }
             }
         };
@@ -149,15 +175,26 @@ pub async fn update(
         if value == kv.value {
             // Nothing changed: no write, the object keeps its resourceVersion.
             release(reserved).await;
-            return Ok(Updated { json: Bytes::from(with_resource_version(&kv.value, kv.mod_revision)), created: false });
+            return Ok(Updated {
+                json: Bytes::from(with_resource_version(&kv.value, kv.mod_revision)),
+                created: false,
+            });
         }
         if ctx.dry_run {
-            return Ok(Updated { json: Bytes::from(with_resource_version(&value, kv.mod_revision)), created: false });
+            return Ok(Updated {
+                json: Bytes::from(with_resource_version(&value, kv.mod_revision)),
+                created: false,
+            });
         }
         let result = if outcome == Outcome::Delete {
-            app.store.delete(&key, Some(kv.mod_revision)).await.map(|(rev, _)| rev)
+            app.store
+                .delete(&key, Some(kv.mod_revision))
+                .await
+                .map(|(rev, _)| rev)
         } else {
-            app.store.update(&key, value.clone(), kv.mod_revision, kv.lease).await
+            app.store
+                .update(&key, value.clone(), kv.mod_revision, kv.lease)
+                .await
         };
         if result.is_err() {
             release(reserved).await;
@@ -165,8 +202,15 @@ pub async fn update(
             release(freed).await;
         }
         match result {
-            Ok(rev) => return Ok(Updated { json: Bytes::from(with_resource_version(&value, rev)), created: false }),
-            Err(StoreError::Conflict { current: latest, .. }) => {
+            Ok(rev) => {
+                return Ok(Updated {
+                    json: Bytes::from(with_resource_version(&value, rev)),
+                    created: false,
+                });
+            }
+            Err(StoreError::Conflict {
+                current: latest, ..
+            }) => {
                 if conditional {
                     return Err(ApiError::conflict_modified(res, name));
                 }
@@ -178,7 +222,11 @@ pub async fn update(
             Err(e) => return Err(ApiError::from_store(e, res, name)),
         }
     }
-    Err(ApiError::conflict(res, name, "too many concurrent updates, please retry"))
+    Err(ApiError::conflict(
+        res,
+        name,
+        "too many concurrent updates, please retry",
+    ))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,7 +259,8 @@ fn prepare_update(
         if om.deletion_timestamp.is_some() {
             nm.deletion_timestamp = om.deletion_timestamp.clone();
         }
-        if om.deletion_grace_period_seconds.is_some() && nm.deletion_grace_period_seconds.is_none() {
+        if om.deletion_grace_period_seconds.is_some() && nm.deletion_grace_period_seconds.is_none()
+        {
             nm.deletion_grace_period_seconds = om.deletion_grace_period_seconds;
         }
     }
@@ -234,12 +283,23 @@ fn prepare_update(
     }
     let name = new.meta().name.clone().unwrap_or_default();
     let meta_path = Path::new("metadata");
-    let mut errors = validate_object_meta(new.meta(), res.namespaced, strategy.name_validator(), &meta_path);
-    errors.append(validate_object_meta_update(new.meta(), old.meta(), &meta_path));
+    let mut errors = validate_object_meta(
+        new.meta(),
+        res.namespaced,
+        strategy.name_validator(),
+        &meta_path,
+    );
+    errors.append(validate_object_meta_update(
+        new.meta(),
+        old.meta(),
+        &meta_path,
+    ));
     match part {
         Part::Main => errors.append(strategy.validate_update(new, old)),
         Part::Status => errors.append(strategy.validate_status_update(new, old)),
-        Part::Subresource(sub) => errors.append(strategy.validate_subresource_update(sub, new, old)),
+        Part::Subresource(sub) => {
+            errors.append(strategy.validate_subresource_update(sub, new, old))
+        }
     }
     if !errors.is_empty() {
         return Err(ApiError::invalid(res, &name, &errors));

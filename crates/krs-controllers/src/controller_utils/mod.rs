@@ -128,6 +128,11 @@ pub fn controller_key(meta: &ObjectMeta, kind: &str) -> Option<(String, String)>
     Some((format!("{ns}/{}", r.name), r.uid.clone()))
 }
 
+/// The UID of the controller named in `meta`'s owner references.
+pub fn get_controller_key_uid(meta: &ObjectMeta) -> Option<String> {
+    pod::get_controller_of(meta).map(|r| r.uid.clone())
+}
+
 pub fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }

@@ -249,3 +249,54 @@ pub async fn list_pods(client: &Client, ns: &str, selector: &str) -> Vec<Pod> {
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "krs_controllers=info".into())).with_test_writer().try_init();
 }
+
+/// Plays the kubelets of `nodes` nodes in namespace `ns`: binds pending pods round-robin,
+/// reports them Running and Ready (when `ready`), and completes graceful deletions.
+pub fn spawn_kubelet(client: Client, ns: &str, nodes: usize, ready: bool) -> JoinHandle<()> {
+    let ns = ns.to_string();
+    tokio::spawn(async move {
+        let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
+        let mut next = 0usize;
+        loop {
+            if let Ok(list) = api.list(&ListParams::default()).await {
+                for p in list.items {
+                    let name = p.metadata.name.clone().unwrap_or_default();
+                    if p.metadata.deletion_timestamp.is_some() {
+                        let _ = api.delete(&name, &kube::api::DeleteParams::default().grace_period(0)).await;
+                        continue;
+                    }
+                    let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+                    let has_ready = p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready"));
+                    if phase == "Succeeded" || phase == "Failed" || has_ready {
+                        continue;
+                    }
+                    let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| {
+                        next += 1;
+                        format!("node-{}", next % nodes.max(1))
+                    });
+                    run_pod(&client, &p, &node, ready, jiff::Timestamp::now()).await;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}
+
+/// Runs kubectl off the async runtime's threads.
+pub async fn kubectl(server: &Server, args: &[&str]) -> Output {
+    let kubeconfig = server.kubeconfig.clone();
+    let home = server.dir.path().to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(KUBECTL).args(&args).env("KUBECONFIG", kubeconfig).env("HOME", home).output().expect("cannot run kubectl")
+    })
+    .await
+    .expect("kubectl task")
+}
+
+/// kubectl's stdout, asserting it succeeded.
+pub async fn kubectl_ok(server: &Server, args: &[&str]) -> String {
+    let out = kubectl(server, args).await;
+    assert!(out.status.success(), "kubectl {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -111,7 +111,14 @@ impl KubeSchedulerConfiguration {
             }
         }
         // All profiles share one queue, so they must sort it the same way.
-        let sorts: Vec<Vec<String>> = self.profiles.iter().map(|p| p.expand().queue_sort.iter().map(|e| e.name.clone()).collect()).collect();
+        let sorts: Vec<(Vec<String>, bool)> = self
+            .profiles
+            .iter()
+            .map(|p| {
+                let e = p.expand();
+                (e.queue_sort.enabled.iter().map(|x| x.name.clone()).collect(), e.multi_point.enabled.iter().any(|x| x.name == "PrioritySort"))
+            })
+            .collect();
         if sorts.windows(2).any(|w| w[0] != w[1]) {
             return invalid("profiles[1].plugins.queueSort: Invalid value: must be the same for all profiles".into());
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::{CSINode, StorageClass};
+use krs_apimachinery::labels::Selector;
 use parking_lot::RwLock;
 
 use crate::metrics::Metrics;
@@ -24,9 +25,25 @@ pub struct Listers {
     pub pdbs: RwLock<HashMap<String, Arc<PodDisruptionBudget>>>,
     /// Namespace labels by namespace name (for namespaceSelector).
     pub namespaces: RwLock<HashMap<String, BTreeMap<String, String>>>,
+    /// Pod selectors of Services, ReplicationControllers, ReplicaSets and StatefulSets by
+    /// `namespace/kind/name` (PodTopologySpread's system default constraints).
+    pub workload_selectors: RwLock<HashMap<String, Selector>>,
 }
 
 impl Listers {
+    /// The merged selector of the Services, ReplicationControllers, ReplicaSets and StatefulSets
+    /// selecting the pod (`helper.DefaultSelector`); empty when none selects it.
+    pub fn default_selector(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Vec<krs_apimachinery::labels::Requirement> {
+        let prefix = format!("{namespace}/");
+        let mut out = Vec::new();
+        for (k, sel) in self.workload_selectors.read().iter() {
+            if k.starts_with(&prefix) && !sel.is_empty() && sel.matches(labels) {
+                out.extend(sel.requirements().into_iter().flatten().cloned());
+            }
+        }
+        out
+    }
+
     pub fn namespace_labels(&self, ns: &str) -> BTreeMap<String, String> {
         self.namespaces.read().get(ns).cloned().unwrap_or_default()
     }

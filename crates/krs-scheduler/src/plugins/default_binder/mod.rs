@@ -41,12 +41,8 @@ impl BindPlugin for DefaultBinder {
             },
             target: ObjectReference { kind: Some("Node".into()), name: Some(node.to_string()), ..Default::default() },
         };
-        let body = match serde_json::to_vec(&binding) {
-            Ok(b) => b,
-            Err(e) => return Status::error(e.to_string()),
-        };
         let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
-        match api.create_subresource::<serde_json::Value>("binding", &pod.name, &PostParams::default(), body).await {
+        match api.create_subresource::<Binding, serde_json::Value>("binding", &pod.name, &PostParams::default(), &binding).await {
             Ok(_) => Status::success(),
             Err(e) => Status::error(e.to_string()),
         }
