@@ -32,11 +32,7 @@ impl Credentials {
         let text = std::fs::read_to_string(path)?;
         let field = |name: &str| -> Result<String, Error> {
             text.lines()
-                .find_map(|l| {
-                    l.trim()
-                        .strip_prefix(&format!("{name}: "))
-                        .map(|v| v.trim().to_string())
-                })
+                .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_string()))
                 .ok_or_else(|| format!("kubeconfig has no {name}").into())
         };
         let b64 = |name: &str| -> Result<Vec<u8>, Error> {
@@ -59,11 +55,7 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(creds: &Credentials) -> Result<Client, Error> {
-        let authority = creds
-            .server
-            .trim_start_matches("https://")
-            .trim_end_matches('/')
-            .to_string();
+        let authority = creds.server.trim_start_matches("https://").trim_end_matches('/').to_string();
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(&creds.ca_pem) {
             roots.add(c?)?;
@@ -80,12 +72,8 @@ impl Client {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let tcp = tokio::net::TcpStream::connect(&authority).await?;
         tcp.set_nodelay(true)?;
-        let host = authority
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(&authority)
-            .trim_matches(['[', ']'])
-            .to_string();
+        let host =
+            authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(&authority).trim_matches(['[', ']']).to_string();
         let name = ServerName::try_from(host)?;
         let tls = connector.connect(name, tcp).await?;
         let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
@@ -98,17 +86,9 @@ impl Client {
         Ok(Client { sender, authority })
     }
 
-    fn build(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<(Vec<u8>, &str)>,
-    ) -> Result<Request<Full<Bytes>>, Error> {
+    fn build(&self, method: Method, path: &str, body: Option<(Vec<u8>, &str)>) -> Result<Request<Full<Bytes>>, Error> {
         let uri = format!("https://{}{}", self.authority, path);
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("accept", "application/json");
+        let mut req = Request::builder().method(method).uri(uri).header("accept", "application/json");
         let body = match body {
             Some((bytes, ct)) => {
                 req = req.header("content-type", ct);

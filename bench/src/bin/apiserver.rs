@@ -65,14 +65,7 @@ impl Server {
             let _ = child.kill();
             return Err("krs server did not start".into());
         };
-        Ok((
-            Server {
-                child,
-                kubeconfig,
-                _dir: None,
-            },
-            ready,
-        ))
+        Ok((Server { child, kubeconfig, _dir: None }, ready))
     }
 
     fn pid(&self) -> u32 {
@@ -80,9 +73,7 @@ impl Server {
     }
 
     fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -109,11 +100,8 @@ fn krs_binary() -> Result<PathBuf, Error> {
     if sibling.exists() {
         Ok(sibling)
     } else {
-        Err(format!(
-            "{} not found: build it with `cargo build --release -p krs` or set KRS_BIN",
-            sibling.display()
-        )
-        .into())
+        Err(format!("{} not found: build it with `cargo build --release -p krs` or set KRS_BIN", sibling.display())
+            .into())
     }
 }
 
@@ -131,12 +119,7 @@ fn config_map(namespace: &str, name: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-async fn create_many(
-    clients: &[Client],
-    namespace: &str,
-    from: usize,
-    count: usize,
-) -> Result<(), Error> {
+async fn create_many(clients: &[Client], namespace: &str, from: usize, count: usize) -> Result<(), Error> {
     let next = Arc::new(AtomicUsize::new(from));
     let end = from + count;
     let mut tasks = Vec::new();
@@ -157,9 +140,7 @@ async fn create_many(
                     )
                     .await?;
                 if status != StatusCode::CREATED {
-                    return Err(
-                        format!("create: {status}: {}", String::from_utf8_lossy(&resp)).into(),
-                    );
+                    return Err(format!("create: {status}: {}", String::from_utf8_lossy(&resp)).into());
                 }
             }
         }));
@@ -179,16 +160,9 @@ async fn connect_many(creds: &Credentials, n: usize) -> Result<Vec<Client>, Erro
 }
 
 async fn ensure_namespace(c: &Client, name: &str) -> Result<(), Error> {
-    let body = serde_json::to_vec(
-        &serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
-    )?;
-    let (status, resp) = c
-        .send(
-            Method::POST,
-            "/api/v1/namespaces",
-            Some((body, "application/json")),
-        )
-        .await?;
+    let body =
+        serde_json::to_vec(&serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))?;
+    let (status, resp) = c.send(Method::POST, "/api/v1/namespaces", Some((body, "application/json"))).await?;
     if status != StatusCode::CREATED && status != StatusCode::CONFLICT {
         return Err(format!("namespace: {status}: {}", String::from_utf8_lossy(&resp)).into());
     }
@@ -196,22 +170,12 @@ async fn ensure_namespace(c: &Client, name: &str) -> Result<(), Error> {
 }
 
 /// Median latency of listing a namespace's ConfigMaps, and the item count.
-async fn list_latency(
-    c: &Client,
-    namespace: &str,
-    runs: usize,
-) -> Result<(Duration, usize), Error> {
+async fn list_latency(c: &Client, namespace: &str, runs: usize) -> Result<(Duration, usize), Error> {
     let mut times = Vec::new();
     let mut count = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let (status, body) = c
-            .send(
-                Method::GET,
-                &format!("/api/v1/namespaces/{namespace}/configmaps"),
-                None,
-            )
-            .await?;
+        let (status, body) = c.send(Method::GET, &format!("/api/v1/namespaces/{namespace}/configmaps"), None).await?;
         times.push(t.elapsed());
         if status != StatusCode::OK {
             return Err(format!("list: {status}").into());
@@ -225,9 +189,7 @@ async fn list_latency(
 
 /// Streams a list without keeping it, returning the bytes received.
 async fn list_streamed(c: &Client, namespace: &str) -> Result<usize, Error> {
-    let (status, mut body) = c
-        .stream(&format!("/api/v1/namespaces/{namespace}/configmaps"))
-        .await?;
+    let (status, mut body) = c.stream(&format!("/api/v1/namespaces/{namespace}/configmaps")).await?;
     if status != StatusCode::OK {
         return Err(format!("list: {status}").into());
     }
@@ -247,18 +209,9 @@ async fn watch_fan_out(
     events: usize,
 ) -> Result<Duration, Error> {
     ensure_namespace(writer, "fanout").await?;
-    let (_, body) = writer
-        .send(
-            Method::GET,
-            "/api/v1/namespaces/fanout/configmaps?limit=1",
-            None,
-        )
-        .await?;
+    let (_, body) = writer.send(Method::GET, "/api/v1/namespaces/fanout/configmaps?limit=1", None).await?;
     let v: serde_json::Value = serde_json::from_slice(&body)?;
-    let rv = v["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap_or("0")
-        .to_string();
+    let rv = v["metadata"]["resourceVersion"].as_str().unwrap_or("0").to_string();
     // 250 streams per connection, as a client-go process multiplexes watches.
     let conns = connect_many(creds, watchers.div_ceil(250)).await?;
     let received = Arc::new(AtomicUsize::new(0));
@@ -301,18 +254,13 @@ async fn watch_fan_out(
 }
 
 fn main() -> Result<(), Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(run())
 }
 
 async fn run() -> Result<(), Error> {
     let krs = krs_binary()?;
-    let objects: usize = std::env::var("BENCH_OBJECTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let objects: usize = std::env::var("BENCH_OBJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     println!("krs API server benchmark ({})", krs.display());
 
     // Start-up: exec to serving, on an empty data dir (first start: PKI, store, bootstrap) and
@@ -381,44 +329,16 @@ async fn run() -> Result<(), Error> {
     server.stop();
 
     println!();
-    println!(
-        "{:<52} {:>14} {:>14} {:>10}",
-        "figure", "krs", "reference", "ratio"
-    );
+    println!("{:<52} {:>14} {:>14} {:>10}", "figure", "krs", "reference", "ratio");
     let row = |name: &str, v: f64, unit: &str, reference: f64, lower_is_better: bool| {
-        let ratio = if lower_is_better {
-            reference / v
-        } else {
-            v / reference
-        };
-        println!(
-            "{name:<52} {:>11.2} {unit:<2} {reference:>11.2} {unit:<2} {ratio:>9.1}x",
-            v
-        );
+        let ratio = if lower_is_better { reference / v } else { v / reference };
+        println!("{name:<52} {:>11.2} {unit:<2} {reference:>11.2} {unit:<2} {ratio:>9.1}x", v);
     };
-    row(
-        "ready after exec, empty store (ms)",
-        ready_ms,
-        "ms",
-        PEER_READY_MS,
-        true,
-    );
-    println!(
-        "{:<52} {:>11.2} ms",
-        "ready after exec, restart on the same dir (ms)", restart_ms
-    );
+    row("ready after exec, empty store (ms)", ready_ms, "ms", PEER_READY_MS, true);
+    println!("{:<52} {:>11.2} ms", "ready after exec, restart on the same dir (ms)", restart_ms);
     row("idle RSS (MB)", mb(idle), "MB", PEER_IDLE_MB, true);
-    row(
-        "server CPU per ConfigMap create (ms)",
-        cpu_per_create_ms,
-        "ms",
-        PEER_CPU_PER_CREATE_MS,
-        true,
-    );
-    println!(
-        "{:<52} {:>11.0} /s",
-        "creates with 16 concurrent clients", creates_per_s
-    );
+    row("server CPU per ConfigMap create (ms)", cpu_per_create_ms, "ms", PEER_CPU_PER_CREATE_MS, true);
+    println!("{:<52} {:>11.0} /s", "creates with 16 concurrent clients", creates_per_s);
     println!(
         "{:<52} {:>11.2} ms ({count_10k} items)",
         "list latency at 10,000 ConfigMaps",
@@ -429,11 +349,7 @@ async fn run() -> Result<(), Error> {
         format!("list latency at {total} ConfigMaps"),
         list_big.as_secs_f64() * 1000.0
     );
-    println!(
-        "{:<52} {:>11.1} MB",
-        format!("RSS with {total} ConfigMaps"),
-        mb(rss_full)
-    );
+    println!("{:<52} {:>11.1} MB", format!("RSS with {total} ConfigMaps"), mb(rss_full));
     println!(
         "{:<52} {:>11.1} MB (peak {:.1} MB, list of {:.1} MB)",
         "RSS growth while streaming that list",
@@ -448,16 +364,9 @@ async fn run() -> Result<(), Error> {
         fan_out.as_secs_f64()
     );
     println!();
-    let check =
-        |name: &str, ok: bool| println!("target {name}: {}", if ok { "met" } else { "NOT met" });
-    check(
-        &format!("idle RSS under {TARGET_IDLE_MB} MB"),
-        mb(idle) < TARGET_IDLE_MB,
-    );
-    check(
-        &format!("ready under {TARGET_READY_MS} ms"),
-        ready_ms < TARGET_READY_MS,
-    );
+    let check = |name: &str, ok: bool| println!("target {name}: {}", if ok { "met" } else { "NOT met" });
+    check(&format!("idle RSS under {TARGET_IDLE_MB} MB"), mb(idle) < TARGET_IDLE_MB);
+    check(&format!("ready under {TARGET_READY_MS} ms"), ready_ms < TARGET_READY_MS);
     check(
         &format!("under {TARGET_CPU_PER_CREATE_MS} ms server CPU per create"),
         cpu_per_create_ms < TARGET_CPU_PER_CREATE_MS,

@@ -44,16 +44,9 @@ fn value() -> Bytes {
 fn process_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name (which is in parentheses and may contain spaces).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
     // utime and stime are the 14th and 15th fields of the whole line: 12th and 13th after ')'.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
@@ -97,29 +90,15 @@ async fn load_range(store: &Arc<dyn Store>) {
     let value = value();
     for chunk in 0..RANGE_KEYS / 100 {
         let success = (0..100)
-            .map(|i| TxnOp::Put {
-                key: format!("/bench/range/{:05}", chunk * 100 + i),
-                value: value.clone(),
-                lease: 0,
-            })
+            .map(|i| TxnOp::Put { key: format!("/bench/range/{:05}", chunk * 100 + i), value: value.clone(), lease: 0 })
             .collect();
-        store
-            .txn(Txn {
-                compares: vec![],
-                success,
-                failure: vec![],
-            })
-            .await
-            .expect("load");
+        store.txn(Txn { compares: vec![], success, failure: vec![] }).await.expect("load");
     }
 }
 
 /// Mean latency of listing 10,000 keys (about 10 MiB) in one range.
 async fn range(store: &Arc<dyn Store>) -> f64 {
-    let req = RangeRequest {
-        prefix: "/bench/range/".into(),
-        ..Default::default()
-    };
+    let req = RangeRequest { prefix: "/bench/range/".into(), ..Default::default() };
     let warm = store.range(req.clone()).await.expect("range");
     assert_eq!(warm.kvs.len(), RANGE_KEYS);
     let start = Instant::now();
@@ -135,20 +114,12 @@ async fn range(store: &Arc<dyn Store>) -> f64 {
 async fn watch_fan_out(store: &Arc<dyn Store>, round: usize) -> f64 {
     let mut watchers = Vec::new();
     for _ in 0..WATCHERS {
-        let req = WatchRequest {
-            key: format!("/bench/watch/{round}/"),
-            prefix: true,
-            start_revision: 0,
-        };
+        let req = WatchRequest { key: format!("/bench/watch/{round}/"), prefix: true, start_revision: 0 };
         let mut watch = store.watch(req).await.expect("watch");
         watchers.push(tokio::spawn(async move {
             let mut seen = 0;
             while seen < WATCH_EVENTS {
-                let resp = watch
-                    .next()
-                    .await
-                    .expect("watch ended")
-                    .expect("watch failed");
+                let resp = watch.next().await.expect("watch ended").expect("watch failed");
                 seen += resp.events.len();
             }
             Instant::now()
@@ -161,10 +132,7 @@ async fn watch_fan_out(store: &Arc<dyn Store>, round: usize) -> f64 {
             tokio::spawn(async move {
                 let value = Bytes::from(vec![b'w'; 256]);
                 for n in 0..WATCH_EVENTS / 16 {
-                    store
-                        .create(&format!("/bench/watch/{round}/{w}/{n}"), value.clone(), 0)
-                        .await
-                        .expect("create");
+                    store.create(&format!("/bench/watch/{round}/{w}/{n}"), value.clone(), 0).await.expect("create");
                 }
             })
         })
@@ -181,37 +149,21 @@ async fn watch_fan_out(store: &Arc<dyn Store>, round: usize) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let base = std::env::var_os("KRS_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let dir = tempfile::Builder::new()
-        .prefix("krs-bench-store-")
-        .tempdir_in(&base)
-        .expect("bench directory");
-    println!(
-        "store benchmark: data under {}, values of {VALUE_BYTES} bytes",
-        dir.path().display()
-    );
+    let base = std::env::var_os("KRS_BENCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let dir = tempfile::Builder::new().prefix("krs-bench-store-").tempdir_in(&base).expect("bench directory");
+    println!("store benchmark: data under {}, values of {VALUE_BYTES} bytes", dir.path().display());
 
     // `KRS_BENCH_ONLY=embedded` (or `etcd`) runs one backend, for profiling.
     let only = std::env::var("KRS_BENCH_ONLY").ok();
     let mut backends: Vec<(&str, Arc<dyn Store>)> = Vec::new();
     if only.as_deref() != Some("etcd") {
-        let options = EmbeddedOptions {
-            compaction_interval: None,
-            ..Default::default()
-        };
-        let store = EmbeddedStore::open(dir.path().join("krs.db"), options)
-            .expect("open the embedded store");
+        let options = EmbeddedOptions { compaction_interval: None, ..Default::default() };
+        let store = EmbeddedStore::open(dir.path().join("krs.db"), options).expect("open the embedded store");
         backends.push(("embedded", Arc::new(store)));
     }
     let _cluster = if only.as_deref() != Some("embedded") {
-        let cluster = EtcdCluster::start_in(dir.path(), 1)
-            .await
-            .expect("start etcd");
-        let store = EtcdStore::connect(&cluster.endpoints(), EtcdOptions::default())
-            .await
-            .expect("connect to etcd");
+        let cluster = EtcdCluster::start_in(dir.path(), 1).await.expect("start etcd");
+        let store = EtcdStore::connect(&cluster.endpoints(), EtcdOptions::default()).await.expect("connect to etcd");
         backends.push(("etcd", Arc::new(store)));
         Some(cluster)
     } else {
@@ -254,10 +206,7 @@ async fn main() {
             best[i] = best[i].max(rate);
         }
     }
-    table.push((
-        format!("watch fan-out to {WATCHERS} watchers (events/s)"),
-        best,
-    ));
+    table.push((format!("watch fan-out to {WATCHERS} watchers (events/s)"), best));
 
     if backends.len() != 2 {
         return;
@@ -268,11 +217,7 @@ async fn main() {
     for (figure, values) in &table {
         let (e, c) = (values[0], values[1]);
         // For a latency, lower is better: the ratio is etcd's time over the embedded one.
-        let ratio = if figure.ends_with("(ms)") {
-            c / e
-        } else {
-            e / c
-        };
+        let ratio = if figure.ends_with("(ms)") { c / e } else { e / c };
         let precision = if figure.ends_with("(ms)") { 1 } else { 0 };
         println!("| {figure} | {e:.precision$} | {c:.precision$} | {ratio:.2}x |");
     }

@@ -25,11 +25,7 @@ impl UserInfo {
         if !groups.iter().any(|g| g == SYSTEM_AUTHENTICATED) {
             groups.push(SYSTEM_AUTHENTICATED.to_string());
         }
-        UserInfo {
-            name,
-            uid: String::new(),
-            groups,
-        }
+        UserInfo { name, uid: String::new(), groups }
     }
 
     pub fn in_group(&self, group: &str) -> bool {
@@ -68,11 +64,7 @@ pub struct MastersOnly;
 
 impl Authorizer for MastersOnly {
     fn authorize(&self, user: &UserInfo, _attrs: &Attributes<'_>) -> Decision {
-        if user.in_group(SYSTEM_MASTERS) {
-            Decision::Allow
-        } else {
-            Decision::Deny(String::new())
-        }
+        if user.in_group(SYSTEM_MASTERS) { Decision::Allow } else { Decision::Deny(String::new()) }
     }
 }
 
@@ -84,22 +76,11 @@ impl fmt::Display for ForbiddenMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (user, a) = (self.0, self.1);
         if !a.resource_request {
-            return write!(
-                f,
-                "User \"{}\" cannot {} path \"{}\"",
-                user.name, a.verb, a.path
-            );
+            return write!(f, "User \"{}\" cannot {} path \"{}\"", user.name, a.verb, a.path);
         }
-        let resource = if a.subresource.is_empty() {
-            a.resource.to_string()
-        } else {
-            format!("{}/{}", a.resource, a.subresource)
-        };
-        write!(
-            f,
-            "User \"{}\" cannot {} resource \"{}\" in API group \"{}\"",
-            user.name, a.verb, resource, a.group
-        )?;
+        let resource =
+            if a.subresource.is_empty() { a.resource.to_string() } else { format!("{}/{}", a.resource, a.subresource) };
+        write!(f, "User \"{}\" cannot {} resource \"{}\" in API group \"{}\"", user.name, a.verb, resource, a.group)?;
         if a.namespace.is_empty() {
             write!(f, " at the cluster scope")
         } else {
@@ -129,14 +110,8 @@ mod tests {
     fn only_system_masters_may_act_until_rbac_exists() {
         let admin = UserInfo::authenticated("admin".into(), vec![SYSTEM_MASTERS.into()]);
         let bob = UserInfo::authenticated("bob".into(), vec![]);
-        assert_eq!(
-            MastersOnly.authorize(&admin, &attrs("list", "")),
-            Decision::Allow
-        );
-        assert!(matches!(
-            MastersOnly.authorize(&bob, &attrs("list", "")),
-            Decision::Deny(_)
-        ));
+        assert_eq!(MastersOnly.authorize(&admin, &attrs("list", "")), Decision::Allow);
+        assert!(matches!(MastersOnly.authorize(&bob, &attrs("list", "")), Decision::Deny(_)));
         assert!(bob.in_group(SYSTEM_AUTHENTICATED));
     }
 

@@ -6,11 +6,7 @@ use krs_api::catalog::{Catalog, GroupInfo, ResourceInfo, SubresourceKind};
 use serde_json::{Value, json};
 
 fn group_version(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        version.to_string()
-    } else {
-        format!("{group}/{version}")
-    }
+    if group.is_empty() { version.to_string() } else { format!("{group}/{version}") }
 }
 
 /// `/api`: the core group's versions.
@@ -23,11 +19,8 @@ pub fn api_versions(server_address: &str) -> Value {
 }
 
 fn api_group(g: &GroupInfo) -> Value {
-    let versions: Vec<Value> = g
-        .versions
-        .iter()
-        .map(|v| json!({"groupVersion": group_version(&g.name, v), "version": v}))
-        .collect();
+    let versions: Vec<Value> =
+        g.versions.iter().map(|v| json!({"groupVersion": group_version(&g.name, v), "version": v})).collect();
     json!({
         "name": g.name,
         "versions": versions,
@@ -37,12 +30,7 @@ fn api_group(g: &GroupInfo) -> Value {
 
 /// `/apis`: every named group.
 pub fn api_group_list(catalog: &Catalog) -> Value {
-    let groups: Vec<Value> = catalog
-        .groups()
-        .iter()
-        .filter(|g| !g.name.is_empty())
-        .map(api_group)
-        .collect();
+    let groups: Vec<Value> = catalog.groups().iter().filter(|g| !g.name.is_empty()).map(api_group).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -117,10 +105,7 @@ pub fn aggregated(catalog: &Catalog, core: bool, v2: bool) -> Value {
                 .versions
                 .iter()
                 .map(|v| {
-                    let resources: Vec<Value> = catalog
-                        .resources_in(&g.name, v)
-                        .map(aggregated_resource)
-                        .collect();
+                    let resources: Vec<Value> = catalog.resources_in(&g.name, v).map(aggregated_resource).collect();
                     json!({"version": v, "resources": resources, "freshness": "Current"})
                 })
                 .collect();
@@ -155,11 +140,9 @@ fn aggregated_resource(r: &std::sync::Arc<ResourceInfo>) -> Value {
             .iter()
             .map(|s| {
                 let kind = match s.kind {
-                    SubresourceKind::Other {
-                        group,
-                        version,
-                        kind,
-                    } => json!({"group": group, "version": version, "kind": kind}),
+                    SubresourceKind::Other { group, version, kind } => {
+                        json!({"group": group, "version": version, "kind": kind})
+                    }
                     other => {
                         json!({"group": "", "version": "", "kind": subresource_kind(r, other)})
                     }
@@ -184,14 +167,8 @@ mod tests {
         let pods = resources.iter().find(|r| r["name"] == "pods").unwrap();
         assert_eq!(pods["shortNames"], json!(["po"]));
         assert_eq!(pods["categories"], json!(["all"]));
-        let eviction = resources
-            .iter()
-            .find(|r| r["name"] == "pods/eviction")
-            .unwrap();
-        assert_eq!(
-            (eviction["group"].as_str(), eviction["kind"].as_str()),
-            (Some("policy"), Some("Eviction"))
-        );
+        let eviction = resources.iter().find(|r| r["name"] == "pods/eviction").unwrap();
+        assert_eq!((eviction["group"].as_str(), eviction["kind"].as_str()), (Some("policy"), Some("Eviction")));
         assert!(api_resource_list(&catalog, "apps", "v1beta1").is_none());
     }
 
@@ -199,12 +176,8 @@ mod tests {
     fn aggregated_lists_groups_with_versions_preferred_first() {
         let catalog = Catalog::builtin();
         let doc = aggregated(&catalog, false, true);
-        let autoscaling = doc["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["metadata"]["name"] == "autoscaling")
-            .unwrap();
+        let autoscaling =
+            doc["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "autoscaling").unwrap();
         assert_eq!(autoscaling["versions"][0]["version"], "v2");
         let core = aggregated(&catalog, true, true);
         assert_eq!(core["items"].as_array().unwrap().len(), 1);
@@ -232,12 +205,6 @@ mod tests {
         assert_eq!(g["preferredVersion"]["groupVersion"], "autoscaling/v2");
         assert!(api_group_doc(&catalog, "").is_none());
         let list = api_group_list(&catalog);
-        assert!(
-            list["groups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|g| g["name"] != "")
-        );
+        assert!(list["groups"].as_array().unwrap().iter().all(|g| g["name"] != ""));
     }
 }

@@ -12,12 +12,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 pub fn duplicate_fields(json: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(json);
-    let _ = Walk {
-        path: String::new(),
-        out: &mut out,
-        depth: 0,
-    }
-    .deserialize(&mut de);
+    let _ = Walk { path: String::new(), out: &mut out, depth: 0 }.deserialize(&mut de);
     out
 }
 
@@ -47,11 +42,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() {
-                key.clone()
-            } else {
-                format!("{}.{key}", self.path)
-            };
+            let path = if self.path.is_empty() { key.clone() } else { format!("{}.{key}", self.path) };
             if self.depth >= MAX_DEPTH {
                 map.next_value::<IgnoredAny>()?;
                 continue;
@@ -59,11 +50,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             if !seen.insert(key) {
                 self.out.push(path.clone());
             }
-            map.next_value_seed(Walk {
-                path,
-                out: self.out,
-                depth: self.depth + 1,
-            })?;
+            map.next_value_seed(Walk { path, out: self.out, depth: self.depth + 1 })?;
         }
         Ok(())
     }
@@ -75,12 +62,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             let more = if self.depth >= MAX_DEPTH {
                 seq.next_element::<IgnoredAny>()?.is_some()
             } else {
-                seq.next_element_seed(Walk {
-                    path,
-                    out: self.out,
-                    depth: self.depth + 1,
-                })?
-                .is_some()
+                seq.next_element_seed(Walk { path, out: self.out, depth: self.depth + 1 })?.is_some()
             };
             if !more {
                 return Ok(());
@@ -115,11 +97,9 @@ mod tests {
 
     #[test]
     fn reports_duplicates_with_their_path() {
-        let doc = br#"{"metadata":{"name":"a","name":"b"},"spec":{"containers":[{"image":"x","image":"y"}]},"spec":{}}"#;
-        assert_eq!(
-            duplicate_fields(doc),
-            vec!["metadata.name", "spec.containers[0].image", "spec"]
-        );
+        let doc =
+            br#"{"metadata":{"name":"a","name":"b"},"spec":{"containers":[{"image":"x","image":"y"}]},"spec":{}}"#;
+        assert_eq!(duplicate_fields(doc), vec!["metadata.name", "spec.containers[0].image", "spec"]);
         assert!(duplicate_fields(br#"{"a":1,"b":{"a":2}}"#).is_empty());
         assert!(duplicate_fields(b"not json").is_empty());
     }

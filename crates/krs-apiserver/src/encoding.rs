@@ -35,10 +35,7 @@ impl MediaType {
             let Some((k, v)) = p.split_once('=') else {
                 continue;
             };
-            let (k, v) = (
-                k.trim().to_ascii_lowercase(),
-                v.trim().trim_matches('"').to_string(),
-            );
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string());
             if k == "q" {
                 q = v.parse().unwrap_or(0.0);
             } else {
@@ -49,19 +46,12 @@ impl MediaType {
     }
 
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// Parses an Accept header into its entries, most preferred first (stable for equal q).
     pub fn parse_accept(header: &str) -> Vec<MediaType> {
-        let mut types: Vec<MediaType> = header
-            .split(',')
-            .filter_map(MediaType::parse)
-            .filter(|m| m.q > 0.0)
-            .collect();
+        let mut types: Vec<MediaType> = header.split(',').filter_map(MediaType::parse).filter(|m| m.q > 0.0).collect();
         types.sort_by(|a, b| b.q.partial_cmp(&a.q).unwrap_or(std::cmp::Ordering::Equal));
         types
     }
@@ -69,8 +59,7 @@ impl MediaType {
     fn matches(&self, essence: &str) -> bool {
         self.essence == essence
             || self.essence == "*/*"
-            || (self.essence.ends_with("/*")
-                && essence.starts_with(&self.essence[..self.essence.len() - 1]))
+            || (self.essence.ends_with("/*") && essence.starts_with(&self.essence[..self.essence.len() - 1]))
     }
 }
 
@@ -112,23 +101,16 @@ pub struct Negotiated {
 /// Negotiates the response for resource requests. `None` means nothing acceptable (406).
 pub fn negotiate(accept: Option<&str>, watch: bool) -> Option<Negotiated> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
-        return Some(Negotiated {
-            format: Format::Json,
-            view: View::Object,
-        });
+        return Some(Negotiated { format: Format::Json, view: View::Object });
     };
     for m in MediaType::parse_accept(accept) {
         let view = match m.param("as") {
             None => View::Object,
-            Some("Table")
-                if m.param("g") == Some("meta.k8s.io")
-                    && matches!(m.param("v"), Some("v1" | "v1beta1")) =>
-            {
+            Some("Table") if m.param("g") == Some("meta.k8s.io") && matches!(m.param("v"), Some("v1" | "v1beta1")) => {
                 View::Table
             }
             Some("PartialObjectMetadata" | "PartialObjectMetadataList")
-                if m.param("g") == Some("meta.k8s.io")
-                    && matches!(m.param("v"), Some("v1" | "v1beta1")) =>
+                if m.param("g") == Some("meta.k8s.io") && matches!(m.param("v"), Some("v1" | "v1beta1")) =>
             {
                 View::Metadata
             }
@@ -165,9 +147,7 @@ pub enum DiscoveryFormat {
 /// Negotiates discovery: aggregated (v2, v2beta1) when asked for first, else legacy JSON.
 pub fn negotiate_discovery(accept: Option<&str>) -> DiscoveryFormat {
     for m in MediaType::parse_accept(accept.unwrap_or("")) {
-        if m.param("as") == Some("APIGroupDiscoveryList")
-            && m.param("g") == Some("apidiscovery.k8s.io")
-        {
+        if m.param("as") == Some("APIGroupDiscoveryList") && m.param("g") == Some("apidiscovery.k8s.io") {
             match m.param("v") {
                 Some("v2") => return DiscoveryFormat::Aggregated { v2: true },
                 Some("v2beta1") => return DiscoveryFormat::Aggregated { v2: false },
@@ -219,13 +199,9 @@ pub enum DecodeError {
 /// Decodes a request body of any supported format into a JSON value.
 pub fn decode_value(body: &Bytes, format: BodyFormat) -> Result<serde_json::Value, DecodeError> {
     match format {
-        BodyFormat::Json => {
-            serde_json::from_slice(body).map_err(|e| DecodeError::Json(json_error(&e)))
-        }
+        BodyFormat::Json => serde_json::from_slice(body).map_err(|e| DecodeError::Json(json_error(&e))),
         BodyFormat::Yaml => yaml_to_json(body),
-        BodyFormat::Protobuf => {
-            krs_proto::decode_object(body).map_err(|e| DecodeError::Protobuf(e.to_string()))
-        }
+        BodyFormat::Protobuf => krs_proto::decode_object(body).map_err(|e| DecodeError::Protobuf(e.to_string())),
     }
 }
 
@@ -252,69 +228,38 @@ mod tests {
     #[test]
     fn kubectl_get_asks_for_tables_first() {
         let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-        assert_eq!(
-            negotiate(Some(accept), false),
-            Some(Negotiated {
-                format: Format::Json,
-                view: View::Table
-            })
-        );
+        assert_eq!(negotiate(Some(accept), false), Some(Negotiated { format: Format::Json, view: View::Table }));
     }
 
     #[test]
     fn client_go_asks_for_protobuf_first() {
         let n = negotiate(Some("application/vnd.kubernetes.protobuf, */*"), false).unwrap();
         assert_eq!(n.format, Format::Protobuf);
-        let n = negotiate(
-            Some(
-                "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io, application/json",
-            ),
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            n,
-            Negotiated {
-                format: Format::Json,
-                view: View::Object
-            }
-        );
+        let n =
+            negotiate(Some("application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io, application/json"), false)
+                .unwrap();
+        assert_eq!(n, Negotiated { format: Format::Json, view: View::Object });
     }
 
     #[test]
     fn no_accept_means_json_and_nonsense_means_none() {
         assert_eq!(negotiate(None, false).unwrap().format, Format::Json);
         assert_eq!(negotiate(Some("text/html"), false), None);
-        assert_eq!(
-            negotiate(Some("application/yaml"), false).unwrap().format,
-            Format::Yaml
-        );
+        assert_eq!(negotiate(Some("application/yaml"), false).unwrap().format, Format::Yaml);
     }
 
     #[test]
     fn discovery_prefers_aggregated_when_asked() {
         let v2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
-        assert_eq!(
-            negotiate_discovery(Some(v2)),
-            DiscoveryFormat::Aggregated { v2: true }
-        );
+        assert_eq!(negotiate_discovery(Some(v2)), DiscoveryFormat::Aggregated { v2: true });
         let v2beta1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
-        assert_eq!(
-            negotiate_discovery(Some(v2beta1)),
-            DiscoveryFormat::Aggregated { v2: false }
-        );
-        assert_eq!(
-            negotiate_discovery(Some("application/json")),
-            DiscoveryFormat::Legacy
-        );
+        assert_eq!(negotiate_discovery(Some(v2beta1)), DiscoveryFormat::Aggregated { v2: false });
+        assert_eq!(negotiate_discovery(Some("application/json")), DiscoveryFormat::Legacy);
     }
 
     #[test]
     fn yaml_bodies_become_json() {
-        let v = yaml_to_json(
-            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: '1'\n",
-        )
-        .unwrap();
+        let v = yaml_to_json(b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: '1'\n").unwrap();
         assert_eq!(v["data"]["k"], "1");
         assert!(yaml_to_json(b"a: [1, 2").is_err());
     }

@@ -15,9 +15,7 @@ pub struct ApiError {
 
 impl From<status::StatusError> for ApiError {
     fn from(err: status::StatusError) -> Self {
-        ApiError {
-            status: Box::new(err.into_status()),
-        }
+        ApiError { status: Box::new(err.into_status()) }
     }
 }
 
@@ -117,12 +115,8 @@ impl ApiError {
     }
 
     pub fn not_acceptable() -> ApiError {
-        status::new_not_acceptable(&[
-            "application/json",
-            "application/yaml",
-            "application/vnd.kubernetes.protobuf",
-        ])
-        .into()
+        status::new_not_acceptable(&["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"])
+            .into()
     }
 
     pub fn internal(message: impl std::fmt::Display) -> ApiError {

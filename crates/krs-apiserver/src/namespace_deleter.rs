@@ -87,14 +87,7 @@ fn namespaced_resources(app: &App) -> Vec<Arc<ResourceInfo>> {
                 && r.verbs.contains(Verbs::LIST.with(Verbs::DELETE))
                 && !r.needs_conversion()
         })
-        .filter(|r| {
-            seen.insert(
-                r.storage
-                    .as_ref()
-                    .map(|s| s.prefix.clone())
-                    .unwrap_or_default(),
-            )
-        })
+        .filter(|r| seen.insert(r.storage.as_ref().map(|s| s.prefix.clone()).unwrap_or_default()))
         .cloned()
         .collect()
 }
@@ -102,43 +95,27 @@ fn namespaced_resources(app: &App) -> Vec<Arc<ResourceInfo>> {
 /// One pass over a terminating namespace: deletes what it holds; once nothing remains,
 /// finalizes and removes it.
 async fn delete_namespace(app: &Arc<App>, name: &str) -> Result<(), String> {
-    let ctx = WriteContext {
-        user: "system:serviceaccount:kube-system:namespace-controller".into(),
-        ..Default::default()
-    };
+    let ctx =
+        WriteContext { user: "system:serviceaccount:kube-system:namespace-controller".into(), ..Default::default() };
     let mut remaining = 0usize;
     for res in namespaced_resources(app) {
         let Some(cacher) = app.cacher(&res) else {
             continue;
         };
-        let rev = app
-            .store
-            .current_revision()
-            .await
-            .map_err(|e| e.to_string())?;
+        let rev = app.store.current_revision().await.map_err(|e| e.to_string())?;
         if !cacher.wait_for_revision(rev, Duration::from_secs(3)).await {
             return Err(format!("the {} cache is behind", res.resource));
         }
         let prefix = format!("{}{name}/", cacher.prefix());
-        let page = cacher.list(&ListOptions {
-            prefix: &prefix,
-            start: None,
-            limit: 0,
-            filter: &Everything,
-            unfiltered: true,
-        });
+        let page =
+            cacher.list(&ListOptions { prefix: &prefix, start: None, limit: 0, filter: &Everything, unfiltered: true });
         for obj in page.items {
-            match registry::delete(app, &res, &ctx, name, &obj.name, &DeleteOptions::default())
-                .await
-            {
+            match registry::delete(app, &res, &ctx, name, &obj.name, &DeleteOptions::default()).await {
                 Ok(DeleteOutcome::Deleted { .. }) => {}
                 Ok(DeleteOutcome::Pending { .. }) => remaining += 1,
                 Err(e) if e.code() == 404 => {}
                 Err(e) => {
-                    return Err(format!(
-                        "deleting {} {}/{}: {e}",
-                        res.resource, name, obj.name
-                    ));
+                    return Err(format!("deleting {} {}/{}: {e}", res.resource, name, obj.name));
                 }
             }
         }
@@ -147,17 +124,9 @@ async fn delete_namespace(app: &Arc<App>, name: &str) -> Result<(), String> {
         return Err(format!("{remaining} objects are still being deleted"));
     }
     let ns_res = namespaces(app).ok_or("namespaces are missing from the catalog")?;
-    let stored = registry::get(app, &ns_res, "", name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut ns = krs_kinds::downcast_ref::<Namespace>(stored.object.as_ref())
-        .cloned()
-        .ok_or("not a namespace")?;
-    let had = ns
-        .spec
-        .as_ref()
-        .and_then(|s| s.finalizers.as_ref())
-        .is_some_and(|f| f.iter().any(|x| x == FINALIZER));
+    let stored = registry::get(app, &ns_res, "", name).await.map_err(|e| e.to_string())?;
+    let mut ns = krs_kinds::downcast_ref::<Namespace>(stored.object.as_ref()).cloned().ok_or("not a namespace")?;
+    let had = ns.spec.as_ref().and_then(|s| s.finalizers.as_ref()).is_some_and(|f| f.iter().any(|x| x == FINALIZER));
     if had {
         if let Some(f) = ns.spec.as_mut().and_then(|s| s.finalizers.as_mut()) {
             f.retain(|x| x != FINALIZER);

@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn adds_the_version_to_existing_metadata() {
-        let out = with_resource_version(br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"x":"{\"metadata\":1}"}}"#, 42);
+        let out = with_resource_version(
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"x":"{\"metadata\":1}"}}"#,
+            42,
+        );
         assert_eq!(rv_of(&out), "42");
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["metadata"]["name"], "a");
@@ -146,17 +149,17 @@ mod tests {
 
     #[test]
     fn handles_empty_and_missing_metadata() {
-        assert_eq!(
-            rv_of(&with_resource_version(br#"{"kind":"X","metadata":{}}"#, 7)),
-            "7"
-        );
+        assert_eq!(rv_of(&with_resource_version(br#"{"kind":"X","metadata":{}}"#, 7)), "7");
         assert_eq!(rv_of(&with_resource_version(br#"{"kind":"X"}"#, 7)), "7");
         assert_eq!(rv_of(&with_resource_version(br#"{}"#, 7)), "7");
     }
 
     #[test]
     fn skips_nested_values_before_metadata() {
-        let out = with_resource_version(br#"{"a":{"metadata":{"b":[1,{"c":"]}"}]}},"n":-1.5e3,"t":true,"metadata":{"name":"x"}}"#, 9);
+        let out = with_resource_version(
+            br#"{"a":{"metadata":{"b":[1,{"c":"]}"}]}},"n":-1.5e3,"t":true,"metadata":{"name":"x"}}"#,
+            9,
+        );
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["metadata"]["resourceVersion"], "9");
         assert!(v["a"]["metadata"].get("resourceVersion").is_none());

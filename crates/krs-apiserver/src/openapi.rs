@@ -30,22 +30,14 @@ pub fn build(catalog: &Catalog) -> OpenApi {
                         krs_api::catalog::SubresourceKind::SameKind => {
                             (r.group.clone(), r.version.clone(), r.kind.clone())
                         }
-                        krs_api::catalog::SubresourceKind::Other {
-                            group,
-                            version,
-                            kind,
-                        } => (group.into(), version.into(), kind.into()),
+                        krs_api::catalog::SubresourceKind::Other { group, version, kind } => {
+                            (group.into(), version.into(), kind.into())
+                        }
                         krs_api::catalog::SubresourceKind::Connect { kind } => {
                             (r.group.clone(), r.version.clone(), kind.into())
                         }
                     };
-                    (
-                        s.name.clone(),
-                        g,
-                        v,
-                        k,
-                        s.verbs.names().into_iter().map(str::to_string).collect(),
-                    )
+                    (s.name.clone(), g, v, k, s.verbs.names().into_iter().map(str::to_string).collect())
                 })
                 .collect(),
         })
@@ -53,19 +45,13 @@ pub fn build(catalog: &Catalog) -> OpenApi {
     let mut api = OpenApi::new(docs);
     let by_definition: Arc<HashMap<String, Struct>> =
         Arc::new(merge::structs().map(|s| (s.definition_name(), s)).collect());
-    api.with_field_extensions(move |definition: &str, property: &str| {
-        extensions(&by_definition, definition, property)
-    });
+    api.with_field_extensions(move |definition: &str, property: &str| extensions(&by_definition, definition, property));
     api
 }
 
 /// The x-kubernetes-* extensions of one property (or, for an empty property, of the
 /// definition itself).
-fn extensions(
-    structs: &HashMap<String, Struct>,
-    definition: &str,
-    property: &str,
-) -> Vec<(String, Value)> {
+fn extensions(structs: &HashMap<String, Struct>, definition: &str, property: &str) -> Vec<(String, Value)> {
     let Some(s) = structs.get(definition) else {
         return Vec::new();
     };
@@ -88,20 +74,14 @@ fn extensions(
         out.push(("x-kubernetes-patch-merge-key".to_string(), json!(key)));
     }
     if let Some(list_type) = field.list_type() {
-        out.push((
-            "x-kubernetes-list-type".to_string(),
-            json!(list_type.as_str()),
-        ));
+        out.push(("x-kubernetes-list-type".to_string(), json!(list_type.as_str())));
         let keys: Vec<&str> = field.list_map_keys().collect();
         if !keys.is_empty() {
             out.push(("x-kubernetes-list-map-keys".to_string(), json!(keys)));
         }
     }
     if let Some(map_type) = field.map_type() {
-        out.push((
-            "x-kubernetes-map-type".to_string(),
-            json!(map_type.as_str()),
-        ));
+        out.push(("x-kubernetes-map-type".to_string(), json!(map_type.as_str())));
     }
     out
 }
@@ -112,21 +92,10 @@ mod tests {
 
     #[test]
     fn containers_carry_their_merge_key_and_strategy() {
-        let structs: HashMap<String, Struct> =
-            merge::structs().map(|s| (s.definition_name(), s)).collect();
+        let structs: HashMap<String, Struct> = merge::structs().map(|s| (s.definition_name(), s)).collect();
         let ext = extensions(&structs, "io.k8s.api.core.v1.PodSpec", "containers");
-        assert!(
-            ext.contains(&("x-kubernetes-patch-merge-key".to_string(), json!("name"))),
-            "{ext:?}"
-        );
-        assert!(
-            ext.contains(&("x-kubernetes-patch-strategy".to_string(), json!("merge"))),
-            "{ext:?}"
-        );
-        assert!(
-            ext.iter()
-                .any(|(k, v)| k == "x-kubernetes-list-type" && v == "map"),
-            "{ext:?}"
-        );
+        assert!(ext.contains(&("x-kubernetes-patch-merge-key".to_string(), json!("name"))), "{ext:?}");
+        assert!(ext.contains(&("x-kubernetes-patch-strategy".to_string(), json!("merge"))), "{ext:?}");
+        assert!(ext.iter().any(|(k, v)| k == "x-kubernetes-list-type" && v == "map"), "{ext:?}");
     }
 }

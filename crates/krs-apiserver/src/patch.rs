@@ -48,17 +48,11 @@ pub fn apply_patch(
     patch_type: PatchType,
     body: &[u8],
 ) -> Result<Box<dyn Object>, ApiError> {
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&with_resource_version(&kv.value, kv.mod_revision)).map_err(
-            |e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)),
-        )?;
+    let mut doc: serde_json::Value = serde_json::from_slice(&with_resource_version(&kv.value, kv.mod_revision))
+        .map_err(|e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)))?;
     let patch_error = |detail: String| {
         let mut errors = ErrorList::new();
-        errors.push(field::invalid(
-            &Path::new("patch"),
-            String::from_utf8_lossy(body).as_ref(),
-            detail,
-        ));
+        errors.push(field::invalid(&Path::new("patch"), String::from_utf8_lossy(body).as_ref(), detail));
         ApiError::invalid(res, "", &errors)
     };
     match patch_type {
@@ -82,23 +76,16 @@ pub fn apply_patch(
             // resources) with 415.
             let schema = krs_api::merge::lookup(&res.api_version(), &res.kind)
                 .ok_or_else(|| ApiError::unsupported_media_type(patch_type.content_type()))?;
-            doc =
-                krs_api::merge::strategic_merge_patch(&doc, &patch, schema).map_err(|e| match e
-                    .http_status()
-                {
-                    400 => ApiError::bad_request(e.to_string()),
-                    422 => patch_error(e.to_string()),
-                    _ => ApiError::internal(e.to_string()),
-                })?;
+            doc = krs_api::merge::strategic_merge_patch(&doc, &patch, schema).map_err(|e| match e.http_status() {
+                400 => ApiError::bad_request(e.to_string()),
+                422 => patch_error(e.to_string()),
+                _ => ApiError::internal(e.to_string()),
+            })?;
         }
         PatchType::Apply => {
             return Err(ApiError::unsupported_media_type(patch_type.content_type()));
         }
     }
-    let codec = res
-        .codec
-        .ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
-    codec
-        .decode_value(doc, &mut |_| {})
-        .map_err(|e| patch_error(e.to_string()))
+    let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
+    codec.decode_value(doc, &mut |_| {}).map_err(|e| patch_error(e.to_string()))
 }

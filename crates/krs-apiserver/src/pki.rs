@@ -10,22 +10,16 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{what}: {source}")]
-    Cert {
-        what: &'static str,
-        source: rcgen::Error,
-    },
+    Cert { what: &'static str, source: rcgen::Error },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
 }
@@ -54,48 +48,31 @@ impl Pki {
     /// when it lacks one of `sans` or nears expiry; the CA is never replaced once it exists
     /// (every client's kubeconfig trusts it).
     pub fn load_or_create(dir: &Path, sans: &[String]) -> Result<Pki, PkiError> {
-        fs::create_dir_all(dir).map_err(|source| PkiError::Io {
-            path: dir.into(),
-            source,
-        })?;
+        fs::create_dir_all(dir).map_err(|source| PkiError::Io { path: dir.into(), source })?;
         let ca_cert_path = dir.join("ca.crt");
         let ca_key_path = dir.join("ca.key");
         let (ca_cert, ca_key) = if ca_cert_path.exists() || ca_key_path.exists() {
             (read(&ca_cert_path)?, read(&ca_key_path)?)
         } else {
-            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| {
-                PkiError::Cert {
-                    what: "CA key",
-                    source,
-                }
-            })?;
-            let mut params = CertificateParams::new(Vec::<String>::new())
-                .map_err(|source| PkiError::Cert { what: "CA", source })?;
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+                .map_err(|source| PkiError::Cert { what: "CA key", source })?;
+            let mut params =
+                CertificateParams::new(Vec::<String>::new()).map_err(|source| PkiError::Cert { what: "CA", source })?;
             params.distinguished_name = dn("krs-ca", None);
             params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            params.key_usages = vec![
-                KeyUsagePurpose::KeyCertSign,
-                KeyUsagePurpose::CrlSign,
-                KeyUsagePurpose::DigitalSignature,
-            ];
+            params.key_usages =
+                vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
             set_validity(&mut params, CA_VALIDITY_DAYS);
-            let cert = params
-                .self_signed(&key)
-                .map_err(|source| PkiError::Cert { what: "CA", source })?;
+            let cert = params.self_signed(&key).map_err(|source| PkiError::Cert { what: "CA", source })?;
             let (c, k) = (cert.pem(), key.serialize_pem());
             write(&ca_cert_path, &c, false)?;
             write(&ca_key_path, &k, true)?;
             (c, k)
         };
-        let ca_signing_key = KeyPair::from_pem(&ca_key).map_err(|e| PkiError::Invalid {
-            path: ca_key_path.clone(),
-            reason: e.to_string(),
-        })?;
-        let issuer =
-            Issuer::from_ca_cert_pem(&ca_cert, ca_signing_key).map_err(|e| PkiError::Invalid {
-                path: ca_cert_path.clone(),
-                reason: e.to_string(),
-            })?;
+        let ca_signing_key = KeyPair::from_pem(&ca_key)
+            .map_err(|e| PkiError::Invalid { path: ca_key_path.clone(), reason: e.to_string() })?;
+        let issuer = Issuer::from_ca_cert_pem(&ca_cert, ca_signing_key)
+            .map_err(|e| PkiError::Invalid { path: ca_cert_path.clone(), reason: e.to_string() })?;
 
         let (serving_cert, serving_key) = leaf(
             dir,
@@ -125,12 +102,8 @@ impl Pki {
         let service_account_key = if sa_path.exists() {
             read(&sa_path)?
         } else {
-            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| {
-                PkiError::Cert {
-                    what: "service account key",
-                    source,
-                }
-            })?;
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+                .map_err(|source| PkiError::Cert { what: "service account key", source })?;
             let pem = key.serialize_pem();
             write(&sa_path, &pem, true)?;
             pem
@@ -149,27 +122,14 @@ impl Pki {
 
     /// Issues a client certificate for `user` in `groups`, signed by the cluster CA (used by
     /// in-cluster components and tests).
-    pub fn issue_client_cert(
-        &self,
-        user: &str,
-        groups: &[&str],
-    ) -> Result<(String, String), PkiError> {
-        let ca_key = KeyPair::from_pem(&self.ca_key).map_err(|source| PkiError::Cert {
-            what: "CA key",
-            source,
-        })?;
-        let issuer = Issuer::from_ca_cert_pem(&self.ca_cert, ca_key)
-            .map_err(|source| PkiError::Cert { what: "CA", source })?;
-        let key =
-            KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| PkiError::Cert {
-                what: "client key",
-                source,
-            })?;
+    pub fn issue_client_cert(&self, user: &str, groups: &[&str]) -> Result<(String, String), PkiError> {
+        let ca_key = KeyPair::from_pem(&self.ca_key).map_err(|source| PkiError::Cert { what: "CA key", source })?;
+        let issuer =
+            Issuer::from_ca_cert_pem(&self.ca_cert, ca_key).map_err(|source| PkiError::Cert { what: "CA", source })?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+            .map_err(|source| PkiError::Cert { what: "client key", source })?;
         let mut params =
-            CertificateParams::new(Vec::<String>::new()).map_err(|source| PkiError::Cert {
-                what: "client",
-                source,
-            })?;
+            CertificateParams::new(Vec::<String>::new()).map_err(|source| PkiError::Cert { what: "client", source })?;
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, user);
         for g in groups {
@@ -178,37 +138,21 @@ impl Pki {
         params.distinguished_name = name;
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         set_validity(&mut params, LEAF_VALIDITY_DAYS);
-        let cert = params
-            .signed_by(&key, &issuer)
-            .map_err(|source| PkiError::Cert {
-                what: "client",
-                source,
-            })?;
+        let cert = params.signed_by(&key, &issuer).map_err(|source| PkiError::Cert { what: "client", source })?;
         Ok((cert.pem(), key.serialize_pem()))
     }
 
     /// The service account signing key as PKCS#8 DER.
     pub fn service_account_key_der(&self) -> Result<Vec<u8>, PkiError> {
         use rustls_pki_types::pem::PemObject;
-        let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(
-            self.service_account_key.as_bytes(),
-        )
-        .map_err(|e| PkiError::Invalid {
-            path: self.dir.join("sa.key"),
-            reason: e.to_string(),
-        })?;
+        let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(self.service_account_key.as_bytes())
+            .map_err(|e| PkiError::Invalid { path: self.dir.join("sa.key"), reason: e.to_string() })?;
         Ok(key.secret_pkcs8_der().to_vec())
     }
 
     /// An admin kubeconfig for the API server at `server` (an https URL).
     pub fn admin_kubeconfig(&self, server: &str) -> String {
-        kubeconfig(
-            server,
-            &self.ca_cert,
-            "admin",
-            &self.admin_cert,
-            &self.admin_key,
-        )
+        kubeconfig(server, &self.ca_cert, "admin", &self.admin_cert, &self.admin_key)
     }
 }
 
@@ -256,19 +200,11 @@ fn leaf(
         // Nothing to keep: `reissue` only decides between keeping and replacing.
         let _ = reissue(None);
     }
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| PkiError::Cert {
-        what: "key",
-        source,
-    })?;
-    let mut p = params().map_err(|source| PkiError::Cert {
-        what: "certificate parameters",
-        source,
-    })?;
+    let key =
+        KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| PkiError::Cert { what: "key", source })?;
+    let mut p = params().map_err(|source| PkiError::Cert { what: "certificate parameters", source })?;
     set_validity(&mut p, LEAF_VALIDITY_DAYS);
-    let cert = p.signed_by(&key, issuer).map_err(|source| PkiError::Cert {
-        what: "certificate",
-        source,
-    })?;
+    let cert = p.signed_by(&key, issuer).map_err(|source| PkiError::Cert { what: "certificate", source })?;
     let (c, k) = (cert.pem(), key.serialize_pem());
     write(&cert_path, &c, false)?;
     write(&key_path, &k, true)?;
@@ -278,14 +214,9 @@ fn leaf(
 /// The SANs (DNS names and IPs, as strings) and the expiry (unix seconds) of a PEM certificate.
 fn inspect(path: &Path, pem: &str) -> Result<(LeafInfo, i64), PkiError> {
     use rustls_pki_types::pem::PemObject;
-    let invalid = |reason: String| PkiError::Invalid {
-        path: path.into(),
-        reason,
-    };
-    let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
-        .map_err(|e| invalid(e.to_string()))?;
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(&der).map_err(|e| invalid(e.to_string()))?;
+    let invalid = |reason: String| PkiError::Invalid { path: path.into(), reason };
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|e| invalid(e.to_string()))?;
     let mut sans = Vec::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for n in &ext.value.general_names {
@@ -328,18 +259,12 @@ fn set_validity(params: &mut CertificateParams, days: i64) {
 }
 
 fn read(path: &Path) -> Result<String, PkiError> {
-    fs::read_to_string(path).map_err(|source| PkiError::Io {
-        path: path.into(),
-        source,
-    })
+    fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.into(), source })
 }
 
 fn write(path: &Path, content: &str, private: bool) -> Result<(), PkiError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let io = |source| PkiError::Io {
-        path: path.into(),
-        source,
-    };
+    let io = |source| PkiError::Io { path: path.into(), source };
     let tmp = path.with_extension("tmp");
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -367,21 +292,14 @@ mod tests {
         assert_eq!(a.serving_cert, b.serving_cert);
         assert_eq!(a.admin_cert, b.admin_cert);
         let (info, _) = inspect(Path::new("x"), &a.serving_cert).unwrap();
-        assert!(
-            info.sans.contains(&"127.0.0.1".to_string())
-                && info.sans.contains(&"localhost".to_string())
-        );
+        assert!(info.sans.contains(&"127.0.0.1".to_string()) && info.sans.contains(&"localhost".to_string()));
     }
 
     #[test]
     fn a_new_san_reissues_the_serving_certificate_but_keeps_the_ca() {
         let dir = tempfile::tempdir().unwrap();
         let a = Pki::load_or_create(dir.path(), &["127.0.0.1".to_string()]).unwrap();
-        let b = Pki::load_or_create(
-            dir.path(),
-            &["127.0.0.1".to_string(), "krs.example".to_string()],
-        )
-        .unwrap();
+        let b = Pki::load_or_create(dir.path(), &["127.0.0.1".to_string(), "krs.example".to_string()]).unwrap();
         assert_eq!(a.ca_cert, b.ca_cert);
         assert_ne!(a.serving_cert, b.serving_cert);
         let (info, _) = inspect(Path::new("x"), &b.serving_cert).unwrap();
@@ -393,14 +311,9 @@ mod tests {
         use rustls_pki_types::pem::PemObject;
         let dir = tempfile::tempdir().unwrap();
         let pki = Pki::load_or_create(dir.path(), &["127.0.0.1".to_string()]).unwrap();
-        let der =
-            rustls_pki_types::CertificateDer::from_pem_slice(pki.admin_cert.as_bytes()).unwrap();
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(pki.admin_cert.as_bytes()).unwrap();
         let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
-        let orgs: Vec<_> = cert
-            .subject()
-            .iter_organization()
-            .map(|o| o.as_str().unwrap().to_string())
-            .collect();
+        let orgs: Vec<_> = cert.subject().iter_organization().map(|o| o.as_str().unwrap().to_string()).collect();
         assert_eq!(orgs, vec!["system:masters"]);
         let kubeconfig = pki.admin_kubeconfig("https://127.0.0.1:6443");
         assert!(kubeconfig.contains("server: https://127.0.0.1:6443"));

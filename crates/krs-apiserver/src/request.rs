@@ -31,16 +31,9 @@ const NAMESPACE_SUBRESOURCES: [&str; 2] = ["status", "finalize"];
 impl RequestInfo {
     /// Parses a request. `watch` is whether the query asks for a watch (`watch=true|1`).
     pub fn parse(method: &Method, path: &str, watch: bool) -> RequestInfo {
-        let mut info = RequestInfo {
-            path: path.to_string(),
-            verb: method.as_str().to_ascii_lowercase(),
-            ..Default::default()
-        };
-        let mut parts: Vec<&str> = path
-            .trim_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
+        let mut info =
+            RequestInfo { path: path.to_string(), verb: method.as_str().to_ascii_lowercase(), ..Default::default() };
+        let mut parts: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
         if parts.is_empty() {
             return info;
         }
@@ -156,18 +149,9 @@ mod tests {
             ("", "v1", "default", "pods", "p1", "get")
         );
         let r = parse(Method::GET, "/apis/apps/v1/namespaces/ns/deployments");
-        assert_eq!(
-            (r.group.as_str(), r.resource.as_str(), r.verb.as_str()),
-            ("apps", "deployments", "list")
-        );
-        let r = parse(
-            Method::PUT,
-            "/apis/apps/v1/namespaces/ns/deployments/d/scale",
-        );
-        assert_eq!(
-            (r.name.as_str(), r.subresource.as_str(), r.verb.as_str()),
-            ("d", "scale", "update")
-        );
+        assert_eq!((r.group.as_str(), r.resource.as_str(), r.verb.as_str()), ("apps", "deployments", "list"));
+        let r = parse(Method::PUT, "/apis/apps/v1/namespaces/ns/deployments/d/scale");
+        assert_eq!((r.name.as_str(), r.subresource.as_str(), r.verb.as_str()), ("d", "scale", "update"));
         let r = parse(Method::DELETE, "/api/v1/namespaces/ns/configmaps");
         assert_eq!(r.verb, "deletecollection");
     }
@@ -176,43 +160,24 @@ mod tests {
     fn namespaces_and_their_subresources() {
         let r = parse(Method::GET, "/api/v1/namespaces/kube-system");
         assert_eq!(
-            (
-                r.resource.as_str(),
-                r.name.as_str(),
-                r.namespace.as_str(),
-                r.verb.as_str()
-            ),
+            (r.resource.as_str(), r.name.as_str(), r.namespace.as_str(), r.verb.as_str()),
             ("namespaces", "kube-system", "", "get")
         );
         let r = parse(Method::PUT, "/api/v1/namespaces/foo/finalize");
-        assert_eq!(
-            (r.resource.as_str(), r.name.as_str(), r.subresource.as_str()),
-            ("namespaces", "foo", "finalize")
-        );
+        assert_eq!((r.resource.as_str(), r.name.as_str(), r.subresource.as_str()), ("namespaces", "foo", "finalize"));
         let r = parse(Method::GET, "/api/v1/namespaces");
-        assert_eq!(
-            (r.resource.as_str(), r.verb.as_str()),
-            ("namespaces", "list")
-        );
+        assert_eq!((r.resource.as_str(), r.verb.as_str()), ("namespaces", "list"));
     }
 
     #[test]
     fn cluster_scoped_and_all_namespaces() {
         let r = parse(Method::GET, "/api/v1/nodes/n1/status");
         assert_eq!(
-            (
-                r.resource.as_str(),
-                r.name.as_str(),
-                r.subresource.as_str(),
-                r.namespace.as_str()
-            ),
+            (r.resource.as_str(), r.name.as_str(), r.subresource.as_str(), r.namespace.as_str()),
             ("nodes", "n1", "status", "")
         );
         let r = parse(Method::GET, "/api/v1/pods");
-        assert_eq!(
-            (r.resource.as_str(), r.verb.as_str(), r.namespace.as_str()),
-            ("pods", "list", "")
-        );
+        assert_eq!((r.resource.as_str(), r.verb.as_str(), r.namespace.as_str()), ("pods", "list", ""));
     }
 
     #[test]
@@ -221,27 +186,14 @@ mod tests {
         assert_eq!(r.verb, "watch");
         let r = parse(Method::GET, "/api/v1/watch/namespaces/ns/pods/p");
         assert_eq!(
-            (
-                r.verb.as_str(),
-                r.namespace.as_str(),
-                r.resource.as_str(),
-                r.name.as_str()
-            ),
+            (r.verb.as_str(), r.namespace.as_str(), r.resource.as_str(), r.name.as_str()),
             ("watch", "ns", "pods", "p")
         );
     }
 
     #[test]
     fn discovery_and_other_paths_are_not_resource_requests() {
-        for p in [
-            "/api",
-            "/apis",
-            "/apis/apps",
-            "/version",
-            "/healthz",
-            "/api/v1",
-            "/apis/apps/v1",
-        ] {
+        for p in ["/api", "/apis", "/apis/apps", "/version", "/healthz", "/api/v1", "/apis/apps/v1"] {
             assert!(!parse(Method::GET, p).is_resource_request, "{p}");
         }
         let r = parse(Method::GET, "/apis/apps/v1");
@@ -251,9 +203,6 @@ mod tests {
     #[test]
     fn proxy_paths_keep_the_rest() {
         let r = parse(Method::GET, "/api/v1/namespaces/ns/pods/p:8080/proxy/a/b");
-        assert_eq!(
-            (r.subresource.as_str(), r.parts_after.clone()),
-            ("proxy", vec!["a".to_string(), "b".to_string()])
-        );
+        assert_eq!((r.subresource.as_str(), r.parts_after.clone()), ("proxy", vec!["a".to_string(), "b".to_string()]));
     }
 }

@@ -29,31 +29,22 @@ where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let accept = parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    let format = negotiate(accept, false)
-        .map(|n| n.format)
-        .unwrap_or(Format::Json);
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = negotiate(accept, false).map(|n| n.format).unwrap_or(Format::Json);
     if res.resource == "componentstatuses" {
         return component_statuses(app, info, format).await;
     }
     if info.verb != "create" {
         return Err(ApiError::method_not_supported(res, &info.verb));
     }
-    let ct = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let body_format = BodyFormat::from_content_type(ct)
-        .ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let body_format =
+        BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
     let bytes = body::read_limited(body).await.map_err(|e| match e {
         ReadError::TooLarge => ApiError::too_large(),
         ReadError::Io(m) => ApiError::bad_request(m),
     })?;
-    let mut obj = encoding::decode_value(&bytes, body_format)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut obj = encoding::decode_value(&bytes, body_format).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if !obj.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
     }
@@ -61,16 +52,8 @@ where
     obj["kind"] = json!(res.kind);
     match res.resource.as_str() {
         "bindings" => {
-            let pods = app
-                .catalog
-                .lookup("", "v1", "pods")
-                .cloned()
-                .ok_or_else(ApiError::no_such_path)?;
-            let pod = obj
-                .pointer("/metadata/name")
-                .and_then(|n| n.as_str())
-                .unwrap_or_default()
-                .to_string();
+            let pods = app.catalog.lookup("", "v1", "pods").cloned().ok_or_else(ApiError::no_such_path)?;
+            let pod = obj.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
             let status = crate::subresources::bind(app, &pods, &info.namespace, &pod, &obj).await?;
             return crate::handler_encode(
                 StatusCode::CREATED,
@@ -85,33 +68,17 @@ where
         "subjectaccessreviews" | "localsubjectaccessreviews" => {
             let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
             let subject = UserInfo {
-                name: spec
-                    .get("user")
-                    .and_then(|u| u.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-                uid: spec
-                    .get("uid")
-                    .and_then(|u| u.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
+                name: spec.get("user").and_then(|u| u.as_str()).unwrap_or_default().to_string(),
+                uid: spec.get("uid").and_then(|u| u.as_str()).unwrap_or_default().to_string(),
                 groups: spec
                     .get("groups")
                     .and_then(|g| g.as_array())
-                    .map(|g| {
-                        g.iter()
-                            .filter_map(|s| s.as_str().map(str::to_string))
-                            .collect()
-                    })
+                    .map(|g| g.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
                     .unwrap_or_default(),
             };
-            let namespace =
-                (res.resource == "localsubjectaccessreviews").then_some(info.namespace.as_str());
+            let namespace = (res.resource == "localsubjectaccessreviews").then_some(info.namespace.as_str());
             if let Some(ns) = namespace {
-                let asked = spec
-                    .pointer("/resourceAttributes/namespace")
-                    .and_then(|n| n.as_str())
-                    .unwrap_or(ns);
+                let asked = spec.pointer("/resourceAttributes/namespace").and_then(|n| n.as_str()).unwrap_or(ns);
                 if asked != ns {
                     return Err(ApiError::bad_request(format!(
                         "spec.resourceAttributes.namespace must match namespace: {ns}"
@@ -128,11 +95,7 @@ where
             obj["status"] = json!({"userInfo": {"username": user.name, "uid": user.uid, "groups": user.groups}});
         }
         "tokenreviews" => {
-            let token = obj
-                .pointer("/spec/token")
-                .and_then(|t| t.as_str())
-                .unwrap_or_default()
-                .to_string();
+            let token = obj.pointer("/spec/token").and_then(|t| t.as_str()).unwrap_or_default().to_string();
             obj["status"] = match app.authenticate_token(&token).await {
                 Some(u) => json!({
                     "authenticated": true,
@@ -148,8 +111,7 @@ where
         obj["metadata"] = json!({});
     }
     let mut resp = crate::handler_encode(StatusCode::CREATED, &obj, format)?;
-    resp.headers_mut()
-        .insert("x-krs-virtual", HeaderValue::from_static("true"));
+    resp.headers_mut().insert("x-krs-virtual", HeaderValue::from_static("true"));
     Ok(resp)
 }
 
@@ -162,9 +124,7 @@ fn access_review(app: &App, subject: &UserInfo, spec: &Value, namespace: Option<
         group = text(ra.get("group"));
         resource = text(ra.get("resource"));
         subresource = text(ra.get("subresource"));
-        ns = namespace
-            .map(str::to_string)
-            .unwrap_or_else(|| text(ra.get("namespace")));
+        ns = namespace.map(str::to_string).unwrap_or_else(|| text(ra.get("namespace")));
         name = text(ra.get("name"));
         path = String::new();
         resource_request = true;
@@ -172,13 +132,8 @@ fn access_review(app: &App, subject: &UserInfo, spec: &Value, namespace: Option<
         let nra = spec.get("nonResourceAttributes");
         verb = text(nra.and_then(|n| n.get("verb")));
         path = text(nra.and_then(|n| n.get("path")));
-        (group, resource, subresource, ns, name) = (
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        );
+        (group, resource, subresource, ns, name) =
+            (String::new(), String::new(), String::new(), String::new(), String::new());
         resource_request = false;
     }
     let attrs = Attributes {
@@ -212,11 +167,7 @@ fn rules_review(user: &UserInfo) -> Value {
 }
 
 /// ComponentStatus (deprecated upstream, still served): the health of the store.
-async fn component_statuses(
-    app: &App,
-    info: &RequestInfo,
-    format: Format,
-) -> Result<Response<Body>, ApiError> {
+async fn component_statuses(app: &App, info: &RequestInfo, format: Format) -> Result<Response<Body>, ApiError> {
     let healthy = app.store.current_revision().await.is_ok();
     let item = |name: &str| {
         json!({
@@ -230,11 +181,7 @@ async fn component_statuses(
         "get" if info.name == "etcd-0" => item("etcd-0"),
         "get" => {
             return Err(ApiError::not_found(
-                &*app
-                    .catalog
-                    .lookup("", "v1", "componentstatuses")
-                    .cloned()
-                    .ok_or_else(ApiError::no_such_path)?,
+                &*app.catalog.lookup("", "v1", "componentstatuses").cloned().ok_or_else(ApiError::no_such_path)?,
                 &info.name,
             ));
         }
@@ -243,9 +190,7 @@ async fn component_statuses(
         }
     };
     let mut resp = crate::handler_encode(StatusCode::OK, &value, format)?;
-    resp.headers_mut().insert(
-        header::WARNING,
-        HeaderValue::from_static("299 - \"v1 ComponentStatus is deprecated in v1.19+\""),
-    );
+    resp.headers_mut()
+        .insert(header::WARNING, HeaderValue::from_static("299 - \"v1 ComponentStatus is deprecated in v1.19+\""));
     Ok(resp)
 }

@@ -34,12 +34,10 @@ pub enum TlsError {
 /// verified against the cluster CA, ALPN for HTTP/2 and HTTP/1.1.
 pub fn tls_config(pki: &Pki) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(pki.serving_cert.as_bytes())
-            .collect::<Result<_, _>>()
-            .map_err(|e| TlsError::Pem(e.to_string()))?;
-    let key = PrivateKeyDer::from_pem_slice(pki.serving_key.as_bytes())
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pki.serving_cert.as_bytes())
+        .collect::<Result<_, _>>()
         .map_err(|e| TlsError::Pem(e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_slice(pki.serving_key.as_bytes()).map_err(|e| TlsError::Pem(e.to_string()))?;
     let mut roots = rustls::RootCertStore::empty();
     for ca in CertificateDer::pem_slice_iter(pki.ca_cert.as_bytes()) {
         roots.add(ca.map_err(|e| TlsError::Pem(e.to_string()))?)?;
@@ -60,19 +58,11 @@ pub fn tls_config(pki: &Pki) -> Result<Arc<rustls::ServerConfig>, TlsError> {
 pub fn user_from_certificate(der: &CertificateDer<'_>) -> Option<UserInfo> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let subject = cert.subject();
-    let name = subject
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_string();
+    let name = subject.iter_common_name().next()?.as_str().ok()?.to_string();
     if name.is_empty() {
         return None;
     }
-    let groups = subject
-        .iter_organization()
-        .filter_map(|o| o.as_str().ok().map(str::to_string))
-        .collect();
+    let groups = subject.iter_organization().filter_map(|o| o.as_str().ok().map(str::to_string)).collect();
     Some(UserInfo::authenticated(name, groups))
 }
 
@@ -116,12 +106,7 @@ pub async fn serve(
                 }
                 Err(_) => return,
             };
-            let user = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .and_then(user_from_certificate);
+            let user = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(user_from_certificate);
             serve_connection(tls, peer, user, app, watcher).await;
         });
     }

@@ -80,21 +80,14 @@ fn is_root() -> bool {
     // /proc/self/status carries the effective uid without any FFI.
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
         .unwrap_or(false)
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("data directory {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    DataDir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Pki(#[from] crate::pki::PkiError),
     #[error(transparent)]
@@ -102,10 +95,7 @@ pub enum ServerError {
     #[error("store: {0}")]
     Store(#[from] krs_store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Listen { addr: SocketAddr, source: std::io::Error },
     #[error("bootstrap: {0}")]
     Bootstrap(String),
     #[error("invalid configuration: {0}")]
@@ -131,15 +121,9 @@ const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "
 impl Server {
     /// Starts serving. Returns once the server accepts requests and bootstrap is done.
     pub async fn start(config: Config) -> Result<Server, ServerError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
-        let mut sans = vec![
-            "127.0.0.1".to_string(),
-            "localhost".to_string(),
-            "::1".to_string(),
-        ];
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
+        let mut sans = vec!["127.0.0.1".to_string(), "localhost".to_string(), "::1".to_string()];
         if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
             let h = h.trim();
             if !h.is_empty() {
@@ -160,8 +144,7 @@ impl Server {
             .map_err(|e| ServerError::Config(format!("--service-cluster-ip-range: {e}")))?;
         if service_cidrs.is_empty()
             || service_cidrs.len() > 2
-            || (service_cidrs.len() == 2
-                && service_cidrs[0].is_ipv4() == service_cidrs[1].is_ipv4())
+            || (service_cidrs.len() == 2 && service_cidrs[0].is_ipv4() == service_cidrs[1].is_ipv4())
         {
             return Err(ServerError::Config(
                 "--service-cluster-ip-range: one CIDR, or one IPv4 and one IPv6 CIDR".into(),
@@ -174,13 +157,9 @@ impl Server {
 
         let store: Arc<dyn Store> = if config.etcd_servers.is_empty() {
             let db_dir = config.data_dir.join("db");
-            std::fs::create_dir_all(&db_dir).map_err(|source| ServerError::DataDir {
-                path: db_dir.clone(),
-                source,
-            })?;
+            std::fs::create_dir_all(&db_dir).map_err(|source| ServerError::DataDir { path: db_dir.clone(), source })?;
             let options = EmbeddedOptions {
-                compaction_interval: (!config.compaction_interval.is_zero())
-                    .then_some(config.compaction_interval),
+                compaction_interval: (!config.compaction_interval.is_zero()).then_some(config.compaction_interval),
                 compaction_retention: config.compaction_retention,
                 ..Default::default()
             };
@@ -195,67 +174,33 @@ impl Server {
         };
 
         let addr = SocketAddr::new(config.bind_address, config.secure_port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Listen { addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| ServerError::Listen { addr, source })?;
-        let client_host = if config.bind_address.is_unspecified() {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            config.bind_address
-        };
+        let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Listen { addr, source })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Listen { addr, source })?;
+        let client_host =
+            if config.bind_address.is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { config.bind_address };
         let client_addr = SocketAddr::new(client_host, addr.port());
 
         let catalog = Arc::new(Catalog::builtin());
-        let allocations = Arc::new(ServiceAllocations {
-            ips: ServiceIpAllocator::new(service_cidrs.clone()),
-            ports: node_ports,
-        });
+        let allocations =
+            Arc::new(ServiceAllocations { ips: ServiceIpAllocator::new(service_cidrs.clone()), ports: node_ports });
         let sa_key = pki.service_account_key_der()?;
         let tokens = TokenIssuer::new(&sa_key, DEFAULT_ISSUER, vec![DEFAULT_ISSUER.to_string()])
             .map_err(|e| ServerError::Config(e.to_string()))?;
         let app = Arc::new(
-            App::new(
-                catalog,
-                store,
-                Box::new(MastersOnly),
-                client_addr.to_string(),
-            )
-            .with_hooks("services", allocations)
-            .with_tokens(Arc::new(tokens)),
+            App::new(catalog, store, Box::new(MastersOnly), client_addr.to_string())
+                .with_hooks("services", allocations)
+                .with_tokens(Arc::new(tokens)),
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let serving = tokio::spawn(crate::serve::serve(
-            listener,
-            tls,
-            app.clone(),
-            shutdown_rx,
-            config.shutdown_grace,
-        ));
+        let serving = tokio::spawn(crate::serve::serve(listener, tls, app.clone(), shutdown_rx, config.shutdown_grace));
 
         bootstrap(&app, &service_cidrs, client_addr).await?;
         let kubeconfig_path = config.data_dir.join("kubeconfig.yaml");
-        write_private(
-            &kubeconfig_path,
-            &pki.admin_kubeconfig(&format!("https://{client_addr}")),
-        )
-        .map_err(|source| ServerError::DataDir {
-            path: kubeconfig_path.clone(),
-            source,
-        })?;
+        write_private(&kubeconfig_path, &pki.admin_kubeconfig(&format!("https://{client_addr}")))
+            .map_err(|source| ServerError::DataDir { path: kubeconfig_path.clone(), source })?;
         let background = vec![crate::namespace_deleter::spawn(app.clone())];
         app.ready.store(true, Ordering::Release);
-        Ok(Server {
-            app,
-            addr,
-            kubeconfig_path,
-            pki,
-            shutdown,
-            serving,
-            background,
-        })
+        Ok(Server { app, addr, kubeconfig_path, pki, shutdown, serving, background })
     }
 
     /// Stops accepting, lets open requests finish (up to the grace period) and returns.
@@ -272,11 +217,7 @@ impl Server {
 
 /// Creates what every cluster has from its first start: the system namespaces, the default
 /// ServiceCIDR and the `kubernetes` Service that points at the API server.
-async fn bootstrap(
-    app: &Arc<App>,
-    service_cidrs: &[Cidr],
-    api_addr: SocketAddr,
-) -> Result<(), ServerError> {
+async fn bootstrap(app: &Arc<App>, service_cidrs: &[Cidr], api_addr: SocketAddr) -> Result<(), ServerError> {
     let ns_res = app
         .catalog
         .lookup("", "v1", "namespaces")
@@ -296,18 +237,13 @@ async fn bootstrap(
             },
             ..Default::default()
         };
-        let mut ctx = WriteContext {
-            user: system.name.clone(),
-            ..Default::default()
-        };
+        let mut ctx = WriteContext { user: system.name.clone(), ..Default::default() };
         match registry::create(app, &ns_res, &mut ctx, "", Box::new(ns)).await {
             Ok(_) => {}
             // Another API server on the same etcd created it first.
             Err(e) if e.code() == 409 => {}
             Err(e) => {
-                return Err(ServerError::Bootstrap(format!(
-                    "creating namespace {name}: {e}"
-                )));
+                return Err(ServerError::Bootstrap(format!("creating namespace {name}: {e}")));
             }
         }
     }
@@ -318,11 +254,7 @@ async fn bootstrap(
         "spec": {"cidrs": service_cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>()},
     });
     create_if_absent(app, "networking.k8s.io", "servicecidrs", "", cidr).await?;
-    let first_ips: Vec<String> = service_cidrs
-        .iter()
-        .filter_map(|c| c.nth(1))
-        .map(|ip| ip.to_string())
-        .collect();
+    let first_ips: Vec<String> = service_cidrs.iter().filter_map(|c| c.nth(1)).map(|ip| ip.to_string()).collect();
     let service = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -352,35 +284,19 @@ async fn create_if_absent(
         .resources()
         .find(|r| r.group == group && r.resource == resource)
         .cloned()
-        .ok_or_else(|| {
-            ServerError::Bootstrap(format!("{resource} are missing from the catalog"))
-        })?;
-    let name = value
-        .pointer("/metadata/name")
-        .and_then(|n| n.as_str())
-        .unwrap_or_default()
-        .to_string();
-    let key =
-        registry::key(&res, namespace, &name).map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+        .ok_or_else(|| ServerError::Bootstrap(format!("{resource} are missing from the catalog")))?;
+    let name = value.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+    let key = registry::key(&res, namespace, &name).map_err(|e| ServerError::Bootstrap(e.to_string()))?;
     if app.store.get(&key, None).await?.0.is_some() {
         return Ok(());
     }
-    let codec = res
-        .codec
-        .ok_or_else(|| ServerError::Bootstrap(format!("no codec for {resource}")))?;
-    let obj = codec
-        .decode_value(value, &mut |_| {})
-        .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
-    let mut ctx = WriteContext {
-        user: "system:apiserver".into(),
-        ..Default::default()
-    };
+    let codec = res.codec.ok_or_else(|| ServerError::Bootstrap(format!("no codec for {resource}")))?;
+    let obj = codec.decode_value(value, &mut |_| {}).map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+    let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
     match registry::create(app, &res, &mut ctx, namespace, obj).await {
         Ok(_) => Ok(()),
         Err(e) if e.code() == 409 => Ok(()),
-        Err(e) => Err(ServerError::Bootstrap(format!(
-            "creating {resource} {name}: {e}"
-        ))),
+        Err(e) => Err(ServerError::Bootstrap(format!("creating {resource} {name}: {e}"))),
     }
 }
 
@@ -388,12 +304,7 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
     f.write_all(content.as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)

@@ -20,8 +20,7 @@ use crate::registry::update::Part;
 use crate::registry::{self, DeleteOptions, UpdateKind, WriteContext};
 
 fn parse(json: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(json)
-        .map_err(|e| ApiError::internal(format!("stored object is unreadable: {e}")))
+    serde_json::from_slice(json).map_err(|e| ApiError::internal(format!("stored object is unreadable: {e}")))
 }
 
 /// The label selector of a scalable object as a string: a LabelSelector (apps) or a map
@@ -30,14 +29,11 @@ fn selector_string(spec_selector: Option<&Value>) -> String {
     let Some(sel) = spec_selector else {
         return String::new();
     };
-    let is_label_selector =
-        sel.get("matchLabels").is_some() || sel.get("matchExpressions").is_some();
+    let is_label_selector = sel.get("matchLabels").is_some() || sel.get("matchExpressions").is_some();
     let selector = if is_label_selector {
-        serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>(
-            sel.clone(),
-        )
-        .ok()
-        .and_then(|ls| labels::Selector::from_label_selector(Some(&ls)).ok())
+        serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>(sel.clone())
+            .ok()
+            .and_then(|ls| labels::Selector::from_label_selector(Some(&ls)).ok())
     } else {
         serde_json::from_value::<std::collections::BTreeMap<String, String>>(sel.clone())
             .ok()
@@ -71,12 +67,7 @@ pub fn scale_of(obj: &Value) -> Value {
     })
 }
 
-pub async fn get_scale(
-    app: &App,
-    res: &Arc<ResourceInfo>,
-    ns: &str,
-    name: &str,
-) -> Result<Value, ApiError> {
+pub async fn get_scale(app: &App, res: &Arc<ResourceInfo>, ns: &str, name: &str) -> Result<Value, ApiError> {
     let stored = registry::get(app, res, ns, name).await?;
     Ok(scale_of(&parse(&stored.json())?))
 }
@@ -97,10 +88,7 @@ pub async fn update_scale(
             "the name of the object ({n}) does not match the name on the URL ({name})"
         )));
     }
-    let replicas = scale
-        .pointer("/spec/replicas")
-        .and_then(|r| r.as_i64())
-        .unwrap_or(0);
+    let replicas = scale.pointer("/spec/replicas").and_then(|r| r.as_i64()).unwrap_or(0);
     if replicas < 0 {
         let mut errors = ErrorList::new();
         errors.push(field::invalid(
@@ -131,16 +119,7 @@ pub async fn update_scale(
         }
         Ok(())
     };
-    let updated = registry::update(
-        app,
-        res,
-        ctx,
-        ns,
-        name,
-        UpdateKind::Mutate(Box::new(mutate)),
-        Part::Main,
-    )
-    .await?;
+    let updated = registry::update(app, res, ctx, ns, name, UpdateKind::Mutate(Box::new(mutate)), Part::Main).await?;
     Ok(scale_of(&parse(&updated.json)?))
 }
 
@@ -162,8 +141,7 @@ pub async fn patch_scale(
         PatchType::Json => {
             let patch: json_patch::Patch = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            json_patch::patch(&mut scale, &patch)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            json_patch::patch(&mut scale, &patch).map_err(|e| ApiError::bad_request(e.to_string()))?;
         }
         // A Scale has no lists, so a strategic merge patch is a merge patch.
         PatchType::Merge | PatchType::Strategic => {
@@ -200,11 +178,7 @@ pub async fn bind(
     name: &str,
     binding: &Value,
 ) -> Result<Bytes, ApiError> {
-    let node = binding
-        .pointer("/target/name")
-        .and_then(|n| n.as_str())
-        .unwrap_or_default()
-        .to_string();
+    let node = binding.pointer("/target/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
     if node.is_empty() {
         let mut errors = ErrorList::new();
         errors.push(field::required(&Path::new("target").child("name"), ""));
@@ -215,10 +189,7 @@ pub async fn bind(
         )
         .into());
     }
-    let annotations = binding
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.as_object())
-        .cloned();
+    let annotations = binding.pointer("/metadata/annotations").and_then(|a| a.as_object()).cloned();
     let pod_name = name.to_string();
     let gr = krs_apimachinery::status::GroupResource::new("", "pods/binding");
     let mutate = move |doc: &mut Value| -> Result<(), ApiError> {
@@ -230,11 +201,7 @@ pub async fn bind(
             )
             .into());
         }
-        if let Some(existing) = doc
-            .pointer("/spec/nodeName")
-            .and_then(|n| n.as_str())
-            .filter(|n| !n.is_empty())
-        {
+        if let Some(existing) = doc.pointer("/spec/nodeName").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) {
             return Err(krs_apimachinery::status::new_conflict(
                 &gr,
                 &pod_name,
@@ -255,41 +222,28 @@ pub async fn bind(
         if !doc["status"].is_object() {
             doc["status"] = json!({});
         }
-        let conditions = doc["status"]["conditions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let mut conditions: Vec<Value> = conditions
-            .into_iter()
-            .filter(|c| c["type"] != "PodScheduled")
-            .collect();
+        let conditions = doc["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
         conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": crate::registry::now()}));
         doc["status"]["conditions"] = json!(conditions);
         Ok(())
     };
-    let mut ctx = WriteContext {
-        user: "system:apiserver".into(),
-        ..Default::default()
-    };
-    registry::update(
-        app,
-        pods,
-        &mut ctx,
-        ns,
-        name,
-        UpdateKind::Mutate(Box::new(mutate)),
-        Part::Subresource("binding"),
-    )
-    .await?;
+    let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
+    registry::update(app, pods, &mut ctx, ns, name, UpdateKind::Mutate(Box::new(mutate)), Part::Subresource("binding"))
+        .await?;
     Ok(success_status(201))
 }
 
 fn success_status(code: u16) -> Bytes {
-    Bytes::from(serde_json::to_vec(&json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code})).unwrap_or_default())
+    Bytes::from(
+        serde_json::to_vec(
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}),
+        )
+        .unwrap_or_default(),
+    )
 }
 
-const EVICTION_VIOLATION: &str =
-    "Cannot evict pod as it would violate the pod's disruption budget.";
+const EVICTION_VIOLATION: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
 
 /// Evicts a pod: deletes it unless a PodDisruptionBudget forbids it (429).
 pub async fn evict(
@@ -306,12 +260,8 @@ pub async fn evict(
     };
     let stored = registry::get(app, pods, ns, name).await?;
     let pod = parse(&stored.json())?;
-    let phase = pod
-        .pointer("/status/phase")
-        .and_then(|p| p.as_str())
-        .unwrap_or_default();
-    let terminal = matches!(phase, "Succeeded" | "Failed")
-        || pod.pointer("/metadata/deletionTimestamp").is_some();
+    let phase = pod.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or_default();
+    let terminal = matches!(phase, "Succeeded" | "Failed") || pod.pointer("/metadata/deletionTimestamp").is_some();
     if !terminal {
         check_disruption_budgets(app, ns, &pod).await?;
     }
@@ -320,36 +270,19 @@ pub async fn evict(
 }
 
 async fn check_disruption_budgets(app: &App, ns: &str, pod: &Value) -> Result<(), ApiError> {
-    let Some(pdbs) = app
-        .catalog
-        .lookup("policy", "v1", "poddisruptionbudgets")
-        .cloned()
-    else {
+    let Some(pdbs) = app.catalog.lookup("policy", "v1", "poddisruptionbudgets").cloned() else {
         return Ok(());
     };
     let Some(cacher) = app.cacher(&pdbs) else {
         return Ok(());
     };
-    let rev = app
-        .store
-        .current_revision()
-        .await
-        .map_err(|e| ApiError::service_unavailable(e.to_string()))?;
+    let rev = app.store.current_revision().await.map_err(|e| ApiError::service_unavailable(e.to_string()))?;
     cacher.wait_for_revision(rev, Duration::from_secs(3)).await;
     let prefix = format!("{}{ns}/", cacher.prefix());
-    let page = cacher.list(&ListOptions {
-        prefix: &prefix,
-        start: None,
-        limit: 0,
-        filter: &Everything,
-        unfiltered: true,
-    });
-    let pod_labels: std::collections::BTreeMap<String, String> = serde_json::from_value(
-        pod.pointer("/metadata/labels")
-            .cloned()
-            .unwrap_or(json!({})),
-    )
-    .unwrap_or_default();
+    let page =
+        cacher.list(&ListOptions { prefix: &prefix, start: None, limit: 0, filter: &Everything, unfiltered: true });
+    let pod_labels: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(pod.pointer("/metadata/labels").cloned().unwrap_or(json!({}))).unwrap_or_default();
     let mut matching = Vec::new();
     for obj in page.items {
         let pdb = parse(&obj.json)?;
@@ -357,9 +290,9 @@ async fn check_disruption_budgets(app: &App, ns: &str, pod: &Value) -> Result<()
         let Some(sel) = pdb.pointer("/spec/selector") else {
             continue;
         };
-        let Ok(ls) = serde_json::from_value::<
-            k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
-        >(sel.clone()) else {
+        let Ok(ls) =
+            serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>(sel.clone())
+        else {
             continue;
         };
         let Ok(selector) = labels::Selector::from_label_selector(Some(&ls)) else {
@@ -381,62 +314,33 @@ async fn check_disruption_budgets(app: &App, ns: &str, pod: &Value) -> Result<()
     let ready = pod
         .pointer("/status/conditions")
         .and_then(|c| c.as_array())
-        .is_some_and(|c| {
-            c.iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True")
-        });
-    let current = pdb
-        .pointer("/status/currentHealthy")
-        .and_then(|v| v.as_i64())
-        .unwrap_or(0);
-    let desired = pdb
-        .pointer("/status/desiredHealthy")
-        .and_then(|v| v.as_i64())
-        .unwrap_or(0);
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+    let current = pdb.pointer("/status/currentHealthy").and_then(|v| v.as_i64()).unwrap_or(0);
+    let desired = pdb.pointer("/status/desiredHealthy").and_then(|v| v.as_i64()).unwrap_or(0);
     if !ready {
         // Unhealthy pods may go when the policy says so (AlwaysAllow), or while the budget is
         // met anyway (IfHealthyBudget, the default).
-        let policy = pdb
-            .pointer("/spec/unhealthyPodEvictionPolicy")
-            .and_then(|p| p.as_str())
-            .unwrap_or("IfHealthyBudget");
+        let policy =
+            pdb.pointer("/spec/unhealthyPodEvictionPolicy").and_then(|p| p.as_str()).unwrap_or("IfHealthyBudget");
         if policy == "AlwaysAllow" || current >= desired {
             return Ok(());
         }
     }
-    let generation = pdb
-        .pointer("/metadata/generation")
-        .and_then(|v| v.as_i64())
-        .unwrap_or(0);
-    let observed = pdb
-        .pointer("/status/observedGeneration")
-        .and_then(|v| v.as_i64())
-        .unwrap_or(0);
+    let generation = pdb.pointer("/metadata/generation").and_then(|v| v.as_i64()).unwrap_or(0);
+    let observed = pdb.pointer("/status/observedGeneration").and_then(|v| v.as_i64()).unwrap_or(0);
     if observed < generation {
-        return Err(too_many(format!(
-            "The disruption budget {pdb_name} is still being processed by the server."
-        )));
+        return Err(too_many(format!("The disruption budget {pdb_name} is still being processed by the server.")));
     }
-    let allowed = pdb
-        .pointer("/status/disruptionsAllowed")
-        .and_then(|v| v.as_i64())
-        .unwrap_or(0);
+    let allowed = pdb.pointer("/status/disruptionsAllowed").and_then(|v| v.as_i64()).unwrap_or(0);
     if allowed <= 0 {
         return Err(too_many(format!(
             "The disruption budget {pdb_name} needs {desired} healthy pods and has {current} currently"
         )));
     }
     // Spend one disruption: the disruption controller recounts from here.
-    let pod_name = pod
-        .pointer("/metadata/name")
-        .and_then(|n| n.as_str())
-        .unwrap_or_default()
-        .to_string();
+    let pod_name = pod.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
     let mutate = move |doc: &mut Value| -> Result<(), ApiError> {
-        let allowed = doc
-            .pointer("/status/disruptionsAllowed")
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0);
+        let allowed = doc.pointer("/status/disruptionsAllowed").and_then(|v| v.as_i64()).unwrap_or(0);
         if allowed <= 0 {
             return Err(too_many(EVICTION_VIOLATION.to_string()));
         }
@@ -447,34 +351,19 @@ async fn check_disruption_budgets(app: &App, ns: &str, pod: &Value) -> Result<()
         doc["status"]["disruptedPods"][&pod_name] = json!(crate::registry::now());
         Ok(())
     };
-    let mut ctx = WriteContext {
-        user: "system:apiserver".into(),
-        ..Default::default()
-    };
-    registry::update(
-        app,
-        &pdbs,
-        &mut ctx,
-        ns,
-        &pdb_name,
-        UpdateKind::Mutate(Box::new(mutate)),
-        Part::Status,
-    )
-    .await?;
+    let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
+    registry::update(app, &pdbs, &mut ctx, ns, &pdb_name, UpdateKind::Mutate(Box::new(mutate)), Part::Status).await?;
     Ok(())
 }
 
 fn too_many(cause: String) -> ApiError {
-    let mut err: ApiError =
-        krs_apimachinery::status::new_too_many_requests(EVICTION_VIOLATION, 0).into();
+    let mut err: ApiError = krs_apimachinery::status::new_too_many_requests(EVICTION_VIOLATION, 0).into();
     let details = err.status.details.get_or_insert_with(Default::default);
-    details.causes = Some(vec![
-        k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
-            reason: Some("DisruptionBudget".into()),
-            message: Some(cause),
-            field: None,
-        },
-    ]);
+    details.causes = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
+        reason: Some("DisruptionBudget".into()),
+        message: Some(cause),
+        field: None,
+    }]);
     err
 }
 
@@ -486,33 +375,17 @@ pub async fn token_request(
     name: &str,
     mut req: Value,
 ) -> Result<Value, ApiError> {
-    let issuer = app.tokens.clone().ok_or_else(|| {
-        ApiError::service_unavailable("service account tokens are not configured")
-    })?;
+    let issuer =
+        app.tokens.clone().ok_or_else(|| ApiError::service_unavailable("service account tokens are not configured"))?;
     let sa = parse(&registry::get(app, service_accounts, ns, name).await?.json())?;
-    let sa_uid = sa
-        .pointer("/metadata/uid")
-        .and_then(|u| u.as_str())
-        .unwrap_or_default()
-        .to_string();
-    let expiration = req
-        .pointer("/spec/expirationSeconds")
-        .and_then(|e| e.as_i64())
-        .unwrap_or(3600);
+    let sa_uid = sa.pointer("/metadata/uid").and_then(|u| u.as_str()).unwrap_or_default().to_string();
+    let expiration = req.pointer("/spec/expirationSeconds").and_then(|e| e.as_i64()).unwrap_or(3600);
     let mut errors = ErrorList::new();
     let path = Path::new("spec").child("expirationSeconds");
     if expiration < 600 {
-        errors.push(field::invalid(
-            &path,
-            expiration,
-            "may not specify a duration less than 10 minutes",
-        ));
+        errors.push(field::invalid(&path, expiration, "may not specify a duration less than 10 minutes"));
     } else if expiration > 1 << 32 {
-        errors.push(field::invalid(
-            &path,
-            expiration,
-            "may not specify a duration larger than 2^32 seconds",
-        ));
+        errors.push(field::invalid(&path, expiration, "may not specify a duration larger than 2^32 seconds"));
     }
     if !errors.is_empty() {
         return Err(krs_apimachinery::status::new_invalid(
@@ -525,58 +398,26 @@ pub async fn token_request(
     let audiences: Vec<String> = req
         .pointer("/spec/audiences")
         .and_then(|a| a.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect::<Vec<_>>()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>())
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| issuer.api_audiences.clone());
-    let bound = match req
-        .pointer("/spec/boundObjectRef")
-        .filter(|b| b.is_object())
-    {
+    let bound = match req.pointer("/spec/boundObjectRef").filter(|b| b.is_object()) {
         None => None,
         Some(r) => {
-            let kind = r
-                .get("kind")
-                .and_then(|k| k.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let obj_name = r
-                .get("name")
-                .and_then(|k| k.as_str())
-                .unwrap_or_default()
-                .to_string();
+            let kind = r.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_string();
+            let obj_name = r.get("name").and_then(|k| k.as_str()).unwrap_or_default().to_string();
             let (group, version, resource, namespaced) = match kind.as_str() {
                 "Pod" => ("", "v1", "pods", true),
                 "Secret" => ("", "v1", "secrets", true),
                 "Node" => ("", "v1", "nodes", false),
                 other => {
-                    return Err(ApiError::bad_request(format!(
-                        "cannot bind token for serviceaccount to {other:?}"
-                    )));
+                    return Err(ApiError::bad_request(format!("cannot bind token for serviceaccount to {other:?}")));
                 }
             };
-            let res = app
-                .catalog
-                .lookup(group, version, resource)
-                .cloned()
-                .ok_or_else(ApiError::no_such_path)?;
-            let obj = parse(
-                &registry::get(app, &res, if namespaced { ns } else { "" }, &obj_name)
-                    .await?
-                    .json(),
-            )?;
-            let uid = obj
-                .pointer("/metadata/uid")
-                .and_then(|u| u.as_str())
-                .unwrap_or_default()
-                .to_string();
-            if let Some(want) = r
-                .get("uid")
-                .and_then(|u| u.as_str())
-                .filter(|u| !u.is_empty())
+            let res = app.catalog.lookup(group, version, resource).cloned().ok_or_else(ApiError::no_such_path)?;
+            let obj = parse(&registry::get(app, &res, if namespaced { ns } else { "" }, &obj_name).await?.json())?;
+            let uid = obj.pointer("/metadata/uid").and_then(|u| u.as_str()).unwrap_or_default().to_string();
+            if let Some(want) = r.get("uid").and_then(|u| u.as_str()).filter(|u| !u.is_empty())
                 && want != uid
             {
                 return Err(krs_apimachinery::status::new_conflict(

@@ -16,8 +16,7 @@ use base64::Engine;
 use parking_lot::Mutex;
 use ring::rand::SystemRandom;
 use ring::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
-    UnparsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, UnparsedPublicKey,
 };
 use serde_json::{Value, json};
 
@@ -36,9 +35,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn unb64(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,10 +74,7 @@ impl ServiceAccountClaims {
     pub fn user(&self) -> UserInfo {
         let mut user = UserInfo::authenticated(
             format!("system:serviceaccount:{}:{}", self.namespace, self.name),
-            vec![
-                "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{}", self.namespace),
-            ],
+            vec!["system:serviceaccounts".into(), format!("system:serviceaccounts:{}", self.namespace)],
         );
         user.uid = self.uid.clone();
         user
@@ -100,17 +94,9 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     /// From a PKCS#8 (DER) P-256 key.
-    pub fn new(
-        pkcs8: &[u8],
-        issuer: &str,
-        api_audiences: Vec<String>,
-    ) -> Result<TokenIssuer, TokenError> {
-        let key = EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            pkcs8,
-            &SystemRandom::new(),
-        )
-        .map_err(|e| TokenError::Key(e.to_string()))?;
+    pub fn new(pkcs8: &[u8], issuer: &str, api_audiences: Vec<String>) -> Result<TokenIssuer, TokenError> {
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &SystemRandom::new())
+            .map_err(|e| TokenError::Key(e.to_string()))?;
         let public = key.public_key().as_ref().to_vec();
         // Upstream's key id: a hash of the public key, so that rotating keys changes it.
         let digest = ring::digest::digest(&ring::digest::SHA256, &public);
@@ -151,10 +137,7 @@ impl TokenIssuer {
             b64(&serde_json::to_vec(&header).unwrap_or_default()),
             b64(&serde_json::to_vec(&payload).unwrap_or_default())
         );
-        let sig = self
-            .key
-            .sign(&SystemRandom::new(), signing_input.as_bytes())
-            .map_err(|_| TokenError::Signing)?;
+        let sig = self.key.sign(&SystemRandom::new(), signing_input.as_bytes()).map_err(|_| TokenError::Signing)?;
         Ok(format!("{signing_input}.{}", b64(sig.as_ref())))
     }
 
@@ -167,14 +150,10 @@ impl TokenIssuer {
             return Ok(claims.clone());
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(Invalid::Malformed);
         };
-        let header: Value = unb64(h)
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or(Invalid::Malformed)?;
+        let header: Value = unb64(h).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(Invalid::Malformed)?;
         if header["alg"] != "ES256" {
             return Err(Invalid::Signature);
         }
@@ -183,9 +162,7 @@ impl TokenIssuer {
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.public)
             .verify(signing_input.as_bytes(), &sig)
             .map_err(|_| Invalid::Signature)?;
-        let payload: Value = unb64(p)
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or(Invalid::Malformed)?;
+        let payload: Value = unb64(p).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(Invalid::Malformed)?;
         if payload["iss"] != self.issuer {
             return Err(Invalid::Issuer);
         }
@@ -193,18 +170,12 @@ impl TokenIssuer {
         if exp + LEEWAY_SECONDS <= now {
             return Err(Invalid::Expired);
         }
-        if payload["nbf"]
-            .as_i64()
-            .is_some_and(|nbf| nbf - LEEWAY_SECONDS > now)
-        {
+        if payload["nbf"].as_i64().is_some_and(|nbf| nbf - LEEWAY_SECONDS > now) {
             return Err(Invalid::NotYetValid);
         }
         let audiences: Vec<String> = match &payload["aud"] {
             Value::String(s) => vec![s.clone()],
-            Value::Array(a) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
+            Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
             _ => Vec::new(),
         };
         if !audiences.iter().any(|a| self.api_audiences.contains(a)) {
@@ -245,11 +216,8 @@ impl TokenIssuer {
     /// The JSON Web Key Set of the issuer's public key.
     pub fn jwks(&self) -> Value {
         // An uncompressed P-256 point: 0x04 || x (32) || y (32).
-        let (x, y) = if self.public.len() == 65 {
-            (&self.public[1..33], &self.public[33..65])
-        } else {
-            (&[][..], &[][..])
-        };
+        let (x, y) =
+            if self.public.len() == 65 { (&self.public[1..33], &self.public[33..65]) } else { (&[][..], &[][..]) };
         json!({"keys": [{"use": "sig", "kty": "EC", "kid": self.kid, "crv": "P-256", "alg": "ES256", "x": b64(x), "y": b64(y)}]})
     }
 
@@ -271,12 +239,7 @@ mod tests {
 
     fn issuer() -> TokenIssuer {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        TokenIssuer::new(
-            &key.serialize_der(),
-            DEFAULT_ISSUER,
-            vec![DEFAULT_ISSUER.into()],
-        )
-        .unwrap()
+        TokenIssuer::new(&key.serialize_der(), DEFAULT_ISSUER, vec![DEFAULT_ISSUER.into()]).unwrap()
     }
 
     fn claims(expires: i64) -> ServiceAccountClaims {
@@ -321,9 +284,6 @@ mod tests {
         let i = issuer();
         let jwks = i.jwks();
         assert_eq!(jwks["keys"][0]["crv"], "P-256");
-        assert_eq!(
-            unb64(jwks["keys"][0]["x"].as_str().unwrap()).unwrap().len(),
-            32
-        );
+        assert_eq!(unb64(jwks["keys"][0]["x"].as_str().unwrap()).unwrap().len(), 32);
     }
 }

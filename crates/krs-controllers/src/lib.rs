@@ -10,10 +10,14 @@ pub mod leaderelection;
 pub mod metrics;
 pub mod queue;
 
+pub mod cronjob;
 pub mod deployment;
+pub mod garbagecollector;
+pub mod job;
 pub mod replicaset;
 pub mod rootcacertpublisher;
 pub mod serviceaccount;
+pub mod ttlafterfinished;
 
 mod manager;
 

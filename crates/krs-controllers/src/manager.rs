@@ -20,6 +20,10 @@ pub const CONTROLLERS: &[(&str, &str)] = &[
     ("replicaset-controller", "replicaset"),
     ("replicationcontroller-controller", "replicationcontroller"),
     ("deployment-controller", "deployment"),
+    ("garbage-collector-controller", "garbagecollector"),
+    ("job-controller", "job"),
+    ("ttl-after-finished-controller", "ttl-after-finished"),
+    ("cronjob-controller", "cronjob"),
 ];
 
 /// kube-controller-manager's options that krs honours, with upstream's flag names and defaults.
@@ -65,6 +69,10 @@ pub struct ControllerManagerOptions {
     /// --concurrent-serviceaccount-token-syncs (also the service account and root CA
     /// publisher workers)
     pub concurrent_serviceaccount_token_syncs: usize,
+    /// The first delay before a failed Job pod is replaced, doubling per consecutive failure
+    /// up to six minutes (upstream's DefaultJobPodFailureBackOff, 10 s; not a flag upstream,
+    /// where integration tests lower it the same way).
+    pub job_pod_failure_backoff: std::time::Duration,
 }
 
 impl Default for ControllerManagerOptions {
@@ -89,6 +97,7 @@ impl Default for ControllerManagerOptions {
             concurrent_endpoint_syncs: 5,
             concurrent_resource_quota_syncs: 5,
             concurrent_serviceaccount_token_syncs: 5,
+            job_pod_failure_backoff: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -244,6 +253,18 @@ fn start_controllers(ctx: &Ctx) -> Vec<Started> {
     }
     if o.enabled("deployment-controller") {
         started.push(crate::deployment::start(ctx));
+    }
+    if o.enabled("job-controller") {
+        started.push(crate::job::start(ctx));
+    }
+    if o.enabled("cronjob-controller") {
+        started.push(crate::cronjob::start(ctx));
+    }
+    if o.enabled("ttl-after-finished-controller") {
+        started.push(crate::ttlafterfinished::start(ctx));
+    }
+    if o.enabled("garbage-collector-controller") {
+        started.push(crate::garbagecollector::start(ctx));
     }
     started
 }

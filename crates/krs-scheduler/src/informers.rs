@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service};
+use krs_apimachinery::labels::Selector;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::{CSINode, StorageClass};
 use kube::api::Api;
@@ -116,6 +118,27 @@ pub fn start(client: kube::Client, scheduler: Arc<Scheduler>, listers: Arc<Liste
     tokio::spawn(drive(Api::<CSINode>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::CsiNode, move |k, o| store(&l.csi_nodes, k, o)), sync.clone()));
     let l = listers.clone();
     tokio::spawn(drive(Api::<PodDisruptionBudget>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o| store(&l.pdbs, k, o)), sync.clone()));
+    // Workload selectors for PodTopologySpread's system default constraints.
+    let l = listers.clone();
+    tokio::spawn(drive(Api::<Service>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<Service>>| {
+        let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| s.selector.clone())).map(|m| Selector::from_set(&m));
+        set_selector(&l, "Service", k, sel)
+    }), sync.clone()));
+    let l = listers.clone();
+    tokio::spawn(drive(Api::<ReplicationController>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<ReplicationController>>| {
+        let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| s.selector.clone())).map(|m| Selector::from_set(&m));
+        set_selector(&l, "ReplicationController", k, sel)
+    }), sync.clone()));
+    let l = listers.clone();
+    tokio::spawn(drive(Api::<ReplicaSet>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<ReplicaSet>>| {
+        let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| Selector::from_label_selector(Some(&s.selector)).ok()));
+        set_selector(&l, "ReplicaSet", k, sel)
+    }), sync.clone()));
+    let l = listers.clone();
+    tokio::spawn(drive(Api::<StatefulSet>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<StatefulSet>>| {
+        let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| Selector::from_label_selector(Some(&s.selector)).ok()));
+        set_selector(&l, "StatefulSet", k, sel)
+    }), sync.clone()));
     let l = listers;
     tokio::spawn(drive(
         Api::<Namespace>::all(client),
@@ -132,7 +155,22 @@ pub fn start(client: kube::Client, scheduler: Arc<Scheduler>, listers: Arc<Liste
         }),
         sync,
     ));
-    8
+    12
+}
+
+/// Records a workload's pod selector under `namespace/kind/name` (None removes it).
+fn set_selector(listers: &Listers, kind: &str, key: &str, selector: Option<Selector>) {
+    let (ns, name) = key.split_once('/').unwrap_or(("", key));
+    let full = format!("{ns}/{kind}/{name}");
+    let mut m = listers.workload_selectors.write();
+    match selector {
+        Some(s) => {
+            m.insert(full, s);
+        }
+        None => {
+            m.remove(&full);
+        }
+    }
 }
 
 fn store<K>(map: &parking_lot::RwLock<HashMap<String, Arc<K>>>, key: &str, obj: Option<Arc<K>>) {

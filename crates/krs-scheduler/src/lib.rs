@@ -139,14 +139,22 @@ pub async fn run(client: kube::Client, options: SchedulerOptions, shutdown: impl
     let listers: Arc<Listers> = Arc::default();
     // Two cores: filtering in parallel pays off only for large node counts (see `parallel`).
     let parallelism = config.parallelism.unwrap_or(16).clamp(1, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i32) as usize;
-    let handle = Arc::new(Handle { client: Some(client.clone()), listers: listers.clone(), nominator: Arc::default(), metrics: metrics.clone(), parallelism });
+    let events = EventRecorder::start(client.clone(), format!("{}-{identity}", api::REPORTING_CONTROLLER));
+    let handle = Arc::new(Handle {
+        client: Some(client.clone()),
+        listers: listers.clone(),
+        nominator: Arc::default(),
+        metrics: metrics.clone(),
+        events: events.clone(),
+        parallelism,
+    });
     let built = build(&config, handle, metrics.clone())?;
     let scheduler = Arc::new(Scheduler {
         profiles: built.profiles,
         queue: built.queue.clone(),
         cache: Arc::new(Mutex::new(Cache::new())),
         client: Some(client.clone()),
-        events: EventRecorder::start(client.clone(), format!("{}-{identity}", api::REPORTING_CONTROLLER)),
+        events,
         metrics,
         runtime: Some(tokio::runtime::Handle::current()),
         binding_slots: Scheduler::new_binding_slots(),
@@ -174,7 +182,15 @@ pub async fn run(client: kube::Client, options: SchedulerOptions, shutdown: impl
         })
     };
     let looper = Loop::new(scheduler.clone());
-    let thread = std::thread::Builder::new().name("krs-scheduler".into()).spawn(move || looper.run()).map_err(|e| Error::Loop(e.to_string()))?;
+    let rt = tokio::runtime::Handle::current();
+    let thread = std::thread::Builder::new()
+        .name("krs-scheduler".into())
+        .spawn(move || {
+            // Plugins spawn API calls (preemption) from the scheduling thread.
+            let _runtime = rt.enter();
+            looper.run()
+        })
+        .map_err(|e| Error::Loop(e.to_string()))?;
 
     let result = match elector.as_mut() {
         Some(e) => tokio::select! {

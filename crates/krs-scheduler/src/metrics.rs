@@ -59,6 +59,7 @@ pub struct Metrics {
     pod_attempts: Mutex<Histogram>,
     incoming: Mutex<HashMap<(String, String), u64>>,
     preemption_attempts: AtomicU64,
+    bound: AtomicU64,
     preemption_victims: Mutex<Histogram>,
     /// The pods the scheduler knows of, for the resource metrics.
     pods: RwLock<HashMap<String, Arc<PodInfo>>>,
@@ -74,6 +75,7 @@ impl Default for Metrics {
             pod_attempts: Mutex::new(Histogram::exponential(1.0, 2.0, 5)),
             incoming: Mutex::default(),
             preemption_attempts: AtomicU64::new(0),
+            bound: AtomicU64::new(0),
             preemption_victims: Mutex::new(Histogram::exponential(1.0, 2.0, 7)),
             pods: RwLock::default(),
         }
@@ -104,6 +106,7 @@ impl Metrics {
 
     /// A pod was scheduled after `attempts` attempts, `e2e` after its first attempt started.
     pub(crate) fn observe_scheduled(&self, attempts: u32, e2e: Duration) {
+        self.bound.fetch_add(1, Ordering::Relaxed);
         let bucket = attempts.min(16).to_string();
         self.e2e_duration.lock().entry(bucket).or_insert_with(|| Histogram::exponential(0.01, 2.0, 20)).observe(e2e.as_secs_f64());
         self.pod_attempts.lock().observe(f64::from(attempts));
@@ -120,6 +123,11 @@ impl Metrics {
 
     pub(crate) fn remove_pod(&self, key: &str) {
         self.pods.write().remove(key);
+    }
+
+    /// How many pods this scheduler bound (binding accepted by the API server).
+    pub fn scheduled_pods(&self) -> u64 {
+        self.bound.load(Ordering::Relaxed)
     }
 
     /// How many pods are pending in `queue` (active, backoff, unschedulable, gated).

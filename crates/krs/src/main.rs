@@ -76,14 +76,8 @@ fn main() -> ExitCode {
 fn server(args: ServerArgs) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log_level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("krs: cannot start the runtime: {e}");
@@ -113,10 +107,7 @@ fn server(args: ServerArgs) -> ExitCode {
             }
         };
         println!("krs: serving on https://{}", server.addr);
-        println!(
-            "krs: admin kubeconfig: {}",
-            server.kubeconfig_path.display()
-        );
+        println!("krs: admin kubeconfig: {}", server.kubeconfig_path.display());
         wait_for_signal().await;
         tracing::info!("shutting down");
         server.shutdown().await;
@@ -127,10 +118,7 @@ fn server(args: ServerArgs) -> ExitCode {
 /// Waits for SIGTERM or SIGINT.
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         // Without signal handlers the server still serves; it stops when killed.
         std::future::pending::<()>().await;
         return;

@@ -31,11 +31,8 @@ const CONFIGMAPS: &str = "/api/v1/namespaces/e/configmaps";
 const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/e/deployments";
 
 fn namespace(api: &Api) {
-    api.post(
-        "/api/v1/namespaces",
-        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "e"}}),
-    )
-    .expect(201);
+    api.post("/api/v1/namespaces", &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "e"}}))
+        .expect(201);
 }
 
 fn configmap(name: &str) -> Value {
@@ -62,15 +59,8 @@ fn oversized_body_is_rejected_with_413(k: &Kubectl) {
     big["data"]["a"] = json!("x".repeat(4 << 20));
     let r = api.post(CONFIGMAPS, &big);
     let status = r.expect(413);
-    assert_eq!(
-        (&status["reason"], &status["code"]),
-        (&json!("RequestEntityTooLarge"), &json!(413)),
-        "{status}"
-    );
-    assert_eq!(
-        status["message"], "Request entity too large: limit is 3145728",
-        "{status}"
-    );
+    assert_eq!((&status["reason"], &status["code"]), (&json!("RequestEntityTooLarge"), &json!(413)), "{status}");
+    assert_eq!(status["message"], "Request entity too large: limit is 3145728", "{status}");
     assert_eq!(api.get(&format!("{CONFIGMAPS}/big")).status, 404);
     // The connection (and the server) still serve.
     api.post(CONFIGMAPS, &configmap("small")).expect(201);
@@ -91,10 +81,7 @@ fn malformed_json_is_bad_request(k: &Kubectl) {
         message.starts_with("the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: "),
         "{message}"
     );
-    assert!(
-        message.ends_with("({\"apiVersion\":\"v1\",\"kind\":\"Con ...)"),
-        "{message}"
-    );
+    assert!(message.ends_with("({\"apiVersion\":\"v1\",\"kind\":\"Con ...)"), "{message}");
     assert_eq!(api.get(&format!("{CONFIGMAPS}/x")).status, 404);
 }
 
@@ -106,32 +93,14 @@ fn body_of_wrong_kind_is_bad_request(k: &Kubectl) {
     assert_eq!(status["reason"], "BadRequest", "{status}");
     let message = status["message"].as_str().unwrap_or_default();
     // upstream: transformDecodeError after the codec fails to convert v1.Secret into a ConfigMap.
-    assert!(
-        message.starts_with("Secret in version \"v1\" cannot be handled as a ConfigMap: "),
-        "{message}"
-    );
+    assert!(message.starts_with("Secret in version \"v1\" cannot be handled as a ConfigMap: "), "{message}");
     // Another group's version of the kind.
     let mut wrong_version = configmap("y");
     wrong_version["apiVersion"] = json!("apps/v1");
     let status = api.post(CONFIGMAPS, &wrong_version).expect(400);
-    assert!(
-        status["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("apps/v1"),
-        "{status}"
-    );
+    assert!(status["message"].as_str().unwrap_or_default().contains("apps/v1"), "{status}");
     assert_eq!(api.get(&format!("{CONFIGMAPS}/x")).status, 404);
     assert_eq!(api.get(&format!("{CONFIGMAPS}/y")).status, 404);
-    // A dry run sees real conflicts (DryRunnableStorage.Create: the key exists -> AlreadyExists).
-    let status = api
-        .post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("real"))
-        .expect(409);
-    assert_eq!(status["reason"], "AlreadyExists", "{status}");
-    assert_eq!(
-        status["message"], "configmaps \"real\" already exists",
-        "{status}"
-    );
 }
 
 fn body_of_other_namespace_is_bad_request(k: &Kubectl) {
@@ -141,8 +110,7 @@ fn body_of_other_namespace_is_bad_request(k: &Kubectl) {
     cm["metadata"]["namespace"] = json!("default");
     let status = api.post(CONFIGMAPS, &cm).expect(400);
     assert_eq!(
-        status["message"],
-        "the namespace of the provided object does not match the namespace sent on the request",
+        status["message"], "the namespace of the provided object does not match the namespace sent on the request",
         "{status}"
     );
 }
@@ -150,32 +118,18 @@ fn body_of_other_namespace_is_bad_request(k: &Kubectl) {
 fn strict_field_validation_rejects_unknown_field(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api);
-    let status = api
-        .post(
-            &format!("{DEPLOYMENTS}?fieldValidation=Strict"),
-            &deployment_with_unknown_field("d"),
-        )
-        .expect(400);
+    let status =
+        api.post(&format!("{DEPLOYMENTS}?fieldValidation=Strict"), &deployment_with_unknown_field("d")).expect(400);
     assert_eq!(status["reason"], "BadRequest", "{status}");
-    assert_eq!(
-        status["message"], "strict decoding error: unknown field \"spec.foo\"",
-        "{status}"
-    );
+    assert_eq!(status["message"], "strict decoding error: unknown field \"spec.foo\"", "{status}");
     assert_eq!(api.get(&format!("{DEPLOYMENTS}/d")).status, 404);
     // Ignore drops it silently.
-    let r = api.post(
-        &format!("{DEPLOYMENTS}?fieldValidation=Ignore"),
-        &deployment_with_unknown_field("d"),
-    );
+    let r = api.post(&format!("{DEPLOYMENTS}?fieldValidation=Ignore"), &deployment_with_unknown_field("d"));
     r.expect(201);
     assert_eq!(r.header("warning"), "", "Ignore warned");
     // An unknown value of fieldValidation is refused (ValidateCreateOptions: 422).
-    let status = api
-        .post(
-            &format!("{DEPLOYMENTS}?fieldValidation=Loud"),
-            &deployment_with_unknown_field("e"),
-        )
-        .expect(422);
+    let status =
+        api.post(&format!("{DEPLOYMENTS}?fieldValidation=Loud"), &deployment_with_unknown_field("e")).expect(422);
     assert_eq!(
         status["message"],
         "CreateOptions.meta.k8s.io \"\" is invalid: fieldValidation: Unsupported value: \"Loud\": supported values: \"\", \"Ignore\", \"Strict\", \"Warn\"",
@@ -186,108 +140,52 @@ fn strict_field_validation_rejects_unknown_field(k: &Kubectl) {
 fn warn_field_validation_accepts_with_warning_header(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api);
-    let r = api.post(
-        &format!("{DEPLOYMENTS}?fieldValidation=Warn"),
-        &deployment_with_unknown_field("d"),
-    );
+    let r = api.post(&format!("{DEPLOYMENTS}?fieldValidation=Warn"), &deployment_with_unknown_field("d"));
     let created = r.expect(201);
-    assert!(
-        created["spec"].get("foo").is_none(),
-        "the unknown field was kept: {created}"
-    );
-    assert_eq!(
-        r.header("warning"),
-        "299 - \"unknown field \\\"spec.foo\\\"\""
-    );
+    assert!(created["spec"].get("foo").is_none(), "the unknown field was kept: {created}");
+    assert_eq!(r.header("warning"), "299 - \"unknown field \\\"spec.foo\\\"\"");
     api.get(&format!("{DEPLOYMENTS}/d")).expect(200);
 }
 
 fn dry_run_create_returns_object_but_stores_nothing(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api);
-    let created = api
-        .post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("x"))
-        .expect(201);
-    assert_eq!(
-        (&created["metadata"]["name"], &created["data"]["a"]),
-        (&json!("x"), &json!("1")),
-        "{created}"
-    );
-    assert!(
-        created["metadata"]["uid"]
-            .as_str()
-            .is_some_and(|u| !u.is_empty()),
-        "{created}"
-    );
-    assert!(
-        created["metadata"]["creationTimestamp"].is_string(),
-        "{created}"
-    );
+    let created = api.post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("x")).expect(201);
+    assert_eq!((&created["metadata"]["name"], &created["data"]["a"]), (&json!("x"), &json!("1")), "{created}");
+    assert!(created["metadata"]["uid"].as_str().is_some_and(|u| !u.is_empty()), "{created}");
+    assert!(created["metadata"]["creationTimestamp"].is_string(), "{created}");
     assert_eq!(api.get(&format!("{CONFIGMAPS}/x")).status, 404);
     assert_eq!(api.get(CONFIGMAPS).expect(200)["items"], json!([]));
     // Dry-run updates and deletes change nothing.
     api.post(CONFIGMAPS, &configmap("real")).expect(201);
     let mut real = api.get(&format!("{CONFIGMAPS}/real")).expect(200);
     real["data"]["a"] = json!("2");
-    api.put(&format!("{CONFIGMAPS}/real?dryRun=All"), &real)
-        .expect(200);
-    api.request(
-        "DELETE",
-        &format!("{CONFIGMAPS}/real?dryRun=All"),
-        None,
-        None,
-        Some(JSON),
-    )
-    .expect(200);
-    assert_eq!(
-        api.get(&format!("{CONFIGMAPS}/real")).expect(200)["data"]["a"],
-        "1"
-    );
+    api.put(&format!("{CONFIGMAPS}/real?dryRun=All"), &real).expect(200);
+    api.request("DELETE", &format!("{CONFIGMAPS}/real?dryRun=All"), None, None, Some(JSON)).expect(200);
+    assert_eq!(api.get(&format!("{CONFIGMAPS}/real")).expect(200)["data"]["a"], "1");
     // An unknown dryRun value is refused (ValidateCreateOptions: 422).
-    let status = api
-        .post(&format!("{CONFIGMAPS}?dryRun=Maybe"), &configmap("y"))
-        .expect(422);
+    let status = api.post(&format!("{CONFIGMAPS}?dryRun=Maybe"), &configmap("y")).expect(422);
     assert_eq!(
         status["message"],
-        "CreateOptions.meta.k8s.io \"\" is invalid: dryRun: Unsupported value: []string{\"Maybe\"}: supported values: \"All\"",
+        // 1.34 renders list values as JSON in field errors (kubernetes/kubernetes#132314).
+        "CreateOptions.meta.k8s.io \"\" is invalid: dryRun: Unsupported value: [\"Maybe\"]: supported values: \"All\"",
         "{status}"
     );
     assert_eq!(api.get(&format!("{CONFIGMAPS}/y")).status, 404);
     // A dry run sees real conflicts (DryRunnableStorage.Create: the key exists -> AlreadyExists).
-    let status = api
-        .post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("real"))
-        .expect(409);
+    let status = api.post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("real")).expect(409);
     assert_eq!(status["reason"], "AlreadyExists", "{status}");
-    assert_eq!(
-        status["message"], "configmaps \"real\" already exists",
-        "{status}"
-    );
+    assert_eq!(status["message"], "configmaps \"real\" already exists", "{status}");
 }
 
 fn no_credentials_is_unauthorized_except_public_endpoints(k: &Kubectl) {
     let api = Api::new(k.cluster).anonymous();
-    for path in [
-        "/api/v1/namespaces",
-        "/api",
-        "/apis",
-        "/openapi/v2",
-        "/api/v1/namespaces/default/configmaps/x",
-    ] {
+    for path in ["/api/v1/namespaces", "/api", "/apis", "/openapi/v2", "/api/v1/namespaces/default/configmaps/x"] {
         let r = api.get(path);
         let status = r.expect(401);
         assert_eq!(
-            (
-                &status["kind"],
-                &status["reason"],
-                &status["message"],
-                &status["code"]
-            ),
-            (
-                &json!("Status"),
-                &json!("Unauthorized"),
-                &json!("Unauthorized"),
-                &json!(401)
-            ),
+            (&status["kind"], &status["reason"], &status["message"], &status["code"]),
+            (&json!("Status"), &json!("Unauthorized"), &json!("Unauthorized"), &json!(401)),
             "{path}: {status}"
         );
     }
@@ -309,27 +207,15 @@ fn update_with_stale_resource_version_conflicts(k: &Kubectl) {
     let mut late = stale.clone();
     late["data"]["a"] = json!("3");
     let status = api.put(&format!("{CONFIGMAPS}/x"), &late).expect(409);
-    assert_eq!(
-        (&status["reason"], &status["code"]),
-        (&json!("Conflict"), &json!(409)),
-        "{status}"
-    );
+    assert_eq!((&status["reason"], &status["code"]), (&json!("Conflict"), &json!(409)), "{status}");
     assert_eq!(
         status["message"],
         "Operation cannot be fulfilled on configmaps \"x\": the object has been modified; please apply your changes to the latest version and try again"
     );
     assert_eq!(status["details"]["name"], "x", "{status}");
     assert_eq!(status["details"]["kind"], "configmaps", "{status}");
-    assert_eq!(
-        api.get(&format!("{CONFIGMAPS}/x")).expect(200)["data"]["a"],
-        "2"
-    );
+    assert_eq!(api.get(&format!("{CONFIGMAPS}/x")).expect(200)["data"]["a"], "2");
     // A merge patch carrying the stale resourceVersion conflicts too.
     let patch = json!({"metadata": {"resourceVersion": stale["metadata"]["resourceVersion"]}, "data": {"a": "4"}});
-    api.patch(
-        &format!("{CONFIGMAPS}/x"),
-        common::http::MERGE_PATCH,
-        &patch,
-    )
-    .expect(409);
+    api.patch(&format!("{CONFIGMAPS}/x"), common::http::MERGE_PATCH, &patch).expect(409);
 }

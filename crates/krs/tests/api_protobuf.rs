@@ -25,11 +25,8 @@ scenarios!(etcd, Etcd, V1_33:
 const CONFIGMAPS: &str = "/api/v1/namespaces/proto/configmaps";
 
 fn setup(api: &Api) {
-    api.post(
-        "/api/v1/namespaces",
-        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "proto"}}),
-    )
-    .expect(201);
+    api.post("/api/v1/namespaces", &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "proto"}}))
+        .expect(201);
 }
 
 fn configmap(name: &str, a: &str) -> Value {
@@ -51,146 +48,72 @@ fn get_and_list_answer_protobuf_when_asked(k: &Kubectl) {
     api.post(CONFIGMAPS, &configmap("x", "1")).expect(201);
     api.post(CONFIGMAPS, &configmap("y", "2")).expect(201);
 
-    let r = api.request(
-        "GET",
-        &format!("{CONFIGMAPS}/x"),
-        None,
-        None,
-        Some(PROTOBUF),
-    );
+    let r = api.request("GET", &format!("{CONFIGMAPS}/x"), None, None, Some(PROTOBUF));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), PROTOBUF);
     let x = decode(&r.body);
-    assert_eq!(
-        (&x["apiVersion"], &x["kind"]),
-        (&json!("v1"), &json!("ConfigMap")),
-        "{x}"
-    );
-    assert_eq!(
-        (&x["metadata"]["name"], &x["data"]["a"]),
-        (&json!("x"), &json!("1")),
-        "{x}"
-    );
+    assert_eq!((&x["apiVersion"], &x["kind"]), (&json!("v1"), &json!("ConfigMap")), "{x}");
+    assert_eq!((&x["metadata"]["name"], &x["data"]["a"]), (&json!("x"), &json!("1")), "{x}");
     // The same object as the JSON answer.
     let json_x = api.get(&format!("{CONFIGMAPS}/x")).expect(200);
     assert_eq!(x["metadata"]["uid"], json_x["metadata"]["uid"]);
-    assert_eq!(
-        x["metadata"]["resourceVersion"],
-        json_x["metadata"]["resourceVersion"]
-    );
+    assert_eq!(x["metadata"]["resourceVersion"], json_x["metadata"]["resourceVersion"]);
 
     // client-go's Accept: protobuf first, JSON as a fallback.
-    let r = api.request(
-        "GET",
-        CONFIGMAPS,
-        None,
-        None,
-        Some("application/vnd.kubernetes.protobuf, application/json"),
-    );
+    let r = api.request("GET", CONFIGMAPS, None, None, Some("application/vnd.kubernetes.protobuf, application/json"));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), PROTOBUF);
     let list = decode(&r.body);
     assert_eq!(list["kind"], "ConfigMapList", "{list}");
-    let names: Vec<&Value> = list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| &i["metadata"]["name"])
-        .collect();
+    let names: Vec<&Value> = list["items"].as_array().expect("items").iter().map(|i| &i["metadata"]["name"]).collect();
     assert_eq!(names, [&json!("x"), &json!("y")], "{list}");
-    assert!(
-        list["metadata"]["resourceVersion"]
-            .as_str()
-            .is_some_and(|rv| !rv.is_empty()),
-        "{list}"
-    );
+    assert!(list["metadata"]["resourceVersion"].as_str().is_some_and(|rv| !rv.is_empty()), "{list}");
 
     // Errors stay decodable by a protobuf client: a Status (protobuf or JSON both are fine
     // for client-go, which reads the content type).
-    let r = api.request(
-        "GET",
-        &format!("{CONFIGMAPS}/missing"),
-        None,
-        None,
-        Some(PROTOBUF),
-    );
+    let r = api.request("GET", &format!("{CONFIGMAPS}/missing"), None, None, Some(PROTOBUF));
     assert_eq!(r.status, 404);
-    let status = if r.body.starts_with(b"k8s\0") {
-        decode(&r.body)
-    } else {
-        r.json()
-    };
-    assert_eq!(
-        (&status["kind"], &status["reason"]),
-        (&json!("Status"), &json!("NotFound")),
-        "{status}"
-    );
+    let status = if r.body.starts_with(b"k8s\0") { decode(&r.body) } else { r.json() };
+    assert_eq!((&status["kind"], &status["reason"]), (&json!("Status"), &json!("NotFound")), "{status}");
 }
 
 fn watch_streams_length_prefixed_protobuf_frames(k: &Kubectl) {
     let api = Api::new(k.cluster);
     setup(&api);
     let created = api.post(CONFIGMAPS, &configmap("x", "1")).expect(201);
-    let rv = created["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let mut w = api.watch(
-        &format!("{CONFIGMAPS}?watch=true&resourceVersion={rv}"),
-        Some(PROTOBUF),
-    );
+    let rv = created["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
+    let mut w = api.watch(&format!("{CONFIGMAPS}?watch=true&resourceVersion={rv}"), Some(PROTOBUF));
     w.ok();
     assert_eq!(
         w.headers.get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/vnd.kubernetes.protobuf;stream=watch")
     );
-    api.patch(
-        &format!("{CONFIGMAPS}/x"),
-        common::http::MERGE_PATCH,
-        &json!({"data": {"a": "2"}}),
-    )
-    .expect(200);
+    api.patch(&format!("{CONFIGMAPS}/x"), common::http::MERGE_PATCH, &json!({"data": {"a": "2"}})).expect(200);
     api.post(CONFIGMAPS, &configmap("y", "3")).expect(201);
     api.delete(&format!("{CONFIGMAPS}/x")).expect(200);
     let mut got = Vec::new();
     while got.len() < 3 {
-        let frame = w
-            .next_frame(common::DEADLINE)
-            .unwrap_or_else(|| panic!("no protobuf frame; got {got:?}"));
-        let event = krs_proto::decode_watch_event(&frame)
-            .unwrap_or_else(|e| panic!("undecodable watch frame: {e}"));
+        let frame = w.next_frame(common::DEADLINE).unwrap_or_else(|| panic!("no protobuf frame; got {got:?}"));
+        let event = krs_proto::decode_watch_event(&frame).unwrap_or_else(|e| panic!("undecodable watch frame: {e}"));
         let object = &event["object"];
         assert_eq!(object["kind"], "ConfigMap", "{event}");
         got.push((
             event["type"].as_str().unwrap_or_default().to_string(),
-            object["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+            object["metadata"]["name"].as_str().unwrap_or_default().to_string(),
             object["data"]["a"].as_str().unwrap_or_default().to_string(),
         ));
     }
-    let want = [
-        ("MODIFIED", "x", "2"),
-        ("ADDED", "y", "3"),
-        ("DELETED", "x", "2"),
-    ];
-    let want: Vec<(String, String, String)> = want
-        .iter()
-        .map(|(t, n, a)| (t.to_string(), n.to_string(), a.to_string()))
-        .collect();
+    let want = [("MODIFIED", "x", "2"), ("ADDED", "y", "3"), ("DELETED", "x", "2")];
+    let want: Vec<(String, String, String)> =
+        want.iter().map(|(t, n, a)| (t.to_string(), n.to_string(), a.to_string())).collect();
     assert_eq!(got, want);
-    assert!(
-        w.next_frame(Duration::from_millis(300)).is_none(),
-        "an extra frame"
-    );
+    assert!(w.next_frame(Duration::from_millis(300)).is_none(), "an extra frame");
 }
 
 fn protobuf_request_body_creates_object(k: &Kubectl) {
     let api = Api::new(k.cluster);
     setup(&api);
-    let body =
-        krs_proto::encode_object(&configmap("from-proto", "hello")).expect("encodable configmap");
+    let body = krs_proto::encode_object(&configmap("from-proto", "hello")).expect("encodable configmap");
     assert!(body.starts_with(b"k8s\0"));
     let r = api.request("POST", CONFIGMAPS, Some(&body), Some(PROTOBUF), Some(JSON));
     let created = r.expect(201);
@@ -207,23 +130,11 @@ fn protobuf_request_body_creates_object(k: &Kubectl) {
     let mut update = stored.clone();
     update["data"]["a"] = json!("again");
     let body = krs_proto::encode_object(&update).expect("encodable configmap");
-    let r = api.request(
-        "PUT",
-        &format!("{CONFIGMAPS}/from-proto"),
-        Some(&body),
-        Some(PROTOBUF),
-        Some(PROTOBUF),
-    );
+    let r = api.request("PUT", &format!("{CONFIGMAPS}/from-proto"), Some(&body), Some(PROTOBUF), Some(PROTOBUF));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(decode(&r.body)["data"]["a"], "again");
 
     // Garbage after the magic is a 400, not a crash.
-    let r = api.request(
-        "POST",
-        CONFIGMAPS,
-        Some(b"k8s\0\x0a\xff\xff"),
-        Some(PROTOBUF),
-        Some(JSON),
-    );
+    let r = api.request("POST", CONFIGMAPS, Some(b"k8s\0\x0a\xff\xff"), Some(PROTOBUF), Some(JSON));
     assert_eq!(r.status, 400, "{}", r.text());
 }

@@ -32,11 +32,8 @@ scenarios!(etcd, Etcd, V1_33:
 );
 
 fn namespace(api: &Api, name: &str) {
-    api.post(
-        "/api/v1/namespaces",
-        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
-    )
-    .expect(201);
+    api.post("/api/v1/namespaces", &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+        .expect(201);
 }
 
 fn deployment(name: &str, replicas: i64) -> Value {
@@ -71,18 +68,11 @@ fn scale_subresource_reads_as_autoscaling_v1_scale(k: &Kubectl) {
     namespace(&api, "scale");
     let d = api.post(DEPLOYMENTS, &deployment("d", 2)).expect(201);
     let scale = api.get(&format!("{DEPLOYMENTS}/d/scale")).expect(200);
-    assert_eq!(
-        (&scale["apiVersion"], &scale["kind"]),
-        (&json!("autoscaling/v1"), &json!("Scale")),
-        "{scale}"
-    );
+    assert_eq!((&scale["apiVersion"], &scale["kind"]), (&json!("autoscaling/v1"), &json!("Scale")), "{scale}");
     assert_eq!(scale["metadata"]["name"], "d");
     assert_eq!(scale["metadata"]["namespace"], "scale");
     assert_eq!(scale["metadata"]["uid"], d["metadata"]["uid"]);
-    assert_eq!(
-        scale["metadata"]["resourceVersion"],
-        d["metadata"]["resourceVersion"]
-    );
+    assert_eq!(scale["metadata"]["resourceVersion"], d["metadata"]["resourceVersion"]);
     assert_eq!(scale["spec"]["replicas"], 2, "{scale}");
     // status.selector is the label selector as a string (for the HPA), not a LabelSelector.
     assert_eq!(scale["status"]["selector"], "app=d", "{scale}");
@@ -97,31 +87,16 @@ fn scale_put_and_merge_patch_change_deployment_replicas(k: &Kubectl) {
     let mut scale = api.get(&path).expect(200);
     scale["spec"]["replicas"] = json!(4);
     let put = api.put(&path, &scale).expect(200);
-    assert_eq!(
-        (&put["kind"], &put["spec"]["replicas"]),
-        (&json!("Scale"), &json!(4)),
-        "{put}"
-    );
+    assert_eq!((&put["kind"], &put["spec"]["replicas"]), (&json!("Scale"), &json!(4)), "{put}");
     let d = api.get(&format!("{DEPLOYMENTS}/d")).expect(200);
     assert_eq!(d["spec"]["replicas"], 4, "{d}");
-    assert_eq!(
-        put["metadata"]["resourceVersion"],
-        d["metadata"]["resourceVersion"]
-    );
+    assert_eq!(put["metadata"]["resourceVersion"], d["metadata"]["resourceVersion"]);
 
-    let patched = api
-        .patch(&path, MERGE_PATCH, &json!({"spec": {"replicas": 0}}))
-        .expect(200);
+    let patched = api.patch(&path, MERGE_PATCH, &json!({"spec": {"replicas": 0}})).expect(200);
     assert_eq!(patched["spec"]["replicas"], 0, "{patched}");
-    assert_eq!(
-        api.get(&format!("{DEPLOYMENTS}/d")).expect(200)["spec"]["replicas"],
-        0
-    );
+    assert_eq!(api.get(&format!("{DEPLOYMENTS}/d")).expect(200)["spec"]["replicas"], 0);
     // The deployment's generation moved with its spec.
-    assert_eq!(
-        api.get(&format!("{DEPLOYMENTS}/d")).expect(200)["metadata"]["generation"],
-        3
-    );
+    assert_eq!(api.get(&format!("{DEPLOYMENTS}/d")).expect(200)["metadata"]["generation"], 3);
 }
 
 fn scale_with_stale_resource_version_conflicts(k: &Kubectl) {
@@ -130,12 +105,8 @@ fn scale_with_stale_resource_version_conflicts(k: &Kubectl) {
     api.post(DEPLOYMENTS, &deployment("d", 1)).expect(201);
     let path = format!("{DEPLOYMENTS}/d/scale");
     let stale = api.get(&path).expect(200);
-    api.patch(
-        &format!("{DEPLOYMENTS}/d"),
-        MERGE_PATCH,
-        &json!({"metadata": {"labels": {"touched": "yes"}}}),
-    )
-    .expect(200);
+    api.patch(&format!("{DEPLOYMENTS}/d"), MERGE_PATCH, &json!({"metadata": {"labels": {"touched": "yes"}}}))
+        .expect(200);
     let mut scale = stale.clone();
     scale["spec"]["replicas"] = json!(5);
     let status = api.put(&path, &scale).expect(409);
@@ -144,29 +115,17 @@ fn scale_with_stale_resource_version_conflicts(k: &Kubectl) {
         status["message"],
         "Operation cannot be fulfilled on deployments.apps \"d\": the object has been modified; please apply your changes to the latest version and try again"
     );
-    assert_eq!(
-        api.get(&format!("{DEPLOYMENTS}/d")).expect(200)["spec"]["replicas"],
-        1
-    );
+    assert_eq!(api.get(&format!("{DEPLOYMENTS}/d")).expect(200)["spec"]["replicas"], 1);
 }
 
 fn kubectl_scale_deployment_sets_replicas(k: &Kubectl) {
     let k = k.in_new_namespace("scale");
     let api = Api::new(k.cluster);
     api.post(DEPLOYMENTS, &deployment("d", 1)).expect(201);
-    assert_eq!(
-        k.ok(&["scale", "deployment", "d", "--replicas=3"]).trim(),
-        "deployment.apps/d scaled"
-    );
+    assert_eq!(k.ok(&["scale", "deployment", "d", "--replicas=3"]).trim(), "deployment.apps/d scaled");
     assert_eq!(k.jsonpath(&["deployment", "d"], "{.spec.replicas}"), "3");
     // --current-replicas is a precondition on the Scale.
-    let err = k.fails(&[
-        "scale",
-        "deployment",
-        "d",
-        "--current-replicas=2",
-        "--replicas=5",
-    ]);
+    let err = k.fails(&["scale", "deployment", "d", "--current-replicas=2", "--replicas=5"]);
     assert!(err.contains("Expected replicas to be 2, was 3"), "{err}");
     assert_eq!(k.jsonpath(&["deployment", "d"], "{.spec.replicas}"), "3");
 }
@@ -179,21 +138,11 @@ fn binding_assigns_node_and_marks_pod_scheduled(k: &Kubectl) {
     api.post(PODS, &pod("p", json!({}))).expect(201);
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}});
     let status = api.post(&format!("{PODS}/p/binding"), &binding).expect(201);
-    assert_eq!(
-        (&status["kind"], &status["status"]),
-        (&json!("Status"), &json!("Success")),
-        "{status}"
-    );
+    assert_eq!((&status["kind"], &status["status"]), (&json!("Status"), &json!("Success")), "{status}");
     let p = api.get(&format!("{PODS}/p")).expect(200);
     assert_eq!(p["spec"]["nodeName"], "n1", "{p}");
-    let conditions = p["status"]["conditions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let scheduled: Vec<&Value> = conditions
-        .iter()
-        .filter(|c| c["type"] == "PodScheduled")
-        .collect();
+    let conditions = p["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let scheduled: Vec<&Value> = conditions.iter().filter(|c| c["type"] == "PodScheduled").collect();
     assert_eq!(scheduled.len(), 1, "{p}");
     assert_eq!(scheduled[0]["status"], "True", "{p}");
 }
@@ -203,21 +152,12 @@ fn binding_an_assigned_pod_conflicts(k: &Kubectl) {
     namespace(&api, "sched");
     api.post(PODS, &pod("p", json!({}))).expect(201);
     let bind = |node: &str| json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": node}});
-    api.post(&format!("{PODS}/p/binding"), &bind("n1"))
-        .expect(201);
-    let status = api
-        .post(&format!("{PODS}/p/binding"), &bind("n2"))
-        .expect(409);
+    api.post(&format!("{PODS}/p/binding"), &bind("n1")).expect(201);
+    let status = api.post(&format!("{PODS}/p/binding"), &bind("n2")).expect(409);
     assert_eq!(status["reason"], "Conflict", "{status}");
     let message = status["message"].as_str().unwrap_or_default();
-    assert!(
-        message.ends_with("pod p is already assigned to node \"n1\""),
-        "{message}"
-    );
-    assert_eq!(
-        api.get(&format!("{PODS}/p")).expect(200)["spec"]["nodeName"],
-        "n1"
-    );
+    assert!(message.ends_with("pod p is already assigned to node \"n1\""), "{message}");
+    assert_eq!(api.get(&format!("{PODS}/p")).expect(200)["spec"]["nodeName"], "n1");
 }
 
 const EVICT_PODS: &str = "/api/v1/namespaces/evict/pods";
@@ -229,16 +169,13 @@ fn eviction(name: &str) -> Value {
 
 /// A running, ready pod labelled app=web.
 fn ready_pod(api: &Api, name: &str) {
-    let created = api
-        .post(EVICT_PODS, &pod(name, json!({"app": "web"})))
-        .expect(201);
+    let created = api.post(EVICT_PODS, &pod(name, json!({"app": "web"}))).expect(201);
     let mut p = created.clone();
     p["status"] = json!({
         "phase": "Running",
         "conditions": [{"type": "Ready", "status": "True"}],
     });
-    api.put(&format!("{EVICT_PODS}/{name}/status"), &p)
-        .expect(200);
+    api.put(&format!("{EVICT_PODS}/{name}/status"), &p).expect(200);
 }
 
 /// A PDB over app=web whose status (as the disruption controller would write it) allows
@@ -266,14 +203,8 @@ fn eviction_without_disruption_budget_deletes_pod(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api, "evict");
     ready_pod(&api, "p");
-    let status = api
-        .post(&format!("{EVICT_PODS}/p/eviction"), &eviction("p"))
-        .expect(201);
-    assert_eq!(
-        (&status["kind"], &status["status"]),
-        (&json!("Status"), &json!("Success")),
-        "{status}"
-    );
+    let status = api.post(&format!("{EVICT_PODS}/p/eviction"), &eviction("p")).expect(201);
+    assert_eq!((&status["kind"], &status["status"]), (&json!("Status"), &json!("Success")), "{status}");
     // Not bound to a node: deleted at once (no kubelet to wait for).
     assert_eq!(api.get(&format!("{EVICT_PODS}/p")).status, 404);
 }
@@ -283,30 +214,16 @@ fn eviction_refused_with_429_while_budget_allows_no_disruption(k: &Kubectl) {
     namespace(&api, "evict");
     ready_pod(&api, "p");
     budget(&api, "x", 1, 1, 0);
-    let status = api
-        .post(&format!("{EVICT_PODS}/p/eviction"), &eviction("p"))
-        .expect(429);
+    let status = api.post(&format!("{EVICT_PODS}/p/eviction"), &eviction("p")).expect(429);
     assert_eq!(status["reason"], "TooManyRequests", "{status}");
-    assert_eq!(
-        status["message"],
-        "Cannot evict pod as it would violate the pod's disruption budget."
-    );
-    let causes = status["details"]["causes"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    assert_eq!(status["message"], "Cannot evict pod as it would violate the pod's disruption budget.");
+    let causes = status["details"]["causes"].as_array().cloned().unwrap_or_default();
     assert_eq!(causes.len(), 1, "{status}");
     assert_eq!(causes[0]["reason"], "DisruptionBudget", "{status}");
-    assert_eq!(
-        causes[0]["message"], "The disruption budget x needs 1 healthy pods and has 1 currently",
-        "{status}"
-    );
+    assert_eq!(causes[0]["message"], "The disruption budget x needs 1 healthy pods and has 1 currently", "{status}");
     // The pod and the budget are untouched.
     api.get(&format!("{EVICT_PODS}/p")).expect(200);
-    assert_eq!(
-        api.get(&format!("{PDBS}/x")).expect(200)["status"]["disruptionsAllowed"],
-        0
-    );
+    assert_eq!(api.get(&format!("{PDBS}/x")).expect(200)["status"]["disruptionsAllowed"], 0);
 }
 
 fn eviction_spends_one_allowed_disruption(k: &Kubectl) {
@@ -315,22 +232,13 @@ fn eviction_spends_one_allowed_disruption(k: &Kubectl) {
     ready_pod(&api, "p");
     ready_pod(&api, "q");
     budget(&api, "x", 2, 1, 1);
-    api.post(&format!("{EVICT_PODS}/p/eviction"), &eviction("p"))
-        .expect(201);
+    api.post(&format!("{EVICT_PODS}/p/eviction"), &eviction("p")).expect(201);
     assert_eq!(api.get(&format!("{EVICT_PODS}/p")).status, 404);
     let pdb = api.get(&format!("{PDBS}/x")).expect(200);
     assert_eq!(pdb["status"]["disruptionsAllowed"], 0, "{pdb}");
-    let disrupted = pdb["status"]["disruptedPods"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let disrupted = pdb["status"]["disruptedPods"].as_object().cloned().unwrap_or_default();
     assert_eq!(disrupted.keys().collect::<Vec<_>>(), ["p"], "{pdb}");
     // The budget is spent: the next eviction waits for the disruption controller.
-    let status = api
-        .post(&format!("{EVICT_PODS}/q/eviction"), &eviction("q"))
-        .expect(429);
-    assert_eq!(
-        status["details"]["causes"][0]["reason"], "DisruptionBudget",
-        "{status}"
-    );
+    let status = api.post(&format!("{EVICT_PODS}/q/eviction"), &eviction("q")).expect(429);
+    assert_eq!(status["details"]["causes"][0]["reason"], "DisruptionBudget", "{status}");
 }

@@ -18,42 +18,22 @@ fn objects_survive_restart_on_same_etcd() {
     let endpoint = etcd.endpoint(0);
     let dir = tempfile::tempdir().expect("temporary directory");
     let rv = {
-        let mut first = Cluster::start_in(
-            &dir.path().join("data-1"),
-            Some(&endpoint),
-            &dir.path().join("first"),
-        );
+        let mut first = Cluster::start_in(&dir.path().join("data-1"), Some(&endpoint), &dir.path().join("first"));
         let k = first.client(V1_33).in_new_namespace("durable");
         k.ok(&["create", "configmap", "x", "--from-literal=a=1"]);
         let rv = k.jsonpath(&["configmap", "x"], "{.metadata.resourceVersion}");
-        assert!(
-            first.stop().is_some_and(|s| s.success()),
-            "krs did not exit cleanly:\n{}",
-            first.log()
-        );
+        assert!(first.stop().is_some_and(|s| s.success()), "krs did not exit cleanly:\n{}", first.log());
         rv
     };
     // A new data directory (new PKI, nothing local): everything comes from etcd.
-    let second = Cluster::start_in(
-        &dir.path().join("data-2"),
-        Some(&endpoint),
-        &dir.path().join("second"),
-    );
+    let second = Cluster::start_in(&dir.path().join("data-2"), Some(&endpoint), &dir.path().join("second"));
     let k = second.client(V1_33).in_namespace("durable");
-    assert_eq!(
-        k.jsonpath(&["configmap", "x"], "{.metadata.resourceVersion}={.data.a}"),
-        format!("{rv}=1")
-    );
+    assert_eq!(k.jsonpath(&["configmap", "x"], "{.metadata.resourceVersion}={.data.a}"), format!("{rv}=1"));
     assert_eq!(k.names(&["namespace", "durable"]), ["namespace/durable"]);
     k.ok(&["create", "configmap", "y"]);
-    let next: u64 = k
-        .jsonpath(&["configmap", "y"], "{.metadata.resourceVersion}")
-        .parse()
-        .expect("numeric resourceVersion");
-    assert!(
-        next > rv.parse().expect("numeric resourceVersion"),
-        "resourceVersion went back: {rv} then {next}"
-    );
+    let next: u64 =
+        k.jsonpath(&["configmap", "y"], "{.metadata.resourceVersion}").parse().expect("numeric resourceVersion");
+    assert!(next > rv.parse().expect("numeric resourceVersion"), "resourceVersion went back: {rv} then {next}");
 }
 
 #[test]
@@ -66,16 +46,8 @@ fn two_servers_on_one_etcd_see_each_others_writes() {
     };
     let endpoint = etcd.endpoint(0);
     let dir = tempfile::tempdir().expect("temporary directory");
-    let a = Cluster::start_in(
-        &dir.path().join("data-a"),
-        Some(&endpoint),
-        &dir.path().join("a"),
-    );
-    let b = Cluster::start_in(
-        &dir.path().join("data-b"),
-        Some(&endpoint),
-        &dir.path().join("b"),
-    );
+    let a = Cluster::start_in(&dir.path().join("data-a"), Some(&endpoint), &dir.path().join("a"));
+    let b = Cluster::start_in(&dir.path().join("data-b"), Some(&endpoint), &dir.path().join("b"));
     let ka = a.client(V1_33).in_new_namespace("shared");
     let kb = b.client(V1_33).in_namespace("shared");
 
@@ -100,8 +72,5 @@ fn two_servers_on_one_etcd_see_each_others_writes() {
 
     // And the other way round.
     kb.ok(&["label", "configmap", "y", "from=b"]);
-    assert_eq!(
-        ka.jsonpath(&["configmap", "y"], "{.metadata.labels.from}"),
-        "b"
-    );
+    assert_eq!(ka.jsonpath(&["configmap", "y"], "{.metadata.labels.from}"), "b");
 }

@@ -61,53 +61,25 @@ const BAD_NAME_ERROR: &str = "metadata.name: Invalid value: \"Bad_Name\": a lowe
 const CONFLICT_X: &str = "Operation cannot be fulfilled on configmaps \"x\": the object has been modified; please apply your changes to the latest version and try again";
 
 fn configmap_manifest(ns: &str, name: &str, resource_version: Option<&str>, a: &str) -> String {
-    let rv = resource_version
-        .map(|rv| format!("  resourceVersion: \"{rv}\"\n"))
-        .unwrap_or_default();
-    format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n{rv}data:\n  a: \"{a}\"\n"
-    )
+    let rv = resource_version.map(|rv| format!("  resourceVersion: \"{rv}\"\n")).unwrap_or_default();
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n{rv}data:\n  a: \"{a}\"\n")
 }
 
 fn resource_version(k: &Kubectl, kind_name: &str) -> String {
     let rv = k.jsonpath(&[kind_name], "{.metadata.resourceVersion}");
-    assert!(
-        !rv.is_empty() && rv.bytes().all(|b| b.is_ascii_digit()),
-        "resourceVersion {rv:?}"
-    );
+    assert!(!rv.is_empty() && rv.bytes().all(|b| b.is_ascii_digit()), "resourceVersion {rv:?}");
     rv
 }
 
 fn create_configmap_secret_and_deployment_round_trip(k: &Kubectl) {
     let k = k.in_new_namespace("crud");
     assert_eq!(
-        k.ok(&[
-            "create",
-            "configmap",
-            "c",
-            "--from-literal=a=1",
-            "--from-literal=b=two"
-        ]),
+        k.ok(&["create", "configmap", "c", "--from-literal=a=1", "--from-literal=b=two"]),
         "configmap/c created\n"
     );
+    assert_eq!(k.ok(&["create", "secret", "generic", "s", "--from-literal=pw=s3cret"]), "secret/s created\n");
     assert_eq!(
-        k.ok(&[
-            "create",
-            "secret",
-            "generic",
-            "s",
-            "--from-literal=pw=s3cret"
-        ]),
-        "secret/s created\n"
-    );
-    assert_eq!(
-        k.ok(&[
-            "create",
-            "deployment",
-            "d",
-            "--image=nginx:1.25",
-            "--replicas=2"
-        ]),
+        k.ok(&["create", "deployment", "d", "--image=nginx:1.25", "--replicas=2"]),
         "deployment.apps/d created\n"
     );
 
@@ -118,12 +90,7 @@ fn create_configmap_secret_and_deployment_round_trip(k: &Kubectl) {
     assert_eq!(cm["metadata"]["namespace"], "crud");
     assert_eq!(cm["data"], json!({"a": "1", "b": "two"}));
     for field in ["uid", "resourceVersion", "creationTimestamp"] {
-        assert!(
-            cm["metadata"][field]
-                .as_str()
-                .is_some_and(|s| !s.is_empty()),
-            "metadata.{field} in {cm}"
-        );
+        assert!(cm["metadata"][field].as_str().is_some_and(|s| !s.is_empty()), "metadata.{field} in {cm}");
     }
 
     let secret = k.get_json(&["secret", "s"]);
@@ -136,14 +103,8 @@ fn create_configmap_secret_and_deployment_round_trip(k: &Kubectl) {
     assert_eq!(deploy["kind"], "Deployment");
     assert_eq!(deploy["metadata"]["generation"], 1);
     assert_eq!(deploy["spec"]["replicas"], 2);
-    assert_eq!(
-        deploy["spec"]["selector"],
-        json!({"matchLabels": {"app": "d"}})
-    );
-    assert_eq!(
-        deploy["spec"]["template"]["metadata"]["labels"],
-        json!({"app": "d"})
-    );
+    assert_eq!(deploy["spec"]["selector"], json!({"matchLabels": {"app": "d"}}));
+    assert_eq!(deploy["spec"]["template"]["metadata"]["labels"], json!({"app": "d"}));
     let containers = &deploy["spec"]["template"]["spec"]["containers"];
     assert_eq!(containers.as_array().map(Vec::len), Some(1), "{containers}");
     assert_eq!(containers[0]["name"], "nginx");
@@ -177,18 +138,9 @@ fn created_deployment_gets_upstream_defaults(k: &Kubectl) {
 
 fn get_missing_object_reports_not_found(k: &Kubectl) {
     let k = k.in_new_namespace("missing");
-    assert_eq!(
-        k.fails(&["get", "configmap", "x"]),
-        "Error from server (NotFound): configmaps \"x\" not found"
-    );
-    assert_eq!(
-        k.fails(&["get", "deployment", "x"]),
-        "Error from server (NotFound): deployments.apps \"x\" not found"
-    );
-    assert_eq!(
-        k.fails(&["delete", "configmap", "x"]),
-        "Error from server (NotFound): configmaps \"x\" not found"
-    );
+    assert_eq!(k.fails(&["get", "configmap", "x"]), "Error from server (NotFound): configmaps \"x\" not found");
+    assert_eq!(k.fails(&["get", "deployment", "x"]), "Error from server (NotFound): deployments.apps \"x\" not found");
+    assert_eq!(k.fails(&["delete", "configmap", "x"]), "Error from server (NotFound): configmaps \"x\" not found");
 }
 
 fn create_existing_object_reports_already_exists(k: &Kubectl) {
@@ -215,10 +167,7 @@ fn create_existing_object_reports_already_exists(k: &Kubectl) {
 fn create_from_manifest_existing_object_reports_already_exists(k: &Kubectl) {
     let k = k.in_new_namespace("dupf");
     let manifest = configmap_manifest("dupf", "x", None, "1");
-    assert_eq!(
-        k.ok_stdin(&["create", "-f", "-"], &manifest),
-        "configmap/x created\n"
-    );
+    assert_eq!(k.ok_stdin(&["create", "-f", "-"], &manifest), "configmap/x created\n");
     assert_eq!(
         k.fails_stdin(&["create", "-f", "-"], &manifest),
         "Error from server (AlreadyExists): error when creating \"STDIN\": configmaps \"x\" already exists"
@@ -229,9 +178,7 @@ fn create_invalid_name_reports_field_error(k: &Kubectl) {
     let k = k.in_new_namespace("invalid");
     assert_eq!(
         k.fails(&["create", "configmap", "Bad_Name"]),
-        format!(
-            "error: failed to create configmap: ConfigMap \"Bad_Name\" is invalid: {BAD_NAME_ERROR}"
-        )
+        format!("error: failed to create configmap: ConfigMap \"Bad_Name\" is invalid: {BAD_NAME_ERROR}")
     );
     assert_eq!(k.names(&["configmaps"]), Vec::<String>::new());
 }
@@ -239,10 +186,7 @@ fn create_invalid_name_reports_field_error(k: &Kubectl) {
 fn create_from_manifest_invalid_name_reports_field_error(k: &Kubectl) {
     let k = k.in_new_namespace("invalidf");
     assert_eq!(
-        k.fails_stdin(
-            &["create", "-f", "-"],
-            &configmap_manifest("invalidf", "Bad_Name", None, "1")
-        ),
+        k.fails_stdin(&["create", "-f", "-"], &configmap_manifest("invalidf", "Bad_Name", None, "1")),
         format!("The ConfigMap \"Bad_Name\" is invalid: {BAD_NAME_ERROR}")
     );
 }
@@ -252,52 +196,21 @@ fn label_and_annotate_update_metadata(k: &Kubectl) {
     k.ok(&["create", "configmap", "x"]);
     let rv0 = resource_version(&k, "configmap/x");
 
-    assert_eq!(
-        k.ok(&["label", "configmap", "x", "app=web", "tier=front"]),
-        "configmap/x labeled\n"
-    );
-    assert_eq!(
-        k.get_json(&["configmap", "x"])["metadata"]["labels"],
-        json!({"app": "web", "tier": "front"})
-    );
+    assert_eq!(k.ok(&["label", "configmap", "x", "app=web", "tier=front"]), "configmap/x labeled\n");
+    assert_eq!(k.get_json(&["configmap", "x"])["metadata"]["labels"], json!({"app": "web", "tier": "front"}));
     let rv1 = resource_version(&k, "configmap/x");
     assert_ne!(rv0, rv1, "a label change is a new resourceVersion");
 
-    assert_eq!(
-        k.ok(&["label", "configmap", "x", "app=db", "--overwrite"]),
-        "configmap/x labeled\n"
-    );
-    assert_eq!(
-        k.ok(&["label", "configmap", "x", "tier-"]),
-        "configmap/x unlabeled\n"
-    );
-    assert_eq!(
-        k.get_json(&["configmap", "x"])["metadata"]["labels"],
-        json!({"app": "db"})
-    );
+    assert_eq!(k.ok(&["label", "configmap", "x", "app=db", "--overwrite"]), "configmap/x labeled\n");
+    assert_eq!(k.ok(&["label", "configmap", "x", "tier-"]), "configmap/x unlabeled\n");
+    assert_eq!(k.get_json(&["configmap", "x"])["metadata"]["labels"], json!({"app": "db"}));
 
     // kubectl 1.27 names the operation "annotate" (its own wording; later releases "annotated").
-    let annotated = if k.version == V1_27 {
-        "configmap/x annotate\n"
-    } else {
-        "configmap/x annotated\n"
-    };
-    assert_eq!(
-        k.ok(&["annotate", "configmap", "x", "note=hello world"]),
-        annotated
-    );
-    assert_eq!(
-        k.jsonpath(&["configmap", "x"], "{.metadata.annotations.note}"),
-        "hello world"
-    );
+    let annotated = if k.version == V1_27 { "configmap/x annotate\n" } else { "configmap/x annotated\n" };
+    assert_eq!(k.ok(&["annotate", "configmap", "x", "note=hello world"]), annotated);
+    assert_eq!(k.jsonpath(&["configmap", "x"], "{.metadata.annotations.note}"), "hello world");
     k.ok(&["annotate", "configmap", "x", "note-"]);
-    assert_eq!(
-        k.get_json(&["configmap", "x"])["metadata"]
-            .get("annotations")
-            .cloned()
-            .unwrap_or(json!({})),
-        json!({})
-    );
+    assert_eq!(k.get_json(&["configmap", "x"])["metadata"].get("annotations").cloned().unwrap_or(json!({})), json!({}));
 }
 
 fn label_with_stale_resource_version_conflicts(k: &Kubectl) {
@@ -305,19 +218,9 @@ fn label_with_stale_resource_version_conflicts(k: &Kubectl) {
     k.ok(&["create", "configmap", "x"]);
     let stale = resource_version(&k, "configmap/x");
     k.ok(&["label", "configmap", "x", "app=web"]);
-    let err = k.fails(&[
-        "label",
-        "configmap",
-        "x",
-        "app=db",
-        "--overwrite",
-        &format!("--resource-version={stale}"),
-    ]);
+    let err = k.fails(&["label", "configmap", "x", "app=db", "--overwrite", &format!("--resource-version={stale}")]);
     assert_eq!(err, format!("Error from server (Conflict): {CONFLICT_X}"));
-    assert_eq!(
-        k.jsonpath(&["configmap", "x"], "{.metadata.labels.app}"),
-        "web"
-    );
+    assert_eq!(k.jsonpath(&["configmap", "x"], "{.metadata.labels.app}"), "web");
 }
 
 fn patch_merge_json_and_strategic(k: &Kubectl) {
@@ -326,29 +229,17 @@ fn patch_merge_json_and_strategic(k: &Kubectl) {
 
     let merge = |p: &str| k.ok(&["patch", "configmap", "x", "--type=merge", "-p", p]);
     assert_eq!(merge(r#"{"data":{"b":"2"}}"#), "configmap/x patched\n");
-    assert_eq!(
-        k.get_json(&["configmap", "x"])["data"],
-        json!({"a": "1", "b": "2"})
-    );
+    assert_eq!(k.get_json(&["configmap", "x"])["data"], json!({"a": "1", "b": "2"}));
     merge(r#"{"data":{"a":null}}"#);
     assert_eq!(k.get_json(&["configmap", "x"])["data"], json!({"b": "2"}));
 
     let json_patch = r#"[{"op":"add","path":"/data/c","value":"3"},{"op":"replace","path":"/data/b","value":"20"}]"#;
-    assert_eq!(
-        k.ok(&["patch", "configmap", "x", "--type=json", "-p", json_patch]),
-        "configmap/x patched\n"
-    );
-    assert_eq!(
-        k.get_json(&["configmap", "x"])["data"],
-        json!({"b": "20", "c": "3"})
-    );
+    assert_eq!(k.ok(&["patch", "configmap", "x", "--type=json", "-p", json_patch]), "configmap/x patched\n");
+    assert_eq!(k.get_json(&["configmap", "x"])["data"], json!({"b": "20", "c": "3"}));
     // A failing "test" operation rejects the whole patch.
     let failing = r#"[{"op":"replace","path":"/data/c","value":"30"},{"op":"test","path":"/data/b","value":"wrong"}]"#;
     k.fails(&["patch", "configmap", "x", "--type=json", "-p", failing]);
-    assert_eq!(
-        k.get_json(&["configmap", "x"])["data"],
-        json!({"b": "20", "c": "3"})
-    );
+    assert_eq!(k.get_json(&["configmap", "x"])["data"], json!({"b": "20", "c": "3"}));
 
     // Strategic merge (kubectl's default for built-in kinds): containers merge by name.
     k.ok(&["create", "deployment", "d", "--image=nginx:1.25"]);
@@ -364,16 +255,10 @@ fn patch_merge_json_and_strategic(k: &Kubectl) {
     );
     let d = k.get_json(&["deployment", "d"]);
     assert_eq!(d["spec"]["replicas"], 3);
-    let containers = d["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let containers = d["spec"]["template"]["spec"]["containers"].as_array().cloned().unwrap_or_default();
     assert_eq!(containers.len(), 1, "{containers:?}");
     assert_eq!(containers[0]["image"], "nginx:1.27");
-    assert_eq!(
-        d["metadata"]["generation"], 2,
-        "a spec change bumps the generation"
-    );
+    assert_eq!(d["metadata"]["generation"], 2, "a spec change bumps the generation");
 }
 
 fn patch_without_change_keeps_resource_version(k: &Kubectl) {
@@ -381,14 +266,7 @@ fn patch_without_change_keeps_resource_version(k: &Kubectl) {
     k.ok(&["create", "configmap", "x", "--from-literal=a=1"]);
     let rv = resource_version(&k, "configmap/x");
     assert_eq!(
-        k.ok(&[
-            "patch",
-            "configmap",
-            "x",
-            "--type=merge",
-            "-p",
-            r#"{"data":{"a":"1"}}"#
-        ]),
+        k.ok(&["patch", "configmap", "x", "--type=merge", "-p", r#"{"data":{"a":"1"}}"#]),
         "configmap/x patched (no change)\n"
     );
     assert_eq!(resource_version(&k, "configmap/x"), rv);
@@ -400,10 +278,7 @@ fn replace_updates_and_detects_conflicts(k: &Kubectl) {
     let rv = resource_version(&k, "configmap/x");
 
     let update = configmap_manifest("replace", "x", Some(&rv), "2");
-    assert_eq!(
-        k.ok_stdin(&["replace", "-f", "-"], &update),
-        "configmap/x replaced\n"
-    );
+    assert_eq!(k.ok_stdin(&["replace", "-f", "-"], &update), "configmap/x replaced\n");
     assert_eq!(k.get_json(&["configmap", "x"])["data"], json!({"a": "2"}));
     assert_ne!(resource_version(&k, "configmap/x"), rv);
 
@@ -415,10 +290,7 @@ fn replace_updates_and_detects_conflicts(k: &Kubectl) {
     assert_eq!(k.get_json(&["configmap", "x"])["data"], json!({"a": "2"}));
 
     assert_eq!(
-        k.fails_stdin(
-            &["replace", "-f", "-"],
-            &configmap_manifest("replace", "nope", None, "1")
-        ),
+        k.fails_stdin(&["replace", "-f", "-"], &configmap_manifest("replace", "nope", None, "1")),
         "Error from server (NotFound): error when replacing \"STDIN\": configmaps \"nope\" not found"
     );
 }
@@ -429,34 +301,19 @@ fn delete_removes_object(k: &Kubectl) {
     k.ok(&["create", "configmap", "y"]);
     let out = k.ok(&["delete", "configmap", "x"]);
     assert!(out.starts_with("configmap \"x\" deleted"), "{out}");
-    assert_eq!(
-        k.fails(&["get", "configmap", "x"]),
-        "Error from server (NotFound): configmaps \"x\" not found"
-    );
+    assert_eq!(k.fails(&["get", "configmap", "x"]), "Error from server (NotFound): configmaps \"x\" not found");
     assert_eq!(k.names(&["configmaps"]), ["configmap/y"]);
 }
 
 fn delete_with_finalizer_waits_for_finalizer_removal(k: &Kubectl) {
     let k = k.in_new_namespace("finalize");
     k.ok(&["create", "configmap", "fin"]);
-    k.ok(&[
-        "patch",
-        "configmap",
-        "fin",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
-    ]);
+    k.ok(&["patch", "configmap", "fin", "--type=merge", "-p", r#"{"metadata":{"finalizers":["example.com/hold"]}}"#]);
 
     let out = k.ok(&["delete", "configmap", "fin", "--wait=false"]);
     assert!(out.starts_with("configmap \"fin\" deleted"), "{out}");
     let cm = k.get_json(&["configmap", "fin"]);
-    assert!(
-        cm["metadata"]["deletionTimestamp"]
-            .as_str()
-            .is_some_and(|t| !t.is_empty()),
-        "{cm}"
-    );
+    assert!(cm["metadata"]["deletionTimestamp"].as_str().is_some_and(|t| !t.is_empty()), "{cm}");
     assert_eq!(cm["metadata"]["deletionGracePeriodSeconds"], 0);
     assert_eq!(cm["metadata"]["finalizers"], json!(["example.com/hold"]));
     assert_eq!(k.names(&["configmaps"]), ["configmap/fin"]);
@@ -474,20 +331,10 @@ fn delete_with_finalizer_waits_for_finalizer_removal(k: &Kubectl) {
         "The ConfigMap \"fin\" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{\"example.com/other\"}"
     );
 
-    k.ok(&[
-        "patch",
-        "configmap",
-        "fin",
-        "--type=json",
-        "-p",
-        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
-    ]);
+    k.ok(&["patch", "configmap", "fin", "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
     k.eventually("the finalized configmap to disappear", || {
         let out = k.run(&["get", "configmap", "fin"]);
         (!out.status.success()).then_some(String::from_utf8_lossy(&out.stderr).trim().to_string())
     });
-    assert_eq!(
-        k.fails(&["get", "configmap", "fin"]),
-        "Error from server (NotFound): configmaps \"fin\" not found"
-    );
+    assert_eq!(k.fails(&["get", "configmap", "fin"]), "Error from server (NotFound): configmaps \"fin\" not found");
 }

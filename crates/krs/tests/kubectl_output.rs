@@ -30,49 +30,29 @@ fn get_output_yaml_json_and_name(k: &Kubectl) {
     // kubectl prints YAML with sorted keys and without managedFields.
     let yaml = k.ok(&["get", "configmap", "x", "-o", "yaml"]);
     assert!(
-        yaml.starts_with(
-            "apiVersion: v1\ndata:\n  a: \"1\"\nkind: ConfigMap\nmetadata:\n  creationTimestamp: \""
-        ),
+        yaml.starts_with("apiVersion: v1\ndata:\n  a: \"1\"\nkind: ConfigMap\nmetadata:\n  creationTimestamp: \""),
         "{yaml}"
     );
-    for line in [
-        "  name: x\n",
-        "  namespace: out\n",
-        "  resourceVersion: \"",
-        "  uid: ",
-    ] {
+    for line in ["  name: x\n", "  namespace: out\n", "  resourceVersion: \"", "  uid: "] {
         assert!(yaml.contains(line), "no {line:?} in:\n{yaml}");
     }
 
     let x = k.get_json(&["configmap", "x"]);
     assert_eq!(x["kind"], "ConfigMap");
     assert_eq!(x["metadata"]["name"], "x");
-    let created = x["metadata"]["creationTimestamp"]
-        .as_str()
-        .unwrap_or_default();
+    let created = x["metadata"]["creationTimestamp"].as_str().unwrap_or_default();
     // RFC 3339 in UTC with second precision, as metav1.Time marshals.
-    assert!(
-        created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T',
-        "{created:?}"
-    );
+    assert!(created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T', "{created:?}");
 
     let list = k.get_json(&["configmaps"]);
     assert_eq!(list["kind"], "List");
     assert_eq!(list["apiVersion"], "v1");
     let names: Vec<&str> = list["items"]
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["metadata"]["name"].as_str())
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(|i| i["metadata"]["name"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(names, ["x", "y"]);
-    assert_eq!(
-        list["items"][1]["kind"], "ConfigMap",
-        "list items carry their kind"
-    );
+    assert_eq!(list["items"][1]["kind"], "ConfigMap", "list items carry their kind");
 
     assert_eq!(k.names(&["configmaps"]), ["configmap/x", "configmap/y"]);
     assert_eq!(k.names(&["configmap", "y"]), ["configmap/y"]);
@@ -85,47 +65,18 @@ fn get_output_jsonpath_and_custom_columns(k: &Kubectl) {
     k.ok(&["label", "configmap", "y", "app=web"]);
 
     assert_eq!(k.jsonpath(&["configmap", "x"], "{.data.a}"), "1");
-    assert_eq!(
-        k.jsonpath(
-            &["configmaps"],
-            r#"{range .items[*]}{.metadata.name}={.data.a}{"\n"}{end}"#
-        ),
-        "x=1\ny=2\n"
-    );
-    assert_eq!(
-        k.jsonpath(
-            &["configmaps"],
-            "{.items[?(@.metadata.labels.app==\"web\")].metadata.name}"
-        ),
-        "y"
-    );
+    assert_eq!(k.jsonpath(&["configmaps"], r#"{range .items[*]}{.metadata.name}={.data.a}{"\n"}{end}"#), "x=1\ny=2\n");
+    assert_eq!(k.jsonpath(&["configmaps"], "{.items[?(@.metadata.labels.app==\"web\")].metadata.name}"), "y");
 
-    let out = k.ok(&[
-        "get",
-        "configmaps",
-        "-o",
-        "custom-columns=NAME:.metadata.name,A:.data.a,APP:.metadata.labels.app",
-    ]);
-    assert_eq!(
-        table(&out),
-        [
-            ["NAME", "A", "APP"],
-            ["x", "1", "<none>"],
-            ["y", "2", "web"]
-        ]
-    );
+    let out =
+        k.ok(&["get", "configmaps", "-o", "custom-columns=NAME:.metadata.name,A:.data.a,APP:.metadata.labels.app"]);
+    assert_eq!(table(&out), [["NAME", "A", "APP"], ["x", "1", "<none>"], ["y", "2", "web"]]);
 }
 
 /// Server-side printing: upstream's table columns per kind (pkg/printers/internalversion).
 fn get_default_table_has_upstream_columns(k: &Kubectl) {
     let k = k.in_new_namespace("tables");
-    k.ok(&[
-        "create",
-        "configmap",
-        "x",
-        "--from-literal=a=1",
-        "--from-literal=b=2",
-    ]);
+    k.ok(&["create", "configmap", "x", "--from-literal=a=1", "--from-literal=b=2"]);
     k.ok(&["create", "deployment", "d", "--image=nginx"]);
     k.ok(&["run", "p", "--image=nginx"]);
 
@@ -142,9 +93,6 @@ fn get_default_table_has_upstream_columns(k: &Kubectl) {
     assert_eq!(pods[1][..4], ["p", "0/1", "Pending", "0"]);
 
     let deploys = table(&k.ok(&["get", "deployments"]));
-    assert_eq!(
-        deploys[0],
-        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-    );
+    assert_eq!(deploys[0], ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
     assert_eq!(deploys[1][..4], ["d", "0/1", "0", "0"]);
 }

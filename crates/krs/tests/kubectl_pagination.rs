@@ -36,12 +36,7 @@ fn create_configmaps<'a>(k: &Kubectl<'a>) -> (Kubectl<'a>, Vec<String>) {
 fn item_names(list: &serde_json::Value) -> Vec<String> {
     list["items"]
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
@@ -50,11 +45,7 @@ fn chunked_get_lists_every_object(k: &Kubectl) {
 
     // The default output is a server-side table fetched in chunks; its header comes once.
     let rows = table(&k.ok(&["get", "configmaps", "--chunk-size=7"]));
-    assert_eq!(
-        rows.iter().filter(|r| r[0] == "NAME").count(),
-        1,
-        "{rows:?}"
-    );
+    assert_eq!(rows.iter().filter(|r| r[0] == "NAME").count(), 1, "{rows:?}");
     let listed: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(listed, names);
 
@@ -69,26 +60,11 @@ fn limit_returns_continue_token_and_remaining_count(k: &Kubectl) {
 
     let first = k.raw(&format!("{path}?limit=7"));
     assert_eq!(item_names(&first), names[..7]);
-    let rv = first["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let rv = first["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
     assert!(!rv.is_empty(), "{}", first["metadata"]);
-    assert_eq!(
-        first["metadata"]["remainingItemCount"],
-        COUNT - 7,
-        "{}",
-        first["metadata"]
-    );
-    let mut token = first["metadata"]["continue"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        !token.is_empty(),
-        "no continue token: {}",
-        first["metadata"]
-    );
+    assert_eq!(first["metadata"]["remainingItemCount"], COUNT - 7, "{}", first["metadata"]);
+    let mut token = first["metadata"]["continue"].as_str().unwrap_or_default().to_string();
+    assert!(!token.is_empty(), "no continue token: {}", first["metadata"]);
 
     // Written after the first page: not in the continued pages (they read the first page's
     // revision), but in a new list.
@@ -98,18 +74,11 @@ fn limit_returns_continue_token_and_remaining_count(k: &Kubectl) {
     while !token.is_empty() {
         let page = k.raw(&format!("{path}?limit=7&continue={}", query_escape(&token)));
         let meta = &page["metadata"];
-        assert_eq!(
-            meta["resourceVersion"],
-            rv.as_str(),
-            "a continued page is read at the first page's revision"
-        );
+        assert_eq!(meta["resourceVersion"], rv.as_str(), "a continued page is read at the first page's revision");
         listed.extend(item_names(&page));
         token = meta["continue"].as_str().unwrap_or_default().to_string();
         if token.is_empty() {
-            assert!(
-                meta.get("remainingItemCount").is_none(),
-                "last page: {meta}"
-            );
+            assert!(meta.get("remainingItemCount").is_none(), "last page: {meta}");
         } else {
             assert_eq!(meta["remainingItemCount"], COUNT - listed.len(), "{meta}");
         }
@@ -120,9 +89,5 @@ fn limit_returns_continue_token_and_remaining_count(k: &Kubectl) {
     now.push("page-26".into());
     let all = k.raw(path);
     assert_eq!(item_names(&all), now);
-    assert!(
-        all["metadata"].get("continue").is_none_or(|c| c == ""),
-        "{}",
-        all["metadata"]
-    );
+    assert!(all["metadata"].get("continue").is_none_or(|c| c == ""), "{}", all["metadata"]);
 }

@@ -28,12 +28,8 @@ scenarios!(etcd_kubectl_1_33, Etcd, V1_33:
 
 fn label_selectors_filter_lists(k: &Kubectl) {
     let k = k.in_new_namespace("labels");
-    let objects: [(&str, &[&str]); 4] = [
-        ("a", &["tier=web", "env=prod"]),
-        ("b", &["tier=db", "env=prod"]),
-        ("c", &["tier=web"]),
-        ("d", &[]),
-    ];
+    let objects: [(&str, &[&str]); 4] =
+        [("a", &["tier=web", "env=prod"]), ("b", &["tier=db", "env=prod"]), ("c", &["tier=web"]), ("d", &[])];
     for (name, labels) in objects {
         k.ok(&["create", "configmap", name]);
         if !labels.is_empty() {
@@ -46,10 +42,7 @@ fn label_selectors_filter_lists(k: &Kubectl) {
     assert_eq!(select("tier=web"), ["configmap/a", "configmap/c"]);
     assert_eq!(select("tier=web,env=prod"), ["configmap/a"]);
     assert_eq!(select("tier!=web"), ["configmap/b", "configmap/d"]);
-    assert_eq!(
-        select("tier in (web,db)"),
-        ["configmap/a", "configmap/b", "configmap/c"]
-    );
+    assert_eq!(select("tier in (web,db)"), ["configmap/a", "configmap/b", "configmap/c"]);
     assert_eq!(select("tier notin (web)"), ["configmap/b", "configmap/d"]);
     assert_eq!(select("env"), ["configmap/a", "configmap/b"]);
     assert_eq!(select("!env"), ["configmap/c", "configmap/d"]);
@@ -64,10 +57,7 @@ fn label_selectors_filter_lists(k: &Kubectl) {
         "-o",
         "custom-columns=NS:.metadata.namespace,NAME:.metadata.name",
     ]);
-    assert_eq!(
-        table(&all),
-        [["NS", "NAME"], ["labels", "a"], ["labels", "b"]]
-    );
+    assert_eq!(table(&all), [["NS", "NAME"], ["labels", "a"], ["labels", "b"]]);
 }
 
 fn field_selector_on_metadata_name(k: &Kubectl) {
@@ -78,24 +68,12 @@ fn field_selector_on_metadata_name(k: &Kubectl) {
     let select = |selector: &str| k.names(&["configmaps", "--field-selector", selector]);
     assert_eq!(select("metadata.name=b"), ["configmap/b"]);
     assert_eq!(select("metadata.name!=b"), ["configmap/a", "configmap/c"]);
-    assert_eq!(
-        select("metadata.namespace=fields,metadata.name=c"),
-        ["configmap/c"]
-    );
+    assert_eq!(select("metadata.namespace=fields,metadata.name=c"), ["configmap/c"]);
     assert_eq!(select("metadata.namespace=elsewhere"), Vec::<String>::new());
     // Combined with a label selector.
     k.ok(&["label", "configmap", "a", "x=1"]);
     k.ok(&["label", "configmap", "b", "x=1"]);
-    assert_eq!(
-        k.names(&[
-            "configmaps",
-            "-l",
-            "x=1",
-            "--field-selector",
-            "metadata.name!=a"
-        ]),
-        ["configmap/b"]
-    );
+    assert_eq!(k.names(&["configmaps", "-l", "x=1", "--field-selector", "metadata.name!=a"]), ["configmap/b"]);
 }
 
 /// upstream: the field label conversion of a kind without its own fields accepts only
@@ -116,17 +94,11 @@ fn unsupported_field_selector_is_rejected(k: &Kubectl) {
 
 fn pod_field_selectors_on_node_name_and_phase(k: &Kubectl) {
     let k = k.in_new_namespace("pods");
-    for (name, node) in [
-        ("p1", "node-a"),
-        ("p2", "node-b"),
-        ("p3", "node-a"),
-        ("p4", ""),
-    ] {
+    for (name, node) in [("p1", "node-a"), ("p2", "node-b"), ("p3", "node-a"), ("p4", "")] {
         let mut args = vec!["run", name, "--image=nginx", "--restart=Never"];
         let overrides;
         if !node.is_empty() {
-            overrides =
-                format!(r#"--overrides={{"apiVersion":"v1","spec":{{"nodeName":"{node}"}}}}"#);
+            overrides = format!(r#"--overrides={{"apiVersion":"v1","spec":{{"nodeName":"{node}"}}}}"#);
             args.push(&overrides);
         }
         assert_eq!(k.ok(&args), format!("pod/{name} created\n"));
@@ -134,44 +106,14 @@ fn pod_field_selectors_on_node_name_and_phase(k: &Kubectl) {
     // New pods are Pending (upstream's pod strategy); a kubelet would report the phase through
     // the status subresource.
     assert_eq!(k.jsonpath(&["pod", "p1"], "{.status.phase}"), "Pending");
-    k.ok(&[
-        "patch",
-        "pod",
-        "p1",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        r#"{"status":{"phase":"Running"}}"#,
-    ]);
-    k.ok(&[
-        "patch",
-        "pod",
-        "p2",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        r#"{"status":{"phase":"Running"}}"#,
-    ]);
+    k.ok(&["patch", "pod", "p1", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Running"}}"#]);
+    k.ok(&["patch", "pod", "p2", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Running"}}"#]);
 
     let select = |selector: &str| k.names(&["pods", "--field-selector", selector]);
     assert_eq!(select("spec.nodeName=node-a"), ["pod/p1", "pod/p3"]);
     assert_eq!(select("spec.nodeName="), ["pod/p4"]);
     assert_eq!(select("status.phase=Running"), ["pod/p1", "pod/p2"]);
     assert_eq!(select("status.phase=Pending"), ["pod/p3", "pod/p4"]);
-    assert_eq!(
-        select("spec.nodeName=node-a,status.phase!=Running"),
-        ["pod/p3"]
-    );
-    assert_eq!(
-        k.ok(&[
-            "get",
-            "pods",
-            "-A",
-            "--field-selector",
-            "spec.nodeName=node-b",
-            "-o",
-            "name"
-        ]),
-        "pod/p2\n"
-    );
+    assert_eq!(select("spec.nodeName=node-a,status.phase!=Running"), ["pod/p3"]);
+    assert_eq!(k.ok(&["get", "pods", "-A", "--field-selector", "spec.nodeName=node-b", "-o", "name"]), "pod/p2\n");
 }

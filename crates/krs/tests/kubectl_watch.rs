@@ -47,14 +47,7 @@ fn get_watch_sees_changes_made_while_running(k: &Kubectl) {
 
     k.ok(&["create", "configmap", "during", "--from-literal=a=1"]);
     k.ok(&["label", "configmap", "during", "app=web"]);
-    k.ok(&[
-        "patch",
-        "configmap",
-        "during",
-        "--type=merge",
-        "-p",
-        r#"{"data":{"a":"2"}}"#,
-    ]);
+    k.ok(&["patch", "configmap", "during", "--type=merge", "-p", r#"{"data":{"a":"2"}}"#]);
     k.ok(&["delete", "configmap", "during"]);
     k.ok(&["delete", "configmap", "before"]);
 
@@ -68,33 +61,16 @@ fn get_watch_sees_changes_made_while_running(k: &Kubectl) {
 fn get_watch_only_skips_existing_objects(k: &Kubectl) {
     let k = k.in_new_namespace("watchonly");
     k.ok(&["create", "configmap", "old"]);
-    let mut w = k.spawn(&[
-        "get",
-        "configmaps",
-        "--watch-only",
-        "--output-watch-events",
-        "-o",
-        EVENT_LINE,
-    ]);
+    let mut w = k.spawn(&["get", "configmaps", "--watch-only", "--output-watch-events", "-o", EVENT_LINE]);
     // --watch-only prints nothing until a change: change "old" until the watch reports it (a
     // change made before kubectl's initial list is in the list, not in the watch).
     for probe in 0.. {
-        k.ok(&[
-            "label",
-            "configmap",
-            "old",
-            &format!("probe={probe}"),
-            "--overwrite",
-        ]);
+        k.ok(&["label", "configmap", "old", &format!("probe={probe}"), "--overwrite"]);
         if let Some(before) = w.line_within("MODIFIED old", Duration::from_secs(3)) {
             assert_eq!(before, Vec::<String>::new(), "existing objects were shown");
             break;
         }
-        assert!(
-            probe < 20,
-            "the watch never reported a change: {:?}",
-            w.seen()
-        );
+        assert!(probe < 20, "the watch never reported a change: {:?}", w.seen());
     }
     k.ok(&["create", "configmap", "new"]);
     let before = w.expect_line("ADDED new");
@@ -119,11 +95,7 @@ fn get_watch_by_name_ignores_other_objects(k: &Kubectl) {
     let before = w.expect_line("MODIFIED x");
     assert!(before.iter().all(|l| l == "ADDED x"), "{before:?}");
     assert_eq!(w.expect_line("DELETED x"), Vec::<String>::new());
-    assert!(
-        !w.seen().iter().any(|l| l.ends_with(" other")),
-        "events of another object: {:?}",
-        w.seen()
-    );
+    assert!(!w.seen().iter().any(|l| l.ends_with(" other")), "events of another object: {:?}", w.seen());
 }
 
 fn get_watch_with_label_selector_sees_objects_enter_and_leave(k: &Kubectl) {
@@ -143,9 +115,5 @@ fn get_watch_with_label_selector_sees_objects_enter_and_leave(k: &Kubectl) {
     assert_eq!(w.expect_line("ADDED out"), Vec::<String>::new());
     assert_eq!(w.expect_line("MODIFIED out"), Vec::<String>::new());
     assert_eq!(w.expect_line("DELETED out"), Vec::<String>::new());
-    assert_eq!(
-        w.expect_line("DELETED in"),
-        Vec::<String>::new(),
-        "changes outside the selector were shown"
-    );
+    assert_eq!(w.expect_line("DELETED in"), Vec::<String>::new(), "changes outside the selector were shown");
 }

@@ -32,17 +32,11 @@ scenarios!(etcd_kubectl_1_33, Etcd, V1_33:
 );
 
 fn namespace_is_created_active_with_finalizer(k: &Kubectl) {
-    assert_eq!(
-        k.ok(&["create", "namespace", "fresh"]),
-        "namespace/fresh created\n"
-    );
+    assert_eq!(k.ok(&["create", "namespace", "fresh"]), "namespace/fresh created\n");
     let ns = k.get_json(&["namespace", "fresh"]);
     assert_eq!(ns["status"]["phase"], "Active");
     assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
-    assert_eq!(
-        ns["metadata"]["labels"],
-        json!({"kubernetes.io/metadata.name": "fresh"})
-    );
+    assert_eq!(ns["metadata"]["labels"], json!({"kubernetes.io/metadata.name": "fresh"}));
 
     assert_eq!(
         k.fails(&["create", "namespace", "fresh"]),
@@ -53,12 +47,7 @@ fn namespace_is_created_active_with_finalizer(k: &Kubectl) {
         "The Namespace \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
     );
     let all = k.names(&["namespaces"]);
-    for ns in [
-        "namespace/default",
-        "namespace/fresh",
-        "namespace/kube-public",
-        "namespace/kube-system",
-    ] {
+    for ns in ["namespace/default", "namespace/fresh", "namespace/kube-public", "namespace/kube-system"] {
         assert!(all.iter().any(|n| n == ns), "{ns} not in {all:?}");
     }
 }
@@ -69,14 +58,7 @@ fn deleting_namespace_terminates_then_removes_content(k: &Kubectl) {
     k.ok(&["create", "secret", "generic", "s", "--from-literal=a=1"]);
     k.ok(&["create", "deployment", "d", "--image=nginx"]);
     k.ok(&["create", "configmap", "held"]);
-    k.ok(&[
-        "patch",
-        "configmap",
-        "held",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
-    ]);
+    k.ok(&["patch", "configmap", "held", "--type=merge", "-p", r#"{"metadata":{"finalizers":["example.com/hold"]}}"#]);
     let other = k.in_new_namespace("bystander");
     other.ok(&["create", "configmap", "keep"]);
 
@@ -84,12 +66,7 @@ fn deleting_namespace_terminates_then_removes_content(k: &Kubectl) {
     assert!(out.starts_with("namespace \"doomed\" deleted"), "{out}");
     let ns = k.get_json(&["namespace", "doomed"]);
     assert_eq!(ns["status"]["phase"], "Terminating", "{ns}");
-    assert!(
-        ns["metadata"]["deletionTimestamp"]
-            .as_str()
-            .is_some_and(|t| !t.is_empty()),
-        "{ns}"
-    );
+    assert!(ns["metadata"]["deletionTimestamp"].as_str().is_some_and(|t| !t.is_empty()), "{ns}");
 
     // NamespaceLifecycle admission.
     assert_eq!(
@@ -99,34 +76,14 @@ fn deleting_namespace_terminates_then_removes_content(k: &Kubectl) {
 
     // The content goes; the object held by a finalizer is marked and keeps the namespace.
     k.eventually("the namespace's content to be deleted", || {
-        let left = [
-            k.names(&["configmaps"]),
-            k.names(&["secrets"]),
-            k.names(&["deployments"]),
-        ]
-        .concat();
+        let left = [k.names(&["configmaps"]), k.names(&["secrets"]), k.names(&["deployments"])].concat();
         (left == ["configmap/held"]).then_some(())
     });
     let held = k.get_json(&["configmap", "held"]);
-    assert!(
-        held["metadata"]["deletionTimestamp"]
-            .as_str()
-            .is_some_and(|t| !t.is_empty()),
-        "{held}"
-    );
-    assert_eq!(
-        k.jsonpath(&["namespace", "doomed"], "{.status.phase}"),
-        "Terminating"
-    );
+    assert!(held["metadata"]["deletionTimestamp"].as_str().is_some_and(|t| !t.is_empty()), "{held}");
+    assert_eq!(k.jsonpath(&["namespace", "doomed"], "{.status.phase}"), "Terminating");
 
-    k.ok(&[
-        "patch",
-        "configmap",
-        "held",
-        "--type=json",
-        "-p",
-        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
-    ]);
+    k.ok(&["patch", "configmap", "held", "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
     k.eventually("the namespace to disappear", || {
         (!k.run(&["get", "namespace", "doomed"]).status.success()).then_some(())
     });
@@ -148,10 +105,7 @@ fn creating_in_missing_namespace_fails(k: &Kubectl) {
         k.fails(&["create", "deployment", "d", "--image=nginx"]),
         "error: failed to create deployment: namespaces \"nope\" not found"
     );
-    assert_eq!(
-        k.fails(&["get", "namespace", "nope"]),
-        "Error from server (NotFound): namespaces \"nope\" not found"
-    );
+    assert_eq!(k.fails(&["get", "namespace", "nope"]), "Error from server (NotFound): namespaces \"nope\" not found");
 }
 
 fn creating_from_manifest_in_missing_namespace_fails(k: &Kubectl) {

@@ -8,18 +8,12 @@ use std::process::Command;
 
 use common::{Backend, Cluster};
 
-const SCRIPT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/python/list_watch_resume.py"
-);
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/list_watch_resume.py");
 
 /// Whether python3 with the kubernetes package is installed; prints why the test is skipped
 /// when it is not.
 fn have_python_client() -> bool {
-    match Command::new("python3")
-        .args(["-c", "import kubernetes"])
-        .output()
-    {
+    match Command::new("python3").args(["-c", "import kubernetes"]).output() {
         Ok(out) if out.status.success() => true,
         Ok(out) => {
             eprintln!(
@@ -50,15 +44,8 @@ fn list_watch_and_resume(backend: Backend) {
         .expect("cannot run python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{SCRIPT} failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("python client: list, watch and resume ok"),
-        "{stdout}\n{stderr}"
-    );
+    assert!(out.status.success(), "{SCRIPT} failed ({}):\n{stdout}\n{stderr}", out.status);
+    assert!(stdout.contains("python client: list, watch and resume ok"), "{stdout}\n{stderr}");
 }
 
 #[test]

@@ -12,28 +12,17 @@ pub struct Cidr {
 
 impl Cidr {
     pub fn parse(s: &str) -> Result<Cidr, String> {
-        let (ip, prefix) = s
-            .trim()
-            .split_once('/')
-            .ok_or_else(|| format!("invalid CIDR {s:?}: missing prefix length"))?;
-        let ip: IpAddr = ip
-            .parse()
-            .map_err(|_| format!("invalid CIDR {s:?}: bad address"))?;
-        let prefix: u8 = prefix
-            .parse()
-            .map_err(|_| format!("invalid CIDR {s:?}: bad prefix length"))?;
+        let (ip, prefix) =
+            s.trim().split_once('/').ok_or_else(|| format!("invalid CIDR {s:?}: missing prefix length"))?;
+        let ip: IpAddr = ip.parse().map_err(|_| format!("invalid CIDR {s:?}: bad address"))?;
+        let prefix: u8 = prefix.parse().map_err(|_| format!("invalid CIDR {s:?}: bad prefix length"))?;
         let bits = if ip.is_ipv4() { 32 } else { 128 };
         if prefix > bits {
             return Err(format!("invalid CIDR {s:?}: prefix length over {bits}"));
         }
-        let cidr = Cidr {
-            network: from_u128(to_u128(ip) & mask(bits, prefix), ip.is_ipv4()),
-            prefix,
-        };
+        let cidr = Cidr { network: from_u128(to_u128(ip) & mask(bits, prefix), ip.is_ipv4()), prefix };
         if cidr.network != ip {
-            return Err(format!(
-                "invalid CIDR {s:?}: host bits set (did you mean {cidr}?)"
-            ));
+            return Err(format!("invalid CIDR {s:?}: host bits set (did you mean {cidr}?)"));
         }
         Ok(cidr)
     }
@@ -49,16 +38,11 @@ impl Cidr {
     /// The number of addresses in the block (saturating for huge IPv6 blocks).
     pub fn size(&self) -> u128 {
         let host_bits = u32::from(self.bits() - self.prefix);
-        if host_bits >= 128 {
-            u128::MAX
-        } else {
-            1u128 << host_bits
-        }
+        if host_bits >= 128 { u128::MAX } else { 1u128 << host_bits }
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
-        ip.is_ipv4() == self.is_ipv4()
-            && to_u128(ip) & mask(self.bits(), self.prefix) == to_u128(self.network)
+        ip.is_ipv4() == self.is_ipv4() && to_u128(ip) & mask(self.bits(), self.prefix) == to_u128(self.network)
     }
 
     /// The address at `offset` from the network address.
@@ -68,8 +52,7 @@ impl Cidr {
 
     /// The offset of `ip` in the block.
     pub fn offset(&self, ip: IpAddr) -> Option<u128> {
-        self.contains(ip)
-            .then(|| to_u128(ip) - to_u128(self.network))
+        self.contains(ip).then(|| to_u128(ip) - to_u128(self.network))
     }
 
     /// The usable offsets [first, last]: without the network address, and for IPv4 without the
@@ -98,25 +81,13 @@ fn to_u128(ip: IpAddr) -> u128 {
 }
 
 fn from_u128(n: u128, v4: bool) -> IpAddr {
-    if v4 {
-        IpAddr::V4((n as u32).into())
-    } else {
-        IpAddr::V6(n.into())
-    }
+    if v4 { IpAddr::V4((n as u32).into()) } else { IpAddr::V6(n.into()) }
 }
 
 fn mask(bits: u8, prefix: u8) -> u128 {
     let host = u32::from(bits - prefix);
-    let full = if bits == 32 {
-        u128::from(u32::MAX)
-    } else {
-        u128::MAX
-    };
-    if host >= 128 {
-        0
-    } else {
-        full & !((1u128 << host) - 1)
-    }
+    let full = if bits == 32 { u128::from(u32::MAX) } else { u128::MAX };
+    if host >= 128 { 0 } else { full & !((1u128 << host) - 1) }
 }
 
 #[cfg(test)]

@@ -38,12 +38,7 @@ impl Reserved {
 #[async_trait]
 pub trait WriteHooks: Send + Sync {
     /// After validation, before the object is stored: reserve what it needs and fill it in.
-    async fn before_create(
-        &self,
-        app: &App,
-        obj: &mut dyn Object,
-        dry_run: bool,
-    ) -> Result<Reserved, ApiError>;
+    async fn before_create(&self, app: &App, obj: &mut dyn Object, dry_run: bool) -> Result<Reserved, ApiError>;
 
     /// Before an update is stored: reserve what the new object needs. Returns the new
     /// reservations (released if the update fails) and what the old object held that the new

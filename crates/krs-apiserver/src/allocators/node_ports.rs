@@ -39,33 +39,18 @@ struct Allocated {
 impl NodePortAllocator {
     /// Parses upstream's `--service-node-port-range` form: `30000-32767`.
     pub fn parse(range: &str) -> Result<NodePortAllocator, String> {
-        let (lo, hi) = range
-            .split_once('-')
-            .ok_or_else(|| format!("invalid port range {range:?}"))?;
-        let lo: u16 = lo
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid port range {range:?}"))?;
-        let hi: u16 = hi
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid port range {range:?}"))?;
+        let (lo, hi) = range.split_once('-').ok_or_else(|| format!("invalid port range {range:?}"))?;
+        let lo: u16 = lo.trim().parse().map_err(|_| format!("invalid port range {range:?}"))?;
+        let hi: u16 = hi.trim().parse().map_err(|_| format!("invalid port range {range:?}"))?;
         if hi < lo || lo == 0 {
             return Err(format!("invalid port range {range:?}"));
         }
-        Ok(NodePortAllocator {
-            base: lo,
-            size: hi - lo + 1,
-        })
+        Ok(NodePortAllocator { base: lo, size: hi - lo + 1 })
     }
 
     /// `30000-32767`, as error messages name the range.
     pub fn range(&self) -> String {
-        format!(
-            "{}-{}",
-            self.base,
-            u32::from(self.base) + u32::from(self.size) - 1
-        )
+        format!("{}-{}", self.base, u32::from(self.base) + u32::from(self.size) - 1)
     }
 
     fn contains(&self, port: u16) -> bool {
@@ -73,12 +58,7 @@ impl NodePortAllocator {
     }
 
     /// Reserves `port` (or any free port when None). Returns the port.
-    pub async fn allocate(
-        &self,
-        app: &App,
-        port: Option<u16>,
-        dry_run: bool,
-    ) -> Result<u16, PortError> {
+    pub async fn allocate(&self, app: &App, port: Option<u16>, dry_run: bool) -> Result<u16, PortError> {
         if let Some(p) = port
             && !self.contains(p)
         {
@@ -89,10 +69,7 @@ impl NodePortAllocator {
             let mut state: Allocated = match &kv {
                 Some(kv) => serde_json::from_slice(&kv.value)
                     .map_err(|e| PortError::Api(ApiError::internal(format!("{KEY}: {e}"))))?,
-                None => Allocated {
-                    range: self.range(),
-                    ports: BTreeSet::new(),
-                },
+                None => Allocated { range: self.range(), ports: BTreeSet::new() },
             };
             let chosen = match port {
                 Some(p) if state.ports.contains(&p) => return Err(PortError::Taken),
@@ -114,9 +91,7 @@ impl NodePortAllocator {
                 Err(e) => return Err(store_error(e)),
             }
         }
-        Err(PortError::Api(ApiError::internal(
-            "the node port range is too contended, please retry",
-        )))
+        Err(PortError::Api(ApiError::internal("the node port range is too contended, please retry")))
     }
 
     /// A free port: random in the dynamic band first, then any, as upstream.

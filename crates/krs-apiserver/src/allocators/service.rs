@@ -35,8 +35,7 @@ fn needs_node_ports(spec: &ServiceSpec) -> bool {
 }
 
 fn needs_health_check_port(spec: &ServiceSpec) -> bool {
-    spec.type_.as_deref() == Some("LoadBalancer")
-        && spec.external_traffic_policy.as_deref() == Some("Local")
+    spec.type_.as_deref() == Some("LoadBalancer") && spec.external_traffic_policy.as_deref() == Some("Local")
 }
 
 fn has_cluster_ip(spec: &ServiceSpec) -> bool {
@@ -73,10 +72,7 @@ impl ServiceAllocations {
         // The families the service gets: those it names, else the cluster's primary one, or
         // both for dual-stack policies when the cluster has both.
         let cluster_families: Vec<bool> = self.ips.cidrs.iter().map(|c| c.is_ipv4()).collect();
-        let policy = spec
-            .ip_family_policy
-            .clone()
-            .unwrap_or_else(|| "SingleStack".into());
+        let policy = spec.ip_family_policy.clone().unwrap_or_else(|| "SingleStack".into());
         let requested = requested_ips(spec);
         let mut families: Vec<bool> = match &spec.ip_families {
             Some(f) if !f.is_empty() => f.iter().map(|f| f == "IPv4").collect(),
@@ -116,16 +112,8 @@ impl ServiceAllocations {
         for (i, v4) in families.iter().enumerate() {
             let path = Path::new("spec").child("clusterIPs");
             let result = match requested.get(i) {
-                Some(ip) => self
-                    .ips
-                    .claim(app, *ip, &namespace, &name, dry_run)
-                    .await
-                    .map(|()| *ip),
-                None => {
-                    self.ips
-                        .allocate(app, *v4, &namespace, &name, dry_run)
-                        .await
-                }
+                Some(ip) => self.ips.claim(app, *ip, &namespace, &name, dry_run).await.map(|()| *ip),
+                None => self.ips.allocate(app, *v4, &namespace, &name, dry_run).await,
             };
             match result {
                 Ok(ip) => {
@@ -145,17 +133,11 @@ impl ServiceAllocations {
                         ),
                         (IpError::Api(err), _) => return Err(err.clone()),
                         _ => {
-                            return Err(ApiError::internal(
-                                "failed to allocate a serviceIP: range is full",
-                            ));
+                            return Err(ApiError::internal("failed to allocate a serviceIP: range is full"));
                         }
                     };
                     let mut errors = ErrorList::new();
-                    errors.push(field::invalid(
-                        &path.clone(),
-                        BadValue::string_list(&listed),
-                        detail,
-                    ));
+                    errors.push(field::invalid(&path.clone(), BadValue::string_list(&listed), detail));
                     return Err(invalid(app, &name, errors));
                 }
             }
@@ -167,17 +149,8 @@ impl ServiceAllocations {
             spec.cluster_ip = Some(first.to_string());
         }
         spec.cluster_ips = Some(ips.iter().map(|ip| ip.to_string()).collect());
-        spec.ip_families = Some(
-            ips.iter()
-                .map(|ip| {
-                    if ip.is_ipv4() {
-                        "IPv4".into()
-                    } else {
-                        "IPv6".into()
-                    }
-                })
-                .collect(),
-        );
+        spec.ip_families =
+            Some(ips.iter().map(|ip| if ip.is_ipv4() { "IPv4".into() } else { "IPv6".into() }).collect());
         if spec.ip_family_policy.is_none() {
             spec.ip_family_policy = Some("SingleStack".into());
         }
@@ -206,10 +179,7 @@ impl ServiceAllocations {
                 if !wants_ports {
                     continue;
                 }
-                let requested = port
-                    .node_port
-                    .filter(|p| *p > 0)
-                    .and_then(|p| u16::try_from(p).ok());
+                let requested = port.node_port.filter(|p| *p > 0).and_then(|p| u16::try_from(p).ok());
                 if let Some(p) = requested
                     && held.contains(&p)
                 {
@@ -223,22 +193,25 @@ impl ServiceAllocations {
                         }
                         port.node_port = Some(i32::from(p));
                     }
-                    Err(PortError::Taken) => errors.push(field::invalid(&path, i64::from(requested.unwrap_or(0)), "provided port is already allocated")),
+                    Err(PortError::Taken) => errors.push(field::invalid(
+                        &path,
+                        i64::from(requested.unwrap_or(0)),
+                        "provided port is already allocated",
+                    )),
                     Err(PortError::OutOfRange) => errors.push(field::invalid(
                         &path,
                         i64::from(requested.unwrap_or(0)),
                         format!("provided port is not in the valid range. The range of valid ports is {range}"),
                     )),
-                    Err(PortError::Full) => return Err(ApiError::internal("failed to allocate a nodePort: range is full")),
+                    Err(PortError::Full) => {
+                        return Err(ApiError::internal("failed to allocate a nodePort: range is full"));
+                    }
                     Err(PortError::Api(e)) => return Err(e),
                 }
             }
         }
         if wants_health {
-            let requested = spec
-                .health_check_node_port
-                .filter(|p| *p > 0)
-                .and_then(|p| u16::try_from(p).ok());
+            let requested = spec.health_check_node_port.filter(|p| *p > 0).and_then(|p| u16::try_from(p).ok());
             if !requested.is_some_and(|p| held.contains(&p)) {
                 match self.ports.allocate(app, requested, dry_run).await {
                     Ok(p) => {
@@ -257,16 +230,14 @@ impl ServiceAllocations {
                         i64::from(requested.unwrap_or(0)),
                         format!("provided port is not in the valid range. The range of valid ports is {range}"),
                     )),
-                    Err(PortError::Full) => return Err(ApiError::internal("failed to allocate a nodePort: range is full")),
+                    Err(PortError::Full) => {
+                        return Err(ApiError::internal("failed to allocate a nodePort: range is full"));
+                    }
                     Err(PortError::Api(e)) => return Err(e),
                 }
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(invalid(app, &name, errors))
-        }
+        if errors.is_empty() { Ok(()) } else { Err(invalid(app, &name, errors)) }
     }
 }
 
@@ -274,30 +245,20 @@ impl ServiceAllocations {
 fn requested_ips(spec: &ServiceSpec) -> Vec<IpAddr> {
     match spec.cluster_ips.as_ref().filter(|c| !c.is_empty()) {
         Some(list) => list.iter().filter_map(|s| s.parse().ok()).collect(),
-        None => spec
-            .cluster_ip
-            .iter()
-            .filter_map(|s| s.parse().ok())
-            .collect(),
+        None => spec.cluster_ip.iter().filter_map(|s| s.parse().ok()).collect(),
     }
 }
 
 #[async_trait]
 impl WriteHooks for ServiceAllocations {
-    async fn before_create(
-        &self,
-        app: &App,
-        obj: &mut dyn Object,
-        dry_run: bool,
-    ) -> Result<Reserved, ApiError> {
+    async fn before_create(&self, app: &App, obj: &mut dyn Object, dry_run: bool) -> Result<Reserved, ApiError> {
         let Some(svc) = krs_kinds::downcast_mut::<Service>(obj) else {
             return Ok(Reserved::default());
         };
         let mut reserved = Reserved::default();
         let result = async {
             self.allocate_ips(app, svc, dry_run, &mut reserved).await?;
-            self.allocate_ports(app, svc, &[], dry_run, &mut reserved)
-                .await
+            self.allocate_ports(app, svc, &[], dry_run, &mut reserved).await
         }
         .await;
         match result {
@@ -322,15 +283,14 @@ impl WriteHooks for ServiceAllocations {
         };
         let mut reserved = Reserved::default();
         let result = async {
-            let had_ip = service(old).and_then(|s| s.spec.as_ref()).is_some_and(|s| {
-                has_cluster_ip(s) && s.cluster_ip.as_deref().is_some_and(|c| !c.is_empty())
-            });
+            let had_ip = service(old)
+                .and_then(|s| s.spec.as_ref())
+                .is_some_and(|s| has_cluster_ip(s) && s.cluster_ip.as_deref().is_some_and(|c| !c.is_empty()));
             let wants_ip = svc.spec.as_ref().is_some_and(has_cluster_ip);
             if wants_ip && !had_ip {
                 self.allocate_ips(app, svc, dry_run, &mut reserved).await?;
             }
-            self.allocate_ports(app, svc, &held.ports, dry_run, &mut reserved)
-                .await
+            self.allocate_ports(app, svc, &held.ports, dry_run, &mut reserved).await
         }
         .await;
         if let Err(e) = result {
@@ -339,18 +299,8 @@ impl WriteHooks for ServiceAllocations {
         }
         let now = self.held(svc);
         let freed = Reserved {
-            ips: held
-                .ips
-                .iter()
-                .filter(|ip| !now.ips.contains(ip))
-                .copied()
-                .collect(),
-            ports: held
-                .ports
-                .iter()
-                .filter(|p| !now.ports.contains(p))
-                .copied()
-                .collect(),
+            ips: held.ips.iter().filter(|ip| !now.ips.contains(ip)).copied().collect(),
+            ports: held.ports.iter().filter(|p| !now.ports.contains(p)).copied().collect(),
         };
         Ok((reserved, freed))
     }
@@ -371,19 +321,11 @@ impl WriteHooks for ServiceAllocations {
             held.ips = requested_ips(spec);
         }
         if needs_node_ports(spec) {
-            held.ports.extend(
-                spec.ports
-                    .iter()
-                    .flatten()
-                    .filter_map(|p| p.node_port)
-                    .filter_map(|p| u16::try_from(p).ok()),
-            );
+            held.ports
+                .extend(spec.ports.iter().flatten().filter_map(|p| p.node_port).filter_map(|p| u16::try_from(p).ok()));
         }
         if needs_health_check_port(spec) {
-            held.ports.extend(
-                spec.health_check_node_port
-                    .and_then(|p| u16::try_from(p).ok()),
-            );
+            held.ports.extend(spec.health_check_node_port.and_then(|p| u16::try_from(p).ok()));
         }
         held
     }

@@ -62,9 +62,7 @@ impl ServiceIpAllocator {
         name: &str,
         dry_run: bool,
     ) -> Result<(), IpError> {
-        let cidr = self
-            .cidr(ip.is_ipv4())
-            .ok_or_else(|| IpError::OutOfRange(String::new()))?;
+        let cidr = self.cidr(ip.is_ipv4()).ok_or_else(|| IpError::OutOfRange(String::new()))?;
         let (first, last) = cidr.usable();
         match cidr.offset(ip) {
             Some(o) if o >= first && o <= last => {}
@@ -73,22 +71,12 @@ impl ServiceIpAllocator {
         let res = Self::resource(app).map_err(IpError::Api)?;
         if dry_run {
             let key = registry::key(&res, "", &ip.to_string()).map_err(IpError::Api)?;
-            let (kv, _) = app
-                .store
-                .get(&key, None)
-                .await
-                .map_err(|e| IpError::Api(ApiError::from_store(e, &res, "")))?;
-            return if kv.is_some() {
-                Err(IpError::Taken)
-            } else {
-                Ok(())
-            };
+            let (kv, _) =
+                app.store.get(&key, None).await.map_err(|e| IpError::Api(ApiError::from_store(e, &res, "")))?;
+            return if kv.is_some() { Err(IpError::Taken) } else { Ok(()) };
         }
         let obj = ip_address(ip, namespace, name);
-        let mut ctx = WriteContext {
-            user: "system:apiserver".into(),
-            ..Default::default()
-        };
+        let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
         match registry::create(app, &res, &mut ctx, "", Box::new(obj)).await {
             Ok(_) => Ok(()),
             Err(e) if e.code() == 409 => Err(IpError::Taken),
@@ -155,19 +143,8 @@ impl ServiceIpAllocator {
     /// Gives an IP back.
     pub async fn release(&self, app: &App, ip: IpAddr) {
         let Ok(res) = Self::resource(app) else { return };
-        let ctx = WriteContext {
-            user: "system:apiserver".into(),
-            ..Default::default()
-        };
-        if let Err(e) = registry::delete(
-            app,
-            &res,
-            &ctx,
-            "",
-            &ip.to_string(),
-            &DeleteOptions::default(),
-        )
-        .await
+        let ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
+        if let Err(e) = registry::delete(app, &res, &ctx, "", &ip.to_string(), &DeleteOptions::default()).await
             && e.code() != 404
         {
             tracing::warn!(%ip, error = %e, "releasing a service IP");
@@ -192,14 +169,8 @@ fn ip_address(ip: IpAddr, namespace: &str, name: &str) -> IPAddress {
         metadata: ObjectMeta {
             name: Some(ip.to_string()),
             labels: Some(BTreeMap::from([
-                (
-                    "ipaddress.kubernetes.io/ip-family".to_string(),
-                    family.to_string(),
-                ),
-                (
-                    "ipaddress.kubernetes.io/managed-by".to_string(),
-                    "ipallocator.k8s.io".to_string(),
-                ),
+                ("ipaddress.kubernetes.io/ip-family".to_string(), family.to_string()),
+                ("ipaddress.kubernetes.io/managed-by".to_string(), "ipallocator.k8s.io".to_string()),
             ])),
             ..Default::default()
         },

@@ -93,10 +93,5 @@ fn list_snapshot(
             remaining = Some(rest);
         }
     }
-    ListResult {
-        items,
-        revision,
-        continue_key,
-        remaining,
-    }
+    ListResult { items, revision, continue_key, remaining }
 }

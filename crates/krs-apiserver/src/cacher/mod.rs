@@ -31,12 +31,7 @@ use crate::objbytes::with_resource_version;
 
 /// A store event decoded for the cache: key, new object (None for a deletion), the deleted
 /// value, revision.
-type Prepared = (
-    String,
-    Option<Arc<CachedObject>>,
-    Option<KeyValue>,
-    Revision,
-);
+type Prepared = (String, Option<Arc<CachedObject>>, Option<KeyValue>, Revision);
 
 /// One object as the cache keeps it.
 pub struct CachedObject {
@@ -61,12 +56,7 @@ impl std::fmt::Debug for CachedObject {
 
 impl CachedObject {
     /// Builds the cache entry for a stored value (JSON without resourceVersion).
-    pub fn from_stored(
-        key: &str,
-        stored: &[u8],
-        rv: Revision,
-        field_labels: &[FieldLabel],
-    ) -> CachedObject {
+    pub fn from_stored(key: &str, stored: &[u8], rv: Revision, field_labels: &[FieldLabel]) -> CachedObject {
         let (namespace, name, labels, fields) = attributes(stored, field_labels);
         CachedObject {
             key: key.to_string(),
@@ -108,10 +98,7 @@ impl CachedObject {
 }
 
 /// Reads the selector attributes of a stored object without building more than needed.
-fn attributes(
-    stored: &[u8],
-    field_labels: &[FieldLabel],
-) -> (String, String, BTreeMap<String, String>, Vec<String>) {
+fn attributes(stored: &[u8], field_labels: &[FieldLabel]) -> (String, String, BTreeMap<String, String>, Vec<String>) {
     #[derive(serde::Deserialize, Default)]
     struct Meta {
         #[serde(default)]
@@ -128,30 +115,16 @@ fn attributes(
     }
     if field_labels.is_empty() {
         let p: Partial = serde_json::from_slice(stored).unwrap_or_default();
-        return (
-            p.metadata.namespace,
-            p.metadata.name,
-            p.metadata.labels,
-            Vec::new(),
-        );
+        return (p.metadata.namespace, p.metadata.name, p.metadata.labels, Vec::new());
     }
     let value: serde_json::Value = serde_json::from_slice(stored).unwrap_or_default();
     let fields = field_labels.iter().map(|f| f.value_in(&value)).collect();
     let meta = value.get("metadata");
-    let text = |k: &str| {
-        meta.and_then(|m| m.get(k))
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
+    let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(|v| v.as_str()).unwrap_or_default().to_string();
     let labels = meta
         .and_then(|m| m.get("labels"))
         .and_then(|l| l.as_object())
-        .map(|l| {
-            l.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
+        .map(|l| l.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
         .unwrap_or_default();
     (text("namespace"), text("name"), labels, fields)
 }
@@ -256,11 +229,7 @@ const LOAD_PAGE: usize = 10_000;
 
 impl Cacher {
     /// Creates the cache and starts feeding it from the store in the background.
-    pub fn start(
-        store: Arc<dyn Store>,
-        prefix: String,
-        field_labels: &'static [FieldLabel],
-    ) -> Arc<Cacher> {
+    pub fn start(store: Arc<dyn Store>, prefix: String, field_labels: &'static [FieldLabel]) -> Arc<Cacher> {
         let (applied, _) = tokio_watch::channel(0);
         let cacher = Arc::new(Cacher {
             prefix,
@@ -308,23 +277,14 @@ impl Cacher {
         let mut objects = OrdMap::new();
         let first = self
             .store
-            .range(RangeRequest {
-                prefix: self.prefix.clone(),
-                limit: LOAD_PAGE,
-                ..Default::default()
-            })
+            .range(RangeRequest { prefix: self.prefix.clone(), limit: LOAD_PAGE, ..Default::default() })
             .await?;
         let revision = first.revision;
         let mut page = first;
         loop {
             let last = page.kvs.last().map(|kv| kv.key.clone());
             for kv in page.kvs.drain(..) {
-                let obj = CachedObject::from_stored(
-                    &kv.key,
-                    &kv.value,
-                    kv.mod_revision,
-                    self.field_labels,
-                );
+                let obj = CachedObject::from_stored(&kv.key, &kv.value, kv.mod_revision, self.field_labels);
                 objects.insert(kv.key, Arc::new(obj));
             }
             match (page.remaining > 0, last) {
@@ -345,11 +305,7 @@ impl Cacher {
         }
         let mut store_watch = self
             .store
-            .watch(WatchRequest {
-                key: self.prefix.clone(),
-                prefix: true,
-                start_revision: revision + 1,
-            })
+            .watch(WatchRequest { key: self.prefix.clone(), prefix: true, start_revision: revision + 1 })
             .await?;
         {
             let mut st = self.state.write();
@@ -382,12 +338,7 @@ impl Cacher {
                 let rev = e.kv.mod_revision;
                 match e.kind {
                     EventKind::Put => {
-                        let obj = CachedObject::from_stored(
-                            &e.kv.key,
-                            &e.kv.value,
-                            rev,
-                            self.field_labels,
-                        );
+                        let obj = CachedObject::from_stored(&e.kv.key, &e.kv.value, rev, self.field_labels);
                         (e.kv.key, Some(Arc::new(obj)), None, rev)
                     }
                     EventKind::Delete => (e.kv.key, None, e.prev, rev),
@@ -404,46 +355,27 @@ impl Cacher {
             let event = match obj {
                 Some(obj) => {
                     st.objects.insert(key, obj.clone());
-                    let event_type = if prev.is_some() {
-                        EventType::Modified
-                    } else {
-                        EventType::Added
-                    };
-                    CachedEvent {
-                        event_type,
-                        object: obj,
-                        prev,
-                        revision: rev,
-                    }
+                    let event_type = if prev.is_some() { EventType::Modified } else { EventType::Added };
+                    CachedEvent { event_type, object: obj, prev, revision: rev }
                 }
                 None => {
                     st.objects.remove(&key);
                     // The deleted state, stamped with the deletion's revision.
                     let last = match (&prev, &prev_kv) {
-                        (_, Some(kv)) => {
-                            CachedObject::from_stored(&key, &kv.value, rev, self.field_labels)
-                        }
+                        (_, Some(kv)) => CachedObject::from_stored(&key, &kv.value, rev, self.field_labels),
                         (Some(p), None) => CachedObject {
                             key: key.clone(),
                             namespace: p.namespace.clone(),
                             name: p.name.clone(),
                             resource_version: rev,
-                            json: Bytes::from(crate::objbytes::with_resource_version(
-                                &strip_rv(&p.json),
-                                rev,
-                            )),
+                            json: Bytes::from(crate::objbytes::with_resource_version(&strip_rv(&p.json), rev)),
                             labels: p.labels.clone(),
                             fields: p.fields.clone(),
                             proto: OnceLock::new(),
                         },
                         (None, None) => continue,
                     };
-                    CachedEvent {
-                        event_type: EventType::Deleted,
-                        object: Arc::new(last),
-                        prev,
-                        revision: rev,
-                    }
+                    CachedEvent { event_type: EventType::Deleted, object: Arc::new(last), prev, revision: rev }
                 }
             };
             let event = Arc::new(event);
@@ -460,10 +392,7 @@ impl Cacher {
             st.revision = revision;
         }
         while st.window.len() > WINDOW_EVENTS
-            || st
-                .window
-                .front()
-                .is_some_and(|(_, t)| now.duration_since(*t) > WINDOW_AGE)
+            || st.window.front().is_some_and(|(_, t)| now.duration_since(*t) > WINDOW_AGE)
         {
             if let Some((e, _)) = st.window.pop_front() {
                 st.window_start = e.revision;
@@ -532,19 +461,14 @@ impl Cacher {
         if rev > st.revision || st.history.front().is_none_or(|(first, _)| *first > rev) {
             return None;
         }
-        st.history
-            .iter()
-            .rev()
-            .find(|(r, _)| *r <= rev)
-            .map(|(_, m)| m.clone())
+        st.history.iter().rev().find(|(r, _)| *r <= rev).map(|(_, m)| m.clone())
     }
 
     /// Keeps a snapshot for the continuations of a paginated list.
     fn keep_snapshot(&self, rev: Revision, objects: &OrdMap<String, Arc<CachedObject>>) {
         let now = Instant::now();
         let mut st = self.state.write();
-        st.snapshots
-            .retain(|(_, _, t)| now.duration_since(*t) < SNAPSHOT_TTL);
+        st.snapshots.retain(|(_, _, t)| now.duration_since(*t) < SNAPSHOT_TTL);
         if st.snapshots.iter().any(|(r, _, _)| *r == rev) {
             return;
         }

@@ -43,33 +43,25 @@ pub enum WatchItem {
         initial_events_end: bool,
     },
     /// The watch cannot continue; the client must relist (410 Gone in the stream).
-    Expired { message: String },
+    Expired {
+        message: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchStartError {
     /// The resourceVersion is older than what the cache and the store keep.
     #[error("too old resource version: {requested} ({oldest})")]
-    TooOld {
-        requested: Revision,
-        oldest: Revision,
-    },
+    TooOld { requested: Revision, oldest: Revision },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 enum Source {
     /// Live events from the cache.
-    Cache {
-        rx: mpsc::Receiver<Arc<CachedEvent>>,
-        cacher: Arc<Cacher>,
-        id: u64,
-    },
+    Cache { rx: mpsc::Receiver<Arc<CachedEvent>>, cacher: Arc<Cacher>, id: u64 },
     /// A store watch replaying history, for starts older than the cache's window.
-    Store {
-        watch: krs_store::Watch,
-        cacher: Arc<Cacher>,
-    },
+    Store { watch: krs_store::Watch, cacher: Arc<Cacher> },
 }
 
 /// A running watch. Dropping it unregisters the watcher.
@@ -96,10 +88,7 @@ impl Drop for WatchEventStream {
 
 impl Cacher {
     /// Starts a watch.
-    pub async fn watch(
-        self: &Arc<Self>,
-        opts: WatchOptions,
-    ) -> Result<WatchEventStream, WatchStartError> {
+    pub async fn watch(self: &Arc<Self>, opts: WatchOptions) -> Result<WatchEventStream, WatchStartError> {
         let initial = opts.resource_version.is_none_or(|rv| rv == 0) || opts.send_initial_events;
         if let Some(rv) = opts.resource_version.filter(|_| !initial) {
             // A future version: wait briefly for the cache to catch up, as upstream does.
@@ -120,25 +109,18 @@ impl Cacher {
                 Err(start_after)
             } else {
                 if initial {
-                    let end = krs_store::prefix_end(opts.prefix.as_bytes())
-                        .and_then(|e| String::from_utf8(e).ok());
+                    let end = krs_store::prefix_end(opts.prefix.as_bytes()).and_then(|e| String::from_utf8(e).ok());
                     let range = match end {
                         Some(e) => st.objects.range(opts.prefix.clone()..e),
                         None => st.objects.range(opts.prefix.clone()..),
                     };
                     for (_, obj) in range {
                         if opts.filter.matches(obj) {
-                            pending.push_back(WatchItem::Event {
-                                event_type: EventType::Added,
-                                object: obj.clone(),
-                            });
+                            pending.push_back(WatchItem::Event { event_type: EventType::Added, object: obj.clone() });
                         }
                     }
                     if opts.send_initial_events && opts.allow_bookmarks {
-                        pending.push_back(WatchItem::Bookmark {
-                            revision: st.revision,
-                            initial_events_end: true,
-                        });
+                        pending.push_back(WatchItem::Bookmark { revision: st.revision, initial_events_end: true });
                     }
                 } else {
                     for (event, _) in st.window.iter().filter(|(e, _)| e.revision > start_after) {
@@ -149,11 +131,7 @@ impl Cacher {
                 }
                 let id = st.next_watcher;
                 st.next_watcher += 1;
-                st.watchers.push(Watcher {
-                    id,
-                    filter: prefix_filter(opts.prefix.clone(), opts.filter.clone()),
-                    tx,
-                });
+                st.watchers.push(Watcher { id, filter: prefix_filter(opts.prefix.clone(), opts.filter.clone()), tx });
                 Ok((st.revision.max(start_after), id))
             }
         };
@@ -164,11 +142,7 @@ impl Cacher {
         };
         Ok(WatchEventStream {
             pending,
-            source: Source::Cache {
-                rx,
-                cacher: self.clone(),
-                id,
-            },
+            source: Source::Cache { rx, cacher: self.clone(), id },
             filter: opts.filter,
             prefix: opts.prefix,
             allow_bookmarks: opts.allow_bookmarks,
@@ -185,28 +159,17 @@ impl Cacher {
     ) -> Result<WatchEventStream, WatchStartError> {
         let watch = self
             .store
-            .watch(WatchRequest {
-                key: opts.prefix.clone(),
-                prefix: true,
-                start_revision: after + 1,
-            })
+            .watch(WatchRequest { key: opts.prefix.clone(), prefix: true, start_revision: after + 1 })
             .await
             .map_err(|e| match e {
-                StoreError::Compacted {
-                    requested,
-                    compact_revision,
-                } => WatchStartError::TooOld {
-                    requested: requested - 1,
-                    oldest: compact_revision,
-                },
+                StoreError::Compacted { requested, compact_revision } => {
+                    WatchStartError::TooOld { requested: requested - 1, oldest: compact_revision }
+                }
                 other => WatchStartError::Store(other),
             })?;
         Ok(WatchEventStream {
             pending: VecDeque::new(),
-            source: Source::Store {
-                watch,
-                cacher: self.clone(),
-            },
+            source: Source::Store { watch, cacher: self.clone() },
             filter: opts.filter,
             prefix: opts.prefix,
             allow_bookmarks: opts.allow_bookmarks,
@@ -243,25 +206,14 @@ fn transition(event: &CachedEvent, filter: &dyn Filter, prefix: &str) -> Option<
         // last state before the change but the change's resourceVersion.
         EventType::Modified if prev => {
             let p = event.prev.as_ref()?;
-            let restamped =
-                CachedObject::from_stored(&p.key, &super::strip_rv(&p.json), event.revision, &[]);
-            let object = Arc::new(CachedObject {
-                labels: p.labels.clone(),
-                fields: p.fields.clone(),
-                ..restamped
-            });
-            return Some(WatchItem::Event {
-                event_type: EventType::Deleted,
-                object,
-            });
+            let restamped = CachedObject::from_stored(&p.key, &super::strip_rv(&p.json), event.revision, &[]);
+            let object = Arc::new(CachedObject { labels: p.labels.clone(), fields: p.fields.clone(), ..restamped });
+            return Some(WatchItem::Event { event_type: EventType::Deleted, object });
         }
         EventType::Deleted if cur || prev => EventType::Deleted,
         _ => return None,
     };
-    Some(WatchItem::Event {
-        event_type,
-        object: event.object.clone(),
-    })
+    Some(WatchItem::Event { event_type, object: event.object.clone() })
 }
 
 impl WatchEventStream {
@@ -327,45 +279,25 @@ impl WatchEventStream {
                                     }
                                 };
                                 let labels = cacher.field_labels;
-                                let object = Arc::new(CachedObject::from_stored(
-                                    &e.kv.key, &stored, rev, labels,
-                                ));
+                                let object = Arc::new(CachedObject::from_stored(&e.kv.key, &stored, rev, labels));
                                 let prev = prev.map(|p| {
-                                    Arc::new(CachedObject::from_stored(
-                                        &p.key,
-                                        &p.value,
-                                        p.mod_revision,
-                                        labels,
-                                    ))
+                                    Arc::new(CachedObject::from_stored(&p.key, &p.value, p.mod_revision, labels))
                                 });
-                                let ev = CachedEvent {
-                                    event_type,
-                                    object,
-                                    prev,
-                                    revision: rev,
-                                };
-                                if let Some(item) =
-                                    transition(&ev, self.filter.as_ref(), &self.prefix)
-                                {
+                                let ev = CachedEvent { event_type, object, prev, revision: rev };
+                                if let Some(item) = transition(&ev, self.filter.as_ref(), &self.prefix) {
                                     self.pending.push_back(item);
                                 }
                             }
-                            if resp.revision > self.last_revision
-                                && self.allow_bookmarks
-                                && self.pending.is_empty()
-                            {
-                                Some(WatchItem::Bookmark {
-                                    revision: resp.revision,
-                                    initial_events_end: false,
-                                })
+                            if resp.revision > self.last_revision && self.allow_bookmarks && self.pending.is_empty() {
+                                Some(WatchItem::Bookmark { revision: resp.revision, initial_events_end: false })
                             } else {
                                 self.pending.pop_front()
                             }
                         }
-                        Some(Err(StoreError::Compacted { .. })) => {
+                        Some(Err(StoreError::Compacted { requested, compact_revision })) => {
                             self.ended = true;
                             Some(WatchItem::Expired {
-                                message: "too old resource version".into(),
+                                message: format!("too old resource version: {} ({compact_revision})", requested - 1),
                             })
                         }
                         Some(Err(_)) | None => {
@@ -384,12 +316,8 @@ impl WatchEventStream {
 
     fn note(&mut self, item: &WatchItem) {
         match item {
-            WatchItem::Event { object, .. } => {
-                self.last_revision = self.last_revision.max(object.resource_version)
-            }
-            WatchItem::Bookmark { revision, .. } => {
-                self.last_revision = self.last_revision.max(*revision)
-            }
+            WatchItem::Event { object, .. } => self.last_revision = self.last_revision.max(object.resource_version),
+            WatchItem::Bookmark { revision, .. } => self.last_revision = self.last_revision.max(*revision),
             WatchItem::Expired { .. } => {}
         }
     }

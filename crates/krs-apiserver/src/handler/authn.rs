@@ -38,9 +38,7 @@ impl App {
     /// answers with this too).
     pub async fn authenticate_token(&self, token: &str) -> Option<UserInfo> {
         let issuer = self.tokens.as_ref()?;
-        let claims = issuer
-            .verify(token, jiff::Timestamp::now().as_second())
-            .ok()?;
+        let claims = issuer.verify(token, jiff::Timestamp::now().as_second()).ok()?;
         if !self.still_exists(&claims).await {
             issuer.forget(token);
             return None;
@@ -52,15 +50,9 @@ impl App {
         let uid_of = |key: String| async move {
             let (kv, _) = self.store.get(&key, None).await.ok()?;
             let v: serde_json::Value = serde_json::from_slice(&kv?.value).ok()?;
-            v.pointer("/metadata/uid")
-                .and_then(|u| u.as_str())
-                .map(str::to_string)
+            v.pointer("/metadata/uid").and_then(|u| u.as_str()).map(str::to_string)
         };
-        let sa = uid_of(format!(
-            "/registry/serviceaccounts/{}/{}",
-            claims.namespace, claims.name
-        ))
-        .await;
+        let sa = uid_of(format!("/registry/serviceaccounts/{}/{}", claims.namespace, claims.name)).await;
         if sa.as_deref() != Some(claims.uid.as_str()) {
             return false;
         }

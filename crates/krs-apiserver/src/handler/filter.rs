@@ -28,9 +28,7 @@ impl SelectorFilter {
             None => labels::Selector::everything(),
         };
         let fields = match field_selector {
-            Some(s) => {
-                fields::Selector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?
-            }
+            Some(s) => fields::Selector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?,
             None => fields::Selector::everything(),
         };
         let field_labels = res.strategy.field_labels();
@@ -49,11 +47,7 @@ impl SelectorFilter {
                 return Err(ApiError::bad_request(err.to_string()));
             }
         }
-        Ok(SelectorFilter {
-            labels,
-            fields,
-            field_labels,
-        })
+        Ok(SelectorFilter { labels, fields, field_labels })
     }
 
     /// True when the filter takes every object.
@@ -82,10 +76,6 @@ impl fields::Fields for ObjectFields<'_> {
 
 impl Filter for SelectorFilter {
     fn matches(&self, obj: &CachedObject) -> bool {
-        self.labels.matches(&obj.labels)
-            && self.fields.matches(&ObjectFields {
-                obj,
-                names: self.field_labels,
-            })
+        self.labels.matches(&obj.labels) && self.fields.matches(&ObjectFields { obj, names: self.field_labels })
     }
 }

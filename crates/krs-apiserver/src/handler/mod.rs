@@ -109,53 +109,9 @@ impl App {
         if let Some(c) = cachers.get(&storage.prefix) {
             return Some(c.clone());
         }
-        let c = Cacher::start(
-            self.store.clone(),
-            storage.prefix.clone(),
-            res.strategy.field_labels(),
-        );
+        let c = Cacher::start(self.store.clone(), storage.prefix.clone(), res.strategy.field_labels());
         cachers.insert(storage.prefix.clone(), c.clone());
         Some(c)
-    }
-
-    /// Upstream's NamespaceLifecycle admission for creates: the namespace must exist and not
-    /// be terminating.
-    pub async fn check_namespace_for_create(&self, namespace: &str) -> Result<(), ApiError> {
-        let Some(ns_res) = self.catalog.lookup("", "v1", "namespaces").cloned() else {
-            return Ok(());
-        };
-        let key = format!("/registry/namespaces/{namespace}");
-        let cached = self.cacher(&ns_res).and_then(|c| c.get(&key));
-        let json = match cached {
-            Some(obj) => obj.json.clone(),
-            None => {
-                let (kv, _) = self
-                    .store
-                    .get(&key, None)
-                    .await
-                    .map_err(|e| ApiError::from_store(e, &ns_res, namespace))?;
-                match kv {
-                    Some(kv) => kv.value,
-                    None => return Err(ApiError::not_found(&ns_res, namespace)),
-                }
-            }
-        };
-        let terminating = serde_json::from_slice::<serde_json::Value>(&json)
-            .ok()
-            .is_some_and(|v| {
-                v.pointer("/status/phase").and_then(|p| p.as_str()) == Some("Terminating")
-                    || v.pointer("/metadata/deletionTimestamp").is_some()
-            });
-        if terminating {
-            return Err(ApiError::forbidden(
-                None,
-                "",
-                &format!(
-                    "unable to create new content in namespace {namespace} because it is being terminated"
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// Serves one request. `user` is the connection's authenticated user, if any.
@@ -179,12 +135,7 @@ impl App {
         resp
     }
 
-    async fn route<B>(
-        self: &Arc<Self>,
-        parts: &Parts,
-        body: B,
-        user: Option<&UserInfo>,
-    ) -> Response<Body>
+    async fn route<B>(self: &Arc<Self>, parts: &Parts, body: B, user: Option<&UserInfo>) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -192,18 +143,14 @@ impl App {
         let path = parts.uri.path();
         // Public endpoints, as upstream's system:public-info-viewer role makes them.
         match path {
-            "/healthz" | "/livez" | "/healthz/ping" | "/livez/ping" | "/healthz/etcd"
-            | "/livez/etcd" => {
+            "/healthz" | "/livez" | "/healthz/ping" | "/livez/ping" | "/healthz/etcd" | "/livez/etcd" => {
                 return text(StatusCode::OK, "ok");
             }
             "/readyz" | "/readyz/ping" | "/readyz/etcd" => {
                 return if self.ready.load(Ordering::Acquire) {
                     text(StatusCode::OK, "ok")
                 } else {
-                    text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "[-]bootstrap failed: not finished\nreadyz check failed",
-                    )
+                    text(StatusCode::SERVICE_UNAVAILABLE, "[-]bootstrap failed: not finished\nreadyz check failed")
                 };
             }
             "/version" | "/version/" => return json(StatusCode::OK, &version_info()),
@@ -226,21 +173,15 @@ impl App {
             }
             ("/openid/v1/jwks", Some(t)) => {
                 let mut resp = json(StatusCode::OK, &t.jwks());
-                resp.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/jwk-set+json"),
-                );
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
                 return resp;
             }
             _ => {}
         }
-        let watch_param = parts.uri.query().is_some_and(|q| {
-            params::Query::parse(Some(q))
-                .flag("watch")
-                .ok()
-                .flatten()
-                .unwrap_or(false)
-        });
+        let watch_param = parts
+            .uri
+            .query()
+            .is_some_and(|q| params::Query::parse(Some(q)).flag("watch").ok().flatten().unwrap_or(false));
         let info = RequestInfo::parse(&parts.method, path, watch_param);
         let attrs = Attributes {
             verb: &info.verb,
@@ -259,9 +200,7 @@ impl App {
                 msg.push_str(&reason);
             }
             let res = if info.is_resource_request {
-                self.catalog
-                    .lookup(&info.group, &info.version, &info.resource)
-                    .cloned()
+                self.catalog.lookup(&info.group, &info.version, &info.resource).cloned()
             } else {
                 None
             };
@@ -280,10 +219,7 @@ impl App {
     }
 
     fn non_resource(&self, parts: &Parts, info: &RequestInfo) -> Response<Body> {
-        let accept = parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok());
+        let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
         let path = parts.uri.path().trim_end_matches('/');
         let catalog = &self.catalog;
         if let Some(resp) = self.openapi_document(parts, path, accept) {
@@ -291,21 +227,12 @@ impl App {
         }
         match path {
             "/api" => match negotiate_discovery(accept) {
-                DiscoveryFormat::Legacy => json(
-                    StatusCode::OK,
-                    &discovery::api_versions(&self.server_address),
-                ),
-                DiscoveryFormat::Aggregated { v2 } => {
-                    aggregated(&discovery::aggregated(catalog, true, v2), v2)
-                }
+                DiscoveryFormat::Legacy => json(StatusCode::OK, &discovery::api_versions(&self.server_address)),
+                DiscoveryFormat::Aggregated { v2 } => aggregated(&discovery::aggregated(catalog, true, v2), v2),
             },
             "/apis" => match negotiate_discovery(accept) {
-                DiscoveryFormat::Legacy => {
-                    json(StatusCode::OK, &discovery::api_group_list(catalog))
-                }
-                DiscoveryFormat::Aggregated { v2 } => {
-                    aggregated(&discovery::aggregated(catalog, false, v2), v2)
-                }
+                DiscoveryFormat::Legacy => json(StatusCode::OK, &discovery::api_group_list(catalog)),
+                DiscoveryFormat::Aggregated { v2 } => aggregated(&discovery::aggregated(catalog, false, v2), v2),
             },
             _ => {
                 let doc = if info.api_prefix.is_empty() {
@@ -327,25 +254,13 @@ impl App {
 
 impl App {
     /// /openapi/v2 and /openapi/v3[/...], or None for other paths.
-    fn openapi_document(
-        &self,
-        parts: &Parts,
-        path: &str,
-        accept: Option<&str>,
-    ) -> Option<Response<Body>> {
+    fn openapi_document(&self, parts: &Parts, path: &str, accept: Option<&str>) -> Option<Response<Body>> {
         if !path.starts_with("/openapi/") {
             return None;
         }
-        let api = self
-            .openapi
-            .get_or_init(|| crate::openapi::build(&self.catalog));
-        let not_modified = |etag: &str| {
-            parts
-                .headers
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                == Some(etag)
-        };
+        let api = self.openapi.get_or_init(|| crate::openapi::build(&self.catalog));
+        let not_modified =
+            |etag: &str| parts.headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag);
         let resp = match path {
             "/openapi/v2" => {
                 let etag = api.etag_v2();
@@ -361,8 +276,7 @@ impl App {
                     (api.v2_json(), "application/json")
                 };
                 let mut r = Response::new(body::full(bytes));
-                r.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
                 if let Ok(v) = HeaderValue::from_str(&etag) {
                     r.headers_mut().insert(header::ETAG, v);
                 }
@@ -370,10 +284,7 @@ impl App {
             }
             "/openapi/v3" => {
                 let mut r = Response::new(body::full(api.v3_index()));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 r
             }
             other => {
@@ -382,18 +293,10 @@ impl App {
                     return Some(status_response(&ApiError::no_such_path()));
                 };
                 let mut r = Response::new(body::full(doc));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 let hashed = parts.uri.query().is_some_and(|q| q.contains("hash="));
-                let cache = if hashed {
-                    "public, immutable"
-                } else {
-                    "no-cache, private"
-                };
-                r.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+                let cache = if hashed { "public, immutable" } else { "no-cache, private" };
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
                 if let Some(h) = api.hash_v3(doc_path)
                     && let Ok(v) = HeaderValue::from_str(&format!("\"{h}\""))
                 {
@@ -437,24 +340,15 @@ fn go_arch() -> &'static str {
 fn text(code: StatusCode, body: &'static str) -> Response<Body> {
     let mut resp = Response::new(body::full(body));
     *resp.status_mut() = code;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    resp.headers_mut().insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     resp
 }
 
 fn json(code: StatusCode, value: &serde_json::Value) -> Response<Body> {
     let mut resp = Response::new(body::full(serde_json::to_vec(value).unwrap_or_default()));
     *resp.status_mut() = code;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -465,8 +359,7 @@ fn aggregated(value: &serde_json::Value, v2: bool) -> Response<Body> {
     } else {
         "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
     };
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     resp
 }
 
@@ -478,13 +371,7 @@ fn log_request(
     peer: Option<SocketAddr>,
     started: Instant,
 ) {
-    let h = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    };
+    let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
     tracing::info!(
         target: "krs::request",
         verb = %parts.method,

@@ -41,11 +41,8 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let res = app
-        .catalog
-        .lookup(&info.group, &info.version, &info.resource)
-        .cloned()
-        .ok_or_else(ApiError::no_such_path)?;
+    let res =
+        app.catalog.lookup(&info.group, &info.version, &info.resource).cloned().ok_or_else(ApiError::no_such_path)?;
     let mut resp = serve_resource(app, parts, body, info, user, &res).await?;
     if let Some(warning) = res.deprecation {
         add_warnings(&mut resp, &[warning.to_string()]);
@@ -70,17 +67,11 @@ where
         return Err(ApiError::no_such_path());
     }
     let query = Query::parse(parts.uri.query());
-    let verb =
-        verb_bit(&info.verb).ok_or_else(|| ApiError::method_not_supported(&res, &info.verb))?;
+    let verb = verb_bit(&info.verb).ok_or_else(|| ApiError::method_not_supported(&res, &info.verb))?;
     let sub = if info.subresource.is_empty() {
         None
     } else {
-        Some(
-            res.subresource(&info.subresource)
-                .ok_or_else(ApiError::no_such_path)?
-                .name
-                .clone(),
-        )
+        Some(res.subresource(&info.subresource).ok_or_else(ApiError::no_such_path)?.name.clone())
     };
     let allowed = match &sub {
         None => res.verbs,
@@ -92,10 +83,7 @@ where
     if res.storage.is_none() {
         return crate::reviews::serve(app, parts, body, &res, info, user).await;
     }
-    let accept = parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let watching = info.verb == "watch";
     let neg = negotiate(accept, watching).ok_or_else(ApiError::not_acceptable)?;
     let include = include_object(&query)?;
@@ -104,9 +92,10 @@ where
     // A resource served in several versions is stored in one: the registry works on the
     // storage version; bodies are converted on the way in, responses on the way out.
     let stored = if res.needs_conversion() {
-        app.catalog.storage_resource(&res).cloned().ok_or_else(|| {
-            ApiError::internal(format!("no storage version for {}", res.group_resource()))
-        })?
+        app.catalog
+            .storage_resource(&res)
+            .cloned()
+            .ok_or_else(|| ApiError::internal(format!("no storage version for {}", res.group_resource())))?
     } else {
         res.clone()
     };
@@ -121,41 +110,23 @@ where
             if !name.is_empty() {
                 return Err(ApiError::method_not_supported(&res, "create"));
             }
-            let mut ctx = write_context(&query, user)?;
+            let mut ctx = write_context(&query, user, parts)?;
             let obj = read_object(&res, &stored, parts, body, &query, &mut ctx).await?;
             let json = registry::create(app, &stored, &mut ctx, ns, obj).await?;
             let mut resp = respond::object(StatusCode::CREATED, json, neg, &res, include)?;
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
         }
-        (
-            None
-            | Some("status")
-            | Some("finalize" | "approval" | "ephemeralcontainers" | "resize"),
-            "update",
-        ) => {
+        (None | Some("status") | Some("finalize" | "approval" | "ephemeralcontainers" | "resize"), "update") => {
             let part = match sub.as_deref() {
                 None => Part::Main,
                 Some("status") => Part::Status,
                 Some(other) => Part::Subresource(other),
             };
-            let mut ctx = write_context(&query, user)?;
+            let mut ctx = write_context(&query, user, parts)?;
             let obj = read_object(&res, &stored, parts, body, &query, &mut ctx).await?;
-            let updated = registry::update(
-                app,
-                &stored,
-                &mut ctx,
-                ns,
-                name,
-                UpdateKind::Replace(obj),
-                part,
-            )
-            .await?;
-            let code = if updated.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
+            let updated = registry::update(app, &stored, &mut ctx, ns, name, UpdateKind::Replace(obj), part).await?;
+            let code = if updated.created { StatusCode::CREATED } else { StatusCode::OK };
             let mut resp = respond::object(code, updated.json, neg, &res, include)?;
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
@@ -166,55 +137,34 @@ where
                 Some("status") => Part::Status,
                 Some(other) => Part::Subresource(other),
             };
-            let mut ctx = write_context(&query, user)?;
-            let ct = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let patch_type = PatchType::from_content_type(ct)
-                .ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+            let mut ctx = write_context(&query, user, parts)?;
+            let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
             let body = read_body(body).await?;
-            let updated = registry::update(
-                app,
-                &stored,
-                &mut ctx,
-                ns,
-                name,
-                UpdateKind::Patch { patch_type, body },
-                part,
-            )
-            .await?;
+            let updated =
+                registry::update(app, &stored, &mut ctx, ns, name, UpdateKind::Patch { patch_type, body }, part)
+                    .await?;
             let mut resp = respond::object(StatusCode::OK, updated.json, neg, &res, include)?;
             add_warnings(&mut resp, &ctx.warnings);
             Ok(resp)
         }
         (None, "delete") => {
-            let ctx = write_context(&query, user)?;
+            let ctx = write_context(&query, user, parts)?;
             let opts = delete_options(parts, body, &query).await?;
             match registry::delete(app, &stored, &ctx, ns, name, &opts).await? {
-                DeleteOutcome::Deleted { body } => {
-                    respond::object(StatusCode::OK, body, neg, &res, include)
-                }
+                DeleteOutcome::Deleted { body } => respond::object(StatusCode::OK, body, neg, &res, include),
                 DeleteOutcome::Pending { body } => {
-                    let code = if opts.orphan_dependents == Some(false) {
-                        StatusCode::ACCEPTED
-                    } else {
-                        StatusCode::OK
-                    };
+                    let code =
+                        if opts.orphan_dependents == Some(false) { StatusCode::ACCEPTED } else { StatusCode::OK };
                     respond::object(code, body, neg, &res, include)
                 }
             }
         }
         (None, "deletecollection") => {
-            let ctx = write_context(&query, user)?;
+            let ctx = write_context(&query, user, parts)?;
             let opts = delete_options(parts, body, &query).await?;
-            let params = ListParams::from_query(&query)?;
-            let filter = SelectorFilter::new(
-                &res,
-                params.label_selector.as_deref(),
-                params.field_selector.as_deref(),
-            )?;
+            let params = ListParams::from_query(&query, false)?;
+            let filter = SelectorFilter::new(&res, params.label_selector.as_deref(), params.field_selector.as_deref())?;
             let cacher = app.cacher(&res).ok_or_else(ApiError::no_such_path)?;
             consistent(app, &cacher).await?;
             let prefix = storage_prefix(&res, ns);
@@ -225,22 +175,12 @@ where
                 filter: &filter,
                 unfiltered: false,
             });
-            let objects = page
-                .items
-                .iter()
-                .map(|o| (o.namespace.clone(), o.name.clone()))
-                .collect();
+            let objects = page.items.iter().map(|o| (o.namespace.clone(), o.name.clone())).collect();
             let deleted = registry::delete_collection(app, &stored, &ctx, objects, &opts).await;
             let deleted = deleted?;
-            let items: Vec<Arc<CachedObject>> = deleted
-                .into_iter()
-                .map(|json| Arc::new(CachedObject::from_served(json)))
-                .collect();
-            let meta = ListMeta {
-                resource_version: page.revision,
-                continue_token: None,
-                remaining: None,
-            };
+            let items: Vec<Arc<CachedObject>> =
+                deleted.into_iter().map(|json| Arc::new(CachedObject::from_served(json))).collect();
+            let meta = ListMeta { resource_version: page.revision, continue_token: None, remaining: None };
             respond::list(items, meta, neg, &res, include)
         }
         (Some("scale"), "get") => {
@@ -248,23 +188,17 @@ where
             respond::encode_value(StatusCode::OK, &scale, neg.format)
         }
         (Some("scale"), "update") => {
-            let mut ctx = write_context(&query, user)?;
+            let mut ctx = write_context(&query, user, parts)?;
             let scale = read_value(parts, body).await?;
             let scale = subresources::update_scale(app, &res, &mut ctx, ns, name, scale).await?;
             respond::encode_value(StatusCode::OK, &scale, neg.format)
         }
         (Some("scale"), "patch") => {
-            let mut ctx = write_context(&query, user)?;
-            let ct = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let patch_type = PatchType::from_content_type(ct)
-                .ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+            let mut ctx = write_context(&query, user, parts)?;
+            let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
             let body = read_body(body).await?;
-            let scale =
-                subresources::patch_scale(app, &res, &mut ctx, ns, name, patch_type, &body).await?;
+            let scale = subresources::patch_scale(app, &res, &mut ctx, ns, name, patch_type, &body).await?;
             respond::encode_value(StatusCode::OK, &scale, neg.format)
         }
         (Some("binding"), "create") => {
@@ -273,7 +207,7 @@ where
             respond::encode(StatusCode::CREATED, status, neg.format)
         }
         (Some("eviction"), "create") => {
-            let ctx = write_context(&query, user)?;
+            let ctx = write_context(&query, user, parts)?;
             let eviction = read_value(parts, body).await?;
             let status = subresources::evict(app, &res, &ctx, ns, name, &eviction).await?;
             respond::encode(StatusCode::CREATED, status, neg.format)
@@ -283,10 +217,9 @@ where
             let token = subresources::token_request(app, &res, ns, name, request).await?;
             respond::encode_value(StatusCode::CREATED, &token, neg.format)
         }
-        (Some(other), _) => Err(ApiError::method_not_supported(
-            &res,
-            &format!("{} on the {other} subresource", info.verb),
-        )),
+        (Some(other), _) => {
+            Err(ApiError::method_not_supported(&res, &format!("{} on the {other} subresource", info.verb)))
+        }
         (None, other) => Err(ApiError::method_not_supported(&res, other)),
     }
 }
@@ -310,43 +243,69 @@ fn include_object(query: &Query) -> Result<IncludeObject, ApiError> {
         None | Some("") | Some("Metadata") => Ok(IncludeObject::Metadata),
         Some("None") => Ok(IncludeObject::None),
         Some("Object") => Ok(IncludeObject::Object),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "includeObject: Unsupported value: \"{other}\""
-        ))),
+        Some(other) => Err(ApiError::bad_request(format!("includeObject: Unsupported value: \"{other}\""))),
     }
 }
 
 /// The key prefix of a list: all objects of the resource, or one namespace's.
 fn storage_prefix(res: &ResourceInfo, namespace: &str) -> String {
-    let storage = res
-        .storage
-        .as_ref()
-        .map(|s| s.prefix.clone())
-        .unwrap_or_default();
-    if res.namespaced && !namespace.is_empty() {
-        format!("{storage}{namespace}/")
-    } else {
-        storage
+    let storage = res.storage.as_ref().map(|s| s.prefix.clone()).unwrap_or_default();
+    if res.namespaced && !namespace.is_empty() { format!("{storage}{namespace}/") } else { storage }
+}
+
+/// The options kind of a write, for validation errors (`CreateOptions.meta.k8s.io "" is invalid`).
+fn options_kind(parts: &Parts) -> &'static str {
+    match parts.method {
+        http::Method::POST => "CreateOptions",
+        http::Method::PUT => "UpdateOptions",
+        http::Method::PATCH => "PatchOptions",
+        _ => "DeleteOptions",
     }
 }
 
-fn write_context(query: &Query, user: &UserInfo) -> Result<WriteContext, ApiError> {
+fn write_context(query: &Query, user: &UserInfo, parts: &Parts) -> Result<WriteContext, ApiError> {
+    use krs_apimachinery::validation::{BadValue, ErrorList, Path, field};
     let mut dry_run = false;
-    for v in query.all("dryRun") {
-        match v {
+    let values: Vec<&str> = query.all("dryRun").collect();
+    for v in &values {
+        match *v {
             "All" => dry_run = true,
             "" => {}
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "dryRun: Unsupported value: \"{other}\": supported values: \"All\""
-                )));
+            _ => {
+                let mut errors = ErrorList::new();
+                errors.push(field::not_supported(&Path::new("dryRun"), BadValue::string_list(&values), &["All"]));
+                return Err(super::params::options_invalid(options_kind(parts), &errors));
             }
         }
     }
+    if let Some(v) = query.get("fieldValidation")
+        && !matches!(v, "" | "Ignore" | "Warn" | "Strict")
+    {
+        let mut errors = ErrorList::new();
+        errors.push(field::not_supported(&Path::new("fieldValidation"), v, &["", "Ignore", "Strict", "Warn"]));
+        return Err(super::params::options_invalid(options_kind(parts), &errors));
+    }
+    let is_apply = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with(crate::encoding::APPLY_PATCH));
+    let field_manager = query.get("fieldManager").unwrap_or("");
+    let errors = krs_api::fieldmanager::validate_field_manager(field_manager, is_apply);
+    if !errors.is_empty() {
+        return Err(ApiError::bad_request(errors.to_string()));
+    }
+    let force = query.flag("force")?.unwrap_or(false);
+    if force && !is_apply {
+        return Err(ApiError::bad_request("force: Invalid value: true: may not be specified for non-apply patch"));
+    }
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     Ok(WriteContext {
         user: user.name.clone(),
         dry_run,
-        field_manager: query.get("fieldManager").map(str::to_string),
+        manager: krs_api::fieldmanager::manager_or_user_agent(field_manager, user_agent),
+        force,
+        applied: false,
         warnings: Vec::new(),
     })
 }
@@ -396,23 +355,17 @@ where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let ct = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let format = BodyFormat::from_content_type(ct)
-        .ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
     let validation = field_validation(query)?;
     let bytes = read_body(body).await?;
-    let codec = stored
-        .codec
-        .ok_or_else(|| ApiError::internal(format!("no codec for {}", stored.kind)))?;
+    let codec = stored.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", stored.kind)))?;
     let mut unknown = Vec::new();
     let decoded = match format {
         BodyFormat::Json if res.needs_conversion() => {
             check_type_meta_json(res, &bytes)?;
-            let value: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::bad_request(encoding::json_error(&e)))?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(encoding::json_error(&e)))?;
             let value = to_storage_version(res, stored, value)?;
             codec.decode_value(value, &mut |p| unknown.push(p))
         }
@@ -421,37 +374,27 @@ where
             codec.decode_json(&bytes, &mut |p| unknown.push(p))
         }
         other => {
-            let value = encoding::decode_value(&bytes, other)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let value = encoding::decode_value(&bytes, other).map_err(|e| ApiError::bad_request(e.to_string()))?;
             check_type_meta(res, &value)?;
             let value = to_storage_version(res, stored, value)?;
             codec.decode_value(value, &mut |p| unknown.push(p))
         }
     };
-    let obj = decoded
-        .map_err(|e| ApiError::bad_request(format!("error decoding the {} body: {e}", res.kind)))?;
+    let obj = decoded.map_err(|e| ApiError::bad_request(format!("error decoding the {} body: {e}", res.kind)))?;
     if validation == FieldValidation::Ignore {
         return Ok(obj);
     }
-    let mut problems: Vec<String> = unknown
-        .iter()
-        .map(|p| format!("unknown field \"{p}\""))
-        .collect();
+    let mut problems: Vec<String> = unknown.iter().map(|p| format!("unknown field \"{p}\"")).collect();
     if format == BodyFormat::Json {
         problems.extend(
-            crate::duplicates::duplicate_fields(&bytes)
-                .into_iter()
-                .map(|p| format!("duplicate field \"{p}\"")),
+            crate::duplicates::duplicate_fields(&bytes).into_iter().map(|p| format!("duplicate field \"{p}\"")),
         );
     }
     if !problems.is_empty() {
         match validation {
             FieldValidation::Warn => ctx.warnings.extend(problems),
             _ => {
-                return Err(ApiError::bad_request(format!(
-                    "strict decoding error: {}",
-                    problems.join(", ")
-                )));
+                return Err(ApiError::bad_request(format!("strict decoding error: {}", problems.join(", "))));
             }
         }
     }
@@ -485,29 +428,31 @@ fn check_type_meta_json(res: &ResourceInfo, bytes: &[u8]) -> Result<(), ApiError
     }
     let tm: TypeMeta<'_> = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(format!(
-            "error decoding the request body: {}",
-            encoding::json_error(&e)
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e} ({})",
+            res.kind,
+            summarize(bytes)
         ))
     })?;
     type_meta_matches(res, tm.api_version.as_deref(), tm.kind.as_deref())
+}
+
+/// The start of a body, as upstream quotes it in decoding errors.
+fn summarize(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.char_indices().nth(30) {
+        Some((i, _)) => format!("{} ...", &text[..i]),
+        None => text.into_owned(),
+    }
 }
 
 fn check_type_meta(res: &ResourceInfo, value: &serde_json::Value) -> Result<(), ApiError> {
     if !value.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
     }
-    type_meta_matches(
-        res,
-        value.get("apiVersion").and_then(|v| v.as_str()),
-        value.get("kind").and_then(|v| v.as_str()),
-    )
+    type_meta_matches(res, value.get("apiVersion").and_then(|v| v.as_str()), value.get("kind").and_then(|v| v.as_str()))
 }
 
-fn type_meta_matches(
-    res: &ResourceInfo,
-    api_version: Option<&str>,
-    kind: Option<&str>,
-) -> Result<(), ApiError> {
+fn type_meta_matches(res: &ResourceInfo, api_version: Option<&str>, kind: Option<&str>) -> Result<(), ApiError> {
     let expected = res.api_version();
     if let Some(v) = api_version.filter(|v| !v.is_empty())
         && v != expected
@@ -519,9 +464,13 @@ fn type_meta_matches(
     if let Some(k) = kind.filter(|k| !k.is_empty())
         && k != res.kind
     {
+        // Upstream's decoder fails converting the sent kind into the endpoint's internal one.
+        let version = api_version.filter(|v| !v.is_empty()).unwrap_or(&expected);
+        let from_package = version.rsplit('/').next().unwrap_or(version);
+        let to_package = if res.group.is_empty() { "core" } else { res.group.split('.').next().unwrap_or(&res.group) };
         return Err(ApiError::bad_request(format!(
-            "the kind in the data ({k}) does not match the expected kind ({})",
-            res.kind
+            "{k} in version \"{from_package}\" cannot be handled as a {kind}: converting ({from_package}.{k}) to ({to_package}.{kind}): unknown conversion",
+            kind = res.kind
         )));
     }
     Ok(())
@@ -533,15 +482,10 @@ where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let ct = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let format = BodyFormat::from_content_type(ct)
-        .ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
     let bytes = read_body(body).await?;
-    let value =
-        encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let value = encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if !value.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
     }
@@ -557,14 +501,10 @@ where
     let mut opts = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         DeleteOptions::default()
     } else {
-        let ct = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        let format = BodyFormat::from_content_type(ct)
-            .ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
-        let value = encoding::decode_value(&bytes, format)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let format =
+            BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+        let value = encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
         DeleteOptions::from_value(&value)?
     };
     if let Some(g) = query.int("gracePeriodSeconds")? {
@@ -593,14 +533,12 @@ async fn get(
     let rv = super::params::parse_rv(query.get("resourceVersion"))?;
     let json = match rv {
         // "0": any version will do; the cache has one.
-        Some(0) => match app
-            .cacher(res)
-            .filter(|c| c.is_ready())
-            .and_then(|c| c.get(&registry::key(res, ns, name).ok()?))
-        {
-            Some(obj) => obj.json.clone(),
-            None => registry::get(app, stored, ns, name).await?.json(),
-        },
+        Some(0) => {
+            match app.cacher(res).filter(|c| c.is_ready()).and_then(|c| c.get(&registry::key(res, ns, name).ok()?)) {
+                Some(obj) => obj.json.clone(),
+                None => registry::get(app, stored, ns, name).await?.json(),
+            }
+        }
         _ => registry::get(app, stored, ns, name).await?.json(),
     };
     respond::object(StatusCode::OK, json, neg, res, include)
@@ -608,18 +546,11 @@ async fn get(
 
 /// Waits until the cache has every change the store has committed (a consistent read).
 async fn consistent(app: &App, cacher: &crate::cacher::Cacher) -> Result<Revision, ApiError> {
-    let rev = app
-        .store
-        .current_revision()
-        .await
-        .map_err(|e| ApiError::service_unavailable(e.to_string()))?;
+    let rev = app.store.current_revision().await.map_err(|e| ApiError::service_unavailable(e.to_string()))?;
     if cacher.wait_for_revision(rev, CONSISTENT_READ_WAIT).await {
         Ok(rev)
     } else {
-        Err(ApiError::timeout(
-            "Too large resource version: the watch cache did not catch up in time",
-            1,
-        ))
+        Err(ApiError::timeout("Too large resource version: the watch cache did not catch up in time", 1))
     }
 }
 
@@ -644,12 +575,10 @@ fn encode_continue(rv: i64, key: &str, resource_prefix: &str) -> String {
 fn decode_continue(token: &str, resource_prefix: &str) -> Result<(i64, String), ApiError> {
     let invalid = || {
         ApiError::bad_request(
-            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+            "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
         )
     };
-    let raw = base64::engine::general_purpose::URL_SAFE
-        .decode(token)
-        .map_err(|_| invalid())?;
+    let raw = base64::engine::general_purpose::URL_SAFE.decode(token).map_err(|_| invalid())?;
     let t: ContinueToken = serde_json::from_slice(&raw).map_err(|_| invalid())?;
     if t.v != "meta.k8s.io/v1" || t.rv <= 0 || t.start.contains("..") {
         return Err(invalid());
@@ -667,67 +596,38 @@ async fn list(
     neg: Negotiated,
     include: IncludeObject,
 ) -> Result<Response<Body>, ApiError> {
-    let params = ListParams::from_query(query)?;
-    let filter = SelectorFilter::new(
-        res,
-        params.label_selector.as_deref(),
-        params.field_selector.as_deref(),
-    )?;
+    let params = ListParams::from_query(query, false)?;
+    let filter = SelectorFilter::new(res, params.label_selector.as_deref(), params.field_selector.as_deref())?;
     let cacher = app.cacher(res).ok_or_else(ApiError::no_such_path)?;
-    let resource_prefix = res
-        .storage
-        .as_ref()
-        .map(|s| s.prefix.clone())
-        .unwrap_or_default();
+    let resource_prefix = res.storage.as_ref().map(|s| s.prefix.clone()).unwrap_or_default();
     let prefix = storage_prefix(res, ns);
     let unfiltered = filter.is_everything();
 
     let (page, at) = if let Some(token) = &params.continue_token {
         let (rv, start) = decode_continue(token, &resource_prefix)?;
         if !start.starts_with(&prefix) {
-            return Err(ApiError::bad_request(
-                "continue key is not valid for this list",
-            ));
+            return Err(ApiError::bad_request("continue key is not valid for this list"));
         }
-        let opts = ListOptions {
-            prefix: &prefix,
-            start: Some(&start),
-            limit: params.limit,
-            filter: &filter,
-            unfiltered,
-        };
+        let opts =
+            ListOptions { prefix: &prefix, start: Some(&start), limit: params.limit, filter: &filter, unfiltered };
         match cacher.list_at(rv, &opts) {
             Some(page) => (page, rv),
-            None => (
-                list_from_store(app, res, &opts, rv, &resource_prefix, token).await?,
-                rv,
-            ),
+            None => (list_from_store(app, res, &opts, rv, &resource_prefix, token).await?, rv),
         }
     } else {
         match (params.resource_version, params.rv_match) {
             (Some(rv), RvMatch::Exact) => {
-                let opts = ListOptions {
-                    prefix: &prefix,
-                    start: None,
-                    limit: params.limit,
-                    filter: &filter,
-                    unfiltered,
-                };
+                let opts =
+                    ListOptions { prefix: &prefix, start: None, limit: params.limit, filter: &filter, unfiltered };
                 match cacher.list_at(rv, &opts) {
                     Some(page) => (page, rv),
-                    None => (
-                        list_from_store(app, res, &opts, rv, &resource_prefix, "").await?,
-                        rv,
-                    ),
+                    None => (list_from_store(app, res, &opts, rv, &resource_prefix, "").await?, rv),
                 }
             }
             (Some(rv), _) if rv > 0 => {
                 if !cacher.wait_for_revision(rv, CONSISTENT_READ_WAIT).await {
                     return Err(ApiError::timeout(
-                        format!(
-                            "Too large resource version: {rv}, current: {}",
-                            cacher.revision()
-                        ),
+                        format!("Too large resource version: {rv}, current: {}", cacher.revision()),
                         1,
                     ));
                 }
@@ -772,10 +672,7 @@ async fn list(
     };
     let meta = ListMeta {
         resource_version: at,
-        continue_token: page
-            .continue_key
-            .as_deref()
-            .map(|k| encode_continue(at, k, &resource_prefix)),
+        continue_token: page.continue_key.as_deref().map(|k| encode_continue(at, k, &resource_prefix)),
         remaining: page.remaining,
     };
     respond::list(page.items, meta, neg, res, include)
@@ -799,26 +696,18 @@ async fn list_from_store(
         let range = RangeRequest {
             prefix: opts.prefix.to_string(),
             start: start.clone(),
-            limit: if opts.limit == 0 {
-                0
-            } else {
-                opts.limit.max(64)
-            },
+            limit: if opts.limit == 0 { 0 } else { opts.limit.max(64) },
             revision: Some(rv),
             count_only: false,
         };
         let resp = match app.store.range(range).await {
             Ok(r) => r,
             Err(krs_store::StoreError::Compacted { .. }) if !token.is_empty() => {
-                let current = app
-                    .store
-                    .current_revision()
-                    .await
-                    .map_err(|e| ApiError::service_unavailable(e.to_string()))?;
+                let current =
+                    app.store.current_revision().await.map_err(|e| ApiError::service_unavailable(e.to_string()))?;
                 let mut err = ApiError::resource_expired(CONTINUE_EXPIRED);
                 if let Some(s) = opts.start {
-                    err.status.metadata.continue_ =
-                        Some(encode_continue(current, s, resource_prefix));
+                    err.status.metadata.continue_ = Some(encode_continue(current, s, resource_prefix));
                 }
                 return Err(err);
             }
@@ -844,12 +733,7 @@ async fn list_from_store(
         match (more, last) {
             (true, Some(l)) => start = Some(format!("{l}\0")),
             _ => {
-                return Ok(crate::cacher::ListResult {
-                    items,
-                    revision: rv,
-                    continue_key: None,
-                    remaining: None,
-                });
+                return Ok(crate::cacher::ListResult { items, revision: rv, continue_key: None, remaining: None });
             }
         }
     }

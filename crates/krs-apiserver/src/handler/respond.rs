@@ -16,17 +16,9 @@ use crate::errors::ApiError;
 pub fn status_response(err: &ApiError) -> Response<Body> {
     let bytes = serde_json::to_vec(&*err.status).unwrap_or_default();
     let mut resp = Response::new(body::full(bytes));
-    *resp.status_mut() =
-        StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(secs) = err
-        .status
-        .details
-        .as_ref()
-        .and_then(|d| d.retry_after_seconds)
+    *resp.status_mut() = StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(secs) = err.status.details.as_ref().and_then(|d| d.retry_after_seconds)
         && let Ok(v) = HeaderValue::from_str(&secs.to_string())
     {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -44,15 +36,10 @@ pub fn add_warnings(resp: &mut Response<Body>, warnings: &[String]) {
     }
 }
 
-fn with_body(
-    code: StatusCode,
-    content_type: &'static str,
-    bytes: impl Into<Bytes>,
-) -> Response<Body> {
+fn with_body(code: StatusCode, content_type: &'static str, bytes: impl Into<Bytes>) -> Response<Body> {
     let mut resp = Response::new(body::full(bytes.into()));
     *resp.status_mut() = code;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
@@ -67,11 +54,8 @@ pub fn served_json(res: &ResourceInfo, json: Bytes) -> Result<Bytes, ApiError> {
     if value.get("kind").and_then(|k| k.as_str()) == Some("Status") {
         return Ok(json);
     }
-    let converted = krs_api::conversion::convert(value, &res.group, &res.version)
-        .map_err(ApiError::internal)?;
-    Ok(Bytes::from(
-        serde_json::to_vec(&converted).unwrap_or_default(),
-    ))
+    let converted = krs_api::conversion::convert(value, &res.group, &res.version).map_err(ApiError::internal)?;
+    Ok(Bytes::from(serde_json::to_vec(&converted).unwrap_or_default()))
 }
 
 /// One object (its JSON, with resourceVersion) in the negotiated format and view.
@@ -87,8 +71,7 @@ pub fn object(
         View::Object => encode(code, json, neg.format),
         View::Table => {
             let value = parse(&json)?;
-            let table =
-                krs_api::printers::table(res.printer, std::slice::from_ref(&value), None, include);
+            let table = krs_api::printers::table(res.printer, std::slice::from_ref(&value), None, include);
             encode_value(code, &table, neg.format)
         }
         View::Metadata => {
@@ -100,8 +83,7 @@ pub fn object(
 }
 
 fn parse(json: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(json)
-        .map_err(|e| ApiError::internal(format!("encoding a response: {e}")))
+    serde_json::from_slice(json).map_err(|e| ApiError::internal(format!("encoding a response: {e}")))
 }
 
 /// Encodes JSON bytes in a format.
@@ -113,31 +95,18 @@ pub fn encode(code: StatusCode, json: Bytes, format: Format) -> Result<Response<
 }
 
 /// Encodes a JSON value in a format.
-pub fn encode_value(
-    code: StatusCode,
-    value: &serde_json::Value,
-    format: Format,
-) -> Result<Response<Body>, ApiError> {
+pub fn encode_value(code: StatusCode, value: &serde_json::Value, format: Format) -> Result<Response<Body>, ApiError> {
     match format {
-        Format::Json => Ok(with_body(
-            code,
-            "application/json",
-            serde_json::to_vec(value).unwrap_or_default(),
-        )),
+        Format::Json => Ok(with_body(code, "application/json", serde_json::to_vec(value).unwrap_or_default())),
         Format::Yaml => {
-            let yaml = serde_saphyr::to_string(value)
-                .map_err(|e| ApiError::internal(format!("encoding YAML: {e}")))?;
+            let yaml = serde_saphyr::to_string(value).map_err(|e| ApiError::internal(format!("encoding YAML: {e}")))?;
             Ok(with_body(code, "application/yaml", yaml))
         }
         Format::Protobuf => match krs_proto::encode_object(value) {
             Ok(bytes) => Ok(with_body(code, crate::encoding::PROTOBUF, bytes)),
             // A kind without a protobuf form (Table, custom resources) is answered in JSON, as
             // upstream falls back for types that don't implement protobuf.
-            Err(_) => Ok(with_body(
-                code,
-                "application/json",
-                serde_json::to_vec(value).unwrap_or_default(),
-            )),
+            Err(_) => Ok(with_body(code, "application/json", serde_json::to_vec(value).unwrap_or_default())),
         },
     }
 }
@@ -188,9 +157,7 @@ pub fn list(
     let items = if res.needs_conversion() {
         items
             .into_iter()
-            .map(|o| {
-                served_json(res, o.json.clone()).map(|j| Arc::new(CachedObject::from_served(j)))
-            })
+            .map(|o| served_json(res, o.json.clone()).map(|j| Arc::new(CachedObject::from_served(j))))
             .collect::<Result<Vec<_>, _>>()?
     } else {
         items
@@ -198,19 +165,13 @@ pub fn list(
     match (neg.view, neg.format) {
         (View::Object, Format::Json) => Ok(json_list(items, meta, res)),
         (View::Table, format) => {
-            let values: Vec<serde_json::Value> = items
-                .iter()
-                .map(|o| parse(&o.json))
-                .collect::<Result<_, _>>()?;
-            let table =
-                krs_api::printers::table(res.printer, &values, Some(meta.to_json()), include);
+            let values: Vec<serde_json::Value> = items.iter().map(|o| parse(&o.json)).collect::<Result<_, _>>()?;
+            let table = krs_api::printers::table(res.printer, &values, Some(meta.to_json()), include);
             encode_value(StatusCode::OK, &table, format)
         }
         (View::Metadata, format) => {
-            let values: Vec<serde_json::Value> = items
-                .iter()
-                .map(|o| parse(&o.json).map(|v| partial_metadata(&v)))
-                .collect::<Result<_, _>>()?;
+            let values: Vec<serde_json::Value> =
+                items.iter().map(|o| parse(&o.json).map(|v| partial_metadata(&v))).collect::<Result<_, _>>()?;
             let list = serde_json::json!({
                 "kind": "PartialObjectMetadataList",
                 "apiVersion": "meta.k8s.io/v1",
@@ -220,10 +181,7 @@ pub fn list(
             encode_value(StatusCode::OK, &list, format)
         }
         (View::Object, format) => {
-            let values: Vec<serde_json::Value> = items
-                .iter()
-                .map(|o| parse(&o.json))
-                .collect::<Result<_, _>>()?;
+            let values: Vec<serde_json::Value> = items.iter().map(|o| parse(&o.json)).collect::<Result<_, _>>()?;
             let list = serde_json::json!({
                 "kind": res.list_kind,
                 "apiVersion": res.api_version(),
@@ -272,9 +230,6 @@ fn json_list(items: Vec<Arc<CachedObject>>, meta: ListMeta, res: &ResourceInfo) 
         let _ = tx.send(buf.freeze()).await;
     });
     let mut resp = Response::new(body);
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }

@@ -11,7 +11,7 @@ use rand::Rng;
 
 use super::App;
 use super::filter::SelectorFilter;
-use super::params::{ListParams, Query, RvMatch};
+use super::params::{ListParams, Query};
 use crate::body::{self, Body};
 use crate::cacher::{
     CachedObject, Filter, WatchOptions,
@@ -34,44 +34,22 @@ pub(super) async fn serve(
     query: &Query,
     neg: Negotiated,
 ) -> Result<Response<Body>, ApiError> {
-    let params = ListParams::from_query(query)?;
+    let params = ListParams::from_query(query, true)?;
     let mut field_selector = params.field_selector.clone();
     if !name.is_empty() {
         // /watch/namespaces/ns/pods/name is a watch of one object.
-        let one = format!(
-            "metadata.name={}",
-            krs_apimachinery::fields::escape_value(name)
-        );
+        let one = format!("metadata.name={}", krs_apimachinery::fields::escape_value(name));
         field_selector = Some(match field_selector {
             Some(f) => format!("{f},{one}"),
             None => one,
         });
     }
-    let filter: Arc<dyn Filter> = Arc::new(SelectorFilter::new(
-        res,
-        params.label_selector.as_deref(),
-        field_selector.as_deref(),
-    )?);
+    let filter: Arc<dyn Filter> =
+        Arc::new(SelectorFilter::new(res, params.label_selector.as_deref(), field_selector.as_deref())?);
     let send_initial_events = params.send_initial_events.unwrap_or(false);
-    if params.send_initial_events.is_some() {
-        if params.rv_match != RvMatch::NotOlderThan && params.resource_version.is_some() {
-            return Err(ApiError::invalid_params(
-                "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan".into(),
-            ));
-        }
-        if send_initial_events && !params.allow_watch_bookmarks {
-            return Err(ApiError::invalid_params(
-                "allowWatchBookmarks: Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true".into(),
-            ));
-        }
-    }
     let cacher = app.cacher(res).ok_or_else(ApiError::no_such_path)?;
     if !cacher.is_ready() {
-        let rev = app
-            .store
-            .current_revision()
-            .await
-            .map_err(|e| ApiError::service_unavailable(e.to_string()))?;
+        let rev = app.store.current_revision().await.map_err(|e| ApiError::service_unavailable(e.to_string()))?;
         cacher.wait_for_revision(rev, Duration::from_secs(3)).await;
     }
     if send_initial_events {
@@ -80,11 +58,7 @@ pub(super) async fn serve(
         if rv > 0 {
             cacher.wait_for_revision(rv, Duration::from_secs(3)).await;
         } else {
-            let rev = app
-                .store
-                .current_revision()
-                .await
-                .map_err(|e| ApiError::service_unavailable(e.to_string()))?;
+            let rev = app.store.current_revision().await.map_err(|e| ApiError::service_unavailable(e.to_string()))?;
             cacher.wait_for_revision(rev, Duration::from_secs(3)).await;
         }
     }
@@ -108,17 +82,10 @@ pub(super) async fn serve(
             MIN_REQUEST_TIMEOUT + Duration::from_secs(extra)
         }
     };
-    let format = if neg.format == Format::Protobuf && neg.view == View::Object {
-        Format::Protobuf
-    } else {
-        Format::Json
-    };
+    let format =
+        if neg.format == Format::Protobuf && neg.view == View::Object { Format::Protobuf } else { Format::Json };
     let (tx, body) = body::channel(16);
-    let encoder = EventEncoder {
-        res: res.clone(),
-        format,
-        view: neg.view,
-    };
+    let encoder = EventEncoder { res: res.clone(), format, view: neg.view };
     match cacher.watch(opts).await {
         Ok(mut stream) => {
             let mut stopping = app.stopping.subscribe();
@@ -148,9 +115,7 @@ pub(super) async fn serve(
         }
         Err(WatchStartError::TooOld { requested, oldest }) => {
             // Upstream answers 200 and a single ERROR event carrying the 410.
-            let item = WatchItem::Expired {
-                message: format!("too old resource version: {requested} ({oldest})"),
-            };
+            let item = WatchItem::Expired { message: format!("too old resource version: {requested} ({oldest})") };
             let frame = encoder.encode(&item);
             tokio::spawn(async move {
                 let _ = tx.send(frame).await;
@@ -163,12 +128,8 @@ pub(super) async fn serve(
         Format::Protobuf => crate::encoding::PROTOBUF_WATCH,
         _ => "application/json",
     };
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, private"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     Ok(resp)
 }
 
@@ -190,23 +151,19 @@ impl EventEncoder {
                     None => (event_type.as_str(), Object::Cached(object)),
                 }
             }
-            WatchItem::Event { event_type, object } => {
-                (event_type.as_str(), Object::Cached(object))
-            }
-            WatchItem::Bookmark {
-                revision,
-                initial_events_end,
-            } => {
+            WatchItem::Event { event_type, object } => (event_type.as_str(), Object::Cached(object)),
+            WatchItem::Bookmark { revision, initial_events_end } => {
                 let mut meta = serde_json::json!({"resourceVersion": revision.to_string()});
                 if *initial_events_end {
                     meta["annotations"] = serde_json::json!({"k8s.io/initial-events-end": "true"});
                 }
-                let obj = serde_json::json!({"kind": self.res.kind, "apiVersion": self.res.api_version(), "metadata": meta});
+                let obj =
+                    serde_json::json!({"kind": self.res.kind, "apiVersion": self.res.api_version(), "metadata": meta});
                 ("BOOKMARK", Object::Value(obj))
             }
             WatchItem::Expired { message } => {
-                let status = serde_json::to_value(&*ApiError::gone(message.clone()).status)
-                    .unwrap_or_default();
+                let status =
+                    serde_json::to_value(&*ApiError::resource_expired(message.clone()).status).unwrap_or_default();
                 ("ERROR", Object::Value(status))
             }
         };
@@ -228,8 +185,7 @@ impl EventEncoder {
                 let json: Bytes = match (&object, self.view) {
                     (Object::Cached(o), View::Object) => o.json.clone(),
                     (Object::Cached(o), View::Table) => {
-                        let v: serde_json::Value =
-                            serde_json::from_slice(&o.json).unwrap_or_default();
+                        let v: serde_json::Value = serde_json::from_slice(&o.json).unwrap_or_default();
                         let table = krs_api::printers::table(
                             self.res.printer,
                             std::slice::from_ref(&v),
@@ -239,12 +195,8 @@ impl EventEncoder {
                         Bytes::from(serde_json::to_vec(&table).unwrap_or_default())
                     }
                     (Object::Cached(o), View::Metadata) => {
-                        let v: serde_json::Value =
-                            serde_json::from_slice(&o.json).unwrap_or_default();
-                        Bytes::from(
-                            serde_json::to_vec(&super::respond::partial_metadata(&v))
-                                .unwrap_or_default(),
-                        )
+                        let v: serde_json::Value = serde_json::from_slice(&o.json).unwrap_or_default();
+                        Bytes::from(serde_json::to_vec(&super::respond::partial_metadata(&v)).unwrap_or_default())
                     }
                     (Object::Value(v), _) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
                 };

@@ -27,19 +27,12 @@ pub async fn create(
     mut obj: Box<dyn Object>,
 ) -> Result<Bytes, ApiError> {
     reconcile_namespace(res, obj.meta_mut(), namespace)?;
-    if obj
-        .meta()
-        .resource_version
-        .as_deref()
-        .is_some_and(|rv| !rv.is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "resourceVersion should not be set on objects to be created",
-        ));
+    if obj.meta().resource_version.as_deref().is_some_and(|rv| !rv.is_empty()) {
+        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
     }
     let strategy = res.strategy;
     strategy.default(obj.as_mut());
-    crate::admission::admit_create(app, res, namespace).await?;
+    crate::admission::admit_create(app, res, namespace, obj.meta().name.as_deref().unwrap_or_default()).await?;
 
     // The system fields and the generated name exist before the strategy prepares the object
     // (upstream fills them in the create handler, before admission): a Job's selector is
@@ -67,20 +60,18 @@ pub async fn create(
     }
     strategy.prepare_for_create(obj.as_mut());
 
-    let mut errors = validate_object_meta(
-        obj.meta(),
-        res.namespaced,
-        strategy.name_validator(),
-        &Path::new("metadata"),
-    );
+    let mut errors =
+        validate_object_meta(obj.meta(), res.namespaced, strategy.name_validator(), &Path::new("metadata"));
     errors.append(strategy.validate(obj.as_ref()));
     let name = obj.meta().name.clone().unwrap_or_default();
     if !errors.is_empty() {
         return Err(ApiError::invalid(res, &name, &errors));
     }
-    ctx.warnings
-        .extend(strategy.warnings_on_create(obj.as_ref()));
+    ctx.warnings.extend(strategy.warnings_on_create(obj.as_ref()));
     strategy.canonicalize(obj.as_mut());
+    if !ctx.applied {
+        super::managed::track(res, ctx, None, obj.as_mut(), "")?;
+    }
 
     let hooks = app.hooks(res).cloned();
     let reserved = match &hooks {
@@ -88,6 +79,17 @@ pub async fn create(
         None => Default::default(),
     };
     if ctx.dry_run {
+        // A dry run answers what the write would: an existing name is a conflict.
+        let name = obj.meta().name.clone().unwrap_or_default();
+        let key = key(res, namespace, &name)?;
+        if generate_name.is_none()
+            && app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, &name))?.0.is_some()
+        {
+            if let Some(h) = &hooks {
+                h.release(app, &reserved).await;
+            }
+            return Err(ApiError::already_exists(res, &name));
+        }
         return Ok(Bytes::from(obj.to_json()));
     }
     let result = store_new(app, res, namespace, obj, generate_name.as_deref()).await;

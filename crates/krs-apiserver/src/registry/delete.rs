@@ -29,14 +29,9 @@ pub struct DeleteOptions {
 impl DeleteOptions {
     /// Reads a DeleteOptions JSON body (already decoded from any format).
     pub fn from_value(v: &serde_json::Value) -> Result<DeleteOptions, ApiError> {
-        let kind = v
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .unwrap_or("DeleteOptions");
+        let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("DeleteOptions");
         if kind != "DeleteOptions" {
-            return Err(ApiError::bad_request(format!(
-                "expected a DeleteOptions body, got kind {kind:?}"
-            )));
+            return Err(ApiError::bad_request(format!("expected a DeleteOptions body, got kind {kind:?}")));
         }
         let text = |p: &serde_json::Value| p.as_str().map(str::to_string);
         Ok(DeleteOptions {
@@ -44,9 +39,7 @@ impl DeleteOptions {
             propagation_policy: v.get("propagationPolicy").and_then(text),
             orphan_dependents: v.get("orphanDependents").and_then(|o| o.as_bool()),
             precondition_uid: v.pointer("/preconditions/uid").and_then(text),
-            precondition_resource_version: v
-                .pointer("/preconditions/resourceVersion")
-                .and_then(text),
+            precondition_resource_version: v.pointer("/preconditions/resourceVersion").and_then(text),
         })
     }
 
@@ -64,9 +57,7 @@ impl DeleteOptions {
             }
         }
         if self.grace_period_seconds.is_some_and(|g| g < 0) {
-            return Err(ApiError::bad_request(
-                "gracePeriodSeconds: Invalid value: must be non-negative",
-            ));
+            return Err(ApiError::bad_request("gracePeriodSeconds: Invalid value: must be non-negative"));
         }
         Ok(())
     }
@@ -102,15 +93,9 @@ pub async fn delete(
     opts.validate()?;
     crate::admission::admit_delete(res, name)?;
     let key = key(res, namespace, name)?;
-    let (mut current, _) = app
-        .store
-        .get(&key, None)
-        .await
-        .map_err(|e| ApiError::from_store(e, res, name))?;
+    let (mut current, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?;
     loop {
-        let kv = current
-            .take()
-            .ok_or_else(|| ApiError::not_found(res, name))?;
+        let kv = current.take().ok_or_else(|| ApiError::not_found(res, name))?;
         let mut obj = decode_stored(res, &kv)?;
         if let Some(uid) = &opts.precondition_uid {
             let actual = obj.meta().uid.clone().unwrap_or_default();
@@ -118,9 +103,7 @@ pub async fn delete(
                 return Err(ApiError::conflict(
                     res,
                     name,
-                    &format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
-                    ),
+                    &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
                 ));
             }
         }
@@ -138,14 +121,9 @@ pub async fn delete(
         }
 
         // Graceful deletion: the strategy decides whether the object lingers (pods on nodes).
-        let grace = res
-            .strategy
-            .graceful_delete_period(obj.as_ref(), opts.grace_period_seconds);
+        let grace = res.strategy.graceful_delete_period(obj.as_ref(), opts.grace_period_seconds);
         let was_marked = obj.meta().deletion_timestamp.is_some();
-        let keep = res
-            .strategy
-            .before_delete(obj.as_mut())
-            .map_err(|msg| ApiError::conflict(res, name, &msg))?;
+        let keep = res.strategy.before_delete(obj.as_mut()).map_err(|msg| ApiError::conflict(res, name, &msg))?;
         let mut changed = keep && !was_marked;
         {
             let meta = obj.meta_mut();
@@ -168,9 +146,7 @@ pub async fn delete(
                 // An explicit Background delete of an object left by a Foreground or Orphan one
                 // drops those finalizers, as upstream does.
                 let before = finalizers.len();
-                finalizers.retain(|f| {
-                    f != FINALIZER_ORPHAN_DEPENDENTS && f != FINALIZER_DELETE_DEPENDENTS
-                });
+                finalizers.retain(|f| f != FINALIZER_ORPHAN_DEPENDENTS && f != FINALIZER_DELETE_DEPENDENTS);
                 changed |= before != finalizers.len();
             }
             let has_finalizers = !finalizers.is_empty();
@@ -203,19 +179,11 @@ pub async fn delete(
                         body: Bytes::from(with_resource_version(&value, kv.mod_revision)),
                     });
                 }
-                match app
-                    .store
-                    .update(&key, value.clone(), kv.mod_revision, kv.lease)
-                    .await
-                {
+                match app.store.update(&key, value.clone(), kv.mod_revision, kv.lease).await {
                     Ok(rev) => {
-                        return Ok(DeleteOutcome::Pending {
-                            body: Bytes::from(with_resource_version(&value, rev)),
-                        });
+                        return Ok(DeleteOutcome::Pending { body: Bytes::from(with_resource_version(&value, rev)) });
                     }
-                    Err(StoreError::Conflict {
-                        current: latest, ..
-                    }) => {
+                    Err(StoreError::Conflict { current: latest, .. }) => {
                         current = latest.map(|b| *b);
                         continue;
                     }
@@ -232,9 +200,7 @@ pub async fn delete(
             }
         };
         if ctx.dry_run {
-            return Ok(DeleteOutcome::Deleted {
-                body: body(kv.mod_revision),
-            });
+            return Ok(DeleteOutcome::Deleted { body: body(kv.mod_revision) });
         }
         match app.store.delete(&key, Some(kv.mod_revision)).await {
             Ok((rev, _)) => {
@@ -243,9 +209,7 @@ pub async fn delete(
                 }
                 return Ok(DeleteOutcome::Deleted { body: body(rev) });
             }
-            Err(StoreError::Conflict {
-                current: latest, ..
-            }) => current = latest.map(|b| *b),
+            Err(StoreError::Conflict { current: latest, .. }) => current = latest.map(|b| *b),
             Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(res, name)),
             Err(e) => return Err(ApiError::from_store(e, res, name)),
         }
@@ -276,9 +240,7 @@ pub async fn delete_collection(
     let mut deleted = Vec::with_capacity(objects.len());
     for (namespace, name) in objects {
         match delete(app, res, ctx, &namespace, &name, opts).await {
-            Ok(DeleteOutcome::Deleted { body }) | Ok(DeleteOutcome::Pending { body }) => {
-                deleted.push(body)
-            }
+            Ok(DeleteOutcome::Deleted { body }) | Ok(DeleteOutcome::Pending { body }) => deleted.push(body),
             // Deleted concurrently: nothing left to do for this one.
             Err(e) if e.code() == 404 => {}
             Err(e) => return Err(e),

@@ -8,6 +8,7 @@
 
 mod create;
 mod delete;
+pub mod managed;
 pub mod update;
 
 use std::sync::Arc;
@@ -32,7 +33,13 @@ pub struct WriteContext {
     pub user: String,
     /// `dryRun=All`: validate and answer as if written, but store nothing.
     pub dry_run: bool,
-    pub field_manager: Option<String>,
+    /// The field manager recorded in managedFields: the `fieldManager` parameter, else the
+    /// User-Agent's program name.
+    pub manager: String,
+    /// `force=true` on an apply: take ownership of conflicting fields.
+    pub force: bool,
+    /// Set by server-side apply: the object's managedFields are already computed.
+    pub applied: bool,
     /// Warnings to send back in `Warning` headers.
     pub warnings: Vec<String>,
 }
@@ -52,30 +59,16 @@ impl Stored {
 
 /// The storage key of an object of `res`.
 pub fn key(res: &ResourceInfo, namespace: &str, name: &str) -> Result<String, ApiError> {
-    let storage = res
-        .storage
-        .as_ref()
-        .ok_or_else(|| ApiError::method_not_supported(res, "get"))?;
+    let storage = res.storage.as_ref().ok_or_else(|| ApiError::method_not_supported(res, "get"))?;
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-        return Err(ApiError::bad_request(format!(
-            "invalid resource name {name:?}"
-        )));
+        return Err(ApiError::bad_request(format!("invalid resource name {name:?}")));
     }
-    Ok(storage.key(
-        if res.namespaced {
-            Some(namespace)
-        } else {
-            None
-        },
-        name,
-    ))
+    Ok(storage.key(if res.namespaced { Some(namespace) } else { None }, name))
 }
 
 /// Decodes a stored value into the resource's typed object, with its resourceVersion set.
 pub fn decode_stored(res: &ResourceInfo, kv: &KeyValue) -> Result<Box<dyn Object>, ApiError> {
-    let codec = res
-        .codec
-        .ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
+    let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
     let mut obj = codec
         .decode_json(&kv.value, &mut |_| {})
         .map_err(|e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)))?;
@@ -92,18 +85,9 @@ pub fn encode_for_storage(obj: &mut dyn Object) -> Bytes {
 }
 
 /// Reads one object from the store.
-pub async fn get(
-    app: &App,
-    res: &Arc<ResourceInfo>,
-    namespace: &str,
-    name: &str,
-) -> Result<Stored, ApiError> {
+pub async fn get(app: &App, res: &Arc<ResourceInfo>, namespace: &str, name: &str) -> Result<Stored, ApiError> {
     let key = key(res, namespace, name)?;
-    let (kv, _) = app
-        .store
-        .get(&key, None)
-        .await
-        .map_err(|e| ApiError::from_store(e, res, name))?;
+    let (kv, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?;
     let kv = kv.ok_or_else(|| ApiError::not_found(res, name))?;
     let object = decode_stored(res, &kv)?;
     Ok(Stored { kv, object })
@@ -118,10 +102,7 @@ pub async fn get_at(
     revision: Revision,
 ) -> Result<Stored, ApiError> {
     let key = key(res, namespace, name)?;
-    let (kv, _) = store
-        .get(&key, Some(revision))
-        .await
-        .map_err(|e| ApiError::from_store(e, res, name))?;
+    let (kv, _) = store.get(&key, Some(revision)).await.map_err(|e| ApiError::from_store(e, res, name))?;
     let kv = kv.ok_or_else(|| ApiError::not_found(res, name))?;
     let object = decode_stored(res, &kv)?;
     Ok(Stored { kv, object })
@@ -138,11 +119,7 @@ pub fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
 /// The namespace an object of `res` belongs to, reconciling the URL and the body as upstream
 /// does: a namespaced object takes the URL's namespace (an object naming another one is
 /// refused), a cluster-scoped object has none.
-pub fn reconcile_namespace(
-    res: &ResourceInfo,
-    meta: &mut ObjectMeta,
-    url_namespace: &str,
-) -> Result<(), ApiError> {
+pub fn reconcile_namespace(res: &ResourceInfo, meta: &mut ObjectMeta, url_namespace: &str) -> Result<(), ApiError> {
     if !res.namespaced {
         meta.namespace = None;
         return Ok(());

@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use krs_api::ResourceInfo;
-use krs_apimachinery::validation::{
-    ErrorList, Path, validate_object_meta, validate_object_meta_update,
-};
+use krs_apimachinery::validation::{ErrorList, Path, validate_object_meta, validate_object_meta_update};
 use krs_kinds::Object;
 use krs_store::StoreError;
 
@@ -66,22 +64,23 @@ pub async fn update(
     part: Part<'_>,
 ) -> Result<Updated, ApiError> {
     let key = key(res, namespace, name)?;
-    let (mut current, _) = app
-        .store
-        .get(&key, None)
-        .await
-        .map_err(|e| ApiError::from_store(e, res, name))?;
+    let (mut current, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?;
     for _ in 0..MAX_RETRIES {
         let Some(kv) = current.take() else {
             return match &kind {
-                UpdateKind::Replace(obj)
-                    if part == Part::Main && res.strategy.allow_create_on_update() =>
-                {
+                UpdateKind::Replace(obj) if part == Part::Main && res.strategy.allow_create_on_update() => {
                     let json = super::create(app, res, ctx, namespace, obj.clone_object()).await?;
-                    Ok(Updated {
-                        json,
-                        created: true,
-                    })
+                    Ok(Updated { json, created: true })
+                }
+                // An apply of an absent object creates it.
+                UpdateKind::Patch { patch_type: PatchType::Apply, body } if part == Part::Main => {
+                    let config = apply_config(name, body)?;
+                    let applied = super::managed::apply(res, ctx, None, &config, ctx.force)?;
+                    let obj = decode_applied(res, applied)?;
+                    ctx.applied = true;
+                    let created = super::create(app, res, ctx, namespace, obj).await;
+                    ctx.applied = false;
+                    Ok(Updated { json: created?, created: true })
                 }
                 _ => Err(ApiError::not_found(res, name)),
             };
@@ -106,31 +105,37 @@ pub async fn update(
                     (new, true)
                 }
             }
+            UpdateKind::Patch { patch_type: PatchType::Apply, body } => {
+                if part != Part::Main {
+                    return Err(ApiError::unsupported_media_type(PatchType::Apply.content_type()));
+                }
+                let config = apply_config(name, body)?;
+                let live: serde_json::Value =
+                    serde_json::from_slice(&with_resource_version(&kv.value, kv.mod_revision))
+                        .map_err(|e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)))?;
+                let applied = super::managed::apply(res, ctx, Some(&live), &config, ctx.force)?;
+                let conditional =
+                    config.pointer("/metadata/resourceVersion").and_then(|v| v.as_str()).is_some_and(|v| !v.is_empty());
+                let mut obj = decode_applied(res, applied)?;
+                if !conditional {
+                    obj.meta_mut().resource_version = Some(kv.mod_revision.to_string());
+                }
+                (obj, conditional)
+            }
             UpdateKind::Patch { patch_type, body } => {
                 let patched = apply_patch(res, &kv, *patch_type, body)?;
                 // A patch that sets a resourceVersion of its own makes the update conditional.
-                let conditional = patched.meta().resource_version.as_deref()
-                    != Some(&kv.mod_revision.to_string()[..]);
+                let conditional = patched.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
                 (patched, conditional)
             }
             UpdateKind::Mutate(mutate) => {
                 let mut doc: serde_json::Value =
                     serde_json::from_slice(&with_resource_version(&kv.value, kv.mod_revision))
-                        .map_err(|e| {
-                            ApiError::internal(format!(
-                                "stored object {} is unreadable: {e}",
-                                kv.key
-                            ))
-                        })?;
+                        .map_err(|e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)))?;
                 mutate(&mut doc)?;
-                let codec = res
-                    .codec
-                    .ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
-                let changed = codec
-                    .decode_value(doc, &mut |_| {})
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
-                let conditional = changed.meta().resource_version.as_deref()
-                    != Some(&kv.mod_revision.to_string()[..]);
+                let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
+                let changed = codec.decode_value(doc, &mut |_| {}).map_err(|e| ApiError::internal(e.to_string()))?;
+                let conditional = changed.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
                 (changed, conditional)
             }
         };
@@ -151,12 +156,14 @@ pub async fn update(
         }
         reconcile_namespace(res, new.meta_mut(), namespace)?;
 
-        let outcome = prepare_update(res, ctx, new.as_mut(), old.as_ref(), part)?;
+        ctx.applied = matches!(kind, UpdateKind::Patch { patch_type: PatchType::Apply, .. });
+        let prepared = prepare_update(res, ctx, new.as_mut(), old.as_ref(), part);
+        ctx.applied = false;
+        let outcome = prepared?;
         let hooks = app.hooks(res).cloned();
         let (reserved, freed) = match &hooks {
             Some(h) if outcome == Outcome::Store => {
-                h.before_update(app, new.as_mut(), old.as_ref(), ctx.dry_run)
-                    .await?
+                h.before_update(app, new.as_mut(), old.as_ref(), ctx.dry_run).await?
             }
             Some(h) => (Default::default(), h.held(old.as_ref())),
             None => Default::default(),
@@ -181,20 +188,12 @@ pub async fn update(
             });
         }
         if ctx.dry_run {
-            return Ok(Updated {
-                json: Bytes::from(with_resource_version(&value, kv.mod_revision)),
-                created: false,
-            });
+            return Ok(Updated { json: Bytes::from(with_resource_version(&value, kv.mod_revision)), created: false });
         }
         let result = if outcome == Outcome::Delete {
-            app.store
-                .delete(&key, Some(kv.mod_revision))
-                .await
-                .map(|(rev, _)| rev)
+            app.store.delete(&key, Some(kv.mod_revision)).await.map(|(rev, _)| rev)
         } else {
-            app.store
-                .update(&key, value.clone(), kv.mod_revision, kv.lease)
-                .await
+            app.store.update(&key, value.clone(), kv.mod_revision, kv.lease).await
         };
         if result.is_err() {
             release(reserved).await;
@@ -203,14 +202,9 @@ pub async fn update(
         }
         match result {
             Ok(rev) => {
-                return Ok(Updated {
-                    json: Bytes::from(with_resource_version(&value, rev)),
-                    created: false,
-                });
+                return Ok(Updated { json: Bytes::from(with_resource_version(&value, rev)), created: false });
             }
-            Err(StoreError::Conflict {
-                current: latest, ..
-            }) => {
+            Err(StoreError::Conflict { current: latest, .. }) => {
                 if conditional {
                     return Err(ApiError::conflict_modified(res, name));
                 }
@@ -222,11 +216,34 @@ pub async fn update(
             Err(e) => return Err(ApiError::from_store(e, res, name)),
         }
     }
-    Err(ApiError::conflict(
-        res,
-        name,
-        "too many concurrent updates, please retry",
-    ))
+    Err(ApiError::conflict(res, name, "too many concurrent updates, please retry"))
+}
+
+/// The configuration of an apply patch (YAML or JSON), checked against the resource and the
+/// object name of the URL.
+fn apply_config(name: &str, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let config = crate::encoding::yaml_to_json(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if !config.is_object() {
+        return Err(ApiError::bad_request("an apply configuration must be an object"));
+    }
+    let api_version = config.get("apiVersion").and_then(|v| v.as_str()).unwrap_or_default();
+    let kind = config.get("kind").and_then(|v| v.as_str()).unwrap_or_default();
+    if api_version.is_empty() || kind.is_empty() {
+        return Err(ApiError::bad_request("apiVersion and kind must be set in an apply configuration"));
+    }
+    if let Some(n) = config.pointer("/metadata/name").and_then(|n| n.as_str()).filter(|n| *n != name) {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({n}) does not match the name on the URL ({name})"
+        )));
+    }
+    Ok(config)
+}
+
+fn decode_applied(res: &ResourceInfo, applied: serde_json::Value) -> Result<Box<dyn Object>, ApiError> {
+    let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
+    codec
+        .decode_value(applied, &mut |_| {})
+        .map_err(|e| ApiError::bad_request(format!("error decoding the applied object: {e}")))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,8 +276,7 @@ fn prepare_update(
         if om.deletion_timestamp.is_some() {
             nm.deletion_timestamp = om.deletion_timestamp.clone();
         }
-        if om.deletion_grace_period_seconds.is_some() && nm.deletion_grace_period_seconds.is_none()
-        {
+        if om.deletion_grace_period_seconds.is_some() && nm.deletion_grace_period_seconds.is_none() {
             nm.deletion_grace_period_seconds = om.deletion_grace_period_seconds;
         }
     }
@@ -283,29 +299,26 @@ fn prepare_update(
     }
     let name = new.meta().name.clone().unwrap_or_default();
     let meta_path = Path::new("metadata");
-    let mut errors = validate_object_meta(
-        new.meta(),
-        res.namespaced,
-        strategy.name_validator(),
-        &meta_path,
-    );
-    errors.append(validate_object_meta_update(
-        new.meta(),
-        old.meta(),
-        &meta_path,
-    ));
+    let mut errors = validate_object_meta(new.meta(), res.namespaced, strategy.name_validator(), &meta_path);
+    errors.append(validate_object_meta_update(new.meta(), old.meta(), &meta_path));
     match part {
         Part::Main => errors.append(strategy.validate_update(new, old)),
         Part::Status => errors.append(strategy.validate_status_update(new, old)),
-        Part::Subresource(sub) => {
-            errors.append(strategy.validate_subresource_update(sub, new, old))
-        }
+        Part::Subresource(sub) => errors.append(strategy.validate_subresource_update(sub, new, old)),
     }
     if !errors.is_empty() {
         return Err(ApiError::invalid(res, &name, &errors));
     }
     ctx.warnings.extend(strategy.warnings_on_update(new, old));
     strategy.canonicalize(new);
+    if !ctx.applied {
+        let subresource = match part {
+            Part::Main => "",
+            Part::Status => "status",
+            Part::Subresource(s) => s,
+        };
+        super::managed::track(res, ctx, Some(old), new, subresource)?;
+    }
     if strategy.should_delete_during_update(new) {
         return Ok(Outcome::Delete);
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use kube::api::{Api, DynamicObject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::PartialObjectMeta;
 use kube::discovery::ApiResource;
 use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
@@ -61,7 +62,15 @@ where
     /// Registers `handler` for every later event. Register before the factory starts this
     /// informer: a handler added afterwards misses the objects already listed.
     pub fn add_handler(&self, handler: impl Fn(&Event<K>) + Send + Sync + 'static) {
-        self.handlers.write().push(Box::new(handler));
+        let mut handlers = self.handlers.write();
+        // Already running: the newcomer first sees what the store holds, as client-go replays
+        // the store to a handler added late (an event racing with this may be seen twice).
+        if self.writer.lock().is_none() {
+            for obj in self.store.state() {
+                handler(&Event::Added(obj));
+            }
+        }
+        handlers.push(Box::new(handler));
     }
 
     pub fn store(&self) -> &Store<K> {
@@ -197,11 +206,29 @@ pub type MetaObject = PartialObjectMeta<DynamicObject>;
 
 type Starter = Box<dyn FnOnce(Client) -> JoinHandle<()> + Send>;
 
+/// A change of some object's metadata, for consumers of any resource (the garbage collector).
+pub enum MetaChange<'a> {
+    Added(&'a ObjectMeta),
+    Updated(&'a ObjectMeta, &'a ObjectMeta),
+    Deleted(&'a ObjectMeta),
+}
+
+pub type MetaHandler = Arc<dyn Fn(MetaChange<'_>) + Send + Sync>;
+
+type MetaSubscribe = Box<dyn Fn(MetaHandler) + Send + Sync>;
+
+/// `group/version/plural`, the key of a resource in the factory.
+pub fn resource_key(group: &str, version: &str, plural: &str) -> String {
+    format!("{group}/{version}/{plural}")
+}
+
 struct Entry {
     informer: Arc<dyn Any + Send + Sync>,
     start: Option<Starter>,
     handle: Option<JoinHandle<()>>,
     synced: Option<watch::Receiver<bool>>,
+    /// Subscribes a metadata handler to this informer.
+    meta: MetaSubscribe,
 }
 
 /// Hands out one informer per resource; `start` runs those not yet running.
@@ -209,11 +236,18 @@ pub struct SharedInformerFactory {
     client: Client,
     typed: Mutex<HashMap<TypeId, Entry>>,
     dynamic: Mutex<HashMap<String, Entry>>,
+    /// Resource key → TypeId of the typed informer serving it.
+    typed_keys: Mutex<HashMap<String, TypeId>>,
 }
 
 impl SharedInformerFactory {
     pub fn new(client: Client) -> Arc<SharedInformerFactory> {
-        Arc::new(SharedInformerFactory { client, typed: Mutex::new(HashMap::new()), dynamic: Mutex::new(HashMap::new()) })
+        Arc::new(SharedInformerFactory {
+            client,
+            typed: Mutex::new(HashMap::new()),
+            dynamic: Mutex::new(HashMap::new()),
+            typed_keys: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn client(&self) -> &Client {
@@ -230,8 +264,11 @@ impl SharedInformerFactory {
             let informer = Arc::new(Informer::<K>::new(()));
             let run = informer.clone();
             let synced = Some(informer.synced.subscribe());
+            self.typed_keys.lock().insert(resource_key(&K::group(&()), &K::version(&()), &K::plural(&())), TypeId::of::<K>());
+            let for_meta = informer.clone();
             Entry {
                 synced,
+                meta: Box::new(move |h: MetaHandler| for_meta.add_handler(move |e| h(meta_change(e)))),
                 informer: informer as Arc<dyn Any + Send + Sync>,
                 start: Some(Box::new(move |client: Client| {
                     let api: Api<K> = Api::all(client);
@@ -257,8 +294,10 @@ impl SharedInformerFactory {
             let run = informer.clone();
             let ar = resource.clone();
             let synced = Some(informer.synced.subscribe());
+            let for_meta = informer.clone();
             Entry {
                 synced,
+                meta: Box::new(move |h: MetaHandler| for_meta.add_handler(move |e| h(meta_change(e)))),
                 informer: informer as Arc<dyn Any + Send + Sync>,
                 start: Some(Box::new(move |client: Client| {
                     let api: Api<MetaObject> = Api::all_with(client, &ar);
@@ -272,6 +311,25 @@ impl SharedInformerFactory {
             Ok(i) => i,
             Err(_) => unreachable!("metadata informer map entry of another type"),
         }
+    }
+
+    /// Feeds `handler` the metadata changes of `resource`: from the typed informer serving it
+    /// when there is one (one watch per resource per process), else from a metadata informer.
+    /// Returns whether the source has synced yet, to wait on.
+    pub fn subscribe_metadata(&self, resource: &ApiResource, handler: MetaHandler) -> watch::Receiver<bool> {
+        let key = resource_key(&resource.group, &resource.version, &resource.plural);
+        let typed_id = self.typed_keys.lock().get(&key).copied();
+        if let Some(id) = typed_id
+            && let Some(entry) = self.typed.lock().get(&id)
+            && let Some(rx) = entry.synced.clone()
+        {
+            (entry.meta)(handler);
+            return rx;
+        }
+        let informer = self.metadata_informer(resource);
+        informer.add_handler(move |e| handler(meta_change(e)));
+        self.start();
+        informer.synced.subscribe()
     }
 
     /// Stops and forgets the metadata informer of a resource that is no longer served.
@@ -321,6 +379,14 @@ impl SharedInformerFactory {
                 h.abort();
             }
         }
+    }
+}
+
+fn meta_change<K: Resource>(e: &Event<K>) -> MetaChange<'_> {
+    match e {
+        Event::Added(o) => MetaChange::Added(o.meta()),
+        Event::Updated { old, new } => MetaChange::Updated(old.meta(), new.meta()),
+        Event::Deleted(o) => MetaChange::Deleted(o.meta()),
     }
 }
 

@@ -300,3 +300,30 @@ pub async fn kubectl_ok(server: &Server, args: &[&str]) -> String {
     assert!(out.status.success(), "kubectl {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// What the kubelet reports when a pod's container `c` exits: Succeeded for 0, else Failed.
+pub async fn finish_pod(client: &Client, pod: &Pod, exit_code: i32) {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let now = jiff::Timestamp::now().to_string();
+    let container = pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default();
+    let status = json!({"status": {
+        "phase": if exit_code == 0 {"Succeeded"} else {"Failed"},
+        "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": now}],
+        "containerStatuses": [{
+            "name": container, "image": "busybox", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": exit_code, "startedAt": now, "finishedAt": now, "reason": if exit_code == 0 {"Completed"} else {"Error"}}}
+        }],
+    }});
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await.expect("pod status");
+}
+
+/// The job's pods that are not terminal and not being deleted.
+pub async fn running_pods(client: &Client, ns: &str, job: &str) -> Vec<Pod> {
+    list_pods(client, ns, &format!("batch.kubernetes.io/job-name={job}"))
+        .await
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none() && !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed")))
+        .collect()
+}

@@ -10,6 +10,7 @@ use k8s_openapi::api::storage::v1::{CSINode, StorageClass};
 use krs_apimachinery::labels::Selector;
 use parking_lot::RwLock;
 
+use crate::api::EventRecorder;
 use crate::metrics::Metrics;
 use crate::queue::Nominator;
 
@@ -55,6 +56,7 @@ pub struct Handle {
     pub listers: Arc<Listers>,
     pub nominator: Arc<Nominator>,
     pub metrics: Arc<Metrics>,
+    pub events: EventRecorder,
     pub parallelism: usize,
 }
 
@@ -66,6 +68,7 @@ impl Handle {
             listers: Arc::default(),
             nominator: Arc::default(),
             metrics: Metrics::new(),
+            events: EventRecorder::disabled(),
             parallelism: 1,
         })
     }

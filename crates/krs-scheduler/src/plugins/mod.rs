@@ -2,22 +2,22 @@
 //! profile's `Framework` from its configuration (`frameworkruntime.NewFramework`).
 
 pub mod default_binder;
-// TEMP pub mod default_preemption;
+pub mod default_preemption;
 pub mod image_locality;
-// TEMP pub mod inter_pod_affinity;
+pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
 pub mod node_ports;
 pub mod node_resources;
 pub mod node_unschedulable;
-// TEMP pub mod node_volume_limits;
-// TEMP pub mod pod_topology_spread;
+pub mod node_volume_limits;
+pub mod pod_topology_spread;
 pub mod priority_sort;
 pub mod scheduling_gates;
 pub mod taint_toleration;
-// TEMP pub mod volume_binding;
-// TEMP pub mod volume_restrictions;
-// TEMP pub mod volume_zone;
+pub mod volume_binding;
+pub mod volume_restrictions;
+pub mod volume_zone;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -53,13 +53,13 @@ pub fn new_plugin(name: &str, a: Option<&serde_json::Value>, handle: &Arc<Handle
         node_resources::BALANCED_ALLOCATION_NAME => Arc::new(node_resources::BalancedAllocation::new(args(name, a)?)),
         image_locality::NAME => Arc::new(image_locality::ImageLocality),
         default_binder::NAME => Arc::new(default_binder::DefaultBinder::new(handle.client.clone())),
-// TEMP         pod_topology_spread::NAME => Arc::new(pod_topology_spread::PodTopologySpread::new(args(name, a)?, handle.clone())?),
-// TEMP         inter_pod_affinity::NAME => Arc::new(inter_pod_affinity::InterPodAffinity::new(args(name, a)?, handle.clone())),
-// TEMP         default_preemption::NAME => Arc::new(default_preemption::DefaultPreemption::new(args(name, a)?, handle.clone())),
-// TEMP         volume_binding::NAME => Arc::new(volume_binding::VolumeBinding::new(args(name, a)?, handle.clone())),
-// TEMP         volume_restrictions::NAME => Arc::new(volume_restrictions::VolumeRestrictions::new(handle.clone())),
-// TEMP         volume_zone::NAME => Arc::new(volume_zone::VolumeZone::new(handle.clone())),
-// TEMP         node_volume_limits::NAME => Arc::new(node_volume_limits::NodeVolumeLimits::new(handle.clone())),
+        pod_topology_spread::NAME => Arc::new(pod_topology_spread::PodTopologySpread::new(args(name, a)?, handle.clone())?),
+        inter_pod_affinity::NAME => Arc::new(inter_pod_affinity::InterPodAffinity::new(args(name, a)?, handle.clone())),
+        default_preemption::NAME => Arc::new(default_preemption::DefaultPreemption::new(args(name, a)?, handle.clone())),
+        volume_binding::NAME => Arc::new(volume_binding::VolumeBinding::new(args(name, a)?, handle.clone())),
+        volume_restrictions::NAME => Arc::new(volume_restrictions::VolumeRestrictions::new(handle.clone())),
+        volume_zone::NAME => Arc::new(volume_zone::VolumeZone::new(handle.clone())),
+        node_volume_limits::NAME => Arc::new(node_volume_limits::NodeVolumeLimits::new(handle.clone())),
         other => return Err(ConfigError::UnknownPlugin(format!("plugin \"{other}\""))),
     })
 }

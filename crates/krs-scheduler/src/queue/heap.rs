@@ -22,10 +22,6 @@ impl Heap {
         self.items.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     pub fn contains(&self, key: &str) -> bool {
         self.index.contains_key(key)
     }
@@ -36,10 +32,6 @@ impl Heap {
 
     pub fn peek(&self) -> Option<&QueuedPodInfo> {
         self.items.first()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &QueuedPodInfo> {
-        self.items.iter()
     }
 
     /// Inserts or replaces the pod with the same key.

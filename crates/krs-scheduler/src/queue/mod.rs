@@ -7,7 +7,7 @@
 mod heap;
 mod nominator;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,12 +82,14 @@ struct Inner {
     active: Heap,
     backoff: Heap,
     unschedulable: HashMap<String, QueuedPodInfo>,
-    /// Pods popped and not yet done, with what happened to them meanwhile.
-    in_flight: HashMap<String, InFlight>,
+    /// Pods popped and not yet done: the event sequence number when they were popped, and
+    /// what happened to them meanwhile.
+    in_flight: HashMap<String, (u64, InFlight)>,
     scheduling_cycle: u64,
-    /// The cycle in which the last move request (cluster event) happened: a pod that failed in
-    /// an earlier-started cycle may have missed that event, so it goes to backoffQ.
-    move_request_cycle: u64,
+    /// Cluster events received while pods were in flight (`inFlightEvents`): a pod that fails
+    /// goes to backoffQ, not to the unschedulable pods, if one of them may have helped it.
+    events: VecDeque<(u64, ClusterEvent)>,
+    event_seq: u64,
     closed: bool,
 }
 
@@ -125,7 +127,8 @@ impl SchedulingQueue {
                 unschedulable: HashMap::new(),
                 in_flight: HashMap::new(),
                 scheduling_cycle: 0,
-                move_request_cycle: 0,
+                events: VecDeque::new(),
+                event_seq: 0,
                 closed: false,
             }),
             cond: Condvar::new(),
@@ -186,7 +189,7 @@ impl SchedulingQueue {
             drop(inner);
             return self.update(pod);
         }
-        if let Some(slot) = inner.in_flight.get_mut(&key) {
+        if let Some((_, slot)) = inner.in_flight.get_mut(&key) {
             *slot = InFlight::Updated(pod);
             return QueueName::Active;
         }
@@ -200,7 +203,7 @@ impl SchedulingQueue {
     pub fn update(&self, pod: Arc<PodInfo>) -> QueueName {
         let mut inner = self.inner.lock();
         let key = pod.key.clone();
-        if let Some(slot) = inner.in_flight.get_mut(&key) {
+        if let Some((_, slot)) = inner.in_flight.get_mut(&key) {
             *slot = InFlight::Updated(pod);
             return QueueName::Active;
         }
@@ -239,7 +242,7 @@ impl SchedulingQueue {
         inner.active.delete(key);
         inner.backoff.delete(key);
         inner.unschedulable.remove(key);
-        if let Some(slot) = inner.in_flight.get_mut(key) {
+        if let Some((_, slot)) = inner.in_flight.get_mut(key) {
             *slot = InFlight::Deleted;
         }
         self.config.nominator.delete(key);
@@ -258,7 +261,8 @@ impl SchedulingQueue {
                 qpi.attempts += 1;
                 let now = Instant::now();
                 qpi.initial_attempt_timestamp.get_or_insert(now);
-                inner.in_flight.insert(qpi.key().to_string(), InFlight::Unchanged);
+                let seq = inner.event_seq;
+                inner.in_flight.insert(qpi.key().to_string(), (seq, InFlight::Unchanged));
                 self.update_gauges(&inner);
                 return Some(qpi);
             }
@@ -273,7 +277,8 @@ impl SchedulingQueue {
         inner.scheduling_cycle += 1;
         qpi.attempts += 1;
         qpi.initial_attempt_timestamp.get_or_insert(Instant::now());
-        inner.in_flight.insert(qpi.key().to_string(), InFlight::Unchanged);
+        let seq = inner.event_seq;
+                inner.in_flight.insert(qpi.key().to_string(), (seq, InFlight::Unchanged));
         Some(qpi)
     }
 
@@ -283,22 +288,31 @@ impl SchedulingQueue {
 
     /// The scheduling of a popped pod is over (bound, or re-queued) (`Done`).
     pub fn done(&self, key: &str) {
-        self.inner.lock().in_flight.remove(key);
+        let mut inner = self.inner.lock();
+        inner.in_flight.remove(key);
+        prune_events(&mut inner);
     }
 
     /// Re-queues a pod whose attempt failed (`AddUnschedulableIfNotPresent`): to backoffQ if it
     /// failed with an error, or if a cluster event arrived while it was being scheduled;
     /// otherwise to the unschedulable pods until an event its rejecting plugins care about.
     /// A pod deleted meanwhile is dropped; an update received meanwhile replaces the pod.
-    pub fn add_unschedulable(&self, mut qpi: QueuedPodInfo, pod_cycle: u64) {
+    pub fn add_unschedulable(&self, mut qpi: QueuedPodInfo) {
         let mut inner = self.inner.lock();
         let key = qpi.key().to_string();
-        match inner.in_flight.remove(&key) {
+        let entry = inner.in_flight.remove(&key);
+        let since = entry.as_ref().map_or(u64::MAX, |(seq, _)| *seq);
+        match entry.map(|(_, f)| f) {
             // Deleted (or bound elsewhere) while in flight: nothing to retry.
-            Some(InFlight::Deleted) => return,
+            Some(InFlight::Deleted) => {
+                prune_events(&mut inner);
+                return;
+            }
             Some(InFlight::Updated(updated)) => qpi.pod_info = updated,
             _ => {}
         }
+        let missed_event = inner.events.iter().any(|(seq, e)| *seq >= since && self.worth_requeuing(&qpi, e));
+        prune_events(&mut inner);
         if inner.active.contains(&key) || inner.backoff.contains(&key) || inner.unschedulable.contains_key(&key) {
             return;
         }
@@ -306,7 +320,7 @@ impl SchedulingQueue {
         qpi.timestamp = now;
         qpi.backoff_expiration = now + self.backoff_duration(qpi.attempts);
         let rejected = !qpi.unschedulable_plugins.is_empty() || !qpi.pending_plugins.is_empty();
-        if !rejected || inner.move_request_cycle >= pod_cycle {
+        if !rejected || missed_event {
             inner.backoff.push(qpi);
             self.metrics.queue_incoming("backoff", "ScheduleAttemptFailure");
         } else {
@@ -318,7 +332,7 @@ impl SchedulingQueue {
 
     /// Whether the pod was deleted (or bound elsewhere) while being scheduled.
     pub fn is_deleted_in_flight(&self, key: &str) -> bool {
-        matches!(self.inner.lock().in_flight.get(key), Some(InFlight::Deleted))
+        matches!(self.inner.lock().in_flight.get(key), Some((_, InFlight::Deleted)))
     }
 
     /// Moves pods whose backoff ended to activeQ through PreEnqueue (`flushBackoffQCompleted`).
@@ -357,7 +371,11 @@ impl SchedulingQueue {
     /// registered for (`MoveAllToActiveOrBackoffQueue`). `pre_check` filters candidates further.
     pub fn move_all_to_active_or_backoff(&self, event: &ClusterEvent, pre_check: Option<&dyn Fn(&PodInfo) -> bool>) {
         let mut inner = self.inner.lock();
-        inner.move_request_cycle = inner.scheduling_cycle;
+        if !inner.in_flight.is_empty() {
+            let seq = inner.event_seq;
+            inner.event_seq += 1;
+            inner.events.push_back((seq, *event));
+        }
         if inner.unschedulable.is_empty() {
             return;
         }
@@ -429,6 +447,19 @@ impl SchedulingQueue {
     pub fn close(&self) {
         self.inner.lock().closed = true;
         self.cond.notify_all();
+    }
+}
+
+/// Drops the events no in-flight pod started before.
+fn prune_events(inner: &mut Inner) {
+    let oldest = inner.in_flight.values().map(|(seq, _)| *seq).min();
+    match oldest {
+        None => inner.events.clear(),
+        Some(o) => {
+            while inner.events.front().is_some_and(|(seq, _)| *seq < o) {
+                inner.events.pop_front();
+            }
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use algorithm::{Algorithm, ERR_NO_NODES_AVAILABLE, ScheduleError};
 
 /// Bindings in flight at once: enough to keep the API server busy, bounded so a burst of pods
 /// does not open unbounded requests.
-const MAX_CONCURRENT_BINDINGS: usize = 256;
+const MAX_CONCURRENT_BINDINGS: usize = 64;
 
 /// Everything the scheduling loop and the binding tasks share.
 pub struct Scheduler {
@@ -85,18 +85,17 @@ impl Loop {
             return Outcome::Skipped;
         }
         let start = Instant::now();
-        let cycle = s.queue.scheduling_cycle();
         s.cache.lock().update_snapshot(&mut self.snapshot);
         let mut state = CycleState::default();
         match self.algorithm.schedule_pod(&fw, &mut state, &pod, &self.snapshot) {
-            Ok(result) => self.assume_and_bind(fw, state, qpi, result.suggested_host.to_string(), start, cycle),
+            Ok(result) => self.assume_and_bind(fw, state, qpi, result.suggested_host.to_string(), start),
             Err((ScheduleError::NoNodes, _)) => {
                 let status = Status::unresolvable(ERR_NO_NODES_AVAILABLE);
-                self.fail(&fw, qpi, status, ERR_NO_NODES_AVAILABLE.to_string(), None, start, cycle)
+                self.fail(&fw, qpi, status, ERR_NO_NODES_AVAILABLE.to_string(), None, start)
             }
             Err((ScheduleError::Error(status), _)) => {
                 let msg = status.message();
-                self.fail(&fw, qpi, status, msg, None, start, cycle)
+                self.fail(&fw, qpi, status, msg, None, start)
             }
             Err((ScheduleError::Fit(mut fit), _)) => {
                 let mut nominated = None;
@@ -113,13 +112,13 @@ impl Loop {
                 qpi.unschedulable_plugins = fit.diagnosis.unschedulable_plugins.clone();
                 qpi.pending_plugins = fit.diagnosis.pending_plugins.clone();
                 let msg = fit.message();
-                self.fail(&fw, qpi, Status::unschedulable(msg.clone()), msg, nominated, start, cycle)
+                self.fail(&fw, qpi, Status::unschedulable(msg.clone()), msg, nominated, start)
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn fail(&self, fw: &Framework, qpi: QueuedPodInfo, status: Status, message: String, nominated: Option<String>, start: Instant, cycle: u64) -> Outcome {
+    fn fail(&self, fw: &Framework, qpi: QueuedPodInfo, status: Status, message: String, nominated: Option<String>, start: Instant) -> Outcome {
         let s = &self.scheduler;
         let pod = qpi.pod_info.clone();
         let rejected = status.is_rejected();
@@ -128,7 +127,7 @@ impl Loop {
         if let Some(node) = &nominated {
             s.queue_nominate(&pod, node);
         }
-        s.queue.add_unschedulable(qpi, cycle);
+        s.queue.add_unschedulable(qpi);
         s.events.record(PodEvent { pod: pod.clone(), type_: "Warning", reason: "FailedScheduling", action: "Scheduling", note: message.clone() });
         if let (Some(client), Some(rt)) = (s.client.clone(), s.runtime.as_ref()) {
             let update = PodStatusUpdate { reason, message: message.clone(), nominated_node_name: nominated };
@@ -141,26 +140,26 @@ impl Loop {
         if rejected { Outcome::Unschedulable(message) } else { Outcome::Error(message) }
     }
 
-    fn assume_and_bind(&mut self, fw: Arc<Framework>, mut state: CycleState, qpi: QueuedPodInfo, node: String, start: Instant, cycle: u64) -> Outcome {
+    fn assume_and_bind(&mut self, fw: Arc<Framework>, mut state: CycleState, qpi: QueuedPodInfo, node: String, start: Instant) -> Outcome {
         let s = self.scheduler.clone();
         let pod = qpi.pod_info.clone();
         let assumed = Arc::new(pod.assumed_on(&node));
         if let Err(e) = s.cache.lock().assume_pod(assumed.clone()) {
-            return self.fail(&fw, qpi, Status::error(e.to_string()), e.to_string(), None, start, cycle);
+            return self.fail(&fw, qpi, Status::error(e.to_string()), e.to_string(), None, start);
         }
         let status = fw.run_reserve(&mut state, &pod, &node);
         if !status.is_success() {
             fw.run_unreserve(&mut state, &pod, &node);
             let _ = s.cache.lock().forget_pod(&pod.key);
             let msg = status.message();
-            return self.fail(&fw, qpi, status, msg, None, start, cycle);
+            return self.fail(&fw, qpi, status, msg, None, start);
         }
         let (permit, wait) = fw.run_permit(&mut state, &pod, &node);
         if !permit.is_success() && permit.code != Code::Wait {
             fw.run_unreserve(&mut state, &pod, &node);
             let _ = s.cache.lock().forget_pod(&pod.key);
             let msg = permit.message();
-            return self.fail(&fw, qpi, permit, msg, None, start, cycle);
+            return self.fail(&fw, qpi, permit, msg, None, start);
         }
         // The pod is no longer nominated anywhere: it has its node.
         s.handle_nominator_on_assume(&pod);
@@ -177,7 +176,7 @@ impl Loop {
                 // No in-tree plugin waits; a waiting pod is released after its timeout.
                 tokio::time::sleep(wait).await;
             }
-            loop_scheduler.binding_cycle(fw, state, qpi, assumed, node, start, cycle).await;
+            loop_scheduler.binding_cycle(fw, state, qpi, assumed, node, start).await;
         });
         Outcome::Assumed(node_out)
     }
@@ -206,7 +205,6 @@ impl Scheduler {
         assumed: Arc<PodInfo>,
         node: String,
         start: Instant,
-        cycle: u64,
     ) {
         let pod = qpi.pod_info.clone();
         let mut status = fw.run_pre_bind(&state, &assumed, &node).await;
@@ -245,7 +243,7 @@ impl Scheduler {
         qpi.unschedulable_plugins.clear();
         qpi.pending_plugins.clear();
         // A pod already bound (409 from the binding subresource) is handled by the informer.
-        self.queue.add_unschedulable(qpi, cycle);
+        self.queue.add_unschedulable(qpi);
         self.events.record(PodEvent { pod: pod.clone(), type_: "Warning", reason: "FailedScheduling", action: "Scheduling", note: msg.clone() });
         if let Some(client) = self.client.clone() {
             let update = PodStatusUpdate { reason: "SchedulerError", message: msg, nominated_node_name: None };

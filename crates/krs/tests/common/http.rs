@@ -43,20 +43,15 @@ struct Credentials {
 
 impl Credentials {
     fn from_kubeconfig(path: &Path) -> Credentials {
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| panic!("kubeconfig {}: {e}", path.display()));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("kubeconfig {}: {e}", path.display()));
         let b64 = |name: &str| -> Vec<u8> {
             let value = text
                 .lines()
                 .find_map(|l| {
-                    l.trim()
-                        .strip_prefix(&format!("{name}: "))
-                        .map(|v| v.trim().trim_matches('"').to_string())
+                    l.trim().strip_prefix(&format!("{name}: ")).map(|v| v.trim().trim_matches('"').to_string())
                 })
                 .unwrap_or_else(|| panic!("kubeconfig has no {name}:\n{text}"));
-            base64::engine::general_purpose::STANDARD
-                .decode(value)
-                .unwrap_or_else(|e| panic!("kubeconfig {name}: {e}"))
+            base64::engine::general_purpose::STANDARD.decode(value).unwrap_or_else(|e| panic!("kubeconfig {name}: {e}"))
         };
         Credentials {
             ca_pem: b64("certificate-authority-data"),
@@ -93,45 +88,24 @@ impl Response {
 
     /// The body as JSON (panics, showing the body, when it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "{} -> {}: body is not JSON ({e}): {}",
-                self.what,
-                self.status,
-                self.text()
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{} -> {}: body is not JSON ({e}): {}", self.what, self.status, self.text()))
     }
 
     /// Asserts the status and returns the body as JSON.
     pub fn expect(&self, status: u16) -> Value {
-        assert_eq!(
-            self.status,
-            status,
-            "{} -> {}, expected {status}: {}",
-            self.what,
-            self.status,
-            self.text()
-        );
+        assert_eq!(self.status, status, "{} -> {}, expected {status}: {}", self.what, self.status, self.text());
         self.json()
     }
 
     /// A header's value ("" when absent).
     pub fn header(&self, name: &str) -> String {
-        self.headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(", ")
     }
 
     /// The `message` of a Status body.
     pub fn message(&self) -> String {
-        self.json()["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.json()["message"].as_str().unwrap_or_default().to_string()
     }
 }
 
@@ -150,29 +124,16 @@ impl Api {
     /// A client of `cluster` authenticated as the admin (client certificate).
     pub fn new(cluster: &Cluster) -> Api {
         let creds = Credentials::from_kubeconfig(&cluster.kubeconfig);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
         Api::build(Arc::new(runtime), &cluster.url, creds, Auth::Admin)
     }
 
-    fn build(
-        runtime: Arc<tokio::runtime::Runtime>,
-        url: &str,
-        creds: Credentials,
-        auth: Auth,
-    ) -> Api {
-        let authority = url
-            .trim_start_matches("https://")
-            .trim_end_matches('/')
-            .to_string();
+    fn build(runtime: Arc<tokio::runtime::Runtime>, url: &str, creds: Credentials, auth: Auth) -> Api {
+        let authority = url.trim_start_matches("https://").trim_end_matches('/').to_string();
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(&creds.ca_pem) {
-            roots
-                .add(c.expect("CA certificate"))
-                .expect("CA certificate");
+            roots.add(c.expect("CA certificate")).expect("CA certificate");
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -181,48 +142,28 @@ impl Api {
             .with_root_certificates(roots);
         let mut config = match auth {
             Auth::Admin => {
-                let certs: Vec<CertificateDer<'static>> =
-                    CertificateDer::pem_slice_iter(&creds.cert_pem)
-                        .collect::<Result<_, _>>()
-                        .expect("client certificate");
+                let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&creds.cert_pem)
+                    .collect::<Result<_, _>>()
+                    .expect("client certificate");
                 let key = PrivateKeyDer::from_pem_slice(&creds.key_pem).expect("client key");
-                builder
-                    .with_client_auth_cert(certs, key)
-                    .expect("client certificate")
+                builder.with_client_auth_cert(certs, key).expect("client certificate")
             }
             Auth::Bearer(_) | Auth::Anonymous => builder.with_no_client_auth(),
         };
         config.alpn_protocols = vec![b"h2".to_vec()];
-        Api {
-            runtime,
-            authority,
-            tls: Arc::new(config),
-            auth,
-            conn: Arc::new(Mutex::new(None)),
-            creds,
-        }
+        Api { runtime, authority, tls: Arc::new(config), auth, conn: Arc::new(Mutex::new(None)), creds }
     }
 
     /// The same cluster, authenticated with a bearer token (and no client certificate).
     pub fn with_bearer(&self, token: &str) -> Api {
         let url = format!("https://{}", self.authority);
-        Api::build(
-            self.runtime.clone(),
-            &url,
-            self.creds.clone(),
-            Auth::Bearer(token.to_string()),
-        )
+        Api::build(self.runtime.clone(), &url, self.creds.clone(), Auth::Bearer(token.to_string()))
     }
 
     /// The same cluster, without credentials.
     pub fn anonymous(&self) -> Api {
         let url = format!("https://{}", self.authority);
-        Api::build(
-            self.runtime.clone(),
-            &url,
-            self.creds.clone(),
-            Auth::Anonymous,
-        )
+        Api::build(self.runtime.clone(), &url, self.creds.clone(), Auth::Anonymous)
     }
 
     /// Another server (same CA and admin credentials, e.g. a second krs on the same etcd).
@@ -243,21 +184,11 @@ impl Api {
             return Ok(s);
         }
         let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-        let tcp = tokio::net::TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+        let tcp = tokio::net::TcpStream::connect(&self.authority).await.map_err(|e| format!("connect: {e}"))?;
         tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-        let host = self
-            .authority
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(&self.authority)
-            .to_string();
+        let host = self.authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(&self.authority).to_string();
         let name = ServerName::try_from(host).map_err(|e| e.to_string())?;
-        let tls = connector
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS: {e}"))?;
+        let tls = connector.connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
         let (mut sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .max_send_buf_size(1 << 20)
             .handshake(TokioIo::new(tls))
@@ -280,9 +211,7 @@ impl Api {
         accept: Option<&str>,
     ) -> Request<Full<Bytes>> {
         let method = Method::from_bytes(method.as_bytes()).expect("HTTP method");
-        let mut req = Request::builder()
-            .method(method)
-            .uri(format!("https://{}{}", self.authority, path));
+        let mut req = Request::builder().method(method).uri(format!("https://{}{}", self.authority, path));
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
@@ -292,8 +221,7 @@ impl Api {
         if let Auth::Bearer(token) = &self.auth {
             req = req.header("authorization", format!("Bearer {token}"));
         }
-        req.body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default())))
-            .expect("request")
+        req.body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default()))).expect("request")
     }
 
     /// One request, exactly as given; the whole response.
@@ -310,28 +238,16 @@ impl Api {
         let result = self.runtime.block_on(async {
             tokio::time::timeout(REQUEST_TIMEOUT, async {
                 let mut sender = self.sender().await?;
-                let resp = sender
-                    .send_request(req)
-                    .await
-                    .map_err(|e| format!("request: {e}"))?;
+                let resp = sender.send_request(req).await.map_err(|e| format!("request: {e}"))?;
                 let (parts, body) = resp.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map_err(|e| format!("body: {e}"))?
-                    .to_bytes();
+                let body = body.collect().await.map_err(|e| format!("body: {e}"))?.to_bytes();
                 Ok::<_, String>((parts.status, parts.headers, body))
             })
             .await
             .unwrap_or_else(|_| Err(format!("no answer in {REQUEST_TIMEOUT:?}")))
         });
         match result {
-            Ok((status, headers, body)) => Response {
-                status: status.as_u16(),
-                headers,
-                body,
-                what,
-            },
+            Ok((status, headers, body)) => Response { status: status.as_u16(), headers, body, what },
             Err(e) => panic!("{what}: {e}"),
         }
     }
@@ -369,10 +285,7 @@ impl Api {
             if let Some(value) = check() {
                 return value;
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {DEADLINE:?} waiting for {what}"
-            );
+            assert!(Instant::now() < deadline, "timed out after {DEADLINE:?} waiting for {what}");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -384,22 +297,14 @@ impl Api {
         let head = self.runtime.block_on(async {
             tokio::time::timeout(REQUEST_TIMEOUT, async {
                 let mut sender = self.sender().await?;
-                sender
-                    .send_request(req)
-                    .await
-                    .map_err(|e| format!("request: {e}"))
+                sender.send_request(req).await.map_err(|e| format!("request: {e}"))
             })
             .await
             .unwrap_or_else(|_| Err(format!("no answer in {REQUEST_TIMEOUT:?}")))
         });
         let resp = head.unwrap_or_else(|e| panic!("{what}: {e}"));
         let (parts, mut body) = resp.into_parts();
-        let content_type = parts
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let length_prefixed = content_type.contains("protobuf") && parts.status == StatusCode::OK;
         let (tx, rx) = mpsc::channel();
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -443,14 +348,7 @@ impl Api {
                 }
             }
         });
-        Watch {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            frames: rx,
-            seen: Vec::new(),
-            what,
-            _stop: stop,
-        }
+        Watch { status: parts.status.as_u16(), headers: parts.headers, frames: rx, seen: Vec::new(), what, _stop: stop }
     }
 }
 
@@ -479,18 +377,9 @@ impl Watch {
     /// Asserts the request was refused with `status` (not a watch) and returns the body.
     pub fn refused(&mut self, status: u16) -> Value {
         let got = self.status;
-        let body = if got == 200 {
-            String::new()
-        } else {
-            self.rest()
-        };
-        assert_eq!(
-            got, status,
-            "{} -> {got}, expected {status}: {body}",
-            self.what
-        );
-        serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("{}: body is not JSON ({e}): {body}", self.what))
+        let body = if got == 200 { String::new() } else { self.rest() };
+        assert_eq!(got, status, "{} -> {got}, expected {status}: {body}", self.what);
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{}: body is not JSON ({e}): {body}", self.what))
     }
 
     /// The rest of a finite body (an error), as text.
@@ -512,11 +401,7 @@ impl Watch {
     pub fn next_within(&mut self, timeout: Duration) -> Option<Value> {
         let frame = self.next_frame(timeout)?;
         let event: Value = serde_json::from_slice(&frame).unwrap_or_else(|e| {
-            panic!(
-                "{}: a watch line is not JSON ({e}): {}",
-                self.what,
-                String::from_utf8_lossy(&frame)
-            )
+            panic!("{}: a watch line is not JSON ({e}): {}", self.what, String::from_utf8_lossy(&frame))
         });
         self.seen.push(event.clone());
         Some(event)
@@ -526,10 +411,7 @@ impl Watch {
     pub fn next_event(&mut self) -> Value {
         let what = self.what.clone();
         self.next_within(DEADLINE).unwrap_or_else(|| {
-            panic!(
-                "{what}: no event within {DEADLINE:?}; events so far: {:#?}",
-                self.seen_summary()
-            )
+            panic!("{what}: no event within {DEADLINE:?}; events so far: {:#?}", self.seen_summary())
         })
     }
 
@@ -561,40 +443,26 @@ impl Watch {
 pub fn summary(event: &Value) -> (String, String) {
     (
         event["type"].as_str().unwrap_or_default().to_string(),
-        event["object"]["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        event["object"]["metadata"]["name"].as_str().unwrap_or_default().to_string(),
     )
 }
 
 /// `(type, name)` pairs, for comparing event sequences.
 pub fn events(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(t, n)| (t.to_string(), n.to_string()))
-        .collect()
+    list.iter().map(|(t, n)| (t.to_string(), n.to_string())).collect()
 }
 
 impl Cluster {
     /// As [`Cluster::start`] on the embedded store, with extra `krs server` flags.
     pub fn start_with_flags(flags: &[&str]) -> Cluster {
-        let dir = tempfile::Builder::new()
-            .prefix("krs-e2e-")
-            .tempdir()
-            .expect("temporary directory");
-        let mut cluster =
-            Cluster::start_in_with_flags(&dir.path().join("data"), None, dir.path(), flags);
+        let dir = tempfile::Builder::new().prefix("krs-e2e-").tempdir().expect("temporary directory");
+        let mut cluster = Cluster::start_in_with_flags(&dir.path().join("data"), None, dir.path(), flags);
         cluster.dir = Some(dir);
         cluster
     }
 
     /// As [`Cluster::start_in`], with extra `krs server` flags.
-    pub fn start_in_with_flags(
-        data_dir: &Path,
-        etcd_servers: Option<&str>,
-        work: &Path,
-        flags: &[&str],
-    ) -> Cluster {
+    pub fn start_in_with_flags(data_dir: &Path, etcd_servers: Option<&str>, work: &Path, flags: &[&str]) -> Cluster {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
 
@@ -602,23 +470,14 @@ impl Cluster {
         let log_path = super::unique_path(work, "krs", "log");
         let log = std::fs::File::create(&log_path).expect("server log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_krs"));
-        cmd.arg("server").arg("--data-dir").arg(data_dir).args([
-            "--secure-port",
-            "0",
-            "--bind-address",
-            "127.0.0.1",
-        ]);
+        cmd.arg("server").arg("--data-dir").arg(data_dir).args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
         if let Some(servers) = etcd_servers {
             cmd.arg("--etcd-servers").arg(servers);
         }
         cmd.args(flags);
         super::die_with_parent(&mut cmd, libc::SIGTERM);
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("cannot run the krs binary");
+        let mut child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log).spawn().expect("cannot run the krs binary");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -646,10 +505,7 @@ impl Cluster {
                         cluster.kubeconfig = std::path::PathBuf::from(path.trim());
                     }
                 }
-                Err(_) => panic!(
-                    "krs {flags:?} did not report its address:\n{}",
-                    cluster.log()
-                ),
+                Err(_) => panic!("krs {flags:?} did not report its address:\n{}", cluster.log()),
             }
         }
         cluster

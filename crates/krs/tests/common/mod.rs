@@ -66,9 +66,7 @@ fn etcd_binary() -> Option<PathBuf> {
         return Some(PathBuf::from(bin));
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("etcd"))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|dir| dir.join("etcd")).find(|p| p.is_file())
 }
 
 /// Whether kubectl `version` is installed; prints why a test is skipped when it is not.
@@ -88,13 +86,8 @@ pub fn start_etcd() -> Option<EtcdCluster> {
         eprintln!("skipping: etcd is not installed (no etcd in PATH, KRS_ETCD_BIN unset)");
         return None;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let etcd = runtime
-        .block_on(EtcdCluster::start(1))
-        .unwrap_or_else(|e| panic!("cannot start etcd: {e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let etcd = runtime.block_on(EtcdCluster::start(1)).unwrap_or_else(|e| panic!("cannot start etcd: {e}"));
     Some(etcd)
 }
 
@@ -102,10 +95,7 @@ impl Cluster {
     /// Starts a cluster on `backend`, or prints why the test is skipped and returns `None` (etcd
     /// not installed).
     pub fn start(backend: Backend) -> Option<Cluster> {
-        let dir = tempfile::Builder::new()
-            .prefix("krs-e2e-")
-            .tempdir()
-            .expect("temporary directory");
+        let dir = tempfile::Builder::new().prefix("krs-e2e-").tempdir().expect("temporary directory");
         let (etcd, servers) = match backend {
             Backend::Embedded => (None, None),
             Backend::Etcd => {
@@ -114,8 +104,7 @@ impl Cluster {
                 (Some(etcd), Some(endpoint))
             }
         };
-        let mut cluster =
-            Cluster::start_in(&dir.path().join("data"), servers.as_deref(), dir.path());
+        let mut cluster = Cluster::start_in(&dir.path().join("data"), servers.as_deref(), dir.path());
         cluster.etcd = etcd;
         cluster.dir = Some(dir);
         Some(cluster)
@@ -128,22 +117,13 @@ impl Cluster {
         let log_path = unique_path(work, "krs", "log");
         let log = std::fs::File::create(&log_path).expect("server log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_krs"));
-        cmd.arg("server").arg("--data-dir").arg(data_dir).args([
-            "--secure-port",
-            "0",
-            "--bind-address",
-            "127.0.0.1",
-        ]);
+        cmd.arg("server").arg("--data-dir").arg(data_dir).args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
         if let Some(servers) = etcd_servers {
             cmd.arg("--etcd-servers").arg(servers);
         }
         die_with_parent(&mut cmd, libc::SIGTERM);
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("cannot run the krs binary");
+        let mut child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log).spawn().expect("cannot run the krs binary");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
@@ -175,17 +155,11 @@ impl Cluster {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "krs did not report its address in {START_TIMEOUT:?}:\n{}",
-                        cluster.log()
-                    )
+                    panic!("krs did not report its address in {START_TIMEOUT:?}:\n{}", cluster.log())
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let status = cluster.process.as_mut().and_then(|c| c.wait().ok());
-                    panic!(
-                        "krs exited during start-up ({status:?}):\n{}",
-                        cluster.log()
-                    )
+                    panic!("krs exited during start-up ({status:?}):\n{}", cluster.log())
                 }
             }
         }
@@ -227,11 +201,7 @@ impl Cluster {
     pub fn kubectl_with_stdin(&self, version: &str, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = self
             .kubectl_command(version, args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -260,24 +230,17 @@ impl Cluster {
     fn kubectl_command(&self, version: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(kubectl_path(version));
         die_with_parent(&mut cmd, libc::SIGKILL);
-        cmd.arg(format!(
-            "--cache-dir={}",
-            self.work.join(format!("kubecache-{version}")).display()
-        ))
-        .args(args)
-        .env("KUBECONFIG", &self.kubeconfig)
-        .env("HOME", &self.work)
-        .env_remove("KUBECTL_KUBERC");
+        cmd.arg(format!("--cache-dir={}", self.work.join(format!("kubecache-{version}")).display()))
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", &self.work)
+            .env_remove("KUBECTL_KUBERC");
         cmd
     }
 
     /// A kubectl client of `version` bound to this cluster.
     pub fn client(&self, version: &'static str) -> Kubectl<'_> {
-        Kubectl {
-            cluster: self,
-            version,
-            namespace: None,
-        }
+        Kubectl { cluster: self, version, namespace: None }
     }
 }
 
@@ -310,10 +273,7 @@ fn die_with_parent(cmd: &mut Command, signal: libc::c_int) {
 }
 
 fn unique_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
-    (0..)
-        .map(|i| dir.join(format!("{stem}-{i}.{ext}")))
-        .find(|p| !p.exists())
-        .expect("a free file name")
+    (0..).map(|i| dir.join(format!("{stem}-{i}.{ext}"))).find(|p| !p.exists()).expect("a free file name")
 }
 
 /// kubectl of one version, optionally scoped to a namespace (`-n`).
@@ -331,11 +291,7 @@ impl<'a> Kubectl<'a> {
     }
 
     pub fn in_namespace(&self, name: &str) -> Kubectl<'a> {
-        Kubectl {
-            cluster: self.cluster,
-            version: self.version,
-            namespace: Some(name.to_string()),
-        }
+        Kubectl { cluster: self.cluster, version: self.version, namespace: Some(name.to_string()) }
     }
 
     pub fn namespace(&self) -> &str {
@@ -357,8 +313,7 @@ impl<'a> Kubectl<'a> {
     }
 
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        self.cluster
-            .kubectl_with_stdin(self.version, &self.full_args(args), Some(stdin))
+        self.cluster.kubectl_with_stdin(self.version, &self.full_args(args), Some(stdin))
     }
 
     /// Runs kubectl, asserts it succeeded and returns its stdout.
@@ -416,8 +371,7 @@ impl<'a> Kubectl<'a> {
         all.extend_from_slice(args);
         all.extend_from_slice(&["-o", "json"]);
         let out = self.ok(&all);
-        serde_json::from_str(&out)
-            .unwrap_or_else(|e| panic!("kubectl get {args:?} -o json: {e}:\n{out}"))
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl get {args:?} -o json: {e}:\n{out}"))
     }
 
     /// `get --raw PATH`, parsed.
@@ -451,10 +405,7 @@ impl<'a> Kubectl<'a> {
             if let Some(value) = check() {
                 return value;
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {DEADLINE:?} waiting for {what}"
-            );
+            assert!(Instant::now() < deadline, "timed out after {DEADLINE:?} waiting for {what}");
             thread::sleep(Duration::from_millis(200));
         }
     }
@@ -486,9 +437,7 @@ impl<'a> Kubectl<'a> {
         thread::spawn(move || {
             let mut buf = String::new();
             let _ = stderr.read_to_string(&mut buf);
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_str(&buf);
+            sink.lock().unwrap_or_else(|e| e.into_inner()).push_str(&buf);
         });
         Background {
             child,
@@ -516,15 +465,8 @@ impl Background {
         match self.read_until(want, DEADLINE) {
             Ok(before) => before,
             Err(why) => {
-                let stderr = self
-                    .stderr
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                panic!(
-                    "{}: no line {want:?} ({why}); lines so far: {:#?}\nstderr: {stderr}",
-                    self.what, self.seen
-                )
+                let stderr = self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                panic!("{}: no line {want:?} ({why}); lines so far: {:#?}\nstderr: {stderr}", self.what, self.seen)
             }
         }
     }
@@ -594,19 +536,14 @@ macro_rules! scenarios {
 
 /// Lines of a kubectl table split into whitespace-separated cells.
 pub fn table(out: &str) -> Vec<Vec<String>> {
-    out.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .collect()
+    out.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split_whitespace().map(str::to_string).collect()).collect()
 }
 
 /// Percent-encodes a query parameter value.
 pub fn query_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -1,0 +1,442 @@
+//! The kubelet with a real container runtime: it registers the node, watches the pods bound to
+//! it, runs one worker per pod, relists the runtime (PLEG) and reports status.
+
+mod status;
+mod sync;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::runtime::watcher;
+use kube::{Api, Client};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+use crate::apicache::ApiCache;
+use crate::containerd::{self, Supervised};
+use crate::error::{Error, Result};
+use crate::lease::{LeaseRenewer, RENEW_INTERVAL};
+use crate::node::manager::NodeManager;
+use crate::options::AgentOptions;
+use crate::podworkers::{PodWorkers, Work};
+use crate::probes::ProbeManager;
+use crate::ratelimit::RateLimiter;
+use crate::runtime::cri::client::CriClient;
+use crate::runtime::cri::{CriRuntime, CriSettings};
+use crate::runtime::{ContainerState, DynRuntime, DnsSettings};
+use crate::status::manager::StatusManager;
+use crate::volumes::VolumeManager;
+use crate::{cni, dns};
+
+/// Annotation of mirror pods (the API's copy of a static pod): not pods to run.
+pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
+
+pub struct Kubelet {
+    opts: AgentOptions,
+    client: Client,
+    rt: DynRuntime,
+    node: Arc<NodeManager>,
+    status: StatusManager,
+    probes: ProbeManager,
+    volumes: VolumeManager,
+    cache: Arc<ApiCache>,
+    workers: Mutex<Option<PodWorkers>>,
+    /// The pods the API binds to this node, by UID.
+    pods: Mutex<HashMap<String, Arc<Pod>>>,
+    /// Per pod: why containers are waiting (ErrImagePull, CrashLoopBackOff, ...).
+    reasons: Mutex<HashMap<String, HashMap<String, (String, String)>>>,
+    /// The first list of pods has been seen: runtime pods unknown to it are orphans.
+    synced: AtomicBool,
+    host_dns: DnsSettings,
+    node_uid: Mutex<Option<String>>,
+    cluster_dns: Vec<String>,
+    log_root: PathBuf,
+}
+
+fn uid(pod: &Pod) -> String {
+    pod.metadata.uid.clone().unwrap_or_default()
+}
+
+fn is_mirror(pod: &Pod) -> bool {
+    pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(MIRROR_ANNOTATION))
+}
+
+/// Runs the kubelet until `shutdown` completes.
+pub async fn run(client: Client, opts: AgentOptions, socket: Option<PathBuf>, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let data = opts.data_dir.clone();
+    let mkdir = |p: &PathBuf| std::fs::create_dir_all(p).map_err(|e| Error::io(format!("creating {}", p.display()), e));
+    for d in ["pods", "logs", "seccomp"] {
+        mkdir(&data.join(d))?;
+    }
+    let log_root = data.join("logs");
+    let mut supervised = None;
+    let socket = match socket {
+        Some(s) => s,
+        None => {
+            let cni_bin_dir = containerd::config::find_cni_bin_dir().ok_or_else(|| {
+                Error::Containerd("no CNI plugins found in /usr/lib/cni or /opt/cni/bin: install containernetworking-plugins".into())
+            })?;
+            let settings = containerd::Settings {
+                sandbox_image: opts.sandbox_image.clone(),
+                cni_bin_dir,
+                cni_conf_dir: cni::conf_dir(&data),
+                insecure_registries: opts.insecure_registries.clone(),
+            };
+            let s = Supervised::start(&data, &settings).await?;
+            let path = s.socket.clone();
+            supervised = Some(s);
+            path
+        }
+    };
+    let result = run_with_runtime(client, opts, socket, log_root, shutdown).await;
+    if let Some(s) = supervised {
+        s.stop().await;
+    }
+    result
+}
+
+async fn run_with_runtime(
+    client: Client,
+    opts: AgentOptions,
+    socket: PathBuf,
+    log_root: PathBuf,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let cri = CriClient::connect_waiting(&socket, Duration::from_secs(30)).await?;
+    let limiter = Arc::new(RateLimiter::new(opts.kube_api_qps, opts.kube_api_burst));
+    let host_cap = crate::node::host::capacity(&opts.data_dir);
+    let settings = CriSettings {
+        log_root: log_root.clone(),
+        seccomp_default: opts.seccomp_default,
+        seccomp_dir: opts.data_dir.join("seccomp"),
+        memory_capacity: host_cap.memory_bytes as i64,
+    };
+    let rt: DynRuntime = Arc::new(CriRuntime::new(cri, settings));
+    let node = Arc::new(NodeManager::new(client.clone(), limiter.clone(), rt.clone(), &opts).await);
+    let registered = loop {
+        match node.register().await {
+            Ok(n) => break n,
+            Err(e) => {
+                tracing::warn!(error = %e, "registering the node; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    };
+    ensure_pod_network(&opts, &registered);
+    let cache = Arc::new(ApiCache::new(client.clone(), limiter.clone(), Duration::from_secs(5)));
+    let (probe_tx, mut probe_rx) = mpsc::unbounded_channel();
+    let kubelet = Arc::new(Kubelet {
+        client: client.clone(),
+        rt: rt.clone(),
+        node: node.clone(),
+        status: StatusManager::new(client.clone(), limiter.clone()),
+        probes: ProbeManager::new(rt.clone(), probe_tx),
+        volumes: VolumeManager::new(opts.data_dir.join("pods"), cache.clone()),
+        cache,
+        workers: Mutex::new(None),
+        pods: Mutex::new(HashMap::new()),
+        reasons: Mutex::new(HashMap::new()),
+        synced: AtomicBool::new(false),
+        host_dns: dns::host_resolv_conf(),
+        node_uid: Mutex::new(registered.metadata.uid.clone()),
+        cluster_dns: opts.cluster_dns.iter().map(|ip| ip.to_string()).collect(),
+        log_root,
+        opts,
+    });
+    let weak = Arc::downgrade(&kubelet);
+    let workers = PodWorkers::new(Arc::new(move |work| {
+        let weak = weak.clone();
+        Box::pin(async move {
+            match weak.upgrade() {
+                Some(k) => k.handle(work).await,
+                None => crate::podworkers::Outcome::Done,
+            }
+        })
+    }));
+    *kubelet.workers.lock() = Some(workers.clone());
+
+    let mut tasks = vec![
+        tokio::spawn(kubelet.status.clone().run(8)),
+        tokio::spawn(kubelet.clone().watch_pods()),
+        tokio::spawn(kubelet.clone().pleg()),
+        tokio::spawn(kubelet.clone().node_status_loop()),
+        tokio::spawn(lease_loop(client.clone(), kubelet.opts.node_name.clone(), registered.metadata.uid.clone())),
+    ];
+    let w = workers.clone();
+    tasks.push(tokio::spawn(async move {
+        while let Some(uid) = probe_rx.recv().await {
+            w.wake(&uid);
+        }
+    }));
+    if let Some(server) = crate::server::start(kubelet.clone()).await? {
+        tasks.push(server);
+    }
+    if let Some(dir) = kubelet.opts.static_pod_path.clone() {
+        tasks.push(tokio::spawn(crate::staticpods::run(kubelet.clone(), dir)));
+    }
+    shutdown.await;
+    tracing::info!("node agent stopping");
+    if !kubelet.opts.shutdown_grace_period.is_zero() {
+        kubelet.shutdown_node().await;
+    }
+    for t in tasks {
+        t.abort();
+    }
+    Ok(())
+}
+
+/// Writes the CNI config for the node's pod CIDR(s): the API's (set by the IPAM controller)
+/// when it has one, else the configured one.
+fn ensure_pod_network(opts: &AgentOptions, node: &k8s_openapi::api::core::v1::Node) {
+    let spec = node.spec.as_ref();
+    let mut cidrs = spec.and_then(|s| s.pod_cidrs.clone()).unwrap_or_default();
+    if cidrs.is_empty() {
+        cidrs.extend(spec.and_then(|s| s.pod_cidr.clone()));
+    }
+    if cidrs.is_empty() {
+        cidrs.push(opts.pod_cidr.clone());
+    }
+    if let Err(e) = cni::ensure(&opts.data_dir, &cidrs) {
+        tracing::error!(error = %e, "writing the CNI configuration");
+    }
+}
+
+async fn lease_loop(client: Client, node: String, node_uid: Option<String>) {
+    let mut renewer = LeaseRenewer::new(client, &node, node_uid);
+    let mut tick = tokio::time::interval(RENEW_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Err(e) = renewer.renew().await {
+            tracing::warn!(error = %e, "renewing the node lease");
+        }
+    }
+}
+
+impl Kubelet {
+    pub fn node_uid(&self) -> Option<String> {
+        self.node_uid.lock().clone()
+    }
+
+    /// A static pod's mirror pod (its status is written there).
+    pub fn set_mirror(&self, static_uid: &str, mirror_uid: Option<&str>) {
+        self.status.set_mirror(static_uid, mirror_uid);
+    }
+
+    pub fn runtime(&self) -> &DynRuntime {
+        &self.rt
+    }
+
+    pub fn options(&self) -> &AgentOptions {
+        &self.opts
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn log_root(&self) -> &std::path::Path {
+        &self.log_root
+    }
+
+    /// The pods this node runs (from the API and static manifests), by UID.
+    pub fn pods(&self) -> Vec<Arc<Pod>> {
+        self.pods.lock().values().cloned().collect()
+    }
+
+    /// Finds a pod by namespace and name.
+    pub fn pod(&self, ns: &str, name: &str) -> Option<Arc<Pod>> {
+        self.pods
+            .lock()
+            .values()
+            .find(|p| p.metadata.namespace.as_deref() == Some(ns) && p.metadata.name.as_deref() == Some(name))
+            .cloned()
+    }
+
+    fn workers(&self) -> Option<PodWorkers> {
+        self.workers.lock().clone()
+    }
+
+    /// A pod to run (or one that changed).
+    pub fn upsert_pod(&self, pod: Arc<Pod>) {
+        self.pods.lock().insert(uid(&pod), pod.clone());
+        if let Some(w) = self.workers() {
+            w.update(Work::Sync(pod));
+        }
+    }
+
+    /// A pod that is gone from its source.
+    pub fn remove_pod(&self, pod: Arc<Pod>) {
+        self.pods.lock().remove(&uid(&pod));
+        if let Some(w) = self.workers() {
+            w.update(Work::Remove(pod));
+        }
+    }
+
+    async fn watch_pods(self: Arc<Self>) {
+        let api: Api<Pod> = Api::all(self.client.clone());
+        let config = watcher::Config::default().fields(&format!("spec.nodeName={}", self.opts.node_name));
+        let mut stream = watcher(api, config).boxed();
+        let mut relisted: Option<HashSet<String>> = None;
+        loop {
+            match stream.try_next().await {
+                Ok(Some(watcher::Event::Apply(pod))) => {
+                    if !is_mirror(&pod) {
+                        self.upsert_pod(Arc::new(pod));
+                    }
+                }
+                Ok(Some(watcher::Event::Delete(pod))) => {
+                    if !is_mirror(&pod) {
+                        self.remove_pod(Arc::new(pod));
+                    }
+                }
+                Ok(Some(watcher::Event::Init)) => relisted = Some(HashSet::new()),
+                Ok(Some(watcher::Event::InitApply(pod))) => {
+                    if is_mirror(&pod) {
+                        continue;
+                    }
+                    if let Some(seen) = relisted.as_mut() {
+                        seen.insert(uid(&pod));
+                    }
+                    self.upsert_pod(Arc::new(pod));
+                }
+                Ok(Some(watcher::Event::InitDone)) => {
+                    if let Some(seen) = relisted.take() {
+                        let gone: Vec<Arc<Pod>> = self
+                            .pods
+                            .lock()
+                            .values()
+                            .filter(|p| !seen.contains(&uid(p)) && !crate::staticpods::is_static(p))
+                            .cloned()
+                            .collect();
+                        for p in gone {
+                            self.remove_pod(p);
+                        }
+                    }
+                    self.synced.store(true, Ordering::Release);
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pod watch failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// The pod lifecycle event generator: relists the runtime every second and wakes the
+    /// workers of pods whose containers changed state. Every few relists it also stops
+    /// runtime pods the API no longer has (deleted while the agent was down).
+    async fn pleg(self: Arc<Self>) {
+        let mut previous: HashMap<String, Vec<(String, u8)>> = HashMap::new();
+        let mut tick = tokio::time::interval(self.opts.pleg_relist_period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut round: u64 = 0;
+        loop {
+            tick.tick().await;
+            round += 1;
+            let list = match self.rt.list().await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "PLEG relist failed");
+                    continue;
+                }
+            };
+            let mut current = HashMap::new();
+            for (uid, p) in &list {
+                let mut fp: Vec<(String, u8)> = p
+                    .containers
+                    .iter()
+                    .map(|c| (c.id.clone(), c.state as u8))
+                    .chain(p.sandboxes.iter().map(|s| (s.id.clone(), if s.ready { 10 } else { 11 })))
+                    .collect();
+                fp.sort();
+                if previous.get(uid) != Some(&fp)
+                    && let Some(w) = self.workers()
+                {
+                    w.wake(uid);
+                }
+                current.insert(uid.clone(), fp);
+            }
+            previous = current;
+            if round % 2 == 0 && self.synced.load(Ordering::Acquire) {
+                self.housekeeping(&list).await;
+            }
+        }
+    }
+
+    async fn housekeeping(&self, list: &crate::runtime::PodStatuses) {
+        let Some(workers) = self.workers() else { return };
+        let known: HashSet<String> = self.pods.lock().keys().cloned().collect();
+        for (uid, p) in list {
+            if known.contains(uid) || workers.has(uid) {
+                continue;
+            }
+            let active = p.containers.iter().any(|c| c.state == ContainerState::Running) || p.sandboxes.iter().any(|s| s.ready);
+            tracing::info!(pod = %uid, active, "cleaning up a pod the API no longer has");
+            if active && let Err(e) = self.rt.kill_pod(None, p, Some(2)).await {
+                tracing::warn!(pod = %uid, error = %e, "stopping an orphaned pod");
+                continue;
+            }
+            if let Ok(full) = self.rt.pod_status(uid).await {
+                let _ = self.rt.remove_pod(&full).await;
+            }
+            let _ = self.volumes.teardown(uid);
+        }
+        for uid in self.volumes.pod_dirs() {
+            if !known.contains(&uid) && !workers.has(&uid) && !list.contains_key(&uid) {
+                let _ = self.volumes.teardown(&uid);
+            }
+        }
+    }
+
+    async fn node_status_loop(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(self.opts.node_status_update_frequency);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match self.node.sync_status(false).await {
+                Ok(n) => ensure_pod_network(&self.opts, &n),
+                Err(e) => tracing::warn!(error = %e, "updating node status"),
+            }
+        }
+    }
+
+    /// Graceful node shutdown: the node reports NotReady, then every pod gets its termination
+    /// (grace capped by the shutdown period, critical pods last) and a terminal status.
+    async fn shutdown_node(self: &Arc<Self>) {
+        self.node.set_shutting_down();
+        let _ = self.node.sync_status(true).await;
+        let total = self.opts.shutdown_grace_period;
+        let critical = self.opts.shutdown_grace_period_critical_pods.min(total);
+        let regular_budget = (total - critical).as_secs() as i64;
+        let pods = self.pods();
+        let is_critical = |p: &Pod| {
+            p.spec.as_ref().and_then(|s| s.priority_class_name.as_deref()).is_some_and(|c| c.starts_with("system-"))
+        };
+        for (group, budget) in [(false, regular_budget), (true, critical.as_secs() as i64)] {
+            let batch: Vec<_> = pods.iter().filter(|p| is_critical(p) == group).cloned().collect();
+            futures::future::join_all(batch.iter().map(|p| self.shutdown_pod(p, budget))).await;
+        }
+    }
+
+    async fn shutdown_pod(&self, pod: &Arc<Pod>, budget: i64) {
+        let u = uid(pod);
+        let Ok(rt) = self.rt.pod_status(&u).await else { return };
+        let grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30).min(budget.max(1));
+        let _ = self.rt.kill_pod(Some(pod), &rt, Some(grace)).await;
+        let after = self.rt.pod_status(&u).await.unwrap_or(rt);
+        let mut s = self.report(pod, &after, true);
+        s.phase = Some("Failed".into());
+        s.reason = Some("Terminated".into());
+        s.message = Some("Pod was terminated in response to imminent node shutdown.".into());
+        self.status.set(pod, s);
+        self.status.flush(&u, Duration::from_secs(5)).await;
+    }
+}

@@ -1,0 +1,187 @@
+//! The real node: registration and the status loop (conditions, capacity, images), as
+//! upstream's kubelet_node_status.go.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{ContainerImage, Node, NodeAddress, NodeStatus, NodeSystemInfo};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use parking_lot::Mutex;
+
+use super::host;
+use super::object::{self, Health, KUBELET_VERSION, NodeDescription};
+use crate::error::{Result, kube_conflict};
+use crate::options::AgentOptions;
+use crate::ratelimit::RateLimiter;
+use crate::runtime::DynRuntime;
+
+/// Upstream's default hard eviction thresholds: below these the node reports pressure.
+const MEMORY_AVAILABLE_MIN: u64 = 100 << 20;
+const NODEFS_AVAILABLE_MIN_PERCENT: u64 = 10;
+const PID_AVAILABLE_MIN_PERCENT: u64 = 5;
+
+pub struct NodeManager {
+    api: Api<Node>,
+    limiter: Arc<RateLimiter>,
+    runtime: DynRuntime,
+    data_dir: PathBuf,
+    pub description: NodeDescription,
+    report_every: Duration,
+    last: Mutex<Option<(NodeStatus, Instant)>>,
+    /// Set while the node shuts down: it reports NotReady.
+    shutting_down: Mutex<bool>,
+}
+
+impl NodeManager {
+    pub async fn new(client: Client, limiter: Arc<RateLimiter>, runtime: DynRuntime, o: &AgentOptions) -> NodeManager {
+        let cap = host::capacity(&o.data_dir);
+        let id = host::identity();
+        let hostname = host::hostname();
+        let ip = o.node_ip.unwrap_or_else(host::default_ip);
+        let hugepages_total: u64 = cap.hugepages.values().sum();
+        let capacity = object::resource_list(cap.cpus * 1000, cap.memory_bytes, cap.ephemeral_storage_bytes, o.max_pods, &cap.hugepages);
+        let allocatable = object::resource_list(
+            cap.cpus * 1000,
+            cap.memory_bytes.saturating_sub(MEMORY_AVAILABLE_MIN).saturating_sub(hugepages_total),
+            cap.ephemeral_storage_bytes / 100 * (100 - NODEFS_AVAILABLE_MIN_PERCENT),
+            o.max_pods,
+            &cap.hugepages,
+        );
+        let runtime_version = runtime.version().await.unwrap_or_else(|_| "containerd://unknown".into());
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            a => a,
+        };
+        let description = NodeDescription {
+            name: o.node_name.clone(),
+            hostname: hostname.clone(),
+            labels: object::labels(&o.node_name, &o.node_labels),
+            taints: o.register_with_taints.clone(),
+            addresses: vec![
+                NodeAddress { type_: "InternalIP".into(), address: ip.to_string() },
+                NodeAddress { type_: "Hostname".into(), address: hostname },
+            ],
+            capacity,
+            allocatable,
+            node_info: NodeSystemInfo {
+                machine_id: id.machine_id,
+                system_uuid: id.system_uuid,
+                boot_id: id.boot_id,
+                kernel_version: id.kernel_version,
+                os_image: id.os_image,
+                container_runtime_version: runtime_version,
+                kubelet_version: KUBELET_VERSION.into(),
+                operating_system: "linux".into(),
+                architecture: arch.into(),
+                ..Default::default()
+            },
+            kubelet_port: i32::from(o.port),
+        };
+        NodeManager {
+            api: Api::all(client),
+            limiter,
+            runtime,
+            data_dir: o.data_dir.clone(),
+            description,
+            report_every: o.node_status_report_frequency,
+            last: Mutex::new(None),
+            shutting_down: Mutex::new(false),
+        }
+    }
+
+    pub fn host_ips(&self) -> Vec<String> {
+        self.description.addresses.iter().filter(|a| a.type_ == "InternalIP").map(|a| a.address.clone()).collect()
+    }
+
+    pub fn allocatable(&self) -> BTreeMap<String, Quantity> {
+        self.description.allocatable.clone()
+    }
+
+    pub fn set_shutting_down(&self) {
+        *self.shutting_down.lock() = true;
+    }
+
+    async fn health(&self) -> Health {
+        let mut h = Health::default();
+        match self.runtime.health().await {
+            Ok(r) if r.runtime_ready && r.network_ready => {}
+            Ok(r) => h.not_ready = Some(r.message),
+            Err(e) => h.not_ready = Some(format!("container runtime is down: {e}")),
+        }
+        if *self.shutting_down.lock() {
+            h.not_ready = Some("node is shutting down".into());
+        }
+        h.memory_pressure = host::memory_available().is_some_and(|a| a < MEMORY_AVAILABLE_MIN);
+        h.disk_pressure = host::fs_stats(&self.data_dir)
+            .is_some_and(|s| s.capacity > 0 && s.available * 100 < s.capacity * NODEFS_AVAILABLE_MIN_PERCENT);
+        h.pid_pressure = host::pid_usage().is_some_and(|(max, used)| (max - used.min(max)) * 100 < max * PID_AVAILABLE_MIN_PERCENT);
+        h
+    }
+
+    async fn images(&self) -> Vec<ContainerImage> {
+        let mut images = self.runtime.images().await.unwrap_or_default();
+        images.sort_by(|a, b| b.size.cmp(&a.size));
+        images
+            .into_iter()
+            .take(50)
+            .map(|i| ContainerImage { names: Some(i.names), size_bytes: Some(i.size as i64) })
+            .collect()
+    }
+
+    /// Creates the Node, or brings an existing one (a restarted agent) up to date.
+    pub async fn register(&self) -> Result<Node> {
+        let now = jiff::Timestamp::now();
+        let health = self.health().await;
+        let mut node = object::initial_node(&self.description, &health, now);
+        if let Some(s) = node.status.as_mut() {
+            s.images = Some(self.images().await);
+        }
+        self.limiter.acquire().await;
+        match self.api.create(&PostParams::default(), &node).await {
+            Ok(n) => {
+                tracing::info!(node = %self.description.name, "node registered");
+                *self.last.lock() = n.status.clone().map(|s| (s, Instant::now()));
+                Ok(n)
+            }
+            Err(e) if kube_conflict(&e) => {
+                let labels = serde_json::json!({"metadata": {"labels": self.description.labels}});
+                self.limiter.acquire().await;
+                self.api.patch(&self.description.name, &PatchParams::default(), &Patch::Merge(&labels)).await?;
+                let n = self.sync_status(true).await?;
+                tracing::info!(node = %self.description.name, "node already registered; status updated");
+                Ok(n)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Computes the status and writes it if it changed or the report interval passed. Returns
+    /// the node as the API has it.
+    pub async fn sync_status(&self, force: bool) -> Result<Node> {
+        self.limiter.acquire().await;
+        let current = self.api.get(&self.description.name).await?;
+        let previous = current.status.clone().unwrap_or_default();
+        let health = self.health().await;
+        let mut status = object::status(
+            &self.description,
+            &health,
+            previous.conditions.as_deref().unwrap_or_default(),
+            jiff::Timestamp::now(),
+        );
+        status.images = Some(self.images().await);
+        let due = self.last.lock().as_ref().is_none_or(|(_, at)| at.elapsed() >= self.report_every);
+        if !force && !due && !object::status_changed(&previous, &status) {
+            return Ok(current);
+        }
+        let patch = serde_json::json!({"status": status});
+        self.limiter.acquire().await;
+        let n = self.api.patch_status(&self.description.name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        *self.last.lock() = Some((status, Instant::now()));
+        Ok(n)
+    }
+}

@@ -1,0 +1,105 @@
+//! managedFields on every write, and server-side apply: the registry's use of krs-api's field
+//! manager. Every create, update and non-apply patch records the fields its manager changed
+//! (operation Update); an apply merges the configuration into the live object and records it
+//! (operation Apply), or fails with 409 naming the conflicting fields and managers.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, StatusCause};
+use krs_api::ResourceInfo;
+use krs_api::fieldmanager::{self, ApplyError, FieldSet, Path as FieldPath, Request};
+use krs_kinds::Object;
+use serde_json::Value;
+
+use super::WriteContext;
+use crate::errors::ApiError;
+
+/// The current time as managedFields record it (RFC 3339, seconds).
+fn now() -> String {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The fields a write through `subresource` never gains ownership of (upstream's strategies'
+/// `GetResetFields`): the status when writing the main resource of a kind with a status
+/// subresource, the spec and the metadata the main resource owns when writing the status.
+fn reset_fields(res: &ResourceInfo, subresource: &str) -> Option<FieldSet> {
+    match subresource {
+        "" if res.has_status() => Some(FieldSet::from_paths(&[FieldPath::fields(&["status"])])),
+        "status" => Some(FieldSet::from_paths(&[
+            FieldPath::fields(&["spec"]),
+            FieldPath::fields(&["metadata", "labels"]),
+            FieldPath::fields(&["metadata", "annotations"]),
+            FieldPath::fields(&["metadata", "finalizers"]),
+            FieldPath::fields(&["metadata", "ownerReferences"]),
+        ])),
+        _ => None,
+    }
+}
+
+fn set_managed_fields(obj: &mut dyn Object, value: &Value) {
+    obj.meta_mut().managed_fields = value
+        .pointer("/metadata/managedFields")
+        .and_then(|m| serde_json::from_value::<Vec<ManagedFieldsEntry>>(m.clone()).ok())
+        .filter(|m| !m.is_empty());
+}
+
+/// Records the fields this write's manager changed in `new`'s managedFields.
+pub fn track(
+    res: &ResourceInfo,
+    ctx: &WriteContext,
+    live: Option<&dyn Object>,
+    new: &mut dyn Object,
+    subresource: &str,
+) -> Result<(), ApiError> {
+    let mut new_value = new.to_value();
+    let live_value = live.map(|o| o.to_value());
+    let (api_version, now, reset) = (res.api_version(), now(), reset_fields(res, subresource));
+    let req = Request {
+        manager: &ctx.manager,
+        subresource,
+        api_version: &api_version,
+        kind: &res.kind,
+        now: &now,
+        reset_fields: reset.as_ref(),
+    };
+    fieldmanager::update(live_value.as_ref(), &mut new_value, &req)
+        .map_err(|e| ApiError::internal(format!("managed fields: {e}")))?;
+    set_managed_fields(new, &new_value);
+    Ok(())
+}
+
+/// Server-side apply of `config` onto `live` (None creates). Returns the object to store, its
+/// managedFields set, still to be defaulted and validated.
+pub fn apply(
+    res: &ResourceInfo,
+    ctx: &WriteContext,
+    live: Option<&Value>,
+    config: &Value,
+    force: bool,
+) -> Result<Value, ApiError> {
+    let (api_version, now, reset) = (res.api_version(), now(), reset_fields(res, ""));
+    let req = Request {
+        manager: &ctx.manager,
+        subresource: "",
+        api_version: &api_version,
+        kind: &res.kind,
+        now: &now,
+        reset_fields: reset.as_ref(),
+    };
+    fieldmanager::apply(live, config, force, &req).map_err(|e| match e {
+        ApplyError::Conflicts(c) => {
+            let causes = c
+                .causes()
+                .into_iter()
+                .map(|c| StatusCause {
+                    reason: Some(c.reason.to_string()),
+                    message: Some(c.message),
+                    field: Some(c.field),
+                })
+                .collect();
+            krs_apimachinery::status::new_apply_conflict(causes, &c.message()).into()
+        }
+        ApplyError::BadRequest(m) => ApiError::bad_request(m),
+        other => ApiError::internal(other.to_string()),
+    })
+}
