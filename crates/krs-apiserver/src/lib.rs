@@ -30,6 +30,7 @@ pub mod objbytes;
 pub mod openapi;
 pub mod patch;
 pub mod pki;
+pub mod proxy;
 pub mod registry;
 pub mod request;
 pub mod reviews;

@@ -183,13 +183,18 @@ impl Server {
         let catalog = Arc::new(Catalog::builtin());
         let allocations =
             Arc::new(ServiceAllocations { ips: ServiceIpAllocator::new(service_cidrs.clone()), ports: node_ports });
+        let (kubelet_cert, kubelet_key) =
+            pki.issue_client_cert("kube-apiserver-kubelet-client", &["system:masters"])?;
+        let kubelet =
+            crate::proxy::KubeletClient::new(&pki.ca_cert, &kubelet_cert, &kubelet_key).map_err(ServerError::Config)?;
         let sa_key = pki.service_account_key_der()?;
         let tokens = TokenIssuer::new(&sa_key, DEFAULT_ISSUER, vec![DEFAULT_ISSUER.to_string()])
             .map_err(|e| ServerError::Config(e.to_string()))?;
         let app = Arc::new(
             App::new(catalog, store, Box::new(MastersOnly), client_addr.to_string())
                 .with_hooks("services", allocations)
-                .with_tokens(Arc::new(tokens)),
+                .with_tokens(Arc::new(tokens))
+                .with_kubelet_client(kubelet),
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let serving = tokio::spawn(crate::serve::serve(listener, tls, app.clone(), shutdown_rx, config.shutdown_grace));

@@ -346,3 +346,78 @@ pub fn node_with_pods(node: NodeBuilder, pods: Vec<Arc<PodInfo>>) -> NodeInfo {
     }
     ni
 }
+
+/// The default profile's framework on `handle`.
+pub fn default_framework(handle: Arc<crate::framework::Handle>) -> crate::framework::Framework {
+    let profile = crate::config::Profile { scheduler_name: Some("default-scheduler".into()), ..Default::default() };
+    match crate::plugins::build_framework(&profile, None, handle) {
+        Ok(fw) => fw,
+        Err(e) => panic!("default profile: {e}"),
+    }
+}
+
+/// A topology spread constraint.
+pub fn spread(key: &str, skew: i32, when: &str, labels: &[(&str, &str)]) -> TopologySpreadConstraint {
+    TopologySpreadConstraint {
+        max_skew: skew,
+        topology_key: key.into(),
+        when_unsatisfiable: when.into(),
+        label_selector: Some(selector(labels)),
+        ..Default::default()
+    }
+}
+
+/// Stores a PVC in the listers.
+pub fn add_pvc(listers: &crate::framework::Listers, name: &str, modes: &[&str], class: &str, storage: &str, volume: Option<&str>) {
+    let pvc: k8s_openapi::api::core::v1::PersistentVolumeClaim = from_json(serde_json::json!({
+        "metadata": {"name": name, "namespace": "default", "uid": format!("pvc-uid-{name}")},
+        "spec": {"accessModes": modes, "storageClassName": class, "volumeName": volume,
+                 "resources": {"requests": {"storage": storage}}},
+    }));
+    listers.pvcs.write().insert(format!("default/{name}"), Arc::new(pvc));
+}
+
+/// Stores a PV reachable from `node` in the listers.
+pub fn add_pv(listers: &crate::framework::Listers, name: &str, class: &str, storage: &str, node: &str) {
+    let pv: k8s_openapi::api::core::v1::PersistentVolume = from_json(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": class, "capacity": {"storage": storage},
+                 "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                     {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}},
+        "status": {"phase": "Available"},
+    }));
+    listers.pvs.write().insert(name.into(), Arc::new(pv));
+}
+
+/// Stores a StorageClass in the listers.
+pub fn add_storage_class(listers: &crate::framework::Listers, name: &str, provisioner: &str, mode: &str) {
+    let sc: k8s_openapi::api::storage::v1::StorageClass =
+        from_json(serde_json::json!({"metadata": {"name": name}, "provisioner": provisioner, "volumeBindingMode": mode}));
+    listers.storage_classes.write().insert(name.into(), Arc::new(sc));
+}
+
+pub fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+    match serde_json::from_value(v) {
+        Ok(t) => t,
+        Err(e) => panic!("test object: {e}"),
+    }
+}
+
+/// Runs PreFilter and Filter of the whole framework on every node: the state and the
+/// statuses of the nodes that do not fit.
+pub fn run_filters(fw: &crate::framework::Framework, pod: &Arc<PodInfo>, snap: &Snapshot) -> (CycleState, crate::framework::NodeToStatus) {
+    let mut state = CycleState::default();
+    let (_, s, _) = fw.run_pre_filter(&mut state, pod, snap);
+    let mut statuses = crate::framework::NodeToStatus::default();
+    if !s.is_success() {
+        statuses.absent = Some(s);
+        return (state, statuses);
+    }
+    for n in &snap.node_info_list {
+        let s = fw.run_filter_with_nominated_pods(&state, pod, n);
+        if !s.is_success() {
+            statuses.statuses.insert(n.name.clone(), s);
+        }
+    }
+    (state, statuses)
+}

@@ -13,6 +13,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod cri;
+
 pub const KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
 /// The directory holding the workspace's binaries (target/debug): the test executable lives in
@@ -198,4 +200,64 @@ impl Drop for RunningAgent {
             t.abort();
         }
     }
+}
+
+/// Creates what the controller manager would (the default service account and the root CA
+/// config map) in `ns`, so pods' service account volumes can be set up.
+pub async fn prepare_namespace(client: &kube::Client, ns: &str) {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
+    use kube::api::PostParams;
+    let pp = PostParams::default();
+    if ns != "default" {
+        let n: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).expect("ns");
+        let _ = kube::Api::<Namespace>::all(client.clone()).create(&pp, &n).await;
+    }
+    let sa: ServiceAccount = serde_json::from_value(serde_json::json!({"metadata": {"name": "default"}})).expect("sa");
+    let _ = kube::Api::<ServiceAccount>::namespaced(client.clone(), ns).create(&pp, &sa).await;
+    let cm: ConfigMap = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "test CA"}
+    }))
+    .expect("cm");
+    let _ = kube::Api::<ConfigMap>::namespaced(client.clone(), ns).create(&pp, &cm).await;
+}
+
+/// A pod from JSON, bound to `node`.
+pub fn pod(node: &str, spec: serde_json::Value) -> k8s_openapi::api::core::v1::Pod {
+    let mut v = spec;
+    v["spec"]["nodeName"] = serde_json::json!(node);
+    serde_json::from_value(v).expect("pod")
+}
+
+/// Waits for a pod to satisfy `f`, returning it.
+pub async fn wait_pod(
+    api: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    name: &str,
+    timeout: Duration,
+    what: &str,
+    f: impl Fn(&k8s_openapi::api::core::v1::Pod) -> bool,
+) -> k8s_openapi::api::core::v1::Pod {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let p = api.get(name).await.ok();
+        if let Some(p) = p.as_ref().filter(|p| f(p)) {
+            return p.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for pod {name} to be {what}; last seen: {}",
+            serde_json::to_string_pretty(&p.map(|p| p.status)).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn phase(p: &k8s_openapi::api::core::v1::Pod) -> &str {
+    p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or_default()
+}
+
+pub fn ready(p: &k8s_openapi::api::core::v1::Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }

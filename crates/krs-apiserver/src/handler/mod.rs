@@ -55,6 +55,8 @@ pub struct App {
     bearer_cache: Mutex<HashMap<String, (UserInfo, Instant)>>,
     /// Turns true when the server shuts down: long-running requests (watches) end at once.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// How connect subresources reach node agents.
+    pub kubelet: Option<crate::proxy::KubeletClient>,
     /// The OpenAPI documents, built on first request.
     openapi: std::sync::OnceLock<krs_openapi::OpenApi>,
 }
@@ -78,7 +80,14 @@ impl App {
             bearer_cache: Mutex::new(HashMap::new()),
             stopping: tokio::sync::watch::channel(false).0,
             openapi: std::sync::OnceLock::new(),
+            kubelet: None,
         }
+    }
+
+    /// Sets how node agents are reached. Call before serving.
+    pub fn with_kubelet_client(mut self, kubelet: crate::proxy::KubeletClient) -> App {
+        self.kubelet = Some(kubelet);
+        self
     }
 
     /// Sets the service account token issuer. Call before serving.
@@ -126,8 +135,11 @@ impl App {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let started = Instant::now();
-        let (parts, body) = req.into_parts();
-        let mut resp = self.route(&parts, body, user.as_ref()).await;
+        let (mut parts, body) = req.into_parts();
+        // Upgrades (exec, attach, port-forward) need the connection's upgrade handle, which the
+        // HTTP server keeps in the request's extensions.
+        let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+        let mut resp = self.route(&parts, body, user.as_ref(), on_upgrade).await;
         if parts.method == Method::HEAD {
             *resp.body_mut() = body::empty();
         }
@@ -135,7 +147,13 @@ impl App {
         resp
     }
 
-    async fn route<B>(self: &Arc<Self>, parts: &Parts, body: B, user: Option<&UserInfo>) -> Response<Body>
+    async fn route<B>(
+        self: &Arc<Self>,
+        parts: &Parts,
+        body: B,
+        user: Option<&UserInfo>,
+        on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    ) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -212,7 +230,7 @@ impl App {
         if !info.is_resource_request {
             return self.non_resource(parts, &info);
         }
-        match resource::serve(self, parts, body, &info, user).await {
+        match resource::serve(self, parts, body, &info, user, on_upgrade).await {
             Ok(resp) => resp,
             Err(e) => status_response(&e),
         }

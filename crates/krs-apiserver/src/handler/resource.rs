@@ -36,6 +36,7 @@ pub(super) async fn serve<B>(
     body: B,
     info: &RequestInfo,
     user: &UserInfo,
+    on_upgrade: Option<hyper::upgrade::OnUpgrade>,
 ) -> Result<Response<Body>, ApiError>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
@@ -43,7 +44,7 @@ where
 {
     let res =
         app.catalog.lookup(&info.group, &info.version, &info.resource).cloned().ok_or_else(ApiError::no_such_path)?;
-    let mut resp = serve_resource(app, parts, body, info, user, &res).await?;
+    let mut resp = serve_resource(app, parts, body, info, user, &res, on_upgrade).await?;
     if let Some(warning) = res.deprecation {
         add_warnings(&mut resp, &[warning.to_string()]);
     }
@@ -57,6 +58,7 @@ async fn serve_resource<B>(
     info: &RequestInfo,
     user: &UserInfo,
     res: &Arc<ResourceInfo>,
+    on_upgrade: Option<hyper::upgrade::OnUpgrade>,
 ) -> Result<Response<Body>, ApiError>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
@@ -216,6 +218,10 @@ where
             let request = read_value(parts, body).await?;
             let token = subresources::token_request(app, &res, ns, name, request).await?;
             respond::encode_value(StatusCode::CREATED, &token, neg.format)
+        }
+        (Some("log" | "exec" | "attach" | "portforward" | "proxy"), _) => {
+            let body = read_body(body).await?;
+            connect(app, &res, parts, info, body, on_upgrade).await
         }
         (Some(other), _) => {
             Err(ApiError::method_not_supported(&res, &format!("{} on the {other} subresource", info.verb)))
@@ -474,6 +480,65 @@ fn type_meta_matches(res: &ResourceInfo, api_version: Option<&str>, kind: Option
         )));
     }
     Ok(())
+}
+
+/// Connect subresources: forwarded to the node agent of the pod's (or the named) node.
+async fn connect(
+    app: &Arc<App>,
+    res: &Arc<ResourceInfo>,
+    parts: &Parts,
+    info: &RequestInfo,
+    body: Bytes,
+    on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Result<Response<Body>, ApiError> {
+    let kubelet =
+        app.kubelet.as_ref().ok_or_else(|| ApiError::service_unavailable("no node agent client is configured"))?;
+    let query = Query::parse(parts.uri.query());
+    let nodes = app.catalog.lookup("", "v1", "nodes").cloned().ok_or_else(ApiError::no_such_path)?;
+    let (node_name, path) = match (res.resource.as_str(), info.subresource.as_str()) {
+        ("nodes", "proxy") => (info.name.clone(), format!("/{}", info.parts_after.join("/"))),
+        ("pods", sub) => {
+            let pod: serde_json::Value =
+                serde_json::from_slice(&registry::get(app, res, &info.namespace, &info.name).await?.json())
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+            let node = pod.pointer("/spec/nodeName").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+            if node.is_empty() {
+                return Err(ApiError::bad_request(format!("pod {} does not have a host assigned", info.name)));
+            }
+            let (ns, name) = (&info.namespace, &info.name);
+            let path = match sub {
+                "portforward" => format!("/portForward/{ns}/{name}"),
+                "log" | "exec" | "attach" => {
+                    let container = crate::proxy::container_of(&pod, query.get("container"))?;
+                    let endpoint = if sub == "log" { "containerLogs" } else { sub };
+                    format!("/{endpoint}/{ns}/{name}/{container}")
+                }
+                _ => {
+                    return Err(ApiError::method_not_supported(
+                        res,
+                        &format!("{} on the {sub} subresource", info.verb),
+                    ));
+                }
+            };
+            (node, path)
+        }
+        _ => {
+            return Err(ApiError::method_not_supported(
+                res,
+                &format!("{} on the {} subresource", info.verb, info.subresource),
+            ));
+        }
+    };
+    let node: serde_json::Value = serde_json::from_slice(&registry::get(app, &nodes, "", &node_name).await?.json())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let (ip, port) = crate::proxy::kubelet_endpoint(&node).ok_or_else(|| {
+        ApiError::service_unavailable(format!("node {node_name} has no address the node agent can be reached at"))
+    })?;
+    // The container is in the path; everything else of the query goes to the agent as sent.
+    let rest: Vec<&str> =
+        parts.uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("container=")).collect();
+    let path_and_query = if rest.is_empty() { path } else { format!("{path}?{}", rest.join("&")) };
+    kubelet.forward(ip, port, &path_and_query, parts, body, on_upgrade).await
 }
 
 /// Reads a request body of any supported format as a JSON value.

@@ -26,6 +26,11 @@ pub const KUBECTL_DIR: &str = "/usr/lib/google-cloud-sdk/bin";
 pub const V1_27: &str = "1.27";
 /// Protobuf request bodies for typed commands (create configmap/secret/deployment).
 pub const V1_33: &str = "1.33";
+/// The newest kubectl tested; not among the pinned releases: CI (.ci/run) installs it at
+/// [`KUBECTL_1_37`].
+pub const V1_37: &str = "1.37";
+/// Where kubectl 1.37 lives.
+pub const KUBECTL_1_37: &str = "/usr/local/lib/krs-test/kubectl.1.37";
 
 /// How long the server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -57,6 +62,9 @@ pub struct Cluster {
 }
 
 fn kubectl_path(version: &str) -> PathBuf {
+    if version == V1_37 {
+        return PathBuf::from(KUBECTL_1_37);
+    }
     Path::new(KUBECTL_DIR).join(format!("kubectl.{version}"))
 }
 
@@ -199,8 +207,14 @@ impl Cluster {
     }
 
     pub fn kubectl_with_stdin(&self, version: &str, args: &[&str], stdin: Option<&str>) -> Output {
+        self.kubectl_with_env(version, args, stdin, &[])
+    }
+
+    /// As [`Cluster::kubectl_with_stdin`], with extra environment variables (`KUBE_EDITOR`).
+    pub fn kubectl_with_env(&self, version: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
         let mut child = self
             .kubectl_command(version, args)
+            .envs(env.iter().copied())
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -314,6 +328,11 @@ impl<'a> Kubectl<'a> {
 
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
         self.cluster.kubectl_with_stdin(self.version, &self.full_args(args), Some(stdin))
+    }
+
+    /// Runs kubectl with extra environment variables (`KUBE_EDITOR` for `edit`).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.cluster.kubectl_with_env(self.version, &self.full_args(args), None, env)
     }
 
     /// Runs kubectl, asserts it succeeded and returns its stdout.
@@ -531,6 +550,17 @@ macro_rules! scenarios {
                 }
             )+
         }
+    };
+}
+
+/// [`scenarios!`] on the embedded store for each tested kubectl: 1.27, 1.33 and 1.37 (modules
+/// `embedded_kubectl_1_27`, `..._1_33`, `..._1_37`); a release that is not installed is skipped
+/// with a printed reason.
+macro_rules! kubectl_scenarios {
+    ($($scenario:ident),+ $(,)?) => {
+        scenarios!(embedded_kubectl_1_27, Embedded, V1_27: $($scenario),+);
+        scenarios!(embedded_kubectl_1_33, Embedded, V1_33: $($scenario),+);
+        scenarios!(embedded_kubectl_1_37, Embedded, V1_37: $($scenario),+);
     };
 }
 
