@@ -45,6 +45,7 @@ impl Server {
             .args(["server", "--data-dir"])
             .arg(dir)
             .args(["--secure-port", &port.to_string(), "--log-level", "warn"])
+            .args(["--no-agent", "--no-scheduler", "--no-controller-manager"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;

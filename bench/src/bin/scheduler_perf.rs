@@ -186,6 +186,7 @@ impl Server {
             .args(["server", "--data-dir"])
             .arg(dir.path())
             .args(["--secure-port", &port.to_string(), "--log-level", "warn"])
+            .args(["--no-agent", "--no-scheduler", "--no-controller-manager"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
@@ -228,7 +229,13 @@ struct Api {
 }
 
 impl Api {
-    async fn send(&self, i: usize, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, bytes::Bytes), Error> {
+    async fn send(
+        &self,
+        i: usize,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, bytes::Bytes), Error> {
         let c = &self.clients[i % self.clients.len()];
         let body = body.map(|b| (serde_json::to_vec(b).unwrap_or_default(), "application/json"));
         c.send(method, path, body).await
@@ -243,7 +250,12 @@ impl Api {
     }
 
     /// Creates `count` objects built by `make(i)` at `path`, IN_FLIGHT per connection.
-    async fn create_many(&self, path: &str, count: usize, make: impl Fn(usize) -> Value + Send + Sync + 'static) -> Result<(), Error> {
+    async fn create_many(
+        &self,
+        path: &str,
+        count: usize,
+        make: impl Fn(usize) -> Value + Send + Sync + 'static,
+    ) -> Result<(), Error> {
         let make = Arc::new(make);
         let workers = (CONNECTIONS * IN_FLIGHT).min(count.max(1));
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -277,12 +289,21 @@ impl Api {
         .await
     }
 
-    async fn create_nodes(&self, count: usize, zone: impl Fn(usize) -> Option<&'static str> + Send + Sync + 'static) -> Result<(), Error> {
+    async fn create_nodes(
+        &self,
+        count: usize,
+        zone: impl Fn(usize) -> Option<&'static str> + Send + Sync + 'static,
+    ) -> Result<(), Error> {
         self.create_many("/api/v1/nodes", count, move |i| node_default(&format!("scheduler-perf-{i}"), zone(i))).await
     }
 
     async fn namespace(&self, name: &str) -> Result<(), Error> {
-        self.create(0, "/api/v1/namespaces", &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})).await
+        self.create(
+            0,
+            "/api/v1/namespaces",
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        )
+        .await
     }
 
     async fn delete(&self, i: usize, path: &str) {
@@ -313,7 +334,10 @@ impl Drop for Background {
     }
 }
 
-fn every(period: Duration, mut f: impl FnMut(usize) -> Option<tokio::task::JoinHandle<()>> + Send + 'static) -> Background {
+fn every(
+    period: Duration,
+    mut f: impl FnMut(usize) -> Option<tokio::task::JoinHandle<()>> + Send + 'static,
+) -> Background {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     tokio::spawn(async move {
@@ -393,8 +417,11 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
             ("default", 5000, pod_topology_spreading)
         }
         Kind::PreemptionAsync | Kind::Unschedulable => {
-            let (init, churn): (usize, fn() -> Value) =
-                if w.kind == Kind::PreemptionAsync { (20000, pod_high_priority) } else { (100, pod_high_priority_large_cpu) };
+            let (init, churn): (usize, fn() -> Value) = if w.kind == Kind::PreemptionAsync {
+                (20000, pod_high_priority)
+            } else {
+                (100, pod_high_priority_large_cpu)
+            };
             api.create_nodes(5000, |_| None).await?;
             let tmpl = if w.kind == Kind::PreemptionAsync { pod_low_priority } else { pod_default };
             api.create_pods("default", "init", init, tmpl).await?;
@@ -408,7 +435,14 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
                     let _ = api.create(i, "/api/v1/namespaces/default/pods", &p).await;
                 }))
             });
-            let r = measure(&api, &metrics, "default", 10000_usize.min(if w.kind == Kind::PreemptionAsync { 5000 } else { 10000 }), pod_default).await;
+            let r = measure(
+                &api,
+                &metrics,
+                "default",
+                10000_usize.min(if w.kind == Kind::PreemptionAsync { 5000 } else { 10000 }),
+                pod_default,
+            )
+            .await;
             drop(bg);
             return finish(r, stop_tx, scheduler).await;
         }
@@ -429,7 +463,11 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
             let del_api = api.clone();
             let bg = every(Duration::from_millis(20), move |i| {
                 let api = del_api.clone();
-                (i < 20000).then(|| tokio::spawn(async move { api.delete(i, &format!("/api/v1/namespaces/namespace-3/pods/deleting-{i}")).await }))
+                (i < 20000).then(|| {
+                    tokio::spawn(async move {
+                        api.delete(i, &format!("/api/v1/namespaces/namespace-3/pods/deleting-{i}")).await
+                    })
+                })
             });
             let r = measure(&api, &metrics, "namespace-5", 20000, light_pod).await;
             drop(bg);
@@ -451,7 +489,9 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
                     let mut p = pod_high_priority_large_cpu();
                     p["metadata"]["name"] = json!(format!("pod-h-{i}"));
                     let _ = api.create(1, "/api/v1/namespaces/default/pods", &p).await;
-                    let _ = api.create(2, "/api/v1/namespaces/default/services", &service_churn(&format!("service-churn-{i}"))).await;
+                    let _ = api
+                        .create(2, "/api/v1/namespaces/default/services", &service_churn(&format!("service-churn-{i}")))
+                        .await;
                 }))
             });
             let r = measure(&api, &metrics, "default", 10000, pod_default).await;
@@ -464,7 +504,13 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
 }
 
 /// Creates the measured pods and waits until all of them are bound.
-async fn measure(api: &Api, metrics: &Metrics, ns: &str, count: usize, template: fn() -> Value) -> Result<Result_, Error> {
+async fn measure(
+    api: &Api,
+    metrics: &Metrics,
+    ns: &str,
+    count: usize,
+    template: fn() -> Value,
+) -> Result<Result_, Error> {
     let base = metrics.scheduled_pods();
     let start = Instant::now();
     let create = api.create_pods(ns, "measure", count, template);
@@ -492,7 +538,8 @@ fn krs_binary() -> Result<PathBuf, Error> {
     if sibling.exists() {
         Ok(sibling)
     } else {
-        Err(format!("{} not found: build it with `cargo build --release -p krs` or set KRS_BIN", sibling.display()).into())
+        Err(format!("{} not found: build it with `cargo build --release -p krs` or set KRS_BIN", sibling.display())
+            .into())
     }
 }
 

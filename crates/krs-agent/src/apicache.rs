@@ -16,6 +16,8 @@ use crate::error::kube_not_found;
 use crate::ratelimit::RateLimiter;
 
 type Slot<K> = Mutex<HashMap<(String, String), (Instant, Option<Arc<K>>)>>;
+/// Namespace → when listed, the services.
+type ServiceSlot = Mutex<HashMap<String, (Instant, Arc<Vec<Service>>)>>;
 
 pub struct ApiCache {
     client: Client,
@@ -23,7 +25,7 @@ pub struct ApiCache {
     ttl: Duration,
     configmaps: Slot<ConfigMap>,
     secrets: Slot<Secret>,
-    services: Mutex<HashMap<String, (Instant, Arc<Vec<Service>>)>>,
+    services: ServiceSlot,
 }
 
 impl ApiCache {
@@ -48,7 +50,10 @@ impl ApiCache {
 
     async fn get<K>(&self, slot: &Slot<K>, ns: &str, name: &str) -> Result<Option<Arc<K>>, String>
     where
-        K: kube::Resource<Scope = NamespaceResourceScope, DynamicType = ()> + DeserializeOwned + Clone + std::fmt::Debug,
+        K: kube::Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + DeserializeOwned
+            + Clone
+            + std::fmt::Debug,
     {
         let key = (ns.to_owned(), name.to_owned());
         if let Some((at, v)) = slot.lock().get(&key)

@@ -69,11 +69,7 @@ impl Backoff {
 /// "back-off 5m0s").
 pub fn go_duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 60 {
-        format!("{}m{}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
-    }
+    if secs >= 60 { format!("{}m{}s", secs / 60, secs % 60) } else { format!("{secs}s") }
 }
 
 #[cfg(test)]

@@ -111,7 +111,8 @@ mod tests {
         assert_eq!(field(&pod, "spec.nodeName", &addrs).as_deref(), Ok("n1"));
         assert!(field(&pod, "spec.bogus", &addrs).is_err());
         let c = pod.spec.as_ref().map(|s| s.containers[0].clone()).unwrap_or_default();
-        let alloc = BTreeMap::from([("cpu".to_owned(), Quantity("2".into())), ("memory".to_owned(), Quantity("1Gi".into()))]);
+        let alloc =
+            BTreeMap::from([("cpu".to_owned(), Quantity("2".into())), ("memory".to_owned(), Quantity("1Gi".into()))]);
         assert_eq!(resource(&c, "limits.cpu", None, &alloc).as_deref(), Ok("1"));
         assert_eq!(resource(&c, "limits.cpu", Some(&Quantity("1m".into())), &alloc).as_deref(), Ok("250"));
         assert_eq!(resource(&c, "limits.memory", Some(&Quantity("1Mi".into())), &alloc).as_deref(), Ok("64"));

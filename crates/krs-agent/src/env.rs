@@ -57,10 +57,10 @@ pub async fn container_env(pod: &Pod, c: &Container, inputs: &EnvInputs<'_>) -> 
     if spec.and_then(|s| s.enable_service_links) != Some(false) {
         services.extend(inputs.cache.services(ns).await?.iter().cloned());
     }
-    if ns != "default" || services.is_empty() {
-        if let Ok(default) = inputs.cache.services("default").await {
-            services.extend(default.iter().filter(|s| s.metadata.name.as_deref() == Some("kubernetes")).cloned());
-        }
+    if (ns != "default" || services.is_empty())
+        && let Ok(default) = inputs.cache.services("default").await
+    {
+        services.extend(default.iter().filter(|s| s.metadata.name.as_deref() == Some("kubernetes")).cloned());
     }
     services.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     services.dedup_by(|a, b| a.metadata.name == b.metadata.name && a.metadata.namespace == b.metadata.namespace);
@@ -110,7 +110,9 @@ pub async fn container_env(pod: &Pod, c: &Container, inputs: &EnvInputs<'_>) -> 
             } else if let Some(r) = &src.resource_field_ref {
                 let target = match r.container_name.as_deref().filter(|n| !n.is_empty()) {
                     Some(n) => spec
-                        .and_then(|s| s.containers.iter().chain(s.init_containers.iter().flatten()).find(|c| c.name == n))
+                        .and_then(|s| {
+                            s.containers.iter().chain(s.init_containers.iter().flatten()).find(|c| c.name == n)
+                        })
                         .ok_or_else(|| format!("container {n:?} not found for resourceFieldRef"))?,
                     None => c,
                 };
@@ -177,9 +179,10 @@ mod tests {
         assert_eq!(m.get("MY_DB_SERVICE_PORT_PG").map(String::as_str), Some("5432"));
         assert_eq!(m.get("MY_DB_PORT").map(String::as_str), Some("tcp://10.43.0.7:5432"));
         assert_eq!(m.get("MY_DB_PORT_5432_TCP_ADDR").map(String::as_str), Some("10.43.0.7"));
-        let headless: Service =
-            serde_json::from_value(serde_json::json!({"metadata": {"name": "h"}, "spec": {"clusterIP": "None", "ports": [{"port": 1}]}}))
-                .expect("service");
+        let headless: Service = serde_json::from_value(
+            serde_json::json!({"metadata": {"name": "h"}, "spec": {"clusterIP": "None", "ports": [{"port": 1}]}}),
+        )
+        .expect("service");
         let mut v = Vec::new();
         service_vars(&headless, &mut v);
         assert!(v.is_empty());

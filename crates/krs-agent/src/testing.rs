@@ -76,11 +76,10 @@ fn sha256(data: &[u8]) -> String {
 fn busybox_rootfs() -> std::io::Result<Vec<(String, Entry)>> {
     let busybox = std::fs::read("/bin/busybox")?;
     let list = Command::new("/bin/busybox").arg("--list").output()?;
-    let mut e = vec![
-        ("bin/".to_owned(), Entry::Dir(0o755)),
-        ("bin/busybox".to_owned(), Entry::File(busybox, 0o755)),
-    ];
-    for applet in String::from_utf8_lossy(&list.stdout).lines().map(str::trim).filter(|a| !a.is_empty() && *a != "busybox") {
+    let mut e = vec![("bin/".to_owned(), Entry::Dir(0o755)), ("bin/busybox".to_owned(), Entry::File(busybox, 0o755))];
+    for applet in
+        String::from_utf8_lossy(&list.stdout).lines().map(str::trim).filter(|a| !a.is_empty() && *a != "busybox")
+    {
         e.push((format!("bin/{applet}"), Entry::Symlink("busybox".into())));
     }
     for d in ["dev/", "proc/", "sys/", "root/", "var/", "var/www/", "usr/", "usr/bin/", "etc/"] {
@@ -182,6 +181,59 @@ pub fn import_test_images(socket: &Path, work: &Path) -> std::io::Result<()> {
     )?;
     import(socket, &pause.archive)?;
     Ok(())
+}
+
+/// Removes everything a containerd under `dir` (socket `socket`) ran, for tests and
+/// benchmarks: every sandbox through the CRI (while containerd still runs), then leftover
+/// shims (by PID: their command line names the socket), mounts under `dir`, and libcni's cache
+/// entries of the agent's network. Call it before stopping containerd, and again after.
+pub async fn remove_all_pods(socket: &Path) {
+    let Ok(mut c) = crate::runtime::cri::client::CriClient::connect(socket).await else { return };
+    let Ok(list) = c.runtime.list_pod_sandbox(k8s_cri::v1::ListPodSandboxRequest { filter: None }).await else {
+        return;
+    };
+    for s in list.into_inner().items {
+        let id = s.id.clone();
+        let stop = k8s_cri::v1::StopPodSandboxRequest { pod_sandbox_id: id.clone() };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), c.runtime.stop_pod_sandbox(stop)).await;
+        let remove = k8s_cri::v1::RemovePodSandboxRequest { pod_sandbox_id: id };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), c.runtime.remove_pod_sandbox(remove)).await;
+        if let Some(uid) = s.labels.get(crate::runtime::cri::sandbox::POD_UID) {
+            for qos in ["/kubepods", "/kubepods/burstable", "/kubepods/besteffort"] {
+                crate::cgroups::remove_pod_tree(&format!("{qos}/pod{uid}"));
+            }
+        }
+    }
+}
+
+/// The synchronous half of the cleanup (after containerd stopped): shims, mounts, CNI cache.
+pub fn remove_leftovers(dir: &Path, socket: &Path) {
+    let needle = socket.to_string_lossy().into_owned();
+    let me = std::process::id() as i32;
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for pid in entries.flatten().filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok()) {
+            if pid == me {
+                continue;
+            }
+            let mentions = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&needle))
+                .unwrap_or(false);
+            if mentions {
+                // SAFETY: kill(2) on a shim of this containerd (its command line names our socket).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let _ = crate::volumes::mount::unmount_all(dir);
+    let network = crate::cni::network_name(dir);
+    if let Ok(entries) = std::fs::read_dir("/var/lib/cni/results") {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&format!("{network}-")) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -49,9 +49,10 @@ async fn sim_nodes_register_renew_and_run_pods() {
             .items
             .iter()
             .filter(|n| {
-                n.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
-                    cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")
-                })
+                n.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
             })
             .count();
         (ready == 3).then_some(())
@@ -61,10 +62,9 @@ async fn sim_nodes_register_renew_and_run_pods() {
     let alloc = node.status.as_ref().and_then(|s| s.allocatable.clone()).unwrap_or_default();
     assert_eq!(alloc.get("pods").map(|q| q.0.as_str()), Some("110"));
     let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
-    let first = eventually(Duration::from_secs(30), "lease", || async {
-        leases.get("krs-sim-1").await.ok()?.spec?.renew_time
-    })
-    .await;
+    let first =
+        eventually(Duration::from_secs(30), "lease", || async { leases.get("krs-sim-1").await.ok()?.spec?.renew_time })
+            .await;
     let lease = leases.get("krs-sim-1").await.expect("lease");
     assert_eq!(lease.spec.as_ref().and_then(|s| s.holder_identity.as_deref()), Some("krs-sim-1"));
     let owner = lease.metadata.owner_references.unwrap_or_default();
@@ -72,7 +72,9 @@ async fn sim_nodes_register_renew_and_run_pods() {
 
     // A long-running pod becomes Running and Ready with an IP.
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    pods.create(&PostParams::default(), &pod("web", "krs-sim-1", serde_json::json!({}), "Always")).await.expect("create");
+    pods.create(&PostParams::default(), &pod("web", "krs-sim-1", serde_json::json!({}), "Always"))
+        .await
+        .expect("create");
     let running = eventually(Duration::from_secs(30), "web Running", || async {
         let p = pods.get("web").await.ok()?;
         (p.status.as_ref()?.phase.as_deref() == Some("Running")).then_some(p)

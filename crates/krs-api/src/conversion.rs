@@ -17,8 +17,8 @@ use std::fmt;
 use serde_json::Value;
 
 pub use autoscaling::{
-    BEHAVIOR_SPECS_ANNOTATION, CONDITIONS_ANNOTATION, DEFAULT_CPU_UTILIZATION,
-    METRIC_SPECS_ANNOTATION, METRIC_STATUSES_ANNOTATION,
+    BEHAVIOR_SPECS_ANNOTATION, CONDITIONS_ANNOTATION, DEFAULT_CPU_UTILIZATION, METRIC_SPECS_ANNOTATION,
+    METRIC_STATUSES_ANNOTATION,
 };
 
 /// Why an object could not be converted.
@@ -27,11 +27,7 @@ pub enum ConversionError {
     /// The value is not an object with a string `apiVersion` and `kind`.
     NotAnObject,
     /// No conversion between these versions of this kind exists.
-    Unsupported {
-        kind: String,
-        from: String,
-        to: String,
-    },
+    Unsupported { kind: String, from: String, to: String },
 }
 
 impl fmt::Display for ConversionError {
@@ -49,11 +45,7 @@ impl std::error::Error for ConversionError {}
 
 /// The `apiVersion` of a group and version (`v1` for the core group).
 pub fn api_version(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    }
+    if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") }
 }
 
 /// Converts an object, or each item of a list, to `to_group`/`to_version`.
@@ -75,10 +67,8 @@ pub fn convert(value: Value, to_group: &str, to_version: &str) -> Result<Value, 
                 let mut owned = std::mem::take(item);
                 // Items of a list may omit their apiVersion and kind.
                 if let Some(obj) = owned.as_object_mut() {
-                    obj.entry("apiVersion")
-                        .or_insert_with(|| Value::String(from.clone()));
-                    obj.entry("kind")
-                        .or_insert_with(|| Value::String(item_kind.to_owned()));
+                    obj.entry("apiVersion").or_insert_with(|| Value::String(from.clone()));
+                    obj.entry("kind").or_insert_with(|| Value::String(item_kind.to_owned()));
                 }
                 *item = convert(owned, to_group, to_version)?;
             }
@@ -86,20 +76,12 @@ pub fn convert(value: Value, to_group: &str, to_version: &str) -> Result<Value, 
         value["apiVersion"] = Value::String(target);
         return Ok(value);
     }
-    let unsupported = || ConversionError::Unsupported {
-        kind: kind.clone(),
-        from: from.clone(),
-        to: target.clone(),
-    };
+    let unsupported = || ConversionError::Unsupported { kind: kind.clone(), from: from.clone(), to: target.clone() };
     let mut out = match (kind.as_str(), from.as_str(), target.as_str()) {
         ("Event", "v1", "events.k8s.io/v1") => events::core_to_events(&value),
         ("Event", "events.k8s.io/v1", "v1") => events::events_to_core(&value),
-        ("HorizontalPodAutoscaler", "autoscaling/v2", "autoscaling/v1") => {
-            autoscaling::v2_to_v1(&value)
-        }
-        ("HorizontalPodAutoscaler", "autoscaling/v1", "autoscaling/v2") => {
-            autoscaling::v1_to_v2(&value)
-        }
+        ("HorizontalPodAutoscaler", "autoscaling/v2", "autoscaling/v1") => autoscaling::v2_to_v1(&value),
+        ("HorizontalPodAutoscaler", "autoscaling/v1", "autoscaling/v2") => autoscaling::v1_to_v2(&value),
         _ => return Err(unsupported()),
     };
     if let Some(obj) = out.as_object_mut() {
@@ -132,10 +114,7 @@ mod tests {
             convert(cm, "apps", "v1").unwrap_err().to_string(),
             "converting ConfigMap from v1 to apps/v1 is not supported"
         );
-        assert_eq!(
-            convert(json!(1), "", "v1").unwrap_err(),
-            ConversionError::NotAnObject
-        );
+        assert_eq!(convert(json!(1), "", "v1").unwrap_err(), ConversionError::NotAnObject);
     }
 
     #[test]

@@ -45,11 +45,7 @@ fn conflicts(err: ApplyError) -> (String, Vec<(String, String, String)>) {
     let ApplyError::Conflicts(c) = err else {
         panic!("not a conflict: {err}");
     };
-    let causes = c
-        .causes()
-        .into_iter()
-        .map(|c| (c.reason.to_owned(), c.message, c.field))
-        .collect();
+    let causes = c.causes().into_iter().map(|c| (c.reason.to_owned(), c.message, c.field)).collect();
     (c.message(), causes)
 }
 
@@ -88,14 +84,8 @@ fn an_update_moves_ownership_of_what_it_changes() {
             ("updater".to_owned(), "Update".to_owned(), String::new())
         ]
     );
-    assert_eq!(
-        fields_v1(&obj, "apply_test", "Apply"),
-        r#"{"f:metadata":{"f:labels":{"f:test-label":{}}}}"#
-    );
-    assert_eq!(
-        fields_v1(&obj, "updater", "Update"),
-        r#"{"f:data":{"f:key":{}}}"#
-    );
+    assert_eq!(fields_v1(&obj, "apply_test", "Apply"), r#"{"f:metadata":{"f:labels":{"f:test-label":{}}}}"#);
+    assert_eq!(fields_v1(&obj, "updater", "Update"), r#"{"f:data":{"f:key":{}}}"#);
     assert_eq!(entry(&obj, "updater", "Update")["time"], T1);
 }
 
@@ -142,64 +132,30 @@ fn reapplying_without_a_field_removes_it() {
 
 #[test]
 fn a_field_removed_from_the_config_stays_while_another_applier_owns_it() {
-    let obj = apply(
-        None,
-        &cm(json!({"a": "1", "b": "2"})),
-        false,
-        &cm_req("one", T0),
-    );
+    let obj = apply(None, &cm(json!({"a": "1", "b": "2"})), false, &cm_req("one", T0));
     // Same value: no conflict, both own .data.a.
-    let obj = apply(
-        Some(&obj),
-        &cm(json!({"a": "1"})),
-        false,
-        &cm_req("two", T1),
-    );
+    let obj = apply(Some(&obj), &cm(json!({"a": "1"})), false, &cm_req("two", T1));
     assert!(owns(&obj, "one", &["f:data", "f:a"]) && owns(&obj, "two", &["f:data", "f:a"]));
-    let obj = apply(
-        Some(&obj),
-        &cm(json!({"b": "2"})),
-        false,
-        &cm_req("one", T2),
-    );
+    let obj = apply(Some(&obj), &cm(json!({"b": "2"})), false, &cm_req("one", T2));
     assert_eq!(obj["data"], json!({"a": "1", "b": "2"}));
-    let obj = apply(
-        Some(&obj),
-        &cm(json!({"c": "3"})),
-        false,
-        &cm_req("two", T2),
-    );
+    let obj = apply(Some(&obj), &cm(json!({"c": "3"})), false, &cm_req("two", T2));
     assert_eq!(obj["data"], json!({"b": "2", "c": "3"}));
 }
 
 #[test]
 fn a_field_removed_from_the_config_stays_when_an_updater_changed_it() {
-    let obj = apply(
-        None,
-        &cm(json!({"a": "1", "b": "2"})),
-        false,
-        &cm_req("applier", T0),
-    );
+    let obj = apply(None, &cm(json!({"a": "1", "b": "2"})), false, &cm_req("applier", T0));
     let mut changed = obj.clone();
     changed["data"]["a"] = json!("edited");
     let obj = update(&obj, changed, &cm_req("kubectl-edit", T1));
-    let obj = apply(
-        Some(&obj),
-        &cm(json!({"b": "2"})),
-        false,
-        &cm_req("applier", T2),
-    );
+    let obj = apply(Some(&obj), &cm(json!({"b": "2"})), false, &cm_req("applier", T2));
     assert_eq!(obj["data"], json!({"a": "edited", "b": "2"}));
 }
 
 #[test]
 fn conflict_with_an_updater_names_the_field_manager_and_version() {
-    let obj = apply(
-        None,
-        &deployment(3, json!([{"name": "nginx", "image": "nginx"}])),
-        false,
-        &deploy_req("apply_test", T0),
-    );
+    let obj =
+        apply(None, &deployment(3, json!([{"name": "nginx", "image": "nginx"}])), false, &deploy_req("apply_test", T0));
     let mut scaled = obj.clone();
     scaled["spec"]["replicas"] = json!(5);
     let obj = update(&obj, scaled, &deploy_req("kubectl-edit", T1));
@@ -210,10 +166,7 @@ fn conflict_with_an_updater_names_the_field_manager_and_version() {
         &deploy_req("apply_test", T2),
     );
     let (message, causes) = conflicts(err);
-    assert_eq!(
-        message,
-        r#"Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas"#
-    );
+    assert_eq!(message, r#"Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas"#);
     assert_eq!(
         causes,
         [(
@@ -236,21 +189,13 @@ fn force_takes_ownership_and_drops_emptied_entries() {
     assert_eq!(obj["spec"]["replicas"], 3);
     assert!(owns(&obj, "apply_test", &["f:spec", "f:replicas"]));
     // kubectl-edit owned nothing else: its entry is gone.
-    assert_eq!(
-        entries(&obj),
-        [("apply_test".to_owned(), "Apply".to_owned(), String::new())]
-    );
+    assert_eq!(entries(&obj), [("apply_test".to_owned(), "Apply".to_owned(), String::new())]);
     assert_eq!(entry(&obj, "apply_test", "Apply")["time"], T2);
 }
 
 #[test]
 fn several_conflicts_are_grouped_by_manager() {
-    let obj = apply(
-        None,
-        &cm(json!({"a": "1", "b": "1", "c": "1"})),
-        false,
-        &cm_req("applier", T0),
-    );
+    let obj = apply(None, &cm(json!({"a": "1", "b": "1", "c": "1"})), false, &cm_req("applier", T0));
     let mut one = obj.clone();
     one["data"]["a"] = json!("2");
     one["data"]["b"] = json!("2");
@@ -258,12 +203,7 @@ fn several_conflicts_are_grouped_by_manager() {
     let mut two = obj.clone();
     two["data"]["c"] = json!("2");
     let obj = update(&obj, two, &cm_req("m2", T1));
-    let err = apply_err(
-        Some(&obj),
-        &cm(json!({"a": "3", "b": "3", "c": "3"})),
-        false,
-        &cm_req("applier", T2),
-    );
+    let err = apply_err(Some(&obj), &cm(json!({"a": "3", "b": "3", "c": "3"})), false, &cm_req("applier", T2));
     let (message, causes) = conflicts(err);
     assert_eq!(
         message,
@@ -276,35 +216,16 @@ fn several_conflicts_are_grouped_by_manager() {
 #[test]
 fn conflict_with_another_applier_omits_the_version() {
     let obj = apply(None, &cm(json!({"a": "1"})), false, &cm_req("first", T0));
-    let err = apply_err(
-        Some(&obj),
-        &cm(json!({"a": "2"})),
-        false,
-        &cm_req("second", T1),
-    );
-    assert_eq!(
-        err.to_string(),
-        r#"Apply failed with 1 conflict: conflict with "first": .data.a"#
-    );
+    let err = apply_err(Some(&obj), &cm(json!({"a": "2"})), false, &cm_req("second", T1));
+    assert_eq!(err.to_string(), r#"Apply failed with 1 conflict: conflict with "first": .data.a"#);
 }
 
 #[test]
 fn applying_the_same_value_shares_ownership_without_conflict() {
     let obj = apply(None, &cm(json!({"a": "1"})), false, &cm_req("first", T0));
-    let obj = apply(
-        Some(&obj),
-        &cm(json!({"a": "1"})),
-        false,
-        &cm_req("second", T1),
-    );
-    assert_eq!(
-        fields_v1(&obj, "first", "Apply"),
-        r#"{"f:data":{"f:a":{}}}"#
-    );
-    assert_eq!(
-        fields_v1(&obj, "second", "Apply"),
-        r#"{"f:data":{"f:a":{}}}"#
-    );
+    let obj = apply(Some(&obj), &cm(json!({"a": "1"})), false, &cm_req("second", T1));
+    assert_eq!(fields_v1(&obj, "first", "Apply"), r#"{"f:data":{"f:a":{}}}"#);
+    assert_eq!(fields_v1(&obj, "second", "Apply"), r#"{"f:data":{"f:a":{}}}"#);
     // Nothing changed, so the second applier's entry has no time yet.
     assert!(entry(&obj, "second", "Apply").get("time").is_none());
 }
@@ -312,30 +233,15 @@ fn applying_the_same_value_shares_ownership_without_conflict() {
 #[test]
 fn a_noop_reapply_keeps_the_appliers_time() {
     let obj = apply(None, &cm(json!({"a": "1"})), false, &cm_req("first", T0));
-    let obj = apply(
-        Some(&obj),
-        &cm(json!({"a": "1"})),
-        false,
-        &cm_req("first", T1),
-    );
+    let obj = apply(Some(&obj), &cm(json!({"a": "1"})), false, &cm_req("first", T1));
     assert_eq!(entry(&obj, "first", "Apply")["time"], T0);
-    let obj = apply(
-        Some(&obj),
-        &cm(json!({"a": "2"})),
-        false,
-        &cm_req("first", T2),
-    );
+    let obj = apply(Some(&obj), &cm(json!({"a": "2"})), false, &cm_req("first", T2));
     assert_eq!(entry(&obj, "first", "Apply")["time"], T2);
 }
 
 #[test]
 fn containers_merge_by_name_across_managers() {
-    let obj = apply(
-        None,
-        &deployment(1, json!([{"name": "a", "image": "a:1"}])),
-        false,
-        &deploy_req("team-a", T0),
-    );
+    let obj = apply(None, &deployment(1, json!([{"name": "a", "image": "a:1"}])), false, &deploy_req("team-a", T0));
     let sidecar = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -354,12 +260,8 @@ fn containers_merge_by_name_across_managers() {
     );
     // team-a replaces its container: a goes, b (team-b's) stays; live elements keep their
     // place and new ones follow them.
-    let obj = apply(
-        Some(&obj),
-        &deployment(1, json!([{"name": "c", "image": "c:1"}])),
-        false,
-        &deploy_req("team-a", T2),
-    );
+    let obj =
+        apply(Some(&obj), &deployment(1, json!([{"name": "c", "image": "c:1"}])), false, &deploy_req("team-a", T2));
     let names: Vec<&Value> = obj["spec"]["template"]["spec"]["containers"]
         .as_array()
         .map(|cs| cs.iter().map(|c| &c["name"]).collect())
@@ -369,12 +271,7 @@ fn containers_merge_by_name_across_managers() {
 
 #[test]
 fn changing_a_container_owned_by_another_applier_conflicts_on_that_field() {
-    let obj = apply(
-        None,
-        &deployment(1, json!([{"name": "a", "image": "a:1"}])),
-        false,
-        &deploy_req("team-a", T0),
-    );
+    let obj = apply(None, &deployment(1, json!([{"name": "a", "image": "a:1"}])), false, &deploy_req("team-a", T0));
     let other = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -397,26 +294,10 @@ fn sets_union_values_across_appliers() {
             "metadata": {"name": "test-cm", "namespace": "default", "finalizers": finalizers}
         })
     };
-    let obj = apply(
-        None,
-        &with(json!(["example.com/a"])),
-        false,
-        &cm_req("one", T0),
-    );
-    let obj = apply(
-        Some(&obj),
-        &with(json!(["example.com/b"])),
-        false,
-        &cm_req("two", T1),
-    );
-    assert_eq!(
-        obj["metadata"]["finalizers"],
-        json!(["example.com/a", "example.com/b"])
-    );
-    assert_eq!(
-        fields_v1(&obj, "two", "Apply"),
-        r#"{"f:metadata":{"f:finalizers":{"v:\"example.com/b\"":{}}}}"#
-    );
+    let obj = apply(None, &with(json!(["example.com/a"])), false, &cm_req("one", T0));
+    let obj = apply(Some(&obj), &with(json!(["example.com/b"])), false, &cm_req("two", T1));
+    assert_eq!(obj["metadata"]["finalizers"], json!(["example.com/a", "example.com/b"]));
+    assert_eq!(fields_v1(&obj, "two", "Apply"), r#"{"f:metadata":{"f:finalizers":{"v:\"example.com/b\"":{}}}}"#);
     let obj = apply(Some(&obj), &with(json!([])), false, &cm_req("one", T2));
     assert_eq!(obj["metadata"]["finalizers"], json!(["example.com/b"]));
 }
@@ -451,10 +332,7 @@ fn atomic_structs_are_replaced_whole() {
     let obj = apply(None, &config, false, &deploy_req("one", T0));
     config["spec"]["selector"] = json!({"matchLabels": {"app": "nginx"}});
     let obj = apply(Some(&obj), &config, false, &deploy_req("one", T1));
-    assert_eq!(
-        obj["spec"]["selector"],
-        json!({"matchLabels": {"app": "nginx"}})
-    );
+    assert_eq!(obj["spec"]["selector"], json!({"matchLabels": {"app": "nginx"}}));
     assert!(fields_v1(&obj, "one", "Apply").contains(r#""f:selector":{}"#));
 }
 
@@ -468,12 +346,7 @@ fn map_keys_are_owned_separately() {
         })
     };
     let obj = apply(None, &labels(json!({"a": "1"})), false, &cm_req("one", T0));
-    let obj = apply(
-        Some(&obj),
-        &labels(json!({"b": "2"})),
-        false,
-        &cm_req("two", T1),
-    );
+    let obj = apply(Some(&obj), &labels(json!({"b": "2"})), false, &cm_req("two", T1));
     assert_eq!(obj["metadata"]["labels"], json!({"a": "1", "b": "2"}));
     let obj = apply(Some(&obj), &labels(json!({})), false, &cm_req("one", T2));
     assert_eq!(obj["metadata"]["labels"], json!({"b": "2"}));
@@ -484,46 +357,26 @@ fn the_first_apply_to_an_untracked_object_records_its_fields_as_before_first_app
     // Stored without managedFields (e.g. after `managedFields: []`).
     let mut live = cm(json!({"a": "1"}));
     store(&mut live);
-    let err = apply_err(
-        Some(&live),
-        &cm(json!({"a": "2"})),
-        false,
-        &cm_req("applier", T1),
-    );
+    let err = apply_err(Some(&live), &cm(json!({"a": "2"})), false, &cm_req("applier", T1));
     assert_eq!(
         err.to_string(),
         r#"Apply failed with 1 conflict: conflict with "before-first-apply" using v1: .data.a"#
     );
-    let obj = apply(
-        Some(&live),
-        &cm(json!({"b": "2"})),
-        false,
-        &cm_req("applier", T1),
-    );
+    let obj = apply(Some(&live), &cm(json!({"b": "2"})), false, &cm_req("applier", T1));
     assert_eq!(
         entries(&obj),
         [
             ("applier".to_owned(), "Apply".to_owned(), String::new()),
-            (
-                "before-first-apply".to_owned(),
-                "Update".to_owned(),
-                String::new()
-            )
+            ("before-first-apply".to_owned(), "Update".to_owned(), String::new())
         ]
     );
-    assert_eq!(
-        fields_v1(&obj, "before-first-apply", "Update"),
-        r#"{"f:data":{".":{},"f:a":{}}}"#
-    );
+    assert_eq!(fields_v1(&obj, "before-first-apply", "Update"), r#"{"f:data":{".":{},"f:a":{}}}"#);
 }
 
 #[test]
 fn status_in_a_config_for_the_main_resource_is_not_owned_under_reset_fields() {
     let reset = FieldSet::from_paths([&Path::fields(&["status"])]);
-    let r = Request {
-        reset_fields: Some(&reset),
-        ..deploy_req("apply_test", T0)
-    };
+    let r = Request { reset_fields: Some(&reset), ..deploy_req("apply_test", T0) };
     let mut config = deployment(1, json!([{"name": "a", "image": "a"}]));
     config["status"] = json!({"replicas": 7});
     let obj = apply(None, &config, false, &r);
@@ -534,34 +387,13 @@ fn status_in_a_config_for_the_main_resource_is_not_owned_under_reset_fields() {
 fn custom_resources_without_schema_use_granular_maps_and_atomic_lists() {
     let widget = |spec: Value| json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec});
     let r = |m| req(m, "example.com/v1", "Widget", T0);
-    let obj = apply(
-        None,
-        &widget(json!({"size": {"w": 1}, "tags": ["a"]})),
-        false,
-        &r("one"),
-    );
-    assert_eq!(
-        fields_v1(&obj, "one", "Apply"),
-        r#"{"f:spec":{".":{},"f:size":{".":{},"f:w":{}},"f:tags":{}}}"#
-    );
+    let obj = apply(None, &widget(json!({"size": {"w": 1}, "tags": ["a"]})), false, &r("one"));
+    assert_eq!(fields_v1(&obj, "one", "Apply"), r#"{"f:spec":{".":{},"f:size":{".":{},"f:w":{}},"f:tags":{}}}"#);
     // Another key of the same map is someone else's; the list is one value.
-    let obj = apply(
-        Some(&obj),
-        &widget(json!({"size": {"h": 2}})),
-        false,
-        &r("two"),
-    );
+    let obj = apply(Some(&obj), &widget(json!({"size": {"h": 2}})), false, &r("two"));
     assert_eq!(obj["spec"]["size"], json!({"w": 1, "h": 2}));
-    let err = apply_err(
-        Some(&obj),
-        &widget(json!({"tags": ["a", "b"]})),
-        false,
-        &r("two"),
-    );
-    assert_eq!(
-        err.to_string(),
-        r#"Apply failed with 1 conflict: conflict with "one": .spec.tags"#
-    );
+    let err = apply_err(Some(&obj), &widget(json!({"tags": ["a", "b"]})), false, &r("two"));
+    assert_eq!(err.to_string(), r#"Apply failed with 1 conflict: conflict with "one": .spec.tags"#);
 }
 
 #[test]
@@ -572,10 +404,7 @@ fn an_apply_of_another_kind_or_version_is_a_bad_request() {
     let mut config = deployment(1, json!([]));
     config["apiVersion"] = json!("apps/v1beta1");
     let err = apply_err(None, &config, false, &deploy_req("m", T0));
-    assert_eq!(
-        err.to_string(),
-        "invalid object type: apps/v1beta1, Kind=Deployment"
-    );
+    assert_eq!(err.to_string(), "invalid object type: apps/v1beta1, Kind=Deployment");
 }
 
 #[test]
@@ -614,30 +443,15 @@ fn configurations_that_do_not_fit_the_schema_fail_like_upstream() {
         err.to_string(),
         "failed to create typed patch object (longhorn-system/longhorn-r2-secret; /v1, Kind=Secret): .sops: field not declared in schema"
     );
-    let err = apply_err(
-        None,
-        &deployment(1, json!("nope")),
-        false,
-        &deploy_req("m", T0),
-    );
-    assert!(
-        err.to_string()
-            .ends_with(".spec.template.spec.containers: expected list, got &{nope}"),
-        "{err}"
-    );
+    let err = apply_err(None, &deployment(1, json!("nope")), false, &deploy_req("m", T0));
+    assert!(err.to_string().ends_with(".spec.template.spec.containers: expected list, got &{nope}"), "{err}");
 }
 
 #[test]
 fn a_port_without_protocol_is_keyed_by_the_default_protocol() {
-    let config = deployment(
-        1,
-        json!([{"name": "a", "image": "a", "ports": [{"containerPort": 8080}]}]),
-    );
+    let config = deployment(1, json!([{"name": "a", "image": "a", "ports": [{"containerPort": 8080}]}]));
     let obj = apply(None, &config, false, &deploy_req("m", T0));
-    assert!(
-        fields_v1(&obj, "m", "Apply")
-            .contains(r#"k:{\"containerPort\":8080,\"protocol\":\"TCP\"}"#)
-    );
+    assert!(fields_v1(&obj, "m", "Apply").contains(r#"k:{\"containerPort\":8080,\"protocol\":\"TCP\"}"#));
 }
 
 #[test]
@@ -648,34 +462,17 @@ fn status_subresource_applies_are_recorded_with_their_subresource() {
         "spec": {"containers": [{"name": "c", "image": "i"}]}
     });
     let obj = apply(None, &pod, false, &req("first", "v1", "Pod", T0));
-    let labels =
-        |k: &str| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {k: "x"}}});
-    let obj = apply(
-        Some(&obj),
-        &labels("a"),
-        false,
-        &req("label_manager", "v1", "Pod", T1),
-    );
-    let status = Request {
-        subresource: "status",
-        ..req("label_manager", "v1", "Pod", T2)
-    };
+    let labels = |k: &str| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {k: "x"}}});
+    let obj = apply(Some(&obj), &labels("a"), false, &req("label_manager", "v1", "Pod", T1));
+    let status = Request { subresource: "status", ..req("label_manager", "v1", "Pod", T2) };
     let obj = apply(Some(&obj), &labels("b"), false, &status);
     assert_eq!(obj["metadata"]["labels"], json!({"a": "x", "b": "x"}));
     assert_eq!(
         entries(&obj),
         [
             ("first".to_owned(), "Apply".to_owned(), String::new()),
-            (
-                "label_manager".to_owned(),
-                "Apply".to_owned(),
-                String::new()
-            ),
-            (
-                "label_manager".to_owned(),
-                "Apply".to_owned(),
-                "status".to_owned()
-            )
+            ("label_manager".to_owned(), "Apply".to_owned(), String::new()),
+            ("label_manager".to_owned(), "Apply".to_owned(), "status".to_owned())
         ]
     );
 }

@@ -114,30 +114,18 @@ const DAEMONSET_CREATE_FIELDS: &str = r#"{
 
 #[test]
 fn create_records_the_creator_with_duplicate_keys_owned_whole() {
-    let ds = create(
-        defaulted_daemonset(),
-        &req("create", "apps/v1", "DaemonSet", T0),
-    );
-    assert_eq!(
-        entries(&ds),
-        [("create".to_owned(), "Update".to_owned(), String::new())]
-    );
+    let ds = create(defaulted_daemonset(), &req("create", "apps/v1", "DaemonSet", T0));
+    assert_eq!(entries(&ds), [("create".to_owned(), "Update".to_owned(), String::new())]);
     let e = entry(&ds, "create", "Update");
     assert_eq!(e["apiVersion"], "apps/v1");
     assert_eq!(e["time"], T0);
     assert_eq!(e["fieldsType"], "FieldsV1");
-    assert_eq!(
-        fields_v1(&ds, "create", "Update"),
-        compact(DAEMONSET_CREATE_FIELDS)
-    );
+    assert_eq!(fields_v1(&ds, "create", "Update"), compact(DAEMONSET_CREATE_FIELDS));
 }
 
 #[test]
 fn apply_next_to_a_creator_is_additive_and_merges_around_duplicates() {
-    let ds = create(
-        defaulted_daemonset(),
-        &req("create", "apps/v1", "DaemonSet", T0),
-    );
+    let ds = create(defaulted_daemonset(), &req("create", "apps/v1", "DaemonSet", T0));
     let config = json!({
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
@@ -152,12 +140,7 @@ fn apply_next_to_a_creator_is_additive_and_merges_around_duplicates() {
             }]}}
         }
     });
-    let out = apply(
-        Some(&ds),
-        &config,
-        false,
-        &req("apply", "apps/v1", "DaemonSet", T1),
-    );
+    let out = apply(Some(&ds), &config, false, &req("apply", "apps/v1", "DaemonSet", T1));
     let c = &out["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["env"].as_array().map(Vec::len), Some(4));
     assert_eq!(c["ports"].as_array().map(Vec::len), Some(4));
@@ -175,10 +158,7 @@ fn apply_next_to_a_creator_is_additive_and_merges_around_duplicates() {
             r#"{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:selector":{},"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:env":{"k:{\"name\":\"HOME\"}":{".":{},"f:name":{},"f:value":{}}},"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":443,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{},"f:name":{}}}}}}}}}"#
         )
     );
-    assert_eq!(
-        fields_v1(&out, "create", "Update"),
-        compact(DAEMONSET_CREATE_FIELDS)
-    );
+    assert_eq!(fields_v1(&out, "create", "Update"), compact(DAEMONSET_CREATE_FIELDS));
 }
 
 /// `kubectl create deployment nginx --image=nginx`, after defaulting.
@@ -226,10 +206,7 @@ fn defaulted_deployment() -> Value {
 
 #[test]
 fn kubectl_create_deployment_fields_match_upstream_bytes() {
-    let d = create(
-        defaulted_deployment(),
-        &req("kubectl-create", "apps/v1", "Deployment", T0),
-    );
+    let d = create(defaulted_deployment(), &req("kubectl-create", "apps/v1", "Deployment", T0));
     assert_eq!(
         fields_v1(&d, "kubectl-create", "Update"),
         concat!(
@@ -265,10 +242,7 @@ fn fields_v1_round_trips_and_orders_numeric_keys_like_upstream() {
     let port = Path(vec![
         PathElement::field("spec"),
         PathElement::field("ports"),
-        PathElement::key([
-            ("port".to_owned(), json!(9000)),
-            ("protocol".to_owned(), json!("TCP")),
-        ]),
+        PathElement::key([("port".to_owned(), json!(9000)), ("protocol".to_owned(), json!("TCP"))]),
     ]);
     assert!(set.has(port.elements()));
     assert_eq!(port.to_string(), r#".spec.ports[port=9000,protocol="TCP"]"#);
@@ -278,12 +252,6 @@ fn fields_v1_round_trips_and_orders_numeric_keys_like_upstream() {
 
 #[test]
 fn html_characters_in_keys_are_escaped_as_go_does() {
-    let set = FieldSet::from_paths([&Path(vec![
-        PathElement::field("data"),
-        PathElement::field("a<b>&c"),
-    ])]);
-    assert_eq!(
-        set.to_fields_v1_string(),
-        r#"{"f:data":{"f:a\u003cb\u003e\u0026c":{}}}"#
-    );
+    let set = FieldSet::from_paths([&Path(vec![PathElement::field("data"), PathElement::field("a<b>&c")])]);
+    assert_eq!(set.to_fields_v1_string(), r#"{"f:data":{"f:a\u003cb\u003e\u0026c":{}}}"#);
 }

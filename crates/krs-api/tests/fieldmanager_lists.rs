@@ -59,8 +59,7 @@ fn container(obj: &mut Value) -> &mut Value {
 fn default_protocols(obj: &mut Value) {
     if let Some(ports) = container(obj)["ports"].as_array_mut() {
         for p in ports {
-            p.as_object_mut()
-                .map(|m| m.entry("protocol").or_insert(json!("TCP")));
+            p.as_object_mut().map(|m| m.entry("protocol").or_insert(json!("TCP")));
         }
     }
 }
@@ -83,12 +82,7 @@ fn duplicated_keys_change_owners_as_a_whole() {
             }]}}
         }
     });
-    let mut ds = apply(
-        Some(&ds),
-        &first,
-        false,
-        &req("apply", "apps/v1", "DaemonSet", T1),
-    );
+    let mut ds = apply(Some(&ds), &first, false, &req("apply", "apps/v1", "DaemonSet", T1));
     default_protocols(&mut ds);
 
     // A PUT renaming the duplicated ports and changing one of the duplicated PATHs; the
@@ -131,12 +125,7 @@ fn duplicated_keys_change_owners_as_a_whole() {
             }]}}
         }
     });
-    let mut ds = apply(
-        Some(&ds),
-        &second,
-        true,
-        &req("apply", "apps/v1", "DaemonSet", "2024-05-01T10:03:00Z"),
-    );
+    let mut ds = apply(Some(&ds), &second, true, &req("apply", "apps/v1", "DaemonSet", "2024-05-01T10:03:00Z"));
     let c = container(&mut ds).clone();
     assert_eq!(
         c["env"],
@@ -146,10 +135,7 @@ fn duplicated_keys_change_owners_as_a_whole() {
         c["ports"],
         json!([{"name": "port0", "containerPort": 1, "protocol": "TCP"}, {"name": "port80", "containerPort": 80}])
     );
-    assert_eq!(
-        entries(&ds).into_iter().map(|e| e.0).collect::<Vec<_>>(),
-        ["apply", "create", "update"]
-    );
+    assert_eq!(entries(&ds).into_iter().map(|e| e.0).collect::<Vec<_>>(), ["apply", "create", "update"]);
     assert_eq!(
         fields_v1(&ds, "apply", "Apply"),
         r#"{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:selector":{},"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:env":{"k:{\"name\":\"PATH\"}":{".":{},"f:name":{},"f:value":{}}},"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{},"f:name":{}}}}}}}}}"#
@@ -203,12 +189,7 @@ fn a_field_marked_granular_overrides_its_atomic_type() {
             "claimRef": {"name": "pvc-storage", "namespace": "default"}
         }
     });
-    let out = apply(
-        Some(&pv),
-        &config,
-        false,
-        &req("apply_test", "v1", "PersistentVolume", T0),
-    );
+    let out = apply(Some(&pv), &config, false, &req("apply_test", "v1", "PersistentVolume", T0));
     assert_eq!(out["spec"]["claimRef"], pv["spec"]["claimRef"]);
     let got: Vec<Value> = managed_fields(&out)
         .into_iter()
@@ -246,19 +227,8 @@ fn hpa_v2() -> Value {
 
 #[test]
 fn managers_at_another_version_see_changes_in_their_version() {
-    let hpa = create(
-        hpa_v2(),
-        &req(
-            "kubectl-autoscale",
-            "autoscaling/v2",
-            "HorizontalPodAutoscaler",
-            T0,
-        ),
-    );
-    assert_eq!(
-        entry(&hpa, "kubectl-autoscale", "Update")["apiVersion"],
-        "autoscaling/v2"
-    );
+    let hpa = create(hpa_v2(), &req("kubectl-autoscale", "autoscaling/v2", "HorizontalPodAutoscaler", T0));
+    assert_eq!(entry(&hpa, "kubectl-autoscale", "Update")["apiVersion"], "autoscaling/v2");
     let live_v1 = conversion::convert(hpa, "autoscaling", "v1").expect("converts");
     let config = json!({
         "apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
@@ -275,20 +245,9 @@ fn managers_at_another_version_see_changes_in_their_version() {
     assert_eq!(out["spec"]["maxReplicas"], 9);
     let autoscale = entry(&out, "kubectl-autoscale", "Update");
     assert_eq!(autoscale["apiVersion"], "autoscaling/v2");
-    assert!(!owns(
-        &out,
-        "kubectl-autoscale",
-        &["f:spec", "f:maxReplicas"]
-    ));
-    assert!(owns(
-        &out,
-        "kubectl-autoscale",
-        &["f:spec", "f:minReplicas"]
-    ));
-    assert_eq!(
-        entry(&out, "tuner", "Apply")["apiVersion"],
-        "autoscaling/v1"
-    );
+    assert!(!owns(&out, "kubectl-autoscale", &["f:spec", "f:maxReplicas"]));
+    assert!(owns(&out, "kubectl-autoscale", &["f:spec", "f:minReplicas"]));
+    assert_eq!(entry(&out, "tuner", "Apply")["apiVersion"], "autoscaling/v1");
 }
 
 #[test]
@@ -304,10 +263,7 @@ fn managers_at_versions_the_kind_no_longer_has_are_dropped() {
     let mut new = cm.clone();
     new["data"]["b"] = json!("2");
     let out = update(&cm, new, &req("writer", "v1", "ConfigMap", T1));
-    assert_eq!(
-        entries(&out).into_iter().map(|e| e.0).collect::<Vec<_>>(),
-        ["current", "writer"]
-    );
+    assert_eq!(entries(&out).into_iter().map(|e| e.0).collect::<Vec<_>>(), ["current", "writer"]);
 }
 
 #[test]
@@ -330,21 +286,10 @@ fn fields_inside_an_atomic_struct_are_reconciled_to_the_struct() {
         "metadata": {"name": "d", "namespace": "default"},
         "spec": {"selector": {"matchLabels": {"app": "y"}}}
     });
-    let err = apply_err(
-        Some(&d),
-        &config,
-        false,
-        &req("new", "apps/v1", "Deployment", T1),
-    );
-    assert_eq!(
-        err.to_string(),
-        r#"Apply failed with 1 conflict: conflict with "old" using apps/v1: .spec.selector"#
-    );
+    let err = apply_err(Some(&d), &config, false, &req("new", "apps/v1", "Deployment", T1));
+    assert_eq!(err.to_string(), r#"Apply failed with 1 conflict: conflict with "old" using apps/v1: .spec.selector"#);
     let mut relabeled = d.clone();
     relabeled["metadata"]["labels"] = json!({"a": "b"});
     let out = update(&d, relabeled, &req("labeler", "apps/v1", "Deployment", T1));
-    assert_eq!(
-        fields_v1(&out, "old", "Update"),
-        r#"{"f:spec":{"f:replicas":{},"f:selector":{}}}"#
-    );
+    assert_eq!(fields_v1(&out, "old", "Update"), r#"{"f:spec":{"f:replicas":{},"f:selector":{}}}"#);
 }

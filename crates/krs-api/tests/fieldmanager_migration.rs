@@ -22,10 +22,7 @@ fn manifest(data: Value) -> Value {
 fn client_side_create(m: &Value) -> Value {
     let mut obj = m.clone();
     obj["metadata"]["annotations"] = json!({LAST_APPLIED_ANNOTATION: format!("{m}\n")});
-    create(
-        obj,
-        &req("kubectl-client-side-apply", "v1", "ConfigMap", T0),
-    )
+    create(obj, &req("kubectl-client-side-apply", "v1", "ConfigMap", T0))
 }
 
 /// client-go's csaupgrade.UpgradeManagedFields: the client-side manager's fields join the
@@ -59,28 +56,16 @@ fn server_side_apply_after_client_side_apply_succeeds_and_migrates() {
     let live = client_side_create(&m);
 
     // 1. The same manifest, server-side: nothing changes, so nothing conflicts.
-    let live = apply(
-        Some(&live),
-        &m,
-        false,
-        &req("kubectl", "v1", "ConfigMap", T1),
-    );
+    let live = apply(Some(&live), &m, false, &req("kubectl", "v1", "ConfigMap", T1));
     assert_eq!(
         entries(&live),
         [
             ("kubectl".to_owned(), "Apply".to_owned(), String::new()),
-            (
-                "kubectl-client-side-apply".to_owned(),
-                "Update".to_owned(),
-                String::new()
-            )
+            ("kubectl-client-side-apply".to_owned(), "Update".to_owned(), String::new())
         ]
     );
     // The annotation now describes the server-side configuration.
-    assert_eq!(
-        live["metadata"]["annotations"][LAST_APPLIED_ANNOTATION],
-        format!("{m}\n")
-    );
+    assert_eq!(live["metadata"]["annotations"][LAST_APPLIED_ANNOTATION], format!("{m}\n"));
 
     // 2. kubectl keeps the annotation owned by an applier.
     let keep = json!({
@@ -89,55 +74,27 @@ fn server_side_apply_after_client_side_apply_succeeds_and_migrates() {
             LAST_APPLIED_ANNOTATION: live["metadata"]["annotations"][LAST_APPLIED_ANNOTATION].clone()
         }}
     });
-    let live = apply(
-        Some(&live),
-        &keep,
-        false,
-        &req("kubectl-last-applied", "v1", "ConfigMap", T1),
-    );
+    let live = apply(Some(&live), &keep, false, &req("kubectl-last-applied", "v1", "ConfigMap", T1));
 
     // 3. kubectl moves the client-side fields into its Apply entry with a JSON patch.
-    let live = update(
-        &live,
-        upgrade_managed_fields(&live),
-        &req("kubectl", "v1", "ConfigMap", T2),
-    );
+    let live = update(&live, upgrade_managed_fields(&live), &req("kubectl", "v1", "ConfigMap", T2));
     let managers: Vec<String> = entries(&live).into_iter().map(|e| e.0).collect();
     assert_eq!(managers, ["kubectl", "kubectl-last-applied"]);
     assert!(owns(&live, "kubectl", &["f:data", "f:b"]));
 
     // 4. Now a field dropped from the manifest is removed.
     let smaller = manifest(json!({"a": "1"}));
-    let live = apply(
-        Some(&live),
-        &smaller,
-        false,
-        &req("kubectl", "v1", "ConfigMap", T2),
-    );
+    let live = apply(Some(&live), &smaller, false, &req("kubectl", "v1", "ConfigMap", T2));
     assert_eq!(live["data"], json!({"a": "1"}));
-    assert!(
-        live["metadata"]["annotations"]
-            .get(LAST_APPLIED_ANNOTATION)
-            .is_some()
-    );
+    assert!(live["metadata"]["annotations"].get(LAST_APPLIED_ANNOTATION).is_some());
 }
 
 #[test]
 fn before_migration_fields_the_client_side_manager_set_are_kept() {
     let m = manifest(json!({"a": "1", "b": "2"}));
     let live = client_side_create(&m);
-    let live = apply(
-        Some(&live),
-        &m,
-        false,
-        &req("kubectl", "v1", "ConfigMap", T1),
-    );
-    let live = apply(
-        Some(&live),
-        &manifest(json!({"a": "1"})),
-        false,
-        &req("kubectl", "v1", "ConfigMap", T2),
-    );
+    let live = apply(Some(&live), &m, false, &req("kubectl", "v1", "ConfigMap", T1));
+    let live = apply(Some(&live), &manifest(json!({"a": "1"})), false, &req("kubectl", "v1", "ConfigMap", T2));
     assert_eq!(live["data"], json!({"a": "1", "b": "2"}));
 }
 
@@ -163,10 +120,7 @@ fn deployment_created_client_side() -> Value {
             }
         }
     });
-    create(
-        obj,
-        &req("kubectl-client-side-apply", "apps/v1", "Deployment", T0),
-    )
+    create(obj, &req("kubectl-client-side-apply", "apps/v1", "Deployment", T0))
 }
 
 fn ssa_config(replicas: Option<i64>, image: &str) -> Value {
@@ -200,34 +154,20 @@ fn kubectl_takes_over_only_what_the_annotation_still_describes() {
     );
     let out = apply(Some(&live), &ssa_config(None, "my-image-new"), false, &r);
     assert_eq!(out["spec"]["replicas"], 100000);
-    assert_eq!(
-        out["spec"]["template"]["spec"]["containers"][0]["image"],
-        "my-image-new"
-    );
+    assert_eq!(out["spec"]["template"]["spec"]["containers"][0]["image"], "my-image-new");
     assert_eq!(out["metadata"]["labels"]["app"], "my-new-label");
     assert!(owns(
         &out,
         "kubectl",
-        &[
-            "f:spec",
-            "f:template",
-            "f:spec",
-            "f:containers",
-            r#"k:{"name":"my-c"}"#,
-            "f:image"
-        ]
+        &["f:spec", "f:template", "f:spec", "f:containers", r#"k:{"name":"my-c"}"#, "f:image"]
     ));
 }
 
 #[test]
 fn other_appliers_do_not_take_over_client_side_apply() {
     let live = deployment_created_client_side();
-    let err = apply_err(
-        Some(&live),
-        &ssa_config(None, "my-image-new"),
-        false,
-        &req("argocd", "apps/v1", "Deployment", T1),
-    );
+    let err =
+        apply_err(Some(&live), &ssa_config(None, "my-image-new"), false, &req("argocd", "apps/v1", "Deployment", T1));
     assert_eq!(
         err.to_string(),
         "Apply failed with 2 conflicts: conflicts with \"kubectl-client-side-apply\" using apps/v1:\n\
@@ -240,12 +180,7 @@ fn other_appliers_do_not_take_over_client_side_apply() {
 fn the_annotation_is_rewritten_as_kubectl_would_encode_the_configuration() {
     let live = deployment_created_client_side();
     let config = ssa_config(None, "my-image-new");
-    let out = apply(
-        Some(&live),
-        &config,
-        false,
-        &req("kubectl", "apps/v1", "Deployment", T1),
-    );
+    let out = apply(Some(&live), &config, false, &req("kubectl", "apps/v1", "Deployment", T1));
     assert_eq!(
         out["metadata"]["annotations"][LAST_APPLIED_ANNOTATION],
         concat!(

@@ -47,21 +47,11 @@ fn write_scale(parent: &Value, replicas: i64, manager: &str, now: &str) -> Value
     }
     let mut new = old.clone();
     new["spec"]["replicas"] = json!(replicas);
-    let r = Request {
-        subresource: "scale",
-        ..req(manager, scale::SCALE_API_VERSION, "Scale", now)
-    };
+    let r = Request { subresource: "scale", ..req(manager, scale::SCALE_API_VERSION, "Scale", now) };
     fieldmanager::update(Some(&old), &mut new, &r).expect("update");
     let mut out = parent.clone();
     out["spec"]["replicas"] = json!(replicas);
-    match scale::to_parent(
-        parent_mf,
-        new.pointer("/metadata/managedFields"),
-        "apps/v1",
-        &m,
-    )
-    .expect("decodes")
-    {
+    match scale::to_parent(parent_mf, new.pointer("/metadata/managedFields"), "apps/v1", &m).expect("decodes") {
         Some(mf) => out["metadata"]["managedFields"] = mf,
         None => {
             if let Some(meta) = out["metadata"].as_object_mut() {
@@ -92,10 +82,7 @@ fn scaling_takes_replicas_and_a_later_apply_conflicts_until_forced() {
     let obj = write_scale(&obj, 5, "kubectl-scale", T2);
     assert_eq!(obj["spec"]["replicas"], 5);
     assert_eq!(replicas_owners(&obj), ["kubectl-scale"]);
-    let scaled = managed_fields(&obj)
-        .into_iter()
-        .find(|e| e["manager"] == "kubectl-scale")
-        .unwrap_or_default();
+    let scaled = managed_fields(&obj).into_iter().find(|e| e["manager"] == "kubectl-scale").unwrap_or_default();
     assert_eq!(scaled["operation"], "Update");
     assert_eq!(scaled["subresource"], "scale");
     assert_eq!(scaled["apiVersion"], "apps/v1");

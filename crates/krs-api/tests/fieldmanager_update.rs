@@ -29,29 +29,11 @@ fn with_label(obj: &Value, key: &str, value: &str) -> Value {
 #[test]
 fn an_update_takes_the_fields_it_changes_from_their_owners() {
     let obj = create(pod(), &pod_req("creator", T0));
-    assert!(owns(
-        &obj,
-        "creator",
-        &[
-            "f:spec",
-            "f:containers",
-            r#"k:{"name":"test-container-a"}"#,
-            "f:image"
-        ]
-    ));
+    assert!(owns(&obj, "creator", &["f:spec", "f:containers", r#"k:{"name":"test-container-a"}"#, "f:image"]));
     let mut new = obj.clone();
     new["spec"]["containers"][0]["image"] = json!("test-image-two");
     let obj = update(&obj, new, &pod_req("kubectl-set", T1));
-    assert!(!owns(
-        &obj,
-        "creator",
-        &[
-            "f:spec",
-            "f:containers",
-            r#"k:{"name":"test-container-a"}"#,
-            "f:image"
-        ]
-    ));
+    assert!(!owns(&obj, "creator", &["f:spec", "f:containers", r#"k:{"name":"test-container-a"}"#, "f:image"]));
     assert_eq!(
         fields_v1(&obj, "kubectl-set", "Update"),
         r#"{"f:spec":{"f:containers":{"k:{\"name\":\"test-container-a\"}":{"f:image":{}}}}}"#
@@ -67,10 +49,7 @@ fn an_update_removing_a_field_takes_it_from_its_owner() {
     let obj = update(&obj, new, &pod_req("remover", T1));
     assert!(!owns(&obj, "creator", &["f:metadata", "f:labels", "f:a"]));
     // Removing gains nothing: the remover has no entry, the creator keeps the map itself.
-    assert_eq!(
-        entries(&obj),
-        [("creator".to_owned(), "Update".to_owned(), String::new())]
-    );
+    assert_eq!(entries(&obj), [("creator".to_owned(), "Update".to_owned(), String::new())]);
     assert!(owns(&obj, "creator", &["f:metadata", "f:labels"]));
 }
 
@@ -79,17 +58,10 @@ fn updates_by_the_same_manager_accumulate_and_move_its_time() {
     let obj = create(pod(), &pod_req("creator", T0));
     let obj = update(&obj, with_label(&obj, "a", "1"), &pod_req("labeler", T1));
     let obj = update(&obj, with_label(&obj, "b", "2"), &pod_req("labeler", T2));
-    assert_eq!(
-        fields_v1(&obj, "labeler", "Update"),
-        r#"{"f:metadata":{"f:labels":{".":{},"f:a":{},"f:b":{}}}}"#
-    );
+    assert_eq!(fields_v1(&obj, "labeler", "Update"), r#"{"f:metadata":{"f:labels":{".":{},"f:a":{},"f:b":{}}}}"#);
     assert_eq!(entry(&obj, "labeler", "Update")["time"], T2);
     // A write that changes nothing leaves the entry (and its time) alone.
-    let same = update(
-        &obj,
-        obj.clone(),
-        &pod_req("labeler", "2024-05-01T11:00:00Z"),
-    );
+    let same = update(&obj, obj.clone(), &pod_req("labeler", "2024-05-01T11:00:00Z"));
     assert_eq!(entry(&same, "labeler", "Update")["time"], T2);
 }
 
@@ -100,10 +72,7 @@ fn bookkeeping_metadata_is_never_owned() {
     new["metadata"]["resourceVersion"] = json!("99");
     new["metadata"]["generation"] = json!(7);
     let obj = update(&obj, new, &pod_req("someone", T1));
-    assert_eq!(
-        entries(&obj),
-        [("creator".to_owned(), "Update".to_owned(), String::new())]
-    );
+    assert_eq!(entries(&obj), [("creator".to_owned(), "Update".to_owned(), String::new())]);
 }
 
 #[test]
@@ -128,7 +97,8 @@ fn sending_empty_managed_fields_clears_them() {
 fn unusable_managed_fields_in_a_write_are_ignored() {
     let obj = create(pod(), &pod_req("creator", T0));
     let mut new = obj.clone();
-    new["metadata"]["managedFields"] = json!([{"manager": "x", "operation": "Patch", "apiVersion": "v1", "fieldsType": "FieldsV1"}]);
+    new["metadata"]["managedFields"] =
+        json!([{"manager": "x", "operation": "Patch", "apiVersion": "v1", "fieldsType": "FieldsV1"}]);
     let obj2 = update(&obj, new, &pod_req("writer", T1));
     assert_eq!(entries(&obj2), entries(&obj));
 }
@@ -137,16 +107,8 @@ fn unusable_managed_fields_in_a_write_are_ignored() {
 fn renamed_update_managers_sent_by_the_client_are_kept() {
     // Upstream's TestRenamingUpdatedFieldManagers.
     let obj = apply(None, &pod(), false, &pod_req("first", T0));
-    let obj = update(
-        &obj,
-        with_label(&obj, "a", "one"),
-        &pod_req("multi_manager_one", T1),
-    );
-    let obj = update(
-        &obj,
-        with_label(&obj, "b", "two"),
-        &pod_req("multi_manager_two", T2),
-    );
+    let obj = update(&obj, with_label(&obj, "a", "one"), &pod_req("multi_manager_one", T1));
+    let obj = update(&obj, with_label(&obj, "b", "two"), &pod_req("multi_manager_two", T2));
     let mut renamed = obj.clone();
     if let Some(entries) = renamed["metadata"]["managedFields"].as_array_mut() {
         for e in entries {
@@ -157,22 +119,11 @@ fn renamed_update_managers_sent_by_the_client_are_kept() {
     assert_eq!(
         entries(&obj),
         [
-            (
-                "multi_manager".to_owned(),
-                "Apply".to_owned(),
-                String::new()
-            ),
-            (
-                "multi_manager".to_owned(),
-                "Update".to_owned(),
-                String::new()
-            )
+            ("multi_manager".to_owned(), "Apply".to_owned(), String::new()),
+            ("multi_manager".to_owned(), "Update".to_owned(), String::new())
         ]
     );
-    assert_eq!(
-        fields_v1(&obj, "multi_manager", "Update"),
-        r#"{"f:metadata":{"f:labels":{"f:b":{}}}}"#
-    );
+    assert_eq!(fields_v1(&obj, "multi_manager", "Update"), r#"{"f:metadata":{"f:labels":{"f:b":{}}}}"#);
 }
 
 #[test]
@@ -182,12 +133,7 @@ fn renamed_appliers_merge_into_the_last_listed() {
     first["metadata"]["labels"] = json!({"a": "one"});
     let obj = apply(None, &first, false, &pod_req("multi_manager_one", T0));
     let second = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"b": "two"}}});
-    let obj = apply(
-        Some(&obj),
-        &second,
-        false,
-        &pod_req("multi_manager_two", T1),
-    );
+    let obj = apply(Some(&obj), &second, false, &pod_req("multi_manager_two", T1));
     let mut renamed = obj.clone();
     if let Some(entries) = renamed["metadata"]["managedFields"].as_array_mut() {
         for e in entries {
@@ -195,18 +141,8 @@ fn renamed_appliers_merge_into_the_last_listed() {
         }
     }
     let obj = update(&obj, renamed, &pod_req("kubectl", T2));
-    assert_eq!(
-        entries(&obj),
-        [(
-            "multi_manager".to_owned(),
-            "Apply".to_owned(),
-            String::new()
-        )]
-    );
-    assert_eq!(
-        fields_v1(&obj, "multi_manager", "Apply"),
-        r#"{"f:metadata":{"f:labels":{"f:b":{}}}}"#
-    );
+    assert_eq!(entries(&obj), [("multi_manager".to_owned(), "Apply".to_owned(), String::new())]);
+    assert_eq!(fields_v1(&obj, "multi_manager", "Apply"), r#"{"f:metadata":{"f:labels":{"f:b":{}}}}"#);
 }
 
 #[test]
@@ -218,36 +154,20 @@ fn status_updates_are_recorded_under_the_status_subresource() {
     let obj = update(&obj, with_label(&obj, "a", "two"), &pod_req("manager", T1));
     let mut running = obj.clone();
     running["status"] = json!({"phase": "Running"});
-    let status = Request {
-        subresource: "status",
-        ..pod_req("manager", T2)
-    };
+    let status = Request { subresource: "status", ..pod_req("manager", T2) };
     let obj = update(&obj, running, &status);
     assert_eq!(
         entries(&obj),
         [
             ("first".to_owned(), "Apply".to_owned(), String::new()),
             ("manager".to_owned(), "Update".to_owned(), String::new()),
-            (
-                "manager".to_owned(),
-                "Update".to_owned(),
-                "status".to_owned()
-            )
+            ("manager".to_owned(), "Update".to_owned(), "status".to_owned())
         ]
     );
     let e = entry(&obj, "manager", "Update");
-    assert_eq!(
-        e["fieldsV1"],
-        json!({"f:metadata": {"f:labels": {".": {}, "f:a": {}}}})
-    );
-    let status_entry = managed_fields(&obj)
-        .into_iter()
-        .find(|e| e["subresource"] == "status")
-        .unwrap_or_default();
-    assert_eq!(
-        status_entry["fieldsV1"],
-        json!({"f:status": {"f:phase": {}}})
-    );
+    assert_eq!(e["fieldsV1"], json!({"f:metadata": {"f:labels": {".": {}, "f:a": {}}}}));
+    let status_entry = managed_fields(&obj).into_iter().find(|e| e["subresource"] == "status").unwrap_or_default();
+    assert_eq!(status_entry["fieldsV1"], json!({"f:status": {"f:phase": {}}}));
 
     // Dropping the subresource makes both entries one manager; the later one wins.
     let mut dropped = obj.clone();
@@ -260,10 +180,7 @@ fn status_updates_are_recorded_under_the_status_subresource() {
     }
     let obj = update(&obj, dropped, &pod_req("kubectl", "2024-05-01T10:03:00Z"));
     assert_eq!(entries(&obj).len(), 2);
-    assert_eq!(
-        fields_v1(&obj, "manager", "Update"),
-        r#"{"f:status":{"f:phase":{}}}"#
-    );
+    assert_eq!(fields_v1(&obj, "manager", "Update"), r#"{"f:status":{"f:phase":{}}}"#);
 }
 
 #[test]
@@ -272,20 +189,13 @@ fn subresource_writes_ignore_managed_fields_in_the_request() {
     let mut new = obj.clone();
     new["metadata"]["managedFields"] = json!([]);
     new["status"] = json!({"phase": "Pending"});
-    let status = Request {
-        subresource: "status",
-        ..pod_req("kubelet", T1)
-    };
+    let status = Request { subresource: "status", ..pod_req("kubelet", T1) };
     let obj = update(&obj, new, &status);
     assert_eq!(
         entries(&obj),
         [
             ("creator".to_owned(), "Update".to_owned(), String::new()),
-            (
-                "kubelet".to_owned(),
-                "Update".to_owned(),
-                "status".to_owned()
-            )
+            ("kubelet".to_owned(), "Update".to_owned(), "status".to_owned())
         ]
     );
 }
@@ -296,11 +206,7 @@ fn at_most_ten_updaters_are_kept_the_oldest_merged_into_ancient_changes() {
     for i in 0..10 {
         let now = format!("2024-05-01T10:{i:02}:00Z");
         let manager = format!("m{i}");
-        obj = update(
-            &obj,
-            with_label(&obj, &manager, "x"),
-            &pod_req(&manager, &now),
-        );
+        obj = update(&obj, with_label(&obj, &manager, "x"), &pod_req(&manager, &now));
     }
     let names: Vec<String> = entries(&obj).into_iter().map(|e| e.0).collect();
     assert_eq!(names.len(), 10);
@@ -308,11 +214,7 @@ fn at_most_ten_updaters_are_kept_the_oldest_merged_into_ancient_changes() {
     assert!(!names.contains(&"creator".to_owned()) && !names.contains(&"m0".to_owned()));
     let ancient = entry(&obj, "ancient-changes", "Update");
     assert_eq!(ancient["time"], "2024-05-01T10:00:00Z");
-    assert!(owns(
-        &obj,
-        "ancient-changes",
-        &["f:metadata", "f:labels", "f:m0"]
-    ));
+    assert!(owns(&obj, "ancient-changes", &["f:metadata", "f:labels", "f:m0"]));
     assert!(owns(&obj, "ancient-changes", &["f:spec", "f:containers"]));
 }
 
@@ -326,14 +228,8 @@ fn an_update_of_something_not_an_object_is_an_error() {
 
 #[test]
 fn the_manager_defaults_to_the_user_agent_prefix() {
-    assert_eq!(
-        manager_or_user_agent("kubectl-create", "kubectl/v1.34.0"),
-        "kubectl-create"
-    );
-    assert_eq!(
-        manager_or_user_agent("", "kubectl/v1.34.0 (linux/amd64) kubernetes/abc"),
-        "kubectl"
-    );
+    assert_eq!(manager_or_user_agent("kubectl-create", "kubectl/v1.34.0"), "kubectl-create");
+    assert_eq!(manager_or_user_agent("", "kubectl/v1.34.0 (linux/amd64) kubernetes/abc"), "kubectl");
     assert_eq!(manager_or_user_agent("", "my\u{7}agent/1"), "myagent");
     assert_eq!(manager_or_user_agent("", &"a".repeat(200)).len(), 128);
     let obj = create(pod(), &pod_req("", T0));
@@ -347,10 +243,7 @@ fn field_manager_names_are_validated_like_upstream() {
     let msgs = |errs: krs_apimachinery::validation::ErrorList| -> Vec<String> {
         errs.0.iter().map(ToString::to_string).collect()
     };
-    assert_eq!(
-        msgs(validate_field_manager("", true)),
-        ["fieldManager: Required value: is required for apply patch"]
-    );
+    assert_eq!(msgs(validate_field_manager("", true)), ["fieldManager: Required value: is required for apply patch"]);
     assert_eq!(
         msgs(validate_field_manager(&"m".repeat(129), false)),
         ["fieldManager: Too long: may not be more than 128 bytes"]

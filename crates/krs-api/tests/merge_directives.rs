@@ -16,9 +16,7 @@ fn containers(result: &Value) -> &Value {
 }
 
 fn names(list: &Value) -> Vec<&str> {
-    list.as_array()
-        .map(|l| l.iter().filter_map(|c| c["name"].as_str()).collect())
-        .unwrap_or_default()
+    list.as_array().map(|l| l.iter().filter_map(|c| c["name"].as_str()).collect()).unwrap_or_default()
 }
 
 #[test]
@@ -59,13 +57,9 @@ fn merge_env_by_name_keeps_live_order() {
     let original = pod(json!({"containers": [{"name": "c", "env": [
         {"name": "X", "value": "1"}, {"name": "Y", "value": "y"}
     ]}]}));
-    let patch =
-        json!({"spec": {"containers": [{"name": "c", "env": [{"name": "X", "value": "2"}]}]}});
+    let patch = json!({"spec": {"containers": [{"name": "c", "env": [{"name": "X", "value": "2"}]}]}});
     let got = apply("v1", "Pod", &original, &patch);
-    assert_eq!(
-        containers(&got)[0]["env"],
-        json!([{"name": "X", "value": "2"}, {"name": "Y", "value": "y"}])
-    );
+    assert_eq!(containers(&got)[0]["env"], json!([{"name": "X", "value": "2"}, {"name": "Y", "value": "y"}]));
 }
 
 #[test]
@@ -79,8 +73,7 @@ fn merge_patch_delete_removes_a_container() {
 #[test]
 fn merge_patch_replace_in_a_list_replaces_it() {
     let original = pod(json!({"containers": [{"name": "a"}, {"name": "b"}]}));
-    let patch =
-        json!({"spec": {"containers": [{"$patch": "replace"}, {"name": "x", "image": "i"}]}});
+    let patch = json!({"spec": {"containers": [{"$patch": "replace"}, {"name": "x", "image": "i"}]}});
     let got = apply("v1", "Pod", &original, &patch);
     assert_eq!(containers(&got), &json!([{"name": "x", "image": "i"}]));
 }
@@ -106,9 +99,7 @@ fn merge_patch_replace_and_delete_on_maps() {
 
 #[test]
 fn merge_null_deletes_and_added_values_lose_nulls() {
-    let original = pod(
-        json!({"containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": "1"}}}]}),
-    );
+    let original = pod(json!({"containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": "1"}}}]}));
     let patch = json!({"spec": {
         "containers": [{"name": "c", "resources": null}],
         "nodeName": null,
@@ -123,18 +114,13 @@ fn merge_null_deletes_and_added_values_lose_nulls() {
     // Items appended to a merging list are taken verbatim (upstream keeps their nulls).
     let patch = json!({"spec": {"containers": [{"name": "n", "securityContext": null}]}});
     let got = apply("v1", "Pod", &original, &patch);
-    assert_eq!(
-        containers(&got)[0],
-        json!({"name": "n", "securityContext": null})
-    );
+    assert_eq!(containers(&got)[0], json!({"name": "n", "securityContext": null}));
 }
 
 #[test]
 fn merge_atomic_lists_are_replaced() {
-    let original = pod(
-        json!({"tolerations": [{"key": "a", "operator": "Exists"}, {"key": "b"}],
-        "containers": [{"name": "c", "args": ["x", "y"]}]}),
-    );
+    let original = pod(json!({"tolerations": [{"key": "a", "operator": "Exists"}, {"key": "b"}],
+        "containers": [{"name": "c", "args": ["x", "y"]}]}));
     let patch = json!({"spec": {"tolerations": [{"key": "c"}],
         "containers": [{"name": "c", "args": ["z"]}]}});
     let got = apply("v1", "Pod", &original, &patch);
@@ -145,28 +131,17 @@ fn merge_atomic_lists_are_replaced() {
 #[test]
 fn merge_finalizers_union_and_delete_from_primitive_list() {
     let original = json!({"metadata": {"name": "p", "finalizers": ["a", "b"]}});
-    let got = apply(
-        "v1",
-        "Pod",
-        &original,
-        &json!({"metadata": {"finalizers": ["b", "c"]}}),
-    );
+    let got = apply("v1", "Pod", &original, &json!({"metadata": {"finalizers": ["b", "c"]}}));
     assert_eq!(got["metadata"]["finalizers"], json!(["a", "b", "c"]));
 
-    let got = apply(
-        "v1",
-        "Pod",
-        &original,
-        &json!({"metadata": {"finalizers": ["z"]}}),
-    );
+    let got = apply("v1", "Pod", &original, &json!({"metadata": {"finalizers": ["z"]}}));
     assert_eq!(got["metadata"]["finalizers"], json!(["z", "a", "b"]));
 
     let patch = json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}});
     let got = apply("v1", "Pod", &original, &patch);
     assert_eq!(got["metadata"]["finalizers"], json!(["b"]));
 
-    let patch =
-        json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"], "finalizers": ["c"]}});
+    let patch = json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"], "finalizers": ["c"]}});
     let got = apply("v1", "Pod", &original, &patch);
     assert_eq!(got["metadata"]["finalizers"], json!(["c", "b"]));
 
@@ -201,10 +176,7 @@ fn merge_service_ports_by_port_including_the_protocol_quirk() {
     let original = json!({"spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]}});
     let patch = json!({"spec": {"ports": [{"port": 80, "targetPort": "web"}]}});
     let got = apply("v1", "Service", &original, &patch);
-    assert_eq!(
-        got["spec"]["ports"],
-        json!([{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "web"}])
-    );
+    assert_eq!(got["spec"]["ports"], json!([{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "web"}]));
 
     // The merge key is the port alone: a UDP entry merges into the first port 53, whatever
     // its protocol (kubernetes/kubernetes#39188).
@@ -229,10 +201,7 @@ fn merge_keys_compare_as_go_values() {
     let original = pod(json!({"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}));
     let patch = json!({"spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80.0, "name": "x"}]}]}});
     let got = apply("v1", "Pod", &original, &patch);
-    assert_eq!(
-        containers(&got)[0]["ports"],
-        json!([{"containerPort": 80.0, "name": "x"}, {"containerPort": 80}])
-    );
+    assert_eq!(containers(&got)[0]["ports"], json!([{"containerPort": 80.0, "name": "x"}, {"containerPort": 80}]));
 }
 
 #[test]
@@ -241,35 +210,27 @@ fn merge_retain_keys_on_deployment_strategy() {
         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}}});
     let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}});
     let got = apply("apps/v1", "Deployment", &original, &patch);
-    assert_eq!(
-        got["spec"],
-        json!({"replicas": 1, "strategy": {"type": "Recreate"}})
-    );
+    assert_eq!(got["spec"], json!({"replicas": 1, "strategy": {"type": "Recreate"}}));
 
     // Nulls need not be listed.
     let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": null}}});
     let got = apply("apps/v1", "Deployment", &original, &patch);
     assert_eq!(got["spec"]["strategy"], json!({"type": "Recreate"}));
 
-    let patch =
-        json!({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {"maxSurge": 1}}}});
+    let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {"maxSurge": 1}}}});
     let err = apply_err("apps/v1", "Deployment", &original, &patch);
     assert_eq!(err, MergeError::BadPatchFormatForRetainKeys);
     assert_eq!(err.to_string(), "invalid patch format of retainKeys");
     assert_eq!(err.http_status(), 400);
 
     let patch = json!({"spec": {"strategy": {"$retainKeys": "type"}}});
-    assert_eq!(
-        apply_err("apps/v1", "Deployment", &original, &patch),
-        MergeError::BadPatchFormatForRetainKeys
-    );
+    assert_eq!(apply_err("apps/v1", "Deployment", &original, &patch), MergeError::BadPatchFormatForRetainKeys);
 }
 
 #[test]
 fn merge_retain_keys_in_volumes() {
-    let original = pod(
-        json!({"volumes": [{"name": "v", "emptyDir": {}}, {"name": "w", "secret": {"secretName": "s"}}]}),
-    );
+    let original =
+        pod(json!({"volumes": [{"name": "v", "emptyDir": {}}, {"name": "w", "secret": {"secretName": "s"}}]}));
     let patch = json!({"spec": {"volumes": [
         {"$retainKeys": ["configMap", "name"], "name": "v", "configMap": {"name": "cm"}}
     ]}});
@@ -292,10 +253,7 @@ fn merge_replace_strategy_and_atomic_structs() {
     // A Deployment's selector is only +structType=atomic, which strategic merge ignores.
     let original = json!({"spec": {"selector": {"matchLabels": {"a": "1"}}}});
     let got = apply("apps/v1", "Deployment", &original, &patch);
-    assert_eq!(
-        got["spec"]["selector"],
-        json!({"matchLabels": {"a": "1", "b": "2"}})
-    );
+    assert_eq!(got["spec"]["selector"], json!({"matchLabels": {"a": "1", "b": "2"}}));
 }
 
 #[test]
@@ -350,21 +308,12 @@ fn merge_unknown_fields_and_custom_json_leaves_merge_as_plain_json() {
 #[test]
 fn merge_documents_that_are_not_objects() {
     let pod_type = kind("v1", "Pod");
-    assert_eq!(
-        strategic_merge_patch(&Value::Null, &json!({"a": 1}), pod_type),
-        Ok(json!({"a": 1}))
-    );
-    assert_eq!(
-        strategic_merge_patch(&json!({"a": 1}), &Value::Null, pod_type),
-        Ok(json!({"a": 1}))
-    );
+    assert_eq!(strategic_merge_patch(&Value::Null, &json!({"a": 1}), pod_type), Ok(json!({"a": 1})));
+    assert_eq!(strategic_merge_patch(&json!({"a": 1}), &Value::Null, pod_type), Ok(json!({"a": 1})));
     let err = strategic_merge_patch(&json!("x"), &json!({}), pod_type);
     assert_eq!(err, Err(MergeError::BadJsonDoc));
     let err = strategic_merge_patch(&json!({}), &json!([1]), pod_type);
-    assert_eq!(
-        err.map_err(|e| (e.to_string(), e.http_status())),
-        Err(("invalid JSON document".into(), 400))
-    );
+    assert_eq!(err.map_err(|e| (e.to_string(), e.http_status())), Err(("invalid JSON document".into(), 400)));
 }
 
 fn err_message(api_version: &str, kind_name: &str, original: Value, patch: Value) -> (String, u16) {
@@ -490,11 +439,8 @@ fn merge_errors_carry_upstream_messages() {
         ),
     ];
     for (original, patch, want, status) in cases {
-        let kind_name = if original.pointer("/spec/strategy").is_some() {
-            ("apps/v1", "Deployment")
-        } else {
-            ("v1", "Pod")
-        };
+        let kind_name =
+            if original.pointer("/spec/strategy").is_some() { ("apps/v1", "Deployment") } else { ("v1", "Pod") };
         assert_eq!(
             err_message(kind_name.0, kind_name.1, original, patch.clone()),
             (want.to_string(), status),
@@ -507,23 +453,16 @@ fn merge_errors_carry_upstream_messages() {
 fn merge_uncomparable_merge_keys_fail_like_upstream_panics() {
     let original = pod(json!({"containers": [{"name": {"a": 1}}]}));
     let patch = json!({"spec": {"containers": [{"name": {"b": 1}}]}});
-    assert_eq!(
-        apply_err("v1", "Pod", &original, &patch),
-        MergeError::Panic(GoPanic::UncomparableMap)
-    );
+    assert_eq!(apply_err("v1", "Pod", &original, &patch), MergeError::Panic(GoPanic::UncomparableMap));
 }
 
 #[test]
 fn merge_delete_from_primitive_list_of_objects_merges_instead() {
     // Upstream quirk: a deletion list of a merging list of objects is merged by key.
     let original = pod(json!({"containers": [{"name": "a"}, {"name": "b"}]}));
-    let patch =
-        json!({"spec": {"$deleteFromPrimitiveList/containers": [{"name": "a", "image": "i"}]}});
+    let patch = json!({"spec": {"$deleteFromPrimitiveList/containers": [{"name": "a", "image": "i"}]}});
     let got = apply("v1", "Pod", &original, &patch);
-    assert_eq!(
-        containers(&got),
-        &json!([{"name": "a", "image": "i"}, {"name": "b"}])
-    );
+    assert_eq!(containers(&got), &json!([{"name": "a", "image": "i"}, {"name": "b"}]));
 }
 
 #[test]

@@ -115,10 +115,7 @@ fn merge_kubectl_apply_adds_and_removes_containers() {
         "containers": [{"$patch": "delete", "name": "sidecar"}]
     }}}});
     let got = apply("apps/v1", "Deployment", &original, &patch);
-    assert_eq!(
-        got["spec"]["template"]["spec"]["containers"],
-        json!([{"name": "c", "image": "nginx:1"}])
-    );
+    assert_eq!(got["spec"]["template"]["spec"]["containers"], json!([{"name": "c", "image": "nginx:1"}]));
 
     let patch = json!({"spec": {"template": {"spec": {
         "$setElementOrder/containers": [{"name": "init-like"}, {"name": "c"}, {"name": "sidecar"}],
@@ -142,11 +139,7 @@ fn merge_kubectl_apply_switches_the_strategy_with_retain_keys() {
         "strategy": {"$retainKeys": ["type"], "rollingUpdate": null, "type": "Recreate"}
     }});
     let got = apply("apps/v1", "Deployment", &deployment(), &patch);
-    let want = with(
-        remove(deployment(), "/spec/replicas"),
-        "/spec/strategy",
-        json!({"type": "Recreate"}),
-    );
+    let want = with(remove(deployment(), "/spec/replicas"), "/spec/strategy", json!({"type": "Recreate"}));
     assert_eq!(got, want);
 }
 
@@ -157,10 +150,7 @@ fn merge_kubectl_apply_changes_a_volume_source_with_retain_keys() {
         "volumes": [{"$retainKeys": ["configMap", "name"], "configMap": {"name": "cm"}, "name": "data"}]
     }}}});
     let got = apply("apps/v1", "Deployment", &deployment(), &patch);
-    assert_eq!(
-        got["spec"]["template"]["spec"]["volumes"],
-        json!([{"name": "data", "configMap": {"name": "cm"}}])
-    );
+    assert_eq!(got["spec"]["template"]["spec"]["volumes"], json!([{"name": "data", "configMap": {"name": "cm"}}]));
 }
 
 #[test]
@@ -171,14 +161,8 @@ fn merge_kubectl_set_image_and_rollout_restart() {
         "containers": [{"image": "nginx:3", "name": "c"}]
     }}}});
     let got = apply("apps/v1", "Deployment", &deployment(), &patch);
-    assert_eq!(
-        got["spec"]["template"]["spec"]["containers"][0]["image"],
-        "nginx:3"
-    );
-    assert_eq!(
-        got["spec"]["template"]["spec"]["containers"][0]["env"][1]["name"],
-        "B"
-    );
+    assert_eq!(got["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:3");
+    assert_eq!(got["spec"]["template"]["spec"]["containers"][0]["env"][1]["name"], "B");
 
     // kubectl rollout restart.
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {
@@ -197,10 +181,7 @@ fn merge_kubectl_edit_label_and_scale() {
     // kubectl edit sends the two-way difference.
     let patch = json!({"metadata": {"labels": {"tier": "frontend"}}, "spec": {"minReadySeconds": 5, "paused": true}});
     let got = apply("apps/v1", "Deployment", &deployment(), &patch);
-    assert_eq!(
-        got["metadata"]["labels"],
-        json!({"app": "web", "tier": "frontend"})
-    );
+    assert_eq!(got["metadata"]["labels"], json!({"app": "web", "tier": "frontend"}));
     assert_eq!(got["spec"]["minReadySeconds"], 5);
     assert_eq!(got["spec"]["paused"], true);
 
@@ -210,21 +191,11 @@ fn merge_kubectl_edit_label_and_scale() {
     assert_eq!(got["metadata"]["labels"], json!({"app": "api"}));
 
     // kubectl scale --replicas=5 (on the scale subresource the same body patches a Scale).
-    let got = apply(
-        "apps/v1",
-        "Deployment",
-        &deployment(),
-        &json!({"spec": {"replicas": 5}}),
-    );
+    let got = apply("apps/v1", "Deployment", &deployment(), &json!({"spec": {"replicas": 5}}));
     assert_eq!(got, with(deployment(), "/spec/replicas", json!(5)));
     let scale = json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "web"},
         "spec": {"replicas": 2}, "status": {"replicas": 2, "selector": "app=web"}});
-    let got = apply(
-        "autoscaling/v1",
-        "Scale",
-        &scale,
-        &json!({"spec": {"replicas": 5}}),
-    );
+    let got = apply("autoscaling/v1", "Scale", &scale, &json!({"spec": {"replicas": 5}}));
     assert_eq!(got["spec"], json!({"replicas": 5}));
 }
 
@@ -233,12 +204,7 @@ fn merge_kubectl_cordon_and_taint() {
     let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
         "spec": {"podCIDR": "10.0.0.0/24", "podCIDRs": ["10.0.0.0/24"],
                  "taints": [{"key": "a", "effect": "NoSchedule"}]}});
-    let got = apply(
-        "v1",
-        "Node",
-        &node,
-        &json!({"spec": {"unschedulable": true}}),
-    );
+    let got = apply("v1", "Node", &node, &json!({"spec": {"unschedulable": true}}));
     assert_eq!(got["spec"]["unschedulable"], true);
     assert_eq!(got["spec"]["taints"], node["spec"]["taints"]);
 

@@ -3,18 +3,13 @@
 
 mod merge_common;
 
-use krs_api::merge::{
-    Granularity, ListType, PatchStrategy, Scalar, TypeKind, kinds, lookup, structs,
-};
+use krs_api::merge::{Granularity, ListType, PatchStrategy, Scalar, TypeKind, kinds, lookup, structs};
 use merge_common::{field_type, kind};
 
 #[test]
 fn merge_table_lookup_by_api_version_and_kind() {
     let pod = kind("v1", "Pod");
-    assert_eq!(
-        pod.as_struct().map(|s| s.definition_name()),
-        Some("io.k8s.api.core.v1.Pod".to_string())
-    );
+    assert_eq!(pod.as_struct().map(|s| s.definition_name()), Some("io.k8s.api.core.v1.Pod".to_string()));
     let deployment = kind("apps/v1", "Deployment");
     assert_eq!(deployment.as_struct().map(|s| s.name()), Some("Deployment"));
     assert!(lookup("apiextensions.k8s.io/v1", "CustomResourceDefinition").is_some());
@@ -31,12 +26,7 @@ fn merge_table_kinds_are_sorted_and_resolve() {
     let all: Vec<_> = kinds().collect();
     assert!(all.len() > 300, "only {} kinds", all.len());
     for w in all.windows(2) {
-        assert!(
-            (w[0].0, w[0].1) < (w[1].0, w[1].1),
-            "{:?} / {:?}",
-            w[0],
-            w[1]
-        );
+        assert!((w[0].0, w[0].1) < (w[1].0, w[1].1), "{:?} / {:?}", w[0], w[1]);
     }
     for (api_version, kind_name, s) in &all {
         assert_eq!(lookup(api_version, kind_name), Some(s.as_type()));
@@ -53,11 +43,7 @@ fn merge_table_structs_are_consistent() {
     for s in structs() {
         count += 1;
         assert!(!s.name().is_empty());
-        assert!(
-            s.model_package().starts_with("io.k8s."),
-            "{}",
-            s.model_package()
-        );
+        assert!(s.model_package().starts_with("io.k8s."), "{}", s.model_package());
         assert_eq!(s.as_type().as_struct(), Some(s));
         let names: Vec<&str> = s.fields().map(|f| f.json_name()).collect();
         for w in names.windows(2) {
@@ -67,19 +53,11 @@ fn merge_table_structs_are_consistent() {
             assert!(!f.json_name().is_empty(), "{s:?}");
             assert_eq!(s.field(f.json_name()), Some(f));
             let keys: Vec<&str> = f.list_map_keys().collect();
-            assert_eq!(
-                f.list_type() == Some(ListType::Map),
-                !keys.is_empty(),
-                "{s:?}.{}",
-                f.json_name()
-            );
+            assert_eq!(f.list_type() == Some(ListType::Map), !keys.is_empty(), "{s:?}.{}", f.json_name());
             if f.patch_merge_key().is_some() {
                 assert!(f.patch_strategy().merge, "{s:?}.{}", f.json_name());
             }
-            assert!(
-                f.patch_strategy().as_str().is_some()
-                    || f.patch_strategy() == PatchStrategy::default()
-            );
+            assert!(f.patch_strategy().as_str().is_some() || f.patch_strategy() == PatchStrategy::default());
         }
     }
     assert!(count > 1000, "only {count} structs");
@@ -101,20 +79,11 @@ fn merge_table_pod_spec_metadata() {
 
     let ports = container.field("ports").expect("ports");
     assert_eq!(ports.patch_merge_key(), Some("containerPort"));
-    assert_eq!(
-        ports.list_map_keys().collect::<Vec<_>>(),
-        ["containerPort", "protocol"]
-    );
+    assert_eq!(ports.list_map_keys().collect::<Vec<_>>(), ["containerPort", "protocol"]);
     let env = container.field("env").expect("env");
     assert_eq!(env.patch_merge_key(), Some("name"));
-    assert_eq!(
-        container.field("args").and_then(|f| f.list_type()),
-        Some(ListType::Atomic)
-    );
-    assert_eq!(
-        container.field("image").map(|f| f.ty().kind()),
-        Some(TypeKind::Scalar(Scalar::String))
-    );
+    assert_eq!(container.field("args").and_then(|f| f.list_type()), Some(ListType::Atomic));
+    assert_eq!(container.field("image").map(|f| f.ty().kind()), Some(TypeKind::Scalar(Scalar::String)));
     let probe = container.field("livenessProbe").expect("livenessProbe");
     assert!(probe.is_pointer());
     assert!(probe.is_omitempty());
@@ -129,17 +98,12 @@ fn merge_table_pod_spec_metadata() {
 
     let node_selector = spec.field("nodeSelector").expect("nodeSelector");
     assert_eq!(node_selector.map_type(), Some(Granularity::Atomic));
-    assert!(
-        matches!(node_selector.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::String))
-    );
+    assert!(matches!(node_selector.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::String)));
 
     // Go's encoding/json matches keys case-insensitively; upstream's patch lookup does too.
     let s = spec.as_struct().expect("struct");
     assert_eq!(s.field_case_insensitive("CONTAINERS"), Some(containers));
-    assert_eq!(
-        s.field_case_insensitive("nodeſelector"),
-        Some(node_selector)
-    );
+    assert_eq!(s.field_case_insensitive("nodeſelector"), Some(node_selector));
     assert_eq!(s.field("CONTAINERS"), None);
 }
 
@@ -155,59 +119,29 @@ fn merge_table_object_meta_and_leaf_types() {
     assert_eq!(finalizers.list_type(), Some(ListType::Set));
     let owners = meta.field("ownerReferences").expect("ownerReferences");
     assert_eq!(owners.patch_merge_key(), Some("uid"));
-    let owner = owners
-        .ty()
-        .element()
-        .and_then(|t| t.as_struct())
-        .expect("OwnerReference");
+    let owner = owners.ty().element().and_then(|t| t.as_struct()).expect("OwnerReference");
     assert_eq!(owner.struct_type(), Some(Granularity::Atomic));
-    assert_eq!(
-        meta.field("managedFields").and_then(|f| f.list_type()),
-        Some(ListType::Atomic)
-    );
+    assert_eq!(meta.field("managedFields").and_then(|f| f.list_type()), Some(ListType::Atomic));
     let created = meta.field("creationTimestamp").expect("creationTimestamp");
     assert_eq!(created.ty().kind(), TypeKind::Scalar(Scalar::Time));
-    let managed = meta
-        .field("managedFields")
-        .and_then(|f| f.ty().element())
-        .expect("ManagedFieldsEntry");
-    assert_eq!(
-        managed.field("fieldsV1").map(|f| f.ty().kind()),
-        Some(TypeKind::Scalar(Scalar::FieldsV1))
-    );
-    assert_eq!(
-        managed.field("time").map(|f| f.ty().kind()),
-        Some(TypeKind::Scalar(Scalar::Time))
-    );
+    let managed = meta.field("managedFields").and_then(|f| f.ty().element()).expect("ManagedFieldsEntry");
+    assert_eq!(managed.field("fieldsV1").map(|f| f.ty().kind()), Some(TypeKind::Scalar(Scalar::FieldsV1)));
+    assert_eq!(managed.field("time").map(|f| f.ty().kind()), Some(TypeKind::Scalar(Scalar::Time)));
 
-    let data = field_type(kind("v1", "Secret"), &[])
-        .field("data")
-        .expect("data");
-    assert!(
-        matches!(data.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::Bytes))
-    );
+    let data = field_type(kind("v1", "Secret"), &[]).field("data").expect("data");
+    assert!(matches!(data.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::Bytes)));
 
-    let requests = field_type(kind("v1", "Pod"), &["spec"])
-        .field("overhead")
-        .expect("overhead");
-    assert!(
-        matches!(requests.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::Quantity))
-    );
+    let requests = field_type(kind("v1", "Pod"), &["spec"]).field("overhead").expect("overhead");
+    assert!(matches!(requests.ty().kind(), TypeKind::Map(v) if v.kind() == TypeKind::Scalar(Scalar::Quantity)));
 
     let port = field_type(kind("v1", "Service"), &["spec"])
         .field("ports")
         .and_then(|f| f.ty().element())
         .expect("ServicePort");
-    assert_eq!(
-        port.field("targetPort").map(|f| f.ty().kind()),
-        Some(TypeKind::Scalar(Scalar::IntOrString))
-    );
+    assert_eq!(port.field("targetPort").map(|f| f.ty().kind()), Some(TypeKind::Scalar(Scalar::IntOrString)));
 
     let revision = kind("apps/v1", "ControllerRevision");
-    assert_eq!(
-        revision.field("data").map(|f| f.ty().kind()),
-        Some(TypeKind::Scalar(Scalar::RawExtension))
-    );
+    assert_eq!(revision.field("data").map(|f| f.ty().kind()), Some(TypeKind::Scalar(Scalar::RawExtension)));
 }
 
 #[test]
@@ -220,20 +154,12 @@ fn merge_table_deployment_and_crd_metadata() {
     assert!(selector.is_pointer());
 
     let pdb = field_type(kind("policy/v1", "PodDisruptionBudget"), &["spec"]);
-    assert_eq!(
-        pdb.field("selector").map(|f| f.patch_strategy().as_str()),
-        Some(Some("replace"))
-    );
+    assert_eq!(pdb.field("selector").map(|f| f.patch_strategy().as_str()), Some(Some("replace")));
 
     // A field's +structType overrides its type's: claimRef is granular, ObjectReference atomic.
-    let claim_ref = field_type(kind("v1", "PersistentVolume"), &["spec"])
-        .field("claimRef")
-        .expect("claimRef");
+    let claim_ref = field_type(kind("v1", "PersistentVolume"), &["spec"]).field("claimRef").expect("claimRef");
     assert_eq!(claim_ref.struct_type(), Some(Granularity::Granular));
-    assert_eq!(
-        claim_ref.ty().as_struct().and_then(|s| s.struct_type()),
-        Some(Granularity::Atomic)
-    );
+    assert_eq!(claim_ref.ty().as_struct().and_then(|s| s.struct_type()), Some(Granularity::Atomic));
 
     let crd = kind("apiextensions.k8s.io/v1", "CustomResourceDefinition");
     let schema = field_type(crd, &["spec", "versions"])
@@ -242,27 +168,16 @@ fn merge_table_deployment_and_crd_metadata() {
         .expect("openAPIV3Schema");
     assert_eq!(
         schema.as_struct().map(|s| s.definition_name()),
-        Some(
-            "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps".to_string()
-        )
+        Some("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps".to_string())
     );
     assert!(matches!(
         schema.field("properties").map(|f| f.ty().kind()),
         Some(TypeKind::Map(v)) if v == schema
     ));
-    assert_eq!(
-        schema.field("items").map(|f| f.ty().kind()),
-        Some(TypeKind::Scalar(Scalar::SchemaOrArray))
-    );
-    assert_eq!(
-        schema.field("default").map(|f| f.ty().kind()),
-        Some(TypeKind::Scalar(Scalar::Json))
-    );
+    assert_eq!(schema.field("items").map(|f| f.ty().kind()), Some(TypeKind::Scalar(Scalar::SchemaOrArray)));
+    assert_eq!(schema.field("default").map(|f| f.ty().kind()), Some(TypeKind::Scalar(Scalar::Json)));
 
-    let csr = field_type(
-        kind("certificates.k8s.io/v1", "CertificateSigningRequest"),
-        &["spec"],
-    );
+    let csr = field_type(kind("certificates.k8s.io/v1", "CertificateSigningRequest"), &["spec"]);
     let extra = csr.field("extra").expect("extra");
     assert!(matches!(extra.ty().kind(), TypeKind::Map(v) if matches!(v.kind(), TypeKind::List(_))));
 }

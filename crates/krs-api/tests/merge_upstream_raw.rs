@@ -24,13 +24,7 @@ use merge_common::{Case, Expect, Root, run};
 #[test]
 fn merge_upstream_raw_cases() {
     let failures = run(CASES);
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        CASES.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), CASES.len(), failures.join("\n"));
 }
 
 const CASES: &[Case] = &[
@@ -46,9 +40,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"name":"hi","ownerReferences":[{"uid":"hello2"}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"hello"},{"uid":"doesntexist"}],"ownerReferences":[{"uid":"hello"}]}"#,
-        expected: Expect::Result(
-            r#"{"name":"hi","ownerReferences":[{"uid":"hello"},{"uid":"hello2"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"name":"hi","ownerReferences":[{"uid":"hello"},{"uid":"hello2"}]}"#),
     },
     Case {
         description: "delete items in lists of scalars (two-way)",
@@ -62,9 +54,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3","example.com/f4"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f1","example.com/f2"],"$deleteFromPrimitiveList/finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f4"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f4"]}"#),
     },
     Case {
         description: "delete all duplicate items in lists of scalars (two-way)",
@@ -78,27 +68,21 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3","example.com/f3","example.com/f4"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f1","example.com/f2"],"$deleteFromPrimitiveList/finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f4"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f4"]}"#),
     },
     Case {
         description: "add and delete items in lists of scalars (two-way)",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f1","example.com/f2","example.com/f4"],"$deleteFromPrimitiveList/finalizers":["example.com/f3"],"finalizers":["example.com/f4"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f4"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f4"]}"#),
     },
     Case {
         description: "add and delete items in lists of scalars (three-way)",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3","example.com/f4"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f1","example.com/f2","example.com/f4"],"$deleteFromPrimitiveList/finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f4"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f4"]}"#),
     },
     Case {
         description: "merge lists of maps (two-way)",
@@ -141,9 +125,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":1}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "add field to map in merging list (three-way)",
@@ -159,9 +141,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":1}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "add field to map in merging list (three-way)",
@@ -177,9 +157,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":1}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "add field to map in merging list with conflict (three-way)",
@@ -195,9 +173,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":1}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "add duplicate field to map in merging list (three-way)",
@@ -213,9 +189,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2"}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"},{"uid":"uid-3"}],"ownerReferences":[{"uid":"uid-3"}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2"},{"uid":"uid-3"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2"},{"uid":"uid-3"}]}"#),
     },
     Case {
         description: "add an item that already exists in current object in merging list (three-way)",
@@ -231,9 +205,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":1}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "add duplicate field to map in merging list with conflict (three-way)",
@@ -249,9 +221,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":"a"}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "replace map field value in merging list (three-way)",
@@ -267,9 +237,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":"a"}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","name":"a"},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "replace map field value in merging list with conflict (three-way)",
@@ -334,9 +302,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-3","kind":"a"}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-2"},{"uid":"uid-1","$patch":"delete"}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-2"},{"uid":"uid-3","kind":"a"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-2"},{"uid":"uid-3","kind":"a"}]}"#),
     },
     Case {
         description: "add map and delete map from merging list (two-way)",
@@ -366,18 +332,14 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","kind":"a"},{"uid":"uid-4","kind":"c"}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-2"},{"uid":"uid-3"}],"ownerReferences":[{"uid":"uid-2"},{"uid":"uid-3"},{"uid":"uid-1","$patch":"delete"}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-4","kind":"c"},{"uid":"uid-2"},{"uid":"uid-3"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-4","kind":"c"},{"uid":"uid-2"},{"uid":"uid-3"}]}"#),
     },
     Case {
         description: "delete field from map in merging list (two-way)",
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":null}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "delete field from map in merging list (three-way)",
@@ -393,27 +355,21 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":null}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "delete field from map in merging list with conflict (three-way)",
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","name":"a","kind":"a"},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":null}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1","kind":"a"},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1","kind":"a"},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "delete missing field from map in merging list (two-way)",
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":null}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "delete missing field from map in merging list (three-way)",
@@ -429,9 +385,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1","name":1},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2"}],"ownerReferences":[{"uid":"uid-1","name":null}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-2","name":2}]}"#),
     },
     Case {
         description: "delete missing field from map in merging list with conflict (three-way)",
@@ -447,9 +401,7 @@ const CASES: &[Case] = &[
         root: Root::Spec,
         original: r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1},{"prefix":2,"value":2}]},{"name":"c2"}]}"#,
         patch: r#"{"$setElementOrder/containers":[{"name":"c1"},{"name":"c2"}],"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]}]}"#,
-        expected: Expect::Result(
-            r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]},{"name":"c2"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]},{"name":"c2"}]}"#),
     },
     Case {
         description: "replace non merging list nested in merging list (three-way)",
@@ -465,9 +417,7 @@ const CASES: &[Case] = &[
         root: Root::Spec,
         original: r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1},{"prefix":2,"value":2}]},{"name":"c2"}]}"#,
         patch: r#"{"$setElementOrder/containers":[{"name":"c1"},{"name":"c2"}],"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]}]}"#,
-        expected: Expect::Result(
-            r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]},{"name":"c2"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]},{"name":"c2"}]}"#),
     },
     Case {
         description: "replace non merging list nested in merging list with value conflict (three-way)",
@@ -483,9 +433,7 @@ const CASES: &[Case] = &[
         root: Root::Spec,
         original: r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1},{"prefix":2,"value":2}]},{"name":"c2"}]}"#,
         patch: r#"{"$setElementOrder/containers":[{"name":"c1"},{"name":"c2"}],"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]}]}"#,
-        expected: Expect::Result(
-            r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]},{"name":"c2"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"containers":[{"name":"c1","envFrom":[{"prefix":1,"value":1}]},{"name":"c2"}]}"#),
     },
     Case {
         description: "replace non merging list nested in merging list with deletion conflict (three-way)",
@@ -580,9 +528,7 @@ const CASES: &[Case] = &[
         root: Root::Spec,
         original: r#"{"initContainers":[{"name":"c1","workingDir":"a"},{"name":"c3"}]}"#,
         patch: r#"{"$setElementOrder/initContainers":[{"name":"c1"},{"name":"c2"}],"initContainers":[{"name":"c2"}]}"#,
-        expected: Expect::Result(
-            r#"{"initContainers":[{"name":"c1","workingDir":"a"},{"name":"c2"},{"name":"c3"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"initContainers":[{"name":"c1","workingDir":"a"},{"name":"c2"},{"name":"c3"}]}"#),
     },
     Case {
         description: "add map to merging list by pointer with conflict (two-way)",
@@ -596,9 +542,7 @@ const CASES: &[Case] = &[
         root: Root::Spec,
         original: r#"{"initContainers":[{"name":"c3"}]}"#,
         patch: r#"{"$setElementOrder/initContainers":[{"name":"c1"},{"name":"c2"}],"initContainers":[{"name":"c1"},{"name":"c2"}]}"#,
-        expected: Expect::Result(
-            r#"{"initContainers":[{"name":"c1"},{"name":"c2"},{"name":"c3"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"initContainers":[{"name":"c1"},{"name":"c2"},{"name":"c3"}]}"#),
     },
     Case {
         description: "add field to map in merging list by pointer (two-way)",
@@ -641,9 +585,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f1","example.com/f2","example.com/f3"],"finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
     },
     Case {
         description: "merge lists of scalars (three-way)",
@@ -659,27 +601,21 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f1","example.com/f2","example.com/f3"],"finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
     },
     Case {
         description: "add duplicate field to map in merging int list (three-way)",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
         patch: r#"{}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
     },
     Case {
         description: "add an item in a list of primitives and preserve order (two-way)",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f3","example.com/f1","example.com/f2"],"finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f3","example.com/f1","example.com/f2"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f3","example.com/f1","example.com/f2"]}"#),
     },
     Case {
         description: "add an item in a list of primitives and preserve order (three-way)",
@@ -745,9 +681,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-3","name":3},{"uid":"uid-2","name":2}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-2"},{"uid":"uid-1"}],"ownerReferences":[{"uid":"uid-3","$patch":"delete"}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-2","name":2},{"uid":"uid-1"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-2","name":2},{"uid":"uid-1"}]}"#),
     },
     Case {
         description: "delete an item in a list and preserve order (three-way)",
@@ -871,18 +805,14 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f3","example.com/f1","example.com/f2"],"finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f3","example.com/f1","example.com/f2"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f3","example.com/f1","example.com/f2"]}"#),
     },
     Case {
         description: "add an item in a int list and preserve order (three-way)",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f3","example.com/f1","example.com/f2"],"finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f3","example.com/f1","example.com/f2"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f3","example.com/f1","example.com/f2"]}"#),
     },
     Case {
         description: "add multiple items in a int list and preserve order (two-way)",
@@ -921,18 +851,14 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f3","example.com/f2"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f4","example.com/f2","example.com/f1"],"finalizers":["example.com/f4"],"$deleteFromPrimitiveList/finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f4","example.com/f2","example.com/f1"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f4","example.com/f2","example.com/f1"]}"#),
     },
     Case {
         description: "add and delete an item in a int list and preserve order (three-way)",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
         patch: r#"{"$setElementOrder/finalizers":["example.com/f4","example.com/f2","example.com/f1"],"finalizers":["example.com/f4"],"$deleteFromPrimitiveList/finalizers":["example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f4","example.com/f2","example.com/f1"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f4","example.com/f2","example.com/f1"]}"#),
     },
     Case {
         description: "set elements order in a int list (two-way)",
@@ -1145,27 +1071,21 @@ const CASES: &[Case] = &[
         root: Root::Pod,
         original: r#"{"metadata":{"name":"foo","labels":{"key1":"a"}}}"#,
         patch: r#"{"metadata":{"$retainKeys":["name","labels","namespace"],"namespace":"bar"}}"#,
-        expected: Expect::Result(
-            r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a"}}}"#,
-        ),
+        expected: Expect::Result(r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a"}}}"#),
     },
     Case {
         description: "retainKeys map nested map with no change (three-way)",
         root: Root::Pod,
         original: r#"{"metadata":{"name":"foo","labels":{"key1":"a"}}}"#,
         patch: r#"{"metadata":{"$retainKeys":["name","labels","namespace"],"namespace":"bar"}}"#,
-        expected: Expect::Result(
-            r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a"}}}"#,
-        ),
+        expected: Expect::Result(r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a"}}}"#),
     },
     Case {
         description: "retainKeys map adds a field in a nested map (two-way)",
         root: Root::Pod,
         original: r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a"}}}"#,
         patch: r#"{"metadata":{"$retainKeys":["name","labels","namespace"],"labels":{"key2":"b"}}}"#,
-        expected: Expect::Result(
-            r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a","key2":"b"}}}"#,
-        ),
+        expected: Expect::Result(r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a","key2":"b"}}}"#),
     },
     Case {
         description: "retainKeys map adds a field in a nested map (three-way)",
@@ -1181,27 +1101,21 @@ const CASES: &[Case] = &[
         root: Root::Pod,
         original: r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a","key2":"b"}}}"#,
         patch: r#"{"metadata":{"$retainKeys":["name","labels","namespace"],"labels":{"key2":null}}}"#,
-        expected: Expect::Result(
-            r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a"}}}"#,
-        ),
+        expected: Expect::Result(r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a"}}}"#),
     },
     Case {
         description: "retainKeys map deletes a field in a nested map (three-way)",
         root: Root::Pod,
         original: r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a","key2":"b","key3":"c"}}}"#,
         patch: r#"{"metadata":{"$retainKeys":["name","labels","namespace"],"labels":{"key2":null}}}"#,
-        expected: Expect::Result(
-            r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a","key3":"c"}}}"#,
-        ),
+        expected: Expect::Result(r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a","key3":"c"}}}"#),
     },
     Case {
         description: "retainKeys map changes a field in a nested map (two-way)",
         root: Root::Pod,
         original: r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"a","key2":"b"}}}"#,
         patch: r#"{"metadata":{"$retainKeys":["name","labels","namespace"],"labels":{"key1":"x"}}}"#,
-        expected: Expect::Result(
-            r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"x","key2":"b"}}}"#,
-        ),
+        expected: Expect::Result(r#"{"metadata":{"name":"foo","namespace":"bar","labels":{"key1":"x","key2":"b"}}}"#),
     },
     Case {
         description: "retainKeys map changes a field in a nested map (three-way)",
@@ -1353,9 +1267,7 @@ const CASES: &[Case] = &[
         root: Root::Pod,
         original: r#"{"metadata":{"name":"foo","finalizers":["example.com/f1","example.com/f2","example.com/f3"]}}"#,
         patch: r#"{"metadata":{"$retainKeys":["finalizers","name"],"$deleteFromPrimitiveList/finalizers":["example.com/f2"],"$setElementOrder/finalizers":["example.com/f1","example.com/f3"]}}"#,
-        expected: Expect::Result(
-            r#"{"metadata":{"name":"foo","finalizers":["example.com/f1","example.com/f3"]}}"#,
-        ),
+        expected: Expect::Result(r#"{"metadata":{"name":"foo","finalizers":["example.com/f1","example.com/f3"]}}"#),
     },
     Case {
         description: "retainKeys map deletes an item in nested merging int list (three-way)",
@@ -1478,9 +1390,7 @@ const CASES: &[Case] = &[
         root: Root::Pod,
         original: r#"{"metadata":{"name":"foo","ownerReferences":[{"uid":"a"},{"uid":"b"},{"uid":"x"}]}}"#,
         patch: r#"{"metadata":{"$retainKeys":["ownerReferences","name"],"$setElementOrder/ownerReferences":[{"uid":"a"}],"ownerReferences":[{"uid":"b","$patch":"delete"}]}}"#,
-        expected: Expect::Result(
-            r#"{"metadata":{"name":"foo","ownerReferences":[{"uid":"a"},{"uid":"x"}]}}"#,
-        ),
+        expected: Expect::Result(r#"{"metadata":{"name":"foo","ownerReferences":[{"uid":"a"},{"uid":"x"}]}}"#),
     },
     Case {
         description: "retainKeys list of maps clears a field (two-way)",
@@ -1501,18 +1411,14 @@ const CASES: &[Case] = &[
         root: Root::Spec,
         original: r#"{"volumes":[{"name":"bar"},{"name":"foo","hostPath":"old"}]}"#,
         patch: r#"{"$setElementOrder/volumes":[{"name":"bar"},{"name":"foo"}],"volumes":[{"$retainKeys":["name","hostPath"],"name":"foo","hostPath":"modified"}]}"#,
-        expected: Expect::Result(
-            r#"{"volumes":[{"name":"bar"},{"name":"foo","hostPath":"modified"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"volumes":[{"name":"bar"},{"name":"foo","hostPath":"modified"}]}"#),
     },
     Case {
         description: "retainKeys list of maps clears a field with conflict (three-way)",
         root: Root::Spec,
         original: r#"{"volumes":[{"name":"bar"},{"name":"foo","hostPath":"new","emptyDir":"x"}]}"#,
         patch: r#"{"$setElementOrder/volumes":[{"name":"bar"},{"name":"foo"}],"volumes":[{"$retainKeys":["name","hostPath"],"name":"foo","hostPath":"modified"}]}"#,
-        expected: Expect::Result(
-            r#"{"volumes":[{"name":"bar"},{"name":"foo","hostPath":"modified"}]}"#,
-        ),
+        expected: Expect::Result(r#"{"volumes":[{"name":"bar"},{"name":"foo","hostPath":"modified"}]}"#),
     },
     Case {
         description: "retainKeys list of maps changes a field and clear a field (two-way)",
@@ -1621,9 +1527,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"ownerReferences":[{"uid":"uid-1"},{"uid":"uid-3"}]}"#,
         patch: r#"{"$setElementOrder/ownerReferences":[{"uid":"uid-3"},{"uid":"uid-2"},{"uid":"uid-1"}],"ownerReferences":[{"uid":"uid-3","name":3},{"uid":"uid-1","name":1}]}"#,
-        expected: Expect::Result(
-            r#"{"ownerReferences":[{"uid":"uid-3","name":3},{"uid":"uid-1","name":1}]}"#,
-        ),
+        expected: Expect::Result(r#"{"ownerReferences":[{"uid":"uid-3","name":3},{"uid":"uid-1","name":1}]}"#),
     },
     Case {
         description: "$setElementOrder contains item that is not present in the int list to be merged (two-way)",

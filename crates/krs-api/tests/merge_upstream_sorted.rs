@@ -16,13 +16,7 @@ use merge_common::{Case, Expect, Root, run};
 #[test]
 fn merge_upstream_sorted_cases() {
     let failures = run(CASES);
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        CASES.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), CASES.len(), failures.join("\n"));
 }
 
 const CASES: &[Case] = &[
@@ -304,9 +298,7 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2"]}"#,
         patch: r#"{"finalizers":["example.com/f2","example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
     },
     Case {
         description: "delete map from nested map (two-way (sorted))",
@@ -422,17 +414,13 @@ const CASES: &[Case] = &[
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
         patch: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
     },
     Case {
         description: "preserve the order from the patch in a merging int list (two-way (sorted))",
         root: Root::Meta,
         original: r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
         patch: r#"{"finalizers":["example.com/f1","example.com/f3"]}"#,
-        expected: Expect::Result(
-            r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#,
-        ),
+        expected: Expect::Result(r#"{"finalizers":["example.com/f1","example.com/f2","example.com/f3"]}"#),
     },
 ];

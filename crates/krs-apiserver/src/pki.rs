@@ -150,6 +150,23 @@ impl Pki {
         Ok(key.secret_pkcs8_der().to_vec())
     }
 
+    /// Issues a serving certificate (a node agent's) for `names` (DNS names or IPs), signed by
+    /// the cluster CA, with `common_name` as subject (upstream: `system:node:<node>`).
+    pub fn issue_serving_cert(&self, common_name: &str, names: &[String]) -> Result<(String, String), PkiError> {
+        let ca_key = KeyPair::from_pem(&self.ca_key).map_err(|source| PkiError::Cert { what: "CA key", source })?;
+        let issuer =
+            Issuer::from_ca_cert_pem(&self.ca_cert, ca_key).map_err(|source| PkiError::Cert { what: "CA", source })?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+            .map_err(|source| PkiError::Cert { what: "serving key", source })?;
+        let mut params =
+            CertificateParams::new(names.to_vec()).map_err(|source| PkiError::Cert { what: "serving", source })?;
+        params.distinguished_name = dn(common_name, Some("system:nodes"));
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        set_validity(&mut params, LEAF_VALIDITY_DAYS);
+        let cert = params.signed_by(&key, &issuer).map_err(|source| PkiError::Cert { what: "serving", source })?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+
     /// An admin kubeconfig for the API server at `server` (an https URL).
     pub fn admin_kubeconfig(&self, server: &str) -> String {
         kubeconfig(server, &self.ca_cert, "admin", &self.admin_cert, &self.admin_key)

@@ -46,6 +46,10 @@ pub struct Config {
     pub service_cluster_ip_range: String,
     /// Node port range (upstream's --service-node-port-range).
     pub service_node_port_range: String,
+    /// Run the API server's own namespace deleter (empties and removes terminating
+    /// namespaces). Off when a controller manager, whose namespace controller does the same,
+    /// runs beside it.
+    pub namespace_deleter: bool,
 }
 
 impl Default for Config {
@@ -61,6 +65,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(5),
             service_cluster_ip_range: "10.43.0.0/16".into(),
             service_node_port_range: "30000-32767".into(),
+            namespace_deleter: true,
         }
     }
 }
@@ -203,7 +208,10 @@ impl Server {
         let kubeconfig_path = config.data_dir.join("kubeconfig.yaml");
         write_private(&kubeconfig_path, &pki.admin_kubeconfig(&format!("https://{client_addr}")))
             .map_err(|source| ServerError::DataDir { path: kubeconfig_path.clone(), source })?;
-        let background = vec![crate::namespace_deleter::spawn(app.clone())];
+        let mut background = Vec::new();
+        if config.namespace_deleter {
+            background.push(crate::namespace_deleter::spawn(app.clone()));
+        }
         app.ready.store(true, Ordering::Release);
         Ok(Server { app, addr, kubeconfig_path, pki, shutdown, serving, background })
     }

@@ -119,7 +119,7 @@ pub async fn update_scale(
         }
         Ok(())
     };
-    let updated = registry::update(app, res, ctx, ns, name, UpdateKind::Mutate(Box::new(mutate)), Part::Main).await?;
+    let updated = registry::update(app, res, ctx, ns, name, UpdateKind::Mutate(Box::new(mutate)), Part::Scale).await?;
     Ok(scale_of(&parse(&updated.json)?))
 }
 

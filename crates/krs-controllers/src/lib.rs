@@ -11,12 +11,20 @@ pub mod metrics;
 pub mod queue;
 
 pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod garbagecollector;
 pub mod job;
+pub mod namespace;
+pub mod nodelifecycle;
+pub mod podgc;
 pub mod replicaset;
 pub mod rootcacertpublisher;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod ttlafterfinished;
 
 mod manager;

@@ -24,6 +24,14 @@ pub const CONTROLLERS: &[(&str, &str)] = &[
     ("job-controller", "job"),
     ("ttl-after-finished-controller", "ttl-after-finished"),
     ("cronjob-controller", "cronjob"),
+    ("namespace-controller", "namespace"),
+    ("endpoints-controller", "endpoint"),
+    ("endpointslice-controller", "endpointslice"),
+    ("statefulset-controller", "statefulset"),
+    ("daemonset-controller", "daemonset"),
+    ("disruption-controller", "disruption"),
+    ("node-lifecycle-controller", "nodelifecycle"),
+    ("pod-garbage-collector-controller", "podgc"),
 ];
 
 /// kube-controller-manager's options that krs honours, with upstream's flag names and defaults.
@@ -73,6 +81,16 @@ pub struct ControllerManagerOptions {
     /// up to six minutes (upstream's DefaultJobPodFailureBackOff, 10 s; not a flag upstream,
     /// where integration tests lower it the same way).
     pub job_pod_failure_backoff: std::time::Duration,
+    /// --max-endpoints-per-slice
+    pub max_endpoints_per_slice: usize,
+    /// --node-monitor-period
+    pub node_monitor_period: std::time::Duration,
+    /// --node-monitor-grace-period
+    pub node_monitor_grace_period: std::time::Duration,
+    /// --node-startup-grace-period
+    pub node_startup_grace_period: std::time::Duration,
+    /// --terminated-pod-gc-threshold
+    pub terminated_pod_gc_threshold: usize,
 }
 
 impl Default for ControllerManagerOptions {
@@ -98,6 +116,11 @@ impl Default for ControllerManagerOptions {
             concurrent_resource_quota_syncs: 5,
             concurrent_serviceaccount_token_syncs: 5,
             job_pod_failure_backoff: std::time::Duration::from_secs(10),
+            max_endpoints_per_slice: 100,
+            node_monitor_period: std::time::Duration::from_secs(5),
+            node_monitor_grace_period: std::time::Duration::from_secs(50),
+            node_startup_grace_period: std::time::Duration::from_secs(60),
+            terminated_pod_gc_threshold: 12500,
         }
     }
 }
@@ -172,7 +195,11 @@ fn hostname() -> String {
 
 /// Runs the controller manager until `shutdown` completes (Ok) or leadership is lost
 /// (Err(LeaderElectionLost): upstream exits the process then, and so should the caller).
-pub async fn run(client: Client, options: ControllerManagerOptions, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+pub async fn run(
+    client: Client,
+    options: ControllerManagerOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
     options.validate()?;
     let root_ca = options.root_ca()?;
     let host = hostname();
@@ -189,7 +216,13 @@ pub async fn run(client: Client, options: ControllerManagerOptions, shutdown: im
         elector = Some(e);
     }
 
-    let ctx = Ctx { factory: SharedInformerFactory::new(client.clone()), events: EventBroadcaster::start(client.clone(), &host), client, options, root_ca };
+    let ctx = Ctx {
+        factory: SharedInformerFactory::new(client.clone()),
+        events: EventBroadcaster::start(client.clone(), &host),
+        client,
+        options,
+        root_ca,
+    };
     let started = start_controllers(&ctx);
     ctx.factory.start();
     let mut tasks = Vec::new();
@@ -262,6 +295,30 @@ fn start_controllers(ctx: &Ctx) -> Vec<Started> {
     }
     if o.enabled("ttl-after-finished-controller") {
         started.push(crate::ttlafterfinished::start(ctx));
+    }
+    if o.enabled("namespace-controller") {
+        started.push(crate::namespace::start(ctx));
+    }
+    if o.enabled("endpoints-controller") {
+        started.push(crate::endpoints::start(ctx));
+    }
+    if o.enabled("endpointslice-controller") {
+        started.push(crate::endpointslice::start(ctx));
+    }
+    if o.enabled("statefulset-controller") {
+        started.push(crate::statefulset::start(ctx));
+    }
+    if o.enabled("daemonset-controller") {
+        started.push(crate::daemonset::start(ctx));
+    }
+    if o.enabled("disruption-controller") {
+        started.push(crate::disruption::start(ctx));
+    }
+    if o.enabled("node-lifecycle-controller") {
+        started.push(crate::nodelifecycle::start(ctx));
+    }
+    if o.enabled("pod-garbage-collector-controller") {
+        started.push(crate::podgc::start(ctx));
     }
     if o.enabled("garbage-collector-controller") {
         started.push(crate::garbagecollector::start(ctx));

@@ -13,15 +13,30 @@ fn progressing_reason(d: &Deployment) -> Option<String> {
 }
 
 async fn replicasets(client: &kube::Client, app: &str) -> Vec<ReplicaSet> {
-    Api::<ReplicaSet>::namespaced(client.clone(), "default").list(&ListParams::default().labels(&format!("app={app}"))).await.expect("list rs").items
+    Api::<ReplicaSet>::namespaced(client.clone(), "default")
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .expect("list rs")
+        .items
 }
 
 fn revision(rs: &ReplicaSet) -> String {
-    rs.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision")).cloned().unwrap_or_default()
+    rs.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("deployment.kubernetes.io/revision"))
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn image(rs: &ReplicaSet) -> String {
-    rs.spec.as_ref().and_then(|s| s.template.as_ref()).and_then(|t| t.spec.as_ref()).and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default()
+    rs.spec
+        .as_ref()
+        .and_then(|s| s.template.as_ref())
+        .and_then(|t| t.spec.as_ref())
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone())
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +66,11 @@ async fn rollout_status_history_undo_and_wait_work_with_kubectl() {
     assert!(new.metadata.name.as_deref().unwrap_or_default().ends_with(&hash) && !hash.is_empty());
 
     let history = kubectl_ok(&server, &["rollout", "history", "deployment/web"]).await;
-    assert!(history.lines().any(|l| l.trim_start().starts_with('1')) && history.lines().any(|l| l.trim_start().starts_with('2')), "{history}");
+    assert!(
+        history.lines().any(|l| l.trim_start().starts_with('1'))
+            && history.lines().any(|l| l.trim_start().starts_with('2')),
+        "{history}"
+    );
 
     kubectl_ok(&server, &["rollout", "undo", "deployment/web"]).await;
     let out = kubectl_ok(&server, &["rollout", "status", "deployment/web", "--timeout=60s"]).await;
@@ -60,7 +79,14 @@ async fn rollout_status_history_undo_and_wait_work_with_kubectl() {
     assert_eq!(sets.len(), 2, "rollback reuses the revision-1 ReplicaSet");
     let back = sets.iter().find(|r| image(r) == "nginx:1.0").expect("rolled back");
     assert_eq!(revision(back), "3");
-    assert_eq!(back.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision-history")).map(String::as_str), Some("1"));
+    assert_eq!(
+        back.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("deployment.kubernetes.io/revision-history"))
+            .map(String::as_str),
+        Some("1")
+    );
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let d = deployments.get("web").await.expect("deployment");
     assert_eq!(progressing_reason(&d).as_deref(), Some("NewReplicaSetAvailable"));
@@ -69,8 +95,12 @@ async fn rollout_status_history_undo_and_wait_work_with_kubectl() {
 
     let events: Api<Event> = Api::namespaced(client.clone(), "default");
     let list = events.list(&ListParams::default()).await.expect("events");
-    assert!(list.items.iter().any(|e| e.reason.as_deref() == Some("ScalingReplicaSet")
-        && e.note.as_deref().is_some_and(|n| n.starts_with("Scaled up replica set web-") && n.ends_with("from 0 to 3"))));
+    assert!(list.items.iter().any(|e| {
+        e.reason.as_deref() == Some("ScalingReplicaSet")
+            && e.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Scaled up replica set web-") && n.ends_with("from 0 to 3"))
+    }));
 }
 
 fn deployment(name: &str, replicas: i32, strategy: serde_json::Value, extra: serde_json::Value) -> Deployment {
@@ -105,7 +135,12 @@ async fn recreate_pause_history_limit_and_progress_deadline() {
     let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
 
     // Recreate with revisionHistoryLimit 1: after three templates, two ReplicaSets remain.
-    api.create(&PostParams::default(), &deployment("re", 2, json!({"type": "Recreate"}), json!({"revisionHistoryLimit": 1}))).await.expect("create");
+    api.create(
+        &PostParams::default(),
+        &deployment("re", 2, json!({"type": "Recreate"}), json!({"revisionHistoryLimit": 1})),
+    )
+    .await
+    .expect("create");
     kubectl_ok(&server, &["rollout", "status", "deployment/re", "--timeout=60s"]).await;
     set_image(&api, "re", "img:2").await;
     kubectl_ok(&server, &["rollout", "status", "deployment/re", "--timeout=60s"]).await;
@@ -120,7 +155,9 @@ async fn recreate_pause_history_limit_and_progress_deadline() {
     .await;
 
     // Paused: a template change makes no new ReplicaSet until resumed.
-    api.create(&PostParams::default(), &deployment("pz", 2, json!({"type": "RollingUpdate"}), json!({}))).await.expect("create");
+    api.create(&PostParams::default(), &deployment("pz", 2, json!({"type": "RollingUpdate"}), json!({})))
+        .await
+        .expect("create");
     kubectl_ok(&server, &["rollout", "status", "deployment/pz", "--timeout=60s"]).await;
     kubectl_ok(&server, &["rollout", "pause", "deployment/pz"]).await;
     set_image(&api, "pz", "img:2").await;
@@ -138,14 +175,27 @@ async fn recreate_pause_history_limit_and_progress_deadline() {
     create_namespace(&client, ns).await;
     let _stuck = spawn_kubelet(client.clone(), ns, 2, false);
     let slow: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    slow.create(&PostParams::default(), &deployment("slow", 1, json!({"type": "RollingUpdate"}), json!({"progressDeadlineSeconds": 2}))).await.expect("create");
+    slow.create(
+        &PostParams::default(),
+        &deployment("slow", 1, json!({"type": "RollingUpdate"}), json!({"progressDeadlineSeconds": 2})),
+    )
+    .await
+    .expect("create");
     let d = wait_for("ProgressDeadlineExceeded", || async {
         let d = slow.get("slow").await.ok()?;
         (progressing_reason(&d).as_deref() == Some("ProgressDeadlineExceeded")).then_some(d)
     })
     .await;
-    let available = d.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "Available").cloned()).expect("Available");
+    let available = d
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Available").cloned())
+        .expect("Available");
     assert_eq!((available.status.as_str(), available.reason.as_deref()), ("False", Some("MinimumReplicasUnavailable")));
     let out = kubectl(&server, &["rollout", "status", "deployment/slow", "-n", ns, "--timeout=20s"]).await;
-    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("exceeded its progress deadline"), "{out:?}");
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("exceeded its progress deadline"),
+        "{out:?}"
+    );
 }

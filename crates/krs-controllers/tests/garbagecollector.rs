@@ -23,7 +23,10 @@ async fn configmap(api: &Api<ConfigMap>, name: &str, owner: Option<&ConfigMap>, 
 }
 
 async fn gone(api: &Api<ConfigMap>, name: &str) {
-    wait_for(&format!("{name} to be deleted"), || async { api.get_opt(name).await.ok().and_then(|o| o.is_none().then_some(())) }).await;
+    wait_for(&format!("{name} to be deleted"), || async {
+        api.get_opt(name).await.ok().and_then(|o| o.is_none().then_some(()))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,7 +48,9 @@ async fn background_foreground_and_orphan_propagation() {
     gone(&cms, "bg-dep-2").await;
 
     // A reference to an owner that never existed is dangling: the object is collected.
-    let ghost: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "ghost", "uid": "00000000-0000-0000-0000-000000000001"}})).expect("cm");
+    let ghost: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "ghost", "uid": "00000000-0000-0000-0000-000000000001"}}))
+            .expect("cm");
     configmap(&cms, "dangling", Some(&ghost), &[]).await;
     gone(&cms, "dangling").await;
 
@@ -61,7 +66,9 @@ async fn background_foreground_and_orphan_propagation() {
     let o = cms.get("fg-owner").await.expect("the owner waits for its dependent");
     assert!(o.metadata.finalizers.iter().flatten().any(|f| f == "foregroundDeletion"));
     assert!(o.metadata.deletion_timestamp.is_some());
-    cms.patch("fg-dep", &PatchParams::default(), &Patch::Merge(&json!({"metadata": {"finalizers": null}}))).await.expect("release dependent");
+    cms.patch("fg-dep", &PatchParams::default(), &Patch::Merge(&json!({"metadata": {"finalizers": null}})))
+        .await
+        .expect("release dependent");
     gone(&cms, "fg-dep").await;
     gone(&cms, "fg-owner").await;
 

@@ -28,11 +28,17 @@ fn replicaset(name: &str, replicas: i32) -> ReplicaSet {
 }
 
 async fn scale(api: &Api<ReplicaSet>, name: &str, replicas: i32) {
-    api.patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": {"replicas": replicas}}))).await.expect("scale");
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": {"replicas": replicas}})))
+        .await
+        .expect("scale");
 }
 
 async fn active_pods(client: &kube::Client, app: &str) -> Vec<Pod> {
-    list_pods(client, "default", &format!("app={app}")).await.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect()
+    list_pods(client, "default", &format!("app={app}"))
+        .await
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect()
 }
 
 async fn wait_pods(client: &kube::Client, app: &str, n: usize) -> Vec<Pod> {
@@ -67,13 +73,21 @@ async fn replicaset_creates_owned_pods_once_and_reports_status() {
     }
     wait_for("readyReplicas 5", || async {
         let s = api.get("web").await.ok()?.status?;
-        (s.ready_replicas == Some(5) && s.available_replicas == Some(5) && s.fully_labeled_replicas == Some(5)).then_some(())
+        (s.ready_replicas == Some(5) && s.available_replicas == Some(5) && s.fully_labeled_replicas == Some(5))
+            .then_some(())
     })
     .await;
     let events: Api<Event> = Api::namespaced(client.clone(), "default");
     wait_for("SuccessfulCreate events", || async {
         let list = events.list(&ListParams::default()).await.ok()?;
-        let n = list.items.iter().filter(|e| e.reason.as_deref() == Some("SuccessfulCreate") && e.reporting_controller.as_deref() == Some("replicaset-controller")).count();
+        let n = list
+            .items
+            .iter()
+            .filter(|e| {
+                e.reason.as_deref() == Some("SuccessfulCreate")
+                    && e.reporting_controller.as_deref() == Some("replicaset-controller")
+            })
+            .count();
         (n == 5).then_some(())
     })
     .await;
@@ -109,12 +123,13 @@ async fn scale_down_honours_deletion_cost_then_logarithmic_age_buckets() {
     }
     let pods_api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let cost = json!({"metadata": {"annotations": {"controller.kubernetes.io/pod-deletion-cost": "1000"}}});
-    pods_api.patch(pods[3].metadata.name.as_deref().unwrap_or_default(), &PatchParams::default(), &Patch::Merge(&cost)).await.expect("cost");
+    pods_api
+        .patch(pods[3].metadata.name.as_deref().unwrap_or_default(), &PatchParams::default(), &Patch::Merge(&cost))
+        .await
+        .expect("cost");
     let names: Vec<String> = pods.iter().map(|p| p.metadata.name.clone().unwrap_or_default()).collect();
-    wait_for("ready status", || async {
-        (api.get("web").await.ok()?.status?.ready_replicas == Some(4)).then_some(())
-    })
-    .await;
+    wait_for("ready status", || async { (api.get("web").await.ok()?.status?.ready_replicas == Some(4)).then_some(()) })
+        .await;
 
     let survivors = |pods: Vec<Pod>| pods.into_iter().map(|p| p.metadata.name.unwrap_or_default()).collect::<Vec<_>>();
     scale(&api, "web", 3).await;

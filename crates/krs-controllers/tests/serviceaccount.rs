@@ -17,7 +17,7 @@ async fn every_namespace_gets_a_default_service_account_and_the_root_ca() {
     create_namespace(&client, "team-a").await;
 
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "team-a");
-    wait_for("the default service account", || async { sas.get_opt("default").await.ok().flatten() }).await;
+    let first = wait_for("the default service account", || async { sas.get_opt("default").await.ok().flatten() }).await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team-a");
     let cm = wait_for("kube-root-ca.crt", || async { cms.get_opt("kube-root-ca.crt").await.ok().flatten() }).await;
     assert_eq!(cm.data.as_ref().and_then(|d| d.get("ca.crt")), Some(&ca));
@@ -28,7 +28,7 @@ async fn every_namespace_gets_a_default_service_account_and_the_root_ca() {
     edited.data = Some([("ca.crt".to_string(), "tampered".to_string())].into());
     cms.replace("kube-root-ca.crt", &Default::default(), &edited).await.expect("edit cm");
     wait_for("the default service account again", || async {
-        sas.get_opt("default").await.ok().flatten().filter(|sa| sa.metadata.uid != None)
+        sas.get_opt("default").await.ok().flatten().filter(|sa| sa.metadata.uid != first.metadata.uid)
     })
     .await;
     wait_for("the restored bundle", || async {

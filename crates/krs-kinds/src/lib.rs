@@ -232,9 +232,9 @@ fn field_path(path: &serde_ignored::Path<'_>) -> String {
                 }
                 out.push_str(key);
             }
-            Path::Some { parent }
-            | Path::NewtypeStruct { parent }
-            | Path::NewtypeVariant { parent } => walk(parent, out),
+            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+                walk(parent, out)
+            }
         }
     }
     let mut out = String::new();
@@ -359,9 +359,7 @@ kinds! {
 
 /// The codec of a built-in kind.
 pub fn lookup(group: &str, version: &str, kind: &str) -> Option<&'static KindCodec> {
-    KINDS
-        .iter()
-        .find(|k| k.group == group && k.version == version && k.kind == kind)
+    KINDS.iter().find(|k| k.group == group && k.version == version && k.kind == kind)
 }
 
 #[cfg(test)]
@@ -374,9 +372,8 @@ mod tests {
             let obj = codec.new_object();
             let json = obj.to_json();
             let mut unknown = Vec::new();
-            let back = codec
-                .decode_json(&json, &mut |p| unknown.push(p))
-                .unwrap_or_else(|e| panic!("{}: {e}", codec.kind));
+            let back =
+                codec.decode_json(&json, &mut |p| unknown.push(p)).unwrap_or_else(|e| panic!("{}: {e}", codec.kind));
             assert_eq!(back.to_json(), json, "{}", codec.kind);
             assert!(unknown.is_empty(), "{}: {unknown:?}", codec.kind);
             let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
@@ -393,10 +390,7 @@ mod tests {
         let obj = codec.decode_json(body, &mut |p| unknown.push(p)).unwrap();
         assert_eq!(obj.meta().name.as_deref(), Some("a"));
         unknown.sort();
-        assert_eq!(
-            unknown,
-            vec!["extra".to_string(), "metadata.bogus".to_string()]
-        );
+        assert_eq!(unknown, vec!["extra".to_string(), "metadata.bogus".to_string()]);
         let cm = downcast_ref::<api::core::v1::ConfigMap>(&*obj).unwrap();
         assert_eq!(cm.data.as_ref().unwrap()["k"], "v");
     }
@@ -404,9 +398,7 @@ mod tests {
     #[test]
     fn a_mismatched_kind_is_refused() {
         let codec = lookup("", "v1", "ConfigMap").unwrap();
-        let err = codec
-            .decode_json(br#"{"apiVersion":"v1","kind":"Secret"}"#, &mut |_| {})
-            .unwrap_err();
+        let err = codec.decode_json(br#"{"apiVersion":"v1","kind":"Secret"}"#, &mut |_| {}).unwrap_err();
         assert!(err.to_string().contains("Secret"), "{err}");
     }
 
@@ -414,11 +406,7 @@ mod tests {
     fn scope_follows_the_resource() {
         assert!(lookup("", "v1", "Pod").unwrap().namespaced);
         assert!(!lookup("", "v1", "Node").unwrap().namespaced);
-        assert!(
-            !lookup("rbac.authorization.k8s.io", "v1", "ClusterRole")
-                .unwrap()
-                .namespaced
-        );
+        assert!(!lookup("rbac.authorization.k8s.io", "v1", "ClusterRole").unwrap().namespaced);
     }
 }
 
@@ -429,14 +417,8 @@ mod spec_status_tests {
 
     fn deployment(replicas: i32, ready: i32) -> Deployment {
         Deployment {
-            spec: Some(DeploymentSpec {
-                replicas: Some(replicas),
-                ..Default::default()
-            }),
-            status: Some(DeploymentStatus {
-                ready_replicas: Some(ready),
-                ..Default::default()
-            }),
+            spec: Some(DeploymentSpec { replicas: Some(replicas), ..Default::default() }),
+            status: Some(DeploymentStatus { ready_replicas: Some(ready), ..Default::default() }),
             ..Default::default()
         }
     }
@@ -460,10 +442,7 @@ mod spec_status_tests {
     #[test]
     fn kinds_without_spec_always_compare_equal() {
         let a = api::core::v1::ConfigMap::default();
-        let b = api::core::v1::ConfigMap {
-            immutable: Some(true),
-            ..Default::default()
-        };
+        let b = api::core::v1::ConfigMap { immutable: Some(true), ..Default::default() };
         assert!(a.spec_equal(&b));
         assert!(!a.has_spec());
     }

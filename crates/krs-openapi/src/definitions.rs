@@ -42,11 +42,7 @@ pub(crate) struct Gvk {
 
 impl Gvk {
     pub fn new(group: &str, version: &str, kind: &str) -> Gvk {
-        Gvk {
-            group: group.to_string(),
-            version: version.to_string(),
-            kind: kind.to_string(),
-        }
+        Gvk { group: group.to_string(), version: version.to_string(), kind: kind.to_string() }
     }
 
     /// The `{group, kind, version}` object of `x-kubernetes-group-version-kind`.
@@ -129,10 +125,7 @@ impl Definitions {
             let list_name = format!("{item}List");
             let list = list_schema(&schemas, &item, &gvk.kind);
             schemas.entry(list_name.clone()).or_insert(list);
-            names.insert(
-                Gvk::new(&gvk.group, &gvk.version, &format!("{}List", gvk.kind)),
-                list_name,
-            );
+            names.insert(Gvk::new(&gvk.group, &gvk.version, &format!("{}List", gvk.kind)), list_name);
         }
 
         normalize(&mut schemas);
@@ -182,20 +175,12 @@ impl Definitions {
             (API_GROUP, "APIGroup"),
             (API_VERSIONS, "APIVersions"),
         ] {
-            by_name
-                .entry(name.to_string())
-                .or_default()
-                .insert(Gvk::new("", "v1", kind));
+            by_name.entry(name.to_string()).or_default().insert(Gvk::new("", "v1", kind));
         }
-        let mut group_versions: BTreeSet<(String, String)> = resources
-            .iter()
-            .map(|r| (r.group.clone(), r.version.clone()))
-            .collect();
+        let mut group_versions: BTreeSet<(String, String)> =
+            resources.iter().map(|r| (r.group.clone(), r.version.clone())).collect();
         group_versions.insert((String::new(), "v1".to_string()));
-        for (name, kind) in [
-            (DELETE_OPTIONS, "DeleteOptions"),
-            (WATCH_EVENT, "WatchEvent"),
-        ] {
+        for (name, kind) in [(DELETE_OPTIONS, "DeleteOptions"), (WATCH_EVENT, "WatchEvent")] {
             let entry = by_name.entry(name.to_string()).or_default();
             for (group, version) in &group_versions {
                 entry.insert(Gvk::new(group, version, kind));
@@ -206,10 +191,7 @@ impl Definitions {
                 continue;
             };
             let values: Vec<Value> = gvks.iter().map(Gvk::to_value).collect();
-            schema.insert(
-                "x-kubernetes-group-version-kind".into(),
-                Value::Array(values),
-            );
+            schema.insert("x-kubernetes-group-version-kind".into(), Value::Array(values));
             // k8s-openapi requires metadata because its Rust field is not optional; upstream
             // does not, and `kubectl explain` would print every kind's metadata as required.
             if let Some(Value::Array(required)) = schema.get_mut("required") {
@@ -300,9 +282,7 @@ fn list_schema(schemas: &Map<String, Value>, item: &str, kind: &str) -> Value {
             .unwrap_or_else(|| json!({"type": "string"}))
     };
     let mut metadata = reference(LIST_META);
-    if let Some(Value::String(description)) =
-        schemas.get(LIST_META).and_then(|s| s.get("description"))
-    {
+    if let Some(Value::String(description)) = schemas.get(LIST_META).and_then(|s| s.get("description")) {
         metadata["description"] = Value::String(description.clone());
     }
     json!({

@@ -8,9 +8,7 @@ const PRIME: u128 = 0x0000000001000000000000000000013B;
 
 /// The uppercase hex FNV-1a/128 of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let hash = bytes.iter().fold(OFFSET, |hash, byte| {
-        (hash ^ u128::from(*byte)).wrapping_mul(PRIME)
-    });
+    let hash = bytes.iter().fold(OFFSET, |hash, byte| (hash ^ u128::from(*byte)).wrapping_mul(PRIME));
     format!("{hash:032X}")
 }
 

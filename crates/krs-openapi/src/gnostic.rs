@@ -86,15 +86,9 @@ fn security_definition(out: &mut Vec<u8>, definition: &Value) {
 
 fn path_item(out: &mut Vec<u8>, item: &Value) {
     let Value::Object(item) = item else { return };
-    for (method, field) in [
-        ("get", 2),
-        ("put", 3),
-        ("post", 4),
-        ("delete", 5),
-        ("options", 6),
-        ("head", 7),
-        ("patch", 8),
-    ] {
+    for (method, field) in
+        [("get", 2), ("put", 3), ("post", 4), ("delete", 5), ("options", 6), ("head", 7), ("patch", 8)]
+    {
         if let Some(op) = item.get(method) {
             put_message(out, field, |m| operation(m, op));
         }
@@ -124,9 +118,7 @@ fn operation(out: &mut Vec<u8>, op: &Value) {
         put_message(out, 9, |m| {
             for (code, response) in responses.iter().filter(|(key, _)| !key.starts_with("x-")) {
                 // NamedResponseValue { name, value: ResponseValue { response } }
-                put_named(m, 1, code, |m| {
-                    put_message(m, 1, |m| self::response(m, response))
-                });
+                put_named(m, 1, code, |m| put_message(m, 1, |m| self::response(m, response)));
             }
             put_extensions(m, 2, responses);
         });
@@ -187,19 +179,11 @@ fn parameters_item(out: &mut Vec<u8>, parameter: &Value) {
                 put_string(m, 3, str_of(parameter.get("description")));
                 put_string(m, 4, str_of(parameter.get("name")));
                 if shift == 1 {
-                    put_bool(
-                        m,
-                        5,
-                        parameter.get("allowEmptyValue") == Some(&Value::Bool(true)),
-                    );
+                    put_bool(m, 5, parameter.get("allowEmptyValue") == Some(&Value::Bool(true)));
                 }
                 put_string(m, 5 + shift, str_of(parameter.get("type")));
                 put_string(m, 6 + shift, str_of(parameter.get("format")));
-                put_bool(
-                    m,
-                    19 + shift,
-                    parameter.get("uniqueItems") == Some(&Value::Bool(true)),
-                );
+                put_bool(m, 19 + shift, parameter.get("uniqueItems") == Some(&Value::Bool(true)));
                 put_extensions(m, 22 + shift, parameter);
             });
         });
@@ -220,17 +204,9 @@ fn schema(out: &mut Vec<u8>, schema_value: &Value) {
     }
     put_double(out, 6, s.get("multipleOf"));
     put_double(out, 7, s.get("maximum"));
-    put_bool(
-        out,
-        8,
-        s.get("exclusiveMaximum") == Some(&Value::Bool(true)),
-    );
+    put_bool(out, 8, s.get("exclusiveMaximum") == Some(&Value::Bool(true)));
     put_double(out, 9, s.get("minimum"));
-    put_bool(
-        out,
-        10,
-        s.get("exclusiveMinimum") == Some(&Value::Bool(true)),
-    );
+    put_bool(out, 10, s.get("exclusiveMinimum") == Some(&Value::Bool(true)));
     for (key, field) in [
         ("maxLength", 11),
         ("minLength", 12),
@@ -251,9 +227,7 @@ fn schema(out: &mut Vec<u8>, schema_value: &Value) {
     }
     match s.get("additionalProperties") {
         Some(Value::Bool(allowed)) => put_message(out, 21, |m| put_bool(m, 2, *allowed)),
-        Some(additional @ Value::Object(_)) => {
-            put_message(out, 21, |m| put_message(m, 1, |m| schema(m, additional)))
-        }
+        Some(additional @ Value::Object(_)) => put_message(out, 21, |m| put_message(m, 1, |m| schema(m, additional))),
         _ => {}
     }
     match s.get("type") {
@@ -262,9 +236,7 @@ fn schema(out: &mut Vec<u8>, schema_value: &Value) {
         _ => {}
     }
     match s.get("items") {
-        Some(items @ Value::Object(_)) => {
-            put_message(out, 23, |m| put_message(m, 1, |m| schema(m, items)))
-        }
+        Some(items @ Value::Object(_)) => put_message(out, 23, |m| put_message(m, 1, |m| schema(m, items))),
         Some(Value::Array(items)) => put_message(out, 23, |m| {
             for item in items {
                 put_message(m, 1, |m| schema(m, item));

@@ -25,9 +25,7 @@ fn add<T: JsonSchema + k8s_openapi::Resource>(generator: &mut SchemaGenerator) -
 
 /// Looks a kind up by group, version and kind.
 pub(crate) fn find(group: &str, version: &str, kind: &str) -> Option<&'static KindSchema> {
-    KINDS
-        .iter()
-        .find(|k| k.group == group && k.version == version && k.kind == kind)
+    KINDS.iter().find(|k| k.group == group && k.version == version && k.kind == kind)
 }
 
 macro_rules! kinds {

@@ -31,8 +31,7 @@ use bytes::Bytes;
 /// `application/com.github.proto-openapi.spec.v2@v1.0+protobuf` (the deprecated spelling kubectl
 /// still sends) or with `.v1.0`; the response must name the `.v1.0` spelling, because Go's MIME
 /// parser rejects the `@` and client-go then fails the request.
-pub const V2_PROTOBUF_CONTENT_TYPE: &str =
-    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+pub const V2_PROTOBUF_CONTENT_TYPE: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 /// A served resource of the catalog, as the OpenAPI documents need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,8 +53,7 @@ pub struct ResourceDoc {
 /// (`io.k8s.api.core.v1.PodSpec`) and a property name (`containers`), or with an empty property
 /// name for the definition itself; returns the extensions to set, e.g.
 /// `("x-kubernetes-patch-merge-key", "name")`.
-pub type FieldExtensions =
-    Arc<dyn Fn(&str, &str) -> Vec<(String, serde_json::Value)> + Send + Sync>;
+pub type FieldExtensions = Arc<dyn Fn(&str, &str) -> Vec<(String, serde_json::Value)> + Send + Sync>;
 
 /// The OpenAPI documents of a set of served resources, built on first request and cached.
 pub struct OpenApi {
@@ -127,9 +125,7 @@ impl OpenApi {
 
     /// The quoted entity tag of the v2 document (the same for both encodings).
     pub fn etag_v2(&self) -> String {
-        self.etag_v2
-            .get_or_init(|| format!("\"{}\"", digest::hex(&self.v2_protobuf())))
-            .clone()
+        self.etag_v2.get_or_init(|| format!("\"{}\"", digest::hex(&self.v2_protobuf()))).clone()
     }
 
     /// The v3 discovery document: every group-version document's path and hashed URL.
@@ -142,10 +138,7 @@ impl OpenApi {
     pub fn v3_document(&self, path: &str) -> Option<Bytes> {
         let path = path.trim_matches('/');
         self.index().hashes.get(path)?;
-        let mut cache = self
-            .v3_documents
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = self.v3_documents.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(bytes) = cache.get(path) {
             return Some(bytes.clone());
         }
@@ -165,18 +158,11 @@ impl OpenApi {
     fn index(&self) -> &V3Index {
         self.v3_index.get_or_init(|| {
             let mut hashes = HashMap::new();
-            v3::for_each_document(
-                &self.resources,
-                self.extensions.as_ref(),
-                |path, document| {
-                    hashes.insert(path.to_string(), digest::hex(&to_json(document)));
-                },
-            );
+            v3::for_each_document(&self.resources, self.extensions.as_ref(), |path, document| {
+                hashes.insert(path.to_string(), digest::hex(&to_json(document)));
+            });
             let body = v3::index(&hashes);
-            V3Index {
-                body: to_json(&body),
-                hashes,
-            }
+            V3Index { body: to_json(&body), hashes }
         })
     }
 }

@@ -118,24 +118,12 @@ pub(crate) fn proxy_path() -> Parameter {
 }
 
 fn path(name: &'static str, description: String) -> Parameter {
-    Parameter {
-        name,
-        location: Location::Path,
-        kind: "string",
-        description,
-        required: true,
-    }
+    Parameter { name, location: Location::Path, kind: "string", description, required: true }
 }
 
 fn query(name: &'static str) -> Parameter {
     let (kind, description) = describe(name);
-    Parameter {
-        name,
-        location: Location::Query,
-        kind,
-        description: description.to_string(),
-        required: false,
-    }
+    Parameter { name, location: Location::Query, kind, description: description.to_string(), required: false }
 }
 
 /// The type and description of a query option.
@@ -150,14 +138,8 @@ fn describe(name: &str) -> (&'static str, &'static str) {
             "string",
             "The continue token of a previous chunk of a list, to read the next chunk of the same query. Expired tokens are refused with 410 Gone.",
         ),
-        "fieldSelector" => (
-            "string",
-            "Restricts the objects by their fields. Defaults to everything.",
-        ),
-        "labelSelector" => (
-            "string",
-            "Restricts the objects by their labels. Defaults to everything.",
-        ),
+        "fieldSelector" => ("string", "Restricts the objects by their fields. Defaults to everything."),
+        "labelSelector" => ("string", "Restricts the objects by their labels. Defaults to everything."),
         "limit" => (
             "integer",
             "The most objects to return in one chunk; when more exist, the list's metadata holds a continue token for the next chunk.",
@@ -166,18 +148,14 @@ fn describe(name: &str) -> (&'static str, &'static str) {
             "string",
             "Constrains the resource version the request is served at, as resourceVersionMatch says. Defaults to unset (the latest).",
         ),
-        "resourceVersionMatch" => (
-            "string",
-            "How resourceVersion applies to a list: Exact or NotOlderThan. Defaults to unset.",
-        ),
+        "resourceVersionMatch" => {
+            ("string", "How resourceVersion applies to a list: Exact or NotOlderThan. Defaults to unset.")
+        }
         "sendInitialEvents" => (
             "boolean",
             "With watch=true, starts the watch with an ADDED event per existing object, then a bookmark annotated k8s.io/initial-events-end.",
         ),
-        "timeoutSeconds" => (
-            "integer",
-            "Ends the list or watch call after this many seconds, whatever its activity.",
-        ),
+        "timeoutSeconds" => ("integer", "Ends the list or watch call after this many seconds, whatever its activity."),
         "watch" => (
             "boolean",
             "Watches the described objects: the response is a stream of their additions, changes and deletions.",
@@ -206,38 +184,24 @@ fn describe(name: &str) -> (&'static str, &'static str) {
             "boolean",
             "Deletes an object that cannot be read from storage, skipping finalizers and preconditions. Unsafe: use only for corrupt objects.",
         ),
-        "orphanDependents" => (
-            "boolean",
-            "Deprecated, use propagationPolicy: whether the object's dependents are orphaned.",
-        ),
+        "orphanDependents" => {
+            ("boolean", "Deprecated, use propagationPolicy: whether the object's dependents are orphaned.")
+        }
         "propagationPolicy" => (
             "string",
             "Whether and how the garbage collector deletes the object's dependents: Orphan, Background or Foreground.",
         ),
-        "container" => (
-            "string",
-            "The container to use; defaults to the only container of the pod.",
-        ),
+        "container" => ("string", "The container to use; defaults to the only container of the pod."),
         "follow" => ("boolean", "Streams the log as it grows."),
-        "insecureSkipTLSVerifyBackend" => (
-            "boolean",
-            "Skips the verification of the serving certificate of the kubelet the log is read from.",
-        ),
+        "insecureSkipTLSVerifyBackend" => {
+            ("boolean", "Skips the verification of the serving certificate of the kubelet the log is read from.")
+        }
         "limitBytes" => ("integer", "The most bytes of log to return."),
-        "previous" => (
-            "boolean",
-            "Returns the log of the container's previous, terminated instance.",
-        ),
+        "previous" => ("boolean", "Returns the log of the container's previous, terminated instance."),
         "sinceSeconds" => ("integer", "Returns only the log of the last seconds."),
-        "stream" => (
-            "string",
-            "The stream of the log: All, Stdout or Stderr. Defaults to All.",
-        ),
+        "stream" => ("string", "The stream of the log: All, Stdout or Stderr. Defaults to All."),
         "tailLines" => ("integer", "Returns only the last lines of the log."),
-        "timestamps" => (
-            "boolean",
-            "Prefixes every line of the log with its RFC3339 timestamp.",
-        ),
+        "timestamps" => ("boolean", "Prefixes every line of the log with its RFC3339 timestamp."),
         "command" => ("string", "The command to run, one argument per parameter."),
         "stderr" => ("boolean", "Connects the standard error of the command."),
         "stdin" => ("boolean", "Connects the standard input of the command."),

@@ -14,10 +14,7 @@ pub(crate) const KUBERNETES_VERSION: &str = "v1.34.0";
 pub(crate) fn document(resources: &[ResourceDoc], extensions: Option<&FieldExtensions>) -> Value {
     let definitions = Definitions::build(resources, extensions);
     let routes = operations::routes(resources, &definitions);
-    let paths: Map<String, Value> = routes
-        .iter()
-        .map(|route| (route.path.clone(), path_item(route)))
-        .collect();
+    let paths: Map<String, Value> = routes.iter().map(|route| (route.path.clone(), path_item(route))).collect();
     json!({
         "swagger": "2.0",
         "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
@@ -38,16 +35,10 @@ pub(crate) fn document(resources: &[ResourceDoc], extensions: Option<&FieldExten
 fn path_item(route: &Route) -> Value {
     let mut item = Map::new();
     for operation in &route.operations {
-        item.insert(
-            operation.method.key().to_string(),
-            self::operation(operation),
-        );
+        item.insert(operation.method.key().to_string(), self::operation(operation));
     }
     if !route.parameters.is_empty() {
-        item.insert(
-            "parameters".into(),
-            route.parameters.iter().map(parameter).collect(),
-        );
+        item.insert("parameters".into(), route.parameters.iter().map(parameter).collect());
     }
     Value::Object(item)
 }

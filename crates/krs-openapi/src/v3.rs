@@ -28,10 +28,7 @@ pub(crate) fn for_each_document(
     let routes = operations::routes(resources, &definitions);
     let mut by_document: BTreeMap<&str, Vec<&Route>> = BTreeMap::new();
     for route in &routes {
-        by_document
-            .entry(route.document.as_str())
-            .or_default()
-            .push(route);
+        by_document.entry(route.document.as_str()).or_default().push(route);
     }
     for (path, routes) in by_document {
         f(path, &render(&definitions, &routes));
@@ -39,17 +36,10 @@ pub(crate) fn for_each_document(
 }
 
 /// The document of `path`, or None when no route belongs to it.
-pub(crate) fn document(
-    resources: &[ResourceDoc],
-    extensions: Option<&FieldExtensions>,
-    path: &str,
-) -> Option<Value> {
+pub(crate) fn document(resources: &[ResourceDoc], extensions: Option<&FieldExtensions>, path: &str) -> Option<Value> {
     let definitions = Definitions::build(resources, extensions);
     let routes = operations::routes(resources, &definitions);
-    let routes: Vec<&Route> = routes
-        .iter()
-        .filter(|route| route.document == path)
-        .collect();
+    let routes: Vec<&Route> = routes.iter().filter(|route| route.document == path).collect();
     if routes.is_empty() {
         return None;
     }
@@ -60,12 +50,7 @@ pub(crate) fn document(
 pub(crate) fn index(hashes: &HashMap<String, String>) -> Value {
     let paths: Map<String, Value> = hashes
         .iter()
-        .map(|(path, hash)| {
-            (
-                path.clone(),
-                json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}),
-            )
-        })
+        .map(|(path, hash)| (path.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")})))
         .collect();
     json!({ "paths": paths })
 }
@@ -75,10 +60,7 @@ fn render(definitions: &Definitions, routes: &[&Route]) -> Value {
     for route in routes {
         for operation in &route.operations {
             let body = operation.body.iter().map(|body| &body.payload);
-            let responses = operation
-                .responses
-                .iter()
-                .filter_map(|response| response.payload.as_ref());
+            let responses = operation.responses.iter().filter_map(|response| response.payload.as_ref());
             for payload in body.chain(responses) {
                 if let Payload::Definition(name) = payload {
                     roots.push(name.as_str());
@@ -90,16 +72,10 @@ fn render(definitions: &Definitions, routes: &[&Route]) -> Value {
         .closure(roots)
         .into_iter()
         .filter_map(|name| {
-            definitions
-                .schemas
-                .get(&name)
-                .map(|schema| (name.clone(), one_of_types(&name, schema_v3(schema))))
+            definitions.schemas.get(&name).map(|schema| (name.clone(), one_of_types(&name, schema_v3(schema))))
         })
         .collect();
-    let paths: Map<String, Value> = routes
-        .iter()
-        .map(|route| (route.path.clone(), path_item(route)))
-        .collect();
+    let paths: Map<String, Value> = routes.iter().map(|route| (route.path.clone(), path_item(route))).collect();
     json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
@@ -122,16 +98,10 @@ fn render(definitions: &Definitions, routes: &[&Route]) -> Value {
 fn path_item(route: &Route) -> Value {
     let mut item = Map::new();
     for operation in &route.operations {
-        item.insert(
-            operation.method.key().to_string(),
-            self::operation(operation),
-        );
+        item.insert(operation.method.key().to_string(), self::operation(operation));
     }
     if !route.parameters.is_empty() {
-        item.insert(
-            "parameters".into(),
-            route.parameters.iter().map(parameter).collect(),
-        );
+        item.insert("parameters".into(), route.parameters.iter().map(parameter).collect());
     }
     Value::Object(item)
 }
@@ -178,10 +148,8 @@ fn content(media_types: &[&str], payload: &Payload) -> Value {
         Payload::Definition(name) => json!({"$ref": format!("{COMPONENTS_PREFIX}{name}")}),
         Payload::Text => json!({"type": "string"}),
     };
-    let content: Map<String, Value> = media_types
-        .iter()
-        .map(|media_type| (media_type.to_string(), json!({"schema": schema})))
-        .collect();
+    let content: Map<String, Value> =
+        media_types.iter().map(|media_type| (media_type.to_string(), json!({"schema": schema}))).collect();
     Value::Object(content)
 }
 

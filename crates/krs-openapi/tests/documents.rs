@@ -44,10 +44,7 @@ fn supports_query_param(document: &Value, gvk: &Value, param: &str) -> bool {
         }
         let parameters = patch["parameters"].as_array().cloned().unwrap_or_default();
         return parameters.iter().any(|p| {
-            let p = match p["$ref"]
-                .as_str()
-                .and_then(|r| r.strip_prefix("#/components/parameters/"))
-            {
+            let p = match p["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/parameters/")) {
                 Some(name) => &document["components"]["parameters"][name],
                 None => p,
             };
@@ -61,36 +58,18 @@ fn supports_query_param(document: &Value, gvk: &Value, param: &str) -> bool {
 fn apps_v1_deployment_patch_takes_field_validation() {
     let openapi = openapi();
     let index = parse(&openapi.v3_index());
-    let url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
-        .as_str()
-        .expect("apps/v1 is listed");
+    let url = index["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().expect("apps/v1 is listed");
     let hash = openapi.hash_v3("apis/apps/v1").expect("apps/v1 is hashed");
     assert_eq!(url, format!("/openapi/v3/apis/apps/v1?hash={hash}"));
 
-    let document = parse(
-        &openapi
-            .v3_document("apis/apps/v1")
-            .expect("apps/v1 document"),
-    );
+    let document = parse(&openapi.v3_document("apis/apps/v1").expect("apps/v1 document"));
     assert_eq!(document["openapi"], "3.0.0");
-    let patch =
-        &document["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
-    assert_eq!(
-        patch["x-kubernetes-group-version-kind"],
-        gvk("apps", "v1", "Deployment")
-    );
+    let patch = &document["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
+    assert_eq!(patch["x-kubernetes-group-version-kind"], gvk("apps", "v1", "Deployment"));
     assert_eq!(patch["operationId"], "patchAppsV1NamespacedDeployment");
     assert_eq!(patch["x-kubernetes-action"], "patch");
-    assert!(supports_query_param(
-        &document,
-        &gvk("apps", "v1", "Deployment"),
-        "fieldValidation"
-    ));
-    assert!(!supports_query_param(
-        &document,
-        &gvk("apps", "v1", "Deployment"),
-        "noSuchParameter"
-    ));
+    assert!(supports_query_param(&document, &gvk("apps", "v1", "Deployment"), "fieldValidation"));
+    assert!(!supports_query_param(&document, &gvk("apps", "v1", "Deployment"), "noSuchParameter"));
 }
 
 #[test]
@@ -106,10 +85,7 @@ fn every_patchable_kind_supports_field_validation() {
             .entry(path.clone())
             .or_insert_with(|| parse(&openapi.v3_document(&path).expect("group-version document")));
         let kind = gvk(&resource.group, &resource.version, &resource.kind);
-        assert!(
-            supports_query_param(document, &kind, "fieldValidation"),
-            "{kind}"
-        );
+        assert!(supports_query_param(document, &kind, "fieldValidation"), "{kind}");
     }
 }
 
@@ -120,9 +96,7 @@ fn definitions_with(definitions: &Value, gvk: &Value) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter(|(_, schema)| {
-            schema["x-kubernetes-group-version-kind"]
-                .as_array()
-                .is_some_and(|gvks| gvks.contains(gvk))
+            schema["x-kubernetes-group-version-kind"].as_array().is_some_and(|gvks| gvks.contains(gvk))
         })
         .map(|(name, _)| name.clone())
         .collect()
@@ -133,43 +107,24 @@ fn every_served_kind_has_a_schema_with_its_group_version_kind() {
     let openapi = openapi();
     let v2 = parse(&openapi.v2_json());
     for resource in common::catalog::resources() {
-        let document = parse(
-            &openapi
-                .v3_document(&document_path(&resource))
-                .expect("document"),
-        );
+        let document = parse(&openapi.v3_document(&document_path(&resource)).expect("document"));
         let mut kinds = vec![resource.kind.clone()];
         if resource.verbs.iter().any(|v| v == "list") {
             kinds.push(format!("{}List", resource.kind));
         }
         for kind in kinds {
             let kind = gvk(&resource.group, &resource.version, &kind);
-            assert_eq!(
-                definitions_with(&v2["definitions"], &kind).len(),
-                1,
-                "v2 {kind}"
-            );
+            assert_eq!(definitions_with(&v2["definitions"], &kind).len(), 1, "v2 {kind}");
             let v3 = definitions_with(&document["components"]["schemas"], &kind);
             assert_eq!(v3.len(), 1, "v3 {kind}");
             assert!(v3[0].starts_with("io.k8s."), "{}", v3[0]);
         }
     }
     let pod = &v2["definitions"]["io.k8s.api.core.v1.Pod"];
-    assert!(
-        pod["description"]
-            .as_str()
-            .is_some_and(|d| d.contains("Pod is a collection of containers"))
-    );
-    assert!(
-        pod.get("required").is_none(),
-        "metadata is not required: {}",
-        pod["required"]
-    );
+    assert!(pod["description"].as_str().is_some_and(|d| d.contains("Pod is a collection of containers")));
+    assert!(pod.get("required").is_none(), "metadata is not required: {}", pod["required"]);
     let delete_options = definitions_with(&v2["definitions"], &gvk("apps", "v1", "DeleteOptions"));
-    assert_eq!(
-        delete_options,
-        ["io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"]
-    );
+    assert_eq!(delete_options, ["io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"]);
 }
 
 #[test]
@@ -177,120 +132,35 @@ fn operations_are_named_as_upstream_names_them() {
     let v2 = parse(&openapi().v2_json());
     let operation = |path: &str, method: &str| v2["paths"][path][method].clone();
     let expected = [
-        (
-            "/api/v1/namespaces/{namespace}/pods",
-            "get",
-            "listCoreV1NamespacedPod",
-            "list",
-        ),
-        (
-            "/api/v1/namespaces/{namespace}/pods",
-            "delete",
-            "deleteCoreV1CollectionNamespacedPod",
-            "deletecollection",
-        ),
-        (
-            "/apis/apps/v1/namespaces/{namespace}/deployments",
-            "post",
-            "createAppsV1NamespacedDeployment",
-            "post",
-        ),
-        (
-            "/api/v1/namespaces/{namespace}/configmaps/{name}",
-            "patch",
-            "patchCoreV1NamespacedConfigMap",
-            "patch",
-        ),
-        (
-            "/api/v1/namespaces/{namespace}/configmaps/{name}",
-            "put",
-            "replaceCoreV1NamespacedConfigMap",
-            "put",
-        ),
-        (
-            "/api/v1/namespaces/{namespace}/configmaps/{name}",
-            "get",
-            "readCoreV1NamespacedConfigMap",
-            "get",
-        ),
-        (
-            "/api/v1/pods",
-            "get",
-            "listCoreV1PodForAllNamespaces",
-            "list",
-        ),
-        (
-            "/api/v1/watch/namespaces/{namespace}/pods",
-            "get",
-            "watchCoreV1NamespacedPodList",
-            "watchlist",
-        ),
-        (
-            "/api/v1/watch/namespaces/{namespace}/pods/{name}",
-            "get",
-            "watchCoreV1NamespacedPod",
-            "watch",
-        ),
-        (
-            "/api/v1/watch/pods",
-            "get",
-            "watchCoreV1PodListForAllNamespaces",
-            "watchlist",
-        ),
-        (
-            "/api/v1/nodes/{name}",
-            "delete",
-            "deleteCoreV1Node",
-            "delete",
-        ),
-        (
-            "/api/v1/namespaces/{name}/finalize",
-            "put",
-            "replaceCoreV1NamespaceFinalize",
-            "put",
-        ),
+        ("/api/v1/namespaces/{namespace}/pods", "get", "listCoreV1NamespacedPod", "list"),
+        ("/api/v1/namespaces/{namespace}/pods", "delete", "deleteCoreV1CollectionNamespacedPod", "deletecollection"),
+        ("/apis/apps/v1/namespaces/{namespace}/deployments", "post", "createAppsV1NamespacedDeployment", "post"),
+        ("/api/v1/namespaces/{namespace}/configmaps/{name}", "patch", "patchCoreV1NamespacedConfigMap", "patch"),
+        ("/api/v1/namespaces/{namespace}/configmaps/{name}", "put", "replaceCoreV1NamespacedConfigMap", "put"),
+        ("/api/v1/namespaces/{namespace}/configmaps/{name}", "get", "readCoreV1NamespacedConfigMap", "get"),
+        ("/api/v1/pods", "get", "listCoreV1PodForAllNamespaces", "list"),
+        ("/api/v1/watch/namespaces/{namespace}/pods", "get", "watchCoreV1NamespacedPodList", "watchlist"),
+        ("/api/v1/watch/namespaces/{namespace}/pods/{name}", "get", "watchCoreV1NamespacedPod", "watch"),
+        ("/api/v1/watch/pods", "get", "watchCoreV1PodListForAllNamespaces", "watchlist"),
+        ("/api/v1/nodes/{name}", "delete", "deleteCoreV1Node", "delete"),
+        ("/api/v1/namespaces/{name}/finalize", "put", "replaceCoreV1NamespaceFinalize", "put"),
         (
             "/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale",
             "get",
             "readAppsV1NamespacedDeploymentScale",
             "get",
         ),
-        (
-            "/api/v1/namespaces/{namespace}/pods/{name}/exec",
-            "post",
-            "connectCoreV1PostNamespacedPodExec",
-            "connect",
-        ),
+        ("/api/v1/namespaces/{namespace}/pods/{name}/exec", "post", "connectCoreV1PostNamespacedPodExec", "connect"),
         (
             "/api/v1/namespaces/{namespace}/pods/{name}/proxy/{path}",
             "get",
             "connectCoreV1GetNamespacedPodProxyWithPath",
             "connect",
         ),
-        (
-            "/api/v1/namespaces/{namespace}/pods/{name}/log",
-            "get",
-            "readCoreV1NamespacedPodLog",
-            "get",
-        ),
-        (
-            "/api/v1/namespaces/{namespace}/pods/{name}/eviction",
-            "post",
-            "createCoreV1NamespacedPodEviction",
-            "post",
-        ),
-        (
-            "/apis/authentication.k8s.io/v1/tokenreviews",
-            "post",
-            "createAuthenticationV1TokenReview",
-            "post",
-        ),
-        (
-            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-            "get",
-            "listRbacAuthorizationV1ClusterRole",
-            "list",
-        ),
+        ("/api/v1/namespaces/{namespace}/pods/{name}/log", "get", "readCoreV1NamespacedPodLog", "get"),
+        ("/api/v1/namespaces/{namespace}/pods/{name}/eviction", "post", "createCoreV1NamespacedPodEviction", "post"),
+        ("/apis/authentication.k8s.io/v1/tokenreviews", "post", "createAuthenticationV1TokenReview", "post"),
+        ("/apis/rbac.authorization.k8s.io/v1/clusterroles", "get", "listRbacAuthorizationV1ClusterRole", "list"),
         (
             "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas/{name}/status",
             "patch",
@@ -303,31 +173,13 @@ fn operations_are_named_as_upstream_names_them() {
         assert_eq!(op["operationId"], id, "{method} {path}");
         assert_eq!(op["x-kubernetes-action"], action, "{method} {path}");
     }
-    let scale = operation(
-        "/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale",
-        "patch",
-    );
-    assert_eq!(
-        scale["x-kubernetes-group-version-kind"],
-        gvk("autoscaling", "v1", "Scale")
-    );
-    assert_eq!(
-        scale["responses"]["200"]["schema"]["$ref"],
-        "#/definitions/io.k8s.api.autoscaling.v1.Scale"
-    );
+    let scale = operation("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale", "patch");
+    assert_eq!(scale["x-kubernetes-group-version-kind"], gvk("autoscaling", "v1", "Scale"));
+    assert_eq!(scale["responses"]["200"]["schema"]["$ref"], "#/definitions/io.k8s.api.autoscaling.v1.Scale");
     assert_eq!(scale["tags"], json!(["apps_v1"]));
-    let eviction = operation(
-        "/api/v1/namespaces/{namespace}/pods/{name}/eviction",
-        "post",
-    );
-    assert_eq!(
-        eviction["x-kubernetes-group-version-kind"],
-        gvk("policy", "v1", "Eviction")
-    );
-    assert_eq!(
-        operation("/apis/rbac.authorization.k8s.io/v1/roles", "get")["tags"],
-        json!(["rbacAuthorization_v1"])
-    );
+    let eviction = operation("/api/v1/namespaces/{namespace}/pods/{name}/eviction", "post");
+    assert_eq!(eviction["x-kubernetes-group-version-kind"], gvk("policy", "v1", "Eviction"));
+    assert_eq!(operation("/apis/rbac.authorization.k8s.io/v1/roles", "get")["tags"], json!(["rbacAuthorization_v1"]));
 
     let names = |op: &Value| -> Vec<String> {
         op["parameters"]
@@ -338,22 +190,13 @@ fn operations_are_named_as_upstream_names_them() {
             .collect()
     };
     let create = operation("/api/v1/namespaces/{namespace}/configmaps", "post");
-    assert_eq!(
-        names(&create),
-        ["body", "dryRun", "fieldManager", "fieldValidation"]
-    );
+    assert_eq!(names(&create), ["body", "dryRun", "fieldManager", "fieldValidation"]);
     let patch = operation("/api/v1/namespaces/{namespace}/configmaps/{name}", "patch");
-    assert_eq!(
-        names(&patch),
-        ["body", "dryRun", "fieldManager", "fieldValidation", "force"]
-    );
+    assert_eq!(names(&patch), ["body", "dryRun", "fieldManager", "fieldValidation", "force"]);
     let delete = operation("/api/v1/namespaces/{namespace}/configmaps/{name}", "delete");
     assert!(names(&delete).contains(&"propagationPolicy".to_string()));
     let list = operation("/api/v1/namespaces/{namespace}/configmaps", "get");
-    assert!(
-        names(&list).contains(&"labelSelector".to_string())
-            && names(&list).contains(&"watch".to_string())
-    );
+    assert!(names(&list).contains(&"labelSelector".to_string()) && names(&list).contains(&"watch".to_string()));
     let item = &v2["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["parameters"];
     assert_eq!(item[0]["name"], "name");
     assert_eq!(item[0]["in"], "path");
@@ -364,10 +207,7 @@ fn operations_are_named_as_upstream_names_them() {
 
 /// Resolves a v3 `$ref` within the document.
 fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema["$ref"]
-        .as_str()
-        .and_then(|r| r.strip_prefix("#/components/schemas/"))
-    {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
         Some(name) => &document["components"]["schemas"][name],
         None => schema,
     }
@@ -382,10 +222,7 @@ fn field<'a>(document: &'a Value, schema: &'a Value, name: &str) -> Option<&'a V
     if resolved.get("items").is_some() {
         return field(document, &resolved["items"], name);
     }
-    resolved["allOf"]
-        .as_array()?
-        .iter()
-        .find_map(|s| field(document, s, name))
+    resolved["allOf"].as_array()?.iter().find_map(|s| field(document, s, name))
 }
 
 #[test]
@@ -398,11 +235,7 @@ fn explain_walks_from_a_resource_to_a_nested_field() {
         .as_object()
         .into_iter()
         .flatten()
-        .find(|(_, s)| {
-            s["x-kubernetes-group-version-kind"]
-                .as_array()
-                .is_some_and(|g| g.contains(kind))
-        })
+        .find(|(_, s)| s["x-kubernetes-group-version-kind"].as_array().is_some_and(|g| g.contains(kind)))
         .map(|(_, s)| s)
         .expect("Deployment schema");
     let mut schema = deployment;
@@ -410,16 +243,9 @@ fn explain_walks_from_a_resource_to_a_nested_field() {
         schema = field(&document, schema, name).unwrap_or_else(|| panic!("field {name}"));
     }
     assert_eq!(schema["type"], "string");
-    assert!(
-        schema["description"]
-            .as_str()
-            .is_some_and(|d| d.contains("Container image name"))
-    );
+    assert!(schema["description"].as_str().is_some_and(|d| d.contains("Container image name")));
     let spec = &deployment["properties"]["spec"];
-    assert_eq!(
-        spec["allOf"][0]["$ref"],
-        "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"
-    );
+    assert_eq!(spec["allOf"][0]["$ref"], "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec");
     assert!(spec["description"].is_string());
 }
 
@@ -448,43 +274,21 @@ fn every_reference_resolves() {
     let mut targets = BTreeSet::new();
     references(&v2, &mut targets);
     for target in &targets {
-        let name = target
-            .strip_prefix("#/definitions/")
-            .unwrap_or_else(|| panic!("{target}"));
+        let name = target.strip_prefix("#/definitions/").unwrap_or_else(|| panic!("{target}"));
         assert!(v2["definitions"].get(name).is_some(), "{target}");
     }
     let index = parse(&openapi.v3_index());
-    let paths: Vec<String> = index["paths"]
-        .as_object()
-        .expect("paths")
-        .keys()
-        .cloned()
-        .collect();
-    for expected in [
-        "api",
-        "apis",
-        "api/v1",
-        "apis/apps",
-        "apis/apps/v1",
-        "version",
-    ] {
-        assert!(
-            paths.contains(&expected.to_string()),
-            "{expected} in {paths:?}"
-        );
+    let paths: Vec<String> = index["paths"].as_object().expect("paths").keys().cloned().collect();
+    for expected in ["api", "apis", "api/v1", "apis/apps", "apis/apps/v1", "version"] {
+        assert!(paths.contains(&expected.to_string()), "{expected} in {paths:?}");
     }
     for path in paths {
         let document = parse(&openapi.v3_document(&path).expect("listed document"));
         let mut targets = BTreeSet::new();
         references(&document, &mut targets);
         for target in targets {
-            let name = target
-                .strip_prefix("#/components/schemas/")
-                .unwrap_or_else(|| panic!("{path}: {target}"));
-            assert!(
-                document["components"]["schemas"].get(name).is_some(),
-                "{path}: {target}"
-            );
+            let name = target.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{path}: {target}"));
+            assert!(document["components"]["schemas"].get(name).is_some(), "{path}: {target}");
         }
     }
     assert!(openapi.v3_document("apis/nosuch/v1").is_none());
@@ -494,34 +298,14 @@ fn every_reference_resolves() {
 /// Compares a decoded gnostic `Schema` with the JSON schema it was encoded from, and checks what
 /// kube-openapi's parser (`proto.NewOpenAPIData`) requires of it.
 fn compare_schema(path: &str, message: &Message, json: &Value, definitions: &Value) {
-    assert_eq!(
-        message.string(1),
-        json["$ref"].as_str().unwrap_or(""),
-        "{path} $ref"
-    );
-    assert_eq!(
-        message.string(2),
-        json["format"].as_str().unwrap_or(""),
-        "{path} format"
-    );
-    assert_eq!(
-        message.string(4),
-        json["description"].as_str().unwrap_or(""),
-        "{path} description"
-    );
-    let types: Vec<&str> = message
-        .message(22)
-        .map(|t| t.strings(1))
-        .unwrap_or_default();
+    assert_eq!(message.string(1), json["$ref"].as_str().unwrap_or(""), "{path} $ref");
+    assert_eq!(message.string(2), json["format"].as_str().unwrap_or(""), "{path} format");
+    assert_eq!(message.string(4), json["description"].as_str().unwrap_or(""), "{path} description");
+    let types: Vec<&str> = message.message(22).map(|t| t.strings(1)).unwrap_or_default();
     let expected: Vec<&str> = json["type"].as_str().into_iter().collect();
     assert_eq!(types, expected, "{path} type");
     let required: Vec<&str> = message.strings(19);
-    let expected: Vec<&str> = json["required"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let expected: Vec<&str> = json["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     assert_eq!(required, expected, "{path} required");
     let extensions: BTreeMap<&str, Value> = message.extensions(31).into_iter().collect();
     let expected: BTreeMap<&str, Value> = json
@@ -534,18 +318,9 @@ fn compare_schema(path: &str, message: &Message, json: &Value, definitions: &Val
     assert_eq!(extensions, expected, "{path} extensions");
 
     if !message.string(1).is_empty() {
-        let target = message
-            .string(1)
-            .strip_prefix("#/definitions/")
-            .expect("definition reference");
-        assert!(
-            definitions.get(target).is_some(),
-            "{path}: unknown model {target}"
-        );
-        assert!(
-            types.is_empty() && !message.has(25),
-            "{path}: a reference with a type or properties"
-        );
+        let target = message.string(1).strip_prefix("#/definitions/").expect("definition reference");
+        assert!(definitions.get(target).is_some(), "{path}: unknown model {target}");
+        assert!(types.is_empty() && !message.has(25), "{path}: a reference with a type or properties");
     }
     if types == ["array"] {
         let items = message.message(23).expect("array items").messages(1);
@@ -568,18 +343,9 @@ fn compare_schema(path: &str, message: &Message, json: &Value, definitions: &Val
     let properties = message.message(25).map(|p| p.named(1)).unwrap_or_default();
     let expected = json["properties"].as_object().cloned().unwrap_or_default();
     assert_eq!(properties.len(), expected.len(), "{path} properties");
-    assert_eq!(
-        message.has(25),
-        json.get("properties").is_some(),
-        "{path} properties presence"
-    );
+    assert_eq!(message.has(25), json.get("properties").is_some(), "{path} properties presence");
     for (name, property) in properties {
-        compare_schema(
-            &format!("{path}.{name}"),
-            &property,
-            &expected[name],
-            definitions,
-        );
+        compare_schema(&format!("{path}.{name}"), &property, &expected[name], definitions);
     }
 }
 
@@ -594,103 +360,55 @@ fn v2_protobuf_decodes_to_the_json_document() {
 
     let definitions = document.message(9).expect("definitions").named(1);
     let names: BTreeSet<&str> = definitions.iter().map(|(name, _)| *name).collect();
-    let expected: BTreeSet<&str> = json["definitions"]
-        .as_object()
-        .expect("definitions")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let expected: BTreeSet<&str> =
+        json["definitions"].as_object().expect("definitions").keys().map(String::as_str).collect();
     assert_eq!(names, expected);
     for (name, schema) in &definitions {
-        compare_schema(
-            name,
-            schema,
-            &json["definitions"][*name],
-            &json["definitions"],
-        );
+        compare_schema(name, schema, &json["definitions"][*name], &json["definitions"]);
     }
 
     let paths = document.message(8).expect("paths").named(2);
     let names: BTreeSet<&str> = paths.iter().map(|(name, _)| *name).collect();
-    let expected: BTreeSet<&str> = json["paths"]
-        .as_object()
-        .expect("paths")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let expected: BTreeSet<&str> = json["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
     assert_eq!(names, expected);
     for (path, item) in &paths {
-        for (method, field) in [
-            ("get", 2),
-            ("put", 3),
-            ("post", 4),
-            ("delete", 5),
-            ("options", 6),
-            ("head", 7),
-            ("patch", 8),
-        ] {
+        for (method, field) in
+            [("get", 2), ("put", 3), ("post", 4), ("delete", 5), ("options", 6), ("head", 7), ("patch", 8)]
+        {
             let expected = &json["paths"][*path][method];
             let Some(operation) = item.message(field) else {
                 assert!(expected.is_null(), "{method} {path} is missing");
                 continue;
             };
-            assert_eq!(
-                operation.string(5),
-                expected["operationId"].as_str().expect("id"),
-                "{method} {path}"
-            );
+            assert_eq!(operation.string(5), expected["operationId"].as_str().expect("id"), "{method} {path}");
             let extensions: BTreeMap<&str, Value> = operation.extensions(13).into_iter().collect();
             assert_eq!(
                 extensions.get("x-kubernetes-group-version-kind"),
                 expected.get("x-kubernetes-group-version-kind")
             );
-            assert_eq!(
-                extensions.get("x-kubernetes-action"),
-                expected.get("x-kubernetes-action")
-            );
+            assert_eq!(extensions.get("x-kubernetes-action"), expected.get("x-kubernetes-action"));
             let parameters = operation.messages(8);
-            let expected_parameters = expected["parameters"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            assert_eq!(
-                parameters.len(),
-                expected_parameters.len(),
-                "{method} {path}"
-            );
+            let expected_parameters = expected["parameters"].as_array().cloned().unwrap_or_default();
+            assert_eq!(parameters.len(), expected_parameters.len(), "{method} {path}");
             for (parameter, expected) in parameters.iter().zip(&expected_parameters) {
                 let parameter = parameter.message(1).expect("Parameter");
                 if expected["in"] == "body" {
                     let body = parameter.message(1).expect("BodyParameter");
                     assert_eq!(body.string(2), "body");
                     let schema = body.message(5).expect("body schema");
-                    assert_eq!(
-                        schema.string(1),
-                        expected["schema"]["$ref"].as_str().unwrap_or("")
-                    );
+                    assert_eq!(schema.string(1), expected["schema"]["$ref"].as_str().unwrap_or(""));
                 } else {
                     let non_body = parameter.message(2).expect("NonBodyParameter");
                     // kubectl's v2 verifier reads query parameters at NonBodyParameter field 3.
-                    let (field, name_field) = if expected["in"] == "query" {
-                        (3, 4)
-                    } else {
-                        (4, 4)
-                    };
+                    let (field, name_field) = if expected["in"] == "query" { (3, 4) } else { (4, 4) };
                     let sub = non_body.message(field).expect("sub-schema");
-                    assert_eq!(
-                        sub.string(name_field),
-                        expected["name"].as_str().expect("name")
-                    );
+                    assert_eq!(sub.string(name_field), expected["name"].as_str().expect("name"));
                 }
             }
             let responses = operation.message(9).expect("responses").named(1);
             let codes: Vec<&str> = responses.iter().map(|(code, _)| *code).collect();
-            let expected_codes: Vec<&str> = expected["responses"]
-                .as_object()
-                .expect("responses")
-                .keys()
-                .map(String::as_str)
-                .collect();
+            let expected_codes: Vec<&str> =
+                expected["responses"].as_object().expect("responses").keys().map(String::as_str).collect();
             assert_eq!(codes, expected_codes, "{method} {path}");
         }
     }
@@ -725,13 +443,9 @@ fn field_extensions_reach_every_document() {
     );
 
     let v3 = parse(&openapi.v3_document("api/v1").expect("core/v1"));
-    let containers =
-        &v3["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
+    let containers = &v3["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
     assert_eq!(containers["x-kubernetes-patch-strategy"], "merge");
-    assert_eq!(
-        containers["items"]["$ref"],
-        "#/components/schemas/io.k8s.api.core.v1.Container"
-    );
+    assert_eq!(containers["items"]["$ref"], "#/components/schemas/io.k8s.api.core.v1.Container");
 }
 
 #[test]
@@ -745,21 +459,10 @@ fn custom_kinds_get_a_generic_schema() {
         verbs: vec!["get".into(), "list".into(), "patch".into()],
         subresources: Vec::new(),
     }]);
-    let document = parse(
-        &openapi
-            .v3_document("apis/stable.example.com/v1")
-            .expect("document"),
-    );
+    let document = parse(&openapi.v3_document("apis/stable.example.com/v1").expect("document"));
     let schema = &document["components"]["schemas"]["com.example.stable.v1.CronTab"];
-    assert_eq!(
-        schema["x-kubernetes-group-version-kind"],
-        json!([gvk("stable.example.com", "v1", "CronTab")])
-    );
-    assert!(supports_query_param(
-        &document,
-        &gvk("stable.example.com", "v1", "CronTab"),
-        "fieldValidation"
-    ));
+    assert_eq!(schema["x-kubernetes-group-version-kind"], json!([gvk("stable.example.com", "v1", "CronTab")]));
+    assert!(supports_query_param(&document, &gvk("stable.example.com", "v1", "CronTab"), "fieldValidation"));
 }
 
 #[test]
@@ -780,20 +483,10 @@ fn a_subresource_may_name_its_parent_kind_alone() {
         }
     }
     let v2 = parse(&OpenApi::new(resources).v2_json());
-    let status =
-        &v2["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/status"]["patch"];
-    assert_eq!(
-        status["operationId"],
-        "patchAppsV1NamespacedDeploymentStatus"
-    );
-    assert_eq!(
-        status["x-kubernetes-group-version-kind"],
-        gvk("apps", "v1", "Deployment")
-    );
-    assert_eq!(
-        status["responses"]["200"]["schema"]["$ref"],
-        "#/definitions/io.k8s.api.apps.v1.Deployment"
-    );
+    let status = &v2["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/status"]["patch"];
+    assert_eq!(status["operationId"], "patchAppsV1NamespacedDeploymentStatus");
+    assert_eq!(status["x-kubernetes-group-version-kind"], gvk("apps", "v1", "Deployment"));
+    assert_eq!(status["responses"]["200"]["schema"]["$ref"], "#/definitions/io.k8s.api.apps.v1.Deployment");
 }
 
 /// The cost of building: printed for the record (`--nocapture`).

@@ -60,14 +60,9 @@ impl MockServer {
     /// `field_validation`: whether the v3 documents say that PATCH takes `fieldValidation`;
     /// when they do not, kubectl validates on the client, with the v2 models.
     fn serve(openapi: OpenApi, field_validation: bool) -> MockServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind 127.0.0.1");
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local address");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(State {
@@ -98,11 +93,7 @@ impl MockServer {
              user: user\n    namespace: default\ncurrent-context: mock\n"
         );
         std::fs::write(home.path().join("kubeconfig"), kubeconfig).expect("kubeconfig");
-        MockServer {
-            requests,
-            home,
-            _runtime: runtime,
-        }
+        MockServer { requests, home, _runtime: runtime }
     }
 
     /// Runs kubectl with `args` (and a manifest written to a file, passed as `-f`): its exit
@@ -124,11 +115,7 @@ impl MockServer {
             String::from_utf8_lossy(&output.stdout).into_owned(),
             String::from_utf8_lossy(&output.stderr).into_owned(),
         );
-        eprintln!(
-            "$ {} {}\n{stdout}{stderr}",
-            kubectl.display(),
-            args.join(" ")
-        );
+        eprintln!("$ {} {}\n{stdout}{stderr}", kubectl.display(), args.join(" "));
         self.print_requests();
         (output.status.success(), stdout, stderr)
     }
@@ -146,17 +133,11 @@ impl MockServer {
 
     /// The queries of the POSTs to `path`.
     fn posts(&self, path: &str) -> Vec<String> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method == "POST" && r.path == path)
-            .map(|r| r.query)
-            .collect()
+        self.requests().into_iter().filter(|r| r.method == "POST" && r.path == path).map(|r| r.query).collect()
     }
 
     fn fetched(&self, path: &str) -> bool {
-        self.requests()
-            .iter()
-            .any(|r| r.method == "GET" && r.path == path)
+        self.requests().iter().any(|r| r.method == "GET" && r.path == path)
     }
 }
 
@@ -174,58 +155,27 @@ impl State {
         let method = request.method().to_string();
         let path = request.uri().path().to_string();
         let query = request.uri().query().unwrap_or_default().to_string();
-        let body = request
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let patch = if method == "PATCH" {
-            String::from_utf8_lossy(&body).into_owned()
-        } else {
-            String::new()
-        };
+        let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let patch = if method == "PATCH" { String::from_utf8_lossy(&body).into_owned() } else { String::new() };
         if let Ok(mut requests) = self.requests.lock() {
-            requests.push(Recorded {
-                method: method.clone(),
-                path: path.clone(),
-                query,
-                patch,
-            });
+            requests.push(Recorded { method: method.clone(), path: path.clone(), query, patch });
         }
-        let stored = self
-            .objects
-            .lock()
-            .ok()
-            .and_then(|objects| objects.get(&path).cloned());
+        let stored = self.objects.lock().ok().and_then(|objects| objects.get(&path).cloned());
         match (method.as_str(), path.as_str()) {
-            ("GET", "/openapi/v2") => respond(
-                StatusCode::OK,
-                krs_openapi::V2_PROTOBUF_CONTENT_TYPE,
-                self.openapi.v2_protobuf(),
-            ),
-            ("GET", "/openapi/v3") => {
-                respond(StatusCode::OK, "application/json", self.openapi.v3_index())
+            ("GET", "/openapi/v2") => {
+                respond(StatusCode::OK, krs_openapi::V2_PROTOBUF_CONTENT_TYPE, self.openapi.v2_protobuf())
             }
+            ("GET", "/openapi/v3") => respond(StatusCode::OK, "application/json", self.openapi.v3_index()),
             ("GET", _) if path.starts_with("/openapi/v3/") => {
-                match self
-                    .openapi
-                    .v3_document(path.trim_start_matches("/openapi/v3/"))
-                {
-                    Some(document) if self.field_validation => {
-                        respond(StatusCode::OK, "application/json", document)
-                    }
-                    Some(document) => {
-                        json_response(StatusCode::OK, &without_field_validation(&document))
-                    }
+                match self.openapi.v3_document(path.trim_start_matches("/openapi/v3/")) {
+                    Some(document) if self.field_validation => respond(StatusCode::OK, "application/json", document),
+                    Some(document) => json_response(StatusCode::OK, &without_field_validation(&document)),
                     None => not_found(),
                 }
             }
-            ("GET" | "PATCH", _) if stored.is_some() => respond(
-                StatusCode::OK,
-                "application/json",
-                stored.unwrap_or_default(),
-            ),
+            ("GET" | "PATCH", _) if stored.is_some() => {
+                respond(StatusCode::OK, "application/json", stored.unwrap_or_default())
+            }
             ("GET", _) => match self.discovery(&path) {
                 Some(document) => json_response(StatusCode::OK, &document),
                 None => not_found(),
@@ -233,9 +183,7 @@ impl State {
             // The object created is the object posted, kept for later reads.
             ("POST", _) => {
                 let object: Value = serde_json::from_slice(&body).unwrap_or_default();
-                if let (Some(name), Ok(mut objects)) =
-                    (object["metadata"]["name"].as_str(), self.objects.lock())
-                {
+                if let (Some(name), Ok(mut objects)) = (object["metadata"]["name"].as_str(), self.objects.lock()) {
                     objects.insert(format!("{path}/{name}"), body.clone());
                 }
                 respond(StatusCode::CREATED, "application/json", body)
@@ -254,16 +202,10 @@ impl State {
             }
         }
         let group_version = |group: &str, version: &str| {
-            if group.is_empty() {
-                version.to_string()
-            } else {
-                format!("{group}/{version}")
-            }
+            if group.is_empty() { version.to_string() } else { format!("{group}/{version}") }
         };
         match path.trim_end_matches('/') {
-            "/api" => Some(
-                json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}),
-            ),
+            "/api" => Some(json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})),
             "/apis" => Some(json!({
                 "kind": "APIGroupList",
                 "apiVersion": "v1",
@@ -281,11 +223,7 @@ impl State {
                     None => path.strip_prefix("/apis/")?.split_once('/')?,
                 };
                 let mut list = Vec::new();
-                for resource in self
-                    .resources
-                    .iter()
-                    .filter(|r| r.group == group && r.version == version)
-                {
+                for resource in self.resources.iter().filter(|r| r.group == group && r.version == version) {
                     list.push(json!({
                         "name": resource.resource,
                         "singularName": resource.kind.to_lowercase(),
@@ -321,15 +259,8 @@ impl State {
 fn without_field_validation(document: &[u8]) -> Value {
     let mut document: Value = serde_json::from_slice(document).unwrap_or_default();
     if let Some(paths) = document["paths"].as_object_mut() {
-        for operation in paths
-            .values_mut()
-            .filter_map(Value::as_object_mut)
-            .flat_map(|item| item.values_mut())
-        {
-            if let Some(parameters) = operation
-                .get_mut("parameters")
-                .and_then(Value::as_array_mut)
-            {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
+            if let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
                 parameters.retain(|p| p["name"] != "fieldValidation");
             }
         }
@@ -341,9 +272,7 @@ fn respond(status: StatusCode, content_type: &str, body: Bytes) -> Response<Full
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     if let Ok(value) = content_type.parse() {
-        response
-            .headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, value);
+        response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
     }
     response
 }
@@ -359,8 +288,7 @@ fn not_found() -> Response<Full<Bytes>> {
     )
 }
 
-const CONFIG_MAP: &str =
-    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  key: value\n";
+const CONFIG_MAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  key: value\n";
 
 const DEPLOYMENT: &str = "\
 apiVersion: apps/v1
@@ -398,10 +326,7 @@ fn kubectl_1_33_creates_a_config_map_with_server_side_validation() {
     assert!(ok, "kubectl create failed: {stderr}");
     assert!(stdout.contains("configmap/demo created"), "{stdout}");
     // kubectl 1.33 reads /openapi/v2 only when it has to validate on the client.
-    assert!(
-        server.fetched("/openapi/v3/api/v1"),
-        "the verifier reads the core/v1 document"
-    );
+    assert!(server.fetched("/openapi/v3/api/v1"), "the verifier reads the core/v1 document");
     let posts = server.posts("/api/v1/namespaces/default/configmaps");
     assert_eq!(posts.len(), 1, "{:?}", server.requests());
     assert!(posts[0].contains("fieldValidation=Strict"), "{}", posts[0]);
@@ -430,22 +355,11 @@ fn unknown_fields_are_left_to_the_server() {
             return;
         };
         let server = MockServer::start();
-        let (ok, _, stderr) = server.run(
-            &kubectl,
-            &["create", "--validate=true"],
-            Some(UNKNOWN_FIELD),
-        );
-        assert!(
-            ok,
-            "kubectl {version} refused the object client-side: {stderr}"
-        );
+        let (ok, _, stderr) = server.run(&kubectl, &["create", "--validate=true"], Some(UNKNOWN_FIELD));
+        assert!(ok, "kubectl {version} refused the object client-side: {stderr}");
         let posts = server.posts("/api/v1/namespaces/default/configmaps");
         assert_eq!(posts.len(), 1, "kubectl {version}: {:?}", server.requests());
-        assert!(
-            posts[0].contains("fieldValidation=Strict"),
-            "kubectl {version}: {}",
-            posts[0]
-        );
+        assert!(posts[0].contains("fieldValidation=Strict"), "kubectl {version}: {}", posts[0]);
     }
 }
 
@@ -498,33 +412,16 @@ fn client_side_validation_uses_the_v2_models() {
             return;
         };
         let server = MockServer::serve(OpenApi::new(common::catalog::resources()), false);
-        let (ok, _, stderr) = server.run(
-            &kubectl,
-            &["create", "--validate=strict"],
-            Some(UNKNOWN_FIELD),
-        );
+        let (ok, _, stderr) = server.run(&kubectl, &["create", "--validate=strict"], Some(UNKNOWN_FIELD));
         assert!(!ok, "kubectl {version} accepted an unknown field");
         assert!(stderr.contains("notAField"), "kubectl {version}: {stderr}");
-        assert!(
-            server
-                .posts("/api/v1/namespaces/default/configmaps")
-                .is_empty()
-        );
+        assert!(server.posts("/api/v1/namespaces/default/configmaps").is_empty());
 
-        let (ok, stdout, stderr) = server.run(
-            &kubectl,
-            &["create", "--validate=strict"],
-            Some(RICH_DEPLOYMENT),
-        );
+        let (ok, stdout, stderr) = server.run(&kubectl, &["create", "--validate=strict"], Some(RICH_DEPLOYMENT));
         assert!(ok, "kubectl {version} refused a valid Deployment: {stderr}");
         assert!(stdout.contains("deployment.apps/rich created"), "{stdout}");
         assert!(server.fetched("/openapi/v2"));
-        assert_eq!(
-            server
-                .posts("/apis/apps/v1/namespaces/default/deployments")
-                .len(),
-            1
-        );
+        assert_eq!(server.posts("/apis/apps/v1/namespaces/default/deployments").len(), 1);
     }
 }
 
@@ -534,11 +431,8 @@ fn kubectl_1_33_explains_a_nested_field() {
         return;
     };
     let server = MockServer::start();
-    let (ok, stdout, stderr) = server.run(
-        &kubectl,
-        &["explain", "deployment.spec.template.spec.containers.image"],
-        None,
-    );
+    let (ok, stdout, stderr) =
+        server.run(&kubectl, &["explain", "deployment.spec.template.spec.containers.image"], None);
     assert!(ok, "kubectl explain failed: {stderr}");
     assert!(stdout.contains("GROUP:      apps"), "{stdout}");
     assert!(stdout.contains("KIND:       Deployment"), "{stdout}");
@@ -555,31 +449,15 @@ fn kubectl_1_27_explains_pod_spec_from_v3_and_v2() {
     let (ok, stdout, stderr) = server.run(&kubectl, &["explain", "pods.spec"], None);
     assert!(ok, "kubectl explain failed: {stderr}");
     assert!(stdout.contains("KIND:       Pod"), "{stdout}");
-    assert!(
-        stdout.contains("containers\t<[]Container> -required-"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("List of containers belonging to the pod"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("containers\t<[]Container> -required-"), "{stdout}");
+    assert!(stdout.contains("List of containers belonging to the pod"), "{stdout}");
 
     // The same through the v2 (protobuf) models.
-    let (ok, stdout, stderr) = server.run(
-        &kubectl,
-        &["explain", "pods.spec", "--output=plaintext-openapiv2"],
-        None,
-    );
+    let (ok, stdout, stderr) = server.run(&kubectl, &["explain", "pods.spec", "--output=plaintext-openapiv2"], None);
     assert!(ok, "kubectl explain (v2) failed: {stderr}");
     assert!(stdout.contains("KIND:     Pod"), "{stdout}");
-    assert!(
-        stdout.contains("containers\t<[]Object> -required-"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("List of containers belonging to the pod"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("containers\t<[]Object> -required-"), "{stdout}");
+    assert!(stdout.contains("List of containers belonging to the pod"), "{stdout}");
 }
 
 #[test]
@@ -596,56 +474,26 @@ fn kubectl_1_33_explains_every_served_kind() {
         } else {
             format!("{}/{}", resource.group, resource.version)
         };
-        let args = [
-            "explain",
-            name.as_str(),
-            "--api-version",
-            api_version.as_str(),
-        ];
+        let args = ["explain", name.as_str(), "--api-version", api_version.as_str()];
         let (ok, stdout, stderr) = server.run(&kubectl, &args, None);
         assert!(ok, "kubectl explain {name}: {stderr}");
-        assert!(
-            stdout.contains(&format!("KIND:       {}", resource.kind)),
-            "{name}: {stdout}"
-        );
-        assert!(
-            stdout.contains("DESCRIPTION:") && stdout.contains("FIELDS:"),
-            "{name}: {stdout}"
-        );
+        assert!(stdout.contains(&format!("KIND:       {}", resource.kind)), "{name}: {stdout}");
+        assert!(stdout.contains("DESCRIPTION:") && stdout.contains("FIELDS:"), "{name}: {stdout}");
     }
     let nested = [
         ("configmaps.data", "map[string]string"),
-        (
-            "pods.spec.volumes.configMap.items.key",
-            "FIELD: key <string>",
-        ),
-        (
-            "services.spec.ports.targetPort",
-            "FIELD: targetPort <IntOrString>",
-        ),
-        (
-            "pods.spec.containers.resources.limits",
-            "map[string]Quantity",
-        ),
-        (
-            "customresourcedefinitions.spec.versions.schema.openAPIV3Schema.properties",
-            "JSONSchemaProps",
-        ),
-        (
-            "deployments.status.conditions.lastUpdateTime",
-            "FIELD: lastUpdateTime <string>",
-        ),
+        ("pods.spec.volumes.configMap.items.key", "FIELD: key <string>"),
+        ("services.spec.ports.targetPort", "FIELD: targetPort <IntOrString>"),
+        ("pods.spec.containers.resources.limits", "map[string]Quantity"),
+        ("customresourcedefinitions.spec.versions.schema.openAPIV3Schema.properties", "JSONSchemaProps"),
+        ("deployments.status.conditions.lastUpdateTime", "FIELD: lastUpdateTime <string>"),
     ];
     for (path, expected) in nested {
         let (ok, stdout, stderr) = server.run(&kubectl, &["explain", path], None);
         assert!(ok, "kubectl explain {path}: {stderr}");
         assert!(stdout.contains(expected), "{path}: {stdout}");
     }
-    let (ok, stdout, stderr) = server.run(
-        &kubectl,
-        &["explain", "customresourcedefinitions", "--recursive"],
-        None,
-    );
+    let (ok, stdout, stderr) = server.run(&kubectl, &["explain", "customresourcedefinitions", "--recursive"], None);
     assert!(ok, "kubectl explain --recursive: {stderr}");
     assert!(stdout.contains("openAPIV3Schema"), "{stdout}");
 }
@@ -686,37 +534,22 @@ fn apply_merges_lists_by_the_fed_merge_keys() {
         for merge_key in [true, false] {
             let mut openapi = OpenApi::new(common::catalog::resources());
             if merge_key {
-                openapi.with_field_extensions(|definition, property| {
-                    match (definition, property) {
-                        ("io.k8s.api.core.v1.PodSpec", "containers") => vec![
-                            ("x-kubernetes-patch-merge-key".to_string(), json!("name")),
-                            ("x-kubernetes-patch-strategy".to_string(), json!("merge")),
-                        ],
-                        _ => Vec::new(),
-                    }
+                openapi.with_field_extensions(|definition, property| match (definition, property) {
+                    ("io.k8s.api.core.v1.PodSpec", "containers") => vec![
+                        ("x-kubernetes-patch-merge-key".to_string(), json!("name")),
+                        ("x-kubernetes-patch-strategy".to_string(), json!("merge")),
+                    ],
+                    _ => Vec::new(),
                 });
             }
             let server = MockServer::serve(openapi, true);
             let (ok, stdout, stderr) = server.run(&kubectl, &["apply"], Some(DEPLOYMENT));
-            assert!(
-                ok && stdout.contains("deployment.apps/web created"),
-                "kubectl {version}: {stdout}{stderr}"
-            );
+            assert!(ok && stdout.contains("deployment.apps/web created"), "kubectl {version}: {stdout}{stderr}");
             let (ok, stdout, stderr) = server.run(&kubectl, &["apply"], Some(DEPLOYMENT_CHANGED));
-            assert!(
-                ok && stdout.contains("deployment.apps/web configured"),
-                "kubectl {version}: {stdout}{stderr}"
-            );
-            let patches: Vec<Recorded> = server
-                .requests()
-                .into_iter()
-                .filter(|r| r.method == "PATCH")
-                .collect();
+            assert!(ok && stdout.contains("deployment.apps/web configured"), "kubectl {version}: {stdout}{stderr}");
+            let patches: Vec<Recorded> = server.requests().into_iter().filter(|r| r.method == "PATCH").collect();
             assert_eq!(patches.len(), 1, "kubectl {version}: {patches:?}");
-            assert_eq!(
-                patches[0].path,
-                "/apis/apps/v1/namespaces/default/deployments/web"
-            );
+            assert_eq!(patches[0].path, "/apis/apps/v1/namespaces/default/deployments/web");
             // Without the merge key the schema says nothing of the list, which is replaced.
             let merged = patches[0].patch.contains("$setElementOrder/containers");
             assert_eq!(merged, merge_key, "kubectl {version}: {}", patches[0].patch);

@@ -45,11 +45,7 @@ fn check_wire(wire: u8, expected: u8) -> Result<(), ProtoError> {
     if wire == expected {
         Ok(())
     } else {
-        Err(ErrorKind::WrongWireType {
-            found: wire,
-            expected: wire_type_name(expected),
-        }
-        .into())
+        Err(ErrorKind::WrongWireType { found: wire, expected: wire_type_name(expected) }.into())
     }
 }
 
@@ -74,9 +70,7 @@ fn float_value(f: f64) -> Result<Value, ProtoError> {
     if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
         return Ok(Value::from(f as i64));
     }
-    Number::from_f64(f)
-        .map(Value::Number)
-        .ok_or_else(|| ErrorKind::NonFiniteFloat.into())
+    Number::from_f64(f).map(Value::Number).ok_or_else(|| ErrorKind::NonFiniteFloat.into())
 }
 
 fn zero_scalar(kind: Kind) -> Value {
@@ -102,10 +96,7 @@ fn parse_json(raw: &[u8]) -> Result<Value, ProtoError> {
 
 impl Decoder {
     pub(crate) fn new(input_len: usize) -> Self {
-        Decoder {
-            depth: 0,
-            budget: BASE_BUDGET.saturating_add(input_len.saturating_mul(2)),
-        }
+        Decoder { depth: 0, budget: BASE_BUDGET.saturating_add(input_len.saturating_mul(2)) }
     }
 
     fn charge(&mut self, n: usize) -> Result<(), ProtoError> {
@@ -116,23 +107,16 @@ impl Decoder {
     /// Decodes an enveloped object into its JSON with apiVersion and kind.
     pub(crate) fn unknown(&mut self, unknown: &Unknown) -> Result<Value, ProtoError> {
         if !unknown.content_encoding.is_empty() {
-            return Err(
-                ErrorKind::UnsupportedContentEncoding(unknown.content_encoding.clone()).into(),
-            );
+            return Err(ErrorKind::UnsupportedContentEncoding(unknown.content_encoding.clone()).into());
         }
-        let msg = message_for(&unknown.api_version, &unknown.kind).ok_or_else(|| {
-            ErrorKind::UnknownKind {
-                api_version: unknown.api_version.clone(),
-                kind: unknown.kind.clone(),
-            }
+        let msg = message_for(&unknown.api_version, &unknown.kind).ok_or_else(|| ErrorKind::UnknownKind {
+            api_version: unknown.api_version.clone(),
+            kind: unknown.kind.clone(),
         })?;
         let mut value = self.message(msg, &unknown.raw)?;
         if let Value::Object(obj) = &mut value {
             if !unknown.api_version.is_empty() {
-                obj.insert(
-                    "apiVersion".to_owned(),
-                    Value::String(unknown.api_version.clone()),
-                );
+                obj.insert("apiVersion".to_owned(), Value::String(unknown.api_version.clone()));
             }
             if !unknown.kind.is_empty() {
                 obj.insert("kind".to_owned(), Value::String(unknown.kind.clone()));
@@ -165,8 +149,7 @@ impl Decoder {
                 continue;
             };
             let fd = &fields[i];
-            self.read_field(fd, wire, &mut r, &mut slots[i])
-                .map_err(|e| e.at_field(fd.json_name()))?;
+            self.read_field(fd, wire, &mut r, &mut slots[i]).map_err(|e| e.at_field(fd.json_name()))?;
         }
         Ok(slots)
     }
@@ -203,20 +186,15 @@ impl Decoder {
                 check_wire(wire, LEN).map_err(|e| e.at_index(index))?;
                 let bytes = r.bytes()?;
                 self.charge(1)?;
-                items.push(
-                    self.message(fd.message(), bytes)
-                        .map_err(|e| e.at_index(index))?,
-                );
+                items.push(self.message(fd.message(), bytes).map_err(|e| e.at_index(index))?);
             } else if wire == LEN && expected_wire(fd.kind()) != LEN {
                 // Packed numbers: Go writes them unpacked, but protobuf readers accept both.
                 let mut packed = Reader::new(r.bytes()?);
                 while !packed.is_empty() {
                     self.charge(1)?;
                     let index = items.len();
-                    items.push(
-                        scalar(fd.kind(), expected_wire(fd.kind()), &mut packed)
-                            .map_err(|e| e.at_index(index))?,
-                    );
+                    items
+                        .push(scalar(fd.kind(), expected_wire(fd.kind()), &mut packed).map_err(|e| e.at_index(index))?);
                 }
             } else {
                 self.charge(1)?;
@@ -263,9 +241,9 @@ impl Decoder {
         }
         let value = match value {
             Some(v) => v,
-            None if fd.kind() == Kind::Message => self
-                .message(fd.message(), &join(&parts))
-                .map_err(|e| e.at_key(&key))?,
+            None if fd.kind() == Kind::Message => {
+                self.message(fd.message(), &join(&parts)).map_err(|e| e.at_key(&key))?
+            }
             None => zero_scalar(fd.kind()),
         };
         Ok((key, value))
@@ -299,9 +277,7 @@ impl Decoder {
                     }
                     Value::String(base64::engine::general_purpose::STANDARD.encode(b))
                 }
-                Slot::Message(parts) => self
-                    .message(fd.message(), &join(&parts))
-                    .map_err(|e| e.at_field(name))?,
+                Slot::Message(parts) => self.message(fd.message(), &join(&parts)).map_err(|e| e.at_field(name))?,
                 Slot::List(items) => Value::Array(items),
                 Slot::Map(m) => Value::Object(m),
             };
@@ -338,12 +314,7 @@ impl Decoder {
         Ok(Some(zero_scalar(fd.kind())))
     }
 
-    fn special(
-        &mut self,
-        msg: MessageRef,
-        special: Special,
-        bytes: &[u8],
-    ) -> Result<Value, ProtoError> {
+    fn special(&mut self, msg: MessageRef, special: Special, bytes: &[u8]) -> Result<Value, ProtoError> {
         let mut slots = self.slots(msg, bytes)?;
         let mut take = |number: u32| match msg.field_index(number) {
             Some(i) => std::mem::replace(&mut slots[i], Slot::Absent),
@@ -407,15 +378,11 @@ impl Decoder {
                 (Slot::Message(parts), Some(schema)) => self.message(schema, &join(&parts))?,
                 _ => Value::Bool(boolean(&take(1))),
             },
-            Special::SchemaOrArray | Special::SchemaOrStringArray => {
-                match (take(2), take(1), sub(1)) {
-                    (Slot::List(items), _, _) if !items.is_empty() => Value::Array(items),
-                    (_, Slot::Message(parts), Some(schema)) => {
-                        self.message(schema, &join(&parts))?
-                    }
-                    _ => Value::Null,
-                }
-            }
+            Special::SchemaOrArray | Special::SchemaOrStringArray => match (take(2), take(1), sub(1)) {
+                (Slot::List(items), _, _) if !items.is_empty() => Value::Array(items),
+                (_, Slot::Message(parts), Some(schema)) => self.message(schema, &join(&parts))?,
+                _ => Value::Null,
+            },
             Special::WrappedArray => match take(1) {
                 Slot::List(items) => Value::Array(items),
                 _ => Value::Array(Vec::new()),
@@ -439,11 +406,7 @@ fn scalar(kind: Kind, wire: u8, r: &mut Reader<'_>) -> Result<Value, ProtoError>
         Kind::Double => float_value(f64::from_bits(r.fixed64()?))?,
         Kind::Float => float_value(f64::from(f32::from_bits(r.fixed32()?)))?,
         Kind::Message => {
-            return Err(ErrorKind::WrongWireType {
-                found: wire,
-                expected: "message",
-            }
-            .into());
+            return Err(ErrorKind::WrongWireType { found: wire, expected: "message" }.into());
         }
     })
 }

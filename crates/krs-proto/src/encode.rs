@@ -26,14 +26,9 @@ pub(crate) struct Encoder {
 
 fn decode_base64(s: &str) -> Result<Vec<u8>, ProtoError> {
     // Go's decoder skips line breaks.
-    let cleaned: Cow<'_, str> = if s.contains(['\r', '\n']) {
-        Cow::Owned(s.replace(['\r', '\n'], ""))
-    } else {
-        Cow::Borrowed(s)
-    };
-    BASE64
-        .decode(cleaned.as_bytes())
-        .map_err(|_| ErrorKind::InvalidBase64.into())
+    let cleaned: Cow<'_, str> =
+        if s.contains(['\r', '\n']) { Cow::Owned(s.replace(['\r', '\n'], "")) } else { Cow::Borrowed(s) };
+    BASE64.decode(cleaned.as_bytes()).map_err(|_| ErrorKind::InvalidBase64.into())
 }
 
 /// A JSON number as an integer within [min, max], as Go's encoding/json reads into intN.
@@ -50,20 +45,12 @@ fn integer(v: &Value, min: i128, max: i128, ty: &'static str) -> Result<i128, Pr
             // 1.0 and 1e3 are integers written as floats; Go rejects them, we need not.
             Some(f) if f.fract() == 0.0 && f.abs() < 1e19 => f as i128,
             _ => {
-                return Err(ErrorKind::OutOfRange {
-                    value: n.to_string(),
-                    ty,
-                }
-                .into());
+                return Err(ErrorKind::OutOfRange { value: n.to_string(), ty }.into());
             }
         }
     };
     if i < min || i > max {
-        return Err(ErrorKind::OutOfRange {
-            value: n.to_string(),
-            ty,
-        }
-        .into());
+        return Err(ErrorKind::OutOfRange { value: n.to_string(), ty }.into());
     }
     Ok(i)
 }
@@ -133,11 +120,7 @@ fn zero_scalar(out: &mut Vec<u8>, number: u32, kind: Kind) -> Result<(), ProtoEr
             out.extend_from_slice(&[0; 4]);
         }
         Kind::Message => {
-            return Err(ErrorKind::WrongWireType {
-                found: 0,
-                expected: "message",
-            }
-            .into());
+            return Err(ErrorKind::WrongWireType { found: 0, expected: "message" }.into());
         }
         _ => {
             put_key(out, number, VARINT);
@@ -157,12 +140,7 @@ impl Encoder {
     }
 
     /// Appends the message's fields (without a key or length) to `out`.
-    pub(crate) fn message(
-        &mut self,
-        msg: MessageRef,
-        value: &Value,
-        out: &mut Vec<u8>,
-    ) -> Result<(), ProtoError> {
+    pub(crate) fn message(&mut self, msg: MessageRef, value: &Value, out: &mut Vec<u8>) -> Result<(), ProtoError> {
         if self.depth >= MAX_DEPTH {
             return Err(ErrorKind::TooDeep(MAX_DEPTH).into());
         }
@@ -178,12 +156,7 @@ impl Encoder {
         result
     }
 
-    fn fields(
-        &mut self,
-        msg: MessageRef,
-        obj: &Map<String, Value>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), ProtoError> {
+    fn fields(&mut self, msg: MessageRef, obj: &Map<String, Value>, out: &mut Vec<u8>) -> Result<(), ProtoError> {
         for fd in msg.fields() {
             let number = fd.number();
             if fd.has(flags::INLINE) {
@@ -202,11 +175,7 @@ impl Encoder {
                 continue;
             }
             let name = fd.json_name();
-            let value = if fd.has(flags::NO_JSON) {
-                None
-            } else {
-                obj.get(name).filter(|v| !v.is_null())
-            };
+            let value = if fd.has(flags::NO_JSON) { None } else { obj.get(name).filter(|v| !v.is_null()) };
             match value {
                 None => self.zero(fd, out).map_err(|e| e.at_field(name))?,
                 Some(v) => self.field(fd, v, out).map_err(|e| e.at_field(name))?,
@@ -221,9 +190,7 @@ impl Encoder {
             return Ok(());
         }
         if fd.kind() == Kind::Message {
-            return put_nested(out, fd.number(), |out| {
-                self.message(fd.message(), &Value::Null, out)
-            });
+            return put_nested(out, fd.number(), |out| self.message(fd.message(), &Value::Null, out));
         }
         zero_scalar(out, fd.number(), fd.kind())
     }
@@ -271,13 +238,7 @@ impl Encoder {
         scalar(out, number, fd.kind(), v)
     }
 
-    fn special(
-        &mut self,
-        msg: MessageRef,
-        special: Special,
-        v: &Value,
-        out: &mut Vec<u8>,
-    ) -> Result<(), ProtoError> {
+    fn special(&mut self, msg: MessageRef, special: Special, v: &Value, out: &mut Vec<u8>) -> Result<(), ProtoError> {
         match special {
             Special::Time | Special::MicroTime => {
                 let (seconds, nanos) = match v {
@@ -289,11 +250,7 @@ impl Encoder {
                 if seconds == GO_ZERO_TIME_SECONDS && (nanos == 0 || special == Special::Time) {
                     return Ok(());
                 }
-                let nanos = if special == Special::Time {
-                    0
-                } else {
-                    nanos / 1000 * 1000
-                };
+                let nanos = if special == Special::Time { 0 } else { nanos / 1000 * 1000 };
                 put_key(out, 1, VARINT);
                 put_varint(out, seconds as u64);
                 put_key(out, 2, VARINT);
@@ -320,11 +277,7 @@ impl Encoder {
                 let (ty, int, text) = match v {
                     Value::Null => (0, 0, ""),
                     Value::String(s) => (1, 0, s.as_str()),
-                    Value::Number(_) => (
-                        0,
-                        integer(v, i128::from(i32::MIN), i128::from(i32::MAX), "int32")?,
-                        "",
-                    ),
+                    Value::Number(_) => (0, integer(v, i128::from(i32::MIN), i128::from(i32::MAX), "int32")?, ""),
                     _ => return Err(wrong_type("integer or string", v)),
                 };
                 put_key(out, 1, VARINT);
@@ -335,8 +288,7 @@ impl Encoder {
             }
             Special::RawExtension | Special::RawJson => {
                 if !v.is_null() {
-                    let raw =
-                        serde_json::to_vec(v).map_err(|e| ErrorKind::InvalidJson(e.to_string()))?;
+                    let raw = serde_json::to_vec(v).map_err(|e| ErrorKind::InvalidJson(e.to_string()))?;
                     put_bytes(out, 1, &raw);
                 }
             }
@@ -392,13 +344,7 @@ impl Encoder {
     }
 
     /// Writes field `number` of a JSONSchemaProps union: the schema message.
-    fn schema(
-        &mut self,
-        union: MessageRef,
-        number: u32,
-        v: &Value,
-        out: &mut Vec<u8>,
-    ) -> Result<(), ProtoError> {
+    fn schema(&mut self, union: MessageRef, number: u32, v: &Value, out: &mut Vec<u8>) -> Result<(), ProtoError> {
         let Some(schema) = sub(union, number) else {
             return Err(wrong_type("boolean", v));
         };

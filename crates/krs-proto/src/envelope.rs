@@ -23,11 +23,7 @@ fn expect_len(field: &'static str, wire: u8) -> Result<(), ProtoError> {
     if wire == LEN {
         Ok(())
     } else {
-        Err(ProtoError::from(ErrorKind::WrongWireType {
-            found: wire,
-            expected: "length-delimited",
-        })
-        .at_field(field))
+        Err(ProtoError::from(ErrorKind::WrongWireType { found: wire, expected: "length-delimited" }).at_field(field))
     }
 }
 

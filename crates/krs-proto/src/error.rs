@@ -26,10 +26,7 @@ pub enum ErrorKind {
     #[error("unsupported content type {0:?} inside the protobuf envelope")]
     UnsupportedContentType(String),
     #[error("expected {expected}, found {found}")]
-    WrongJsonType {
-        expected: &'static str,
-        found: &'static str,
-    },
+    WrongJsonType { expected: &'static str, found: &'static str },
     #[error("{value} is out of range for {ty}")]
     OutOfRange { value: String, ty: &'static str },
     #[error("invalid base64 data")]
@@ -101,10 +98,7 @@ impl ProtoError {
 
 impl From<ErrorKind> for ProtoError {
     fn from(kind: ErrorKind) -> Self {
-        ProtoError {
-            path: Vec::new(),
-            kind,
-        }
+        ProtoError { path: Vec::new(), kind }
     }
 }
 
@@ -158,9 +152,5 @@ pub(crate) fn json_type(v: &serde_json::Value) -> &'static str {
 }
 
 pub(crate) fn wrong_type(expected: &'static str, found: &serde_json::Value) -> ProtoError {
-    ErrorKind::WrongJsonType {
-        expected,
-        found: json_type(found),
-    }
-    .into()
+    ErrorKind::WrongJsonType { expected, found: json_type(found) }.into()
 }

@@ -63,11 +63,7 @@ pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
 pub const WATCH_CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf;stream=watch";
 
 fn type_meta(obj: &Value) -> Result<(&str, &str), ProtoError> {
-    let field = |name| {
-        obj.get(name)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
+    let field = |name| obj.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
     match (field("apiVersion"), field("kind")) {
         (Some(api_version), Some(kind)) => Ok((api_version, kind)),
         _ => Err(ErrorKind::MissingTypeMeta.into()),
@@ -75,13 +71,8 @@ fn type_meta(obj: &Value) -> Result<(&str, &str), ProtoError> {
 }
 
 fn message_of(api_version: &str, kind: &str) -> Result<MessageRef, ProtoError> {
-    message_for(api_version, kind).ok_or_else(|| {
-        ErrorKind::UnknownKind {
-            api_version: api_version.to_owned(),
-            kind: kind.to_owned(),
-        }
-        .into()
-    })
+    message_for(api_version, kind)
+        .ok_or_else(|| ErrorKind::UnknownKind { api_version: api_version.to_owned(), kind: kind.to_owned() }.into())
 }
 
 /// Decodes a full request body (envelope + message) into the object's JSON, with apiVersion
@@ -97,9 +88,7 @@ pub fn encode_object(obj: &Value) -> Result<Vec<u8>, ProtoError> {
     let (api_version, kind) = type_meta(obj)?;
     let msg = message_of(api_version, kind)?;
     let mut out = Vec::with_capacity(512);
-    envelope::write_envelope(&mut out, api_version, kind, |out| {
-        encode::Encoder::new().message(msg, obj, out)
-    })?;
+    envelope::write_envelope(&mut out, api_version, kind, |out| encode::Encoder::new().message(msg, obj, out))?;
     Ok(out)
 }
 
@@ -126,9 +115,7 @@ pub fn encode_watch_event(event_type: &str, obj: &Value) -> Result<Vec<u8>, Prot
     wire::put_bytes(&mut out, 1, event_type.as_bytes());
     wire::put_nested(&mut out, 2, |out| {
         wire::put_nested(out, 1, |out| {
-            envelope::write_envelope(out, api_version, kind, |out| {
-                encode::Encoder::new().message(msg, obj, out)
-            })
+            envelope::write_envelope(out, api_version, kind, |out| encode::Encoder::new().message(msg, obj, out))
         })
     })?;
     let len = u32::try_from(out.len() - 4).map_err(|_| ErrorKind::TooLarge)?;

@@ -67,17 +67,9 @@ pub(crate) fn parse_time(text: &str) -> Result<(i64, u32), ErrorKind> {
         if !digits.iter().all(u8::is_ascii_digit) {
             return Err(bad());
         }
-        Ok(digits
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
+        Ok(digits.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
     };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return Err(bad());
     }
     let year = i64::from(num(0..4)?);
@@ -122,9 +114,7 @@ pub(crate) fn parse_time(text: &str) -> Result<(i64, u32), ErrorKind> {
         }
         _ => return Err(bad()),
     };
-    let seconds = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour * 3600 + minute * 60 + second)
-        - offset;
+    let seconds = days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset;
     Ok((seconds, nanos))
 }
 
@@ -200,9 +190,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<i64, ErrorKind> {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(bad());
         }
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let (unit, rest) = rest.split_at(unit_len);
         let scale: u128 = match unit {
             "ns" => 1,
@@ -235,11 +223,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<i64, ErrorKind> {
         }
         s = rest;
     }
-    if negative {
-        Ok((-(total as i128)) as i64)
-    } else {
-        i64::try_from(total).map_err(|_| bad())
-    }
+    if negative { Ok((-(total as i128)) as i64) } else { i64::try_from(total).map_err(|_| bad()) }
 }
 
 #[cfg(test)]
@@ -257,14 +241,8 @@ mod tests {
             assert_eq!(parse_time(text), Ok((secs, 0)), "{text}");
             assert_eq!(format_time(secs, None).as_deref(), Ok(text));
         }
-        assert_eq!(
-            parse_time("2024-01-02T03:04:05.123456789+01:30"),
-            Ok((1_704_164_645 - 5400, 123_456_789))
-        );
-        assert_eq!(
-            format_time(1_704_164_645, Some(1)).as_deref(),
-            Ok("2024-01-02T03:04:05.000001Z")
-        );
+        assert_eq!(parse_time("2024-01-02T03:04:05.123456789+01:30"), Ok((1_704_164_645 - 5400, 123_456_789)));
+        assert_eq!(format_time(1_704_164_645, Some(1)).as_deref(), Ok("2024-01-02T03:04:05.000001Z"));
         for bad in [
             "",
             "2024-01-02",

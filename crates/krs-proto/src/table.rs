@@ -103,25 +103,10 @@ pub(crate) const fn m(
     fields_len: u8,
     special: Special,
 ) -> MessageDef {
-    MessageDef {
-        package_off,
-        name_off,
-        fields_start,
-        package_len,
-        name_len,
-        fields_len,
-        special,
-    }
+    MessageDef { package_off, name_off, fields_start, package_len, name_len, fields_len, special }
 }
 
-pub(crate) const fn f(
-    number: u16,
-    name_off: u32,
-    name_len: u8,
-    kind: u8,
-    flags: u8,
-    message: u16,
-) -> FieldDef {
+pub(crate) const fn f(number: u16, name_off: u32, name_len: u8, kind: u8, flags: u8, message: u16) -> FieldDef {
     let kind = match kind {
         0 => Kind::String,
         1 => Kind::Bool,
@@ -135,30 +120,11 @@ pub(crate) const fn f(
         9 => Kind::Message,
         _ => panic!("invalid field kind in the schema table"),
     };
-    FieldDef {
-        name_off,
-        number,
-        message,
-        name_len,
-        kind,
-        flags,
-    }
+    FieldDef { name_off, number, message, name_len, kind, flags }
 }
 
-pub(crate) const fn k(
-    api_version_off: u32,
-    api_version_len: u8,
-    kind_off: u32,
-    kind_len: u8,
-    message: u16,
-) -> KindDef {
-    KindDef {
-        api_version_off,
-        kind_off,
-        api_version_len,
-        kind_len,
-        message,
-    }
+pub(crate) const fn k(api_version_off: u32, api_version_len: u8, kind_off: u32, kind_len: u8, message: u16) -> KindDef {
+    KindDef { api_version_off, kind_off, api_version_len, kind_len, message }
 }
 
 fn name(off: u32, len: u8) -> &'static str {
@@ -195,9 +161,7 @@ impl MessageRef {
     /// Looks a message up by its fully-qualified proto name.
     pub fn by_name(full_name: &str) -> Option<MessageRef> {
         let (package, short) = full_name.rsplit_once('.')?;
-        (0..MESSAGES.len())
-            .map(|i| MessageRef(i as u16))
-            .find(|m| m.name() == short && m.package() == package)
+        (0..MESSAGES.len()).map(|i| MessageRef(i as u16)).find(|m| m.name() == short && m.package() == package)
     }
 
     /// Every message of the table.
@@ -213,16 +177,12 @@ impl MessageRef {
     pub(crate) fn fields(self) -> &'static [FieldDef] {
         let d = self.def();
         let start = d.fields_start as usize;
-        FIELDS
-            .get(start..start + d.fields_len as usize)
-            .unwrap_or(&[])
+        FIELDS.get(start..start + d.fields_len as usize).unwrap_or(&[])
     }
 
     pub(crate) fn field_index(self, number: u32) -> Option<usize> {
         let number = u16::try_from(number).ok()?;
-        self.fields()
-            .binary_search_by_key(&number, |f| f.number)
-            .ok()
+        self.fields().binary_search_by_key(&number, |f| f.number).ok()
     }
 
     pub(crate) fn field(self, number: u32) -> Option<&'static FieldDef> {
@@ -283,11 +243,7 @@ fn lookup_kind(api_version: &str, kind: &str) -> Option<MessageRef> {
 
 /// Every (apiVersion, kind) the table knows, with its message.
 pub fn kinds() -> impl Iterator<Item = (&'static str, &'static str, MessageRef)> {
-    KINDS.iter().map(|k| {
-        (
-            name(k.api_version_off, k.api_version_len),
-            name(k.kind_off, k.kind_len),
-            MessageRef(k.message),
-        )
-    })
+    KINDS
+        .iter()
+        .map(|k| (name(k.api_version_off, k.api_version_len), name(k.kind_off, k.kind_len), MessageRef(k.message)))
 }

@@ -60,15 +60,9 @@ impl Gen {
             Special::RawExtension => {
                 json!({"apiVersion": "example.com/v1", "kind": "Thing", "spec": {"a": [1, "x", true, null]}})
             }
-            Special::RawJson => {
-                [json!({"f:metadata": {"f:name": {}}}), json!([1, 2.5, "x"])][v].clone()
-            }
+            Special::RawJson => [json!({"f:metadata": {"f:name": {}}}), json!([1, 2.5, "x"])][v].clone(),
             Special::SchemaOrBool | Special::SchemaOrArray | Special::SchemaOrStringArray => {
-                let schema = msg
-                    .fields()
-                    .iter()
-                    .find(|f| f.kind() == Kind::Message)
-                    .map(FieldDef::message);
+                let schema = msg.fields().iter().find(|f| f.kind() == Kind::Message).map(FieldDef::message);
                 let nested = schema.filter(|s| !self.stack.contains(s) || self.stack.len() < 6);
                 let object = nested.and_then(|s| self.message(s));
                 match (msg.special(), v, object) {
@@ -134,29 +128,19 @@ fn every_kind_round_trips_a_fully_populated_fixture() {
     let (mut checked, mut pod_size) = (0, 0);
     for (api_version, kind, msg) in kinds() {
         for variant in 0..2 {
-            let mut fixture = Gen {
-                variant,
-                stack: Vec::new(),
-            }
-            .message(msg)
-            .unwrap();
+            let mut fixture = Gen { variant, stack: Vec::new() }.message(msg).unwrap();
             let obj = fixture.as_object_mut().unwrap();
             obj.insert("apiVersion".into(), json!(api_version));
             obj.insert("kind".into(), json!(kind));
-            let body = encode_object(&fixture)
-                .unwrap_or_else(|e| panic!("{api_version} {kind}: encode: {e}"));
-            let back = decode_object(&body)
-                .unwrap_or_else(|e| panic!("{api_version} {kind}: decode: {e}"));
+            let body = encode_object(&fixture).unwrap_or_else(|e| panic!("{api_version} {kind}: encode: {e}"));
+            let back = decode_object(&body).unwrap_or_else(|e| panic!("{api_version} {kind}: decode: {e}"));
             assert_eq!(back, fixture, "{api_version} {kind} variant {variant}");
             if (api_version, kind, variant) == ("v1", "Pod", 0) {
                 pod_size = fixture.to_string().len();
             }
             if (api_version, kind) == ("apiextensions.k8s.io/v1", "CustomResourceDefinition") {
                 let text = fixture.to_string();
-                assert!(
-                    text.contains("\"x-kubernetes-preserve-unknown-fields\":true"),
-                    "{text}"
-                );
+                assert!(text.contains("\"x-kubernetes-preserve-unknown-fields\":true"), "{text}");
                 assert!(text.contains("\"$ref\""), "{text}");
             }
             checked += 1;
@@ -181,11 +165,7 @@ fn every_kind_round_trips_a_minimal_object_with_go_zero_values() {
                 assert!(zero_like(v), "{api_version} {kind}: {k} = {v}");
             }
         }
-        assert_eq!(
-            encode_object(&back).unwrap(),
-            body,
-            "{api_version} {kind}: re-encoding the zero-filled JSON"
-        );
+        assert_eq!(encode_object(&back).unwrap(), body, "{api_version} {kind}: re-encoding the zero-filled JSON");
     }
 }
 
@@ -193,14 +173,8 @@ fn every_kind_round_trips_a_minimal_object_with_go_zero_values() {
 fn kinds_cover_the_api_groups() {
     let have = |av: &str, k: &str| crate::message_for(av, k).map(|m| m.full_name());
     assert_eq!(have("v1", "Pod").as_deref(), Some("k8s.io.api.core.v1.Pod"));
-    assert_eq!(
-        have("v1", "ConfigMapList").as_deref(),
-        Some("k8s.io.api.core.v1.ConfigMapList")
-    );
-    assert_eq!(
-        have("apps/v1", "Deployment").as_deref(),
-        Some("k8s.io.api.apps.v1.Deployment")
-    );
+    assert_eq!(have("v1", "ConfigMapList").as_deref(), Some("k8s.io.api.core.v1.ConfigMapList"));
+    assert_eq!(have("apps/v1", "Deployment").as_deref(), Some("k8s.io.api.apps.v1.Deployment"));
     assert_eq!(
         have("apiextensions.k8s.io/v1", "CustomResourceDefinition").as_deref(),
         Some("k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition")
@@ -209,29 +183,14 @@ fn kinds_cover_the_api_groups() {
         have("apiregistration.k8s.io/v1", "APIService").as_deref(),
         Some("k8s.io.kube_aggregator.pkg.apis.apiregistration.v1.APIService")
     );
-    assert_eq!(
-        have("v1", "Status").as_deref(),
-        Some("k8s.io.apimachinery.pkg.apis.meta.v1.Status")
-    );
+    assert_eq!(have("v1", "Status").as_deref(), Some("k8s.io.apimachinery.pkg.apis.meta.v1.Status"));
     // Unversioned and per-group-version meta kinds.
-    assert_eq!(
-        have("apps/v1", "Status").as_deref(),
-        Some("k8s.io.apimachinery.pkg.apis.meta.v1.Status")
-    );
-    assert_eq!(
-        have("apps/v1", "DeleteOptions").as_deref(),
-        Some("k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions")
-    );
-    assert_eq!(
-        have("batch/v1", "WatchEvent").as_deref(),
-        Some("k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent")
-    );
+    assert_eq!(have("apps/v1", "Status").as_deref(), Some("k8s.io.apimachinery.pkg.apis.meta.v1.Status"));
+    assert_eq!(have("apps/v1", "DeleteOptions").as_deref(), Some("k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions"));
+    assert_eq!(have("batch/v1", "WatchEvent").as_deref(), Some("k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent"));
     assert!(have("meta.k8s.io/v1", "PartialObjectMetadataList").is_some());
     for (av, k) in [
-        (
-            "admissionregistration.k8s.io/v1",
-            "ValidatingAdmissionPolicy",
-        ),
+        ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"),
         ("authentication.k8s.io/v1", "TokenReview"),
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview"),
         ("autoscaling/v2", "HorizontalPodAutoscaler"),

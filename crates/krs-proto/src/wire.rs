@@ -76,10 +76,7 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn fixed64(&mut self) -> Result<u64, ErrorKind> {
-        let b = self
-            .buf
-            .get(self.pos..self.pos + 8)
-            .ok_or(ErrorKind::Truncated)?;
+        let b = self.buf.get(self.pos..self.pos + 8).ok_or(ErrorKind::Truncated)?;
         self.pos += 8;
         let mut a = [0u8; 8];
         a.copy_from_slice(b);
@@ -87,10 +84,7 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn fixed32(&mut self) -> Result<u32, ErrorKind> {
-        let b = self
-            .buf
-            .get(self.pos..self.pos + 4)
-            .ok_or(ErrorKind::Truncated)?;
+        let b = self.buf.get(self.pos..self.pos + 4).ok_or(ErrorKind::Truncated)?;
         self.pos += 4;
         let mut a = [0u8; 4];
         a.copy_from_slice(b);

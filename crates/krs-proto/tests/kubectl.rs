@@ -54,17 +54,8 @@ fn discovery(path: &str) -> Option<Value> {
     })
 }
 
-fn respond(
-    stream: &mut TcpStream,
-    status: &str,
-    content_type: &str,
-    body: &[u8],
-) -> std::io::Result<()> {
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )?;
+fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body: &[u8]) -> std::io::Result<()> {
+    write!(stream, "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n", body.len())?;
     stream.write_all(body)
 }
 
@@ -104,21 +95,17 @@ fn serve(stream: TcpStream, captured: Arc<Mutex<Vec<Captured>>>) -> std::io::Res
                 Ok(obj) => serde_json::to_vec(&obj).unwrap_or_default(),
                 Err(e) => format!("{{\"error\":{:?}}}", e.to_string()).into_bytes(),
             };
-            captured.lock().unwrap().push(Captured {
-                path,
-                content_type,
-                body,
-            });
+            captured.lock().unwrap().push(Captured { path, content_type, body });
             respond(&mut writer, "201 Created", "application/json", &reply)?;
         } else if let Some(doc) = discovery(&path) {
+            respond(&mut writer, "200 OK", "application/json", doc.to_string().as_bytes())?;
+        } else {
             respond(
                 &mut writer,
-                "200 OK",
+                "404 Not Found",
                 "application/json",
-                doc.to_string().as_bytes(),
+                br#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#,
             )?;
-        } else {
-            respond(&mut writer, "404 Not Found", "application/json", br#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#)?;
         }
     }
 }
@@ -148,11 +135,7 @@ fn start() -> Server {
          current-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
     );
     std::fs::write(dir.join("kubeconfig"), kubeconfig).unwrap();
-    Server {
-        port,
-        captured,
-        dir,
-    }
+    Server { port, captured, dir }
 }
 
 impl Server {
@@ -161,10 +144,7 @@ impl Server {
         let before = self.captured.lock().unwrap().len();
         // Global flags first: anything after a `--` in args belongs to the container.
         let out = Command::new(KUBECTL)
-            .arg(format!(
-                "--kubeconfig={}",
-                self.dir.join("kubeconfig").display()
-            ))
+            .arg(format!("--kubeconfig={}", self.dir.join("kubeconfig").display()))
             .arg(format!("--cache-dir={}", self.dir.join("cache").display()))
             .arg("--request-timeout=20s")
             .args(args)
@@ -200,11 +180,7 @@ fn kubectl_present() -> bool {
 /// Decodes a captured body, checks it against the expected JSON, and checks that encoding
 /// that JSON reproduces kubectl's bytes exactly.
 fn check(captured: &Captured, expected: Value) {
-    assert_eq!(
-        captured.content_type, "application/vnd.kubernetes.protobuf",
-        "{}",
-        captured.path
-    );
+    assert_eq!(captured.content_type, "application/vnd.kubernetes.protobuf", "{}", captured.path);
     assert!(captured.body.starts_with(krs_proto::MAGIC));
     let decoded = krs_proto::decode_object(&captured.body).unwrap();
     assert_eq!(decoded, expected, "decoded {}", captured.path);
@@ -229,26 +205,14 @@ fn kubectl_create_bodies_decode_and_reencode_byte_for_byte() {
 
     let file = server.dir.join("k");
     std::fs::write(&file, [0u8, 0xff, b'x']).unwrap();
-    let secret = server.kubectl(&[
-        "create",
-        "secret",
-        "generic",
-        "s",
-        &format!("--from-file=k={}", file.display()),
-    ]);
+    let secret = server.kubectl(&["create", "secret", "generic", "s", &format!("--from-file=k={}", file.display())]);
     check(
         &secret,
         json!({"apiVersion": "v1", "kind": "Secret",
                "metadata": {"name": "s", "creationTimestamp": null}, "data": {"k": "AP94"}}),
     );
 
-    let deploy = server.kubectl(&[
-        "create",
-        "deployment",
-        "d",
-        "--image=busybox",
-        "--replicas=0",
-    ]);
+    let deploy = server.kubectl(&["create", "deployment", "d", "--image=busybox", "--replicas=0"]);
     assert_eq!(deploy.path, "/apis/apps/v1/namespaces/default/deployments");
     check(
         &deploy,
@@ -268,21 +232,12 @@ fn kubectl_create_bodies_decode_and_reencode_byte_for_byte() {
 
     let job = server.kubectl(&["create", "job", "j", "--image=busybox", "--", "echo", "hi"]);
     let decoded = krs_proto::decode_object(&job.body).unwrap();
-    assert_eq!(
-        decoded["spec"]["template"]["spec"]["containers"][0]["command"],
-        json!(["echo", "hi"])
-    );
-    assert_eq!(
-        decoded["spec"]["template"]["spec"]["restartPolicy"],
-        "Never"
-    );
+    assert_eq!(decoded["spec"]["template"]["spec"]["containers"][0]["command"], json!(["echo", "hi"]));
+    assert_eq!(decoded["spec"]["template"]["spec"]["restartPolicy"], "Never");
     assert_eq!(krs_proto::encode_object(&decoded).unwrap(), job.body);
 
     let review = server.kubectl(&["auth", "can-i", "create", "pods", "-n", "default"]);
-    assert_eq!(
-        review.path,
-        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-    );
+    assert_eq!(review.path, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews");
     let decoded = krs_proto::decode_object(&review.body).unwrap();
     assert_eq!(decoded["kind"], "SelfSubjectAccessReview");
     assert_eq!(decoded["spec"]["resourceAttributes"]["verb"], "create");

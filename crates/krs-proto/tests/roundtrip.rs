@@ -24,16 +24,11 @@ fn covers(got: &Value, want: &Value, path: &str) {
     match (got, want) {
         (Value::Object(g), Value::Object(w)) => {
             for (k, wv) in w {
-                let gv = g
-                    .get(k)
-                    .unwrap_or_else(|| panic!("{path}.{k} missing; got {got}"));
+                let gv = g.get(k).unwrap_or_else(|| panic!("{path}.{k} missing; got {got}"));
                 covers(gv, wv, &format!("{path}.{k}"));
             }
             for (k, gv) in g {
-                assert!(
-                    w.contains_key(k) || zero_like(gv),
-                    "{path}.{k}: unexpected {gv}"
-                );
+                assert!(w.contains_key(k) || zero_like(gv), "{path}.{k}: unexpected {gv}");
             }
         }
         (Value::Array(g), Value::Array(w)) => {
@@ -50,12 +45,7 @@ fn round_trip(obj: Value) -> Value {
     let body = encode_object(&obj).unwrap_or_else(|e| panic!("encode {}: {e}", obj["kind"]));
     let back = decode_object(&body).unwrap_or_else(|e| panic!("decode {}: {e}", obj["kind"]));
     covers(&back, &obj, "");
-    assert_eq!(
-        encode_object(&back).unwrap(),
-        body,
-        "re-encoding {}",
-        obj["kind"]
-    );
+    assert_eq!(encode_object(&back).unwrap(), body, "re-encoding {}", obj["kind"]);
     back
 }
 
@@ -158,34 +148,18 @@ fn pod_with_inlined_volume_sources_probes_quantities_and_timestamps() {
     });
     let back = round_trip(pod);
     // The inlined VolumeSource and ProbeHandler are flattened into their parents.
-    assert_eq!(
-        back["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
-        "data-web-0"
-    );
-    assert_eq!(
-        back["spec"]["containers"][0]["readinessProbe"]["tcpSocket"]["port"],
-        8080
-    );
-    assert_eq!(
-        back["spec"]["containers"][0]["livenessProbe"]["httpGet"]["port"],
-        "http"
-    );
+    assert_eq!(back["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"], "data-web-0");
+    assert_eq!(back["spec"]["containers"][0]["readinessProbe"]["tcpSocket"]["port"], 8080);
+    assert_eq!(back["spec"]["containers"][0]["livenessProbe"]["httpGet"]["port"], "http");
     // Pointers keep their zero values; a non-pointer zero Time is null, as in Go.
     assert_eq!(back["spec"]["automountServiceAccountToken"], false);
-    assert_eq!(
-        back["spec"]["containers"][0]["startupProbe"]["terminationGracePeriodSeconds"],
-        0
-    );
+    assert_eq!(back["spec"]["containers"][0]["startupProbe"]["terminationGracePeriodSeconds"], 0);
     assert_eq!(back["spec"]["hostNetwork"], true);
 }
 
 #[test]
 fn deployment_with_zero_replicas_and_int_or_string_surge() {
-    for (surge, unavailable) in [
-        (json!("25%"), json!(1)),
-        (json!(2), json!("10%")),
-        (json!(0), json!(-1)),
-    ] {
+    for (surge, unavailable) in [(json!("25%"), json!(1)), (json!(2), json!("10%")), (json!(0), json!(-1))] {
         let d = json!({
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("web"),
             "spec": {
@@ -219,8 +193,7 @@ fn secret_and_config_map_binary_data() {
     }));
     assert_eq!(back["immutable"], false);
     // Unpadded base64 is accepted and comes back padded.
-    let body = encode_object(&json!({"apiVersion": "v1", "kind": "Secret", "data": {"k": "AP8"}}))
-        .unwrap();
+    let body = encode_object(&json!({"apiVersion": "v1", "kind": "Secret", "data": {"k": "AP8"}})).unwrap();
     assert_eq!(decode_object(&body).unwrap()["data"]["k"], "AP8=");
 }
 
@@ -318,18 +291,13 @@ fn events_and_leases_with_micro_time() {
     }));
     assert_eq!(back["spec"]["leaseTransitions"], 0);
     // MicroTime keeps microseconds only; Time keeps seconds only.
-    let body = encode_object(
-        &json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+    let body = encode_object(&json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
         "metadata": {"creationTimestamp": "2024-05-06T07:08:09.999Z"},
-        "spec": {"renewTime": "2024-05-06T09:08:09.1234567+02:00"}}),
-    )
+        "spec": {"renewTime": "2024-05-06T09:08:09.1234567+02:00"}}))
     .unwrap();
     let back = decode_object(&body).unwrap();
     assert_eq!(back["spec"]["renewTime"], "2024-05-06T07:08:09.123456Z");
-    assert_eq!(
-        back["metadata"]["creationTimestamp"],
-        "2024-05-06T07:08:09Z"
-    );
+    assert_eq!(back["metadata"]["creationTimestamp"], "2024-05-06T07:08:09Z");
 }
 
 #[test]
@@ -444,22 +412,16 @@ fn other_kinds_with_named_slices_maps_and_bytes() {
 
 #[test]
 fn meta_kinds_options_and_lists() {
-    round_trip(
-        json!({"apiVersion": "meta.k8s.io/v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
+    round_trip(json!({"apiVersion": "meta.k8s.io/v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
                       "preconditions": {"uid": "u", "resourceVersion": "1"}, "propagationPolicy": "Foreground",
-                      "dryRun": ["All"], "orphanDependents": false}),
-    );
-    round_trip(
-        json!({"apiVersion": "apps/v1", "kind": "CreateOptions", "dryRun": ["All"], "fieldManager": "m",
-                      "fieldValidation": "Strict"}),
-    );
-    round_trip(
-        json!({"apiVersion": "v1", "kind": "APIResourceList", "groupVersion": "apps/v1",
+                      "dryRun": ["All"], "orphanDependents": false}));
+    round_trip(json!({"apiVersion": "apps/v1", "kind": "CreateOptions", "dryRun": ["All"], "fieldManager": "m",
+                      "fieldValidation": "Strict"}));
+    round_trip(json!({"apiVersion": "v1", "kind": "APIResourceList", "groupVersion": "apps/v1",
                       "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": true, "kind": "Deployment",
                                      "verbs": ["create", "get"], "shortNames": ["deploy"], "categories": ["all"]},
                                     {"name": "deployments/scale", "singularName": "", "namespaced": true, "kind": "Scale",
-                                     "group": "autoscaling", "version": "v1", "verbs": []}]}),
-    );
+                                     "group": "autoscaling", "version": "v1", "verbs": []}]}));
     let list = round_trip(json!({
         "apiVersion": "v1", "kind": "ConfigMapList",
         "metadata": {"resourceVersion": "100", "continue": "abc", "remainingItemCount": 0},

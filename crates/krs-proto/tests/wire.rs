@@ -4,9 +4,8 @@
 use serde_json::{Value, json};
 
 use krs_proto::{
-    ErrorKind, MAGIC, MessageRef, decode_envelope, decode_message, decode_object,
-    decode_watch_event, encode_envelope, encode_message, encode_object, encode_watch_event,
-    message_for,
+    ErrorKind, MAGIC, MessageRef, decode_envelope, decode_message, decode_object, decode_watch_event, encode_envelope,
+    encode_message, encode_object, encode_watch_event, message_for,
 };
 
 fn msg(name: &str) -> MessageRef {
@@ -42,99 +41,56 @@ fn config_map_golden_bytes() {
                "metadata": {"name": "x", "namespace": "default", "creationTimestamp": null}, "data": {"a": "b"}})
     );
     let envelope = decode_envelope(CONFIG_MAP).unwrap();
-    assert_eq!(
-        (envelope.api_version.as_str(), envelope.kind.as_str()),
-        ("v1", "ConfigMap")
-    );
-    assert_eq!(
-        encode_envelope("v1", "ConfigMap", &envelope.raw),
-        CONFIG_MAP
-    );
+    assert_eq!((envelope.api_version.as_str(), envelope.kind.as_str()), ("v1", "ConfigMap"));
+    assert_eq!(encode_envelope("v1", "ConfigMap", &envelope.raw), CONFIG_MAP);
 }
 
 #[test]
 fn special_types_golden_bytes() {
     let ios = msg("k8s.io.apimachinery.pkg.util.intstr.IntOrString");
-    assert_eq!(
-        encode_message(ios, &json!("25%")).unwrap(),
-        [0x08, 0x01, 0x10, 0x00, 0x1a, 0x03, b'2', b'5', b'%']
-    );
-    assert_eq!(
-        encode_message(ios, &json!(5)).unwrap(),
-        [0x08, 0x00, 0x10, 0x05, 0x1a, 0x00]
-    );
+    assert_eq!(encode_message(ios, &json!("25%")).unwrap(), [0x08, 0x01, 0x10, 0x00, 0x1a, 0x03, b'2', b'5', b'%']);
+    assert_eq!(encode_message(ios, &json!(5)).unwrap(), [0x08, 0x00, 0x10, 0x05, 0x1a, 0x00]);
     // A negative int32 is a ten-byte varint, as Go writes it.
-    let minus_one = [
-        0x08, 0x00, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1a, 0x00,
-    ];
+    let minus_one = [0x08, 0x00, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1a, 0x00];
     assert_eq!(encode_message(ios, &json!(-1)).unwrap(), minus_one);
     assert_eq!(decode_message(ios, &minus_one).unwrap(), json!(-1));
 
     // metav1.Time: {seconds=1, nanos=2}, seconds precision; the zero time is an empty message.
     let time = msg("k8s.io.apimachinery.pkg.apis.meta.v1.Time");
     let t = [0x08, 0xa5, 0xfa, 0xcd, 0xac, 0x06, 0x10, 0x00];
-    assert_eq!(
-        encode_message(time, &json!("2024-01-02T03:04:05Z")).unwrap(),
-        t
-    );
-    assert_eq!(
-        decode_message(time, &t).unwrap(),
-        json!("2024-01-02T03:04:05Z")
-    );
+    assert_eq!(encode_message(time, &json!("2024-01-02T03:04:05Z")).unwrap(), t);
+    assert_eq!(decode_message(time, &t).unwrap(), json!("2024-01-02T03:04:05Z"));
     assert!(encode_message(time, &Value::Null).unwrap().is_empty());
     assert_eq!(decode_message(time, &[]).unwrap(), Value::Null);
     // A present {0, 0} is the epoch, not the zero time.
-    assert_eq!(
-        decode_message(time, &[0x08, 0x00, 0x10, 0x00]).unwrap(),
-        json!("1970-01-01T00:00:00Z")
-    );
+    assert_eq!(decode_message(time, &[0x08, 0x00, 0x10, 0x00]).unwrap(), json!("1970-01-01T00:00:00Z"));
 
     let micro = msg("k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime");
     let m = encode_message(micro, &json!("2024-01-02T03:04:05.000001Z")).unwrap();
     assert_eq!(m, [0x08, 0xa5, 0xfa, 0xcd, 0xac, 0x06, 0x10, 0xe8, 0x07]);
-    assert_eq!(
-        decode_message(micro, &m).unwrap(),
-        json!("2024-01-02T03:04:05.000001Z")
-    );
+    assert_eq!(decode_message(micro, &m).unwrap(), json!("2024-01-02T03:04:05.000001Z"));
 
     let duration = msg("k8s.io.apimachinery.pkg.apis.meta.v1.Duration");
-    assert_eq!(
-        encode_message(duration, &json!("1.5s")).unwrap(),
-        [0x08, 0x80, 0xde, 0xa0, 0xcb, 0x05]
-    );
-    assert_eq!(
-        decode_message(duration, &[0x08, 0x80, 0xde, 0xa0, 0xcb, 0x05]).unwrap(),
-        json!("1.5s")
-    );
+    assert_eq!(encode_message(duration, &json!("1.5s")).unwrap(), [0x08, 0x80, 0xde, 0xa0, 0xcb, 0x05]);
+    assert_eq!(decode_message(duration, &[0x08, 0x80, 0xde, 0xa0, 0xcb, 0x05]).unwrap(), json!("1.5s"));
 
     let quantity = msg("k8s.io.apimachinery.pkg.api.resource.Quantity");
-    assert_eq!(
-        encode_message(quantity, &json!("100Mi")).unwrap(),
-        b"\x0a\x05100Mi"
-    );
+    assert_eq!(encode_message(quantity, &json!("100Mi")).unwrap(), b"\x0a\x05100Mi");
     assert_eq!(encode_message(quantity, &json!(2)).unwrap(), b"\x0a\x012");
 
     // Repeated scalars are written unpacked but read packed too.
     let caps = msg("k8s.io.api.core.v1.PodSecurityContext");
     let packed = [0x22, 0x02, 0x04, 0x05]; // supplementalGroups (4) = [4, 5], packed
-    assert_eq!(
-        decode_message(caps, &packed).unwrap()["supplementalGroups"],
-        json!([4, 5])
-    );
+    assert_eq!(decode_message(caps, &packed).unwrap()["supplementalGroups"], json!([4, 5]));
     let unpacked = encode_message(caps, &json!({"supplementalGroups": [4, 5]})).unwrap();
-    assert!(
-        unpacked.windows(4).any(|w| w == [0x20, 0x04, 0x20, 0x05]),
-        "{unpacked:x?}"
-    );
+    assert!(unpacked.windows(4).any(|w| w == [0x20, 0x04, 0x20, 0x05]), "{unpacked:x?}");
 }
 
 #[test]
 fn unknown_fields_are_skipped() {
     let cm = message_for("v1", "ConfigMap").unwrap();
     // Field 99 as varint, fixed64, length-delimited and fixed32, then immutable (4) = true.
-    let mut bytes = vec![
-        0x98, 0x06, 0x01, 0x99, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0x9a, 0x06, 0x01, 0x00,
-    ];
+    let mut bytes = vec![0x98, 0x06, 0x01, 0x99, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0x9a, 0x06, 0x01, 0x00];
     bytes.extend_from_slice(&[0x9d, 0x06, 0, 0, 0, 0, 0x20, 0x01]);
     let v = decode_message(cm, &bytes).unwrap();
     assert_eq!(v["immutable"], true);
@@ -171,78 +127,35 @@ fn err_of(r: Result<Value, krs_proto::ProtoError>) -> String {
 
 #[test]
 fn malformed_bodies_are_errors() {
-    assert_eq!(
-        decode_object(b"").unwrap_err().kind(),
-        &ErrorKind::MissingMagic
-    );
-    assert_eq!(
-        decode_object(b"k9s\0\x0a\x00").unwrap_err().kind(),
-        &ErrorKind::MissingMagic
-    );
-    assert_eq!(
-        decode_object(br#"{"kind":"Pod"}"#).unwrap_err().kind(),
-        &ErrorKind::MissingMagic
-    );
+    assert_eq!(decode_object(b"").unwrap_err().kind(), &ErrorKind::MissingMagic);
+    assert_eq!(decode_object(b"k9s\0\x0a\x00").unwrap_err().kind(), &ErrorKind::MissingMagic);
+    assert_eq!(decode_object(br#"{"kind":"Pod"}"#).unwrap_err().kind(), &ErrorKind::MissingMagic);
     // Every truncation of a valid body fails cleanly (or, for a prefix that ends between
     // fields, decodes).
     for n in 0..CONFIG_MAP.len() {
         let _ = decode_object(&CONFIG_MAP[..n]);
     }
-    assert_eq!(
-        decode_object(&CONFIG_MAP[..CONFIG_MAP.len() - 10])
-            .unwrap_err()
-            .kind(),
-        &ErrorKind::Truncated
-    );
+    assert_eq!(decode_object(&CONFIG_MAP[..CONFIG_MAP.len() - 10]).unwrap_err().kind(), &ErrorKind::Truncated);
     let unknown = encode_envelope("example.com/v1", "Thing", b"");
-    assert!(matches!(
-        decode_object(&unknown).unwrap_err().kind(),
-        ErrorKind::UnknownKind { .. }
-    ));
+    assert!(matches!(decode_object(&unknown).unwrap_err().kind(), ErrorKind::UnknownKind { .. }));
 
     let cm = message_for("v1", "ConfigMap").unwrap();
+    assert_eq!(err_of(decode_message(cm, &[0x08, 0x01])), "metadata: wrong wire type 0 (expected length-delimited)");
+    assert_eq!(err_of(decode_message(cm, &[0x0a, 0x02, 0x38, 0x80])), "metadata.generation: unexpected end of data");
     assert_eq!(
-        err_of(decode_message(cm, &[0x08, 0x01])),
-        "metadata: wrong wire type 0 (expected length-delimited)"
-    );
-    assert_eq!(
-        err_of(decode_message(cm, &[0x0a, 0x02, 0x38, 0x80])),
-        "metadata.generation: unexpected end of data"
-    );
-    assert_eq!(
-        err_of(decode_message(
-            cm,
-            &[
-                0x0a, 0x0b, 0x38, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
-            ]
-        )),
+        err_of(decode_message(cm, &[0x0a, 0x0b, 0x38, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
         "metadata.generation: varint longer than 10 bytes"
     );
-    assert_eq!(
-        err_of(decode_message(cm, &[0x00, 0x01])),
-        "invalid field number 0"
-    );
-    assert_eq!(
-        err_of(decode_message(cm, &[0x9b, 0x06])),
-        "unsupported wire type 3"
-    );
-    assert_eq!(
-        err_of(decode_message(cm, &[0x12, 0xff, 0xff, 0xff, 0xff, 0x0f])),
-        "data: unexpected end of data"
-    );
+    assert_eq!(err_of(decode_message(cm, &[0x00, 0x01])), "invalid field number 0");
+    assert_eq!(err_of(decode_message(cm, &[0x9b, 0x06])), "unsupported wire type 3");
+    assert_eq!(err_of(decode_message(cm, &[0x12, 0xff, 0xff, 0xff, 0xff, 0x0f])), "data: unexpected end of data");
     // A huge length prefix allocates nothing: it is checked against the bytes present.
     assert_eq!(
-        err_of(decode_message(
-            cm,
-            &[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]
-        )),
+        err_of(decode_message(cm, &[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])),
         "metadata: unexpected end of data"
     );
     let ios = msg("k8s.io.apimachinery.pkg.util.intstr.IntOrString");
-    assert_eq!(
-        err_of(decode_message(ios, &[0x08, 0x07])),
-        "invalid IntOrString type 7"
-    );
+    assert_eq!(err_of(decode_message(ios, &[0x08, 0x07])), "invalid IntOrString type 7");
     let raw = msg("k8s.io.apimachinery.pkg.runtime.RawExtension");
     assert!(err_of(decode_message(raw, b"\x0a\x03{x}")).starts_with("invalid embedded JSON"));
 }
@@ -255,8 +168,7 @@ fn wrong_json_types_name_the_field() {
         err_of(encode_object(&d).map(Value::from)),
         "spec.template.spec.containers[0].ports[1].containerPort: expected integer, found string"
     );
-    d["spec"]["template"]["spec"]["containers"][0]["ports"][1]["containerPort"] =
-        json!(2_147_483_648i64);
+    d["spec"]["template"]["spec"]["containers"][0]["ports"][1]["containerPort"] = json!(2_147_483_648i64);
     assert_eq!(
         err_of(encode_object(&d).map(Value::from)),
         "spec.template.spec.containers[0].ports[1].containerPort: 2147483648 is out of range for int32"
@@ -269,10 +181,7 @@ fn wrong_json_types_name_the_field() {
         "spec.template.spec.containers: expected array, found object"
     );
     let bad = [
-        (
-            json!({"apiVersion": "v1", "kind": "Secret", "data": {"k": "not base64!"}}),
-            "data[k]: invalid base64 data",
-        ),
+        (json!({"apiVersion": "v1", "kind": "Secret", "data": {"k": "not base64!"}}), "data[k]: invalid base64 data"),
         (
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"creationTimestamp": "yesterday"}}),
             "metadata.creationTimestamp: invalid time \"yesterday\": expected RFC 3339 (2006-01-02T15:04:05Z)",
@@ -281,10 +190,7 @@ fn wrong_json_types_name_the_field() {
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"a": 1}}}),
             "metadata.labels[a]: expected string, found number",
         ),
-        (
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": "x"}),
-            "metadata: expected object, found string",
-        ),
+        (json!({"apiVersion": "v1", "kind": "Pod", "metadata": "x"}), "metadata: expected object, found string"),
         (
             json!({"apiVersion": "v1", "kind": "Pod", "spec": {"hostNetwork": "true"}}),
             "spec.hostNetwork: expected boolean, found string",
@@ -329,18 +235,12 @@ fn nesting_and_expansion_are_bounded() {
         schema = json!({"not": schema});
     }
     let props = msg("k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps");
-    assert_eq!(
-        encode_message(props, &schema).unwrap_err().kind(),
-        &ErrorKind::TooDeep(100)
-    );
+    assert_eq!(encode_message(props, &schema).unwrap_err().kind(), &ErrorKind::TooDeep(100));
     let mut bytes = Vec::new();
     for _ in 0..150 {
         bytes = field(&[0xe2, 0x01], &bytes); // field 28 (not)
     }
-    assert_eq!(
-        decode_message(props, &bytes).unwrap_err().kind(),
-        &ErrorKind::TooDeep(100)
-    );
+    assert_eq!(decode_message(props, &bytes).unwrap_err().kind(), &ErrorKind::TooDeep(100));
 
     // Watch events embedding watch events, 150 deep, through RawExtension envelopes.
     let mut body = encode_object(&json!({"apiVersion": "v1", "kind": "ConfigMap"})).unwrap();
@@ -349,20 +249,12 @@ fn nesting_and_expansion_are_bounded() {
         event.extend(field(&[0x12], &field(&[0x0a], &body)));
         body = encode_envelope("meta.k8s.io/v1", "WatchEvent", &event);
     }
-    assert_eq!(
-        decode_object(&body).unwrap_err().kind(),
-        &ErrorKind::TooDeep(100)
-    );
+    assert_eq!(decode_object(&body).unwrap_err().kind(), &ErrorKind::TooDeep(100));
 
     // 500k empty containers (2 bytes each) would expand to hundreds of millions of zero values.
-    let spec: Vec<u8> = std::iter::repeat_n([0x12u8, 0x00], 500_000)
-        .flatten()
-        .collect();
+    let spec: Vec<u8> = std::iter::repeat_n([0x12u8, 0x00], 500_000).flatten().collect();
     let body = encode_envelope("v1", "Pod", &field(&[0x12], &spec));
-    assert_eq!(
-        decode_object(&body).unwrap_err().kind(),
-        &ErrorKind::TooLarge
-    );
+    assert_eq!(decode_object(&body).unwrap_err().kind(), &ErrorKind::TooLarge);
 }
 
 #[test]

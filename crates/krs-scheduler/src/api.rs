@@ -132,11 +132,18 @@ pub struct PodStatusUpdate {
 
 /// Sets PodScheduled=False with reason and message, and the nominated node, unless the pod
 /// already shows exactly that (`updatePod` with `podutil.UpdatePodCondition`).
-pub async fn update_pod_status(client: kube::Client, pod: &PodInfo, update: PodStatusUpdate) -> Result<(), kube::Error> {
+pub async fn update_pod_status(
+    client: kube::Client,
+    pod: &PodInfo,
+    update: PodStatusUpdate,
+) -> Result<(), kube::Error> {
     let status = pod.pod.status.as_ref();
-    let current = status.and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"));
+    let current =
+        status.and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"));
     let same_condition = current.is_some_and(|c| {
-        c.status == "False" && c.reason.as_deref() == Some(update.reason) && c.message.as_deref() == Some(update.message.as_str())
+        c.status == "False"
+            && c.reason.as_deref() == Some(update.reason)
+            && c.message.as_deref() == Some(update.message.as_str())
     });
     let current_nominated = status.and_then(|s| s.nominated_node_name.as_deref()).unwrap_or_default();
     let nominated_changed = update.nominated_node_name.as_deref().is_some_and(|n| n != current_nominated);
@@ -145,7 +152,9 @@ pub async fn update_pod_status(client: kube::Client, pod: &PodInfo, update: PodS
     }
     // The transition time moves only when the condition's status changes.
     let transition = match current {
-        Some(c) if c.status == "False" => c.last_transition_time.as_ref().map(|t| json!(t)).unwrap_or_else(|| json!(jiff::Timestamp::now())),
+        Some(c) if c.status == "False" => {
+            c.last_transition_time.as_ref().map(|t| json!(t)).unwrap_or_else(|| json!(jiff::Timestamp::now()))
+        }
         _ => json!(jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now())),
     };
     let mut status_patch = json!({
@@ -173,5 +182,7 @@ pub async fn update_pod_status(client: kube::Client, pod: &PodInfo, update: PodS
 pub async fn set_nominated_node(client: kube::Client, pod: &PodInfo, node: &str) -> Result<(), kube::Error> {
     let value = if node.is_empty() { serde_json::Value::Null } else { json!(node) };
     let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
-    api.patch_status(&pod.name, &PatchParams::default(), &Patch::Merge(json!({"status": {"nominatedNodeName": value}}))).await.map(|_| ())
+    api.patch_status(&pod.name, &PatchParams::default(), &Patch::Merge(json!({"status": {"nominatedNodeName": value}})))
+        .await
+        .map(|_| ())
 }

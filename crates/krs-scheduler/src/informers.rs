@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service};
-use krs_apimachinery::labels::Selector;
+use k8s_openapi::api::core::v1::{
+    Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::{CSINode, StorageClass};
+use krs_apimachinery::labels::Selector;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -102,10 +104,22 @@ where
 /// Starts every informer; returns how many must sync before scheduling starts.
 pub fn start(client: kube::Client, scheduler: Arc<Scheduler>, listers: Arc<Listers>, sync: Arc<SyncState>) -> usize {
     let names: HashSet<String> = scheduler.profiles.keys().cloned().collect();
-    tokio::spawn(drive(Api::<Node>::all(client.clone()), Nodes { scheduler: scheduler.clone(), nodes: HashMap::new() }, sync.clone()));
-    tokio::spawn(drive(Api::<Pod>::all(client.clone()), Pods { scheduler: scheduler.clone(), names, pods: HashMap::new() }, sync.clone()));
+    tokio::spawn(drive(
+        Api::<Node>::all(client.clone()),
+        Nodes { scheduler: scheduler.clone(), nodes: HashMap::new() },
+        sync.clone(),
+    ));
+    tokio::spawn(drive(
+        Api::<Pod>::all(client.clone()),
+        Pods { scheduler: scheduler.clone(), names, pods: HashMap::new() },
+        sync.clone(),
+    ));
     let l = listers.clone();
-    tokio::spawn(drive(Api::<PersistentVolume>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::PersistentVolume, move |k, o| store(&l.pvs, k, o)), sync.clone()));
+    tokio::spawn(drive(
+        Api::<PersistentVolume>::all(client.clone()),
+        Listed::new(scheduler.clone(), EventResource::PersistentVolume, move |k, o| store(&l.pvs, k, o)),
+        sync.clone(),
+    ));
     let l = listers.clone();
     tokio::spawn(drive(
         Api::<PersistentVolumeClaim>::all(client.clone()),
@@ -113,32 +127,62 @@ pub fn start(client: kube::Client, scheduler: Arc<Scheduler>, listers: Arc<Liste
         sync.clone(),
     ));
     let l = listers.clone();
-    tokio::spawn(drive(Api::<StorageClass>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::StorageClass, move |k, o| store(&l.storage_classes, k, o)), sync.clone()));
+    tokio::spawn(drive(
+        Api::<StorageClass>::all(client.clone()),
+        Listed::new(scheduler.clone(), EventResource::StorageClass, move |k, o| store(&l.storage_classes, k, o)),
+        sync.clone(),
+    ));
     let l = listers.clone();
-    tokio::spawn(drive(Api::<CSINode>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::CsiNode, move |k, o| store(&l.csi_nodes, k, o)), sync.clone()));
+    tokio::spawn(drive(
+        Api::<CSINode>::all(client.clone()),
+        Listed::new(scheduler.clone(), EventResource::CsiNode, move |k, o| store(&l.csi_nodes, k, o)),
+        sync.clone(),
+    ));
     let l = listers.clone();
-    tokio::spawn(drive(Api::<PodDisruptionBudget>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o| store(&l.pdbs, k, o)), sync.clone()));
+    tokio::spawn(drive(
+        Api::<PodDisruptionBudget>::all(client.clone()),
+        Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o| store(&l.pdbs, k, o)),
+        sync.clone(),
+    ));
     // Workload selectors for PodTopologySpread's system default constraints.
     let l = listers.clone();
-    tokio::spawn(drive(Api::<Service>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<Service>>| {
-        let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| s.selector.clone())).map(|m| Selector::from_set(&m));
-        set_selector(&l, "Service", k, sel)
-    }), sync.clone()));
+    tokio::spawn(drive(
+        Api::<Service>::all(client.clone()),
+        Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<Service>>| {
+            let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| s.selector.clone())).map(|m| Selector::from_set(&m));
+            set_selector(&l, "Service", k, sel)
+        }),
+        sync.clone(),
+    ));
     let l = listers.clone();
-    tokio::spawn(drive(Api::<ReplicationController>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<ReplicationController>>| {
-        let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| s.selector.clone())).map(|m| Selector::from_set(&m));
-        set_selector(&l, "ReplicationController", k, sel)
-    }), sync.clone()));
+    tokio::spawn(drive(
+        Api::<ReplicationController>::all(client.clone()),
+        Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<ReplicationController>>| {
+            let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| s.selector.clone())).map(|m| Selector::from_set(&m));
+            set_selector(&l, "ReplicationController", k, sel)
+        }),
+        sync.clone(),
+    ));
     let l = listers.clone();
-    tokio::spawn(drive(Api::<ReplicaSet>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<ReplicaSet>>| {
-        let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| Selector::from_label_selector(Some(&s.selector)).ok()));
-        set_selector(&l, "ReplicaSet", k, sel)
-    }), sync.clone()));
+    tokio::spawn(drive(
+        Api::<ReplicaSet>::all(client.clone()),
+        Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<ReplicaSet>>| {
+            let sel =
+                o.and_then(|s| s.spec.as_ref().and_then(|s| Selector::from_label_selector(Some(&s.selector)).ok()));
+            set_selector(&l, "ReplicaSet", k, sel)
+        }),
+        sync.clone(),
+    ));
     let l = listers.clone();
-    tokio::spawn(drive(Api::<StatefulSet>::all(client.clone()), Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<StatefulSet>>| {
-        let sel = o.and_then(|s| s.spec.as_ref().and_then(|s| Selector::from_label_selector(Some(&s.selector)).ok()));
-        set_selector(&l, "StatefulSet", k, sel)
-    }), sync.clone()));
+    tokio::spawn(drive(
+        Api::<StatefulSet>::all(client.clone()),
+        Listed::new(scheduler.clone(), EventResource::WildCard, move |k, o: Option<Arc<StatefulSet>>| {
+            let sel =
+                o.and_then(|s| s.spec.as_ref().and_then(|s| Selector::from_label_selector(Some(&s.selector)).ok()));
+            set_selector(&l, "StatefulSet", k, sel)
+        }),
+        sync.clone(),
+    ));
     let l = listers;
     tokio::spawn(drive(
         Api::<Namespace>::all(client),
@@ -250,7 +294,11 @@ fn node_update_actions(old: &Node, new: &Node) -> Vec<ev::ActionType> {
         out.push(ev::UPDATE_NODE_TAINT);
     }
     let conds = |s: Option<&k8s_openapi::api::core::v1::NodeStatus>| -> Vec<(String, String)> {
-        s.and_then(|s| s.conditions.as_ref()).into_iter().flatten().map(|c| (c.type_.clone(), c.status.clone())).collect()
+        s.and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|c| (c.type_.clone(), c.status.clone()))
+            .collect()
     };
     if conds(os) != conds(ns) {
         out.push(ev::UPDATE_NODE_CONDITION);

@@ -106,7 +106,11 @@ impl LeaderElector {
             Some(l) => l,
             None => {
                 let lease = Lease {
-                    metadata: ObjectMeta { name: Some(self.config.name.clone()), namespace: Some(self.config.namespace.clone()), ..Default::default() },
+                    metadata: ObjectMeta {
+                        name: Some(self.config.name.clone()),
+                        namespace: Some(self.config.namespace.clone()),
+                        ..Default::default()
+                    },
                     spec: Some(LeaseSpec {
                         holder_identity: Some(self.config.identity.clone()),
                         lease_duration_seconds: Some(duration_secs),
@@ -132,7 +136,10 @@ impl LeaderElector {
         };
         self.observed = Some((record.0.clone(), record.1.clone(), observed_at));
         let ours = holder.as_deref() == Some(self.config.identity.as_str());
-        let held_duration = spec.lease_duration_seconds.map(|s| Duration::from_secs(s.max(0) as u64)).unwrap_or(self.config.lease_duration);
+        let held_duration = spec
+            .lease_duration_seconds
+            .map(|s| Duration::from_secs(s.max(0) as u64))
+            .unwrap_or(self.config.lease_duration);
         if !ours && holder.is_some() && observed_at.elapsed() < held_duration {
             return Ok(false);
         }

@@ -73,7 +73,9 @@ impl Default for SchedulerOptions {
 }
 
 fn default_identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "krs".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "krs".into());
     let n: u64 = rand::random();
     format!("{host}_{n:016x}")
 }
@@ -85,7 +87,11 @@ pub(crate) struct Built {
 }
 
 /// Builds every profile's framework and the shared queue.
-pub(crate) fn build(config: &KubeSchedulerConfiguration, handle: Arc<Handle>, metrics: Arc<Metrics>) -> Result<Built, ConfigError> {
+pub(crate) fn build(
+    config: &KubeSchedulerConfiguration,
+    handle: Arc<Handle>,
+    metrics: Arc<Metrics>,
+) -> Result<Built, ConfigError> {
     let mut profiles = HashMap::new();
     let mut pre_enqueue = HashMap::new();
     let mut events = HashMap::new();
@@ -118,7 +124,11 @@ pub(crate) fn build(config: &KubeSchedulerConfiguration, handle: Arc<Handle>, me
 }
 
 /// Runs the scheduler until `shutdown` resolves (then `Ok`), or until leadership is lost.
-pub async fn run(client: kube::Client, options: SchedulerOptions, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+pub async fn run(
+    client: kube::Client,
+    options: SchedulerOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
     let mut config = options.config.unwrap_or_default();
     config.set_defaults();
     config.validate()?;
@@ -138,7 +148,11 @@ pub async fn run(client: kube::Client, options: SchedulerOptions, shutdown: impl
 
     let listers: Arc<Listers> = Arc::default();
     // Two cores: filtering in parallel pays off only for large node counts (see `parallel`).
-    let parallelism = config.parallelism.unwrap_or(16).clamp(1, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i32) as usize;
+    let parallelism = config
+        .parallelism
+        .unwrap_or(16)
+        .clamp(1, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i32)
+        as usize;
     let events = EventRecorder::start(client.clone(), format!("{}-{identity}", api::REPORTING_CONTROLLER));
     let handle = Arc::new(Handle {
         client: Some(client.clone()),

@@ -101,14 +101,22 @@ impl Metrics {
     pub(crate) fn observe_attempt(&self, result: &str, profile: &str, took: Duration) {
         let key = (result.to_string(), profile.to_string());
         *self.attempts.lock().entry(key.clone()).or_default() += 1;
-        self.attempt_duration.lock().entry(key).or_insert_with(|| Histogram::exponential(0.001, 2.0, 15)).observe(took.as_secs_f64());
+        self.attempt_duration
+            .lock()
+            .entry(key)
+            .or_insert_with(|| Histogram::exponential(0.001, 2.0, 15))
+            .observe(took.as_secs_f64());
     }
 
     /// A pod was scheduled after `attempts` attempts, `e2e` after its first attempt started.
     pub(crate) fn observe_scheduled(&self, attempts: u32, e2e: Duration) {
         self.bound.fetch_add(1, Ordering::Relaxed);
         let bucket = attempts.min(16).to_string();
-        self.e2e_duration.lock().entry(bucket).or_insert_with(|| Histogram::exponential(0.01, 2.0, 20)).observe(e2e.as_secs_f64());
+        self.e2e_duration
+            .lock()
+            .entry(bucket)
+            .or_insert_with(|| Histogram::exponential(0.01, 2.0, 20))
+            .observe(e2e.as_secs_f64());
         self.pod_attempts.lock().observe(f64::from(attempts));
     }
 
@@ -146,7 +154,8 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP scheduler_pending_pods [STABLE] Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' means number of pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods that the scheduler attempted to schedule and failed; 'gated' is the number of unschedulable pods that the scheduler never attempted to schedule because they are gated.\n# TYPE scheduler_pending_pods gauge\n");
         for (i, q) in ["active", "backoff", "unschedulable", "gated"].iter().enumerate() {
-            let _ = writeln!(out, "scheduler_pending_pods{{queue=\"{q}\"}} {}", self.pending[i].load(Ordering::Relaxed));
+            let _ =
+                writeln!(out, "scheduler_pending_pods{{queue=\"{q}\"}} {}", self.pending[i].load(Ordering::Relaxed));
         }
         out.push_str("# HELP scheduler_schedule_attempts_total [STABLE] Number of attempts to schedule pods, by the result. 'unschedulable' means a pod could not be scheduled, while 'error' means an internal scheduler problem.\n# TYPE scheduler_schedule_attempts_total counter\n");
         for ((result, profile), v) in self.attempts.lock().iter() {
@@ -154,7 +163,11 @@ impl Metrics {
         }
         out.push_str("# HELP scheduler_scheduling_attempt_duration_seconds [STABLE] Scheduling attempt latency in seconds (scheduling algorithm + binding)\n# TYPE scheduler_scheduling_attempt_duration_seconds histogram\n");
         for ((result, profile), h) in self.attempt_duration.lock().iter() {
-            h.render(&mut out, "scheduler_scheduling_attempt_duration_seconds", &format!("profile=\"{profile}\",result=\"{result}\""));
+            h.render(
+                &mut out,
+                "scheduler_scheduling_attempt_duration_seconds",
+                &format!("profile=\"{profile}\",result=\"{result}\""),
+            );
         }
         out.push_str("# HELP scheduler_pod_scheduling_sli_duration_seconds [BETA] E2e latency for a pod being scheduled, from the time the pod enters the scheduling queue and might involve multiple scheduling attempts.\n# TYPE scheduler_pod_scheduling_sli_duration_seconds histogram\n");
         for (attempts, h) in self.e2e_duration.lock().iter() {
@@ -168,7 +181,8 @@ impl Metrics {
             let _ = writeln!(out, "scheduler_queue_incoming_pods_total{{event=\"{event}\",queue=\"{queue}\"}} {v}");
         }
         out.push_str("# HELP scheduler_preemption_attempts_total [STABLE] Total preemption attempts in the cluster till now\n# TYPE scheduler_preemption_attempts_total counter\n");
-        let _ = writeln!(out, "scheduler_preemption_attempts_total {}", self.preemption_attempts.load(Ordering::Relaxed));
+        let _ =
+            writeln!(out, "scheduler_preemption_attempts_total {}", self.preemption_attempts.load(Ordering::Relaxed));
         out.push_str("# HELP scheduler_preemption_victims [STABLE] Number of selected preemption victims\n# TYPE scheduler_preemption_victims histogram\n");
         self.preemption_victims.lock().render(&mut out, "scheduler_preemption_victims", "");
         out
@@ -183,8 +197,16 @@ impl Metrics {
         let mut sorted: Vec<&Arc<PodInfo>> = pods.values().collect();
         sorted.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         for (metric, help, limits) in [
-            ("kube_pod_resource_request", "Resources requested by workloads on the cluster, broken down by pod. This shows the resource usage the scheduler and kubelet expect per pod for resources along with the unit for the resource if any.", false),
-            ("kube_pod_resource_limit", "Resources limit for workloads on the cluster, broken down by pod. This shows the resource usage the scheduler and kubelet expect per pod for resources along with the unit for the resource if any.", true),
+            (
+                "kube_pod_resource_request",
+                "Resources requested by workloads on the cluster, broken down by pod. This shows the resource usage the scheduler and kubelet expect per pod for resources along with the unit for the resource if any.",
+                false,
+            ),
+            (
+                "kube_pod_resource_limit",
+                "Resources limit for workloads on the cluster, broken down by pod. This shows the resource usage the scheduler and kubelet expect per pod for resources along with the unit for the resource if any.",
+                true,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {metric} [STABLE] {help}\n# TYPE {metric} gauge");
             for pod in &sorted {
@@ -192,8 +214,10 @@ impl Metrics {
                 if phase == "Succeeded" || phase == "Failed" {
                     continue;
                 }
-                let values = if limits { resource::pod_limits(&pod.pod) } else { resource::pod_requests_by_name(&pod.pod) };
-                let priority = pod.pod.spec.as_ref().and_then(|s| s.priority).map(|p| p.to_string()).unwrap_or_default();
+                let values =
+                    if limits { resource::pod_limits(&pod.pod) } else { resource::pod_requests_by_name(&pod.pod) };
+                let priority =
+                    pod.pod.spec.as_ref().and_then(|s| s.priority).map(|p| p.to_string()).unwrap_or_default();
                 for (name, v) in values {
                     let (value, unit) = match name.as_str() {
                         resource::CPU => (v as f64 / 1000.0, "cores"),

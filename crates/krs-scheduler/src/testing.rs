@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, ContainerImage, ContainerPort, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    NodeSpec, NodeStatus, Pod, PodAffinity, PodAffinityTerm, PodAntiAffinity, PodSchedulingGate, PodSpec, PodStatus,
-    PreferredSchedulingTerm, ResourceRequirements, Taint, Toleration, TopologySpreadConstraint, WeightedPodAffinityTerm,
+    Affinity, Container, ContainerImage, ContainerPort, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement,
+    NodeSelectorTerm, NodeSpec, NodeStatus, Pod, PodAffinity, PodAffinityTerm, PodAntiAffinity, PodSchedulingGate,
+    PodSpec, PodStatus, PreferredSchedulingTerm, ResourceRequirements, Taint, Toleration, TopologySpreadConstraint,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -20,7 +21,10 @@ fn quantities(items: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
 }
 
 pub fn selector(labels: &[(&str, &str)]) -> LabelSelector {
-    LabelSelector { match_labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()), match_expressions: None }
+    LabelSelector {
+        match_labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+        match_expressions: None,
+    }
 }
 
 pub struct PodBuilder(Pod);
@@ -28,8 +32,16 @@ pub struct PodBuilder(Pod);
 impl PodBuilder {
     pub fn new(name: &str) -> PodBuilder {
         PodBuilder(Pod {
-            metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), uid: Some(format!("uid-{name}")), ..Default::default() },
-            spec: Some(PodSpec { containers: vec![Container { name: "c".into(), image: Some("pause".into()), ..Default::default() }], ..Default::default() }),
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                uid: Some(format!("uid-{name}")),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                containers: vec![Container { name: "c".into(), image: Some("pause".into()), ..Default::default() }],
+                ..Default::default()
+            }),
             status: Some(PodStatus::default()),
         })
     }
@@ -68,11 +80,6 @@ impl PodBuilder {
         self
     }
 
-    pub fn scheduler_name(mut self, n: &str) -> Self {
-        self.spec().scheduler_name = Some(n.into());
-        self
-    }
-
     pub fn req(mut self, items: &[(&str, &str)]) -> Self {
         let c = &mut self.spec().containers[0];
         c.resources.get_or_insert_with(ResourceRequirements::default).requests = Some(quantities(items));
@@ -87,16 +94,6 @@ impl PodBuilder {
 
     pub fn pod_level_req(mut self, items: &[(&str, &str)]) -> Self {
         self.spec().resources = Some(ResourceRequirements { requests: Some(quantities(items)), ..Default::default() });
-        self
-    }
-
-    pub fn container(mut self, items: &[(&str, &str)]) -> Self {
-        let c = Container {
-            name: format!("c{}", self.spec().containers.len()),
-            resources: Some(ResourceRequirements { requests: Some(quantities(items)), ..Default::default() }),
-            ..Default::default()
-        };
-        self.spec().containers.push(c);
         self
     }
 
@@ -139,19 +136,33 @@ impl PodBuilder {
     }
 
     fn requirement(key: &str, op: &str, values: &[&str]) -> NodeSelectorRequirement {
-        NodeSelectorRequirement { key: key.into(), operator: op.into(), values: Some(values.iter().map(|v| v.to_string()).collect()) }
+        NodeSelectorRequirement {
+            key: key.into(),
+            operator: op.into(),
+            values: Some(values.iter().map(|v| v.to_string()).collect()),
+        }
     }
 
     pub fn required_node_affinity(mut self, key: &str, op: &str, values: &[&str]) -> Self {
-        let term = NodeSelectorTerm { match_expressions: Some(vec![Self::requirement(key, op, values)]), match_fields: None };
-        self.affinity().node_affinity.get_or_insert_with(NodeAffinity::default).required_during_scheduling_ignored_during_execution =
+        let term =
+            NodeSelectorTerm { match_expressions: Some(vec![Self::requirement(key, op, values)]), match_fields: None };
+        self.affinity()
+            .node_affinity
+            .get_or_insert_with(NodeAffinity::default)
+            .required_during_scheduling_ignored_during_execution =
             Some(NodeSelector { node_selector_terms: vec![term] });
         self
     }
 
     pub fn required_node_name_field(mut self, names: &[&str]) -> Self {
-        let term = NodeSelectorTerm { match_expressions: None, match_fields: Some(vec![Self::requirement("metadata.name", "In", names)]) };
-        self.affinity().node_affinity.get_or_insert_with(NodeAffinity::default).required_during_scheduling_ignored_during_execution =
+        let term = NodeSelectorTerm {
+            match_expressions: None,
+            match_fields: Some(vec![Self::requirement("metadata.name", "In", names)]),
+        };
+        self.affinity()
+            .node_affinity
+            .get_or_insert_with(NodeAffinity::default)
+            .required_during_scheduling_ignored_during_execution =
             Some(NodeSelector { node_selector_terms: vec![term] });
         self
     }
@@ -159,7 +170,10 @@ impl PodBuilder {
     pub fn preferred_node_affinity(mut self, weight: i32, key: &str, op: &str, values: &[&str]) -> Self {
         let term = PreferredSchedulingTerm {
             weight,
-            preference: NodeSelectorTerm { match_expressions: Some(vec![Self::requirement(key, op, values)]), match_fields: None },
+            preference: NodeSelectorTerm {
+                match_expressions: Some(vec![Self::requirement(key, op, values)]),
+                match_fields: None,
+            },
         };
         self.affinity()
             .node_affinity
@@ -185,9 +199,17 @@ impl PodBuilder {
     pub fn pod_affinity(mut self, anti: bool, term: PodAffinityTerm) -> Self {
         let a = self.affinity();
         if anti {
-            a.pod_anti_affinity.get_or_insert_with(PodAntiAffinity::default).required_during_scheduling_ignored_during_execution.get_or_insert_with(Vec::new).push(term);
+            a.pod_anti_affinity
+                .get_or_insert_with(PodAntiAffinity::default)
+                .required_during_scheduling_ignored_during_execution
+                .get_or_insert_with(Vec::new)
+                .push(term);
         } else {
-            a.pod_affinity.get_or_insert_with(PodAffinity::default).required_during_scheduling_ignored_during_execution.get_or_insert_with(Vec::new).push(term);
+            a.pod_affinity
+                .get_or_insert_with(PodAffinity::default)
+                .required_during_scheduling_ignored_during_execution
+                .get_or_insert_with(Vec::new)
+                .push(term);
         }
         self
     }
@@ -196,9 +218,17 @@ impl PodBuilder {
         let w = WeightedPodAffinityTerm { weight, pod_affinity_term: term };
         let a = self.affinity();
         if anti {
-            a.pod_anti_affinity.get_or_insert_with(PodAntiAffinity::default).preferred_during_scheduling_ignored_during_execution.get_or_insert_with(Vec::new).push(w);
+            a.pod_anti_affinity
+                .get_or_insert_with(PodAntiAffinity::default)
+                .preferred_during_scheduling_ignored_during_execution
+                .get_or_insert_with(Vec::new)
+                .push(w);
         } else {
-            a.pod_affinity.get_or_insert_with(PodAffinity::default).preferred_during_scheduling_ignored_during_execution.get_or_insert_with(Vec::new).push(w);
+            a.pod_affinity
+                .get_or_insert_with(PodAffinity::default)
+                .preferred_during_scheduling_ignored_during_execution
+                .get_or_insert_with(Vec::new)
+                .push(w);
         }
         self
     }
@@ -211,15 +241,14 @@ impl PodBuilder {
     pub fn pvc(mut self, claim: &str) -> Self {
         let v = k8s_openapi::api::core::v1::Volume {
             name: format!("v-{claim}"),
-            persistent_volume_claim: Some(k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource { claim_name: claim.into(), read_only: None }),
+            persistent_volume_claim: Some(k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
+                claim_name: claim.into(),
+                read_only: None,
+            }),
             ..Default::default()
         };
         self.spec().volumes.get_or_insert_with(Vec::new).push(v);
         self
-    }
-
-    pub fn pod(self) -> Pod {
-        self.0
     }
 
     pub fn info(self) -> Arc<PodInfo> {
@@ -263,7 +292,12 @@ impl NodeBuilder {
     }
 
     pub fn taint(mut self, key: &str, value: &str, effect: &str) -> Self {
-        let t = Taint { key: key.into(), value: (!value.is_empty()).then(|| value.into()), effect: effect.into(), time_added: None };
+        let t = Taint {
+            key: key.into(),
+            value: (!value.is_empty()).then(|| value.into()),
+            effect: effect.into(),
+            time_added: None,
+        };
         self.0.spec.get_or_insert_with(NodeSpec::default).taints.get_or_insert_with(Vec::new).push(t);
         self
     }
@@ -275,7 +309,9 @@ impl NodeBuilder {
 
     pub fn image(mut self, name: &str, size: i64) -> Self {
         if let Some(s) = self.0.status.as_mut() {
-            s.images.get_or_insert_with(Vec::new).push(ContainerImage { names: Some(vec![name.into()]), size_bytes: Some(size) });
+            s.images
+                .get_or_insert_with(Vec::new)
+                .push(ContainerImage { names: Some(vec![name.into()]), size_bytes: Some(size) });
         }
         self
     }
@@ -308,7 +344,10 @@ pub fn score_nodes(plugin: &dyn Plugin, pod: &Arc<PodInfo>, nodes: &[NodeInfo]) 
     let mut scores: Vec<NodeScore> = snapshot
         .node_info_list
         .iter()
-        .map(|n| NodeScore { name: n.name.clone(), score: sp.score(&state, pod, n).unwrap_or_else(|s| panic!("Score failed: {s:?}")) })
+        .map(|n| NodeScore {
+            name: n.name.clone(),
+            score: sp.score(&state, pod, n).unwrap_or_else(|s| panic!("Score failed: {s:?}")),
+        })
         .collect();
     let s = sp.normalize(&state, pod, &mut scores);
     assert!(s.is_success());
@@ -368,7 +407,14 @@ pub fn spread(key: &str, skew: i32, when: &str, labels: &[(&str, &str)]) -> Topo
 }
 
 /// Stores a PVC in the listers.
-pub fn add_pvc(listers: &crate::framework::Listers, name: &str, modes: &[&str], class: &str, storage: &str, volume: Option<&str>) {
+pub fn add_pvc(
+    listers: &crate::framework::Listers,
+    name: &str,
+    modes: &[&str],
+    class: &str,
+    storage: &str,
+    volume: Option<&str>,
+) {
     let pvc: k8s_openapi::api::core::v1::PersistentVolumeClaim = from_json(serde_json::json!({
         "metadata": {"name": name, "namespace": "default", "uid": format!("pvc-uid-{name}")},
         "spec": {"accessModes": modes, "storageClassName": class, "volumeName": volume,
@@ -391,8 +437,9 @@ pub fn add_pv(listers: &crate::framework::Listers, name: &str, class: &str, stor
 
 /// Stores a StorageClass in the listers.
 pub fn add_storage_class(listers: &crate::framework::Listers, name: &str, provisioner: &str, mode: &str) {
-    let sc: k8s_openapi::api::storage::v1::StorageClass =
-        from_json(serde_json::json!({"metadata": {"name": name}, "provisioner": provisioner, "volumeBindingMode": mode}));
+    let sc: k8s_openapi::api::storage::v1::StorageClass = from_json(
+        serde_json::json!({"metadata": {"name": name}, "provisioner": provisioner, "volumeBindingMode": mode}),
+    );
     listers.storage_classes.write().insert(name.into(), Arc::new(sc));
 }
 
@@ -405,7 +452,11 @@ pub fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
 
 /// Runs PreFilter and Filter of the whole framework on every node: the state and the
 /// statuses of the nodes that do not fit.
-pub fn run_filters(fw: &crate::framework::Framework, pod: &Arc<PodInfo>, snap: &Snapshot) -> (CycleState, crate::framework::NodeToStatus) {
+pub fn run_filters(
+    fw: &crate::framework::Framework,
+    pod: &Arc<PodInfo>,
+    snap: &Snapshot,
+) -> (CycleState, crate::framework::NodeToStatus) {
     let mut state = CycleState::default();
     let (_, s, _) = fw.run_pre_filter(&mut state, pod, snap);
     let mut statuses = crate::framework::NodeToStatus::default();

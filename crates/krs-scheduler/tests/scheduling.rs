@@ -166,7 +166,8 @@ async fn unschedulable_pod_is_reported_and_retried_when_a_node_is_added() {
     let expected = "0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: infra}, 3 Insufficient cpu. \
                     preemption: 0/5 nodes are available: 2 Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod.";
     let (status, reason, message) =
-        eventually("PodScheduled=False", || async { condition(&pods, "big").await.filter(|(s, _, _)| s == "False") }).await;
+        eventually("PodScheduled=False", || async { condition(&pods, "big").await.filter(|(s, _, _)| s == "False") })
+            .await;
     assert_eq!((status.as_str(), reason.as_str()), ("False", "Unschedulable"));
     assert_eq!(message, expected);
     let ev = eventually("a FailedScheduling event", || async {
@@ -178,7 +179,8 @@ async fn unschedulable_pod_is_reported_and_retried_when_a_node_is_added() {
     // A request larger than a node's allocatable cannot be helped by preemption either.
     pods.create(&PostParams::default(), &pod("huge", "4", json!({}))).await.expect("create pod");
     let (_, _, message) =
-        eventually("PodScheduled=False", || async { condition(&pods, "huge").await.filter(|(s, _, _)| s == "False") }).await;
+        eventually("PodScheduled=False", || async { condition(&pods, "huge").await.filter(|(s, _, _)| s == "False") })
+            .await;
     assert_eq!(
         message,
         "0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: infra}, 3 Insufficient cpu. \
@@ -208,7 +210,9 @@ async fn gated_pod_is_scheduled_only_after_its_gates_are_removed() {
     assert_eq!((status.as_str(), reason.as_str()), ("False", "SchedulingGated"));
     let none: Vec<Event> = events_for(&client, "gated").await;
     assert!(none.iter().all(|e| e.reason.as_deref() != Some("FailedScheduling")), "gated pods are never attempted");
-    pods.patch("gated", &PatchParams::default(), &Patch::Merge(json!({"spec": {"schedulingGates": null}}))).await.expect("remove gates");
+    pods.patch("gated", &PatchParams::default(), &Patch::Merge(json!({"spec": {"schedulingGates": null}})))
+        .await
+        .expect("remove gates");
     assert_eq!(eventually("the pod to be bound after its gates are removed", || bound_node(&pods, "gated")).await, "n");
     sched.stop().await.expect("scheduler stops cleanly");
 }
@@ -220,9 +224,13 @@ async fn preemption_evicts_a_lower_priority_pod_and_nominates_the_node() {
     create_node(&client, node("only", "1", json!({}))).await;
     let sched = Running::start(&client, "test-scheduler-d");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    pods.create(&PostParams::default(), &pod("low", "800m", json!({"spec": {"priority": 1}}))).await.expect("create pod");
+    pods.create(&PostParams::default(), &pod("low", "800m", json!({"spec": {"priority": 1}})))
+        .await
+        .expect("create pod");
     eventually("the low-priority pod to be bound", || bound_node(&pods, "low")).await;
-    pods.create(&PostParams::default(), &pod("high", "800m", json!({"spec": {"priority": 1000}}))).await.expect("create pod");
+    pods.create(&PostParams::default(), &pod("high", "800m", json!({"spec": {"priority": 1000}})))
+        .await
+        .expect("create pod");
     let nominated = eventually("nominatedNodeName", || async {
         let p = pods.get("high").await.ok()?;
         if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
@@ -243,9 +251,15 @@ async fn preemption_evicts_a_lower_priority_pod_and_nominates_the_node() {
     })
     .await;
     if let Some(victim) = victim {
-        let disruption = victim.status.and_then(|s| s.conditions).unwrap_or_default().into_iter().find(|c| c.type_ == "DisruptionTarget");
+        let disruption = victim
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c.type_ == "DisruptionTarget");
         assert_eq!(disruption.and_then(|c| c.reason).as_deref(), Some("PreemptionByScheduler"));
-        let _ = pods.delete("low", &kube::api::DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await;
+        let _ =
+            pods.delete("low", &kube::api::DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await;
     }
     assert_eq!(eventually("the preemptor to be bound", || bound_node(&pods, "high")).await, "only");
     let preempted = events_for(&client, "low").await;

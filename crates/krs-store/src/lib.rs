@@ -124,18 +124,10 @@ pub struct Compare {
 
 impl Compare {
     pub fn mod_revision(key: impl Into<String>, op: CompareOp, rev: Revision) -> Self {
-        Compare {
-            key: key.into(),
-            op,
-            target: CompareTarget::ModRevision(rev),
-        }
+        Compare { key: key.into(), op, target: CompareTarget::ModRevision(rev) }
     }
     pub fn version(key: impl Into<String>, op: CompareOp, version: i64) -> Self {
-        Compare {
-            key: key.into(),
-            op,
-            target: CompareTarget::Version(version),
-        }
+        Compare { key: key.into(), op, target: CompareTarget::Version(version) }
     }
     /// True when the key does not exist.
     pub fn absent(key: impl Into<String>) -> Self {
@@ -146,17 +138,9 @@ impl Compare {
 /// An operation of a [`Txn`] branch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxnOp {
-    Put {
-        key: String,
-        value: Bytes,
-        lease: LeaseId,
-    },
-    Delete {
-        key: String,
-    },
-    Get {
-        key: String,
-    },
+    Put { key: String, value: Bytes, lease: LeaseId },
+    Delete { key: String },
+    Get { key: String },
 }
 
 /// A general transaction: if every compare holds, the `success` operations run, else `failure`.
@@ -240,10 +224,7 @@ impl Watch {
         stream: Pin<Box<dyn Stream<Item = Result<WatchResponse, StoreError>> + Send>>,
         progress: Box<dyn Fn() + Send + Sync>,
     ) -> Self {
-        Watch {
-            stream,
-            progress: std::sync::Arc::from(progress),
-        }
+        Watch { stream, progress: std::sync::Arc::from(progress) }
     }
 
     /// The next batch, or `None` once the watch ended.
@@ -267,10 +248,7 @@ impl Watch {
 
 impl Stream for Watch {
     type Item = Result<WatchResponse, StoreError>;
-    fn poll_next(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
         self.stream.as_mut().poll_next(cx)
     }
 }
@@ -283,28 +261,13 @@ pub enum StoreError {
     NotFound(String),
     /// A compare-and-swap failed; `current` is the key's value now (None when absent).
     #[error("key {key:?} was modified concurrently")]
-    Conflict {
-        key: String,
-        current: Option<Box<KeyValue>>,
-    },
-    #[error(
-        "required revision {requested} has been compacted (compacted up to {compact_revision})"
-    )]
-    Compacted {
-        requested: Revision,
-        compact_revision: Revision,
-    },
+    Conflict { key: String, current: Option<Box<KeyValue>> },
+    #[error("required revision {requested} has been compacted (compacted up to {compact_revision})")]
+    Compacted { requested: Revision, compact_revision: Revision },
     #[error("required revision {requested} is a future revision (current revision {current})")]
-    FutureRevision {
-        requested: Revision,
-        current: Revision,
-    },
+    FutureRevision { requested: Revision, current: Revision },
     #[error("value of {size} bytes for key {key:?} exceeds the limit of {limit} bytes")]
-    ValueTooLarge {
-        key: String,
-        size: usize,
-        limit: usize,
-    },
+    ValueTooLarge { key: String, size: usize, limit: usize },
     #[error("invalid key: {0}")]
     InvalidKey(String),
     #[error("invalid transaction: {0}")]
@@ -328,11 +291,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: Send + Sync + 'static {
     /// The key's value, at the latest revision or at `revision`. Also returns the revision the
     /// read was taken at.
-    async fn get(
-        &self,
-        key: &str,
-        revision: Option<Revision>,
-    ) -> Result<(Option<KeyValue>, Revision)>;
+    async fn get(&self, key: &str, revision: Option<Revision>) -> Result<(Option<KeyValue>, Revision)>;
 
     /// A range over a prefix: one consistent snapshot (at `revision`, or the latest).
     async fn range(&self, req: RangeRequest) -> Result<RangeResponse>;
@@ -343,13 +302,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replaces `key` if its mod revision is still `expected`; otherwise
     /// [`StoreError::Conflict`] with the current value. Returns the new revision.
-    async fn update(
-        &self,
-        key: &str,
-        value: Bytes,
-        expected: Revision,
-        lease: LeaseId,
-    ) -> Result<Revision>;
+    async fn update(&self, key: &str, value: Bytes, expected: Revision, lease: LeaseId) -> Result<Revision>;
 
     /// Deletes `key`, if `expected` is given only while its mod revision is still that
     /// ([`StoreError::Conflict`] otherwise). [`StoreError::NotFound`] when absent. Returns the new
@@ -396,11 +349,7 @@ pub fn check_limits(key: &str, value: &[u8]) -> Result<()> {
         )));
     }
     if value.len() > MAX_VALUE_BYTES {
-        return Err(StoreError::ValueTooLarge {
-            key: key.to_string(),
-            size: value.len(),
-            limit: MAX_VALUE_BYTES,
-        });
+        return Err(StoreError::ValueTooLarge { key: key.to_string(), size: value.len(), limit: MAX_VALUE_BYTES });
     }
     Ok(())
 }
@@ -421,14 +370,7 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 /// The key-value a delete event carries: the key and the deletion's revision, nothing else
 /// (etcd's shape).
 pub(crate) fn deleted_kv(key: String, revision: Revision) -> KeyValue {
-    KeyValue {
-        key,
-        value: Bytes::new(),
-        create_revision: 0,
-        mod_revision: revision,
-        version: 0,
-        lease: 0,
-    }
+    KeyValue { key, value: Bytes::new(), create_revision: 0, mod_revision: revision, version: 0, lease: 0 }
 }
 
 /// Checks what every backend requires of a transaction: keys and values within the limits, and
@@ -444,17 +386,13 @@ pub(crate) fn check_txn(txn: &Txn) -> Result<()> {
                 TxnOp::Put { key, value, .. } => {
                     check_limits(key, value)?;
                     if !written.insert(key.as_str()) {
-                        return Err(StoreError::InvalidTxn(format!(
-                            "key {key:?} is written twice"
-                        )));
+                        return Err(StoreError::InvalidTxn(format!("key {key:?} is written twice")));
                     }
                 }
                 TxnOp::Delete { key } => {
                     check_limits(key, &[])?;
                     if !written.insert(key.as_str()) {
-                        return Err(StoreError::InvalidTxn(format!(
-                            "key {key:?} is written twice"
-                        )));
+                        return Err(StoreError::InvalidTxn(format!("key {key:?} is written twice")));
                     }
                 }
                 TxnOp::Get { key } => check_limits(key, &[])?,
@@ -469,10 +407,7 @@ pub(crate) fn check_range(req: &RangeRequest) -> Result<()> {
     if let Some(start) = &req.start
         && !start.starts_with(&req.prefix)
     {
-        return Err(StoreError::InvalidKey(format!(
-            "continue key {start:?} is outside the prefix {:?}",
-            req.prefix
-        )));
+        return Err(StoreError::InvalidKey(format!("continue key {start:?} is outside the prefix {:?}", req.prefix)));
     }
     Ok(())
 }

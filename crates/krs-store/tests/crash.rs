@@ -22,18 +22,11 @@ const ROUNDS: u64 = 5;
 const WRITERS: usize = 8;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 fn options() -> EmbeddedOptions {
-    EmbeddedOptions {
-        compaction_interval: None,
-        ..Default::default()
-    }
+    EmbeddedOptions { compaction_interval: None, ..Default::default() }
 }
 
 #[test]
@@ -103,9 +96,7 @@ fn parent() {
                 }
             }
         });
-        let first = received
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the child acknowledges a write");
+        let first = received.recv_timeout(Duration::from_secs(60)).expect("the child acknowledges a write");
         let delay = 100 + RandomState::new().hash_one(round) % 700;
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().unwrap();
@@ -115,10 +106,7 @@ fn parent() {
         acknowledged.push(first);
         acknowledged.extend(received.try_iter());
         let this_round = acknowledged.len() - before;
-        assert!(
-            this_round > 1,
-            "round {round}: only {this_round} acknowledged writes"
-        );
+        assert!(this_round > 1, "round {round}: only {this_round} acknowledged writes");
         eprintln!("round {round}: killed after {delay} ms and {this_round} acknowledged writes");
         verify(&path, &acknowledged, round);
     }
@@ -129,31 +117,18 @@ fn verify(path: &Path, acknowledged: &[(i64, String)], round: u64) {
         let store = EmbeddedStore::open(path, options()).unwrap();
         for (rev, key) in acknowledged {
             let kv = store.get(key, None).await.unwrap().0;
-            let kv =
-                kv.unwrap_or_else(|| panic!("round {round}: acknowledged {key} at {rev} is lost"));
+            let kv = kv.unwrap_or_else(|| panic!("round {round}: acknowledged {key} at {rev} is lost"));
             assert_eq!(kv.mod_revision, *rev, "round {round}: {key}");
         }
         // Every revision created exactly one key and none was deleted: the keys' revisions must
         // be exactly 1..=current.
         let current = store.current_revision().await.unwrap();
-        let all = store
-            .range(RangeRequest {
-                prefix: "/crash/".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let all = store.range(RangeRequest { prefix: "/crash/".into(), ..Default::default() }).await.unwrap();
         let mut revisions: Vec<i64> = all.kvs.iter().map(|kv| kv.mod_revision).collect();
         revisions.sort_unstable();
         let expected: Vec<i64> = (1..=current).collect();
-        assert_eq!(
-            revisions, expected,
-            "round {round}: revisions are gap-free up to {current}"
-        );
+        assert_eq!(revisions, expected, "round {round}: revisions are gap-free up to {current}");
         let newest = acknowledged.iter().map(|(rev, _)| *rev).max().unwrap_or(0);
-        assert!(
-            current >= newest,
-            "round {round}: revision {current} behind acknowledged {newest}"
-        );
+        assert!(current >= newest, "round {round}: revision {current} behind acknowledged {newest}");
     });
 }

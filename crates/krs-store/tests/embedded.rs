@@ -11,10 +11,7 @@ use krs_store::{RangeRequest, Store, StoreError, WatchRequest, testsuite};
 use tempfile::TempDir;
 
 fn options() -> EmbeddedOptions {
-    EmbeddedOptions {
-        watch_queue_capacity: testsuite::MAX_WATCH_QUEUE,
-        ..Default::default()
-    }
+    EmbeddedOptions { watch_queue_capacity: testsuite::MAX_WATCH_QUEUE, ..Default::default() }
 }
 
 async fn open() -> (Arc<dyn Store>, TempDir) {
@@ -47,27 +44,17 @@ async fn data_and_revision_survive_reopen() {
     assert_eq!(store.compacted_revision().await.unwrap(), 1);
     let kv = store.get("/a", None).await.unwrap().0.unwrap();
     assert_eq!((kv.value, kv.mod_revision, kv.version), (b("2"), r2, 2));
-    assert_eq!(
-        store.get("/a", Some(r2)).await.unwrap().0.unwrap().value,
-        b("2")
-    );
+    assert_eq!(store.get("/a", Some(r2)).await.unwrap().0.unwrap().value, b("2"));
     // Leases survive a restart with a fresh TTL.
     store.lease_keep_alive(lease).await.unwrap();
-    assert_eq!(
-        store.get("/leased", None).await.unwrap().0.unwrap().lease,
-        lease
-    );
+    assert_eq!(store.get("/leased", None).await.unwrap().0.unwrap().lease, lease);
     assert_eq!(store.create("/b", b("3"), 0).await.unwrap(), r2 + 2);
 }
 
 fn assert_refused(path: &std::path::Path, what: &str) {
     match EmbeddedStore::open(path, EmbeddedOptions::default()) {
         Err(StoreError::Corrupt { path: p, reason }) => {
-            assert_eq!(
-                p,
-                path.display().to_string(),
-                "{what}: the error names the file"
-            );
+            assert_eq!(p, path.display().to_string(), "{what}: the error names the file");
             assert!(!reason.is_empty(), "{what}: the error gives a reason");
         }
         Err(other) => panic!("{what}: expected Corrupt, got {other:?}"),
@@ -79,16 +66,10 @@ fn assert_refused(path: &std::path::Path, what: &str) {
 fn garbage_file_is_refused_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("garbage.db");
-    let garbage: Vec<u8> = (0..64 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let garbage: Vec<u8> = (0..64 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     std::fs::write(&path, &garbage).unwrap();
     assert_refused(&path, "garbage");
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        garbage,
-        "the refused file is left untouched"
-    );
+    assert_eq!(std::fs::read(&path).unwrap(), garbage, "the refused file is left untouched");
 }
 
 #[test]
@@ -96,15 +77,17 @@ fn foreign_sqlite_database_is_refused_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("other.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO accounts (name) VALUES ('x');").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO accounts (name) VALUES ('x');",
+    )
+    .unwrap();
     drop(conn);
     assert_refused(&path, "foreign database");
 
     // Another application that set its own application id, even without tables.
     let path = dir.path().join("tagged.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("PRAGMA application_id = 1234; CREATE TABLE t (x);")
-        .unwrap();
+    conn.execute_batch("PRAGMA application_id = 1234; CREATE TABLE t (x);").unwrap();
     drop(conn);
     assert_refused(&path, "database of another application");
 }
@@ -117,17 +100,11 @@ async fn truncated_database_is_refused_at_open() {
         let store = EmbeddedStore::open(&path, options()).unwrap();
         let value = Bytes::from(vec![7u8; 4096]);
         for i in 0..300 {
-            store
-                .create(&format!("/t/{i:04}"), value.clone(), 0)
-                .await
-                .unwrap();
+            store.create(&format!("/t/{i:04}"), value.clone(), 0).await.unwrap();
         }
     }
     // Fold the WAL into the main file so the truncation cuts real pages.
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .unwrap();
+    rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
     let len = std::fs::metadata(&path).unwrap().len();
     assert!(len > 512 * 1024, "the database holds data ({len} bytes)");
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
@@ -136,12 +113,7 @@ async fn truncated_database_is_refused_at_open() {
     assert_refused(&path, "truncated database");
 
     // A file cut inside the header is no database at all.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(50)
-        .unwrap();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(50).unwrap();
     assert_refused(&path, "file cut inside the header");
 }
 
@@ -172,10 +144,7 @@ async fn concurrent_writers_share_commits() {
     let after = store.stats().unwrap();
     let commits = after.commits - before.commits;
     assert_eq!(after.requests - before.requests, 256);
-    assert!(
-        commits < 256,
-        "256 concurrent writes took {commits} commits: no group commit"
-    );
+    assert!(commits < 256, "256 concurrent writes took {commits} commits: no group commit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,10 +159,7 @@ async fn automatic_compaction_bounds_history() {
     let store = EmbeddedStore::open(dir.path().join("krs.db"), opts).unwrap();
     let mut rev = store.create("/hot", b("0"), 0).await.unwrap();
     for i in 1..2000 {
-        rev = store
-            .update("/hot", b(&i.to_string()), rev, 0)
-            .await
-            .unwrap();
+        rev = store.update("/hot", b(&i.to_string()), rev, 0).await.unwrap();
     }
     for i in 0..500 {
         let r = store.create(&format!("/tmp/{i}"), b("x"), 0).await.unwrap();
@@ -207,25 +173,13 @@ async fn automatic_compaction_bounds_history() {
         if stats.log_rows <= 2 {
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "history not compacted: {stats:?}"
-        );
+        assert!(std::time::Instant::now() < deadline, "history not compacted: {stats:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let compacted = store.compacted_revision().await.unwrap();
-    assert!(
-        compacted >= rev,
-        "compacted to {compacted}, last write of /hot at {rev}"
-    );
-    assert_eq!(
-        store.get("/hot", None).await.unwrap().0.unwrap().value,
-        b("1999")
-    );
-    assert!(matches!(
-        store.get("/hot", Some(rev - 1)).await,
-        Err(StoreError::Compacted { .. })
-    ));
+    assert!(compacted >= rev, "compacted to {compacted}, last write of /hot at {rev}");
+    assert_eq!(store.get("/hot", None).await.unwrap().0.unwrap().value, b("1999"));
+    assert!(matches!(store.get("/hot", Some(rev - 1)).await, Err(StoreError::Compacted { .. })));
 }
 
 /// A progress notification comes after every event queued before it, with a revision that covers
@@ -234,14 +188,7 @@ async fn automatic_compaction_bounds_history() {
 async fn progress_notification_follows_pending_events() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path().join("krs.db"), options()).unwrap();
-    let mut watch = store
-        .watch(WatchRequest {
-            key: "/p/".into(),
-            prefix: true,
-            start_revision: 0,
-        })
-        .await
-        .unwrap();
+    let mut watch = store.watch(WatchRequest { key: "/p/".into(), prefix: true, start_revision: 0 }).await.unwrap();
     let mut last = 0;
     for i in 0..10 {
         last = store.create(&format!("/p/{i}"), b("v"), 0).await.unwrap();
@@ -251,10 +198,7 @@ async fn progress_notification_follows_pending_events() {
     loop {
         let resp = watch.next().await.unwrap().unwrap();
         if resp.events.is_empty() {
-            assert_eq!(
-                events, 10,
-                "all events arrive before the progress notification"
-            );
+            assert_eq!(events, 10, "all events arrive before the progress notification");
             assert_eq!(resp.revision, last);
             break;
         }
@@ -279,35 +223,17 @@ async fn watch_switches_from_history_to_live_without_gap() {
             }
         })
     };
-    let mut watch = store
-        .watch(WatchRequest {
-            key: "/s/".into(),
-            prefix: true,
-            start_revision: 1,
-        })
-        .await
-        .unwrap();
+    let mut watch = store.watch(WatchRequest { key: "/s/".into(), prefix: true, start_revision: 1 }).await.unwrap();
     let mut expected = 1;
     while expected <= 600 {
-        let resp = tokio::time::timeout(Duration::from_secs(30), watch.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(30), watch.next()).await.unwrap().unwrap().unwrap();
         for ev in resp.events {
             assert_eq!(ev.kv.mod_revision, expected);
             expected += 1;
         }
     }
     writer.await.unwrap();
-    let all = store
-        .range(RangeRequest {
-            prefix: "/s/".into(),
-            count_only: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let all = store.range(RangeRequest { prefix: "/s/".into(), count_only: true, ..Default::default() }).await.unwrap();
     assert_eq!(all.remaining, 600);
 }
 

@@ -9,13 +9,8 @@ use krs_store::{Store, testsuite};
 
 async fn open() -> (Arc<dyn Store>, EtcdCluster) {
     let cluster = EtcdCluster::start(1).await.expect("start etcd");
-    let options = EtcdOptions {
-        watch_queue_capacity: testsuite::MAX_WATCH_QUEUE,
-        ..Default::default()
-    };
-    let store = EtcdStore::connect(&cluster.endpoints(), options)
-        .await
-        .expect("connect to etcd");
+    let options = EtcdOptions { watch_queue_capacity: testsuite::MAX_WATCH_QUEUE, ..Default::default() };
+    let store = EtcdStore::connect(&cluster.endpoints(), options).await.expect("connect to etcd");
     (Arc::new(store), cluster)
 }
 

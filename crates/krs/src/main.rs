@@ -1,5 +1,9 @@
-//! The krs binary: `krs server` runs a cluster (for now its API server) on the embedded store
-//! or on etcd.
+//! The krs binary. `krs server` runs a whole cluster in one process: the API server on the
+//! embedded store (or etcd), the scheduler, the controller manager and a node agent, the last
+//! three talking to the API server in-process. `krs scheduler`, `krs controller-manager` and
+//! `krs agent` run one component against a remote API server, from a kubeconfig.
+
+mod components;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -18,14 +22,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a cluster: the Kubernetes API server on the embedded store (or etcd).
+    /// Run a cluster: the API server on the embedded store (or etcd), the scheduler, the
+    /// controller manager and a node agent (containerd when installed).
     Server(ServerArgs),
+    /// Run the scheduler against the API server of a kubeconfig.
+    Scheduler(components::SchedulerArgs),
+    /// Run the controller manager against the API server of a kubeconfig.
+    ControllerManager(components::ControllerManagerArgs),
+    /// Run a node agent (kubelet) against the API server of a kubeconfig.
+    Agent(components::AgentArgs),
 }
 
 #[derive(Args)]
 struct ServerArgs {
-    /// Directory of the cluster's state: database, PKI and the admin kubeconfig
-    /// [default: /var/lib/krs as root, else ~/.local/share/krs]
+    /// Directory of the cluster's state: database, PKI, the admin kubeconfig and the node
+    /// agent's files [default: /var/lib/krs as root, else ~/.local/share/krs]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 
@@ -37,7 +48,8 @@ struct ServerArgs {
     #[arg(long, value_name = "PORT", default_value_t = 6443)]
     secure_port: u16,
 
-    /// Use these etcd v3 servers (comma-separated URLs) instead of the embedded store.
+    /// Use these etcd v3 servers (comma-separated URLs) instead of the embedded store. The
+    /// scheduler and controller manager then elect leaders, so several servers can share etcd.
     #[arg(long, value_name = "URLS", value_delimiter = ',')]
     etcd_servers: Vec<String>,
 
@@ -61,6 +73,26 @@ struct ServerArgs {
     #[arg(long, value_name = "RANGE", default_value = "30000-32767")]
     service_node_port_range: String,
 
+    /// Do not run the scheduler in this process.
+    #[arg(long)]
+    no_scheduler: bool,
+
+    /// Do not run the controller manager in this process.
+    #[arg(long)]
+    no_controller_manager: bool,
+
+    /// Do not run a node agent in this process.
+    #[arg(long)]
+    no_agent: bool,
+
+    /// Run this many simulated nodes (pods without containers) instead of a node agent on
+    /// containerd.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    sim_nodes: usize,
+
+    #[command(flatten)]
+    node: components::NodeArgs,
+
     /// Log filter, as RUST_LOG (e.g. "info", "krs::request=debug").
     #[arg(long, value_name = "FILTER", default_value = "info")]
     log_level: String,
@@ -68,14 +100,14 @@ struct ServerArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Server(args) => server(args),
-    }
-}
-
-fn server(args: ServerArgs) -> ExitCode {
+    let log_level = match &cli.command {
+        Command::Server(a) => a.log_level.clone(),
+        Command::Scheduler(a) => a.common.log_level.clone(),
+        Command::ControllerManager(a) => a.common.log_level.clone(),
+        Command::Agent(a) => a.common.log_level.clone(),
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log_level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log_level));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -84,42 +116,74 @@ fn server(args: ServerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Server(args) => server(args).await,
+            Command::Scheduler(args) => components::scheduler(args, wait_for_signal()).await,
+            Command::ControllerManager(args) => components::controller_manager(args, wait_for_signal()).await,
+            Command::Agent(args) => components::agent(args, wait_for_signal()).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("krs: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn server(args: ServerArgs) -> Result<(), String> {
+    let run_controllers = !args.no_controller_manager;
     let mut config = krs_apiserver::Config {
         bind_address: args.bind_address,
         secure_port: args.secure_port,
-        etcd_servers: args.etcd_servers,
+        etcd_servers: args.etcd_servers.clone(),
         tls_san: args.tls_san,
         compaction_interval: Duration::from_secs(args.etcd_compaction_interval),
         compaction_retention: Duration::from_secs(args.compaction_retention),
         service_cluster_ip_range: args.service_cluster_ip_range,
         service_node_port_range: args.service_node_port_range,
+        // The controller manager's namespace controller does this job when it runs here.
+        namespace_deleter: !run_controllers,
         ..Default::default()
     };
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
     }
-    runtime.block_on(async move {
-        let server = match krs_apiserver::Server::start(config).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("krs: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        println!("krs: serving on https://{}", server.addr);
-        println!("krs: admin kubeconfig: {}", server.kubeconfig_path.display());
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        server.shutdown().await;
-        ExitCode::SUCCESS
-    })
+    let data_dir = config.data_dir.clone();
+    let server = krs_apiserver::Server::start(config).await.map_err(|e| e.to_string())?;
+    println!("krs: serving on https://{}", server.addr);
+    println!("krs: admin kubeconfig: {}", server.kubeconfig_path.display());
+
+    // Several servers on one etcd elect one scheduler and one controller manager; a lone
+    // server on its embedded store has nobody to elect against.
+    let leader_elect = !args.etcd_servers.is_empty();
+    let mut running = components::Running::default();
+    if !args.no_scheduler {
+        running.start_scheduler(&server, leader_elect);
+    }
+    if run_controllers {
+        running.start_controller_manager(&server, leader_elect);
+    }
+    if args.sim_nodes > 0 {
+        running.start_sim_nodes(&server, args.sim_nodes);
+    } else if !args.no_agent {
+        running.start_agent(&server, &data_dir, &args.node).map_err(|e| format!("node agent: {e}"))?;
+    }
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    server.shutdown().await;
+    Ok(())
 }
 
 /// Waits for SIGTERM or SIGINT.
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        // Without signal handlers the server still serves; it stops when killed.
+        // Without signal handlers the process still runs; it stops when killed.
         std::future::pending::<()>().await;
         return;
     };

@@ -13,6 +13,7 @@ kubectl_scenarios!(
     apply_records_last_applied_configuration_and_client_side_manager,
     server_side_apply_records_kubectl_as_apply_manager,
     server_side_apply_conflicts_with_scale_unless_forced,
+    scale_records_its_manager_for_the_scale_subresource,
     server_side_apply_takes_over_from_client_side_apply,
 );
 
@@ -115,8 +116,10 @@ fn apply_records_last_applied_configuration_and_client_side_manager(k: &Kubectl)
     let manifest = deployment("lastapplied", 2, "nginx:1.25", &[("tier", "web")], &[("A", "1")]);
     k.ok_stdin(&["apply", "-f", "-"], &manifest);
     let d = k.get_json(&["deployment", "d"]);
-    let annotation = d["metadata"]["annotations"][LAST_APPLIED].as_str().unwrap_or_else(|| panic!("no {LAST_APPLIED}: {d}"));
-    let applied: Value = serde_json::from_str(annotation).unwrap_or_else(|e| panic!("{LAST_APPLIED}: {e}: {annotation}"));
+    let annotation =
+        d["metadata"]["annotations"][LAST_APPLIED].as_str().unwrap_or_else(|| panic!("no {LAST_APPLIED}: {d}"));
+    let applied: Value =
+        serde_json::from_str(annotation).unwrap_or_else(|e| panic!("{LAST_APPLIED}: {e}: {annotation}"));
     assert_eq!(applied["kind"], "Deployment");
     assert_eq!(applied["apiVersion"], "apps/v1");
     assert_eq!(applied["metadata"]["name"], "d");
@@ -154,7 +157,9 @@ fn server_side_apply_records_kubectl_as_apply_manager(k: &Kubectl) {
     assert_eq!(applied["fieldsType"], "FieldsV1");
     assert!(applied["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{applied}");
     let fields = &applied["fieldsV1"];
-    assert_eq!(fields["f:metadata"]["f:labels"], json!({".": {}, "f:tier": {}}));
+    // An applied configuration's set (structured-merge-diff's ToFieldSet) has leaves, list
+    // items and map keys, not the struct fields above them: no "." for labels.
+    assert_eq!(fields["f:metadata"]["f:labels"], json!({"f:tier": {}}));
     assert_eq!(fields["f:spec"]["f:replicas"], json!({}));
     // Containers are a map keyed by name; the applier owns only what it sent, not defaults.
     let container = &fields["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
@@ -171,6 +176,35 @@ fn server_side_apply_records_kubectl_as_apply_manager(k: &Kubectl) {
     assert_eq!(d["metadata"].get("labels").cloned().unwrap_or(json!({})), json!({}), "{d}");
 }
 
+/// The managedFields entry of whoever owns `.spec.replicas` besides the applier.
+fn replicas_owner(managed: &[Value]) -> Value {
+    managed
+        .iter()
+        .find(|e| e["manager"] != "kubectl" && e["fieldsV1"]["f:spec"].get("f:replicas").is_some())
+        .cloned()
+        .unwrap_or_else(|| panic!("nobody else owns .spec.replicas: {managed:?}"))
+}
+
+/// `kubectl scale` PATCHes `deployments/d/scale`: upstream's field manager of the scale
+/// endpoint records the writer with `subresource: scale`, owning `.spec.replicas` of the
+/// parent.
+fn scale_records_its_manager_for_the_scale_subresource(k: &Kubectl) {
+    let k = k.in_new_namespace("scalemgr");
+    k.ok(&["create", "deployment", "d", "--image=nginx"]);
+    assert_eq!(k.ok(&["scale", "deployment", "d", "--replicas=3"]), "deployment.apps/d scaled\n");
+    let managed = managed_fields(&k, "deployment/d");
+    let scaler = replicas_owner(&managed);
+    // No --field-manager: the user agent's program name (kubectl.1.33/v1.33.1 ... -> kubectl.1.33).
+    assert_eq!(scaler["manager"], format!("kubectl.{}", k.version), "{scaler}");
+    assert_eq!(scaler["operation"], "Update");
+    assert_eq!(scaler["apiVersion"], "apps/v1");
+    assert_eq!(scaler["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
+    assert_eq!(scaler["subresource"], "scale", "{scaler}");
+    // kubectl create's entry gave up .spec.replicas.
+    let created = entry(&managed, "kubectl-create", "Update").unwrap_or_else(|| panic!("{:?}", managers(&managed)));
+    assert!(created["fieldsV1"]["f:spec"].get("f:replicas").is_none(), "{created}");
+}
+
 fn server_side_apply_conflicts_with_scale_unless_forced(k: &Kubectl) {
     let k = k.in_new_namespace("conflict");
     let manifest = deployment("conflict", 2, "nginx:1.25", &[], &[]);
@@ -178,25 +212,22 @@ fn server_side_apply_conflicts_with_scale_unless_forced(k: &Kubectl) {
     assert_eq!(k.ok(&["scale", "deployment", "d", "--replicas=5"]), "deployment.apps/d scaled\n");
     assert_eq!(k.jsonpath(&["deployment", "d"], "{.spec.replicas}"), "5");
 
-    // The scale went through the scale subresource: its writer now owns .spec.replicas.
+    // The scaler now owns .spec.replicas; the applier lost it.
     let managed = managed_fields(&k, "deployment/d");
-    let scaler = managed
-        .iter()
-        .find(|e| e["subresource"] == "scale")
-        .unwrap_or_else(|| panic!("no entry for the scale subresource: {:?}", managers(&managed)));
-    assert_eq!(scaler["operation"], "Update");
-    assert_eq!(scaler["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
-    let scale_manager = scaler["manager"].as_str().unwrap_or_default().to_string();
-    // No --field-manager: the user agent's program name (kubectl.1.33/v1.33.1 ... -> kubectl.1.33).
-    assert!(scale_manager.starts_with("kubectl"), "{scale_manager:?}");
+    let scaler = replicas_owner(&managed);
     let applied = entry(&managed, "kubectl", "Apply").unwrap_or_else(|| panic!("{:?}", managers(&managed)));
     assert!(applied["fieldsV1"]["f:spec"].get("f:replicas").is_none(), "the applier lost replicas: {applied}");
 
-    // Re-applying replicas 2 conflicts with the scaler (upstream's managedfields conflict
-    // error: "conflict with %q with subresource %q using %s: %s").
+    // Re-applying replicas 2 conflicts with the scaler: upstream's managedfields conflict error
+    // names the manager as `"NAME"[ with subresource "SUB"] using APIVERSION`.
     let err = k.fails_stdin(&["apply", "--server-side", "-f", "-"], &manifest);
+    let subresource = match scaler["subresource"].as_str() {
+        Some(s) if !s.is_empty() => format!(" with subresource \"{s}\""),
+        _ => String::new(),
+    };
     let want = format!(
-        "error: Apply failed with 1 conflict: conflict with \"{scale_manager}\" with subresource \"scale\" using apps/v1: .spec.replicas"
+        "error: Apply failed with 1 conflict: conflict with \"{}\"{subresource} using apps/v1: .spec.replicas\n",
+        scaler["manager"].as_str().unwrap_or_default()
     );
     assert!(err.starts_with(&want), "expected {want:?}, got:\n{err}");
     assert!(err.contains("--force-conflicts"), "kubectl's advice is missing:\n{err}");
@@ -209,7 +240,7 @@ fn server_side_apply_conflicts_with_scale_unless_forced(k: &Kubectl) {
     assert_eq!(k.jsonpath(&["deployment", "d"], "{.spec.replicas}"), "2");
     let managed = managed_fields(&k, "deployment/d");
     assert!(
-        managed.iter().all(|e| e["subresource"] != "scale"),
+        !managed.iter().any(|e| e["manager"] == scaler["manager"]),
         "the scaler owned nothing else and is gone: {:?}",
         managers(&managed)
     );

@@ -20,13 +20,46 @@ fn header(out: &str) -> Vec<String> {
     first.split("  ").map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect()
 }
 
-/// `get ARGS` (and `get ARGS -o wide`): asserts the header is `columns` (plus `wide`), and
-/// that a row starts with `first`; returns that row's line.
-fn check(k: &Kubectl, args: &[&str], columns: &[&str], wide: &[&str], first: &str) -> String {
+/// Column mismatches, collected so one run reports every kind that differs.
+#[derive(Default)]
+struct Mismatches(Vec<String>);
+
+impl Mismatches {
+    fn header(&mut self, what: &str, out: &str, want: &[&str]) {
+        let got = header(out);
+        if got != want {
+            self.0.push(format!("kubectl get {what}: columns {got:?}, upstream has {want:?}:\n{out}"));
+        }
+    }
+
+    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(what());
+        }
+    }
+
+    /// The row's first cells are `want`.
+    fn cells(&mut self, row: &str, want: &[&str]) {
+        let got: Vec<&str> = row.split_whitespace().take(want.len()).collect();
+        self.check(got == want, || format!("row {row:?}: cells {got:?}, expected {want:?}"));
+    }
+
+    fn contains(&mut self, row: &str, want: &str) {
+        self.check(row.contains(want), || format!("row {row:?} has no {want:?}"));
+    }
+
+    fn assert_none(self) {
+        assert!(self.0.is_empty(), "{} mismatches:\n{}", self.0.len(), self.0.join("\n"));
+    }
+}
+
+/// `get ARGS` (and `get ARGS -o wide`): records whether the header is `columns` (plus `wide`);
+/// returns the line of the row whose first cell is `first`.
+fn check(k: &Kubectl, m: &mut Mismatches, args: &[&str], columns: &[&str], wide: &[&str], first: &str) -> String {
     let mut all = vec!["get"];
     all.extend_from_slice(args);
     let out = k.ok(&all);
-    assert_eq!(header(&out), columns, "kubectl get {args:?}:\n{out}");
+    m.header(&args.join(" "), &out, columns);
     let row = out
         .lines()
         .skip(1)
@@ -37,7 +70,7 @@ fn check(k: &Kubectl, args: &[&str], columns: &[&str], wide: &[&str], first: &st
     all.extend_from_slice(&["-o", "wide"]);
     let out = k.ok(&all);
     let want: Vec<&str> = columns.iter().chain(wide).copied().collect();
-    assert_eq!(header(&out), want, "kubectl get {args:?} -o wide:\n{out}");
+    m.header(&format!("{} -o wide", args.join(" ")), &out, &want);
     row
 }
 
@@ -185,38 +218,57 @@ spec:
 fn workload_tables_have_upstream_columns(k: &Kubectl) {
     let k = k.in_new_namespace("workloads");
     k.ok_stdin(&["create", "-f", "-"], WORKLOADS);
+    let mut m = Mismatches::default();
 
     let pod = check(
         &k,
+        &mut m,
         &["pods"],
         &["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
         &["IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
         "p",
     );
-    assert_eq!(pod.split_whitespace().take(4).collect::<Vec<_>>(), ["p", "0/1", "Pending", "0"], "{pod}");
-    let d = check(&k, &["deployments"], &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], POD_TEMPLATE_WIDE, "d");
-    assert_eq!(d.split_whitespace().take(4).collect::<Vec<_>>(), ["d", "0/2", "0", "0"], "{d}");
-    check(&k, &["replicasets"], &["NAME", "DESIRED", "CURRENT", "READY", "AGE"], POD_TEMPLATE_WIDE, "rs");
-    check(&k, &["statefulsets"], &["NAME", "READY", "AGE"], &["CONTAINERS", "IMAGES"], "ss");
+    m.cells(&pod, &["p", "0/1", "Pending", "0"]);
+    let d = check(
+        &k,
+        &mut m,
+        &["deployments"],
+        &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        POD_TEMPLATE_WIDE,
+        "d",
+    );
+    m.cells(&d, &["d", "0/2", "0", "0"]);
+    check(&k, &mut m, &["replicasets"], &["NAME", "DESIRED", "CURRENT", "READY", "AGE"], POD_TEMPLATE_WIDE, "rs");
+    check(&k, &mut m, &["statefulsets"], &["NAME", "READY", "AGE"], &["CONTAINERS", "IMAGES"], "ss");
     let ds = check(
         &k,
+        &mut m,
         &["daemonsets"],
         &["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
         POD_TEMPLATE_WIDE,
         "ds",
     );
-    assert!(ds.contains("disk=ssd"), "{ds}");
-    check(&k, &["jobs"], &["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"], POD_TEMPLATE_WIDE, "j");
+    m.contains(&ds, "disk=ssd");
+    check(&k, &mut m, &["jobs"], &["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"], POD_TEMPLATE_WIDE, "j");
     let cj = check(
         &k,
+        &mut m,
         &["cronjobs"],
         &["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"],
         POD_TEMPLATE_WIDE,
         "cj",
     );
-    assert!(cj.contains("*/5 * * * *"), "{cj}");
-    check(&k, &["hpa"], &["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"], &[], "h");
-    check(&k, &["pdb"], &["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], &[], "pdb");
+    m.contains(&cj, "*/5 * * * *");
+    check(&k, &mut m, &["hpa"], &["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"], &[], "h");
+    check(
+        &k,
+        &mut m,
+        &["pdb"],
+        &["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"],
+        &[],
+        "pdb",
+    );
+    m.assert_none();
 }
 
 const NAMESPACED: &str = "apiVersion: v1
@@ -375,43 +427,57 @@ subjects:
 fn namespaced_object_tables_have_upstream_columns(k: &Kubectl) {
     let k = k.in_new_namespace("objects");
     k.ok_stdin(&["create", "-f", "-"], NAMESPACED);
+    let mut m = Mismatches::default();
 
-    let s = check(&k, &["services"], &["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"], &["SELECTOR"], "s");
+    let s = check(
+        &k,
+        &mut m,
+        &["services"],
+        &["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+        &["SELECTOR"],
+        "s",
+    );
     let cells: Vec<&str> = s.split_whitespace().collect();
-    assert_eq!((cells[1], cells[3], cells[4]), ("ClusterIP", "<none>", "80/TCP"), "{s}");
-    let cm = check(&k, &["configmaps", "cm"], &["NAME", "DATA", "AGE"], &[], "cm");
-    assert_eq!(cm.split_whitespace().nth(1), Some("2"), "{cm}");
-    let sec = check(&k, &["secrets"], &["NAME", "TYPE", "DATA", "AGE"], &[], "sec");
-    assert_eq!(sec.split_whitespace().take(3).collect::<Vec<_>>(), ["sec", "Opaque", "1"], "{sec}");
-    check(&k, &["serviceaccounts", "sa"], &["NAME", "SECRETS", "AGE"], &[], "sa");
-    let ep = check(&k, &["endpoints", "ep"], &["NAME", "ENDPOINTS", "AGE"], &[], "ep");
-    assert!(ep.contains("10.0.0.1:80"), "{ep}");
-    check(&k, &["endpointslices", "eps"], &["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], &[], "eps");
-    let ing = check(&k, &["ingresses"], &["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"], &[], "ing");
-    assert!(ing.contains("foo.example.com"), "{ing}");
-    check(&k, &["networkpolicies"], &["NAME", "POD-SELECTOR", "AGE"], &[], "np");
-    let lease = check(&k, &["leases"], &["NAME", "HOLDER", "AGE"], &[], "l");
-    assert_eq!(lease.split_whitespace().nth(1), Some("me"), "{lease}");
-    check(&k, &["limitranges"], &["NAME", "CREATED AT"], &[], "lr");
-    check(&k, &["resourcequotas"], &["NAME", "AGE", "REQUEST", "LIMIT"], &[], "rq");
+    m.check(cells.len() > 4 && (cells[1], cells[3], cells[4]) == ("ClusterIP", "<none>", "80/TCP"), || {
+        format!("service row {s:?}: expected ClusterIP, <none>, 80/TCP")
+    });
+    let cm = check(&k, &mut m, &["configmaps", "cm"], &["NAME", "DATA", "AGE"], &[], "cm");
+    m.cells(&cm, &["cm", "2"]);
+    let sec = check(&k, &mut m, &["secrets"], &["NAME", "TYPE", "DATA", "AGE"], &[], "sec");
+    m.cells(&sec, &["sec", "Opaque", "1"]);
+    check(&k, &mut m, &["serviceaccounts", "sa"], &["NAME", "SECRETS", "AGE"], &[], "sa");
+    let ep = check(&k, &mut m, &["endpoints", "ep"], &["NAME", "ENDPOINTS", "AGE"], &[], "ep");
+    m.contains(&ep, "10.0.0.1:80");
+    check(&k, &mut m, &["endpointslices", "eps"], &["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], &[], "eps");
+    let ing = check(&k, &mut m, &["ingresses"], &["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"], &[], "ing");
+    m.contains(&ing, "foo.example.com");
+    check(&k, &mut m, &["networkpolicies"], &["NAME", "POD-SELECTOR", "AGE"], &[], "np");
+    let lease = check(&k, &mut m, &["leases"], &["NAME", "HOLDER", "AGE"], &[], "l");
+    m.cells(&lease, &["l", "me"]);
+    check(&k, &mut m, &["limitranges"], &["NAME", "CREATED AT"], &[], "lr");
+    check(&k, &mut m, &["resourcequotas"], &["NAME", "AGE", "REQUEST", "LIMIT"], &[], "rq");
     check(
         &k,
+        &mut m,
         &["pvc"],
         &["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"],
         &["VOLUMEMODE"],
         "pvc",
     );
     let out = k.ok(&["get", "events"]);
-    assert_eq!(header(&out), ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], "{out}");
-    assert!(out.lines().any(|l| l.contains("Normal") && l.contains("pod/p") && l.contains("hello there")), "{out}");
+    m.header("events", &out, &["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
+    m.check(out.lines().any(|l| l.contains("Normal") && l.contains("pod/p") && l.contains("hello there")), || {
+        format!("no event row in {out}")
+    });
     let out = k.ok(&["get", "events", "-o", "wide"]);
-    assert_eq!(
-        header(&out),
-        ["LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT", "NAME"],
-        "{out}"
+    m.header(
+        "events -o wide",
+        &out,
+        &["LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT", "NAME"],
     );
-    check(&k, &["roles"], &["NAME", "CREATED AT"], &[], "r");
-    check(&k, &["rolebindings"], &["NAME", "ROLE", "AGE"], &["USERS", "GROUPS", "SERVICEACCOUNTS"], "rb");
+    check(&k, &mut m, &["roles"], &["NAME", "CREATED AT"], &[], "r");
+    check(&k, &mut m, &["rolebindings"], &["NAME", "ROLE", "AGE"], &["USERS", "GROUPS", "SERVICEACCOUNTS"], "rb");
+    m.assert_none();
 }
 
 const CLUSTER_SCOPED: &str = "apiVersion: v1
@@ -490,19 +556,29 @@ spec:
 fn cluster_scoped_object_tables_have_upstream_columns(k: &Kubectl) {
     k.ok_stdin(&["create", "-f", "-"], CLUSTER_SCOPED);
     k.ok(&["create", "namespace", "columns"]);
+    let mut m = Mismatches::default();
 
-    let ns = check(&k.in_namespace("columns"), &["namespace", "columns"], &["NAME", "STATUS", "AGE"], &[], "columns");
-    assert_eq!(ns.split_whitespace().nth(1), Some("Active"), "{ns}");
+    let ns = check(
+        &k.in_namespace("columns"),
+        &mut m,
+        &["namespace", "columns"],
+        &["NAME", "STATUS", "AGE"],
+        &[],
+        "columns",
+    );
+    m.cells(&ns, &["columns", "Active"]);
     let node = check(
         k,
+        &mut m,
         &["nodes"],
         &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
         &["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"],
         "n1",
     );
-    assert_eq!(node.split_whitespace().take(3).collect::<Vec<_>>(), ["n1", "Unknown", "control-plane"], "{node}");
+    m.cells(&node, &["n1", "Unknown", "control-plane"]);
     let pv = check(
         k,
+        &mut m,
         &["pv"],
         &[
             "NAME",
@@ -519,22 +595,25 @@ fn cluster_scoped_object_tables_have_upstream_columns(k: &Kubectl) {
         &["VOLUMEMODE"],
         "pv1",
     );
-    assert_eq!(pv.split_whitespace().take(5).collect::<Vec<_>>(), ["pv1", "1Gi", "RWO", "Retain", "Pending"], "{pv}");
-    check(k, &["priorityclasses"], &["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], &[], "pc");
+    m.cells(&pv, &["pv1", "1Gi", "RWO", "Retain", "Pending"]);
+    check(k, &mut m, &["priorityclasses"], &["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], &[], "pc");
     check(
         k,
+        &mut m,
         &["storageclasses"],
         &["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"],
         &[],
         "sc",
     );
-    check(k, &["clusterroles", "cr-e2e"], &["NAME", "CREATED AT"], &[], "cr-e2e");
+    check(k, &mut m, &["clusterroles", "cr-e2e"], &["NAME", "CREATED AT"], &[], "cr-e2e");
     check(
         k,
+        &mut m,
         &["clusterrolebindings", "crb-e2e"],
         &["NAME", "ROLE", "AGE"],
         &["USERS", "GROUPS", "SERVICEACCOUNTS"],
         "crb-e2e",
     );
-    check(k, &["crds"], &["NAME", "CREATED AT"], &[], "widgets.example.com");
+    check(k, &mut m, &["crds"], &["NAME", "CREATED AT"], &[], "widgets.example.com");
+    m.assert_none();
 }

@@ -16,7 +16,9 @@ kubectl_scenarios!(
     explain_prints_descriptions_of_nested_fields,
     create_dry_run_server_returns_the_defaulted_object_and_stores_nothing,
     wait_for_jsonpath_succeeds_now_and_after_a_change,
-    create_with_unknown_field_fails_strict_validation_unless_disabled,
+    create_with_unknown_field_fails_with_strict_decoding_error,
+    create_with_unknown_field_warns_or_ignores_as_validate_says,
+    server_side_apply_with_unknown_field_fails_typed_conversion,
     strategic_merge_patch_merges_containers_by_name,
     label_annotate_set_image_and_rollout_restart_update_the_object,
     get_all_lists_workloads_and_services,
@@ -63,10 +65,10 @@ fn diff_exits_1_with_a_diff_for_a_changed_manifest_and_0_for_the_same(k: &Kubect
     assert_eq!(k.jsonpath(&["configmap", "x"], "{.data.a}"), "1");
 
     // A new object is a diff too.
-    let new = configmap("diff", "1").replace("name: x", "name: y");
+    let new = configmap("diff", "1").replace("name: x", "name: other");
     let out = k.run_stdin(&["diff", "-f", "-"], &new);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    k.fails(&["get", "configmap", "y"]);
+    k.fails(&["get", "configmap", "other"]);
 }
 
 fn edit_with_a_scripted_editor_changes_the_object(k: &Kubectl) {
@@ -182,13 +184,14 @@ fn wait_for_jsonpath_succeeds_now_and_after_a_change(k: &Kubectl) {
     assert!(err.contains("timed out waiting for the condition on deployments/d"), "{err}");
 }
 
-fn create_with_unknown_field_fails_strict_validation_unless_disabled(k: &Kubectl) {
-    let k = k.in_new_namespace("strict");
-    let manifest = "apiVersion: apps/v1
+/// A Deployment with the unknown field `spec.foo`.
+fn manifest_with_unknown_field(ns: &str, name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: d
-  namespace: strict
+  name: {name}
+  namespace: {ns}
 spec:
   foo: bar
   selector:
@@ -202,33 +205,52 @@ spec:
       containers:
       - name: app
         image: nginx
-";
-    // kubectl's default --validate=strict sends fieldValidation=Strict; the server's decoder
-    // rejects the unknown field (apimachinery's strict decoding error).
+"
+    )
+}
+
+/// kubectl's default --validate=strict sends fieldValidation=Strict; the create handler turns
+/// the decoder's strict error into a BadRequest through transformDecodeError ("%s in version
+/// %q cannot be handled as a %s: %v").
+fn create_with_unknown_field_fails_with_strict_decoding_error(k: &Kubectl) {
+    let k = k.in_new_namespace("strict");
     assert_eq!(
-        k.fails_stdin(&["create", "-f", "-"], manifest),
+        k.fails_stdin(&["create", "-f", "-"], &manifest_with_unknown_field("strict", "d")),
         "Error from server (BadRequest): error when creating \"STDIN\": Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.foo\""
     );
     assert_eq!(k.names(&["deployments"]), Vec::<String>::new());
+}
 
-    // --validate=warn: accepted, with the warning.
-    let out = k.run_stdin(&["create", "--validate=warn", "-f", "-"], manifest);
+fn create_with_unknown_field_warns_or_ignores_as_validate_says(k: &Kubectl) {
+    let k = k.in_new_namespace("lenient");
+    let manifest = manifest_with_unknown_field("lenient", "d");
+    // --validate=warn: fieldValidation=Warn, accepted with the warning.
+    let out = k.run_stdin(&["create", "--validate=warn", "-f", "-"], &manifest);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "deployment.apps/d created\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "Warning: unknown field \"spec.foo\"");
     k.ok(&["delete", "deployment", "d"]);
 
     // --validate=false: fieldValidation=Ignore, accepted silently, the field dropped.
-    let out = k.run_stdin(&["create", "--validate=false", "-f", "-"], manifest);
+    let out = k.run_stdin(&["create", "--validate=false", "-f", "-"], &manifest);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "deployment.apps/d created\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     let d = k.get_json(&["deployment", "d"]);
     assert!(d["spec"].get("foo").is_none(), "{d}");
+}
 
-    // Server-side apply rejects it too, through the typed configuration (structured-merge-diff).
-    let err = k.fails_stdin(&["apply", "--server-side", "-f", "-"], &manifest.replace("name: d\n", "name: e\n"));
-    assert!(err.contains(".spec.foo: field not declared in schema"), "{err}");
+/// Server-side apply converts the configuration to its typed form first
+/// (structured-merge-diff): "failed to create typed patch object (%v): %v", a plain error that
+/// upstream 1.34 answers as a 500 Status without a reason, which kubectl prints as "Error from
+/// server: ..." (kubernetes/kubernetes#122480, #139253).
+fn server_side_apply_with_unknown_field_fails_typed_conversion(k: &Kubectl) {
+    let k = k.in_new_namespace("strictssa");
+    assert_eq!(
+        k.fails_stdin(&["apply", "--server-side", "-f", "-"], &manifest_with_unknown_field("strictssa", "e")),
+        "Error from server: failed to create typed patch object (strictssa/e; apps/v1, Kind=Deployment): .spec.foo: field not declared in schema"
+    );
+    assert_eq!(k.names(&["deployments"]), Vec::<String>::new());
 }
 
 fn strategic_merge_patch_merges_containers_by_name(k: &Kubectl) {
@@ -261,11 +283,19 @@ spec:
     assert_eq!(k.ok(&["patch", "deployment", "d", "--type", "strategic", "-p", patch]), "deployment.apps/d patched\n");
     let d = k.get_json(&["deployment", "d"]);
     let containers = &d["spec"]["template"]["spec"]["containers"];
+    // Merged by name; without $setElementOrder the patch's order comes first, then the items
+    // only the live list has (upstream's mergeSlice: normalizeElementOrder).
     let names: Vec<&str> = containers.as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["web", "sidecar"], "merged by name, order kept: {containers}");
-    assert_eq!(containers[0]["image"], "nginx:1.25");
-    assert_eq!(containers[0]["env"], json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]));
-    assert_eq!(containers[1]["image"], "busybox:1.37");
+    assert_eq!(names, ["sidecar", "web"], "{containers}");
+    assert_eq!(containers[0]["image"], "busybox:1.37");
+    assert_eq!(containers[1]["image"], "nginx:1.25");
+    assert_eq!(containers[1]["env"], json!([{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]));
+
+    // With $setElementOrder (what kubectl apply sends) the order is the directive's.
+    let ordered = r#"{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"web"},{"name":"sidecar"}],"containers":[{"name":"web","image":"nginx:1.26"}]}}}}"#;
+    k.ok(&["patch", "deployment", "d", "--type", "strategic", "-p", ordered]);
+    assert_eq!(k.jsonpath(&["deployment", "d"], "{.spec.template.spec.containers[*].name}"), "web sidecar");
+    assert_eq!(k.jsonpath(&["deployment", "d"], "{.spec.template.spec.containers[0].image}"), "nginx:1.26");
 
     // $patch: delete removes one container by its merge key.
     let delete = r#"{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","$patch":"delete"}]}}}}"#;
@@ -380,14 +410,7 @@ spec:
     // kubectl expands the "all" category from discovery, in discovery's order.
     assert_eq!(
         k.names(&["all"]),
-        [
-            "pod/p",
-            "service/s",
-            "deployment.apps/d",
-            "replicaset.apps/rs",
-            "cronjob.batch/cj",
-            "job.batch/j",
-        ]
+        ["pod/p", "service/s", "deployment.apps/d", "replicaset.apps/rs", "cronjob.batch/cj", "job.batch/j",]
     );
 
     let out = k.ok(&["get", "all"]);
@@ -405,7 +428,9 @@ spec:
         ],
         "{out}"
     );
-    for row in ["pod/p ", "service/s ", "deployment.apps/d ", "replicaset.apps/rs ", "cronjob.batch/cj ", "job.batch/j "] {
+    for row in
+        ["pod/p ", "service/s ", "deployment.apps/d ", "replicaset.apps/rs ", "cronjob.batch/cj ", "job.batch/j "]
+    {
         assert!(out.lines().any(|l| l.starts_with(row)), "no row {row:?} in:\n{out}");
     }
 }

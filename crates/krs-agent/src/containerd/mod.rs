@@ -28,7 +28,8 @@ pub struct Supervised {
 
 /// Finds an executable in PATH.
 pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    let path = std::env::var_os("PATH")
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
@@ -105,7 +106,10 @@ async fn spawn(binary: &Path, layout: &Layout) -> Result<Child> {
         }
         if Instant::now() > deadline {
             let _ = child.kill().await;
-            return Err(Error::Containerd(format!("containerd did not open its socket within 30 s; see {}", log_path.display())));
+            return Err(Error::Containerd(format!(
+                "containerd did not open its socket within 30 s; see {}",
+                log_path.display()
+            )));
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }

@@ -1,6 +1,7 @@
 //! The kubelet with a real container runtime: it registers the node, watches the pods bound to
 //! it, runs one worker per pod, relists the runtime (PLEG) and reports status.
 
+mod logrotate;
 mod status;
 mod sync;
 
@@ -29,13 +30,16 @@ use crate::probes::ProbeManager;
 use crate::ratelimit::RateLimiter;
 use crate::runtime::cri::client::CriClient;
 use crate::runtime::cri::{CriRuntime, CriSettings};
-use crate::runtime::{ContainerState, DynRuntime, DnsSettings};
+use crate::runtime::{ContainerState, DnsSettings, DynRuntime};
 use crate::status::manager::StatusManager;
 use crate::volumes::VolumeManager;
 use crate::{cni, dns};
 
 /// Annotation of mirror pods (the API's copy of a static pod): not pods to run.
 pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
+
+/// Container name → (waiting reason, message).
+type Reasons = HashMap<String, (String, String)>;
 
 pub struct Kubelet {
     opts: AgentOptions,
@@ -50,7 +54,7 @@ pub struct Kubelet {
     /// The pods the API binds to this node, by UID.
     pods: Mutex<HashMap<String, Arc<Pod>>>,
     /// Per pod: why containers are waiting (ErrImagePull, CrashLoopBackOff, ...).
-    reasons: Mutex<HashMap<String, HashMap<String, (String, String)>>>,
+    reasons: Mutex<HashMap<String, Reasons>>,
     /// The first list of pods has been seen: runtime pods unknown to it are orphans.
     synced: AtomicBool,
     host_dns: DnsSettings,
@@ -68,7 +72,12 @@ fn is_mirror(pod: &Pod) -> bool {
 }
 
 /// Runs the kubelet until `shutdown` completes.
-pub async fn run(client: Client, opts: AgentOptions, socket: Option<PathBuf>, shutdown: impl Future<Output = ()>) -> Result<()> {
+pub async fn run(
+    client: Client,
+    opts: AgentOptions,
+    socket: Option<PathBuf>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     let data = opts.data_dir.clone();
     let mkdir = |p: &PathBuf| std::fs::create_dir_all(p).map_err(|e| Error::io(format!("creating {}", p.display()), e));
     for d in ["pods", "logs", "seccomp"] {
@@ -80,7 +89,9 @@ pub async fn run(client: Client, opts: AgentOptions, socket: Option<PathBuf>, sh
         Some(s) => s,
         None => {
             let cni_bin_dir = containerd::config::find_cni_bin_dir().ok_or_else(|| {
-                Error::Containerd("no CNI plugins found in /usr/lib/cni or /opt/cni/bin: install containernetworking-plugins".into())
+                Error::Containerd(
+                    "no CNI plugins found in /usr/lib/cni or /opt/cni/bin: install containernetworking-plugins".into(),
+                )
             })?;
             let settings = containerd::Settings {
                 sandbox_image: opts.sandbox_image.clone(),
@@ -90,6 +101,9 @@ pub async fn run(client: Client, opts: AgentOptions, socket: Option<PathBuf>, sh
             };
             let s = Supervised::start(&data, &settings).await?;
             let path = s.socket.clone();
+            if opts.sandbox_image == crate::testing::PAUSE_IMAGE {
+                import_local_images(&path, &data).await;
+            }
             supervised = Some(s);
             path
         }
@@ -99,6 +113,26 @@ pub async fn run(client: Client, opts: AgentOptions, socket: Option<PathBuf>, sh
         s.stop().await;
     }
     result
+}
+
+/// Builds krs's own sandbox image (and a busybox image) from the host's busybox-static and
+/// imports them into the supervised containerd, so pods start without any registry. Without
+/// busybox the agent still runs; pods then fail to start with the image error in their status.
+async fn import_local_images(socket: &std::path::Path, data: &std::path::Path) {
+    let (socket, work) = (socket.to_path_buf(), data.join("images"));
+    let imported = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&work)?;
+        crate::testing::import_test_images(&socket, &work)
+    })
+    .await;
+    match imported {
+        Ok(Ok(())) => tracing::info!(
+            images = ?[crate::testing::PAUSE_IMAGE, crate::testing::BUSYBOX_IMAGE],
+            "local images imported"
+        ),
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot build the local sandbox image (is busybox-static installed?)"),
+        Err(e) => tracing::warn!(error = %e, "importing local images"),
+    }
 }
 
 async fn run_with_runtime(
@@ -168,6 +202,7 @@ async fn run_with_runtime(
         tokio::spawn(kubelet.clone().node_status_loop()),
         tokio::spawn(lease_loop(client.clone(), kubelet.opts.node_name.clone(), registered.metadata.uid.clone())),
     ];
+    tasks.push(tokio::spawn(logrotate::run(kubelet.clone())));
     let w = workers.clone();
     tasks.push(tokio::spawn(async move {
         while let Some(uid) = probe_rx.recv().await {
@@ -364,7 +399,7 @@ impl Kubelet {
                 current.insert(uid.clone(), fp);
             }
             previous = current;
-            if round % 2 == 0 && self.synced.load(Ordering::Acquire) {
+            if round.is_multiple_of(2) && self.synced.load(Ordering::Acquire) {
                 self.housekeeping(&list).await;
             }
         }
@@ -377,7 +412,8 @@ impl Kubelet {
             if known.contains(uid) || workers.has(uid) {
                 continue;
             }
-            let active = p.containers.iter().any(|c| c.state == ContainerState::Running) || p.sandboxes.iter().any(|s| s.ready);
+            let active =
+                p.containers.iter().any(|c| c.state == ContainerState::Running) || p.sandboxes.iter().any(|s| s.ready);
             tracing::info!(pod = %uid, active, "cleaning up a pod the API no longer has");
             if active && let Err(e) = self.rt.kill_pod(None, p, Some(2)).await {
                 tracing::warn!(pod = %uid, error = %e, "stopping an orphaned pod");

@@ -5,19 +5,35 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
 
 use super::Kubelet;
 use super::status::{self, Inputs};
+use crate::dns;
 use crate::downward::Addresses;
 use crate::env::{EnvInputs, container_env};
 use crate::podworkers::{Outcome, Work};
-use crate::runtime::{RegistryAuth, RuntimePodStatus, SyncContext};
-use crate::dns;
+use crate::runtime::{EnvSource, RegistryAuth, RuntimePodStatus, SyncContext};
 
 /// How often a running pod is synced without any event (upstream syncFrequency is 1 min; this
 /// also refreshes configMap and secret volumes).
 const RESYNC: Duration = Duration::from_secs(10);
+
+/// Environments from the API objects the kubelet reads and the node's facts.
+struct KubeletEnv {
+    cache: Arc<crate::apicache::ApiCache>,
+    host_ips: Vec<String>,
+    allocatable: std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+}
+
+#[async_trait::async_trait]
+impl EnvSource for KubeletEnv {
+    async fn env(&self, pod: &Pod, c: &Container, pod_ips: &[String]) -> Result<Vec<(String, String)>, String> {
+        let addrs = Addresses { host_ips: self.host_ips.clone(), pod_ips: pod_ips.to_vec() };
+        let inputs = EnvInputs { cache: &self.cache, addrs: &addrs, allocatable: &self.allocatable };
+        container_env(pod, c, &inputs).await
+    }
+}
 
 fn uid(pod: &Pod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
@@ -90,27 +106,30 @@ impl Kubelet {
         let pod_ips: Vec<String> = rt_status.sandbox().filter(|s| s.ready).map(|s| s.ips.clone()).unwrap_or_default();
         let addrs = Addresses { host_ips: host_ips.clone(), pod_ips };
         let allocatable = self.node.allocatable();
-        let volumes = match self.volumes.setup(pod, &crate::volumes::Inputs { addrs: &addrs, allocatable: &allocatable }).await {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(pod = %pod_name(pod), error = %e, "volumes not ready");
-                return Outcome::Again(Duration::from_secs(2));
-            }
-        };
+        let volumes =
+            match self.volumes.setup(pod, &crate::volumes::Inputs { addrs: &addrs, allocatable: &allocatable }).await {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(pod = %pod_name(pod), error = %e, "volumes not ready");
+                    return Outcome::Again(Duration::from_secs(2));
+                }
+            };
         let pod_dir = self.volumes.pod_dir(&u);
         let mut ctx = SyncContext { volumes, pod_dir: pod_dir.clone(), ..Default::default() };
         let spec = pod.spec.clone().unwrap_or_default();
-        let env_inputs = EnvInputs { cache: &self.cache, addrs: &addrs, allocatable: &allocatable };
-        for c in spec.init_containers.iter().flatten().chain(spec.containers.iter()) {
-            ctx.env.insert(c.name.clone(), container_env(pod, c, &env_inputs).await);
-        }
+        ctx.env = Some(Arc::new(KubeletEnv {
+            cache: self.cache.clone(),
+            host_ips: host_ips.clone(),
+            allocatable: allocatable.clone(),
+        }));
         ctx.pull_secrets = self.pull_secrets(pod).await;
         ctx.unhealthy = self.probes.unhealthy(&u);
         ctx.started = self.probes.started_map(&u);
         if spec.host_network != Some(true) {
             ctx.etc_hosts = Some(pod_dir.join("etc-hosts"));
         }
-        let cluster = dns::ClusterDns { servers: &self.cluster_dns, domain: &self.opts.cluster_domain, host: &self.host_dns };
+        let cluster =
+            dns::ClusterDns { servers: &self.cluster_dns, domain: &self.opts.cluster_domain, host: &self.host_dns };
         ctx.dns = Some(dns::for_pod(pod, &cluster));
         ctx.cluster_domain = self.opts.cluster_domain.clone();
         let result = self.rt.sync_pod(pod, &rt_status, &ctx).await;

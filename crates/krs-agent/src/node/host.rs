@@ -28,10 +28,8 @@ pub struct Identity {
 
 pub fn capacity(storage_dir: &Path) -> Capacity {
     let cpus = std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1);
-    let memory_bytes = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| meminfo_field(&s, "MemTotal"))
-        .unwrap_or(0);
+    let memory_bytes =
+        std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| meminfo_field(&s, "MemTotal")).unwrap_or(0);
     Capacity {
         cpus,
         memory_bytes,
@@ -83,7 +81,7 @@ pub fn quantity_bytes(bytes: u64) -> String {
         return "0".into();
     }
     for (suffix, unit) in UNITS {
-        if bytes % unit == 0 {
+        if bytes.is_multiple_of(unit) {
             return format!("{}{suffix}", bytes / unit);
         }
     }

@@ -43,7 +43,13 @@ impl NodeManager {
         let hostname = host::hostname();
         let ip = o.node_ip.unwrap_or_else(host::default_ip);
         let hugepages_total: u64 = cap.hugepages.values().sum();
-        let capacity = object::resource_list(cap.cpus * 1000, cap.memory_bytes, cap.ephemeral_storage_bytes, o.max_pods, &cap.hugepages);
+        let capacity = object::resource_list(
+            cap.cpus * 1000,
+            cap.memory_bytes,
+            cap.ephemeral_storage_bytes,
+            o.max_pods,
+            &cap.hugepages,
+        );
         let allocatable = object::resource_list(
             cap.cpus * 1000,
             cap.memory_bytes.saturating_sub(MEMORY_AVAILABLE_MIN).saturating_sub(hugepages_total),
@@ -119,13 +125,14 @@ impl NodeManager {
         h.memory_pressure = host::memory_available().is_some_and(|a| a < MEMORY_AVAILABLE_MIN);
         h.disk_pressure = host::fs_stats(&self.data_dir)
             .is_some_and(|s| s.capacity > 0 && s.available * 100 < s.capacity * NODEFS_AVAILABLE_MIN_PERCENT);
-        h.pid_pressure = host::pid_usage().is_some_and(|(max, used)| (max - used.min(max)) * 100 < max * PID_AVAILABLE_MIN_PERCENT);
+        h.pid_pressure =
+            host::pid_usage().is_some_and(|(max, used)| (max - used.min(max)) * 100 < max * PID_AVAILABLE_MIN_PERCENT);
         h
     }
 
     async fn images(&self) -> Vec<ContainerImage> {
         let mut images = self.runtime.images().await.unwrap_or_default();
-        images.sort_by(|a, b| b.size.cmp(&a.size));
+        images.sort_by_key(|i| std::cmp::Reverse(i.size));
         images
             .into_iter()
             .take(50)

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus,
-    NodeSystemInfo, Taint,
+    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus, NodeSystemInfo, Taint,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -68,10 +67,7 @@ pub fn initial_node(d: &NodeDescription, health: &Health, now: jiff::Timestamp) 
             )])),
             ..Default::default()
         },
-        spec: Some(NodeSpec {
-            taints: (!d.taints.is_empty()).then(|| d.taints.clone()),
-            ..Default::default()
-        }),
+        spec: Some(NodeSpec { taints: (!d.taints.is_empty()).then(|| d.taints.clone()), ..Default::default() }),
         status: Some(status(d, health, &[], now)),
     }
 }
@@ -83,9 +79,7 @@ pub fn status(d: &NodeDescription, health: &Health, previous: &[NodeCondition], 
         capacity: Some(d.capacity.clone()),
         allocatable: Some(d.allocatable.clone()),
         conditions: Some(conditions(health, previous, now)),
-        daemon_endpoints: Some(NodeDaemonEndpoints {
-            kubelet_endpoint: Some(DaemonEndpoint { port: d.kubelet_port }),
-        }),
+        daemon_endpoints: Some(NodeDaemonEndpoints { kubelet_endpoint: Some(DaemonEndpoint { port: d.kubelet_port }) }),
         node_info: Some(d.node_info.clone()),
         ..Default::default()
     }
@@ -166,7 +160,7 @@ pub fn resource_list(
     hugepages: &BTreeMap<u64, u64>,
 ) -> BTreeMap<String, Quantity> {
     let mut m = BTreeMap::new();
-    let cpu = if cpu_millis % 1000 == 0 { (cpu_millis / 1000).to_string() } else { format!("{cpu_millis}m") };
+    let cpu = if cpu_millis.is_multiple_of(1000) { (cpu_millis / 1000).to_string() } else { format!("{cpu_millis}m") };
     m.insert("cpu".to_owned(), Quantity(cpu));
     m.insert("memory".to_owned(), Quantity(kib(memory_bytes)));
     m.insert("ephemeral-storage".to_owned(), Quantity(kib(ephemeral_bytes)));

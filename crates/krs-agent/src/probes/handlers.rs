@@ -49,7 +49,13 @@ async fn http_get_inner(g: &HttpGet<'_>) -> Result<u16, String> {
     let scheme = if g.https { "https" } else { "http" };
     let url = format!("{scheme}://{addr}{}", if g.path.is_empty() { "/" } else { g.path });
     let stream = TcpStream::connect(&addr).await.map_err(|e| format!("Get \"{url}\": dial tcp {addr}: {e}"))?;
-    let path = if g.path.is_empty() { "/".to_owned() } else if g.path.starts_with('/') { g.path.to_owned() } else { format!("/{}", g.path) };
+    let path = if g.path.is_empty() {
+        "/".to_owned()
+    } else if g.path.starts_with('/') {
+        g.path.to_owned()
+    } else {
+        format!("/{}", g.path)
+    };
     let mut builder = http::Request::get(path)
         .header(http::header::USER_AGENT, "kube-probe/1.34")
         .header(http::header::ACCEPT, "*/*")

@@ -63,11 +63,12 @@ struct Results {
 }
 
 type Key = (String, String); // pod UID, container name
+type WorkerKey = (String, String, Kind);
 
 struct Inner {
     runtime: DynRuntime,
     results: Mutex<HashMap<Key, Results>>,
-    workers: Mutex<HashMap<(String, String, Kind), (String, JoinHandle<()>)>>,
+    workers: Mutex<HashMap<WorkerKey, (String, JoinHandle<()>)>>,
     /// Pod UIDs whose probe results changed: their pod worker syncs again.
     changed: mpsc::UnboundedSender<String>,
 }
@@ -177,7 +178,8 @@ impl ProbeManager {
     /// Whether the container instance is ready (readiness probe, or running without one).
     pub fn ready(&self, uid: &str, name: &str, container_id: &str) -> bool {
         let r = self.inner.results.lock();
-        r.get(&(uid.to_owned(), name.to_owned())).is_some_and(|r| r.container_id == container_id && r.ready && r.started)
+        r.get(&(uid.to_owned(), name.to_owned()))
+            .is_some_and(|r| r.container_id == container_id && r.ready && r.started)
     }
 
     pub fn started(&self, uid: &str, name: &str, container_id: &str) -> bool {
@@ -188,7 +190,10 @@ impl ProbeManager {
     /// Containers of the pod to restart, with why.
     pub fn unhealthy(&self, uid: &str) -> HashMap<String, String> {
         let r = self.inner.results.lock();
-        r.iter().filter(|((u, _), _)| u == uid).filter_map(|((_, n), r)| Some((n.clone(), r.unhealthy.clone()?))).collect()
+        r.iter()
+            .filter(|((u, _), _)| u == uid)
+            .filter_map(|((_, n), r)| Some((n.clone(), r.unhealthy.clone()?)))
+            .collect()
     }
 
     /// Container name → started, for the pod's running containers.
@@ -317,7 +322,9 @@ impl Worker {
         }
         if let Some(tcp) = &p.tcp_socket {
             return match resolve_port(&tcp.port, &self.container) {
-                Ok(port) => handlers::tcp(tcp.host.as_deref().filter(|h| !h.is_empty()).unwrap_or(host), port, timeout).await,
+                Ok(port) => {
+                    handlers::tcp(tcp.host.as_deref().filter(|h| !h.is_empty()).unwrap_or(host), port, timeout).await
+                }
                 Err(e) => Outcome::Failure(e),
             };
         }

@@ -141,12 +141,34 @@ pub trait Runtime: Send + Sync + 'static {
     /// Removes a pod's stopped sandboxes and containers.
     async fn remove_pod(&self, status: &RuntimePodStatus) -> Result<()>;
     /// Kills one container (liveness or startup probe failure), with its preStop hook.
-    async fn kill_container(&self, pod: &Pod, container_id: &str, name: &str, grace_seconds: i64, reason: &str) -> Result<()>;
+    async fn kill_container(
+        &self,
+        pod: &Pod,
+        container_id: &str,
+        name: &str,
+        grace_seconds: i64,
+        reason: &str,
+    ) -> Result<()>;
     async fn exec_sync(&self, container_id: &str, cmd: Vec<String>, timeout_seconds: i64) -> Result<ExecResult>;
     async fn images(&self) -> Result<Vec<ImageRecord>>;
     /// The URL of the runtime's streaming server for an exec, attach or port-forward session.
-    async fn exec_url(&self, container_id: &str, cmd: Vec<String>, tty: bool, stdin: bool, stdout: bool, stderr: bool) -> Result<String>;
-    async fn attach_url(&self, container_id: &str, tty: bool, stdin: bool, stdout: bool, stderr: bool) -> Result<String>;
+    async fn exec_url(
+        &self,
+        container_id: &str,
+        cmd: Vec<String>,
+        tty: bool,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<String>;
+    async fn attach_url(
+        &self,
+        container_id: &str,
+        tty: bool,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<String>;
     async fn port_forward_url(&self, sandbox_id: &str, ports: Vec<i32>) -> Result<String>;
     /// CPU and memory use of every running container.
     async fn container_stats(&self) -> Result<Vec<ContainerStats>>;
@@ -154,11 +176,23 @@ pub trait Runtime: Send + Sync + 'static {
     async fn reopen_log(&self, container_id: &str) -> Result<()>;
 }
 
+/// A container's environment, resolved when the container is created (it may name the pod's
+/// IPs, known only once the sandbox exists).
+#[async_trait]
+pub trait EnvSource: Send + Sync {
+    async fn env(
+        &self,
+        pod: &Pod,
+        container: &k8s_openapi::api::core::v1::Container,
+        pod_ips: &[String],
+    ) -> std::result::Result<Vec<(String, String)>, String>;
+}
+
 /// What a pod sync needs besides the pod: resolved by the kubelet from the API and the node.
 #[derive(Clone, Default)]
 pub struct SyncContext {
-    /// Container name → environment (resolved), or the reason it could not be resolved.
-    pub env: HashMap<String, std::result::Result<Vec<(String, String)>, String>>,
+    /// Resolves containers' environments (once the pod's IPs are known).
+    pub env: Option<Arc<dyn EnvSource>>,
     /// Volume name → where it is on the host and whether it is read-only.
     pub volumes: HashMap<String, VolumeMount>,
     /// Registry credentials from imagePullSecrets.

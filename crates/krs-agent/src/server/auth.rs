@@ -12,10 +12,13 @@ use parking_lot::Mutex;
 
 use super::Caller;
 
+/// User, groups, verb, subresource.
+type Attributes = (String, Vec<String>, String, String);
+
 pub struct Authorizer {
     client: Client,
     node: String,
-    cache: Mutex<HashMap<(String, Vec<String>, String, String), (bool, Instant)>>,
+    cache: Mutex<HashMap<Attributes, (bool, Instant)>>,
 }
 
 const ALLOWED_TTL: Duration = Duration::from_secs(300);

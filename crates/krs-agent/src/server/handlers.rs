@@ -22,7 +22,13 @@ pub fn pods(kubelet: &Kubelet) -> Response<Body> {
     full(StatusCode::OK, "application/json", serde_json::to_vec(&list).unwrap_or_default())
 }
 
-pub async fn container_logs(kubelet: &Arc<Kubelet>, ns: &str, pod: &str, container: &str, query: Option<&str>) -> Response<Body> {
+pub async fn container_logs(
+    kubelet: &Arc<Kubelet>,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    query: Option<&str>,
+) -> Response<Body> {
     let q = query_pairs(query);
     let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let on = |k: &str| get(k).is_some_and(|v| matches!(v, "1" | "true" | "True" | ""));
@@ -102,13 +108,10 @@ pub async fn container_logs(kubelet: &Arc<Kubelet>, ns: &str, pod: &str, contain
                 return;
             }
             checks += 1;
-            if lines.is_empty() && checks % 5 == 0 {
-                let running = kubelet
-                    .runtime()
-                    .pod_status(&uid)
-                    .await
-                    .ok()
-                    .and_then(|s| s.latest(&container).map(|c| c.id == record.id && c.state == ContainerState::Running));
+            if lines.is_empty() && checks.is_multiple_of(5) {
+                let running = kubelet.runtime().pod_status(&uid).await.ok().and_then(|s| {
+                    s.latest(&container).map(|c| c.id == record.id && c.state == ContainerState::Running)
+                });
                 if running != Some(true) {
                     return;
                 }

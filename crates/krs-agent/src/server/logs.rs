@@ -175,10 +175,12 @@ mod tests {
             .map(|r| r.0)
             .unwrap_or_default();
         assert_eq!(String::from_utf8_lossy(&ts), "2024-01-01T00:00:02.000000000Z three\n");
-        let limited = read(&p, &Options { limit_bytes: Some(5), ..Default::default() }).map(|r| r.0).unwrap_or_default();
+        let limited =
+            read(&p, &Options { limit_bytes: Some(5), ..Default::default() }).map(|r| r.0).unwrap_or_default();
         assert_eq!(limited, b"one\np");
         // Rotated files come first.
-        std::fs::write(dir.path().join("0.log.20231231-000000"), "2023-12-31T00:00:00Z stdout F zero\n").expect("write");
+        std::fs::write(dir.path().join("0.log.20231231-000000"), "2023-12-31T00:00:00Z stdout F zero\n")
+            .expect("write");
         let all = read(&p, &Options::default()).map(|r| r.0).unwrap_or_default();
         assert!(String::from_utf8_lossy(&all).starts_with("zero\none\n"));
         assert_eq!(tail_messages(&p, 1, 3).ok().as_deref(), Some("ee\n"));

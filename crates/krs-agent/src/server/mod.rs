@@ -98,13 +98,19 @@ pub async fn start(kubelet: Arc<Kubelet>) -> Result<Option<JoinHandle<()>>> {
     };
     let tls = tls_config(cert, key, o.client_ca_pem.as_deref())?;
     let addr = SocketAddr::new(o.bind_address, o.port);
-    let listener = TcpListener::bind(addr).await.map_err(|e| Error::io(format!("binding the kubelet API to {addr}"), e))?;
+    let listener =
+        TcpListener::bind(addr).await.map_err(|e| Error::io(format!("binding the kubelet API to {addr}"), e))?;
     tracing::info!(%addr, "kubelet API serving");
     let authz = Arc::new(auth::Authorizer::new(kubelet.client().clone(), kubelet.options().node_name.clone()));
     Ok(Some(tokio::spawn(accept_loop(listener, tls, kubelet, authz))))
 }
 
-async fn accept_loop(listener: TcpListener, tls: Arc<rustls::ServerConfig>, kubelet: Arc<Kubelet>, authz: Arc<auth::Authorizer>) {
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    kubelet: Arc<Kubelet>,
+    authz: Arc<auth::Authorizer>,
+) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
         let (tcp, peer) = match listener.accept().await {
@@ -148,7 +154,12 @@ fn subresource(path: &str) -> &'static str {
     }
 }
 
-async fn route(req: Request<Incoming>, caller: Option<Caller>, kubelet: Arc<Kubelet>, authz: Arc<auth::Authorizer>) -> Response<Body> {
+async fn route(
+    req: Request<Incoming>,
+    caller: Option<Caller>,
+    kubelet: Arc<Kubelet>,
+    authz: Arc<auth::Authorizer>,
+) -> Response<Body> {
     let path = req.uri().path().to_owned();
     if path == "/healthz" || path == "/healthz/ping" {
         return text(StatusCode::OK, "ok");
@@ -171,9 +182,15 @@ async fn route(req: Request<Incoming>, caller: Option<Caller>, kubelet: Arc<Kube
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
         ["pods"] | ["pods", ""] => handlers::pods(&kubelet),
-        ["containerLogs", ns, pod, container] => handlers::container_logs(&kubelet, ns, pod, container, req.uri().query()).await,
-        ["exec", ns, pod, container] | ["exec", ns, pod, _, container] => stream::exec(req, &kubelet, ns, pod, container, false).await,
-        ["attach", ns, pod, container] | ["attach", ns, pod, _, container] => stream::exec(req, &kubelet, ns, pod, container, true).await,
+        ["containerLogs", ns, pod, container] => {
+            handlers::container_logs(&kubelet, ns, pod, container, req.uri().query()).await
+        }
+        ["exec", ns, pod, container] | ["exec", ns, pod, _, container] => {
+            stream::exec(req, &kubelet, ns, pod, container, false).await
+        }
+        ["attach", ns, pod, container] | ["attach", ns, pod, _, container] => {
+            stream::exec(req, &kubelet, ns, pod, container, true).await
+        }
         ["portForward", ns, pod] | ["portForward", ns, pod, _] => stream::port_forward(req, &kubelet, ns, pod).await,
         ["metrics"] => handlers::metrics(&kubelet).await,
         ["stats", "summary"] => handlers::summary(&kubelet).await,

@@ -58,7 +58,14 @@ fn flag(pairs: &[(String, String)], key: &str) -> bool {
     pairs.iter().any(|(k, v)| k == key && matches!(v.as_str(), "1" | "true" | "True" | ""))
 }
 
-pub async fn exec(req: Request<Incoming>, kubelet: &Arc<Kubelet>, ns: &str, pod: &str, container: &str, attach: bool) -> Response<Body> {
+pub async fn exec(
+    req: Request<Incoming>,
+    kubelet: &Arc<Kubelet>,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    attach: bool,
+) -> Response<Body> {
     let Some(p) = kubelet.pod(ns, pod) else { return text(StatusCode::NOT_FOUND, format!("pod {ns}/{pod} not found")) };
     let uid = p.metadata.uid.clone().unwrap_or_default();
     let status = match kubelet.runtime().pod_status(&uid).await {
@@ -69,7 +76,12 @@ pub async fn exec(req: Request<Incoming>, kubelet: &Arc<Kubelet>, ns: &str, pod:
         return text(StatusCode::BAD_REQUEST, format!("container {container} is not running in pod {ns}/{pod}"));
     };
     let q = query_pairs(req.uri().query());
-    let (tty, stdin, stdout, stderr) = (flag(&q, "tty"), flag(&q, "input") || flag(&q, "stdin"), flag(&q, "output") || flag(&q, "stdout"), flag(&q, "error") || flag(&q, "stderr"));
+    let (tty, stdin, stdout, stderr) = (
+        flag(&q, "tty"),
+        flag(&q, "input") || flag(&q, "stdin"),
+        flag(&q, "output") || flag(&q, "stdout"),
+        flag(&q, "error") || flag(&q, "stderr"),
+    );
     let url = if attach {
         kubelet.runtime().attach_url(&c.id, tty, stdin, stdout, stderr).await
     } else {
@@ -95,7 +107,11 @@ pub async fn port_forward(req: Request<Incoming>, kubelet: &Arc<Kubelet>, ns: &s
     let Some(sandbox) = status.sandbox().filter(|s| s.ready) else {
         return text(StatusCode::BAD_REQUEST, format!("pod {ns}/{pod} has no running sandbox"));
     };
-    let ports: Vec<i32> = query_pairs(req.uri().query()).iter().filter(|(k, _)| k == "port").filter_map(|(_, v)| v.parse().ok()).collect();
+    let ports: Vec<i32> = query_pairs(req.uri().query())
+        .iter()
+        .filter(|(k, _)| k == "port")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
     match kubelet.runtime().port_forward_url(&sandbox.id, ports).await {
         Ok(u) => proxy(req, &u).await,
         Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -104,13 +120,24 @@ pub async fn port_forward(req: Request<Incoming>, kubelet: &Arc<Kubelet>, ns: &s
 
 /// Headers not forwarded hop to hop (the upgrade ones are, for an upgrade).
 fn hop_by_hop(name: &str) -> bool {
-    matches!(name, "keep-alive" | "proxy-connection" | "transfer-encoding" | "te" | "trailer" | "proxy-authorization" | "authorization")
+    matches!(
+        name,
+        "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "proxy-authorization"
+            | "authorization"
+    )
 }
 
 /// Sends the client's request (with its query) to the runtime's streaming URL; on 101 both
 /// connections are spliced.
 async fn proxy(mut req: Request<Incoming>, url: &str) -> Response<Body> {
-    let Ok(target) = url.parse::<http::Uri>() else { return text(StatusCode::INTERNAL_SERVER_ERROR, format!("bad stream URL {url}")) };
+    let Ok(target) = url.parse::<http::Uri>() else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, format!("bad stream URL {url}"));
+    };
     let Some(authority) = target.authority().map(|a| a.to_string()) else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, format!("bad stream URL {url}"));
     };
@@ -144,7 +171,9 @@ async fn proxy(mut req: Request<Incoming>, url: &str) -> Response<Body> {
         let n = match backend.read(&mut chunk).await {
             Ok(0) => return text(StatusCode::BAD_GATEWAY, "the runtime's streaming server closed the connection"),
             Ok(n) => n,
-            Err(e) => return text(StatusCode::BAD_GATEWAY, format!("reading from the runtime's streaming server: {e}")),
+            Err(e) => {
+                return text(StatusCode::BAD_GATEWAY, format!("reading from the runtime's streaming server: {e}"));
+            }
         };
         buf.extend_from_slice(&chunk[..n]);
         let mut hdrs = [httparse::EMPTY_HEADER; 64];

@@ -34,7 +34,12 @@ pub fn load(path: &Path, node: &str) -> Result<Pod, String> {
     } else {
         serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
     };
-    let name = pod.metadata.name.clone().filter(|n| !n.is_empty()).ok_or_else(|| format!("{}: the pod has no name", path.display()))?;
+    let name = pod
+        .metadata
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| format!("{}: the pod has no name", path.display()))?;
     let ns = pod.metadata.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into());
     let digest = ring::digest::digest(&ring::digest::SHA256, format!("{node}\n{text}").as_bytes());
     let hex: String = digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();

@@ -47,12 +47,7 @@ impl PodShape {
                 .collect(),
             containers: spec.containers.iter().map(|c| c.name.as_str().into()).collect(),
             restart_policy: RestartPolicy::parse(spec.restart_policy.as_deref()),
-            readiness_gates: spec
-                .readiness_gates
-                .iter()
-                .flatten()
-                .map(|g| g.condition_type.as_str().into())
-                .collect(),
+            readiness_gates: spec.readiness_gates.iter().flatten().map(|g| g.condition_type.as_str().into()).collect(),
         }
     }
 }
@@ -80,7 +75,8 @@ fn last_terminated_code(s: &ContainerStatus) -> Option<i32> {
 /// Whether any regular container has started (is running or has terminated).
 pub fn any_regular_started(shape: &PodShape, statuses: &[ContainerStatus]) -> bool {
     shape.containers.iter().any(|c| {
-        find(statuses, c).is_some_and(|s| running(s) || terminated_code(s).is_some() || last_terminated_code(s).is_some())
+        find(statuses, c)
+            .is_some_and(|s| running(s) || terminated_code(s).is_some() || last_terminated_code(s).is_some())
     })
 }
 
@@ -279,11 +275,11 @@ pub fn pod_conditions(
         let mut unready = Vec::new();
         for gate in &shape.readiness_gates {
             match api_conditions.iter().find(|c| c.type_ == **gate) {
-                None => unready.push(format!("corresponding condition of pod readiness gate \"{gate}\" does not exist.")),
-                Some(c) if c.status != "True" => unready.push(format!(
-                    "the status of pod readiness gate \"{gate}\" is not \"True\", but {}",
-                    c.status
-                )),
+                None => {
+                    unready.push(format!("corresponding condition of pod readiness gate \"{gate}\" does not exist."))
+                }
+                Some(c) if c.status != "True" => unready
+                    .push(format!("the status of pod readiness gate \"{gate}\" is not \"True\", but {}", c.status)),
                 Some(_) => {}
             }
         }
@@ -366,8 +362,14 @@ mod tests {
     #[test]
     fn init_containers_gate_the_phase() {
         let s = shape(&[("init", false)], &["a"], RestartPolicy::Never);
-        assert_eq!(get_phase(&s, &[st("init", run(), false), st("a", wait("PodInitializing"), false)], false), "Pending");
-        assert_eq!(get_phase(&s, &[st("init", exited(2), false), st("a", wait("PodInitializing"), false)], false), "Failed");
+        assert_eq!(
+            get_phase(&s, &[st("init", run(), false), st("a", wait("PodInitializing"), false)], false),
+            "Pending"
+        );
+        assert_eq!(
+            get_phase(&s, &[st("init", exited(2), false), st("a", wait("PodInitializing"), false)], false),
+            "Failed"
+        );
         let c = pod_conditions(&s, &[st("init", run(), false)], "Pending", true, &[]);
         let init = c.iter().find(|c| c.type_ == "Initialized").cloned().unwrap_or_default();
         assert_eq!(init.status, "False");

@@ -59,7 +59,9 @@ impl VolumeManager {
         let mut out = HashMap::new();
         for v in pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).into_iter().flatten() {
             let plugin_dir = |plugin: &str| dir.join("volumes").join(plugin).join(&v.name);
-            let io = |what: &str, e: std::io::Error| format!("MountVolume.SetUp failed for volume {:?}: {what}: {e}", v.name);
+            let io = |what: &str, e: std::io::Error| {
+                format!("MountVolume.SetUp failed for volume {:?}: {what}: {e}", v.name)
+            };
             let mount = if let Some(e) = &v.empty_dir {
                 let path = plugin_dir("kubernetes.io~empty-dir");
                 if e.medium.as_deref() == Some("Memory") {
@@ -100,7 +102,10 @@ impl VolumeManager {
                 let Some(payload) = payload else {
                     // An optional source that is missing: an empty volume.
                     std::fs::create_dir_all(&path).map_err(|e| io("creating the directory", e))?;
-                    out.insert(v.name.clone(), VolumeMount { host_path: path, read_only: true, create_sub_paths: false });
+                    out.insert(
+                        v.name.clone(),
+                        VolumeMount { host_path: path, read_only: true, create_sub_paths: false },
+                    );
                     continue;
                 };
                 if secret {
@@ -116,11 +121,8 @@ impl VolumeManager {
     }
 
     async fn claim_path(&self, ns: &str, claim: &str) -> Result<PathBuf, String> {
-        let pvc = self
-            .cache
-            .claim(ns, claim)
-            .await?
-            .ok_or_else(|| format!("persistentvolumeclaim \"{claim}\" not found"))?;
+        let pvc =
+            self.cache.claim(ns, claim).await?.ok_or_else(|| format!("persistentvolumeclaim \"{claim}\" not found"))?;
         let volume = pvc.spec.as_ref().and_then(|s| s.volume_name.clone()).filter(|v| !v.is_empty());
         let bound = pvc.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
         let Some(volume) = volume.filter(|_| bound) else {
@@ -169,7 +171,9 @@ fn host_path(h: &HostPathVolumeSource, path: &Path) -> Result<(), String> {
     use std::os::unix::fs::FileTypeExt;
     let meta = std::fs::metadata(path);
     let ty = h.type_.as_deref().unwrap_or_default();
-    let must = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("hostPath type check failed: {} is not a {what}", path.display())) };
+    let must = |ok: bool, what: &str| {
+        if ok { Ok(()) } else { Err(format!("hostPath type check failed: {} is not a {what}", path.display())) }
+    };
     match ty {
         "" => Ok(()),
         "DirectoryOrCreate" => {

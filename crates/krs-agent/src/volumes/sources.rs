@@ -104,9 +104,16 @@ pub async fn payload(
     if let Some(src) = &v.config_map {
         let optional = src.optional == Some(true);
         match cache.configmap(ns, &src.name).await? {
-            Some(cm) => project(&configmap_data(&cm), src.items.as_ref(), src.default_mode, optional, &src.name, &mut out)?,
+            Some(cm) => {
+                project(&configmap_data(&cm), src.items.as_ref(), src.default_mode, optional, &src.name, &mut out)?
+            }
             None if optional => return Ok(None),
-            None => return Err(format!("MountVolume.SetUp failed for volume {:?} : configmap \"{}\" not found", v.name, src.name)),
+            None => {
+                return Err(format!(
+                    "MountVolume.SetUp failed for volume {:?} : configmap \"{}\" not found",
+                    v.name, src.name
+                ));
+            }
         }
     } else if let Some(src) = &v.secret {
         let name = src.secret_name.clone().unwrap_or_default();
@@ -114,7 +121,9 @@ pub async fn payload(
         match cache.secret(ns, &name).await? {
             Some(s) => project(&secret_data(&s), src.items.as_ref(), src.default_mode, optional, &name, &mut out)?,
             None if optional => return Ok(None),
-            None => return Err(format!("MountVolume.SetUp failed for volume {:?} : secret \"{name}\" not found", v.name)),
+            None => {
+                return Err(format!("MountVolume.SetUp failed for volume {:?} : secret \"{name}\" not found", v.name));
+            }
         }
     } else if let Some(src) = &v.downward_api {
         downward_files(pod, src.items.as_deref().unwrap_or_default(), src.default_mode, inputs, &mut out)?;
@@ -123,17 +132,36 @@ pub async fn payload(
             if let Some(src) = &s.config_map {
                 let optional = src.optional == Some(true);
                 match cache.configmap(ns, &src.name).await? {
-                    Some(cm) => project(&configmap_data(&cm), src.items.as_ref(), p.default_mode, optional, &src.name, &mut out)?,
+                    Some(cm) => project(
+                        &configmap_data(&cm),
+                        src.items.as_ref(),
+                        p.default_mode,
+                        optional,
+                        &src.name,
+                        &mut out,
+                    )?,
                     None if optional => {}
-                    None => return Err(format!("MountVolume.SetUp failed for volume {:?} : configmap \"{}\" not found", v.name, src.name)),
+                    None => {
+                        return Err(format!(
+                            "MountVolume.SetUp failed for volume {:?} : configmap \"{}\" not found",
+                            v.name, src.name
+                        ));
+                    }
                 }
             }
             if let Some(src) = &s.secret {
                 let optional = src.optional == Some(true);
                 match cache.secret(ns, &src.name).await? {
-                    Some(sec) => project(&secret_data(&sec), src.items.as_ref(), p.default_mode, optional, &src.name, &mut out)?,
+                    Some(sec) => {
+                        project(&secret_data(&sec), src.items.as_ref(), p.default_mode, optional, &src.name, &mut out)?
+                    }
                     None if optional => {}
-                    None => return Err(format!("MountVolume.SetUp failed for volume {:?} : secret \"{}\" not found", v.name, src.name)),
+                    None => {
+                        return Err(format!(
+                            "MountVolume.SetUp failed for volume {:?} : secret \"{}\" not found",
+                            v.name, src.name
+                        ));
+                    }
                 }
             }
             if let Some(src) = &s.downward_api {
@@ -154,14 +182,23 @@ pub async fn payload(
     Ok(Some(out))
 }
 
+/// Pod UID, audience, lifetime.
+type TokenKey = (String, String, i64);
+
 /// Service account tokens bound to pods, refreshed at 80% of their lifetime (or after 24 h).
 #[derive(Default)]
 pub struct TokenCache {
-    tokens: Mutex<HashMap<(String, String, i64), (String, Instant)>>,
+    tokens: Mutex<HashMap<TokenKey, (String, Instant)>>,
 }
 
 impl TokenCache {
-    async fn get(&self, cache: &ApiCache, pod: &Pod, audience: Option<&str>, expiration: i64) -> Result<String, String> {
+    async fn get(
+        &self,
+        cache: &ApiCache,
+        pod: &Pod,
+        audience: Option<&str>,
+        expiration: i64,
+    ) -> Result<String, String> {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let audience = audience.unwrap_or_default().to_owned();
         let key = (uid.clone(), audience.clone(), expiration);
@@ -191,7 +228,8 @@ impl TokenCache {
             .create_token_request(&sa, &PostParams::default(), &request)
             .await
             .map_err(|e| format!("failed to fetch token for service account {ns}/{sa}: {e}"))?;
-        let token = response.status.map(|s| s.token).filter(|t| !t.is_empty()).ok_or("the TokenRequest returned no token")?;
+        let token =
+            response.status.map(|s| s.token).filter(|t| !t.is_empty()).ok_or("the TokenRequest returned no token")?;
         let lifetime = Duration::from_secs(expiration.max(600) as u64);
         let refresh = (lifetime * 4 / 5).min(Duration::from_secs(24 * 3600));
         self.tokens.lock().insert(key, (token.clone(), Instant::now() + refresh));

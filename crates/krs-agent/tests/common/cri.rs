@@ -67,7 +67,7 @@ impl CriNode {
         cmd.arg("--config").arg(layout.config()).stdin(Stdio::null()).stdout(log).stderr(log2);
         die_with_parent(&mut cmd);
         let child = cmd.spawn().expect("start containerd");
-        let mut node = CriNode { dir: data.clone(), socket: layout.socket(), containerd: Some(child) };
+        let node = CriNode { dir: data.clone(), socket: layout.socket(), containerd: Some(child) };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::os::unix::net::UnixStream::connect(&node.socket).is_err() {
             assert!(Instant::now() < deadline, "containerd did not start:\n{}", node.log());
@@ -79,73 +79,24 @@ impl CriNode {
         node
     }
 
+    /// Cleanup duty for a containerd someone else (the agent) runs in `dir`.
+    pub fn adopt(dir: &Path) -> CriNode {
+        CriNode { dir: dir.to_path_buf(), socket: krs_agent::containerd::Layout::new(dir).socket(), containerd: None }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(krs_agent::containerd::Layout::new(&self.dir).log()).unwrap_or_default()
     }
 
     /// Stops and removes every sandbox through the CRI (this stops their containers).
     fn remove_all_pods(&self) {
-        let socket = self.socket.clone();
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt,
-            Err(_) => return,
-        };
-        rt.block_on(async move {
-            let Ok(mut c) = krs_agent::runtime::cri::client::CriClient::connect(&socket).await else { return };
-            let req = k8s_cri::v1::ListPodSandboxRequest { filter: None };
-            let Ok(list) = c.runtime.list_pod_sandbox(req).await else { return };
-            for s in list.into_inner().items {
-                let id = s.id.clone();
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(20),
-                    c.runtime.stop_pod_sandbox(k8s_cri::v1::StopPodSandboxRequest { pod_sandbox_id: id.clone() }),
-                )
-                .await;
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(20),
-                    c.runtime.remove_pod_sandbox(k8s_cri::v1::RemovePodSandboxRequest { pod_sandbox_id: id }),
-                )
-                .await;
-                if let Some(uid) = s.labels.get("io.kubernetes.pod.uid") {
-                    remove_pod_cgroups(uid);
-                }
-            }
-        });
-    }
-}
-
-/// Removes the (empty) cgroups of a pod in every hierarchy.
-fn remove_pod_cgroups(uid: &str) {
-    let Ok(roots) = std::fs::read_dir("/sys/fs/cgroup") else { return };
-    for r in roots.flatten() {
-        for qos in ["kubepods", "kubepods/burstable", "kubepods/besteffort"] {
-            let d = r.path().join(qos).join(format!("pod{uid}"));
-            if d.is_dir() {
-                if let Ok(children) = std::fs::read_dir(&d) {
-                    for c in children.flatten().filter(|c| c.path().is_dir()) {
-                        let _ = std::fs::remove_dir(c.path());
-                    }
-                }
-                let _ = std::fs::remove_dir(&d);
-            }
+        if std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            rt.block_on(krs_agent::testing::remove_all_pods(&self.socket));
         }
     }
-}
-
-/// PIDs of processes whose command line mentions `needle`.
-fn pids_mentioning(needle: &str) -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| *pid != me)
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(needle))
-                .unwrap_or(false)
-        })
-        .collect()
 }
 
 impl Drop for CriNode {
@@ -154,20 +105,46 @@ impl Drop for CriNode {
         if let Some(mut c) = self.containerd.take() {
             stop_child(&mut c, Duration::from_secs(10));
         }
-        // Shims name containerd's socket (under our directory) on their command line.
-        for pid in pids_mentioning(&self.socket.to_string_lossy()) {
-            // SAFETY: kill(2) on a PID found above: a shim started for this test's containerd.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+        krs_agent::testing::remove_leftovers(&self.dir, &self.socket);
+    }
+}
+
+/// A cluster with a real node: krs server, containerd, and a tokio runtime, all inside a
+/// network namespace of this test. `None` (after printing why) when prerequisites are missing.
+pub struct Env {
+    // Field order is drop order: the runtime (and the agent in it) first, then the node, then
+    // the server.
+    pub rt: tokio::runtime::Runtime,
+    pub node: CriNode,
+    pub cluster: super::Cluster,
+}
+
+pub const NODE: &str = "node-1";
+
+impl Env {
+    pub fn start() -> Option<Env> {
+        if let Some(why) = missing_prerequisites() {
+            eprintln!("skipping: {why}");
+            return None;
         }
-        std::thread::sleep(Duration::from_millis(100));
-        let _ = krs_agent::volumes::mount::unmount_all(&self.dir);
-        let network = krs_agent::cni::network_name(&self.dir);
-        if let Ok(entries) = std::fs::read_dir("/var/lib/cni/results") {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&format!("{network}-")) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
+        // The agent's log is shown with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("krs_agent=debug"))
+            .with_test_writer()
+            .try_init();
+        enter_netns();
+        let cluster = super::Cluster::start();
+        let node = CriNode::start(&cluster.dir.path().join("agent"));
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        Some(Env { rt, node, cluster })
+    }
+
+    /// Agent options for this node (CRI at the test's containerd, test images).
+    pub fn options(&self) -> krs_agent::AgentOptions {
+        let mut o = krs_agent::AgentOptions::new(NODE, &self.node.dir);
+        o.runtime = krs_agent::RuntimeKind::Cri { socket: Some(self.node.socket.clone()) };
+        o.sandbox_image = krs_agent::testing::PAUSE_IMAGE.into();
+        o.pod_cidr = "10.88.0.0/24".into();
+        o
     }
 }

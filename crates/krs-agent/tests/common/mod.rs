@@ -13,7 +13,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod apiproxy;
 pub mod cri;
+pub mod https;
 
 pub const KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
@@ -74,15 +76,14 @@ impl Cluster {
         let dir = tempfile::Builder::new().prefix("krs-agent-e2e-").tempdir().expect("temp dir");
         let bin = krs_binary();
         let mut cmd = Command::new(&bin);
-        cmd.arg("server")
-            .arg("--data-dir")
-            .arg(dir.path().join("server"))
-            .args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
-        // Once `krs server` embeds an agent, the tests run their own instead.
-        let help = Command::new(&bin).args(["server", "--help"]).output().map(|o| o.stdout).unwrap_or_default();
-        if String::from_utf8_lossy(&help).contains("--no-agent") {
-            cmd.arg("--no-agent");
-        }
+        cmd.arg("server").arg("--data-dir").arg(dir.path().join("server")).args([
+            "--secure-port",
+            "0",
+            "--bind-address",
+            "127.0.0.1",
+        ]);
+        // The tests run their own agents, on pods bound by hand.
+        cmd.args(["--no-agent", "--no-scheduler", "--no-controller-manager"]);
         let log = std::fs::File::create(dir.path().join("server.log")).expect("server log");
         die_with_parent(&mut cmd);
         let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log).spawn().expect("run krs");

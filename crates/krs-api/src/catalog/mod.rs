@@ -370,9 +370,7 @@ impl Catalog {
     pub fn lookup(&self, group: &str, version: &str, resource: &str) -> Option<&Arc<ResourceInfo>> {
         // The index is keyed by owned strings; a linear probe would be slower than this one
         // allocation-free lookup through a borrowed tuple, which HashMap cannot do, so allocate.
-        self.index
-            .get(&(group.to_string(), version.to_string(), resource.to_string()))
-            .map(|&i| &self.resources[i])
+        self.index.get(&(group.to_string(), version.to_string(), resource.to_string())).map(|&i| &self.resources[i])
     }
 
     /// Every served resource, in table order.
@@ -398,8 +396,9 @@ impl Catalog {
     /// of a resource served in several versions).
     pub fn storage_resource(&self, r: &ResourceInfo) -> Option<&Arc<ResourceInfo>> {
         let storage = r.storage.as_ref()?;
-        self.lookup(&storage.group, &storage.version, &r.resource)
-            .or_else(|| self.resources.iter().find(|o| o.group == storage.group && o.version == storage.version && o.kind == r.kind))
+        self.lookup(&storage.group, &storage.version, &r.resource).or_else(|| {
+            self.resources.iter().find(|o| o.group == storage.group && o.version == storage.version && o.kind == r.kind)
+        })
     }
 }
 
@@ -465,7 +464,10 @@ mod tests {
         assert_eq!(deploy.short_names, vec!["deploy"]);
         assert_eq!(deploy.categories, vec!["all"]);
         assert_eq!(deploy.singular, "deployment");
-        assert_eq!(deploy.verbs.names(), vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]);
+        assert_eq!(
+            deploy.verbs.names(),
+            vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+        );
         let ns = catalog.lookup("", "v1", "namespaces").unwrap();
         assert!(!ns.verbs.contains(Verbs::DELETECOLLECTION));
         assert_eq!(catalog.groups()[0].name, "");

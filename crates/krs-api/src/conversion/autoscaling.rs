@@ -15,12 +15,8 @@ pub const METRIC_SPECS_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/metri
 pub const METRIC_STATUSES_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/current-metrics";
 pub const BEHAVIOR_SPECS_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/behavior";
 pub const CONDITIONS_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/conditions";
-const ROUND_TRIP_ANNOTATIONS: &[&str] = &[
-    METRIC_SPECS_ANNOTATION,
-    METRIC_STATUSES_ANNOTATION,
-    BEHAVIOR_SPECS_ANNOTATION,
-    CONDITIONS_ANNOTATION,
-];
+const ROUND_TRIP_ANNOTATIONS: &[&str] =
+    &[METRIC_SPECS_ANNOTATION, METRIC_STATUSES_ANNOTATION, BEHAVIOR_SPECS_ANNOTATION, CONDITIONS_ANNOTATION];
 
 /// The CPU utilization v1 implies when it names no target.
 pub const DEFAULT_CPU_UTILIZATION: i64 = 80;
@@ -31,9 +27,7 @@ fn obj(v: &Value) -> Map<String, Value> {
 
 /// A required quantity of v1, which Go writes as `"0"` when unset.
 fn quantity_or_zero(v: Option<&Value>) -> Value {
-    v.filter(|v| !v.is_null())
-        .cloned()
-        .unwrap_or_else(|| json!("0"))
+    v.filter(|v| !v.is_null()).cloned().unwrap_or_else(|| json!("0"))
 }
 
 fn is_cpu_resource(metric: &Value) -> bool {
@@ -48,10 +42,7 @@ fn metric_spec_to_v1(m: &Value) -> Value {
         let mut s = Map::new();
         carry(o, &mut s, "describedObject", "target");
         carry(&o["metric"], &mut s, "name", "metricName");
-        s.insert(
-            "targetValue".into(),
-            quantity_or_zero(o["target"].get("value")),
-        );
+        s.insert("targetValue".into(), quantity_or_zero(o["target"].get("value")));
         carry(&o["metric"], &mut s, "selector", "selector");
         carry(&o["target"], &mut s, "averageValue", "averageValue");
         out.insert("object".into(), Value::Object(s));
@@ -59,10 +50,7 @@ fn metric_spec_to_v1(m: &Value) -> Value {
     if let Some(p) = m.get("pods").filter(|v| v.is_object()) {
         let mut s = Map::new();
         carry(&p["metric"], &mut s, "name", "metricName");
-        s.insert(
-            "targetAverageValue".into(),
-            quantity_or_zero(p["target"].get("averageValue")),
-        );
+        s.insert("targetAverageValue".into(), quantity_or_zero(p["target"].get("averageValue")));
         carry(&p["metric"], &mut s, "selector", "selector");
         out.insert("pods".into(), Value::Object(s));
     }
@@ -70,12 +58,7 @@ fn metric_spec_to_v1(m: &Value) -> Value {
         if let Some(r) = m.get(key).filter(|v| v.is_object()) {
             let mut s = Map::new();
             carry(r, &mut s, "name", "name");
-            carry(
-                &r["target"],
-                &mut s,
-                "averageUtilization",
-                "targetAverageUtilization",
-            );
+            carry(&r["target"], &mut s, "averageUtilization", "targetAverageUtilization");
             carry(&r["target"], &mut s, "averageValue", "targetAverageValue");
             carry(r, &mut s, "container", "container");
             out.insert(key.into(), Value::Object(s));
@@ -105,11 +88,7 @@ fn metric_spec_to_v2(m: &Value) -> Value {
     let present = |v: &Value, k: &str| v.get(k).is_some_and(|x| !x.is_null());
     if let Some(o) = m.get("object").filter(|v| v.is_object()) {
         let mut target = Map::new();
-        let ty = if present(o, "averageValue") {
-            "AverageValue"
-        } else {
-            "Value"
-        };
+        let ty = if present(o, "averageValue") { "AverageValue" } else { "Value" };
         target.insert("type".into(), json!(ty));
         target.insert("value".into(), quantity_or_zero(o.get("targetValue")));
         carry(o, &mut target, "averageValue", "averageValue");
@@ -121,27 +100,15 @@ fn metric_spec_to_v2(m: &Value) -> Value {
     }
     if let Some(p) = m.get("pods").filter(|v| v.is_object()) {
         let target = json!({"type": "AverageValue", "averageValue": quantity_or_zero(p.get("targetAverageValue"))});
-        out.insert(
-            "pods".into(),
-            json!({"metric": metric_id(p, "metricName", "selector"), "target": target}),
-        );
+        out.insert("pods".into(), json!({"metric": metric_id(p, "metricName", "selector"), "target": target}));
     }
     for key in ["resource", "containerResource"] {
         if let Some(r) = m.get(key).filter(|v| v.is_object()) {
             let mut target = Map::new();
-            let ty = if present(r, "targetAverageUtilization") {
-                "Utilization"
-            } else {
-                "AverageValue"
-            };
+            let ty = if present(r, "targetAverageUtilization") { "Utilization" } else { "AverageValue" };
             target.insert("type".into(), json!(ty));
             carry(r, &mut target, "targetAverageValue", "averageValue");
-            carry(
-                r,
-                &mut target,
-                "targetAverageUtilization",
-                "averageUtilization",
-            );
+            carry(r, &mut target, "targetAverageUtilization", "averageUtilization");
             let mut s = Map::new();
             carry(r, &mut s, "name", "name");
             carry(r, &mut s, "container", "container");
@@ -151,19 +118,12 @@ fn metric_spec_to_v2(m: &Value) -> Value {
     }
     if let Some(e) = m.get("external").filter(|v| v.is_object()) {
         let mut target = Map::new();
-        let ty = if present(e, "targetValue") {
-            "Value"
-        } else {
-            "AverageValue"
-        };
+        let ty = if present(e, "targetValue") { "Value" } else { "AverageValue" };
         target.insert("type".into(), json!(ty));
         carry(e, &mut target, "targetValue", "value");
         carry(e, &mut target, "targetAverageValue", "averageValue");
         let metric = metric_id(e, "metricName", "metricSelector");
-        out.insert(
-            "external".into(),
-            json!({"metric": metric, "target": Value::Object(target)}),
-        );
+        out.insert("external".into(), json!({"metric": metric, "target": Value::Object(target)}));
     }
     Value::Object(out)
 }
@@ -176,10 +136,7 @@ fn metric_status_to_v1(m: &Value) -> Value {
         let mut s = Map::new();
         carry(o, &mut s, "describedObject", "target");
         carry(&o["metric"], &mut s, "name", "metricName");
-        s.insert(
-            "currentValue".into(),
-            quantity_or_zero(o["current"].get("value")),
-        );
+        s.insert("currentValue".into(), quantity_or_zero(o["current"].get("value")));
         carry(&o["metric"], &mut s, "selector", "selector");
         carry(&o["current"], &mut s, "averageValue", "averageValue");
         out.insert("object".into(), Value::Object(s));
@@ -187,10 +144,7 @@ fn metric_status_to_v1(m: &Value) -> Value {
     if let Some(p) = m.get("pods").filter(|v| v.is_object()) {
         let mut s = Map::new();
         carry(&p["metric"], &mut s, "name", "metricName");
-        s.insert(
-            "currentAverageValue".into(),
-            quantity_or_zero(p["current"].get("averageValue")),
-        );
+        s.insert("currentAverageValue".into(), quantity_or_zero(p["current"].get("averageValue")));
         carry(&p["metric"], &mut s, "selector", "selector");
         out.insert("pods".into(), Value::Object(s));
     }
@@ -198,16 +152,8 @@ fn metric_status_to_v1(m: &Value) -> Value {
         if let Some(r) = m.get(key).filter(|v| v.is_object()) {
             let mut s = Map::new();
             carry(r, &mut s, "name", "name");
-            carry(
-                &r["current"],
-                &mut s,
-                "averageUtilization",
-                "currentAverageUtilization",
-            );
-            s.insert(
-                "currentAverageValue".into(),
-                quantity_or_zero(r["current"].get("averageValue")),
-            );
+            carry(&r["current"], &mut s, "averageUtilization", "currentAverageUtilization");
+            s.insert("currentAverageValue".into(), quantity_or_zero(r["current"].get("averageValue")));
             carry(r, &mut s, "container", "container");
             out.insert(key.into(), Value::Object(s));
         }
@@ -216,10 +162,7 @@ fn metric_status_to_v1(m: &Value) -> Value {
         let mut s = Map::new();
         carry(&e["metric"], &mut s, "name", "metricName");
         carry(&e["metric"], &mut s, "selector", "metricSelector");
-        s.insert(
-            "currentValue".into(),
-            quantity_or_zero(e["current"].get("value")),
-        );
+        s.insert("currentValue".into(), quantity_or_zero(e["current"].get("value")));
         carry(&e["current"], &mut s, "averageValue", "currentAverageValue");
         out.insert("external".into(), Value::Object(s));
     }
@@ -248,24 +191,13 @@ fn metric_status_to_v2(m: &Value) -> Value {
     }
     if let Some(p) = m.get("pods").filter(|v| v.is_object()) {
         let current = json!({"averageValue": quantity_or_zero(p.get("currentAverageValue"))});
-        out.insert(
-            "pods".into(),
-            json!({"metric": metric_id(p, "metricName", "selector"), "current": current}),
-        );
+        out.insert("pods".into(), json!({"metric": metric_id(p, "metricName", "selector"), "current": current}));
     }
     for key in ["resource", "containerResource"] {
         if let Some(r) = m.get(key).filter(|v| v.is_object()) {
             let mut current = Map::new();
-            current.insert(
-                "averageValue".into(),
-                quantity_or_zero(r.get("currentAverageValue")),
-            );
-            carry(
-                r,
-                &mut current,
-                "currentAverageUtilization",
-                "averageUtilization",
-            );
+            current.insert("averageValue".into(), quantity_or_zero(r.get("currentAverageValue")));
+            carry(r, &mut current, "currentAverageUtilization", "averageUtilization");
             let mut s = Map::new();
             carry(r, &mut s, "name", "name");
             carry(r, &mut s, "container", "container");
@@ -278,10 +210,7 @@ fn metric_status_to_v2(m: &Value) -> Value {
         current.insert("value".into(), quantity_or_zero(e.get("currentValue")));
         carry(e, &mut current, "currentAverageValue", "averageValue");
         let metric = metric_id(e, "metricName", "metricSelector");
-        out.insert(
-            "external".into(),
-            json!({"metric": metric, "current": Value::Object(current)}),
-        );
+        out.insert("external".into(), json!({"metric": metric, "current": Value::Object(current)}));
     }
     Value::Object(out)
 }
@@ -319,35 +248,21 @@ pub(super) fn v2_to_v1(hpa: &Value) -> Value {
         .map(metric_spec_to_v1)
         .collect();
     if !other.is_empty() {
-        annotations.insert(
-            METRIC_SPECS_ANNOTATION.into(),
-            json!(Value::Array(other).to_string()),
-        );
+        annotations.insert(METRIC_SPECS_ANNOTATION.into(), json!(Value::Array(other).to_string()));
     }
     // The status is kept even when it maps to the CPU field, for its raw values.
     if !current.is_empty() {
         let v1: Vec<Value> = current.iter().map(metric_status_to_v1).collect();
-        annotations.insert(
-            METRIC_STATUSES_ANNOTATION.into(),
-            json!(Value::Array(v1).to_string()),
-        );
+        annotations.insert(METRIC_STATUSES_ANNOTATION.into(), json!(Value::Array(v1).to_string()));
     }
     if let Some(behavior) = spec.get("behavior").filter(|b| !b.is_null()) {
-        annotations.insert(
-            BEHAVIOR_SPECS_ANNOTATION.into(),
-            json!(behavior.to_string()),
-        );
+        annotations.insert(BEHAVIOR_SPECS_ANNOTATION.into(), json!(behavior.to_string()));
     }
     if !conditions.is_empty() {
-        annotations.insert(
-            CONDITIONS_ANNOTATION.into(),
-            json!(Value::Array(conditions).to_string()),
-        );
+        annotations.insert(CONDITIONS_ANNOTATION.into(), json!(Value::Array(conditions).to_string()));
     }
     if !annotations.is_empty() {
-        let existing = meta
-            .entry("annotations")
-            .or_insert_with(|| Value::Object(Map::new()));
+        let existing = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
         if let Some(existing) = existing.as_object_mut() {
             existing.extend(annotations);
         }
@@ -359,12 +274,7 @@ pub(super) fn v2_to_v1(hpa: &Value) -> Value {
     carry(spec, &mut out_spec, "maxReplicas", "maxReplicas");
     // The first CPU resource metric decides, as upstream's loop does.
     if let Some(cpu) = metrics.iter().find(|m| is_cpu_resource(m)) {
-        carry(
-            &cpu["resource"]["target"],
-            &mut out_spec,
-            "averageUtilization",
-            "targetCPUUtilizationPercentage",
-        );
+        carry(&cpu["resource"]["target"], &mut out_spec, "averageUtilization", "targetCPUUtilizationPercentage");
     }
 
     let mut out = Map::new();
@@ -372,21 +282,11 @@ pub(super) fn v2_to_v1(hpa: &Value) -> Value {
     out.insert("spec".into(), Value::Object(out_spec));
     if status.is_object() {
         let mut out_status = Map::new();
-        for f in [
-            "observedGeneration",
-            "lastScaleTime",
-            "currentReplicas",
-            "desiredReplicas",
-        ] {
+        for f in ["observedGeneration", "lastScaleTime", "currentReplicas", "desiredReplicas"] {
             carry(status, &mut out_status, f, f);
         }
         for m in current.iter().filter(|m| is_cpu_resource(m)) {
-            carry(
-                &m["resource"]["current"],
-                &mut out_status,
-                "averageUtilization",
-                "currentCPUUtilizationPercentage",
-            );
+            carry(&m["resource"]["current"], &mut out_status, "averageUtilization", "currentCPUUtilizationPercentage");
         }
         out.insert("status".into(), Value::Object(out_status));
     }
@@ -402,10 +302,7 @@ fn parse_annotation(annotations: &Map<String, Value>, key: &str) -> Option<Value
 pub(super) fn v1_to_v2(hpa: &Value) -> Value {
     let spec = &hpa["spec"];
     let status = &hpa["status"];
-    let annotations = hpa["metadata"]["annotations"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let annotations = hpa["metadata"]["annotations"].as_object().cloned().unwrap_or_default();
 
     let mut out_spec = Map::new();
     carry(spec, &mut out_spec, "scaleTargetRef", "scaleTargetRef");
@@ -416,10 +313,7 @@ pub(super) fn v1_to_v2(hpa: &Value) -> Value {
         metrics.extend(other.iter().map(metric_spec_to_v2));
     }
     // The CPU target from v1's field comes after the annotation's metrics.
-    if let Some(pct) = spec
-        .get("targetCPUUtilizationPercentage")
-        .filter(|v| !v.is_null())
-    {
+    if let Some(pct) = spec.get("targetCPUUtilizationPercentage").filter(|v| !v.is_null()) {
         metrics.push(cpu_utilization_metric(pct.clone()));
     }
     // v1 implied 80% CPU when it named no target; v2 says so.
@@ -434,40 +328,23 @@ pub(super) fn v1_to_v2(hpa: &Value) -> Value {
     }
 
     let mut out = Map::new();
-    out.insert(
-        "metadata".into(),
-        Value::Object(metadata_without_round_trip(&hpa["metadata"])),
-    );
+    out.insert("metadata".into(), Value::Object(metadata_without_round_trip(&hpa["metadata"])));
     out.insert("spec".into(), Value::Object(out_spec));
 
     let mut out_status = Map::new();
-    for f in [
-        "observedGeneration",
-        "lastScaleTime",
-        "currentReplicas",
-        "desiredReplicas",
-    ] {
+    for f in ["observedGeneration", "lastScaleTime", "currentReplicas", "desiredReplicas"] {
         carry(status, &mut out_status, f, f);
     }
     // The annotation's raw values, when present, say more than v1's CPU percentage.
-    if let Some(Value::Array(current)) = parse_annotation(&annotations, METRIC_STATUSES_ANNOTATION)
-    {
-        out_status.insert(
-            "currentMetrics".into(),
-            Value::Array(current.iter().map(metric_status_to_v2).collect()),
-        );
-    } else if let Some(pct) = status
-        .get("currentCPUUtilizationPercentage")
-        .filter(|v| !v.is_null())
-    {
+    if let Some(Value::Array(current)) = parse_annotation(&annotations, METRIC_STATUSES_ANNOTATION) {
+        out_status.insert("currentMetrics".into(), Value::Array(current.iter().map(metric_status_to_v2).collect()));
+    } else if let Some(pct) = status.get("currentCPUUtilizationPercentage").filter(|v| !v.is_null()) {
         out_status.insert(
             "currentMetrics".into(),
             json!([{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": pct}}}]),
         );
     }
-    if let Some(conditions @ Value::Array(_)) =
-        parse_annotation(&annotations, CONDITIONS_ANNOTATION)
-    {
+    if let Some(conditions @ Value::Array(_)) = parse_annotation(&annotations, CONDITIONS_ANNOTATION) {
         out_status.insert("conditions".into(), conditions);
     }
     if status.is_object() || !out_status.is_empty() {
@@ -523,8 +400,7 @@ mod tests {
         assert_eq!(v1["status"]["currentCPUUtilizationPercentage"], 70);
         let annotations = &v1["metadata"]["annotations"];
         assert_eq!(annotations["team"], "a");
-        let metrics: Value =
-            serde_json::from_str(annotations[METRIC_SPECS_ANNOTATION].as_str().unwrap()).unwrap();
+        let metrics: Value = serde_json::from_str(annotations[METRIC_SPECS_ANNOTATION].as_str().unwrap()).unwrap();
         assert_eq!(
             metrics,
             json!([
@@ -539,12 +415,7 @@ mod tests {
 
     #[test]
     fn hpa_round_trips_through_v1() {
-        let back = convert(
-            convert(v2(), "autoscaling", "v1").unwrap(),
-            "autoscaling",
-            "v2",
-        )
-        .unwrap();
+        let back = convert(convert(v2(), "autoscaling", "v1").unwrap(), "autoscaling", "v2").unwrap();
         let mut expected = v2();
         // The CPU target, carried by v1's own field, comes back after the others.
         let metrics = expected["spec"]["metrics"].as_array_mut().unwrap();

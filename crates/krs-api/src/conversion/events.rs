@@ -8,16 +8,8 @@ use serde_json::{Map, Value};
 use super::carry;
 
 /// Fields with the same name in both versions.
-const SHARED: &[&str] = &[
-    "metadata",
-    "eventTime",
-    "series",
-    "reportingInstance",
-    "action",
-    "reason",
-    "related",
-    "type",
-];
+const SHARED: &[&str] =
+    &["metadata", "eventTime", "series", "reportingInstance", "action", "reason", "related", "type"];
 
 /// (core/v1 name, events.k8s.io/v1 name) of the renamed fields.
 const RENAMED: &[(&str, &str)] = &[
@@ -50,8 +42,7 @@ pub(super) fn events_to_core(event: &Value) -> Value {
         carry(event, &mut out, from, to);
     }
     // involvedObject is required in core/v1.
-    out.entry("involvedObject")
-        .or_insert_with(|| Value::Object(Map::new()));
+    out.entry("involvedObject").or_insert_with(|| Value::Object(Map::new()));
     Value::Object(out)
 }
 

@@ -40,19 +40,9 @@ pub(crate) fn cap_update_managers(managed: &mut ManagedFields) {
         if !managed.entries.contains_key(&bucket_key)
             && let Some(first_entry) = managed.entries.remove(first)
         {
-            managed.entries.insert(
-                bucket_key.clone(),
-                Entry {
-                    id: bucket.clone(),
-                    ..first_entry
-                },
-            );
+            managed.entries.insert(bucket_key.clone(), Entry { id: bucket.clone(), ..first_entry });
         }
-        let bucket_set = managed
-            .entries
-            .get(&bucket_key)
-            .map(|e| e.fields.set.clone())
-            .unwrap_or_default();
+        let bucket_set = managed.entries.get(&bucket_key).map(|e| e.fields.set.clone()).unwrap_or_default();
         managed.entries.remove(&key);
         managed.entries.insert(
             bucket_key,

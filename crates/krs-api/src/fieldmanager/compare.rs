@@ -70,13 +70,7 @@ impl Comparison {
         }
     }
 
-    fn walk(
-        &mut self,
-        lhs: Option<&Value>,
-        rhs: Option<&Value>,
-        node: Node,
-        path: &mut Vec<PathElement>,
-    ) {
+    fn walk(&mut self, lhs: Option<&Value>, rhs: Option<&Value>, node: Node, path: &mut Vec<PathElement>) {
         let atom = match (lhs, rhs) {
             (_, None) => node.atom(lhs),
             (None, _) => node.atom(rhs),
@@ -103,13 +97,7 @@ impl Comparison {
                     self.leaf(lhs, rhs, path);
                     return;
                 }
-                self.visit_list(
-                    l.map_or(&[][..], Vec::as_slice),
-                    r.map_or(&[][..], Vec::as_slice),
-                    &kind,
-                    elem,
-                    path,
-                );
+                self.visit_list(l.map_or(&[][..], Vec::as_slice), r.map_or(&[][..], Vec::as_slice), &kind, elem, path);
             }
             Atom::Map { shape, .. } => {
                 let (l, r) = (as_map(lhs), as_map(rhs));
@@ -140,14 +128,7 @@ impl Comparison {
 
     /// Pairs elements by key; an element whose key is duplicated on a side is compared as a
     /// whole (upstream's duplicate handling).
-    fn visit_list(
-        &mut self,
-        lhs: &[Value],
-        rhs: &[Value],
-        kind: &ListKind,
-        elem: Node,
-        path: &mut Vec<PathElement>,
-    ) {
+    fn visit_list(&mut self, lhs: &[Value], rhs: &[Value], kind: &ListKind, elem: Node, path: &mut Vec<PathElement>) {
         let mut order: Vec<PathElement> = Vec::new();
         let mut lvals: std::collections::BTreeMap<PathElement, Vec<&Value>> = Default::default();
         let mut rvals: std::collections::BTreeMap<PathElement, Vec<&Value>> = Default::default();
@@ -180,8 +161,7 @@ impl Comparison {
                     self.walk(l.first().copied(), r.first().copied(), elem, path);
                 }
                 (2.., 2..) => {
-                    let same =
-                        l.len() == r.len() && l.iter().zip(r).all(|(a, b)| value::equals(a, b));
+                    let same = l.len() == r.len() && l.iter().zip(r).all(|(a, b)| value::equals(a, b));
                     if !same {
                         self.modified.insert(path);
                     }

@@ -70,11 +70,7 @@ impl Conflicts {
     /// The Status message.
     pub fn message(&self) -> String {
         if let [only] = self.0.as_slice() {
-            return format!(
-                "Apply failed with 1 conflict: conflict with {}: {}",
-                describe(&only.manager),
-                only.path
-            );
+            return format!("Apply failed with 1 conflict: conflict with {}: {}", describe(&only.manager), only.path);
         }
         let mut groups: Vec<(String, &ManagerId, Vec<&Path>)> = Vec::new();
         for c in &self.0 {
@@ -90,11 +86,7 @@ impl Conflicts {
             lines.push(format!("conflicts with {}:", describe(id)));
             lines.extend(paths.into_iter().map(|p| format!("- {p}")));
         }
-        format!(
-            "Apply failed with {} conflicts: {}",
-            self.0.len(),
-            lines.join("\n")
-        )
+        format!("Apply failed with {} conflicts: {}", self.0.len(), lines.join("\n"))
     }
 
     /// The Status `details.causes`, one per conflict.

@@ -83,9 +83,7 @@ impl fmt::Display for ApplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ApplyError::Conflicts(c) => f.write_str(&c.message()),
-            ApplyError::BadRequest(m) | ApplyError::Invalid(m) | ApplyError::Internal(m) => {
-                f.write_str(m)
-            }
+            ApplyError::BadRequest(m) | ApplyError::Invalid(m) | ApplyError::Internal(m) => f.write_str(m),
         }
     }
 }

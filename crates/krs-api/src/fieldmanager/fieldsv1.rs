@@ -147,10 +147,7 @@ mod tests {
         let set = FieldSet::from_fields_v1(&v).unwrap_or_default();
         assert_eq!(set.len(), 2);
         assert_eq!(set.to_fields_v1(), v);
-        assert_eq!(
-            set.to_fields_v1_string(),
-            r#"{"f:metadata":{"f:labels":{".":{},"f:app":{}}}}"#
-        );
+        assert_eq!(set.to_fields_v1_string(), r#"{"f:metadata":{"f:labels":{".":{},"f:app":{}}}}"#);
     }
 
     #[test]

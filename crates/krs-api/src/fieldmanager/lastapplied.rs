@@ -33,10 +33,7 @@ fn annotations(obj: &Value) -> Option<&serde_json::Map<String, Value>> {
 }
 
 fn last_applied(obj: &Value) -> Option<&str> {
-    annotations(obj)?
-        .get(LAST_APPLIED_ANNOTATION)?
-        .as_str()
-        .filter(|s| !s.is_empty())
+    annotations(obj)?.get(LAST_APPLIED_ANNOTATION)?.as_str().filter(|s| !s.is_empty())
 }
 
 /// The fields a conflict on which the applier may take over: the annotation's fields that
@@ -52,12 +49,7 @@ pub(crate) fn allowed_conflicts(live: &Value, api_version: &str, kind: &str) -> 
         return None;
     }
     let cmp = compare(&last, live, node);
-    Some(
-        to_field_set(&last, node)
-            .difference(&cmp.modified)
-            .difference(&cmp.added)
-            .difference(&cmp.removed),
-    )
+    Some(to_field_set(&last, node).difference(&cmp.modified).difference(&cmp.added).difference(&cmp.removed))
 }
 
 /// Rewrites the annotation of `result` (when it has one) from the applied `config`, as
@@ -77,18 +69,13 @@ pub(crate) fn update_annotation(result: &mut Value, config: &Value) {
     let mut encoded = String::new();
     value::write_go_json(&mut encoded, &applied, Dialect::EncodingJson);
     encoded.push('\n');
-    let Some(annotations) = result
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut("annotations"))
-        .and_then(Value::as_object_mut)
+    let Some(annotations) =
+        result.get_mut("metadata").and_then(|m| m.get_mut("annotations")).and_then(Value::as_object_mut)
     else {
         return;
     };
     annotations.insert(LAST_APPLIED_ANNOTATION.to_owned(), Value::String(encoded));
-    let size: usize = annotations
-        .iter()
-        .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
-        .sum();
+    let size: usize = annotations.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
     if size > TOTAL_ANNOTATION_SIZE_LIMIT {
         annotations.remove(LAST_APPLIED_ANNOTATION);
     }

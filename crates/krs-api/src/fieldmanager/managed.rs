@@ -43,12 +43,7 @@ pub(crate) struct ManagerId {
 }
 
 impl ManagerId {
-    pub(crate) fn new(
-        manager: &str,
-        operation: Operation,
-        api_version: &str,
-        subresource: &str,
-    ) -> ManagerId {
+    pub(crate) fn new(manager: &str, operation: Operation, api_version: &str, subresource: &str) -> ManagerId {
         ManagerId {
             manager: manager.to_owned(),
             operation,
@@ -144,17 +139,12 @@ impl ManagedFields {
                 "FieldsV1" => {}
                 "" => return Err(format!("missing fieldsType in managed fields entry {i}")),
                 other => {
-                    return Err(format!(
-                        "invalid fieldsType {} in managed fields entry {i}",
-                        value::go_quote(other)
-                    ));
+                    return Err(format!("invalid fieldsType {} in managed fields entry {i}", value::go_quote(other)));
                 }
             }
             let set = match entry.get("fieldsV1") {
                 None | Some(Value::Null) => FieldSet::new(),
-                Some(f) => {
-                    FieldSet::from_fields_v1(f).map_err(|e| format!("error decoding set: {e}"))?
-                }
+                Some(f) => FieldSet::from_fields_v1(f).map_err(|e| format!("error decoding set: {e}"))?,
             };
             let time = match string_member(entry, "time")? {
                 "" => None,
@@ -202,27 +192,15 @@ impl ManagedFields {
             .map(|e| {
                 let mut m = Map::new();
                 m.insert("manager".to_owned(), Value::String(e.id.manager.clone()));
-                m.insert(
-                    "operation".to_owned(),
-                    Value::String(e.id.operation.as_str().to_owned()),
-                );
-                m.insert(
-                    "apiVersion".to_owned(),
-                    Value::String(e.fields.api_version.clone()),
-                );
+                m.insert("operation".to_owned(), Value::String(e.id.operation.as_str().to_owned()));
+                m.insert("apiVersion".to_owned(), Value::String(e.fields.api_version.clone()));
                 if let Some(t) = &e.time {
                     m.insert("time".to_owned(), Value::String(t.clone()));
                 }
-                m.insert(
-                    "fieldsType".to_owned(),
-                    Value::String("FieldsV1".to_owned()),
-                );
+                m.insert("fieldsType".to_owned(), Value::String("FieldsV1".to_owned()));
                 m.insert("fieldsV1".to_owned(), e.fields.set.to_fields_v1());
                 if !e.id.subresource.is_empty() {
-                    m.insert(
-                        "subresource".to_owned(),
-                        Value::String(e.id.subresource.clone()),
-                    );
+                    m.insert("subresource".to_owned(), Value::String(e.id.subresource.clone()));
                 }
                 Value::Object(m)
             })
@@ -239,14 +217,7 @@ impl ManagedFields {
     pub(crate) fn set_fields(&mut self, id: &ManagerId, fields: VersionedSet) {
         let key = id.key();
         let time = self.entries.get(&key).and_then(|e| e.time.clone());
-        self.entries.insert(
-            key,
-            Entry {
-                id: id.clone(),
-                fields,
-                time,
-            },
-        );
+        self.entries.insert(key, Entry { id: id.clone(), fields, time });
     }
 
     /// Drops managers that own nothing.
@@ -258,7 +229,5 @@ impl ManagedFields {
 /// Seconds since the epoch of an RFC 3339 time; absent or unreadable times sort as 0, as a
 /// nil time does upstream.
 pub(crate) fn unix_seconds(t: &Option<String>) -> i64 {
-    t.as_deref()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .map_or(0, jiff::Timestamp::as_second)
+    t.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map_or(0, jiff::Timestamp::as_second)
 }

@@ -42,12 +42,7 @@ fn walk(lhs: Option<&Value>, rhs: Option<&Value>, node: Node) -> Option<Value> {
             if l.is_none_or(Vec::is_empty) && r.is_none_or(Vec::is_empty) {
                 return leaf();
             }
-            let out = merge_list(
-                l.map_or(&[][..], Vec::as_slice),
-                r.map_or(&[][..], Vec::as_slice),
-                &kind,
-                elem,
-            );
+            let out = merge_list(l.map_or(&[][..], Vec::as_slice), r.map_or(&[][..], Vec::as_slice), &kind, elem);
             (!out.is_empty()).then_some(Value::Array(out))
         }
         Atom::Map { shape, .. } => {
@@ -104,12 +99,8 @@ fn merge_list(lhs: &[Value], rhs: &[Value], kind: &ListKind, elem: Node) -> Vec<
         lhs_items.push((pe, item));
     }
 
-    let mut shared = rhs_pes
-        .iter()
-        .filter(|pe| observed_lhs.contains_key(*pe))
-        .cloned()
-        .collect::<Vec<_>>()
-        .into_iter();
+    let mut shared =
+        rhs_pes.iter().filter(|pe| observed_lhs.contains_key(*pe)).cloned().collect::<Vec<_>>().into_iter();
     let mut next_shared = shared.next();
     let mut merged_rhs: BTreeSet<PathElement> = BTreeSet::new();
     let mut out = Vec::with_capacity(lhs.len().max(rhs.len()));

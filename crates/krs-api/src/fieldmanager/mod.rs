@@ -132,9 +132,7 @@ fn is_reset(v: Option<&Value>) -> bool {
     match v {
         Some(Value::Array(items)) => match items.as_slice() {
             [] => true,
-            [Value::Object(entry)] => entry
-                .values()
-                .all(|v| v.is_null() || v.as_str() == Some("")),
+            [Value::Object(entry)] => entry.values().all(|v| v.is_null() || v.as_str() == Some("")),
             _ => false,
         },
         _ => false,
@@ -143,8 +141,7 @@ fn is_reset(v: Option<&Value>) -> bool {
 
 /// The object has been stored (upstream tells creates by the live object's empty UID).
 fn exists(live: Option<&Value>) -> bool {
-    live.and_then(|l| l.get("metadata")?.get("uid")?.as_str())
-        .is_some_and(|uid| !uid.is_empty())
+    live.and_then(|l| l.get("metadata")?.get("uid")?.as_str()).is_some_and(|uid| !uid.is_empty())
 }
 
 /// `decodeLiveOrNew`: the managers a write starts from. Subresource writes keep the live
@@ -174,19 +171,11 @@ fn without_managed_fields(obj: &Value) -> Value {
 
 impl Request<'_> {
     fn updater(&self) -> Updater<'_> {
-        Updater {
-            kind: self.kind,
-            version: self.api_version,
-            ignored: self.reset_fields,
-        }
+        Updater { kind: self.kind, version: self.api_version, ignored: self.reset_fields }
     }
 
     fn manager_id(&self, operation: Operation, manager: &str) -> ManagerId {
-        let manager = if manager.is_empty() {
-            "unknown"
-        } else {
-            manager
-        };
+        let manager = if manager.is_empty() { "unknown" } else { manager };
         ManagerId::new(manager, operation, self.api_version, self.subresource)
     }
 
@@ -194,15 +183,10 @@ impl Request<'_> {
     /// stripping and the structured update.
     fn record_update(&self, live: &Value, new: &Value, managed: &mut ManagedFields, manager: &str) {
         let id = self.manager_id(Operation::Update, manager);
-        let changed = self
-            .updater()
-            .update(live, new, self.api_version, managed, CURRENT_OPERATION)
-            .difference(&strip_set());
+        let changed =
+            self.updater().update(live, new, self.api_version, managed, CURRENT_OPERATION).difference(&strip_set());
         if !changed.is_empty() {
-            let previous = managed
-                .get(&id)
-                .map(|e| e.fields.set.clone())
-                .unwrap_or_default();
+            let previous = managed.get(&id).map(|e| e.fields.set.clone()).unwrap_or_default();
             managed.set_fields(
                 &id,
                 VersionedSet {
@@ -228,15 +212,9 @@ impl Request<'_> {
 ///
 /// Like upstream's `UpdateNoErrors`, unreadable managedFields never fail a write (they
 /// count as none); `Err` only reports objects that are not JSON objects, left unchanged.
-pub fn update(
-    live: Option<&Value>,
-    new: &mut Value,
-    req: &Request<'_>,
-) -> Result<(), FieldManagerError> {
+pub fn update(live: Option<&Value>, new: &mut Value, req: &Request<'_>) -> Result<(), FieldManagerError> {
     if !new.is_object() || live.is_some_and(|l| !l.is_object()) {
-        return Err(FieldManagerError::InvalidObject(
-            "objects must be JSON objects".to_owned(),
-        ));
+        return Err(FieldManagerError::InvalidObject("objects must be JSON objects".to_owned()));
     }
     let zero;
     let live_obj = match live {
@@ -278,12 +256,7 @@ fn gvk_string(api_version: &str, kind: &str) -> String {
 /// `live` is the stored object, `None` to create (the configuration is then merged into the
 /// kind's empty object). `force` is the `force` parameter. The result is not defaulted or
 /// validated: the registry does that next, as upstream's does.
-pub fn apply(
-    live: Option<&Value>,
-    config: &Value,
-    force: bool,
-    req: &Request<'_>,
-) -> Result<Value, ApplyError> {
+pub fn apply(live: Option<&Value>, config: &Value, force: bool, req: &Request<'_>) -> Result<Value, ApplyError> {
     if !config.is_object() {
         return Err(ApplyError::BadRequest(
             "error decoding patch: the apply configuration must be an object".to_owned(),
@@ -301,24 +274,16 @@ pub fn apply(
         .map_err(|e| ApplyError::Internal(format!("failed to decode managed fields: {e}")))?;
     let (api_version, kind) = group_version_kind(config);
     if api_version != req.api_version || kind != req.kind {
-        return Err(ApplyError::BadRequest(format!(
-            "invalid object type: {}",
-            gvk_string(&api_version, &kind)
-        )));
+        return Err(ApplyError::BadRequest(format!("invalid object type: {}", gvk_string(&api_version, &kind))));
     }
 
     // lastAppliedManager: a kubectl apply may take over what client-side apply owned.
     let (mut result, managed) = match req.apply_stack(live_obj, config, managed.clone(), force) {
         Err(ApplyError::Conflicts(conflicts)) if req.manager == lastapplied::KUBECTL => {
-            let Some(allowed) = lastapplied::allowed_conflicts(live_obj, req.api_version, req.kind)
-            else {
+            let Some(allowed) = lastapplied::allowed_conflicts(live_obj, req.api_version, req.kind) else {
                 return Err(ApplyError::Conflicts(conflicts));
             };
-            let rest: Vec<Conflict> = conflicts
-                .0
-                .into_iter()
-                .filter(|c| !allowed.has(c.path.elements()))
-                .collect();
+            let rest: Vec<Conflict> = conflicts.0.into_iter().filter(|c| !allowed.has(c.path.elements())).collect();
             if !rest.is_empty() {
                 return Err(ApplyError::Conflicts(Conflicts(rest)));
             }
@@ -352,26 +317,15 @@ impl Request<'_> {
         let id = self.manager_id(Operation::Apply, self.manager);
 
         if managed_fields_of(config).is_some_and(Value::is_array) {
-            return Err(ApplyError::BadRequest(
-                "metadata.managedFields must be nil".to_owned(),
-            ));
+            return Err(ApplyError::BadRequest("metadata.managedFields must be nil".to_owned()));
         }
         let node = Node::root(self.api_version, self.kind);
         let errs = validate::validate(config, node, false);
         if !errs.is_empty() {
             let meta = |k: &str| {
-                config
-                    .get("metadata")
-                    .and_then(|m| m.get(k))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned()
+                config.get("metadata").and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or("").to_owned()
             };
-            let detail = if errs.len() == 1 {
-                errs.concat()
-            } else {
-                format!("errors:\n  {}", errs.join("\n  "))
-            };
+            let detail = if errs.len() == 1 { errs.concat() } else { format!("errors:\n  {}", errs.join("\n  ")) };
             return Err(ApplyError::Invalid(format!(
                 "failed to create typed patch object ({}/{}; {}): {detail}",
                 meta("namespace"),

@@ -86,10 +86,7 @@ impl PathElement {
     /// Parses a FieldsV1 key (`DeserializePathElement`). `Ok(None)` is a well-formed key of an
     /// unknown kind, which upstream drops silently (a newer writer may know it).
     pub fn parse(s: &str) -> Result<Option<PathElement>, FieldsV1Error> {
-        let bad = |why: &str| FieldsV1Error::BadPathElement {
-            key: s.to_owned(),
-            reason: why.to_owned(),
-        };
+        let bad = |why: &str| FieldsV1Error::BadPathElement { key: s.to_owned(), reason: why.to_owned() };
         let bytes = s.as_bytes();
         if bytes.len() < 2 {
             return Err(bad("key must be 2 characters long"));
@@ -156,10 +153,8 @@ impl fmt::Display for PathElement {
         match self {
             PathElement::Field(name) => write!(f, ".{name}"),
             PathElement::Key(fields) => {
-                let parts: Vec<String> = fields
-                    .iter()
-                    .map(|(n, v)| format!("{n}={}", value::to_smd_string(v)))
-                    .collect();
+                let parts: Vec<String> =
+                    fields.iter().map(|(n, v)| format!("{n}={}", value::to_smd_string(v))).collect();
                 write!(f, "[{}]", parts.join(","))
             }
             PathElement::Value(v) => write!(f, "[={}]", value::to_smd_string(v)),
@@ -204,19 +199,10 @@ mod tests {
 
     #[test]
     fn serialization_round_trips() {
-        let key = PathElement::key([
-            ("protocol".to_owned(), json!("TCP")),
-            ("containerPort".to_owned(), json!(80)),
-        ]);
-        assert_eq!(
-            key.serialize(),
-            r#"k:{"containerPort":80,"protocol":"TCP"}"#
-        );
+        let key = PathElement::key([("protocol".to_owned(), json!("TCP")), ("containerPort".to_owned(), json!(80))]);
+        assert_eq!(key.serialize(), r#"k:{"containerPort":80,"protocol":"TCP"}"#);
         assert_eq!(key.to_string(), r#"[containerPort=80,protocol="TCP"]"#);
-        assert_eq!(
-            PathElement::parse(&key.serialize()).ok().flatten(),
-            Some(key)
-        );
+        assert_eq!(PathElement::parse(&key.serialize()).ok().flatten(), Some(key));
         assert_eq!(PathElement::parse("x:1").ok().flatten(), None);
         assert!(PathElement::parse("f").is_err());
     }

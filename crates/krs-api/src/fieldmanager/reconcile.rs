@@ -30,13 +30,7 @@ struct Walker {
 impl Walker {
     /// `set` is what the set has below `path`; `leaf` whether `path` is a member with
     /// nothing below it.
-    fn walk(
-        &mut self,
-        set: Option<&FieldSet>,
-        leaf: bool,
-        node: Node,
-        path: &mut Vec<PathElement>,
-    ) {
+    fn walk(&mut self, set: Option<&FieldSet>, leaf: bool, node: Node, path: &mut Vec<PathElement>) {
         match node.declared(None) {
             Atom::Scalar(_) => {}
             Atom::List { kind, elem } => {
@@ -84,12 +78,8 @@ impl Walker {
         path: &mut Vec<PathElement>,
         child_node: impl Fn(&PathElement) -> Option<Node>,
     ) {
-        let below: Vec<&PathElement> = set
-            .children
-            .keys()
-            .filter(|pe| !set.members.contains(*pe))
-            .chain(set.members.iter())
-            .collect();
+        let below: Vec<&PathElement> =
+            set.children.keys().filter(|pe| !set.members.contains(*pe)).chain(set.members.iter()).collect();
         for pe in below {
             let Some(node) = child_node(pe) else {
                 continue;

@@ -35,11 +35,7 @@ pub(crate) fn remove_items(v: &Value, to_remove: &FieldSet, node: Node) -> Value
                     None => out.push(item.clone()),
                 }
             }
-            if out.is_empty() {
-                Value::Null
-            } else {
-                Value::Array(out)
-            }
+            if out.is_empty() { Value::Null } else { Value::Array(out) }
         }
         Atom::Map { atomic, shape } => {
             let Value::Object(m) = v else {
@@ -64,11 +60,7 @@ pub(crate) fn remove_items(v: &Value, to_remove: &FieldSet, node: Node) -> Value
                     }
                 }
             }
-            if out.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(out)
-            }
+            if out.is_empty() { Value::Null } else { Value::Object(out) }
         }
     }
 }

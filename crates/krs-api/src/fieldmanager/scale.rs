@@ -105,11 +105,7 @@ pub fn to_parent(
             key.clone(),
             Entry {
                 id: e.id,
-                fields: VersionedSet {
-                    set,
-                    api_version: parent_api_version.to_owned(),
-                    applied: e.fields.applied,
-                },
+                fields: VersionedSet { set, api_version: parent_api_version.to_owned(), applied: e.fields.applied },
                 // Upstream looks the time up among the parent's entries by the Scale's
                 // identifier, which only an applier's matches.
                 time: parent.entries.get(&key).and_then(|p| p.time.clone()),

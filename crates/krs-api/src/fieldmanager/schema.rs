@@ -102,11 +102,7 @@ impl Node {
             (Some(_), Atom::Scalar(_)) => true,
             (Some(_), _) => false,
         };
-        if fits {
-            atom
-        } else {
-            Atom::Scalar(ScalarType::Untyped)
-        }
+        if fits { atom } else { Atom::Scalar(ScalarType::Untyped) }
     }
 
     /// The atom the schema declares for a value at this node; `None` and `null` take the
@@ -118,14 +114,8 @@ impl Node {
             Node::Deduced | Node::Untyped => {
                 let atomic = matches!(self, Node::Untyped);
                 match v {
-                    Some(Value::Array(_)) => Atom::List {
-                        kind: ListKind::Atomic,
-                        elem: Node::Untyped,
-                    },
-                    Some(Value::Object(_)) | None => Atom::Map {
-                        atomic,
-                        shape: MapShape::Elements(self),
-                    },
+                    Some(Value::Array(_)) => Atom::List { kind: ListKind::Atomic, elem: Node::Untyped },
+                    Some(Value::Object(_)) | None => Atom::Map { atomic, shape: MapShape::Elements(self) },
                     Some(_) => Atom::Scalar(ScalarType::Untyped),
                 }
             }
@@ -149,24 +139,14 @@ fn typed_atom(ty: TypeRef, field: Option<Field>, v: Option<&Value>) -> Atom {
                 Some(f) => f.struct_type(),
                 None => st.struct_type(),
             };
-            Atom::Map {
-                atomic: marker == Some(Granularity::Atomic),
-                shape: MapShape::Struct(st),
-            }
+            Atom::Map { atomic: marker == Some(Granularity::Atomic), shape: MapShape::Struct(st) }
         }
-        TypeKind::List(elem) => Atom::List {
-            kind: field.map_or(ListKind::Atomic, list_kind),
-            elem: Node::Typed {
-                ty: elem,
-                field: None,
-            },
-        },
+        TypeKind::List(elem) => {
+            Atom::List { kind: field.map_or(ListKind::Atomic, list_kind), elem: Node::Typed { ty: elem, field: None } }
+        }
         TypeKind::Map(elem) => Atom::Map {
             atomic: field.and_then(Field::map_type) == Some(Granularity::Atomic),
-            shape: MapShape::Elements(Node::Typed {
-                ty: elem,
-                field: None,
-            }),
+            shape: MapShape::Elements(Node::Typed { ty: elem, field: None }),
         },
     }
 }
@@ -208,13 +188,7 @@ impl MapShape {
     pub(crate) fn member(self, key: &str) -> (Node, bool) {
         match self {
             MapShape::Struct(st) => match st.field(key) {
-                Some(f) => (
-                    Node::Typed {
-                        ty: f.ty(),
-                        field: Some(f),
-                    },
-                    true,
-                ),
+                Some(f) => (Node::Typed { ty: f.ty(), field: Some(f) }, true),
                 None => (Node::Deduced, false),
             },
             MapShape::Elements(n) => (n, false),
@@ -238,22 +212,14 @@ fn key_default(elem: Node, key: &str) -> Option<Value> {
     };
     let st = ty.as_struct()?;
     match (st.model_package(), st.name(), key) {
-        ("io.k8s.api.core.v1", "ContainerPort" | "ServicePort", "protocol") => {
-            Some(Value::String("TCP".to_owned()))
-        }
-        ("io.k8s.api.core.v1", "LocalObjectReference", "name") => {
-            Some(Value::String(String::new()))
-        }
+        ("io.k8s.api.core.v1", "ContainerPort" | "ServicePort", "protocol") => Some(Value::String("TCP".to_owned())),
+        ("io.k8s.api.core.v1", "LocalObjectReference", "name") => Some(Value::String(String::new())),
         _ => None,
     }
 }
 
 /// The path element of a list item (`listItemToPathElement`).
-pub(crate) fn item_path_element(
-    kind: &ListKind,
-    elem: Node,
-    item: &Value,
-) -> Result<PathElement, String> {
+pub(crate) fn item_path_element(kind: &ListKind, elem: Node, item: &Value) -> Result<PathElement, String> {
     match kind {
         ListKind::Atomic => Err("invalid indexing of non-associative list".to_owned()),
         ListKind::Map(keys) => {
@@ -285,13 +251,9 @@ pub(crate) fn item_path_element(
             Ok(PathElement::key(fields))
         }
         ListKind::Set => match item {
-            Value::Object(_) => {
-                Err("associative list without keys has an element that's a map type".into())
-            }
+            Value::Object(_) => Err("associative list without keys has an element that's a map type".into()),
             Value::Array(_) => Err("not supported: associative list with lists as elements".into()),
-            Value::Null => {
-                Err("associative list without keys has an element that's an explicit null".into())
-            }
+            Value::Null => Err("associative list without keys has an element that's an explicit null".into()),
             v => Ok(PathElement::Value(v.clone())),
         },
     }
@@ -301,10 +263,7 @@ pub(crate) fn item_path_element(
 /// (a set naming `a.b.c` then also names `a` when `a` is a field, not when it is a map key).
 pub(crate) fn ensure_named_fields_are_members(set: &FieldSet, node: Option<Node>) -> FieldSet {
     let declared = node.map(|n| n.declared(None));
-    let mut out = FieldSet {
-        members: set.members.clone(),
-        children: Default::default(),
-    };
+    let mut out = FieldSet { members: set.members.clone(), children: Default::default() };
     for (pe, child) in &set.children {
         let mut child_node = None;
         match (pe, &declared) {
@@ -320,10 +279,7 @@ pub(crate) fn ensure_named_fields_are_members(set: &FieldSet, node: Option<Node>
             (PathElement::Key(_), Some(Atom::List { elem, .. })) => child_node = Some(*elem),
             _ => {}
         }
-        out.children.insert(
-            pe.clone(),
-            ensure_named_fields_are_members(child, child_node),
-        );
+        out.children.insert(pe.clone(), ensure_named_fields_are_members(child, child_node));
     }
     out
 }

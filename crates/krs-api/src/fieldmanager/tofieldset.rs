@@ -56,19 +56,10 @@ fn walk(v: &Value, node: Node, path: &mut Vec<PathElement>, set: &mut FieldSet) 
     }
 }
 
-fn visit_list(
-    items: &[Value],
-    kind: &ListKind,
-    elem: Node,
-    path: &mut Vec<PathElement>,
-    set: &mut FieldSet,
-) {
+fn visit_list(items: &[Value], kind: &ListKind, elem: Node, path: &mut Vec<PathElement>, set: &mut FieldSet) {
     // Elements upstream cannot identify are skipped: validation reports them where it
     // matters (apply configurations).
-    let pes: Vec<Option<PathElement>> = items
-        .iter()
-        .map(|item| item_path_element(kind, elem, item).ok())
-        .collect();
+    let pes: Vec<Option<PathElement>> = items.iter().map(|item| item_path_element(kind, elem, item).ok()).collect();
     let mut seen = std::collections::BTreeSet::new();
     let mut duplicates = std::collections::BTreeSet::new();
     for pe in pes.iter().flatten() {

@@ -39,11 +39,7 @@ pub(crate) struct Updater<'a> {
 impl Updater<'_> {
     /// `obj` (at its own apiVersion) in `version`; `None` when the kind has no such version.
     fn convert<'v>(&self, obj: &'v Value, version: &str) -> Option<Cow<'v, Value>> {
-        let from = obj
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-            .unwrap_or(self.version);
+        let from = obj.get("apiVersion").and_then(Value::as_str).filter(|v| !v.is_empty()).unwrap_or(self.version);
         if from == version {
             return Some(Cow::Borrowed(obj));
         }
@@ -119,22 +115,14 @@ impl Updater<'_> {
                 continue;
             }
             let v = &entry.fields.api_version;
-            let cmp = at_version
-                .entry(v.clone())
-                .or_insert_with(|| self.compare_at(old, new, v));
+            let cmp = at_version.entry(v.clone()).or_insert_with(|| self.compare_at(old, new, v));
             let Some(cmp) = cmp else {
                 missing.push(key.clone());
                 continue;
             };
-            let changed = entry
-                .fields
-                .set
-                .intersection(&cmp.modified.union(&cmp.added));
+            let changed = entry.fields.set.intersection(&cmp.modified.union(&cmp.added));
             for path in changed.paths() {
-                conflicts.push(Conflict {
-                    manager: entry.id.clone(),
-                    path,
-                });
+                conflicts.push(Conflict { manager: entry.id.clone(), path });
             }
             taken.push((key.clone(), changed.union(&cmp.removed)));
         }
@@ -167,15 +155,8 @@ impl Updater<'_> {
         let Ok(cmp) = self.update_managers(live, new, version, managers, workflow, true) else {
             return FieldSet::new();
         };
-        let previous = managers
-            .entries
-            .get(workflow)
-            .map(|e| e.fields.set.clone())
-            .unwrap_or_default();
-        let set = previous
-            .difference(&cmp.removed)
-            .union(&cmp.modified)
-            .union(&cmp.added);
+        let previous = managers.entries.get(workflow).map(|e| e.fields.set.clone()).unwrap_or_default();
+        let set = previous.difference(&cmp.removed).union(&cmp.modified).union(&cmp.added);
         match self.ignored {
             Some(ignored) => set.recursive_difference(ignored),
             None => set,
@@ -201,14 +182,7 @@ impl Updater<'_> {
         if let Some(ignored) = self.ignored {
             set = set.recursive_difference(ignored);
         }
-        managers.set_fields(
-            manager,
-            VersionedSet {
-                set,
-                api_version: version.to_owned(),
-                applied: true,
-            },
-        );
+        managers.set_fields(manager, VersionedSet { set, api_version: version.to_owned(), applied: true });
         let pruned = self.prune(merged, managers, last.as_ref(), version);
         self.update_managers(live, &pruned, version, managers, &manager.key(), force)?;
         if super::value::equals(live, &pruned) {
@@ -219,13 +193,7 @@ impl Updater<'_> {
 
     /// Removes what `manager` applied last time and no longer applies, unless another
     /// manager owns it (`Updater.prune`).
-    fn prune(
-        &self,
-        merged: Value,
-        managers: &ManagedFields,
-        last: Option<&VersionedSet>,
-        version: &str,
-    ) -> Value {
+    fn prune(&self, merged: Value, managers: &ManagedFields, last: Option<&VersionedSet>, version: &str) -> Value {
         let Some(last) = last.filter(|l| !l.set.is_empty()) else {
             return merged;
         };
@@ -234,11 +202,7 @@ impl Updater<'_> {
             return merged;
         };
         let node = self.node(lv);
-        let pruned = remove_items(
-            &converted,
-            &ensure_named_fields_are_members(&last.set, Some(node)),
-            node,
-        );
+        let pruned = remove_items(&converted, &ensure_named_fields_are_members(&last.set, Some(node)), node);
         let pruned = self.add_back_owned(converted.clone(), pruned, lv, managers);
         let result = self.add_back_dangling(&converted, &pruned, last);
         match self.convert(&result, version) {
@@ -269,10 +233,7 @@ impl Updater<'_> {
         }
         order.extend(by_version);
         for (version, managed) in order {
-            let (Some(m), Some(p)) = (
-                self.convert(&merged, version),
-                self.convert(&pruned, version),
-            ) else {
+            let (Some(m), Some(p)) = (self.convert(&merged, version), self.convert(&pruned, version)) else {
                 continue;
             };
             let node = self.node(version);
@@ -298,11 +259,7 @@ impl Updater<'_> {
         let pruned_set = named(&to_field_set(&p, node));
         let merged_set = named(&to_field_set(merged, node));
         let last_set = named(&last.set);
-        remove_items(
-            merged,
-            &merged_set.difference(&pruned_set).intersection(&last_set),
-            node,
-        )
+        remove_items(merged, &merged_set.difference(&pruned_set).intersection(&last_set), node)
     }
 }
 
@@ -311,10 +268,7 @@ impl Updater<'_> {
 /// Go types, where such members are nil and omitted.
 pub(crate) fn drop_nulls(v: &mut Value, node: Node) {
     match node.atom(Some(v)) {
-        Atom::Map {
-            atomic: false,
-            shape,
-        } => {
+        Atom::Map { atomic: false, shape } => {
             if let Value::Object(m) = v {
                 m.retain(|_, child| !child.is_null());
                 for (key, child) in m.iter_mut() {

@@ -31,13 +31,7 @@ fn push(errs: &mut Vec<String>, path: &[PathElement], msg: String) {
     }
 }
 
-fn walk(
-    v: &Value,
-    node: Node,
-    allow_duplicates: bool,
-    path: &mut Vec<PathElement>,
-    errs: &mut Vec<String>,
-) {
+fn walk(v: &Value, node: Node, allow_duplicates: bool, path: &mut Vec<PathElement>, errs: &mut Vec<String>) {
     match node.declared(Some(v)) {
         Atom::Scalar(t) => {
             if let Some(msg) = check_scalar(t, v) {
@@ -49,11 +43,7 @@ fn walk(
                 Value::Null => return,
                 Value::Array(items) => items,
                 other => {
-                    return push(
-                        errs,
-                        path,
-                        format!("expected list, got {}", value::go_debug(other)),
-                    );
+                    return push(errs, path, format!("expected list, got {}", value::go_debug(other)));
                 }
             };
             let mut observed = BTreeSet::new();
@@ -82,11 +72,7 @@ fn walk(
                 Value::Null => return,
                 Value::Object(m) => m,
                 other => {
-                    return push(
-                        errs,
-                        path,
-                        format!("expected map, got {}", value::go_debug(other)),
-                    );
+                    return push(errs, path, format!("expected map, got {}", value::go_debug(other)));
                 }
             };
             for (key, val) in m {
@@ -110,10 +96,7 @@ fn check_scalar(t: ScalarType, v: &Value) -> Option<String> {
         (_, Value::Null) => true,
         (ScalarType::Numeric, Value::Number(_)) => true,
         (ScalarType::Numeric, other) => {
-            return Some(format!(
-                "expected numeric (int or float), got {}",
-                value::go_type_name(other)
-            ));
+            return Some(format!("expected numeric (int or float), got {}", value::go_type_name(other)));
         }
         (ScalarType::String, Value::String(_)) => true,
         (ScalarType::String, other) => {

@@ -100,13 +100,9 @@ pub(crate) fn equals(a: &Value, b: &Value) -> bool {
             (Num::Int(x), Num::Float(y)) | (Num::Float(y), Num::Int(x)) => x as f64 == y,
             (Num::Float(x), Num::Float(y)) => x == y,
         },
-        (V::Array(x), V::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(l, r)| equals(l, r))
-        }
+        (V::Array(x), V::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(l, r)| equals(l, r)),
         (V::Object(x), V::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, l)| y.get(k).is_some_and(|r| equals(l, r)))
+            x.len() == y.len() && x.iter().all(|(k, l)| y.get(k).is_some_and(|r| equals(l, r)))
         }
         _ => a == b,
     }
@@ -126,10 +122,7 @@ pub(crate) fn to_smd_string(v: &Value) -> String {
             let parts: Vec<String> = items.iter().map(to_smd_string).collect();
             format!("[{}]", parts.join(","))
         }
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k}={}", to_smd_string(v)))
-            .collect(),
+        Value::Object(m) => m.iter().map(|(k, v)| format!("{k}={}", to_smd_string(v))).collect(),
     }
 }
 
@@ -221,11 +214,7 @@ pub(crate) fn go_quote(s: &str) -> String {
 /// Go's `%v` of a float64 (`%g` with the shortest representation, exponent from 1e21).
 fn go_float_v(f: f64) -> String {
     let abs = f.abs();
-    if abs != 0.0 && !(1e-4..1e21).contains(&abs) {
-        go_exponent(f, 2)
-    } else {
-        format!("{f}")
-    }
+    if abs != 0.0 && !(1e-4..1e21).contains(&abs) { go_exponent(f, 2) } else { format!("{f}") }
 }
 
 /// `strconv.FormatFloat(f, 'e', -1, 64)`, with at least `min_digits` exponent digits.

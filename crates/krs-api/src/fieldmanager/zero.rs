@@ -23,10 +23,7 @@ pub(crate) fn zero_object(api_version: &str, kind: &str) -> Value {
         Some(st) => zero_struct(st, 0),
         None => Map::new(),
     };
-    obj.insert(
-        "apiVersion".to_owned(),
-        Value::String(api_version.to_owned()),
-    );
+    obj.insert("apiVersion".to_owned(), Value::String(api_version.to_owned()));
     obj.insert("kind".to_owned(), Value::String(kind.to_owned()));
     Value::Object(obj)
 }

@@ -14,8 +14,7 @@ use serde_json::{Map, Value};
 use super::error::MergeError;
 use super::govalue::{GoSet, GoType, MAP_TYPE, SLICE_TYPE, fmt_v_slice, go_eq, go_type};
 use super::lists::{
-    identities, merge_slice_handler, no_merge_key, partition_maps, partition_scalars,
-    slice_element_type,
+    identities, merge_slice_handler, no_merge_key, partition_maps, partition_scalars, slice_element_type,
 };
 use super::order::{Identity, normalize_element_order};
 use super::patchmeta::Schema;
@@ -42,15 +41,9 @@ pub(super) fn remove_directives(v: Value) -> Option<Value> {
             if m.contains_key(PATCH) {
                 return None;
             }
-            Some(Value::Object(
-                m.into_iter()
-                    .filter_map(|(k, v)| remove_directives(v).map(|v| (k, v)))
-                    .collect(),
-            ))
+            Some(Value::Object(m.into_iter().filter_map(|(k, v)| remove_directives(v).map(|v| (k, v))).collect()))
         }
-        Value::Array(l) => Some(Value::Array(
-            l.into_iter().filter_map(remove_directives).collect(),
-        )),
+        Value::Array(l) => Some(Value::Array(l.into_iter().filter_map(remove_directives).collect())),
         other => Some(other),
     }
 }
@@ -81,16 +74,9 @@ pub(super) fn apply_retain_keys(
         return Err(MergeError::BadPatchFormatForRetainKeys);
     };
     let retain = GoSet::new(&retain)?;
-    let listed = |k: &str| {
-        retain
-            .contains(&Value::String(k.to_string()))
-            .unwrap_or(false)
-    };
+    let listed = |k: &str| retain.contains(&Value::String(k.to_string())).unwrap_or(false);
     for (k, v) in patch.iter() {
-        if v.is_null()
-            || k.starts_with(DELETE_FROM_PRIMITIVE_LIST)
-            || k.starts_with(SET_ELEMENT_ORDER)
-        {
+        if v.is_null() || k.starts_with(DELETE_FROM_PRIMITIVE_LIST) || k.starts_with(SET_ELEMENT_ORDER) {
             continue;
         }
         if !listed(k) {
@@ -104,10 +90,7 @@ pub(super) fn apply_retain_keys(
 fn list_of(v: &Value) -> Result<&Vec<Value>, MergeError> {
     match v {
         Value::Array(l) => Ok(l),
-        other => Err(MergeError::BadArgType {
-            expected: SLICE_TYPE,
-            actual: go_type(other).name(),
-        }),
+        other => Err(MergeError::BadArgType { expected: SLICE_TYPE, actual: go_type(other).name() }),
     }
 }
 
@@ -119,11 +102,7 @@ pub(super) fn merge_set_element_order(
     patch: &mut Map<String, Value>,
     schema: Schema,
 ) -> Result<(), MergeError> {
-    let mut keys: Vec<String> = patch
-        .keys()
-        .filter(|k| k.starts_with(SET_ELEMENT_ORDER))
-        .cloned()
-        .collect();
+    let mut keys: Vec<String> = patch.keys().filter(|k| k.starts_with(SET_ELEMENT_ORDER)).cloned().collect();
     keys.sort();
     for key in keys {
         let Some(order) = patch.remove(&key) else {
@@ -135,26 +114,17 @@ pub(super) fn merge_set_element_order(
         let patch_list = patch.get(&field).map(list_of).transpose()?.cloned();
         let (sub, meta) = schema.for_slice(&field)?;
         let empty = Vec::new();
-        validate_order(
-            patch_list.as_ref().unwrap_or(&empty),
-            &order,
-            meta.merge_key,
-        )?;
+        validate_order(patch_list.as_ref().unwrap_or(&empty), &order, meta.merge_key)?;
         // Checked here, reported after merging and partitioning, as upstream does.
-        let element = slice_element_type(&[
-            original_list.as_deref().unwrap_or(&[]),
-            patch_list.as_deref().unwrap_or(&[]),
-        ]);
+        let element =
+            slice_element_type(&[original_list.as_deref().unwrap_or(&[]), patch_list.as_deref().unwrap_or(&[])]);
         let (merged, server_order) = match (original_list, patch_list) {
             (None, None) => continue,
             (Some(o), None) => {
                 let ids = identities(&o, meta.merge_key);
                 (o, ids)
             }
-            (None, Some(p)) => (
-                p.into_iter().filter_map(remove_directives).collect(),
-                Vec::new(),
-            ),
+            (None, Some(p)) => (p.into_iter().filter_map(remove_directives).collect(), Vec::new()),
             (Some(o), Some(p)) => {
                 let m = merge_slice_handler(o, p, sub, meta, false, true)?;
                 (m.items, m.original_view)
@@ -165,12 +135,8 @@ pub(super) fn merge_set_element_order(
         } else {
             partition_maps(merged, &order, meta.merge_key)?
         };
-        let identity = Identity {
-            maps: element? == GoType::Map,
-            merge_key: meta.merge_key,
-        };
-        let ordered =
-            normalize_element_order(patch_items, server_only, &order, &server_order, identity)?;
+        let identity = Identity { maps: element? == GoType::Map, merge_key: meta.merge_key };
+        let ordered = normalize_element_order(patch_items, server_only, &order, &server_order, identity)?;
         original.insert(field.clone(), Value::Array(ordered));
         patch.remove(&field);
     }
@@ -179,11 +145,7 @@ pub(super) fn merge_set_element_order(
 
 /// validatePatchWithSetOrderList: the patch list's items (deletions and directive items
 /// aside) appear in the `$setElementOrder` list, in the same relative order.
-fn validate_order(
-    patch_list: &[Value],
-    order: &[Value],
-    merge_key: &str,
-) -> Result<(), MergeError> {
+fn validate_order(patch_list: &[Value], order: &[Value], merge_key: &str) -> Result<(), MergeError> {
     if order.is_empty() || patch_list.is_empty() {
         return Ok(());
     }
@@ -194,10 +156,7 @@ fn validate_order(
             continue;
         }
         let Value::Object(m) = v else {
-            return Err(MergeError::BadArgType {
-                expected: MAP_TYPE,
-                actual: go_type(v).name(),
-            });
+            return Err(MergeError::BadArgType { expected: MAP_TYPE, actual: go_type(v).name() });
         };
         if m.get(PATCH).and_then(Value::as_str) != Some("delete") {
             items.push(v);
@@ -215,10 +174,7 @@ fn validate_order(
         o += 1;
     }
     if p < items.len() && o >= order.len() {
-        return Err(MergeError::SetElementOrderMismatch {
-            patch: fmt_v_slice(patch_list),
-            order: fmt_v_slice(order),
-        });
+        return Err(MergeError::SetElementOrderMismatch { patch: fmt_v_slice(patch_list), order: fmt_v_slice(order) });
     }
     Ok(())
 }
@@ -237,9 +193,6 @@ fn same_item(left: &Value, right: &Value, merge_key: &str) -> Result<bool, Merge
 fn as_map(v: &Value) -> Result<&Map<String, Value>, MergeError> {
     match v {
         Value::Object(m) => Ok(m),
-        other => Err(MergeError::BadArgType {
-            expected: MAP_TYPE,
-            actual: go_type(other).name(),
-        }),
+        other => Err(MergeError::BadArgType { expected: MAP_TYPE, actual: go_type(other).name() }),
     }
 }

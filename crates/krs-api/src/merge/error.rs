@@ -21,10 +21,7 @@ pub enum MergeError {
     /// A list element without the list's merge key; `map` is the element as Go prints it.
     NoMergeKey { map: String, merge_key: String },
     /// A value of the wrong JSON type where upstream asserts one (Go type names).
-    BadArgType {
-        expected: &'static str,
-        actual: &'static str,
-    },
+    BadArgType { expected: &'static str, actual: &'static str },
     /// A `$patch` directive other than `replace`/`delete` on a map (or other than
     /// `replace`/`delete`/`merge` in a list).
     BadPatchType { directive: String, map: String },
@@ -89,20 +86,13 @@ impl fmt::Display for MergeError {
         match self {
             MergeError::BadJsonDoc => f.write_str("invalid JSON document"),
             MergeError::NoListOfLists => f.write_str("lists of lists are not supported"),
-            MergeError::BadPatchFormatForPrimitiveList => {
-                f.write_str("invalid patch format of primitive list")
-            }
-            MergeError::BadPatchFormatForRetainKeys => {
-                f.write_str("invalid patch format of retainKeys")
-            }
+            MergeError::BadPatchFormatForPrimitiveList => f.write_str("invalid patch format of primitive list"),
+            MergeError::BadPatchFormatForRetainKeys => f.write_str("invalid patch format of retainKeys"),
             MergeError::BadPatchFormatForSetElementOrderList => {
                 f.write_str("invalid patch format of setElementOrder list")
             }
             MergeError::NoMergeKey { map, merge_key } => {
-                write!(
-                    f,
-                    "map: {map} does not contain declared merge key: {merge_key}"
-                )
+                write!(f, "map: {map} does not contain declared merge key: {merge_key}")
             }
             MergeError::BadArgType { expected, actual } => {
                 write!(f, "expected a {expected}, but received a {actual}")
@@ -110,9 +100,7 @@ impl fmt::Display for MergeError {
             MergeError::BadPatchType { directive, map } => {
                 write!(f, "unknown patch type: {directive} in map: {map}")
             }
-            MergeError::ListMergeDirective => {
-                f.write_str("merging lists cannot yet be specified in the patch")
-            }
+            MergeError::ListMergeDirective => f.write_str("merging lists cannot yet be specified in the patch"),
             MergeError::NoMergeKeyForList { element } => {
                 write!(f, "cannot merge lists without merge key for {element}")
             }
@@ -120,14 +108,11 @@ impl fmt::Display for MergeError {
                 write!(f, "list element types are not identical: {lists}")
             }
             MergeError::NoElements => f.write_str("no elements in any of the given slices"),
-            MergeError::SetElementOrderMismatch { patch, order } => write!(
-                f,
-                "The order in patch list:\n{patch}\n doesn't match $setElementOrder list:\n{order}\n"
-            ),
-            MergeError::NotAMap { index } => write!(f, "value for key {index} is not a map"),
-            MergeError::NotASliceField => {
-                f.write_str("expected slice or array type, but got: struct")
+            MergeError::SetElementOrderMismatch { patch, order } => {
+                write!(f, "The order in patch list:\n{patch}\n doesn't match $setElementOrder list:\n{order}\n")
             }
+            MergeError::NotAMap { index } => write!(f, "value for key {index} is not a map"),
+            MergeError::NotASliceField => f.write_str("expected slice or array type, but got: struct"),
             MergeError::Panic(p) => p.fmt(f),
         }
     }
@@ -136,19 +121,11 @@ impl fmt::Display for MergeError {
 impl fmt::Display for GoPanic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            GoPanic::UncomparableMap => {
-                "runtime error: comparing uncomparable type map[string]interface {}"
-            }
-            GoPanic::UncomparableSlice => {
-                "runtime error: comparing uncomparable type []interface {}"
-            }
-            GoPanic::UnhashableMap => {
-                "runtime error: hash of unhashable type map[string]interface {}"
-            }
+            GoPanic::UncomparableMap => "runtime error: comparing uncomparable type map[string]interface {}",
+            GoPanic::UncomparableSlice => "runtime error: comparing uncomparable type []interface {}",
+            GoPanic::UnhashableMap => "runtime error: hash of unhashable type map[string]interface {}",
             GoPanic::UnhashableSlice => "runtime error: hash of unhashable type []interface {}",
-            GoPanic::NilElementType => {
-                "runtime error: invalid memory address or nil pointer dereference"
-            }
+            GoPanic::NilElementType => "runtime error: invalid memory address or nil pointer dereference",
         })
     }
 }

@@ -111,8 +111,7 @@ impl Gen<'_> {
         let mut m = Map::new();
         for _ in 0..self.byte() % 5 {
             let choice = self.byte();
-            let field =
-                (!fields.is_empty()).then(|| fields[usize::from(self.byte()) % fields.len()]);
+            let field = (!fields.is_empty()).then(|| fields[usize::from(self.byte()) % fields.len()]);
             match (choice % 10, field) {
                 (0, _) => {
                     let d = self.word();

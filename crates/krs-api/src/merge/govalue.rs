@@ -21,11 +21,7 @@ pub(super) enum GoType {
 
 /// apimachinery's JSON decoding: a number is int64 when it parses as one, else float64.
 fn number_type(n: &Number) -> GoType {
-    if n.is_i64() {
-        GoType::Int64
-    } else {
-        GoType::Float64
-    }
+    if n.is_i64() { GoType::Int64 } else { GoType::Float64 }
 }
 
 pub(super) fn go_type(v: &Value) -> GoType {
@@ -197,11 +193,7 @@ fn write_value(out: &mut String, v: &Value, verb_s: bool) {
         Value::Null => out.push_str("<nil>"),
         Value::Bool(b) if verb_s => out.push_str(&format!("%!s(bool={b})")),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) if verb_s => out.push_str(&format!(
-            "%!s({}={})",
-            number_type(n).name(),
-            format_number(n)
-        )),
+        Value::Number(n) if verb_s => out.push_str(&format!("%!s({}={})", number_type(n).name(), format_number(n))),
         Value::Number(n) => out.push_str(&format_number(n)),
     }
 }
@@ -254,10 +246,7 @@ mod tests {
     fn maps_print_like_go() {
         let v = json!({"b": [1, "x", null], "a": {"c": true}, "f": 1.5});
         assert_eq!(fmt_v(&v), "map[a:map[c:true] b:[1 x <nil>] f:1.5]");
-        assert_eq!(
-            fmt_s(&v),
-            "map[a:map[c:%!s(bool=true)] b:[%!s(int64=1) x %!s(<nil>)] f:%!s(float64=1.5)]"
-        );
+        assert_eq!(fmt_s(&v), "map[a:map[c:%!s(bool=true)] b:[%!s(int64=1) x %!s(<nil>)] f:%!s(float64=1.5)]");
     }
 
     #[test]
@@ -267,9 +256,6 @@ mod tests {
         assert_eq!(go_eq(&json!("a"), &json!({})), Ok(false));
         assert_eq!(go_eq(&json!(null), &json!(null)), Ok(true));
         assert_eq!(go_eq(&json!({}), &json!({})), Err(GoPanic::UncomparableMap));
-        assert_eq!(
-            go_eq(&json!([]), &json!([1])),
-            Err(GoPanic::UncomparableSlice)
-        );
+        assert_eq!(go_eq(&json!([]), &json!([1])), Err(GoPanic::UncomparableSlice));
     }
 }

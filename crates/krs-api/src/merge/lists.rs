@@ -38,15 +38,8 @@ pub(super) fn merge_slice_handler(
     if meta.strategy == Strategy::Merge || delete_list {
         return merge_slice(original, patch, schema, meta.merge_key, delete_list, view);
     }
-    let original_view = if view {
-        identities(&original, meta.merge_key)
-    } else {
-        Vec::new()
-    };
-    Ok(Merged {
-        items: patch,
-        original_view,
-    })
+    let original_view = if view { identities(&original, meta.merge_key) } else { Vec::new() };
+    Ok(Merged { items: patch, original_view })
 }
 
 /// mergeSlice.
@@ -59,10 +52,7 @@ fn merge_slice(
     view: bool,
 ) -> Result<Merged, MergeError> {
     if original.is_empty() && patch.is_empty() {
-        return Ok(Merged {
-            items: original,
-            original_view: Vec::new(),
-        });
+        return Ok(Merged { items: original, original_view: Vec::new() });
     }
     let element = slice_element_type(&[&original, &patch])?;
     if element != GoType::Map {
@@ -70,10 +60,7 @@ fn merge_slice(
         // so the caller's view of the original is untouched.
         let original_view = if view { original.clone() } else { Vec::new() };
         if delete_list {
-            return Ok(Merged {
-                items: delete_from_slice(original, &patch)?,
-                original_view,
-            });
+            return Ok(Merged { items: delete_from_slice(original, &patch)?, original_view });
         }
         let mut merged: Vec<Value> = Vec::with_capacity(original.len() + patch.len());
         for v in original.iter().chain(patch.iter()) {
@@ -82,20 +69,12 @@ fn merge_slice(
             }
         }
         let (patch_items, server_only) = partition_scalars(merged, &patch)?;
-        let identity = Identity {
-            maps: false,
-            merge_key,
-        };
+        let identity = Identity { maps: false, merge_key };
         let items = normalize_element_order(patch_items, server_only, &patch, &original, identity)?;
-        return Ok(Merged {
-            items,
-            original_view,
-        });
+        return Ok(Merged { items, original_view });
     }
     if merge_key.is_empty() {
-        return Err(MergeError::NoMergeKeyForList {
-            element: schema.go_kind(),
-        });
+        return Err(MergeError::NoMergeKeyForList { element: schema.go_kind() });
     }
     let mut view = OriginalView::new(view.then(|| identities(&original, merge_key)));
     let (original, patch) = special_elements(original, patch, merge_key, &mut view)?;
@@ -104,21 +83,9 @@ fn merge_slice(
     let patch_order = identities(&patch, merge_key);
     let merged = merge_by_key(original, patch, merge_key, schema, &mut view)?;
     let (patch_items, server_only) = partition_maps(merged, &patch_order, merge_key)?;
-    let identity = Identity {
-        maps: true,
-        merge_key,
-    };
-    let items = normalize_element_order(
-        patch_items,
-        server_only,
-        &patch_order,
-        &server_order,
-        identity,
-    )?;
-    Ok(Merged {
-        items,
-        original_view: view.into_ids(),
-    })
+    let identity = Identity { maps: true, merge_key };
+    let items = normalize_element_order(patch_items, server_only, &patch_order, &server_order, identity)?;
+    Ok(Merged { items, original_view: view.into_ids() })
 }
 
 /// The caller's slice header of the original list, as upstream's in-place edits leave it.
@@ -140,11 +107,7 @@ struct OriginalView {
 impl OriginalView {
     fn new(ids: Option<Vec<Value>>) -> Self {
         let len = ids.as_ref().map_or(0, Vec::len);
-        OriginalView {
-            ids,
-            len,
-            shared: true,
-        }
+        OriginalView { ids, len, shared: true }
     }
 
     fn deleted(&mut self, at: usize) {
@@ -217,9 +180,7 @@ pub(super) fn slice_element_type(lists: &[&[Value]]) -> Result<GoType, MergeErro
                     element = Some(t);
                 }
                 Some(e) if e != t => {
-                    return Err(MergeError::ElementTypesNotIdentical {
-                        lists: fmt_v_lists(lists),
-                    });
+                    return Err(MergeError::ElementTypesNotIdentical { lists: fmt_v_lists(lists) });
                 }
                 Some(_) => {}
             }
@@ -250,10 +211,7 @@ fn delete_from_slice(current: Vec<Value>, to_delete: &[Value]) -> Result<Vec<Val
 }
 
 /// partitionPrimitivesByPresentInList: (items in `by`, the others), each in list order.
-pub(super) fn partition_scalars(
-    list: Vec<Value>,
-    by: &[Value],
-) -> Result<(Vec<Value>, Vec<Value>), MergeError> {
+pub(super) fn partition_scalars(list: Vec<Value>, by: &[Value]) -> Result<(Vec<Value>, Vec<Value>), MergeError> {
     let set = GoSet::new(by)?;
     let (mut inside, mut outside) = (Vec::new(), Vec::new());
     for v in list {
@@ -275,10 +233,7 @@ pub(super) fn partition_maps(
     let (mut inside, mut outside) = (Vec::new(), Vec::new());
     for v in list {
         let Value::Object(m) = &v else {
-            return Err(MergeError::BadArgType {
-                expected: MAP_TYPE,
-                actual: go_type(&v).name(),
-            });
+            return Err(MergeError::BadArgType { expected: MAP_TYPE, actual: go_type(&v).name() });
         };
         let Some(key) = m.get(merge_key) else {
             return Err(no_merge_key(m, merge_key));
@@ -293,10 +248,7 @@ pub(super) fn partition_maps(
 }
 
 pub(super) fn no_merge_key(m: &Map<String, Value>, merge_key: &str) -> MergeError {
-    MergeError::NoMergeKey {
-        map: fmt_v_map(m),
-        merge_key: merge_key.to_string(),
-    }
+    MergeError::NoMergeKey { map: fmt_v_map(m), merge_key: merge_key.to_string() }
 }
 
 /// findMapInSliceBasedOnKeyValue: the first object whose `key` equals `value`.

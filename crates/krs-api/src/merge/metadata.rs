@@ -140,18 +140,14 @@ pub enum Granularity {
 /// types; `None` for unknown kinds (custom resources have no table entry).
 pub fn lookup(api_version: &str, kind: &str) -> Option<TypeRef> {
     let kinds = table::kinds();
-    let at = kinds
-        .binary_search_by(|k| (k.api_version(), k.kind()).cmp(&(api_version, kind)))
-        .ok()?;
+    let at = kinds.binary_search_by(|k| (k.api_version(), k.kind()).cmp(&(api_version, kind))).ok()?;
     let ty = table::types().get(kinds[at].ty as usize)?;
     Some(TypeRef(ty.shape))
 }
 
 /// Every (apiVersion, kind) of the table with its struct, sorted by apiVersion and kind.
 pub fn kinds() -> impl ExactSizeIterator<Item = (&'static str, &'static str, Struct)> {
-    table::kinds()
-        .iter()
-        .map(|k| (k.api_version(), k.kind(), Struct(k.ty)))
+    table::kinds().iter().map(|k| (k.api_version(), k.kind(), Struct(k.ty)))
 }
 
 /// Every struct of the table, sorted by definition name.
@@ -170,12 +166,7 @@ impl TypeRef {
             shape_kind::STRUCT => TypeKind::Struct(Struct(def.arg)),
             shape_kind::LIST => TypeKind::List(TypeRef(def.arg)),
             shape_kind::MAP => TypeKind::Map(TypeRef(def.arg)),
-            shape_kind::SCALAR => TypeKind::Scalar(
-                SCALARS
-                    .get(def.arg as usize)
-                    .copied()
-                    .unwrap_or(Scalar::Json),
-            ),
+            shape_kind::SCALAR => TypeKind::Scalar(SCALARS.get(def.arg as usize).copied().unwrap_or(Scalar::Json)),
             _ => TypeKind::Scalar(Scalar::Json),
         }
     }
@@ -268,8 +259,7 @@ impl Struct {
     /// first (in name order) that matches under Unicode simple case folding. Upstream's
     /// struct-based patch metadata lookup resolves keys this way.
     pub fn field_case_insensitive(self, key: &str) -> Option<Field> {
-        self.field(key)
-            .or_else(|| self.fields().find(|f| equal_fold(f.json_name(), key)))
+        self.field(key).or_else(|| self.fields().find(|f| equal_fold(f.json_name(), key)))
     }
 }
 
@@ -356,9 +346,7 @@ impl Field {
 
     /// The `patchMergeKey` tag.
     pub fn patch_merge_key(self) -> Option<&'static str> {
-        self.def()
-            .map(FieldDef::merge_key)
-            .filter(|k| !k.is_empty())
+        self.def().map(FieldDef::merge_key).filter(|k| !k.is_empty())
     }
 
     /// The `+listType` marker of the field, or else of its named list type.
@@ -373,10 +361,7 @@ impl Field {
 
     /// The `+listMapKey` markers, in declaration order (only for `+listType=map`).
     pub fn list_map_keys(self) -> impl Iterator<Item = &'static str> {
-        self.def()
-            .map_or("", FieldDef::map_keys)
-            .split(',')
-            .filter(|k| !k.is_empty())
+        self.def().map_or("", FieldDef::map_keys).split(',').filter(|k| !k.is_empty())
     }
 
     /// The `+mapType` marker of the field, or else of its named map type.

@@ -25,7 +25,6 @@ mod table;
 pub use error::{GoPanic, MergeError};
 pub use fuzz::fuzz_strategic_merge_patch;
 pub use metadata::{
-    Field, Granularity, ListType, PatchStrategy, Scalar, Struct, TypeKind, TypeRef, kinds, lookup,
-    structs,
+    Field, Granularity, ListType, PatchStrategy, Scalar, Struct, TypeKind, TypeRef, kinds, lookup, structs,
 };
 pub use strategic::strategic_merge_patch;

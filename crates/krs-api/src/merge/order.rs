@@ -60,11 +60,7 @@ struct Positions<'a, 'k> {
 
 impl<'a, 'k> Positions<'a, 'k> {
     fn new(reference: &'a [Value], identity: Identity<'k>, items: usize) -> Self {
-        Positions {
-            reference,
-            identity,
-            memo: vec![None; items],
-        }
+        Positions { reference, identity, memo: vec![None; items] }
     }
 
     fn get(&mut self, slot: usize, item: &Value) -> Result<Option<usize>, GoPanic> {
@@ -84,10 +80,7 @@ fn validate_merge_key(merge_key: &str, lists: &[&[Value]]) -> Result<(), MergeEr
     for list in lists {
         for item in *list {
             let Value::Object(m) = item else {
-                return Err(MergeError::BadArgType {
-                    expected: MAP_TYPE,
-                    actual: go_type(item).name(),
-                });
+                return Err(MergeError::BadArgType { expected: MAP_TYPE, actual: go_type(item).name() });
             };
             if !m.contains_key(merge_key) {
                 return Err(MergeError::NoMergeKey {
@@ -232,13 +225,7 @@ fn insertion_sort<T>(data: &mut [T], a: usize, b: usize, less: &mut impl FnMut(&
 
 /// Merges the sorted runs `data[a..m]` and `data[m..b]` in place (Kim & Kutzner's SymMerge,
 /// as Go implements it: binary searches plus rotations, recursing on both halves).
-fn sym_merge<T>(
-    data: &mut [T],
-    a: usize,
-    m: usize,
-    b: usize,
-    less: &mut impl FnMut(&T, &T) -> bool,
-) {
+fn sym_merge<T>(data: &mut [T], a: usize, m: usize, b: usize, less: &mut impl FnMut(&T, &T) -> bool) {
     if m - a == 1 {
         // Insert data[a] into data[m..b]: find the first element not less than it.
         let (mut lo, mut hi) = (m, b);

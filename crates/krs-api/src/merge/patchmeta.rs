@@ -38,16 +38,10 @@ pub(super) struct PatchMeta {
 }
 
 impl PatchMeta {
-    const NONE: PatchMeta = PatchMeta {
-        strategy: Strategy::None,
-        merge_key: "",
-    };
+    const NONE: PatchMeta = PatchMeta { strategy: Strategy::None, merge_key: "" };
 
     fn of(field: Field) -> PatchMeta {
-        PatchMeta {
-            strategy: strategy(field.patch_strategy()),
-            merge_key: field.patch_merge_key().unwrap_or(""),
-        }
+        PatchMeta { strategy: strategy(field.patch_strategy()), merge_key: field.patch_merge_key().unwrap_or("") }
     }
 }
 

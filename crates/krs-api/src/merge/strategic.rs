@@ -8,8 +8,8 @@
 use serde_json::{Map, Value};
 
 use super::directives::{
-    DELETE_FROM_PRIMITIVE_LIST, PATCH, apply_retain_keys, discard_nulls, extract_key,
-    merge_set_element_order, remove_directives,
+    DELETE_FROM_PRIMITIVE_LIST, PATCH, apply_retain_keys, discard_nulls, extract_key, merge_set_element_order,
+    remove_directives,
 };
 use super::error::MergeError;
 use super::govalue::{fmt_s, fmt_v_map, go_type};
@@ -23,11 +23,7 @@ use super::patchmeta::{Schema, Strategy};
 ///
 /// `null` for either document stands for `{}`; anything else that is not an object is
 /// [`MergeError::BadJsonDoc`].
-pub fn strategic_merge_patch(
-    original: &Value,
-    patch: &Value,
-    schema: TypeRef,
-) -> Result<Value, MergeError> {
+pub fn strategic_merge_patch(original: &Value, patch: &Value, schema: TypeRef) -> Result<Value, MergeError> {
     let original = document(original)?;
     let patch = document(patch)?;
     merge_map(original, patch, Schema::Known(schema)).map(Value::Object)
@@ -62,10 +58,7 @@ pub(super) fn merge_map(
         // `$deleteFromPrimitiveList/<field>: [...]` removes those items from the field's
         // list; everything else about it is handled like the field itself.
         let (key, delete_list) = if key.starts_with(DELETE_FROM_PRIMITIVE_LIST) {
-            (
-                extract_key(&key, DELETE_FROM_PRIMITIVE_LIST)?.to_string(),
-                true,
-            )
+            (extract_key(&key, DELETE_FROM_PRIMITIVE_LIST)?.to_string(), true)
         } else {
             (key, false)
         };
@@ -97,14 +90,7 @@ pub(super) fn merge_map(
             }
             (Value::Array(current), Value::Array(patch_list)) => {
                 let (sub, meta) = schema.for_slice(&key)?;
-                let merged = merge_slice_handler(
-                    std::mem::take(current),
-                    patch_list,
-                    sub,
-                    meta,
-                    delete_list,
-                    false,
-                )?;
+                let merged = merge_slice_handler(std::mem::take(current), patch_list, sub, meta, delete_list, false)?;
                 *current = merged.items;
             }
             (current, scalar) => {
@@ -134,19 +120,13 @@ fn set_from_patch(original: &mut Map<String, Value>, key: String, mut value: Val
 
 /// handleDirectiveInMergeMap: `$patch: replace` takes the patch object (minus the
 /// directive) as it is; `$patch: delete` empties the object.
-fn directive_on_map(
-    directive: Value,
-    mut patch: Map<String, Value>,
-) -> Result<Map<String, Value>, MergeError> {
+fn directive_on_map(directive: Value, mut patch: Map<String, Value>) -> Result<Map<String, Value>, MergeError> {
     match directive.as_str() {
         Some("replace") => {
             patch.remove(PATCH);
             Ok(patch)
         }
         Some("delete") => Ok(Map::new()),
-        _ => Err(MergeError::BadPatchType {
-            directive: fmt_s(&directive),
-            map: fmt_v_map(&patch),
-        }),
+        _ => Err(MergeError::BadPatchType { directive: fmt_s(&directive), map: fmt_v_map(&patch) }),
     }
 }

@@ -90,16 +90,7 @@ pub(super) const fn t(
     struct_type: u8,
     shape: u16,
 ) -> TypeDef {
-    TypeDef {
-        package_off,
-        name_off,
-        fields_start,
-        shape,
-        package_len,
-        name_len,
-        fields_len,
-        struct_type,
-    }
+    TypeDef { package_off, name_off, fields_start, shape, package_len, name_len, fields_len, struct_type }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -113,32 +104,11 @@ pub(super) const fn f(
     map_keys_off: u32,
     map_keys_len: u8,
 ) -> FieldDef {
-    FieldDef {
-        name_off,
-        merge_key_off,
-        map_keys_off,
-        shape,
-        flags,
-        name_len,
-        merge_key_len,
-        map_keys_len,
-    }
+    FieldDef { name_off, merge_key_off, map_keys_off, shape, flags, name_len, merge_key_len, map_keys_len }
 }
 
-pub(super) const fn k(
-    api_version_off: u32,
-    api_version_len: u8,
-    kind_off: u32,
-    kind_len: u8,
-    ty: u16,
-) -> KindDef {
-    KindDef {
-        api_version_off,
-        kind_off,
-        api_version_len,
-        kind_len,
-        ty,
-    }
+pub(super) const fn k(api_version_off: u32, api_version_len: u8, kind_off: u32, kind_len: u8, ty: u16) -> KindDef {
+    KindDef { api_version_off, kind_off, api_version_len, kind_len, ty }
 }
 
 /// A slice of the names blob. The generator only writes in-bounds ASCII ranges; an empty
@@ -159,9 +129,7 @@ impl TypeDef {
 
     pub(super) fn fields(&self) -> &'static [FieldDef] {
         let start = self.fields_start as usize;
-        FIELDS
-            .get(start..start + self.fields_len as usize)
-            .unwrap_or(&[])
+        FIELDS.get(start..start + self.fields_len as usize).unwrap_or(&[])
     }
 }
 

@@ -11,9 +11,7 @@ pub(super) fn printer(kind: &str) -> Option<&'static dyn Printer> {
         "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => &WEBHOOK_CONFIGURATION,
         "ValidatingAdmissionPolicy" => &VALIDATING_ADMISSION_POLICY,
         "MutatingAdmissionPolicy" => &MUTATING_ADMISSION_POLICY,
-        "ValidatingAdmissionPolicyBinding" | "MutatingAdmissionPolicyBinding" => {
-            &ADMISSION_POLICY_BINDING
-        }
+        "ValidatingAdmissionPolicyBinding" | "MutatingAdmissionPolicyBinding" => &ADMISSION_POLICY_BINDING,
         _ => return None,
     })
 }
@@ -26,26 +24,17 @@ impl Printer for WebhookConfigurationPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Webhooks",
-                "integer",
-                "Webhooks indicates the number of webhooks registered in this configuration",
-            ),
+            col("Webhooks", "integer", "Webhooks indicates the number of webhooks registered in this configuration"),
             AGE,
         ];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(len_at(obj, "/webhooks")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(len_at(obj, "/webhooks")), age(obj, ctx)]
     }
 }
 
-const PARAM_KIND_DOC: &str =
-    "ParamKind specifies the kind of resources used to parameterize this policy";
+const PARAM_KIND_DOC: &str = "ParamKind specifies the kind of resources used to parameterize this policy";
 
 /// A policy's parameter kind, "apiVersion/kind", or `<unset>`.
 fn param_kind(obj: &Value) -> String {
@@ -56,8 +45,7 @@ fn param_kind(obj: &Value) -> String {
 }
 
 pub struct ValidatingAdmissionPolicyPrinter;
-pub static VALIDATING_ADMISSION_POLICY: ValidatingAdmissionPolicyPrinter =
-    ValidatingAdmissionPolicyPrinter;
+pub static VALIDATING_ADMISSION_POLICY: ValidatingAdmissionPolicyPrinter = ValidatingAdmissionPolicyPrinter;
 
 impl Printer for ValidatingAdmissionPolicyPrinter {
     fn columns(&self) -> &'static [Column] {
@@ -74,18 +62,12 @@ impl Printer for ValidatingAdmissionPolicyPrinter {
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(len_at(obj, "/spec/validations")),
-            json!(param_kind(obj)),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(len_at(obj, "/spec/validations")), json!(param_kind(obj)), age(obj, ctx)]
     }
 }
 
 pub struct MutatingAdmissionPolicyPrinter;
-pub static MUTATING_ADMISSION_POLICY: MutatingAdmissionPolicyPrinter =
-    MutatingAdmissionPolicyPrinter;
+pub static MUTATING_ADMISSION_POLICY: MutatingAdmissionPolicyPrinter = MutatingAdmissionPolicyPrinter;
 
 impl Printer for MutatingAdmissionPolicyPrinter {
     fn columns(&self) -> &'static [Column] {
@@ -102,12 +84,7 @@ impl Printer for MutatingAdmissionPolicyPrinter {
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(len_at(obj, "/spec/mutations")),
-            json!(param_kind(obj)),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(len_at(obj, "/spec/mutations")), json!(param_kind(obj)), age(obj, ctx)]
     }
 }
 
@@ -124,11 +101,7 @@ impl Printer for AdmissionPolicyBindingPrinter {
                 "string",
                 "PolicyName indicates the policy definition which the policy binding binded to",
             ),
-            col(
-                "ParamRef",
-                "string",
-                "ParamRef indicates the param resource which sets the configration param",
-            ),
+            col("ParamRef", "string", "ParamRef indicates the param resource which sets the configration param"),
             AGE,
         ];
         COLUMNS
@@ -147,29 +120,18 @@ impl Printer for AdmissionPolicyBindingPrinter {
             },
             _ => "<unset>".to_owned(),
         };
-        vec![
-            json!(name(obj)),
-            json!(str_at(obj, "/spec/policyName")),
-            json!(param),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(str_at(obj, "/spec/policyName")), json!(param), age(obj, ctx)]
     }
 }
 
 /// The Go debug form of a LabelSelector (its generated `String()`), which upstream prints for
 /// a parameter selector.
 fn selector_debug_string(selector: &Value) -> String {
-    let labels: String = string_map(selector, "/matchLabels")
-        .iter()
-        .map(|(k, v)| format!("{k}: {v},"))
-        .collect();
+    let labels: String = string_map(selector, "/matchLabels").iter().map(|(k, v)| format!("{k}: {v},")).collect();
     let expressions: String = arr_at(selector, "/matchExpressions")
         .iter()
         .map(|e| {
-            let values: Vec<&str> = arr_at(e, "/values")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
+            let values: Vec<&str> = arr_at(e, "/values").iter().filter_map(Value::as_str).collect();
             format!(
                 "LabelSelectorRequirement{{Key:{},Operator:{},Values:[{}],}},",
                 str_at(e, "/key"),

@@ -19,11 +19,7 @@ impl Printer for ApiServicePrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Service",
-                "string",
-                "The reference to the service that hosts this API endpoint.",
-            ),
+            col("Service", "string", "The reference to the service that hosts this API endpoint."),
             col("Available", "string", "Whether this service is available."),
             AGE,
         ];
@@ -45,11 +41,6 @@ impl Printer for ApiServicePrinter {
             },
             None => "Unknown".to_owned(),
         };
-        vec![
-            json!(name(obj)),
-            json!(service),
-            json!(available),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(service), json!(available), age(obj, ctx)]
     }
 }

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::helpers::{
-    AGE, NAME, WIDE_CONTAINERS, WIDE_IMAGES, age, arr_at, col, containers, format_label_selector,
-    format_labels, int_at, name, opt_bool, selector_string, str_at, wide,
+    AGE, NAME, WIDE_CONTAINERS, WIDE_IMAGES, age, arr_at, col, containers, format_label_selector, format_labels,
+    int_at, name, opt_bool, selector_string, str_at, wide,
 };
 use super::{Column, Context, Printer};
 
@@ -52,11 +52,7 @@ impl Printer for DeploymentPrinter {
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
         let (names, images) = template_containers(obj);
-        let ready = format!(
-            "{}/{}",
-            int_at(obj, "/status/readyReplicas"),
-            int_at(obj, "/spec/replicas")
-        );
+        let ready = format!("{}/{}", int_at(obj, "/status/readyReplicas"), int_at(obj, "/spec/replicas"));
         vec![
             json!(name(obj)),
             json!(ready),
@@ -77,29 +73,13 @@ impl Printer for ReplicaSetPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Desired",
-                "integer",
-                "Replicas is the number of desired replicas.",
-            ),
-            col(
-                "Current",
-                "integer",
-                "Replicas is the most recently observed number of replicas.",
-            ),
-            col(
-                "Ready",
-                "integer",
-                "The number of ready replicas for this replica set.",
-            ),
+            col("Desired", "integer", "Replicas is the number of desired replicas."),
+            col("Current", "integer", "Replicas is the most recently observed number of replicas."),
+            col("Ready", "integer", "The number of ready replicas for this replica set."),
             AGE,
             WIDE_CONTAINERS,
             WIDE_IMAGES,
-            wide(
-                "Selector",
-                "string",
-                "Selector is a label query over pods that should match the replica count.",
-            ),
+            wide("Selector", "string", "Selector is a label query over pods that should match the replica count."),
         ];
         COLUMNS
     }
@@ -123,22 +103,13 @@ pub static STATEFUL_SET: StatefulSetPrinter = StatefulSetPrinter;
 
 impl Printer for StatefulSetPrinter {
     fn columns(&self) -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col("Ready", "string", "Number of the pod with ready state"),
-            AGE,
-            WIDE_CONTAINERS,
-            WIDE_IMAGES,
-        ];
+        const COLUMNS: &[Column] =
+            &[NAME, col("Ready", "string", "Number of the pod with ready state"), AGE, WIDE_CONTAINERS, WIDE_IMAGES];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
         let (names, images) = template_containers(obj);
-        let ready = format!(
-            "{}/{}",
-            int_at(obj, "/status/readyReplicas"),
-            int_at(obj, "/spec/replicas")
-        );
+        let ready = format!("{}/{}", int_at(obj, "/status/readyReplicas"), int_at(obj, "/spec/replicas"));
         vec![json!(name(obj)), json!(ready), age(obj, ctx), names, images]
     }
 }
@@ -150,11 +121,7 @@ impl Printer for DaemonSetPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Desired",
-                "integer",
-                "The total number of nodes that should be running the daemon pod.",
-            ),
+            col("Desired", "integer", "The total number of nodes that should be running the daemon pod."),
             col(
                 "Current",
                 "integer",
@@ -165,11 +132,7 @@ impl Printer for DaemonSetPrinter {
                 "integer",
                 "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.",
             ),
-            col(
-                "Up-to-date",
-                "integer",
-                "The total number of nodes that are running updated daemon pod.",
-            ),
+            col("Up-to-date", "integer", "The total number of nodes that are running updated daemon pod."),
             col(
                 "Available",
                 "integer",
@@ -183,11 +146,7 @@ impl Printer for DaemonSetPrinter {
             AGE,
             WIDE_CONTAINERS,
             WIDE_IMAGES,
-            wide(
-                "Selector",
-                "string",
-                "A label query over pods that are managed by the daemon set.",
-            ),
+            wide("Selector", "string", "A label query over pods that are managed by the daemon set."),
         ];
         COLUMNS
     }
@@ -217,11 +176,7 @@ impl Printer for ControllerRevisionPrinter {
         const COLUMNS: &[Column] = &[
             NAME,
             col("Controller", "string", "Controller of the object"),
-            col(
-                "Revision",
-                "string",
-                "Revision indicates the revision of the state represented by Data.",
-            ),
+            col("Revision", "string", "Revision indicates the revision of the state represented by Data."),
             AGE,
         ];
         COLUMNS
@@ -231,12 +186,7 @@ impl Printer for ControllerRevisionPrinter {
             .iter()
             .find(|r| opt_bool(r, "/controller") == Some(true))
             .map_or_else(|| "<none>".to_owned(), controller_name);
-        vec![
-            json!(name(obj)),
-            json!(controller),
-            json!(int_at(obj, "/revision")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(controller), json!(int_at(obj, "/revision")), age(obj, ctx)]
     }
 }
 

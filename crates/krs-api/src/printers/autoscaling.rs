@@ -15,8 +15,7 @@ pub(super) fn printer(kind: &str) -> Option<&'static dyn Printer> {
 }
 
 pub struct HorizontalPodAutoscalerPrinter;
-pub static HORIZONTAL_POD_AUTOSCALER: HorizontalPodAutoscalerPrinter =
-    HorizontalPodAutoscalerPrinter;
+pub static HORIZONTAL_POD_AUTOSCALER: HorizontalPodAutoscalerPrinter = HorizontalPodAutoscalerPrinter;
 
 impl Printer for HorizontalPodAutoscalerPrinter {
     fn columns(&self) -> &'static [Column] {
@@ -52,17 +51,13 @@ impl Printer for HorizontalPodAutoscalerPrinter {
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        let reference = format!(
-            "{}/{}",
-            str_at(obj, "/spec/scaleTargetRef/kind"),
-            str_at(obj, "/spec/scaleTargetRef/name")
-        );
+        let reference =
+            format!("{}/{}", str_at(obj, "/spec/scaleTargetRef/kind"), str_at(obj, "/spec/scaleTargetRef/name"));
         let targets = match obj.pointer("/spec/metrics").and_then(Value::as_array) {
             Some(specs) => format_metrics(specs, arr_at(obj, "/status/currentMetrics")),
             None => v1_cpu_target(obj),
         };
-        let min_pods = opt_int(obj, "/spec/minReplicas")
-            .map_or_else(|| "<unset>".to_owned(), |n| n.to_string());
+        let min_pods = opt_int(obj, "/spec/minReplicas").map_or_else(|| "<unset>".to_owned(), |n| n.to_string());
         vec![
             json!(name(obj)),
             json!(reference),
@@ -110,32 +105,22 @@ fn format_metrics(specs: &[Value], statuses: &[Value]) -> String {
                 _ => return "<unknown type>".to_owned(),
             };
             let source = spec.get(field).unwrap_or(&Value::Null);
-            let status = statuses
-                .get(i)
-                .and_then(|s| s.get(field))
-                .filter(|s| s.is_object());
+            let status = statuses.get(i).and_then(|s| s.get(field)).filter(|s| s.is_object());
             metric(kind, source, status)
         })
         .collect();
     let count = list.len();
     let shown = list.into_iter().take(MAX).collect::<Vec<_>>().join(", ");
-    if count > MAX {
-        format!("{shown} + {} more...", count - MAX)
-    } else {
-        shown
-    }
+    if count > MAX { format!("{shown} + {} more...", count - MAX) } else { shown }
 }
 
 /// One metric's "current/target".
 fn metric(kind: &str, source: &Value, status: Option<&Value>) -> String {
     const UNKNOWN: &str = "<unknown>";
     // A nil quantity prints as "<nil>" upstream.
-    let current =
-        |field: &str| status.map(|s| quantity_at(s, &format!("/current/{field}"), "<nil>"));
+    let current = |field: &str| status.map(|s| quantity_at(s, &format!("/current/{field}"), "<nil>"));
     let target = |field: &str| quantity_at(source, &format!("/target/{field}"), "<nil>");
-    let has_average_value = source
-        .pointer("/target/averageValue")
-        .is_some_and(|v| !v.is_null());
+    let has_average_value = source.pointer("/target/averageValue").is_some_and(|v| !v.is_null());
     match kind {
         "External" | "Object" if has_average_value => {
             // Upstream reads a current average only when the status has one.
@@ -145,18 +130,10 @@ fn metric(kind: &str, source: &Value, status: Option<&Value>) -> String {
             format!("{current}/{} (avg)", target("averageValue"))
         }
         "External" | "Object" => {
-            format!(
-                "{}/{}",
-                current("value").unwrap_or_else(|| UNKNOWN.to_owned()),
-                target("value")
-            )
+            format!("{}/{}", current("value").unwrap_or_else(|| UNKNOWN.to_owned()), target("value"))
         }
         "Pods" => {
-            format!(
-                "{}/{}",
-                current("averageValue").unwrap_or_else(|| UNKNOWN.to_owned()),
-                target("averageValue")
-            )
+            format!("{}/{}", current("averageValue").unwrap_or_else(|| UNKNOWN.to_owned()), target("averageValue"))
         }
         _ => {
             // Resource and ContainerResource: "name: current/target".
@@ -168,8 +145,8 @@ fn metric(kind: &str, source: &Value, status: Option<&Value>) -> String {
             let current = status
                 .and_then(|s| opt_int(s, "/current/averageUtilization"))
                 .map_or_else(|| UNKNOWN.to_owned(), |u| format!("{u}%"));
-            let target = opt_int(source, "/target/averageUtilization")
-                .map_or_else(|| "<auto>".to_owned(), |u| format!("{u}%"));
+            let target =
+                opt_int(source, "/target/averageUtilization").map_or_else(|| "<auto>".to_owned(), |u| format!("{u}%"));
             format!("{resource}: {current}/{target}")
         }
     }
@@ -183,16 +160,8 @@ impl Printer for ScalePrinter {
         const COLUMNS: &[Column] = &[
             // Upstream's Scale name column has no name format.
             Column { format: "", ..NAME },
-            col(
-                "Desired",
-                "integer",
-                "replicas is the desired number of instances for the scaled object.",
-            ),
-            col(
-                "Available",
-                "integer",
-                "replicas is the actual number of observed instances of the scaled object.",
-            ),
+            col("Desired", "integer", "replicas is the desired number of instances for the scaled object."),
+            col("Available", "integer", "replicas is the actual number of observed instances of the scaled object."),
             AGE,
         ];
         COLUMNS

@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 
 use super::helpers::{
-    AGE, NAME, WIDE_CONTAINERS, WIDE_IMAGES, age, arr_at, bool_ptr, col, condition_true,
-    containers, deleting, format_label_selector, human_duration, int_at, len_at, name,
-    nanos_between, opt_bool, opt_int, opt_str, since, str_at, timestamp, wide,
+    AGE, NAME, WIDE_CONTAINERS, WIDE_IMAGES, age, arr_at, bool_ptr, col, condition_true, containers, deleting,
+    format_label_selector, human_duration, int_at, len_at, name, nanos_between, opt_bool, opt_int, opt_str, since,
+    str_at, timestamp, wide,
 };
 use super::{Column, Context, Printer};
 
@@ -27,11 +27,7 @@ impl Printer for JobPrinter {
         const COLUMNS: &[Column] = &[
             NAME,
             col("Status", "string", "Status of the job."),
-            col(
-                "Completions",
-                "string",
-                "The number of pods which reached phase Succeeded.",
-            ),
+            col("Completions", "string", "The number of pods which reached phase Succeeded."),
             col("Duration", "string", "Time required to complete the job."),
             AGE,
             WIDE_CONTAINERS,
@@ -50,10 +46,7 @@ impl Printer for JobPrinter {
             },
         };
         // A running job's duration grows until it completes.
-        let duration = match (
-            timestamp(obj, "/status/startTime"),
-            timestamp(obj, "/status/completionTime"),
-        ) {
+        let duration = match (timestamp(obj, "/status/startTime"), timestamp(obj, "/status/completionTime")) {
             (None, _) => String::new(),
             (Some(start), None) => human_duration(nanos_between(start, ctx.now)),
             (Some(start), Some(end)) => human_duration(nanos_between(start, end)),
@@ -94,27 +87,11 @@ impl Printer for CronJobPrinter {
         const COLUMNS: &[Column] = &[
             NAME,
             col("Schedule", "string", "The schedule in Cron format."),
-            col(
-                "Timezone",
-                "string",
-                "The time zone name for the given schedule.",
-            ),
+            col("Timezone", "string", "The time zone name for the given schedule."),
             // Upstream declares a boolean column but fills it with "True"/"False"/"<unset>".
-            col(
-                "Suspend",
-                "boolean",
-                "This flag tells the controller to suspend subsequent executions.",
-            ),
-            col(
-                "Active",
-                "integer",
-                "A list of pointers to currently running jobs.",
-            ),
-            col(
-                "Last Schedule",
-                "string",
-                "Information when was the last time the job was successfully scheduled.",
-            ),
+            col("Suspend", "boolean", "This flag tells the controller to suspend subsequent executions."),
+            col("Active", "integer", "A list of pointers to currently running jobs."),
+            col("Last Schedule", "string", "Information when was the last time the job was successfully scheduled."),
             AGE,
             WIDE_CONTAINERS,
             WIDE_IMAGES,
@@ -127,10 +104,7 @@ impl Printer for CronJobPrinter {
             Some(_) => since(obj, "/status/lastScheduleTime", ctx),
             None => "<none>".to_owned(),
         };
-        let (names, images) = containers(arr_at(
-            obj,
-            "/spec/jobTemplate/spec/template/spec/containers",
-        ));
+        let (names, images) = containers(arr_at(obj, "/spec/jobTemplate/spec/template/spec/containers"));
         vec![
             json!(name(obj)),
             json!(str_at(obj, "/spec/schedule")),
@@ -141,9 +115,7 @@ impl Printer for CronJobPrinter {
             age(obj, ctx),
             names,
             images,
-            json!(format_label_selector(
-                obj.pointer("/spec/jobTemplate/spec/selector")
-            )),
+            json!(format_label_selector(obj.pointer("/spec/jobTemplate/spec/selector"))),
         ]
     }
 }

@@ -14,8 +14,7 @@ pub(super) fn printer(kind: &str) -> Option<&'static dyn Printer> {
 }
 
 pub struct CertificateSigningRequestPrinter;
-pub static CERTIFICATE_SIGNING_REQUEST: CertificateSigningRequestPrinter =
-    CertificateSigningRequestPrinter;
+pub static CERTIFICATE_SIGNING_REQUEST: CertificateSigningRequestPrinter = CertificateSigningRequestPrinter;
 
 impl Printer for CertificateSigningRequestPrinter {
     fn columns(&self) -> &'static [Column] {
@@ -24,20 +23,14 @@ impl Printer for CertificateSigningRequestPrinter {
             AGE,
             col("SignerName", "string", "Requested signer for the request."),
             col("Requestor", "string", "The user that created the request."),
-            col(
-                "RequestedDuration",
-                "string",
-                "The requested duration of validity of the issued certificate.",
-            ),
+            col("RequestedDuration", "string", "The requested duration of validity of the issued certificate."),
             col("Condition", "string", "Conditions applied to the request."),
         ];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        let duration = opt_int(obj, "/spec/expirationSeconds").map_or_else(
-            || "<none>".to_owned(),
-            |s| human_duration(i128::from(s) * 1_000_000_000),
-        );
+        let duration = opt_int(obj, "/spec/expirationSeconds")
+            .map_or_else(|| "<none>".to_owned(), |s| human_duration(i128::from(s) * 1_000_000_000));
         vec![
             json!(name(obj)),
             age(obj, ctx),
@@ -51,11 +44,7 @@ impl Printer for CertificateSigningRequestPrinter {
 
 /// Denied, else Approved, else Pending; then ",Failed" and ",Issued" when they apply.
 fn csr_status(obj: &Value) -> String {
-    let has = |kind: &str| {
-        arr_at(obj, "/status/conditions")
-            .iter()
-            .any(|c| str_at(c, "/type") == kind)
-    };
+    let has = |kind: &str| arr_at(obj, "/status/conditions").iter().any(|c| str_at(c, "/type") == kind);
     let mut status = if has("Denied") {
         "Denied"
     } else if has("Approved") {
@@ -78,20 +67,11 @@ pub static CLUSTER_TRUST_BUNDLE: ClusterTrustBundlePrinter = ClusterTrustBundleP
 
 impl Printer for ClusterTrustBundlePrinter {
     fn columns(&self) -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col(
-                "SignerName",
-                "string",
-                "signerName indicates the associated signer, if any.",
-            ),
-        ];
+        const COLUMNS: &[Column] =
+            &[NAME, col("SignerName", "string", "signerName indicates the associated signer, if any.")];
         COLUMNS
     }
     fn cells(&self, obj: &Value, _ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(or(str_at(obj, "/spec/signerName"), "<none>")),
-        ]
+        vec![json!(name(obj)), json!(or(str_at(obj, "/spec/signerName"), "<none>"))]
     }
 }

@@ -20,21 +20,13 @@ impl Printer for LeasePrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Holder",
-                "string",
-                "holderIdentity contains the identity of the holder of a current lease.",
-            ),
+            col("Holder", "string", "holderIdentity contains the identity of the holder of a current lease."),
             AGE,
         ];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(str_at(obj, "/spec/holderIdentity")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(str_at(obj, "/spec/holderIdentity")), age(obj, ctx)]
     }
 }
 
@@ -45,21 +37,9 @@ impl Printer for LeaseCandidatePrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "LeaseName",
-                "string",
-                "LeaseName is the name of the lease for which this candidate is contending.",
-            ),
-            col(
-                "BinaryVersion",
-                "string",
-                "BinaryVersion is the binary version.",
-            ),
-            col(
-                "EmulationVersion",
-                "string",
-                "EmulationVersion is the emulation version.",
-            ),
+            col("LeaseName", "string", "LeaseName is the name of the lease for which this candidate is contending."),
+            col("BinaryVersion", "string", "BinaryVersion is the binary version."),
+            col("EmulationVersion", "string", "EmulationVersion is the emulation version."),
             AGE,
         ];
         COLUMNS

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::core_cluster;
 use super::helpers::{
-    AGE, CONTAINERS_DOC, IMAGES_DOC, NAME, WIDE_CONTAINERS, WIDE_IMAGES, age, arr_at, col,
-    containers, format_labels, int_at, len_at, name, str_at, wide,
+    AGE, CONTAINERS_DOC, IMAGES_DOC, NAME, WIDE_CONTAINERS, WIDE_IMAGES, age, arr_at, col, containers, format_labels,
+    int_at, len_at, name, str_at, wide,
 };
 use super::pod::POD;
 use super::{Column, Context, Printer};
@@ -46,12 +46,7 @@ impl Printer for PodTemplatePrinter {
     }
     fn cells(&self, obj: &Value, _ctx: &Context) -> Vec<Value> {
         let (names, images) = containers(arr_at(obj, "/template/spec/containers"));
-        vec![
-            json!(name(obj)),
-            names,
-            images,
-            json!(format_labels(obj, "/template/metadata/labels")),
-        ]
+        vec![json!(name(obj)), names, images, json!(format_labels(obj, "/template/metadata/labels"))]
     }
 }
 
@@ -62,29 +57,13 @@ impl Printer for ReplicationControllerPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Desired",
-                "integer",
-                "Replicas is the number of desired replicas.",
-            ),
-            col(
-                "Current",
-                "integer",
-                "Replicas is the most recently observed number of replicas.",
-            ),
-            col(
-                "Ready",
-                "integer",
-                "The number of ready replicas for this replication controller.",
-            ),
+            col("Desired", "integer", "Replicas is the number of desired replicas."),
+            col("Current", "integer", "Replicas is the most recently observed number of replicas."),
+            col("Ready", "integer", "The number of ready replicas for this replication controller."),
             AGE,
             WIDE_CONTAINERS,
             WIDE_IMAGES,
-            wide(
-                "Selector",
-                "string",
-                "Selector is a label query over pods that should match the Replicas count.",
-            ),
+            wide("Selector", "string", "Selector is a label query over pods that should match the Replicas count."),
         ];
         COLUMNS
     }
@@ -110,26 +89,10 @@ impl Printer for ServicePrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Type",
-                "string",
-                "type determines how the Service is exposed.",
-            ),
-            col(
-                "Cluster-IP",
-                "string",
-                "clusterIP is the IP address of the service.",
-            ),
-            col(
-                "External-IP",
-                "string",
-                "The external IP addresses of the service.",
-            ),
-            col(
-                "Port(s)",
-                "string",
-                "The list of ports that are exposed by this service.",
-            ),
+            col("Type", "string", "type determines how the Service is exposed."),
+            col("Cluster-IP", "string", "clusterIP is the IP address of the service."),
+            col("External-IP", "string", "The external IP addresses of the service."),
+            col("Port(s)", "string", "The list of ports that are exposed by this service."),
             AGE,
             wide(
                 "Selector",
@@ -152,11 +115,7 @@ impl Printer for ServicePrinter {
             json!(str_at(obj, "/spec/type")),
             json!(cluster_ip),
             json!(external_ip(obj)),
-            json!(if ports.is_empty() {
-                "<none>".to_owned()
-            } else {
-                ports
-            }),
+            json!(if ports.is_empty() { "<none>".to_owned() } else { ports }),
             age(obj, ctx),
             json!(format_labels(obj, "/spec/selector")),
         ]
@@ -179,10 +138,7 @@ pub(super) fn load_balancer_ingress(obj: &Value, ptr: &str) -> String {
 
 /// Upstream's `getServiceExternalIP`.
 fn external_ip(obj: &Value) -> String {
-    let external: Vec<&str> = arr_at(obj, "/spec/externalIPs")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let external: Vec<&str> = arr_at(obj, "/spec/externalIPs").iter().filter_map(Value::as_str).collect();
     match str_at(obj, "/spec/type") {
         "ClusterIP" | "NodePort" => {
             if external.is_empty() {
@@ -194,19 +150,11 @@ fn external_ip(obj: &Value) -> String {
         "LoadBalancer" => {
             let lb = load_balancer_ingress(obj, "/status/loadBalancer/ingress");
             if !external.is_empty() {
-                let mut all: Vec<&str> = if lb.is_empty() {
-                    Vec::new()
-                } else {
-                    lb.split(',').collect()
-                };
+                let mut all: Vec<&str> = if lb.is_empty() { Vec::new() } else { lb.split(',').collect() };
                 all.extend(external);
                 return all.join(",");
             }
-            if lb.is_empty() {
-                "<pending>".to_owned()
-            } else {
-                lb
-            }
+            if lb.is_empty() { "<pending>".to_owned() } else { lb }
         }
         "ExternalName" => str_at(obj, "/spec/externalName").to_owned(),
         _ => "<unknown>".to_owned(),
@@ -233,23 +181,12 @@ pub static ENDPOINTS: EndpointsPrinter = EndpointsPrinter;
 
 impl Printer for EndpointsPrinter {
     fn columns(&self) -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col(
-                "Endpoints",
-                "string",
-                "The set of all endpoints is the union of all subsets.",
-            ),
-            AGE,
-        ];
+        const COLUMNS: &[Column] =
+            &[NAME, col("Endpoints", "string", "The set of all endpoints is the union of all subsets."), AGE];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(format_endpoints(obj)),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(format_endpoints(obj)), age(obj, ctx)]
     }
 }
 
@@ -268,11 +205,8 @@ fn format_endpoints(obj: &Value) -> String {
         let addresses = arr_at(subset, "/addresses");
         let ports = arr_at(subset, "/ports");
         // Headless services may have no ports: list bare addresses.
-        let port_numbers: Vec<Option<i64>> = if ports.is_empty() {
-            vec![None]
-        } else {
-            ports.iter().map(|p| Some(int_at(p, "/port"))).collect()
-        };
+        let port_numbers: Vec<Option<i64>> =
+            if ports.is_empty() { vec![None] } else { ports.iter().map(|p| Some(int_at(p, "/port"))).collect() };
         for port in port_numbers {
             count += addresses.len();
             for address in addresses {
@@ -290,11 +224,7 @@ fn format_endpoints(obj: &Value) -> String {
         }
     }
     let joined = list.join(",");
-    if more {
-        format!("{joined} + {} more...", count - MAX)
-    } else {
-        joined
-    }
+    if more { format!("{joined} + {} more...", count - MAX) } else { joined }
 }
 
 pub struct SecretPrinter;
@@ -304,27 +234,14 @@ impl Printer for SecretPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Type",
-                "string",
-                "Used to facilitate programmatic handling of secret data.",
-            ),
-            col(
-                "Data",
-                "string",
-                "The number of entries of the secret's data.",
-            ),
+            col("Type", "string", "Used to facilitate programmatic handling of secret data."),
+            col("Data", "string", "The number of entries of the secret's data."),
             AGE,
         ];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(str_at(obj, "/type")),
-            json!(len_at(obj, "/data")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(str_at(obj, "/type")), json!(len_at(obj, "/data")), age(obj, ctx)]
     }
 }
 
@@ -333,15 +250,7 @@ pub static CONFIG_MAP: ConfigMapPrinter = ConfigMapPrinter;
 
 impl Printer for ConfigMapPrinter {
     fn columns(&self) -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col(
-                "Data",
-                "string",
-                "The number of entries of data and binaryData.",
-            ),
-            AGE,
-        ];
+        const COLUMNS: &[Column] = &[NAME, col("Data", "string", "The number of entries of data and binaryData."), AGE];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
@@ -355,22 +264,11 @@ pub static SERVICE_ACCOUNT: ServiceAccountPrinter = ServiceAccountPrinter;
 
 impl Printer for ServiceAccountPrinter {
     fn columns(&self) -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col(
-                "Secrets",
-                "string",
-                "The number of secrets the service account lists.",
-            ),
-            AGE,
-        ];
+        const COLUMNS: &[Column] =
+            &[NAME, col("Secrets", "string", "The number of secrets the service account lists."), AGE];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(len_at(obj, "/secrets")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(len_at(obj, "/secrets")), age(obj, ctx)]
     }
 }

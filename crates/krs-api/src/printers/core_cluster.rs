@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::helpers::{
-    AGE, NAME, age, arr_at, bool_at, col, deleting, int_at, name, opt_str, or, quantity,
-    quantity_at, since, str_at, timestamp, translate_timestamp_since, wide,
+    AGE, NAME, age, arr_at, bool_at, col, deleting, int_at, name, opt_str, or, quantity, quantity_at, since, str_at,
+    timestamp, translate_timestamp_since, wide,
 };
 use super::{Column, Context, Printer};
 
@@ -35,26 +35,10 @@ impl Printer for NodePrinter {
             col("Roles", "string", "The roles of the node"),
             AGE,
             col("Version", "string", "Kubelet Version reported by the node."),
-            wide(
-                "Internal-IP",
-                "string",
-                "List of addresses reachable to the node.",
-            ),
-            wide(
-                "External-IP",
-                "string",
-                "List of addresses reachable to the node.",
-            ),
-            wide(
-                "OS-Image",
-                "string",
-                "OS Image reported by the node from /etc/os-release.",
-            ),
-            wide(
-                "Kernel-Version",
-                "string",
-                "Kernel Version reported by the node from 'uname -r'.",
-            ),
+            wide("Internal-IP", "string", "List of addresses reachable to the node."),
+            wide("External-IP", "string", "List of addresses reachable to the node."),
+            wide("OS-Image", "string", "OS Image reported by the node from /etc/os-release."),
+            wide("Kernel-Version", "string", "Kernel Version reported by the node from 'uname -r'."),
             wide(
                 "Container-Runtime",
                 "string",
@@ -65,10 +49,7 @@ impl Printer for NodePrinter {
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
         // Only the Ready condition shows; the last one listed wins, as in upstream's map.
-        let ready = arr_at(obj, "/status/conditions")
-            .iter()
-            .rev()
-            .find(|c| str_at(c, "/type") == "Ready");
+        let ready = arr_at(obj, "/status/conditions").iter().rev().find(|c| str_at(c, "/type") == "Ready");
         let mut status = vec![match ready {
             Some(c) if str_at(c, "/status") == "True" => "Ready",
             Some(_) => "NotReady",
@@ -77,12 +58,7 @@ impl Printer for NodePrinter {
         if bool_at(obj, "/spec/unschedulable") {
             status.push("SchedulingDisabled");
         }
-        let info = |field: &str| {
-            or(
-                str_at(obj, &format!("/status/nodeInfo/{field}")),
-                "<unknown>",
-            )
-        };
+        let info = |field: &str| or(str_at(obj, &format!("/status/nodeInfo/{field}")), "<unknown>");
         vec![
             json!(name(obj)),
             json!(status.join(",")),
@@ -130,19 +106,11 @@ pub static NAMESPACE: NamespacePrinter = NamespacePrinter;
 
 impl Printer for NamespacePrinter {
     fn columns(&self) -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col("Status", "string", "The status of the namespace"),
-            AGE,
-        ];
+        const COLUMNS: &[Column] = &[NAME, col("Status", "string", "The status of the namespace"), AGE];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(str_at(obj, "/status/phase")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(str_at(obj, "/status/phase")), age(obj, ctx)]
     }
 }
 
@@ -152,62 +120,31 @@ pub static EVENT: EventPrinter = EventPrinter;
 
 /// The first field present of a core/v1 name and an events.k8s.io/v1 name.
 fn either<'a>(obj: &'a Value, core: &str, events: &str) -> Option<&'a Value> {
-    obj.pointer(core)
-        .filter(|v| !v.is_null())
-        .or_else(|| obj.pointer(events).filter(|v| !v.is_null()))
+    obj.pointer(core).filter(|v| !v.is_null()).or_else(|| obj.pointer(events).filter(|v| !v.is_null()))
 }
 
 impl Printer for EventPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
-            col(
-                "Last Seen",
-                "string",
-                "The time at which the most recent occurrence of this event was recorded.",
-            ),
-            col(
-                "Type",
-                "string",
-                "Type of this event (Normal, Warning), new types could be added in the future",
-            ),
+            col("Last Seen", "string", "The time at which the most recent occurrence of this event was recorded."),
+            col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future"),
             col(
                 "Reason",
                 "string",
                 "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
             ),
             col("Object", "string", "The object that this event is about."),
-            wide(
-                "Subobject",
-                "string",
-                "The field of the object this event is about.",
-            ),
+            wide("Subobject", "string", "The field of the object this event is about."),
             wide("Source", "string", "The component reporting this event."),
-            col(
-                "Message",
-                "string",
-                "A human-readable description of the status of this operation.",
-            ),
-            wide(
-                "First Seen",
-                "string",
-                "The time at which the event was first recorded.",
-            ),
-            wide(
-                "Count",
-                "string",
-                "The number of times this event has occurred.",
-            ),
-            super::Column {
-                priority: 1,
-                ..NAME
-            },
+            col("Message", "string", "A human-readable description of the status of this operation."),
+            wide("First Seen", "string", "The time at which the event was first recorded."),
+            wide("Count", "string", "The number of times this event has occurred."),
+            super::Column { priority: 1, ..NAME },
         ];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        let time = |core: &str, events: &str| {
-            either(obj, core, events).and_then(|v| v.as_str()?.parse().ok())
-        };
+        let time = |core: &str, events: &str| either(obj, core, events).and_then(|v| v.as_str()?.parse().ok());
         let first = match time("/firstTimestamp", "/deprecatedFirstTimestamp") {
             Some(t) => translate_timestamp_since(Some(t), ctx),
             None => since(obj, "/eventTime", ctx),
@@ -216,9 +153,7 @@ impl Printer for EventPrinter {
             Some(t) => translate_timestamp_since(Some(t), ctx),
             None => first.clone(),
         };
-        let mut count = either(obj, "/count", "/deprecatedCount")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
+        let mut count = either(obj, "/count", "/deprecatedCount").and_then(Value::as_i64).unwrap_or(0);
         if obj.get("series").is_some_and(Value::is_object) {
             last = translate_timestamp_since(timestamp(obj, "/series/lastObservedTime"), ctx);
             count = int_at(obj, "/series/count");
@@ -233,20 +168,11 @@ impl Printer for EventPrinter {
             n => format!("{kind}/{n}"),
         };
         let source = either(obj, "/source", "/deprecatedSource").unwrap_or(&Value::Null);
-        let component = or(
-            str_at(source, "/component"),
-            str_at(obj, "/reportingComponent"),
-        );
+        let component = or(str_at(source, "/component"), str_at(obj, "/reportingComponent"));
         let component = or(&component, str_at(obj, "/reportingController"));
         let host = or(str_at(source, "/host"), str_at(obj, "/reportingInstance"));
-        let source = if host.is_empty() {
-            component
-        } else {
-            format!("{component}, {host}")
-        };
-        let message = either(obj, "/message", "/note")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let source = if host.is_empty() { component } else { format!("{component}, {host}") };
+        let message = either(obj, "/message", "/note").and_then(Value::as_str).unwrap_or("");
         vec![
             json!(last),
             json!(str_at(obj, "/type")),
@@ -269,17 +195,13 @@ impl Printer for ResourceQuotaPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Request",
-                "string",
-                "Request represents a minimum amount of cpu/memory that a container may consume.",
-            ),
+            AGE,
+            col("Request", "string", "Request represents a minimum amount of cpu/memory that a container may consume."),
             col(
                 "Limit",
                 "string",
                 "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.",
             ),
-            AGE,
         ];
         COLUMNS
     }
@@ -292,9 +214,7 @@ impl Printer for ResourceQuotaPrinter {
             let mut hard: Vec<(&String, &Value)> = hard.iter().collect();
             hard.sort_by(|a, b| a.0.cmp(b.0));
             for (resource, hard) in hard {
-                let used = used
-                    .and_then(|u| u.get(resource))
-                    .map_or_else(|| "0".to_owned(), quantity);
+                let used = used.and_then(|u| u.get(resource)).map_or_else(|| "0".to_owned(), quantity);
                 let entry = format!("{resource}: {used}/{}", quantity(hard));
                 let mut pieces = resource.split('.');
                 let column = match (pieces.next(), pieces.next()) {
@@ -304,44 +224,29 @@ impl Printer for ResourceQuotaPrinter {
                 column.push(entry);
             }
         }
-        vec![
-            json!(name(obj)),
-            json!(requests.join(", ")),
-            json!(limits.join(", ")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), age(obj, ctx), json!(requests.join(", ")), json!(limits.join(", "))]
     }
 }
 
 /// Upstream's `GetAccessModesAsString`: RWO, ROX, RWX, RWOP in that order, joined by `,`.
 fn access_modes(obj: &Value, ptr: &str) -> String {
     let modes: Vec<&str> = arr_at(obj, ptr).iter().filter_map(Value::as_str).collect();
-    [
-        ("ReadWriteOnce", "RWO"),
-        ("ReadOnlyMany", "ROX"),
-        ("ReadWriteMany", "RWX"),
-        ("ReadWriteOncePod", "RWOP"),
-    ]
-    .iter()
-    .filter(|(mode, _)| modes.contains(mode))
-    .map(|(_, short)| *short)
-    .collect::<Vec<_>>()
-    .join(",")
+    [("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP")]
+        .iter()
+        .filter(|(mode, _)| modes.contains(mode))
+        .map(|(_, short)| *short)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The beta storage-class annotation, which takes precedence over storageClassName.
 fn class_annotation(obj: &Value) -> Option<&str> {
-    obj.pointer("/metadata/annotations")
-        .and_then(|a| a.get("volume.beta.kubernetes.io/storage-class")?.as_str())
+    obj.pointer("/metadata/annotations").and_then(|a| a.get("volume.beta.kubernetes.io/storage-class")?.as_str())
 }
 
 /// The phase, or Terminating while the object is being deleted.
 fn volume_phase(obj: &Value) -> &str {
-    if deleting(obj) {
-        "Terminating"
-    } else {
-        str_at(obj, "/status/phase")
-    }
+    if deleting(obj) { "Terminating" } else { str_at(obj, "/status/phase") }
 }
 
 pub struct PersistentVolumePrinter;
@@ -351,16 +256,8 @@ impl Printer for PersistentVolumePrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Capacity",
-                "string",
-                "capacity is the description of the persistent volume's resources and capacity.",
-            ),
-            col(
-                "Access Modes",
-                "string",
-                "accessModes contains all ways the volume can be mounted.",
-            ),
+            col("Capacity", "string", "capacity is the description of the persistent volume's resources and capacity."),
+            col("Access Modes", "string", "accessModes contains all ways the volume can be mounted."),
             col(
                 "Reclaim Policy",
                 "string",
@@ -377,11 +274,7 @@ impl Printer for PersistentVolumePrinter {
                 "claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.",
             ),
             col("StorageClass", "string", "StorageClass of the pv"),
-            col(
-                "VolumeAttributesClass",
-                "string",
-                "VolumeAttributesClass of the pv",
-            ),
+            col("VolumeAttributesClass", "string", "VolumeAttributesClass of the pv"),
             col(
                 "Reason",
                 "string",
@@ -427,38 +320,18 @@ impl Printer for PersistentVolumeClaimPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Status",
-                "string",
-                "phase represents the current phase of PersistentVolumeClaim.",
-            ),
-            col(
-                "Volume",
-                "string",
-                "volumeName is the binding reference to the PersistentVolume backing this claim.",
-            ),
-            col(
-                "Capacity",
-                "string",
-                "capacity represents the actual resources of the underlying volume.",
-            ),
+            col("Status", "string", "phase represents the current phase of PersistentVolumeClaim."),
+            col("Volume", "string", "volumeName is the binding reference to the PersistentVolume backing this claim."),
+            col("Capacity", "string", "capacity represents the actual resources of the underlying volume."),
             col(
                 "Access Modes",
                 "string",
                 "accessModes contains the actual access modes the volume backing the PVC has.",
             ),
             col("StorageClass", "string", "StorageClass of the pvc"),
-            col(
-                "VolumeAttributesClass",
-                "string",
-                "VolumeAttributesClass of the pvc",
-            ),
+            col("VolumeAttributesClass", "string", "VolumeAttributesClass of the pvc"),
             AGE,
-            wide(
-                "VolumeMode",
-                "string",
-                "volumeMode defines what type of volume is required by the claim.",
-            ),
+            wide("VolumeMode", "string", "volumeMode defines what type of volume is required by the claim."),
         ];
         COLUMNS
     }
@@ -468,14 +341,9 @@ impl Printer for PersistentVolumeClaimPrinter {
         let (capacity, modes) = if volume.is_empty() {
             (String::new(), String::new())
         } else {
-            (
-                quantity_at(obj, "/status/capacity/storage", "0"),
-                access_modes(obj, "/status/accessModes"),
-            )
+            (quantity_at(obj, "/status/capacity/storage", "0"), access_modes(obj, "/status/accessModes"))
         };
-        let class = class_annotation(obj)
-            .or_else(|| opt_str(obj, "/spec/storageClassName"))
-            .unwrap_or("");
+        let class = class_annotation(obj).or_else(|| opt_str(obj, "/spec/storageClassName")).unwrap_or("");
         vec![
             json!(name(obj)),
             json!(volume_phase(obj)),
@@ -504,26 +372,15 @@ impl Printer for ComponentStatusPrinter {
         COLUMNS
     }
     fn cells(&self, obj: &Value, _ctx: &Context) -> Vec<Value> {
-        let healthy = arr_at(obj, "/conditions")
-            .iter()
-            .find(|c| str_at(c, "/type") == "Healthy");
+        let healthy = arr_at(obj, "/conditions").iter().find(|c| str_at(c, "/type") == "Healthy");
         let (status, message, error) = match healthy {
             Some(c) => (
-                if str_at(c, "/status") == "True" {
-                    "Healthy"
-                } else {
-                    "Unhealthy"
-                },
+                if str_at(c, "/status") == "True" { "Healthy" } else { "Unhealthy" },
                 str_at(c, "/message"),
                 str_at(c, "/error"),
             ),
             None => ("Unknown", "", ""),
         };
-        vec![
-            json!(name(obj)),
-            json!(status),
-            json!(message),
-            json!(error),
-        ]
+        vec![json!(name(obj)), json!(status), json!(message), json!(error)]
     }
 }

@@ -22,21 +22,9 @@ impl Printer for EndpointSlicePrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "AddressType",
-                "string",
-                "addressType specifies the type of address carried by this EndpointSlice.",
-            ),
-            col(
-                "Ports",
-                "string",
-                "ports specifies the list of network ports exposed by each endpoint in this slice.",
-            ),
-            col(
-                "Endpoints",
-                "string",
-                "endpoints is a list of unique endpoints in this slice.",
-            ),
+            col("AddressType", "string", "addressType specifies the type of address carried by this EndpointSlice."),
+            col("Ports", "string", "ports specifies the list of network ports exposed by each endpoint in this slice."),
+            col("Endpoints", "string", "endpoints is a list of unique endpoints in this slice."),
             AGE,
         ];
         COLUMNS
@@ -53,26 +41,13 @@ impl Printer for EndpointSlicePrinter {
             .collect();
         let addresses: Vec<String> = arr_at(obj, "/endpoints")
             .iter()
-            .flat_map(|e| {
-                arr_at(e, "/addresses")
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-            })
+            .flat_map(|e| arr_at(e, "/addresses").iter().filter_map(Value::as_str).map(str::to_owned))
             .collect();
         vec![
             json!(name(obj)),
             json!(str_at(obj, "/addressType")),
-            json!(list_with_more(
-                &ports[..ports.len().min(MAX)],
-                ports.len(),
-                MAX
-            )),
-            json!(list_with_more(
-                &addresses[..addresses.len().min(MAX)],
-                addresses.len(),
-                MAX
-            )),
+            json!(list_with_more(&ports[..ports.len().min(MAX)], ports.len(), MAX)),
+            json!(list_with_more(&addresses[..addresses.len().min(MAX)], addresses.len(), MAX)),
             age(obj, ctx),
         ]
     }

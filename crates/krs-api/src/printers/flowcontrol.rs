@@ -20,11 +20,7 @@ impl Printer for FlowSchemaPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "PriorityLevel",
-                "string",
-                "name is the name of the priority level configuration being referenced.",
-            ),
+            col("PriorityLevel", "string", "name is the name of the priority level configuration being referenced."),
             col(
                 "MatchingPrecedence",
                 "string",
@@ -36,11 +32,7 @@ impl Printer for FlowSchemaPrinter {
                 "distinguisherMethod defines how to compute the flow distinguisher for requests that match this schema.",
             ),
             AGE,
-            col(
-                "MissingPL",
-                "string",
-                "references a broken or non-existent PriorityLevelConfiguration",
-            ),
+            col("MissingPL", "string", "references a broken or non-existent PriorityLevelConfiguration"),
         ];
         COLUMNS
     }
@@ -50,8 +42,7 @@ impl Printer for FlowSchemaPrinter {
             _ => "<none>".to_owned(),
         };
         // The Dangling condition's status tells whether the priority level is missing.
-        let missing = condition(arr_at(obj, "/status/conditions"), "Dangling")
-            .map_or("?", |c| str_at(c, "/status"));
+        let missing = condition(arr_at(obj, "/status/conditions"), "Dangling").map_or("?", |c| str_at(c, "/status"));
         vec![
             json!(name(obj)),
             json!(str_at(obj, "/spec/priorityLevelConfiguration/name")),
@@ -73,8 +64,7 @@ impl Printer for FlowSchemaPrinter {
 }
 
 pub struct PriorityLevelConfigurationPrinter;
-pub static PRIORITY_LEVEL_CONFIGURATION: PriorityLevelConfigurationPrinter =
-    PriorityLevelConfigurationPrinter;
+pub static PRIORITY_LEVEL_CONFIGURATION: PriorityLevelConfigurationPrinter = PriorityLevelConfigurationPrinter;
 
 impl Printer for PriorityLevelConfigurationPrinter {
     fn columns(&self) -> &'static [Column] {
@@ -90,11 +80,7 @@ impl Printer for PriorityLevelConfigurationPrinter {
                 "string",
                 "nominalConcurrencyShares (NCS) contributes to the computation of the NominalConcurrencyLimit (NominalCL) of this level.",
             ),
-            col(
-                "Queues",
-                "string",
-                "queues is the number of queues for this priority level.",
-            ),
+            col("Queues", "string", "queues is the number of queues for this priority level."),
             col(
                 "HandSize",
                 "string",
@@ -112,27 +98,15 @@ impl Printer for PriorityLevelConfigurationPrinter {
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
         // Limited levels print their numbers; exempt levels and unqueued limits "<none>".
         let none = || json!("<none>");
-        let (mut shares, mut queues, mut hand_size, mut queue_length) =
-            (none(), none(), none(), none());
+        let (mut shares, mut queues, mut hand_size, mut queue_length) = (none(), none(), none(), none());
         if let Some(limited) = obj.pointer("/spec/limited").filter(|l| l.is_object()) {
             shares = json!(int_at(limited, "/nominalConcurrencyShares"));
-            if let Some(q) = limited
-                .pointer("/limitResponse/queuing")
-                .filter(|q| q.is_object())
-            {
+            if let Some(q) = limited.pointer("/limitResponse/queuing").filter(|q| q.is_object()) {
                 queues = json!(int_at(q, "/queues"));
                 hand_size = json!(int_at(q, "/handSize"));
                 queue_length = json!(int_at(q, "/queueLengthLimit"));
             }
         }
-        vec![
-            json!(name(obj)),
-            json!(str_at(obj, "/spec/type")),
-            shares,
-            queues,
-            hand_size,
-            queue_length,
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(str_at(obj, "/spec/type")), shares, queues, hand_size, queue_length, age(obj, ctx)]
     }
 }

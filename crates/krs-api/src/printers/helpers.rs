@@ -20,43 +20,18 @@ pub(super) const NAME_DOC: &str = "Name must be unique within a namespace. Is re
 pub(super) const CREATION_TIMESTAMP_DOC: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
 
 /// A default (priority 0) column.
-pub(super) const fn col(
-    name: &'static str,
-    kind: &'static str,
-    description: &'static str,
-) -> Column {
-    Column {
-        name,
-        kind,
-        format: "",
-        description,
-        priority: 0,
-    }
+pub(super) const fn col(name: &'static str, kind: &'static str, description: &'static str) -> Column {
+    Column { name, kind, format: "", description, priority: 0 }
 }
 
 /// A column shown only by `-o wide` (priority 1).
-pub(super) const fn wide(
-    name: &'static str,
-    kind: &'static str,
-    description: &'static str,
-) -> Column {
-    Column {
-        name,
-        kind,
-        format: "",
-        description,
-        priority: 1,
-    }
+pub(super) const fn wide(name: &'static str, kind: &'static str, description: &'static str) -> Column {
+    Column { name, kind, format: "", description, priority: 1 }
 }
 
 /// The object's name column.
-pub(super) const NAME: Column = Column {
-    name: "Name",
-    kind: "string",
-    format: "name",
-    description: NAME_DOC,
-    priority: 0,
-};
+pub(super) const NAME: Column =
+    Column { name: "Name", kind: "string", format: "name", description: NAME_DOC, priority: 0 };
 
 /// The object's age column; its cells are human durations, not dates.
 pub(super) const AGE: Column = col("Age", "string", CREATION_TIMESTAMP_DOC);
@@ -102,9 +77,7 @@ pub(super) fn bool_at(v: &Value, ptr: &str) -> bool {
 
 /// The array at a JSON pointer, or an empty slice.
 pub(super) fn arr_at<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
-    v.pointer(ptr)
-        .and_then(Value::as_array)
-        .map_or(&NO_VALUES[..], Vec::as_slice)
+    v.pointer(ptr).and_then(Value::as_array).map_or(&NO_VALUES[..], Vec::as_slice)
 }
 
 /// The number of entries of the map (or array) at a JSON pointer.
@@ -121,11 +94,7 @@ pub(super) fn len_at(v: &Value, ptr: &str) -> i64 {
 pub(super) fn string_map(v: &Value, ptr: &str) -> BTreeMap<String, String> {
     v.pointer(ptr)
         .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
         .unwrap_or_default()
 }
 
@@ -136,8 +105,7 @@ pub(super) fn name(obj: &Value) -> &str {
 
 /// Whether the object is being deleted.
 pub(super) fn deleting(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp")
-        .is_some_and(|t| !t.is_null())
+    obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
 }
 
 /// The RFC 3339 time at a JSON pointer; `None` for an absent, null or unparsable one (Go's
@@ -275,11 +243,7 @@ pub(super) fn list_with_more(list: &[String], count: usize, max: usize) -> Strin
     if count > max {
         return format!("{joined} + {} more...", count - max);
     }
-    if joined.is_empty() {
-        "<unset>".to_owned()
-    } else {
-        joined
-    }
+    if joined.is_empty() { "<unset>".to_owned() } else { joined }
 }
 
 /// A quantity's `String()`: its canonical form. Quantities may be JSON strings or numbers;
@@ -325,11 +289,7 @@ pub(super) fn bool_ptr(v: Option<bool>) -> &'static str {
 
 /// The string, or `placeholder` when it is empty.
 pub(super) fn or(s: &str, placeholder: &str) -> String {
-    if s.is_empty() {
-        placeholder.to_owned()
-    } else {
-        s.to_owned()
-    }
+    if s.is_empty() { placeholder.to_owned() } else { s.to_owned() }
 }
 
 /// The first condition of a type in a `conditions` array.

@@ -69,9 +69,7 @@ impl Context {
             Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
             Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
         };
-        Context {
-            now: Timestamp::from_nanosecond(nanos).unwrap_or(Timestamp::UNIX_EPOCH),
-        }
+        Context { now: Timestamp::from_nanosecond(nanos).unwrap_or(Timestamp::UNIX_EPOCH) }
     }
 
     /// A context at a fixed time (tests, or a whole response printed at one instant).
@@ -102,13 +100,7 @@ pub struct DefaultPrinter;
 
 const DEFAULT_COLUMNS: &[Column] = &[
     helpers::NAME,
-    Column {
-        name: "Created At",
-        kind: "date",
-        format: "",
-        description: helpers::CREATION_TIMESTAMP_DOC,
-        priority: 0,
-    },
+    Column { name: "Created At", kind: "date", format: "", description: helpers::CREATION_TIMESTAMP_DOC, priority: 0 },
 ];
 
 impl Printer for DefaultPrinter {
@@ -163,12 +155,7 @@ pub enum IncludeObject {
 }
 
 /// Builds a Table of `objects` with `printer`'s columns, ages relative to the current time.
-pub fn table(
-    printer: &dyn Printer,
-    objects: &[Value],
-    list_meta: Option<Value>,
-    include: IncludeObject,
-) -> Value {
+pub fn table(printer: &dyn Printer, objects: &[Value], list_meta: Option<Value>, include: IncludeObject) -> Value {
     table_at(printer, objects, list_meta, include, &Context::now())
 }
 

@@ -30,16 +30,8 @@ impl Printer for IngressPrinter {
                 "string",
                 "The name of the IngressClass resource that should be used for additional configuration",
             ),
-            col(
-                "Hosts",
-                "string",
-                "Hosts that incoming requests are matched against before the ingress rule",
-            ),
-            col(
-                "Address",
-                "string",
-                "Address is a list containing ingress points for the load-balancer",
-            ),
+            col("Hosts", "string", "Hosts that incoming requests are matched against before the ingress rule"),
+            col("Address", "string", "Address is a list containing ingress points for the load-balancer"),
             col("Ports", "string", "Ports of TLS configurations that open"),
             AGE,
         ];
@@ -47,11 +39,7 @@ impl Printer for IngressPrinter {
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
         // Upstream offers plain HTTP always, and HTTPS when any TLS section exists.
-        let ports = if arr_at(obj, "/spec/tls").is_empty() {
-            "80"
-        } else {
-            "80, 443"
-        };
+        let ports = if arr_at(obj, "/spec/tls").is_empty() { "80" } else { "80, 443" };
         vec![
             json!(name(obj)),
             json!(opt_str(obj, "/spec/ingressClassName").unwrap_or("<none>")),
@@ -82,11 +70,7 @@ fn format_hosts(rules: &[Value]) -> String {
         return "*".to_owned();
     }
     let joined = list.join(",");
-    if more {
-        format!("{joined} + {} more...", rules.len() - MAX)
-    } else {
-        joined
-    }
+    if more { format!("{joined} + {} more...", rules.len() - MAX) } else { joined }
 }
 
 pub struct IngressClassPrinter;
@@ -96,16 +80,8 @@ impl Printer for IngressClassPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Controller",
-                "string",
-                "Controller that is responsible for handling this class",
-            ),
-            col(
-                "Parameters",
-                "string",
-                "A reference to a resource with additional parameters",
-            ),
+            col("Controller", "string", "Controller that is responsible for handling this class"),
+            col("Parameters", "string", "A reference to a resource with additional parameters"),
             AGE,
         ];
         COLUMNS
@@ -122,12 +98,7 @@ impl Printer for IngressClassPrinter {
             }
             _ => "<none>".to_owned(),
         };
-        vec![
-            json!(name(obj)),
-            json!(str_at(obj, "/spec/controller")),
-            json!(parameters),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(str_at(obj, "/spec/controller")), json!(parameters), age(obj, ctx)]
     }
 }
 
@@ -136,29 +107,15 @@ pub static NETWORK_POLICY: NetworkPolicyPrinter = NetworkPolicyPrinter;
 
 impl Printer for NetworkPolicyPrinter {
     fn columns(&self) -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col(
-                "Pod-Selector",
-                "string",
-                "Selects the pods to which this NetworkPolicy object applies.",
-            ),
-            AGE,
-        ];
+        const COLUMNS: &[Column] =
+            &[NAME, col("Pod-Selector", "string", "Selects the pods to which this NetworkPolicy object applies."), AGE];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
         // The pod selector is not optional: an absent one is empty and selects every pod.
         let empty = json!({});
-        let selector = obj
-            .pointer("/spec/podSelector")
-            .filter(|s| !s.is_null())
-            .unwrap_or(&empty);
-        vec![
-            json!(name(obj)),
-            json!(format_label_selector(Some(selector))),
-            age(obj, ctx),
-        ]
+        let selector = obj.pointer("/spec/podSelector").filter(|s| !s.is_null()).unwrap_or(&empty);
+        vec![json!(name(obj)), json!(format_label_selector(Some(selector))), age(obj, ctx)]
     }
 }
 
@@ -179,10 +136,7 @@ impl Printer for ServiceCidrPrinter {
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        let cidrs: Vec<&str> = arr_at(obj, "/spec/cidrs")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let cidrs: Vec<&str> = arr_at(obj, "/spec/cidrs").iter().filter_map(Value::as_str).collect();
         vec![json!(name(obj)), json!(cidrs.join(",")), age(obj, ctx)]
     }
 }
@@ -193,14 +147,8 @@ pub static IP_ADDRESS: IpAddressPrinter = IpAddressPrinter;
 impl Printer for IpAddressPrinter {
     fn columns(&self) -> &'static [Column] {
         // Upstream declares no Age column for IP addresses but prints an age cell.
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col(
-                "ParentRef",
-                "string",
-                "ParentRef references the resource that an IPAddress is attached to.",
-            ),
-        ];
+        const COLUMNS: &[Column] =
+            &[NAME, col("ParentRef", "string", "ParentRef references the resource that an IPAddress is attached to.")];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {

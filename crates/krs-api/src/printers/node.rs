@@ -29,10 +29,6 @@ impl Printer for RuntimeClassPrinter {
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(str_at(obj, "/handler")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(str_at(obj, "/handler")), age(obj, ctx)]
     }
 }

@@ -6,8 +6,8 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::helpers::{
-    AGE, NAME, age, arr_at, bool_at, col, condition_true, deleting, int_at, name, opt_bool, or,
-    str_at, timestamp, translate_timestamp_since, wide,
+    AGE, NAME, age, arr_at, bool_at, col, condition_true, deleting, int_at, name, opt_bool, or, str_at, timestamp,
+    translate_timestamp_since, wide,
 };
 use super::{Column, Context, Printer};
 
@@ -16,38 +16,18 @@ pub static POD: PodPrinter = PodPrinter;
 
 const COLUMNS: &[Column] = &[
     NAME,
-    col(
-        "Ready",
-        "string",
-        "The aggregate readiness state of this pod for accepting traffic.",
-    ),
-    col(
-        "Status",
-        "string",
-        "The aggregate status of the containers in this pod.",
-    ),
+    col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
+    col("Status", "string", "The aggregate status of the containers in this pod."),
     col(
         "Restarts",
         "string",
         "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
     ),
     AGE,
-    wide(
-        "IP",
-        "string",
-        "IP address allocated to the pod. Routable at least within the cluster.",
-    ),
+    wide("IP", "string", "IP address allocated to the pod. Routable at least within the cluster."),
     wide("Node", "string", "The node the pod is scheduled onto."),
-    wide(
-        "Nominated Node",
-        "string",
-        "The node the scheduler nominated for the pod while it preempts other pods.",
-    ),
-    wide(
-        "Readiness Gates",
-        "string",
-        "Pod readiness gates that are satisfied, of all the pod's readiness gates.",
-    ),
+    wide("Nominated Node", "string", "The node the scheduler nominated for the pod while it preempts other pods."),
+    wide("Readiness Gates", "string", "Pod readiness gates that are satisfied, of all the pod's readiness gates."),
 ];
 
 impl Printer for PodPrinter {
@@ -59,17 +39,11 @@ impl Printer for PodPrinter {
         let summary = summarize(pod);
         let restarts = match summary.last_restart {
             Some(t) if summary.restarts != 0 => {
-                format!(
-                    "{} ({} ago)",
-                    summary.restarts,
-                    translate_timestamp_since(Some(t), ctx)
-                )
+                format!("{} ({} ago)", summary.restarts, translate_timestamp_since(Some(t), ctx))
             }
             _ => summary.restarts.to_string(),
         };
-        let pod_ip = arr_at(pod, "/status/podIPs")
-            .first()
-            .map_or("", |ip| str_at(ip, "/ip"));
+        let pod_ip = arr_at(pod, "/status/podIPs").first().map_or("", |ip| str_at(ip, "/ip"));
         vec![
             json!(name(pod)),
             json!(format!("{}/{}", summary.ready, summary.total)),
@@ -109,9 +83,7 @@ fn is_restartable(container: Option<&Value>) -> bool {
 
 /// Keeps the later of a restart time and a container's last termination time.
 fn note_restart(latest: &mut Option<Timestamp>, status: &Value) {
-    if status
-        .pointer("/lastState/terminated")
-        .is_some_and(Value::is_object)
+    if status.pointer("/lastState/terminated").is_some_and(Value::is_object)
         && let Some(finished) = timestamp(status, "/lastState/terminated/finishedAt")
         && latest.is_none_or(|l| l < finished)
     {
@@ -120,40 +92,27 @@ fn note_restart(latest: &mut Option<Timestamp>, status: &Value) {
 }
 
 fn state<'a>(status: &'a Value, which: &str) -> Option<&'a Value> {
-    status
-        .pointer(&format!("/state/{which}"))
-        .filter(|s| s.is_object())
+    status.pointer(&format!("/state/{which}")).filter(|s| s.is_object())
 }
 
 /// "Signal:N" or "ExitCode:N" for a terminated state without a reason.
 fn exit_reason(terminated: &Value) -> String {
     let signal = int_at(terminated, "/signal");
-    if signal != 0 {
-        format!("Signal:{signal}")
-    } else {
-        format!("ExitCode:{}", int_at(terminated, "/exitCode"))
-    }
+    if signal != 0 { format!("Signal:{signal}") } else { format!("ExitCode:{}", int_at(terminated, "/exitCode")) }
 }
 
 fn summarize(pod: &Value) -> Summary {
     let phase = str_at(pod, "/status/phase");
     let mut reason = or(str_at(pod, "/status/reason"), phase);
     let conditions = arr_at(pod, "/status/conditions");
-    if conditions
-        .iter()
-        .any(|c| str_at(c, "/type") == "PodScheduled" && str_at(c, "/reason") == "SchedulingGated")
-    {
+    if conditions.iter().any(|c| str_at(c, "/type") == "PodScheduled" && str_at(c, "/reason") == "SchedulingGated") {
         reason = "SchedulingGated".to_owned();
     }
 
     let init_specs = arr_at(pod, "/spec/initContainers");
     let init_spec = |name: &str| init_specs.iter().find(|c| str_at(c, "/name") == name);
     // Sidecars count as containers of the pod.
-    let total = arr_at(pod, "/spec/containers").len()
-        + init_specs
-            .iter()
-            .filter(|c| is_restartable(Some(c)))
-            .count();
+    let total = arr_at(pod, "/spec/containers").len() + init_specs.iter().filter(|c| is_restartable(Some(c))).count();
     let mut ready = 0;
     let mut restarts = 0;
     let mut sidecar_restarts = 0;
@@ -161,10 +120,7 @@ fn summarize(pod: &Value) -> Summary {
     let mut last_sidecar_restart = None;
 
     let mut initializing = false;
-    for (i, status) in arr_at(pod, "/status/initContainerStatuses")
-        .iter()
-        .enumerate()
-    {
+    for (i, status) in arr_at(pod, "/status/initContainerStatuses").iter().enumerate() {
         restarts += int_at(status, "/restartCount");
         note_restart(&mut last_restart, status);
         let sidecar = is_restartable(init_spec(str_at(status, "/name")));
@@ -189,9 +145,8 @@ fn summarize(pod: &Value) -> Summary {
                 "" => format!("Init:{}", exit_reason(t)),
                 r => format!("Init:{r}"),
             }
-        } else if let Some(r) = waiting
-            .map(|w| str_at(w, "/reason"))
-            .filter(|r| !r.is_empty() && *r != "PodInitializing")
+        } else if let Some(r) =
+            waiting.map(|w| str_at(w, "/reason")).filter(|r| !r.is_empty() && *r != "PodInitializing")
         {
             format!("Init:{r}")
         } else {
@@ -225,9 +180,7 @@ fn summarize(pod: &Value) -> Summary {
         }
         // A pod whose containers partly completed is still running.
         if reason == "Completed" && has_running {
-            let pod_ready = conditions
-                .iter()
-                .any(|c| str_at(c, "/type") == "Ready" && str_at(c, "/status") == "True");
+            let pod_ready = conditions.iter().any(|c| str_at(c, "/type") == "Ready" && str_at(c, "/status") == "True");
             reason = if pod_ready { "Running" } else { "NotReady" }.to_owned();
         }
     }
@@ -237,13 +190,7 @@ fn summarize(pod: &Value) -> Summary {
     } else if deleting(pod) && phase != "Succeeded" && phase != "Failed" {
         reason = "Terminating".to_owned();
     }
-    Summary {
-        ready,
-        total,
-        reason,
-        restarts,
-        last_restart,
-    }
+    Summary { ready, total, reason, restarts, last_restart }
 }
 
 /// "true/all" readiness gates, or `<none>`.
@@ -257,10 +204,7 @@ fn readiness_gates(pod: &Value) -> String {
         .iter()
         .filter(|g| {
             let kind = str_at(g, "/conditionType");
-            conditions
-                .iter()
-                .find(|c| str_at(c, "/type") == kind)
-                .is_some_and(|c| str_at(c, "/status") == "True")
+            conditions.iter().find(|c| str_at(c, "/type") == kind).is_some_and(|c| str_at(c, "/status") == "True")
         })
         .count();
     format!("{satisfied}/{}", gates.len())

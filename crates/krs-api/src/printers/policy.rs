@@ -19,21 +19,9 @@ impl Printer for PodDisruptionBudgetPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Min Available",
-                "string",
-                "The minimum number of pods that must be available.",
-            ),
-            col(
-                "Max Unavailable",
-                "string",
-                "The maximum number of pods that may be unavailable.",
-            ),
-            col(
-                "Allowed Disruptions",
-                "integer",
-                "Calculated number of pods that may be disrupted at this time.",
-            ),
+            col("Min Available", "string", "The minimum number of pods that must be available."),
+            col("Max Unavailable", "string", "The maximum number of pods that may be unavailable."),
+            col("Allowed Disruptions", "integer", "Calculated number of pods that may be disrupted at this time."),
             AGE,
         ];
         COLUMNS

@@ -20,7 +20,8 @@ pub static ROLE_BINDING: RoleBindingPrinter = RoleBindingPrinter;
 pub struct ClusterRoleBindingPrinter;
 pub static CLUSTER_ROLE_BINDING: ClusterRoleBindingPrinter = ClusterRoleBindingPrinter;
 
-const ROLE_REF_DOC: &str = "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.";
+const ROLE_REF_DOC: &str =
+    "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.";
 
 impl Printer for RoleBindingPrinter {
     fn columns(&self) -> &'static [Column] {
@@ -30,11 +31,7 @@ impl Printer for RoleBindingPrinter {
             AGE,
             wide("Users", "string", "Users in the roleBinding"),
             wide("Groups", "string", "Groups in the roleBinding"),
-            wide(
-                "ServiceAccounts",
-                "string",
-                "ServiceAccounts in the roleBinding",
-            ),
+            wide("ServiceAccounts", "string", "ServiceAccounts in the roleBinding"),
         ];
         COLUMNS
     }
@@ -47,19 +44,11 @@ impl Printer for ClusterRoleBindingPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Role",
-                "string",
-                "RoleRef can only reference a ClusterRole in the global namespace.",
-            ),
+            col("Role", "string", "RoleRef can only reference a ClusterRole in the global namespace."),
             AGE,
             wide("Users", "string", "Users in the clusterRoleBinding"),
             wide("Groups", "string", "Groups in the clusterRoleBinding"),
-            wide(
-                "ServiceAccounts",
-                "string",
-                "ServiceAccounts in the clusterRoleBinding",
-            ),
+            wide("ServiceAccounts", "string", "ServiceAccounts in the clusterRoleBinding"),
         ];
         COLUMNS
     }
@@ -72,11 +61,7 @@ impl Printer for ClusterRoleBindingPrinter {
 /// (`namespace/name`) among the subjects, each joined by ", "; other subject kinds are not
 /// shown.
 fn binding_cells(obj: &Value, ctx: &Context) -> Vec<Value> {
-    let role = format!(
-        "{}/{}",
-        str_at(obj, "/roleRef/kind"),
-        str_at(obj, "/roleRef/name")
-    );
+    let role = format!("{}/{}", str_at(obj, "/roleRef/kind"), str_at(obj, "/roleRef/name"));
     let (mut users, mut groups, mut accounts) = (Vec::new(), Vec::new(), Vec::new());
     for subject in arr_at(obj, "/subjects") {
         let name = str_at(subject, "/name");

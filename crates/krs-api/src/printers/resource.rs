@@ -36,11 +36,7 @@ impl Printer for ResourceClaimPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "State",
-                "string",
-                "A summary of the current state (allocated, pending, reserved, etc.).",
-            ),
+            col("State", "string", "A summary of the current state (allocated, pending, reserved, etc.)."),
             AGE,
         ];
         COLUMNS
@@ -51,10 +47,7 @@ impl Printer for ResourceClaimPrinter {
         if deleting(obj) {
             states.push("deleted");
         }
-        if obj
-            .pointer("/status/allocation")
-            .is_some_and(|a| !a.is_null())
-        {
+        if obj.pointer("/status/allocation").is_some_and(|a| !a.is_null()) {
             states.push("allocated");
             if !arr_at(obj, "/status/reservedFor").is_empty() {
                 states.push("reserved");
@@ -73,16 +66,8 @@ impl Printer for ResourceSlicePrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Node",
-                "string",
-                "NodeName identifies the node which provides the resources in this pool.",
-            ),
-            col(
-                "Driver",
-                "string",
-                "Driver identifies the DRA driver providing the capacity information.",
-            ),
+            col("Node", "string", "NodeName identifies the node which provides the resources in this pool."),
+            col("Driver", "string", "Driver identifies the DRA driver providing the capacity information."),
             col("Pool", "string", "Name is used to identify the pool."),
             AGE,
         ];

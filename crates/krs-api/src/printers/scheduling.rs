@@ -21,11 +21,7 @@ impl Printer for PriorityClassPrinter {
         // which the server always does.
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Value",
-                "integer",
-                "value represents the integer value of this priority class.",
-            ),
+            col("Value", "integer", "value represents the integer value of this priority class."),
             col(
                 "Global-Default",
                 "boolean",

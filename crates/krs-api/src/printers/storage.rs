@@ -4,9 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::helpers::{
-    AGE, NAME, age, arr_at, bool_at, col, len_at, name, opt_bool, opt_str, str_at,
-};
+use super::helpers::{AGE, NAME, age, arr_at, bool_at, col, len_at, name, opt_bool, opt_str, str_at};
 use super::{Column, Context, Printer};
 
 pub(super) fn printer(kind: &str) -> Option<&'static dyn Printer> {
@@ -22,10 +20,7 @@ pub(super) fn printer(kind: &str) -> Option<&'static dyn Printer> {
 
 /// Whether an annotation is "true".
 fn annotated(obj: &Value, key: &str) -> bool {
-    obj.pointer("/metadata/annotations")
-        .and_then(|a| a.get(key))
-        .and_then(Value::as_str)
-        == Some("true")
+    obj.pointer("/metadata/annotations").and_then(|a| a.get(key)).and_then(Value::as_str) == Some("true")
 }
 
 pub struct StorageClassPrinter;
@@ -35,11 +30,7 @@ impl Printer for StorageClassPrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Provisioner",
-                "string",
-                "provisioner indicates the type of the provisioner.",
-            ),
+            col("Provisioner", "string", "provisioner indicates the type of the provisioner."),
             col(
                 "ReclaimPolicy",
                 "string",
@@ -62,11 +53,7 @@ impl Printer for StorageClassPrinter {
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
         let default = annotated(obj, "storageclass.kubernetes.io/is-default-class")
             || annotated(obj, "storageclass.beta.kubernetes.io/is-default-class");
-        let shown = if default {
-            format!("{} (default)", name(obj))
-        } else {
-            name(obj).to_owned()
-        };
+        let shown = if default { format!("{} (default)", name(obj)) } else { name(obj).to_owned() };
         vec![
             json!(shown),
             json!(str_at(obj, "/provisioner")),
@@ -83,29 +70,14 @@ pub static VOLUME_ATTRIBUTES_CLASS: VolumeAttributesClassPrinter = VolumeAttribu
 
 impl Printer for VolumeAttributesClassPrinter {
     fn columns(&self) -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            NAME,
-            col(
-                "DriverName",
-                "string",
-                "Name of the CSI driver that handles this class.",
-            ),
-            AGE,
-        ];
+        const COLUMNS: &[Column] =
+            &[NAME, col("DriverName", "string", "Name of the CSI driver that handles this class."), AGE];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
         let default = annotated(obj, "volumeattributesclass.kubernetes.io/is-default-class");
-        let shown = if default {
-            format!("{} (default)", name(obj))
-        } else {
-            name(obj).to_owned()
-        };
-        vec![
-            json!(shown),
-            json!(str_at(obj, "/driverName")),
-            age(obj, ctx),
-        ]
+        let shown = if default { format!("{} (default)", name(obj)) } else { name(obj).to_owned() };
+        vec![json!(shown), json!(str_at(obj, "/driverName")), age(obj, ctx)]
     }
 }
 
@@ -151,17 +123,10 @@ impl Printer for CsiDriverPrinter {
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        let modes: Vec<&str> = arr_at(obj, "/spec/volumeLifecycleModes")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let modes: Vec<&str> = arr_at(obj, "/spec/volumeLifecycleModes").iter().filter_map(Value::as_str).collect();
         // A present (even empty) list of token requests prints its audiences.
         let token_requests = match obj.pointer("/spec/tokenRequests").and_then(Value::as_array) {
-            Some(list) => list
-                .iter()
-                .map(|t| str_at(t, "/audience"))
-                .collect::<Vec<_>>()
-                .join(","),
+            Some(list) => list.iter().map(|t| str_at(t, "/audience")).collect::<Vec<_>>().join(","),
             None => "<unset>".to_owned(),
         };
         vec![
@@ -171,11 +136,7 @@ impl Printer for CsiDriverPrinter {
             json!(bool_at(obj, "/spec/storageCapacity")),
             json!(token_requests),
             json!(bool_at(obj, "/spec/requiresRepublish")),
-            json!(if modes.is_empty() {
-                "<none>".to_owned()
-            } else {
-                modes.join(",")
-            }),
+            json!(if modes.is_empty() { "<none>".to_owned() } else { modes.join(",") }),
             age(obj, ctx),
         ]
     }
@@ -188,21 +149,13 @@ impl Printer for CsiNodePrinter {
     fn columns(&self) -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             NAME,
-            col(
-                "Drivers",
-                "integer",
-                "Drivers indicates the number of CSI drivers registered on the node",
-            ),
+            col("Drivers", "integer", "Drivers indicates the number of CSI drivers registered on the node"),
             AGE,
         ];
         COLUMNS
     }
     fn cells(&self, obj: &Value, ctx: &Context) -> Vec<Value> {
-        vec![
-            json!(name(obj)),
-            json!(len_at(obj, "/spec/drivers")),
-            age(obj, ctx),
-        ]
+        vec![json!(name(obj)), json!(len_at(obj, "/spec/drivers")), age(obj, ctx)]
     }
 }
 
@@ -221,21 +174,9 @@ impl Printer for VolumeAttachmentPrinter {
                 description: "attacher indicates the name of the volume driver that MUST handle this request.",
                 priority: 0,
             },
-            col(
-                "PV",
-                "string",
-                "persistentVolumeName represents the name of the persistent volume to attach.",
-            ),
-            col(
-                "Node",
-                "string",
-                "nodeName represents the node that the volume should be attached to.",
-            ),
-            col(
-                "Attached",
-                "boolean",
-                "attached indicates the volume is successfully attached.",
-            ),
+            col("PV", "string", "persistentVolumeName represents the name of the persistent volume to attach."),
+            col("Node", "string", "nodeName represents the node that the volume should be attached to."),
+            col("Attached", "boolean", "attached indicates the volume is successfully attached."),
             AGE,
         ];
         COLUMNS

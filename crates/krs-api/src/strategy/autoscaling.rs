@@ -17,8 +17,7 @@ use crate::strategy::{Strategy, typed, typed_mut};
 pub struct HorizontalPodAutoscalerStrategy;
 
 /// The horizontal pod autoscaler strategy.
-pub static HORIZONTAL_POD_AUTOSCALER: HorizontalPodAutoscalerStrategy =
-    HorizontalPodAutoscalerStrategy;
+pub static HORIZONTAL_POD_AUTOSCALER: HorizontalPodAutoscalerStrategy = HorizontalPodAutoscalerStrategy;
 
 /// The scale-up rules every behavior gets unless it says otherwise: no stabilization, the
 /// larger of 4 pods or 100% per 15 seconds.
@@ -27,16 +26,8 @@ fn default_scale_up() -> v2::HPAScalingRules {
         stabilization_window_seconds: Some(0),
         select_policy: Some("Max".to_owned()),
         policies: Some(vec![
-            v2::HPAScalingPolicy {
-                type_: "Pods".to_owned(),
-                value: 4,
-                period_seconds: 15,
-            },
-            v2::HPAScalingPolicy {
-                type_: "Percent".to_owned(),
-                value: 100,
-                period_seconds: 15,
-            },
+            v2::HPAScalingPolicy { type_: "Pods".to_owned(), value: 4, period_seconds: 15 },
+            v2::HPAScalingPolicy { type_: "Percent".to_owned(), value: 100, period_seconds: 15 },
         ]),
         tolerance: None,
     }
@@ -48,20 +39,13 @@ fn default_scale_down() -> v2::HPAScalingRules {
     v2::HPAScalingRules {
         stabilization_window_seconds: None,
         select_policy: Some("Max".to_owned()),
-        policies: Some(vec![v2::HPAScalingPolicy {
-            type_: "Percent".to_owned(),
-            value: 100,
-            period_seconds: 15,
-        }]),
+        policies: Some(vec![v2::HPAScalingPolicy { type_: "Percent".to_owned(), value: 100, period_seconds: 15 }]),
         tolerance: None,
     }
 }
 
 /// Fills the unset fields of `rules` from `defaults` (`copyHPAScalingRules`).
-fn fill_rules(
-    rules: Option<v2::HPAScalingRules>,
-    mut defaults: v2::HPAScalingRules,
-) -> v2::HPAScalingRules {
+fn fill_rules(rules: Option<v2::HPAScalingRules>, mut defaults: v2::HPAScalingRules) -> v2::HPAScalingRules {
     if let Some(rules) = rules {
         if rules.select_policy.is_some() {
             defaults.select_policy = rules.select_policy;
@@ -107,28 +91,17 @@ pub fn set_defaults_v2(hpa: &mut v2::HorizontalPodAutoscaler) {
 
 /// The tolerance of scaling rules is an alpha field in 1.34 (`HPAConfigurableTolerance`):
 /// dropped unless the stored object already uses it.
-fn drop_tolerance(
-    hpa: &mut v2::HorizontalPodAutoscaler,
-    old: Option<&v2::HorizontalPodAutoscaler>,
-) {
+fn drop_tolerance(hpa: &mut v2::HorizontalPodAutoscaler, old: Option<&v2::HorizontalPodAutoscaler>) {
     let uses = |h: &v2::HorizontalPodAutoscaler| {
-        h.spec
-            .as_ref()
-            .and_then(|s| s.behavior.as_ref())
-            .is_some_and(|b| {
-                [&b.scale_up, &b.scale_down]
-                    .iter()
-                    .any(|r| r.as_ref().is_some_and(|r| r.tolerance.is_some()))
-            })
+        h.spec.as_ref().and_then(|s| s.behavior.as_ref()).is_some_and(|b| {
+            [&b.scale_up, &b.scale_down].iter().any(|r| r.as_ref().is_some_and(|r| r.tolerance.is_some()))
+        })
     };
     if old.is_some_and(uses) {
         return;
     }
     if let Some(b) = hpa.spec.as_mut().and_then(|s| s.behavior.as_mut()) {
-        for rules in [b.scale_up.as_mut(), b.scale_down.as_mut()]
-            .into_iter()
-            .flatten()
-        {
+        for rules in [b.scale_up.as_mut(), b.scale_down.as_mut()].into_iter().flatten() {
             rules.tolerance = None;
         }
     }
@@ -170,15 +143,11 @@ impl Strategy for HorizontalPodAutoscalerStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        as_v2(obj)
-            .map(|hpa| validation::validate_spec(&hpa))
-            .unwrap_or_default()
+        as_v2(obj).map(|hpa| validation::validate_spec(&hpa)).unwrap_or_default()
     }
 
     fn validate_status_update(&self, new: &dyn Object, _old: &dyn Object) -> ErrorList {
-        as_v2(new)
-            .map(|hpa| validation::validate_status(&hpa))
-            .unwrap_or_default()
+        as_v2(new).map(|hpa| validation::validate_status(&hpa)).unwrap_or_default()
     }
 }
 
@@ -210,26 +179,16 @@ mod tests {
         let metric = &spec.metrics.as_ref().unwrap()[0];
         assert_eq!(metric.type_, "Resource");
         let resource = metric.resource.as_ref().unwrap();
-        assert_eq!(
-            (resource.name.as_str(), resource.target.type_.as_str()),
-            ("cpu", "Utilization")
-        );
+        assert_eq!((resource.name.as_str(), resource.target.type_.as_str()), ("cpu", "Utilization"));
         assert_eq!(resource.target.average_utilization, Some(80));
-        assert!(
-            HORIZONTAL_POD_AUTOSCALER.validate(&h).is_empty(),
-            "{}",
-            HORIZONTAL_POD_AUTOSCALER.validate(&h)
-        );
+        assert!(HORIZONTAL_POD_AUTOSCALER.validate(&h).is_empty(), "{}", HORIZONTAL_POD_AUTOSCALER.validate(&h));
     }
 
     #[test]
     fn behavior_gets_default_rules() {
         let mut h = hpa();
         h.spec.as_mut().unwrap().behavior = Some(v2::HorizontalPodAutoscalerBehavior {
-            scale_down: Some(v2::HPAScalingRules {
-                stabilization_window_seconds: Some(60),
-                ..Default::default()
-            }),
+            scale_down: Some(v2::HPAScalingRules { stabilization_window_seconds: Some(60), ..Default::default() }),
             scale_up: None,
         });
         HORIZONTAL_POD_AUTOSCALER.default(&mut h);

@@ -38,20 +38,12 @@ fn validate(lease: &Lease) -> ErrorList {
     if let Some(d) = spec.lease_duration_seconds
         && d <= 0
     {
-        errs.push(field::invalid(
-            &path.child("leaseDurationSeconds"),
-            d,
-            "must be greater than 0",
-        ));
+        errs.push(field::invalid(&path.child("leaseDurationSeconds"), d, "must be greater than 0"));
     }
     if let Some(t) = spec.lease_transitions
         && t < 0
     {
-        errs.push(field::invalid(
-            &path.child("leaseTransitions"),
-            t,
-            "must be greater than or equal to 0",
-        ));
+        errs.push(field::invalid(&path.child("leaseTransitions"), t, "must be greater than or equal to 0"));
     }
     if let Some(strategy) = &spec.strategy {
         // Upstream names this field twice in the path.
@@ -64,16 +56,10 @@ fn validate(lease: &Lease) -> ErrorList {
             errs.append(checks::each(strategy, &sp, is_qualified_name(strategy)));
         }
     }
-    if spec
-        .preferred_holder
-        .as_deref()
-        .is_some_and(|h| !h.is_empty())
+    if spec.preferred_holder.as_deref().is_some_and(|h| !h.is_empty())
         && spec.strategy.as_deref().unwrap_or_default().is_empty()
     {
-        errs.push(field::forbidden(
-            &path.child("preferredHolder"),
-            "may only be specified if `strategy` is defined",
-        ));
+        errs.push(field::forbidden(&path.child("preferredHolder"), "may only be specified if `strategy` is defined"));
     }
     errs
 }
@@ -111,19 +97,12 @@ mod tests {
     use super::*;
 
     fn lease(spec: LeaseSpec) -> Lease {
-        Lease {
-            spec: Some(spec),
-            ..Default::default()
-        }
+        Lease { spec: Some(spec), ..Default::default() }
     }
 
     #[test]
     fn durations_and_transitions_are_checked() {
-        let l = lease(LeaseSpec {
-            lease_duration_seconds: Some(0),
-            lease_transitions: Some(-1),
-            ..Default::default()
-        });
+        let l = lease(LeaseSpec { lease_duration_seconds: Some(0), lease_transitions: Some(-1), ..Default::default() });
         assert_eq!(
             LEASE.validate(&l).to_string(),
             "[spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0, spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0]"
@@ -150,10 +129,7 @@ mod tests {
 
     #[test]
     fn preferred_holder_needs_a_strategy() {
-        let l = lease(LeaseSpec {
-            preferred_holder: Some("x".into()),
-            ..Default::default()
-        });
+        let l = lease(LeaseSpec { preferred_holder: Some("x".into()), ..Default::default() });
         assert_eq!(
             LEASE.validate(&l).to_string(),
             "spec.preferredHolder: Forbidden: may only be specified if `strategy` is defined"

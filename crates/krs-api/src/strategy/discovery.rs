@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointHints, EndpointPort, EndpointSlice};
 use krs_apimachinery::validation::{
-    ErrorList, Path, field, is_fully_qualified_domain_name, is_valid_ip_for_legacy_field,
-    is_valid_label_value, name_is_dns_subdomain, validate_labels,
+    ErrorList, Path, field, is_fully_qualified_domain_name, is_valid_ip_for_legacy_field, is_valid_label_value,
+    name_is_dns_subdomain, validate_labels,
 };
 use krs_kinds::Object;
 
@@ -28,11 +28,7 @@ pub struct EndpointSliceStrategy;
 pub static ENDPOINT_SLICE: EndpointSliceStrategy = EndpointSliceStrategy;
 
 fn addresses(slice: &EndpointSlice) -> Vec<String> {
-    slice
-        .endpoints
-        .iter()
-        .flat_map(|e| e.addresses.iter().cloned())
-        .collect()
+    slice.endpoints.iter().flat_map(|e| e.addresses.iter().cloned()).collect()
 }
 
 fn validate_endpoint(ep: &Endpoint, address_type: &str, old: &[String], path: &Path) -> ErrorList {
@@ -41,11 +37,7 @@ fn validate_endpoint(ep: &Endpoint, address_type: &str, old: &[String], path: &P
     if ep.addresses.is_empty() {
         errs.push(field::required(&ap, "must contain at least 1 address"));
     } else if ep.addresses.len() > MAX_ADDRESSES {
-        errs.push(field::too_many(
-            &ap,
-            ep.addresses.len() as i64,
-            MAX_ADDRESSES as i64,
-        ));
+        errs.push(field::too_many(&ap, ep.addresses.len() as i64, MAX_ADDRESSES as i64));
     }
     for (i, address) in ep.addresses.iter().enumerate() {
         let p = ap.index(i);
@@ -57,18 +49,10 @@ fn validate_endpoint(ep: &Endpoint, address_type: &str, old: &[String], path: &P
                     errs.append(ip_errs);
                     continue;
                 }
-                let right_family = if family == "IPv4" {
-                    checks::is_ipv4(address)
-                } else {
-                    checks::is_ipv6(address)
-                };
+                let right_family = if family == "IPv4" { checks::is_ipv4(address) } else { checks::is_ipv6(address) };
                 if !right_family {
                     // Upstream reports the family mismatch at the list's path.
-                    errs.push(field::invalid(
-                        &ap,
-                        address,
-                        format!("must be an {family} address"),
-                    ));
+                    errs.push(field::invalid(&ap, address, format!("must be an {family} address")));
                 }
                 errs.append(checks::non_special_ip(address, &p));
             }
@@ -77,20 +61,12 @@ fn validate_endpoint(ep: &Endpoint, address_type: &str, old: &[String], path: &P
         }
     }
     if let Some(node) = &ep.node_name {
-        errs.append(checks::name(
-            name_is_dns_subdomain,
-            node,
-            &path.child("nodeName"),
-        ));
+        errs.append(checks::name(name_is_dns_subdomain, node, &path.child("nodeName")));
     }
     if let Some(topology) = &ep.deprecated_topology {
         let tp = path.child("deprecatedTopology");
         if topology.len() > MAX_TOPOLOGY_LABELS {
-            errs.push(field::too_many(
-                &tp,
-                topology.len() as i64,
-                MAX_TOPOLOGY_LABELS as i64,
-            ));
+            errs.push(field::too_many(&tp, topology.len() as i64, MAX_TOPOLOGY_LABELS as i64));
         }
         errs.append(validate_labels(topology, &tp));
     }
@@ -105,22 +81,11 @@ fn validate_endpoint(ep: &Endpoint, address_type: &str, old: &[String], path: &P
 
 fn validate_hints(hints: &EndpointHints, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
-    let zones: Vec<&str> = hints
-        .for_zones
-        .iter()
-        .flatten()
-        .map(|z| z.name.as_str())
-        .collect();
-    let nodes: Vec<&str> = hints
-        .for_nodes
-        .iter()
-        .flatten()
-        .map(|n| n.name.as_str())
-        .collect();
-    for (names, child, max, label_value) in [
-        (zones, "forZones", MAX_ZONE_HINTS, true),
-        (nodes, "forNodes", MAX_NODE_HINTS, false),
-    ] {
+    let zones: Vec<&str> = hints.for_zones.iter().flatten().map(|z| z.name.as_str()).collect();
+    let nodes: Vec<&str> = hints.for_nodes.iter().flatten().map(|n| n.name.as_str()).collect();
+    for (names, child, max, label_value) in
+        [(zones, "forZones", MAX_ZONE_HINTS, true), (nodes, "forNodes", MAX_NODE_HINTS, false)]
+    {
         let p = path.child(child);
         if names.len() > max {
             errs.push(field::too_many(&p, names.len() as i64, max as i64));
@@ -160,9 +125,9 @@ fn validate_ports(ports: &[EndpointPort], path: &Path) -> ErrorList {
         }
         match port.protocol.as_deref() {
             None => errs.push(field::required(&p.child("protocol"), "")),
-            Some(proto) if !checks::PORT_PROTOCOLS.contains(&proto) => errs.push(
-                field::not_supported(&p.child("protocol"), proto, checks::PORT_PROTOCOLS),
-            ),
+            Some(proto) if !checks::PORT_PROTOCOLS.contains(&proto) => {
+                errs.push(field::not_supported(&p.child("protocol"), proto, checks::PORT_PROTOCOLS))
+            }
             Some(_) => {}
         }
         if let Some(app) = &port.app_protocol {
@@ -179,28 +144,17 @@ fn validate(slice: &EndpointSlice, old: &[String]) -> ErrorList {
     if at.is_empty() {
         errs.push(field::required(&Path::new("addressType"), ""));
     } else if !ADDRESS_TYPES.contains(&at) {
-        errs.push(field::not_supported(
-            &Path::new("addressType"),
-            at,
-            ADDRESS_TYPES,
-        ));
+        errs.push(field::not_supported(&Path::new("addressType"), at, ADDRESS_TYPES));
     }
     let path = Path::new("endpoints");
     if slice.endpoints.len() > MAX_ENDPOINTS {
-        errs.push(field::too_many(
-            &path,
-            slice.endpoints.len() as i64,
-            MAX_ENDPOINTS as i64,
-        ));
+        errs.push(field::too_many(&path, slice.endpoints.len() as i64, MAX_ENDPOINTS as i64));
     } else {
         for (i, ep) in slice.endpoints.iter().enumerate() {
             errs.append(validate_endpoint(ep, at, old, &path.index(i)));
         }
     }
-    errs.append(validate_ports(
-        slice.ports.as_deref().unwrap_or_default(),
-        &Path::new("ports"),
-    ));
+    errs.append(validate_ports(slice.ports.as_deref().unwrap_or_default(), &Path::new("ports")));
     errs
 }
 
@@ -220,22 +174,15 @@ impl Strategy for EndpointSliceStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<EndpointSlice>(obj)
-            .map(|s| validate(s, &[]))
-            .unwrap_or_default()
+        typed::<EndpointSlice>(obj).map(|s| validate(s, &[])).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (typed::<EndpointSlice>(new), typed::<EndpointSlice>(old))
-        else {
+        let (Some(new), Some(old)) = (typed::<EndpointSlice>(new), typed::<EndpointSlice>(old)) else {
             return ErrorList::new();
         };
         let mut errs = validate(new, &addresses(old));
-        errs.append(checks::immutable(
-            new.address_type.as_str(),
-            old.address_type.as_str(),
-            &Path::new("addressType"),
-        ));
+        errs.append(checks::immutable(new.address_type.as_str(), old.address_type.as_str(), &Path::new("addressType")));
         errs
     }
 }
@@ -251,10 +198,7 @@ mod tests {
                 addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
                 ..Default::default()
             }],
-            ports: Some(vec![EndpointPort {
-                port: Some(80),
-                ..Default::default()
-            }]),
+            ports: Some(vec![EndpointPort { port: Some(80), ..Default::default() }]),
             ..Default::default()
         }
     }
@@ -264,23 +208,19 @@ mod tests {
         let mut s = slice("IPv4", &["10.0.0.1"]);
         ENDPOINT_SLICE.default(&mut s);
         let port = &s.ports.as_ref().unwrap()[0];
-        assert_eq!(
-            (port.name.as_deref(), port.protocol.as_deref()),
-            (Some(""), Some("TCP"))
-        );
-        assert!(
-            ENDPOINT_SLICE.validate(&s).is_empty(),
-            "{}",
-            ENDPOINT_SLICE.validate(&s)
-        );
+        assert_eq!((port.name.as_deref(), port.protocol.as_deref()), (Some(""), Some("TCP")));
+        assert!(ENDPOINT_SLICE.validate(&s).is_empty(), "{}", ENDPOINT_SLICE.validate(&s));
     }
 
     #[test]
     fn address_type_is_an_enum_and_addresses_must_match_it() {
         let s = slice("IPv5", &["10.0.0.1"]);
-        assert!(ENDPOINT_SLICE.validate(&s).to_string().starts_with(
-            r#"[addressType: Unsupported value: "IPv5": supported values: "FQDN", "IPv4", "IPv6""#
-        ));
+        assert!(
+            ENDPOINT_SLICE
+                .validate(&s)
+                .to_string()
+                .starts_with(r#"[addressType: Unsupported value: "IPv5": supported values: "FQDN", "IPv4", "IPv6""#)
+        );
         let mut s = slice("IPv6", &["10.0.0.1"]);
         ENDPOINT_SLICE.default(&mut s);
         assert_eq!(

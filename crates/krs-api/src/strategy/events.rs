@@ -29,9 +29,7 @@ fn as_core(obj: &dyn Object) -> Option<CoreEvent> {
 
 impl Strategy for EventsStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        as_core(obj)
-            .map(|e| validate_strict_create(&e))
-            .unwrap_or_default()
+        as_core(obj).map(|e| validate_strict_create(&e)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -63,11 +61,7 @@ mod tests {
 
     fn event() -> Event {
         Event {
-            metadata: ObjectMeta {
-                name: Some("e".into()),
-                namespace: Some("ns".into()),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some("e".into()), namespace: Some("ns".into()), ..Default::default() },
             event_time: Some(MicroTime(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
             reporting_controller: Some("example.com/ctl".into()),
             reporting_instance: Some("ctl-0".into()),
@@ -85,21 +79,14 @@ mod tests {
 
     #[test]
     fn valid_events_api_event_passes() {
-        assert!(
-            EVENTS.validate(&event()).is_empty(),
-            "{}",
-            EVENTS.validate(&event())
-        );
+        assert!(EVENTS.validate(&event()).is_empty(), "{}", EVENTS.validate(&event()));
     }
 
     #[test]
     fn deprecated_fields_must_be_unset() {
         let mut e = event();
         e.deprecated_count = Some(2);
-        e.deprecated_source = Some(EventSource {
-            component: Some("kubelet".into()),
-            host: None,
-        });
+        e.deprecated_source = Some(EventSource { component: Some("kubelet".into()), host: None });
         e.type_ = Some("Info".into());
         assert_eq!(
             EVENTS.validate(&e).to_string(),

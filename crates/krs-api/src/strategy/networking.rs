@@ -6,12 +6,10 @@ mod cidr;
 mod ingress;
 mod networkpolicy;
 
-use k8s_openapi::api::networking::v1::{
-    IPAddress, Ingress, IngressClass, NetworkPolicy, ServiceCIDR,
-};
+use k8s_openapi::api::networking::v1::{IPAddress, Ingress, IngressClass, NetworkPolicy, ServiceCIDR};
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, Path, field, is_domain_prefixed_path,
-    is_valid_cidr, is_valid_ip, is_valid_path_segment_name, validate_namespace_name,
+    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, Path, field, is_domain_prefixed_path, is_valid_cidr, is_valid_ip,
+    is_valid_path_segment_name, validate_namespace_name,
 };
 use krs_kinds::Object;
 
@@ -44,11 +42,7 @@ pub struct IPAddressStrategy;
 pub static IP_ADDRESS: IPAddressStrategy = IPAddressStrategy;
 
 fn ingress_warnings(ing: &Ingress) -> Vec<String> {
-    let annotated = ing
-        .metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(ANNOTATION_INGRESS_CLASS));
+    let annotated = ing.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(ANNOTATION_INGRESS_CLASS));
     if annotated {
         vec![format!(
             "annotation \"{ANNOTATION_INGRESS_CLASS}\" is deprecated, please use 'spec.ingressClassName' instead"
@@ -60,9 +54,7 @@ fn ingress_warnings(ing: &Ingress) -> Vec<String> {
 
 impl Strategy for IngressStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Ingress>(obj)
-            .map(ingress::validate_create)
-            .unwrap_or_default()
+        typed::<Ingress>(obj).map(ingress::validate_create).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -73,9 +65,7 @@ impl Strategy for IngressStrategy {
     }
 
     fn warnings_on_create(&self, obj: &dyn Object) -> Vec<String> {
-        typed::<Ingress>(obj)
-            .map(ingress_warnings)
-            .unwrap_or_default()
+        typed::<Ingress>(obj).map(ingress_warnings).unwrap_or_default()
     }
 
     fn validate_status_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -97,10 +87,7 @@ fn validate_ingress_class(ic: &IngressClass) -> ErrorList {
         errs.push(field::required(&cp, ""));
     } else {
         if controller.len() > MAX_INGRESS_CLASS_CONTROLLER_LENGTH {
-            errs.push(
-                field::too_long(&cp, MAX_INGRESS_CLASS_CONTROLLER_LENGTH as i64)
-                    .with_origin("maxBytes"),
-            );
+            errs.push(field::too_long(&cp, MAX_INGRESS_CLASS_CONTROLLER_LENGTH as i64).with_origin("maxBytes"));
         }
         errs.append(is_domain_prefixed_path(&cp, controller));
     }
@@ -115,11 +102,7 @@ fn validate_ingress_class(ic: &IngressClass) -> ErrorList {
         if value.is_empty() {
             errs.push(field::required(&pp.child(name), ""));
         } else {
-            errs.append(checks::each(
-                value,
-                &pp.child(name),
-                is_valid_path_segment_name(value),
-            ));
+            errs.append(checks::each(value, &pp.child(name), is_valid_path_segment_name(value)));
         }
     }
     let Some(scope) = params.scope.as_deref() else {
@@ -128,38 +111,23 @@ fn validate_ingress_class(ic: &IngressClass) -> ErrorList {
     };
     match scope {
         "Namespace" => match params.namespace.as_deref() {
-            None => errs.push(field::required(
-                &pp.child("namespace"),
-                "`parameters.scope` is set to 'Namespace'",
-            )),
-            Some(ns) => errs.append(checks::name(
-                validate_namespace_name,
-                ns,
-                &pp.child("namespace"),
-            )),
+            None => errs.push(field::required(&pp.child("namespace"), "`parameters.scope` is set to 'Namespace'")),
+            Some(ns) => errs.append(checks::name(validate_namespace_name, ns, &pp.child("namespace"))),
         },
         "Cluster" => {
             if params.namespace.is_some() {
-                errs.push(field::forbidden(
-                    &pp.child("namespace"),
-                    "`parameters.scope` is set to 'Cluster'",
-                ));
+                errs.push(field::forbidden(&pp.child("namespace"), "`parameters.scope` is set to 'Cluster'"));
             }
         }
-        other => errs.push(field::not_supported(
-            &pp.child("scope"),
-            other,
-            PARAMETER_SCOPES,
-        )),
+        other => errs.push(field::not_supported(&pp.child("scope"), other, PARAMETER_SCOPES)),
     }
     errs
 }
 
 impl Strategy for IngressClassStrategy {
     fn default(&self, obj: &mut dyn Object) {
-        if let Some(params) = typed_mut::<IngressClass>(obj)
-            .and_then(|ic| ic.spec.as_mut())
-            .and_then(|s| s.parameters.as_mut())
+        if let Some(params) =
+            typed_mut::<IngressClass>(obj).and_then(|ic| ic.spec.as_mut()).and_then(|s| s.parameters.as_mut())
             && params.scope.is_none()
         {
             params.scope = Some("Cluster".to_owned());
@@ -167,28 +135,16 @@ impl Strategy for IngressClassStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<IngressClass>(obj)
-            .map(validate_ingress_class)
-            .unwrap_or_default()
+        typed::<IngressClass>(obj).map(validate_ingress_class).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (typed::<IngressClass>(new), typed::<IngressClass>(old))
-        else {
+        let (Some(new), Some(old)) = (typed::<IngressClass>(new), typed::<IngressClass>(old)) else {
             return ErrorList::new();
         };
-        let controller = |ic: &IngressClass| {
-            ic.spec
-                .as_ref()
-                .and_then(|s| s.controller.clone())
-                .unwrap_or_default()
-        };
-        let mut errs = checks::immutable(
-            &controller(new),
-            &controller(old),
-            &Path::new("spec").child("controller"),
-        )
-        .with_origin("immutable");
+        let controller = |ic: &IngressClass| ic.spec.as_ref().and_then(|s| s.controller.clone()).unwrap_or_default();
+        let mut errs = checks::immutable(&controller(new), &controller(old), &Path::new("spec").child("controller"))
+            .with_origin("immutable");
         errs.append(validate_ingress_class(new));
         errs
     }
@@ -202,9 +158,7 @@ impl Strategy for NetworkPolicyStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<NetworkPolicy>(obj)
-            .map(|np| networkpolicy::validate(np, None))
-            .unwrap_or_default()
+        typed::<NetworkPolicy>(obj).map(|np| networkpolicy::validate(np, None)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -216,10 +170,7 @@ impl Strategy for NetworkPolicyStrategy {
 }
 
 fn service_cidrs(sc: &ServiceCIDR) -> Vec<String> {
-    sc.spec
-        .as_ref()
-        .and_then(|s| s.cidrs.clone())
-        .unwrap_or_default()
+    sc.spec.as_ref().and_then(|s| s.cidrs.clone()).unwrap_or_default()
 }
 
 /// `validateServiceCIDRSpec`: one or two valid CIDRs, of different families.
@@ -257,9 +208,7 @@ fn validate_service_cidr_spec(cidrs: &[String]) -> ErrorList {
 
 impl Strategy for ServiceCIDRStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<ServiceCIDR>(obj)
-            .map(|sc| validate_service_cidr_spec(&service_cidrs(sc)))
-            .unwrap_or_default()
+        typed::<ServiceCIDR>(obj).map(|sc| validate_service_cidr_spec(&service_cidrs(sc))).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -278,19 +227,11 @@ impl Strategy for ServiceCIDRStrategy {
         } else if o.len() == 1 && n.len() == 2 {
             // A single-stack range may become dual-stack by adding the other family.
             if n[0] != o[0] {
-                errs.push(field::invalid(
-                    &path.index(0),
-                    &n[0],
-                    FIELD_IMMUTABLE_ERROR_MSG,
-                ));
+                errs.push(field::invalid(&path.index(0), &n[0], FIELD_IMMUTABLE_ERROR_MSG));
             }
             errs.append(validate_service_cidr_spec(&n));
         } else {
-            errs.push(field::invalid(
-                &path,
-                bad_value(&n),
-                FIELD_IMMUTABLE_ERROR_MSG,
-            ));
+            errs.push(field::invalid(&path, bad_value(&n), FIELD_IMMUTABLE_ERROR_MSG));
         }
         errs
     }
@@ -298,10 +239,7 @@ impl Strategy for ServiceCIDRStrategy {
 
 /// IPAddress names are IP addresses in canonical form (`ValidateIPAddressName`).
 fn ip_address_name(name: &str, _prefix: bool) -> Vec<String> {
-    is_valid_ip(&Path::default(), name)
-        .into_iter()
-        .map(|e| e.detail)
-        .collect()
+    is_valid_ip(&Path::default(), name).into_iter().map(|e| e.detail).collect()
 }
 
 impl Strategy for IPAddressStrategy {
@@ -322,19 +260,11 @@ impl Strategy for IPAddressStrategy {
             if value.is_empty() {
                 errs.push(field::required(&path.child(name), ""));
             } else {
-                errs.append(checks::each(
-                    value,
-                    &path.child(name),
-                    is_valid_path_segment_name(value),
-                ));
+                errs.append(checks::each(value, &path.child(name), is_valid_path_segment_name(value)));
             }
         }
         if let Some(ns) = parent.namespace.as_deref().filter(|n| !n.is_empty()) {
-            errs.append(checks::each(
-                ns,
-                &path.child("namespace"),
-                is_valid_path_segment_name(ns),
-            ));
+            errs.append(checks::each(ns, &path.child("namespace"), is_valid_path_segment_name(ns)));
         }
         errs
     }
@@ -349,26 +279,16 @@ impl Strategy for IPAddressStrategy {
             // Upstream shows the internal ParentReference, whose fields have their Go names.
             let shown = match parent(new) {
                 Some(p) => checks::go_struct(&[
-                    (
-                        "Group",
-                        checks::go_json(p.group.as_deref().unwrap_or_default()),
-                    ),
+                    ("Group", checks::go_json(p.group.as_deref().unwrap_or_default())),
                     ("Resource", checks::go_json(&p.resource)),
-                    (
-                        "Namespace",
-                        checks::go_json(p.namespace.as_deref().unwrap_or_default()),
-                    ),
+                    ("Namespace", checks::go_json(p.namespace.as_deref().unwrap_or_default())),
                     ("Name", checks::go_json(&p.name)),
                 ]),
                 None => BadValue::null(),
             };
             errs.push(
-                field::invalid(
-                    &Path::new("spec").child("parentRef"),
-                    shown,
-                    FIELD_IMMUTABLE_ERROR_MSG,
-                )
-                .with_origin("immutable"),
+                field::invalid(&Path::new("spec").child("parentRef"), shown, FIELD_IMMUTABLE_ERROR_MSG)
+                    .with_origin("immutable"),
             );
         }
         errs

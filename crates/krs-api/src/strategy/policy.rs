@@ -4,8 +4,8 @@
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use krs_apimachinery::validation::{
-    ErrorList, LabelSelectorValidationOptions, Path, field, is_valid_percent,
-    label_selector_has_invalid_label_value, validate_label_selector, validate_nonnegative_field,
+    ErrorList, LabelSelectorValidationOptions, Path, field, is_valid_percent, label_selector_has_invalid_label_value,
+    validate_label_selector, validate_nonnegative_field,
 };
 use krs_kinds::Object;
 
@@ -23,10 +23,9 @@ pub static POD_DISRUPTION_BUDGET: PodDisruptionBudgetStrategy = PodDisruptionBud
 /// A non-negative count or a percentage (`ValidatePositiveIntOrPercent`).
 pub(crate) fn validate_int_or_percent(v: &IntOrString, path: &Path) -> ErrorList {
     match v {
-        IntOrString::String(s) => is_valid_percent(s)
-            .into_iter()
-            .map(|msg| field::invalid(path, bad_value(v), msg))
-            .collect(),
+        IntOrString::String(s) => {
+            is_valid_percent(s).into_iter().map(|msg| field::invalid(path, bad_value(v), msg)).collect()
+        }
         IntOrString::Int(n) => validate_nonnegative_field(i64::from(*n), path),
     }
 }
@@ -38,11 +37,7 @@ pub(crate) fn not_more_than_100_percent(v: &IntOrString, path: &Path) -> ErrorLi
         && let Some(n) = s.strip_suffix('%').and_then(|d| d.parse::<i64>().ok())
         && n > 100
     {
-        errs.push(field::invalid(
-            path,
-            bad_value(v),
-            "must not be greater than 100%",
-        ));
+        errs.push(field::invalid(path, bad_value(v), "must not be greater than 100%"));
     }
     errs
 }
@@ -57,21 +52,11 @@ fn validate(pdb: &PodDisruptionBudget, allow_invalid_selector: bool) -> ErrorLis
             ("MinAvailable", go_json(&spec.min_available)),
             ("Selector", go_json(&spec.selector)),
             ("MaxUnavailable", go_json(&spec.max_unavailable)),
-            (
-                "UnhealthyPodEvictionPolicy",
-                go_json(&spec.unhealthy_pod_eviction_policy),
-            ),
+            ("UnhealthyPodEvictionPolicy", go_json(&spec.unhealthy_pod_eviction_policy)),
         ]);
-        errs.push(field::invalid(
-            &path,
-            shown,
-            "minAvailable and maxUnavailable cannot be both set",
-        ));
+        errs.push(field::invalid(&path, shown, "minAvailable and maxUnavailable cannot be both set"));
     }
-    for (value, name) in [
-        (&spec.min_available, "minAvailable"),
-        (&spec.max_unavailable, "maxUnavailable"),
-    ] {
+    for (value, name) in [(&spec.min_available, "minAvailable"), (&spec.max_unavailable, "maxUnavailable")] {
         if let Some(v) = value {
             errs.append(validate_int_or_percent(v, &path.child(name)));
             errs.append(not_more_than_100_percent(v, &path.child(name)));
@@ -81,11 +66,7 @@ fn validate(pdb: &PodDisruptionBudget, allow_invalid_selector: bool) -> ErrorLis
         allow_invalid_label_value_in_selector: allow_invalid_selector,
         ..Default::default()
     };
-    errs.append(validate_label_selector(
-        spec.selector.as_ref(),
-        opts,
-        &path.child("selector"),
-    ));
+    errs.append(validate_label_selector(spec.selector.as_ref(), opts, &path.child("selector")));
     if let Some(policy) = spec.unhealthy_pod_eviction_policy.as_deref()
         && !UNHEALTHY_POD_EVICTION_POLICIES.contains(&policy)
     {
@@ -100,9 +81,7 @@ fn validate(pdb: &PodDisruptionBudget, allow_invalid_selector: bool) -> ErrorLis
 
 impl Strategy for PodDisruptionBudgetStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<PodDisruptionBudget>(obj)
-            .map(|p| validate(p, false))
-            .unwrap_or_default()
+        typed::<PodDisruptionBudget>(obj).map(|p| validate(p, false)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -110,11 +89,8 @@ impl Strategy for PodDisruptionBudgetStrategy {
             return ErrorList::new();
         };
         // Budgets stored with a selector that is now invalid may keep it.
-        let allow = typed::<PodDisruptionBudget>(old).is_some_and(|o| {
-            label_selector_has_invalid_label_value(
-                o.spec.as_ref().and_then(|s| s.selector.as_ref()),
-            )
-        });
+        let allow = typed::<PodDisruptionBudget>(old)
+            .is_some_and(|o| label_selector_has_invalid_label_value(o.spec.as_ref().and_then(|s| s.selector.as_ref())));
         validate(new, allow)
     }
 
@@ -131,10 +107,7 @@ impl Strategy for PodDisruptionBudgetStrategy {
             (status.desired_healthy, "desiredHealthy"),
             (status.expected_pods, "expectedPods"),
         ] {
-            errs.append(validate_nonnegative_field(
-                i64::from(value),
-                &path.child(name),
-            ));
+            errs.append(validate_nonnegative_field(i64::from(value), &path.child(name)));
         }
         errs
     }
@@ -148,11 +121,7 @@ mod tests {
 
     fn pdb(min: Option<IntOrString>, max: Option<IntOrString>) -> PodDisruptionBudget {
         PodDisruptionBudget {
-            spec: Some(PodDisruptionBudgetSpec {
-                min_available: min,
-                max_unavailable: max,
-                ..Default::default()
-            }),
+            spec: Some(PodDisruptionBudgetSpec { min_available: min, max_unavailable: max, ..Default::default() }),
             ..Default::default()
         }
     }

@@ -3,9 +3,7 @@
 //! escalation (creating a role or binding that grants more than the requester has) is an
 //! authorization check of the API server, not part of these strategies.
 
-use k8s_openapi::api::rbac::v1::{
-    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
-};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use krs_apimachinery::validation::{
     ErrorList, LabelSelectorValidationOptions, Path, field, label_selector_has_invalid_label_value,
     validate_label_selector, validate_path_segment_name, validate_service_account_name,
@@ -40,21 +38,14 @@ pub static CLUSTER_ROLE_BINDING: ClusterRoleBindingStrategy = ClusterRoleBinding
 fn validate_rule(rule: &PolicyRule, namespaced: bool, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if rule.verbs.is_empty() {
-        errs.push(field::required(
-            &path.child("verbs"),
-            "verbs must contain at least one value",
-        ));
+        errs.push(field::required(&path.child("verbs"), "verbs must contain at least one value"));
     }
     let len = |v: &Option<Vec<String>>| v.as_ref().map_or(0, Vec::len);
     let urls = rule.non_resource_urls.as_deref().unwrap_or_default();
     if !urls.is_empty() {
         let up = path.child("nonResourceURLs");
         if namespaced {
-            errs.push(field::invalid(
-                &up,
-                bad_value(urls),
-                "namespaced rules cannot apply to non-resource URLs",
-            ));
+            errs.push(field::invalid(&up, bad_value(urls), "namespaced rules cannot apply to non-resource URLs"));
         }
         if len(&rule.api_groups) > 0 || len(&rule.resources) > 0 || len(&rule.resource_names) > 0 {
             errs.push(field::invalid(
@@ -66,16 +57,10 @@ fn validate_rule(rule: &PolicyRule, namespaced: bool, path: &Path) -> ErrorList 
         return errs;
     }
     if len(&rule.api_groups) == 0 {
-        errs.push(field::required(
-            &path.child("apiGroups"),
-            "resource rules must supply at least one api group",
-        ));
+        errs.push(field::required(&path.child("apiGroups"), "resource rules must supply at least one api group"));
     }
     if len(&rule.resources) == 0 {
-        errs.push(field::required(
-            &path.child("resources"),
-            "resource rules must supply at least one resource",
-        ));
+        errs.push(field::required(&path.child("resources"), "resource rules must supply at least one resource"));
     }
     errs
 }
@@ -83,11 +68,7 @@ fn validate_rule(rule: &PolicyRule, namespaced: bool, path: &Path) -> ErrorList 
 fn validate_rules(rules: &Option<Vec<PolicyRule>>, namespaced: bool) -> ErrorList {
     let mut errs = ErrorList::new();
     for (i, rule) in rules.iter().flatten().enumerate() {
-        errs.append(validate_rule(
-            rule,
-            namespaced,
-            &Path::new("rules").index(i),
-        ));
+        errs.append(validate_rule(rule, namespaced, &Path::new("rules").index(i)));
     }
     errs
 }
@@ -108,11 +89,7 @@ fn validate_cluster_role(role: &ClusterRole, allow_invalid_selector: bool) -> Er
             ..Default::default()
         };
         for (i, selector) in selectors.iter().enumerate() {
-            errs.append(validate_label_selector(
-                Some(selector),
-                opts,
-                &path.index(i),
-            ));
+            errs.append(validate_label_selector(Some(selector), opts, &path.index(i)));
         }
     }
     errs
@@ -128,18 +105,10 @@ fn validate_subject(subject: &Subject, namespaced: bool, path: &Path) -> ErrorLi
     match subject.kind.as_str() {
         "ServiceAccount" => {
             if !subject.name.is_empty() {
-                errs.append(checks::name(
-                    validate_service_account_name,
-                    &subject.name,
-                    &path.child("name"),
-                ));
+                errs.append(checks::name(validate_service_account_name, &subject.name, &path.child("name")));
             }
             if !api_group.is_empty() {
-                errs.push(field::not_supported(
-                    &path.child("apiGroup"),
-                    api_group,
-                    &[""],
-                ));
+                errs.push(field::not_supported(&path.child("apiGroup"), api_group, &[""]));
             }
             if !namespaced && subject.namespace.as_deref().unwrap_or_default().is_empty() {
                 errs.push(field::required(&path.child("namespace"), ""));
@@ -147,63 +116,31 @@ fn validate_subject(subject: &Subject, namespaced: bool, path: &Path) -> ErrorLi
         }
         "User" | "Group" => {
             if api_group != GROUP_NAME {
-                errs.push(field::not_supported(
-                    &path.child("apiGroup"),
-                    api_group,
-                    &[GROUP_NAME],
-                ));
+                errs.push(field::not_supported(&path.child("apiGroup"), api_group, &[GROUP_NAME]));
             }
         }
-        kind => errs.push(field::not_supported(
-            &path.child("kind"),
-            kind,
-            &["ServiceAccount", "User", "Group"],
-        )),
+        kind => errs.push(field::not_supported(&path.child("kind"), kind, &["ServiceAccount", "User", "Group"])),
     }
     errs
 }
 
-fn validate_binding(
-    role_ref: &RoleRef,
-    subjects: &Option<Vec<Subject>>,
-    namespaced: bool,
-) -> ErrorList {
+fn validate_binding(role_ref: &RoleRef, subjects: &Option<Vec<Subject>>, namespaced: bool) -> ErrorList {
     let mut errs = ErrorList::new();
     let rp = Path::new("roleRef");
     if role_ref.api_group != GROUP_NAME {
-        errs.push(field::not_supported(
-            &rp.child("apiGroup"),
-            role_ref.api_group.as_str(),
-            &[GROUP_NAME],
-        ));
+        errs.push(field::not_supported(&rp.child("apiGroup"), role_ref.api_group.as_str(), &[GROUP_NAME]));
     }
-    let kinds: &[&str] = if namespaced {
-        &["Role", "ClusterRole"]
-    } else {
-        &["ClusterRole"]
-    };
+    let kinds: &[&str] = if namespaced { &["Role", "ClusterRole"] } else { &["ClusterRole"] };
     if !kinds.contains(&role_ref.kind.as_str()) {
-        errs.push(field::not_supported(
-            &rp.child("kind"),
-            role_ref.kind.as_str(),
-            kinds,
-        ));
+        errs.push(field::not_supported(&rp.child("kind"), role_ref.kind.as_str(), kinds));
     }
     if role_ref.name.is_empty() {
         errs.push(field::required(&rp.child("name"), ""));
     } else {
-        errs.append(checks::name(
-            validate_path_segment_name,
-            &role_ref.name,
-            &rp.child("name"),
-        ));
+        errs.append(checks::name(validate_path_segment_name, &role_ref.name, &rp.child("name")));
     }
     for (i, subject) in subjects.iter().flatten().enumerate() {
-        errs.append(validate_subject(
-            subject,
-            namespaced,
-            &Path::new("subjects").index(i),
-        ));
+        errs.append(validate_subject(subject, namespaced, &Path::new("subjects").index(i)));
     }
     errs
 }
@@ -217,11 +154,7 @@ fn role_ref_immutable(new: &RoleRef, old: &RoleRef) -> ErrorList {
             ("Kind", go_json(&new.kind)),
             ("Name", go_json(&new.name)),
         ]);
-        errs.push(field::invalid(
-            &Path::new("roleRef"),
-            shown,
-            "cannot change roleRef",
-        ));
+        errs.push(field::invalid(&Path::new("roleRef"), shown, "cannot change roleRef"));
     }
     errs
 }
@@ -247,9 +180,7 @@ impl Strategy for RoleStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Role>(obj)
-            .map(|r| validate_rules(&r.rules, true))
-            .unwrap_or_default()
+        typed::<Role>(obj).map(|r| validate_rules(&r.rules, true)).unwrap_or_default()
     }
 
     fn name_validator(&self) -> NameValidator {
@@ -263,9 +194,7 @@ impl Strategy for ClusterRoleStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<ClusterRole>(obj)
-            .map(|r| validate_cluster_role(r, false))
-            .unwrap_or_default()
+        typed::<ClusterRole>(obj).map(|r| validate_cluster_role(r, false)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -299,9 +228,7 @@ impl Strategy for RoleBindingStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<RoleBinding>(obj)
-            .map(|b| validate_binding(&b.role_ref, &b.subjects, true))
-            .unwrap_or_default()
+        typed::<RoleBinding>(obj).map(|b| validate_binding(&b.role_ref, &b.subjects, true)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -330,16 +257,11 @@ impl Strategy for ClusterRoleBindingStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<ClusterRoleBinding>(obj)
-            .map(|b| validate_binding(&b.role_ref, &b.subjects, false))
-            .unwrap_or_default()
+        typed::<ClusterRoleBinding>(obj).map(|b| validate_binding(&b.role_ref, &b.subjects, false)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (
-            typed::<ClusterRoleBinding>(new),
-            typed::<ClusterRoleBinding>(old),
-        ) else {
+        let (Some(new), Some(old)) = (typed::<ClusterRoleBinding>(new), typed::<ClusterRoleBinding>(old)) else {
             return ErrorList::new();
         };
         let mut errs = validate_binding(&new.role_ref, &new.subjects, false);
@@ -371,44 +293,30 @@ mod tests {
 
     #[test]
     fn rules_need_verbs_and_api_groups() {
-        let r = Role {
-            rules: Some(vec![rule(&[], &[], &["pods"], &[])]),
-            ..Default::default()
-        };
+        let r = Role { rules: Some(vec![rule(&[], &[], &["pods"], &[])]), ..Default::default() };
         assert_eq!(
             ROLE.validate(&r).to_string(),
             "[rules[0].verbs: Required value: verbs must contain at least one value, rules[0].apiGroups: Required value: resource rules must supply at least one api group]"
         );
-        let ok = Role {
-            rules: Some(vec![rule(&["get"], &[""], &["pods"], &[])]),
-            ..Default::default()
-        };
+        let ok = Role { rules: Some(vec![rule(&["get"], &[""], &["pods"], &[])]), ..Default::default() };
         assert!(ROLE.validate(&ok).is_empty());
     }
 
     #[test]
     fn non_resource_urls_only_in_cluster_roles() {
-        let r = Role {
-            rules: Some(vec![rule(&["get"], &[], &[], &["/healthz"])]),
-            ..Default::default()
-        };
+        let r = Role { rules: Some(vec![rule(&["get"], &[], &[], &["/healthz"])]), ..Default::default() };
         assert_eq!(
             ROLE.validate(&r).to_string(),
             r#"rules[0].nonResourceURLs: Invalid value: ["/healthz"]: namespaced rules cannot apply to non-resource URLs"#
         );
-        let c = ClusterRole {
-            rules: Some(vec![rule(&["get"], &[], &[], &["/healthz"])]),
-            ..Default::default()
-        };
+        let c = ClusterRole { rules: Some(vec![rule(&["get"], &[], &[], &["/healthz"])]), ..Default::default() };
         assert!(CLUSTER_ROLE.validate(&c).is_empty());
     }
 
     #[test]
     fn aggregation_needs_selectors() {
         let c = ClusterRole {
-            aggregation_rule: Some(AggregationRule {
-                cluster_role_selectors: None,
-            }),
+            aggregation_rule: Some(AggregationRule { cluster_role_selectors: None }),
             ..Default::default()
         };
         assert_eq!(
@@ -419,11 +327,7 @@ mod tests {
 
     fn binding(kind: &str, subjects: Vec<Subject>) -> RoleBinding {
         RoleBinding {
-            role_ref: RoleRef {
-                api_group: String::new(),
-                kind: kind.into(),
-                name: "view".into(),
-            },
+            role_ref: RoleRef { api_group: String::new(), kind: kind.into(), name: "view".into() },
             subjects: Some(subjects),
             ..Default::default()
         }
@@ -434,24 +338,13 @@ mod tests {
         let mut b = binding(
             "ClusterRole",
             vec![
-                Subject {
-                    kind: "User".into(),
-                    name: "alice".into(),
-                    ..Default::default()
-                },
-                Subject {
-                    kind: "Robot".into(),
-                    name: "r2".into(),
-                    ..Default::default()
-                },
+                Subject { kind: "User".into(), name: "alice".into(), ..Default::default() },
+                Subject { kind: "Robot".into(), name: "r2".into(), ..Default::default() },
             ],
         );
         ROLE_BINDING.default(&mut b);
         assert_eq!(b.role_ref.api_group, GROUP_NAME);
-        assert_eq!(
-            b.subjects.as_ref().unwrap()[0].api_group.as_deref(),
-            Some(GROUP_NAME)
-        );
+        assert_eq!(b.subjects.as_ref().unwrap()[0].api_group.as_deref(), Some(GROUP_NAME));
         assert_eq!(
             ROLE_BINDING.validate(&b).to_string(),
             r#"subjects[1].kind: Unsupported value: "Robot": supported values: "ServiceAccount", "User", "Group""#
@@ -473,16 +366,8 @@ mod tests {
     #[test]
     fn cluster_role_bindings_need_cluster_roles_and_namespaced_service_accounts() {
         let mut b = ClusterRoleBinding {
-            role_ref: RoleRef {
-                api_group: GROUP_NAME.into(),
-                kind: "Role".into(),
-                name: "x".into(),
-            },
-            subjects: Some(vec![Subject {
-                kind: "ServiceAccount".into(),
-                name: "sa".into(),
-                ..Default::default()
-            }]),
+            role_ref: RoleRef { api_group: GROUP_NAME.into(), kind: "Role".into(), name: "x".into() },
+            subjects: Some(vec![Subject { kind: "ServiceAccount".into(), name: "sa".into(), ..Default::default() }]),
             ..Default::default()
         };
         CLUSTER_ROLE_BINDING.default(&mut b);

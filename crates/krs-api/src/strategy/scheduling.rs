@@ -14,10 +14,8 @@ pub const HIGHEST_USER_DEFINABLE_PRIORITY: i32 = 1_000_000_000;
 /// The prefix reserved for the system's classes.
 pub const SYSTEM_PRIORITY_CLASS_PREFIX: &str = "system-";
 /// The system's classes: name, value, global default.
-pub const SYSTEM_PRIORITY_CLASSES: &[(&str, i32, bool)] = &[
-    ("system-node-critical", 2_000_001_000, false),
-    ("system-cluster-critical", 2_000_000_000, false),
-];
+pub const SYSTEM_PRIORITY_CLASSES: &[(&str, i32, bool)] =
+    &[("system-node-critical", 2_000_001_000, false), ("system-cluster-critical", 2_000_000_000, false)];
 const PREEMPTION_POLICIES: &[&str] = &["Never", "PreemptLowerPriority"];
 
 /// The priority class strategy.
@@ -28,19 +26,13 @@ pub static PRIORITY_CLASS: PriorityClassStrategy = PriorityClassStrategy;
 
 /// Why a `system-` class is not one of the system's (`IsKnownSystemPriorityClass`).
 fn system_class_error(name: &str, value: i32, global_default: bool) -> Option<String> {
-    let Some((name, want_value, want_default)) =
-        SYSTEM_PRIORITY_CLASSES.iter().find(|(n, _, _)| *n == name)
-    else {
+    let Some((name, want_value, want_default)) = SYSTEM_PRIORITY_CLASSES.iter().find(|(n, _, _)| *n == name) else {
         return Some(format!("{name} is not a known system priority class"));
     };
     if *want_value != value {
-        Some(format!(
-            "value of {name} PriorityClass must be {want_value}"
-        ))
+        Some(format!("value of {name} PriorityClass must be {want_value}"))
     } else if *want_default != global_default {
-        Some(format!(
-            "globalDefault of {name} PriorityClass must be {want_default}"
-        ))
+        Some(format!("globalDefault of {name} PriorityClass must be {want_default}"))
     } else {
         None
     }
@@ -65,11 +57,7 @@ fn validate(pc: &PriorityClass) -> ErrorList {
     if let Some(policy) = pc.preemption_policy.as_deref()
         && !PREEMPTION_POLICIES.contains(&policy)
     {
-        errs.push(field::not_supported(
-            &Path::new("preemptionPolicy"),
-            policy,
-            PREEMPTION_POLICIES,
-        ));
+        errs.push(field::not_supported(&Path::new("preemptionPolicy"), policy, PREEMPTION_POLICIES));
     }
     errs
 }
@@ -84,29 +72,19 @@ impl Strategy for PriorityClassStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<PriorityClass>(obj)
-            .map(validate)
-            .unwrap_or_default()
+        typed::<PriorityClass>(obj).map(validate).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (typed::<PriorityClass>(new), typed::<PriorityClass>(old))
-        else {
+        let (Some(new), Some(old)) = (typed::<PriorityClass>(new), typed::<PriorityClass>(old)) else {
             return ErrorList::new();
         };
         // Upstream checks only what may not change on update.
         let mut errs = ErrorList::new();
         if new.value != old.value {
-            errs.push(field::forbidden(
-                &Path::new("value"),
-                "may not be changed in an update.",
-            ));
+            errs.push(field::forbidden(&Path::new("value"), "may not be changed in an update."));
         }
-        errs.append(checks::immutable(
-            &new.preemption_policy,
-            &old.preemption_policy,
-            &Path::new("preemptionPolicy"),
-        ));
+        errs.append(checks::immutable(&new.preemption_policy, &old.preemption_policy, &Path::new("preemptionPolicy")));
         errs
     }
 }
@@ -119,10 +97,7 @@ mod tests {
 
     fn pc(name: &str, value: i32) -> PriorityClass {
         PriorityClass {
-            metadata: ObjectMeta {
-                name: Some(name.into()),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
             value,
             ..Default::default()
         }
@@ -139,28 +114,20 @@ mod tests {
     #[test]
     fn user_classes_are_capped_and_system_prefix_is_reserved() {
         assert_eq!(
-            PRIORITY_CLASS
-                .validate(&pc("huge", 1_000_000_001))
-                .to_string(),
+            PRIORITY_CLASS.validate(&pc("huge", 1_000_000_001)).to_string(),
             "value: Forbidden: maximum allowed value of a user defined priority is 1000000000"
         );
         assert_eq!(
             PRIORITY_CLASS.validate(&pc("system-mine", 1)).to_string(),
             "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-mine is not a known system priority class"
         );
-        assert!(
-            PRIORITY_CLASS
-                .validate(&pc("system-node-critical", 2_000_001_000))
-                .is_empty()
-        );
+        assert!(PRIORITY_CLASS.validate(&pc("system-node-critical", 2_000_001_000)).is_empty());
     }
 
     #[test]
     fn value_is_immutable() {
         assert_eq!(
-            PRIORITY_CLASS
-                .validate_update(&pc("a", 2), &pc("a", 1))
-                .to_string(),
+            PRIORITY_CLASS.validate_update(&pc("a", 2), &pc("a", 1)).to_string(),
             "value: Forbidden: may not be changed in an update."
         );
     }

@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::TopologySelectorTerm;
 use k8s_openapi::api::storage::v1::{StorageClass, VolumeAttributesClass};
-use krs_apimachinery::validation::{
-    ErrorList, Path, field, is_qualified_name, validate_label_name,
-};
+use krs_apimachinery::validation::{ErrorList, Path, field, is_qualified_name, validate_label_name};
 use krs_kinds::Object;
 
 pub use self::csi::{CSI_DRIVER, CSI_NODE, CSI_STORAGE_CAPACITY, VOLUME_ATTACHMENT};
@@ -41,11 +39,7 @@ fn validate_provisioner(name: &str, path: &Path) -> ErrorList {
 }
 
 /// Parameters: non-empty keys, at most 512 of them and 256 KiB in all (`validateParameters`).
-fn validate_parameters(
-    params: Option<&BTreeMap<String, String>>,
-    allow_empty: bool,
-    path: &Path,
-) -> ErrorList {
+fn validate_parameters(params: Option<&BTreeMap<String, String>>, allow_empty: bool, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let params = params.cloned().unwrap_or_default();
     if params.len() > MAX_PARAMETERS {
@@ -63,10 +57,7 @@ fn validate_parameters(
         errs.push(field::too_long(path, MAX_PARAMETERS_SIZE as i64));
     }
     if !allow_empty && params.is_empty() {
-        errs.push(field::required(
-            path,
-            "must contain at least one key/value pair",
-        ));
+        errs.push(field::required(path, "must contain at least one key/value pair"));
     }
     errs
 }
@@ -105,27 +96,17 @@ fn validate_topologies(terms: &[TopologySelectorTerm], path: &Path) -> ErrorList
 
 fn validate_storage_class(sc: &StorageClass) -> ErrorList {
     let mut errs = validate_provisioner(&sc.provisioner, &Path::new("provisioner"));
-    errs.append(validate_parameters(
-        sc.parameters.as_ref(),
-        true,
-        &Path::new("parameters"),
-    ));
+    errs.append(validate_parameters(sc.parameters.as_ref(), true, &Path::new("parameters")));
     if let Some(policy) = sc.reclaim_policy.as_deref().filter(|p| !p.is_empty())
         && !RECLAIM_POLICIES.contains(&policy)
     {
-        errs.push(field::not_supported(
-            &Path::new("reclaimPolicy"),
-            policy,
-            RECLAIM_POLICIES,
-        ));
+        errs.push(field::not_supported(&Path::new("reclaimPolicy"), policy, RECLAIM_POLICIES));
     }
     match sc.volume_binding_mode.as_deref() {
         None => errs.push(field::required(&Path::new("volumeBindingMode"), "")),
-        Some(mode) if !BINDING_MODES.contains(&mode) => errs.push(field::not_supported(
-            &Path::new("volumeBindingMode"),
-            mode,
-            BINDING_MODES,
-        )),
+        Some(mode) if !BINDING_MODES.contains(&mode) => {
+            errs.push(field::not_supported(&Path::new("volumeBindingMode"), mode, BINDING_MODES))
+        }
         Some(_) => {}
     }
     errs.append(validate_topologies(
@@ -149,35 +130,22 @@ impl Strategy for StorageClassStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<StorageClass>(obj)
-            .map(validate_storage_class)
-            .unwrap_or_default()
+        typed::<StorageClass>(obj).map(validate_storage_class).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (typed::<StorageClass>(new), typed::<StorageClass>(old))
-        else {
+        let (Some(new), Some(old)) = (typed::<StorageClass>(new), typed::<StorageClass>(old)) else {
             return ErrorList::new();
         };
         let mut errs = validate_storage_class(new);
-        if new.parameters.clone().unwrap_or_default() != old.parameters.clone().unwrap_or_default()
-        {
-            errs.push(field::forbidden(
-                &Path::new("parameters"),
-                "updates to parameters are forbidden.",
-            ));
+        if new.parameters.clone().unwrap_or_default() != old.parameters.clone().unwrap_or_default() {
+            errs.push(field::forbidden(&Path::new("parameters"), "updates to parameters are forbidden."));
         }
         if new.provisioner != old.provisioner {
-            errs.push(field::forbidden(
-                &Path::new("provisioner"),
-                "updates to provisioner are forbidden.",
-            ));
+            errs.push(field::forbidden(&Path::new("provisioner"), "updates to provisioner are forbidden."));
         }
         if new.reclaim_policy != old.reclaim_policy {
-            errs.push(field::forbidden(
-                &Path::new("reclaimPolicy"),
-                "updates to reclaimPolicy are forbidden.",
-            ));
+            errs.push(field::forbidden(&Path::new("reclaimPolicy"), "updates to reclaimPolicy are forbidden."));
         }
         errs.append(checks::immutable(
             &new.volume_binding_mode,
@@ -190,41 +158,25 @@ impl Strategy for StorageClassStrategy {
 
 fn validate_vac(vac: &VolumeAttributesClass) -> ErrorList {
     let mut errs = validate_provisioner(&vac.driver_name, &Path::new("driverName"));
-    errs.append(validate_parameters(
-        vac.parameters.as_ref(),
-        false,
-        &Path::new("parameters"),
-    ));
+    errs.append(validate_parameters(vac.parameters.as_ref(), false, &Path::new("parameters")));
     errs
 }
 
 impl Strategy for VolumeAttributesClassStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<VolumeAttributesClass>(obj)
-            .map(validate_vac)
-            .unwrap_or_default()
+        typed::<VolumeAttributesClass>(obj).map(validate_vac).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (
-            typed::<VolumeAttributesClass>(new),
-            typed::<VolumeAttributesClass>(old),
-        ) else {
+        let (Some(new), Some(old)) = (typed::<VolumeAttributesClass>(new), typed::<VolumeAttributesClass>(old)) else {
             return ErrorList::new();
         };
         let mut errs = ErrorList::new();
         if new.driver_name != old.driver_name {
-            errs.push(field::forbidden(
-                &Path::new("driverName"),
-                "updates to driverName are forbidden.",
-            ));
+            errs.push(field::forbidden(&Path::new("driverName"), "updates to driverName are forbidden."));
         }
-        if new.parameters.clone().unwrap_or_default() != old.parameters.clone().unwrap_or_default()
-        {
-            errs.push(field::forbidden(
-                &Path::new("parameters"),
-                "updates to parameters are forbidden.",
-            ));
+        if new.parameters.clone().unwrap_or_default() != old.parameters.clone().unwrap_or_default() {
+            errs.push(field::forbidden(&Path::new("parameters"), "updates to parameters are forbidden."));
         }
         errs.append(validate_vac(new));
         errs

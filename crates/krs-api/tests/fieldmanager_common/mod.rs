@@ -10,14 +10,7 @@ pub const T2: &str = "2024-05-01T10:02:00Z";
 
 /// A request at `now` for the main resource.
 pub fn req<'a>(manager: &'a str, api_version: &'a str, kind: &'a str, now: &'a str) -> Request<'a> {
-    Request {
-        manager,
-        subresource: "",
-        api_version,
-        kind,
-        now,
-        reset_fields: None,
-    }
+    Request { manager, subresource: "", api_version, kind, now, reset_fields: None }
 }
 
 /// Creates `obj` as the registry would: managedFields for `manager`, then the stored
@@ -57,18 +50,14 @@ pub fn apply_err(live: Option<&Value>, config: &Value, force: bool, r: &Request<
 /// What the storage layer adds on create.
 pub fn store(obj: &mut Value) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.entry("uid")
-            .or_insert(json!("7a3c6f1e-0000-4000-8000-000000000001"));
+        meta.entry("uid").or_insert(json!("7a3c6f1e-0000-4000-8000-000000000001"));
         meta.entry("resourceVersion").or_insert(json!("1"));
         meta.entry("creationTimestamp").or_insert(json!(T0));
     }
 }
 
 pub fn managed_fields(obj: &Value) -> Vec<Value> {
-    obj.pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
+    obj.pointer("/metadata/managedFields").and_then(Value::as_array).cloned().unwrap_or_default()
 }
 
 /// (manager, operation, subresource) of each entry, in order.
@@ -93,9 +82,7 @@ pub fn entry(obj: &Value, manager: &str, operation: &str) -> Value {
 /// The FieldsV1 of `manager`'s `operation` entry, as upstream serializes it.
 pub fn fields_v1(obj: &Value, manager: &str, operation: &str) -> String {
     let e = entry(obj, manager, operation);
-    FieldSet::from_fields_v1(&e["fieldsV1"])
-        .expect("fieldsV1 decodes")
-        .to_fields_v1_string()
+    FieldSet::from_fields_v1(&e["fieldsV1"]).expect("fieldsV1 decodes").to_fields_v1_string()
 }
 
 /// Compacts a pretty JSON expectation.

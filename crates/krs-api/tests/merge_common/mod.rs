@@ -41,11 +41,7 @@ pub fn kind(api_version: &str, kind: &str) -> TypeRef {
 }
 
 pub fn field_type(t: TypeRef, path: &[&str]) -> TypeRef {
-    path.iter().fold(t, |t, name| {
-        t.field(name)
-            .unwrap_or_else(|| panic!("no field {name} in {t:?}"))
-            .ty()
-    })
+    path.iter().fold(t, |t, name| t.field(name).unwrap_or_else(|| panic!("no field {name} in {t:?}")).ty())
 }
 
 pub fn root_type(root: Root) -> TypeRef {
@@ -77,11 +73,9 @@ pub fn run(cases: &[Case]) -> Vec<String> {
                 c.patch,
                 show(&got)
             )),
-            (Expect::Error(want), got) => failures.push(format!(
-                "{}: want an error containing {want:?}, got {}",
-                c.description,
-                show(&got)
-            )),
+            (Expect::Error(want), got) => {
+                failures.push(format!("{}: want an error containing {want:?}, got {}", c.description, show(&got)))
+            }
         }
     }
     failures
@@ -101,12 +95,7 @@ pub fn apply(api_version: &str, kind_name: &str, original: &Value, patch: &Value
 }
 
 /// The error applying `patch` to `original` for the type of (`api_version`, `kind`).
-pub fn apply_err(
-    api_version: &str,
-    kind_name: &str,
-    original: &Value,
-    patch: &Value,
-) -> MergeError {
+pub fn apply_err(api_version: &str, kind_name: &str, original: &Value, patch: &Value) -> MergeError {
     match strategic_merge_patch(original, patch, kind(api_version, kind_name)) {
         Ok(v) => panic!("expected an error, got {v}"),
         Err(e) => e,

@@ -67,11 +67,7 @@ impl Requirement {
 
 impl fmt::Display for Requirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = if self.operator == Operator::NotEquals {
-            "!="
-        } else {
-            "="
-        };
+        let op = if self.operator == Operator::NotEquals { "!=" } else { "=" };
         write!(f, "{}{op}{}", self.field, escape_value(&self.value))
     }
 }
@@ -196,22 +192,13 @@ impl Selector {
         parts.sort_unstable();
         let mut terms = Vec::new();
         for part in parts.into_iter().filter(|p| !p.is_empty()) {
-            let (lhs, op, rhs) =
-                split_term(part).ok_or_else(|| FieldSelectorError::CantUnderstand {
-                    selector: selector.to_owned(),
-                    term: part.to_owned(),
-                })?;
+            let (lhs, op, rhs) = split_term(part).ok_or_else(|| FieldSelectorError::CantUnderstand {
+                selector: selector.to_owned(),
+                term: part.to_owned(),
+            })?;
             let value = unescape_value(rhs)?;
-            let operator = if op == "!=" {
-                Operator::NotEquals
-            } else {
-                Operator::Equals
-            };
-            terms.push(Requirement {
-                operator,
-                field: lhs.to_owned(),
-                value,
-            });
+            let operator = if op == "!=" { Operator::NotEquals } else { Operator::Equals };
+            terms.push(Requirement { operator, field: lhs.to_owned(), value });
         }
         Ok(Selector::Terms(terms))
     }
@@ -230,31 +217,19 @@ impl Selector {
         Selector::Terms(
             fields
                 .iter()
-                .map(|(k, v)| Requirement {
-                    operator: Operator::Equals,
-                    field: k.clone(),
-                    value: v.clone(),
-                })
+                .map(|(k, v)| Requirement { operator: Operator::Equals, field: k.clone(), value: v.clone() })
                 .collect(),
         )
     }
 
     /// `field=value` (`fields.OneTermEqualSelector`).
     pub fn one_term_equal(field: impl Into<String>, value: impl Into<String>) -> Selector {
-        Selector::Terms(vec![Requirement {
-            operator: Operator::Equals,
-            field: field.into(),
-            value: value.into(),
-        }])
+        Selector::Terms(vec![Requirement { operator: Operator::Equals, field: field.into(), value: value.into() }])
     }
 
     /// `field!=value` (`fields.OneTermNotEqualSelector`).
     pub fn one_term_not_equal(field: impl Into<String>, value: impl Into<String>) -> Selector {
-        Selector::Terms(vec![Requirement {
-            operator: Operator::NotEquals,
-            field: field.into(),
-            value: value.into(),
-        }])
+        Selector::Terms(vec![Requirement { operator: Operator::NotEquals, field: field.into(), value: value.into() }])
     }
 
     /// The conjunction of several selectors (`fields.AndSelectors`); any
@@ -316,11 +291,7 @@ impl Selector {
             if field.is_empty() && value.is_empty() {
                 continue;
             }
-            out.push(Requirement {
-                operator: t.operator,
-                field,
-                value,
-            });
+            out.push(Requirement { operator: t.operator, field, value });
         }
         Ok(Selector::Terms(out))
     }

@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use super::*;
 
 fn set(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn parse(s: &str) -> Selector {
@@ -25,10 +22,7 @@ fn split_terms_keeps_escapes() {
         ("a", &["a"]),
         ("a=avalue", &["a=avalue"]),
         ("a=avalue,b=bvalue", &["a=avalue", "b=bvalue"]),
-        (
-            "a=avalue,b==bvalue,c!=cvalue",
-            &["a=avalue", "b==bvalue", "c!=cvalue"],
-        ),
+        ("a=avalue,b==bvalue,c!=cvalue", &["a=avalue", "b==bvalue", "c!=cvalue"]),
         ("", &[]),
         ("a=a,", &["a=a", ""]),
         (",a=a", &["", "a=a"]),
@@ -67,26 +61,13 @@ fn split_term_at_first_operator() {
 // Upstream's TestEscapeValue.
 #[test]
 fn escaping_round_trips() {
-    let cases = [
-        ("", ""),
-        ("a", "a"),
-        ("=", r"\="),
-        (",", r"\,"),
-        (r"\", r"\\"),
-        (r"\=\,\", r"\\\=\\\,\\"),
-    ];
+    let cases = [("", ""), ("a", "a"), ("=", r"\="), (",", r"\,"), (r"\", r"\\"), (r"\=\,\", r"\\\=\\\,\\")];
     for (plain, escaped) in cases {
         assert_eq!(escape_value(plain), escaped);
         assert_eq!(unescape_value(escaped), Ok(plain.to_string()));
     }
     for bad in [r"\", r"\\\", r"\a"] {
-        assert!(
-            matches!(
-                unescape_value(bad),
-                Err(FieldSelectorError::InvalidEscapeSequence(_))
-            ),
-            "{bad:?}"
-        );
+        assert!(matches!(unescape_value(bad), Err(FieldSelectorError::InvalidEscapeSequence(_))), "{bad:?}");
     }
     assert_eq!(
         unescape_value(r"\a").map_err(|e| e.to_string()),
@@ -108,14 +89,7 @@ fn parse_and_print() {
     for s in ["x=a,y=b,z=c", "", "x!=a,y=b", r"x=a||y\=b", r"x=a\=\=b"] {
         assert_eq!(parse(s).to_string(), s);
     }
-    for s in [
-        "x=a||y=b",
-        "x==a==b",
-        "x=a,b",
-        "x in (a)",
-        "x in (a,b,c)",
-        "x",
-    ] {
+    for s in ["x=a||y=b", "x==a==b", "x=a,b", "x in (a)", "x in (a,b,c)", "x"] {
         assert!(Selector::parse(s).is_err(), "{s:?}");
     }
     assert_eq!(
@@ -162,33 +136,19 @@ fn matching() {
     assert!(!Selector::one_term_equal("x", "y").matches(&set(&[("x", "z")])));
     assert!(Selector::one_term_not_equal("x", "y").matches(&set(&[("x", "z")])));
     let labelset = set(&[("foo", "bar"), ("baz", "blah")]);
-    for s in [
-        set(&[]),
-        set(&[("foo", "bar")]),
-        set(&[("baz", "blah")]),
-        set(&[("foo", "bar"), ("baz", "blah")]),
-    ] {
+    for s in [set(&[]), set(&[("foo", "bar")]), set(&[("baz", "blah")]), set(&[("foo", "bar"), ("baz", "blah")])] {
         assert!(Selector::from_set(&s).matches(&labelset));
     }
-    for s in [
-        set(&[("foo", "=blah")]),
-        set(&[("baz", "=bar")]),
-        set(&[("foo", "=bar"), ("foobar", "bar"), ("baz", "blah")]),
-    ] {
+    for s in
+        [set(&[("foo", "=blah")]), set(&[("baz", "=bar")]), set(&[("foo", "=bar"), ("foobar", "bar"), ("baz", "blah")])]
+    {
         assert!(!Selector::from_set(&s).matches(&labelset));
     }
     assert!(!Selector::Nothing.matches(&labelset));
     assert!(!Selector::Nothing.is_empty());
+    assert_eq!(Selector::and([Selector::one_term_equal("a", "b"), Selector::Nothing]), Selector::Nothing);
     assert_eq!(
-        Selector::and([Selector::one_term_equal("a", "b"), Selector::Nothing]),
-        Selector::Nothing
-    );
-    assert_eq!(
-        Selector::and([
-            Selector::one_term_equal("a", "b"),
-            Selector::one_term_not_equal("c", "d")
-        ])
-        .to_string(),
+        Selector::and([Selector::one_term_equal("a", "b"), Selector::one_term_not_equal("c", "d")]).to_string(),
         "a=b,c!=d"
     );
 }
@@ -196,34 +156,13 @@ fn matching() {
 // Upstream's TestRequiresExactMatch.
 #[test]
 fn requires_exact_match() {
-    assert_eq!(
-        Selector::from_set(&set(&[])).requires_exact_match("test"),
-        None
-    );
-    assert_eq!(
-        Selector::one_term_equal("", "").requires_exact_match("test"),
-        None
-    );
-    assert_eq!(
-        Selector::one_term_equal("a", "b").requires_exact_match("test"),
-        None
-    );
-    assert_eq!(
-        Selector::one_term_equal("test", "b").requires_exact_match("test"),
-        Some("b")
-    );
-    assert_eq!(
-        Selector::one_term_equal("test", "").requires_exact_match("test"),
-        Some("")
-    );
-    assert_eq!(
-        Selector::one_term_not_equal("test", "b").requires_exact_match("test"),
-        None
-    );
-    let and = Selector::and([
-        Selector::one_term_equal("", ""),
-        Selector::one_term_equal("test", "b"),
-    ]);
+    assert_eq!(Selector::from_set(&set(&[])).requires_exact_match("test"), None);
+    assert_eq!(Selector::one_term_equal("", "").requires_exact_match("test"), None);
+    assert_eq!(Selector::one_term_equal("a", "b").requires_exact_match("test"), None);
+    assert_eq!(Selector::one_term_equal("test", "b").requires_exact_match("test"), Some("b"));
+    assert_eq!(Selector::one_term_equal("test", "").requires_exact_match("test"), Some(""));
+    assert_eq!(Selector::one_term_not_equal("test", "b").requires_exact_match("test"), None);
+    let and = Selector::and([Selector::one_term_equal("", ""), Selector::one_term_equal("test", "b")]);
     assert_eq!(and.requires_exact_match("test"), Some("b"));
 }
 
@@ -237,31 +176,18 @@ fn transform() {
         ("a=b,c=d", Box::new(id), "a=b,c=d", false),
         (
             "a=b,c=d",
-            Box::new(|f: &str, v: &str| {
-                if f == "a" {
-                    Ok(("e".into(), "f".into()))
-                } else {
-                    Ok((f.into(), v.into()))
-                }
-            }),
+            Box::new(|f: &str, v: &str| if f == "a" { Ok(("e".into(), "f".into())) } else { Ok((f.into(), v.into())) }),
             "e=f,c=d",
             false,
         ),
-        (
-            "a=b",
-            Box::new(|_: &str, _: &str| Ok((String::new(), String::new()))),
-            "",
-            true,
-        ),
+        ("a=b", Box::new(|_: &str, _: &str| Ok((String::new(), String::new()))), "", true),
         (
             "a=b,c=d,e=f",
-            Box::new(|f: &str, v: &str| {
-                if f == "c" {
-                    Ok((String::new(), String::new()))
-                } else {
-                    Ok((f.into(), v.into()))
-                }
-            }),
+            Box::new(
+                |f: &str, v: &str| {
+                    if f == "c" { Ok((String::new(), String::new())) } else { Ok((f.into(), v.into())) }
+                },
+            ),
             "a=b,e=f",
             false,
         ),
@@ -282,9 +208,7 @@ fn refusing_unsupported_fields() {
     let used: Vec<&str> = s.requirements().iter().map(|r| r.field.as_str()).collect();
     assert_eq!(used, ["metadata.name", "spec.foo"]);
     let supported = |f: &str, v: &str| match f {
-        "metadata.name" | "metadata.namespace" | "status.phase" => {
-            Ok((f.to_string(), v.to_string()))
-        }
+        "metadata.name" | "metadata.namespace" | "status.phase" => Ok((f.to_string(), v.to_string())),
         _ => Err(FieldLabelError::NotSupported(f.to_string())),
     };
     assert_eq!(

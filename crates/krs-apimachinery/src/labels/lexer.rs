@@ -57,10 +57,7 @@ pub(crate) struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     pub(crate) fn new(s: &'a str) -> Lexer<'a> {
-        Lexer {
-            s: s.as_bytes(),
-            pos: 0,
-        }
+        Lexer { s: s.as_bytes(), pos: 0 }
     }
 
     fn read(&mut self) -> u8 {
@@ -117,13 +114,7 @@ impl<'a> Lexer<'a> {
         }
         match last {
             Some((token, len)) => (token, String::from_utf8_lossy(&buffer[..len]).into_owned()),
-            None => (
-                Token::Error,
-                format!(
-                    "error expected: keyword found '{}'",
-                    String::from_utf8_lossy(&buffer)
-                ),
-            ),
+            None => (Token::Error, format!("error expected: keyword found '{}'", String::from_utf8_lossy(&buffer))),
         }
     }
 
@@ -137,11 +128,7 @@ impl<'a> Lexer<'a> {
             return (Token::EndOfString, String::new());
         }
         self.unread();
-        if is_special_symbol(ch) {
-            self.scan_special_symbol()
-        } else {
-            self.scan_id_or_keyword()
-        }
+        if is_special_symbol(ch) { self.scan_special_symbol() } else { self.scan_id_or_keyword() }
     }
 }
 
@@ -180,39 +167,14 @@ mod tests {
     fn sequences() {
         use Token::*;
         let cases: &[(&str, &[Token])] = &[
-            (
-                "key in ( value )",
-                &[Identifier, In, OpenPar, Identifier, ClosedPar],
-            ),
-            (
-                "key notin ( value )",
-                &[Identifier, NotIn, OpenPar, Identifier, ClosedPar],
-            ),
-            (
-                "key in ( value1, value2 )",
-                &[
-                    Identifier, In, OpenPar, Identifier, Comma, Identifier, ClosedPar,
-                ],
-            ),
+            ("key in ( value )", &[Identifier, In, OpenPar, Identifier, ClosedPar]),
+            ("key notin ( value )", &[Identifier, NotIn, OpenPar, Identifier, ClosedPar]),
+            ("key in ( value1, value2 )", &[Identifier, In, OpenPar, Identifier, Comma, Identifier, ClosedPar]),
             ("key", &[Identifier]),
             ("!key", &[DoesNotExist, Identifier]),
             ("()", &[OpenPar, ClosedPar]),
-            (
-                "x in (),y",
-                &[Identifier, In, OpenPar, ClosedPar, Comma, Identifier],
-            ),
-            (
-                "== != (), = notin",
-                &[
-                    DoubleEquals,
-                    NotEquals,
-                    OpenPar,
-                    ClosedPar,
-                    Comma,
-                    Equals,
-                    NotIn,
-                ],
-            ),
+            ("x in (),y", &[Identifier, In, OpenPar, ClosedPar, Comma, Identifier]),
+            ("== != (), = notin", &[DoubleEquals, NotEquals, OpenPar, ClosedPar, Comma, Equals, NotIn]),
             ("key>2", &[Identifier, GreaterThan, Identifier]),
             ("key<1", &[Identifier, LessThan, Identifier]),
         ];

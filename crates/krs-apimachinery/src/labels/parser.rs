@@ -50,11 +50,7 @@ impl Parser {
                 break;
             }
         }
-        Parser {
-            items,
-            position: 0,
-            path: path.clone(),
-        }
+        Parser { items, position: 0, path: path.clone() }
     }
 
     fn in_context(token: Token, context: Context) -> Token {
@@ -96,9 +92,7 @@ impl Parser {
                             }
                         }
                         _ => {
-                            return Err(ParseError::Syntax(format!(
-                                "found '{l}', expected: ',' or 'end of string'"
-                            )));
+                            return Err(ParseError::Syntax(format!("found '{l}', expected: ',' or 'end of string'")));
                         }
                     }
                 }
@@ -115,8 +109,7 @@ impl Parser {
     fn parse_requirement(&mut self) -> Result<Requirement, ParseError> {
         let (key, inferred) = self.parse_key_and_infer_operator()?;
         if let Some(op @ (Operator::Exists | Operator::DoesNotExist)) = inferred {
-            return Requirement::new_with_path(key, op, Vec::new(), &self.path)
-                .map_err(ParseError::InvalidRequirement);
+            return Requirement::new_with_path(key, op, Vec::new(), &self.path).map_err(ParseError::InvalidRequirement);
         }
         let operator = self.parse_operator()?;
         let values = match operator {
@@ -136,17 +129,13 @@ impl Parser {
             (token, literal) = self.consume(Context::Values);
         }
         if token != Token::Identifier {
-            return Err(ParseError::RequirementSyntax(format!(
-                "found '{literal}', expected: identifier"
-            )));
+            return Err(ParseError::RequirementSyntax(format!("found '{literal}', expected: identifier")));
         }
         if let Some(e) = validate_label_key(&literal, &self.path) {
             return Err(ParseError::InvalidRequirement(e.into()));
         }
         let (next, _) = self.lookahead(Context::Values);
-        if matches!(next, Token::EndOfString | Token::Comma)
-            && operator != Some(Operator::DoesNotExist)
-        {
+        if matches!(next, Token::EndOfString | Token::Comma) && operator != Some(Operator::DoesNotExist) {
             operator = Some(Operator::Exists);
         }
         Ok((literal, operator))
@@ -174,9 +163,7 @@ impl Parser {
     fn parse_values(&mut self) -> Result<Values, ParseError> {
         let (token, literal) = self.consume(Context::Values);
         if token != Token::OpenPar {
-            return Err(ParseError::RequirementSyntax(format!(
-                "found '{literal}' expected: '('"
-            )));
+            return Err(ParseError::RequirementSyntax(format!("found '{literal}' expected: '('")));
         }
         let (token, literal) = self.lookahead(Context::Values);
         match token {
@@ -184,9 +171,7 @@ impl Parser {
                 let values = self.parse_identifiers_list()?;
                 if self.consume(Context::Values).0 != Token::ClosedPar {
                     // Upstream reports the token that opened the list, not the one found.
-                    return Err(ParseError::RequirementSyntax(format!(
-                        "found '{literal}', expected: ')'"
-                    )));
+                    return Err(ParseError::RequirementSyntax(format!("found '{literal}', expected: ')'")));
                 }
                 Ok(values)
             }
@@ -194,9 +179,7 @@ impl Parser {
                 self.consume(Context::Values);
                 Ok(Values::from([String::new()]))
             }
-            _ => Err(ParseError::RequirementSyntax(format!(
-                "found '{literal}', expected: ',', ')' or identifier"
-            ))),
+            _ => Err(ParseError::RequirementSyntax(format!("found '{literal}', expected: ',', ')' or identifier"))),
         }
     }
 
@@ -252,17 +235,12 @@ impl Parser {
         if token == Token::Identifier {
             return Ok(Values::from([literal]));
         }
-        Err(ParseError::RequirementSyntax(format!(
-            "found '{literal}', expected: identifier"
-        )))
+        Err(ParseError::RequirementSyntax(format!("found '{literal}', expected: identifier")))
     }
 }
 
 /// Parses a selector into requirements sorted by key (`labels.ParseToRequirements`).
-pub(crate) fn parse_requirements(
-    selector: &str,
-    path: &Path,
-) -> Result<Vec<Requirement>, ParseError> {
+pub(crate) fn parse_requirements(selector: &str, path: &Path) -> Result<Vec<Requirement>, ParseError> {
     let mut requirements = Parser::new(selector, path).parse()?;
     requirements.sort_by(|a, b| a.key().cmp(b.key()));
     Ok(requirements)
@@ -276,17 +254,12 @@ mod tests {
     #[test]
     fn operators() {
         for ok in ["in", "=", "==", ">", "<", "notin", "!="] {
-            assert!(
-                Parser::new(ok, &Path::default()).parse_operator().is_ok(),
-                "{ok}"
-            );
+            assert!(Parser::new(ok, &Path::default()).parse_operator().is_ok(), "{ok}");
         }
         for (s, lit) in [("!", "!"), ("exists", "exists"), ("(", "(")] {
             assert_eq!(
                 Parser::new(s, &Path::default()).parse_operator(),
-                Err(ParseError::RequirementSyntax(format!(
-                    "found '{lit}', expected: in, notin, =, ==, !=, gt, lt"
-                )))
+                Err(ParseError::RequirementSyntax(format!("found '{lit}', expected: in, notin, =, ==, !=, gt, lt")))
             );
         }
     }
@@ -294,16 +267,9 @@ mod tests {
     // Upstream's TestParserLookahead.
     #[test]
     fn lookahead_and_consume_agree() {
-        for s in [
-            "key in ( value )",
-            "key notin ( value )",
-            "!key",
-            "()",
-            "",
-            "x in (),y",
-            "== != (), = notin",
-            "key>2",
-        ] {
+        for s in
+            ["key in ( value )", "key notin ( value )", "!key", "()", "", "x in (),y", "== != (), = notin", "key>2"]
+        {
             let mut p = Parser::new(s, &Path::default());
             loop {
                 let ahead = p.lookahead(Context::KeyAndOperator);
@@ -314,11 +280,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(
-            Parser::new("key in ( value1, value2 )", &Path::default())
-                .items
-                .len(),
-            8
-        );
+        assert_eq!(Parser::new("key in ( value1, value2 )", &Path::default()).items.len(), 8);
     }
 }

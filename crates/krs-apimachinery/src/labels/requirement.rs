@@ -5,9 +5,7 @@ use std::fmt;
 use std::hash::BuildHasher;
 
 use crate::selection::Operator;
-use crate::validation::{
-    BadValue, ErrorList, Path, field, is_qualified_name, is_valid_label_value,
-};
+use crate::validation::{BadValue, ErrorList, Path, field, is_qualified_name, is_valid_label_value};
 
 /// A set of labels a selector can be matched against (`labels.Labels`).
 pub trait Labels {
@@ -52,11 +50,7 @@ pub(crate) fn validate_label_key(key: &str, path: &Path) -> Option<crate::valida
 }
 
 /// A value is a label value; the error is reported at `path[key]` (`validateLabelValue`).
-fn validate_label_value(
-    key: &str,
-    value: &str,
-    path: &Path,
-) -> Option<crate::validation::FieldError> {
+fn validate_label_value(key: &str, value: &str, path: &Path) -> Option<crate::validation::FieldError> {
     let errs = is_valid_label_value(value);
     (!errs.is_empty()).then(|| field::invalid(&path.key(key), value, errs.join("; ")))
 }
@@ -88,11 +82,7 @@ impl Requirement {
     /// let err = Requirement::new("x", Operator::Equals, vec![]).unwrap_err();
     /// assert_eq!(err.to_string(), "values: Invalid value: []: exact-match compatibility requires one single value");
     /// ```
-    pub fn new(
-        key: impl Into<String>,
-        operator: Operator,
-        values: Vec<String>,
-    ) -> Result<Requirement, ErrorList> {
+    pub fn new(key: impl Into<String>, operator: Operator, values: Vec<String>) -> Result<Requirement, ErrorList> {
         Requirement::new_with_path(key, operator, values, &Path::default())
     }
 
@@ -121,11 +111,7 @@ impl Requirement {
         }
         let value_path = path.child("values");
         let list = || {
-            if nil_values && values.is_empty() {
-                BadValue::null()
-            } else {
-                BadValue::string_list(&values)
-            }
+            if nil_values && values.is_empty() { BadValue::null() } else { BadValue::string_list(&values) }
         };
         match operator {
             Operator::In | Operator::NotIn => {
@@ -179,29 +165,13 @@ impl Requirement {
                 errs.push(e);
             }
         }
-        if errs.is_empty() {
-            Ok(Requirement {
-                key,
-                operator,
-                values,
-            })
-        } else {
-            Err(errs)
-        }
+        if errs.is_empty() { Ok(Requirement { key, operator, values }) } else { Err(errs) }
     }
 
     /// A requirement built without validation, for values known to be valid (e.g. from a
     /// validated object's labels).
-    pub fn new_unchecked(
-        key: impl Into<String>,
-        operator: Operator,
-        values: Vec<String>,
-    ) -> Requirement {
-        Requirement {
-            key: key.into(),
-            operator,
-            values,
-        }
+    pub fn new_unchecked(key: impl Into<String>, operator: Operator, values: Vec<String>) -> Requirement {
+        Requirement { key: key.into(), operator, values }
     }
 
     /// The label key.
@@ -227,12 +197,12 @@ impl Requirement {
     ///   integers, and the label's is greater / less.
     pub fn matches(&self, labels: &impl Labels) -> bool {
         match self.operator {
-            Operator::In | Operator::Equals | Operator::DoubleEquals => labels
-                .lookup(&self.key)
-                .is_some_and(|v| self.values.iter().any(|x| x == v)),
-            Operator::NotIn | Operator::NotEquals => labels
-                .lookup(&self.key)
-                .is_none_or(|v| !self.values.iter().any(|x| x == v)),
+            Operator::In | Operator::Equals | Operator::DoubleEquals => {
+                labels.lookup(&self.key).is_some_and(|v| self.values.iter().any(|x| x == v))
+            }
+            Operator::NotIn | Operator::NotEquals => {
+                labels.lookup(&self.key).is_none_or(|v| !self.values.iter().any(|x| x == v))
+            }
             Operator::Exists => labels.has(&self.key),
             Operator::DoesNotExist => !labels.has(&self.key),
             Operator::GreaterThan | Operator::LessThan => {
@@ -245,11 +215,7 @@ impl Requirement {
                 let Ok(value) = value.parse::<i64>() else {
                     return false;
                 };
-                if self.operator == Operator::GreaterThan {
-                    label_value > value
-                } else {
-                    label_value < value
-                }
+                if self.operator == Operator::GreaterThan { label_value > value } else { label_value < value }
             }
         }
     }

@@ -87,9 +87,7 @@ impl Selector {
         Selector::Requirements(
             labels
                 .iter()
-                .map(|(k, v)| {
-                    Requirement::new_unchecked(k.clone(), Operator::Equals, vec![v.clone()])
-                })
+                .map(|(k, v)| Requirement::new_unchecked(k.clone(), Operator::Equals, vec![v.clone()]))
                 .collect(),
         )
     }
@@ -99,11 +97,7 @@ impl Selector {
     pub fn validated_from_set(labels: &BTreeMap<String, String>) -> Result<Selector, ErrorList> {
         let mut requirements = Vec::with_capacity(labels.len());
         for (k, v) in labels {
-            requirements.push(Requirement::new(
-                k.clone(),
-                Operator::Equals,
-                vec![v.clone()],
-            )?);
+            requirements.push(Requirement::new(k.clone(), Operator::Equals, vec![v.clone()])?);
         }
         Ok(Selector::Requirements(requirements))
     }
@@ -118,9 +112,7 @@ impl Selector {
     /// assert_eq!(Selector::from_label_selector(None).unwrap(), Selector::Nothing);
     /// assert!(Selector::from_label_selector(Some(&LabelSelector::default())).unwrap().is_empty());
     /// ```
-    pub fn from_label_selector(
-        selector: Option<&LabelSelector>,
-    ) -> Result<Selector, LabelSelectorError> {
+    pub fn from_label_selector(selector: Option<&LabelSelector>) -> Result<Selector, LabelSelectorError> {
         let Some(selector) = selector else {
             return Ok(Selector::Nothing);
         };

@@ -8,10 +8,7 @@ use super::*;
 use crate::validation::ErrorType;
 
 fn set(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn req(key: &str, op: Operator, values: &[&str]) -> Requirement {
@@ -31,18 +28,7 @@ fn parse(s: &str) -> Selector {
 // Upstream's TestSelectorParse: good strings print back without spaces.
 #[test]
 fn parse_and_print() {
-    for s in [
-        "x=a,y=b,z=c",
-        "",
-        "x!=a,y=b",
-        "x=",
-        "x= ",
-        "x=,z= ",
-        "x= ,z= ",
-        "!x",
-        "x>1",
-        "x>1,z<5",
-    ] {
+    for s in ["x=a,y=b,z=c", "", "x!=a,y=b", "x=", "x= ", "x=,z= ", "x= ,z= ", "!x", "x>1", "x>1,z<5"] {
         assert_eq!(parse(s).to_string(), s.replace(' ', ""), "{s:?}");
     }
     for s in ["x=a||y=b", "x==a==b", "!x=a", "x<a"] {
@@ -60,11 +46,8 @@ fn parse_is_deterministic() {
 // Upstream's TestSelectorMatches.
 #[test]
 fn matching() {
-    let yes =
-        |s: &str, l: &[(&str, &str)]| assert!(parse(s).matches(&set(l)), "{s} should match {l:?}");
-    let no = |s: &str, l: &[(&str, &str)]| {
-        assert!(!parse(s).matches(&set(l)), "{s} should not match {l:?}")
-    };
+    let yes = |s: &str, l: &[(&str, &str)]| assert!(parse(s).matches(&set(l)), "{s} should match {l:?}");
+    let no = |s: &str, l: &[(&str, &str)]| assert!(!parse(s).matches(&set(l)), "{s} should not match {l:?}");
     yes("", &[("x", "y")]);
     yes("x=y", &[("x", "y")]);
     yes("x=y,z=w", &[("x", "y"), ("z", "w")]);
@@ -98,25 +81,16 @@ fn everything_and_sets() {
     assert!(Selector::everything().is_empty());
     assert!(Selector::from_set(&BTreeMap::new()).is_empty());
     let labelset = set(&[("foo", "bar"), ("baz", "blah")]);
-    for s in [
-        set(&[]),
-        set(&[("foo", "bar")]),
-        set(&[("baz", "blah")]),
-        set(&[("foo", "bar"), ("baz", "blah")]),
-    ] {
+    for s in [set(&[]), set(&[("foo", "bar")]), set(&[("baz", "blah")]), set(&[("foo", "bar"), ("baz", "blah")])] {
         assert!(Selector::from_set(&s).matches(&labelset));
     }
     assert!(!Selector::Nothing.matches(&labelset));
     assert!(!Selector::Nothing.is_empty());
     assert_eq!(Selector::Nothing.to_string(), "");
-    assert_eq!(
-        Selector::from_set(&set(&[("app", "foo"), ("a", "b")])).to_string(),
-        "a=b,app=foo"
-    );
+    assert_eq!(Selector::from_set(&set(&[("app", "foo"), ("a", "b")])).to_string(), "a=b,app=foo");
     // Absent labels are no labels.
     assert!(parse("!x").matches(&None::<BTreeMap<String, String>>));
-    let hash: std::collections::HashMap<String, String> =
-        [("x".to_string(), "y".to_string())].into();
+    let hash: std::collections::HashMap<String, String> = [("x".to_string(), "y".to_string())].into();
     assert!(parse("x=y").matches(&hash));
 }
 
@@ -126,10 +100,7 @@ fn requirement_constructor() {
     let errs = |key: &str, op: Operator, vals: &[&str]| -> Vec<(ErrorType, String, String)> {
         match Requirement::new(key, op, vals.iter().map(|s| s.to_string()).collect()) {
             Ok(_) => Vec::new(),
-            Err(list) => list
-                .iter()
-                .map(|e| (e.error_type, e.field.clone(), e.bad_value.to_string()))
-                .collect(),
+            Err(list) => list.iter().map(|e| (e.error_type, e.field.clone(), e.bad_value.to_string())).collect(),
         }
     };
     let inv = |f: &str, v: &str| vec![(ErrorType::Invalid, f.to_string(), v.to_string())];
@@ -137,40 +108,19 @@ fn requirement_constructor() {
     assert_eq!(errs("x2", Operator::NotIn, &[]), inv("values", "[]"));
     assert_eq!(errs("x3", Operator::In, &["foo"]), vec![]);
     assert_eq!(errs("x4", Operator::NotIn, &["foo"]), vec![]);
-    assert_eq!(
-        errs("x5", Operator::Equals, &["bar", "foo"]),
-        inv("values", r#"["bar","foo"]"#)
-    );
+    assert_eq!(errs("x5", Operator::Equals, &["bar", "foo"]), inv("values", r#"["bar","foo"]"#));
     assert_eq!(errs("x6", Operator::Exists, &[]), vec![]);
     assert_eq!(errs("x7", Operator::DoesNotExist, &[]), vec![]);
-    assert_eq!(
-        errs("x8", Operator::Exists, &["foo"]),
-        inv("values", r#"["foo"]"#)
-    );
+    assert_eq!(errs("x8", Operator::Exists, &["foo"]), inv("values", r#"["foo"]"#));
     assert_eq!(errs("x11", Operator::GreaterThan, &["1"]), vec![]);
     assert_eq!(errs("x12", Operator::LessThan, &["6"]), vec![]);
     assert_eq!(errs("x13", Operator::GreaterThan, &[]), inv("values", "[]"));
-    assert_eq!(
-        errs("x14", Operator::GreaterThan, &["bar"]),
-        inv("values[0]", r#""bar""#)
-    );
-    assert_eq!(
-        errs("x15", Operator::LessThan, &["bar"]),
-        inv("values[0]", r#""bar""#)
-    );
+    assert_eq!(errs("x14", Operator::GreaterThan, &["bar"]), inv("values[0]", r#""bar""#));
+    assert_eq!(errs("x15", Operator::LessThan, &["bar"]), inv("values[0]", r#""bar""#));
     let long = "a".repeat(254);
-    assert_eq!(
-        errs(&long, Operator::Exists, &[]),
-        inv("key", &format!("{long:?}"))
-    );
-    assert_eq!(
-        errs("x16", Operator::Equals, &[&long]),
-        inv("values[0][x16]", &format!("{long:?}"))
-    );
-    assert_eq!(
-        errs("x17", Operator::Equals, &["a b"]),
-        inv("values[0][x17]", r#""a b""#)
-    );
+    assert_eq!(errs(&long, Operator::Exists, &[]), inv("key", &format!("{long:?}")));
+    assert_eq!(errs("x16", Operator::Equals, &[&long]), inv("values[0][x16]", &format!("{long:?}")));
+    assert_eq!(errs("x17", Operator::Equals, &["a b"]), inv("values[0][x17]", r#""a b""#));
 
     let details = |key: &str, op: Operator, vals: &[&str]| match Requirement::new(
         key,
@@ -254,42 +204,12 @@ fn requirement_strings() {
 fn requirement_matching() {
     let sel = |rs: Vec<Requirement>| Selector::Requirements(rs);
     let xy = set(&[("x", "foo"), ("y", "baz")]);
-    assert!(
-        sel(vec![
-            req("x", Operator::In, &["foo"]),
-            req("y", Operator::NotIn, &["alpha"])
-        ])
-        .matches(&xy)
-    );
-    assert!(
-        !sel(vec![
-            req("x", Operator::In, &["foo"]),
-            req("y", Operator::In, &["alpha"])
-        ])
-        .matches(&xy)
-    );
+    assert!(sel(vec![req("x", Operator::In, &["foo"]), req("y", Operator::NotIn, &["alpha"])]).matches(&xy));
+    assert!(!sel(vec![req("x", Operator::In, &["foo"]), req("y", Operator::In, &["alpha"])]).matches(&xy));
     let y = set(&[("y", "")]);
-    assert!(
-        sel(vec![
-            req("x", Operator::NotIn, &[""]),
-            req("y", Operator::Exists, &[])
-        ])
-        .matches(&y)
-    );
-    assert!(
-        sel(vec![
-            req("x", Operator::DoesNotExist, &[]),
-            req("y", Operator::Exists, &[])
-        ])
-        .matches(&y)
-    );
-    assert!(
-        !sel(vec![
-            req("x", Operator::NotIn, &[""]),
-            req("y", Operator::DoesNotExist, &[])
-        ])
-        .matches(&y)
-    );
+    assert!(sel(vec![req("x", Operator::NotIn, &[""]), req("y", Operator::Exists, &[])]).matches(&y));
+    assert!(sel(vec![req("x", Operator::DoesNotExist, &[]), req("y", Operator::Exists, &[])]).matches(&y));
+    assert!(!sel(vec![req("x", Operator::NotIn, &[""]), req("y", Operator::DoesNotExist, &[])]).matches(&y));
     assert!(!sel(vec![req("x", Operator::In, &[""])]).matches(&set(&[("y", "baz")])));
     assert!(sel(vec![req("z", Operator::GreaterThan, &["1"])]).matches(&set(&[("z", "2")])));
     assert!(!sel(vec![req("z", Operator::GreaterThan, &["1"])]).matches(&set(&[("z", "v2")])));
@@ -297,10 +217,7 @@ fn requirement_matching() {
     // unchecked requirement can hold one; matching still parses them as integers.
     assert!(req("cpu", Operator::GreaterThan, &["9"]).matches(&set(&[("cpu", "10")])));
     assert!(!req("cpu", Operator::LessThan, &["9"]).matches(&set(&[("cpu", "10")])));
-    assert!(
-        Requirement::new_unchecked("cpu", Operator::LessThan, vec!["-1".into()])
-            .matches(&set(&[("cpu", "-5")]))
-    );
+    assert!(Requirement::new_unchecked("cpu", Operator::LessThan, vec!["-1".into()]).matches(&set(&[("cpu", "-5")])));
     assert!(Requirement::new(String::from("cpu"), Operator::LessThan, vec!["-1".into()]).is_err());
     assert!(
         !Requirement::new_unchecked("cpu", Operator::GreaterThan, vec!["1".into(), "2".into()])
@@ -315,32 +232,18 @@ fn set_selector_parser() {
     let ok: Vec<(&str, Vec<Requirement>)> = vec![
         ("", vec![]),
         ("\rx", vec![req("x", Exists, &[])]),
-        (
-            "this-is-a-dns.domain.com/key-with-dash",
-            vec![req("this-is-a-dns.domain.com/key-with-dash", Exists, &[])],
-        ),
+        ("this-is-a-dns.domain.com/key-with-dash", vec![req("this-is-a-dns.domain.com/key-with-dash", Exists, &[])]),
         (
             "this-is-another-dns.domain.com/key-with-dash in (so,what)",
-            vec![req(
-                "this-is-another-dns.domain.com/key-with-dash",
-                In,
-                &["so", "what"],
-            )],
+            vec![req("this-is-another-dns.domain.com/key-with-dash", In, &["so", "what"])],
         ),
         (
             "0.1.2.domain/99 notin (10.10.100.1, tick.tack.clock)",
-            vec![req(
-                "0.1.2.domain/99",
-                NotIn,
-                &["10.10.100.1", "tick.tack.clock"],
-            )],
+            vec![req("0.1.2.domain/99", NotIn, &["10.10.100.1", "tick.tack.clock"])],
         ),
         ("foo  in\t (abc)", vec![req("foo", In, &["abc"])]),
         ("x notin\n (abc)", vec![req("x", NotIn, &["abc"])]),
-        (
-            "x  notin\t\t\t(abc,def)",
-            vec![req("x", NotIn, &["abc", "def"])],
-        ),
+        ("x  notin\t\t\t(abc,def)", vec![req("x", NotIn, &["abc", "def"])]),
         ("x in (abc,def)", vec![req("x", In, &["abc", "def"])]),
         ("x in (abc,)", vec![req("x", In, &["", "abc"])]),
         ("x in ()", vec![req("x", In, &[""])]),
@@ -353,32 +256,19 @@ fn set_selector_parser() {
                 req("z", In, &[""]),
             ],
         ),
-        (
-            "x,y in (a)",
-            vec![req("x", Exists, &[]), req("y", In, &["a"])],
-        ),
+        ("x,y in (a)", vec![req("x", Exists, &[]), req("y", In, &["a"])]),
         ("x=a", vec![req("x", Equals, &["a"])]),
         ("x>1", vec![req("x", GreaterThan, &["1"])]),
         ("x<7", vec![req("x", LessThan, &["7"])]),
-        (
-            "x=a,y!=b",
-            vec![req("x", Equals, &["a"]), req("y", NotEquals, &["b"])],
-        ),
+        ("x=a,y!=b", vec![req("x", Equals, &["a"]), req("y", NotEquals, &["b"])]),
         (
             "x=a,y!=b,z in (h,i,j)",
-            vec![
-                req("x", Equals, &["a"]),
-                req("y", NotEquals, &["b"]),
-                req("z", In, &["h", "i", "j"]),
-            ],
+            vec![req("x", Equals, &["a"]), req("y", NotEquals, &["b"]), req("z", In, &["h", "i", "j"])],
         ),
         ("x notin ( )", vec![req("x", NotIn, &[""])]),
         ("x notin (, a)", vec![req("x", NotIn, &["", "a"])]),
         ("a ", vec![req("a", Exists, &[])]),
-        (
-            "a in (x,y,notin, z,in)",
-            vec![req("a", In, &["in", "notin", "x", "y", "z"])],
-        ),
+        ("a in (x,y,notin, z,in)", vec![req("a", In, &["in", "notin", "x", "y", "z"])]),
     ];
     for (input, want) in ok {
         assert_eq!(parse(input), Selector::Requirements(want), "{input:?}");
@@ -406,44 +296,17 @@ fn parse_error_messages() {
         Ok(sel) => panic!("{s:?} parsed as {sel}"),
         Err(e) => e.to_string(),
     };
-    assert_eq!(
-        msg("a in x"),
-        "unable to parse requirement: found 'x' expected: '('"
-    );
-    assert_eq!(
-        msg("a b"),
-        "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"
-    );
+    assert_eq!(msg("a in x"), "unable to parse requirement: found 'x' expected: '('");
+    assert_eq!(msg("a b"), "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt");
     assert_eq!(msg("x=a b"), "found 'b', expected: ',' or 'end of string'");
     assert_eq!(msg("x,,y"), "found ',', expected: identifier after ','");
-    assert_eq!(
-        msg(",x"),
-        "found ',', expected: !, identifier, or 'end of string'"
-    );
-    assert_eq!(
-        msg("a in (xyz abc)"),
-        "unable to parse requirement: found 'abc', expected: ',' or ')'"
-    );
-    assert_eq!(
-        msg("a notin("),
-        "unable to parse requirement: found '', expected: ',', ')' or identifier"
-    );
-    assert_eq!(
-        msg("a in (x,=)"),
-        "unable to parse requirement: found '=', expected: ',', or identifier"
-    );
-    assert_eq!(
-        msg("a in (x"),
-        "unable to parse requirement: found '', expected: ',' or ')'"
-    );
-    assert_eq!(
-        msg("!!a"),
-        "unable to parse requirement: found '!', expected: identifier"
-    );
-    assert_eq!(
-        msg("!=a"),
-        "found '!=', expected: !, identifier, or 'end of string'"
-    );
+    assert_eq!(msg(",x"), "found ',', expected: !, identifier, or 'end of string'");
+    assert_eq!(msg("a in (xyz abc)"), "unable to parse requirement: found 'abc', expected: ',' or ')'");
+    assert_eq!(msg("a notin("), "unable to parse requirement: found '', expected: ',', ')' or identifier");
+    assert_eq!(msg("a in (x,=)"), "unable to parse requirement: found '=', expected: ',', or identifier");
+    assert_eq!(msg("a in (x"), "unable to parse requirement: found '', expected: ',' or ')'");
+    assert_eq!(msg("!!a"), "unable to parse requirement: found '!', expected: identifier");
+    assert_eq!(msg("!=a"), "found '!=', expected: !, identifier, or 'end of string'");
     assert_eq!(
         msg("x/y/z"),
         "unable to parse requirement: <nil>: Invalid value: \"x/y/z\": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
@@ -456,8 +319,7 @@ fn parse_error_messages() {
         msg("x<a"),
         r#"unable to parse requirement: values[0]: Invalid value: "a": for 'Gt', 'Lt' operators, the value must be an integer"#
     );
-    let with_path =
-        Selector::parse_with_path("x=a@b", &crate::validation::Path::new("labelSelector"));
+    let with_path = Selector::parse_with_path("x=a@b", &crate::validation::Path::new("labelSelector"));
     assert!(
         matches!(&with_path, Err(ParseError::InvalidRequirement(list)) if list[0].field == "labelSelector.values[0][x]")
     );
@@ -467,18 +329,12 @@ fn parse_error_messages() {
 #[test]
 fn add_keeps_key_order() {
     let s = Selector::everything().add([req("key", Operator::In, &["value"])]);
-    assert_eq!(
-        s,
-        Selector::Requirements(vec![req("key", Operator::In, &["value"])])
-    );
+    assert_eq!(s, Selector::Requirements(vec![req("key", Operator::In, &["value"])]));
     let s = s.add([req("key2", Operator::Equals, &["value2"])]);
     assert_eq!(s.to_string(), "key in (value),key2=value2");
     let s = s.add([req("a", Operator::Exists, &[])]);
     assert_eq!(s.to_string(), "a,key in (value),key2=value2");
-    assert_eq!(
-        Selector::Nothing.add([req("a", Operator::Exists, &[])]),
-        Selector::Nothing
-    );
+    assert_eq!(Selector::Nothing.add([req("a", Operator::Exists, &[])]), Selector::Nothing);
 }
 
 // Upstream's TestRequiresExactMatch.
@@ -488,34 +344,16 @@ fn requires_exact_match() {
         Requirement::new_unchecked(k, op, v.iter().map(|s| s.to_string()).collect())
     };
     let sel = |rs: Vec<Requirement>| Selector::Requirements(rs);
+    assert_eq!(sel(vec![u("key", Operator::In, &["value"])]).requires_exact_match("key"), Some("value"));
+    assert_eq!(sel(vec![u("key", Operator::In, &["value", "value2"])]).requires_exact_match("key"), None);
     assert_eq!(
-        sel(vec![u("key", Operator::In, &["value"])]).requires_exact_match("key"),
-        Some("value")
-    );
-    assert_eq!(
-        sel(vec![u("key", Operator::In, &["value", "value2"])]).requires_exact_match("key"),
-        None
-    );
-    assert_eq!(
-        sel(vec![
-            u("key", Operator::In, &["value", "value1"]),
-            u("key2", Operator::In, &["value2"])
-        ])
-        .requires_exact_match("key2"),
+        sel(vec![u("key", Operator::In, &["value", "value1"]), u("key2", Operator::In, &["value2"])])
+            .requires_exact_match("key2"),
         Some("value2")
     );
-    assert_eq!(
-        sel(vec![u("key", Operator::Equals, &["value"])]).requires_exact_match("key"),
-        Some("value")
-    );
-    assert_eq!(
-        sel(vec![u("key", Operator::DoubleEquals, &["value"])]).requires_exact_match("key"),
-        Some("value")
-    );
-    assert_eq!(
-        sel(vec![u("key", Operator::NotEquals, &["value"])]).requires_exact_match("key"),
-        None
-    );
+    assert_eq!(sel(vec![u("key", Operator::Equals, &["value"])]).requires_exact_match("key"), Some("value"));
+    assert_eq!(sel(vec![u("key", Operator::DoubleEquals, &["value"])]).requires_exact_match("key"), Some("value"));
+    assert_eq!(sel(vec![u("key", Operator::NotEquals, &["value"])]).requires_exact_match("key"), None);
     assert_eq!(Selector::Nothing.requires_exact_match("key"), None);
 }
 
@@ -523,18 +361,9 @@ fn requires_exact_match() {
 #[test]
 fn validated_from_set() {
     let s = Selector::validated_from_set(&set(&[("key", "val")]));
-    assert_eq!(
-        s,
-        Ok(Selector::Requirements(vec![req(
-            "key",
-            Operator::Equals,
-            &["val"]
-        )]))
-    );
+    assert_eq!(s, Ok(Selector::Requirements(vec![req("key", Operator::Equals, &["val"])])));
     let bad = "axahm2EJ8Phiephe2eixohbee9eGeiyees1thuozi1xoh0GiuH3diewi8iem7Nui";
-    let errs = Selector::validated_from_set(&set(&[("Key", bad)]))
-        .err()
-        .unwrap_or_default();
+    let errs = Selector::validated_from_set(&set(&[("Key", bad)])).err().unwrap_or_default();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].field, "values[0][Key]");
     assert_eq!(errs[0].bad_value.to_string(), format!("{bad:?}"));
@@ -546,18 +375,7 @@ fn matches_nothing() {
     assert!(Selector::Nothing.matches_nothing());
     assert!(!Selector::everything().matches_nothing());
     assert!(!Selector::from_set(&set(&[("key", "value")])).matches_nothing());
-    for s in [
-        "",
-        "a",
-        "!a",
-        "a=b",
-        "a!=b",
-        "a in (b)",
-        "a notin (b)",
-        "a,!a",
-        "a=b,a!=b",
-        "a in (b),a notin (b)",
-    ] {
+    for s in ["", "a", "!a", "a=b", "a!=b", "a in (b)", "a notin (b)", "a,!a", "a=b,a!=b", "a in (b),a notin (b)"] {
         assert!(!parse(s).matches_nothing(), "{s}");
     }
 }
@@ -579,46 +397,25 @@ fn from_label_selector() {
         ]),
     };
     let s = Selector::from_label_selector(Some(&ls)).unwrap_or(Selector::Nothing);
-    assert_eq!(
-        s.to_string(),
-        "app=web,canary,env notin (dev),!legacy,tier in (be,fe)"
-    );
+    assert_eq!(s.to_string(), "app=web,canary,env notin (dev),!legacy,tier in (be,fe)");
     assert!(s.matches(&set(&[("app", "web"), ("tier", "fe"), ("canary", "")])));
     assert!(!s.matches(&set(&[("app", "web"), ("tier", "fe")])));
 
-    let empty = LabelSelector {
-        match_labels: Some(BTreeMap::new()),
-        match_expressions: Some(vec![]),
-    };
-    assert_eq!(
-        Selector::from_label_selector(Some(&empty)),
-        Ok(Selector::everything())
-    );
+    let empty = LabelSelector { match_labels: Some(BTreeMap::new()), match_expressions: Some(vec![]) };
+    assert_eq!(Selector::from_label_selector(Some(&empty)), Ok(Selector::everything()));
     assert_eq!(Selector::from_label_selector(None), Ok(Selector::Nothing));
 
-    let bad_op = LabelSelector {
-        match_expressions: Some(vec![expr("a", "Gt", Some(&["1"]))]),
-        ..Default::default()
-    };
+    let bad_op = LabelSelector { match_expressions: Some(vec![expr("a", "Gt", Some(&["1"]))]), ..Default::default() };
     assert_eq!(
         Selector::from_label_selector(Some(&bad_op)).map_err(|e| e.to_string()),
         Err(r#""Gt" is not a valid label selector operator"#.to_string())
     );
-    let no_values = LabelSelector {
-        match_expressions: Some(vec![expr("a", "In", None)]),
-        ..Default::default()
-    };
+    let no_values = LabelSelector { match_expressions: Some(vec![expr("a", "In", None)]), ..Default::default() };
     assert_eq!(
         Selector::from_label_selector(Some(&no_values)).map_err(|e| e.to_string()),
-        Err(
-            "values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty"
-                .to_string()
-        )
+        Err("values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty".to_string())
     );
-    let bad_label = LabelSelector {
-        match_labels: Some(set(&[("a", "b c")])),
-        ..Default::default()
-    };
+    let bad_label = LabelSelector { match_labels: Some(set(&[("a", "b c")])), ..Default::default() };
     assert!(matches!(
         Selector::from_label_selector(Some(&bad_label)),
         Err(LabelSelectorError::InvalidRequirement(list)) if list[0].field == "values[0][a]"
@@ -627,18 +424,9 @@ fn from_label_selector() {
 
 #[test]
 fn node_affinity_operators() {
-    assert_eq!(
-        Operator::from_node_selector_operator("Gt"),
-        Some(Operator::GreaterThan)
-    );
-    assert_eq!(
-        Operator::from_node_selector_operator("Lt"),
-        Some(Operator::LessThan)
-    );
-    assert_eq!(
-        Operator::from_node_selector_operator("In"),
-        Some(Operator::In)
-    );
+    assert_eq!(Operator::from_node_selector_operator("Gt"), Some(Operator::GreaterThan));
+    assert_eq!(Operator::from_node_selector_operator("Lt"), Some(Operator::LessThan));
+    assert_eq!(Operator::from_node_selector_operator("In"), Some(Operator::In));
     assert_eq!(Operator::from_label_selector_operator("Gt"), None);
     assert_eq!(Operator::NotIn.as_str(), "notin");
 }
@@ -647,18 +435,9 @@ fn node_affinity_operators() {
 #[test]
 fn label_helpers() {
     assert_eq!(format_labels(&set(&[])), "<none>");
-    assert_eq!(
-        format_labels(&set(&[("foo", "bar"), ("baz", "qup")])),
-        "baz=qup,foo=bar"
-    );
-    assert_eq!(
-        format_labels(&set(&[("a", "2"), ("a.b", "1")])),
-        "a.b=1,a=2"
-    );
+    assert_eq!(format_labels(&set(&[("foo", "bar"), ("baz", "qup")])), "baz=qup,foo=bar");
+    assert_eq!(format_labels(&set(&[("a", "2"), ("a.b", "1")])), "a.b=1,a=2");
     assert!(conflicts(&set(&[("a", "1")]), &set(&[("a", "2")])));
-    assert!(!conflicts(
-        &set(&[("a", "1")]),
-        &set(&[("a", "1"), ("b", "2")])
-    ));
+    assert!(!conflicts(&set(&[("a", "1")]), &set(&[("a", "1"), ("b", "2")])));
     assert!(!conflicts(&set(&[("a", "1")]), &set(&[("b", "1")])));
 }

@@ -19,9 +19,7 @@ pub(crate) struct BigUint {
 
 impl BigUint {
     pub(crate) fn from_u128(v: u128) -> BigUint {
-        let mut n = BigUint {
-            limbs: vec![v as u64, (v >> 64) as u64],
-        };
+        let mut n = BigUint { limbs: vec![v as u64, (v >> 64) as u64] };
         n.normalize();
         n
     }
@@ -221,10 +219,7 @@ impl BigUint {
 
 impl Ord for BigUint {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.limbs
-            .len()
-            .cmp(&other.limbs.len())
-            .then_with(|| self.limbs.iter().rev().cmp(other.limbs.iter().rev()))
+        self.limbs.len().cmp(&other.limbs.len()).then_with(|| self.limbs.iter().rev().cmp(other.limbs.iter().rev()))
     }
 }
 
@@ -246,10 +241,7 @@ mod tests {
         n.mul_pow10(25);
         assert_eq!(n.to_decimal(), format!("{big}{}", "0".repeat(25)));
         assert_eq!(n.remove_factors(10), 26);
-        assert_eq!(
-            n.to_decimal(),
-            "12345678901234567890123456789012345678901234567890123456789"
-        );
+        assert_eq!(n.to_decimal(), "12345678901234567890123456789012345678901234567890123456789");
         let mut m = BigUint::from_u128(u128::MAX);
         m.add_small(1);
         assert_eq!(m.to_decimal(), "340282366920938463463374607431768211456");

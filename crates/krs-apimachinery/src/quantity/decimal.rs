@@ -29,11 +29,7 @@ impl Decimal {
     }
 
     pub(crate) fn from_i64(value: i64, exp: i64) -> Decimal {
-        Decimal::new(
-            value < 0,
-            BigUint::from_u128(u128::from(value.unsigned_abs())),
-            exp,
-        )
+        Decimal::new(value < 0, BigUint::from_u128(u128::from(value.unsigned_abs())), exp)
     }
 
     pub(crate) fn is_zero(&self) -> bool {
@@ -204,9 +200,7 @@ impl Decimal {
             return 0.0;
         }
         let sign = if self.neg { "-" } else { "" };
-        format!("{sign}{}e{}", self.mag.to_decimal(), self.exp)
-            .parse()
-            .unwrap_or(f64::NAN)
+        format!("{sign}{}e{}", self.mag.to_decimal(), self.exp).parse().unwrap_or(f64::NAN)
     }
 
     /// The signed decimal digits and an exponent that is a multiple of three, with no trailing

@@ -96,11 +96,7 @@ pub struct Quantity {
 impl Default for Quantity {
     /// Zero, in [`Format::DecimalSI`].
     fn default() -> Self {
-        Quantity {
-            value: Decimal::default(),
-            format: Format::DecimalSI,
-            cached: None,
-        }
+        Quantity { value: Decimal::default(), format: Format::DecimalSI, cached: None }
     }
 }
 
@@ -158,29 +154,17 @@ impl Quantity {
 
     /// `value` units in the given notation (`resource.NewQuantity`).
     pub fn new(value: i64, format: Format) -> Quantity {
-        Quantity {
-            value: Decimal::from_i64(value, 0),
-            format,
-            cached: None,
-        }
+        Quantity { value: Decimal::from_i64(value, 0), format, cached: None }
     }
 
     /// `value` thousandths in the given notation (`resource.NewMilliQuantity`).
     pub fn new_milli(value: i64, format: Format) -> Quantity {
-        Quantity {
-            value: Decimal::from_i64(value, -3),
-            format,
-            cached: None,
-        }
+        Quantity { value: Decimal::from_i64(value, -3), format, cached: None }
     }
 
     /// `value × 10^scale`, in [`Format::DecimalSI`] (`resource.NewScaledQuantity`).
     pub fn new_scaled(value: i64, scale: Scale) -> Quantity {
-        Quantity {
-            value: Decimal::from_i64(value, i64::from(scale.0)),
-            format: Format::DecimalSI,
-            cached: None,
-        }
+        Quantity { value: Decimal::from_i64(value, i64::from(scale.0)), format: Format::DecimalSI, cached: None }
     }
 
     /// The notation.
@@ -268,12 +252,7 @@ impl Quantity {
     /// The value in units of 10^scale, rounded away from zero (`Quantity.ScaledValue`);
     /// saturates at the i64 bounds on overflow.
     pub fn scaled_value(&self, scale: Scale) -> i64 {
-        self.checked_scaled_value(scale)
-            .unwrap_or(if self.value.is_negative() {
-                i64::MIN
-            } else {
-                i64::MAX
-            })
+        self.checked_scaled_value(scale).unwrap_or(if self.value.is_negative() { i64::MIN } else { i64::MAX })
     }
 
     /// The value in units, rounded away from zero (`Quantity.Value`): `1.5` gives 2, `-1.5`

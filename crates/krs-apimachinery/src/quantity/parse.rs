@@ -42,13 +42,7 @@ fn is_suffix_char(b: u8) -> bool {
 fn scan(s: &str) -> Result<Scanned<'_>, QuantityError> {
     let b = s.as_bytes();
     let end = b.len();
-    let mut out = Scanned {
-        positive: true,
-        value: "",
-        num: "",
-        denom: "",
-        suffix: "",
-    };
+    let mut out = Scanned { positive: true, value: "", num: "", denom: "", suffix: "" };
     let mut pos = 0;
     match b.first() {
         Some(b'-') => {
@@ -141,11 +135,7 @@ pub(crate) fn parse_quantity(s: &str) -> Result<Quantity, QuantityError> {
         return Err(QuantityError::FormatWrong);
     }
     if s == "0" {
-        return Ok(Quantity {
-            value: Decimal::default(),
-            format: Format::DecimalSI,
-            cached: Some(s.to_owned()),
-        });
+        return Ok(Quantity { value: Decimal::default(), format: Format::DecimalSI, cached: Some(s.to_owned()) });
     }
     let sc = scan(s)?;
     let (base, exponent, mut format) = interpret(sc.suffix).ok_or(QuantityError::Suffix)?;
@@ -155,10 +145,7 @@ pub(crate) fn parse_quantity(s: &str) -> Result<Quantity, QuantityError> {
     // for two observable behaviours: it accepts a number without digits (`.`, `+`), and it
     // remembers the input verbatim when it looks canonical.
     let (scale, precision) = match format {
-        Format::BinarySI if sc.denom.is_empty() => (
-            0i64,
-            15 - sc.num.len() as i64 - i64::from(exponent) * 3 / 10 - 1,
-        ),
+        Format::BinarySI if sc.denom.is_empty() => (0i64, 15 - sc.num.len() as i64 - i64::from(exponent) * 3 / 10 - 1),
         Format::BinarySI => (0, -1),
         _ => (i64::from(exponent), 18 - digits as i64),
     };
@@ -166,11 +153,7 @@ pub(crate) fn parse_quantity(s: &str) -> Result<Quantity, QuantityError> {
     if precision >= 0 && scale >= -9 {
         let shifted = format!("{}{}", sc.num, sc.denom);
         let value: i64 = shifted.parse().map_err(|_| QuantityError::Numeric)?;
-        let mantissa: i64 = if format == Format::BinarySI {
-            1 << exponent
-        } else {
-            1
-        };
+        let mantissa: i64 = if format == Format::BinarySI { 1 << exponent } else { 1 };
         if let Some(result) = value.checked_mul(mantissa) {
             let result = if sc.positive { result } else { -result };
             let canonical_looking = match format {
@@ -204,22 +187,14 @@ pub(crate) fn parse_quantity(s: &str) -> Result<Quantity, QuantityError> {
     if format == Format::BinarySI {
         let max = Decimal::from_i64(i64::MAX, 0);
         if value.abs().cmp(&max).is_gt() {
-            value = if value.is_negative() {
-                max.negated()
-            } else {
-                max
-            };
+            value = if value.is_negative() { max.negated() } else { max };
         }
         if !value.is_zero() && value.abs().cmp(&Decimal::from_i64(1, 0)).is_lt() {
             // A fraction of one cannot be written with a binary suffix.
             format = Format::DecimalSI;
         }
     }
-    Ok(Quantity {
-        value,
-        format,
-        cached: None,
-    })
+    Ok(Quantity { value, format, cached: None })
 }
 
 #[cfg(test)]
@@ -238,17 +213,7 @@ mod tests {
             ("1E-3", true, "1", "1", "", "E-3"),
         ];
         for (input, positive, value, num, denom, suffix) in cases {
-            assert_eq!(
-                scan(input),
-                Ok(Scanned {
-                    positive,
-                    value,
-                    num,
-                    denom,
-                    suffix
-                }),
-                "{input}"
-            );
+            assert_eq!(scan(input), Ok(Scanned { positive, value, num, denom, suffix }), "{input}");
         }
         assert_eq!(scan("1.1.M"), Err(QuantityError::FormatWrong));
         assert_eq!(scan("-3.01e-x"), Err(QuantityError::FormatWrong));
@@ -262,9 +227,6 @@ mod tests {
         assert_eq!(interpret("E-3"), Some((10, -3, Format::DecimalExponent)));
         assert_eq!(interpret("e"), None);
         assert_eq!(interpret("mi"), None);
-        assert_eq!(
-            interpret("e4294967297"),
-            Some((10, 1, Format::DecimalExponent))
-        );
+        assert_eq!(interpret("e4294967297"), Some((10, 1, Format::DecimalExponent)));
     }
 }

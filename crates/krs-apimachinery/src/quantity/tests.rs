@@ -5,11 +5,7 @@ use Format::{BinarySI, DecimalExponent, DecimalSI};
 
 /// `i × 10^exp` in `format` (upstream's `decQuantity`/`intQuantity`).
 fn q(i: i64, exp: i64, format: Format) -> Quantity {
-    Quantity {
-        value: Decimal::from_i64(i, exp),
-        format,
-        cached: None,
-    }
+    Quantity { value: Decimal::from_i64(i, exp), format, cached: None }
 }
 
 fn parse(s: &str) -> Quantity {
@@ -141,45 +137,24 @@ fn parse_values_and_formats() {
 
 #[test]
 fn parse_errors() {
-    for bad in [
-        "1.1.M", "1+1.0M", "0.1mi", "0.1am", "aoeu", ".5i", "1i", "-3.01i", "-3.01e-", " 1", "1 ",
-    ] {
+    for bad in ["1.1.M", "1+1.0M", "0.1mi", "0.1am", "aoeu", ".5i", "1i", "-3.01i", "-3.01e-", " 1", "1 "] {
         assert!(Quantity::parse(bad).is_err(), "{bad:?} parsed");
     }
-    let msg = |s: &str| {
-        Quantity::parse(s)
-            .map(|q| q.to_string())
-            .map_err(|e| e.to_string())
-    };
+    let msg = |s: &str| Quantity::parse(s).map(|q| q.to_string()).map_err(|e| e.to_string());
     assert_eq!(
         msg("1 "),
         Err("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'".to_string())
     );
-    assert_eq!(
-        msg("1mi"),
-        Err("unable to parse quantity's suffix".to_string())
-    );
-    assert_eq!(
-        msg("1e"),
-        Err("unable to parse quantity's suffix".to_string())
-    );
-    assert_eq!(
-        msg("1ee3"),
-        Err("unable to parse quantity's suffix".to_string())
-    );
+    assert_eq!(msg("1mi"), Err("unable to parse quantity's suffix".to_string()));
+    assert_eq!(msg("1e"), Err("unable to parse quantity's suffix".to_string()));
+    assert_eq!(msg("1ee3"), Err("unable to parse quantity's suffix".to_string()));
     // A number without digits is zero on the fast path, and an error where upstream needs to
     // parse it as a decimal (tiny exponents, large binary suffixes).
     assert_eq!(msg("."), Ok("0".to_string()));
     assert_eq!(msg("+"), Ok("0".to_string()));
     assert_eq!(msg("Ki"), Ok("0".to_string()));
-    assert_eq!(
-        msg(".e-10"),
-        Err("unable to parse numeric part of quantity".to_string())
-    );
-    assert_eq!(
-        msg("Pi"),
-        Err("unable to parse numeric part of quantity".to_string())
-    );
+    assert_eq!(msg(".e-10"), Err("unable to parse numeric part of quantity".to_string()));
+    assert_eq!(msg("Pi"), Err("unable to parse numeric part of quantity".to_string()));
 }
 
 // Upstream's TestQuantityRoundUp.
@@ -211,26 +186,14 @@ fn round_up() {
 fn compare() {
     let e18 = 1_000_000_000_000_000_000;
     let cases = [
-        (
-            q(901, -2, DecimalSI),
-            q(901, -2, DecimalSI),
-            Ordering::Equal,
-        ),
+        (q(901, -2, DecimalSI), q(901, -2, DecimalSI), Ordering::Equal),
         (q(90, -1, DecimalSI), q(901, -2, DecimalSI), Ordering::Less),
-        (
-            q(901, -2, DecimalSI),
-            q(900, -2, DecimalSI),
-            Ordering::Greater,
-        ),
+        (q(901, -2, DecimalSI), q(900, -2, DecimalSI), Ordering::Greater),
         (q(0, 0, DecimalSI), q(0, 0, DecimalSI), Ordering::Equal),
         (q(0, 1, DecimalSI), q(0, -1, DecimalSI), Ordering::Equal),
         (q(0, -1, DecimalSI), q(0, 1, DecimalSI), Ordering::Equal),
         (q(800, -3, DecimalSI), q(1, 0, DecimalSI), Ordering::Less),
-        (
-            q(800, -3, DecimalSI),
-            q(79, -2, DecimalSI),
-            Ordering::Greater,
-        ),
+        (q(800, -3, DecimalSI), q(79, -2, DecimalSI), Ordering::Greater),
         (q(MAX, 0, DecimalSI), q(1, -1, DecimalSI), Ordering::Greater),
         (q(MAX, 1, DecimalSI), q(1, 0, DecimalSI), Ordering::Greater),
         (q(MAX, 1, DecimalSI), q(1, 1, DecimalSI), Ordering::Greater),
@@ -238,37 +201,13 @@ fn compare() {
         (q(MAX, -16, DecimalSI), q(1, 3, DecimalSI), Ordering::Less),
         (q(MIN, 0, DecimalSI), q(0, 0, DecimalSI), Ordering::Less),
         (q(MIN, -18, DecimalSI), q(-1, 0, DecimalSI), Ordering::Less),
-        (
-            q(MIN, -19, DecimalSI),
-            q(-1, 0, DecimalSI),
-            Ordering::Greater,
-        ),
+        (q(MIN, -19, DecimalSI), q(-1, 0, DecimalSI), Ordering::Greater),
         (q(e18, -17, DecimalSI), q(1, 1, DecimalSI), Ordering::Equal),
-        (
-            q(e18, -17, DecimalSI),
-            q(-10, 0, DecimalSI),
-            Ordering::Greater,
-        ),
-        (
-            q(-e18, -17, DecimalSI),
-            q(-10, 0, DecimalSI),
-            Ordering::Equal,
-        ),
-        (
-            q(e18, -17, DecimalSI),
-            q(1, 0, DecimalSI),
-            Ordering::Greater,
-        ),
-        (
-            q(e18 + 1, -17, DecimalSI),
-            q(1, 1, DecimalSI),
-            Ordering::Greater,
-        ),
-        (
-            q(e18 - 1, -17, DecimalSI),
-            q(1, 1, DecimalSI),
-            Ordering::Less,
-        ),
+        (q(e18, -17, DecimalSI), q(-10, 0, DecimalSI), Ordering::Greater),
+        (q(-e18, -17, DecimalSI), q(-10, 0, DecimalSI), Ordering::Equal),
+        (q(e18, -17, DecimalSI), q(1, 0, DecimalSI), Ordering::Greater),
+        (q(e18 + 1, -17, DecimalSI), q(1, 1, DecimalSI), Ordering::Greater),
+        (q(e18 - 1, -17, DecimalSI), q(1, 1, DecimalSI), Ordering::Less),
     ];
     for (a, b, want) in cases {
         assert_eq!(a.cmp(&b), want, "{a} vs {b}");
@@ -341,11 +280,7 @@ fn canonical_strings() {
         assert_eq!(quantity.to_string(), want);
         // The canonical text parses to itself and is kept verbatim.
         let reparsed = parse(want);
-        assert_eq!(
-            reparsed.cached.as_deref(),
-            Some(want),
-            "{want} should be kept verbatim"
-        );
+        assert_eq!(reparsed.cached.as_deref(), Some(want), "{want} should be kept verbatim");
         if !alternate.is_empty() {
             let alt = parse(alternate);
             assert_eq!(alt.cached, None, "{alternate} should not be kept");
@@ -373,11 +308,7 @@ fn parse_then_emit() {
     ];
     for (input, want) in cases {
         assert_eq!(parse(input).to_string(), want, "{input}");
-        assert_eq!(
-            parse(&format!("-{input}")).to_string(),
-            format!("-{want}"),
-            "-{input}"
-        );
+        assert_eq!(parse(&format!("-{input}")).to_string(), format!("-{want}"), "-{input}");
     }
 }
 
@@ -444,16 +375,8 @@ fn add_and_sub() {
         (q(10, 0, DecimalSI), q(1, 1, DecimalSI), q(20, 0, DecimalSI)),
         (q(10, 0, DecimalSI), q(1, 0, BinarySI), q(11, 0, DecimalSI)),
         (q(10, 0, BinarySI), q(1, 0, DecimalSI), q(11, 0, BinarySI)),
-        (
-            Quantity::default(),
-            q(50, 0, DecimalSI),
-            q(50, 0, DecimalSI),
-        ),
-        (
-            q(50, 0, DecimalSI),
-            Quantity::default(),
-            q(50, 0, DecimalSI),
-        ),
+        (Quantity::default(), q(50, 0, DecimalSI), q(50, 0, DecimalSI)),
+        (q(50, 0, DecimalSI), Quantity::default(), q(50, 0, DecimalSI)),
         (Quantity::default(), Quantity::default(), q(0, 0, DecimalSI)),
     ];
     for (mut a, b, want) in add {
@@ -465,16 +388,8 @@ fn add_and_sub() {
         (q(10, 0, DecimalSI), q(1, 1, DecimalSI), q(0, 0, DecimalSI)),
         (q(10, 0, DecimalSI), q(1, 0, BinarySI), q(9, 0, DecimalSI)),
         (q(10, 0, BinarySI), q(1, 0, DecimalSI), q(9, 0, BinarySI)),
-        (
-            Quantity::default(),
-            q(50, 0, DecimalSI),
-            q(-50, 0, DecimalSI),
-        ),
-        (
-            q(50, 0, DecimalSI),
-            Quantity::default(),
-            q(50, 0, DecimalSI),
-        ),
+        (Quantity::default(), q(50, 0, DecimalSI), q(-50, 0, DecimalSI)),
+        (q(50, 0, DecimalSI), Quantity::default(), q(50, 0, DecimalSI)),
         (Quantity::default(), Quantity::default(), q(0, 0, DecimalSI)),
     ];
     for (mut a, b, want) in sub {
@@ -554,49 +469,19 @@ fn multiply() {
         (q(MAX, 0, DecimalSI), 0, q(0, 1, DecimalSI), true),
         (q(MAX, 0, DecimalSI), 1, q(MAX, 0, DecimalSI), true),
         (q(MAX, 0, DecimalSI), -1, q(-MAX, 0, DecimalSI), true),
-        (
-            q(MAX / 2, 0, DecimalSI),
-            2,
-            q((MAX / 2) * 2, 0, DecimalSI),
-            true,
-        ),
-        (
-            q(MAX / -2, 0, DecimalSI),
-            -2,
-            q((MAX / 2) * 2, 0, DecimalSI),
-            true,
-        ),
-        (
-            q(MAX, 0, DecimalSI),
-            2,
-            big("18446744073709551614", 0).unwrap_or_default(),
-            false,
-        ),
+        (q(MAX / 2, 0, DecimalSI), 2, q((MAX / 2) * 2, 0, DecimalSI), true),
+        (q(MAX / -2, 0, DecimalSI), -2, q((MAX / 2) * 2, 0, DecimalSI), true),
+        (q(MAX, 0, DecimalSI), 2, big("18446744073709551614", 0).unwrap_or_default(), false),
         (q(MAX, 0, DecimalSI), 10, q(MAX, 1, DecimalSI), false),
         (q(MAX, 0, DecimalSI), -10, q(-MAX, 1, DecimalSI), false),
         (q(MIN, 0, DecimalSI), 0, q(0, 1, DecimalSI), true),
         (q(MIN, 0, DecimalSI), 1, q(MIN, 0, DecimalSI), true),
-        (
-            q(MIN, 0, DecimalSI),
-            -1,
-            big("9223372036854775808", 0).unwrap_or_default(),
-            false,
-        ),
+        (q(MIN, 0, DecimalSI), -1, big("9223372036854775808", 0).unwrap_or_default(), false),
         (q(MIN / 2, 0, DecimalSI), 2, q(MIN, 0, DecimalSI), true),
         (q(MIN / -2, 0, DecimalSI), -2, q(MIN, 0, DecimalSI), true),
-        (
-            q(MIN, 0, DecimalSI),
-            2,
-            -big("18446744073709551616", 0).unwrap_or_default(),
-            false,
-        ),
+        (q(MIN, 0, DecimalSI), 2, -big("18446744073709551616", 0).unwrap_or_default(), false),
         (q(MIN, 0, DecimalSI), 10, q(MIN, 1, DecimalSI), false),
-        (
-            q(MIN, 0, DecimalSI),
-            -10,
-            big("9223372036854775808", 1).unwrap_or_default(),
-            false,
-        ),
+        (q(MIN, 0, DecimalSI), -10, big("9223372036854775808", 1).unwrap_or_default(), false),
     ];
     for (mut a, y, want, ok) in cases {
         let before = a.clone();
@@ -679,11 +564,7 @@ fn constructors_and_scaled_values() {
         (Scale::UNIT, Scale::UNIT, 1),
         (Scale(2), Scale(-2), 100 * 100),
     ] {
-        assert_eq!(
-            Quantity::new_scaled(1, from).scaled_value(to),
-            want,
-            "{from:?} -> {to:?}"
-        );
+        assert_eq!(Quantity::new_scaled(1, from).scaled_value(to), want, "{from:?} -> {to:?}");
     }
 }
 
@@ -710,32 +591,18 @@ fn values_round_away_from_zero() {
 // Upstream's TestStringQuantityAsApproximateFloat64.
 #[test]
 fn floats() {
-    for (input, want) in [
-        ("2Ki", 2048.0),
-        ("1.1Ki", 1126.4),
-        ("1Mi", 1.048576e+06),
-        ("2Gi", 2.147483648e+09),
-    ] {
+    for (input, want) in [("2Ki", 2048.0), ("1.1Ki", 1126.4), ("1Mi", 1.048576e+06), ("2Gi", 2.147483648e+09)] {
         assert_eq!(parse(input).as_approximate_f64(), want, "{input}");
     }
     assert_eq!(q(12, 500, DecimalSI).as_approximate_f64(), f64::INFINITY);
-    assert_eq!(
-        q(-12, 500, DecimalSI).as_approximate_f64(),
-        f64::NEG_INFINITY
-    );
+    assert_eq!(q(-12, 500, DecimalSI).as_approximate_f64(), f64::NEG_INFINITY);
     assert_eq!(q(12, 18, DecimalSI).as_approximate_f64(), 1.2e19);
-    assert_eq!(
-        q(7 * 1024 * 1024, -8, BinarySI).as_approximate_f64(),
-        (7.0 * 1024.0 * 1024.0) / 100000000.0
-    );
+    assert_eq!(q(7 * 1024 * 1024, -8, BinarySI).as_approximate_f64(), (7.0 * 1024.0 * 1024.0) / 100000000.0);
 }
 
 #[test]
 fn serde_json() {
-    let values: Vec<Quantity> = ["1Gi", "100m", "1.5", "+1Ki", "1e3", "0"]
-        .iter()
-        .map(|s| parse(s))
-        .collect();
+    let values: Vec<Quantity> = ["1Gi", "100m", "1.5", "+1Ki", "1e3", "0"].iter().map(|s| parse(s)).collect();
     let json = serde_json::to_string(&values).unwrap_or_default();
     assert_eq!(json, r#"["1Gi","100m","1500m","+1Ki","1e3","0"]"#);
     let back: Vec<Quantity> = serde_json::from_str(&json).unwrap_or_default();
@@ -754,22 +621,12 @@ fn serde_json() {
         ("null", "0"),
     ] {
         let parsed: Result<Quantity, _> = serde_json::from_str(input);
-        assert_eq!(
-            parsed.map(|q| q.to_string()).ok(),
-            Some(want.to_string()),
-            "{input}"
-        );
+        assert_eq!(parsed.map(|q| q.to_string()).ok(), Some(want.to_string()), "{input}");
     }
     let err = serde_json::from_str::<Quantity>(r#""1mi""#).map_err(|e| e.to_string());
-    assert!(
-        matches!(&err, Err(m) if m.starts_with("unable to parse quantity's suffix")),
-        "{err:?}"
-    );
+    assert!(matches!(&err, Err(m) if m.starts_with("unable to parse quantity's suffix")), "{err:?}");
     // Upstream's TestQuantityValueSet: 1Mi is encoded as "1Mi".
-    assert_eq!(
-        serde_json::to_string(&parse("1Mi")).unwrap_or_default(),
-        r#""1Mi""#
-    );
+    assert_eq!(serde_json::to_string(&parse("1Mi")).unwrap_or_default(), r#""1Mi""#);
 }
 
 #[test]
@@ -777,8 +634,5 @@ fn k8s_openapi_conversion() {
     let wire = k8s_openapi::apimachinery::pkg::api::resource::Quantity("1536Mi".into());
     let q = Quantity::try_from(&wire).unwrap_or_default();
     assert_eq!(q, parse("1.5Gi"));
-    assert_eq!(
-        k8s_openapi::apimachinery::pkg::api::resource::Quantity::from(&parse("1.5Gi")).0,
-        "1536Mi"
-    );
+    assert_eq!(k8s_openapi::apimachinery::pkg::api::resource::Quantity::from(&parse("1.5Gi")).0, "1536Mi");
 }

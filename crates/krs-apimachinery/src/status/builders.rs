@@ -5,8 +5,8 @@ use std::fmt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{StatusCause, StatusDetails};
 
 use super::{
-    CAUSE_TYPE_UNEXPECTED_SERVER_RESPONSE, GroupKind, GroupResource, OPTIMISTIC_LOCK_ERROR_MSG,
-    StatusError, StatusReason, details, failure, non_empty, retry_after,
+    CAUSE_TYPE_UNEXPECTED_SERVER_RESPONSE, GroupKind, GroupResource, OPTIMISTIC_LOCK_ERROR_MSG, StatusError,
+    StatusReason, details, failure, non_empty, retry_after,
 };
 use crate::gofmt;
 use crate::validation::ErrorList;
@@ -17,11 +17,7 @@ pub fn new_not_found(qualified_resource: &GroupResource, name: &str) -> StatusEr
         404,
         StatusReason::NotFound,
         format!("{qualified_resource} {} not found", gofmt::quote(name)),
-        Some(details(
-            &qualified_resource.group,
-            &qualified_resource.resource,
-            name,
-        )),
+        Some(details(&qualified_resource.group, &qualified_resource.resource, name)),
     )
 }
 
@@ -31,11 +27,7 @@ pub fn new_already_exists(qualified_resource: &GroupResource, name: &str) -> Sta
         409,
         StatusReason::AlreadyExists,
         format!("{qualified_resource} {} already exists", gofmt::quote(name)),
-        Some(details(
-            &qualified_resource.group,
-            &qualified_resource.resource,
-            name,
-        )),
+        Some(details(&qualified_resource.group, &qualified_resource.resource, name)),
     )
 }
 
@@ -45,11 +37,7 @@ pub fn new_generate_name_conflict(
     name: &str,
     retry_after_seconds: i32,
 ) -> StatusError {
-    let mut d = details(
-        &qualified_resource.group,
-        &qualified_resource.resource,
-        name,
-    );
+    let mut d = details(&qualified_resource.group, &qualified_resource.resource, name);
     d.retry_after_seconds = retry_after(retry_after_seconds);
     failure(
         409,
@@ -64,41 +52,26 @@ pub fn new_generate_name_conflict(
 
 /// 401 Unauthorized; an empty reason reads `not authorized` (`errors.NewUnauthorized`).
 pub fn new_unauthorized(reason: &str) -> StatusError {
-    let message = if reason.is_empty() {
-        "not authorized"
-    } else {
-        reason
-    };
+    let message = if reason.is_empty() { "not authorized" } else { reason };
     failure(401, StatusReason::Unauthorized, message.to_owned(), None)
 }
 
 /// 403 Forbidden (`errors.NewForbidden`): `configmaps "x" is forbidden: <reason>`, or
 /// `configmaps is forbidden: <reason>` without a name, or `forbidden: <reason>` without a
 /// resource. The authorizer's reason is usually built with [`forbidden_message`].
-pub fn new_forbidden(
-    qualified_resource: &GroupResource,
-    name: &str,
-    reason: impl fmt::Display,
-) -> StatusError {
+pub fn new_forbidden(qualified_resource: &GroupResource, name: &str, reason: impl fmt::Display) -> StatusError {
     let message = if qualified_resource.is_empty() {
         format!("forbidden: {reason}")
     } else if name.is_empty() {
         format!("{qualified_resource} is forbidden: {reason}")
     } else {
-        format!(
-            "{qualified_resource} {} is forbidden: {reason}",
-            gofmt::quote(name)
-        )
+        format!("{qualified_resource} {} is forbidden: {reason}", gofmt::quote(name))
     };
     failure(
         403,
         StatusReason::Forbidden,
         message,
-        Some(details(
-            &qualified_resource.group,
-            &qualified_resource.resource,
-            name,
-        )),
+        Some(details(&qualified_resource.group, &qualified_resource.resource, name)),
     )
 }
 
@@ -115,11 +88,7 @@ pub fn forbidden_message(
     namespace: &str,
     authorizer_reason: &str,
 ) -> String {
-    let resource = if subresource.is_empty() {
-        resource.to_owned()
-    } else {
-        format!("{resource}/{subresource}")
-    };
+    let resource = if subresource.is_empty() { resource.to_owned() } else { format!("{resource}/{subresource}") };
     let mut msg = if namespace.is_empty() {
         format!(
             "User {} cannot {verb} resource {} in API group {} at the cluster scope",
@@ -144,17 +113,8 @@ pub fn forbidden_message(
 }
 
 /// [`forbidden_message`] for a non-resource request: `User "bob" cannot get path "/metrics"`.
-pub fn forbidden_path_message(
-    user: &str,
-    verb: &str,
-    path: &str,
-    authorizer_reason: &str,
-) -> String {
-    let mut msg = format!(
-        "User {} cannot {verb} path {}",
-        gofmt::quote(user),
-        gofmt::quote(path)
-    );
+pub fn forbidden_path_message(user: &str, verb: &str, path: &str, authorizer_reason: &str) -> String {
+    let mut msg = format!("User {} cannot {verb} path {}", gofmt::quote(user), gofmt::quote(path));
     if !authorizer_reason.is_empty() {
         msg.push_str(": ");
         msg.push_str(authorizer_reason);
@@ -163,23 +123,12 @@ pub fn forbidden_path_message(
 }
 
 /// 409 Conflict: `Operation cannot be fulfilled on configmaps "x": <err>` (`errors.NewConflict`).
-pub fn new_conflict(
-    qualified_resource: &GroupResource,
-    name: &str,
-    err: impl fmt::Display,
-) -> StatusError {
+pub fn new_conflict(qualified_resource: &GroupResource, name: &str, err: impl fmt::Display) -> StatusError {
     failure(
         409,
         StatusReason::Conflict,
-        format!(
-            "Operation cannot be fulfilled on {qualified_resource} {}: {err}",
-            gofmt::quote(name)
-        ),
-        Some(details(
-            &qualified_resource.group,
-            &qualified_resource.resource,
-            name,
-        )),
+        format!("Operation cannot be fulfilled on {qualified_resource} {}: {err}", gofmt::quote(name)),
+        Some(details(&qualified_resource.group, &qualified_resource.resource, name)),
     )
 }
 
@@ -192,10 +141,7 @@ pub fn new_optimistic_lock_conflict(qualified_resource: &GroupResource, name: &s
 /// 409 Conflict of a server-side apply, with one cause per conflicting field
 /// (`errors.NewApplyConflict`).
 pub fn new_apply_conflict(causes: Vec<StatusCause>, message: &str) -> StatusError {
-    let d = StatusDetails {
-        causes: (!causes.is_empty()).then_some(causes),
-        ..Default::default()
-    };
+    let d = StatusDetails { causes: (!causes.is_empty()).then_some(causes), ..Default::default() };
     failure(409, StatusReason::Conflict, message.to_owned(), Some(d))
 }
 
@@ -244,38 +190,26 @@ pub fn new_bad_request(reason: &str) -> StatusError {
     failure(400, StatusReason::BadRequest, reason.to_owned(), None)
 }
 
+/// What upstream's `ErrorToAPIStatus` makes of an error that carries no status: 500 with no
+/// reason and the error's text as the message (kubectl prints "Error from server: ...").
+pub fn new_untyped_error(message: &str) -> StatusError {
+    failure(500, StatusReason::Unknown, message.to_owned(), None)
+}
+
 /// 429 TooManyRequests with a retry delay (`errors.NewTooManyRequests`).
 pub fn new_too_many_requests(message: &str, retry_after_seconds: i32) -> StatusError {
-    let d = StatusDetails {
-        retry_after_seconds: retry_after(retry_after_seconds),
-        ..Default::default()
-    };
-    failure(
-        429,
-        StatusReason::TooManyRequests,
-        message.to_owned(),
-        Some(d),
-    )
+    let d = StatusDetails { retry_after_seconds: retry_after(retry_after_seconds), ..Default::default() };
+    failure(429, StatusReason::TooManyRequests, message.to_owned(), Some(d))
 }
 
 /// 429 TooManyRequests: `Too many requests: <message>` (`errors.NewTooManyRequestsError`).
 pub fn new_too_many_requests_error(message: &str) -> StatusError {
-    failure(
-        429,
-        StatusReason::TooManyRequests,
-        format!("Too many requests: {message}"),
-        None,
-    )
+    failure(429, StatusReason::TooManyRequests, format!("Too many requests: {message}"), None)
 }
 
 /// 503 ServiceUnavailable (`errors.NewServiceUnavailable`).
 pub fn new_service_unavailable(reason: &str) -> StatusError {
-    failure(
-        503,
-        StatusReason::ServiceUnavailable,
-        reason.to_owned(),
-        None,
-    )
+    failure(503, StatusReason::ServiceUnavailable, reason.to_owned(), None)
 }
 
 /// 405 MethodNotAllowed: `delete is not supported on resources of kind "bindings"`
@@ -284,15 +218,8 @@ pub fn new_method_not_supported(qualified_resource: &GroupResource, action: &str
     failure(
         405,
         StatusReason::MethodNotAllowed,
-        format!(
-            "{action} is not supported on resources of kind {}",
-            gofmt::quote(&qualified_resource.to_string())
-        ),
-        Some(details(
-            &qualified_resource.group,
-            &qualified_resource.resource,
-            "",
-        )),
+        format!("{action} is not supported on resources of kind {}", gofmt::quote(&qualified_resource.to_string())),
+        Some(details(&qualified_resource.group, &qualified_resource.resource, "")),
     )
 }
 
@@ -302,11 +229,7 @@ pub fn new_server_timeout(
     operation: &str,
     retry_after_seconds: i32,
 ) -> StatusError {
-    let mut d = details(
-        &qualified_resource.group,
-        &qualified_resource.resource,
-        operation,
-    );
+    let mut d = details(&qualified_resource.group, &qualified_resource.resource, operation);
     d.retry_after_seconds = retry_after(retry_after_seconds);
     failure(
         500,
@@ -333,44 +256,23 @@ pub fn new_server_timeout_for_kind(
 pub fn new_internal_error(err: impl fmt::Display) -> StatusError {
     let text = err.to_string();
     let d = StatusDetails {
-        causes: Some(vec![StatusCause {
-            message: non_empty(&text),
-            ..Default::default()
-        }]),
+        causes: Some(vec![StatusCause { message: non_empty(&text), ..Default::default() }]),
         ..Default::default()
     };
-    failure(
-        500,
-        StatusReason::InternalError,
-        format!("Internal error occurred: {text}"),
-        Some(d),
-    )
+    failure(500, StatusReason::InternalError, format!("Internal error occurred: {text}"), Some(d))
 }
 
 /// 504 Timeout: `Timeout: <message>`; the operation may still complete
 /// (`errors.NewTimeoutError`).
 pub fn new_timeout_error(message: &str, retry_after_seconds: i32) -> StatusError {
-    let d = StatusDetails {
-        retry_after_seconds: retry_after(retry_after_seconds),
-        ..Default::default()
-    };
-    failure(
-        504,
-        StatusReason::Timeout,
-        format!("Timeout: {message}"),
-        Some(d),
-    )
+    let d = StatusDetails { retry_after_seconds: retry_after(retry_after_seconds), ..Default::default() };
+    failure(504, StatusReason::Timeout, format!("Timeout: {message}"), Some(d))
 }
 
 /// 413 RequestEntityTooLarge: `Request entity too large: <message>`
 /// (`errors.NewRequestEntityTooLargeError`).
 pub fn new_request_entity_too_large_error(message: &str) -> StatusError {
-    failure(
-        413,
-        StatusReason::RequestEntityTooLarge,
-        format!("Request entity too large: {message}"),
-        None,
-    )
+    failure(413, StatusReason::RequestEntityTooLarge, format!("Request entity too large: {message}"), None)
 }
 
 /// 406 NotAcceptable from content negotiation: `only the following media types are accepted:
@@ -379,10 +281,7 @@ pub fn new_not_acceptable(accepted: &[&str]) -> StatusError {
     failure(
         406,
         StatusReason::NotAcceptable,
-        format!(
-            "only the following media types are accepted: {}",
-            accepted.join(", ")
-        ),
+        format!("only the following media types are accepted: {}", accepted.join(", ")),
         None,
     )
 }
@@ -432,7 +331,10 @@ pub fn new_generic_server_response(
             },
         ),
         415 => (StatusReason::UnsupportedMediaType, server_message.to_owned()),
-        405 => (StatusReason::MethodNotAllowed, "the server does not allow this method on the requested resource".to_owned()),
+        405 => (
+            StatusReason::MethodNotAllowed,
+            "the server does not allow this method on the requested resource".to_owned(),
+        ),
         422 => (StatusReason::Invalid, "the server rejected our request due to an error in our request".to_owned()),
         503 => (StatusReason::ServiceUnavailable, "the server is currently unable to handle the request".to_owned()),
         504 => (
@@ -460,17 +362,10 @@ pub fn new_generic_server_response(
         if name.is_empty() {
             message = format!("{message} ({} {qualified_resource})", verb.to_lowercase());
         } else {
-            message = format!(
-                "{message} ({} {qualified_resource} {name})",
-                verb.to_lowercase()
-            );
+            message = format!("{message} ({} {qualified_resource} {name})", verb.to_lowercase());
         }
     }
-    let mut d = details(
-        &qualified_resource.group,
-        &qualified_resource.resource,
-        name,
-    );
+    let mut d = details(&qualified_resource.group, &qualified_resource.resource, name);
     if is_unexpected_response {
         d.causes = Some(vec![StatusCause {
             reason: Some(CAUSE_TYPE_UNEXPECTED_SERVER_RESPONSE.to_owned()),

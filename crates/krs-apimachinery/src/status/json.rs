@@ -2,9 +2,7 @@
 //! and `encoding/json` string escaping. Clients only need valid JSON, but byte-identical
 //! output keeps recorded responses and golden tests comparable with upstream.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
-    ListMeta, Status, StatusCause, StatusDetails,
-};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, Status, StatusCause, StatusDetails};
 
 use crate::gofmt;
 

@@ -10,13 +10,12 @@ mod builders;
 mod json;
 
 pub use builders::{
-    forbidden_message, forbidden_path_message, new_already_exists, new_apply_conflict,
-    new_bad_request, new_conflict, new_forbidden, new_generate_name_conflict,
-    new_generic_server_response, new_gone, new_internal_error, new_invalid,
+    forbidden_message, forbidden_path_message, new_already_exists, new_apply_conflict, new_bad_request, new_conflict,
+    new_forbidden, new_generate_name_conflict, new_generic_server_response, new_gone, new_internal_error, new_invalid,
     new_method_not_supported, new_not_acceptable, new_not_found, new_optimistic_lock_conflict,
-    new_request_entity_too_large_error, new_resource_expired, new_server_timeout,
-    new_server_timeout_for_kind, new_service_unavailable, new_timeout_error, new_too_many_requests,
-    new_too_many_requests_error, new_unauthorized, new_unsupported_media_type,
+    new_request_entity_too_large_error, new_resource_expired, new_server_timeout, new_server_timeout_for_kind,
+    new_service_unavailable, new_timeout_error, new_too_many_requests, new_too_many_requests_error, new_unauthorized,
+    new_unsupported_media_type, new_untyped_error,
 };
 
 use std::fmt;
@@ -44,10 +43,7 @@ pub struct GroupResource {
 impl GroupResource {
     /// A group and resource.
     pub fn new(group: impl Into<String>, resource: impl Into<String>) -> GroupResource {
-        GroupResource {
-            group: group.into(),
-            resource: resource.into(),
-        }
+        GroupResource { group: group.into(), resource: resource.into() }
     }
 
     /// True when both parts are empty.
@@ -58,11 +54,7 @@ impl GroupResource {
 
 impl fmt::Display for GroupResource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.group.is_empty() {
-            f.write_str(&self.resource)
-        } else {
-            write!(f, "{}.{}", self.resource, self.group)
-        }
+        if self.group.is_empty() { f.write_str(&self.resource) } else { write!(f, "{}.{}", self.resource, self.group) }
     }
 }
 
@@ -79,20 +71,13 @@ pub struct GroupKind {
 impl GroupKind {
     /// A group and kind.
     pub fn new(group: impl Into<String>, kind: impl Into<String>) -> GroupKind {
-        GroupKind {
-            group: group.into(),
-            kind: kind.into(),
-        }
+        GroupKind { group: group.into(), kind: kind.into() }
     }
 }
 
 impl fmt::Display for GroupKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.group.is_empty() {
-            f.write_str(&self.kind)
-        } else {
-            write!(f, "{}.{}", self.kind, self.group)
-        }
+        if self.group.is_empty() { f.write_str(&self.kind) } else { write!(f, "{}.{}", self.kind, self.group) }
     }
 }
 
@@ -174,10 +159,7 @@ impl StatusReason {
 
     /// The reason a wire string names.
     pub fn parse(s: &str) -> StatusReason {
-        StatusReason::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .unwrap_or(StatusReason::Unknown)
+        StatusReason::ALL.into_iter().find(|r| r.as_str() == s).unwrap_or(StatusReason::Unknown)
     }
 }
 
@@ -210,20 +192,10 @@ pub(crate) fn non_empty(s: &str) -> Option<String> {
 }
 
 pub(crate) fn details(group: &str, kind: &str, name: &str) -> StatusDetails {
-    StatusDetails {
-        group: non_empty(group),
-        kind: non_empty(kind),
-        name: non_empty(name),
-        ..Default::default()
-    }
+    StatusDetails { group: non_empty(group), kind: non_empty(kind), name: non_empty(name), ..Default::default() }
 }
 
-fn failure(
-    code: u16,
-    reason: StatusReason,
-    message: String,
-    details: Option<StatusDetails>,
-) -> StatusError {
+fn failure(code: u16, reason: StatusReason, message: String, details: Option<StatusDetails>) -> StatusError {
     StatusError {
         status: Status {
             code: Some(i32::from(code)),
@@ -285,11 +257,7 @@ impl StatusError {
 
     /// The first cause of the given type (`errors.StatusCause`).
     pub fn status_cause(&self, cause_type: &str) -> Option<&StatusCause> {
-        self.details()?
-            .causes
-            .as_ref()?
-            .iter()
-            .find(|c| c.reason.as_deref() == Some(cause_type))
+        self.details()?.causes.as_ref()?.iter().find(|c| c.reason.as_deref() == Some(cause_type))
     }
 
     /// Whether a cause of the given type is present (`errors.HasStatusCause`).
@@ -391,11 +359,7 @@ impl StatusError {
     pub fn suggests_client_delay(&self) -> Option<i32> {
         let d = self.details()?;
         let seconds = d.retry_after_seconds.unwrap_or(0);
-        if self.reason() == StatusReason::ServerTimeout || seconds > 0 {
-            Some(seconds)
-        } else {
-            None
-        }
+        if self.reason() == StatusReason::ServerTimeout || seconds > 0 { Some(seconds) } else { None }
     }
 }
 

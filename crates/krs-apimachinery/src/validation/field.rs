@@ -197,12 +197,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn build(
-        error_type: ErrorType,
-        path: &Path,
-        bad_value: BadValue,
-        detail: String,
-    ) -> FieldError {
+    fn build(error_type: ErrorType, path: &Path, bad_value: BadValue, detail: String) -> FieldError {
         FieldError {
             error_type,
             field: path.to_string(),
@@ -223,10 +218,9 @@ impl FieldError {
     /// The message without the field name (`Error.ErrorBody`): the part a Status cause carries.
     pub fn body(&self) -> String {
         let mut s = match self.error_type {
-            ErrorType::Required
-            | ErrorType::Forbidden
-            | ErrorType::TooLong
-            | ErrorType::Internal => self.error_type.message().to_owned(),
+            ErrorType::Required | ErrorType::Forbidden | ErrorType::TooLong | ErrorType::Internal => {
+                self.error_type.message().to_owned()
+            }
             _ if self.bad_value == BadValue::Omitted => self.error_type.message().to_owned(),
             _ => format!("{}: {}", self.error_type.message(), self.bad_value),
         };
@@ -248,12 +242,7 @@ impl std::error::Error for FieldError {}
 
 /// A required value is missing (`field.Required`).
 pub fn required(path: &Path, detail: impl Into<String>) -> FieldError {
-    FieldError::build(
-        ErrorType::Required,
-        path,
-        BadValue::String(String::new()),
-        detail.into(),
-    )
+    FieldError::build(ErrorType::Required, path, BadValue::String(String::new()), detail.into())
 }
 
 /// A malformed value (`field.Invalid`).
@@ -262,11 +251,7 @@ pub fn invalid(path: &Path, value: impl Into<BadValue>, detail: impl Into<String
 }
 
 /// A value does not have the expected type (`field.TypeInvalid`).
-pub fn type_invalid(
-    path: &Path,
-    value: impl Into<BadValue>,
-    detail: impl Into<String>,
-) -> FieldError {
+pub fn type_invalid(path: &Path, value: impl Into<BadValue>, detail: impl Into<String>) -> FieldError {
     FieldError::build(ErrorType::TypeInvalid, path, value.into(), detail.into())
 }
 
@@ -288,18 +273,11 @@ pub fn duplicate(path: &Path, value: impl Into<BadValue>) -> FieldError {
 /// let e = field::not_supported(&Path::new("spec").child("restartPolicy"), "x", &["Always", "Never", "OnFailure"]);
 /// assert_eq!(e.to_string(), r#"spec.restartPolicy: Unsupported value: "x": supported values: "Always", "Never", "OnFailure""#);
 /// ```
-pub fn not_supported<S: AsRef<str>>(
-    path: &Path,
-    value: impl Into<BadValue>,
-    valid_values: &[S],
-) -> FieldError {
+pub fn not_supported<S: AsRef<str>>(path: &Path, value: impl Into<BadValue>, valid_values: &[S]) -> FieldError {
     let detail = if valid_values.is_empty() {
         String::new()
     } else {
-        let quoted: Vec<String> = valid_values
-            .iter()
-            .map(|v| gofmt::quote(v.as_ref()))
-            .collect();
+        let quoted: Vec<String> = valid_values.iter().map(|v| gofmt::quote(v.as_ref())).collect();
         format!("supported values: {}", quoted.join(", "))
     };
     FieldError::build(ErrorType::NotSupported, path, value.into(), detail)
@@ -307,12 +285,7 @@ pub fn not_supported<S: AsRef<str>>(
 
 /// A well-formed value that is not permitted here (`field.Forbidden`).
 pub fn forbidden(path: &Path, detail: impl Into<String>) -> FieldError {
-    FieldError::build(
-        ErrorType::Forbidden,
-        path,
-        BadValue::String(String::new()),
-        detail.into(),
-    )
+    FieldError::build(ErrorType::Forbidden, path, BadValue::String(String::new()), detail.into())
 }
 
 /// A value is longer than `max_length` bytes (`field.TooLong`); a negative maximum is not shown.
@@ -323,12 +296,7 @@ pub fn too_long(path: &Path, max_length: i64) -> FieldError {
     } else {
         "value is too long".to_owned()
     };
-    FieldError::build(
-        ErrorType::TooLong,
-        path,
-        BadValue::String("<value omitted>".into()),
-        detail,
-    )
+    FieldError::build(ErrorType::TooLong, path, BadValue::String("<value omitted>".into()), detail)
 }
 
 /// A list has more than `max_quantity` items (`field.TooMany`); negative numbers are not shown.
@@ -339,11 +307,7 @@ pub fn too_many(path: &Path, actual_quantity: i64, max_quantity: i64) -> FieldEr
     } else {
         "has too many items".to_owned()
     };
-    let actual = if actual_quantity >= 0 {
-        BadValue::Int(actual_quantity)
-    } else {
-        BadValue::Omitted
-    };
+    let actual = if actual_quantity >= 0 { BadValue::Int(actual_quantity) } else { BadValue::Omitted };
     FieldError::build(ErrorType::TooMany, path, actual, detail)
 }
 
@@ -391,12 +355,7 @@ impl ErrorList {
             return None;
         }
         let mut seen = BTreeSet::new();
-        let errors = self
-            .0
-            .iter()
-            .filter(|e| seen.insert(e.to_string()))
-            .cloned()
-            .collect();
+        let errors = self.0.iter().filter(|e| seen.insert(e.to_string())).cloned().collect();
         Some(Aggregate(errors))
     }
 
@@ -525,101 +484,32 @@ mod tests {
     fn error_formatting() {
         let s = |v: &str| BadValue::String(v.into());
         let cases: Vec<(FieldError, &str)> = vec![
+            (raw(ErrorType::Required, s("the value")), "path.to.field: Required value: the details"),
+            (required(&p(), "the details"), "path.to.field: Required value: the details"),
+            (raw(ErrorType::Forbidden, s("the value")), "path.to.field: Forbidden: the details"),
+            (forbidden(&p(), "the details"), "path.to.field: Forbidden: the details"),
+            (raw(ErrorType::TooLong, s("the value")), "path.to.field: Too long: the details"),
+            (too_long(&p(), 1), "path.to.field: Too long: may not be more than 1 byte"),
+            (too_long(&p(), 2), "path.to.field: Too long: may not be more than 2 bytes"),
+            (too_long(&p(), -1), "path.to.field: Too long: value is too long"),
+            (raw(ErrorType::TooMany, s("the value")), r#"path.to.field: Too many: "the value": the details"#),
+            (too_many(&p(), 2, 1), "path.to.field: Too many: 2: must have at most 1 item"),
+            (too_many(&p(), 3, 2), "path.to.field: Too many: 3: must have at most 2 items"),
+            (too_many(&p(), 2, -1), "path.to.field: Too many: 2: has too many items"),
+            (too_many(&p(), -1, 1), "path.to.field: Too many: must have at most 1 item"),
+            (raw(ErrorType::Internal, s("the value")), "path.to.field: Internal error: the details"),
+            (internal_error(&p(), &"the error"), "path.to.field: Internal error: the error"),
+            (raw(ErrorType::Invalid, s("the value")), r#"path.to.field: Invalid value: "the value": the details"#),
+            (raw(ErrorType::Invalid, BadValue::Int(-42)), "path.to.field: Invalid value: -42: the details"),
+            (raw(ErrorType::Invalid, BadValue::Bool(true)), "path.to.field: Invalid value: true: the details"),
             (
-                raw(ErrorType::Required, s("the value")),
-                "path.to.field: Required value: the details",
-            ),
-            (
-                required(&p(), "the details"),
-                "path.to.field: Required value: the details",
-            ),
-            (
-                raw(ErrorType::Forbidden, s("the value")),
-                "path.to.field: Forbidden: the details",
-            ),
-            (
-                forbidden(&p(), "the details"),
-                "path.to.field: Forbidden: the details",
-            ),
-            (
-                raw(ErrorType::TooLong, s("the value")),
-                "path.to.field: Too long: the details",
-            ),
-            (
-                too_long(&p(), 1),
-                "path.to.field: Too long: may not be more than 1 byte",
-            ),
-            (
-                too_long(&p(), 2),
-                "path.to.field: Too long: may not be more than 2 bytes",
-            ),
-            (
-                too_long(&p(), -1),
-                "path.to.field: Too long: value is too long",
-            ),
-            (
-                raw(ErrorType::TooMany, s("the value")),
-                r#"path.to.field: Too many: "the value": the details"#,
-            ),
-            (
-                too_many(&p(), 2, 1),
-                "path.to.field: Too many: 2: must have at most 1 item",
-            ),
-            (
-                too_many(&p(), 3, 2),
-                "path.to.field: Too many: 3: must have at most 2 items",
-            ),
-            (
-                too_many(&p(), 2, -1),
-                "path.to.field: Too many: 2: has too many items",
-            ),
-            (
-                too_many(&p(), -1, 1),
-                "path.to.field: Too many: must have at most 1 item",
-            ),
-            (
-                raw(ErrorType::Internal, s("the value")),
-                "path.to.field: Internal error: the details",
-            ),
-            (
-                internal_error(&p(), &"the error"),
-                "path.to.field: Internal error: the error",
-            ),
-            (
-                raw(ErrorType::Invalid, s("the value")),
-                r#"path.to.field: Invalid value: "the value": the details"#,
-            ),
-            (
-                raw(ErrorType::Invalid, BadValue::Int(-42)),
-                "path.to.field: Invalid value: -42: the details",
-            ),
-            (
-                raw(ErrorType::Invalid, BadValue::Bool(true)),
-                "path.to.field: Invalid value: true: the details",
-            ),
-            (
-                raw(
-                    ErrorType::Invalid,
-                    BadValue::string_list(&["one", "two", "three"]),
-                ),
+                raw(ErrorType::Invalid, BadValue::string_list(&["one", "two", "three"])),
                 r#"path.to.field: Invalid value: ["one","two","three"]: the details"#,
             ),
-            (
-                raw(ErrorType::Invalid, BadValue::Omitted),
-                "path.to.field: Invalid value: the details",
-            ),
-            (
-                raw(ErrorType::Invalid, BadValue::null()),
-                "path.to.field: Invalid value: null: the details",
-            ),
-            (
-                invalid(&p(), "the value", "the details"),
-                r#"path.to.field: Invalid value: "the value": the details"#,
-            ),
-            (
-                raw(ErrorType::NotFound, s("the value")),
-                r#"path.to.field: Not found: "the value": the details"#,
-            ),
+            (raw(ErrorType::Invalid, BadValue::Omitted), "path.to.field: Invalid value: the details"),
+            (raw(ErrorType::Invalid, BadValue::null()), "path.to.field: Invalid value: null: the details"),
+            (invalid(&p(), "the value", "the details"), r#"path.to.field: Invalid value: "the value": the details"#),
+            (raw(ErrorType::NotFound, s("the value")), r#"path.to.field: Not found: "the value": the details"#),
             (
                 raw(ErrorType::NotSupported, s("the value")),
                 r#"path.to.field: Unsupported value: "the value": the details"#,
@@ -628,18 +518,9 @@ mod tests {
                 not_supported(&p(), "the value", &["val1", "val2"]),
                 r#"path.to.field: Unsupported value: "the value": supported values: "val1", "val2""#,
             ),
-            (
-                raw(ErrorType::Duplicate, s("the value")),
-                r#"path.to.field: Duplicate value: "the value": the details"#,
-            ),
-            (
-                duplicate(&p(), "the value"),
-                r#"path.to.field: Duplicate value: "the value""#,
-            ),
-            (
-                raw(ErrorType::TypeInvalid, s("the value")),
-                r#"path.to.field: Invalid value: "the value": the details"#,
-            ),
+            (raw(ErrorType::Duplicate, s("the value")), r#"path.to.field: Duplicate value: "the value": the details"#),
+            (duplicate(&p(), "the value"), r#"path.to.field: Duplicate value: "the value""#),
+            (raw(ErrorType::TypeInvalid, s("the value")), r#"path.to.field: Invalid value: "the value": the details"#),
             (
                 type_invalid(&p(), "the value", "the details"),
                 r#"path.to.field: Invalid value: "the value": the details"#,
@@ -659,20 +540,12 @@ mod tests {
             int_field: i64,
             bool_field: bool,
         }
-        let v = BadValue::json(&TinyStruct {
-            string_field: "stringval".into(),
-            int_field: 9376,
-            bool_field: true,
-        });
+        let v = BadValue::json(&TinyStruct { string_field: "stringval".into(), int_field: 9376, bool_field: true });
         let rendered = raw(ErrorType::Invalid, v).to_string();
         // Member order follows the serializer; the content is upstream's.
-        assert!(
-            rendered.contains(r#""stringField":"stringval""#),
-            "{rendered}"
-        );
+        assert!(rendered.contains(r#""stringField":"stringval""#), "{rendered}");
         assert!(rendered.contains(r#""intField":9376"#), "{rendered}");
-        let map: std::collections::BTreeMap<&str, i32> =
-            [("one", 1), ("two", 2), ("three", 3)].into();
+        let map: std::collections::BTreeMap<&str, i32> = [("one", 1), ("two", 2), ("three", 3)].into();
         assert_eq!(
             raw(ErrorType::Invalid, BadValue::json(&map)).to_string(),
             r#"path.to.field: Invalid value: {"one":1,"three":3,"two":2}: the details"#
@@ -691,10 +564,7 @@ mod tests {
         assert_eq!(list.to_string(), r#"f: Invalid value: "v": d"#);
         let list = ErrorList(vec![one, internal_error(&Path::new(""), &"e")]);
         assert_eq!(list.to_aggregate().map(|a| a.errors().len()), Some(2));
-        assert_eq!(
-            list.to_string(),
-            r#"[f: Invalid value: "v": d, []: Internal error: e]"#
-        );
+        assert_eq!(list.to_string(), r#"[f: Invalid value: "v": d, []: Internal error: e]"#);
     }
 
     #[test]
@@ -702,15 +572,8 @@ mod tests {
         assert_eq!(ErrorType::Invalid.as_str(), "FieldValueInvalid");
         assert_eq!(ErrorType::Internal.as_str(), "InternalError");
         assert_eq!(ErrorType::TypeInvalid.as_str(), "FieldValueTypeInvalid");
-        let list = ErrorList(vec![
-            invalid(&Path::new("a"), "x", ""),
-            required(&Path::new("b"), ""),
-        ])
-        .with_origin("o");
+        let list = ErrorList(vec![invalid(&Path::new("a"), "x", ""), required(&Path::new("b"), "")]).with_origin("o");
         assert!(list.iter().all(|e| e.origin == "o"));
-        assert_eq!(
-            list.retain(|e| e.error_type == ErrorType::Required).len(),
-            1
-        );
+        assert_eq!(list.retain(|e| e.error_type == ErrorType::Required).len(), 1);
     }
 }

@@ -125,11 +125,7 @@ fn format_v6(b: &Ip16) -> String {
 
 /// `net.IP.String`: IPv4 (including IPv4-mapped) in dotted form, otherwise RFC 5952.
 fn format_net_ip(b: &Ip16) -> String {
-    if is_v4_mapped(b) {
-        format_v4(&[b[12], b[13], b[14], b[15]])
-    } else {
-        format_v6(b)
-    }
+    if is_v4_mapped(b) { format_v4(&[b[12], b[13], b[14], b[15]]) } else { format_v6(b) }
 }
 
 /// Decimal digits at the start of `s`: (value, digits consumed); `None` without digits or once
@@ -292,11 +288,7 @@ impl SloppyCidr {
     /// `IPNet.String()`: an IPv4(-mapped) network prints as IPv4 with its mask shortened.
     fn network_string(&self) -> String {
         if self.bits == 128 && is_v4_mapped(&self.network) {
-            return format!(
-                "{}/{}",
-                format_net_ip(&self.network),
-                self.ones.saturating_sub(96)
-            );
+            return format!("{}/{}", format_net_ip(&self.network), self.ones.saturating_sub(96));
         }
         format!("{}/{}", format_net_ip(&self.network), self.ones)
     }
@@ -318,12 +310,7 @@ fn parse_cidr_sloppy(s: &str) -> Option<SloppyCidr> {
     } else {
         apply_mask(&mut network, ones);
     }
-    Some(SloppyCidr {
-        ip,
-        ones,
-        bits,
-        network,
-    })
+    Some(SloppyCidr { ip, ones, bits, network })
 }
 
 /// Go's `netip.ParsePrefix`: strict address, no leading zeros or sign in the length.
@@ -345,22 +332,14 @@ fn parse_prefix_strict(s: &str) -> Option<(Addr, u32)> {
 fn parse_ip_errors(path: &Path, value: &str, strict: bool) -> (Option<Ip16>, ErrorList) {
     let mut errs = ErrorList::new();
     let Some(ip) = parse_ip_sloppy(value) else {
-        errs.push(field::invalid(
-            path,
-            value,
-            "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
-        ));
+        errs.push(field::invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"));
         return (None, errs);
     };
     if strict {
         match parse_addr_strict(value) {
             None => errs.push(field::invalid(path, value, "must not have leading 0s")),
             Some(addr) if addr.is_4in6() => {
-                errs.push(field::invalid(
-                    path,
-                    value,
-                    "must not be an IPv4-mapped IPv6 address",
-                ));
+                errs.push(field::invalid(path, value, "must not be an IPv4-mapped IPv6 address"));
             }
             Some(_) => {}
         }
@@ -383,11 +362,7 @@ pub fn is_valid_ip(path: &Path, value: &str) -> ErrorList {
     if let (Some(ip), true) = (ip, errs.is_empty()) {
         let canonical = format_net_ip(&ip);
         if value != canonical {
-            errs.push(field::invalid(
-                path,
-                value,
-                format!("must be in canonical form ({})", gofmt::quote(&canonical)),
-            ));
+            errs.push(field::invalid(path, value, format!("must be in canonical form ({})", gofmt::quote(&canonical))));
         }
     }
     errs.with_origin("format=ip-strict")
@@ -405,9 +380,7 @@ pub fn is_valid_ip_for_legacy_field<S: AsRef<str>>(
     if valid_old_ips.iter().any(|v| v.as_ref() == value) {
         return ErrorList::new();
     }
-    parse_ip_errors(path, value, strict_validation)
-        .1
-        .with_origin("format=ip-sloppy")
+    parse_ip_errors(path, value, strict_validation).1.with_origin("format=ip-sloppy")
 }
 
 /// Warnings for an IP accepted by [`is_valid_ip_for_legacy_field`] in a non-standard form
@@ -438,33 +411,17 @@ pub fn get_warnings_for_ip(path: &Path, value: &str) -> Vec<String> {
 fn parse_cidr_errors(path: &Path, value: &str, strict: bool) -> (Option<SloppyCidr>, ErrorList) {
     let mut errs = ErrorList::new();
     let Some(cidr) = parse_cidr_sloppy(value) else {
-        errs.push(field::invalid(
-            path,
-            value,
-            "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
-        ));
+        errs.push(field::invalid(path, value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"));
         return (None, errs);
     };
     if strict {
         match parse_prefix_strict(value) {
-            None => errs.push(field::invalid(
-                path,
-                value,
-                "must not have leading 0s in IP or prefix length",
-            )),
+            None => errs.push(field::invalid(path, value, "must not have leading 0s in IP or prefix length")),
             Some((addr, _)) if addr.is_4in6() => {
-                errs.push(field::invalid(
-                    path,
-                    value,
-                    "must not have an IPv4-mapped IPv6 address",
-                ));
+                errs.push(field::invalid(path, value, "must not have an IPv4-mapped IPv6 address"));
             }
             Some((addr, bits)) if addr.masked(bits) != addr => {
-                errs.push(field::invalid(
-                    path,
-                    value,
-                    "must not have bits set beyond the prefix length",
-                ));
+                errs.push(field::invalid(path, value, "must not have bits set beyond the prefix length"));
             }
             Some(_) => {}
         }
@@ -478,11 +435,7 @@ pub fn is_valid_cidr(path: &Path, value: &str) -> ErrorList {
     if let (Some(cidr), true) = (cidr, errs.is_empty()) {
         let canonical = cidr.network_string();
         if value != canonical {
-            errs.push(field::invalid(
-                path,
-                value,
-                format!("must be in canonical form ({})", gofmt::quote(&canonical)),
-            ));
+            errs.push(field::invalid(path, value, format!("must be in canonical form ({})", gofmt::quote(&canonical))));
         }
     }
     errs
@@ -558,11 +511,7 @@ pub fn is_valid_interface_address(path: &Path, value: &str) -> ErrorList {
     }
     let canonical = format!("{}/{}", format_net_ip(&cidr.ip), ones);
     if value != canonical {
-        errs.push(field::invalid(
-            path,
-            value,
-            format!("must be in canonical form ({})", gofmt::quote(&canonical)),
-        ));
+        errs.push(field::invalid(path, value, format!("must be in canonical form ({})", gofmt::quote(&canonical))));
     }
     errs
 }

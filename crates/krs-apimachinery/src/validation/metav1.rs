@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
-    LabelSelector, LabelSelectorRequirement, ManagedFieldsEntry,
-};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ManagedFieldsEntry};
 
 use super::{ErrorList, Path, field, is_qualified_name, is_valid_label_value};
 use crate::gofmt;
@@ -72,11 +70,7 @@ pub fn validate_label_selector(
         errs.append(validate_labels(labels, &path.child("matchLabels")));
     }
     for (i, expr) in selector.match_expressions.iter().flatten().enumerate() {
-        errs.append(validate_label_selector_requirement(
-            expr,
-            opts,
-            &path.child("matchExpressions").index(i),
-        ));
+        errs.append(validate_label_selector_requirement(expr, opts, &path.child("matchExpressions").index(i)));
     }
     errs
 }
@@ -108,11 +102,7 @@ pub fn validate_label_selector_requirement(
         }
         op => {
             if !opts.allow_unknown_operator_in_requirement {
-                errs.push(field::invalid(
-                    &path.child("operator"),
-                    op,
-                    "not a valid selector operator",
-                ));
+                errs.push(field::invalid(&path.child("operator"), op, "not a valid selector operator"));
             }
         }
     }
@@ -152,31 +142,15 @@ pub fn validate_managed_fields(entries: &[ManagedFieldsEntry], path: &Path) -> E
         let path = path.index(i);
         let operation = entry.operation.as_deref().unwrap_or_default();
         if operation != "Apply" && operation != "Update" {
-            errs.push(field::invalid(
-                &path.child("operation"),
-                operation,
-                "must be `Apply` or `Update`",
-            ));
+            errs.push(field::invalid(&path.child("operation"), operation, "must be `Apply` or `Update`"));
         }
         let fields_type = entry.fields_type.as_deref().unwrap_or_default();
         if !fields_type.is_empty() && fields_type != "FieldsV1" {
-            errs.push(field::invalid(
-                &path.child("fieldsType"),
-                fields_type,
-                "must be `FieldsV1`",
-            ));
+            errs.push(field::invalid(&path.child("fieldsType"), fields_type, "must be `FieldsV1`"));
         }
-        errs.append(validate_field_manager(
-            entry.manager.as_deref().unwrap_or_default(),
-            &path.child("manager"),
-        ));
-        if entry.subresource.as_deref().unwrap_or_default().len() as i64
-            > MAX_SUBRESOURCE_NAME_LENGTH
-        {
-            errs.push(field::too_long(
-                &path.child("subresource"),
-                MAX_SUBRESOURCE_NAME_LENGTH,
-            ));
+        errs.append(validate_field_manager(entry.manager.as_deref().unwrap_or_default(), &path.child("manager")));
+        if entry.subresource.as_deref().unwrap_or_default().len() as i64 > MAX_SUBRESOURCE_NAME_LENGTH {
+            errs.push(field::too_long(&path.child("subresource"), MAX_SUBRESOURCE_NAME_LENGTH));
         }
     }
     errs
@@ -230,22 +204,17 @@ mod tests {
     #[test]
     fn labels_report_keys_and_values_at_the_map() {
         let p = Path::new("metadata").child("labels");
-        let labels: BTreeMap<String, String> = [
-            ("a/b/c".to_string(), "ok".to_string()),
-            ("k".into(), "-bad".into()),
-        ]
-        .into();
+        let labels: BTreeMap<String, String> =
+            [("a/b/c".to_string(), "ok".to_string()), ("k".into(), "-bad".into())].into();
         let errs = validate_labels(&labels, &p);
         assert_eq!(errs.len(), 2);
-        assert!(errs[0].to_string().starts_with(
-            r#"metadata.labels: Invalid value: "a/b/c": a qualified name must consist of"#
-        ));
-        assert_eq!(errs[0].origin, "labelKey");
         assert!(
-            errs[1]
+            errs[0]
                 .to_string()
-                .starts_with(r#"metadata.labels: Invalid value: "-bad": a valid label must be"#)
+                .starts_with(r#"metadata.labels: Invalid value: "a/b/c": a qualified name must consist of"#)
         );
+        assert_eq!(errs[0].origin, "labelKey");
+        assert!(errs[1].to_string().starts_with(r#"metadata.labels: Invalid value: "-bad": a valid label must be"#));
     }
 
     #[test]
@@ -266,10 +235,7 @@ mod tests {
                 ..Default::default()
             },
         ];
-        let got: Vec<String> = validate_managed_fields(&entries, &p)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let got: Vec<String> = validate_managed_fields(&entries, &p).iter().map(ToString::to_string).collect();
         assert_eq!(
             got,
             vec![

@@ -7,7 +7,8 @@
 use super::{ErrorList, Path, field};
 
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const QUALIFIED_NAME_ERR_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const QUALIFIED_NAME_ERR_MSG: &str =
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const QUALIFIED_NAME_MAX_LENGTH: usize = 63;
 
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
@@ -20,11 +21,9 @@ const DNS1123_LABEL_ERR_MSG: &str = "a lowercase RFC 1123 label must consist of 
 /// The longest DNS (RFC 1123) label.
 pub const DNS1123_LABEL_MAX_LENGTH: usize = 63;
 
-const DNS1123_SUBDOMAIN_FMT: &str =
-    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const DNS1123_SUBDOMAIN_ERR_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_UNDERSCORE_FMT: &str =
-    "_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_UNDERSCORE_FMT: &str = "_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*";
 const DNS1123_SUBDOMAIN_UNDERSCORE_ERR_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character";
 /// The longest DNS (RFC 1123) subdomain.
 pub const DNS1123_SUBDOMAIN_MAX_LENGTH: usize = 253;
@@ -34,28 +33,25 @@ const DNS1035_LABEL_ERR_MSG: &str = "a DNS-1035 label must consist of lower case
 /// The longest DNS (RFC 1035) label.
 pub const DNS1035_LABEL_MAX_LENGTH: usize = 63;
 
-const WILDCARD_DNS1123_SUBDOMAIN_FMT: &str =
-    "\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const WILDCARD_DNS1123_SUBDOMAIN_FMT: &str = "\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const WILDCARD_DNS1123_SUBDOMAIN_ERR_MSG: &str = "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character";
 
 const C_IDENTIFIER_FMT: &str = "[A-Za-z_][A-Za-z0-9_]*";
 const C_IDENTIFIER_ERR_MSG: &str = "a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'";
 
 const PERCENT_FMT: &str = "[0-9]+%";
-const PERCENT_ERR_MSG: &str =
-    "a valid percent string must be a numeric string followed by an ending '%'";
+const PERCENT_ERR_MSG: &str = "a valid percent string must be a numeric string followed by an ending '%'";
 
 const HTTP_HEADER_NAME_FMT: &str = "[-A-Za-z0-9]+";
-const HTTP_HEADER_NAME_ERR_MSG: &str =
-    "a valid HTTP header must consist of alphanumeric characters or '-'";
+const HTTP_HEADER_NAME_ERR_MSG: &str = "a valid HTTP header must consist of alphanumeric characters or '-'";
 
 const ENV_VAR_NAME_FMT: &str = "[-._a-zA-Z][-._a-zA-Z0-9]*";
 const ENV_VAR_NAME_ERR_MSG: &str = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit";
-const RELAXED_ENV_VAR_NAME_ERR_MSG: &str = "a valid environment variable name must consist only of printable ASCII characters other than '='";
+const RELAXED_ENV_VAR_NAME_ERR_MSG: &str =
+    "a valid environment variable name must consist only of printable ASCII characters other than '='";
 
 const CONFIG_MAP_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
-const CONFIG_MAP_KEY_ERR_MSG: &str =
-    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
+const CONFIG_MAP_KEY_ERR_MSG: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
 
 const HTTP_PATH_FMT: &str = r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+";
 
@@ -109,22 +105,16 @@ fn edged(s: &[u8], edge: fn(u8) -> bool, inner: fn(u8) -> bool) -> bool {
     match s {
         [] => false,
         [one] => edge(*one),
-        [first, middle @ .., last] => {
-            edge(*first) && edge(*last) && middle.iter().all(|b| inner(*b))
-        }
+        [first, middle @ .., last] => edge(*first) && edge(*last) && middle.iter().all(|b| inner(*b)),
     }
 }
 
 fn matches_qualified_name(s: &str) -> bool {
-    edged(s.as_bytes(), is_alnum, |b| {
-        is_alnum(b) || matches!(b, b'-' | b'_' | b'.')
-    })
+    edged(s.as_bytes(), is_alnum, |b| is_alnum(b) || matches!(b, b'-' | b'_' | b'.'))
 }
 
 fn matches_dns1123_label(s: &str) -> bool {
-    edged(s.as_bytes(), is_lower_alnum, |b| {
-        is_lower_alnum(b) || b == b'-'
-    })
+    edged(s.as_bytes(), is_lower_alnum, |b| is_lower_alnum(b) || b == b'-')
 }
 
 fn matches_dns1123_subdomain(s: &str) -> bool {
@@ -133,9 +123,7 @@ fn matches_dns1123_subdomain(s: &str) -> bool {
 
 fn matches_dns1123_label_with_underscore(s: &str) -> bool {
     let s = s.strip_prefix('_').unwrap_or(s);
-    edged(s.as_bytes(), is_lower_alnum, |b| {
-        is_lower_alnum(b) || b == b'-' || b == b'_'
-    })
+    edged(s.as_bytes(), is_lower_alnum, |b| is_lower_alnum(b) || b == b'-' || b == b'_')
 }
 
 fn matches_dns1035_label(s: &str) -> bool {
@@ -165,11 +153,7 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
             if prefix.is_empty() {
                 errs.push(format!("prefix part {}", empty_error()));
             } else {
-                errs.extend(
-                    is_dns1123_subdomain(prefix)
-                        .into_iter()
-                        .map(|m| format!("prefix part {m}")),
-                );
+                errs.extend(is_dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
             }
             *name
         }
@@ -184,19 +168,12 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
     if name.is_empty() {
         errs.push(format!("name part {}", empty_error()));
     } else if name.len() > QUALIFIED_NAME_MAX_LENGTH {
-        errs.push(format!(
-            "name part {}",
-            max_len_error(QUALIFIED_NAME_MAX_LENGTH)
-        ));
+        errs.push(format!("name part {}", max_len_error(QUALIFIED_NAME_MAX_LENGTH)));
     }
     if !matches_qualified_name(name) {
         errs.push(format!(
             "name part {}",
-            regex_error(
-                QUALIFIED_NAME_ERR_MSG,
-                QUALIFIED_NAME_FMT,
-                &["MyName", "my.name", "123-abc"]
-            )
+            regex_error(QUALIFIED_NAME_ERR_MSG, QUALIFIED_NAME_FMT, &["MyName", "my.name", "123-abc"])
         ));
     }
     errs
@@ -210,11 +187,7 @@ pub fn is_valid_label_value(value: &str) -> Vec<String> {
         errs.push(max_len_error(LABEL_VALUE_MAX_LENGTH));
     }
     if !value.is_empty() && !matches_qualified_name(value) {
-        errs.push(regex_error(
-            LABEL_VALUE_ERR_MSG,
-            LABEL_VALUE_FMT,
-            &["MyValue", "my_value", "12345"],
-        ));
+        errs.push(regex_error(LABEL_VALUE_ERR_MSG, LABEL_VALUE_FMT, &["MyValue", "my_value", "12345"]));
     }
     errs
 }
@@ -231,11 +204,7 @@ pub fn is_dns1123_label(value: &str) -> Vec<String> {
             // A valid subdomain that is not a label: given the length check, it has dots.
             errs.push("must not contain dots".to_owned());
         } else {
-            errs.push(regex_error(
-                DNS1123_LABEL_ERR_MSG,
-                DNS1123_LABEL_FMT,
-                &["my-name", "123-abc"],
-            ));
+            errs.push(regex_error(DNS1123_LABEL_ERR_MSG, DNS1123_LABEL_FMT, &["my-name", "123-abc"]));
         }
     }
     errs
@@ -258,11 +227,7 @@ pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
     }
     if !matches_dns1123_subdomain(value) {
-        errs.push(regex_error(
-            DNS1123_SUBDOMAIN_ERR_MSG,
-            DNS1123_SUBDOMAIN_FMT,
-            &["example.com"],
-        ));
+        errs.push(regex_error(DNS1123_SUBDOMAIN_ERR_MSG, DNS1123_SUBDOMAIN_FMT, &["example.com"]));
     }
     errs
 }
@@ -292,11 +257,7 @@ pub fn is_dns1035_label(value: &str) -> Vec<String> {
         errs.push(max_len_error(DNS1035_LABEL_MAX_LENGTH));
     }
     if !matches_dns1035_label(value) {
-        errs.push(regex_error(
-            DNS1035_LABEL_ERR_MSG,
-            DNS1035_LABEL_FMT,
-            &["my-name", "abc-123"],
-        ));
+        errs.push(regex_error(DNS1035_LABEL_ERR_MSG, DNS1035_LABEL_FMT, &["my-name", "abc-123"]));
     }
     errs
 }
@@ -308,15 +269,8 @@ pub fn is_wildcard_dns1123_subdomain(value: &str) -> Vec<String> {
     if value.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
     }
-    if !value
-        .strip_prefix("*.")
-        .is_some_and(matches_dns1123_subdomain)
-    {
-        errs.push(regex_error(
-            WILDCARD_DNS1123_SUBDOMAIN_ERR_MSG,
-            WILDCARD_DNS1123_SUBDOMAIN_FMT,
-            &["*.example.com"],
-        ));
+    if !value.strip_prefix("*.").is_some_and(matches_dns1123_subdomain) {
+        errs.push(regex_error(WILDCARD_DNS1123_SUBDOMAIN_ERR_MSG, WILDCARD_DNS1123_SUBDOMAIN_FMT, &["*.example.com"]));
     }
     errs
 }
@@ -330,11 +284,7 @@ pub fn is_c_identifier(value: &str) -> Vec<String> {
     if ok {
         Vec::new()
     } else {
-        vec![regex_error(
-            C_IDENTIFIER_ERR_MSG,
-            C_IDENTIFIER_FMT,
-            &["my_name", "MY_NAME", "MyName"],
-        )]
+        vec![regex_error(C_IDENTIFIER_ERR_MSG, C_IDENTIFIER_FMT, &["my_name", "MY_NAME", "MyName"])]
     }
 }
 
@@ -345,11 +295,7 @@ pub fn is_valid_port_num(port: i64) -> Vec<String> {
 
 /// A value within `[min, max]` (`IsInRange`).
 pub fn is_in_range(value: i64, min: i64, max: i64) -> Vec<String> {
-    if (min..=max).contains(&value) {
-        Vec::new()
-    } else {
-        vec![inclusive_range_error(min, max)]
-    }
+    if (min..=max).contains(&value) { Vec::new() } else { vec![inclusive_range_error(min, max)] }
 }
 
 /// A Unix group id, 0 to 2^31-1 (`IsValidGroupID`).
@@ -370,9 +316,7 @@ pub fn is_valid_port_name(port: &str) -> Vec<String> {
         errs.push(max_len_error(15));
     }
     if !all_nonempty(port, |b| is_lower_alnum(b) || b == b'-') {
-        errs.push(
-            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_owned(),
-        );
+        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_owned());
     }
     if !port.bytes().any(|b| b.is_ascii_lowercase()) {
         errs.push("must contain at least one letter (a-z)".to_owned());
@@ -388,14 +332,8 @@ pub fn is_valid_port_name(port: &str) -> Vec<String> {
 
 /// A percentage: digits followed by `%` (`IsValidPercent`).
 pub fn is_valid_percent(percent: &str) -> Vec<String> {
-    let ok = percent
-        .strip_suffix('%')
-        .is_some_and(|d| all_nonempty(d, |b| b.is_ascii_digit()));
-    if ok {
-        Vec::new()
-    } else {
-        vec![regex_error(PERCENT_ERR_MSG, PERCENT_FMT, &["1%", "93%"])]
-    }
+    let ok = percent.strip_suffix('%').is_some_and(|d| all_nonempty(d, |b| b.is_ascii_digit()));
+    if ok { Vec::new() } else { vec![regex_error(PERCENT_ERR_MSG, PERCENT_FMT, &["1%", "93%"])] }
 }
 
 /// An HTTP header name: alphanumerics and `-` (`IsHTTPHeaderName`).
@@ -403,11 +341,7 @@ pub fn is_http_header_name(value: &str) -> Vec<String> {
     if all_nonempty(value, |b| b.is_ascii_alphanumeric() || b == b'-') {
         Vec::new()
     } else {
-        vec![regex_error(
-            HTTP_HEADER_NAME_ERR_MSG,
-            HTTP_HEADER_NAME_FMT,
-            &["X-Header-Name"],
-        )]
+        vec![regex_error(HTTP_HEADER_NAME_ERR_MSG, HTTP_HEADER_NAME_FMT, &["X-Header-Name"])]
     }
 }
 
@@ -426,11 +360,7 @@ pub fn is_env_var_name(value: &str) -> Vec<String> {
     let word = |b: u8| b.is_ascii_alphabetic() || matches!(b, b'-' | b'.' | b'_');
     let b = value.as_bytes();
     if b.is_empty() || !word(b[0]) || !b.iter().all(|c| word(*c) || c.is_ascii_digit()) {
-        errs.push(regex_error(
-            ENV_VAR_NAME_ERR_MSG,
-            ENV_VAR_NAME_FMT,
-            &["my.env-name", "MY_ENV.NAME", "MyEnvName1"],
-        ));
+        errs.push(regex_error(ENV_VAR_NAME_ERR_MSG, ENV_VAR_NAME_FMT, &["my.env-name", "MY_ENV.NAME", "MyEnvName1"]));
     }
     errs.extend(has_chdir_prefix(value));
     errs
@@ -456,14 +386,8 @@ pub fn is_config_map_key(value: &str) -> Vec<String> {
     if value.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
     }
-    if !all_nonempty(value, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
-    }) {
-        errs.push(regex_error(
-            CONFIG_MAP_KEY_ERR_MSG,
-            CONFIG_MAP_KEY_FMT,
-            &["key.name", "KEY_NAME", "key-name"],
-        ));
+    if !all_nonempty(value, |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')) {
+        errs.push(regex_error(CONFIG_MAP_KEY_ERR_MSG, CONFIG_MAP_KEY_FMT, &["key.name", "KEY_NAME", "key-name"]));
     }
     errs.extend(has_chdir_prefix(value));
     errs
@@ -484,11 +408,7 @@ pub fn is_fully_qualified_name(path: &Path, name: &str) -> ErrorList {
         return errs;
     }
     if name.split('.').count() < 3 {
-        errs.push(field::invalid(
-            path,
-            name,
-            "should be a domain with at least three segments separated by dots",
-        ));
+        errs.push(field::invalid(path, name, "should be a domain with at least three segments separated by dots"));
     }
     errs
 }
@@ -508,11 +428,7 @@ pub fn is_fully_qualified_domain_name(path: &Path, name: &str) -> ErrorList {
         return errs;
     }
     if name.split('.').count() < 2 {
-        errs.push(field::invalid(
-            path,
-            name,
-            "should be a domain with at least two segments separated by dots",
-        ));
+        errs.push(field::invalid(path, name, "should be a domain with at least two segments separated by dots"));
         return errs;
     }
     for label in name.split('.') {
@@ -536,11 +452,7 @@ pub fn is_domain_prefixed_path(path: &Path, dp_path: &str) -> ErrorList {
     let (host, http_path) = match dp_path.split_once('/') {
         Some((h, p)) if !h.is_empty() && !p.is_empty() => (h, p),
         _ => {
-            errs.push(field::invalid(
-                path,
-                dp_path,
-                "must be a domain-prefixed path (such as \"acme.io/foo\")",
-            ));
+            errs.push(field::invalid(path, dp_path, "must be a domain-prefixed path (such as \"acme.io/foo\")"));
             return errs;
         }
     };
@@ -549,11 +461,7 @@ pub fn is_domain_prefixed_path(path: &Path, dp_path: &str) -> ErrorList {
     }
     let path_char = |b: u8| b.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:".contains(&b);
     if !all_nonempty(http_path, path_char) {
-        errs.push(field::invalid(
-            path,
-            http_path,
-            regex_error("Invalid path", HTTP_PATH_FMT, &[]),
-        ));
+        errs.push(field::invalid(path, http_path, regex_error("Invalid path", HTTP_PATH_FMT, &[])));
     }
     errs
 }

@@ -13,35 +13,17 @@ fn bad(errs: Vec<String>, v: &str) {
 #[test]
 fn dns1123_label() {
     let a63 = "a".repeat(63);
-    for v in [
-        "a",
-        "ab",
-        "abc",
-        "a1",
-        "a-1",
-        "a--1--2--b",
-        "0",
-        "01",
-        "012",
-        "1a",
-        "1-a",
-        "1--a--b--2",
-        &a63,
-    ] {
+    for v in ["a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "012", "1a", "1-a", "1--a--b--2", &a63] {
         ok(is_dns1123_label(v), v);
     }
     let a64 = "a".repeat(64);
     for v in [
-        "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_", "_a",
-        "a_b", "1_", "_1", "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2", " ", "a ", " a",
-        "a b", "1 ", " 1", "1 2", &a64,
+        "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_", "_a", "a_b", "1_", "_1",
+        "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2", " ", "a ", " a", "a b", "1 ", " 1", "1 2", &a64,
     ] {
         bad(is_dns1123_label(v), v);
     }
-    assert_eq!(
-        is_dns1123_label("a.b"),
-        vec!["must not contain dots".to_string()]
-    );
+    assert_eq!(is_dns1123_label("a.b"), vec!["must not contain dots".to_string()]);
     assert_eq!(
         is_dns1123_label("A"),
         vec![
@@ -170,10 +152,7 @@ fn dns1123_subdomain() {
                 .to_string()
         ]
     );
-    assert_eq!(
-        is_dns1123_subdomain(&a254)[0],
-        "must be no more than 253 characters"
-    );
+    assert_eq!(is_dns1123_subdomain(&a254)[0], "must be no more than 253 characters");
 }
 
 #[test]
@@ -183,35 +162,14 @@ fn dns1123_subdomain_with_underscore() {
         "_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*",
         &["example.com"],
     );
-    for v in [
-        "example.com",
-        "_example.com",
-        "sub._example.com",
-        "sub-domain.example.com",
-        "sub_domain.example.com",
-    ] {
+    for v in ["example.com", "_example.com", "sub._example.com", "sub-domain.example.com", "sub_domain.example.com"] {
         ok(is_dns1123_subdomain_with_underscore(v), v);
     }
-    for v in [
-        "",
-        "Example.com",
-        "-example.com",
-        "example.com-",
-        "example@.com",
-        "example..com",
-        "_",
-    ] {
-        assert_eq!(
-            is_dns1123_subdomain_with_underscore(v),
-            vec![regex.clone()],
-            "{v:?}"
-        );
+    for v in ["", "Example.com", "-example.com", "example.com-", "example@.com", "example..com", "_"] {
+        assert_eq!(is_dns1123_subdomain_with_underscore(v), vec![regex.clone()], "{v:?}");
     }
     let long = format!("a.{}.com", "\0".repeat(251));
-    assert_eq!(
-        is_dns1123_subdomain_with_underscore(&long),
-        vec![max_len_error(253), regex]
-    );
+    assert_eq!(is_dns1123_subdomain_with_underscore(&long), vec![max_len_error(253), regex]);
 }
 
 #[test]
@@ -294,8 +252,8 @@ fn c_identifier() {
         ok(is_c_identifier(v), v);
     }
     for v in [
-        "", "1", "123", "1a", "-", "a-", "-a", "1-", "-1", "1_", "1_2", ".", "a.", ".a", "a.b",
-        "1.", ".1", "1.2", " ", "a ", " a", "a b", "1 ", " 1", "1 2", "#a#",
+        "", "1", "123", "1a", "-", "a-", "-a", "1-", "-1", "1_", "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2", " ",
+        "a ", " a", "a b", "1 ", " 1", "1 2", "#a#",
     ] {
         bad(is_c_identifier(v), v);
     }
@@ -307,20 +265,11 @@ fn numbers_and_ranges() {
         assert!(is_valid_port_num(v).is_empty());
     }
     for v in [0, -1, 65536, 100000] {
-        assert_eq!(
-            is_valid_port_num(v),
-            vec!["must be between 1 and 65535, inclusive".to_string()]
-        );
+        assert_eq!(is_valid_port_num(v), vec!["must be between 1 and 65535, inclusive".to_string()]);
     }
+    assert!(is_in_range(1, 0, 10).is_empty() && is_in_range(5, 5, 20).is_empty() && is_in_range(25, 10, 25).is_empty());
     assert!(
-        is_in_range(1, 0, 10).is_empty()
-            && is_in_range(5, 5, 20).is_empty()
-            && is_in_range(25, 10, 25).is_empty()
-    );
-    assert!(
-        !is_in_range(1, 2, 10).is_empty()
-            && !is_in_range(5, -4, 2).is_empty()
-            && !is_in_range(25, 100, 120).is_empty()
+        !is_in_range(1, 2, 10).is_empty() && !is_in_range(5, -4, 2).is_empty() && !is_in_range(25, 100, 120).is_empty()
     );
     for v in [0, 1, 1000, 65535, 2147483647] {
         assert!(is_valid_group_id(v).is_empty() && is_valid_user_id(v).is_empty());
@@ -332,38 +281,16 @@ fn numbers_and_ranges() {
 
 #[test]
 fn port_names() {
-    for v in [
-        "telnet",
-        "re-mail-ck",
-        "pop3",
-        "a",
-        "a-1",
-        "1-a",
-        "a-1-b-2-c",
-        "1-a-2-b-3",
-    ] {
+    for v in ["telnet", "re-mail-ck", "pop3", "a", "a-1", "1-a", "a-1-b-2-c", "1-a-2-b-3"] {
         ok(is_valid_port_name(v), v);
     }
     let a16 = "a".repeat(16);
-    for v in [
-        "longerthan15characters",
-        "",
-        &a16,
-        "12345",
-        "1-2-3-4",
-        "-begin",
-        "end-",
-        "two--hyphens",
-        "whois++",
-    ] {
+    for v in ["longerthan15characters", "", &a16, "12345", "1-2-3-4", "-begin", "end-", "two--hyphens", "whois++"] {
         bad(is_valid_port_name(v), v);
     }
     assert_eq!(
         is_valid_port_name("-a--"),
-        vec![
-            "must not contain consecutive hyphens".to_string(),
-            "must not begin or end with a hyphen".to_string()
-        ]
+        vec!["must not contain consecutive hyphens".to_string(), "must not begin or end with a hyphen".to_string()]
     );
 }
 
@@ -414,14 +341,8 @@ fn qualified_names() {
             "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
         ]
     );
-    assert_eq!(
-        is_qualified_name("/simple"),
-        vec!["prefix part must be non-empty".to_string()]
-    );
-    assert_eq!(
-        is_qualified_name(&a64),
-        vec!["name part must be no more than 63 characters".to_string()]
-    );
+    assert_eq!(is_qualified_name("/simple"), vec!["prefix part must be non-empty".to_string()]);
+    assert_eq!(is_qualified_name(&a64), vec!["name part must be no more than 63 characters".to_string()]);
     assert_eq!(
         is_qualified_name("example.com/"),
         vec![
@@ -434,15 +355,7 @@ fn qualified_names() {
 #[test]
 fn label_values() {
     let a63 = "a".repeat(63);
-    for v in [
-        "simple",
-        "now-with-dashes",
-        "1-starts-with-num",
-        "end-with-num-1",
-        "1234",
-        &a63,
-        "",
-    ] {
+    for v in ["simple", "now-with-dashes", "1-starts-with-num", "end-with-num-1", "1234", &a63, ""] {
         ok(is_valid_label_value(v), v);
     }
     let a64 = "a".repeat(64);
@@ -539,38 +452,23 @@ fn percents() {
     for v in ["0%", "00000%", "1%", "01%", "99%", "100%", "101%"] {
         ok(is_valid_percent(v), v);
     }
-    for v in [
-        "", "0", "100", "0.0%", "99.9%", "hundred", " 1%", "1% ", "-0%", "-1%", "+1%",
-    ] {
+    for v in ["", "0", "100", "0.0%", "99.9%", "hundred", " 1%", "1% ", "-0%", "-1%", "+1%"] {
         bad(is_valid_percent(v), v);
     }
 }
 
 #[test]
 fn config_map_keys() {
-    for v in [
-        "a",
-        "good",
-        "good-good",
-        "still.good",
-        "this.is.also.good",
-        ".so.is.this",
-        "THIS_IS_GOOD",
-        "so_is_this_17",
-    ] {
+    for v in
+        ["a", "good", "good-good", "still.good", "this.is.also.good", ".so.is.this", "THIS_IS_GOOD", "so_is_this_17"]
+    {
         ok(is_config_map_key(v), v);
     }
     for v in [".", "..", "..bad", "b*d", "bad!&bad"] {
         bad(is_config_map_key(v), v);
     }
-    assert_eq!(
-        is_config_map_key(".."),
-        vec!["must not be '..'".to_string()]
-    );
-    assert_eq!(
-        is_config_map_key("..bad"),
-        vec!["must not start with '..'".to_string()]
-    );
+    assert_eq!(is_config_map_key(".."), vec!["must not be '..'".to_string()]);
+    assert_eq!(is_config_map_key("..bad"), vec!["must not start with '..'".to_string()]);
 }
 
 #[test]
@@ -582,25 +480,12 @@ fn env_var_names() {
         bad(is_env_var_name(v), v);
     }
     for v in [
-        "-", ":", "_", "+a", ">a", "<a", "a.", "a..", "*a", "%a", "?a", "a:a", "a_a", "aAz", "~a",
-        "|a", "a0a", "a9", "/a", "a ", "#a", "0a", "0 a", "'a", "(a", "@a",
+        "-", ":", "_", "+a", ">a", "<a", "a.", "a..", "*a", "%a", "?a", "a:a", "a_a", "aAz", "~a", "|a", "a0a", "a9",
+        "/a", "a ", "#a", "0a", "0 a", "'a", "(a", "@a",
     ] {
         ok(is_relaxed_env_var_name(v), v);
     }
-    for v in [
-        "",
-        "=",
-        "a=",
-        "1=a",
-        "a=b",
-        "#%=&&",
-        "\u{1}abc",
-        "\u{82}abc",
-        "Ç ç",
-        "Ä ä",
-        "Ñ ñ",
-        "Ø ø",
-    ] {
+    for v in ["", "=", "a=", "1=a", "a=b", "#%=&&", "\u{1}abc", "\u{82}abc", "Ç ç", "Ä ä", "Ñ ñ", "Ø ø"] {
         bad(is_relaxed_env_var_name(v), v);
     }
 }
@@ -629,13 +514,7 @@ fn fully_qualified_domain_names() {
         "10.0.0.1".into(),
         "hyphens-are-good.k8s.io".into(),
         format!("{}.k8s.io", "a".repeat(63)),
-        format!(
-            "{}.{}.{}.{}.k8s.io",
-            "a".repeat(63),
-            "b".repeat(63),
-            "c".repeat(63),
-            "d".repeat(54)
-        ),
+        format!("{}.{}.{}.{}.k8s.io", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(54)),
     ];
     for v in &good {
         assert!(is_fully_qualified_domain_name(&p, v).is_empty(), "{v}");
@@ -655,13 +534,7 @@ fn fully_qualified_domain_names() {
         "foo@bar.example.com".into(),
         "http://foo.example.com".into(),
         format!("{}.k8s.io", "a".repeat(64)),
-        format!(
-            "{}.{}.{}.{}.k8s.io",
-            "a".repeat(63),
-            "b".repeat(63),
-            "c".repeat(63),
-            "d".repeat(55)
-        ),
+        format!("{}.{}.{}.{}.k8s.io", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(55)),
     ];
     for v in &bad_values {
         assert!(!is_fully_qualified_domain_name(&p, v).is_empty(), "{v}");
@@ -701,12 +574,11 @@ fn fully_qualified_names() {
         assert!(!is_fully_qualified_name(&p, &v).is_empty(), "{v}");
     }
     let msg = |v: &str| is_fully_qualified_name(&p, v).to_string();
+    assert!(msg("k8s.io").contains("should be a domain with at least three segments separated by dots"));
     assert!(
-        msg("k8s.io").contains("should be a domain with at least three segments separated by dots")
+        msg("http://foo.k8s.io")
+            .contains("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters")
     );
-    assert!(msg("http://foo.k8s.io").contains(
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters"
-    ));
     assert!(msg("").contains("Required value"));
 }
 

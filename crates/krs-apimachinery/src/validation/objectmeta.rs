@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use super::{
-    BadValue, ErrorList, Path, field, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain,
-    is_qualified_name, validate_labels, validate_managed_fields,
+    BadValue, ErrorList, Path, field, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_qualified_name,
+    validate_labels, validate_managed_fields,
 };
 use crate::gofmt;
 
@@ -50,29 +50,17 @@ fn mask_trailing_dash(name: &str) -> String {
 
 /// Names that must be DNS subdomains (most kinds) (`NameIsDNSSubdomain`).
 pub fn name_is_dns_subdomain(name: &str, prefix: bool) -> Vec<String> {
-    if prefix {
-        is_dns1123_subdomain(&mask_trailing_dash(name))
-    } else {
-        is_dns1123_subdomain(name)
-    }
+    if prefix { is_dns1123_subdomain(&mask_trailing_dash(name)) } else { is_dns1123_subdomain(name) }
 }
 
 /// Names that must be DNS (RFC 1123) labels (`NameIsDNSLabel`).
 pub fn name_is_dns_label(name: &str, prefix: bool) -> Vec<String> {
-    if prefix {
-        is_dns1123_label(&mask_trailing_dash(name))
-    } else {
-        is_dns1123_label(name)
-    }
+    if prefix { is_dns1123_label(&mask_trailing_dash(name)) } else { is_dns1123_label(name) }
 }
 
 /// Names that must be DNS (RFC 1035) labels, e.g. Services (`NameIsDNS1035Label`).
 pub fn name_is_dns1035_label(name: &str, prefix: bool) -> Vec<String> {
-    if prefix {
-        is_dns1035_label(&mask_trailing_dash(name))
-    } else {
-        is_dns1035_label(name)
-    }
+    if prefix { is_dns1035_label(&mask_trailing_dash(name)) } else { is_dns1035_label(name) }
 }
 
 /// Namespace names (`ValidateNamespaceName`): DNS labels.
@@ -98,21 +86,13 @@ pub fn is_valid_path_segment_name(name: &str) -> Vec<String> {
 
 /// A prefix of a path segment name: no `/` or `%` (`IsValidPathSegmentPrefix`).
 pub fn is_valid_path_segment_prefix(name: &str) -> Vec<String> {
-    ["/", "%"]
-        .iter()
-        .filter(|s| name.contains(*s))
-        .map(|s| format!("may not contain '{s}'"))
-        .collect()
+    ["/", "%"].iter().filter(|s| name.contains(*s)).map(|s| format!("may not contain '{s}'")).collect()
 }
 
 /// Names of kinds that only need to be path segments, e.g. RBAC roles
 /// (`ValidatePathSegmentName`).
 pub fn validate_path_segment_name(name: &str, prefix: bool) -> Vec<String> {
-    if prefix {
-        is_valid_path_segment_prefix(name)
-    } else {
-        is_valid_path_segment_name(name)
-    }
+    if prefix { is_valid_path_segment_prefix(name) } else { is_valid_path_segment_name(name) }
 }
 
 /// A non-negative number (`ValidateNonnegativeField`).
@@ -140,18 +120,9 @@ pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &Path)
 }
 
 /// The total annotation size check alone (`ValidateAnnotationsSize`).
-pub fn validate_annotations_size(
-    annotations: &BTreeMap<String, String>,
-) -> Result<(), AnnotationsTooLarge> {
-    let total: i64 = annotations
-        .iter()
-        .map(|(k, v)| (k.len() + v.len()) as i64)
-        .sum();
-    if total > TOTAL_ANNOTATION_SIZE_LIMIT_B {
-        Err(AnnotationsTooLarge { size: total })
-    } else {
-        Ok(())
-    }
+pub fn validate_annotations_size(annotations: &BTreeMap<String, String>) -> Result<(), AnnotationsTooLarge> {
+    let total: i64 = annotations.iter().map(|(k, v)| (k.len() + v.len()) as i64).sum();
+    if total > TOTAL_ANNOTATION_SIZE_LIMIT_B { Err(AnnotationsTooLarge { size: total }) } else { Ok(()) }
 }
 
 /// Annotations exceed the size limit.
@@ -173,18 +144,10 @@ fn owner_reference_json(r: &OwnerReference) -> String {
     out.push_str(",\"uid\":");
     gofmt::json_string(&mut out, &r.uid);
     if let Some(c) = r.controller {
-        out.push_str(if c {
-            ",\"controller\":true"
-        } else {
-            ",\"controller\":false"
-        });
+        out.push_str(if c { ",\"controller\":true" } else { ",\"controller\":false" });
     }
     if let Some(b) = r.block_owner_deletion {
-        out.push_str(if b {
-            ",\"blockOwnerDeletion\":true"
-        } else {
-            ",\"blockOwnerDeletion\":false"
-        });
+        out.push_str(if b { ",\"blockOwnerDeletion\":true" } else { ",\"blockOwnerDeletion\":false" });
     }
     out.push('}');
     out
@@ -206,43 +169,24 @@ fn validate_owner_reference(r: &OwnerReference, path: &Path) -> ErrorList {
     // FromAPIVersionAndKind does.
     let (group, version) = parse_group_version(&r.api_version).unwrap_or(("", ""));
     if version.is_empty() {
-        errs.push(field::invalid(
-            &path.child("apiVersion"),
-            &r.api_version,
-            "version must not be empty",
-        ));
+        errs.push(field::invalid(&path.child("apiVersion"), &r.api_version, "version must not be empty"));
     }
     if r.kind.is_empty() {
-        errs.push(field::invalid(
-            &path.child("kind"),
-            &r.kind,
-            "must not be empty",
-        ));
+        errs.push(field::invalid(&path.child("kind"), &r.kind, "must not be empty"));
     }
     if r.name.is_empty() {
-        errs.push(field::invalid(
-            &path.child("name"),
-            &r.name,
-            "must not be empty",
-        ));
+        errs.push(field::invalid(&path.child("name"), &r.name, "must not be empty"));
     }
     if r.uid.is_empty() {
         // The UID is a named string type upstream, so it prints as JSON.
-        errs.push(field::invalid(
-            &path.child("uid"),
-            BadValue::json(&r.uid),
-            "must not be empty",
-        ));
+        errs.push(field::invalid(&path.child("uid"), BadValue::json(&r.uid), "must not be empty"));
     }
     // Events may not own anything (upstream's BannedOwners).
     if group.is_empty() && version == "v1" && r.kind == "Event" {
         errs.push(field::invalid(
             path,
             BadValue::Json(owner_reference_json(r)),
-            format!(
-                "{group}/{version}, Kind={} is disallowed from being an owner",
-                r.kind
-            ),
+            format!("{group}/{version}, Kind={} is disallowed from being an owner", r.kind),
         ));
     }
     errs
@@ -278,19 +222,13 @@ pub fn validate_owner_references(refs: &[OwnerReference], path: &Path) -> ErrorL
 /// A finalizer name (`ValidateFinalizerName`): a qualified name, so both domain-qualified names
 /// and the standard unqualified ones (`kubernetes`, `orphan`, `foregroundDeletion`) pass.
 pub fn validate_finalizer_name(name: &str, path: &Path) -> ErrorList {
-    is_qualified_name(name)
-        .into_iter()
-        .map(|msg| field::invalid(path, name, msg))
-        .collect()
+    is_qualified_name(name).into_iter().map(|msg| field::invalid(path, name, msg)).collect()
 }
 
 /// True for the finalizers Kubernetes itself defines without a domain
 /// (`IsStandardFinalizerName`).
 pub fn is_standard_finalizer_name(name: &str) -> bool {
-    matches!(
-        name,
-        FINALIZER_KUBERNETES | FINALIZER_ORPHAN_DEPENDENTS | FINALIZER_DELETE_DEPENDENTS
-    )
+    matches!(name, FINALIZER_KUBERNETES | FINALIZER_ORPHAN_DEPENDENTS | FINALIZER_DELETE_DEPENDENTS)
 }
 
 /// Finalizers (`ValidateFinalizers`): valid names, and not both `orphan` and
@@ -371,19 +309,12 @@ pub fn validate_object_meta(
     let generate_name = meta.generate_name.as_deref().unwrap_or_default();
     if !generate_name.is_empty() {
         for msg in name_fn(generate_name, true) {
-            errs.push(field::invalid(
-                &path.child("generateName"),
-                generate_name,
-                msg,
-            ));
+            errs.push(field::invalid(&path.child("generateName"), generate_name, msg));
         }
     }
     let name = meta.name.as_deref().unwrap_or_default();
     if name.is_empty() {
-        errs.push(field::required(
-            &path.child("name"),
-            "name or generateName is required",
-        ));
+        errs.push(field::required(&path.child("name"), "name or generateName is required"));
     } else {
         for msg in name_fn(name, false) {
             errs.push(field::invalid(&path.child("name"), name, msg));
@@ -399,31 +330,16 @@ pub fn validate_object_meta(
             }
         }
     } else if !namespace.is_empty() {
-        errs.push(field::forbidden(
-            &path.child("namespace"),
-            "not allowed on this type",
-        ));
+        errs.push(field::forbidden(&path.child("namespace"), "not allowed on this type"));
     }
-    errs.append(validate_nonnegative_field(
-        meta.generation.unwrap_or(0),
-        &path.child("generation"),
-    ));
-    errs.append(validate_labels(
-        meta.labels.as_ref().unwrap_or(empty_map()),
-        &path.child("labels"),
-    ));
-    errs.append(validate_annotations(
-        meta.annotations.as_ref().unwrap_or(empty_map()),
-        &path.child("annotations"),
-    ));
+    errs.append(validate_nonnegative_field(meta.generation.unwrap_or(0), &path.child("generation")));
+    errs.append(validate_labels(meta.labels.as_ref().unwrap_or(empty_map()), &path.child("labels")));
+    errs.append(validate_annotations(meta.annotations.as_ref().unwrap_or(empty_map()), &path.child("annotations")));
     errs.append(validate_owner_references(
         meta.owner_references.as_deref().unwrap_or_default(),
         &path.child("ownerReferences"),
     ));
-    errs.append(validate_finalizers(
-        meta.finalizers.as_deref().unwrap_or_default(),
-        &path.child("finalizers"),
-    ));
+    errs.append(validate_finalizers(meta.finalizers.as_deref().unwrap_or_default(), &path.child("finalizers")));
     errs.append(validate_managed_fields(
         meta.managed_fields.as_deref().unwrap_or_default(),
         &path.child("managedFields"),
@@ -456,43 +372,20 @@ pub fn validate_object_meta_update(new: &ObjectMeta, old: &ObjectMeta, path: &Pa
     }
     let resource_version = new.resource_version.as_deref().unwrap_or_default();
     if resource_version.is_empty() {
-        errs.push(field::invalid(
-            &path.child("resourceVersion"),
-            resource_version,
-            "must be specified for an update",
-        ));
+        errs.push(field::invalid(&path.child("resourceVersion"), resource_version, "must be specified for an update"));
     }
     let (new_gen, old_gen) = (new.generation.unwrap_or(0), old.generation.unwrap_or(0));
     if new_gen < old_gen {
-        errs.push(field::invalid(
-            &path.child("generation"),
-            new_gen,
-            "must not be decremented",
-        ));
+        errs.push(field::invalid(&path.child("generation"), new_gen, "must not be decremented"));
     }
 
     let s = |v: &Option<String>| v.as_deref().unwrap_or_default().to_owned();
     let (new_name, old_name) = (s(&new.name), s(&old.name));
-    errs.append(validate_immutable_field(
-        &new_name,
-        &old_name,
-        new_name.as_str(),
-        &path.child("name"),
-    ));
+    errs.append(validate_immutable_field(&new_name, &old_name, new_name.as_str(), &path.child("name")));
     let (new_ns, old_ns) = (s(&new.namespace), s(&old.namespace));
-    errs.append(validate_immutable_field(
-        &new_ns,
-        &old_ns,
-        new_ns.as_str(),
-        &path.child("namespace"),
-    ));
+    errs.append(validate_immutable_field(&new_ns, &old_ns, new_ns.as_str(), &path.child("namespace")));
     let (new_uid, old_uid) = (s(&new.uid), s(&old.uid));
-    errs.append(validate_immutable_field(
-        &new_uid,
-        &old_uid,
-        BadValue::json(&new_uid),
-        &path.child("uid"),
-    ));
+    errs.append(validate_immutable_field(&new_uid, &old_uid, BadValue::json(&new_uid), &path.child("uid")));
     errs.append(validate_immutable_field(
         &new.creation_timestamp,
         &old.creation_timestamp,
@@ -516,14 +409,8 @@ pub fn validate_object_meta_update(new: &ObjectMeta, old: &ObjectMeta, path: &Pa
         &path.child("deletionGracePeriodSeconds"),
     ));
 
-    errs.append(validate_labels(
-        new.labels.as_ref().unwrap_or(empty_map()),
-        &path.child("labels"),
-    ));
-    errs.append(validate_annotations(
-        new.annotations.as_ref().unwrap_or(empty_map()),
-        &path.child("annotations"),
-    ));
+    errs.append(validate_labels(new.labels.as_ref().unwrap_or(empty_map()), &path.child("labels")));
+    errs.append(validate_annotations(new.annotations.as_ref().unwrap_or(empty_map()), &path.child("annotations")));
     errs.append(validate_owner_references(
         new.owner_references.as_deref().unwrap_or_default(),
         &path.child("ownerReferences"),

@@ -5,10 +5,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::*;
 
 fn meta(name: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.into()),
-        ..Default::default()
-    }
+    ObjectMeta { name: Some(name.into()), ..Default::default() }
 }
 
 fn owner(kind: &str, name: &str, uid: &str, controller: Option<bool>) -> OwnerReference {
@@ -42,93 +39,43 @@ fn generate_name_is_validated_with_the_prefix_flag() {
         }
         vec!["name-gen".into()]
     }
-    let m = ObjectMeta {
-        generate_name: Some("foo".into()),
-        ..meta("test")
-    };
+    let m = ObjectMeta { generate_name: Some("foo".into()), ..meta("test") };
     let errs = validate_object_meta(&m, false, name_fn, &Path::new("field"));
-    assert_eq!(
-        strings(&errs),
-        vec![r#"field.generateName: Invalid value: "foo": name-gen"#]
-    );
+    assert_eq!(strings(&errs), vec![r#"field.generateName: Invalid value: "foo": name-gen"#]);
 }
 
 #[test]
 fn namespace_rules() {
-    let m = ObjectMeta {
-        namespace: Some("foo.bar".into()),
-        ..meta("test")
-    };
+    let m = ObjectMeta { namespace: Some("foo.bar".into()), ..meta("test") };
     let errs = validate_object_meta(&m, true, name_is_dns_subdomain, &Path::new("field"));
-    assert_eq!(
-        strings(&errs),
-        vec![r#"field.namespace: Invalid value: "foo.bar": must not contain dots"#]
-    );
-    let long = ObjectMeta {
-        namespace: Some("A".repeat(64)),
-        ..meta("test")
-    };
+    assert_eq!(strings(&errs), vec![r#"field.namespace: Invalid value: "foo.bar": must not contain dots"#]);
+    let long = ObjectMeta { namespace: Some("A".repeat(64)), ..meta("test") };
     let errs = validate_object_meta(&long, true, name_is_dns_subdomain, &Path::new("field"));
     assert_eq!(errs.len(), 2);
     assert!(errs.iter().all(|e| e.to_string().contains("Invalid value")));
-    let errs = validate_object_meta(
-        &meta("test"),
-        true,
-        name_is_dns_subdomain,
-        &Path::new("metadata"),
-    );
+    let errs = validate_object_meta(&meta("test"), true, name_is_dns_subdomain, &Path::new("metadata"));
     assert_eq!(strings(&errs), vec!["metadata.namespace: Required value"]);
-    let m = ObjectMeta {
-        namespace: Some("default".into()),
-        ..meta("test")
-    };
+    let m = ObjectMeta { namespace: Some("default".into()), ..meta("test") };
     let errs = validate_object_meta(&m, false, name_is_dns_subdomain, &Path::new("metadata"));
-    assert_eq!(
-        strings(&errs),
-        vec!["metadata.namespace: Forbidden: not allowed on this type"]
-    );
+    assert_eq!(strings(&errs), vec!["metadata.namespace: Forbidden: not allowed on this type"]);
 }
 
 #[test]
 fn name_required_and_validated() {
-    let errs = validate_object_meta(
-        &ObjectMeta::default(),
-        false,
-        name_is_dns_subdomain,
-        &Path::new("metadata"),
-    );
-    assert_eq!(
-        strings(&errs),
-        vec!["metadata.name: Required value: name or generateName is required"]
-    );
-    let errs = validate_object_meta(
-        &meta("Foo"),
-        false,
-        name_is_dns_subdomain,
-        &Path::new("metadata"),
-    );
+    let errs = validate_object_meta(&ObjectMeta::default(), false, name_is_dns_subdomain, &Path::new("metadata"));
+    assert_eq!(strings(&errs), vec!["metadata.name: Required value: name or generateName is required"]);
+    let errs = validate_object_meta(&meta("Foo"), false, name_is_dns_subdomain, &Path::new("metadata"));
     assert_eq!(
         strings(&errs),
         vec![
             "metadata.name: Invalid value: \"Foo\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
         ]
     );
-    let m = ObjectMeta {
-        generate_name: Some("foo-".into()),
-        ..meta("test")
-    };
+    let m = ObjectMeta { generate_name: Some("foo-".into()), ..meta("test") };
     assert!(validate_object_meta(&m, false, name_is_dns_subdomain, &Path::new("field")).is_empty());
-    let m = ObjectMeta {
-        generation: Some(-1),
-        ..meta("test")
-    };
+    let m = ObjectMeta { generation: Some(-1), ..meta("test") };
     assert_eq!(
-        strings(&validate_object_meta(
-            &m,
-            false,
-            name_is_dns_subdomain,
-            &Path::new("metadata")
-        )),
+        strings(&validate_object_meta(&m, false, name_is_dns_subdomain, &Path::new("metadata"))),
         vec!["metadata.generation: Invalid value: -1: must be greater than or equal to 0"]
     );
 }
@@ -138,10 +85,7 @@ fn owner_references() {
     let p = Path::new("field");
     let ok = [owner("customresourceKind", "name", "1", None)];
     assert!(validate_owner_references(&ok, &p).is_empty());
-    let event = OwnerReference {
-        api_version: "v1".into(),
-        ..owner("Event", "name", "1", None)
-    };
+    let event = OwnerReference { api_version: "v1".into(), ..owner("Event", "name", "1", None) };
     assert_eq!(
         strings(&validate_owner_references(&[event], &p)),
         vec![
@@ -182,10 +126,7 @@ fn finalizers() {
     let p = Path::new("field");
     let std: Vec<String> = vec!["kubernetes".into(), "orphan".into(), "example.com/x".into()];
     assert!(validate_finalizers(&std, &p).is_empty());
-    assert!(
-        is_standard_finalizer_name("foregroundDeletion")
-            && !is_standard_finalizer_name("example.com/x")
-    );
+    assert!(is_standard_finalizer_name("foregroundDeletion") && !is_standard_finalizer_name("example.com/x"));
     let both: Vec<String> = vec!["orphan".into(), "foregroundDeletion".into()];
     assert_eq!(
         strings(&validate_finalizers(&both, &p)),
@@ -214,9 +155,7 @@ fn update_finalizers_during_deletion() {
     );
     let errs = validate_object_meta_update(&deleting(&["x/b"]), &deleting(&["x/a"]), &p);
     assert!(errs.to_string().contains("x/b"));
-    assert!(
-        validate_object_meta_update(&deleting(&["x/a"]), &deleting(&["x/a", "y/b"]), &p).is_empty()
-    );
+    assert!(validate_object_meta_update(&deleting(&["x/a"]), &deleting(&["x/a", "y/b"]), &p).is_empty());
     let live = |f: &[&str]| ObjectMeta {
         resource_version: Some("1".into()),
         finalizers: Some(f.iter().map(|s| s.to_string()).collect()),
@@ -228,31 +167,14 @@ fn update_finalizers_during_deletion() {
 #[test]
 fn update_immutable_fields() {
     let p = Path::new("field");
-    let base = ObjectMeta {
-        resource_version: Some("1".into()),
-        ..meta("test")
-    };
-    let with_created = ObjectMeta {
-        creation_timestamp: Some(time(10)),
-        ..base.clone()
-    };
-    assert_eq!(
-        validate_object_meta_update(&base, &with_created, &p).len(),
-        1
-    );
-    assert_eq!(
-        validate_object_meta_update(&with_created, &base, &p).len(),
-        1
-    );
-    let later = ObjectMeta {
-        creation_timestamp: Some(time(11)),
-        ..base.clone()
-    };
+    let base = ObjectMeta { resource_version: Some("1".into()), ..meta("test") };
+    let with_created = ObjectMeta { creation_timestamp: Some(time(10)), ..base.clone() };
+    assert_eq!(validate_object_meta_update(&base, &with_created, &p).len(), 1);
+    assert_eq!(validate_object_meta_update(&with_created, &base, &p).len(), 1);
+    let later = ObjectMeta { creation_timestamp: Some(time(11)), ..base.clone() };
     assert_eq!(
         strings(&validate_object_meta_update(&with_created, &later, &p)),
-        vec![
-            r#"field.creationTimestamp: Invalid value: "1970-01-01T00:00:10Z": field is immutable"#
-        ]
+        vec![r#"field.creationTimestamp: Invalid value: "1970-01-01T00:00:10Z": field is immutable"#]
     );
 
     let deleted = |secs: Option<i64>, grace: Option<i64>| ObjectMeta {
@@ -262,17 +184,11 @@ fn update_immutable_fields() {
     };
     let cases = [
         (deleted(None, None), deleted(None, None), vec![]),
-        (
-            deleted(Some(1000), Some(30)),
-            deleted(Some(1000), Some(30)),
-            vec![],
-        ),
+        (deleted(Some(1000), Some(30)), deleted(Some(1000), Some(30)), vec![]),
         (
             deleted(Some(1000), None),
             deleted(None, None),
-            vec![
-                r#"field.deletionTimestamp: Invalid value: "1970-01-01T00:16:40Z": field is immutable"#,
-            ],
+            vec![r#"field.deletionTimestamp: Invalid value: "1970-01-01T00:16:40Z": field is immutable"#],
         ),
         (
             deleted(None, None),
@@ -282,9 +198,7 @@ fn update_immutable_fields() {
         (
             deleted(Some(2000), None),
             deleted(Some(1000), None),
-            vec![
-                r#"field.deletionTimestamp: Invalid value: "1970-01-01T00:33:20Z": field is immutable"#,
-            ],
+            vec![r#"field.deletionTimestamp: Invalid value: "1970-01-01T00:33:20Z": field is immutable"#],
         ),
         (
             deleted(None, Some(30)),
@@ -312,17 +226,9 @@ fn update_immutable_fields() {
         uid: Some("u2".into()),
         ..base.clone()
     };
-    let original = ObjectMeta {
-        namespace: Some("ns1".into()),
-        uid: Some("u1".into()),
-        ..base.clone()
-    };
+    let original = ObjectMeta { namespace: Some("ns1".into()), uid: Some("u1".into()), ..base.clone() };
     assert_eq!(
-        strings(&validate_object_meta_update(
-            &renamed,
-            &original,
-            &Path::new("metadata")
-        )),
+        strings(&validate_object_meta_update(&renamed, &original, &Path::new("metadata"))),
         vec![
             r#"metadata.name: Invalid value: "other": field is immutable"#,
             r#"metadata.namespace: Invalid value: "ns2": field is immutable"#,
@@ -335,24 +241,12 @@ fn update_immutable_fields() {
 fn update_requires_resource_version_and_monotonic_generation() {
     let p = Path::new("field");
     assert_eq!(
-        strings(&validate_object_meta_update(
-            &meta("test"),
-            &meta("test"),
-            &p
-        )),
+        strings(&validate_object_meta_update(&meta("test"), &meta("test"), &p)),
         vec![r#"field.resourceVersion: Invalid value: "": must be specified for an update"#]
     );
-    let generation = |g: i64| ObjectMeta {
-        resource_version: Some("1".into()),
-        generation: Some(g),
-        ..meta("test")
-    };
+    let generation = |g: i64| ObjectMeta { resource_version: Some("1".into()), generation: Some(g), ..meta("test") };
     assert_eq!(
-        strings(&validate_object_meta_update(
-            &generation(4),
-            &generation(5),
-            &p
-        )),
+        strings(&validate_object_meta_update(&generation(4), &generation(5), &p)),
         vec!["field.generation: Invalid value: 4: must not be decremented"]
     );
     assert!(validate_object_meta_update(&generation(2), &generation(1), &p).is_empty());
@@ -373,11 +267,7 @@ fn annotations() {
         [("1.2.3.4/5678".into(), "bar".into())].into(),
         [("UpperCase123".into(), "bar".into())].into(),
         [("a".into(), "b".repeat(limit - 1))].into(),
-        [
-            ("a".into(), "b".repeat(limit / 2 - 1)),
-            ("c".into(), "d".repeat(limit / 2 - 1)),
-        ]
-        .into(),
+        [("a".into(), "b".repeat(limit / 2 - 1)), ("c".into(), "d".repeat(limit / 2 - 1))].into(),
     ];
     for a in &ok {
         assert!(validate_annotations(a, &p).is_empty());
@@ -402,11 +292,8 @@ fn annotations() {
         validate_annotations_size(&too_big).map_err(|e| e.to_string()),
         Err("annotations size 262145 is larger than limit 262144".to_string())
     );
-    let halves: BTreeMap<String, String> = [
-        ("a".into(), "b".repeat(limit / 2)),
-        ("c".into(), "d".repeat(limit / 2)),
-    ]
-    .into();
+    let halves: BTreeMap<String, String> =
+        [("a".into(), "b".repeat(limit / 2)), ("c".into(), "d".repeat(limit / 2))].into();
     assert_eq!(validate_annotations(&halves, &p).len(), 1);
 }
 
@@ -418,20 +305,11 @@ fn name_functions() {
     assert!(name_is_dns_label("a-", true).is_empty());
     assert!(!name_is_dns1035_label("1a-", true).is_empty());
     assert!(name_is_dns1035_label("ab-", true).is_empty());
-    assert_eq!(
-        validate_path_segment_name(".", false),
-        vec!["may not be '.'".to_string()]
-    );
-    assert_eq!(
-        validate_path_segment_name("..", false),
-        vec!["may not be '..'".to_string()]
-    );
+    assert_eq!(validate_path_segment_name(".", false), vec!["may not be '.'".to_string()]);
+    assert_eq!(validate_path_segment_name("..", false), vec!["may not be '..'".to_string()]);
     assert_eq!(
         validate_path_segment_name("a/b%c", false),
-        vec![
-            "may not contain '/'".to_string(),
-            "may not contain '%'".to_string()
-        ]
+        vec!["may not contain '/'".to_string(), "may not contain '%'".to_string()]
     );
     assert!(validate_path_segment_name("..", true).is_empty());
     assert!(validate_path_segment_name("system:admin", false).is_empty());

@@ -31,9 +31,7 @@ pub struct Path {
 impl Path {
     /// A root path with one field name (`field.NewPath`).
     pub fn new(name: impl Into<String>) -> Path {
-        Path {
-            elements: vec![Element::Name(name.into())],
-        }
+        Path { elements: vec![Element::Name(name.into())] }
     }
 
     /// The path of a field of this one (`Path.Child`).
@@ -112,14 +110,7 @@ mod tests {
         assert_eq!(Path::default().to_string(), "<nil>");
         assert!(Path::default().is_nil());
         assert_eq!(Path::default().child("key").to_string(), "key");
-        assert_eq!(
-            Path::default()
-                .child("values")
-                .index(0)
-                .key("x16")
-                .to_string(),
-            "values[0][x16]"
-        );
+        assert_eq!(Path::default().child("values").index(0).key("x16").to_string(), "values[0][x16]");
         assert_eq!(Path::new("").to_string(), "[]");
         assert_eq!(Path::default().index(3).to_string(), "[3]");
     }

@@ -400,7 +400,12 @@ where
         match validation {
             FieldValidation::Warn => ctx.warnings.extend(problems),
             _ => {
-                return Err(ApiError::bad_request(format!("strict decoding error: {}", problems.join(", "))));
+                return Err(ApiError::bad_request(format!(
+                    "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+                    problems.join(", "),
+                    kind = res.kind,
+                    version = res.version,
+                )));
             }
         }
     }

@@ -100,6 +100,7 @@ pub fn apply(
             krs_apimachinery::status::new_apply_conflict(causes, &c.message()).into()
         }
         ApplyError::BadRequest(m) => ApiError::bad_request(m),
+        ApplyError::Invalid(m) => krs_apimachinery::status::new_untyped_error(&m).into(),
         other => ApiError::internal(other.to_string()),
     })
 }

@@ -38,6 +38,9 @@ pub enum Part<'a> {
     Main,
     /// The status subresource: only the status.
     Status,
+    /// The scale subresource: a write of the main resource's `.spec.replicas`, prepared and
+    /// validated as the main resource, whose manager is recorded with `subresource: scale`.
+    Scale,
     /// Another subresource of the object's own kind (finalize, approval, ...): what the
     /// strategy lets it change.
     Subresource(&'a str),
@@ -281,7 +284,7 @@ fn prepare_update(
         }
     }
     match part {
-        Part::Main => {
+        Part::Main | Part::Scale => {
             if res.has_status() {
                 new.copy_status_from(old);
             }
@@ -302,7 +305,7 @@ fn prepare_update(
     let mut errors = validate_object_meta(new.meta(), res.namespaced, strategy.name_validator(), &meta_path);
     errors.append(validate_object_meta_update(new.meta(), old.meta(), &meta_path));
     match part {
-        Part::Main => errors.append(strategy.validate_update(new, old)),
+        Part::Main | Part::Scale => errors.append(strategy.validate_update(new, old)),
         Part::Status => errors.append(strategy.validate_status_update(new, old)),
         Part::Subresource(sub) => errors.append(strategy.validate_subresource_update(sub, new, old)),
     }
@@ -314,6 +317,7 @@ fn prepare_update(
     if !ctx.applied {
         let subresource = match part {
             Part::Main => "",
+            Part::Scale => "scale",
             Part::Status => "status",
             Part::Subresource(s) => s,
         };

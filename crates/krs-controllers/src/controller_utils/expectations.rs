@@ -45,6 +45,13 @@ impl Expectations {
         self.set(key, 0, n);
     }
 
+    /// Expects `adds` creations and the deletion of `pod_keys` at once.
+    pub fn expect(&self, key: &str, adds: usize, pod_keys: Vec<String>) {
+        let n = pod_keys.len() as i64;
+        self.uids.lock().insert(key.to_string(), pod_keys.into_iter().collect());
+        self.set(key, adds as i64, n);
+    }
+
     fn set(&self, key: &str, add: i64, del: i64) {
         self.map.lock().insert(key.to_string(), Expectation { add, del, at: Instant::now() });
     }

@@ -80,7 +80,8 @@ pub fn selector_matches(selector: &LabelSelector, labels: Option<&BTreeMap<Strin
 }
 
 pub fn selector_is_empty(selector: &LabelSelector) -> bool {
-    selector.match_labels.as_ref().is_none_or(BTreeMap::is_empty) && selector.match_expressions.as_ref().is_none_or(Vec::is_empty)
+    selector.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
+        && selector.match_expressions.as_ref().is_none_or(Vec::is_empty)
 }
 
 /// Runs `count` calls of `f` in batches of 1, 2, 4, ... (upstream's slowStartBatch): a failing

@@ -58,7 +58,12 @@ pub fn is_pod_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bo
 
 /// The pod-deletion-cost annotation; absent or invalid counts as 0.
 pub fn deletion_cost(pod: &Pod) -> i32 {
-    pod.metadata.annotations.as_ref().and_then(|a| a.get(POD_DELETION_COST)).and_then(|v| v.parse::<i32>().ok()).unwrap_or(0)
+    pod.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(POD_DELETION_COST))
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(0)
 }
 
 /// The controller reference to `owner` that controllers put on what they create.
@@ -104,7 +109,12 @@ impl PodControl {
     }
 
     /// Creates `pod` in `namespace` for `owner`, recording SuccessfulCreate or FailedCreate.
-    pub async fn create<K: Resource<DynamicType = ()>>(&self, namespace: &str, pod: &Pod, owner: &K) -> Result<Pod, Error> {
+    pub async fn create<K: Resource<DynamicType = ()>>(
+        &self,
+        namespace: &str,
+        pod: &Pod,
+        owner: &K,
+    ) -> Result<Pod, Error> {
         if pod.metadata.labels.as_ref().is_none_or(BTreeMap::is_empty) {
             return Err(Error::Invalid("unable to create pods, no labels".into()));
         }
@@ -118,7 +128,12 @@ impl PodControl {
             Err(e) => {
                 // A namespace being deleted refuses new pods; upstream records no event for it.
                 if !is_namespace_terminating_error(&e) {
-                    self.recorder.event(owner, WARNING, "FailedCreate", format!("Error creating: {}", api_error_message(&e)));
+                    self.recorder.event(
+                        owner,
+                        WARNING,
+                        "FailedCreate",
+                        format!("Error creating: {}", api_error_message(&e)),
+                    );
                 }
                 Err(e.into())
             }
@@ -127,7 +142,13 @@ impl PodControl {
 
     /// Deletes pod `name` (only the one with `uid`, when given), recording SuccessfulDelete or
     /// FailedDelete. A pod already gone is not an error.
-    pub async fn delete<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str, uid: Option<&str>, owner: &K) -> Result<(), Error> {
+    pub async fn delete<K: Resource<DynamicType = ()>>(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: Option<&str>,
+        owner: &K,
+    ) -> Result<(), Error> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let dp = DeleteParams {
             preconditions: uid.map(|u| Preconditions { uid: Some(u.to_string()), resource_version: None }),
@@ -140,7 +161,12 @@ impl PodControl {
             }
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(e) => {
-                self.recorder.event(owner, WARNING, "FailedDelete", format!("Error deleting: {}", api_error_message(&e)));
+                self.recorder.event(
+                    owner,
+                    WARNING,
+                    "FailedDelete",
+                    format!("Error deleting: {}", api_error_message(&e)),
+                );
                 Err(e.into())
             }
         }

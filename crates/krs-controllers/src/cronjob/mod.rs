@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job, JobSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, DeleteParams, PostParams, PropagationPolicy};
@@ -68,10 +68,15 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
     Started {
         queues: vec![queue.clone()],
         run: Box::new(move || {
-            run_workers(NAME, queue, workers, Arc::new(move |key| {
-                let c = c.clone();
-                Box::pin(async move { c.sync(&key).await })
-            }))
+            run_workers(
+                NAME,
+                queue,
+                workers,
+                Arc::new(move |key| {
+                    let c = c.clone();
+                    Box::pin(async move { c.sync(&key).await })
+                }),
+            )
         }),
     }
 }
@@ -127,8 +132,12 @@ impl Controller {
         let cj = (*cj).clone();
         let uid = cj.metadata.uid.clone().unwrap_or_default();
         let ns = ns.unwrap_or_default().to_string();
-        let children: Vec<Arc<Job>> =
-            self.jobs.list_namespace(&ns).into_iter().filter(|j| get_controller_of(&j.metadata).is_some_and(|r| r.uid == uid)).collect();
+        let children: Vec<Arc<Job>> = self
+            .jobs
+            .list_namespace(&ns)
+            .into_iter()
+            .filter(|j| get_controller_of(&j.metadata).is_some_and(|r| r.uid == uid))
+            .collect();
         let mut status = cj.status.clone().unwrap_or_default();
         let requeue = self.sync_cronjob(&cj, &children, &mut status).await?;
         if cj.status.as_ref() != Some(&status) {
@@ -149,7 +158,12 @@ impl Controller {
     }
 
     /// Reconciles the active list and starts the due job; returns when to look again.
-    async fn sync_cronjob(&self, cj: &CronJob, children: &[Arc<Job>], status: &mut CronJobStatus) -> Result<Option<Duration>, Error> {
+    async fn sync_cronjob(
+        &self,
+        cj: &CronJob,
+        children: &[Arc<Job>],
+        status: &mut CronJobStatus,
+    ) -> Result<Option<Duration>, Error> {
         let mut active: Vec<ObjectReference> = status.active.clone().unwrap_or_default();
         for job in children {
             let listed = active.iter().any(|r| r.uid == job.metadata.uid);
@@ -161,7 +175,12 @@ impl Controller {
                 (true, Some(cond)) => {
                     active.retain(|r| r.uid != job.metadata.uid);
                     let jn = job.metadata.name.clone().unwrap_or_default();
-                    self.recorder.event(cj, NORMAL, "SawCompletedJob", format!("Saw completed job: {jn}, condition: {cond}"));
+                    self.recorder.event(
+                        cj,
+                        NORMAL,
+                        "SawCompletedJob",
+                        format!("Saw completed job: {jn}, condition: {cond}"),
+                    );
                 }
                 _ => {}
             }
@@ -182,7 +201,12 @@ impl Controller {
             let api: Api<Job> = Api::namespaced(self.client.clone(), r.namespace.as_deref().unwrap_or("default"));
             match api.get_opt(r.name.as_deref().unwrap_or_default()).await? {
                 Some(j) if j.metadata.uid == r.uid => still.push(r),
-                _ => self.recorder.event(cj, NORMAL, "MissingJob", format!("Active job went missing: {}", r.name.clone().unwrap_or_default())),
+                _ => self.recorder.event(
+                    cj,
+                    NORMAL,
+                    "MissingJob",
+                    format!("Active job went missing: {}", r.name.clone().unwrap_or_default()),
+                ),
             }
         }
         status.active = if still.is_empty() { None } else { Some(still) };
@@ -207,7 +231,12 @@ impl Controller {
         let sched = match schedule::parse(&spec.schedule) {
             Ok(s) => s,
             Err(e) => {
-                self.recorder.event(cj, WARNING, "UnparseableSchedule", format!("unparseable schedule: {:?} : {e}", spec.schedule));
+                self.recorder.event(
+                    cj,
+                    WARNING,
+                    "UnparseableSchedule",
+                    format!("unparseable schedule: {:?} : {e}", spec.schedule),
+                );
                 return Ok(None);
             }
         };
@@ -250,18 +279,34 @@ impl Controller {
         }
         let policy = spec.concurrency_policy.as_deref().unwrap_or("Allow");
         if policy == "Forbid" && !active_now.is_empty() {
-            self.recorder.event(cj, NORMAL, "JobAlreadyActive", "Not starting job because prior execution is running and concurrency policy is Forbid");
+            self.recorder.event(
+                cj,
+                NORMAL,
+                "JobAlreadyActive",
+                "Not starting job because prior execution is running and concurrency policy is Forbid",
+            );
             return Ok(next_wait(now));
         }
         if policy == "Replace" {
             for r in &active_now {
                 let jn = r.name.clone().unwrap_or_default();
                 let api: Api<Job> = Api::namespaced(self.client.clone(), r.namespace.as_deref().unwrap_or("default"));
-                match api.delete(&jn, &DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() }).await {
+                match api
+                    .delete(
+                        &jn,
+                        &DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() },
+                    )
+                    .await
+                {
                     Ok(_) => self.recorder.event(cj, NORMAL, "SuccessfulDelete", format!("Deleted job {jn}")),
                     Err(e) if is_not_found(&e) => {}
                     Err(e) => {
-                        self.recorder.event(cj, WARNING, "FailedDelete", format!("Deleted job: {}", crate::controller_utils::pod::api_error_message(&e)));
+                        self.recorder.event(
+                            cj,
+                            WARNING,
+                            "FailedDelete",
+                            format!("Deleted job: {}", crate::controller_utils::pod::api_error_message(&e)),
+                        );
                         return Err(e.into());
                     }
                 }
@@ -271,7 +316,10 @@ impl Controller {
         let template = spec.job_template;
         let tm = template.metadata.clone().unwrap_or_default();
         let mut annotations = tm.annotations.clone().unwrap_or_default();
-        annotations.insert(SCHEDULED_TIMESTAMP.into(), scheduled.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string().replace("+00:00", "Z"));
+        annotations.insert(
+            SCHEDULED_TIMESTAMP.into(),
+            scheduled.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string().replace("+00:00", "Z"),
+        );
         let job = Job {
             metadata: ObjectMeta {
                 name: Some(job_name.clone()),
@@ -281,7 +329,7 @@ impl Controller {
                 owner_references: Some(vec![controller_ref(cj)]),
                 ..Default::default()
             },
-            spec: Some(template.spec.clone().unwrap_or_else(JobSpec::default)),
+            spec: Some(template.spec.clone().unwrap_or_default()),
             status: None,
         };
         let api: Api<Job> = Api::namespaced(self.client.clone(), cj.metadata.namespace.as_deref().unwrap_or("default"));
@@ -290,13 +338,22 @@ impl Controller {
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 // Created by an earlier sync whose status write was lost: take it as ours.
                 match api.get_opt(&job_name).await? {
-                    Some(j) if get_controller_of(&j.metadata).is_some_and(|r| Some(&r.uid) == cj.metadata.uid.as_ref()) => j,
+                    Some(j)
+                        if get_controller_of(&j.metadata).is_some_and(|r| Some(&r.uid) == cj.metadata.uid.as_ref()) =>
+                    {
+                        j
+                    }
                     _ => return Ok(next_wait(now)),
                 }
             }
             Err(e) if is_namespace_terminating_error(&e) => return Ok(None),
             Err(e) => {
-                self.recorder.event(cj, WARNING, "FailedCreate", format!("Error creating job: {}", crate::controller_utils::pod::api_error_message(&e)));
+                self.recorder.event(
+                    cj,
+                    WARNING,
+                    "FailedCreate",
+                    format!("Error creating job: {}", crate::controller_utils::pod::api_error_message(&e)),
+                );
                 return Err(e.into());
             }
         };
@@ -309,18 +366,35 @@ impl Controller {
     /// Deletes the oldest finished jobs past successfulJobsHistoryLimit/failedJobsHistoryLimit.
     async fn cleanup_finished(&self, cj: &CronJob, children: &[Arc<Job>]) -> Result<(), Error> {
         let spec = cj.spec.clone().unwrap_or_default();
-        for (cond, limit) in [("Complete", spec.successful_jobs_history_limit), ("Failed", spec.failed_jobs_history_limit)] {
+        for (cond, limit) in
+            [("Complete", spec.successful_jobs_history_limit), ("Failed", spec.failed_jobs_history_limit)]
+        {
             let Some(limit) = limit else { continue };
-            let mut done: Vec<&Arc<Job>> = children.iter().filter(|j| finished(j) == Some(cond) && j.metadata.deletion_timestamp.is_none()).collect();
+            let mut done: Vec<&Arc<Job>> = children
+                .iter()
+                .filter(|j| finished(j) == Some(cond) && j.metadata.deletion_timestamp.is_none())
+                .collect();
             let excess = done.len().saturating_sub(usize::try_from(limit.max(0)).unwrap_or(0));
             if excess == 0 {
                 continue;
             }
-            done.sort_by_key(|j| (j.status.as_ref().and_then(|s| s.start_time.clone()).map(|t| t.0), j.metadata.creation_timestamp.clone().map(|t| t.0)));
+            done.sort_by_key(|j| {
+                (
+                    j.status.as_ref().and_then(|s| s.start_time.clone()).map(|t| t.0),
+                    j.metadata.creation_timestamp.clone().map(|t| t.0),
+                )
+            });
             for j in done.into_iter().take(excess) {
                 let jn = j.metadata.name.clone().unwrap_or_default();
-                let api: Api<Job> = Api::namespaced(self.client.clone(), j.metadata.namespace.as_deref().unwrap_or("default"));
-                match api.delete(&jn, &DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() }).await {
+                let api: Api<Job> =
+                    Api::namespaced(self.client.clone(), j.metadata.namespace.as_deref().unwrap_or("default"));
+                match api
+                    .delete(
+                        &jn,
+                        &DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() },
+                    )
+                    .await
+                {
                     Ok(_) => self.recorder.event(cj, NORMAL, "SuccessfulDelete", format!("Deleted job {jn}")),
                     Err(e) if is_not_found(&e) => {}
                     Err(e) => return Err(e.into()),

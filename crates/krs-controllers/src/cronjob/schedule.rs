@@ -176,7 +176,15 @@ impl Schedule {
             Schedule::Fields(f) => {
                 let start = after.to_zoned(tz.clone());
                 // Whole minutes, strictly after.
-                let mut dt = start.datetime().with().second(0).subsec_nanosecond(0).build().ok()?.checked_add(1.minute()).ok()?;
+                let mut dt = start
+                    .datetime()
+                    .with()
+                    .second(0)
+                    .subsec_nanosecond(0)
+                    .build()
+                    .ok()?
+                    .checked_add(1.minute())
+                    .ok()?;
                 let limit = dt.year() + 5;
                 while dt.year() <= limit {
                     if f.month & (1 << dt.month()) == 0 {

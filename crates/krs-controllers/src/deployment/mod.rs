@@ -71,10 +71,15 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
     Started {
         queues: vec![queue.clone()],
         run: Box::new(move || {
-            run_workers(NAME, queue, workers, Arc::new(move |key| {
-                let c = c.clone();
-                Box::pin(async move { c.sync(&key).await })
-            }))
+            run_workers(
+                NAME,
+                queue,
+                workers,
+                Arc::new(move |key| {
+                    let c = c.clone();
+                    Box::pin(async move { c.sync(&key).await })
+                }),
+            )
         }),
     }
 }
@@ -105,7 +110,9 @@ impl Controller {
         match e {
             Event::Added(rs) | Event::Deleted(rs) => match self.resolve(rs) {
                 Some(d) => self.queue.add(key_of(d.as_ref())),
-                None if get_controller_of(&rs.metadata).is_none() && matches!(e, Event::Added(_)) => self.enqueue_selecting(rs),
+                None if get_controller_of(&rs.metadata).is_none() && matches!(e, Event::Added(_)) => {
+                    self.enqueue_selecting(rs)
+                }
                 None => {}
             },
             Event::Updated { old, new } => {
@@ -149,7 +156,12 @@ impl Controller {
         let mut d = (*cached).clone();
         let selector = d.spec.as_ref().map(|s| s.selector.clone()).unwrap_or_default();
         if selector_is_empty(&selector) {
-            self.recorder.event(&d, WARNING, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.");
+            self.recorder.event(
+                &d,
+                WARNING,
+                "SelectingAll",
+                "This deployment is selecting all pods. A non-empty selector is required.",
+            );
             let status = d.status.clone().unwrap_or_default();
             if status.observed_generation.unwrap_or(0) < d.metadata.generation.unwrap_or(0) {
                 let mut s = status;
@@ -170,12 +182,20 @@ impl Controller {
         if self.is_scaling_event(&mut d, &mut sets).await? {
             return self.sync_scale(&mut d, &mut sets).await;
         }
-        if util::is_rolling_update(&d) { self.rollout_rolling(&mut d, &mut sets).await } else { self.rollout_recreate(&mut d, &mut sets).await }
+        if util::is_rolling_update(&d) {
+            self.rollout_rolling(&mut d, &mut sets).await
+        } else {
+            self.rollout_recreate(&mut d, &mut sets).await
+        }
     }
 
     /// The ReplicaSets this deployment controls, adopting orphans its selector matches and
     /// releasing those it no longer matches.
-    async fn claim_replicasets(&self, d: &Deployment, selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector) -> Result<Vec<ReplicaSet>, Error> {
+    async fn claim_replicasets(
+        &self,
+        d: &Deployment,
+        selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    ) -> Result<Vec<ReplicaSet>, Error> {
         let uid = d.metadata.uid.clone().unwrap_or_default();
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         let deleting = d.metadata.deletion_timestamp.is_some();
@@ -196,7 +216,9 @@ impl Controller {
                 Some(_) => {}
                 None if matches && !deleting && rs.metadata.deletion_timestamp.is_none() => {
                     let patch = serde_json::json!({"metadata": {"ownerReferences": [controller_ref(d)], "uid": rs.metadata.uid}});
-                    if let Some(adopted) = ignore_gone(api.patch(&rs_name, &PatchParams::default(), &Patch::Strategic(&patch)).await)? {
+                    if let Some(adopted) =
+                        ignore_gone(api.patch(&rs_name, &PatchParams::default(), &Patch::Strategic(&patch)).await)?
+                    {
                         owned.push(adopted);
                     }
                 }
@@ -207,11 +229,17 @@ impl Controller {
     }
 
     /// Writes the deployment's status through the status subresource.
-    async fn update_status(&self, d: &Deployment, status: &k8s_openapi::api::apps::v1::DeploymentStatus) -> Result<(), Error> {
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or("default"));
+    async fn update_status(
+        &self,
+        d: &Deployment,
+        status: &k8s_openapi::api::apps::v1::DeploymentStatus,
+    ) -> Result<(), Error> {
+        let api: Api<Deployment> =
+            Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or("default"));
         let mut updated = d.clone();
         updated.status = Some(status.clone());
-        match api.replace_status(d.metadata.name.as_deref().unwrap_or_default(), &PostParams::default(), &updated).await {
+        match api.replace_status(d.metadata.name.as_deref().unwrap_or_default(), &PostParams::default(), &updated).await
+        {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(e.into()),
@@ -223,9 +251,13 @@ impl Controller {
         if d.metadata.annotations.as_ref().and_then(|a| a.get(util::REVISION)).map(String::as_str) == Some(revision) {
             return Ok(());
         }
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or("default"));
+        let api: Api<Deployment> =
+            Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or("default"));
         let patch = serde_json::json!({"metadata": {"annotations": {util::REVISION: revision}}});
-        match api.patch(d.metadata.name.as_deref().unwrap_or_default(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match api
+            .patch(d.metadata.name.as_deref().unwrap_or_default(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             Ok(updated) => {
                 d.metadata.annotations = updated.metadata.annotations;
                 d.metadata.resource_version = updated.metadata.resource_version;

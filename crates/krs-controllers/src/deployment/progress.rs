@@ -11,14 +11,19 @@ use crate::Error;
 use crate::informer::key_of;
 
 impl Controller {
-    pub(super) async fn sync_rollout_status(&self, d: &Deployment, sets: &[ReplicaSet], new: Option<usize>) -> Result<(), Error> {
+    pub(super) async fn sync_rollout_status(
+        &self,
+        d: &Deployment,
+        sets: &[ReplicaSet],
+        new: Option<usize>,
+    ) -> Result<(), Error> {
         let mut status = self.calculate_status(d, sets, new);
         if progress_deadline(d).is_none() {
             remove_condition(&mut status, PROGRESSING);
         }
         let current = d.status.as_ref().and_then(|s| condition(s, PROGRESSING)).cloned();
-        let complete_already =
-            status.replicas == status.updated_replicas && current.as_ref().and_then(|c| c.reason.as_deref()) == Some(NEW_RS_AVAILABLE);
+        let complete_already = status.replicas == status.updated_replicas
+            && current.as_ref().and_then(|c| c.reason.as_deref()) == Some(NEW_RS_AVAILABLE);
         let name = d.metadata.name.clone().unwrap_or_default();
         let new_name = new.and_then(|n| sets[n].metadata.name.clone());
         let subject = |what: &str| match &new_name {
@@ -28,7 +33,10 @@ impl Controller {
         let now = Timestamp::now();
         if progress_deadline(d).is_some() && !complete_already {
             if complete(d, &status) {
-                set_condition(&mut status, new_condition(PROGRESSING, "True", NEW_RS_AVAILABLE, subject("has successfully progressed.")));
+                set_condition(
+                    &mut status,
+                    new_condition(PROGRESSING, "True", NEW_RS_AVAILABLE, subject("has successfully progressed.")),
+                );
             } else if progressing(d, &status) {
                 let mut c = new_condition(PROGRESSING, "True", "ReplicaSetUpdated", subject("is progressing."));
                 // Progress refreshes lastUpdateTime (the deadline counts from it) but keeps the
@@ -39,7 +47,10 @@ impl Controller {
                 remove_condition(&mut status, PROGRESSING);
                 set_condition(&mut status, c);
             } else if timed_out(d, &status, now) {
-                set_condition(&mut status, new_condition(PROGRESSING, "False", TIMED_OUT, subject("has timed out progressing.")));
+                set_condition(
+                    &mut status,
+                    new_condition(PROGRESSING, "False", TIMED_OUT, subject("has timed out progressing.")),
+                );
             }
         }
         // Surface the first ReplicaSet failure (the new one's first) as the deployment's.
@@ -50,7 +61,12 @@ impl Controller {
         });
         match failure {
             Some(f) => {
-                let mut c = new_condition(REPLICA_FAILURE, &f.status, f.reason.as_deref().unwrap_or_default(), f.message.clone().unwrap_or_default());
+                let mut c = new_condition(
+                    REPLICA_FAILURE,
+                    &f.status,
+                    f.reason.as_deref().unwrap_or_default(),
+                    f.message.clone().unwrap_or_default(),
+                );
                 c.last_transition_time = f.last_transition_time.clone();
                 set_condition(&mut status, c);
             }

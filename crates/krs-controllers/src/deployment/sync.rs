@@ -18,12 +18,25 @@ use crate::events::{NORMAL, WARNING};
 impl Controller {
     /// The index in `sets` of the ReplicaSet running the deployment's template, syncing its
     /// revision annotations; creates it when `create` (getNewReplicaSet).
-    pub(super) async fn new_replicaset(&self, d: &mut Deployment, sets: &mut Vec<ReplicaSet>, create: bool) -> Result<Option<usize>, Error> {
+    pub(super) async fn new_replicaset(
+        &self,
+        d: &mut Deployment,
+        sets: &mut Vec<ReplicaSet>,
+        create: bool,
+    ) -> Result<Option<usize>, Error> {
         let template = d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
         let mut order: Vec<usize> = (0..sets.len()).collect();
         order.sort_by(|a, b| by_creation(&sets[*a], &sets[*b]));
-        let existing = order.into_iter().find(|i| sets[*i].spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, &template)));
-        let old_max = sets.iter().enumerate().filter(|(i, _)| Some(*i) != existing).map(|(_, rs)| revision(rs)).max().unwrap_or(0);
+        let existing = order.into_iter().find(|i| {
+            sets[*i].spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, &template))
+        });
+        let old_max = sets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != existing)
+            .map(|(_, rs)| revision(rs))
+            .max()
+            .unwrap_or(0);
         let new_revision = old_max + 1;
         let min_ready = d.spec.as_ref().and_then(|s| s.min_ready_seconds);
 
@@ -67,7 +80,12 @@ impl Controller {
                 labels: meta.labels.clone(),
                 ..Default::default()
             },
-            spec: Some(ReplicaSetSpec { replicas: Some(0), min_ready_seconds: min_ready, selector, template: Some(rs_template) }),
+            spec: Some(ReplicaSetSpec {
+                replicas: Some(0),
+                min_ready_seconds: min_ready,
+                selector,
+                template: Some(rs_template),
+            }),
             status: None,
         };
         let new_replicas = {
@@ -78,15 +96,25 @@ impl Controller {
             spec.replicas = Some(new_replicas);
         }
         set_new_rs_annotations(d, &mut new_rs, new_revision, false);
-        let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or("default"));
+        let api: Api<ReplicaSet> =
+            Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or("default"));
         let (created, already_existed) = match api.create(&PostParams::default(), &new_rs).await {
             Ok(rs) => (rs, false),
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 // Ours from an earlier sync whose create we did not observe yet, or a hash
                 // collision with a ReplicaSet of another template.
                 let existing = api.get(&name).await?;
-                let ours = existing.metadata.owner_references.iter().flatten().any(|r| r.controller == Some(true) && Some(&r.uid) == d.metadata.uid.as_ref());
-                let same = existing.spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, &template));
+                let ours = existing
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|r| r.controller == Some(true) && Some(&r.uid) == d.metadata.uid.as_ref());
+                let same = existing
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.template.as_ref())
+                    .is_some_and(|t| equal_ignore_hash(t, &template));
                 if ours && same {
                     (existing, true)
                 } else {
@@ -97,10 +125,16 @@ impl Controller {
                 }
             }
             Err(e) => {
-                let msg = format!("Failed to create new replica set {name:?}: {}", crate::controller_utils::pod::api_error_message(&e));
+                let msg = format!(
+                    "Failed to create new replica set {name:?}: {}",
+                    crate::controller_utils::pod::api_error_message(&e)
+                );
                 if progress_deadline(d).is_some() {
                     let mut status = d.status.clone().unwrap_or_default();
-                    set_condition(&mut status, new_condition(PROGRESSING, "False", "ReplicaSetCreateError", msg.clone()));
+                    set_condition(
+                        &mut status,
+                        new_condition(PROGRESSING, "False", "ReplicaSetCreateError", msg.clone()),
+                    );
                     let _ = self.update_status(d, &status).await;
                 }
                 self.recorder.event(d, WARNING, "ReplicaSetCreateError", msg);
@@ -108,12 +142,20 @@ impl Controller {
             }
         };
         if !already_existed && new_replicas > 0 {
-            self.recorder.event(d, NORMAL, "ScalingReplicaSet", format!("Scaled up replica set {name} from 0 to {new_replicas}"));
+            self.recorder.event(
+                d,
+                NORMAL,
+                "ScalingReplicaSet",
+                format!("Scaled up replica set {name} from 0 to {new_replicas}"),
+            );
         }
         self.set_revision(d, &new_revision.to_string()).await?;
         if !already_existed && progress_deadline(d).is_some() {
             let mut status = d.status.clone().unwrap_or_default();
-            set_condition(&mut status, new_condition(PROGRESSING, "True", "NewReplicaSetCreated", format!("Created new replica set {name:?}")));
+            set_condition(
+                &mut status,
+                new_condition(PROGRESSING, "True", "NewReplicaSetCreated", format!("Created new replica set {name:?}")),
+            );
             self.update_status(d, &status).await?;
             d.status = Some(status);
         }
@@ -122,13 +164,20 @@ impl Controller {
     }
 
     pub(super) async fn replace_rs(&self, rs: &ReplicaSet) -> Result<ReplicaSet, Error> {
-        let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), rs.metadata.namespace.as_deref().unwrap_or("default"));
+        let api: Api<ReplicaSet> =
+            Api::namespaced(self.client.clone(), rs.metadata.namespace.as_deref().unwrap_or("default"));
         Ok(api.replace(rs.metadata.name.as_deref().unwrap_or_default(), &PostParams::default(), rs).await?)
     }
 
     /// Scales sets[i] to `new_scale` (and refreshes its replica annotations), recording
     /// ScalingReplicaSet; returns whether it scaled.
-    pub(super) async fn scale_rs(&self, d: &Deployment, sets: &mut [ReplicaSet], i: usize, new_scale: i32) -> Result<bool, Error> {
+    pub(super) async fn scale_rs(
+        &self,
+        d: &Deployment,
+        sets: &mut [ReplicaSet],
+        i: usize,
+        new_scale: i32,
+    ) -> Result<bool, Error> {
         let old = rs_replicas(&sets[i]);
         if old == new_scale {
             return Ok(false);
@@ -137,7 +186,14 @@ impl Controller {
         self.scale_rs_op(d, sets, i, new_scale, op).await
     }
 
-    async fn scale_rs_op(&self, d: &Deployment, sets: &mut [ReplicaSet], i: usize, new_scale: i32, op: &str) -> Result<bool, Error> {
+    async fn scale_rs_op(
+        &self,
+        d: &Deployment,
+        sets: &mut [ReplicaSet],
+        i: usize,
+        new_scale: i32,
+        op: &str,
+    ) -> Result<bool, Error> {
         let old = rs_replicas(&sets[i]);
         let (want, max) = (replicas(d), replicas(d) + max_surge(d));
         let size_changed = old != new_scale;
@@ -150,7 +206,12 @@ impl Controller {
         sets[i] = self.replace_rs(&copy).await?;
         if size_changed {
             let name = sets[i].metadata.name.clone().unwrap_or_default();
-            self.recorder.event(d, NORMAL, "ScalingReplicaSet", format!("Scaled {op} replica set {name} from {old} to {new_scale}"));
+            self.recorder.event(
+                d,
+                NORMAL,
+                "ScalingReplicaSet",
+                format!("Scaled {op} replica set {name} from {old} to {new_scale}"),
+            );
         }
         Ok(size_changed)
     }
@@ -211,11 +272,15 @@ impl Controller {
         let op = match to_add.cmp(&0) {
             Ordering::Greater => {
                 // Largest first, newer first among equals (ReplicaSetsBySizeNewer).
-                order.sort_by(|a, b| rs_replicas(&sets[*b]).cmp(&rs_replicas(&sets[*a])).then_with(|| by_creation(&sets[*b], &sets[*a])));
+                order.sort_by(|a, b| {
+                    rs_replicas(&sets[*b]).cmp(&rs_replicas(&sets[*a])).then_with(|| by_creation(&sets[*b], &sets[*a]))
+                });
                 "up"
             }
             Ordering::Less => {
-                order.sort_by(|a, b| rs_replicas(&sets[*b]).cmp(&rs_replicas(&sets[*a])).then_with(|| by_creation(&sets[*a], &sets[*b])));
+                order.sort_by(|a, b| {
+                    rs_replicas(&sets[*b]).cmp(&rs_replicas(&sets[*a])).then_with(|| by_creation(&sets[*a], &sets[*b]))
+                });
                 "down"
             }
             Ordering::Equal => return Ok(()),
@@ -243,19 +308,28 @@ impl Controller {
     /// Deletes the oldest fully scaled-down ReplicaSets past revisionHistoryLimit.
     pub(super) async fn cleanup(&self, d: &Deployment, sets: &[ReplicaSet], new: Option<usize>) -> Result<(), Error> {
         let Some(limit) = d.spec.as_ref().and_then(|s| s.revision_history_limit) else { return Ok(()) };
-        let mut old: Vec<&ReplicaSet> = sets.iter().enumerate().filter(|(i, r)| Some(*i) != new && r.metadata.deletion_timestamp.is_none()).map(|(_, r)| r).collect();
+        let mut old: Vec<&ReplicaSet> = sets
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| Some(*i) != new && r.metadata.deletion_timestamp.is_none())
+            .map(|(_, r)| r)
+            .collect();
         let diff = old.len() as i64 - i64::from(limit);
         if diff <= 0 {
             return Ok(());
         }
         old.sort_by(|a, b| revision(a).cmp(&revision(b)).then_with(|| by_creation(a, b)));
-        let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or("default"));
+        let api: Api<ReplicaSet> =
+            Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or("default"));
         for rs in old.into_iter().take(usize::try_from(diff).unwrap_or(0)) {
             let status = rs.status.clone().unwrap_or_default();
             if status.replicas != 0 || rs_replicas(rs) != 0 || rs.metadata.generation > status.observed_generation {
                 continue;
             }
-            let dp = DeleteParams { preconditions: Some(Preconditions { uid: rs.metadata.uid.clone(), resource_version: None }), ..Default::default() };
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions { uid: rs.metadata.uid.clone(), resource_version: None }),
+                ..Default::default()
+            };
             match api.delete(rs.metadata.name.as_deref().unwrap_or_default(), &dp).await {
                 Ok(_) => {}
                 Err(e) if is_not_found(&e) => {}
@@ -282,14 +356,35 @@ impl Controller {
             terminating_replicas: None,
         };
         if available >= replicas(d) - max_unavailable(d) {
-            set_condition(&mut status, new_condition(AVAILABLE, "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into()));
+            set_condition(
+                &mut status,
+                new_condition(
+                    AVAILABLE,
+                    "True",
+                    "MinimumReplicasAvailable",
+                    "Deployment has minimum availability.".into(),
+                ),
+            );
         } else {
-            set_condition(&mut status, new_condition(AVAILABLE, "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.".into()));
+            set_condition(
+                &mut status,
+                new_condition(
+                    AVAILABLE,
+                    "False",
+                    "MinimumReplicasUnavailable",
+                    "Deployment does not have minimum availability.".into(),
+                ),
+            );
         }
         status
     }
 
-    pub(super) async fn sync_status(&self, d: &Deployment, sets: &[ReplicaSet], new: Option<usize>) -> Result<(), Error> {
+    pub(super) async fn sync_status(
+        &self,
+        d: &Deployment,
+        sets: &[ReplicaSet],
+        new: Option<usize>,
+    ) -> Result<(), Error> {
         let status = self.calculate_status(d, sets, new);
         if d.status.as_ref() == Some(&status) {
             return Ok(());
@@ -358,7 +453,8 @@ fn fraction(rs: &ReplicaSet, d: &Deployment) -> i32 {
         return -rs_replicas(rs);
     }
     let deployment_replicas = want + max_surge(d);
-    let annotated = max_replicas_annotation(rs).unwrap_or_else(|| d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0));
+    let annotated =
+        max_replicas_annotation(rs).unwrap_or_else(|| d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0));
     if annotated == 0 {
         return 0;
     }

@@ -41,7 +41,8 @@ pub fn rs_status(rs: &ReplicaSet) -> (i32, i32, i32) {
 }
 
 pub fn is_rolling_update(d: &Deployment) -> bool {
-    d.spec.as_ref().and_then(|s| s.strategy.as_ref()).and_then(|s| s.type_.as_deref()).unwrap_or("RollingUpdate") == "RollingUpdate"
+    d.spec.as_ref().and_then(|s| s.strategy.as_ref()).and_then(|s| s.type_.as_deref()).unwrap_or("RollingUpdate")
+        == "RollingUpdate"
 }
 
 pub fn paused(d: &Deployment) -> bool {
@@ -66,7 +67,8 @@ pub fn scaled_value(v: &IntOrString, total: i32, round_up: bool) -> i32 {
 
 /// (maxSurge, maxUnavailable) resolved against the desired replicas (ResolveFenceposts).
 fn fenceposts(d: &Deployment) -> (i32, i32) {
-    let ru = d.spec.as_ref().and_then(|s| s.strategy.as_ref()).and_then(|s| s.rolling_update.clone()).unwrap_or_default();
+    let ru =
+        d.spec.as_ref().and_then(|s| s.strategy.as_ref()).and_then(|s| s.rolling_update.clone()).unwrap_or_default();
     let desired = replicas(d);
     let quarter = IntOrString::String("25%".into());
     let surge = scaled_value(ru.max_surge.as_ref().unwrap_or(&quarter), desired, true);
@@ -105,8 +107,10 @@ fn template_ignoring_hash(t: &PodTemplateSpec) -> serde_json::Value {
     let mut t = t.clone();
     if let Some(labels) = t.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
         labels.remove(POD_TEMPLATE_HASH);
-        if labels.is_empty() {
-            t.metadata.as_mut().map(|m| m.labels = None);
+        if labels.is_empty()
+            && let Some(m) = t.metadata.as_mut()
+        {
+            m.labels = None;
         }
     }
     serde_json::to_value(t).unwrap_or_default()
@@ -122,14 +126,18 @@ const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// The pod-template-hash of a template: FNV-1a (32 bit) of its JSON and the collision count,
 /// encoded like upstream's (decimal digits mapped to the safe alphabet).
 pub fn compute_hash(t: &PodTemplateSpec, collision_count: Option<i32>) -> String {
-    let bytes = serde_json::to_vec(t).unwrap_or_default();
+    hash_bytes(&serde_json::to_vec(t).unwrap_or_default(), collision_count)
+}
+
+/// FNV-1a (32 bit) of `bytes` and the collision count, in the safe alphabet.
+pub fn hash_bytes(bytes: &[u8], collision_count: Option<i32>) -> String {
     let mut h: u32 = 0x811c_9dc5;
     let mut feed = |b: u8| {
         h ^= u32::from(b);
         h = h.wrapping_mul(0x0100_0193);
     };
     for b in bytes {
-        feed(b);
+        feed(*b);
     }
     if let Some(c) = collision_count {
         for b in c.to_le_bytes() {
@@ -210,7 +218,8 @@ pub fn set_replicas_annotations(rs: &mut ReplicaSet, desired: i32, max: i32) -> 
 }
 
 pub fn replicas_annotations_need_update(rs: &ReplicaSet, desired: i32, max: i32) -> bool {
-    annotation(rs, DESIRED_REPLICAS) != Some(desired.to_string().as_str()) || annotation(rs, MAX_REPLICAS) != Some(max.to_string().as_str())
+    annotation(rs, DESIRED_REPLICAS) != Some(desired.to_string().as_str())
+        || annotation(rs, MAX_REPLICAS) != Some(max.to_string().as_str())
 }
 
 pub fn desired_annotation(rs: &ReplicaSet) -> Option<i32> {

@@ -92,7 +92,13 @@ pub struct EventRecorder {
 impl EventRecorder {
     /// Records an event about `obj`. `action` is what the controller did (events.k8s.io/v1
     /// requires one); upstream's legacy-recorder controllers use the reason for it.
-    pub fn event<K: Resource<DynamicType = ()>>(&self, obj: &K, type_: &'static str, reason: &str, note: impl Into<String>) {
+    pub fn event<K: Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        type_: &'static str,
+        reason: &str,
+        note: impl Into<String>,
+    ) {
         self.event_ref(object_reference(obj), None, type_, reason, reason, note);
     }
 

@@ -37,10 +37,17 @@ pub struct Node {
 
 /// What the graph builder is told.
 pub enum Change {
-    Upsert { identity: Identity, meta: Box<ObjectMeta> },
-    Delete { identity: Identity },
+    Upsert {
+        identity: Identity,
+        meta: Box<ObjectMeta>,
+    },
+    Delete {
+        identity: Identity,
+    },
     /// A virtual node that attemptToDelete found absent.
-    VirtualDelete { identity: Identity },
+    VirtualDelete {
+        identity: Identity,
+    },
 }
 
 #[derive(Default)]
@@ -157,14 +164,14 @@ impl Graph {
     fn remove(&self, nodes: &mut HashMap<String, Node>, identity: &Identity, attempt_to_delete: &WorkQueue) {
         {
             let Some(node) = nodes.remove(&identity.uid) else { return };
-                for o in &node.owners {
-                    if let Some(owner) = nodes.get_mut(&o.uid) {
-                        owner.dependents.remove(&identity.uid);
-                        if owner.deleting_dependents {
-                            attempt_to_delete.add(o.uid.clone());
-                        }
+            for o in &node.owners {
+                if let Some(owner) = nodes.get_mut(&o.uid) {
+                    owner.dependents.remove(&identity.uid);
+                    if owner.deleting_dependents {
+                        attempt_to_delete.add(o.uid.clone());
                     }
                 }
+            }
             // Dependents may now be dangling.
             for d in node.dependents {
                 attempt_to_delete.add(d);

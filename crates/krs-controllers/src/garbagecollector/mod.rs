@@ -55,12 +55,18 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
     Started {
         queues: vec![attempt_to_delete.clone(), attempt_to_orphan.clone()],
         run: Box::new(move || {
-            let mut tasks = vec![tokio::spawn(gc.clone().build_graph(rx)), tokio::spawn(gc.clone().monitor(factory, workers))];
+            let mut tasks =
+                vec![tokio::spawn(gc.clone().build_graph(rx)), tokio::spawn(gc.clone().monitor(factory, workers))];
             let g = gc.clone();
-            tasks.extend(run_workers(NAME, attempt_to_orphan, 1, Arc::new(move |uid| {
-                let g = g.clone();
-                Box::pin(async move { g.attempt_to_orphan(&uid).await })
-            })));
+            tasks.extend(run_workers(
+                NAME,
+                attempt_to_orphan,
+                1,
+                Arc::new(move |uid| {
+                    let g = g.clone();
+                    Box::pin(async move { g.attempt_to_orphan(&uid).await })
+                }),
+            ));
             tasks
         }),
     }
@@ -121,10 +127,15 @@ impl GarbageCollector {
                         let g = self.clone();
                         let q = self.attempt_to_delete.clone();
                         // These workers live as long as the queue: shutdown ends them.
-                        let _ = run_workers(NAME, q, workers, Arc::new(move |uid| {
-                            let g = g.clone();
-                            Box::pin(async move { g.attempt_to_delete(&uid).await })
-                        }));
+                        let _ = run_workers(
+                            NAME,
+                            q,
+                            workers,
+                            Arc::new(move |uid| {
+                                let g = g.clone();
+                                Box::pin(async move { g.attempt_to_delete(&uid).await })
+                            }),
+                        );
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "garbage collector: discovery failed"),

@@ -148,7 +148,8 @@ impl GarbageCollector {
     /// An owner deleted in the foreground: once no dependent blocks it, drop its finalizer;
     /// until then make sure its blocking dependents are being deleted.
     async fn process_deleting_dependents(&self, owner: &Identity, latest: &ObjectMeta) -> Result<(), Error> {
-        let dependents: Vec<String> = self.graph.get(&owner.uid).map(|n| n.dependents.into_iter().collect()).unwrap_or_default();
+        let dependents: Vec<String> =
+            self.graph.get(&owner.uid).map(|n| n.dependents.into_iter().collect()).unwrap_or_default();
         let mut blocking = Vec::new();
         for d in dependents {
             let Some(node) = self.graph.get(&d) else { continue };

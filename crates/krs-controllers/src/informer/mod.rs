@@ -8,13 +8,13 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
-use kube::api::{Api, DynamicObject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DynamicObject};
 use kube::core::PartialObjectMeta;
 use kube::discovery::ApiResource;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
 use kube::runtime::watcher::{self, Config};
-use kube::runtime::WatchStreamExt;
 use kube::{Client, Resource, ResourceExt};
 use parking_lot::{Mutex, RwLock};
 use serde::de::DeserializeOwned;
@@ -264,7 +264,9 @@ impl SharedInformerFactory {
             let informer = Arc::new(Informer::<K>::new(()));
             let run = informer.clone();
             let synced = Some(informer.synced.subscribe());
-            self.typed_keys.lock().insert(resource_key(&K::group(&()), &K::version(&()), &K::plural(&())), TypeId::of::<K>());
+            self.typed_keys
+                .lock()
+                .insert(resource_key(&K::group(&()), &K::version(&()), &K::plural(&())), TypeId::of::<K>());
             let for_meta = informer.clone();
             Entry {
                 synced,

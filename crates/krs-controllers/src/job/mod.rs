@@ -81,10 +81,15 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
     Started {
         queues: vec![queue.clone()],
         run: Box::new(move || {
-            run_workers(NAME, queue, workers, Arc::new(move |key| {
-                let c = c.clone();
-                Box::pin(async move { c.sync_key(&key).await })
-            }))
+            run_workers(
+                NAME,
+                queue,
+                workers,
+                Arc::new(move |key| {
+                    let c = c.clone();
+                    Box::pin(async move { c.sync_key(&key).await })
+                }),
+            )
         }),
     }
 }
@@ -131,7 +136,9 @@ impl Controller {
         match e {
             Event::Added(p) if p.metadata.deletion_timestamp.is_none() => self.expectations.creation_observed(&key),
             Event::Added(p) => self.expectations.deletion_observed(&key, &key_of(p.as_ref())),
-            Event::Updated { old, new } if old.metadata.deletion_timestamp.is_none() && new.metadata.deletion_timestamp.is_some() => {
+            Event::Updated { old, new }
+                if old.metadata.deletion_timestamp.is_none() && new.metadata.deletion_timestamp.is_some() =>
+            {
                 self.expectations.deletion_observed(&key, &key_of(new.as_ref()))
             }
             Event::Deleted(p) => self.expectations.deletion_observed(&key, &key_of(p.as_ref())),
@@ -160,11 +167,17 @@ impl Controller {
             return Ok(());
         }
         let uid = pod.metadata.uid.clone().unwrap_or_default();
-        let keep: Vec<&String> = pod.metadata.finalizers.iter().flatten().filter(|f| *f != TRACKING_FINALIZER).collect();
-        let patch = serde_json::json!({"metadata": {"finalizers": keep, "resourceVersion": pod.metadata.resource_version}});
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), pod.metadata.namespace.as_deref().unwrap_or("default"));
+        let keep: Vec<&String> =
+            pod.metadata.finalizers.iter().flatten().filter(|f| *f != TRACKING_FINALIZER).collect();
+        let patch =
+            serde_json::json!({"metadata": {"finalizers": keep, "resourceVersion": pod.metadata.resource_version}});
+        let api: Api<Pod> =
+            Api::namespaced(self.client.clone(), pod.metadata.namespace.as_deref().unwrap_or("default"));
         self.finalizer_removals.lock().insert(uid.clone());
-        match api.patch(pod.metadata.name.as_deref().unwrap_or_default(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match api
+            .patch(pod.metadata.name.as_deref().unwrap_or_default(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => {

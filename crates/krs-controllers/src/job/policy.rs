@@ -32,7 +32,9 @@ pub fn match_pod_failure_policy(job: &Job, pod: &Pod) -> Option<Action> {
                 if req.container_name.as_ref().is_some_and(|c| *c != cs.name) {
                     continue;
                 }
-                let Some(code) = cs.state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code) else { continue };
+                let Some(code) = cs.state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code) else {
+                    continue;
+                };
                 // A container that succeeded never matches.
                 if code == 0 {
                     continue;
@@ -44,7 +46,10 @@ pub fn match_pod_failure_policy(job: &Job, pod: &Pod) -> Option<Action> {
                     _ => false,
                 };
                 if matches {
-                    let msg = format!("Container {} for pod {ns}/{name} failed with exit code {code} matching {} rule at index {i}", cs.name, rule.action);
+                    let msg = format!(
+                        "Container {} for pod {ns}/{name} failed with exit code {code} matching {} rule at index {i}",
+                        cs.name, rule.action
+                    );
                     return Some(action(rule, msg));
                 }
             }
@@ -57,7 +62,8 @@ pub fn match_pod_failure_policy(job: &Job, pod: &Pod) -> Option<Action> {
                 .and_then(|s| s.conditions.as_ref())
                 .and_then(|cs| cs.iter().find(|c| c.type_ == pattern.type_ && c.status == status));
             if let Some(c) = hit {
-                let msg = format!("Pod {ns}/{name} has condition {} matching {} rule at index {i}", c.type_, rule.action);
+                let msg =
+                    format!("Pod {ns}/{name} has condition {} matching {} rule at index {i}", c.type_, rule.action);
                 return Some(action(rule, msg));
             }
         }

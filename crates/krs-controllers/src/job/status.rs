@@ -38,7 +38,8 @@ pub fn backoff_limit_per_index(job: &Job) -> Option<i32> {
 /// Replacements wait for a pod to be Failed, not merely terminating.
 pub fn replace_only_failed(job: &Job) -> bool {
     let spec = job.spec.as_ref();
-    spec.and_then(|s| s.pod_replacement_policy.as_deref()) == Some("Failed") || spec.is_some_and(|s| s.pod_failure_policy.is_some())
+    spec.and_then(|s| s.pod_replacement_policy.as_deref()) == Some("Failed")
+        || spec.is_some_and(|s| s.pod_failure_policy.is_some())
 }
 
 /// Whether a pod counts as failed (isPodFailed): terminating pods count only when the job
@@ -115,7 +116,10 @@ pub fn pod_for(job: &Job, index: Option<i32>, failures: (i32, i32)) -> Pod {
                 name: "JOB_COMPLETION_INDEX".into(),
                 value: None,
                 value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector { api_version: None, field_path: format!("metadata.annotations['{COMPLETION_INDEX}']") }),
+                    field_ref: Some(ObjectFieldSelector {
+                        api_version: None,
+                        field_path: format!("metadata.annotations['{COMPLETION_INDEX}']"),
+                    }),
                     ..Default::default()
                 }),
             };
@@ -136,9 +140,16 @@ pub fn pod_for(job: &Job, index: Option<i32>, failures: (i32, i32)) -> Pod {
 pub fn finish_time(pod: &Pod) -> Option<Timestamp> {
     let status = pod.status.as_ref();
     let containers = status.and_then(|s| s.container_statuses.as_ref()).into_iter().flatten();
-    let finished = containers.filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.finished_at.as_ref()).map(|t| t.0).max();
+    let finished =
+        containers.filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.finished_at.as_ref()).map(|t| t.0).max();
     finished
-        .or_else(|| status.and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0))
+        .or_else(|| {
+            status
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+                .and_then(|c| c.last_transition_time.as_ref())
+                .map(|t| t.0)
+        })
         .or_else(|| pod.metadata.deletion_timestamp.as_ref().map(|t| t.0))
         .or_else(|| pod.metadata.creation_timestamp.as_ref().map(|t| t.0))
 }
@@ -157,7 +168,12 @@ pub fn remaining_backoff(base: Duration, failures: u32, last: Option<Timestamp>,
 }
 
 /// Failure counts (counted, ignored) of `index` from its failed pods' annotations.
-pub fn index_failures(pods: &[std::sync::Arc<Pod>], index: i32, completions: i32, counted: impl Fn(&Pod) -> bool) -> (i32, i32) {
+pub fn index_failures(
+    pods: &[std::sync::Arc<Pod>],
+    index: i32,
+    completions: i32,
+    counted: impl Fn(&Pod) -> bool,
+) -> (i32, i32) {
     let mut out = (0, 0);
     for p in pods.iter().filter(|p| phase(p) == "Failed" && indexes::index_of(p, completions) == Some(index)) {
         if counted(p) {

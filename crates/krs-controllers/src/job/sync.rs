@@ -35,8 +35,12 @@ impl Controller {
         }
         let uid = job.metadata.uid.clone().unwrap_or_default();
         let ns = job.metadata.namespace.clone().unwrap_or_default();
-        let pods: Vec<Arc<Pod>> =
-            self.pods.list_namespace(&ns).into_iter().filter(|p| get_controller_of(&p.metadata).is_some_and(|r| r.uid == uid)).collect();
+        let pods: Vec<Arc<Pod>> = self
+            .pods
+            .list_namespace(&ns)
+            .into_iter()
+            .filter(|p| get_controller_of(&p.metadata).is_some_and(|r| r.uid == uid))
+            .collect();
         let status = job.status.clone().unwrap_or_default();
         if is_finished(&status) {
             for p in pods.iter().filter(|p| has_tracking_finalizer(p)) {
@@ -56,7 +60,10 @@ impl Controller {
         let removing = self.finalizer_removals.lock().clone();
 
         let active: Vec<Arc<Pod>> = pods.iter().filter(|p| is_pod_active(p)).cloned().collect();
-        let terminating = pods.iter().filter(|p| p.metadata.deletion_timestamp.is_some() && !matches!(phase(p), "Succeeded" | "Failed")).count();
+        let terminating = pods
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_some() && !matches!(phase(p), "Succeeded" | "Failed"))
+            .count();
         let mut completed = indexes::parse(status.completed_indexes.as_deref(), limit);
         let mut failed_indexes = indexes::parse(status.failed_indexes.as_deref(), limit);
         let (mut new_ok, mut new_failed) = (Vec::new(), Vec::new());
@@ -115,7 +122,17 @@ impl Controller {
         if new_status.start_time.is_none() && !suspended(&job) {
             new_status.start_time = Some(Time(now));
         }
-        let target = self.decide(&job, &new_status, now, succeeded_total, failed_total, &active, &completed, &failed_indexes, fail_job_msg);
+        let target = self.decide(
+            &job,
+            &new_status,
+            now,
+            succeeded_total,
+            failed_total,
+            &active,
+            &completed,
+            &failed_indexes,
+            fail_job_msg,
+        );
         let mut active_after = active.len();
         let mut requeue_after: Option<Duration> = None;
         match &target {
@@ -129,7 +146,9 @@ impl Controller {
                 active_after = 0;
             }
             None if needs_sync && job.metadata.deletion_timestamp.is_none() => {
-                let (a, wait) = self.manage(key, &job, &pods, &active, terminating, succeeded_total, &completed, &failed_indexes, now).await?;
+                let (a, wait) = self
+                    .manage(key, &job, &pods, &active, terminating, succeeded_total, &completed, &failed_indexes, now)
+                    .await?;
                 active_after = a;
                 requeue_after = wait;
             }
@@ -137,7 +156,8 @@ impl Controller {
         }
         if target.is_none() {
             self.suspend_conditions(&job, &mut new_status, now);
-            if let (Some(ads), Some(start)) = (job.spec.as_ref().and_then(|s| s.active_deadline_seconds), &new_status.start_time)
+            if let (Some(ads), Some(start)) =
+                (job.spec.as_ref().and_then(|s| s.active_deadline_seconds), &new_status.start_time)
                 && !suspended(&job)
             {
                 let due = start.0 + jiff::SignedDuration::from_secs(ads);
@@ -159,7 +179,8 @@ impl Controller {
         ok_list.extend(new_ok);
         let mut failed_list: Vec<String> = uncounted.failed.clone().unwrap_or_default();
         failed_list.extend(new_failed);
-        new_status.uncounted_terminated_pods = Some(UncountedTerminatedPods { succeeded: Some(ok_list), failed: Some(failed_list) });
+        new_status.uncounted_terminated_pods =
+            Some(UncountedTerminatedPods { succeeded: Some(ok_list), failed: Some(failed_list) });
 
         // Phase 1: record the finished pods as uncounted before releasing them, so a crash
         // between the two never loses or doubles a count.
@@ -174,17 +195,21 @@ impl Controller {
         // terminal condition follows once nothing is left to count or terminate.
         let mut status = job.status.clone().unwrap_or_default();
         let released: HashSet<String> = to_release.iter().filter_map(|p| p.metadata.uid.clone()).collect();
-        let present: HashSet<String> = pods.iter().filter(|p| has_tracking_finalizer(p)).filter_map(|p| p.metadata.uid.clone()).collect();
+        let present: HashSet<String> =
+            pods.iter().filter(|p| has_tracking_finalizer(p)).filter_map(|p| p.metadata.uid.clone()).collect();
         let done = |u: &String| released.contains(u) || !present.contains(u);
         let mut unc = status.uncounted_terminated_pods.clone().unwrap_or_default();
-        let (moved_ok, kept_ok): (Vec<String>, Vec<String>) = unc.succeeded.take().unwrap_or_default().into_iter().partition(done);
-        let (moved_failed, kept_failed): (Vec<String>, Vec<String>) = unc.failed.take().unwrap_or_default().into_iter().partition(done);
+        let (moved_ok, kept_ok): (Vec<String>, Vec<String>) =
+            unc.succeeded.take().unwrap_or_default().into_iter().partition(done);
+        let (moved_failed, kept_failed): (Vec<String>, Vec<String>) =
+            unc.failed.take().unwrap_or_default().into_iter().partition(done);
         if !is_indexed {
             status.succeeded = Some(status.succeeded.unwrap_or(0) + moved_ok.len() as i32);
         }
         status.failed = Some(status.failed.unwrap_or(0) + moved_failed.len() as i32);
         let nothing_left = kept_ok.is_empty() && kept_failed.is_empty();
-        status.uncounted_terminated_pods = Some(UncountedTerminatedPods { succeeded: Some(kept_ok), failed: Some(kept_failed) });
+        status.uncounted_terminated_pods =
+            Some(UncountedTerminatedPods { succeeded: Some(kept_ok), failed: Some(kept_failed) });
         if let Some(t) = &target
             && nothing_left
             && terminating == 0
@@ -218,7 +243,8 @@ impl Controller {
             return Some(Target::Failure(c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default()));
         }
         if let Some(c) = condition(status, "SuccessCriteriaMet") {
-            let reason = if c.reason.as_deref() == Some("SuccessPolicy") { "SuccessPolicy" } else { "CompletionsReached" };
+            let reason =
+                if c.reason.as_deref() == Some("SuccessPolicy") { "SuccessPolicy" } else { "CompletionsReached" };
             return Some(Target::Success(reason, c.message.clone().unwrap_or_default()));
         }
         let spec = job.spec.clone().unwrap_or_default();
@@ -227,19 +253,28 @@ impl Controller {
             return Some(Target::Failure("PodFailurePolicy".into(), msg));
         }
         if per_index.is_none() && failed > spec.backoff_limit.unwrap_or(6) {
-            return Some(Target::Failure("BackoffLimitExceeded".into(), "Job has reached the specified backoff limit".into()));
+            return Some(Target::Failure(
+                "BackoffLimitExceeded".into(),
+                "Job has reached the specified backoff limit".into(),
+            ));
         }
         if let (Some(ads), Some(start)) = (spec.active_deadline_seconds, &status.start_time)
             && !suspended(job)
             && start.0 + jiff::SignedDuration::from_secs(ads) <= now
         {
-            return Some(Target::Failure("DeadlineExceeded".into(), "Job was active longer than specified deadline".into()));
+            return Some(Target::Failure(
+                "DeadlineExceeded".into(),
+                "Job was active longer than specified deadline".into(),
+            ));
         }
         if per_index.is_some()
             && let Some(max) = spec.max_failed_indexes
             && failed_indexes.len() as i32 > max
         {
-            return Some(Target::Failure("MaxFailedIndexesExceeded".into(), "Job has exceeded the specified maximum number of failed indexes".into()));
+            return Some(Target::Failure(
+                "MaxFailedIndexesExceeded".into(),
+                "Job has exceeded the specified maximum number of failed indexes".into(),
+            ));
         }
         let limit = spec.completions.unwrap_or(0);
         if indexed(job)
@@ -255,7 +290,8 @@ impl Controller {
         if complete {
             return Some(Target::Success("CompletionsReached", "Reached expected number of succeeded pods".into()));
         }
-        if per_index.is_some() && !failed_indexes.is_empty() && (completed.len() + failed_indexes.len()) as i32 >= limit {
+        if per_index.is_some() && !failed_indexes.is_empty() && (completed.len() + failed_indexes.len()) as i32 >= limit
+        {
             return Some(Target::Failure("FailedIndexes".into(), "Job has failed indexes".into()));
         }
         None
@@ -289,12 +325,16 @@ impl Controller {
     }
 
     async fn write_status(&self, job: &Job, status: JobStatus) -> Result<Job, Error> {
-        let api: Api<Job> = Api::namespaced(self.client.clone(), job.metadata.namespace.as_deref().unwrap_or("default"));
+        let api: Api<Job> =
+            Api::namespaced(self.client.clone(), job.metadata.namespace.as_deref().unwrap_or("default"));
         let mut updated = job.clone();
         updated.status = Some(status);
         // A PUT with the cached resourceVersion: a stale cache conflicts instead of counting
         // the same pods twice.
-        match api.replace_status(job.metadata.name.as_deref().unwrap_or_default(), &PostParams::default(), &updated).await {
+        match api
+            .replace_status(job.metadata.name.as_deref().unwrap_or_default(), &PostParams::default(), &updated)
+            .await
+        {
             Ok(j) => Ok(j),
             Err(e) => Err(e.into()),
         }
@@ -309,7 +349,10 @@ impl Controller {
         let results = futures::future::join_all(victims.iter().map(|p| {
             let ns = &ns;
             async move {
-                let r = self.pod_control.delete(ns, p.metadata.name.as_deref().unwrap_or_default(), p.metadata.uid.as_deref(), job).await;
+                let r = self
+                    .pod_control
+                    .delete(ns, p.metadata.name.as_deref().unwrap_or_default(), p.metadata.uid.as_deref(), job)
+                    .await;
                 if r.is_err() {
                     self.expectations.deletion_observed(key, &key_of(p.as_ref()));
                 }
@@ -375,7 +418,9 @@ impl Controller {
         let plan: Vec<Option<i32>> = if is_indexed {
             let busy: HashSet<i32> = pods
                 .iter()
-                .filter(|p| is_pod_active(p) || (held > 0 && p.metadata.deletion_timestamp.is_some() && phase(p) != "Failed"))
+                .filter(|p| {
+                    is_pod_active(p) || (held > 0 && p.metadata.deletion_timestamp.is_some() && phase(p) != "Failed")
+                })
                 .filter_map(|p| indexes::index_of(p, limit))
                 .collect();
             let mut plan = Vec::new();
@@ -383,7 +428,8 @@ impl Controller {
                 if plan.len() >= diff {
                     break;
                 }
-                let of_index: Vec<&Arc<Pod>> = pods.iter().filter(|p| phase(p) == "Failed" && indexes::index_of(p, limit) == Some(i)).collect();
+                let of_index: Vec<&Arc<Pod>> =
+                    pods.iter().filter(|p| phase(p) == "Failed" && indexes::index_of(p, limit) == Some(i)).collect();
                 let last = of_index.iter().filter_map(|p| finish_time(p)).max();
                 let left = remaining_backoff(self.backoff, of_index.len() as u32, last, now);
                 if left > Duration::ZERO {

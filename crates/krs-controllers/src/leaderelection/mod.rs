@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use kube::api::{Api, PostParams};
 use kube::Client;
+use kube::api::{Api, PostParams};
 
 use crate::metrics::registry;
 
@@ -131,14 +131,18 @@ impl LeaderElector {
         let ours = holder.as_deref() == Some(self.config.identity.as_str());
         // Note when the record last changed, by our clock.
         let changed = match &self.observed {
-            Some((prev, _)) => prev.spec.as_ref().map(|s| (&s.holder_identity, &s.renew_time)) != Some((&spec.holder_identity, &spec.renew_time)),
+            Some((prev, _)) => {
+                prev.spec.as_ref().map(|s| (&s.holder_identity, &s.renew_time))
+                    != Some((&spec.holder_identity, &spec.renew_time))
+            }
             None => true,
         };
         if changed {
             self.observed = Some((lease.clone(), Instant::now()));
         }
         if !ours && let Some(_holder) = holder {
-            let duration = Duration::from_secs(u64::try_from(spec.lease_duration_seconds.unwrap_or(15).max(1)).unwrap_or(15));
+            let duration =
+                Duration::from_secs(u64::try_from(spec.lease_duration_seconds.unwrap_or(15).max(1)).unwrap_or(15));
             let seen = self.observed.as_ref().map(|(_, at)| *at).unwrap_or_else(Instant::now);
             if seen.elapsed() < duration {
                 return Ok(false);

@@ -35,7 +35,11 @@ impl Histogram {
 
     fn render(&self, out: &mut String, metric: &str, labels: &str) {
         for (i, bound) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"{bound:e}\"}} {}", self.counts[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "{metric}_bucket{{{labels},le=\"{bound:e}\"}} {}",
+                self.counts[i].load(Ordering::Relaxed)
+            );
         }
         let count = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"+Inf\"}} {count}");
@@ -106,7 +110,10 @@ impl Registry {
             m.retries.load(Ordering::Relaxed).to_string()
         });
         for (metric, help) in [
-            ("workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue before being requested."),
+            (
+                "workqueue_queue_duration_seconds",
+                "How long in seconds an item stays in workqueue before being requested.",
+            ),
             ("workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes."),
         ] {
             let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} histogram");

@@ -3,15 +3,24 @@
 
 use std::fmt::Debug;
 
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use k8s_openapi::NamespaceResourceScope;
 use kube::Resource;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub trait ReplicatedKind: Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Serialize + Debug + Send + Sync + 'static {
+pub trait ReplicatedKind:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
     /// The kind in owner references.
     const KIND: &'static str;
     /// The reporting controller of events and the workers' name.

@@ -18,7 +18,9 @@ pub use kinds::ReplicatedKind;
 use crate::Error;
 use crate::controller_utils::pod::{controller_ref, get_controller_of, is_pod_active, is_pod_ready};
 use crate::controller_utils::ranking::sort_for_deletion;
-use crate::controller_utils::{Expectations, PodControl, SLOW_START_INITIAL_BATCH_SIZE, now, run_workers, selector_matches, slow_start_batch};
+use crate::controller_utils::{
+    Expectations, PodControl, SLOW_START_INITIAL_BATCH_SIZE, now, run_workers, selector_matches, slow_start_batch,
+};
 use crate::informer::{Event, Informer, key_of, split_key};
 use crate::manager::{Ctx, Started};
 use crate::queue::WorkQueue;
@@ -71,10 +73,15 @@ fn start<K: ReplicatedKind>(ctx: &Ctx, workers: usize) -> Started {
     Started {
         queues: vec![queue.clone()],
         run: Box::new(move || {
-            run_workers(K::CONTROLLER, queue, workers, Arc::new(move |key| {
-                let c = c.clone();
-                Box::pin(async move { c.sync(&key).await })
-            }))
+            run_workers(
+                K::CONTROLLER,
+                queue,
+                workers,
+                Arc::new(move |key| {
+                    let c = c.clone();
+                    Box::pin(async move { c.sync(&key).await })
+                }),
+            )
         }),
     }
 }
@@ -145,7 +152,8 @@ impl<K: ReplicatedKind> Controller<K> {
                     let min_ready = set.min_ready_seconds();
                     if min_ready > 0 && !is_pod_ready(old) && is_pod_ready(new) {
                         // Available only after minReadySeconds: look again then.
-                        self.queue.add_after(key.clone(), Duration::from_secs(u64::try_from(min_ready).unwrap_or(0) + 1));
+                        self.queue
+                            .add_after(key.clone(), Duration::from_secs(u64::try_from(min_ready).unwrap_or(0) + 1));
                     }
                     self.queue.add(key);
                     return;
@@ -190,7 +198,11 @@ impl<K: ReplicatedKind> Controller<K> {
         let status = status::calculate(set.as_ref(), &owned, &all, manage_err.as_ref());
         let updated = status::update(&self.client, set.as_ref(), &status).await?;
         let min_ready = set.min_ready_seconds();
-        if manage_err.is_none() && min_ready > 0 && updated.ready_replicas == set.replicas() && updated.available_replicas != set.replicas() {
+        if manage_err.is_none()
+            && min_ready > 0
+            && updated.ready_replicas == set.replicas()
+            && updated.available_replicas != set.replicas()
+        {
             self.queue.add_after(key.to_string(), Duration::from_secs(u64::try_from(min_ready).unwrap_or(0)));
         }
         match manage_err {
@@ -266,7 +278,9 @@ impl<K: ReplicatedKind> Controller<K> {
                     match self.pod_control.create(ns, pod, set).await {
                         Ok(_) => Ok(()),
                         // Refused because the namespace is going away: not worth a retry.
-                        Err(Error::Kube(e)) if crate::controller_utils::pod::is_namespace_terminating_error(&e) => Ok(()),
+                        Err(Error::Kube(e)) if crate::controller_utils::pod::is_namespace_terminating_error(&e) => {
+                            Ok(())
+                        }
                         Err(e) => Err(e),
                     }
                 }

@@ -52,8 +52,14 @@ impl Status {
     }
 }
 
-pub fn calculate<K: ReplicatedKind>(set: &K, owned: &[Arc<Pod>], _all: &[Arc<Pod>], manage_err: Option<&Error>) -> Status {
-    let template_labels = set.template().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default();
+pub fn calculate<K: ReplicatedKind>(
+    set: &K,
+    owned: &[Arc<Pod>],
+    _all: &[Arc<Pod>],
+    manage_err: Option<&Error>,
+) -> Status {
+    let template_labels =
+        set.template().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default();
     let min_ready = set.min_ready_seconds();
     let now = now();
     let mut s = Status {
@@ -77,11 +83,16 @@ pub fn calculate<K: ReplicatedKind>(set: &K, owned: &[Arc<Pod>], _all: &[Arc<Pod
         }
     }
     let current = set.status_json();
-    let existing: Vec<serde_json::Value> = current.get("conditions").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+    let existing: Vec<serde_json::Value> =
+        current.get("conditions").and_then(|c| c.as_array()).cloned().unwrap_or_default();
     let has_failure = existing.iter().any(|c| c.get("type").and_then(|t| t.as_str()) == Some("ReplicaFailure"));
     match manage_err {
         Some(e) if !has_failure => {
-            let reason = if owned.len() < usize::try_from(set.replicas().max(0)).unwrap_or(0) { "FailedCreate" } else { "FailedDelete" };
+            let reason = if owned.len() < usize::try_from(set.replicas().max(0)).unwrap_or(0) {
+                "FailedCreate"
+            } else {
+                "FailedDelete"
+            };
             let mut conds = existing;
             let cond = Condition {
                 type_: "ReplicaFailure".into(),
@@ -94,8 +105,12 @@ pub fn calculate<K: ReplicatedKind>(set: &K, owned: &[Arc<Pod>], _all: &[Arc<Pod
             s.conditions = Some(serde_json::Value::Array(conds));
         }
         None if has_failure => {
-            let conds: Vec<_> = existing.into_iter().filter(|c| c.get("type").and_then(|t| t.as_str()) != Some("ReplicaFailure")).collect();
-            s.conditions = Some(if conds.is_empty() { serde_json::Value::Null } else { serde_json::Value::Array(conds) });
+            let conds: Vec<_> = existing
+                .into_iter()
+                .filter(|c| c.get("type").and_then(|t| t.as_str()) != Some("ReplicaFailure"))
+                .collect();
+            s.conditions =
+                Some(if conds.is_empty() { serde_json::Value::Null } else { serde_json::Value::Array(conds) });
         }
         _ => {}
     }
@@ -118,7 +133,10 @@ pub async fn update<K: ReplicatedKind>(client: &kube::Client, set: &K, status: &
     let meta = set.meta();
     let api: Api<K> = Api::namespaced(client.clone(), meta.namespace.as_deref().unwrap_or("default"));
     let patch = json!({"status": status.to_json()});
-    match api.patch_status(meta.name.as_deref().unwrap_or_default(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch_status(meta.name.as_deref().unwrap_or_default(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
         Ok(_) => Ok(status.clone()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(status.clone()),
         Err(e) => Err(e.into()),

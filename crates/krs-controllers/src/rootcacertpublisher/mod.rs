@@ -8,12 +8,12 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 
+use crate::Error;
 use crate::controller_utils::pod::is_namespace_terminating_error;
 use crate::controller_utils::run_workers;
 use crate::informer::{Event, Informer};
 use crate::manager::{Ctx, Started};
 use crate::queue::WorkQueue;
-use crate::Error;
 
 const NAME: &str = "root-ca-certificate-publisher-controller";
 pub const CONFIGMAP: &str = "kube-root-ca.crt";
@@ -61,10 +61,15 @@ pub(crate) fn start(ctx: &Ctx, root_ca: String) -> Started {
     Started {
         queues: vec![queue],
         run: Box::new(move || {
-            run_workers(NAME, q, workers, Arc::new(move |key| {
-                let c = c.clone();
-                Box::pin(async move { c.sync(&key).await })
-            }))
+            run_workers(
+                NAME,
+                q,
+                workers,
+                Arc::new(move |key| {
+                    let c = c.clone();
+                    Box::pin(async move { c.sync(&key).await })
+                }),
+            )
         }),
     }
 }
@@ -95,7 +100,8 @@ impl Controller {
                 Err(e) => Err(e.into()),
             };
         };
-        let annotated = existing.metadata.annotations.as_ref().and_then(|a| a.get(DESCRIPTION_KEY)).map(String::as_str) == Some(DESCRIPTION);
+        let annotated = existing.metadata.annotations.as_ref().and_then(|a| a.get(DESCRIPTION_KEY)).map(String::as_str)
+            == Some(DESCRIPTION);
         if existing.data.as_ref() == Some(&data) && annotated {
             return Ok(());
         }

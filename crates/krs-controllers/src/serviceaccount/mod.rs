@@ -7,12 +7,12 @@ use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 
+use crate::Error;
 use crate::controller_utils::pod::is_namespace_terminating_error;
 use crate::controller_utils::run_workers;
 use crate::informer::{Event, Informer};
 use crate::manager::{Ctx, Started};
 use crate::queue::WorkQueue;
-use crate::Error;
 
 const NAME: &str = "serviceaccount-controller";
 const DEFAULT: &str = "default";
@@ -45,15 +45,21 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
         });
     }
     let c = Arc::new(Controller { client: ctx.client.clone(), namespaces, accounts });
-    let workers = ctx.options.concurrent_serviceaccount_token_syncs.min(1).max(1);
+    // Upstream runs one service account worker: creating a default account is rare and cheap.
+    let workers = 1;
     let q = queue.clone();
     Started {
         queues: vec![queue],
         run: Box::new(move || {
-            run_workers(NAME, q, workers, Arc::new(move |key| {
-                let c = c.clone();
-                Box::pin(async move { c.sync(&key).await })
-            }))
+            run_workers(
+                NAME,
+                q,
+                workers,
+                Arc::new(move |key| {
+                    let c = c.clone();
+                    Box::pin(async move { c.sync(&key).await })
+                }),
+            )
         }),
     }
 }
@@ -61,7 +67,9 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
 impl Controller {
     async fn sync(&self, namespace: &str) -> Result<(), Error> {
         let Some(ns) = self.namespaces.get(None, namespace) else { return Ok(()) };
-        if ns.metadata.deletion_timestamp.is_some() || ns.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Terminating") {
+        if ns.metadata.deletion_timestamp.is_some()
+            || ns.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Terminating")
+        {
             return Ok(());
         }
         if self.accounts.get(Some(namespace), DEFAULT).is_some() {

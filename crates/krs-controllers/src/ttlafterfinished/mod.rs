@@ -25,7 +25,8 @@ struct Controller {
 
 pub(crate) fn start(ctx: &Ctx) -> Started {
     let queue = WorkQueue::new("ttl_jobs_to_delete");
-    let c = Arc::new(Controller { jobs: ctx.factory.informer::<Job>(), queue: queue.clone(), client: ctx.client.clone() });
+    let c =
+        Arc::new(Controller { jobs: ctx.factory.informer::<Job>(), queue: queue.clone(), client: ctx.client.clone() });
     {
         let q = queue.clone();
         c.jobs.add_handler(move |e| {
@@ -42,10 +43,15 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
     Started {
         queues: vec![queue.clone()],
         run: Box::new(move || {
-            run_workers(NAME, queue, workers, Arc::new(move |key| {
-                let c = c.clone();
-                Box::pin(async move { c.sync(&key).await })
-            }))
+            run_workers(
+                NAME,
+                queue,
+                workers,
+                Arc::new(move |key| {
+                    let c = c.clone();
+                    Box::pin(async move { c.sync(&key).await })
+                }),
+            )
         }),
     }
 }
@@ -63,7 +69,9 @@ fn finish_time(job: &Job) -> Option<Timestamp> {
 }
 
 fn needs_cleanup(job: &Job) -> bool {
-    job.spec.as_ref().and_then(|s| s.ttl_seconds_after_finished).is_some() && finish_time(job).is_some() && job.metadata.deletion_timestamp.is_none()
+    job.spec.as_ref().and_then(|s| s.ttl_seconds_after_finished).is_some()
+        && finish_time(job).is_some()
+        && job.metadata.deletion_timestamp.is_none()
 }
 
 /// How long until `job` expires; zero when it has.

@@ -12,10 +12,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Node, Pod};
+use krs_controllers::ControllerManagerOptions;
+use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::Client;
-use krs_controllers::ControllerManagerOptions;
 use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -29,7 +29,8 @@ fn krs_binary() -> PathBuf {
         return PathBuf::from(p);
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest.join("../../target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| manifest.join("../../target"));
     target.join("debug/krs")
 }
 
@@ -69,6 +70,8 @@ impl Server {
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .args(["--secure-port", "0", "--bind-address", "127.0.0.1"])
+            // The tests run their own controller manager and play the kubelet themselves.
+            .args(["--no-agent", "--no-scheduler", "--no-controller-manager"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(logfile)
@@ -87,7 +90,9 @@ impl Server {
         let mut serving = false;
         while kubeconfig.is_none() || !serving {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("krs did not start: {}", std::fs::read_to_string(&log).unwrap_or_default()));
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("krs did not start: {}", std::fs::read_to_string(&log).unwrap_or_default()));
             if let Some(p) = line.strip_prefix("krs: admin kubeconfig: ") {
                 kubeconfig = Some(PathBuf::from(p.trim()));
             }
@@ -102,14 +107,20 @@ impl Server {
 
     pub async fn client(&self) -> Client {
         let kc = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.expect("client config");
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.expect("client config");
         Client::try_from(config).expect("client")
     }
 
     /// The CA bundle of the admin kubeconfig (what kube-root-ca.crt publishes).
     pub fn root_ca(&self) -> String {
         let kc = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
-        let data = kc.clusters.first().and_then(|c| c.cluster.as_ref()).and_then(|c| c.certificate_authority_data.clone()).unwrap_or_default();
+        let data = kc
+            .clusters
+            .first()
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.certificate_authority_data.clone())
+            .unwrap_or_default();
         String::from_utf8(base64_decode(&data)).unwrap_or_default()
     }
 
@@ -247,7 +258,10 @@ pub async fn list_pods(client: &Client, ns: &str, selector: &str) -> Vec<Pod> {
 }
 
 pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "krs_controllers=info".into())).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "krs_controllers=info".into()))
+        .with_test_writer()
+        .try_init();
 }
 
 /// Plays the kubelets of `nodes` nodes in namespace `ns`: binds pending pods round-robin,
@@ -266,11 +280,35 @@ pub fn spawn_kubelet(client: Client, ns: &str, nodes: usize, ready: bool) -> Joi
                         continue;
                     }
                     let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
-                    let has_ready = p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready"));
+                    let has_ready = p
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready"));
                     if phase == "Succeeded" || phase == "Failed" || has_ready {
                         continue;
                     }
-                    let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| {
+                    // A pod pinned to a node by affinity (daemon pods) goes there, as the
+                    // scheduler would place it; others round-robin.
+                    let pinned = p
+                        .spec
+                        .as_ref()
+                        .and_then(|s| {
+                            s.affinity
+                                .as_ref()?
+                                .node_affinity
+                                .as_ref()?
+                                .required_during_scheduling_ignored_during_execution
+                                .as_ref()
+                        })
+                        .and_then(|r| {
+                            r.node_selector_terms
+                                .iter()
+                                .flat_map(|t| t.match_fields.iter().flatten())
+                                .find(|f| f.key == "metadata.name")
+                        })
+                        .and_then(|f| f.values.as_ref()?.first().cloned());
+                    let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).or(pinned).unwrap_or_else(|| {
                         next += 1;
                         format!("node-{}", next % nodes.max(1))
                     });
@@ -288,7 +326,12 @@ pub async fn kubectl(server: &Server, args: &[&str]) -> Output {
     let home = server.dir.path().to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        Command::new(KUBECTL).args(&args).env("KUBECONFIG", kubeconfig).env("HOME", home).output().expect("cannot run kubectl")
+        Command::new(KUBECTL)
+            .args(&args)
+            .env("KUBECONFIG", kubeconfig)
+            .env("HOME", home)
+            .output()
+            .expect("cannot run kubectl")
     })
     .await
     .expect("kubectl task")
@@ -297,7 +340,12 @@ pub async fn kubectl(server: &Server, args: &[&str]) -> Output {
 /// kubectl's stdout, asserting it succeeded.
 pub async fn kubectl_ok(server: &Server, args: &[&str]) -> String {
     let out = kubectl(server, args).await;
-    assert!(out.status.success(), "kubectl {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -324,6 +372,9 @@ pub async fn running_pods(client: &Client, ns: &str, job: &str) -> Vec<Pod> {
     list_pods(client, ns, &format!("batch.kubernetes.io/job-name={job}"))
         .await
         .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none() && !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed")))
+        .filter(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
+        })
         .collect()
 }

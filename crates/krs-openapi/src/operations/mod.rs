@@ -106,11 +106,7 @@ pub(crate) struct Route {
 }
 
 const ANY: &[&str] = &["*/*"];
-const OBJECT: &[&str] = &[
-    "application/json",
-    "application/yaml",
-    "application/vnd.kubernetes.protobuf",
-];
+const OBJECT: &[&str] = &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"];
 const STREAM: &[&str] = &[
     "application/json",
     "application/yaml",
@@ -124,12 +120,7 @@ const PATCHES: &[&str] = &[
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
 ];
-const LOG: &[&str] = &[
-    "text/plain",
-    "application/json",
-    "application/yaml",
-    "application/vnd.kubernetes.protobuf",
-];
+const LOG: &[&str] = &["text/plain", "application/json", "application/yaml", "application/vnd.kubernetes.protobuf"];
 
 /// How a subresource is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,20 +136,13 @@ pub(crate) enum SubresourceClass {
 }
 
 /// Tells what a subresource of `resource` is from its name and kind.
-pub(crate) fn classify(
-    resource: &ResourceDoc,
-    name: &str,
-    group: &str,
-    version: &str,
-    kind: &str,
-) -> SubresourceClass {
+pub(crate) fn classify(resource: &ResourceDoc, name: &str, group: &str, version: &str, kind: &str) -> SubresourceClass {
     if name == "log" {
         SubresourceClass::Log
     } else if kind.ends_with("Options") && kinds::find(group, version, kind).is_none() {
         SubresourceClass::Connect
     } else if kind == resource.kind
-        && ((group.is_empty() && version.is_empty())
-            || (group == resource.group && version == resource.version))
+        && ((group.is_empty() && version.is_empty()) || (group == resource.group && version == resource.version))
     {
         // The parent's kind, named in full or by kind alone.
         SubresourceClass::SameKind
@@ -179,11 +163,7 @@ pub(crate) fn routes(resources: &[ResourceDoc], definitions: &Definitions) -> Ve
 
 /// The path prefix of a group/version: `/api/v1`, `/apis/apps/v1`.
 fn prefix(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        format!("/api/{version}")
-    } else {
-        format!("/apis/{group}/{version}")
-    }
+    if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") }
 }
 
 /// The v3 document of a group/version: `api/v1`, `apis/apps/v1`.
@@ -196,11 +176,7 @@ fn group_id(group: &str) -> String {
     if group.is_empty() {
         return "Core".to_string();
     }
-    group
-        .trim_end_matches(".k8s.io")
-        .split('.')
-        .map(capitalize)
-        .collect()
+    group.trim_end_matches(".k8s.io").split('.').map(capitalize).collect()
 }
 
 /// A group/version's tag: `core_v1`, `apps_v1`, `rbacAuthorization_v1`.
@@ -226,19 +202,9 @@ fn capitalize(word: &str) -> String {
 }
 
 fn responses(codes: &[(&'static str, &'static str)], payload: Option<Payload>) -> Vec<Response> {
-    let mut responses: Vec<Response> = codes
-        .iter()
-        .map(|(code, description)| Response {
-            code,
-            description,
-            payload: payload.clone(),
-        })
-        .collect();
-    responses.push(Response {
-        code: "401",
-        description: "Unauthorized",
-        payload: None,
-    });
+    let mut responses: Vec<Response> =
+        codes.iter().map(|(code, description)| Response { code, description, payload: payload.clone() }).collect();
+    responses.push(Response { code: "401", description: "Unauthorized", payload: None });
     responses
 }
 
@@ -248,12 +214,7 @@ const ACCEPTED: (&str, &str) = ("202", "Accepted");
 
 /// The discovery paths: `/api/`, `/apis/`, each group's and each group/version's, `/version/`.
 fn discovery_routes(resources: &[ResourceDoc]) -> Vec<Route> {
-    let get = |path: String,
-               document: String,
-               id: String,
-               description: &str,
-               tag: String,
-               definition: &str| Route {
+    let get = |path: String, document: String, id: String, description: &str, tag: String, definition: &str| Route {
         path,
         document,
         parameters: Vec::new(),
@@ -297,11 +258,7 @@ fn discovery_routes(resources: &[ResourceDoc]) -> Vec<Route> {
             definitions::VERSION_INFO,
         ),
     ];
-    let mut groups: Vec<&str> = resources
-        .iter()
-        .map(|r| r.group.as_str())
-        .filter(|g| !g.is_empty())
-        .collect();
+    let mut groups: Vec<&str> = resources.iter().map(|r| r.group.as_str()).filter(|g| !g.is_empty()).collect();
     groups.sort_unstable();
     groups.dedup();
     for group in groups {
@@ -314,10 +271,8 @@ fn discovery_routes(resources: &[ResourceDoc]) -> Vec<Route> {
             definitions::API_GROUP,
         ));
     }
-    let mut group_versions: Vec<(&str, &str)> = resources
-        .iter()
-        .map(|r| (r.group.as_str(), r.version.as_str()))
-        .collect();
+    let mut group_versions: Vec<(&str, &str)> =
+        resources.iter().map(|r| (r.group.as_str(), r.version.as_str())).collect();
     group_versions.sort_unstable();
     group_versions.dedup();
     for (group, version) in group_versions {

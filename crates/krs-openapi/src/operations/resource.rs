@@ -2,8 +2,8 @@
 //! the all-namespaces list, and its subresources (parts, other kinds, connections, logs).
 
 use super::{
-    ACCEPTED, ANY, Body, CREATED, LOG, Method, OBJECT, OK, Operation, PATCHES, Payload, Route,
-    STREAM, SubresourceClass, capitalize, classify, document_of, group_id, prefix, responses, tag,
+    ACCEPTED, ANY, Body, CREATED, LOG, Method, OBJECT, OK, Operation, PATCHES, Payload, Route, STREAM,
+    SubresourceClass, capitalize, classify, document_of, group_id, prefix, responses, tag,
 };
 use crate::ResourceDoc;
 use crate::definitions::{self, Definitions, Gvk};
@@ -28,16 +28,9 @@ pub(super) struct ResourceRoutes<'a> {
 }
 
 impl<'a> ResourceRoutes<'a> {
-    pub(super) fn new(
-        resource: &'a ResourceDoc,
-        definitions: &'a Definitions,
-    ) -> ResourceRoutes<'a> {
+    pub(super) fn new(resource: &'a ResourceDoc, definitions: &'a Definitions) -> ResourceRoutes<'a> {
         let gvk = Gvk::new(&resource.group, &resource.version, &resource.kind);
-        let list_gvk = Gvk::new(
-            &resource.group,
-            &resource.version,
-            &format!("{}List", resource.kind),
-        );
+        let list_gvk = Gvk::new(&resource.group, &resource.version, &format!("{}List", resource.kind));
         let prefix = prefix(&resource.group, &resource.version);
         let collection_path = if resource.namespaced {
             format!("{prefix}/namespaces/{{namespace}}/{}", resource.resource)
@@ -52,16 +45,8 @@ impl<'a> ResourceRoutes<'a> {
             gvk,
             document: document_of(&resource.group, &resource.version),
             tag: tag(&resource.group, &resource.version),
-            id: format!(
-                "{}{}",
-                group_id(&resource.group),
-                capitalize(&resource.version)
-            ),
-            scope: if resource.namespaced {
-                "Namespaced"
-            } else {
-                ""
-            },
+            id: format!("{}{}", group_id(&resource.group), capitalize(&resource.version)),
+            scope: if resource.namespaced { "Namespaced" } else { "" },
             item_path: format!("{collection_path}/{{name}}"),
             collection_path,
         }
@@ -76,13 +61,7 @@ impl<'a> ResourceRoutes<'a> {
     }
 
     /// An operation of this resource's kind, with the fields every operation shares.
-    fn operation(
-        &self,
-        method: Method,
-        id: String,
-        description: String,
-        action: &'static str,
-    ) -> Operation {
+    fn operation(&self, method: Method, id: String, description: String, action: &'static str) -> Operation {
         Operation {
             method,
             id,
@@ -99,12 +78,7 @@ impl<'a> ResourceRoutes<'a> {
     }
 
     fn route(&self, path: String, parameters: Vec<Parameter>, operations: Vec<Operation>) -> Route {
-        Route {
-            path,
-            document: self.document.clone(),
-            parameters,
-            operations,
-        }
+        Route { path, document: self.document.clone(), parameters, operations }
     }
 
     /// `{namespace}` for namespaced resources, then `pretty`.
@@ -153,11 +127,7 @@ impl<'a> ResourceRoutes<'a> {
             let mut parameters = parameters::queries(parameters::LIST);
             parameters.push(parameters::pretty());
             parameters.sort_by_key(|p| p.name);
-            routes.push(self.route(
-                format!("{prefix}/{}", self.resource.resource),
-                parameters,
-                vec![op],
-            ));
+            routes.push(self.route(format!("{prefix}/{}", self.resource.resource), parameters, vec![op]));
         }
     }
 
@@ -165,10 +135,8 @@ impl<'a> ResourceRoutes<'a> {
     fn payloads(&self) -> (Payload, Payload, Body) {
         let item = Payload::Definition(self.item.clone());
         let status = Payload::Definition(definitions::STATUS.to_string());
-        let delete_options = Body {
-            payload: Payload::Definition(definitions::DELETE_OPTIONS.to_string()),
-            required: false,
-        };
+        let delete_options =
+            Body { payload: Payload::Definition(definitions::DELETE_OPTIONS.to_string()), required: false };
         (item, status, delete_options)
     }
 
@@ -190,17 +158,10 @@ impl<'a> ResourceRoutes<'a> {
             collection.push(op);
         }
         if self.has("create") {
-            let mut op = self.operation(
-                Method::Post,
-                format!("create{id}{scope}{kind}"),
-                format!("create a {kind}"),
-                "post",
-            );
+            let mut op =
+                self.operation(Method::Post, format!("create{id}{scope}{kind}"), format!("create a {kind}"), "post");
             op.parameters = parameters::queries(parameters::WRITE);
-            op.body = Some(Body {
-                payload: item.clone(),
-                required: true,
-            });
+            op.body = Some(Body { payload: item.clone(), required: true });
             op.responses = responses(&[OK, CREATED, ACCEPTED], Some(item.clone()));
             collection.push(op);
         }
@@ -217,11 +178,7 @@ impl<'a> ResourceRoutes<'a> {
             collection.push(op);
         }
         if !collection.is_empty() {
-            routes.push(self.route(
-                self.collection_path.clone(),
-                self.scope_parameters(),
-                collection,
-            ));
+            routes.push(self.route(self.collection_path.clone(), self.scope_parameters(), collection));
         }
     }
 
@@ -248,10 +205,7 @@ impl<'a> ResourceRoutes<'a> {
                 "put",
             );
             op.parameters = parameters::queries(parameters::WRITE);
-            op.body = Some(Body {
-                payload: item.clone(),
-                required: true,
-            });
+            op.body = Some(Body { payload: item.clone(), required: true });
             op.responses = responses(&[OK, CREATED], Some(item.clone()));
             object.push(op);
         }
@@ -284,9 +238,7 @@ impl<'a> ResourceRoutes<'a> {
         for (name, group, version, sub_kind, verbs) in &self.resource.subresources {
             let sub_gvk = Gvk::new(group, version, sub_kind);
             match classify(self.resource, name, group, version, sub_kind) {
-                SubresourceClass::SameKind => {
-                    self.add_part(routes, name, self.gvk.clone(), item.clone(), verbs)
-                }
+                SubresourceClass::SameKind => self.add_part(routes, name, self.gvk.clone(), item.clone(), verbs),
                 SubresourceClass::OtherKind => {
                     let definition = self.definitions.name(&sub_gvk).unwrap_or(sub_kind);
                     let payload = Payload::Definition(definition.to_string());
@@ -302,10 +254,7 @@ impl<'a> ResourceRoutes<'a> {
     fn patch(&self, id: String, description: String, item: Payload) -> Operation {
         let mut op = self.operation(Method::Patch, id, description, "patch");
         op.parameters = parameters::queries(parameters::PATCH);
-        op.body = Some(Body {
-            payload: Payload::Definition(definitions::PATCH.to_string()),
-            required: true,
-        });
+        op.body = Some(Body { payload: Payload::Definition(definitions::PATCH.to_string()), required: true });
         op.consumes = PATCHES;
         op.responses = responses(&[OK, CREATED], Some(item));
         op
@@ -316,9 +265,7 @@ impl<'a> ResourceRoutes<'a> {
     fn add_watches(&self, routes: &mut Vec<Route>) {
         let (id, scope, kind) = (&self.id, self.scope, self.kind());
         let prefix = prefix(&self.resource.group, &self.resource.version);
-        let watch_collection =
-            self.collection_path
-                .replacen(&prefix, &format!("{prefix}/watch"), 1);
+        let watch_collection = self.collection_path.replacen(&prefix, &format!("{prefix}/watch"), 1);
         let event = Payload::Definition(definitions::WATCH_EVENT.to_string());
         let watch = |id: String, description: String, action: &'static str| {
             let mut op = self.operation(Method::Get, id, description, action);
@@ -365,14 +312,7 @@ impl<'a> ResourceRoutes<'a> {
 
     /// A subresource read and written as an object: the parent's (status) or another kind's
     /// (scale, eviction).
-    fn add_part(
-        &self,
-        routes: &mut Vec<Route>,
-        name: &str,
-        gvk: Gvk,
-        payload: Payload,
-        verbs: &[String],
-    ) {
+    fn add_part(&self, routes: &mut Vec<Route>, name: &str, gvk: Gvk, payload: Payload, verbs: &[String]) {
         let (id, scope, kind) = (&self.id, self.scope, self.kind());
         let sub = capitalize(name);
         let has = |verb: &str| verbs.iter().any(|v| v == verb);
@@ -399,10 +339,7 @@ impl<'a> ResourceRoutes<'a> {
                 "post",
             );
             op.parameters = parameters::queries(parameters::WRITE);
-            op.body = Some(Body {
-                payload: payload.clone(),
-                required: true,
-            });
+            op.body = Some(Body { payload: payload.clone(), required: true });
             op.responses = responses(&[OK, CREATED, ACCEPTED], Some(payload.clone()));
             operations.push(with_gvk(op));
         }
@@ -414,10 +351,7 @@ impl<'a> ResourceRoutes<'a> {
                 "put",
             );
             op.parameters = parameters::queries(parameters::WRITE);
-            op.body = Some(Body {
-                payload: payload.clone(),
-                required: true,
-            });
+            op.body = Some(Body { payload: payload.clone(), required: true });
             op.responses = responses(&[OK, CREATED], Some(payload.clone()));
             operations.push(with_gvk(op));
         }
@@ -430,11 +364,7 @@ impl<'a> ResourceRoutes<'a> {
             operations.push(with_gvk(op));
         }
         if !operations.is_empty() {
-            routes.push(self.route(
-                format!("{}/{name}", self.item_path),
-                self.item_parameters(),
-                operations,
-            ));
+            routes.push(self.route(format!("{}/{name}", self.item_path), self.item_parameters(), operations));
         }
     }
 
@@ -465,10 +395,7 @@ impl<'a> ResourceRoutes<'a> {
                     let mut op = self.operation(
                         *method,
                         format!("connect{id}{}{scope}{kind}{sub}{suffix}", method.title()),
-                        format!(
-                            "connect {} requests to {name} of {kind}",
-                            method.key().to_uppercase()
-                        ),
+                        format!("connect {} requests to {name} of {kind}", method.key().to_uppercase()),
                         "connect",
                     );
                     op.gvk = Some(gvk.clone());
@@ -490,11 +417,7 @@ impl<'a> ResourceRoutes<'a> {
         if name == "proxy" {
             let mut with_path = parameters.clone();
             with_path.push(parameters::proxy_path());
-            routes.push(self.route(
-                format!("{base}/{{path}}"),
-                with_path,
-                operations("WithPath", true),
-            ));
+            routes.push(self.route(format!("{base}/{{path}}"), with_path, operations("WithPath", true)));
         }
         routes.push(self.route(base, parameters, operations("", false)));
     }
@@ -511,10 +434,6 @@ impl<'a> ResourceRoutes<'a> {
         op.parameters = parameters::queries(parameters::LOG);
         op.produces = LOG;
         op.responses = responses(&[OK], Some(Payload::Text));
-        routes.push(self.route(
-            format!("{}/{name}", self.item_path),
-            self.item_parameters(),
-            vec![op],
-        ));
+        routes.push(self.route(format!("{}/{name}", self.item_path), self.item_parameters(), vec![op]));
     }
 }

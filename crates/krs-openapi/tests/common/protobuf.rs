@@ -47,17 +47,12 @@ impl<'a> Message<'a> {
             };
             let value = match key & 7 {
                 0 => Wire::Varint(varint(bytes, &mut at)?),
-                1 => Wire::Fixed64(u64::from_le_bytes(
-                    take(&mut at, 8)?.try_into().map_err(|_| "fixed64")?,
-                )),
+                1 => Wire::Fixed64(u64::from_le_bytes(take(&mut at, 8)?.try_into().map_err(|_| "fixed64")?)),
                 2 => {
-                    let len =
-                        usize::try_from(varint(bytes, &mut at)?).map_err(|e| e.to_string())?;
+                    let len = usize::try_from(varint(bytes, &mut at)?).map_err(|e| e.to_string())?;
                     Wire::Bytes(take(&mut at, len)?)
                 }
-                5 => Wire::Fixed32(u32::from_le_bytes(
-                    take(&mut at, 4)?.try_into().map_err(|_| "fixed32")?,
-                )),
+                5 => Wire::Fixed32(u32::from_le_bytes(take(&mut at, 4)?.try_into().map_err(|_| "fixed32")?)),
                 other => return Err(format!("wire type {other}")),
             };
             fields.push((field, value));
@@ -66,20 +61,15 @@ impl<'a> Message<'a> {
     }
 
     fn bytes(&self, field: u32) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.fields
-            .iter()
-            .filter(move |(f, _)| *f == field)
-            .filter_map(|(_, v)| match v {
-                Wire::Bytes(b) => Some(*b),
-                _ => None,
-            })
+        self.fields.iter().filter(move |(f, _)| *f == field).filter_map(|(_, v)| match v {
+            Wire::Bytes(b) => Some(*b),
+            _ => None,
+        })
     }
 
     /// The embedded messages of a (repeated) message field.
     pub fn messages(&self, field: u32) -> Vec<Message<'a>> {
-        self.bytes(field)
-            .map(|b| Message::parse(b).unwrap_or_else(|e| panic!("field {field}: {e}")))
-            .collect()
+        self.bytes(field).map(|b| Message::parse(b).unwrap_or_else(|e| panic!("field {field}: {e}"))).collect()
     }
 
     pub fn message(&self, field: u32) -> Option<Message<'a>> {
@@ -91,9 +81,7 @@ impl<'a> Message<'a> {
     }
 
     pub fn strings(&self, field: u32) -> Vec<&'a str> {
-        self.bytes(field)
-            .map(|b| std::str::from_utf8(b).unwrap_or_else(|e| panic!("field {field}: {e}")))
-            .collect()
+        self.bytes(field).map(|b| std::str::from_utf8(b).unwrap_or_else(|e| panic!("field {field}: {e}"))).collect()
     }
 
     /// A string field; proto3 leaves empty strings out.
@@ -102,17 +90,12 @@ impl<'a> Message<'a> {
     }
 
     pub fn bool(&self, field: u32) -> bool {
-        self.fields
-            .iter()
-            .any(|(f, v)| *f == field && matches!(v, Wire::Varint(1)))
+        self.fields.iter().any(|(f, v)| *f == field && matches!(v, Wire::Varint(1)))
     }
 
     /// The `(name, value)` pairs of a repeated `Named*` field.
     pub fn named(&self, field: u32) -> Vec<(&'a str, Message<'a>)> {
-        self.messages(field)
-            .into_iter()
-            .map(|m| (m.string(1), m.message(2).unwrap_or_default()))
-            .collect()
+        self.messages(field).into_iter().map(|m| (m.string(1), m.message(2).unwrap_or_default())).collect()
     }
 
     /// Vendor extensions (repeated `NamedAny` with `Any.yaml` at 2) as JSON values.
@@ -121,11 +104,7 @@ impl<'a> Message<'a> {
             .into_iter()
             .map(|(name, any)| {
                 let text = any.string(2);
-                (
-                    name,
-                    serde_json::from_str(text)
-                        .unwrap_or_else(|e| panic!("extension {name}: {e}: {text}")),
-                )
+                (name, serde_json::from_str(text).unwrap_or_else(|e| panic!("extension {name}: {e}: {text}")))
             })
             .collect()
     }

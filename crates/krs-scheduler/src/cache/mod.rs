@@ -188,7 +188,8 @@ impl Cache {
         let dirty = std::mem::take(&mut self.dirty);
         if self.nodes_changed || snapshot.node_info_list.is_empty() && !self.nodes.is_empty() {
             // A node came or went: the list order (zones interleaved) is rebuilt.
-            snapshot.node_info_list = self.tree.list().iter().filter_map(|name| self.nodes.get(name.as_str()).cloned()).collect();
+            snapshot.node_info_list =
+                self.tree.list().iter().filter_map(|name| self.nodes.get(name.as_str()).cloned()).collect();
             snapshot.reindex();
             snapshot.rebuild_affinity_lists();
             self.nodes_changed = false;

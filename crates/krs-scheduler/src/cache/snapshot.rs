@@ -46,7 +46,8 @@ impl Snapshot {
     }
 
     pub(crate) fn rebuild_affinity_lists(&mut self) {
-        self.have_pods_with_affinity = self.node_info_list.iter().filter(|n| !n.pods_with_affinity.is_empty()).cloned().collect();
+        self.have_pods_with_affinity =
+            self.node_info_list.iter().filter(|n| !n.pods_with_affinity.is_empty()).cloned().collect();
         self.have_pods_with_required_anti_affinity =
             self.node_info_list.iter().filter(|n| !n.pods_with_required_anti_affinity.is_empty()).cloned().collect();
     }

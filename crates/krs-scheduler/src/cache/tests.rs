@@ -53,7 +53,10 @@ fn pods_with_affinity_are_listed_and_nodes_are_interleaved_by_zone() {
     for (name, zone) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
         c.add_node(Arc::new(NodeBuilder::new(name).label("topology.kubernetes.io/zone", zone).node()));
     }
-    let anti = PodBuilder::new("x").node_name("a2").pod_affinity(true, crate::testing::affinity_term(&[("app", "x")], "kubernetes.io/hostname")).info();
+    let anti = PodBuilder::new("x")
+        .node_name("a2")
+        .pod_affinity(true, crate::testing::affinity_term(&[("app", "x")], "kubernetes.io/hostname"))
+        .info();
     c.add_pod(anti);
     let mut snap = Snapshot::default();
     c.update_snapshot(&mut snap);

@@ -47,7 +47,9 @@ pub fn parse_config(text: &str) -> Result<KubeSchedulerConfiguration, ConfigErro
     let api_version = value.get("apiVersion").and_then(|v| v.as_str()).unwrap_or_default();
     let kind = value.get("kind").and_then(|v| v.as_str()).unwrap_or_default();
     if api_version != API_VERSION || kind != KIND {
-        return Err(decode(format!("no kind \"{kind}\" is registered for version \"{api_version}\"; expected {KIND} in {API_VERSION}")));
+        return Err(decode(format!(
+            "no kind \"{kind}\" is registered for version \"{api_version}\"; expected {KIND} in {API_VERSION}"
+        )));
     }
     let mut config: KubeSchedulerConfiguration = serde_json::from_value(value).map_err(|e| decode(e.to_string()))?;
     config.set_defaults();
@@ -91,12 +93,15 @@ impl KubeSchedulerConfiguration {
         {
             return invalid(format!("percentageOfNodesToScore: Invalid value: {p}: not in valid range [0-100]"));
         }
-        let (initial, max) = (self.pod_initial_backoff_seconds.unwrap_or(1), self.pod_max_backoff_seconds.unwrap_or(10));
+        let (initial, max) =
+            (self.pod_initial_backoff_seconds.unwrap_or(1), self.pod_max_backoff_seconds.unwrap_or(10));
         if initial <= 0 {
             return invalid("podInitialBackoffSeconds: Invalid value: must be greater than 0".into());
         }
         if max < initial {
-            return invalid("podMaxBackoffSeconds: Invalid value: must be greater than or equal to PodInitialBackoffSeconds".into());
+            return invalid(
+                "podMaxBackoffSeconds: Invalid value: must be greater than or equal to PodInitialBackoffSeconds".into(),
+            );
         }
         let mut names = std::collections::HashSet::new();
         for (i, p) in self.profiles.iter().enumerate() {
@@ -107,7 +112,9 @@ impl KubeSchedulerConfiguration {
             if let Some(pct) = p.percentage_of_nodes_to_score
                 && !(0..=100).contains(&pct)
             {
-                return invalid(format!("profiles[{i}].percentageOfNodesToScore: Invalid value: {pct}: not in valid range [0-100]"));
+                return invalid(format!(
+                    "profiles[{i}].percentageOfNodesToScore: Invalid value: {pct}: not in valid range [0-100]"
+                ));
             }
         }
         // All profiles share one queue, so they must sort it the same way.
@@ -116,7 +123,10 @@ impl KubeSchedulerConfiguration {
             .iter()
             .map(|p| {
                 let e = p.expand();
-                (e.queue_sort.enabled.iter().map(|x| x.name.clone()).collect(), e.multi_point.enabled.iter().any(|x| x.name == "PrioritySort"))
+                (
+                    e.queue_sort.enabled.iter().map(|x| x.name.clone()).collect(),
+                    e.multi_point.enabled.iter().any(|x| x.name == "PrioritySort"),
+                )
             })
             .collect();
         if sorts.windows(2).any(|w| w[0] != w[1]) {

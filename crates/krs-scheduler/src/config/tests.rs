@@ -37,8 +37,11 @@ fn profiles_plugins_weights_and_args() {
     assert_eq!(c.pod_max_backoff_seconds, Some(20));
     assert!(c.leader_elect());
     let handle = Handle::offline();
-    let default = build_framework(&c.profiles[0], c.percentage_of_nodes_to_score, handle.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let names = |v: &[(std::sync::Arc<dyn crate::framework::Plugin>, i64)]| -> Vec<(String, i64)> { v.iter().map(|(p, w)| (p.name().to_string(), *w)).collect() };
+    let default = build_framework(&c.profiles[0], c.percentage_of_nodes_to_score, handle.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let names = |v: &[(std::sync::Arc<dyn crate::framework::Plugin>, i64)]| -> Vec<(String, i64)> {
+        v.iter().map(|(p, w)| (p.name().to_string(), *w)).collect()
+    };
     assert_eq!(
         names(&default.score),
         [
@@ -59,8 +62,15 @@ fn profiles_plugins_weights_and_args() {
     let packing = build_framework(&c.profiles[1], None, handle).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         names(&packing.score),
-        [("NodeResourcesFit", 5), ("TaintToleration", 3), ("NodeAffinity", 2), ("VolumeBinding", 1), ("PodTopologySpread", 2), ("InterPodAffinity", 2)]
-            .map(|(n, w)| (n.to_string(), w))
+        [
+            ("NodeResourcesFit", 5),
+            ("TaintToleration", 3),
+            ("NodeAffinity", 2),
+            ("VolumeBinding", 1),
+            ("PodTopologySpread", 2),
+            ("InterPodAffinity", 2)
+        ]
+        .map(|(n, w)| (n.to_string(), w))
     );
 }
 
@@ -71,8 +81,12 @@ fn invalid_configurations_are_refused() {
     let unknown_field = "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nbogus: 1\n";
     assert!(matches!(parse_config(unknown_field), Err(ConfigError::Decode { .. })));
     let dup = "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: a\n- schedulerName: a\n";
-    assert_eq!(parse_config(dup).err().map(|e| e.to_string()).as_deref(), Some("invalid KubeSchedulerConfiguration: profiles[1].schedulerName: Duplicate value: \"a\""));
-    let pct = "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\npercentageOfNodesToScore: 101\n";
+    assert_eq!(
+        parse_config(dup).err().map(|e| e.to_string()).as_deref(),
+        Some("invalid KubeSchedulerConfiguration: profiles[1].schedulerName: Duplicate value: \"a\"")
+    );
+    let pct =
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\npercentageOfNodesToScore: 101\n";
     assert!(matches!(parse_config(pct), Err(ConfigError::Invalid(_))));
     let unknown_plugin = "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- plugins:\n    filter:\n      enabled:\n      - name: Nope\n";
     let c = parse_config(unknown_plugin).unwrap_or_else(|e| panic!("{e}"));

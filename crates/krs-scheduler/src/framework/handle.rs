@@ -34,7 +34,11 @@ pub struct Listers {
 impl Listers {
     /// The merged selector of the Services, ReplicationControllers, ReplicaSets and StatefulSets
     /// selecting the pod (`helper.DefaultSelector`); empty when none selects it.
-    pub fn default_selector(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Vec<krs_apimachinery::labels::Requirement> {
+    pub fn default_selector(
+        &self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<krs_apimachinery::labels::Requirement> {
         let prefix = format!("{namespace}/");
         let mut out = Vec::new();
         for (k, sel) in self.workload_selectors.read().iter() {

@@ -46,7 +46,8 @@ pub fn term_matches(term: &NodeSelectorTerm, labels: &BTreeMap<String, String>, 
     if exprs.is_empty() && fields.is_empty() {
         return false;
     }
-    exprs.iter().all(|r| requirement_matches(r, labels)) && fields.iter().all(|r| field_requirement_matches(r, node_name))
+    exprs.iter().all(|r| requirement_matches(r, labels))
+        && fields.iter().all(|r| field_requirement_matches(r, node_name))
 }
 
 /// Whether any term of the selector matches (`NodeSelector` terms are ORed).
@@ -106,7 +107,11 @@ pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
 
 /// The first taint (of those passing `filter`) no toleration tolerates
 /// (`FindMatchingUntoleratedTaint`).
-pub fn find_untolerated_taint<'t>(taints: &'t [Taint], tolerations: &[Toleration], filter: impl Fn(&Taint) -> bool) -> Option<&'t Taint> {
+pub fn find_untolerated_taint<'t>(
+    taints: &'t [Taint],
+    tolerations: &[Toleration],
+    filter: impl Fn(&Taint) -> bool,
+) -> Option<&'t Taint> {
     taints.iter().filter(|t| filter(t)).find(|taint| !tolerations.iter().any(|t| tolerates(t, taint)))
 }
 

@@ -113,7 +113,12 @@ pub trait QueueSortPlugin: Send + Sync {
 
 /// Runs once per cycle before filtering; may reject the pod or narrow the nodes.
 pub trait PreFilterPlugin: Send + Sync {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> (Option<PreFilterResult>, Status);
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status);
 
     /// Incremental updates of the PreFilter state when preemption or nominated pods add or remove
     /// a pod on a node (`PreFilterExtensions`); `None` when the state does not depend on other pods.
@@ -143,7 +148,12 @@ pub struct PostFilterContext<'a> {
 
 /// Runs when no node fits (`PostFilterPlugin`): preemption.
 pub trait PostFilterPlugin: Send + Sync {
-    fn post_filter(&self, ctx: &PostFilterContext<'_>, state: &CycleState, pod: &Arc<PodInfo>) -> (Option<PostFilterResult>, Status);
+    fn post_filter(
+        &self,
+        ctx: &PostFilterContext<'_>,
+        state: &CycleState,
+        pod: &Arc<PodInfo>,
+    ) -> (Option<PostFilterResult>, Status);
 }
 
 /// Runs once per cycle before scoring, with the feasible nodes.

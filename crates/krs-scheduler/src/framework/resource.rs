@@ -71,7 +71,9 @@ impl Resource {
             MEMORY => self.memory += quantity_value(q),
             PODS => self.allowed_pod_number += quantity_value(q),
             EPHEMERAL_STORAGE => self.ephemeral_storage += quantity_value(q),
-            _ if is_scalar_resource_name(name) => *self.scalar.entry(name.to_string()).or_default() += quantity_value(q),
+            _ if is_scalar_resource_name(name) => {
+                *self.scalar.entry(name.to_string()).or_default() += quantity_value(q)
+            }
             _ => {}
         }
     }
@@ -190,10 +192,12 @@ fn pod_requests_parsed(pod: &Pod, missing: Missing) -> Parsed {
         if missing == Missing::NonZero {
             // With pod-level resources a default applies only where neither the container nor
             // the pod sets the resource (`getNonMissingContainerRequests`).
-            if !reqs.contains_key(CPU) && !(pod_level && pod_level_requests.contains_key(CPU)) {
+            let set =
+                |reqs: &Parsed, k: &str| reqs.contains_key(k) || (pod_level && pod_level_requests.contains_key(k));
+            if !set(&reqs, CPU) {
                 reqs.insert(CPU.into(), DEFAULT_MILLI_CPU_REQUEST);
             }
-            if !reqs.contains_key(MEMORY) && !(pod_level && pod_level_requests.contains_key(MEMORY)) {
+            if !set(&reqs, MEMORY) {
                 reqs.insert(MEMORY.into(), DEFAULT_MEMORY_REQUEST);
             }
         }

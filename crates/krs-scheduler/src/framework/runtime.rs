@@ -72,7 +72,12 @@ impl Framework {
 
     /// Runs PreFilter plugins (`RunPreFilterPlugins`): the first rejection stops; results are
     /// intersected; an empty intersection rejects the pod. Returns the plugins that rejected.
-    pub fn run_pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> (PreFilterResult, Status, BTreeSet<&'static str>) {
+    pub fn run_pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (PreFilterResult, Status, BTreeSet<&'static str>) {
         let mut result: Option<PreFilterResult> = None;
         let mut narrowing: Vec<&'static str> = Vec::new();
         let mut rejected = BTreeSet::new();
@@ -139,7 +144,12 @@ impl Framework {
         let nominated: Vec<Arc<PodInfo>> = if self.handle.nominator.is_empty() {
             Vec::new()
         } else {
-            self.handle.nominator.pods_for_node(&node.name).into_iter().filter(|p| p.key != pod.key && p.priority >= pod.priority).collect()
+            self.handle
+                .nominator
+                .pods_for_node(&node.name)
+                .into_iter()
+                .filter(|p| p.key != pod.key && p.priority >= pod.priority)
+                .collect()
         };
         if nominated.is_empty() {
             return self.run_filter(state, pod, node);
@@ -161,7 +171,13 @@ impl Framework {
     }
 
     /// Tells PreFilter states that `added` now runs on `node` (`RunPreFilterExtensionAddPod`).
-    pub fn run_pre_filter_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &Arc<PodInfo>, node: &NodeInfo) -> Status {
+    pub fn run_pre_filter_add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        added: &Arc<PodInfo>,
+        node: &NodeInfo,
+    ) -> Status {
         for p in &self.pre_filter {
             if state.skip_filter_plugins.contains(&p.name()) {
                 continue;
@@ -177,7 +193,13 @@ impl Framework {
     }
 
     /// Tells PreFilter states that `removed` no longer runs on `node` (`RunPreFilterExtensionRemovePod`).
-    pub fn run_pre_filter_remove_pod(&self, state: &mut CycleState, pod: &PodInfo, removed: &Arc<PodInfo>, node: &NodeInfo) -> Status {
+    pub fn run_pre_filter_remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        removed: &Arc<PodInfo>,
+        node: &NodeInfo,
+    ) -> Status {
         for p in &self.pre_filter {
             if state.skip_filter_plugins.contains(&p.name()) {
                 continue;
@@ -185,7 +207,11 @@ impl Framework {
             if let Some(ext) = p.as_pre_filter().and_then(|pf| pf.extensions()) {
                 let s = ext.remove_pod(state, pod, removed, node);
                 if !s.is_success() {
-                    return Status::error(format!("running RemovePod on PreFilter plugin {}: {}", p.name(), s.message()));
+                    return Status::error(format!(
+                        "running RemovePod on PreFilter plugin {}: {}",
+                        p.name(),
+                        s.message()
+                    ));
                 }
             }
         }
@@ -193,7 +219,12 @@ impl Framework {
     }
 
     /// Runs PostFilter plugins until one succeeds or fails hard (`RunPostFilterPlugins`).
-    pub fn run_post_filter(&self, ctx: &PostFilterContext<'_>, state: &CycleState, pod: &Arc<PodInfo>) -> (Option<PostFilterResult>, Status) {
+    pub fn run_post_filter(
+        &self,
+        ctx: &PostFilterContext<'_>,
+        state: &CycleState,
+        pod: &Arc<PodInfo>,
+    ) -> (Option<PostFilterResult>, Status) {
         let mut reasons = Vec::new();
         let mut result = None;
         for p in &self.post_filter {
@@ -217,7 +248,13 @@ impl Framework {
     }
 
     /// Runs PreScore plugins; Skip disables that plugin's Score for this cycle.
-    pub fn run_pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snapshot: &Snapshot) -> Status {
+    pub fn run_pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+        snapshot: &Snapshot,
+    ) -> Status {
         for p in &self.pre_score {
             let Some(ps) = p.as_pre_score() else { continue };
             let s = ps.pre_score(state, pod, nodes, snapshot);
@@ -226,7 +263,8 @@ impl Framework {
                 continue;
             }
             if !s.is_success() {
-                return Status::error(format!("running PreScore plugin {}: {}", p.name(), s.message())).with_plugin(p.name());
+                return Status::error(format!("running PreScore plugin {}: {}", p.name(), s.message()))
+                    .with_plugin(p.name());
             }
         }
         Status::success()
@@ -236,7 +274,8 @@ impl Framework {
     /// (`RunScorePlugins`); returns the totals in node order.
     pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>]) -> Result<Vec<i64>, Status> {
         let mut totals = vec![0i64; nodes.len()];
-        let plugins: Vec<&(Arc<dyn Plugin>, i64)> = self.score.iter().filter(|(p, _)| !state.skip_score_plugins.contains(&p.name())).collect();
+        let plugins: Vec<&(Arc<dyn Plugin>, i64)> =
+            self.score.iter().filter(|(p, _)| !state.skip_score_plugins.contains(&p.name())).collect();
         if plugins.is_empty() {
             return Ok(totals);
         }
@@ -257,11 +296,18 @@ impl Framework {
             if let Some(s) = failed.into_inner() {
                 return Err(Status::error(format!("running Score plugin {}: {}", plugin.name(), s.message())));
             }
-            let mut scores: Vec<NodeScore> =
-                nodes.iter().zip(&raw).map(|(n, v)| NodeScore { name: n.name.clone(), score: v.load(Ordering::Relaxed) }).collect();
+            let mut scores: Vec<NodeScore> = nodes
+                .iter()
+                .zip(&raw)
+                .map(|(n, v)| NodeScore { name: n.name.clone(), score: v.load(Ordering::Relaxed) })
+                .collect();
             let s = sp.normalize(state, pod, &mut scores);
             if !s.is_success() {
-                return Err(Status::error(format!("running Normalize on Score plugin {}: {}", plugin.name(), s.message())));
+                return Err(Status::error(format!(
+                    "running Normalize on Score plugin {}: {}",
+                    plugin.name(),
+                    s.message()
+                )));
             }
             for (t, s) in totals.iter_mut().zip(&scores) {
                 if s.score > super::interface::MAX_NODE_SCORE || s.score < 0 {

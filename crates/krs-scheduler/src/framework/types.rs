@@ -53,14 +53,22 @@ impl AffinityTerm {
         let mut extra = Vec::new();
         for key in term.match_label_keys.iter().flatten() {
             if let Some(v) = labels.get(key)
-                && let Ok(r) = krs_apimachinery::labels::Requirement::new(key.clone(), krs_apimachinery::labels::Operator::In, vec![v.clone()])
+                && let Ok(r) = krs_apimachinery::labels::Requirement::new(
+                    key.clone(),
+                    krs_apimachinery::labels::Operator::In,
+                    vec![v.clone()],
+                )
             {
                 extra.push(r);
             }
         }
         for key in term.mismatch_label_keys.iter().flatten() {
             if let Some(v) = labels.get(key)
-                && let Ok(r) = krs_apimachinery::labels::Requirement::new(key.clone(), krs_apimachinery::labels::Operator::NotIn, vec![v.clone()])
+                && let Ok(r) = krs_apimachinery::labels::Requirement::new(
+                    key.clone(),
+                    krs_apimachinery::labels::Operator::NotIn,
+                    vec![v.clone()],
+                )
             {
                 extra.push(r);
             }
@@ -68,11 +76,12 @@ impl AffinityTerm {
         if !extra.is_empty() && term.label_selector.is_some() {
             selector = selector.add(extra);
         }
-        let namespaces: HashSet<String> = if term.namespaces.as_ref().is_none_or(|n| n.is_empty()) && term.namespace_selector.is_none() {
-            HashSet::from([namespace.to_string()])
-        } else {
-            term.namespaces.iter().flatten().cloned().collect()
-        };
+        let namespaces: HashSet<String> =
+            if term.namespaces.as_ref().is_none_or(|n| n.is_empty()) && term.namespace_selector.is_none() {
+                HashSet::from([namespace.to_string()])
+            } else {
+                term.namespaces.iter().flatten().cloned().collect()
+            };
         let namespace_selector = Selector::from_label_selector(term.namespace_selector.as_ref()).ok()?;
         Some(AffinityTerm { namespaces, selector, topology_key: term.topology_key.clone(), namespace_selector })
     }
@@ -94,7 +103,7 @@ pub struct HostPort {
 }
 
 /// A pod with what the plugins read parsed once (`fwk.PodInfo`).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PodInfo {
     pub pod: Arc<Pod>,
     /// The cache key: the UID (falls back to namespace/name for objects without one).
@@ -128,14 +137,16 @@ impl PodInfo {
         let terms = |ts: Option<&Vec<PodAffinityTerm>>| -> Vec<AffinityTerm> {
             ts.into_iter().flatten().filter_map(|t| AffinityTerm::from_api(&namespace, t, labels)).collect()
         };
-        let weighted = |ts: Option<&Vec<k8s_openapi::api::core::v1::WeightedPodAffinityTerm>>| -> Vec<WeightedAffinityTerm> {
-            ts.into_iter()
-                .flatten()
-                .filter_map(|t| {
-                    AffinityTerm::from_api(&namespace, &t.pod_affinity_term, labels).map(|term| WeightedAffinityTerm { term, weight: t.weight })
-                })
-                .collect()
-        };
+        let weighted =
+            |ts: Option<&Vec<k8s_openapi::api::core::v1::WeightedPodAffinityTerm>>| -> Vec<WeightedAffinityTerm> {
+                ts.into_iter()
+                    .flatten()
+                    .filter_map(|t| {
+                        AffinityTerm::from_api(&namespace, &t.pod_affinity_term, labels)
+                            .map(|term| WeightedAffinityTerm { term, weight: t.weight })
+                    })
+                    .collect()
+            };
         let mut host_ports = Vec::new();
         for c in spec.map(|s| s.containers.as_slice()).unwrap_or_default() {
             for p in c.ports.iter().flatten() {
@@ -162,10 +173,18 @@ impl PodInfo {
             requests: resource::pod_requests(&pod),
             non_zero_requests: resource::pod_non_zero_requests(&pod),
             host_ports,
-            required_affinity_terms: terms(pa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())),
-            required_anti_affinity_terms: terms(paa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())),
-            preferred_affinity_terms: weighted(pa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())),
-            preferred_anti_affinity_terms: weighted(paa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())),
+            required_affinity_terms: terms(
+                pa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref()),
+            ),
+            required_anti_affinity_terms: terms(
+                paa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref()),
+            ),
+            preferred_affinity_terms: weighted(
+                pa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref()),
+            ),
+            preferred_anti_affinity_terms: weighted(
+                paa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref()),
+            ),
             pvc_keys,
             namespace,
             name,
@@ -206,14 +225,17 @@ impl PodInfo {
         if let Some(spec) = pod.spec.as_mut() {
             spec.node_name = Some(node.to_string());
         }
-        PodInfo::new(Arc::new(pod))
+        // Everything parsed from the spec stays valid: only the node name changed.
+        PodInfo { pod: Arc::new(pod), ..self.clone() }
     }
 
     /// The pod's QoS class is BestEffort: no container requests or limits anything.
     pub fn is_best_effort(&self) -> bool {
         let Some(spec) = self.pod.spec.as_ref() else { return true };
         spec.containers.iter().chain(spec.init_containers.iter().flatten()).all(|c| {
-            c.resources.as_ref().is_none_or(|r| r.requests.as_ref().is_none_or(|m| m.is_empty()) && r.limits.as_ref().is_none_or(|m| m.is_empty()))
+            c.resources.as_ref().is_none_or(|r| {
+                r.requests.as_ref().is_none_or(|m| m.is_empty()) && r.limits.as_ref().is_none_or(|m| m.is_empty())
+            })
         }) && !resource::has_pod_level_resources(&self.pod)
     }
 }

@@ -4,9 +4,18 @@ use crate::testing::PodBuilder;
 #[test]
 fn pod_resource_metrics_of_kep_1748() {
     let m = Metrics::default();
-    let pod = PodBuilder::new("web").req(&[("cpu", "250m"), ("memory", "64Mi")]).limits(&[("cpu", "1")]).node_name("n1").priority(5).info();
+    let pod = PodBuilder::new("web")
+        .req(&[("cpu", "250m"), ("memory", "64Mi")])
+        .limits(&[("cpu", "1")])
+        .node_name("n1")
+        .priority(5)
+        .info();
     m.set_pod(pod);
-    let sidecar = PodBuilder::new("side").req(&[("cpu", "100m")]).init_container(&[("cpu", "200m")], true).pod_level_req(&[("memory", "1Gi")]).info();
+    let sidecar = PodBuilder::new("side")
+        .req(&[("cpu", "100m")])
+        .init_container(&[("cpu", "200m")], true)
+        .pod_level_req(&[("memory", "1Gi")])
+        .info();
     m.set_pod(sidecar);
     let out = m.render_resources();
     assert!(out.contains("# TYPE kube_pod_resource_request gauge"));
@@ -16,8 +25,12 @@ fn pod_resource_metrics_of_kep_1748() {
     assert!(out.contains("kube_pod_resource_request{namespace=\"default\",node=\"n1\",pod=\"web\",priority=\"5\",resource=\"memory\",scheduler=\"default-scheduler\",unit=\"bytes\"} 67108864"));
     assert!(out.contains("kube_pod_resource_limit{namespace=\"default\",node=\"n1\",pod=\"web\",priority=\"5\",resource=\"cpu\",scheduler=\"default-scheduler\",unit=\"cores\"} 1"));
     // Sidecar counted with the app container; pod-level memory applies.
-    assert!(out.contains("pod=\"side\",priority=\"\",resource=\"cpu\",scheduler=\"default-scheduler\",unit=\"cores\"} 0.3"));
-    assert!(out.contains("pod=\"side\",priority=\"\",resource=\"memory\",scheduler=\"default-scheduler\",unit=\"bytes\"} 1073741824"));
+    assert!(
+        out.contains("pod=\"side\",priority=\"\",resource=\"cpu\",scheduler=\"default-scheduler\",unit=\"cores\"} 0.3")
+    );
+    assert!(out.contains(
+        "pod=\"side\",priority=\"\",resource=\"memory\",scheduler=\"default-scheduler\",unit=\"bytes\"} 1073741824"
+    ));
     m.remove_pod("uid-web");
     assert!(!m.render_resources().contains("pod=\"web\""));
 }

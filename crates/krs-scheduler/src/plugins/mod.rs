@@ -27,6 +27,9 @@ use serde::de::DeserializeOwned;
 use crate::config::{ConfigError, ExtensionPoint, PluginEntry, Profile};
 use crate::framework::{Framework, Handle, Plugin};
 
+/// Plugins with their score weights.
+type Weighted = Vec<(Arc<dyn Plugin>, i64)>;
+
 /// Decodes a plugin's args; absent args give the defaults.
 fn args<T: DeserializeOwned + Default>(plugin: &str, value: Option<&serde_json::Value>) -> Result<T, ConfigError> {
     let Some(v) = value else { return Ok(T::default()) };
@@ -36,11 +39,16 @@ fn args<T: DeserializeOwned + Default>(plugin: &str, value: Option<&serde_json::
         o.remove("apiVersion");
         o.remove("kind");
     }
-    serde_json::from_value(v).map_err(|e| ConfigError::PluginArgs { plugin: plugin.to_string(), message: e.to_string() })
+    serde_json::from_value(v)
+        .map_err(|e| ConfigError::PluginArgs { plugin: plugin.to_string(), message: e.to_string() })
 }
 
 /// Instantiates one in-tree plugin by name.
-pub fn new_plugin(name: &str, a: Option<&serde_json::Value>, handle: &Arc<Handle>) -> Result<Arc<dyn Plugin>, ConfigError> {
+pub fn new_plugin(
+    name: &str,
+    a: Option<&serde_json::Value>,
+    handle: &Arc<Handle>,
+) -> Result<Arc<dyn Plugin>, ConfigError> {
     Ok(match name {
         priority_sort::NAME => Arc::new(priority_sort::PrioritySort),
         scheduling_gates::NAME => Arc::new(scheduling_gates::SchedulingGates),
@@ -53,9 +61,13 @@ pub fn new_plugin(name: &str, a: Option<&serde_json::Value>, handle: &Arc<Handle
         node_resources::BALANCED_ALLOCATION_NAME => Arc::new(node_resources::BalancedAllocation::new(args(name, a)?)),
         image_locality::NAME => Arc::new(image_locality::ImageLocality),
         default_binder::NAME => Arc::new(default_binder::DefaultBinder::new(handle.client.clone())),
-        pod_topology_spread::NAME => Arc::new(pod_topology_spread::PodTopologySpread::new(args(name, a)?, handle.clone())?),
+        pod_topology_spread::NAME => {
+            Arc::new(pod_topology_spread::PodTopologySpread::new(args(name, a)?, handle.clone())?)
+        }
         inter_pod_affinity::NAME => Arc::new(inter_pod_affinity::InterPodAffinity::new(args(name, a)?, handle.clone())),
-        default_preemption::NAME => Arc::new(default_preemption::DefaultPreemption::new(args(name, a)?, handle.clone())),
+        default_preemption::NAME => {
+            Arc::new(default_preemption::DefaultPreemption::new(args(name, a)?, handle.clone()))
+        }
         volume_binding::NAME => Arc::new(volume_binding::VolumeBinding::new(args(name, a)?, handle.clone())),
         volume_restrictions::NAME => Arc::new(volume_restrictions::VolumeRestrictions::new(handle.clone())),
         volume_zone::NAME => Arc::new(volume_zone::VolumeZone::new(handle.clone())),
@@ -99,18 +111,23 @@ const POINTS: [ExtensionPoint; 12] = [
 /// Builds a profile's framework: instantiates each enabled plugin once, then lists it at every
 /// point it implements (`expandMultiPointPlugins`): plugins configured at the point itself that
 /// override a multiPoint plugin first, then the other multiPoint plugins, then the rest.
-pub fn build_framework(profile: &Profile, global_percentage: Option<i32>, handle: Arc<Handle>) -> Result<Framework, ConfigError> {
+pub fn build_framework(
+    profile: &Profile,
+    global_percentage: Option<i32>,
+    handle: Arc<Handle>,
+) -> Result<Framework, ConfigError> {
     let plugins = profile.expand();
     let mut instances: HashMap<String, Arc<dyn Plugin>> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
-    let all_entries = plugins.multi_point.enabled.iter().chain(POINTS.iter().flat_map(|p| plugins.point(*p).enabled.iter()));
+    let all_entries =
+        plugins.multi_point.enabled.iter().chain(POINTS.iter().flat_map(|p| plugins.point(*p).enabled.iter()));
     for e in all_entries {
         if !instances.contains_key(&e.name) {
             instances.insert(e.name.clone(), new_plugin(&e.name, profile.plugin_args(&e.name), &handle)?);
             order.push(e.name.clone());
         }
     }
-    let mut per_point: HashMap<ExtensionPoint, Vec<(Arc<dyn Plugin>, i64)>> = HashMap::new();
+    let mut per_point: HashMap<ExtensionPoint, Weighted> = HashMap::new();
     for point in POINTS {
         let set = plugins.point(point);
         let disabled: HashSet<&str> = set.disabled.iter().map(|p| p.name.as_str()).collect();
@@ -154,7 +171,9 @@ pub fn build_framework(profile: &Profile, global_percentage: Option<i32>, handle
         per_point.insert(point, list);
     }
     let score = per_point.remove(&ExtensionPoint::Score).unwrap_or_default();
-    let mut take = |p: ExtensionPoint| -> Vec<Arc<dyn Plugin>> { per_point.remove(&p).unwrap_or_default().into_iter().map(|(p, _)| p).collect() };
+    let mut take = |p: ExtensionPoint| -> Vec<Arc<dyn Plugin>> {
+        per_point.remove(&p).unwrap_or_default().into_iter().map(|(p, _)| p).collect()
+    };
     let queue_sort = take(ExtensionPoint::QueueSort);
     if queue_sort.len() > 1 {
         return Err(ConfigError::Invalid("only one queue sort plugin can be enabled".into()));

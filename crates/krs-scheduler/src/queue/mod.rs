@@ -119,7 +119,8 @@ fn backoff_less(a: &QueuedPodInfo, b: &QueuedPodInfo) -> bool {
 impl SchedulingQueue {
     pub fn new(config: QueueConfig, metrics: Arc<Metrics>) -> SchedulingQueue {
         let sort = config.less.clone();
-        let less: heap::Less = Box::new(move |a, b| sort.as_queue_sort().is_some_and(|s: &dyn QueueSortPlugin| s.less(a, b)));
+        let less: heap::Less =
+            Box::new(move |a, b| sort.as_queue_sort().is_some_and(|s: &dyn QueueSortPlugin| s.less(a, b)));
         SchedulingQueue {
             inner: Mutex::new(Inner {
                 active: Heap::new(less),
@@ -278,7 +279,7 @@ impl SchedulingQueue {
         qpi.attempts += 1;
         qpi.initial_attempt_timestamp.get_or_insert(Instant::now());
         let seq = inner.event_seq;
-                inner.in_flight.insert(qpi.key().to_string(), (seq, InFlight::Unchanged));
+        inner.in_flight.insert(qpi.key().to_string(), (seq, InFlight::Unchanged));
         Some(qpi)
     }
 
@@ -466,7 +467,9 @@ fn prune_events(inner: &mut Inner) {
 /// Whether an update may change the scheduling outcome (`isPodUpdated`): anything but the
 /// status and the bookkeeping metadata.
 fn pod_spec_changed(old: &PodInfo, new: &PodInfo) -> bool {
-    old.pod.spec != new.pod.spec || old.pod.metadata.labels != new.pod.metadata.labels || old.pod.metadata.annotations != new.pod.metadata.annotations
+    old.pod.spec != new.pod.spec
+        || old.pod.metadata.labels != new.pod.metadata.labels
+        || old.pod.metadata.annotations != new.pod.metadata.annotations
 }
 
 #[cfg(test)]

@@ -94,7 +94,10 @@ fn unschedulable_pods_move_only_on_events_their_plugins_registered() {
     popped.unschedulable_plugins.insert("NodeAffinity");
     q.add_unschedulable(popped);
     assert_eq!(q.queue_of("uid-p"), Some(QueueName::Unschedulable));
-    q.move_all_to_active_or_backoff(&ClusterEvent::new(EventResource::AssignedPod, crate::framework::events::DELETE), None);
+    q.move_all_to_active_or_backoff(
+        &ClusterEvent::new(EventResource::AssignedPod, crate::framework::events::DELETE),
+        None,
+    );
     assert_eq!(q.queue_of("uid-p"), Some(QueueName::Unschedulable), "a pod deletion cannot help NodeAffinity");
     sleep(Duration::from_millis(5));
     q.move_all_to_active_or_backoff(&ClusterEvent::new(EventResource::Node, UPDATE_NODE_LABEL), None);

@@ -88,7 +88,7 @@ impl FitError {
 /// The outcome of `schedule_pod`.
 pub enum ScheduleError {
     /// No node fits.
-    Fit(FitError),
+    Fit(Box<FitError>),
     /// No node exists at all.
     NoNodes,
     /// A plugin failed.
@@ -115,6 +115,15 @@ pub fn num_feasible_nodes_to_find(percentage: Option<i32>, num_all_nodes: usize)
     n.max(MIN_FEASIBLE_NODES_TO_FIND)
 }
 
+/// What the parallel filter collected.
+#[derive(Default)]
+struct FilterResults {
+    /// Feasible nodes with their position in the evaluation order.
+    feasible: Vec<(usize, Arc<NodeInfo>)>,
+    failed: Vec<(Arc<str>, Status)>,
+    error: Option<Status>,
+}
+
 /// State kept across cycles: where the next filter window starts.
 #[derive(Default)]
 pub struct Algorithm {
@@ -122,30 +131,33 @@ pub struct Algorithm {
 }
 
 impl Algorithm {
-    pub fn schedule_pod(&mut self, fw: &Framework, state: &mut CycleState, pod: &Arc<PodInfo>, snapshot: &Snapshot) -> Result<ScheduleResult, (ScheduleError, Diagnosis)> {
+    pub fn schedule_pod(
+        &mut self,
+        fw: &Framework,
+        state: &mut CycleState,
+        pod: &Arc<PodInfo>,
+        snapshot: &Snapshot,
+    ) -> Result<ScheduleResult, ScheduleError> {
         if snapshot.num_nodes() == 0 {
-            return Err((ScheduleError::NoNodes, Diagnosis::default()));
+            return Err(ScheduleError::NoNodes);
         }
-        let (feasible, diagnosis) = match self.find_nodes_that_fit(fw, state, pod, snapshot) {
-            Ok(r) => r,
-            Err(s) => return Err((ScheduleError::Error(s), Diagnosis::default())),
-        };
+        let (feasible, diagnosis) = self.find_nodes_that_fit(fw, state, pod, snapshot).map_err(ScheduleError::Error)?;
         if feasible.is_empty() {
-            let err = FitError { num_all_nodes: snapshot.num_nodes(), diagnosis: diagnosis.clone() };
-            return Err((ScheduleError::Fit(err), diagnosis));
+            return Err(ScheduleError::Fit(Box::new(FitError { num_all_nodes: snapshot.num_nodes(), diagnosis })));
         }
         let evaluated = feasible.len() + diagnosis.node_to_status.statuses.len();
         if feasible.len() == 1 {
-            return Ok(ScheduleResult { suggested_host: feasible[0].name.clone(), evaluated_nodes: evaluated, feasible_nodes: 1 });
+            return Ok(ScheduleResult {
+                suggested_host: feasible[0].name.clone(),
+                evaluated_nodes: evaluated,
+                feasible_nodes: 1,
+            });
         }
         let s = fw.run_pre_score(state, pod, &feasible, snapshot);
         if !s.is_success() {
-            return Err((ScheduleError::Error(s), diagnosis));
+            return Err(ScheduleError::Error(s));
         }
-        let totals = match fw.run_score(state, pod, &feasible) {
-            Ok(t) => t,
-            Err(s) => return Err((ScheduleError::Error(s), diagnosis)),
-        };
+        let totals = fw.run_score(state, pod, &feasible).map_err(ScheduleError::Error)?;
         let host = select_host(&feasible, &totals);
         Ok(ScheduleResult { suggested_host: host, evaluated_nodes: evaluated, feasible_nodes: feasible.len() })
     }
@@ -214,7 +226,7 @@ impl Algorithm {
         let to_find = num_feasible_nodes_to_find(fw.percentage_of_nodes_to_score, n);
         let start = self.next_start_node_index % n;
         let found = std::sync::atomic::AtomicUsize::new(0);
-        let results: Mutex<(Vec<(usize, Arc<NodeInfo>)>, Vec<(Arc<str>, Status)>, Option<Status>)> = Mutex::new((Vec::new(), Vec::new(), None));
+        let results: Mutex<FilterResults> = Mutex::default();
         let processed = std::sync::atomic::AtomicUsize::new(0);
         parallel::until(fw.handle.parallelism, n, |i| {
             if found.load(std::sync::atomic::Ordering::Relaxed) >= to_find {
@@ -227,18 +239,18 @@ impl Algorithm {
             if s.is_success() {
                 let k = found.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if k < to_find {
-                    results.lock().0.push((i, node.clone()));
+                    results.lock().feasible.push((i, node.clone()));
                 }
                 true
             } else if s.is_rejected() {
-                results.lock().1.push((node.name.clone(), s));
+                results.lock().failed.push((node.name.clone(), s));
                 true
             } else {
-                results.lock().2 = Some(s);
+                results.lock().error = Some(s);
                 false
             }
         });
-        let (mut feasible, failed, error) = results.into_inner();
+        let FilterResults { mut feasible, failed, error } = results.into_inner();
         if let Some(e) = error {
             return Err(e);
         }

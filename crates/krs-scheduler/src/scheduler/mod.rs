@@ -89,18 +89,22 @@ impl Loop {
         let mut state = CycleState::default();
         match self.algorithm.schedule_pod(&fw, &mut state, &pod, &self.snapshot) {
             Ok(result) => self.assume_and_bind(fw, state, qpi, result.suggested_host.to_string(), start),
-            Err((ScheduleError::NoNodes, _)) => {
+            Err(ScheduleError::NoNodes) => {
                 let status = Status::unresolvable(ERR_NO_NODES_AVAILABLE);
                 self.fail(&fw, qpi, status, ERR_NO_NODES_AVAILABLE.to_string(), None, start)
             }
-            Err((ScheduleError::Error(status), _)) => {
+            Err(ScheduleError::Error(status)) => {
                 let msg = status.message();
                 self.fail(&fw, qpi, status, msg, None, start)
             }
-            Err((ScheduleError::Fit(mut fit), _)) => {
+            Err(ScheduleError::Fit(mut fit)) => {
                 let mut nominated = None;
                 if fw.has_post_filter() {
-                    let ctx = PostFilterContext { framework: &fw, snapshot: &self.snapshot, node_statuses: &fit.diagnosis.node_to_status };
+                    let ctx = PostFilterContext {
+                        framework: &fw,
+                        snapshot: &self.snapshot,
+                        node_statuses: &fit.diagnosis.node_to_status,
+                    };
                     let (result, status) = fw.run_post_filter(&ctx, &state, &pod);
                     if status.code == Code::Error {
                         tracing::debug!(pod = %pod.key, error = %status.message(), "PostFilter failed");
@@ -118,7 +122,15 @@ impl Loop {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn fail(&self, fw: &Framework, qpi: QueuedPodInfo, status: Status, message: String, nominated: Option<String>, start: Instant) -> Outcome {
+    fn fail(
+        &self,
+        fw: &Framework,
+        qpi: QueuedPodInfo,
+        status: Status,
+        message: String,
+        nominated: Option<String>,
+        start: Instant,
+    ) -> Outcome {
         let s = &self.scheduler;
         let pod = qpi.pod_info.clone();
         let rejected = status.is_rejected();
@@ -128,7 +140,13 @@ impl Loop {
             s.queue_nominate(&pod, node);
         }
         s.queue.add_unschedulable(qpi);
-        s.events.record(PodEvent { pod: pod.clone(), type_: "Warning", reason: "FailedScheduling", action: "Scheduling", note: message.clone() });
+        s.events.record(PodEvent {
+            pod: pod.clone(),
+            type_: "Warning",
+            reason: "FailedScheduling",
+            action: "Scheduling",
+            note: message.clone(),
+        });
         if let (Some(client), Some(rt)) = (s.client.clone(), s.runtime.as_ref()) {
             let update = PodStatusUpdate { reason, message: message.clone(), nominated_node_name: nominated };
             rt.spawn(async move {
@@ -140,7 +158,14 @@ impl Loop {
         if rejected { Outcome::Unschedulable(message) } else { Outcome::Error(message) }
     }
 
-    fn assume_and_bind(&mut self, fw: Arc<Framework>, mut state: CycleState, qpi: QueuedPodInfo, node: String, start: Instant) -> Outcome {
+    fn assume_and_bind(
+        &mut self,
+        fw: Arc<Framework>,
+        mut state: CycleState,
+        qpi: QueuedPodInfo,
+        node: String,
+        start: Instant,
+    ) -> Outcome {
         let s = self.scheduler.clone();
         let pod = qpi.pod_info.clone();
         let assumed = Arc::new(pod.assumed_on(&node));
@@ -233,7 +258,10 @@ impl Scheduler {
         fw.run_unreserve(&mut state, &pod, &node);
         let _ = self.cache.lock().forget_pod(&pod.key);
         self.queue.move_all_to_active_or_backoff(
-            &crate::framework::ClusterEvent::new(crate::framework::events::EventResource::AssignedPod, crate::framework::events::DELETE),
+            &crate::framework::ClusterEvent::new(
+                crate::framework::events::EventResource::AssignedPod,
+                crate::framework::events::DELETE,
+            ),
             None,
         );
         let msg = status.message();
@@ -244,7 +272,13 @@ impl Scheduler {
         qpi.pending_plugins.clear();
         // A pod already bound (409 from the binding subresource) is handled by the informer.
         self.queue.add_unschedulable(qpi);
-        self.events.record(PodEvent { pod: pod.clone(), type_: "Warning", reason: "FailedScheduling", action: "Scheduling", note: msg.clone() });
+        self.events.record(PodEvent {
+            pod: pod.clone(),
+            type_: "Warning",
+            reason: "FailedScheduling",
+            action: "Scheduling",
+            note: msg.clone(),
+        });
         if let Some(client) = self.client.clone() {
             let update = PodStatusUpdate { reason: "SchedulerError", message: msg, nominated_node_name: None };
             if let Err(e) = api::update_pod_status(client, &pod, update).await {

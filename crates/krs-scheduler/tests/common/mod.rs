@@ -48,7 +48,16 @@ impl Server {
         let dir = tempfile::Builder::new().prefix("krs-sched-").tempdir().expect("temporary directory");
         let log = dir.path().join("krs.log");
         let mut cmd = Command::new(krs_binary());
-        cmd.arg("server").arg("--data-dir").arg(dir.path().join("data")).args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
+        cmd.arg("server").arg("--data-dir").arg(dir.path().join("data")).args([
+            "--secure-port",
+            "0",
+            "--bind-address",
+            "127.0.0.1",
+            // The tests run their own scheduler, and no kubelet.
+            "--no-agent",
+            "--no-scheduler",
+            "--no-controller-manager",
+        ]);
         // SAFETY: prctl(PR_SET_PDEATHSIG) in the child before exec only sets a process attribute.
         unsafe {
             cmd.pre_exec(|| {
@@ -75,7 +84,9 @@ impl Server {
         let mut serving = false;
         while kubeconfig.is_none() || !serving {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("krs server did not start:\n{}", std::fs::read_to_string(&log).unwrap_or_default()));
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("krs server did not start:\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            });
             if let Some(p) = line.strip_prefix("krs: admin kubeconfig: ") {
                 kubeconfig = Some(PathBuf::from(p.trim()));
             }

@@ -41,10 +41,7 @@ pub(crate) struct Compaction {
 
 impl Compaction {
     pub(crate) fn new(revision: Revision) -> Self {
-        Compaction {
-            revision,
-            phase: Phase::Removing { next: 0 },
-        }
+        Compaction { revision, phase: Phase::Removing { next: 0 } }
     }
 
     /// Runs one step in its own transaction; true when the compaction is complete.
@@ -66,11 +63,7 @@ impl Compaction {
                 )?
                 .execute((next, end, upto))?;
                 tx.commit()?;
-                self.phase = if end >= below {
-                    Phase::Vacuuming
-                } else {
-                    Phase::Removing { next: end }
-                };
+                self.phase = if end >= below { Phase::Vacuuming } else { Phase::Removing { next: end } };
                 Ok(false)
             }
             Phase::Vacuuming => {
@@ -99,13 +92,7 @@ pub(crate) struct AutoCompaction {
 
 impl AutoCompaction {
     pub(crate) fn new(interval: Duration, retention: Duration, now: Instant) -> Self {
-        AutoCompaction {
-            interval,
-            retention,
-            samples: VecDeque::new(),
-            last_run: now,
-            last_target: 0,
-        }
+        AutoCompaction { interval, retention, samples: VecDeque::new(), last_run: now, last_target: 0 }
     }
 
     /// Records the current revision; returns the revision to compact to when one is due.
@@ -140,11 +127,7 @@ mod tests {
         let s = Duration::from_secs(1);
         // Revision r at second r.
         for r in 1..10 {
-            assert_eq!(
-                auto.tick(t0 + s * r as u32, r),
-                None,
-                "interval not elapsed at {r}s"
-            );
+            assert_eq!(auto.tick(t0 + s * r as u32, r), None, "interval not elapsed at {r}s");
         }
         // At 10 s the newest sample at least 5 s old is the one taken at 5 s.
         assert_eq!(auto.tick(t0 + s * 10, 10), Some(5));

@@ -38,29 +38,15 @@ impl Leases {
         for row in rows {
             let (id, ttl) = row?;
             let ttl = Duration::from_secs(effective_ttl(ttl).unsigned_abs());
-            deadlines.insert(
-                id,
-                Deadline {
-                    ttl,
-                    expires: now + ttl,
-                },
-            );
+            deadlines.insert(id, Deadline { ttl, expires: now + ttl });
         }
-        Ok(Leases {
-            deadlines: Mutex::new(deadlines),
-        })
+        Ok(Leases { deadlines: Mutex::new(deadlines) })
     }
 
     /// Starts the clock of a lease whose grant was committed.
     pub(crate) fn granted(&self, id: LeaseId, ttl_seconds: i64) {
         let ttl = Duration::from_secs(effective_ttl(ttl_seconds).unsigned_abs());
-        self.deadlines.lock().insert(
-            id,
-            Deadline {
-                ttl,
-                expires: Instant::now() + ttl,
-            },
-        );
+        self.deadlines.lock().insert(id, Deadline { ttl, expires: Instant::now() + ttl });
     }
 
     pub(crate) fn revoked(&self, id: LeaseId) {
@@ -69,9 +55,7 @@ impl Leases {
 
     pub(crate) fn keep_alive(&self, id: LeaseId) -> Result<(), StoreError> {
         let mut deadlines = self.deadlines.lock();
-        let lease = deadlines
-            .get_mut(&id)
-            .ok_or(StoreError::LeaseNotFound(id))?;
+        let lease = deadlines.get_mut(&id).ok_or(StoreError::LeaseNotFound(id))?;
         lease.expires = Instant::now() + lease.ttl;
         Ok(())
     }
@@ -80,11 +64,7 @@ impl Leases {
     /// them gone, even before the writer has deleted their keys.
     pub(crate) fn take_expired(&self, now: Instant) -> Vec<LeaseId> {
         let mut deadlines = self.deadlines.lock();
-        let expired: Vec<LeaseId> = deadlines
-            .iter()
-            .filter(|(_, d)| d.expires <= now)
-            .map(|(id, _)| *id)
-            .collect();
+        let expired: Vec<LeaseId> = deadlines.iter().filter(|(_, d)| d.expires <= now).map(|(id, _)| *id).collect();
         for id in &expired {
             deadlines.remove(id);
         }

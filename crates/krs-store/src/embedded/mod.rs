@@ -29,8 +29,8 @@ use self::reader::{Readers, sql_error};
 use self::watch::Hub;
 use self::writer::{Counters, Request, Writer};
 use crate::{
-    KeyValue, LeaseId, RangeRequest, RangeResponse, Result, Revision, Store, StoreError, Txn,
-    TxnResponse, Watch, WatchRequest, check_limits, check_range, check_txn,
+    KeyValue, LeaseId, RangeRequest, RangeResponse, Result, Revision, Store, StoreError, Txn, TxnResponse, Watch,
+    WatchRequest, check_limits, check_range, check_txn,
 };
 
 /// Settings of an [`EmbeddedStore`].
@@ -119,19 +119,13 @@ impl EmbeddedStore {
             options.max_batch,
         );
         let (requests, queue) = mpsc::channel();
-        let spawn_error =
-            |e: std::io::Error| StoreError::Internal(format!("cannot start store thread: {e}"));
+        let spawn_error = |e: std::io::Error| StoreError::Internal(format!("cannot start store thread: {e}"));
         let writer_thread = std::thread::Builder::new()
             .name("krs-store-writer".into())
             .spawn(move || writer.run(queue))
             .map_err(spawn_error)?;
         let (shutdown, stop) = mpsc::channel();
-        let maintenance = Maintenance {
-            requests: requests.clone(),
-            leases: leases.clone(),
-            hub: hub.clone(),
-            options,
-        };
+        let maintenance = Maintenance { requests: requests.clone(), leases: leases.clone(), hub: hub.clone(), options };
         let maintenance_thread = std::thread::Builder::new()
             .name("krs-store-maintenance".into())
             .spawn(move || maintenance.run(stop))
@@ -199,13 +193,11 @@ struct Maintenance {
 
 impl Maintenance {
     fn run(self, stop: mpsc::Receiver<()>) {
-        let mut auto = self.options.compaction_interval.map(|interval| {
-            AutoCompaction::new(interval, self.options.compaction_retention, Instant::now())
-        });
-        let tick = self
+        let mut auto = self
             .options
-            .lease_check_interval
-            .max(Duration::from_millis(10));
+            .compaction_interval
+            .map(|interval| AutoCompaction::new(interval, self.options.compaction_retention, Instant::now()));
+        let tick = self.options.lease_check_interval.max(Duration::from_millis(10));
         loop {
             match stop.recv_timeout(tick) {
                 Err(RecvTimeoutError::Timeout) => {}
@@ -213,22 +205,12 @@ impl Maintenance {
             }
             let now = Instant::now();
             for id in self.leases.take_expired(now) {
-                if self
-                    .requests
-                    .send(Request::LeaseRevoke { id, reply: None })
-                    .is_err()
-                {
+                if self.requests.send(Request::LeaseRevoke { id, reply: None }).is_err() {
                     return;
                 }
             }
             if let Some(revision) = auto.as_mut().and_then(|a| a.tick(now, self.hub.revision()))
-                && self
-                    .requests
-                    .send(Request::Compact {
-                        revision,
-                        reply: None,
-                    })
-                    .is_err()
+                && self.requests.send(Request::Compact { revision, reply: None }).is_err()
             {
                 return;
             }
@@ -238,11 +220,7 @@ impl Maintenance {
 
 #[async_trait::async_trait]
 impl Store for EmbeddedStore {
-    async fn get(
-        &self,
-        key: &str,
-        revision: Option<Revision>,
-    ) -> Result<(Option<KeyValue>, Revision)> {
+    async fn get(&self, key: &str, revision: Option<Revision>) -> Result<(Option<KeyValue>, Revision)> {
         check_limits(key, &[])?;
         self.readers.get(key, revision)
     }
@@ -255,43 +233,19 @@ impl Store for EmbeddedStore {
     async fn create(&self, key: &str, value: Bytes, lease: LeaseId) -> Result<Revision> {
         check_limits(key, &value)?;
         let key = key.to_owned();
-        self.submit(|reply| Request::Create {
-            key,
-            value,
-            lease,
-            reply,
-        })
-        .await
+        self.submit(|reply| Request::Create { key, value, lease, reply }).await
     }
 
-    async fn update(
-        &self,
-        key: &str,
-        value: Bytes,
-        expected: Revision,
-        lease: LeaseId,
-    ) -> Result<Revision> {
+    async fn update(&self, key: &str, value: Bytes, expected: Revision, lease: LeaseId) -> Result<Revision> {
         check_limits(key, &value)?;
         let key = key.to_owned();
-        self.submit(|reply| Request::Update {
-            key,
-            value,
-            expected,
-            lease,
-            reply,
-        })
-        .await
+        self.submit(|reply| Request::Update { key, value, expected, lease, reply }).await
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(Revision, KeyValue)> {
         check_limits(key, &[])?;
         let key = key.to_owned();
-        self.submit(|reply| Request::Delete {
-            key,
-            expected,
-            reply,
-        })
-        .await
+        self.submit(|reply| Request::Delete { key, expected, reply }).await
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResponse> {
@@ -307,11 +261,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn compact(&self, revision: Revision) -> Result<()> {
-        self.submit(|reply| Request::Compact {
-            revision,
-            reply: Some(reply),
-        })
-        .await
+        self.submit(|reply| Request::Compact { revision, reply: Some(reply) }).await
     }
 
     async fn compacted_revision(&self) -> Result<Revision> {
@@ -319,11 +269,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn lease_grant(&self, ttl_seconds: i64) -> Result<LeaseId> {
-        self.submit(|reply| Request::LeaseGrant {
-            ttl: ttl_seconds,
-            reply,
-        })
-        .await
+        self.submit(|reply| Request::LeaseGrant { ttl: ttl_seconds, reply }).await
     }
 
     async fn lease_keep_alive(&self, id: LeaseId) -> Result<()> {
@@ -331,11 +277,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn lease_revoke(&self, id: LeaseId) -> Result<()> {
-        self.submit(|reply| Request::LeaseRevoke {
-            id,
-            reply: Some(reply),
-        })
-        .await
+        self.submit(|reply| Request::LeaseRevoke { id, reply: Some(reply) }).await
     }
 
     async fn current_revision(&self) -> Result<Revision> {

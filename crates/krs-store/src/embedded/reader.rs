@@ -24,9 +24,9 @@ pub(crate) fn sql_error(err: rusqlite::Error) -> StoreError {
 /// altered outside krs.
 pub(crate) fn key_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<String> {
     let bytes = row.get_ref(idx)?.as_blob()?;
-    std::str::from_utf8(bytes).map(str::to_owned).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
-    })
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e)))
 }
 
 /// Builds a key-value from the columns `id, create_revision, version, lease, value` starting at
@@ -51,22 +51,12 @@ enum At {
 }
 
 /// Checks a requested revision against the snapshot's revision and compaction point.
-fn resolve(
-    requested: Option<Revision>,
-    revision: Revision,
-    compacted: Revision,
-) -> Result<At, StoreError> {
+fn resolve(requested: Option<Revision>, revision: Revision, compacted: Revision) -> Result<At, StoreError> {
     match requested {
         None => Ok(At::Latest),
         Some(r) if r <= 0 || r == revision => Ok(At::Latest),
-        Some(r) if r > revision => Err(StoreError::FutureRevision {
-            requested: r,
-            current: revision,
-        }),
-        Some(r) if r < compacted => Err(StoreError::Compacted {
-            requested: r,
-            compact_revision: compacted,
-        }),
+        Some(r) if r > revision => Err(StoreError::FutureRevision { requested: r, current: revision }),
+        Some(r) if r < compacted => Err(StoreError::Compacted { requested: r, compact_revision: compacted }),
         Some(r) => Ok(At::Past(r)),
     }
 }
@@ -78,17 +68,11 @@ pub(crate) struct Readers {
 
 impl Readers {
     pub(crate) fn new(path: PathBuf) -> Self {
-        Readers {
-            path,
-            idle: Mutex::new(Vec::new()),
-        }
+        Readers { path, idle: Mutex::new(Vec::new()) }
     }
 
     /// Runs `f` in one read transaction on a pooled connection.
-    pub(crate) fn read<R>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
         let pooled = self.idle.lock().pop();
         let mut conn = match pooled {
             Some(conn) => conn,
@@ -133,11 +117,7 @@ impl Readers {
                         .and_then(|mut stmt| {
                             stmt.query_row((key.as_bytes(), log_id(at + 1, 0)), |row| {
                                 let deleted: bool = row.get(5)?;
-                                if deleted {
-                                    Ok(None)
-                                } else {
-                                    kv_columns(row, 0, key.to_owned()).map(Some)
-                                }
+                                if deleted { Ok(None) } else { kv_columns(row, 0, key.to_owned()).map(Some) }
                             })
                             .optional()
                         })
@@ -159,11 +139,7 @@ impl Readers {
                 At::Latest => revision,
                 At::Past(r) => r,
             };
-            let mut resp = RangeResponse {
-                kvs: Vec::new(),
-                revision: read_revision,
-                remaining: 0,
-            };
+            let mut resp = RangeResponse { kvs: Vec::new(), revision: read_revision, remaining: 0 };
             if req.count_only {
                 resp.remaining = count(conn, &at, start, &end).map_err(sql_error)?;
                 return Ok(resp);
@@ -202,13 +178,9 @@ impl Readers {
         self.read(|conn| {
             let (_, compacted) = schema::read_meta(conn).map_err(sql_error)?;
             if revision_of(from) < compacted {
-                return Err(StoreError::Compacted {
-                    requested,
-                    compact_revision: compacted,
-                });
+                return Err(StoreError::Compacted { requested, compact_revision: compacted });
             }
-            let mut events =
-                select_events(conn, from, to, start, end, limit as i64).map_err(sql_error)?;
+            let mut events = select_events(conn, from, to, start, end, limit as i64).map_err(sql_error)?;
             if events.len() < limit {
                 return Ok((events, None));
             }
@@ -217,8 +189,7 @@ impl Readers {
             let last_rev = events.last().map_or(0, |e| e.kv.mod_revision);
             let next = log_id(last_rev + 1, 0);
             events.retain(|e| e.kv.mod_revision != last_rev);
-            let rest = select_events(conn, log_id(last_rev, 0), next.min(to), start, end, -1)
-                .map_err(sql_error)?;
+            let rest = select_events(conn, log_id(last_rev, 0), next.min(to), start, end, -1).map_err(sql_error)?;
             events.extend(rest);
             Ok((events, (next < to).then_some(next)))
         })
@@ -226,10 +197,7 @@ impl Readers {
 
     /// How many log rows the file holds (history included).
     pub(crate) fn log_rows(&self) -> Result<i64, StoreError> {
-        self.read(|conn| {
-            conn.query_row("SELECT count(*) FROM log", [], |r| r.get(0))
-                .map_err(sql_error)
-        })
+        self.read(|conn| conn.query_row("SELECT count(*) FROM log", [], |r| r.get(0)).map_err(sql_error))
     }
 }
 
@@ -243,12 +211,7 @@ pub(crate) fn latest(conn: &Connection, key: &str) -> rusqlite::Result<Option<Ke
     .optional()
 }
 
-fn select_latest(
-    conn: &Connection,
-    start: &[u8],
-    end: &[u8],
-    limit: i64,
-) -> rusqlite::Result<Vec<KeyValue>> {
+fn select_latest(conn: &Connection, start: &[u8], end: &[u8], limit: i64) -> rusqlite::Result<Vec<KeyValue>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.key, l.id, l.create_revision, l.version, l.lease, l.value
          FROM current c JOIN log l ON l.id = c.id

@@ -86,10 +86,7 @@ CREATE TABLE lease (
 const TABLES: [&str; 4] = ["meta", "log", "current", "lease"];
 
 fn corrupt(path: &Path, reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        path: path.display().to_string(),
-        reason: reason.into(),
-    }
+    StoreError::Corrupt { path: path.display().to_string(), reason: reason.into() }
 }
 
 /// Maps a SQLite error met while opening `path` to a typed error: the codes that mean "this is
@@ -132,10 +129,7 @@ fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // Plans that do not depend on bound values: without this, SQLite (built with STAT4)
     // re-prepares a cached statement whenever a parameter changes, on every write.
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )?;
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
@@ -144,26 +138,18 @@ fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
 /// Opens the write connection: validates the file (or initialises an empty one) and sets WAL
 /// mode with full synchronous commits, so a commit is on disk when it returns.
 pub(crate) fn open_writer(path: &Path, verify: bool) -> Result<Connection, StoreError> {
-    let existed = std::fs::metadata(path)
-        .map(|m| m.len() > 0)
-        .unwrap_or(false);
+    let existed = std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| open_error(path, e))?;
     // The first statement reads the header: a file that is not SQLite fails here.
-    let application_id: i32 = conn
-        .pragma_query_value(None, "application_id", |r| r.get(0))
-        .map_err(|e| open_error(path, e))?;
-    let version: i32 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(|e| open_error(path, e))?;
-    let objects: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-        .map_err(|e| open_error(path, e))?;
+    let application_id: i32 =
+        conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| open_error(path, e))?;
+    let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| open_error(path, e))?;
+    let objects: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(|e| open_error(path, e))?;
 
     if application_id == 0 && version == 0 && objects == 0 {
         // A new or empty file: only a file that holds nothing is initialised.
@@ -178,9 +164,7 @@ pub(crate) fn open_writer(path: &Path, verify: bool) -> Result<Connection, Store
     } else if version != SCHEMA_VERSION {
         return Err(corrupt(
             path,
-            format!(
-                "krs store schema version {version}, this build reads version {SCHEMA_VERSION}"
-            ),
+            format!("krs store schema version {version}, this build reads version {SCHEMA_VERSION}"),
         ));
     } else {
         check_tables(&conn, path)?;
@@ -189,25 +173,21 @@ pub(crate) fn open_writer(path: &Path, verify: bool) -> Result<Connection, Store
         }
     }
 
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-        .map_err(|e| open_error(path, e))?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(|e| open_error(path, e))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Unavailable(format!(
             "database {}: cannot use write-ahead logging (journal mode {mode})",
             path.display()
         )));
     }
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(|e| open_error(path, e))?;
     // Checkpoint every 8192 WAL pages (32 MiB) instead of SQLite's 1000: pages written again and
     // again (the log's last leaf, index leaves, the meta row) are copied into the database once
     // per checkpoint, so fewer checkpoints mean much less I/O. The WAL file is cut back to
     // 64 MiB after a checkpoint if a burst made it larger.
-    conn.pragma_update(None, "wal_autocheckpoint", 8192)
-        .map_err(|e| open_error(path, e))?;
-    conn.pragma_update(None, "journal_size_limit", 64i64 << 20)
-        .map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "wal_autocheckpoint", 8192).map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "journal_size_limit", 64i64 << 20).map_err(|e| open_error(path, e))?;
     // A small page cache for the writer: its pages are mostly the b-trees' hot edges, and SQLite
     // scans the whole cache's hash table at the end of many transactions.
     configure(&conn, 8 * 1024).map_err(|e| open_error(path, e))?;
@@ -217,15 +197,11 @@ pub(crate) fn open_writer(path: &Path, verify: bool) -> Result<Connection, Store
 /// Opens a read connection. WAL lets it read while the writer commits; each read transaction
 /// sees one consistent snapshot.
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| open_error(path, e))?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| open_error(path, e))?;
     configure(&conn, 16 * 1024).map_err(|e| open_error(path, e))?;
     // Reading through a memory map saves a copy per page on large ranges.
-    conn.pragma_update(None, "mmap_size", 1i64 << 30)
-        .map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "mmap_size", 1i64 << 30).map_err(|e| open_error(path, e))?;
     Ok(conn)
 }
 
@@ -245,28 +221,17 @@ fn initialise(conn: &Connection) -> rusqlite::Result<()> {
 fn check_tables(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     for table in TABLES {
         let found: Option<String> = conn
-            .query_row(
-                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                [table],
-                |r| r.get(0),
-            )
+            .query_row("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))
             .optional()
             .map_err(|e| open_error(path, e))?;
         if found.is_none() {
-            return Err(corrupt(
-                path,
-                format!("krs store without its table {table:?}"),
-            ));
+            return Err(corrupt(path, format!("krs store without its table {table:?}")));
         }
     }
-    let meta_rows: i64 = conn
-        .query_row("SELECT count(*) FROM meta", [], |r| r.get(0))
-        .map_err(|e| open_error(path, e))?;
+    let meta_rows: i64 =
+        conn.query_row("SELECT count(*) FROM meta", [], |r| r.get(0)).map_err(|e| open_error(path, e))?;
     if meta_rows != 1 {
-        return Err(corrupt(
-            path,
-            format!("krs store with {meta_rows} meta rows instead of 1"),
-        ));
+        return Err(corrupt(path, format!("krs store with {meta_rows} meta rows instead of 1")));
     }
     Ok(())
 }
@@ -274,9 +239,7 @@ fn check_tables(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 /// SQLite's own consistency check of every page: finds truncated files and damaged b-trees that
 /// would otherwise only fail when a damaged page is first read.
 fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare("PRAGMA quick_check(5)")
-        .map_err(|e| open_error(path, e))?;
+    let mut stmt = conn.prepare("PRAGMA quick_check(5)").map_err(|e| open_error(path, e))?;
     let problems: Vec<String> = stmt
         .query_map([], |r| r.get::<_, String>(0))
         .and_then(|rows| rows.collect())
@@ -284,10 +247,7 @@ fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     if problems.len() == 1 && problems[0] == "ok" {
         Ok(())
     } else {
-        Err(corrupt(
-            path,
-            format!("damaged database: {}", problems.join("; ")),
-        ))
+        Err(corrupt(path, format!("damaged database: {}", problems.join("; "))))
     }
 }
 

@@ -51,17 +51,11 @@ struct KeyRange {
 impl KeyRange {
     fn new(req: &WatchRequest) -> Self {
         if req.prefix {
-            KeyRange {
-                start: req.key.as_bytes().to_vec(),
-                end: range_end(&req.key),
-            }
+            KeyRange { start: req.key.as_bytes().to_vec(), end: range_end(&req.key) }
         } else {
             let mut end = req.key.as_bytes().to_vec();
             end.push(0);
-            KeyRange {
-                start: req.key.as_bytes().to_vec(),
-                end,
-            }
+            KeyRange { start: req.key.as_bytes().to_vec(), end }
         }
     }
 
@@ -92,11 +86,7 @@ pub(crate) struct Hub {
 impl Hub {
     pub(crate) fn new(revision: Revision, queue_capacity: usize) -> Self {
         Hub {
-            state: Mutex::new(HubState {
-                revision,
-                next_id: 0,
-                subscribers: HashMap::new(),
-            }),
+            state: Mutex::new(HubState { revision, next_id: 0, subscribers: HashMap::new() }),
             queue_capacity: queue_capacity.max(1),
         }
     }
@@ -141,14 +131,7 @@ impl Hub {
         let mut state = self.state.lock();
         let id = state.next_id;
         state.next_id += 1;
-        state.subscribers.insert(
-            id,
-            Subscriber {
-                range,
-                queue: tx,
-                lagging: lagging.clone(),
-            },
-        );
+        state.subscribers.insert(id, Subscriber { range, queue: tx, lagging: lagging.clone() });
         (id, rx, state.revision, lagging)
     }
 
@@ -208,13 +191,7 @@ impl WatchState {
             }
             if let Some(replay) = &mut self.replay {
                 let bounds = (self.range.start.as_slice(), self.range.end.as_slice());
-                let read = self.readers.events(
-                    replay.next,
-                    replay.end,
-                    bounds,
-                    REPLAY_CHUNK,
-                    self.start_revision,
-                );
+                let read = self.readers.events(replay.next, replay.end, bounds, REPLAY_CHUNK, self.start_revision);
                 match read {
                     Err(err) => {
                         self.done = true;
@@ -224,9 +201,7 @@ impl WatchState {
                         let revision = match next {
                             Some(next) => {
                                 replay.next = next;
-                                events
-                                    .last()
-                                    .map_or(self.registered_at, |e| e.kv.mod_revision)
+                                events.last().map_or(self.registered_at, |e| e.kv.mod_revision)
                             }
                             None => {
                                 self.replay = None;
@@ -241,10 +216,7 @@ impl WatchState {
                 }
             }
             if let Some(revision) = self.pending_progress.take() {
-                return Some(Ok(WatchResponse {
-                    revision,
-                    events: Vec::new(),
-                }));
+                return Some(Ok(WatchResponse { revision, events: Vec::new() }));
             }
             let Some(first) = self.queue.recv().await else {
                 self.done = true;
@@ -261,10 +233,7 @@ impl WatchState {
                 match current {
                     Item::Progress(rev) => {
                         if events.is_empty() {
-                            return Some(Ok(WatchResponse {
-                                revision: rev,
-                                events,
-                            }));
+                            return Some(Ok(WatchResponse { revision: rev, events }));
                         }
                         self.pending_progress = Some(rev);
                         break;
@@ -301,15 +270,9 @@ impl WatchState {
 pub(crate) fn watch(hub: &Arc<Hub>, readers: Arc<Readers>, req: &WatchRequest) -> Watch {
     let range = KeyRange::new(req);
     let (id, queue, registered_at, lagging) = hub.subscribe(range.clone());
-    let start_revision = if req.start_revision <= 0 {
-        registered_at + 1
-    } else {
-        req.start_revision
-    };
-    let replay = (start_revision <= registered_at).then(|| Replay {
-        next: log_id(start_revision, 0),
-        end: log_id(registered_at + 1, 0),
-    });
+    let start_revision = if req.start_revision <= 0 { registered_at + 1 } else { req.start_revision };
+    let replay = (start_revision <= registered_at)
+        .then(|| Replay { next: log_id(start_revision, 0), end: log_id(registered_at + 1, 0) });
     let state = WatchState {
         readers,
         range,
@@ -320,10 +283,7 @@ pub(crate) fn watch(hub: &Arc<Hub>, readers: Arc<Readers>, req: &WatchRequest) -
         lagging,
         pending_progress: None,
         done: false,
-        _registration: Registration {
-            hub: Arc::downgrade(hub),
-            id,
-        },
+        _registration: Registration { hub: Arc::downgrade(hub), id },
     };
     let events = stream::unfold(state, |mut state| async move {
         let item = state.next().await?;

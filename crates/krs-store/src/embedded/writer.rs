@@ -26,8 +26,8 @@ use super::reader::kv_columns;
 use super::schema::{self, MAX_WRITES_PER_REVISION, log_id};
 use super::watch::{Batch, Hub};
 use crate::{
-    Compare, CompareOp, CompareTarget, Event, EventKind, KeyValue, LeaseId, Revision, StoreError,
-    Txn, TxnOp, TxnOpResponse, TxnResponse,
+    Compare, CompareOp, CompareTarget, Event, EventKind, KeyValue, LeaseId, Revision, StoreError, Txn, TxnOp,
+    TxnOpResponse, TxnResponse,
 };
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -74,10 +74,7 @@ pub(crate) enum Request {
 /// An answer held back until its batch is committed.
 enum Outcome {
     Revision(Reply<Revision>, Result<Revision, StoreError>),
-    Deleted(
-        Reply<(Revision, KeyValue)>,
-        Result<(Revision, KeyValue), StoreError>,
-    ),
+    Deleted(Reply<(Revision, KeyValue)>, Result<(Revision, KeyValue), StoreError>),
     Txn(Reply<TxnResponse>, Result<TxnResponse, StoreError>),
     Lease(Reply<LeaseId>, Result<LeaseId, StoreError>),
     Unit(Option<Reply<()>>, Result<(), StoreError>),
@@ -117,15 +114,11 @@ impl Request {
     /// The request's reply slot with an error, for a request that is not run.
     fn into_failure(self, err: StoreError) -> Outcome {
         match self {
-            Request::Create { reply, .. } | Request::Update { reply, .. } => {
-                Outcome::Revision(reply, Err(err))
-            }
+            Request::Create { reply, .. } | Request::Update { reply, .. } => Outcome::Revision(reply, Err(err)),
             Request::Delete { reply, .. } => Outcome::Deleted(reply, Err(err)),
             Request::Txn { reply, .. } => Outcome::Txn(reply, Err(err)),
             Request::LeaseGrant { reply, .. } => Outcome::Lease(reply, Err(err)),
-            Request::LeaseRevoke { reply, .. } | Request::Compact { reply, .. } => {
-                Outcome::Unit(reply, Err(err))
-            }
+            Request::LeaseRevoke { reply, .. } | Request::Compact { reply, .. } => Outcome::Unit(reply, Err(err)),
         }
     }
 }
@@ -141,10 +134,7 @@ fn settle<T>(
 ) -> (Outcome, Option<rusqlite::Error>) {
     match result {
         Ok(r) => (outcome(r), None),
-        Err(err) => (
-            outcome(Err(StoreError::Internal("batch aborted".into()))),
-            Some(err),
-        ),
+        Err(err) => (outcome(Err(StoreError::Internal("batch aborted".into()))), Some(err)),
     }
 }
 
@@ -259,11 +249,7 @@ impl Writer {
         let start_revision = self.revision;
         let start_compact = self.compact_revision;
         let mut outcomes = Vec::with_capacity(batch.len());
-        let mut failure = self
-            .conn
-            .prepare_cached("BEGIN IMMEDIATE")
-            .and_then(|mut s| s.execute([]))
-            .err();
+        let mut failure = self.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).err();
         let mut drained = batch.drain(..);
         if failure.is_none() {
             for req in drained.by_ref() {
@@ -275,9 +261,7 @@ impl Writer {
                 }
             }
         }
-        outcomes.extend(
-            drained.map(|req| req.into_failure(StoreError::Internal("batch aborted".into()))),
-        );
+        outcomes.extend(drained.map(|req| req.into_failure(StoreError::Internal("batch aborted".into()))));
         if failure.is_none() && self.revision != start_revision {
             failure = self
                 .conn
@@ -286,11 +270,7 @@ impl Writer {
                 .err();
         }
         if failure.is_none() {
-            failure = self
-                .conn
-                .prepare_cached("COMMIT")
-                .and_then(|mut s| s.execute([]))
-                .err();
+            failure = self.conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).err();
         }
         if let Some(err) = failure {
             tracing::error!(%err, path = %self.path.display(), "store commit failed");
@@ -315,10 +295,7 @@ impl Writer {
             self.compaction = Some(job);
         }
         self.counters.requests.fetch_add(count, Ordering::Relaxed);
-        self.hub.publish(Batch {
-            revision: self.revision,
-            events: std::mem::take(&mut self.events),
-        });
+        self.hub.publish(Batch { revision: self.revision, events: std::mem::take(&mut self.events) });
         for change in self.lease_changes.drain(..) {
             match change {
                 LeaseChange::Granted(id, ttl) => self.leases.granted(id, ttl),
@@ -335,49 +312,25 @@ impl Writer {
     /// unknown lease) are outcomes.
     fn apply(&mut self, req: Request) -> (Outcome, Option<rusqlite::Error>) {
         match req {
-            Request::Create {
-                key,
-                value,
-                lease,
-                reply,
-            } => settle(self.create(key, value, lease), |r| {
-                Outcome::Revision(reply, r)
-            }),
-            Request::Update {
-                key,
-                value,
-                expected,
-                lease,
-                reply,
-            } => settle(self.update(key, value, expected, lease), |r| {
-                Outcome::Revision(reply, r)
-            }),
-            Request::Delete {
-                key,
-                expected,
-                reply,
-            } => settle(self.delete_key(key, expected), |r| {
-                Outcome::Deleted(reply, r)
-            }),
+            Request::Create { key, value, lease, reply } => {
+                settle(self.create(key, value, lease), |r| Outcome::Revision(reply, r))
+            }
+            Request::Update { key, value, expected, lease, reply } => {
+                settle(self.update(key, value, expected, lease), |r| Outcome::Revision(reply, r))
+            }
+            Request::Delete { key, expected, reply } => {
+                settle(self.delete_key(key, expected), |r| Outcome::Deleted(reply, r))
+            }
             Request::Txn { txn, reply } => settle(self.txn(txn), |r| Outcome::Txn(reply, r)),
-            Request::LeaseGrant { ttl, reply } => {
-                settle(self.grant(ttl), |r| Outcome::Lease(reply, r))
-            }
-            Request::LeaseRevoke { id, reply } => {
-                settle(self.revoke(id), |r| Outcome::Unit(reply, r))
-            }
-            Request::Compact { revision, reply } => {
-                settle(self.compact(revision), |r| Outcome::Unit(reply, r))
-            }
+            Request::LeaseGrant { ttl, reply } => settle(self.grant(ttl), |r| Outcome::Lease(reply, r)),
+            Request::LeaseRevoke { id, reply } => settle(self.revoke(id), |r| Outcome::Unit(reply, r)),
+            Request::Compact { revision, reply } => settle(self.compact(revision), |r| Outcome::Unit(reply, r)),
         }
     }
 
     fn create(&mut self, key: String, value: Bytes, lease: LeaseId) -> SqlResult<Revision> {
         if let Some(current) = self.current(&key)? {
-            return Ok(Err(StoreError::AlreadyExists {
-                key,
-                current: Box::new(current.kv),
-            }));
+            return Ok(Err(StoreError::AlreadyExists { key, current: Box::new(current.kv) }));
         }
         if !self.lease_exists(lease)? {
             return Ok(Err(StoreError::LeaseNotFound(lease)));
@@ -388,13 +341,7 @@ impl Writer {
         Ok(Ok(rev))
     }
 
-    fn update(
-        &mut self,
-        key: String,
-        value: Bytes,
-        expected: Revision,
-        lease: LeaseId,
-    ) -> SqlResult<Revision> {
+    fn update(&mut self, key: String, value: Bytes, expected: Revision, lease: LeaseId) -> SqlResult<Revision> {
         let current = match self.current(&key)? {
             Some(current) if current.kv.mod_revision == expected => current,
             other => {
@@ -411,19 +358,12 @@ impl Writer {
         Ok(Ok(rev))
     }
 
-    fn delete_key(
-        &mut self,
-        key: String,
-        expected: Option<Revision>,
-    ) -> SqlResult<(Revision, KeyValue)> {
+    fn delete_key(&mut self, key: String, expected: Option<Revision>) -> SqlResult<(Revision, KeyValue)> {
         let Some(current) = self.current(&key)? else {
             return Ok(Err(StoreError::NotFound(key)));
         };
         if expected.is_some_and(|e| e != current.kv.mod_revision) {
-            return Ok(Err(StoreError::Conflict {
-                key,
-                current: Some(Box::new(current.kv)),
-            }));
+            return Ok(Err(StoreError::Conflict { key, current: Some(Box::new(current.kv)) }));
         }
         let rev = self.revision + 1;
         let deleted = current.kv.clone();
@@ -434,9 +374,7 @@ impl Writer {
 
     fn grant(&mut self, ttl: i64) -> SqlResult<LeaseId> {
         let ttl = effective_ttl(ttl);
-        self.conn
-            .prepare_cached("INSERT INTO lease (ttl) VALUES (?1)")?
-            .execute([ttl])?;
+        self.conn.prepare_cached("INSERT INTO lease (ttl) VALUES (?1)")?.execute([ttl])?;
         let id = self.conn.last_insert_rowid();
         self.lease_changes.push(LeaseChange::Granted(id, ttl));
         Ok(Ok(id))
@@ -444,23 +382,15 @@ impl Writer {
 
     fn compact(&mut self, revision: Revision) -> SqlResult<()> {
         if revision > self.revision {
-            return Ok(Err(StoreError::FutureRevision {
-                requested: revision,
-                current: self.revision,
-            }));
+            return Ok(Err(StoreError::FutureRevision { requested: revision, current: self.revision }));
         }
         if revision <= self.compact_revision {
             let compact_revision = self.compact_revision;
-            return Ok(Err(StoreError::Compacted {
-                requested: revision,
-                compact_revision,
-            }));
+            return Ok(Err(StoreError::Compacted { requested: revision, compact_revision }));
         }
         // The compaction point moves in this transaction: from its commit on, reads below it
         // fail. The history below it is removed afterwards, step by step.
-        self.conn
-            .prepare_cached("UPDATE meta SET compact_revision = ?1 WHERE id = 0")?
-            .execute([revision])?;
+        self.conn.prepare_cached("UPDATE meta SET compact_revision = ?1 WHERE id = 0")?.execute([revision])?;
         self.compact_revision = revision;
         self.requested_compaction = Some(Compaction::new(revision));
         Ok(Ok(()))
@@ -475,14 +405,9 @@ impl Writer {
             }
         }
         let ops = if succeeded { txn.success } else { txn.failure };
-        let writes = ops
-            .iter()
-            .filter(|op| !matches!(op, TxnOp::Get { .. }))
-            .count() as i64;
+        let writes = ops.iter().filter(|op| !matches!(op, TxnOp::Get { .. })).count() as i64;
         if writes >= MAX_WRITES_PER_REVISION {
-            return Ok(Err(StoreError::InvalidTxn(format!(
-                "{writes} writes in one transaction"
-            ))));
+            return Ok(Err(StoreError::InvalidTxn(format!("{writes} writes in one transaction"))));
         }
         // Every check happens before the first write, so a refused transaction writes nothing.
         for op in &ops {
@@ -525,11 +450,7 @@ impl Writer {
         if sub > 0 {
             self.revision = rev;
         }
-        Ok(Ok(TxnResponse {
-            succeeded,
-            revision: self.revision,
-            responses,
-        }))
+        Ok(Ok(TxnResponse { succeeded, revision: self.revision, responses }))
     }
 
     fn holds(&self, compare: &Compare) -> rusqlite::Result<bool> {
@@ -540,12 +461,8 @@ impl Writer {
             (CompareTarget::Value(_), None) => return Ok(false),
             (CompareTarget::Value(v), Some(kv)) => kv.value.as_ref().cmp(v.as_ref()),
             (CompareTarget::Version(v), kv) => kv.as_ref().map_or(0, |kv| kv.version).cmp(v),
-            (CompareTarget::CreateRevision(r), kv) => {
-                kv.as_ref().map_or(0, |kv| kv.create_revision).cmp(r)
-            }
-            (CompareTarget::ModRevision(r), kv) => {
-                kv.as_ref().map_or(0, |kv| kv.mod_revision).cmp(r)
-            }
+            (CompareTarget::CreateRevision(r), kv) => kv.as_ref().map_or(0, |kv| kv.create_revision).cmp(r),
+            (CompareTarget::ModRevision(r), kv) => kv.as_ref().map_or(0, |kv| kv.mod_revision).cmp(r),
             (CompareTarget::Lease(l), kv) => kv.as_ref().map_or(0, |kv| kv.lease).cmp(l),
         };
         Ok(match compare.op {
@@ -561,9 +478,7 @@ impl Writer {
             return Ok(Err(StoreError::LeaseNotFound(id)));
         }
         let keys: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT key FROM current WHERE lease = ?1 ORDER BY key")?;
+            let mut stmt = self.conn.prepare_cached("SELECT key FROM current WHERE lease = ?1 ORDER BY key")?;
             let rows = stmt.query_map([id], |r| super::reader::key_column(r, 0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -585,9 +500,7 @@ impl Writer {
         if sub > 0 {
             self.revision = rev;
         }
-        self.conn
-            .prepare_cached("DELETE FROM lease WHERE id = ?1")?
-            .execute([id])?;
+        self.conn.prepare_cached("DELETE FROM lease WHERE id = ?1")?.execute([id])?;
         self.lease_changes.push(LeaseChange::Revoked(id));
         Ok(Ok(()))
     }
@@ -609,12 +522,7 @@ impl Writer {
                 "SELECT l.id, l.create_revision, l.version, l.lease, l.value
                  FROM current c JOIN log l ON l.id = c.id WHERE c.key = ?1",
             )?
-            .query_row([key.as_bytes()], |row| {
-                Ok(Current {
-                    id: row.get(0)?,
-                    kv: kv_columns(row, 0, key.to_owned())?,
-                })
-            })
+            .query_row([key.as_bytes()], |row| Ok(Current { id: row.get(0)?, kv: kv_columns(row, 0, key.to_owned())? }))
             .optional()
     }
 
@@ -646,43 +554,20 @@ impl Writer {
             .execute((key.as_bytes(), id, lease))?;
         // Events are recorded even while nobody watches: a watcher may register while this
         // batch runs, and expects every event after the revision it registered at.
-        let kv = KeyValue {
-            key,
-            value,
-            create_revision,
-            mod_revision: rev,
-            version,
-            lease,
-        };
-        self.events.push(Event {
-            kind: EventKind::Put,
-            kv,
-            prev: prev.map(|p| p.kv),
-        });
+        let kv = KeyValue { key, value, create_revision, mod_revision: rev, version, lease };
+        self.events.push(Event { kind: EventKind::Put, kv, prev: prev.map(|p| p.kv) });
         Ok(())
     }
 
-    fn delete(
-        &mut self,
-        key: String,
-        rev: Revision,
-        sub: i64,
-        prev: Current,
-    ) -> rusqlite::Result<()> {
+    fn delete(&mut self, key: String, rev: Revision, sub: i64, prev: Current) -> rusqlite::Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO log (id, key, deleted, create_revision, version, lease, prev_id, value)
                  VALUES (?1, ?2, 1, 0, 0, 0, ?3, x'')",
             )?
             .execute((log_id(rev, sub), key.as_bytes(), prev.id))?;
-        self.conn
-            .prepare_cached("DELETE FROM current WHERE key = ?1")?
-            .execute([key.as_bytes()])?;
-        self.events.push(Event {
-            kind: EventKind::Delete,
-            kv: crate::deleted_kv(key, rev),
-            prev: Some(prev.kv),
-        });
+        self.conn.prepare_cached("DELETE FROM current WHERE key = ?1")?.execute([key.as_bytes()])?;
+        self.events.push(Event { kind: EventKind::Delete, kv: crate::deleted_kv(key, rev), prev: Some(prev.kv) });
         Ok(())
     }
 

@@ -24,9 +24,8 @@ use bytes::Bytes;
 use etcd_client as ec;
 
 use crate::{
-    CompareOp, CompareTarget, KeyValue, LeaseId, RangeRequest, RangeResponse, Result, Revision,
-    Store, StoreError, Txn, TxnOp, TxnOpResponse, TxnResponse, Watch, WatchRequest, check_limits,
-    check_range, check_txn,
+    CompareOp, CompareTarget, KeyValue, LeaseId, RangeRequest, RangeResponse, Result, Revision, Store, StoreError, Txn,
+    TxnOp, TxnOpResponse, TxnResponse, Watch, WatchRequest, check_limits, check_range, check_txn,
 };
 
 /// Settings of an [`EtcdStore`].
@@ -81,10 +80,7 @@ fn unavailable(err: &ec::Error) -> bool {
 /// Runs `attempt` until it succeeds, fails in a way that may not be retried, or runs out of
 /// attempts. Reads (`idempotent`) are retried whenever no server was available; writes only when
 /// they never left this process. With several endpoints this rides over a dead member.
-async fn with_retries<T, Fut>(
-    idempotent: bool,
-    mut attempt: impl FnMut() -> Fut,
-) -> Result<T, ec::Error>
+async fn with_retries<T, Fut>(idempotent: bool, mut attempt: impl FnMut() -> Fut) -> Result<T, ec::Error>
 where
     Fut: std::future::Future<Output = Result<T, ec::Error>>,
 {
@@ -92,9 +88,7 @@ where
     let mut tries = 1;
     loop {
         match attempt().await {
-            Err(err)
-                if tries < ATTEMPTS && (never_sent(&err) || (idempotent && unavailable(&err))) =>
-            {
+            Err(err) if tries < ATTEMPTS && (never_sent(&err) || (idempotent && unavailable(&err))) => {
                 tracing::debug!(%err, tries, "etcd request failed, retrying");
                 tries += 1;
                 tokio::time::sleep(delay).await;
@@ -123,16 +117,10 @@ impl EtcdStore {
             .with_connect_timeout(options.connect_timeout)
             .with_keep_alive(Duration::from_secs(10), Duration::from_secs(5))
             .with_keep_alive_while_idle(true);
-        let client = ec::Client::connect(endpoints, Some(connect))
-            .await
-            .map_err(map_error)?;
+        let client = ec::Client::connect(endpoints, Some(connect)).await.map_err(map_error)?;
         let store = EtcdStore {
-            kv: client
-                .kv_client()
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            watch: client
-                .watch_client()
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            kv: client.kv_client().max_decoding_message_size(MAX_MESSAGE_BYTES),
+            watch: client.watch_client().max_decoding_message_size(MAX_MESSAGE_BYTES),
             lease: client.lease_client(),
             options,
             known_compaction: AtomicI64::new(0),
@@ -152,9 +140,7 @@ impl EtcdStore {
 
     /// Whether reads at `revision` still work (it is at or above the compaction point).
     async fn readable_at(&self, revision: Revision) -> Result<bool> {
-        let opts = ec::GetOptions::new()
-            .with_revision(revision)
-            .with_count_only();
+        let opts = ec::GetOptions::new().with_revision(revision).with_count_only();
         match with_retries(true, || {
             let (mut kv, opts) = (self.kv.clone(), opts.clone());
             async move { kv.get("\0", Some(opts)).await }
@@ -172,10 +158,7 @@ impl EtcdStore {
     /// A read at `requested` failed as compacted: the error with the compaction point filled in.
     async fn compacted_error(&self, requested: Revision) -> StoreError {
         let compact_revision = self.compacted_revision().await.unwrap_or(0);
-        StoreError::Compacted {
-            requested,
-            compact_revision,
-        }
+        StoreError::Compacted { requested, compact_revision }
     }
 
     async fn map_read_error(&self, err: ec::Error, requested: Option<Revision>) -> StoreError {
@@ -195,12 +178,8 @@ fn header_revision(header: Option<&ec::ResponseHeader>) -> Revision {
 }
 
 pub(crate) fn kv_from(kv: &ec::KeyValue) -> Result<KeyValue> {
-    let key = std::str::from_utf8(kv.key()).map_err(|_| {
-        StoreError::Internal(format!(
-            "etcd returned a key that is not UTF-8: {:?}",
-            kv.key()
-        ))
-    })?;
+    let key = std::str::from_utf8(kv.key())
+        .map_err(|_| StoreError::Internal(format!("etcd returned a key that is not UTF-8: {:?}", kv.key())))?;
     Ok(KeyValue {
         key: key.to_owned(),
         value: Bytes::copy_from_slice(kv.value()),
@@ -232,39 +211,27 @@ pub(crate) fn map_error(err: ec::Error) -> StoreError {
         ec::Error::GRpcStatus(status) => {
             let msg = status.message();
             if msg.contains("required revision has been compacted") {
-                StoreError::Compacted {
-                    requested: 0,
-                    compact_revision: 0,
-                }
+                StoreError::Compacted { requested: 0, compact_revision: 0 }
             } else if msg.contains("required revision is a future revision") {
-                StoreError::FutureRevision {
-                    requested: 0,
-                    current: 0,
-                }
+                StoreError::FutureRevision { requested: 0, current: 0 }
             } else if msg.contains("requested lease not found") {
                 StoreError::LeaseNotFound(0)
             } else if msg.contains("request is too large") {
-                StoreError::ValueTooLarge {
-                    key: String::new(),
-                    size: 0,
-                    limit: crate::MAX_VALUE_BYTES,
-                }
+                StoreError::ValueTooLarge { key: String::new(), size: 0, limit: crate::MAX_VALUE_BYTES }
             } else if msg.contains("duplicate key given in txn request") {
                 StoreError::InvalidTxn(msg.to_owned())
             } else {
                 match status.code() as i32 {
-                    grpc_code::UNAVAILABLE
-                    | grpc_code::DEADLINE_EXCEEDED
-                    | grpc_code::CANCELLED => StoreError::Unavailable(format!("etcd: {msg}")),
+                    grpc_code::UNAVAILABLE | grpc_code::DEADLINE_EXCEEDED | grpc_code::CANCELLED => {
+                        StoreError::Unavailable(format!("etcd: {msg}"))
+                    }
                     _ => StoreError::Internal(format!("etcd: {status}")),
                 }
             }
         }
         ec::Error::TransportError(e) => StoreError::Unavailable(format!("etcd: {e}")),
         ec::Error::IoError(e) => StoreError::Unavailable(format!("etcd: {e}")),
-        ec::Error::LeaseKeepAliveError(e) if e.contains("lease not found") => {
-            StoreError::LeaseNotFound(0)
-        }
+        ec::Error::LeaseKeepAliveError(e) if e.contains("lease not found") => StoreError::LeaseNotFound(0),
         other => StoreError::Unavailable(format!("etcd: {other}")),
     }
 }
@@ -305,11 +272,7 @@ fn etcd_range_end(prefix: &str) -> Vec<u8> {
 
 #[async_trait::async_trait]
 impl Store for EtcdStore {
-    async fn get(
-        &self,
-        key: &str,
-        revision: Option<Revision>,
-    ) -> Result<(Option<KeyValue>, Revision)> {
+    async fn get(&self, key: &str, revision: Option<Revision>) -> Result<(Option<KeyValue>, Revision)> {
         check_limits(key, &[])?;
         let at = revision.filter(|r| *r > 0);
         let opts = at.map(|r| ec::GetOptions::new().with_revision(r));
@@ -322,10 +285,7 @@ impl Store for EtcdStore {
             Ok(resp) => resp,
             Err(err) => return Err(self.map_read_error(err, at).await),
         };
-        Ok((
-            first_kv(&resp)?,
-            at.unwrap_or_else(|| header_revision(resp.header())),
-        ))
+        Ok((first_kv(&resp)?, at.unwrap_or_else(|| header_revision(resp.header()))))
     }
 
     async fn range(&self, req: RangeRequest) -> Result<RangeResponse> {
@@ -354,50 +314,28 @@ impl Store for EtcdStore {
         };
         let kvs = resp.kvs().iter().map(kv_from).collect::<Result<Vec<_>>>()?;
         let remaining = resp.count() - kvs.len() as i64;
-        Ok(RangeResponse {
-            revision: at.unwrap_or_else(|| header_revision(resp.header())),
-            kvs,
-            remaining,
-        })
+        Ok(RangeResponse { revision: at.unwrap_or_else(|| header_revision(resp.header())), kvs, remaining })
     }
 
     async fn create(&self, key: &str, value: Bytes, lease: LeaseId) -> Result<Revision> {
         check_limits(key, &value)?;
         let txn = ec::Txn::new()
             .when([ec::Compare::version(key, ec::CompareOp::Equal, 0)])
-            .and_then([ec::TxnOp::put(
-                key,
-                Vec::from(value),
-                Some(put_options(lease)),
-            )])
+            .and_then([ec::TxnOp::put(key, Vec::from(value), Some(put_options(lease)))])
             .or_else([ec::TxnOp::get(key, None)]);
-        let resp = self
-            .send_txn(txn)
-            .await
-            .map_err(|e| with_lease(map_error(e), lease))?;
+        let resp = self.send_txn(txn).await.map_err(|e| with_lease(map_error(e), lease))?;
         if resp.succeeded() {
             return Ok(header_revision(resp.header()));
         }
         match failure_kv(&resp)? {
-            Some(current) => Err(StoreError::AlreadyExists {
-                key: key.to_owned(),
-                current: Box::new(current),
-            }),
+            Some(current) => Err(StoreError::AlreadyExists { key: key.to_owned(), current: Box::new(current) }),
             // Deleted between the compare and the read of the failure branch cannot happen: both
             // run in one etcd transaction.
-            None => Err(StoreError::Internal(format!(
-                "create of {key:?} failed on an absent key"
-            ))),
+            None => Err(StoreError::Internal(format!("create of {key:?} failed on an absent key"))),
         }
     }
 
-    async fn update(
-        &self,
-        key: &str,
-        value: Bytes,
-        expected: Revision,
-        lease: LeaseId,
-    ) -> Result<Revision> {
+    async fn update(&self, key: &str, value: Bytes, expected: Revision, lease: LeaseId) -> Result<Revision> {
         check_limits(key, &value)?;
         // `version > 0` keeps an update with expected 0 from creating an absent key.
         let txn = ec::Txn::new()
@@ -405,24 +343,14 @@ impl Store for EtcdStore {
                 ec::Compare::mod_revision(key, ec::CompareOp::Equal, expected),
                 ec::Compare::version(key, ec::CompareOp::Greater, 0),
             ])
-            .and_then([ec::TxnOp::put(
-                key,
-                Vec::from(value),
-                Some(put_options(lease)),
-            )])
+            .and_then([ec::TxnOp::put(key, Vec::from(value), Some(put_options(lease)))])
             .or_else([ec::TxnOp::get(key, None)]);
-        let resp = self
-            .send_txn(txn)
-            .await
-            .map_err(|e| with_lease(map_error(e), lease))?;
+        let resp = self.send_txn(txn).await.map_err(|e| with_lease(map_error(e), lease))?;
         if resp.succeeded() {
             return Ok(header_revision(resp.header()));
         }
         let current = failure_kv(&resp)?.map(Box::new);
-        Err(StoreError::Conflict {
-            key: key.to_owned(),
-            current,
-        })
+        Err(StoreError::Conflict { key: key.to_owned(), current })
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(Revision, KeyValue)> {
@@ -430,16 +358,9 @@ impl Store for EtcdStore {
         let delete = ec::TxnOp::delete(key, Some(ec::DeleteOptions::new().with_prev_key()));
         let mut compares = vec![ec::Compare::version(key, ec::CompareOp::Greater, 0)];
         if let Some(expected) = expected {
-            compares.push(ec::Compare::mod_revision(
-                key,
-                ec::CompareOp::Equal,
-                expected,
-            ));
+            compares.push(ec::Compare::mod_revision(key, ec::CompareOp::Equal, expected));
         }
-        let txn = ec::Txn::new()
-            .when(compares)
-            .and_then([delete])
-            .or_else([ec::TxnOp::get(key, None)]);
+        let txn = ec::Txn::new().when(compares).and_then([delete]).or_else([ec::TxnOp::get(key, None)]);
         let resp = self.send_txn(txn).await.map_err(map_error)?;
         if resp.succeeded() {
             for op in resp.op_responses() {
@@ -449,16 +370,11 @@ impl Store for EtcdStore {
                     return Ok((header_revision(resp.header()), kv_from(prev)?));
                 }
             }
-            return Err(StoreError::Internal(format!(
-                "delete of {key:?} returned no previous value"
-            )));
+            return Err(StoreError::Internal(format!("delete of {key:?} returned no previous value")));
         }
         match failure_kv(&resp)? {
             None => Err(StoreError::NotFound(key.to_owned())),
-            Some(current) => Err(StoreError::Conflict {
-                key: key.to_owned(),
-                current: Some(Box::new(current)),
-            }),
+            Some(current) => Err(StoreError::Conflict { key: key.to_owned(), current: Some(Box::new(current)) }),
         }
     }
 
@@ -471,12 +387,8 @@ impl Store for EtcdStore {
                 let op = compare_op(c.op);
                 match &c.target {
                     CompareTarget::Version(v) => ec::Compare::version(c.key.as_str(), op, *v),
-                    CompareTarget::CreateRevision(r) => {
-                        ec::Compare::create_revision(c.key.as_str(), op, *r)
-                    }
-                    CompareTarget::ModRevision(r) => {
-                        ec::Compare::mod_revision(c.key.as_str(), op, *r)
-                    }
+                    CompareTarget::CreateRevision(r) => ec::Compare::create_revision(c.key.as_str(), op, *r),
+                    CompareTarget::ModRevision(r) => ec::Compare::mod_revision(c.key.as_str(), op, *r),
                     CompareTarget::Value(v) => ec::Compare::value(c.key.as_str(), op, v.to_vec()),
                     CompareTarget::Lease(l) => ec::Compare::lease(c.key.as_str(), op, *l),
                 }
@@ -486,23 +398,17 @@ impl Store for EtcdStore {
             branch
                 .iter()
                 .map(|op| match op {
-                    TxnOp::Put { key, value, lease } => ec::TxnOp::put(
-                        key.as_str(),
-                        value.to_vec(),
-                        Some(put_options(*lease).with_prev_key()),
-                    ),
-                    TxnOp::Delete { key } => ec::TxnOp::delete(
-                        key.as_str(),
-                        Some(ec::DeleteOptions::new().with_prev_key()),
-                    ),
+                    TxnOp::Put { key, value, lease } => {
+                        ec::TxnOp::put(key.as_str(), value.to_vec(), Some(put_options(*lease).with_prev_key()))
+                    }
+                    TxnOp::Delete { key } => {
+                        ec::TxnOp::delete(key.as_str(), Some(ec::DeleteOptions::new().with_prev_key()))
+                    }
                     TxnOp::Get { key } => ec::TxnOp::get(key.as_str(), None),
                 })
                 .collect()
         };
-        let etcd_txn = ec::Txn::new()
-            .when(compares)
-            .and_then(ops(&txn.success))
-            .or_else(ops(&txn.failure));
+        let etcd_txn = ec::Txn::new().when(compares).and_then(ops(&txn.success)).or_else(ops(&txn.failure));
         let resp = self.send_txn(etcd_txn).await.map_err(|e| {
             let lease = txn
                 .success
@@ -518,27 +424,17 @@ impl Store for EtcdStore {
         let mut responses = Vec::new();
         for op in resp.op_responses() {
             responses.push(match op {
-                ec::TxnOpResponse::Put(put) => TxnOpResponse::Put {
-                    prev: put.prev_key().map(kv_from).transpose()?,
-                },
-                ec::TxnOpResponse::Delete(del) => TxnOpResponse::Delete {
-                    deleted: del.prev_kvs().first().map(kv_from).transpose()?,
-                },
-                ec::TxnOpResponse::Get(get) => TxnOpResponse::Get {
-                    kv: first_kv(&get)?,
-                },
+                ec::TxnOpResponse::Put(put) => TxnOpResponse::Put { prev: put.prev_key().map(kv_from).transpose()? },
+                ec::TxnOpResponse::Delete(del) => {
+                    TxnOpResponse::Delete { deleted: del.prev_kvs().first().map(kv_from).transpose()? }
+                }
+                ec::TxnOpResponse::Get(get) => TxnOpResponse::Get { kv: first_kv(&get)? },
                 ec::TxnOpResponse::Txn(_) => {
-                    return Err(StoreError::Internal(
-                        "etcd answered with a nested transaction".into(),
-                    ));
+                    return Err(StoreError::Internal("etcd answered with a nested transaction".into()));
                 }
             });
         }
-        Ok(TxnResponse {
-            succeeded: resp.succeeded(),
-            revision: header_revision(resp.header()),
-            responses,
-        })
+        Ok(TxnResponse { succeeded: resp.succeeded(), revision: header_revision(resp.header()), responses })
     }
 
     async fn watch(&self, req: WatchRequest) -> Result<Watch> {

@@ -45,13 +45,8 @@ pub struct EtcdCluster {
 
 fn free_ports(count: usize) -> io::Result<Vec<u16>> {
     // Hold every listener until all ports are chosen so the same port is not handed out twice.
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
+    let listeners = (0..count).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<io::Result<Vec<_>>>()?;
+    listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect()
 }
 
 fn other(msg: String) -> io::Error {
@@ -80,14 +75,9 @@ impl EtcdCluster {
 
     async fn try_start(parent: &Path, size: usize) -> io::Result<EtcdCluster> {
         if size == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "an etcd cluster needs a member",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "an etcd cluster needs a member"));
         }
-        let dir = tempfile::Builder::new()
-            .prefix("krs-etcd-")
-            .tempdir_in(parent)?;
+        let dir = tempfile::Builder::new().prefix("krs-etcd-").tempdir_in(parent)?;
         let ports = free_ports(2 * size)?;
         let members: Vec<Member> = (0..size)
             .map(|i| Member {
@@ -105,12 +95,7 @@ impl EtcdCluster {
             .collect::<Vec<_>>()
             .join(",");
         let token = format!("krs-{}-{}", std::process::id(), ports[0]);
-        let mut cluster = EtcdCluster {
-            members,
-            initial_cluster,
-            token,
-            dir,
-        };
+        let mut cluster = EtcdCluster { members, initial_cluster, token, dir };
         for i in 0..size {
             cluster.spawn(i, "new")?;
         }
@@ -121,10 +106,7 @@ impl EtcdCluster {
     fn spawn(&mut self, i: usize, state: &str) -> io::Result<()> {
         let bin = std::env::var_os("KRS_ETCD_BIN").unwrap_or_else(|| "etcd".into());
         let m = &self.members[i];
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&m.log_path)?;
+        let log = File::options().create(true).append(true).open(&m.log_path)?;
         let client_url = format!("http://127.0.0.1:{}", m.client_port);
         let peer_url = format!("http://127.0.0.1:{}", m.peer_port);
         let mut cmd = Command::new(&bin);
@@ -164,10 +146,7 @@ impl EtcdCluster {
             });
         }
         let child = cmd.spawn().map_err(|e| {
-            other(format!(
-                "cannot run etcd ({}): {e}; install etcd-server or set KRS_ETCD_BIN",
-                bin.to_string_lossy()
-            ))
+            other(format!("cannot run etcd ({}): {e}; install etcd-server or set KRS_ETCD_BIN", bin.to_string_lossy()))
         })?;
         self.members[i].child = Some(child);
         Ok(())
@@ -297,9 +276,8 @@ impl Drop for EtcdCluster {
 }
 
 async fn status(endpoint: &str) -> Result<ec::StatusResponse, ec::Error> {
-    let opts = ec::ConnectOptions::new()
-        .with_connect_timeout(Duration::from_secs(1))
-        .with_timeout(Duration::from_secs(2));
+    let opts =
+        ec::ConnectOptions::new().with_connect_timeout(Duration::from_secs(1)).with_timeout(Duration::from_secs(2));
     let mut client = ec::Client::connect([endpoint], Some(opts)).await?;
     client.status().await
 }

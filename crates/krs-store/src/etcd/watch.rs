@@ -17,20 +17,12 @@ use crate::{Event, EventKind, Result, Revision, StoreError, Watch, WatchRequest,
 /// ends with this item.
 fn convert(resp: &ec::WatchResponse, start: Revision) -> (Option<Result<WatchResponse>>, bool) {
     if resp.compact_revision() > 0 {
-        let err = StoreError::Compacted {
-            requested: start,
-            compact_revision: resp.compact_revision(),
-        };
+        let err = StoreError::Compacted { requested: start, compact_revision: resp.compact_revision() };
         return (Some(Err(err)), true);
     }
     if resp.canceled() {
         let reason = resp.cancel_reason();
-        return (
-            Some(Err(StoreError::Unavailable(format!(
-                "etcd canceled the watch: {reason}"
-            )))),
-            true,
-        );
+        return (Some(Err(StoreError::Unavailable(format!("etcd canceled the watch: {reason}")))), true);
     }
     let revision = resp.header().map_or(0, |h| h.revision());
     if resp.created() && resp.events().is_empty() {
@@ -57,11 +49,7 @@ fn convert(resp: &ec::WatchResponse, start: Revision) -> (Option<Result<WatchRes
 }
 
 /// Queues an item; false when the watch must stop (the consumer is gone or too far behind).
-fn deliver(
-    queue: &mpsc::Sender<Result<WatchResponse>>,
-    lagging: &AtomicBool,
-    item: Result<WatchResponse>,
-) -> bool {
+fn deliver(queue: &mpsc::Sender<Result<WatchResponse>>, lagging: &AtomicBool, item: Result<WatchResponse>) -> bool {
     match queue.try_send(item) {
         Ok(()) => true,
         Err(mpsc::error::TrySendError::Full(_)) => {
@@ -72,11 +60,7 @@ fn deliver(
     }
 }
 
-pub(super) async fn watch(
-    client: ec::WatchClient,
-    req: &WatchRequest,
-    capacity: usize,
-) -> Result<Watch> {
+pub(super) async fn watch(client: ec::WatchClient, req: &WatchRequest, capacity: usize) -> Result<Watch> {
     let mut opts = ec::WatchOptions::new().with_prev_key();
     if req.prefix {
         opts = opts.with_range(etcd_range_end(&req.key));
@@ -84,11 +68,7 @@ pub(super) async fn watch(
     if req.start_revision > 0 {
         opts = opts.with_start_revision(req.start_revision);
     }
-    let key = if req.key.is_empty() {
-        "\0"
-    } else {
-        req.key.as_str()
-    };
+    let key = if req.key.is_empty() { "\0" } else { req.key.as_str() };
     let start = req.start_revision;
     let stream = super::with_retries(true, || {
         let (mut client, opts) = (client.clone(), opts.clone());
@@ -114,9 +94,7 @@ pub(super) async fn watch(
             }
         }
         Ok(None) => {
-            return Err(StoreError::Unavailable(
-                "etcd closed the watch stream".into(),
-            ));
+            return Err(StoreError::Unavailable("etcd closed the watch stream".into()));
         }
         Err(err) => return Err(map_error(err)),
     }
@@ -177,9 +155,7 @@ fn finish(
         match items.recv().await {
             Some(Err(err)) => Some((Err(err), (items, lagging, true))),
             Some(Ok(resp)) => Some((Ok(resp), (items, lagging, false))),
-            None if lagging.load(Ordering::Acquire) => {
-                Some((Err(StoreError::WatchLagging), (items, lagging, true)))
-            }
+            None if lagging.load(Ordering::Acquire) => Some((Err(StoreError::WatchLagging), (items, lagging, true))),
             None => None,
         }
     });

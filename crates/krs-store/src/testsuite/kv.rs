@@ -7,16 +7,12 @@ use bytes::Bytes;
 
 use super::{b, is_compacted, patiently};
 use crate::{
-    Compare, CompareOp, CompareTarget, KeyValue, MAX_KEY_BYTES, MAX_VALUE_BYTES, RangeRequest,
-    Store, StoreError, Txn, TxnOp, TxnOpResponse, WatchRequest,
+    Compare, CompareOp, CompareTarget, KeyValue, MAX_KEY_BYTES, MAX_VALUE_BYTES, RangeRequest, Store, StoreError, Txn,
+    TxnOp, TxnOpResponse, WatchRequest,
 };
 
 fn put(key: &str, value: &str) -> TxnOp {
-    TxnOp::Put {
-        key: key.into(),
-        value: b(value),
-        lease: 0,
-    }
+    TxnOp::Put { key: key.into(), value: b(value), lease: 0 }
 }
 
 async fn value_of(store: &Arc<dyn Store>, key: &str) -> Option<Bytes> {
@@ -32,22 +28,13 @@ pub async fn revision_increments_once_per_write_transaction(store: Arc<dyn Store
     let (kv, read_at) = store.get("/rev/a", None).await.unwrap();
     let kv = kv.unwrap();
     assert_eq!(read_at, r2);
-    assert_eq!(
-        (kv.create_revision, kv.mod_revision, kv.version),
-        (r1, r2, 2)
-    );
+    assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (r1, r2, 2));
     assert_eq!(kv.value, b("2"));
 
     // Several writes in one transaction share one new revision.
     let txn = Txn {
         compares: vec![],
-        success: vec![
-            put("/rev/b", "b"),
-            put("/rev/c", "c"),
-            TxnOp::Delete {
-                key: "/rev/a".into(),
-            },
-        ],
+        success: vec![put("/rev/b", "b"), put("/rev/c", "c"), TxnOp::Delete { key: "/rev/a".into() }],
         failure: vec![],
     };
     let resp = store.txn(txn).await.unwrap();
@@ -56,36 +43,18 @@ pub async fn revision_increments_once_per_write_transaction(store: Arc<dyn Store
     assert_eq!(resp.revision, r3);
     for key in ["/rev/b", "/rev/c"] {
         let kv = store.get(key, None).await.unwrap().0.unwrap();
-        assert_eq!(
-            (kv.create_revision, kv.mod_revision, kv.version),
-            (r3, r3, 1),
-            "{key}"
-        );
+        assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (r3, r3, 1), "{key}");
     }
     assert_eq!(value_of(&store, "/rev/a").await, None);
 
     // A transaction that writes nothing does not create a revision.
-    let read_only = Txn {
-        compares: vec![],
-        success: vec![TxnOp::Get {
-            key: "/rev/b".into(),
-        }],
-        failure: vec![],
-    };
+    let read_only = Txn { compares: vec![], success: vec![TxnOp::Get { key: "/rev/b".into() }], failure: vec![] };
     assert_eq!(store.txn(read_only).await.unwrap().revision, r3);
-    let delete_absent = Txn {
-        compares: vec![],
-        success: vec![TxnOp::Delete {
-            key: "/rev/none".into(),
-        }],
-        failure: vec![],
-    };
+    let delete_absent =
+        Txn { compares: vec![], success: vec![TxnOp::Delete { key: "/rev/none".into() }], failure: vec![] };
     let resp = store.txn(delete_absent).await.unwrap();
     assert_eq!(resp.revision, r3);
-    assert_eq!(
-        resp.responses,
-        vec![TxnOpResponse::Delete { deleted: None }]
-    );
+    assert_eq!(resp.responses, vec![TxnOpResponse::Delete { deleted: None }]);
     assert_eq!(store.current_revision().await.unwrap(), r3);
 
     // Recreating a deleted key starts a new incarnation.
@@ -100,10 +69,7 @@ pub async fn create_of_existing_key_reports_already_exists(store: Arc<dyn Store>
     match store.create("/exists", b("second"), 0).await {
         Err(StoreError::AlreadyExists { key, current }) => {
             assert_eq!(key, "/exists");
-            assert_eq!(
-                (current.value.clone(), current.mod_revision),
-                (b("first"), r1)
-            );
+            assert_eq!((current.value.clone(), current.mod_revision), (b("first"), r1));
         }
         other => panic!("expected AlreadyExists, got {other:?}"),
     }
@@ -115,15 +81,9 @@ pub async fn update_with_stale_revision_conflicts(store: Arc<dyn Store>) {
     let r1 = store.create("/cas", b("v1"), 0).await.unwrap();
     let r2 = store.update("/cas", b("v2"), r1, 0).await.unwrap();
     match store.update("/cas", b("v3"), r1, 0).await {
-        Err(StoreError::Conflict {
-            key,
-            current: Some(current),
-        }) => {
+        Err(StoreError::Conflict { key, current: Some(current) }) => {
             assert_eq!(key, "/cas");
-            assert_eq!(
-                (current.value.clone(), current.mod_revision, current.version),
-                (b("v2"), r2, 2)
-            );
+            assert_eq!((current.value.clone(), current.mod_revision, current.version), (b("v2"), r2, 2));
         }
         other => panic!("expected Conflict with the current value, got {other:?}"),
     }
@@ -135,24 +95,15 @@ pub async fn update_with_stale_revision_conflicts(store: Arc<dyn Store>) {
         Err(StoreError::Conflict { current: None, .. }) => {}
         other => panic!("update of an absent key: expected Conflict without value, got {other:?}"),
     }
-    assert_eq!(
-        store.current_revision().await.unwrap(),
-        r2,
-        "failed updates must not write"
-    );
+    assert_eq!(store.current_revision().await.unwrap(), r2, "failed updates must not write");
     assert_eq!(value_of(&store, "/cas").await, Some(b("v2")));
     assert_eq!(value_of(&store, "/cas-absent").await, None);
 }
 
 pub async fn delete_of_absent_key_is_not_found(store: Arc<dyn Store>) {
     let r0 = store.current_revision().await.unwrap();
-    assert!(
-        matches!(store.delete("/nothing", None).await, Err(StoreError::NotFound(k)) if k == "/nothing")
-    );
-    assert!(matches!(
-        store.delete("/nothing", Some(5)).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(store.delete("/nothing", None).await, Err(StoreError::NotFound(k)) if k == "/nothing"));
+    assert!(matches!(store.delete("/nothing", Some(5)).await, Err(StoreError::NotFound(_))));
     assert_eq!(store.current_revision().await.unwrap(), r0);
 }
 
@@ -160,18 +111,12 @@ pub async fn delete_with_stale_revision_conflicts(store: Arc<dyn Store>) {
     let r1 = store.create("/del", b("v1"), 0).await.unwrap();
     let r2 = store.update("/del", b("v2"), r1, 0).await.unwrap();
     match store.delete("/del", Some(r1)).await {
-        Err(StoreError::Conflict {
-            current: Some(current),
-            ..
-        }) => assert_eq!(current.mod_revision, r2),
+        Err(StoreError::Conflict { current: Some(current), .. }) => assert_eq!(current.mod_revision, r2),
         other => panic!("expected Conflict, got {other:?}"),
     }
     let (r3, deleted) = store.delete("/del", Some(r2)).await.unwrap();
     assert_eq!(r3, r2 + 1);
-    assert_eq!(
-        (deleted.value, deleted.mod_revision, deleted.create_revision),
-        (b("v2"), r2, r1)
-    );
+    assert_eq!((deleted.value, deleted.mod_revision, deleted.create_revision), (b("v2"), r2, r1));
     assert_eq!(value_of(&store, "/del").await, None);
 
     let r4 = store.create("/del2", b("x"), 0).await.unwrap();
@@ -206,70 +151,32 @@ pub async fn reads_at_future_revision_are_refused(store: Arc<dyn Store>) {
         Err(StoreError::FutureRevision { requested, .. }) => assert_eq!(requested, r1 + 10),
         other => panic!("expected FutureRevision, got {other:?}"),
     }
-    let req = RangeRequest {
-        prefix: "/".into(),
-        revision: Some(r1 + 1),
-        ..Default::default()
-    };
-    assert!(matches!(
-        store.range(req).await,
-        Err(StoreError::FutureRevision { .. })
-    ));
+    let req = RangeRequest { prefix: "/".into(), revision: Some(r1 + 1), ..Default::default() };
+    assert!(matches!(store.range(req).await, Err(StoreError::FutureRevision { .. })));
 }
 
 pub async fn txn_compares_choose_the_branch(store: Arc<dyn Store>) {
     let r1 = store.create("/txn/a", b("apple"), 0).await.unwrap();
-    let cmp = |target, op| Compare {
-        key: "/txn/a".into(),
-        op,
-        target,
-    };
+    let cmp = |target, op| Compare { key: "/txn/a".into(), op, target };
     let cases = [
-        (
-            cmp(CompareTarget::Value(b("apple")), CompareOp::Equal),
-            true,
-        ),
-        (
-            cmp(CompareTarget::Value(b("banana")), CompareOp::Less),
-            true,
-        ),
-        (
-            cmp(CompareTarget::Value(b("apple")), CompareOp::NotEqual),
-            false,
-        ),
+        (cmp(CompareTarget::Value(b("apple")), CompareOp::Equal), true),
+        (cmp(CompareTarget::Value(b("banana")), CompareOp::Less), true),
+        (cmp(CompareTarget::Value(b("apple")), CompareOp::NotEqual), false),
         (cmp(CompareTarget::Version(1), CompareOp::Equal), true),
         (cmp(CompareTarget::Version(1), CompareOp::Greater), false),
-        (
-            cmp(CompareTarget::CreateRevision(r1), CompareOp::Equal),
-            true,
-        ),
-        (
-            cmp(CompareTarget::ModRevision(r1 + 1), CompareOp::Less),
-            true,
-        ),
+        (cmp(CompareTarget::CreateRevision(r1), CompareOp::Equal), true),
+        (cmp(CompareTarget::ModRevision(r1 + 1), CompareOp::Less), true),
         (cmp(CompareTarget::Lease(0), CompareOp::Equal), true),
         (Compare::absent("/txn/none"), true),
         (Compare::absent("/txn/a"), false),
         // A value compare on an absent key is false whatever the operator.
-        (
-            Compare {
-                key: "/txn/none".into(),
-                op: CompareOp::NotEqual,
-                target: CompareTarget::Value(b("x")),
-            },
-            false,
-        ),
-        (
-            Compare::mod_revision("/txn/none", CompareOp::Equal, 0),
-            true,
-        ),
+        (Compare { key: "/txn/none".into(), op: CompareOp::NotEqual, target: CompareTarget::Value(b("x")) }, false),
+        (Compare::mod_revision("/txn/none", CompareOp::Equal, 0), true),
     ];
     for (i, (compare, expected)) in cases.into_iter().enumerate() {
         let txn = Txn {
             compares: vec![compare.clone()],
-            success: vec![TxnOp::Get {
-                key: "/txn/a".into(),
-            }],
+            success: vec![TxnOp::Get { key: "/txn/a".into() }],
             failure: vec![],
         };
         let resp = store.txn(txn).await.unwrap();
@@ -278,19 +185,12 @@ pub async fn txn_compares_choose_the_branch(store: Arc<dyn Store>) {
 
     // The failure branch runs when one compare fails; Put reports the previous value.
     let txn = Txn {
-        compares: vec![
-            Compare::mod_revision("/txn/a", CompareOp::Equal, r1),
-            Compare::absent("/txn/a"),
-        ],
+        compares: vec![Compare::mod_revision("/txn/a", CompareOp::Equal, r1), Compare::absent("/txn/a")],
         success: vec![put("/txn/ok", "1")],
         failure: vec![
             put("/txn/a", "avocado"),
-            TxnOp::Get {
-                key: "/txn/a".into(),
-            },
-            TxnOp::Get {
-                key: "/txn/none".into(),
-            },
+            TxnOp::Get { key: "/txn/a".into() },
+            TxnOp::Get { key: "/txn/none".into() },
         ],
     };
     let resp = store.txn(txn).await.unwrap();
@@ -303,10 +203,7 @@ pub async fn txn_compares_choose_the_branch(store: Arc<dyn Store>) {
             TxnOpResponse::Get { kv: None },
         ] => {
             assert_eq!((prev.value.clone(), prev.mod_revision), (b("apple"), r1));
-            assert_eq!(
-                (now.value.clone(), now.mod_revision, now.version),
-                (b("avocado"), r1 + 1, 2)
-            );
+            assert_eq!((now.value.clone(), now.mod_revision, now.version), (b("avocado"), r1 + 1, 2));
         }
         other => panic!("unexpected responses {other:?}"),
     }
@@ -315,15 +212,8 @@ pub async fn txn_compares_choose_the_branch(store: Arc<dyn Store>) {
 
 pub async fn txn_writing_a_key_twice_is_invalid(store: Arc<dyn Store>) {
     let r0 = store.current_revision().await.unwrap();
-    let txn = Txn {
-        compares: vec![],
-        success: vec![put("/twice", "1"), put("/twice", "2")],
-        failure: vec![],
-    };
-    assert!(matches!(
-        store.txn(txn).await,
-        Err(StoreError::InvalidTxn(_))
-    ));
+    let txn = Txn { compares: vec![], success: vec![put("/twice", "1"), put("/twice", "2")], failure: vec![] };
+    assert!(matches!(store.txn(txn).await, Err(StoreError::InvalidTxn(_))));
     assert_eq!(store.current_revision().await.unwrap(), r0);
     assert_eq!(value_of(&store, "/twice").await, None);
 }
@@ -335,70 +225,30 @@ pub async fn range_honours_prefix_limit_and_count(store: Arc<dyn Store>) {
     let rev = store.current_revision().await.unwrap();
     let keys = |kvs: &[KeyValue]| kvs.iter().map(|kv| kv.key.clone()).collect::<Vec<_>>();
 
-    let all = store
-        .range(RangeRequest {
-            prefix: "/r/".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let all = store.range(RangeRequest { prefix: "/r/".into(), ..Default::default() }).await.unwrap();
     assert_eq!(keys(&all.kvs), ["/r/a", "/r/b", "/r/c", "/r/d"]);
     assert_eq!((all.revision, all.remaining), (rev, 0));
     assert_eq!(all.kvs[1].value, b("/r/b"));
 
-    let page = store
-        .range(RangeRequest {
-            prefix: "/r/".into(),
-            limit: 3,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        (keys(&page.kvs), page.remaining),
-        (vec!["/r/a".into(), "/r/b".into(), "/r/c".into()], 1)
-    );
+    let page = store.range(RangeRequest { prefix: "/r/".into(), limit: 3, ..Default::default() }).await.unwrap();
+    assert_eq!((keys(&page.kvs), page.remaining), (vec!["/r/a".into(), "/r/b".into(), "/r/c".into()], 1));
 
-    let req = RangeRequest {
-        prefix: "/r/".into(),
-        start: Some("/r/b".into()),
-        limit: 2,
-        ..Default::default()
-    };
+    let req = RangeRequest { prefix: "/r/".into(), start: Some("/r/b".into()), limit: 2, ..Default::default() };
     let page = store.range(req).await.unwrap();
-    assert_eq!(
-        (keys(&page.kvs), page.remaining),
-        (vec!["/r/b".into(), "/r/c".into()], 1)
-    );
+    assert_eq!((keys(&page.kvs), page.remaining), (vec!["/r/b".into(), "/r/c".into()], 1));
 
-    let req = RangeRequest {
-        prefix: "/r/".into(),
-        count_only: true,
-        ..Default::default()
-    };
+    let req = RangeRequest { prefix: "/r/".into(), count_only: true, ..Default::default() };
     let count = store.range(req).await.unwrap();
     assert_eq!((count.kvs.len(), count.remaining), (0, 4));
 
-    let req = RangeRequest {
-        prefix: "/r/".into(),
-        start: Some("/r/c".into()),
-        count_only: true,
-        ..Default::default()
-    };
+    let req = RangeRequest { prefix: "/r/".into(), start: Some("/r/c".into()), count_only: true, ..Default::default() };
     assert_eq!(store.range(req).await.unwrap().remaining, 2);
 
     let everything = store.range(RangeRequest::default()).await.unwrap();
     assert_eq!(everything.kvs.len(), 7, "the empty prefix covers every key");
 
-    let outside = RangeRequest {
-        prefix: "/r/".into(),
-        start: Some("/q".into()),
-        ..Default::default()
-    };
-    assert!(matches!(
-        store.range(outside).await,
-        Err(StoreError::InvalidKey(_))
-    ));
+    let outside = RangeRequest { prefix: "/r/".into(), start: Some("/q".into()), ..Default::default() };
+    assert!(matches!(store.range(outside).await, Err(StoreError::InvalidKey(_))));
 }
 
 /// Lists a prefix page by page at the revision of the first page, while another task keeps
@@ -431,10 +281,7 @@ pub async fn paginated_range_is_one_snapshot_while_writes_continue(store: Arc<dy
                     1 => {
                         let value = b(&format!("v{n}"));
                         let rev = match store.get(&key, None).await.unwrap().0 {
-                            Some(kv) => store
-                                .update(&key, value.clone(), kv.mod_revision, 0)
-                                .await
-                                .unwrap(),
+                            Some(kv) => store.update(&key, value.clone(), kv.mod_revision, 0).await.unwrap(),
                             None => store.create(&key, value.clone(), 0).await.unwrap(),
                         };
                         log.push((rev, key, Some(value)));
@@ -458,14 +305,7 @@ pub async fn paginated_range_is_one_snapshot_while_writes_continue(store: Arc<dy
     })
     .await;
 
-    let first = store
-        .range(RangeRequest {
-            prefix: "/page/".into(),
-            limit: 7,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let first = store.range(RangeRequest { prefix: "/page/".into(), limit: 7, ..Default::default() }).await.unwrap();
     let at = first.revision;
     let mut listed: Vec<KeyValue> = first.kvs.clone();
     let mut remaining = first.remaining;
@@ -488,21 +328,14 @@ pub async fn paginated_range_is_one_snapshot_while_writes_continue(store: Arc<dy
         };
         let page = patiently("a page", store.range(req)).await.unwrap();
         assert_eq!(page.revision, at);
-        assert_eq!(
-            page.remaining,
-            remaining - page.kvs.len() as i64,
-            "remaining is consistent across pages"
-        );
+        assert_eq!(page.remaining, remaining - page.kvs.len() as i64, "remaining is consistent across pages");
         assert!(!page.kvs.is_empty());
         remaining = page.remaining;
         listed.extend(page.kvs);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let log = writer.await.unwrap();
-    assert!(
-        log.iter().any(|(rev, _, _)| *rev > at),
-        "writes continued during the listing"
-    );
+    assert!(log.iter().any(|(rev, _, _)| *rev > at), "writes continued during the listing");
 
     let mut expected = initial;
     for (_, key, value) in log.into_iter().filter(|(rev, _, _)| *rev <= at) {
@@ -526,70 +359,28 @@ pub async fn reads_below_compaction_point_are_compacted(store: Arc<dyn Store>) {
 
     for rev in [r1, r3, r4 - 1] {
         match store.get("/cmp/a", Some(rev)).await {
-            Err(StoreError::Compacted {
-                requested,
-                compact_revision,
-            }) => {
+            Err(StoreError::Compacted { requested, compact_revision }) => {
                 assert_eq!((requested, compact_revision), (rev, r4));
             }
             other => panic!("get at {rev}: expected Compacted, got {other:?}"),
         }
     }
-    let req = RangeRequest {
-        prefix: "/cmp/".into(),
-        revision: Some(r2),
-        ..Default::default()
-    };
+    let req = RangeRequest { prefix: "/cmp/".into(), revision: Some(r2), ..Default::default() };
     assert!(matches!(store.range(req).await, Err(e) if is_compacted(&e)));
 
     // The compaction revision itself stays readable, with each key's latest value at it.
     let (kv, _) = store.get("/cmp/a", Some(r4)).await.unwrap();
     assert_eq!(kv.unwrap().value, b("2"));
     assert_eq!(store.get("/cmp/gone", Some(r4)).await.unwrap().0, None);
-    let req = RangeRequest {
-        prefix: "/cmp/".into(),
-        revision: Some(r4),
-        ..Default::default()
-    };
+    let req = RangeRequest { prefix: "/cmp/".into(), revision: Some(r4), ..Default::default() };
     let snapshot = store.range(req).await.unwrap();
-    assert_eq!(
-        snapshot
-            .kvs
-            .iter()
-            .map(|kv| kv.key.as_str())
-            .collect::<Vec<_>>(),
-        ["/cmp/a"]
-    );
-    assert_eq!(
-        store
-            .get("/cmp/a", None)
-            .await
-            .unwrap()
-            .0
-            .unwrap()
-            .mod_revision,
-        r5
-    );
+    assert_eq!(snapshot.kvs.iter().map(|kv| kv.key.as_str()).collect::<Vec<_>>(), ["/cmp/a"]);
+    assert_eq!(store.get("/cmp/a", None).await.unwrap().0.unwrap().mod_revision, r5);
 
-    assert!(
-        matches!(store.compact(r4).await, Err(e) if is_compacted(&e)),
-        "compacting again to the same revision"
-    );
-    assert!(matches!(
-        store.compact(r5 + 100).await,
-        Err(StoreError::FutureRevision { .. })
-    ));
-    let watch = store
-        .watch(WatchRequest {
-            key: "/cmp/a".into(),
-            prefix: false,
-            start_revision: r4,
-        })
-        .await;
-    assert!(
-        watch.is_ok(),
-        "a watch from the compaction revision is allowed"
-    );
+    assert!(matches!(store.compact(r4).await, Err(e) if is_compacted(&e)), "compacting again to the same revision");
+    assert!(matches!(store.compact(r5 + 100).await, Err(StoreError::FutureRevision { .. })));
+    let watch = store.watch(WatchRequest { key: "/cmp/a".into(), prefix: false, start_revision: r4 }).await;
+    assert!(watch.is_ok(), "a watch from the compaction revision is allowed");
 }
 
 /// 1,000 concurrent creates: each gets its own revision, together exactly the next 1,000.
@@ -598,39 +389,21 @@ pub async fn concurrent_writers_get_unique_gap_free_revisions(store: Arc<dyn Sto
     let tasks: Vec<_> = (0..1000)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .create(&format!("/many/{i:04}"), b(&i.to_string()), 0)
-                    .await
-            })
+            tokio::spawn(async move { store.create(&format!("/many/{i:04}"), b(&i.to_string()), 0).await })
         })
         .collect();
     let mut revisions = Vec::new();
     for task in tasks {
-        revisions.push(
-            patiently("a concurrent create", task)
-                .await
-                .unwrap()
-                .unwrap(),
-        );
+        revisions.push(patiently("a concurrent create", task).await.unwrap().unwrap());
     }
     revisions.sort_unstable();
     let expected: Vec<i64> = (base + 1..=base + 1000).collect();
     assert_eq!(revisions, expected, "revisions are unique and gap-free");
     assert_eq!(store.current_revision().await.unwrap(), base + 1000);
-    let count = RangeRequest {
-        prefix: "/many/".into(),
-        count_only: true,
-        ..Default::default()
-    };
+    let count = RangeRequest { prefix: "/many/".into(), count_only: true, ..Default::default() };
     assert_eq!(store.range(count).await.unwrap().remaining, 1000);
     for i in [0, 499, 999] {
-        let kv = store
-            .get(&format!("/many/{i:04}"), None)
-            .await
-            .unwrap()
-            .0
-            .unwrap();
+        let kv = store.get(&format!("/many/{i:04}"), None).await.unwrap().0.unwrap();
         assert_eq!(kv.value, b(&i.to_string()));
     }
 }
@@ -640,40 +413,20 @@ pub async fn oversized_values_and_keys_are_refused(store: Arc<dyn Store>) {
     let too_big = Bytes::from(vec![b'x'; MAX_VALUE_BYTES + 1]);
     match store.create("/big", too_big.clone(), 0).await {
         Err(StoreError::ValueTooLarge { key, size, limit }) => {
-            assert_eq!(
-                (key.as_str(), size, limit),
-                ("/big", MAX_VALUE_BYTES + 1, MAX_VALUE_BYTES)
-            );
+            assert_eq!((key.as_str(), size, limit), ("/big", MAX_VALUE_BYTES + 1, MAX_VALUE_BYTES));
         }
         other => panic!("expected ValueTooLarge, got {other:?}"),
     }
     let txn = Txn {
         compares: vec![],
-        success: vec![TxnOp::Put {
-            key: "/big".into(),
-            value: too_big,
-            lease: 0,
-        }],
+        success: vec![TxnOp::Put { key: "/big".into(), value: too_big, lease: 0 }],
         failure: vec![],
     };
-    assert!(matches!(
-        store.txn(txn).await,
-        Err(StoreError::ValueTooLarge { .. })
-    ));
-    assert!(matches!(
-        store.create("", b("x"), 0).await,
-        Err(StoreError::InvalidKey(_))
-    ));
+    assert!(matches!(store.txn(txn).await, Err(StoreError::ValueTooLarge { .. })));
+    assert!(matches!(store.create("", b("x"), 0).await, Err(StoreError::InvalidKey(_))));
     let long_key = format!("/{}", "k".repeat(MAX_KEY_BYTES));
-    assert!(matches!(
-        store.create(&long_key, b("x"), 0).await,
-        Err(StoreError::InvalidKey(_))
-    ));
-    assert_eq!(
-        store.current_revision().await.unwrap(),
-        r0,
-        "refused writes must not write"
-    );
+    assert!(matches!(store.create(&long_key, b("x"), 0).await, Err(StoreError::InvalidKey(_))));
+    assert_eq!(store.current_revision().await.unwrap(), r0, "refused writes must not write");
 
     // A value exactly at the limit is accepted and read back whole.
     let at_limit = Bytes::from(vec![b'y'; MAX_VALUE_BYTES]);

@@ -113,10 +113,7 @@ where
 {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {PATIENCE:?} waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {PATIENCE:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -471,10 +471,13 @@ impl Cluster {
         let log = std::fs::File::create(&log_path).expect("server log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_krs"));
         cmd.arg("server").arg("--data-dir").arg(data_dir).args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
+        if !flags.contains(&super::WHOLE_CLUSTER) {
+            cmd.args(super::API_SERVER_ONLY);
+        }
         if let Some(servers) = etcd_servers {
             cmd.arg("--etcd-servers").arg(servers);
         }
-        cmd.args(flags);
+        cmd.args(flags.iter().filter(|f| **f != super::WHOLE_CLUSTER));
         super::die_with_parent(&mut cmd, libc::SIGTERM);
         let mut child =
             cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log).spawn().expect("cannot run the krs binary");

@@ -33,6 +33,13 @@ pub const V1_37: &str = "1.37";
 pub const KUBECTL_1_37: &str = "/usr/local/lib/krs-test/kubectl.1.37";
 
 /// How long the server may take to print its address.
+/// `krs server` flags that leave out everything but the API server (the API and kubectl tests).
+pub const API_SERVER_ONLY: [&str; 3] = ["--no-agent", "--no-scheduler", "--no-controller-manager"];
+
+/// Not a krs flag: tells [`Cluster::start_with_flags`] to keep the scheduler, the controller
+/// manager and the node agent (tests/cluster.rs).
+pub const WHOLE_CLUSTER: &str = "--whole-cluster";
+
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the server may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -126,6 +133,8 @@ impl Cluster {
         let log = std::fs::File::create(&log_path).expect("server log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_krs"));
         cmd.arg("server").arg("--data-dir").arg(data_dir).args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
+        // The API tests exercise the API server alone; tests/cluster.rs runs whole clusters.
+        cmd.args(API_SERVER_ONLY);
         if let Some(servers) = etcd_servers {
             cmd.arg("--etcd-servers").arg(servers);
         }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use k8s_cri::v1 as cri;
-use k8s_openapi::api::core::v1::{Container, Pod, PodSecurityContext, SeccompProfile};
+use k8s_openapi::api::core::v1::{Container, Pod, SeccompProfile};
 
 use super::sandbox::{CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID};
 use crate::runtime::{SyncContext, VolumeMount};
@@ -114,7 +114,8 @@ fn mounts(c: &Container, env: &HashMap<&str, &str>, ctx: &SyncContext) -> Result
             source = source.join(clean_sub_path(&sub)?);
             if !source.exists() {
                 if *create_sub_paths || !*read_only {
-                    std::fs::create_dir_all(&source).map_err(|e| format!("creating subPath {}: {e}", source.display()))?;
+                    std::fs::create_dir_all(&source)
+                        .map_err(|e| format!("creating subPath {}: {e}", source.display()))?;
                 } else {
                     return Err(format!("subPath {sub:?} does not exist in volume {:?}", vm.name));
                 }
@@ -169,7 +170,7 @@ fn seccomp(
 }
 
 fn security_context(pod: &Pod, c: &Container, s: &Settings<'_>) -> cri::LinuxContainerSecurityContext {
-    let psc = pod.spec.as_ref().and_then(|p| p.security_context.clone()).unwrap_or_else(PodSecurityContext::default);
+    let psc = pod.spec.as_ref().and_then(|p| p.security_context.clone()).unwrap_or_default();
     let csc = c.security_context.clone().unwrap_or_default();
     let privileged = csc.privileged == Some(true);
     let spec = pod.spec.as_ref();
@@ -249,10 +250,7 @@ pub fn config(
         (RESTART_COUNT.to_owned(), attempt.to_string()),
         (IMAGE.to_owned(), c.image.clone().unwrap_or_default()),
         (TERMINATION_MESSAGE_PATH.to_owned(), message_path.clone()),
-        (
-            TERMINATION_MESSAGE_POLICY.to_owned(),
-            c.termination_message_policy.clone().unwrap_or_else(|| "File".into()),
-        ),
+        (TERMINATION_MESSAGE_POLICY.to_owned(), c.termination_message_policy.clone().unwrap_or_else(|| "File".into())),
         (
             TERMINATION_GRACE.to_owned(),
             pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30).to_string(),

@@ -20,7 +20,8 @@ pub async fn run(
 ) -> Result<(), String> {
     if let Some(exec) = &handler.exec {
         let cmd = exec.command.clone().unwrap_or_default();
-        let r = rt.exec_sync(container_id, cmd.clone(), budget.as_secs().max(1) as i64).await.map_err(|e| e.to_string())?;
+        let r =
+            rt.exec_sync(container_id, cmd.clone(), budget.as_secs().max(1) as i64).await.map_err(|e| e.to_string())?;
         if r.exit_code != 0 {
             let mut out = String::from_utf8_lossy(&r.stdout).into_owned();
             out.push_str(&String::from_utf8_lossy(&r.stderr));

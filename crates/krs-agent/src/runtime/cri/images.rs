@@ -68,7 +68,8 @@ impl ImageManager {
     async fn present(&self, image: &str) -> Option<String> {
         let mut c = self.client.images.clone();
         let spec = cri::ImageSpec { image: image.to_owned(), ..Default::default() };
-        let r = c.image_status(req(cri::ImageStatusRequest { image: Some(spec), verbose: false }, TIMEOUT)).await.ok()?;
+        let r =
+            c.image_status(req(cri::ImageStatusRequest { image: Some(spec), verbose: false }, TIMEOUT)).await.ok()?;
         r.into_inner().image.map(|i| i.id)
     }
 
@@ -114,7 +115,12 @@ impl ImageManager {
     }
 
     /// Pulls with each matching credential in turn (upstream does the same), else anonymously.
-    async fn pull(&self, image: &str, auths: &[RegistryAuth], sandbox: &cri::PodSandboxConfig) -> Result<String, String> {
+    async fn pull(
+        &self,
+        image: &str,
+        auths: &[RegistryAuth],
+        sandbox: &cri::PodSandboxConfig,
+    ) -> Result<String, String> {
         let host = registry_host(image);
         let mut candidates: Vec<Option<cri::AuthConfig>> = auths
             .iter()

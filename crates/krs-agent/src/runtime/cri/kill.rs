@@ -32,7 +32,9 @@ pub async fn kill_container(
     let mut pre_stop = spec_container.as_ref().and_then(|c| c.lifecycle.as_ref()).and_then(|l| l.pre_stop.clone());
     if pre_stop.is_none() {
         // Without the pod (it is gone from the API), the hook recorded at creation still runs.
-        pre_stop = container_annotation(rt, container_id).await.and_then(|a| serde_json::from_str::<LifecycleHandler>(&a).ok());
+        pre_stop = container_annotation(rt, container_id)
+            .await
+            .and_then(|a| serde_json::from_str::<LifecycleHandler>(&a).ok());
     }
     if let Some(handler) = pre_stop {
         let c = spec_container.unwrap_or_default();

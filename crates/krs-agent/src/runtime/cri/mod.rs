@@ -80,10 +80,10 @@ impl CriRuntime {
             _ => ContainerState::Unknown,
         };
         let mut message = status.message.clone();
-        if state == ContainerState::Exited {
-            if let Some(m) = termination_message(&status.annotations, status.exit_code, &status.log_path) {
-                message = m;
-            }
+        if state == ContainerState::Exited
+            && let Some(m) = termination_message(&status.annotations, status.exit_code, &status.log_path)
+        {
+            message = m;
         }
         Some(ContainerRecord {
             id: c.id.clone(),
@@ -122,7 +122,8 @@ fn termination_message(annotations: &HashMap<String, String>, exit_code: i32, lo
         let bytes = &bytes[..bytes.len().min(MAX_BYTES)];
         return Some(String::from_utf8_lossy(bytes).into_owned());
     }
-    let fallback = annotations.get(container::TERMINATION_MESSAGE_POLICY).map(String::as_str) == Some("FallbackToLogsOnError");
+    let fallback =
+        annotations.get(container::TERMINATION_MESSAGE_POLICY).map(String::as_str) == Some("FallbackToLogsOnError");
     if fallback && exit_code != 0 && !log_path.is_empty() {
         let text = crate::server::logs::tail_messages(Path::new(log_path), 80, 2048).ok()?;
         return (!text.is_empty()).then_some(text);
@@ -163,8 +164,10 @@ impl Runtime for CriRuntime {
 
     async fn list(&self) -> Result<PodStatuses> {
         let mut rt = self.client.runtime.clone();
-        let sandboxes = rt.list_pod_sandbox(req(cri::ListPodSandboxRequest { filter: None }, TIMEOUT)).await?.into_inner();
-        let containers = rt.list_containers(req(cri::ListContainersRequest { filter: None }, TIMEOUT)).await?.into_inner();
+        let sandboxes =
+            rt.list_pod_sandbox(req(cri::ListPodSandboxRequest { filter: None }, TIMEOUT)).await?.into_inner();
+        let containers =
+            rt.list_containers(req(cri::ListContainersRequest { filter: None }, TIMEOUT)).await?.into_inner();
         let mut out: PodStatuses = HashMap::new();
         for s in sandboxes.items {
             let Some(uid) = s.labels.get(sandbox::POD_UID).cloned() else { continue };
@@ -209,8 +212,8 @@ impl Runtime for CriRuntime {
             });
         }
         for p in out.values_mut() {
-            p.sandboxes.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-            p.containers.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            p.sandboxes.sort_by_key(|x| std::cmp::Reverse(x.created_at));
+            p.containers.sort_by_key(|x| std::cmp::Reverse(x.created_at));
         }
         Ok(out)
     }
@@ -237,9 +240,13 @@ impl Runtime for CriRuntime {
                 return Err(Error::from(e.clone()));
             }
         }
+        self.backoff.forget_prefix(&format!("{}/", status.uid));
         for s in &status.sandboxes {
-            let _ = rt.stop_pod_sandbox(req(cri::StopPodSandboxRequest { pod_sandbox_id: s.id.clone() }, TIMEOUT)).await;
-            let r = rt.remove_pod_sandbox(req(cri::RemovePodSandboxRequest { pod_sandbox_id: s.id.clone() }, TIMEOUT)).await;
+            let _ =
+                rt.stop_pod_sandbox(req(cri::StopPodSandboxRequest { pod_sandbox_id: s.id.clone() }, TIMEOUT)).await;
+            let r = rt
+                .remove_pod_sandbox(req(cri::RemovePodSandboxRequest { pod_sandbox_id: s.id.clone() }, TIMEOUT))
+                .await;
             if let Err(e) = r.as_ref()
                 && e.code() != tonic::Code::NotFound
             {
@@ -249,7 +256,14 @@ impl Runtime for CriRuntime {
         Ok(())
     }
 
-    async fn kill_container(&self, pod: &Pod, container_id: &str, name: &str, grace_seconds: i64, reason: &str) -> Result<()> {
+    async fn kill_container(
+        &self,
+        pod: &Pod,
+        container_id: &str,
+        name: &str,
+        grace_seconds: i64,
+        reason: &str,
+    ) -> Result<()> {
         kill::kill_container(self, Some(pod), container_id, name, None, grace_seconds, reason).await
     }
 
@@ -280,13 +294,28 @@ impl Runtime for CriRuntime {
             .collect())
     }
 
-    async fn exec_url(&self, container_id: &str, cmd: Vec<String>, tty: bool, stdin: bool, stdout: bool, stderr: bool) -> Result<String> {
+    async fn exec_url(
+        &self,
+        container_id: &str,
+        cmd: Vec<String>,
+        tty: bool,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<String> {
         let mut rt = self.client.runtime.clone();
         let r = cri::ExecRequest { container_id: container_id.to_owned(), cmd, tty, stdin, stdout, stderr };
         Ok(rt.exec(req(r, TIMEOUT)).await?.into_inner().url)
     }
 
-    async fn attach_url(&self, container_id: &str, tty: bool, stdin: bool, stdout: bool, stderr: bool) -> Result<String> {
+    async fn attach_url(
+        &self,
+        container_id: &str,
+        tty: bool,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<String> {
         let mut rt = self.client.runtime.clone();
         let r = cri::AttachRequest { container_id: container_id.to_owned(), stdin, tty, stdout, stderr };
         Ok(rt.attach(req(r, TIMEOUT)).await?.into_inner().url)
@@ -300,7 +329,8 @@ impl Runtime for CriRuntime {
 
     async fn container_stats(&self) -> Result<Vec<ContainerStats>> {
         let mut rt = self.client.runtime.clone();
-        let r = rt.list_container_stats(req(cri::ListContainerStatsRequest { filter: None }, TIMEOUT)).await?.into_inner();
+        let r =
+            rt.list_container_stats(req(cri::ListContainerStatsRequest { filter: None }, TIMEOUT)).await?.into_inner();
         Ok(r.stats
             .into_iter()
             .map(|s| {
@@ -336,7 +366,7 @@ impl CriRuntime {
             rt.list_containers(req(cri::ListContainersRequest { filter: Some(filter) }, TIMEOUT)).await?.into_inner();
         let mut status = RuntimePodStatus { uid: uid.to_owned(), ..Default::default() };
         let mut items = sandboxes.items;
-        items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        items.sort_by_key(|x| std::cmp::Reverse(x.created_at));
         for (i, s) in items.into_iter().enumerate() {
             let meta = s.metadata.clone().unwrap_or_default();
             let ready = s.state == cri::PodSandboxState::SandboxReady as i32;
@@ -344,7 +374,10 @@ impl CriRuntime {
             // Only the newest sandbox's addresses matter for status.
             if i == 0 && ready {
                 let st = rt
-                    .pod_sandbox_status(req(cri::PodSandboxStatusRequest { pod_sandbox_id: s.id.clone(), verbose: false }, TIMEOUT))
+                    .pod_sandbox_status(req(
+                        cri::PodSandboxStatusRequest { pod_sandbox_id: s.id.clone(), verbose: false },
+                        TIMEOUT,
+                    ))
                     .await?
                     .into_inner();
                 if let Some(net) = st.status.and_then(|s| s.network) {
@@ -369,7 +402,7 @@ impl CriRuntime {
                 status.containers.push(r);
             }
         }
-        status.containers.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        status.containers.sort_by_key(|x| std::cmp::Reverse(x.created_at));
         Ok(status)
     }
 }

@@ -153,7 +153,9 @@ mod tests {
     #[test]
     fn qos_classes() {
         assert_eq!(qos_class(&pod(serde_json::json!({}))), QosClass::BestEffort);
-        let g = pod(serde_json::json!({"limits": {"cpu": "500m", "memory": "64Mi"}, "requests": {"cpu": "500m", "memory": "64Mi"}}));
+        let g = pod(
+            serde_json::json!({"limits": {"cpu": "500m", "memory": "64Mi"}, "requests": {"cpu": "500m", "memory": "64Mi"}}),
+        );
         assert_eq!(qos_class(&g), QosClass::Guaranteed);
         let b = pod(serde_json::json!({"requests": {"cpu": "100m"}}));
         assert_eq!(qos_class(&b), QosClass::Burstable);
@@ -161,7 +163,9 @@ mod tests {
 
     #[test]
     fn limits_become_cgroup_values() {
-        let p = pod(serde_json::json!({"limits": {"cpu": "250m", "memory": "64Mi", "hugepages-2Mi": "4Mi"}, "requests": {"cpu": "100m", "memory": "32Mi"}}));
+        let p = pod(
+            serde_json::json!({"limits": {"cpu": "250m", "memory": "64Mi", "hugepages-2Mi": "4Mi"}, "requests": {"cpu": "100m", "memory": "32Mi"}}),
+        );
         let c = &p.spec.as_ref().map(|s| s.containers[0].clone()).unwrap_or_default();
         let r = linux_resources(&p, c, 1 << 30);
         assert_eq!(r.cpu_shares, 102);

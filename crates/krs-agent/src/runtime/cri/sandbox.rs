@@ -34,9 +34,7 @@ pub fn cgroup_parent(pod: &Pod) -> String {
 /// trims trailing '-' and '.' after cutting).
 pub fn hostname(pod: &Pod) -> String {
     let spec = pod.spec.as_ref();
-    let name = spec
-        .and_then(|s| s.hostname.clone())
-        .unwrap_or_else(|| pod.metadata.name.clone().unwrap_or_default());
+    let name = spec.and_then(|s| s.hostname.clone()).unwrap_or_else(|| pod.metadata.name.clone().unwrap_or_default());
     if name.len() <= 63 {
         return name;
     }
@@ -183,7 +181,8 @@ mod tests {
     #[test]
     fn long_hostnames_are_cut() {
         let long = format!("{}-{}", "a".repeat(62), "b".repeat(10));
-        let pod = Pod { metadata: kube::api::ObjectMeta { name: Some(long), ..Default::default() }, ..Default::default() };
+        let pod =
+            Pod { metadata: kube::api::ObjectMeta { name: Some(long), ..Default::default() }, ..Default::default() };
         assert_eq!(hostname(&pod), "a".repeat(62));
     }
 }

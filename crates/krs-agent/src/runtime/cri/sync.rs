@@ -60,11 +60,11 @@ pub async fn sync_pod(rt: &CriRuntime, pod: &Pod, status: &RuntimePodStatus, ctx
                 result.pod_finished = true;
                 return result;
             }
-            if current.is_some() {
-                if let Err(e) = kill::kill_pod(rt, Some(pod), status, None).await {
-                    result.error = Some(format!("killing the pod before recreating its sandbox: {e}"));
-                    return result;
-                }
+            if current.is_some()
+                && let Err(e) = kill::kill_pod(rt, Some(pod), status, None).await
+            {
+                result.error = Some(format!("killing the pod before recreating its sandbox: {e}"));
+                return result;
             }
             let attempt = current.map(|s| s.attempt + 1).unwrap_or(0);
             match create_sandbox(rt, pod, attempt, ctx).await {
@@ -87,17 +87,8 @@ pub async fn sync_pod(rt: &CriRuntime, pod: &Pod, status: &RuntimePodStatus, ctx
         result.requeue_after = Some(Duration::from_secs(2));
         return result;
     }
-    let mut s = Syncer {
-        rt,
-        pod,
-        status,
-        ctx,
-        sandbox_id,
-        sandbox_config,
-        pod_ip: ips.first().cloned(),
-        fresh,
-        result,
-    };
+    let mut s =
+        Syncer { rt, pod, status, ctx, sandbox_id, sandbox_config, pod_ip: ips.first().cloned(), fresh, result };
     if s.init_containers(spec.init_containers.as_deref().unwrap_or_default(), policy).await {
         s.containers(&spec.containers, policy).await;
     }
@@ -307,13 +298,16 @@ impl Syncer<'_> {
                 return false;
             }
         };
-        let env = match self.ctx.env.get(&c.name) {
-            Some(Ok(env)) => env.clone(),
-            Some(Err(msg)) => {
-                self.result.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), msg.clone()));
-                self.requeue(Duration::from_secs(2));
-                return false;
-            }
+        let ips: Vec<String> = self.pod_ip.iter().cloned().collect();
+        let env = match &self.ctx.env {
+            Some(source) => match source.env(self.pod, c, &ips).await {
+                Ok(env) => env,
+                Err(msg) => {
+                    self.result.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), msg));
+                    self.requeue(Duration::from_secs(2));
+                    return false;
+                }
+            },
             None => Vec::new(),
         };
         let attempt = self.status.latest(&c.name).map(|r| r.attempt + 1).unwrap_or(0);
@@ -344,19 +338,36 @@ impl Syncer<'_> {
                 return false;
             }
         };
-        if let Err(e) = rt.start_container(req(cri::StartContainerRequest { container_id: id.clone() }, TIMEOUT)).await {
+        if let Err(e) = rt.start_container(req(cri::StartContainerRequest { container_id: id.clone() }, TIMEOUT)).await
+        {
             self.result.waiting.insert(c.name.clone(), ("RunContainerError".into(), e.message().to_owned()));
             self.requeue(Duration::from_secs(1));
             return false;
         }
         self.result.started.push(c.name.clone());
         if let Some(handler) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
-            let outcome = hooks::run(self.rt, &id, handler, c, self.pod_ip.as_deref(), Duration::from_secs(grace(self.pod).max(2) as u64)).await;
+            let outcome = hooks::run(
+                self.rt,
+                &id,
+                handler,
+                c,
+                self.pod_ip.as_deref(),
+                Duration::from_secs(grace(self.pod).max(2) as u64),
+            )
+            .await;
             if let Err(msg) = outcome {
                 let message = format!("PostStartHook failed: {msg}");
                 tracing::warn!(pod = %pod_desc(self.pod), container = %c.name, %message);
-                let _ = kill::kill_container(self.rt, Some(self.pod), &id, &c.name, self.pod_ip.as_deref(), grace(self.pod), "FailedPostStartHook")
-                    .await;
+                let _ = kill::kill_container(
+                    self.rt,
+                    Some(self.pod),
+                    &id,
+                    &c.name,
+                    self.pod_ip.as_deref(),
+                    grace(self.pod),
+                    "FailedPostStartHook",
+                )
+                .await;
                 self.result.waiting.insert(c.name.clone(), ("PostStartHookError".into(), message));
                 return false;
             }
@@ -371,7 +382,9 @@ impl Syncer<'_> {
         let mut rt = self.rt.client.runtime.clone();
         for old in self.status.containers.iter().filter(|r| r.name == name && r.attempt + 1 < attempt) {
             if old.state == ContainerState::Exited {
-                let _ = rt.remove_container(req(cri::RemoveContainerRequest { container_id: old.id.clone() }, TIMEOUT)).await;
+                let _ = rt
+                    .remove_container(req(cri::RemoveContainerRequest { container_id: old.id.clone() }, TIMEOUT))
+                    .await;
             }
         }
     }

@@ -226,7 +226,7 @@ impl Fleet {
                             if let Err(e) = renewers[i].lock().await.renew().await {
                                 tracing::warn!(node = %fleet.nodes[i].name, error = %e, "renewing simulated node lease");
                             }
-                            if round > 0 && round % REPORT_EVERY == 0 {
+                            if round > 0 && round.is_multiple_of(REPORT_EVERY) {
                                 fleet.report_node_status(i).await;
                             }
                         }

@@ -67,8 +67,11 @@ impl SimPod {
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(Duration::from_secs_f64)
             .or(is_job.then_some(job_duration));
-        let exit_code =
-            annotation(EXIT_CODE_ANNOTATION).and_then(|s| s.parse().ok()).unwrap_or(if is_job { job_exit_code } else { 0 });
+        let exit_code = annotation(EXIT_CODE_ANNOTATION).and_then(|s| s.parse().ok()).unwrap_or(if is_job {
+            job_exit_code
+        } else {
+            0
+        });
         let images = spec
             .init_containers
             .iter()
@@ -142,9 +145,12 @@ impl SimPod {
     fn container_statuses(&self, uid: &str, now: jiff::Timestamp) -> Vec<ContainerStatus> {
         let n_init = self.shape.init.len();
         let has_init = n_init > 0;
-        let names = self.shape.init.iter().map(|(n, sidecar)| (n, *sidecar, true)).chain(
-            self.shape.containers.iter().map(|n| (n, false, false)),
-        );
+        let names = self
+            .shape
+            .init
+            .iter()
+            .map(|(n, sidecar)| (n, *sidecar, true))
+            .chain(self.shape.containers.iter().map(|n| (n, false, false)));
         let mut out = Vec::with_capacity(self.images.len());
         for (i, (name, sidecar, is_init)) in names.enumerate() {
             let image = self.images.get(i).map(|s| s.to_string()).unwrap_or_default();
@@ -229,9 +235,8 @@ mod tests {
             metadata: ObjectMeta {
                 name: Some("p".into()),
                 namespace: Some("ns".into()),
-                owner_references: job.then(|| {
-                    vec![OwnerReference { kind: "Job".into(), controller: Some(true), ..Default::default() }]
-                }),
+                owner_references: job
+                    .then(|| vec![OwnerReference { kind: "Job".into(), controller: Some(true), ..Default::default() }]),
                 ..Default::default()
             },
             spec: Some(PodSpec {

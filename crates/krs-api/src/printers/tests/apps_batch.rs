@@ -32,16 +32,7 @@ fn deployment_table() {
         "status": {"replicas": 10, "updatedReplicas": 2, "availableReplicas": 1, "unavailableReplicas": 4}});
     assert_eq!(
         Value::from(cells(&DEPLOYMENT, &d)),
-        json!([
-            "test1",
-            "0/5",
-            2,
-            1,
-            "0s",
-            "fake-container1,fake-container2",
-            "fake-image1,fake-image2",
-            "foo=bar"
-        ])
+        json!(["test1", "0/5", 2, 1, "0s", "fake-container1,fake-container2", "fake-image1,fake-image2", "foo=bar"])
     );
     // An empty selector prints empty; set-based requirements print sorted.
     let d = json!({"metadata": {"name": "d"}, "spec": {"selector": {}}, "status": {"readyReplicas": 1}});
@@ -50,10 +41,7 @@ fn deployment_table() {
     let d = json!({"metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"app": "web"}, "matchExpressions": [
         {"key": "tier", "operator": "In", "values": ["web", "api"]}, {"key": "canary", "operator": "DoesNotExist"},
     ]}}});
-    assert_eq!(
-        cells(&DEPLOYMENT, &d)[7],
-        json!("app=web,!canary,tier in (api,web)")
-    );
+    assert_eq!(cells(&DEPLOYMENT, &d)[7], json!("app=web,!canary,tier in (api,web)"));
     let d = json!({"metadata": {"name": "d"}, "spec": {"selector": {"matchExpressions": [{"key": "a", "operator": "Bogus"}]}}});
     assert_eq!(cells(&DEPLOYMENT, &d)[7], json!("<invalid>"));
 }
@@ -78,48 +66,24 @@ fn replica_set_table() {
         "status": {"replicas": 5, "readyReplicas": 2}});
     assert_eq!(
         Value::from(cells(&REPLICA_SET, &rs)),
-        json!([
-            "test1",
-            5,
-            5,
-            2,
-            "0s",
-            "fake-container1,fake-container2",
-            "fake-image1,fake-image2",
-            "foo=bar"
-        ])
+        json!(["test1", 5, 5, 2, "0s", "fake-container1,fake-container2", "fake-image1,fake-image2", "foo=bar"])
     );
     let rs = json!({"metadata": {"name": "replicaset2", "creationTimestamp": almost_now()}, "spec": {"replicas": 4, "template": {}}, "status": {"replicas": 3, "readyReplicas": 1}});
-    assert_eq!(
-        Value::from(cells(&REPLICA_SET, &rs)),
-        json!(["replicaset2", 4, 3, 1, "0s", "", "", "<none>"])
-    );
+    assert_eq!(Value::from(cells(&REPLICA_SET, &rs)), json!(["replicaset2", 4, 3, 1, "0s", "", "", "<none>"]));
 }
 
 #[test]
 fn stateful_set_table() {
     assert_columns(
         &STATEFUL_SET,
-        &[
-            "Name|string|name|0",
-            "Ready|string||0",
-            "Age|string||0",
-            "Containers|string||1",
-            "Images|string||1",
-        ],
+        &["Name|string|name|0", "Ready|string||0", "Age|string||0", "Containers|string||1", "Images|string||1"],
     );
     let ss = json!({"metadata": {"name": "test1", "creationTimestamp": almost_now()},
         "spec": {"replicas": 5, "template": {"spec": {"containers": two_containers()}}},
         "status": {"replicas": 5, "readyReplicas": 2}});
     assert_eq!(
         Value::from(cells(&STATEFUL_SET, &ss)),
-        json!([
-            "test1",
-            "2/5",
-            "0s",
-            "fake-container1,fake-container2",
-            "fake-image1,fake-image2"
-        ])
+        json!(["test1", "2/5", "0s", "fake-container1,fake-container2", "fake-image1,fake-image2"])
     );
 }
 
@@ -168,39 +132,20 @@ fn daemon_set_table() {
 fn controller_revision_table() {
     assert_columns(
         &CONTROLLER_REVISION,
-        &[
-            "Name|string|name|0",
-            "Controller|string||0",
-            "Revision|string||0",
-            "Age|string||0",
-        ],
+        &["Name|string|name|0", "Controller|string||0", "Revision|string||0", "Age|string||0"],
     );
     let rev = |name: &str, owners: Value, revision: i64| json!({"metadata": {"name": name, "creationTimestamp": almost_now(), "ownerReferences": owners}, "revision": revision});
     let cases = [
         (
-            rev(
-                "test1",
-                json!([{"controller": true, "apiVersion": "apps/v1", "kind": "DaemonSet", "name": "foo"}]),
-                1,
-            ),
+            rev("test1", json!([{"controller": true, "apiVersion": "apps/v1", "kind": "DaemonSet", "name": "foo"}]), 1),
             json!(["test1", "daemonset.apps/foo", 1, "0s"]),
         ),
         (
-            rev(
-                "test2",
-                json!([{"controller": false, "kind": "ABC", "name": "foo"}]),
-                2,
-            ),
+            rev("test2", json!([{"controller": false, "kind": "ABC", "name": "foo"}]), 2),
             json!(["test2", "<none>", 2, "0s"]),
         ),
-        (
-            rev("test3", json!([]), 3),
-            json!(["test3", "<none>", 3, "0s"]),
-        ),
-        (
-            rev("test4", Value::Null, 4),
-            json!(["test4", "<none>", 4, "0s"]),
-        ),
+        (rev("test3", json!([]), 3), json!(["test3", "<none>", 3, "0s"])),
+        (rev("test4", Value::Null, 4), json!(["test4", "<none>", 4, "0s"])),
         (
             rev(
                 "core",
@@ -255,49 +200,28 @@ fn job_table() {
     let ten_years = json!({"name": "j", "creationTimestamp": ago(10 * 365 * DAY)});
     let fresh = json!({"name": "j", "creationTimestamp": almost_now()});
     let cases = [
-        (
-            short(json!({"succeeded": 0}), ten_years.clone()),
-            json!(["j", "Running", "0/1", "", "10y"]),
-        ),
+        (short(json!({"succeeded": 0}), ten_years.clone()), json!(["j", "Running", "0/1", "", "10y"])),
         // A completed job's duration runs from start to completion.
         (
-            short(
-                json!({"startTime": ago(-MINUTE), "completionTime": ago(-31 * MINUTE)}),
-                ten_years.clone(),
-            ),
+            short(json!({"startTime": ago(-MINUTE), "completionTime": ago(-31 * MINUTE)}), ten_years.clone()),
             json!(["j", "Running", "0/1", "30m", "10y"]),
         ),
         // A running job's duration runs until now.
+        (short(json!({"startTime": ago(20 * MINUTE)}), ten_years), json!(["j", "Running", "0/1", "20m", "10y"])),
         (
-            short(json!({"startTime": ago(20 * MINUTE)}), ten_years),
-            json!(["j", "Running", "0/1", "20m", "10y"]),
-        ),
-        (
-            short(
-                json!({"conditions": [{"type": "Complete", "status": "True"}]}),
-                fresh.clone(),
-            ),
+            short(json!({"conditions": [{"type": "Complete", "status": "True"}]}), fresh.clone()),
             json!(["j", "Complete", "0/1", "", "0s"]),
         ),
         (
-            short(
-                json!({"conditions": [{"type": "Failed", "status": "True"}]}),
-                fresh.clone(),
-            ),
+            short(json!({"conditions": [{"type": "Failed", "status": "True"}]}), fresh.clone()),
             json!(["j", "Failed", "0/1", "", "0s"]),
         ),
         (
-            short(
-                json!({"conditions": [{"type": "Suspended", "status": "True"}]}),
-                fresh.clone(),
-            ),
+            short(json!({"conditions": [{"type": "Suspended", "status": "True"}]}), fresh.clone()),
             json!(["j", "Suspended", "0/1", "", "0s"]),
         ),
         (
-            short(
-                json!({"conditions": [{"type": "FailureTarget", "status": "True"}]}),
-                fresh.clone(),
-            ),
+            short(json!({"conditions": [{"type": "FailureTarget", "status": "True"}]}), fresh.clone()),
             json!(["j", "FailureTarget", "0/1", "", "0s"]),
         ),
         (
@@ -309,18 +233,14 @@ fn job_table() {
         ),
         // A condition that is not True does not count.
         (
-            short(
-                json!({"conditions": [{"type": "Complete", "status": "False"}]}),
-                fresh,
-            ),
+            short(json!({"conditions": [{"type": "Complete", "status": "False"}]}), fresh),
             json!(["j", "Running", "0/1", "", "0s"]),
         ),
     ];
     for (actual, expected) in cases {
         assert_eq!(Value::from(actual), expected);
     }
-    let parallel =
-        json!({"metadata": {"name": "p"}, "spec": {"parallelism": 3}, "status": {"succeeded": 1}});
+    let parallel = json!({"metadata": {"name": "p"}, "spec": {"parallelism": 3}, "status": {"succeeded": 1}});
     assert_eq!(cells(&JOB, &parallel)[2], json!("1/1 of 3"));
 }
 
@@ -371,31 +291,12 @@ fn cron_job_table() {
         "spec": {"schedule": "0/5 * * * ?", "suspend": false}, "status": {"lastScheduleTime": ago(30), "active": [{"name": "j"}]}});
     assert_eq!(
         Value::from(cells(&CRON_JOB, &cron)),
-        json!([
-            "cronjob2",
-            "0/5 * * * ?",
-            "<none>",
-            "False",
-            1,
-            "30s",
-            "5m",
-            "",
-            "",
-            "<none>"
-        ])
+        json!(["cronjob2", "0/5 * * * ?", "<none>", "False", 1, "30s", "5m", "", "", "<none>"])
     );
     let cron = json!({"metadata": {"name": "cronjob3", "creationTimestamp": ago(5 * MINUTE)}, "spec": {"schedule": "0/5 * * * ?"}, "status": {}});
     assert_eq!(
         Value::from(cells(&CRON_JOB, &cron)[..7].to_vec()),
-        json!([
-            "cronjob3",
-            "0/5 * * * ?",
-            "<none>",
-            "<unset>",
-            0,
-            "<none>",
-            "5m"
-        ])
+        json!(["cronjob3", "0/5 * * * ?", "<none>", "<unset>", 0, "<none>", "5m"])
     );
 }
 
@@ -420,9 +321,8 @@ fn horizontal_pod_autoscaler_table() {
         }
         json!({"metadata": {"name": "some-hpa"}, "spec": spec, "status": {"currentReplicas": 4, "desiredReplicas": 5, "currentMetrics": current}})
     };
-    let targets = |metrics: Value, current: Value| {
-        cells(&HORIZONTAL_POD_AUTOSCALER, &hpa(Some(2), metrics, current))[2].clone()
-    };
+    let targets =
+        |metrics: Value, current: Value| cells(&HORIZONTAL_POD_AUTOSCALER, &hpa(Some(2), metrics, current))[2].clone();
     let external = |target: Value| json!([{"type": "External", "external": {"metric": {"name": "some-external-metric"}, "target": target}}]);
     let external_now = |current: Value| json!([{"type": "External", "external": {"metric": {"name": "some-external-metric"}, "current": current}}]);
     let pods = json!([{"type": "Pods", "pods": {"metric": {"name": "some-pods-metric"}, "target": {"type": "AverageValue", "averageValue": "100m"}}}]);
@@ -435,21 +335,9 @@ fn horizontal_pod_autoscaler_table() {
     let util80 = json!({"type": "Utilization", "averageUtilization": 80});
     let cases = [
         (external(avg100.clone()), json!([]), "<unknown>/100m (avg)"),
-        (
-            external(avg100.clone()),
-            external_now(json!({"averageValue": "50m"})),
-            "50m/100m (avg)",
-        ),
-        (
-            external(json!({"type": "Value", "value": "100m"})),
-            json!([]),
-            "<unknown>/100m",
-        ),
-        (
-            external(json!({"type": "Value", "value": "100m"})),
-            external_now(json!({"value": "50m"})),
-            "50m/100m",
-        ),
+        (external(avg100.clone()), external_now(json!({"averageValue": "50m"})), "50m/100m (avg)"),
+        (external(json!({"type": "Value", "value": "100m"})), json!([]), "<unknown>/100m"),
+        (external(json!({"type": "Value", "value": "100m"})), external_now(json!({"value": "50m"})), "50m/100m"),
         (pods.clone(), json!([]), "<unknown>/100m"),
         (
             pods,
@@ -463,11 +351,7 @@ fn horizontal_pod_autoscaler_table() {
             "50m/100m",
         ),
         (resource(avg100.clone()), json!([]), "cpu: <unknown>/100m"),
-        (
-            resource(avg100.clone()),
-            resource_now(json!({"averageValue": "50m"})),
-            "cpu: 50m/100m",
-        ),
+        (resource(avg100.clone()), resource_now(json!({"averageValue": "50m"})), "cpu: 50m/100m"),
         (resource(util80.clone()), json!([]), "cpu: <unknown>/80%"),
         (
             resource(util80.clone()),
@@ -481,11 +365,7 @@ fn horizontal_pod_autoscaler_table() {
             "cpu: 50m/100m",
         ),
         (container(util80.clone()), json!([]), "cpu: <unknown>/80%"),
-        (
-            resource(json!({"type": "Utilization"})),
-            json!([]),
-            "cpu: <unknown>/<auto>",
-        ),
+        (resource(json!({"type": "Utilization"})), json!([]), "cpu: <unknown>/<auto>"),
         (json!([{"type": "Bogus"}]), json!([]), "<unknown type>"),
         // Two metrics are listed, the rest counted.
         (
@@ -499,27 +379,12 @@ fn horizontal_pod_autoscaler_table() {
         ),
     ];
     for (metrics, current, expected) in cases {
-        assert_eq!(
-            targets(metrics.clone(), current),
-            json!(expected),
-            "{metrics}"
-        );
+        assert_eq!(targets(metrics.clone(), current), json!(expected), "{metrics}");
     }
     // No metrics and no minimum.
     assert_eq!(
-        Value::from(cells(
-            &HORIZONTAL_POD_AUTOSCALER,
-            &hpa(None, json!([]), json!([]))
-        )),
-        json!([
-            "some-hpa",
-            "ReplicationController/some-rc",
-            "<none>",
-            "<unset>",
-            10,
-            4,
-            "<unknown>"
-        ])
+        Value::from(cells(&HORIZONTAL_POD_AUTOSCALER, &hpa(None, json!([]), json!([])))),
+        json!(["some-hpa", "ReplicationController/some-rc", "<none>", "<unset>", 10, 4, "<unknown>"])
     );
     // autoscaling/v1 objects: a CPU utilization target.
     let v1 = json!({"apiVersion": "autoscaling/v1", "metadata": {"name": "v1"},
@@ -527,39 +392,17 @@ fn horizontal_pod_autoscaler_table() {
         "status": {"currentReplicas": 2, "currentCPUUtilizationPercentage": 35}});
     assert_eq!(
         Value::from(cells(&HORIZONTAL_POD_AUTOSCALER, &v1)),
-        json!([
-            "v1",
-            "Deployment/web",
-            "cpu: 35%/80%",
-            "1",
-            5,
-            2,
-            "<unknown>"
-        ])
+        json!(["v1", "Deployment/web", "cpu: 35%/80%", "1", 5, 2, "<unknown>"])
     );
     let v1 = json!({"metadata": {"name": "v1"}, "spec": {"targetCPUUtilizationPercentage": 80}});
-    assert_eq!(
-        cells(&HORIZONTAL_POD_AUTOSCALER, &v1)[2],
-        json!("cpu: <unknown>/80%")
-    );
+    assert_eq!(cells(&HORIZONTAL_POD_AUTOSCALER, &v1)[2], json!("cpu: <unknown>/80%"));
 }
 
 #[test]
 fn scale_table() {
-    assert_columns(
-        &SCALE,
-        &[
-            "Name|string||0",
-            "Desired|integer||0",
-            "Available|integer||0",
-            "Age|string||0",
-        ],
-    );
+    assert_columns(&SCALE, &["Name|string||0", "Desired|integer||0", "Available|integer||0", "Age|string||0"]);
     let scale = json!({"metadata": {"name": "test-autoscaling", "creationTimestamp": almost_now()}, "spec": {"replicas": 2}, "status": {"replicas": 1}});
-    assert_eq!(
-        Value::from(cells(&SCALE, &scale)),
-        json!(["test-autoscaling", 2, 1, "0s"])
-    );
+    assert_eq!(Value::from(cells(&SCALE, &scale)), json!(["test-autoscaling", 2, 1, "0s"]));
 }
 
 #[test]
@@ -575,13 +418,7 @@ fn pod_disruption_budget_table() {
         ],
     );
     let pdb = json!({"metadata": {"name": "pdb1", "creationTimestamp": ago(DAY)}, "spec": {"minAvailable": 22}, "status": {"disruptionsAllowed": 5}});
-    assert_eq!(
-        Value::from(cells(&POD_DISRUPTION_BUDGET, &pdb)),
-        json!(["pdb1", "22", "N/A", 5, "24h"])
-    );
+    assert_eq!(Value::from(cells(&POD_DISRUPTION_BUDGET, &pdb)), json!(["pdb1", "22", "N/A", 5, "24h"]));
     let pdb = json!({"metadata": {"name": "pdb2"}, "spec": {"maxUnavailable": "25%"}});
-    assert_eq!(
-        Value::from(cells(&POD_DISRUPTION_BUDGET, &pdb)),
-        json!(["pdb2", "N/A", "25%", 0, "<unknown>"])
-    );
+    assert_eq!(Value::from(cells(&POD_DISRUPTION_BUDGET, &pdb)), json!(["pdb2", "N/A", "25%", 0, "<unknown>"]));
 }

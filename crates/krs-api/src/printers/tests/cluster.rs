@@ -4,8 +4,7 @@
 use serde_json::{Value, json};
 
 use super::super::core_cluster::{
-    COMPONENT_STATUS, EVENT, NAMESPACE, NODE, PERSISTENT_VOLUME, PERSISTENT_VOLUME_CLAIM,
-    RESOURCE_QUOTA,
+    COMPONENT_STATUS, EVENT, NAMESPACE, NODE, PERSISTENT_VOLUME, PERSISTENT_VOLUME_CLAIM, RESOURCE_QUOTA,
 };
 use super::{DAY, MINUTE, ago, ago_ms, assert_columns, cells};
 
@@ -31,58 +30,28 @@ fn node_table() {
     let not_ready = json!([{"type": "Ready", "status": "False"}]);
     let cases = [
         (node("foo1", false, ready.clone()), "Ready"),
+        (node("foo2", true, ready.clone()), "Ready,SchedulingDisabled"),
         (
-            node("foo2", true, ready.clone()),
-            "Ready,SchedulingDisabled",
-        ),
-        (
-            node(
-                "foo3",
-                false,
-                json!([{"type": "Ready", "status": "True"}, {"type": "Ready", "status": "True"}]),
-            ),
+            node("foo3", false, json!([{"type": "Ready", "status": "True"}, {"type": "Ready", "status": "True"}])),
             "Ready",
         ),
         (node("foo4", false, not_ready.clone()), "NotReady"),
         (node("foo5", true, not_ready), "NotReady,SchedulingDisabled"),
-        (
-            node(
-                "foo6",
-                false,
-                json!([{"type": "InvalidValue", "status": "True"}]),
-            ),
-            "Unknown",
-        ),
+        (node("foo6", false, json!([{"type": "InvalidValue", "status": "True"}])), "Unknown"),
         (node("foo7", false, json!([{}])), "Unknown"),
-        (
-            node(
-                "foo8",
-                true,
-                json!([{"type": "InvalidValue", "status": "True"}]),
-            ),
-            "Unknown,SchedulingDisabled",
-        ),
-        (
-            node("foo9", true, json!([{}])),
-            "Unknown,SchedulingDisabled",
-        ),
+        (node("foo8", true, json!([{"type": "InvalidValue", "status": "True"}])), "Unknown,SchedulingDisabled"),
+        (node("foo9", true, json!([{}])), "Unknown,SchedulingDisabled"),
     ];
     for (obj, status) in cases {
         let name = obj.pointer("/metadata/name").cloned().unwrap_or_default();
-        assert_eq!(
-            Value::from(cells(&NODE, &obj)[..5].to_vec()),
-            json!([name, status, "<none>", "<unknown>", ""])
-        );
+        assert_eq!(Value::from(cells(&NODE, &obj)[..5].to_vec()), json!([name, status, "<none>", "<unknown>", ""]));
     }
 
     let roles = json!({"metadata": {"name": "foo10", "labels": {
         "node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control-plane": "",
         "node-role.kubernetes.io/proxy": "", "kubernetes.io/role": "node",
     }}});
-    assert_eq!(
-        cells(&NODE, &roles)[2],
-        json!("control-plane,master,node,proxy")
-    );
+    assert_eq!(cells(&NODE, &roles)[2], json!("control-plane,master,node,proxy"));
     let role = json!({"metadata": {"name": "foo11", "labels": {"kubernetes.io/role": "node"}}});
     assert_eq!(cells(&NODE, &role)[2], json!("node"));
 
@@ -126,20 +95,11 @@ fn node_table() {
 
 #[test]
 fn namespace_table() {
-    assert_columns(
-        &NAMESPACE,
-        &["Name|string|name|0", "Status|string||0", "Age|string||0"],
-    );
+    assert_columns(&NAMESPACE, &["Name|string|name|0", "Status|string||0", "Age|string||0"]);
     let ns = json!({"metadata": {"name": "namespace1", "creationTimestamp": ago_ms(-1900)}, "status": {"phase": "FooStatus"}});
-    assert_eq!(
-        Value::from(cells(&NAMESPACE, &ns)),
-        json!(["namespace1", "FooStatus", "0s"])
-    );
+    assert_eq!(Value::from(cells(&NAMESPACE, &ns)), json!(["namespace1", "FooStatus", "0s"]));
     let ns = json!({"metadata": {"name": "namespace2"}});
-    assert_eq!(
-        Value::from(cells(&NAMESPACE, &ns)),
-        json!(["namespace2", "", "<unknown>"])
-    );
+    assert_eq!(Value::from(cells(&NAMESPACE, &ns)), json!(["namespace2", "", "<unknown>"]));
 }
 
 #[test]
@@ -245,10 +205,7 @@ fn event_table() {
             ]),
         ),
         (
-            event(
-                "event5",
-                json!({"source": node1, "eventTime": ago(3 * DAY), "count": 1}),
-            ),
+            event("event5", json!({"source": node1, "eventTime": ago(3 * DAY), "count": 1})),
             json!([
                 "3d",
                 "Warning",
@@ -283,10 +240,7 @@ fn event_table() {
         ),
         // A singleton without a count counts once.
         (
-            event(
-                "event7",
-                json!({"source": node1, "eventTime": ago(3 * DAY)}),
-            ),
+            event("event7", json!({"source": node1, "eventTime": ago(3 * DAY)})),
             json!([
                 "3d",
                 "Warning",
@@ -357,15 +311,7 @@ const HOUR_5M: i64 = 65 * MINUTE;
 
 #[test]
 fn resource_quota_table() {
-    assert_columns(
-        &RESOURCE_QUOTA,
-        &[
-            "Name|string|name|0",
-            "Request|string||0",
-            "Limit|string||0",
-            "Age|string||0",
-        ],
-    );
+    assert_columns(&RESOURCE_QUOTA, &["Name|string|name|0", "Request|string||0", "Limit|string||0", "Age|string||0"]);
     let quota = json!({"metadata": {"name": "test-resourcequota", "creationTimestamp": ago(5 * MINUTE)}, "spec": {},
     "status": {
         "used": {"cpu": "1", "memory": "1Gi", "pods": "1", "services": "1", "replicationcontrollers": "1", "resourcequotas": "1", "limits.cpu": "2", "limits.memory": "2Gi"},
@@ -381,15 +327,11 @@ fn resource_quota_table() {
         ])
     );
     // Unused resources print 0; quantities print canonically.
-    let quota = json!({"metadata": {"name": "q"}, "status": {"hard": {"requests.memory": "1024Mi", "count/jobs.batch": 5}}});
+    let quota =
+        json!({"metadata": {"name": "q"}, "status": {"hard": {"requests.memory": "1024Mi", "count/jobs.batch": 5}}});
     assert_eq!(
         Value::from(cells(&RESOURCE_QUOTA, &quota)),
-        json!([
-            "q",
-            "count/jobs.batch: 0/5, requests.memory: 0/1Gi",
-            "",
-            "<unknown>"
-        ])
+        json!(["q", "count/jobs.batch: 0/5, requests.memory: 0/1Gi", "", "<unknown>"])
     );
 }
 
@@ -421,60 +363,18 @@ fn persistent_volume_table() {
     let cases = [
         (
             pv("test1", "ReadOnlyMany", "4Gi", "Bound", json!({})),
-            json!([
-                "test1",
-                "4Gi",
-                "ROX",
-                "",
-                "Bound",
-                "default/test",
-                "",
-                "<unset>",
-                "",
-                "<unknown>",
-                "<unset>"
-            ]),
+            json!(["test1", "4Gi", "ROX", "", "Bound", "default/test", "", "<unset>", "", "<unknown>", "<unset>"]),
         ),
         (
             pv("test2", "ReadOnlyMany", "4Gi", "Failed", json!({})),
-            json!([
-                "test2",
-                "4Gi",
-                "ROX",
-                "",
-                "Failed",
-                "default/test",
-                "",
-                "<unset>",
-                "",
-                "<unknown>",
-                "<unset>"
-            ]),
+            json!(["test2", "4Gi", "ROX", "", "Failed", "default/test", "", "<unset>", "", "<unknown>", "<unset>"]),
         ),
         (
             pv("test3", "ReadWriteMany", "10Gi", "Pending", json!({})),
-            json!([
-                "test3",
-                "10Gi",
-                "RWX",
-                "",
-                "Pending",
-                "default/test",
-                "",
-                "<unset>",
-                "",
-                "<unknown>",
-                "<unset>"
-            ]),
+            json!(["test3", "10Gi", "RWX", "", "Pending", "default/test", "", "<unset>", "", "<unknown>", "<unset>"]),
         ),
         (
-            pv(
-                "test4",
-                "ReadWriteOnce",
-                "10Gi",
-                "Pending",
-                json!({"storageClassName": "my-scn"}),
-            ),
+            pv("test4", "ReadWriteOnce", "10Gi", "Pending", json!({"storageClassName": "my-scn"})),
             json!([
                 "test4",
                 "10Gi",
@@ -542,19 +442,7 @@ fn persistent_volume_table() {
         "spec": {"accessModes": ["ReadWriteOncePod", "ReadWriteOnce"], "storageClassName": "ignored"}, "status": {"phase": "Bound", "reason": "Why"}});
     assert_eq!(
         Value::from(cells(&PERSISTENT_VOLUME, &deleting)),
-        json!([
-            "gone",
-            "0",
-            "RWO,RWOP",
-            "",
-            "Terminating",
-            "",
-            "beta",
-            "<unset>",
-            "Why",
-            "<unknown>",
-            "<unset>"
-        ])
+        json!(["gone", "0", "RWO,RWOP", "", "Terminating", "", "beta", "<unset>", "Why", "<unknown>", "<unset>"])
     );
 }
 
@@ -584,38 +472,12 @@ fn persistent_volume_claim_table() {
                 "ReadOnlyMany",
                 "4Gi",
             ),
-            json!([
-                "test1",
-                "Bound",
-                "my-volume",
-                "4Gi",
-                "ROX",
-                "",
-                "<unset>",
-                "<unknown>",
-                "Filesystem"
-            ]),
+            json!(["test1", "Bound", "my-volume", "4Gi", "ROX", "", "<unset>", "<unknown>", "Filesystem"]),
         ),
         // Unbound claims show no capacity or access modes.
         (
-            pvc(
-                "test2",
-                json!({"volumeMode": "Filesystem"}),
-                "Lost",
-                "ReadOnlyMany",
-                "4Gi",
-            ),
-            json!([
-                "test2",
-                "Lost",
-                "",
-                "",
-                "",
-                "",
-                "<unset>",
-                "<unknown>",
-                "Filesystem"
-            ]),
+            pvc("test2", json!({"volumeMode": "Filesystem"}), "Lost", "ReadOnlyMany", "4Gi"),
+            json!(["test2", "Lost", "", "", "", "", "<unset>", "<unknown>", "Filesystem"]),
         ),
         (
             pvc(
@@ -625,17 +487,7 @@ fn persistent_volume_claim_table() {
                 "ReadWriteMany",
                 "10Gi",
             ),
-            json!([
-                "test3",
-                "Pending",
-                "my-volume",
-                "10Gi",
-                "RWX",
-                "",
-                "<unset>",
-                "<unknown>",
-                "Filesystem"
-            ]),
+            json!(["test3", "Pending", "my-volume", "10Gi", "RWX", "", "<unset>", "<unknown>", "Filesystem"]),
         ),
         (
             pvc(
@@ -645,17 +497,7 @@ fn persistent_volume_claim_table() {
                 "ReadWriteOnce",
                 "10Gi",
             ),
-            json!([
-                "test4",
-                "Pending",
-                "my-volume",
-                "10Gi",
-                "RWO",
-                "my-scn",
-                "<unset>",
-                "<unknown>",
-                "Filesystem"
-            ]),
+            json!(["test4", "Pending", "my-volume", "10Gi", "RWO", "my-scn", "<unset>", "<unknown>", "Filesystem"]),
         ),
         (
             pvc(
@@ -665,17 +507,7 @@ fn persistent_volume_claim_table() {
                 "ReadWriteOnce",
                 "10Gi",
             ),
-            json!([
-                "test5",
-                "Pending",
-                "my-volume",
-                "10Gi",
-                "RWO",
-                "my-scn",
-                "<unset>",
-                "<unknown>",
-                "<unset>"
-            ]),
+            json!(["test5", "Pending", "my-volume", "10Gi", "RWO", "my-scn", "<unset>", "<unknown>", "<unset>"]),
         ),
         (
             pvc(
@@ -685,17 +517,7 @@ fn persistent_volume_claim_table() {
                 "ReadWriteOnce",
                 "10Gi",
             ),
-            json!([
-                "test5",
-                "Pending",
-                "my-volume",
-                "10Gi",
-                "RWO",
-                "my-scn",
-                "my-vacn",
-                "<unknown>",
-                "<unset>"
-            ]),
+            json!(["test5", "Pending", "my-volume", "10Gi", "RWO", "my-scn", "my-vacn", "<unknown>", "<unset>"]),
         ),
     ];
     for (obj, expected) in cases {
@@ -707,18 +529,10 @@ fn persistent_volume_claim_table() {
 fn component_status_table() {
     assert_columns(
         &COMPONENT_STATUS,
-        &[
-            "Name|string|name|0",
-            "Status|string||0",
-            "Message|string||0",
-            "Error|string||0",
-        ],
+        &["Name|string|name|0", "Status|string||0", "Message|string||0", "Error|string||0"],
     );
     let cases = [
-        (
-            json!({"metadata": {"name": "cs1"}, "conditions": []}),
-            json!(["cs1", "Unknown", "", ""]),
-        ),
+        (json!({"metadata": {"name": "cs1"}, "conditions": []}), json!(["cs1", "Unknown", "", ""])),
         (
             json!({"metadata": {"name": "cs2"}, "conditions": [{"type": "Healthy", "status": "True", "message": "test message", "error": "test error"}]}),
             json!(["cs2", "Healthy", "test message", "test error"]),

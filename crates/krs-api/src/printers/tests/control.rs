@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 
 use super::super::Printer;
 use super::super::admissionregistration::{
-    ADMISSION_POLICY_BINDING, MUTATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY,
-    WEBHOOK_CONFIGURATION,
+    ADMISSION_POLICY_BINDING, MUTATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY, WEBHOOK_CONFIGURATION,
 };
 use super::super::apiregistration::API_SERVICE;
 use super::super::certificates::{CERTIFICATE_SIGNING_REQUEST, CLUSTER_TRUST_BUNDLE};
@@ -17,10 +16,9 @@ use super::{DAY, MINUTE, ago, almost_now, assert_columns, cells, check, named};
 
 #[test]
 fn role_binding_tables() {
-    for (printer, kind) in [
-        (&ROLE_BINDING as &dyn Printer, "roleBinding"),
-        (&CLUSTER_ROLE_BINDING, "clusterRoleBinding"),
-    ] {
+    for (printer, kind) in
+        [(&ROLE_BINDING as &dyn Printer, "roleBinding"), (&CLUSTER_ROLE_BINDING, "clusterRoleBinding")]
+    {
         assert_columns(
             printer,
             &[
@@ -89,17 +87,12 @@ fn certificate_tables() {
             "Condition|string||0",
         ],
     );
-    let csr = |spec: Value, status: Value| {
-        named("csr", almost_now(), json!({"spec": spec, "status": status}))
-    };
+    let csr = |spec: Value, status: Value| named("csr", almost_now(), json!({"spec": spec, "status": status}));
     let approved = json!({"conditions": [{"type": "Approved"}]});
     check(
         &CERTIFICATE_SIGNING_REQUEST,
         &[
-            (
-                csr(json!({}), json!({})),
-                json!(["csr", "0s", "<none>", "", "<none>", "Pending"]),
-            ),
+            (csr(json!({}), json!({})), json!(["csr", "0s", "<none>", "", "<none>", "Pending"])),
             (
                 csr(json!({"username": "CSR Requestor"}), approved.clone()),
                 json!(["csr", "0s", "<none>", "CSR Requestor", "<none>", "Approved"]),
@@ -109,49 +102,26 @@ fn certificate_tables() {
                     json!({"username": "CSR Requestor", "signerName": "example.com/test-signer", "expirationSeconds": 7 * DAY + 3600}),
                     approved,
                 ),
-                json!([
-                    "csr",
-                    "0s",
-                    "example.com/test-signer",
-                    "CSR Requestor",
-                    "7d1h",
-                    "Approved"
-                ]),
+                json!(["csr", "0s", "example.com/test-signer", "CSR Requestor", "7d1h", "Approved"]),
             ),
             (
                 csr(
                     json!({"username": "CSR Requestor"}),
                     json!({"conditions": [{"type": "Approved"}], "certificate": "Y2VydCBkYXRh"}),
                 ),
-                json!([
-                    "csr",
-                    "0s",
-                    "<none>",
-                    "CSR Requestor",
-                    "<none>",
-                    "Approved,Issued"
-                ]),
+                json!(["csr", "0s", "<none>", "CSR Requestor", "<none>", "Approved,Issued"]),
             ),
             (
-                csr(
-                    json!({"username": "CSR Requestor"}),
-                    json!({"conditions": [{"type": "Denied"}]}),
-                ),
+                csr(json!({"username": "CSR Requestor"}), json!({"conditions": [{"type": "Denied"}]})),
                 json!(["csr", "0s", "<none>", "CSR Requestor", "<none>", "Denied"]),
             ),
             (
-                csr(
-                    json!({}),
-                    json!({"conditions": [{"type": "Approved"}, {"type": "Failed"}]}),
-                ),
+                csr(json!({}), json!({"conditions": [{"type": "Approved"}, {"type": "Failed"}]})),
                 json!(["csr", "0s", "<none>", "", "<none>", "Approved,Failed"]),
             ),
         ],
     );
-    assert_columns(
-        &CLUSTER_TRUST_BUNDLE,
-        &["Name|string|name|0", "SignerName|string||0"],
-    );
+    assert_columns(&CLUSTER_TRUST_BUNDLE, &["Name|string|name|0", "SignerName|string||0"]);
     let bundle = json!({"metadata": {"name": "test-cluster-trust-bundle"}, "spec": {"signerName": "test-signer-name"}});
     assert_eq!(
         Value::from(cells(&CLUSTER_TRUST_BUNDLE, &bundle)),
@@ -161,28 +131,13 @@ fn certificate_tables() {
 
 #[test]
 fn admission_tables() {
-    assert_columns(
-        &WEBHOOK_CONFIGURATION,
-        &["Name|string|name|0", "Webhooks|integer||0", "Age|string||0"],
-    );
-    let hooks = named(
-        "hooks",
-        ago(5 * MINUTE),
-        json!({"webhooks": [{"name": "a"}, {"name": "b"}]}),
-    );
-    assert_eq!(
-        Value::from(cells(&WEBHOOK_CONFIGURATION, &hooks)),
-        json!(["hooks", 2, "5m"])
-    );
+    assert_columns(&WEBHOOK_CONFIGURATION, &["Name|string|name|0", "Webhooks|integer||0", "Age|string||0"]);
+    let hooks = named("hooks", ago(5 * MINUTE), json!({"webhooks": [{"name": "a"}, {"name": "b"}]}));
+    assert_eq!(Value::from(cells(&WEBHOOK_CONFIGURATION, &hooks)), json!(["hooks", 2, "5m"]));
 
     assert_columns(
         &VALIDATING_ADMISSION_POLICY,
-        &[
-            "Name|string|name|0",
-            "Validations|integer||0",
-            "ParamKind|string||0",
-            "Age|string||0",
-        ],
+        &["Name|string|name|0", "Validations|integer||0", "ParamKind|string||0", "Age|string||0"],
     );
     let policy = named(
         "p",
@@ -194,58 +149,31 @@ fn admission_tables() {
         json!(["p", 1, "rules.example.com/v1/ReplicaLimit", "5m"])
     );
     let policy = named("p", ago(5 * MINUTE), json!({"spec": {}}));
-    assert_eq!(
-        Value::from(cells(&VALIDATING_ADMISSION_POLICY, &policy)),
-        json!(["p", 0, "<unset>", "5m"])
-    );
+    assert_eq!(Value::from(cells(&VALIDATING_ADMISSION_POLICY, &policy)), json!(["p", 0, "<unset>", "5m"]));
     assert_columns(
         &MUTATING_ADMISSION_POLICY,
-        &[
-            "Name|string|name|0",
-            "Mutations|integer||0",
-            "ParamKind|string||0",
-            "Age|string||0",
-        ],
+        &["Name|string|name|0", "Mutations|integer||0", "ParamKind|string||0", "Age|string||0"],
     );
 
     assert_columns(
         &ADMISSION_POLICY_BINDING,
-        &[
-            "Name|string|name|0",
-            "PolicyName|string||0",
-            "ParamRef|string||0",
-            "Age|string||0",
-        ],
+        &["Name|string|name|0", "PolicyName|string||0", "ParamRef|string||0", "Age|string||0"],
     );
     let binding = |param: Value| {
-        named(
-            "config",
-            ago(5 * MINUTE),
-            json!({"spec": {"policyName": "test-scale.example.com", "paramRef": param}}),
-        )
+        named("config", ago(5 * MINUTE), json!({"spec": {"policyName": "test-scale.example.com", "paramRef": param}}))
     };
     check(
         &ADMISSION_POLICY_BINDING,
         &[
             (
-                binding(
-                    json!({"name": "test-scale-setting.example.com", "parameterNotFoundAction": "Deny"}),
-                ),
-                json!([
-                    "config",
-                    "test-scale.example.com",
-                    "*/test-scale-setting.example.com",
-                    "5m"
-                ]),
+                binding(json!({"name": "test-scale-setting.example.com", "parameterNotFoundAction": "Deny"})),
+                json!(["config", "test-scale.example.com", "*/test-scale-setting.example.com", "5m"]),
             ),
             (
                 binding(json!({"name": "p", "namespace": "ns"})),
                 json!(["config", "test-scale.example.com", "ns/p", "5m"]),
             ),
-            (
-                binding(Value::Null),
-                json!(["config", "test-scale.example.com", "<unset>", "5m"]),
-            ),
+            (binding(Value::Null), json!(["config", "test-scale.example.com", "<unset>", "5m"])),
             (
                 binding(
                     json!({"selector": {"matchLabels": {"b": "2", "a": "1"}, "matchExpressions": [{"key": "k", "operator": "In", "values": ["x", "y"]}]}}),
@@ -293,27 +221,15 @@ fn flow_control_tables() {
     check(
         &FLOW_SCHEMA,
         &[
-            (
-                all.clone(),
-                json!(["all-matcher", "allee", 2_147_483_647, "ByUser", "0s", "?"]),
-            ),
-            (
-                some.clone(),
-                json!(["some-matcher", "allee", 0, "ByNamespace", "5m", "True"]),
-            ),
-            (
-                exempt.clone(),
-                json!(["exempt", "allee", 0, "<none>", "5m", "?"]),
-            ),
+            (all.clone(), json!(["all-matcher", "allee", 2_147_483_647, "ByUser", "0s", "?"])),
+            (some.clone(), json!(["some-matcher", "allee", 0, "ByNamespace", "5m", "True"])),
+            (exempt.clone(), json!(["exempt", "allee", 0, "<none>", "5m", "?"])),
         ],
     );
     // Lists are ordered by precedence, then name.
     let mut list = vec![&all, &some, &exempt];
     FLOW_SCHEMA.sort(&mut list);
-    let names: Vec<&str> = list
-        .iter()
-        .map(|o| super::super::helpers::name(o))
-        .collect();
+    let names: Vec<&str> = list.iter().map(|o| super::super::helpers::name(o)).collect();
     assert_eq!(names, ["exempt", "some-matcher", "all-matcher"]);
 
     assert_columns(
@@ -332,20 +248,8 @@ fn flow_control_tables() {
         &PRIORITY_LEVEL_CONFIGURATION,
         &[
             (
-                named(
-                    "unlimited",
-                    almost_now(),
-                    json!({"spec": {"type": "Exempt"}}),
-                ),
-                json!([
-                    "unlimited",
-                    "Exempt",
-                    "<none>",
-                    "<none>",
-                    "<none>",
-                    "<none>",
-                    "0s"
-                ]),
+                named("unlimited", almost_now(), json!({"spec": {"type": "Exempt"}})),
+                json!(["unlimited", "Exempt", "<none>", "<none>", "<none>", "<none>", "0s"]),
             ),
             (
                 named(
@@ -353,9 +257,7 @@ fn flow_control_tables() {
                     almost_now(),
                     json!({"spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": 47, "limitResponse": {"type": "Reject"}}}}),
                 ),
-                json!([
-                    "unqueued", "Limited", 47, "<none>", "<none>", "<none>", "0s"
-                ]),
+                json!(["unqueued", "Limited", 47, "<none>", "<none>", "<none>", "0s"]),
             ),
             (
                 named(
@@ -376,20 +278,14 @@ fn resource_tables() {
     check(
         &NAME_AND_AGE,
         &[
-            (
-                named("test-deviceclass", ago(5 * MINUTE), json!({})),
-                json!(["test-deviceclass", "5m"]),
-            ),
+            (named("test-deviceclass", ago(5 * MINUTE), json!({})), json!(["test-deviceclass", "5m"])),
             (
                 json!({"metadata": {"name": "test-resourceclaimtemplate"}}),
                 json!(["test-resourceclaimtemplate", "<unknown>"]),
             ),
         ],
     );
-    assert_columns(
-        &RESOURCE_CLAIM,
-        &["Name|string|name|0", "State|string||0", "Age|string||0"],
-    );
+    assert_columns(&RESOURCE_CLAIM, &["Name|string|name|0", "State|string||0", "Age|string||0"]);
     let spec = json!({"devices": {"requests": [{"name": "deviceRequest", "exactly": {"deviceClassName": "deviceClass", "allocationMode": "ExactCount", "count": 1}}]}});
     check(
         &RESOURCE_CLAIM,
@@ -418,13 +314,7 @@ fn resource_tables() {
     );
     assert_columns(
         &RESOURCE_SLICE,
-        &[
-            "Name|string|name|0",
-            "Node|string||0",
-            "Driver|string||0",
-            "Pool|string||0",
-            "Age|string||0",
-        ],
+        &["Name|string|name|0", "Node|string||0", "Driver|string||0", "Pool|string||0", "Age|string||0"],
     );
     let slice = named(
         "test-resourceslice",
@@ -433,27 +323,13 @@ fn resource_tables() {
     );
     assert_eq!(
         Value::from(cells(&RESOURCE_SLICE, &slice)),
-        json!([
-            "test-resourceslice",
-            "nodeName",
-            "driverName",
-            "poolName",
-            "5m"
-        ])
+        json!(["test-resourceslice", "nodeName", "driverName", "poolName", "5m"])
     );
 }
 
 #[test]
 fn api_service_table() {
-    assert_columns(
-        &API_SERVICE,
-        &[
-            "Name|string|name|0",
-            "Service|string||0",
-            "Available|string||0",
-            "Age|string||0",
-        ],
-    );
+    assert_columns(&API_SERVICE, &["Name|string|name|0", "Service|string||0", "Available|string||0", "Age|string||0"]);
     check(
         &API_SERVICE,
         &[
@@ -472,17 +348,9 @@ fn api_service_table() {
                     json!({"spec": {"service": {"namespace": "kube-system", "name": "metrics-server"}},
                     "status": {"conditions": [{"type": "Available", "status": "False", "reason": "MissingEndpoints"}]}}),
                 ),
-                json!([
-                    "v1beta1.metrics.k8s.io",
-                    "kube-system/metrics-server",
-                    "False (MissingEndpoints)",
-                    "3d"
-                ]),
+                json!(["v1beta1.metrics.k8s.io", "kube-system/metrics-server", "False (MissingEndpoints)", "3d"]),
             ),
-            (
-                named("v1.x", ago(3 * DAY), json!({"spec": {}})),
-                json!(["v1.x", "Local", "Unknown", "3d"]),
-            ),
+            (named("v1.x", ago(3 * DAY), json!({"spec": {}})), json!(["v1.x", "Local", "Unknown", "3d"])),
         ],
     );
 }

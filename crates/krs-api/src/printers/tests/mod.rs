@@ -29,9 +29,7 @@ fn ctx() -> Context {
 
 /// The RFC 3339 time `ms` milliseconds before [`NOW`] (after it when negative).
 fn ago_ms(ms: i64) -> String {
-    let t = now()
-        .checked_sub(SignedDuration::from_millis(ms))
-        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let t = now().checked_sub(SignedDuration::from_millis(ms)).unwrap_or(Timestamp::UNIX_EPOCH);
     t.to_string()
 }
 
@@ -47,11 +45,7 @@ const DAY: i64 = 24 * HOUR;
 /// The cells of one object.
 fn cells(printer: &dyn Printer, obj: &Value) -> Vec<Value> {
     let cells = printer.cells(obj, &ctx());
-    assert_eq!(
-        cells.len(),
-        printer.columns().len(),
-        "one cell per column for {obj}"
-    );
+    assert_eq!(cells.len(), printer.columns().len(), "one cell per column for {obj}");
     cells
 }
 
@@ -62,18 +56,11 @@ fn raw_cells(printer: &dyn Printer, obj: &Value) -> Vec<Value> {
 
 /// Asserts the column definitions; each expected column is "Name|type|format|priority".
 fn assert_columns(printer: &dyn Printer, expected: &[&str]) {
-    let actual: Vec<String> = printer
-        .columns()
-        .iter()
-        .map(|c| format!("{}|{}|{}|{}", c.name, c.kind, c.format, c.priority))
-        .collect();
+    let actual: Vec<String> =
+        printer.columns().iter().map(|c| format!("{}|{}|{}|{}", c.name, c.kind, c.format, c.priority)).collect();
     assert_eq!(actual, expected);
     for c in printer.columns() {
-        assert!(
-            !c.description.is_empty(),
-            "column {} has a description",
-            c.name
-        );
+        assert!(!c.description.is_empty(), "column {} has a description", c.name);
     }
 }
 

@@ -394,21 +394,12 @@ fn pod_status_with_sidecars() {
         "initContainerStatuses": [{"name": "initinvalid"}, {"name": "init1"}, {"name": "sidecar1"}],
         "containerStatuses": [{"name": "containerinvalid"}, {"name": "container1"}],
     }});
-    assert_eq!(
-        Value::from(short(&unknown)),
-        json!(["test4", "0/2", "Init:0/2", "0", "<unknown>"])
-    );
+    assert_eq!(Value::from(short(&unknown)), json!(["test4", "0/2", "Init:0/2", "0", "<unknown>"]));
 }
 
 #[test]
 fn pod_common_waiting_reasons() {
-    for reason in [
-        "CrashLoopBackOff",
-        "ImagePullBackOff",
-        "ErrImagePull",
-        "ContainerCreating",
-        "PodInitializing",
-    ] {
+    for reason in ["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "ContainerCreating", "PodInitializing"] {
         let p = pod(
             "p",
             1,
@@ -416,10 +407,7 @@ fn pod_common_waiting_reasons() {
                 {"restartCount": 5, "state": {"waiting": {"reason": reason}}, "lastState": terminated_ago(5 * MINUTE + 3)},
             ]}),
         );
-        assert_eq!(
-            Value::from(short(&p)),
-            json!(["p", "0/1", reason, "5 (5m3s ago)", "<unknown>"])
-        );
+        assert_eq!(Value::from(short(&p)), json!(["p", "0/1", reason, "5 (5m3s ago)", "<unknown>"]));
     }
     let p = pod(
         "p",
@@ -442,15 +430,8 @@ fn pod_phase_conditions_and_deletion() {
     let success = json!([{"type": "Completed", "status": "True", "reason": "Succeeded", "message": "The pod has completed successfully."}]);
     let failure = json!([{"type": "Completed", "status": "True", "reason": "Failed", "message": "The pod failed."}]);
 
-    let succeeded = pod(
-        "test16",
-        1,
-        json!({"phase": "Succeeded", "containerStatuses": completed}),
-    );
-    assert_eq!(
-        Value::from(short(&succeeded)),
-        json!(["test16", "0/1", "Completed", "0", "<unknown>"])
-    );
+    let succeeded = pod("test16", 1, json!({"phase": "Succeeded", "containerStatuses": completed}));
+    assert_eq!(Value::from(short(&succeeded)), json!(["test16", "0/1", "Completed", "0", "<unknown>"]));
     assert_eq!(POD.conditions(&succeeded), Some(success.clone()));
 
     let failed = pod(
@@ -460,19 +441,13 @@ fn pod_phase_conditions_and_deletion() {
             {"state": {"terminated": {"reason": "Error", "exitCode": 1}}},
         ]}),
     );
-    assert_eq!(
-        Value::from(short(&failed)),
-        json!(["test17", "0/1", "Error", "0", "<unknown>"])
-    );
+    assert_eq!(Value::from(short(&failed)), json!(["test17", "0/1", "Error", "0", "<unknown>"]));
     assert_eq!(POD.conditions(&failed), Some(failure));
 
     // A terminal pod being deleted keeps its status; others are Terminating.
     let cases = [
         (with_meta("test18", "Succeeded", completed), "Completed"),
-        (
-            with_meta("test19", "Running", json!([{"state": running()}])),
-            "Terminating",
-        ),
+        (with_meta("test19", "Running", json!([{"state": running()}])), "Terminating"),
         (with_meta("test20", "Pending", json!([])), "Terminating"),
     ];
     for (pod, status) in cases {
@@ -503,17 +478,7 @@ fn pod_wide_cells() {
     }});
     assert_eq!(
         Value::from(cells(&POD, &p)),
-        json!([
-            "test1",
-            "1/2",
-            "podPhase",
-            "6",
-            "<unknown>",
-            "1.1.1.1",
-            "test1",
-            "node1",
-            "1/3"
-        ])
+        json!(["test1", "1/2", "podPhase", "6", "<unknown>", "1.1.1.1", "test1", "node1", "1/3"])
     );
     let p = pod(
         "test2",
@@ -525,17 +490,7 @@ fn pod_wide_cells() {
     );
     assert_eq!(
         Value::from(cells(&POD, &p)),
-        json!([
-            "test2",
-            "1/2",
-            "ContainerWaitingReason",
-            "6",
-            "<unknown>",
-            "<none>",
-            "<none>",
-            "<none>",
-            "<none>"
-        ])
+        json!(["test2", "1/2", "ContainerWaitingReason", "6", "<unknown>", "<none>", "<none>", "<none>", "<none>"])
     );
 }
 
@@ -543,17 +498,7 @@ fn pod_wide_cells() {
 fn pod_empty_object() {
     assert_eq!(
         Value::from(cells(&POD, &json!({}))),
-        json!([
-            "",
-            "0/0",
-            "",
-            "0",
-            "<unknown>",
-            "<none>",
-            "<none>",
-            "<none>",
-            "<none>"
-        ])
+        json!(["", "0/0", "", "0", "<unknown>", "<none>", "<none>", "<none>", "<none>"])
     );
     let created = json!({"metadata": {"name": "p", "creationTimestamp": ago(3 * MINUTE)}});
     assert_eq!(cells(&POD, &created)[4], json!("3m"));

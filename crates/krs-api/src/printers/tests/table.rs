@@ -3,9 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::super::{
-    DefaultPrinter, IncludeObject, human_duration, printer_for, table_at, translate_timestamp_since,
-};
+use super::super::{DefaultPrinter, IncludeObject, human_duration, printer_for, table_at, translate_timestamp_since};
 use super::{DAY, HOUR, MINUTE, ago, ago_ms, assert_columns, cells, ctx};
 
 const SECOND_NS: i128 = 1_000_000_000;
@@ -67,38 +65,20 @@ fn translate_timestamps() {
 
 #[test]
 fn default_printer_table() {
-    assert_columns(
-        &DefaultPrinter,
-        &["Name|string|name|0", "Created At|date||0"],
-    );
+    assert_columns(&DefaultPrinter, &["Name|string|name|0", "Created At|date||0"]);
     let role = json!({"metadata": {"name": "r", "creationTimestamp": "2025-05-01T10:20:30Z"}});
-    assert_eq!(
-        Value::from(cells(&DefaultPrinter, &role)),
-        json!(["r", "2025-05-01T10:20:30Z"])
-    );
+    assert_eq!(Value::from(cells(&DefaultPrinter, &role)), json!(["r", "2025-05-01T10:20:30Z"]));
     // Other offsets and fractions print in UTC at second precision; a missing time is Go's
     // zero time.
-    let role =
-        json!({"metadata": {"name": "r", "creationTimestamp": "2025-05-01T12:20:30.5+02:00"}});
-    assert_eq!(
-        Value::from(cells(&DefaultPrinter, &role)),
-        json!(["r", "2025-05-01T10:20:30Z"])
-    );
-    assert_eq!(
-        Value::from(cells(&DefaultPrinter, &json!({}))),
-        json!(["", "0001-01-01T00:00:00Z"])
-    );
+    let role = json!({"metadata": {"name": "r", "creationTimestamp": "2025-05-01T12:20:30.5+02:00"}});
+    assert_eq!(Value::from(cells(&DefaultPrinter, &role)), json!(["r", "2025-05-01T10:20:30Z"]));
+    assert_eq!(Value::from(cells(&DefaultPrinter, &json!({}))), json!(["", "0001-01-01T00:00:00Z"]));
 }
 
 #[test]
 fn printers_by_group_and_kind() {
     let first_columns = |group: &str, kind: &str| -> Vec<&'static str> {
-        printer_for(group, kind)
-            .columns()
-            .iter()
-            .take(2)
-            .map(|c| c.name)
-            .collect()
+        printer_for(group, kind).columns().iter().take(2).map(|c| c.name).collect()
     };
     let cases: &[(&str, &str, [&str; 2])] = &[
         ("", "Pod", ["Name", "Ready"]),
@@ -125,116 +105,44 @@ fn printers_by_group_and_kind() {
         ("apps", "ControllerRevision", ["Name", "Controller"]),
         ("batch", "Job", ["Name", "Status"]),
         ("batch", "CronJob", ["Name", "Schedule"]),
-        (
-            "autoscaling",
-            "HorizontalPodAutoscaler",
-            ["Name", "Reference"],
-        ),
+        ("autoscaling", "HorizontalPodAutoscaler", ["Name", "Reference"]),
         ("autoscaling", "Scale", ["Name", "Desired"]),
         ("policy", "PodDisruptionBudget", ["Name", "Min Available"]),
         ("networking.k8s.io", "Ingress", ["Name", "Class"]),
         ("networking.k8s.io", "IngressClass", ["Name", "Controller"]),
-        (
-            "networking.k8s.io",
-            "NetworkPolicy",
-            ["Name", "Pod-Selector"],
-        ),
+        ("networking.k8s.io", "NetworkPolicy", ["Name", "Pod-Selector"]),
         ("networking.k8s.io", "ServiceCIDR", ["Name", "CIDRs"]),
         ("networking.k8s.io", "IPAddress", ["Name", "ParentRef"]),
         ("discovery.k8s.io", "EndpointSlice", ["Name", "AddressType"]),
         ("coordination.k8s.io", "Lease", ["Name", "Holder"]),
-        (
-            "coordination.k8s.io",
-            "LeaseCandidate",
-            ["Name", "LeaseName"],
-        ),
+        ("coordination.k8s.io", "LeaseCandidate", ["Name", "LeaseName"]),
         ("scheduling.k8s.io", "PriorityClass", ["Name", "Value"]),
         ("node.k8s.io", "RuntimeClass", ["Name", "Handler"]),
         ("storage.k8s.io", "StorageClass", ["Name", "Provisioner"]),
         ("storage.k8s.io", "CSIDriver", ["Name", "AttachRequired"]),
         ("storage.k8s.io", "CSINode", ["Name", "Drivers"]),
-        (
-            "storage.k8s.io",
-            "CSIStorageCapacity",
-            ["Name", "Created At"],
-        ),
+        ("storage.k8s.io", "CSIStorageCapacity", ["Name", "Created At"]),
         ("storage.k8s.io", "VolumeAttachment", ["Name", "Attacher"]),
-        (
-            "storage.k8s.io",
-            "VolumeAttributesClass",
-            ["Name", "DriverName"],
-        ),
+        ("storage.k8s.io", "VolumeAttributesClass", ["Name", "DriverName"]),
         ("rbac.authorization.k8s.io", "Role", ["Name", "Created At"]),
-        (
-            "rbac.authorization.k8s.io",
-            "ClusterRole",
-            ["Name", "Created At"],
-        ),
+        ("rbac.authorization.k8s.io", "ClusterRole", ["Name", "Created At"]),
         ("rbac.authorization.k8s.io", "RoleBinding", ["Name", "Role"]),
-        (
-            "rbac.authorization.k8s.io",
-            "ClusterRoleBinding",
-            ["Name", "Role"],
-        ),
-        (
-            "certificates.k8s.io",
-            "CertificateSigningRequest",
-            ["Name", "Age"],
-        ),
-        (
-            "certificates.k8s.io",
-            "ClusterTrustBundle",
-            ["Name", "SignerName"],
-        ),
-        (
-            "admissionregistration.k8s.io",
-            "MutatingWebhookConfiguration",
-            ["Name", "Webhooks"],
-        ),
-        (
-            "admissionregistration.k8s.io",
-            "ValidatingWebhookConfiguration",
-            ["Name", "Webhooks"],
-        ),
-        (
-            "admissionregistration.k8s.io",
-            "ValidatingAdmissionPolicy",
-            ["Name", "Validations"],
-        ),
-        (
-            "admissionregistration.k8s.io",
-            "ValidatingAdmissionPolicyBinding",
-            ["Name", "PolicyName"],
-        ),
-        (
-            "admissionregistration.k8s.io",
-            "MutatingAdmissionPolicy",
-            ["Name", "Mutations"],
-        ),
-        (
-            "admissionregistration.k8s.io",
-            "MutatingAdmissionPolicyBinding",
-            ["Name", "PolicyName"],
-        ),
-        (
-            "flowcontrol.apiserver.k8s.io",
-            "FlowSchema",
-            ["Name", "PriorityLevel"],
-        ),
-        (
-            "flowcontrol.apiserver.k8s.io",
-            "PriorityLevelConfiguration",
-            ["Name", "Type"],
-        ),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding", ["Name", "Role"]),
+        ("certificates.k8s.io", "CertificateSigningRequest", ["Name", "Age"]),
+        ("certificates.k8s.io", "ClusterTrustBundle", ["Name", "SignerName"]),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration", ["Name", "Webhooks"]),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", ["Name", "Webhooks"]),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy", ["Name", "Validations"]),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding", ["Name", "PolicyName"]),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy", ["Name", "Mutations"]),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding", ["Name", "PolicyName"]),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema", ["Name", "PriorityLevel"]),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration", ["Name", "Type"]),
         ("resource.k8s.io", "DeviceClass", ["Name", "Age"]),
         ("resource.k8s.io", "ResourceClaim", ["Name", "State"]),
         ("resource.k8s.io", "ResourceClaimTemplate", ["Name", "Age"]),
         ("resource.k8s.io", "ResourceSlice", ["Name", "Node"]),
-        (
-            "apiextensions.k8s.io",
-            "CustomResourceDefinition",
-            ["Name", "Created At"],
-        ),
+        ("apiextensions.k8s.io", "CustomResourceDefinition", ["Name", "Created At"]),
         ("apiregistration.k8s.io", "APIService", ["Name", "Service"]),
         ("example.com", "Widget", ["Name", "Created At"]),
         ("", "Widget", ["Name", "Created At"]),
@@ -252,13 +160,7 @@ fn table_of_objects() {
         json!({"metadata": {"name": "web"}, "spec": {"containers": [{}]}, "status": {"phase": "Running"}}),
     ];
     let printer = printer_for("", "Pod");
-    let table = table_at(
-        printer,
-        &pods,
-        Some(json!({"resourceVersion": "9"})),
-        IncludeObject::Metadata,
-        &ctx(),
-    );
+    let table = table_at(printer, &pods, Some(json!({"resourceVersion": "9"})), IncludeObject::Metadata, &ctx());
     assert_eq!(table["kind"], "Table");
     assert_eq!(table["apiVersion"], "meta.k8s.io/v1");
     assert_eq!(table["metadata"], json!({"resourceVersion": "9"}));
@@ -307,17 +209,8 @@ fn every_printer_survives_empty_and_malformed_objects() {
     let groups_kinds = [
         (
             "",
-            [
-                "Pod",
-                "PodTemplate",
-                "ReplicationController",
-                "Service",
-                "Endpoints",
-                "Node",
-                "Namespace",
-                "Event",
-            ]
-            .as_slice(),
+            ["Pod", "PodTemplate", "ReplicationController", "Service", "Endpoints", "Node", "Namespace", "Event"]
+                .as_slice(),
         ),
         (
             "",
@@ -331,64 +224,21 @@ fn every_printer_survives_empty_and_malformed_objects() {
                 "ComponentStatus",
             ],
         ),
-        (
-            "apps",
-            &[
-                "Deployment",
-                "ReplicaSet",
-                "StatefulSet",
-                "DaemonSet",
-                "ControllerRevision",
-            ],
-        ),
+        ("apps", &["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "ControllerRevision"]),
         ("batch", &["Job", "CronJob"]),
         ("autoscaling", &["HorizontalPodAutoscaler", "Scale"]),
         ("policy", &["PodDisruptionBudget"]),
-        (
-            "networking.k8s.io",
-            &[
-                "Ingress",
-                "IngressClass",
-                "NetworkPolicy",
-                "ServiceCIDR",
-                "IPAddress",
-            ],
-        ),
+        ("networking.k8s.io", &["Ingress", "IngressClass", "NetworkPolicy", "ServiceCIDR", "IPAddress"]),
         ("discovery.k8s.io", &["EndpointSlice"]),
-        (
-            "storage.k8s.io",
-            &[
-                "StorageClass",
-                "CSIDriver",
-                "CSINode",
-                "VolumeAttachment",
-                "VolumeAttributesClass",
-            ],
-        ),
-        (
-            "rbac.authorization.k8s.io",
-            &["RoleBinding", "ClusterRoleBinding"],
-        ),
-        (
-            "certificates.k8s.io",
-            &["CertificateSigningRequest", "ClusterTrustBundle"],
-        ),
+        ("storage.k8s.io", &["StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass"]),
+        ("rbac.authorization.k8s.io", &["RoleBinding", "ClusterRoleBinding"]),
+        ("certificates.k8s.io", &["CertificateSigningRequest", "ClusterTrustBundle"]),
         (
             "admissionregistration.k8s.io",
-            &[
-                "ValidatingAdmissionPolicy",
-                "ValidatingAdmissionPolicyBinding",
-                "MutatingWebhookConfiguration",
-            ],
+            &["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingWebhookConfiguration"],
         ),
-        (
-            "flowcontrol.apiserver.k8s.io",
-            &["FlowSchema", "PriorityLevelConfiguration"],
-        ),
-        (
-            "resource.k8s.io",
-            &["DeviceClass", "ResourceClaim", "ResourceSlice"],
-        ),
+        ("flowcontrol.apiserver.k8s.io", &["FlowSchema", "PriorityLevelConfiguration"]),
+        ("resource.k8s.io", &["DeviceClass", "ResourceClaim", "ResourceSlice"]),
         ("apiregistration.k8s.io", &["APIService"]),
     ];
     // Fields of the wrong JSON type read as absent.
@@ -400,10 +250,7 @@ fn every_printer_survives_empty_and_malformed_objects() {
             let printer = printer_for(group, kind);
             for obj in [json!({}), json!(null), malformed.clone()] {
                 let n = printer.cells(&obj, &ctx()).len();
-                assert!(
-                    n >= printer.columns().len(),
-                    "{group}/{kind} printed {n} cells"
-                );
+                assert!(n >= printer.columns().len(), "{group}/{kind} printed {n} cells");
             }
         }
     }

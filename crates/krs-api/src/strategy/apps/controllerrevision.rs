@@ -25,27 +25,17 @@ impl Strategy for ControllerRevisionStrategy {
         if rev.data.is_none() {
             errs.push(field::required(&Path::new("data"), "data is mandatory"));
         }
-        errs.append(validate_nonnegative_field(
-            rev.revision,
-            &Path::new("revision"),
-        ));
+        errs.append(validate_nonnegative_field(rev.revision, &Path::new("revision")));
         errs
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(n), Some(o)) = (
-            typed::<ControllerRevision>(new),
-            typed::<ControllerRevision>(old),
-        ) else {
+        let (Some(n), Some(o)) = (typed::<ControllerRevision>(new), typed::<ControllerRevision>(old)) else {
             return ErrorList::new();
         };
         let mut errs = self.validate(new);
         if !semantically_equal(&n.data, &o.data) {
-            errs.push(field::invalid(
-                &Path::new("data"),
-                BadValue::json(&n.data),
-                FIELD_IMMUTABLE_ERROR_MSG,
-            ));
+            errs.push(field::invalid(&Path::new("data"), BadValue::json(&n.data), FIELD_IMMUTABLE_ERROR_MSG));
         }
         errs
     }

@@ -3,22 +3,20 @@
 //! template generation upstream keeps in the `deprecated.daemonset.template.generation`
 //! annotation of apps/v1 objects.
 
-use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet,
-};
+use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use krs_apimachinery::validation::{BadValue, ErrorList, Path, field, validate_nonnegative_field};
 use krs_kinds::Object;
 
 use super::{
-    int_or_percent_value, int_or_string_value, nonnegative_counters, not_more_than_100_percent,
-    selector_or_nil, validate_collision_count, validate_controller_selector,
-    validate_immutable_selector, validate_positive_int_or_percent,
+    int_or_percent_value, int_or_string_value, nonnegative_counters, not_more_than_100_percent, selector_or_nil,
+    validate_collision_count, validate_controller_selector, validate_immutable_selector,
+    validate_positive_int_or_percent,
 };
 use crate::strategy::core::podspec::semantic::semantically_equal;
 use crate::strategy::core::podspec::{
-    drop_disabled_pod_spec_fields, set_defaults_pod_template_spec,
-    validate_pod_template_spec_for_owner, warnings_for_pod_template,
+    drop_disabled_pod_spec_fields, set_defaults_pod_template_spec, validate_pod_template_spec_for_owner,
+    warnings_for_pod_template,
 };
 use crate::strategy::{Strategy, typed, typed_mut};
 
@@ -44,10 +42,7 @@ fn set_template_generation(ds: &mut DaemonSet, generation: i64) {
     ds.metadata
         .annotations
         .get_or_insert_with(Default::default)
-        .insert(
-            TEMPLATE_GENERATION_ANNOTATION.to_owned(),
-            generation.to_string(),
-        );
+        .insert(TEMPLATE_GENERATION_ANNOTATION.to_owned(), generation.to_string());
 }
 
 impl Strategy for DaemonSetStrategy {
@@ -87,21 +82,13 @@ impl Strategy for DaemonSetStrategy {
         let Some(new) = typed_mut::<DaemonSet>(new) else {
             return;
         };
-        let old_template = old
-            .spec
-            .as_ref()
-            .map(|s| s.template.clone())
-            .unwrap_or_default();
+        let old_template = old.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
         if let Some(spec) = new.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
             drop_disabled_pod_spec_fields(spec, old_template.spec.as_ref());
         }
         // Clients may not set the template generation; it counts template changes.
         let mut generation = template_generation(&old);
-        let new_template = new
-            .spec
-            .as_ref()
-            .map(|s| s.template.clone())
-            .unwrap_or_default();
+        let new_template = new.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
         if !semantically_equal(&new_template, &old_template) {
             generation += 1;
         }
@@ -124,10 +111,7 @@ impl Strategy for DaemonSetStrategy {
         };
         let spec = new.spec.clone().unwrap_or_default();
         let mut errs = validate_spec(&spec, &Path::new("spec"));
-        errs.append(validate_immutable_selector(
-            &spec.selector,
-            &old.spec.clone().unwrap_or_default().selector,
-        ));
+        errs.append(validate_immutable_selector(&spec.selector, &old.spec.clone().unwrap_or_default().selector));
         errs
     }
 
@@ -140,9 +124,7 @@ impl Strategy for DaemonSetStrategy {
 
     fn warnings_on_update(&self, new: &dyn Object, old: &dyn Object) -> Vec<String> {
         match (typed::<DaemonSet>(new), typed::<DaemonSet>(old)) {
-            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => {
-                self.warnings_on_create(n)
-            }
+            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => self.warnings_on_create(n),
             _ => Vec::new(),
         }
     }
@@ -154,42 +136,21 @@ impl Strategy for DaemonSetStrategy {
         let s = new.status.clone().unwrap_or_default();
         let mut errs = nonnegative_counters(
             &[
-                (
-                    i64::from(s.current_number_scheduled),
-                    "currentNumberScheduled",
-                ),
+                (i64::from(s.current_number_scheduled), "currentNumberScheduled"),
                 (i64::from(s.number_misscheduled), "numberMisscheduled"),
-                (
-                    i64::from(s.desired_number_scheduled),
-                    "desiredNumberScheduled",
-                ),
+                (i64::from(s.desired_number_scheduled), "desiredNumberScheduled"),
                 (i64::from(s.number_ready), "numberReady"),
                 (s.observed_generation.unwrap_or(0), "observedGeneration"),
-                (
-                    i64::from(s.updated_number_scheduled.unwrap_or(0)),
-                    "updatedNumberScheduled",
-                ),
-                (
-                    i64::from(s.number_available.unwrap_or(0)),
-                    "numberAvailable",
-                ),
-                (
-                    i64::from(s.number_unavailable.unwrap_or(0)),
-                    "numberUnavailable",
-                ),
+                (i64::from(s.updated_number_scheduled.unwrap_or(0)), "updatedNumberScheduled"),
+                (i64::from(s.number_available.unwrap_or(0)), "numberAvailable"),
+                (i64::from(s.number_unavailable.unwrap_or(0)), "numberUnavailable"),
             ],
             &Path::new("status"),
         );
         if let Some(c) = s.collision_count {
-            errs.append(validate_nonnegative_field(
-                i64::from(c),
-                &Path::new("status").child("collisionCount"),
-            ));
+            errs.append(validate_nonnegative_field(i64::from(c), &Path::new("status").child("collisionCount")));
         }
-        errs.append(validate_collision_count(
-            s.collision_count,
-            old.status.as_ref().and_then(|s| s.collision_count),
-        ));
+        errs.append(validate_collision_count(s.collision_count, old.status.as_ref().and_then(|s| s.collision_count)));
         errs
     }
 }
@@ -197,15 +158,10 @@ impl Strategy for DaemonSetStrategy {
 /// `ValidateDaemonSetSpec`.
 fn validate_spec(spec: &DaemonSetSpec, path: &Path) -> ErrorList {
     let selector = selector_or_nil(&spec.selector);
-    let (mut errs, parsed) =
-        validate_controller_selector(selector, "daemonset", false, &path.child("selector"));
+    let (mut errs, parsed) = validate_controller_selector(selector, "daemonset", false, &path.child("selector"));
     let template_path = path.child("template");
     // Unlike the other controllers, a DaemonSet's template must match even an empty selector.
-    let labels = spec
-        .template
-        .metadata
-        .as_ref()
-        .and_then(|m| m.labels.clone());
+    let labels = spec.template.metadata.as_ref().and_then(|m| m.labels.clone());
     if let Some(sel) = &parsed
         && !sel.matches(&labels.clone().unwrap_or_default())
     {
@@ -216,12 +172,7 @@ fn validate_spec(spec: &DaemonSetSpec, path: &Path) -> ErrorList {
         ));
     }
     // The label check is done above, so the shared template check is told not to repeat it.
-    errs.append(validate_pod_template_spec_for_owner(
-        &spec.template,
-        None,
-        "DaemonSet",
-        &template_path,
-    ));
+    errs.append(validate_pod_template_spec_for_owner(&spec.template, None, "DaemonSet", &template_path));
     errs.append(validate_nonnegative_field(
         i64::from(spec.min_ready_seconds.unwrap_or(0)),
         &path.child("minReadySeconds"),
@@ -231,10 +182,7 @@ fn validate_spec(spec: &DaemonSetSpec, path: &Path) -> ErrorList {
         &path.child("updateStrategy"),
     ));
     if let Some(limit) = spec.revision_history_limit {
-        errs.append(validate_nonnegative_field(
-            i64::from(limit),
-            &path.child("revisionHistoryLimit"),
-        ));
+        errs.append(validate_nonnegative_field(i64::from(limit), &path.child("revisionHistoryLimit")));
     }
     errs
 }
@@ -247,11 +195,7 @@ fn validate_update_strategy(strategy: &DaemonSetUpdateStrategy, path: &Path) -> 
             None => ErrorList::from(field::required(&path.child("rollingUpdate"), "")),
             Some(r) => validate_rolling_update(r, &path.child("rollingUpdate")),
         },
-        _ => ErrorList::from(field::not_supported(
-            path,
-            BadValue::json(strategy),
-            &["RollingUpdate", "OnDelete"],
-        )),
+        _ => ErrorList::from(field::not_supported(path, BadValue::json(strategy), &["RollingUpdate", "OnDelete"])),
     }
 }
 
@@ -261,14 +205,8 @@ fn validate_rolling_update(r: &RollingUpdateDaemonSet, path: &Path) -> ErrorList
     let unavailable = r.max_unavailable.as_ref().unwrap_or(&zero);
     let surge = r.max_surge.as_ref().unwrap_or(&zero);
     let mut errs = validate_positive_int_or_percent(unavailable, &path.child("maxUnavailable"));
-    errs.append(validate_positive_int_or_percent(
-        surge,
-        &path.child("maxSurge"),
-    ));
-    errs.append(not_more_than_100_percent(
-        unavailable,
-        &path.child("maxUnavailable"),
-    ));
+    errs.append(validate_positive_int_or_percent(surge, &path.child("maxSurge")));
+    errs.append(not_more_than_100_percent(unavailable, &path.child("maxUnavailable")));
     errs.append(not_more_than_100_percent(surge, &path.child("maxSurge")));
     let has_unavailable = int_or_percent_value(unavailable) != 0;
     let has_surge = int_or_percent_value(surge) != 0;
@@ -279,10 +217,7 @@ fn validate_rolling_update(r: &RollingUpdateDaemonSet, path: &Path) -> ErrorList
             "may not be set when maxUnavailable is non-zero",
         ));
     } else if !has_unavailable && !has_surge {
-        errs.push(field::required(
-            &path.child("maxUnavailable"),
-            "cannot be 0 when maxSurge is 0",
-        ));
+        errs.push(field::required(&path.child("maxUnavailable"), "cannot be 0 when maxSurge is 0"));
     }
     errs
 }

@@ -11,14 +11,14 @@ use krs_apimachinery::validation::{BadValue, ErrorList, Path, field, validate_no
 use krs_kinds::Object;
 
 use super::{
-    int_or_percent_value, int_or_string_value, nonnegative_counters, not_more_than_100_percent,
-    selector_matches, selector_or_nil, validate_collision_count, validate_controller_selector,
-    validate_immutable_selector, validate_positive_int_or_percent,
+    int_or_percent_value, int_or_string_value, nonnegative_counters, not_more_than_100_percent, selector_matches,
+    selector_or_nil, validate_collision_count, validate_controller_selector, validate_immutable_selector,
+    validate_positive_int_or_percent,
 };
 use crate::strategy::core::podspec::semantic::semantically_equal;
 use crate::strategy::core::podspec::{
-    drop_disabled_pod_spec_fields, set_defaults_pod_template_spec,
-    validate_pod_template_spec_for_owner, warnings_for_pod_template,
+    drop_disabled_pod_spec_fields, set_defaults_pod_template_spec, validate_pod_template_spec_for_owner,
+    warnings_for_pod_template,
 };
 use crate::strategy::{Strategy, typed, typed_mut};
 
@@ -41,12 +41,8 @@ impl Strategy for DeploymentStrategy {
         }
         if strategy.type_.as_deref() == Some("RollingUpdate") {
             let rolling = strategy.rolling_update.get_or_insert_with(Default::default);
-            rolling
-                .max_unavailable
-                .get_or_insert_with(|| IntOrString::String("25%".to_owned()));
-            rolling
-                .max_surge
-                .get_or_insert_with(|| IntOrString::String("25%".to_owned()));
+            rolling.max_unavailable.get_or_insert_with(|| IntOrString::String("25%".to_owned()));
+            rolling.max_surge.get_or_insert_with(|| IntOrString::String("25%".to_owned()));
         }
         spec.revision_history_limit.get_or_insert(10);
         spec.progress_deadline_seconds.get_or_insert(600);
@@ -54,9 +50,8 @@ impl Strategy for DeploymentStrategy {
     }
 
     fn prepare_for_create(&self, obj: &mut dyn Object) {
-        if let Some(spec) = typed_mut::<Deployment>(obj)
-            .and_then(|d| d.spec.as_mut())
-            .and_then(|s| s.template.spec.as_mut())
+        if let Some(spec) =
+            typed_mut::<Deployment>(obj).and_then(|d| d.spec.as_mut()).and_then(|s| s.template.spec.as_mut())
         {
             drop_disabled_pod_spec_fields(spec, None);
         }
@@ -93,10 +88,7 @@ impl Strategy for DeploymentStrategy {
         let spec = new.spec.clone().unwrap_or_default();
         let old_spec = old.spec.clone().unwrap_or_default();
         let mut errs = validate_spec(&spec, &Path::new("spec"));
-        errs.append(validate_immutable_selector(
-            &spec.selector,
-            &old_spec.selector,
-        ));
+        errs.append(validate_immutable_selector(&spec.selector, &old_spec.selector));
         errs
     }
 
@@ -109,9 +101,7 @@ impl Strategy for DeploymentStrategy {
 
     fn warnings_on_update(&self, new: &dyn Object, old: &dyn Object) -> Vec<String> {
         match (typed::<Deployment>(new), typed::<Deployment>(old)) {
-            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => {
-                self.warnings_on_create(n)
-            }
+            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => self.warnings_on_create(n),
             _ => Vec::new(),
         }
     }
@@ -128,33 +118,21 @@ impl Strategy for DeploymentStrategy {
         let available = status.available_replicas.unwrap_or(0);
         let mut errs = nonnegative_counters(
             &[
-                (
-                    status.observed_generation.unwrap_or(0),
-                    "observedGeneration",
-                ),
+                (status.observed_generation.unwrap_or(0), "observedGeneration"),
                 (i64::from(replicas), "replicas"),
                 (i64::from(updated), "updatedReplicas"),
                 (i64::from(ready), "readyReplicas"),
                 (i64::from(available), "availableReplicas"),
-                (
-                    i64::from(status.unavailable_replicas.unwrap_or(0)),
-                    "unavailableReplicas",
-                ),
+                (i64::from(status.unavailable_replicas.unwrap_or(0)), "unavailableReplicas"),
             ],
             &path,
         );
         if let Some(count) = status.collision_count {
-            errs.append(validate_nonnegative_field(
-                i64::from(count),
-                &path.child("collisionCount"),
-            ));
+            errs.append(validate_nonnegative_field(i64::from(count), &path.child("collisionCount")));
         }
         const MSG: &str = "cannot be greater than status.replicas";
-        for (value, name) in [
-            (updated, "updatedReplicas"),
-            (ready, "readyReplicas"),
-            (available, "availableReplicas"),
-        ] {
+        for (value, name) in [(updated, "updatedReplicas"), (ready, "readyReplicas"), (available, "availableReplicas")]
+        {
             if value > replicas {
                 errs.push(field::invalid(&path.child(name), value, MSG));
             }
@@ -176,27 +154,15 @@ impl Strategy for DeploymentStrategy {
 
 /// `ValidateDeploymentSpec`.
 fn validate_spec(spec: &DeploymentSpec, path: &Path) -> ErrorList {
-    let mut errs = validate_nonnegative_field(
-        i64::from(spec.replicas.unwrap_or(0)),
-        &path.child("replicas"),
-    );
+    let mut errs = validate_nonnegative_field(i64::from(spec.replicas.unwrap_or(0)), &path.child("replicas"));
     let selector = selector_or_nil(&spec.selector);
-    let (selector_errs, parsed) =
-        validate_controller_selector(selector, "deployment", true, &path.child("selector"));
+    let (selector_errs, parsed) = validate_controller_selector(selector, "deployment", true, &path.child("selector"));
     errs.append(selector_errs);
     let template_path = path.child("template");
     match parsed {
-        None => errs.push(field::invalid(
-            &path.child("selector"),
-            BadValue::json(&selector),
-            "invalid label selector",
-        )),
+        None => errs.push(field::invalid(&path.child("selector"), BadValue::json(&selector), "invalid label selector")),
         Some(sel) => {
-            let labels = spec
-                .template
-                .metadata
-                .as_ref()
-                .and_then(|m| m.labels.as_ref());
+            let labels = spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref());
             errs.append(validate_pod_template_spec_for_owner(
                 &spec.template,
                 selector_matches(&sel, labels),
@@ -205,26 +171,14 @@ fn validate_spec(spec: &DeploymentSpec, path: &Path) -> ErrorList {
             ));
         }
     }
-    errs.append(validate_strategy(
-        &spec.strategy.clone().unwrap_or_default(),
-        &path.child("strategy"),
-    ));
+    errs.append(validate_strategy(&spec.strategy.clone().unwrap_or_default(), &path.child("strategy")));
     let min_ready = spec.min_ready_seconds.unwrap_or(0);
-    errs.append(validate_nonnegative_field(
-        i64::from(min_ready),
-        &path.child("minReadySeconds"),
-    ));
+    errs.append(validate_nonnegative_field(i64::from(min_ready), &path.child("minReadySeconds")));
     if let Some(limit) = spec.revision_history_limit {
-        errs.append(validate_nonnegative_field(
-            i64::from(limit),
-            &path.child("revisionHistoryLimit"),
-        ));
+        errs.append(validate_nonnegative_field(i64::from(limit), &path.child("revisionHistoryLimit")));
     }
     if let Some(deadline) = spec.progress_deadline_seconds {
-        errs.append(validate_nonnegative_field(
-            i64::from(deadline),
-            &path.child("progressDeadlineSeconds"),
-        ));
+        errs.append(validate_nonnegative_field(i64::from(deadline), &path.child("progressDeadlineSeconds")));
         if deadline <= min_ready {
             errs.push(field::invalid(
                 &path.child("progressDeadlineSeconds"),
@@ -249,17 +203,12 @@ fn validate_strategy(strategy: &RolloutStrategy, path: &Path) -> ErrorList {
             }
         }
         "RollingUpdate" => match &strategy.rolling_update {
-            None => errs.push(field::required(
-                &path.child("rollingUpdate"),
-                "this should be defaulted and never be nil",
-            )),
+            None => {
+                errs.push(field::required(&path.child("rollingUpdate"), "this should be defaulted and never be nil"))
+            }
             Some(r) => errs.append(validate_rolling_update(r, &path.child("rollingUpdate"))),
         },
-        _ => errs.push(field::not_supported(
-            path,
-            BadValue::json(strategy),
-            &["Recreate", "RollingUpdate"],
-        )),
+        _ => errs.push(field::not_supported(path, BadValue::json(strategy), &["Recreate", "RollingUpdate"])),
     }
     errs
 }
@@ -270,10 +219,7 @@ fn validate_rolling_update(r: &RollingUpdateDeployment, path: &Path) -> ErrorLis
     let unavailable = r.max_unavailable.as_ref().unwrap_or(&zero);
     let surge = r.max_surge.as_ref().unwrap_or(&zero);
     let mut errs = validate_positive_int_or_percent(unavailable, &path.child("maxUnavailable"));
-    errs.append(validate_positive_int_or_percent(
-        surge,
-        &path.child("maxSurge"),
-    ));
+    errs.append(validate_positive_int_or_percent(surge, &path.child("maxSurge")));
     if int_or_percent_value(unavailable) == 0 && int_or_percent_value(surge) == 0 {
         errs.push(field::invalid(
             &path.child("maxUnavailable"),
@@ -281,9 +227,6 @@ fn validate_rolling_update(r: &RollingUpdateDeployment, path: &Path) -> ErrorLis
             "may not be 0 when `maxSurge` is 0",
         ));
     }
-    errs.append(not_more_than_100_percent(
-        unavailable,
-        &path.child("maxUnavailable"),
-    ));
+    errs.append(not_more_than_100_percent(unavailable, &path.child("maxUnavailable")));
     errs
 }

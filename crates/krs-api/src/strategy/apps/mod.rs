@@ -22,8 +22,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use krs_apimachinery::labels::Selector;
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, LabelSelectorValidationOptions, Path, field,
-    is_valid_percent, validate_label_selector, validate_nonnegative_field,
+    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, LabelSelectorValidationOptions, Path, field, is_valid_percent,
+    validate_label_selector, validate_nonnegative_field,
 };
 
 use super::core::podspec::semantic::semantically_equal;
@@ -49,19 +49,11 @@ pub(crate) fn validate_controller_selector(
         None if required => errs.push(field::required(path, "")),
         None => {}
         Some(sel) => {
-            errs.append(validate_label_selector(
-                Some(sel),
-                LabelSelectorValidationOptions::default(),
-                path,
-            ));
+            errs.append(validate_label_selector(Some(sel), LabelSelectorValidationOptions::default(), path));
             let empty = sel.match_labels.as_ref().is_none_or(|m| m.is_empty())
                 && sel.match_expressions.as_ref().is_none_or(|e| e.is_empty());
             if empty {
-                errs.push(field::invalid(
-                    path,
-                    BadValue::json(sel),
-                    format!("empty selector is invalid for {kind}"),
-                ));
+                errs.push(field::invalid(path, BadValue::json(sel), format!("empty selector is invalid for {kind}")));
             }
         }
     }
@@ -103,19 +95,16 @@ pub(crate) fn int_or_string_value(v: &IntOrString) -> BadValue {
 /// A non-negative integer or a percentage (`ValidatePositiveIntOrPercent`).
 pub(crate) fn validate_positive_int_or_percent(v: &IntOrString, path: &Path) -> ErrorList {
     match v {
-        IntOrString::String(s) => is_valid_percent(s)
-            .into_iter()
-            .map(|msg| field::invalid(path, int_or_string_value(v), msg))
-            .collect(),
+        IntOrString::String(s) => {
+            is_valid_percent(s).into_iter().map(|msg| field::invalid(path, int_or_string_value(v), msg)).collect()
+        }
         IntOrString::Int(i) => validate_nonnegative_field(i64::from(*i), path),
     }
 }
 
 fn percent_value(v: &IntOrString) -> Option<i64> {
     match v {
-        IntOrString::String(s) if is_valid_percent(s).is_empty() => {
-            s.strip_suffix('%').and_then(|n| n.parse().ok())
-        }
+        IntOrString::String(s) if is_valid_percent(s).is_empty() => s.strip_suffix('%').and_then(|n| n.parse().ok()),
         _ => None,
     }
 }
@@ -132,11 +121,9 @@ pub(crate) fn int_or_percent_value(v: &IntOrString) -> i64 {
 /// A percentage may not exceed 100% (`IsNotMoreThan100Percent`).
 pub(crate) fn not_more_than_100_percent(v: &IntOrString, path: &Path) -> ErrorList {
     match percent_value(v) {
-        Some(p) if p > 100 => ErrorList::from(field::invalid(
-            path,
-            int_or_string_value(v),
-            "must not be greater than 100%",
-        )),
+        Some(p) if p > 100 => {
+            ErrorList::from(field::invalid(path, int_or_string_value(v), "must not be greater than 100%"))
+        }
         _ => ErrorList::new(),
     }
 }

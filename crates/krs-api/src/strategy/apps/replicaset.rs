@@ -6,12 +6,11 @@ use krs_apimachinery::validation::{BadValue, ErrorList, Path, field, validate_no
 use krs_kinds::Object;
 
 use super::{
-    nonnegative_counters, selector_matches, selector_or_nil, validate_controller_selector,
-    validate_immutable_selector,
+    nonnegative_counters, selector_matches, selector_or_nil, validate_controller_selector, validate_immutable_selector,
 };
 use crate::strategy::core::podspec::{
-    drop_disabled_pod_spec_fields, set_defaults_pod_template_spec,
-    validate_pod_template_spec_for_owner, warnings_for_pod_template,
+    drop_disabled_pod_spec_fields, set_defaults_pod_template_spec, validate_pod_template_spec_for_owner,
+    warnings_for_pod_template,
 };
 use crate::strategy::{FieldLabel, Strategy, typed, typed_mut};
 
@@ -71,10 +70,7 @@ impl Strategy for ReplicaSetStrategy {
         };
         let spec = new.spec.clone().unwrap_or_default();
         let mut errs = validate_spec(&spec, &Path::new("spec"));
-        errs.append(validate_immutable_selector(
-            &spec.selector,
-            &old.spec.clone().unwrap_or_default().selector,
-        ));
+        errs.append(validate_immutable_selector(&spec.selector, &old.spec.clone().unwrap_or_default().selector));
         errs
     }
 
@@ -88,9 +84,7 @@ impl Strategy for ReplicaSetStrategy {
 
     fn warnings_on_update(&self, new: &dyn Object, old: &dyn Object) -> Vec<String> {
         match (typed::<ReplicaSet>(new), typed::<ReplicaSet>(old)) {
-            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => {
-                self.warnings_on_create(n)
-            }
+            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => self.warnings_on_create(n),
             _ => Vec::new(),
         }
     }
@@ -115,19 +109,14 @@ impl Strategy for ReplicaSetStrategy {
                 (i64::from(fully), "fullyLabeledReplicas"),
                 (i64::from(ready), "readyReplicas"),
                 (i64::from(available), "availableReplicas"),
-                (
-                    status.observed_generation.unwrap_or(0),
-                    "observedGeneration",
-                ),
+                (status.observed_generation.unwrap_or(0), "observedGeneration"),
             ],
             &path,
         );
         const MSG: &str = "cannot be greater than status.replicas";
-        for (value, name) in [
-            (fully, "fullyLabeledReplicas"),
-            (ready, "readyReplicas"),
-            (available, "availableReplicas"),
-        ] {
+        for (value, name) in
+            [(fully, "fullyLabeledReplicas"), (ready, "readyReplicas"), (available, "availableReplicas")]
+        {
             if value > replicas {
                 errs.push(field::invalid(&path.child(name), value, MSG));
             }
@@ -145,26 +134,20 @@ impl Strategy for ReplicaSetStrategy {
 
 /// `ValidateReplicaSetSpec`.
 fn validate_spec(spec: &ReplicaSetSpec, path: &Path) -> ErrorList {
-    let mut errs = validate_nonnegative_field(
-        i64::from(spec.replicas.unwrap_or(0)),
-        &path.child("replicas"),
-    );
+    let mut errs = validate_nonnegative_field(i64::from(spec.replicas.unwrap_or(0)), &path.child("replicas"));
     errs.append(validate_nonnegative_field(
         i64::from(spec.min_ready_seconds.unwrap_or(0)),
         &path.child("minReadySeconds"),
     ));
     let selector = selector_or_nil(&spec.selector);
     // Upstream words the empty-selector error of ReplicaSets as it does for Deployments.
-    let (selector_errs, parsed) =
-        validate_controller_selector(selector, "deployment", true, &path.child("selector"));
+    let (selector_errs, parsed) = validate_controller_selector(selector, "deployment", true, &path.child("selector"));
     errs.append(selector_errs);
     let template_path = path.child("template");
     match (parsed, &spec.template) {
-        (None, _) => errs.push(field::invalid(
-            &path.child("selector"),
-            BadValue::json(&selector),
-            "invalid label selector",
-        )),
+        (None, _) => {
+            errs.push(field::invalid(&path.child("selector"), BadValue::json(&selector), "invalid label selector"))
+        }
         (Some(_), None) => errs.push(field::required(&template_path, "")),
         (Some(sel), Some(template)) => {
             let labels = template.metadata.as_ref().and_then(|m| m.labels.as_ref());

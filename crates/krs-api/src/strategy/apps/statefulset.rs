@@ -11,9 +11,8 @@ use krs_apimachinery::validation::{
 use krs_kinds::Object;
 
 use super::{
-    int_or_percent_value, int_or_string_value, not_more_than_100_percent, selector_matches,
-    selector_or_nil, validate_collision_count, validate_controller_selector,
-    validate_positive_int_or_percent,
+    int_or_percent_value, int_or_string_value, not_more_than_100_percent, selector_matches, selector_or_nil,
+    validate_collision_count, validate_controller_selector, validate_positive_int_or_percent,
 };
 use crate::strategy::core::podspec::semantic::semantically_equal;
 use crate::strategy::core::podspec::{
@@ -34,12 +33,7 @@ impl Strategy for StatefulSetStrategy {
             return;
         };
         let spec = sts.spec.get_or_insert_with(Default::default);
-        if spec
-            .pod_management_policy
-            .as_deref()
-            .unwrap_or_default()
-            .is_empty()
-        {
+        if spec.pod_management_policy.as_deref().unwrap_or_default().is_empty() {
             spec.pod_management_policy = Some("OrderedReady".to_owned());
         }
         let strategy = spec.update_strategy.get_or_insert_with(Default::default);
@@ -52,9 +46,7 @@ impl Strategy for StatefulSetStrategy {
         {
             rolling.partition.get_or_insert(0);
         }
-        let retention = spec
-            .persistent_volume_claim_retention_policy
-            .get_or_insert_with(Default::default);
+        let retention = spec.persistent_volume_claim_retention_policy.get_or_insert_with(Default::default);
         for policy in [&mut retention.when_deleted, &mut retention.when_scaled] {
             if policy.as_deref().unwrap_or_default().is_empty() {
                 *policy = Some("Retain".to_owned());
@@ -65,19 +57,11 @@ impl Strategy for StatefulSetStrategy {
         set_defaults_pod_template_spec(&mut spec.template);
         for claim in spec.volume_claim_templates.iter_mut().flatten() {
             let claim_spec = claim.spec.get_or_insert_with(Default::default);
-            if claim_spec
-                .volume_mode
-                .as_deref()
-                .unwrap_or_default()
-                .is_empty()
-            {
+            if claim_spec.volume_mode.as_deref().unwrap_or_default().is_empty() {
                 claim_spec.volume_mode = Some("Filesystem".to_owned());
             }
             if let Some(resources) = &mut claim_spec.resources {
-                for list in [&mut resources.limits, &mut resources.requests]
-                    .into_iter()
-                    .flatten()
-                {
+                for list in [&mut resources.limits, &mut resources.requests].into_iter().flatten() {
                     round_up_resource_list(list);
                 }
             }
@@ -93,11 +77,7 @@ impl Strategy for StatefulSetStrategy {
             return;
         };
         // maxUnavailable belongs to the MaxUnavailableStatefulSet feature, alpha in 1.34.
-        if let Some(rolling) = spec
-            .update_strategy
-            .as_mut()
-            .and_then(|u| u.rolling_update.as_mut())
-        {
+        if let Some(rolling) = spec.update_strategy.as_mut().and_then(|u| u.rolling_update.as_mut()) {
             rolling.max_unavailable = None;
         }
         if let Some(pod_spec) = &mut spec.template.spec {
@@ -118,10 +98,7 @@ impl Strategy for StatefulSetStrategy {
             .and_then(|u| u.rolling_update.as_ref())
             .is_some_and(|r| r.max_unavailable.is_some());
         if !old_had_max_unavailable
-            && let Some(rolling) = spec
-                .update_strategy
-                .as_mut()
-                .and_then(|u| u.rolling_update.as_mut())
+            && let Some(rolling) = spec.update_strategy.as_mut().and_then(|u| u.rolling_update.as_mut())
         {
             rolling.max_unavailable = None;
         }
@@ -150,8 +127,7 @@ impl Strategy for StatefulSetStrategy {
         unchanged.min_ready_seconds = old_spec.min_ready_seconds;
         unchanged.ordinals = old_spec.ordinals.clone();
         unchanged.revision_history_limit = old_spec.revision_history_limit;
-        unchanged.persistent_volume_claim_retention_policy =
-            old_spec.persistent_volume_claim_retention_policy.clone();
+        unchanged.persistent_volume_claim_retention_policy = old_spec.persistent_volume_claim_retention_policy.clone();
         if !semantically_equal(&unchanged, &old_spec) {
             errs.push(field::forbidden(
                 &Path::new("spec"),
@@ -170,9 +146,7 @@ impl Strategy for StatefulSetStrategy {
 
     fn warnings_on_update(&self, new: &dyn Object, old: &dyn Object) -> Vec<String> {
         match (typed::<StatefulSet>(new), typed::<StatefulSet>(old)) {
-            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => {
-                self.warnings_on_create(n)
-            }
+            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => self.warnings_on_create(n),
             _ => Vec::new(),
         }
     }
@@ -203,16 +177,10 @@ impl Strategy for StatefulSetStrategy {
             &path,
         );
         if let Some(g) = status.observed_generation {
-            errs.append(validate_nonnegative_field(
-                g,
-                &path.child("observedGeneration"),
-            ));
+            errs.append(validate_nonnegative_field(g, &path.child("observedGeneration")));
         }
         if let Some(c) = status.collision_count {
-            errs.append(validate_nonnegative_field(
-                i64::from(c),
-                &path.child("collisionCount"),
-            ));
+            errs.append(validate_nonnegative_field(i64::from(c), &path.child("collisionCount")));
         }
         const MSG: &str = "cannot be greater than status.replicas";
         for (value, name) in [
@@ -246,11 +214,9 @@ fn validate_spec(spec: &StatefulSetSpec, path: &Path) -> ErrorList {
     match spec.pod_management_policy.as_deref().unwrap_or_default() {
         "" => errs.push(field::required(&path.child("podManagementPolicy"), "")),
         "OrderedReady" | "Parallel" => {}
-        other => errs.push(field::invalid(
-            &path.child("podManagementPolicy"),
-            other,
-            "must be 'OrderedReady' or 'Parallel'",
-        )),
+        other => {
+            errs.push(field::invalid(&path.child("podManagementPolicy"), other, "must be 'OrderedReady' or 'Parallel'"))
+        }
     }
     let strategy = spec.update_strategy.clone().unwrap_or_default();
     let strategy_path = path.child("updateStrategy");
@@ -290,47 +256,29 @@ fn validate_spec(spec: &StatefulSetSpec, path: &Path) -> ErrorList {
     }
     if let Some(policy) = &spec.persistent_volume_claim_retention_policy {
         let p = path.child("persistentVolumeClaimRetentionPolicy");
-        for (value, name) in [
-            (&policy.when_deleted, "whenDeleted"),
-            (&policy.when_scaled, "whenScaled"),
-        ] {
+        for (value, name) in [(&policy.when_deleted, "whenDeleted"), (&policy.when_scaled, "whenScaled")] {
             let value = value.as_deref().unwrap_or_default();
             if !matches!(value, "Retain" | "Delete") {
-                errs.push(field::not_supported(
-                    &p.child(name),
-                    value,
-                    &["Retain", "Delete"],
-                ));
+                errs.push(field::not_supported(&p.child(name), value, &["Retain", "Delete"]));
             }
         }
     }
-    errs.append(validate_nonnegative_field(
-        i64::from(spec.replicas.unwrap_or(0)),
-        &path.child("replicas"),
-    ));
+    errs.append(validate_nonnegative_field(i64::from(spec.replicas.unwrap_or(0)), &path.child("replicas")));
     errs.append(validate_nonnegative_field(
         i64::from(spec.min_ready_seconds.unwrap_or(0)),
         &path.child("minReadySeconds"),
     ));
     if let Some(ordinals) = &spec.ordinals {
-        errs.append(validate_nonnegative_field(
-            i64::from(ordinals.start.unwrap_or(0)),
-            &path.child("ordinals.start"),
-        ));
+        errs.append(validate_nonnegative_field(i64::from(ordinals.start.unwrap_or(0)), &path.child("ordinals.start")));
     }
     let selector = selector_or_nil(&spec.selector);
-    let (selector_errs, parsed) =
-        validate_controller_selector(selector, "statefulset", true, &path.child("selector"));
+    let (selector_errs, parsed) = validate_controller_selector(selector, "statefulset", true, &path.child("selector"));
     errs.append(selector_errs);
     let template_path = path.child("template");
     let template = &spec.template;
     let meta = template.metadata.clone().unwrap_or_default();
     match parsed {
-        None => errs.push(field::invalid(
-            &path.child("selector"),
-            BadValue::json(&selector),
-            "",
-        )),
+        None => errs.push(field::invalid(&path.child("selector"), BadValue::json(&selector), "")),
         Some(sel) => {
             if selector_matches(&sel, meta.labels.as_ref()) == Some(false) {
                 errs.push(field::invalid(
@@ -343,10 +291,7 @@ fn validate_spec(spec: &StatefulSetSpec, path: &Path) -> ErrorList {
                 errs.append(validate_labels(labels, &template_path.child("labels")));
             }
             if let Some(annotations) = &meta.annotations {
-                errs.append(validate_annotations(
-                    annotations,
-                    &template_path.child("annotations"),
-                ));
+                errs.append(validate_annotations(annotations, &template_path.child("annotations")));
                 errs.append(validate_pod_spec_annotations(
                     annotations,
                     &template.spec.clone().unwrap_or_default(),

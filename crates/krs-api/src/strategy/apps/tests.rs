@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy as RolloutStrategy,
-    ReplicaSet, ReplicaSetSpec, RollingUpdateDeployment, StatefulSet, StatefulSetSpec,
+    DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy as RolloutStrategy, ReplicaSet,
+    ReplicaSetSpec, RollingUpdateDeployment, StatefulSet, StatefulSetSpec,
 };
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -19,44 +19,27 @@ fn labels(app: &str) -> Option<BTreeMap<String, String>> {
 }
 
 fn meta(name: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.into()),
-        namespace: Some("default".into()),
-        ..Default::default()
-    }
+    ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..Default::default() }
 }
 
 fn template(app: &str) -> PodTemplateSpec {
     PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: labels(app),
-            ..Default::default()
-        }),
+        metadata: Some(ObjectMeta { labels: labels(app), ..Default::default() }),
         spec: Some(PodSpec {
-            containers: vec![Container {
-                name: "nginx".into(),
-                image: Some("nginx".into()),
-                ..Default::default()
-            }],
+            containers: vec![Container { name: "nginx".into(), image: Some("nginx".into()), ..Default::default() }],
             ..Default::default()
         }),
     }
 }
 
 fn selector(app: &str) -> LabelSelector {
-    LabelSelector {
-        match_labels: labels(app),
-        match_expressions: None,
-    }
+    LabelSelector { match_labels: labels(app), match_expressions: None }
 }
 
 /// What `kubectl create deployment d --image=nginx` sends.
 fn kubectl_deployment() -> Deployment {
     Deployment {
-        metadata: ObjectMeta {
-            labels: labels("d"),
-            ..meta("d")
-        },
+        metadata: ObjectMeta { labels: labels("d"), ..meta("d") },
         spec: Some(DeploymentSpec {
             replicas: Some(1),
             selector: selector("d"),
@@ -91,10 +74,7 @@ fn kubectl_created_deployment_gets_upstream_defaults() {
     assert_eq!(pod["terminationGracePeriodSeconds"], 30);
     assert_eq!(pod["securityContext"], serde_json::json!({}));
     assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
-    assert_eq!(
-        pod["containers"][0]["terminationMessagePath"],
-        "/dev/termination-log"
-    );
+    assert_eq!(pod["containers"][0]["terminationMessagePath"], "/dev/termination-log");
     assert_eq!(pod["containers"][0]["terminationMessagePolicy"], "File");
     // Templates get no pod-only defaults.
     assert!(pod.get("enableServiceLinks").is_none());
@@ -140,14 +120,7 @@ fn deployment_selector_is_immutable() {
 #[test]
 fn deployment_template_must_restart_always() {
     let mut d = defaulted(&DEPLOYMENT, kubectl_deployment());
-    d.spec
-        .as_mut()
-        .unwrap()
-        .template
-        .spec
-        .as_mut()
-        .unwrap()
-        .restart_policy = Some("Never".into());
+    d.spec.as_mut().unwrap().template.spec.as_mut().unwrap().restart_policy = Some("Never".into());
     assert_eq!(
         DEPLOYMENT.validate(&d).to_string(),
         "spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\""
@@ -187,21 +160,14 @@ fn replicaset_defaults_and_field_label() {
         &REPLICA_SET,
         ReplicaSet {
             metadata: meta("rs"),
-            spec: Some(ReplicaSetSpec {
-                selector: selector("a"),
-                template: Some(template("a")),
-                ..Default::default()
-            }),
+            spec: Some(ReplicaSetSpec { selector: selector("a"), template: Some(template("a")), ..Default::default() }),
             status: None,
         },
     );
     assert_eq!(rs.spec.as_ref().unwrap().replicas, Some(1));
     assert!(REPLICA_SET.validate(&rs).is_empty());
     let value = REPLICA_SET.field_labels()[0].value_in(&rs.to_value());
-    assert_eq!(
-        (REPLICA_SET.field_labels()[0].name, value.as_str()),
-        ("status.replicas", "0")
-    );
+    assert_eq!((REPLICA_SET.field_labels()[0].name, value.as_str()), ("status.replicas", "0"));
 }
 
 fn statefulset() -> StatefulSet {
@@ -224,10 +190,7 @@ fn statefulset_gets_upstream_defaults() {
     assert_eq!(spec["replicas"], 1);
     assert_eq!(spec["podManagementPolicy"], "OrderedReady");
     assert_eq!(spec["revisionHistoryLimit"], 10);
-    assert_eq!(
-        spec["updateStrategy"],
-        serde_json::json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
-    );
+    assert_eq!(spec["updateStrategy"], serde_json::json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
     assert_eq!(
         spec["persistentVolumeClaimRetentionPolicy"],
         serde_json::json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
@@ -257,11 +220,7 @@ fn statefulset_names_are_dns_labels() {
 fn daemonset() -> DaemonSet {
     DaemonSet {
         metadata: meta("agent"),
-        spec: Some(DaemonSetSpec {
-            selector: selector("agent"),
-            template: template("agent"),
-            ..Default::default()
-        }),
+        spec: Some(DaemonSetSpec { selector: selector("agent"), template: template("agent"), ..Default::default() }),
         status: None,
     }
 }
@@ -275,22 +234,12 @@ fn daemonset_gets_upstream_defaults_and_template_generation() {
         serde_json::json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}})
     );
     assert_eq!(spec["revisionHistoryLimit"], 10);
-    let generation = |ds: &DaemonSet| {
-        ds.metadata.annotations.as_ref().unwrap()["deprecated.daemonset.template.generation"]
-            .clone()
-    };
+    let generation =
+        |ds: &DaemonSet| ds.metadata.annotations.as_ref().unwrap()["deprecated.daemonset.template.generation"].clone();
     assert_eq!(generation(&ds), "1");
     assert!(DAEMON_SET.validate(&ds).is_empty());
     let mut new = ds.clone();
-    new.spec
-        .as_mut()
-        .unwrap()
-        .template
-        .spec
-        .as_mut()
-        .unwrap()
-        .containers[0]
-        .image = Some("nginx:2".into());
+    new.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].image = Some("nginx:2".into());
     DAEMON_SET.prepare_for_update(&mut new, &ds);
     assert_eq!(generation(&new), "2");
 }
@@ -298,16 +247,7 @@ fn daemonset_gets_upstream_defaults_and_template_generation() {
 #[test]
 fn daemonset_rolling_update_needs_exactly_one_budget() {
     let mut ds = defaulted(&DAEMON_SET, daemonset());
-    let rolling = ds
-        .spec
-        .as_mut()
-        .unwrap()
-        .update_strategy
-        .as_mut()
-        .unwrap()
-        .rolling_update
-        .as_mut()
-        .unwrap();
+    let rolling = ds.spec.as_mut().unwrap().update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap();
     rolling.max_surge = Some(IntOrString::Int(1));
     assert_eq!(
         DAEMON_SET.validate(&ds).to_string(),
@@ -317,11 +257,7 @@ fn daemonset_rolling_update_needs_exactly_one_budget() {
 
 #[test]
 fn controller_revision_needs_data() {
-    let rev = k8s_openapi::api::apps::v1::ControllerRevision {
-        metadata: meta("r"),
-        data: None,
-        revision: -1,
-    };
+    let rev = k8s_openapi::api::apps::v1::ControllerRevision { metadata: meta("r"), data: None, revision: -1 };
     assert_eq!(
         CONTROLLER_REVISION.validate(&rev).to_string(),
         "[data: Required value: data is mandatory, revision: Invalid value: -1: must be greater than or equal to 0]"

@@ -1,24 +1,15 @@
 //! Horizontal pod autoscaler validation (upstream's `ValidateHorizontalPodAutoscaler*`).
 
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HPAScalingRules, HorizontalPodAutoscaler, MetricIdentifier,
-    MetricSpec, MetricTarget,
+    CrossVersionObjectReference, HPAScalingRules, HorizontalPodAutoscaler, MetricIdentifier, MetricSpec, MetricTarget,
 };
 use krs_apimachinery::quantity::Quantity;
-use krs_apimachinery::validation::{
-    ErrorList, Path, field, is_valid_path_segment_name, validate_nonnegative_field,
-};
+use krs_apimachinery::validation::{ErrorList, Path, field, is_valid_path_segment_name, validate_nonnegative_field};
 
 use crate::strategy::core::resourcequota::resources;
 use crate::strategy::core::service::checks::{self, bad_value};
 
-const METRIC_SOURCE_TYPES: &[&str] = &[
-    "ContainerResource",
-    "External",
-    "Object",
-    "Pods",
-    "Resource",
-];
+const METRIC_SOURCE_TYPES: &[&str] = &["ContainerResource", "External", "Object", "Pods", "Resource"];
 const SELECT_POLICIES: &[&str] = &["Disabled", "Max", "Min"];
 const POLICY_TYPES: &[&str] = &["Percent", "Pods"];
 const MAX_PERIOD_SECONDS: i32 = 1800;
@@ -33,11 +24,7 @@ fn validate_reference(r: &CrossVersionObjectReference, path: &Path) -> ErrorList
         if value.is_empty() {
             errs.push(field::required(&path.child(name), ""));
         } else {
-            errs.append(checks::each(
-                value,
-                &path.child(name),
-                is_valid_path_segment_name(value),
-            ));
+            errs.append(checks::each(value, &path.child(name), is_valid_path_segment_name(value)));
         }
     }
     errs
@@ -50,10 +37,7 @@ fn sign(q: &k8s_openapi::apimachinery::pkg::api::resource::Quantity) -> i32 {
 fn validate_target(t: &MetricTarget, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if t.type_.is_empty() {
-        errs.push(field::required(
-            &path.child("type"),
-            "must specify a metric target type",
-        ));
+        errs.push(field::required(&path.child("type"), "must specify a metric target type"));
     }
     if !matches!(t.type_.as_str(), "Utilization" | "Value" | "AverageValue") {
         errs.push(field::invalid(
@@ -65,29 +49,17 @@ fn validate_target(t: &MetricTarget, path: &Path) -> ErrorList {
     if let Some(v) = &t.value
         && sign(v) != 1
     {
-        errs.push(field::invalid(
-            &path.child("value"),
-            v.0.as_str(),
-            "must be positive",
-        ));
+        errs.push(field::invalid(&path.child("value"), v.0.as_str(), "must be positive"));
     }
     if let Some(v) = &t.average_value
         && sign(v) != 1
     {
-        errs.push(field::invalid(
-            &path.child("averageValue"),
-            v.0.as_str(),
-            "must be positive",
-        ));
+        errs.push(field::invalid(&path.child("averageValue"), v.0.as_str(), "must be positive"));
     }
     if let Some(u) = t.average_utilization
         && u < 1
     {
-        errs.push(field::invalid(
-            &path.child("averageUtilization"),
-            u,
-            "must be greater than 0",
-        ));
+        errs.push(field::invalid(&path.child("averageUtilization"), u, "must be greater than 0"));
     }
     errs
 }
@@ -95,16 +67,9 @@ fn validate_target(t: &MetricTarget, path: &Path) -> ErrorList {
 fn validate_identifier(id: &MetricIdentifier, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if id.name.is_empty() {
-        errs.push(field::required(
-            &path.child("name"),
-            "must specify a metric name",
-        ));
+        errs.push(field::required(&path.child("name"), "must specify a metric name"));
     } else {
-        errs.append(checks::each(
-            &id.name,
-            &path.child("name"),
-            is_valid_path_segment_name(&id.name),
-        ));
+        errs.append(checks::each(&id.name, &path.child("name"), is_valid_path_segment_name(&id.name)));
     }
     errs
 }
@@ -129,27 +94,17 @@ fn validate_resource_target(t: &MetricTarget, path: &Path, errs: &mut ErrorList)
 fn validate_metric(m: &MetricSpec, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if m.type_.is_empty() {
-        errs.push(field::required(
-            &path.child("type"),
-            "must specify a metric source type",
-        ));
+        errs.push(field::required(&path.child("type"), "must specify a metric source type"));
     }
     if !METRIC_SOURCE_TYPES.contains(&m.type_.as_str()) {
-        errs.push(field::not_supported(
-            &path.child("type"),
-            m.type_.as_str(),
-            METRIC_SOURCE_TYPES,
-        ));
+        errs.push(field::not_supported(&path.child("type"), m.type_.as_str(), METRIC_SOURCE_TYPES));
     }
     let mut present: Vec<&str> = Vec::new();
     if let Some(o) = &m.object {
         present.push("object");
         if present.len() == 1 {
             let p = path.child("object");
-            errs.append(validate_reference(
-                &o.described_object,
-                &p.child("describedObject"),
-            ));
+            errs.append(validate_reference(&o.described_object, &p.child("describedObject")));
             errs.append(validate_identifier(&o.metric, &p.child("metric")));
             errs.append(validate_target(&o.target, &p.child("target")));
             if o.target.value.is_none() && o.target.average_value.is_none() {
@@ -199,15 +154,9 @@ fn validate_metric(m: &MetricSpec, path: &Path) -> ErrorList {
         if present.len() == 1 {
             let p = path.child("resource");
             if r.name.is_empty() {
-                errs.push(field::required(
-                    &p.child("name"),
-                    "must specify a resource name",
-                ));
+                errs.push(field::required(&p.child("name"), "must specify a resource name"));
             } else {
-                errs.append(resources::validate_container_resource_name(
-                    &r.name,
-                    &p.child("name"),
-                ));
+                errs.append(resources::validate_container_resource_name(&r.name, &p.child("name")));
             }
             validate_resource_target(&r.target, &p, &mut errs);
         }
@@ -217,21 +166,12 @@ fn validate_metric(m: &MetricSpec, path: &Path) -> ErrorList {
         if present.len() == 1 {
             let p = path.child("containerResource");
             if r.name.is_empty() {
-                errs.push(field::required(
-                    &p.child("name"),
-                    "must specify a resource name",
-                ));
+                errs.push(field::required(&p.child("name"), "must specify a resource name"));
             } else {
-                errs.append(resources::validate_container_resource_name(
-                    &r.name,
-                    &p.child("name"),
-                ));
+                errs.append(resources::validate_container_resource_name(&r.name, &p.child("name")));
             }
             if r.container.is_empty() {
-                errs.push(field::required(
-                    &p.child("container"),
-                    "must specify a container",
-                ));
+                errs.push(field::required(&p.child("container"), "must specify a container"));
             } else {
                 errs.append(checks::dns1123_label(&r.container, &p.child("container")));
             }
@@ -247,25 +187,17 @@ fn validate_metric(m: &MetricSpec, path: &Path) -> ErrorList {
         _ => None,
     };
     match expected {
-        Some((name, false)) => errs.push(field::required(
-            &path.child(name),
-            "must populate information for the given metric source",
-        )),
+        Some((name, false)) => {
+            errs.push(field::required(&path.child(name), "must populate information for the given metric source"))
+        }
         Some(_) => {}
         // Upstream reports an unknown type a second time here.
-        None => errs.push(field::not_supported(
-            &path.child("type"),
-            m.type_.as_str(),
-            METRIC_SOURCE_TYPES,
-        )),
+        None => errs.push(field::not_supported(&path.child("type"), m.type_.as_str(), METRIC_SOURCE_TYPES)),
     }
     if present.len() != 1 {
         let expected_name = expected.map(|(n, _)| n).unwrap_or_default();
         for name in present.iter().filter(|n| **n != expected_name) {
-            errs.push(field::forbidden(
-                &path.child(*name),
-                "must populate the given metric source only",
-            ));
+            errs.push(field::forbidden(&path.child(*name), "must populate the given metric source only"));
         }
     }
     errs
@@ -276,11 +208,7 @@ fn validate_rules(rules: &HPAScalingRules, path: &Path) -> ErrorList {
     if let Some(w) = rules.stabilization_window_seconds {
         let p = path.child("stabilizationWindowSeconds");
         if w < 0 {
-            errs.push(field::invalid(
-                &p,
-                w,
-                "must be greater than or equal to zero",
-            ));
+            errs.push(field::invalid(&p, w, "must be greater than or equal to zero"));
         }
         if w > MAX_STABILIZATION_WINDOW_SECONDS {
             errs.push(field::invalid(
@@ -293,42 +221,23 @@ fn validate_rules(rules: &HPAScalingRules, path: &Path) -> ErrorList {
     if let Some(sp) = rules.select_policy.as_deref()
         && !SELECT_POLICIES.contains(&sp)
     {
-        errs.push(field::not_supported(
-            &path.child("selectPolicy"),
-            sp,
-            SELECT_POLICIES,
-        ));
+        errs.push(field::not_supported(&path.child("selectPolicy"), sp, SELECT_POLICIES));
     }
     let policies_path = path.child("policies");
     let policies = rules.policies.as_deref().unwrap_or_default();
     if policies.is_empty() {
-        errs.push(field::required(
-            &policies_path,
-            "must specify at least one Policy",
-        ));
+        errs.push(field::required(&policies_path, "must specify at least one Policy"));
     }
     for (i, policy) in policies.iter().enumerate() {
         let p = policies_path.index(i);
         if !POLICY_TYPES.contains(&policy.type_.as_str()) {
-            errs.push(field::not_supported(
-                &p.child("type"),
-                policy.type_.as_str(),
-                POLICY_TYPES,
-            ));
+            errs.push(field::not_supported(&p.child("type"), policy.type_.as_str(), POLICY_TYPES));
         }
         if policy.value <= 0 {
-            errs.push(field::invalid(
-                &p.child("value"),
-                policy.value,
-                "must be greater than zero",
-            ));
+            errs.push(field::invalid(&p.child("value"), policy.value, "must be greater than zero"));
         }
         if policy.period_seconds <= 0 {
-            errs.push(field::invalid(
-                &p.child("periodSeconds"),
-                policy.period_seconds,
-                "must be greater than zero",
-            ));
+            errs.push(field::invalid(&p.child("periodSeconds"), policy.period_seconds, "must be greater than zero"));
         }
         if policy.period_seconds > MAX_PERIOD_SECONDS {
             errs.push(field::invalid(
@@ -341,11 +250,7 @@ fn validate_rules(rules: &HPAScalingRules, path: &Path) -> ErrorList {
     if let Some(t) = &rules.tolerance
         && sign(t) < 0
     {
-        errs.push(field::invalid(
-            &path.child("tolerance"),
-            bad_value(t),
-            "must be greater than or equal to zero",
-        ));
+        errs.push(field::invalid(&path.child("tolerance"), bad_value(t), "must be greater than or equal to zero"));
     }
     errs
 }
@@ -365,11 +270,7 @@ pub(super) fn validate_spec(hpa: &HorizontalPodAutoscaler) -> ErrorList {
         ));
     }
     if spec.max_replicas < 1 {
-        errs.push(field::invalid(
-            &path.child("maxReplicas"),
-            spec.max_replicas,
-            "must be greater than 0",
-        ));
+        errs.push(field::invalid(&path.child("maxReplicas"), spec.max_replicas, "must be greater than 0"));
     }
     if let Some(min) = spec.min_replicas
         && spec.max_replicas < min
@@ -380,10 +281,7 @@ pub(super) fn validate_spec(hpa: &HorizontalPodAutoscaler) -> ErrorList {
             "must be greater than or equal to `minReplicas`",
         ));
     }
-    errs.append(validate_reference(
-        &spec.scale_target_ref,
-        &path.child("scaleTargetRef"),
-    ));
+    errs.append(validate_reference(&spec.scale_target_ref, &path.child("scaleTargetRef")));
     for (i, m) in spec.metrics.iter().flatten().enumerate() {
         errs.append(validate_metric(m, &path.child("metrics").index(i)));
     }
@@ -403,22 +301,15 @@ pub(super) fn validate_spec(hpa: &HorizontalPodAutoscaler) -> ErrorList {
 pub(super) fn validate_status(hpa: &HorizontalPodAutoscaler) -> ErrorList {
     let status = hpa.status.clone().unwrap_or_default();
     let path = Path::new("status");
-    let mut errs = validate_nonnegative_field(
-        i64::from(status.current_replicas.unwrap_or(0)),
-        &path.child("currentReplicas"),
-    );
-    errs.append(validate_nonnegative_field(
-        i64::from(status.desired_replicas),
-        &path.child("desiredReplicas"),
-    ));
+    let mut errs =
+        validate_nonnegative_field(i64::from(status.current_replicas.unwrap_or(0)), &path.child("currentReplicas"));
+    errs.append(validate_nonnegative_field(i64::from(status.desired_replicas), &path.child("desiredReplicas")));
     errs
 }
 
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::api::autoscaling::v2::{
-        HorizontalPodAutoscalerSpec, PodsMetricSource, ResourceMetricSource,
-    };
+    use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscalerSpec, PodsMetricSource, ResourceMetricSource};
 
     use super::*;
 
@@ -464,14 +355,8 @@ mod tests {
         let m = MetricSpec {
             type_: "Pods".into(),
             pods: Some(PodsMetricSource {
-                metric: MetricIdentifier {
-                    name: "qps".into(),
-                    selector: None,
-                },
-                target: MetricTarget {
-                    type_: "AverageValue".into(),
-                    ..Default::default()
-                },
+                metric: MetricIdentifier { name: "qps".into(), selector: None },
+                target: MetricTarget { type_: "AverageValue".into(), ..Default::default() },
             }),
             ..Default::default()
         };
@@ -495,20 +380,18 @@ mod tests {
             }),
             ..Default::default()
         });
-        h.spec.as_mut().unwrap().behavior = Some(
-            k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerBehavior {
-                scale_up: Some(HPAScalingRules {
-                    select_policy: Some("Sometimes".into()),
-                    policies: Some(vec![k8s_openapi::api::autoscaling::v2::HPAScalingPolicy {
-                        type_: "Pods".into(),
-                        value: 1,
-                        period_seconds: 1801,
-                    }]),
-                    ..Default::default()
-                }),
-                scale_down: None,
-            },
-        );
+        h.spec.as_mut().unwrap().behavior = Some(k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerBehavior {
+            scale_up: Some(HPAScalingRules {
+                select_policy: Some("Sometimes".into()),
+                policies: Some(vec![k8s_openapi::api::autoscaling::v2::HPAScalingPolicy {
+                    type_: "Pods".into(),
+                    value: 1,
+                    period_seconds: 1801,
+                }]),
+                ..Default::default()
+            }),
+            scale_down: None,
+        });
         assert_eq!(
             validate_spec(&h).to_string(),
             r#"[spec.behavior.scaleUp.selectPolicy: Unsupported value: "Sometimes": supported values: "Disabled", "Max", "Min", spec.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 1801: must be less than or equal to 1800]"#

@@ -17,21 +17,9 @@ struct Bounds {
     names: &'static [(&'static str, u64)],
 }
 
-const MINUTES: Bounds = Bounds {
-    min: 0,
-    max: 59,
-    names: &[],
-};
-const HOURS: Bounds = Bounds {
-    min: 0,
-    max: 23,
-    names: &[],
-};
-const DAYS_OF_MONTH: Bounds = Bounds {
-    min: 1,
-    max: 31,
-    names: &[],
-};
+const MINUTES: Bounds = Bounds { min: 0, max: 59, names: &[] };
+const HOURS: Bounds = Bounds { min: 0, max: 23, names: &[] };
+const DAYS_OF_MONTH: Bounds = Bounds { min: 1, max: 31, names: &[] };
 const MONTHS: Bounds = Bounds {
     min: 1,
     max: 12,
@@ -53,15 +41,7 @@ const MONTHS: Bounds = Bounds {
 const DAYS_OF_WEEK: Bounds = Bounds {
     min: 0,
     max: 6,
-    names: &[
-        ("sun", 0),
-        ("mon", 1),
-        ("tue", 2),
-        ("wed", 3),
-        ("thu", 4),
-        ("fri", 5),
-        ("sat", 6),
-    ],
+    names: &[("sun", 0), ("mon", 1), ("tue", 2), ("wed", 3), ("thu", 4), ("fri", 5), ("sat", 6)],
 };
 
 /// Parses a schedule as `cron.ParseStandard` does; the error is the library's message.
@@ -84,17 +64,9 @@ pub(crate) fn parse_standard(spec: &str) -> Result<(), String> {
     }
     let fields: Vec<&str> = spec.split_whitespace().collect();
     if fields.len() != 5 {
-        return Err(format!(
-            "expected exactly 5 fields, found {}: [{}]",
-            fields.len(),
-            fields.join(" ")
-        ));
+        return Err(format!("expected exactly 5 fields, found {}: [{}]", fields.len(), fields.join(" ")));
     }
-    for (field, bounds) in
-        fields
-            .iter()
-            .zip([&MINUTES, &HOURS, &DAYS_OF_MONTH, &MONTHS, &DAYS_OF_WEEK])
-    {
+    for (field, bounds) in fields.iter().zip([&MINUTES, &HOURS, &DAYS_OF_MONTH, &MONTHS, &DAYS_OF_WEEK]) {
         for expr in field.split(',').filter(|e| !e.is_empty()) {
             parse_range(expr, bounds)?;
         }
@@ -104,12 +76,11 @@ pub(crate) fn parse_standard(spec: &str) -> Result<(), String> {
 
 fn parse_descriptor(descriptor: &str) -> Result<(), String> {
     match descriptor {
-        "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly" => {
-            Ok(())
-        }
+        "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly" => Ok(()),
         _ => match descriptor.strip_prefix("@every ") {
-            Some(duration) => parse_go_duration(duration)
-                .map_err(|e| format!("failed to parse duration {descriptor}: {e}")),
+            Some(duration) => {
+                parse_go_duration(duration).map_err(|e| format!("failed to parse duration {descriptor}: {e}"))
+            }
             None => Err(format!("unrecognized descriptor: {descriptor}")),
         },
     }
@@ -145,21 +116,13 @@ fn parse_range(expr: &str, bounds: &Bounds) -> Result<(), String> {
         _ => return Err(format!("too many slashes: {expr}")),
     };
     if start < bounds.min {
-        return Err(format!(
-            "beginning of range ({start}) below minimum ({}): {expr}",
-            bounds.min
-        ));
+        return Err(format!("beginning of range ({start}) below minimum ({}): {expr}", bounds.min));
     }
     if end > bounds.max {
-        return Err(format!(
-            "end of range ({end}) above maximum ({}): {expr}",
-            bounds.max
-        ));
+        return Err(format!("end of range ({end}) above maximum ({}): {expr}", bounds.max));
     }
     if start > end {
-        return Err(format!(
-            "beginning of range ({start}) beyond end of range ({end}): {expr}"
-        ));
+        return Err(format!("beginning of range ({start}) beyond end of range ({end}): {expr}"));
     }
     if step == 0 {
         return Err(format!("step of range should be a positive number: {expr}"));
@@ -180,16 +143,10 @@ fn parse_int(expr: &str) -> Result<u64, String> {
     let digits = expr.strip_prefix(['+', '-']).unwrap_or(expr);
     let syntax_ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     if !syntax_ok {
-        return Err(format!(
-            "failed to parse int from {expr}: strconv.Atoi: parsing {}: invalid syntax",
-            quote(expr)
-        ));
+        return Err(format!("failed to parse int from {expr}: strconv.Atoi: parsing {}: invalid syntax", quote(expr)));
     }
     let n: i64 = expr.parse().map_err(|_| {
-        format!(
-            "failed to parse int from {expr}: strconv.Atoi: parsing {}: value out of range",
-            quote(expr)
-        )
+        format!("failed to parse int from {expr}: strconv.Atoi: parsing {}: value out of range", quote(expr))
     })?;
     if n < 0 {
         return Err(format!("negative number ({n}) not allowed: {expr}"));
@@ -214,11 +171,7 @@ fn parse_go_duration(orig: &str) -> Result<(), String> {
             return Err(invalid());
         }
         let int_len = s.bytes().take_while(u8::is_ascii_digit).count();
-        let int_part: u128 = if int_len == 0 {
-            0
-        } else {
-            s[..int_len].parse().map_err(|_| invalid())?
-        };
+        let int_part: u128 = if int_len == 0 { 0 } else { s[..int_len].parse().map_err(|_| invalid())? };
         s = &s[int_len..];
         let mut frac = "";
         if let Some(rest) = s.strip_prefix('.') {
@@ -229,9 +182,7 @@ fn parse_go_duration(orig: &str) -> Result<(), String> {
                 return Err(invalid());
             }
         }
-        let unit_len = s
-            .find(|c: char| c == '.' || c.is_ascii_digit())
-            .unwrap_or(s.len());
+        let unit_len = s.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(s.len());
         if unit_len == 0 {
             return Err(format!("time: missing unit in duration {}", quote(orig)));
         }
@@ -245,11 +196,7 @@ fn parse_go_duration(orig: &str) -> Result<(), String> {
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
             _ => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {}",
-                    quote(unit),
-                    quote(orig)
-                ));
+                return Err(format!("time: unknown unit {} in duration {}", quote(unit), quote(orig)));
             }
         };
         total = total.saturating_add(int_part.saturating_mul(nanos));
@@ -287,43 +234,22 @@ mod tests {
 
     #[test]
     fn schedule_errors_are_the_librarys() {
-        assert_eq!(
-            parse_standard("* * * *"),
-            Err("expected exactly 5 fields, found 4: [* * * *]".to_owned())
-        );
-        assert_eq!(
-            parse_standard("60 * * * *"),
-            Err("end of range (60) above maximum (59): 60".to_owned())
-        );
-        assert_eq!(
-            parse_standard("* * 0 * *"),
-            Err("beginning of range (0) below minimum (1): 0".to_owned())
-        );
+        assert_eq!(parse_standard("* * * *"), Err("expected exactly 5 fields, found 4: [* * * *]".to_owned()));
+        assert_eq!(parse_standard("60 * * * *"), Err("end of range (60) above maximum (59): 60".to_owned()));
+        assert_eq!(parse_standard("* * 0 * *"), Err("beginning of range (0) below minimum (1): 0".to_owned()));
         assert_eq!(
             parse_standard("x * * * *"),
-            Err(
-                "failed to parse int from x: strconv.Atoi: parsing \"x\": invalid syntax"
-                    .to_owned()
-            )
+            Err("failed to parse int from x: strconv.Atoi: parsing \"x\": invalid syntax".to_owned())
         );
         assert_eq!(
             parse_standard("5-1 * * * *"),
             Err("beginning of range (5) beyond end of range (1): 5-1".to_owned())
         );
-        assert_eq!(
-            parse_standard("*/0 * * * *"),
-            Err("step of range should be a positive number: */0".to_owned())
-        );
-        assert_eq!(
-            parse_standard("@sometimes"),
-            Err("unrecognized descriptor: @sometimes".to_owned())
-        );
+        assert_eq!(parse_standard("*/0 * * * *"), Err("step of range should be a positive number: */0".to_owned()));
+        assert_eq!(parse_standard("@sometimes"), Err("unrecognized descriptor: @sometimes".to_owned()));
         assert_eq!(
             parse_standard("@every 5x"),
-            Err(
-                "failed to parse duration @every 5x: time: unknown unit \"x\" in duration \"5x\""
-                    .to_owned()
-            )
+            Err("failed to parse duration @every 5x: time: unknown unit \"x\" in duration \"5x\"".to_owned())
         );
     }
 }

@@ -7,9 +7,7 @@ use krs_apimachinery::validation::{BadValue, ErrorList, Path, field, validate_no
 use krs_kinds::Object;
 
 use super::cron::parse_standard;
-use super::{
-    name_warning, set_defaults_job_spec_types, validate_job_spec_fields, warnings_for_job_spec,
-};
+use super::{name_warning, set_defaults_job_spec_types, validate_job_spec_fields, warnings_for_job_spec};
 use crate::strategy::core::podspec::drop_disabled_pod_spec_fields;
 use crate::strategy::{Strategy, typed, typed_mut};
 
@@ -28,12 +26,7 @@ impl Strategy for CronJobStrategy {
             return;
         };
         let spec = cj.spec.get_or_insert_with(Default::default);
-        if spec
-            .concurrency_policy
-            .as_deref()
-            .unwrap_or_default()
-            .is_empty()
-        {
+        if spec.concurrency_policy.as_deref().unwrap_or_default().is_empty() {
             spec.concurrency_policy = Some("Allow".to_owned());
         }
         spec.suspend.get_or_insert(false);
@@ -70,11 +63,7 @@ impl Strategy for CronJobStrategy {
         let Some(cj) = typed::<CronJob>(obj) else {
             return ErrorList::new();
         };
-        let mut errs = validate_spec(
-            &cj.spec.clone().unwrap_or_default(),
-            None,
-            &Path::new("spec"),
-        );
+        let mut errs = validate_spec(&cj.spec.clone().unwrap_or_default(), None, &Path::new("spec"));
         let name = cj.metadata.name.as_deref().unwrap_or_default();
         if name.len() > MAX_CRON_JOB_NAME_LENGTH {
             errs.push(field::invalid(
@@ -103,9 +92,7 @@ impl Strategy for CronJobStrategy {
             return Vec::new();
         };
         let mut warnings: Vec<String> =
-            name_warning(cj.metadata.name.as_deref().unwrap_or_default())
-                .into_iter()
-                .collect();
+            name_warning(cj.metadata.name.as_deref().unwrap_or_default()).into_iter().collect();
         let spec = cj.spec.clone().unwrap_or_default();
         warnings.extend(warnings_for_job_spec(
             &spec.job_template.spec.unwrap_or_default(),
@@ -157,26 +144,16 @@ fn validate_spec(spec: &CronJobSpec, old: Option<&CronJobSpec>, path: &Path) -> 
         }
     }
     if let Some(deadline) = spec.starting_deadline_seconds {
-        errs.append(validate_nonnegative_field(
-            deadline,
-            &path.child("startingDeadlineSeconds"),
-        ));
+        errs.append(validate_nonnegative_field(deadline, &path.child("startingDeadlineSeconds")));
     }
     if old.is_none_or(|o| o.time_zone != spec.time_zone) {
-        errs.append(validate_time_zone(
-            spec.time_zone.as_deref(),
-            &path.child("timeZone"),
-        ));
+        errs.append(validate_time_zone(spec.time_zone.as_deref(), &path.child("timeZone")));
     }
     let policy_path = path.child("concurrencyPolicy");
     match spec.concurrency_policy.as_deref().unwrap_or_default() {
         "Allow" | "Forbid" | "Replace" => {}
         "" => errs.push(field::required(&policy_path, "")),
-        other => errs.push(field::not_supported(
-            &policy_path,
-            other,
-            &["Allow", "Forbid", "Replace"],
-        )),
+        other => errs.push(field::not_supported(&policy_path, other, &["Allow", "Forbid", "Replace"])),
     }
     let template_path = path.child("jobTemplate").child("spec");
     let job_spec = spec.job_template.spec.clone().unwrap_or_default();
@@ -189,24 +166,14 @@ fn validate_spec(spec: &CronJobSpec, old: Option<&CronJobSpec>, path: &Path) -> 
         ));
     }
     if job_spec.manual_selector == Some(true) {
-        errs.push(field::not_supported(
-            &template_path.child("manualSelector"),
-            true,
-            &["nil", "false"],
-        ));
+        errs.push(field::not_supported(&template_path.child("manualSelector"), true, &["nil", "false"]));
     }
     for (limit, name) in [
-        (
-            spec.successful_jobs_history_limit,
-            "successfulJobsHistoryLimit",
-        ),
+        (spec.successful_jobs_history_limit, "successfulJobsHistoryLimit"),
         (spec.failed_jobs_history_limit, "failedJobsHistoryLimit"),
     ] {
         if let Some(limit) = limit {
-            errs.append(validate_nonnegative_field(
-                i64::from(limit),
-                &path.child(name),
-            ));
+            errs.append(validate_nonnegative_field(i64::from(limit), &path.child(name)));
         }
     }
     errs
@@ -220,11 +187,7 @@ fn validate_time_zone(time_zone: Option<&str>, path: &Path) -> ErrorList {
         return errs;
     };
     if tz.is_empty() {
-        errs.push(field::invalid(
-            path,
-            tz,
-            "timeZone must be nil or non-empty string",
-        ));
+        errs.push(field::invalid(path, tz, "timeZone must be nil or non-empty string"));
         return errs;
     }
     let part_ok = |part: &str| {
@@ -232,9 +195,7 @@ fn validate_time_zone(time_zone: Option<&str>, path: &Path) -> ErrorList {
             && part != ".."
             && !part.starts_with('-')
             && (1..=14).contains(&part.len())
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'))
+            && part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'))
     };
     if !tz.split('/').all(part_ok) {
         errs.push(field::invalid(path, tz, format!("unknown time zone {tz}")));

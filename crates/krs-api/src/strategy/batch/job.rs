@@ -10,14 +10,12 @@ use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use krs_apimachinery::labels::Selector;
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, LabelSelectorValidationOptions, Path, field,
-    is_dns1123_label, validate_label_selector, validate_nonnegative_field,
+    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, LabelSelectorValidationOptions, Path, field, is_dns1123_label,
+    validate_label_selector, validate_nonnegative_field,
 };
 use krs_kinds::Object;
 
-use super::{
-    name_warning, set_defaults_job_spec_types, validate_job_spec_fields, warnings_for_job_spec,
-};
+use super::{name_warning, set_defaults_job_spec_types, validate_job_spec_fields, warnings_for_job_spec};
 use crate::strategy::core::podspec::drop_disabled_pod_spec_fields;
 use crate::strategy::core::podspec::semantic::semantically_equal;
 use crate::strategy::{FieldLabel, Strategy, typed, typed_mut};
@@ -28,11 +26,8 @@ pub struct JobStrategy;
 /// The job strategy instance the catalog refers to.
 pub static JOB: JobStrategy = JobStrategy;
 
-static FIELD_LABELS: &[FieldLabel] = &[FieldLabel {
-    name: "status.successful",
-    path: "status.succeeded",
-    default: "0",
-}];
+static FIELD_LABELS: &[FieldLabel] =
+    &[FieldLabel { name: "status.successful", path: "status.succeeded", default: "0" }];
 
 /// The labels a generated selector relies on: current and legacy names.
 const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
@@ -63,41 +58,27 @@ impl Strategy for JobStrategy {
     }
 
     fn prepare_for_update(&self, new: &mut dyn Object, old: &dyn Object) {
-        let old_pod_spec = typed::<Job>(old)
-            .and_then(|j| j.spec.as_ref())
-            .and_then(|s| s.template.spec.clone());
-        if let Some(pod_spec) = typed_mut::<Job>(new)
-            .and_then(|j| j.spec.as_mut())
-            .and_then(|s| s.template.spec.as_mut())
+        let old_pod_spec = typed::<Job>(old).and_then(|j| j.spec.as_ref()).and_then(|s| s.template.spec.clone());
+        if let Some(pod_spec) =
+            typed_mut::<Job>(new).and_then(|j| j.spec.as_mut()).and_then(|s| s.template.spec.as_mut())
         {
             drop_disabled_pod_spec_fields(pod_spec, old_pod_spec.as_ref());
         }
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Job>(obj)
-            .map(|job| validate_job(job, true))
-            .unwrap_or_default()
+        typed::<Job>(obj).map(|job| validate_job(job, true)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
         let (Some(new), Some(old)) = (typed::<Job>(new), typed::<Job>(old)) else {
             return ErrorList::new();
         };
-        let old_labels = old
-            .spec
-            .as_ref()
-            .and_then(|s| template_labels(&s.template))
-            .unwrap_or_default();
+        let old_labels = old.spec.as_ref().and_then(|s| template_labels(&s.template)).unwrap_or_default();
         // Jobs created before the prefixed labels existed are not held to them.
-        let require_prefixed = old_labels.contains_key(JOB_NAME_LABEL)
-            && old_labels.contains_key(CONTROLLER_UID_LABEL);
+        let require_prefixed = old_labels.contains_key(JOB_NAME_LABEL) && old_labels.contains_key(CONTROLLER_UID_LABEL);
         let mut errs = validate_job(new, require_prefixed);
-        errs.append(validate_job_spec_update(
-            &new.spec.clone().unwrap_or_default(),
-            old,
-            &Path::new("spec"),
-        ));
+        errs.append(validate_job_spec_update(&new.spec.clone().unwrap_or_default(), old, &Path::new("spec")));
         errs
     }
 
@@ -106,13 +87,8 @@ impl Strategy for JobStrategy {
             return Vec::new();
         };
         let mut warnings: Vec<String> =
-            name_warning(job.metadata.name.as_deref().unwrap_or_default())
-                .into_iter()
-                .collect();
-        warnings.extend(warnings_for_job_spec(
-            &job.spec.clone().unwrap_or_default(),
-            &Path::new("spec"),
-        ));
+            name_warning(job.metadata.name.as_deref().unwrap_or_default()).into_iter().collect();
+        warnings.extend(warnings_for_job_spec(&job.spec.clone().unwrap_or_default(), &Path::new("spec")));
         warnings
     }
 
@@ -150,18 +126,11 @@ impl Strategy for JobStrategy {
         if let Some(uncounted) = &status.uncounted_terminated_pods {
             let p = path.child("uncountedTerminatedPods");
             let mut seen = std::collections::BTreeSet::new();
-            for (list, name) in [
-                (&uncounted.succeeded, "succeeded"),
-                (&uncounted.failed, "failed"),
-            ] {
+            for (list, name) in [(&uncounted.succeeded, "succeeded"), (&uncounted.failed, "failed")] {
                 for (i, uid) in list.iter().flatten().enumerate() {
                     let ip = p.child(name).index(i);
                     if uid.is_empty() {
-                        errs.push(field::invalid(
-                            &ip,
-                            BadValue::json(uid),
-                            "must not be empty",
-                        ));
+                        errs.push(field::invalid(&ip, BadValue::json(uid), "must not be empty"));
                     } else if !seen.insert(uid.clone()) {
                         errs.push(field::duplicate(&ip, BadValue::json(uid)));
                     }
@@ -181,11 +150,7 @@ fn set_defaults_job(spec: &mut JobSpec, meta: &mut ObjectMeta) {
     spec.parallelism.get_or_insert(1);
     if spec.backoff_limit.is_none() {
         // With a per-index limit, the global one only caps the whole job loosely.
-        spec.backoff_limit = Some(if spec.backoff_limit_per_index.is_some() {
-            i32::MAX
-        } else {
-            6
-        });
+        spec.backoff_limit = Some(if spec.backoff_limit_per_index.is_some() { i32::MAX } else { 6 });
     }
     if let Some(labels) = template_labels(&spec.template)
         && meta.labels.as_ref().is_none_or(|l| l.is_empty())
@@ -197,11 +162,7 @@ fn set_defaults_job(spec: &mut JobSpec, meta: &mut ObjectMeta) {
     }
     spec.suspend.get_or_insert(false);
     if spec.pod_replacement_policy.is_none() {
-        let policy = if spec.pod_failure_policy.is_some() {
-            "Failed"
-        } else {
-            "TerminatingOrFailed"
-        };
+        let policy = if spec.pod_failure_policy.is_some() { "Failed" } else { "TerminatingOrFailed" };
         spec.pod_replacement_policy = Some(policy.to_owned());
     }
     spec.manual_selector.get_or_insert(false);
@@ -220,12 +181,7 @@ fn generate_selector(spec: &mut JobSpec, meta: &ObjectMeta) {
         return;
     };
     let name = meta.name.clone().unwrap_or_default();
-    let labels = spec
-        .template
-        .metadata
-        .get_or_insert_with(Default::default)
-        .labels
-        .get_or_insert_with(BTreeMap::new);
+    let labels = spec.template.metadata.get_or_insert_with(Default::default).labels.get_or_insert_with(BTreeMap::new);
     // Labels the user set are kept; a conflict is reported by validation.
     for key in [LEGACY_JOB_NAME_LABEL, JOB_NAME_LABEL] {
         labels.entry(key.to_owned()).or_insert_with(|| name.clone());
@@ -278,10 +234,7 @@ fn validate_generated_selector(job: &Job, spec: &JobSpec, require_prefixed: bool
     }
     let meta = spec.template.metadata.clone().unwrap_or_default();
     let meta_path = Path::new("spec").child("template").child("metadata");
-    let mut expected = vec![
-        (LEGACY_CONTROLLER_UID_LABEL, uid.clone()),
-        (LEGACY_JOB_NAME_LABEL, name.clone()),
-    ];
+    let mut expected = vec![(LEGACY_CONTROLLER_UID_LABEL, uid.clone()), (LEGACY_JOB_NAME_LABEL, name.clone())];
     if require_prefixed {
         expected.push((CONTROLLER_UID_LABEL, uid.clone()));
         expected.push((JOB_NAME_LABEL, name.clone()));
@@ -289,10 +242,7 @@ fn validate_generated_selector(job: &Job, spec: &JobSpec, require_prefixed: bool
     for (key, value) in &expected {
         errs.append(validate_has_label(&meta, &meta_path, key, value));
     }
-    let expected: BTreeMap<String, String> = expected
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let expected: BTreeMap<String, String> = expected.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     if let Ok(sel) = Selector::from_label_selector(Some(selector))
         && !sel.matches(&expected)
     {
@@ -309,10 +259,7 @@ fn validate_generated_selector(job: &Job, spec: &JobSpec, require_prefixed: bool
 fn validate_has_label(meta: &ObjectMeta, path: &Path, key: &str, expected: &str) -> ErrorList {
     let labels = meta.labels.clone();
     match labels.as_ref().and_then(|l| l.get(key)) {
-        None => ErrorList::from(field::required(
-            &path.child("labels").key(key),
-            format!("must be '{expected}'"),
-        )),
+        None => ErrorList::from(field::required(&path.child("labels").key(key), format!("must be '{expected}'"))),
         Some(actual) if actual != expected => ErrorList::from(field::invalid(
             &path.child("labels").key(key),
             BadValue::json(&labels),
@@ -354,10 +301,7 @@ fn validate_job_spec_update(spec: &JobSpec, old: &Job, path: &Path) -> ErrorList
     if !semantically_equal(&spec.completions, &old_spec.completions) {
         let indexed = spec.completion_mode.as_deref() == Some("Indexed");
         if !indexed {
-            errs.push(immutable(
-                &path.child("completions"),
-                BadValue::json(&spec.completions),
-            ));
+            errs.push(immutable(&path.child("completions"), BadValue::json(&spec.completions)));
         } else if let Some(c) = spec.completions
             && Some(c) != spec.parallelism
         {
@@ -369,10 +313,7 @@ fn validate_job_spec_update(spec: &JobSpec, old: &Job, path: &Path) -> ErrorList
         }
     }
     if !semantically_equal(&spec.selector, &old_spec.selector) {
-        errs.push(immutable(
-            &path.child("selector"),
-            BadValue::json(&spec.selector),
-        ));
+        errs.push(immutable(&path.child("selector"), BadValue::json(&spec.selector)));
     }
     errs.append(validate_template_update(spec, &old_spec, old, path));
     for (changed, value, name) in [
@@ -387,18 +328,11 @@ fn validate_job_spec_update(spec: &JobSpec, old: &Job, path: &Path) -> ErrorList
             "podFailurePolicy",
         ),
         (
-            !semantically_equal(
-                &spec.backoff_limit_per_index,
-                &old_spec.backoff_limit_per_index,
-            ),
+            !semantically_equal(&spec.backoff_limit_per_index, &old_spec.backoff_limit_per_index),
             BadValue::json(&spec.backoff_limit_per_index),
             "backoffLimitPerIndex",
         ),
-        (
-            !semantically_equal(&spec.managed_by, &old_spec.managed_by),
-            BadValue::json(&spec.managed_by),
-            "managedBy",
-        ),
+        (!semantically_equal(&spec.managed_by, &old_spec.managed_by), BadValue::json(&spec.managed_by), "managedBy"),
         (
             !semantically_equal(&spec.success_policy, &old_spec.success_policy),
             BadValue::json(&spec.success_policy),
@@ -418,12 +352,7 @@ fn immutable(path: &Path, value: BadValue) -> krs_apimachinery::validation::Fiel
 
 /// The pod template is fixed, except that a suspended job that never started may change its
 /// scheduling directives, labels and annotations (`validatePodTemplateUpdate`).
-fn validate_template_update(
-    spec: &JobSpec,
-    old_spec: &JobSpec,
-    old: &Job,
-    path: &Path,
-) -> ErrorList {
+fn validate_template_update(spec: &JobSpec, old_spec: &JobSpec, old: &Job, path: &Path) -> ErrorList {
     let template = &spec.template;
     let mut old_template = old_spec.template.clone();
     let suspended = old_spec.suspend == Some(true);
@@ -444,9 +373,7 @@ fn validate_template_update(
                     ..Default::default()
                 });
             }
-            (Some(new_affinity), Some(old_affinity)) => {
-                old_affinity.node_affinity = new_affinity.node_affinity.clone()
-            }
+            (Some(new_affinity), Some(old_affinity)) => old_affinity.node_affinity = new_affinity.node_affinity.clone(),
             (None, None) => {}
         }
         old_pod.node_selector = new_pod.node_selector.clone();
@@ -466,9 +393,7 @@ fn validate_template_update(
 
 /// The generated selector, for tests that need a selector to compare with.
 #[cfg(test)]
-pub(crate) fn generated_selector(
-    uid: &str,
-) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+pub(crate) fn generated_selector(uid: &str) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
     k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
         match_labels: Some([(CONTROLLER_UID_LABEL.to_owned(), uid.to_owned())].into()),
         match_expressions: None,

@@ -20,8 +20,7 @@ use krs_apimachinery::validation::{
 };
 
 use super::core::podspec::{
-    qualified_name, set_defaults_pod_template_spec, validate_pod_template_spec,
-    warnings_for_pod_template,
+    qualified_name, set_defaults_pod_template_spec, validate_pod_template_spec, warnings_for_pod_template,
 };
 
 /// Indexed jobs may run at most this many pods at once (caps `status.completedIndexes`).
@@ -42,11 +41,7 @@ const MAX_SUCCESS_POLICY_RULES: usize = 20;
 /// and `status: True` for pod-condition patterns of the pod failure policy.
 pub(crate) fn set_defaults_job_spec_types(spec: &mut JobSpec) {
     set_defaults_pod_template_spec(&mut spec.template);
-    for rule in spec
-        .pod_failure_policy
-        .iter_mut()
-        .flat_map(|p| p.rules.iter_mut())
-    {
+    for rule in spec.pod_failure_policy.iter_mut().flat_map(|p| p.rules.iter_mut()) {
         for pattern in rule.on_pod_conditions.iter_mut().flatten() {
             if pattern.status.is_empty() {
                 pattern.status = "True".to_owned();
@@ -63,63 +58,35 @@ pub(crate) fn validate_job_spec_fields(spec: &JobSpec, path: &Path) -> ErrorList
         (spec.completions.map(i64::from), "completions"),
         (spec.active_deadline_seconds, "activeDeadlineSeconds"),
         (spec.backoff_limit.map(i64::from), "backoffLimit"),
-        (
-            spec.ttl_seconds_after_finished.map(i64::from),
-            "ttlSecondsAfterFinished",
-        ),
-        (
-            spec.backoff_limit_per_index.map(i64::from),
-            "backoffLimitPerIndex",
-        ),
+        (spec.ttl_seconds_after_finished.map(i64::from), "ttlSecondsAfterFinished"),
+        (spec.backoff_limit_per_index.map(i64::from), "backoffLimitPerIndex"),
     ] {
         if let Some(v) = value {
             errs.append(validate_nonnegative_field(v, &path.child(name)));
         }
     }
     if let Some(max) = spec.max_failed_indexes {
-        errs.append(validate_nonnegative_field(
-            i64::from(max),
-            &path.child("maxFailedIndexes"),
-        ));
+        errs.append(validate_nonnegative_field(i64::from(max), &path.child("maxFailedIndexes")));
         if spec.backoff_limit_per_index.is_none() {
-            errs.push(field::required(
-                &path.child("backoffLimitPerIndex"),
-                "when maxFailedIndexes is specified",
-            ));
+            errs.push(field::required(&path.child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"));
         }
     }
     if let Some(managed_by) = &spec.managed_by {
-        errs.append(is_domain_prefixed_path(
-            &path.child("managedBy"),
-            managed_by,
-        ));
+        errs.append(is_domain_prefixed_path(&path.child("managedBy"), managed_by));
         if managed_by.len() > MAX_MANAGED_BY_LENGTH {
-            errs.push(field::too_long(
-                &path.child("managedBy"),
-                MAX_MANAGED_BY_LENGTH as i64,
-            ));
+            errs.push(field::too_long(&path.child("managedBy"), MAX_MANAGED_BY_LENGTH as i64));
         }
     }
     let indexed = spec.completion_mode.as_deref() == Some("Indexed");
     if let Some(mode) = &spec.completion_mode {
         if mode != "NonIndexed" && mode != "Indexed" {
-            errs.push(field::not_supported(
-                &path.child("completionMode"),
-                mode.as_str(),
-                &["NonIndexed", "Indexed"],
-            ));
+            errs.push(field::not_supported(&path.child("completionMode"), mode.as_str(), &["NonIndexed", "Indexed"]));
         }
         if indexed {
             if spec.completions.is_none() {
-                errs.push(field::required(
-                    &path.child("completions"),
-                    "when completion mode is Indexed",
-                ));
+                errs.push(field::required(&path.child("completions"), "when completion mode is Indexed"));
             }
-            if let Some(p) = spec
-                .parallelism
-                .filter(|p| *p > MAX_PARALLELISM_FOR_INDEXED_JOB)
-            {
+            if let Some(p) = spec.parallelism.filter(|p| *p > MAX_PARALLELISM_FOR_INDEXED_JOB) {
                 errs.push(field::invalid(
                     &path.child("parallelism"),
                     p,
@@ -135,19 +102,14 @@ pub(crate) fn validate_job_spec_fields(spec: &JobSpec, path: &Path) -> ErrorList
                     "must be less than or equal to completions",
                 ));
             }
-            if let Some(m) = spec
-                .max_failed_indexes
-                .filter(|m| *m > MAX_FAILED_INDEXES_FOR_INDEXED_JOB)
-            {
+            if let Some(m) = spec.max_failed_indexes.filter(|m| *m > MAX_FAILED_INDEXES_FOR_INDEXED_JOB) {
                 errs.push(field::invalid(
                     &path.child("maxFailedIndexes"),
                     m,
                     format!("must be less than or equal to {MAX_FAILED_INDEXES_FOR_INDEXED_JOB}"),
                 ));
             }
-            if spec.completions.is_some_and(|c| c > COMPLETIONS_SOFT_LIMIT)
-                && spec.backoff_limit_per_index.is_some()
-            {
+            if spec.completions.is_some_and(|c| c > COMPLETIONS_SOFT_LIMIT) && spec.backoff_limit_per_index.is_some() {
                 match spec.max_failed_indexes {
                     None => errs.push(field::required(
                         &path.child("maxFailedIndexes"),
@@ -160,10 +122,7 @@ pub(crate) fn validate_job_spec_fields(spec: &JobSpec, path: &Path) -> ErrorList
                     )),
                     Some(_) => {}
                 }
-                if let Some(p) = spec
-                    .parallelism
-                    .filter(|p| *p > PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS)
-                {
+                if let Some(p) = spec.parallelism.filter(|p| *p > PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS) {
                     errs.push(field::invalid(
                         &path.child("parallelism"),
                         p,
@@ -173,31 +132,16 @@ pub(crate) fn validate_job_spec_fields(spec: &JobSpec, path: &Path) -> ErrorList
             }
         }
     }
-    if spec
-        .completion_mode
-        .as_deref()
-        .is_none_or(|m| m == "NonIndexed")
-    {
+    if spec.completion_mode.as_deref().is_none_or(|m| m == "NonIndexed") {
         if let Some(b) = spec.backoff_limit_per_index {
-            errs.push(field::invalid(
-                &path.child("backoffLimitPerIndex"),
-                b,
-                "requires indexed completion mode",
-            ));
+            errs.push(field::invalid(&path.child("backoffLimitPerIndex"), b, "requires indexed completion mode"));
         }
         if let Some(m) = spec.max_failed_indexes {
-            errs.push(field::invalid(
-                &path.child("maxFailedIndexes"),
-                m,
-                "requires indexed completion mode",
-            ));
+            errs.push(field::invalid(&path.child("maxFailedIndexes"), m, "requires indexed completion mode"));
         }
     }
     if spec.pod_failure_policy.is_some() {
-        errs.append(validate_pod_failure_policy(
-            spec,
-            &path.child("podFailurePolicy"),
-        ));
+        errs.append(validate_pod_failure_policy(spec, &path.child("podFailurePolicy")));
     }
     if let Some(policy) = &spec.success_policy {
         if !indexed {
@@ -217,27 +161,15 @@ pub(crate) fn validate_job_spec_fields(spec: &JobSpec, path: &Path) -> ErrorList
                 errs.push(field::not_supported(&p, policy.as_str(), &["Failed"]));
             }
         } else if !matches!(policy.as_str(), "Failed" | "TerminatingOrFailed") {
-            errs.push(field::not_supported(
-                &p,
-                policy.as_str(),
-                &["Failed", "TerminatingOrFailed"],
-            ));
+            errs.push(field::not_supported(&p, policy.as_str(), &["Failed", "TerminatingOrFailed"]));
         }
     }
     let template_path = path.child("template");
     errs.append(validate_pod_template_spec(&spec.template, &template_path));
     let restart_path = template_path.child("spec").child("restartPolicy");
-    let restart = spec
-        .template
-        .spec
-        .as_ref()
-        .and_then(|s| s.restart_policy.clone())
-        .unwrap_or_default();
+    let restart = spec.template.spec.as_ref().and_then(|s| s.restart_policy.clone()).unwrap_or_default();
     match restart.as_str() {
-        "Always" | "" => errs.push(field::required(
-            &restart_path,
-            "valid values: \"OnFailure\", \"Never\"",
-        )),
+        "Always" | "" => errs.push(field::required(&restart_path, "valid values: \"OnFailure\", \"Never\"")),
         "OnFailure" | "Never" => {
             if spec.pod_failure_policy.is_some() && restart != "Never" {
                 errs.push(field::invalid(
@@ -247,21 +179,14 @@ pub(crate) fn validate_job_spec_fields(spec: &JobSpec, path: &Path) -> ErrorList
                 ));
             }
         }
-        other => errs.push(field::not_supported(
-            &restart_path,
-            other,
-            &["OnFailure", "Never"],
-        )),
+        other => errs.push(field::not_supported(&restart_path, other, &["OnFailure", "Never"])),
     }
     errs
 }
 
 /// Go's `%q` of a string list, as in `valid values: ["A" "B"]`.
 fn go_quoted_list(items: &[&str]) -> String {
-    let quoted: Vec<String> = items
-        .iter()
-        .map(|i| BadValue::String((*i).to_owned()).to_string())
-        .collect();
+    let quoted: Vec<String> = items.iter().map(|i| BadValue::String((*i).to_owned()).to_string()).collect();
     format!("[{}]", quoted.join(" "))
 }
 
@@ -272,26 +197,13 @@ fn validate_pod_failure_policy(spec: &JobSpec, path: &Path) -> ErrorList {
     };
     let rules_path = path.child("rules");
     if policy.rules.len() > MAX_POD_FAILURE_POLICY_RULES {
-        errs.push(field::too_many(
-            &rules_path,
-            policy.rules.len() as i64,
-            MAX_POD_FAILURE_POLICY_RULES as i64,
-        ));
+        errs.push(field::too_many(&rules_path, policy.rules.len() as i64, MAX_POD_FAILURE_POLICY_RULES as i64));
     }
     let pod_spec = spec.template.spec.clone().unwrap_or_default();
-    let names: BTreeSet<String> = pod_spec
-        .containers
-        .iter()
-        .chain(pod_spec.init_containers.iter().flatten())
-        .map(|c| c.name.clone())
-        .collect();
+    let names: BTreeSet<String> =
+        pod_spec.containers.iter().chain(pod_spec.init_containers.iter().flatten()).map(|c| c.name.clone()).collect();
     for (i, rule) in policy.rules.iter().enumerate() {
-        errs.append(validate_pod_failure_policy_rule(
-            spec,
-            rule,
-            &rules_path.index(i),
-            &names,
-        ));
+        errs.append(validate_pod_failure_policy_rule(spec, rule, &rules_path.index(i), &names));
     }
     errs
 }
@@ -306,17 +218,10 @@ fn validate_pod_failure_policy_rule(
     let mut errs = ErrorList::new();
     let action_path = path.child("action");
     match rule.action.as_str() {
-        "" => errs.push(field::required(
-            &action_path,
-            format!("valid values: {}", go_quoted_list(ACTIONS)),
-        )),
+        "" => errs.push(field::required(&action_path, format!("valid values: {}", go_quoted_list(ACTIONS)))),
         "FailIndex" => {
             if spec.backoff_limit_per_index.is_none() {
-                errs.push(field::invalid(
-                    &action_path,
-                    "FailIndex",
-                    "requires the backoffLimitPerIndex to be set",
-                ));
+                errs.push(field::invalid(&action_path, "FailIndex", "requires the backoffLimitPerIndex to be set"));
             }
         }
         a if ACTIONS.contains(&a) => {}
@@ -327,10 +232,7 @@ fn validate_pod_failure_policy_rule(
         const OPERATORS: &[&str] = &["In", "NotIn"];
         let op_path = p.child("operator");
         match on_exit.operator.as_str() {
-            "" => errs.push(field::required(
-                &op_path,
-                format!("valid values: {}", go_quoted_list(OPERATORS)),
-            )),
+            "" => errs.push(field::required(&op_path, format!("valid values: {}", go_quoted_list(OPERATORS)))),
             "In" | "NotIn" => {}
             other => errs.push(field::not_supported(&op_path, other, OPERATORS)),
         }
@@ -346,27 +248,15 @@ fn validate_pod_failure_policy_rule(
         let values_path = p.child("values");
         let values = &on_exit.values;
         if values.is_empty() {
-            errs.push(field::invalid(
-                &values_path,
-                BadValue::json(values),
-                "at least one value is required",
-            ));
+            errs.push(field::invalid(&values_path, BadValue::json(values), "at least one value is required"));
         } else if values.len() > MAX_ON_EXIT_CODES_VALUES {
-            errs.push(field::too_many(
-                &values_path,
-                values.len() as i64,
-                MAX_ON_EXIT_CODES_VALUES as i64,
-            ));
+            errs.push(field::too_many(&values_path, values.len() as i64, MAX_ON_EXIT_CODES_VALUES as i64));
         }
         let mut ordered = true;
         let mut seen = BTreeSet::new();
         for (j, v) in values.iter().enumerate() {
             if on_exit.operator == "In" && *v == 0 {
-                errs.push(field::invalid(
-                    &values_path.index(j),
-                    *v,
-                    "must not be 0 for the In operator",
-                ));
+                errs.push(field::invalid(&values_path.index(j), *v, "must not be 0 for the In operator"));
             }
             if !seen.insert(*v) {
                 errs.push(field::duplicate(&values_path.index(j), *v));
@@ -376,32 +266,22 @@ fn validate_pod_failure_policy_rule(
             }
         }
         if !ordered {
-            errs.push(field::invalid(
-                &values_path,
-                BadValue::json(values),
-                "must be ordered",
-            ));
+            errs.push(field::invalid(&values_path, BadValue::json(values), "must be ordered"));
         }
     }
     let patterns = rule.on_pod_conditions.as_deref().unwrap_or_default();
     if !patterns.is_empty() {
         let p = path.child("onPodConditions");
         if patterns.len() > MAX_ON_POD_CONDITIONS_PATTERNS {
-            errs.push(field::too_many(
-                &p,
-                patterns.len() as i64,
-                MAX_ON_POD_CONDITIONS_PATTERNS as i64,
-            ));
+            errs.push(field::too_many(&p, patterns.len() as i64, MAX_ON_POD_CONDITIONS_PATTERNS as i64));
         }
         const STATUSES: &[&str] = &["False", "True", "Unknown"];
         for (j, pattern) in patterns.iter().enumerate() {
             let pp = p.index(j);
             errs.append(qualified_name(&pattern.type_, &pp.child("type")));
             match pattern.status.as_str() {
-                "" => errs.push(field::required(
-                    &pp.child("status"),
-                    format!("valid values: {}", go_quoted_list(STATUSES)),
-                )),
+                "" => errs
+                    .push(field::required(&pp.child("status"), format!("valid values: {}", go_quoted_list(STATUSES)))),
                 s if STATUSES.contains(&s) => {}
                 s => errs.push(field::not_supported(&pp.child("status"), s, STATUSES)),
             }
@@ -437,20 +317,13 @@ fn validate_success_policy(spec: &JobSpec, path: &Path) -> ErrorList {
         ));
     }
     if policy.rules.len() > MAX_SUCCESS_POLICY_RULES {
-        errs.push(field::too_many(
-            &rules_path,
-            policy.rules.len() as i64,
-            MAX_SUCCESS_POLICY_RULES as i64,
-        ));
+        errs.push(field::too_many(&rules_path, policy.rules.len() as i64, MAX_SUCCESS_POLICY_RULES as i64));
     }
     let completions = spec.completions.unwrap_or(0);
     for (i, rule) in policy.rules.iter().enumerate() {
         let p = rules_path.index(i);
         if rule.succeeded_count.is_none() && rule.succeeded_indexes.is_none() {
-            errs.push(field::required(
-                &p,
-                "at least one of succeededCount or succeededIndexes must be specified",
-            ));
+            errs.push(field::required(&p, "at least one of succeededCount or succeededIndexes must be specified"));
         }
         let mut total = 0;
         if let Some(indexes) = &rule.succeeded_indexes {
@@ -460,11 +333,9 @@ fn validate_success_policy(spec: &JobSpec, path: &Path) -> ErrorList {
             }
             match validate_indexes_format(indexes, completions) {
                 Ok(t) => total = t,
-                Err(e) => errs.push(field::invalid(
-                    &ip,
-                    indexes.as_str(),
-                    format!("error parsing succeededIndexes: {e}"),
-                )),
+                Err(e) => {
+                    errs.push(field::invalid(&ip, indexes.as_str(), format!("error parsing succeededIndexes: {e}")))
+                }
             }
         }
         if let Some(count) = rule.succeeded_count {
@@ -518,8 +389,7 @@ fn parse_index_interval(interval: &str, completions: i32) -> Result<(i32, i32), 
         ));
     }
     let parse = |s: &str| -> Result<i64, String> {
-        s.parse::<i64>()
-            .map_err(|_| format!("cannot convert string to integer for index: {}", quote(s)))
+        s.parse::<i64>().map_err(|_| format!("cannot convert string to integer for index: {}", quote(s)))
     };
     let x = parse(parts[0])?;
     if x >= i64::from(completions) {
@@ -549,10 +419,7 @@ pub(crate) fn warnings_for_job_spec(spec: &JobSpec, path: &Path) -> Vec<String> 
             "{path}: In Indexed Jobs with a number of completions higher than 10^5 and a parallelism higher than 10^4, Kubernetes might not be able to track completedIndexes when a big number of indexes fail"
         ));
     }
-    warnings.extend(warnings_for_pod_template(
-        &spec.template,
-        &path.child("template"),
-    ));
+    warnings.extend(warnings_for_pod_template(&spec.template, &path.child("template")));
     warnings
 }
 

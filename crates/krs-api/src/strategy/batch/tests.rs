@@ -13,11 +13,7 @@ fn pod_template(restart: &str) -> PodTemplateSpec {
     PodTemplateSpec {
         metadata: None,
         spec: Some(PodSpec {
-            containers: vec![Container {
-                name: "pi".into(),
-                image: Some("perl:5".into()),
-                ..Default::default()
-            }],
+            containers: vec![Container { name: "pi".into(), image: Some("perl:5".into()), ..Default::default() }],
             restart_policy: Some(restart.into()),
             ..Default::default()
         }),
@@ -27,15 +23,8 @@ fn pod_template(restart: &str) -> PodTemplateSpec {
 /// What `kubectl create job pi --image=perl:5` sends.
 fn kubectl_job() -> Job {
     Job {
-        metadata: ObjectMeta {
-            name: Some("pi".into()),
-            namespace: Some("default".into()),
-            ..Default::default()
-        },
-        spec: Some(JobSpec {
-            template: pod_template("Never"),
-            ..Default::default()
-        }),
+        metadata: ObjectMeta { name: Some("pi".into()), namespace: Some("default".into()), ..Default::default() },
+        spec: Some(JobSpec { template: pod_template("Never"), ..Default::default() }),
         status: None,
     }
 }
@@ -111,14 +100,8 @@ fn job_without_uid_has_no_generated_selector() {
 fn job_template_is_immutable_unless_suspended_and_never_started() {
     let old = created(kubectl_job());
     let mut new = old.clone();
-    new.spec
-        .as_mut()
-        .unwrap()
-        .template
-        .spec
-        .as_mut()
-        .unwrap()
-        .node_selector = Some([("zone".to_owned(), "a".to_owned())].into());
+    new.spec.as_mut().unwrap().template.spec.as_mut().unwrap().node_selector =
+        Some([("zone".to_owned(), "a".to_owned())].into());
     let out = JOB.validate_update(&new, &old).to_string();
     assert!(out.starts_with("spec.template: Invalid value: {"), "{out}");
     assert!(out.ends_with("}: field is immutable"), "{out}");
@@ -126,20 +109,11 @@ fn job_template_is_immutable_unless_suspended_and_never_started() {
     let mut suspended = old.clone();
     suspended.spec.as_mut().unwrap().suspend = Some(true);
     let mut new = suspended.clone();
-    new.spec
-        .as_mut()
-        .unwrap()
-        .template
-        .spec
-        .as_mut()
-        .unwrap()
-        .node_selector = Some([("zone".to_owned(), "a".to_owned())].into());
+    new.spec.as_mut().unwrap().template.spec.as_mut().unwrap().node_selector =
+        Some([("zone".to_owned(), "a".to_owned())].into());
     assert!(JOB.validate_update(&new, &suspended).is_empty());
 
-    suspended.status = Some(JobStatus {
-        start_time: Some(Time(jiff::Timestamp::UNIX_EPOCH)),
-        ..Default::default()
-    });
+    suspended.status = Some(JobStatus { start_time: Some(Time(jiff::Timestamp::UNIX_EPOCH)), ..Default::default() });
     assert!(!JOB.validate_update(&new, &suspended).is_empty());
 }
 
@@ -148,17 +122,12 @@ fn job_completions_are_immutable_for_non_indexed_jobs() {
     let old = created(kubectl_job());
     let mut new = old.clone();
     new.spec.as_mut().unwrap().completions = Some(5);
-    assert_eq!(
-        JOB.validate_update(&new, &old).to_string(),
-        "spec.completions: Invalid value: 5: field is immutable"
-    );
+    assert_eq!(JOB.validate_update(&new, &old).to_string(), "spec.completions: Invalid value: 5: field is immutable");
 }
 
 #[test]
 fn pod_failure_policy_rules_are_checked() {
-    use k8s_openapi::api::batch::v1::{
-        PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyRule,
-    };
+    use k8s_openapi::api::batch::v1::{PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyRule};
     let mut job = kubectl_job();
     job.spec.as_mut().unwrap().pod_failure_policy = Some(PodFailurePolicy {
         rules: vec![PodFailurePolicyRule {
@@ -172,10 +141,7 @@ fn pod_failure_policy_rules_are_checked() {
         }],
     });
     let job = created(job);
-    assert_eq!(
-        job.spec.as_ref().unwrap().pod_replacement_policy.as_deref(),
-        Some("Failed")
-    );
+    assert_eq!(job.spec.as_ref().unwrap().pod_replacement_policy.as_deref(), Some("Failed"));
     assert_eq!(
         JOB.validate(&job).to_string(),
         "[spec.podFailurePolicy.rules[0].onExitCodes.containerName: Invalid value: \"other\": must be one of the container or initContainer names in the pod template, spec.podFailurePolicy.rules[0].onExitCodes.values[1]: Invalid value: 0: must not be 0 for the In operator, spec.podFailurePolicy.rules[0].onExitCodes.values: Invalid value: [3,0,1]: must be ordered]"
@@ -186,30 +152,17 @@ fn pod_failure_policy_rules_are_checked() {
 fn job_status_successful_is_a_field_label() {
     let job = created(kubectl_job());
     let label = JOB.field_labels()[0];
-    assert_eq!(
-        (
-            label.name,
-            label.value_in(&krs_kinds::Object::to_value(&job)).as_str()
-        ),
-        ("status.successful", "0")
-    );
+    assert_eq!((label.name, label.value_in(&krs_kinds::Object::to_value(&job)).as_str()), ("status.successful", "0"));
 }
 
 fn cronjob(schedule: &str) -> CronJob {
     CronJob {
-        metadata: ObjectMeta {
-            name: Some("hello".into()),
-            namespace: Some("default".into()),
-            ..Default::default()
-        },
+        metadata: ObjectMeta { name: Some("hello".into()), namespace: Some("default".into()), ..Default::default() },
         spec: Some(CronJobSpec {
             schedule: schedule.into(),
             job_template: JobTemplateSpec {
                 metadata: None,
-                spec: Some(JobSpec {
-                    template: pod_template("OnFailure"),
-                    ..Default::default()
-                }),
+                spec: Some(JobSpec { template: pod_template("OnFailure"), ..Default::default() }),
             },
             ..Default::default()
         }),
@@ -229,20 +182,10 @@ fn cronjob_gets_upstream_defaults() {
     let spec = cj.spec.as_ref().unwrap();
     assert_eq!(spec.concurrency_policy.as_deref(), Some("Allow"));
     assert_eq!(spec.suspend, Some(false));
-    assert_eq!(
-        (
-            spec.successful_jobs_history_limit,
-            spec.failed_jobs_history_limit
-        ),
-        (Some(3), Some(1))
-    );
+    assert_eq!((spec.successful_jobs_history_limit, spec.failed_jobs_history_limit), (Some(3), Some(1)));
     // The job template gets no Job defaults, only those of the types inside it.
     assert_eq!(spec.job_template.spec.as_ref().unwrap().backoff_limit, None);
-    assert!(
-        CRON_JOB.validate(&cj).is_empty(),
-        "{}",
-        CRON_JOB.validate(&cj)
-    );
+    assert!(CRON_JOB.validate(&cj).is_empty(), "{}", CRON_JOB.validate(&cj));
 }
 
 #[test]
@@ -278,14 +221,7 @@ fn cronjob_time_zone_must_be_in_the_iana_database() {
 fn cronjob_job_template_may_not_set_a_selector_and_names_are_short() {
     let mut cj = cronjob("0 0 * * *");
     cj.metadata.name = Some("a".repeat(53));
-    cj.spec
-        .as_mut()
-        .unwrap()
-        .job_template
-        .spec
-        .as_mut()
-        .unwrap()
-        .selector = Some(job::generated_selector("x"));
+    cj.spec.as_mut().unwrap().job_template.spec.as_mut().unwrap().selector = Some(job::generated_selector("x"));
     let out = CRON_JOB.validate(&defaulted(cj)).to_string();
     assert_eq!(
         out,

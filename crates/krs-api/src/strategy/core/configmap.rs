@@ -31,11 +31,7 @@ fn validate_config_map(cm: &ConfigMap) -> ErrorList {
             errs.push(field::invalid(&path, key, msg));
         }
         if binary.is_some_and(|b| b.contains_key(key)) {
-            errs.push(field::invalid(
-                &path,
-                key,
-                "duplicate of key present in binaryData",
-            ));
+            errs.push(field::invalid(&path, key, "duplicate of key present in binaryData"));
         }
         total += value.len();
     }
@@ -54,9 +50,7 @@ fn validate_config_map(cm: &ConfigMap) -> ErrorList {
 
 impl Strategy for ConfigMapStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<ConfigMap>(obj)
-            .map(validate_config_map)
-            .unwrap_or_default()
+        typed::<ConfigMap>(obj).map(validate_config_map).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -72,13 +66,8 @@ impl Strategy for ConfigMapStrategy {
             if new.data.clone().unwrap_or_default() != old.data.clone().unwrap_or_default() {
                 errs.push(field::forbidden(&Path::new("data"), IMMUTABLE_SET_MSG));
             }
-            if new.binary_data.clone().unwrap_or_default()
-                != old.binary_data.clone().unwrap_or_default()
-            {
-                errs.push(field::forbidden(
-                    &Path::new("binaryData"),
-                    IMMUTABLE_SET_MSG,
-                ));
+            if new.binary_data.clone().unwrap_or_default() != old.binary_data.clone().unwrap_or_default() {
+                errs.push(field::forbidden(&Path::new("binaryData"), IMMUTABLE_SET_MSG));
             }
         }
         errs.append(validate_config_map(new));
@@ -96,11 +85,7 @@ mod tests {
 
     fn cm(data: &[(&str, &str)]) -> ConfigMap {
         ConfigMap {
-            data: Some(
-                data.iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-            ),
+            data: Some(data.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
             ..Default::default()
         }
     }
@@ -127,9 +112,7 @@ mod tests {
     fn data_is_limited_to_one_mebibyte() {
         let big = "x".repeat(MAX_DATA_SIZE);
         assert_eq!(
-            CONFIG_MAP
-                .validate(&cm(&[("a", &big), ("b", "y")]))
-                .to_string(),
+            CONFIG_MAP.validate(&cm(&[("a", &big), ("b", "y")])).to_string(),
             "[]: Too long: may not be more than 1048576 bytes"
         );
         assert!(CONFIG_MAP.validate(&cm(&[("a", &big)])).is_empty());

@@ -2,8 +2,7 @@
 
 use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, Endpoints};
 use krs_apimachinery::validation::{
-    ErrorList, Path, field, get_warnings_for_ip, is_valid_ip_for_legacy_field, is_valid_port_num,
-    name_is_dns_subdomain,
+    ErrorList, Path, field, get_warnings_for_ip, is_valid_ip_for_legacy_field, is_valid_port_num, name_is_dns_subdomain,
 };
 use krs_kinds::Object;
 
@@ -21,12 +20,7 @@ fn ips(ep: &Endpoints) -> Vec<String> {
     ep.subsets
         .iter()
         .flatten()
-        .flat_map(|ss| {
-            ss.addresses
-                .iter()
-                .flatten()
-                .chain(ss.not_ready_addresses.iter().flatten())
-        })
+        .flat_map(|ss| ss.addresses.iter().flatten().chain(ss.not_ready_addresses.iter().flatten()))
         .map(|a| a.ip.clone())
         .collect()
 }
@@ -38,10 +32,7 @@ fn validate_address(address: &EndpointAddress, old_ips: &[String], path: &Path) 
         errs.append(checks::dns1123_label(hostname, &path.child("hostname")));
     }
     if let Some(node) = &address.node_name {
-        errs.append(
-            checks::name(name_is_dns_subdomain, node, &path.child("nodeName"))
-                .with_origin("format=dns-label"),
-        );
+        errs.append(checks::name(name_is_dns_subdomain, node, &path.child("nodeName")).with_origin("format=dns-label"));
     }
     errs.append(checks::non_special_ip(&address.ip, &ip_path));
     errs
@@ -58,15 +49,9 @@ fn validate_port(port: &EndpointPort, require_name: bool, path: &Path) -> ErrorL
     for msg in is_valid_port_num(i64::from(port.port)) {
         errs.push(field::invalid(&path.child("port"), port.port, msg).with_origin("portNum"));
     }
-    errs.append(checks::protocol(
-        port.protocol.as_deref(),
-        &path.child("protocol"),
-    ));
+    errs.append(checks::protocol(port.protocol.as_deref(), &path.child("protocol")));
     if let Some(app_protocol) = &port.app_protocol {
-        errs.append(checks::qualified_name(
-            app_protocol,
-            &path.child("appProtocol"),
-        ));
+        errs.append(checks::qualified_name(app_protocol, &path.child("appProtocol")));
     }
     errs
 }
@@ -79,32 +64,17 @@ fn validate_endpoints(ep: &Endpoints, old_ips: &[String]) -> ErrorList {
         let addresses = ss.addresses.as_deref().unwrap_or_default();
         let not_ready = ss.not_ready_addresses.as_deref().unwrap_or_default();
         if addresses.is_empty() && not_ready.is_empty() {
-            errs.push(field::required(
-                &path,
-                "must specify `addresses` or `notReadyAddresses`",
-            ));
+            errs.push(field::required(&path, "must specify `addresses` or `notReadyAddresses`"));
         }
         for (j, a) in addresses.iter().enumerate() {
-            errs.append(validate_address(
-                a,
-                old_ips,
-                &path.child("addresses").index(j),
-            ));
+            errs.append(validate_address(a, old_ips, &path.child("addresses").index(j)));
         }
         for (j, a) in not_ready.iter().enumerate() {
-            errs.append(validate_address(
-                a,
-                old_ips,
-                &path.child("notReadyAddresses").index(j),
-            ));
+            errs.append(validate_address(a, old_ips, &path.child("notReadyAddresses").index(j)));
         }
         let ports = ss.ports.as_deref().unwrap_or_default();
         for (j, p) in ports.iter().enumerate() {
-            errs.append(validate_port(
-                p,
-                ports.len() > 1,
-                &path.child("ports").index(j),
-            ));
+            errs.append(validate_port(p, ports.len() > 1, &path.child("ports").index(j)));
         }
     }
     errs
@@ -113,27 +83,17 @@ fn validate_endpoints(ep: &Endpoints, old_ips: &[String]) -> ErrorList {
 /// Warnings for IPs in non-standard forms, unless the endpoints controller wrote them (it
 /// normalizes its output).
 fn warnings(ep: &Endpoints) -> Vec<String> {
-    let managed_by = ep
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get("endpointslice.kubernetes.io/managed-by"))
-        .map(String::as_str);
+    let managed_by =
+        ep.metadata.labels.as_ref().and_then(|l| l.get("endpointslice.kubernetes.io/managed-by")).map(String::as_str);
     if managed_by == Some("endpoint-controller") {
         return Vec::new();
     }
     let mut out = Vec::new();
     for (i, ss) in ep.subsets.iter().flatten().enumerate() {
         let path = Path::new("subsets").index(i);
-        for (list, name) in [
-            (&ss.addresses, "addresses"),
-            (&ss.not_ready_addresses, "notReadyAddresses"),
-        ] {
+        for (list, name) in [(&ss.addresses, "addresses"), (&ss.not_ready_addresses, "notReadyAddresses")] {
             for (j, a) in list.iter().flatten().enumerate() {
-                out.extend(get_warnings_for_ip(
-                    &path.child(name).index(j).child("ip"),
-                    &a.ip,
-                ));
+                out.extend(get_warnings_for_ip(&path.child(name).index(j).child("ip"), &a.ip));
             }
         }
     }
@@ -149,12 +109,7 @@ impl Strategy for EndpointsStrategy {
         let Some(ep) = typed_mut::<Endpoints>(obj) else {
             return;
         };
-        for port in ep
-            .subsets
-            .iter_mut()
-            .flatten()
-            .flat_map(|ss| ss.ports.iter_mut().flatten())
-        {
+        for port in ep.subsets.iter_mut().flatten().flat_map(|ss| ss.ports.iter_mut().flatten()) {
             if port.protocol.as_deref().unwrap_or_default().is_empty() {
                 port.protocol = Some("TCP".to_owned());
             }
@@ -162,9 +117,7 @@ impl Strategy for EndpointsStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Endpoints>(obj)
-            .map(|ep| validate_endpoints(ep, &[]))
-            .unwrap_or_default()
+        typed::<Endpoints>(obj).map(|ep| validate_endpoints(ep, &[])).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -193,12 +146,7 @@ mod tests {
         Endpoints {
             subsets: Some(vec![EndpointSubset {
                 addresses: Some(
-                    ips.iter()
-                        .map(|ip| EndpointAddress {
-                            ip: (*ip).to_owned(),
-                            ..Default::default()
-                        })
-                        .collect(),
+                    ips.iter().map(|ip| EndpointAddress { ip: (*ip).to_owned(), ..Default::default() }).collect(),
                 ),
                 ports: Some(ports),
                 ..Default::default()
@@ -209,33 +157,15 @@ mod tests {
 
     #[test]
     fn port_protocol_defaults_to_tcp() {
-        let mut ep = endpoints(
-            &["10.1.2.3"],
-            vec![EndpointPort {
-                port: 80,
-                ..Default::default()
-            }],
-        );
+        let mut ep = endpoints(&["10.1.2.3"], vec![EndpointPort { port: 80, ..Default::default() }]);
         ENDPOINTS.default(&mut ep);
-        assert!(
-            ENDPOINTS.validate(&ep).is_empty(),
-            "{}",
-            ENDPOINTS.validate(&ep)
-        );
-        assert_eq!(
-            ep.subsets.unwrap()[0].ports.as_ref().unwrap()[0]
-                .protocol
-                .as_deref(),
-            Some("TCP")
-        );
+        assert!(ENDPOINTS.validate(&ep).is_empty(), "{}", ENDPOINTS.validate(&ep));
+        assert_eq!(ep.subsets.unwrap()[0].ports.as_ref().unwrap()[0].protocol.as_deref(), Some("TCP"));
     }
 
     #[test]
     fn subsets_need_addresses_and_valid_ips() {
-        let ep = Endpoints {
-            subsets: Some(vec![EndpointSubset::default()]),
-            ..Default::default()
-        };
+        let ep = Endpoints { subsets: Some(vec![EndpointSubset::default()]), ..Default::default() };
         assert_eq!(
             ENDPOINTS.validate(&ep).to_string(),
             "subsets[0]: Required value: must specify `addresses` or `notReadyAddresses`"
@@ -251,16 +181,7 @@ mod tests {
     fn several_ports_need_names() {
         let mut ep = endpoints(
             &["10.1.2.3"],
-            vec![
-                EndpointPort {
-                    port: 80,
-                    ..Default::default()
-                },
-                EndpointPort {
-                    port: 81,
-                    ..Default::default()
-                },
-            ],
+            vec![EndpointPort { port: 80, ..Default::default() }, EndpointPort { port: 81, ..Default::default() }],
         );
         ENDPOINTS.default(&mut ep);
         assert_eq!(

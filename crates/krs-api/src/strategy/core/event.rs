@@ -7,8 +7,8 @@
 
 use k8s_openapi::api::core::v1::{Event, ObjectReference};
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, Path, field, is_dns1123_subdomain,
-    is_qualified_name, validate_path_segment_name,
+    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, Path, field, is_dns1123_subdomain, is_qualified_name,
+    validate_path_segment_name,
 };
 use krs_kinds::Object;
 
@@ -52,13 +52,8 @@ pub(crate) fn validate_legacy(event: &Event) -> ErrorList {
     let namespace = s(&event.metadata.namespace);
     let involved_ns = s(&event.involved_object.namespace);
     let ns_path = Path::new("involvedObject").child("namespace");
-    let mismatch = |errs: &mut ErrorList| {
-        errs.push(field::invalid(
-            &ns_path,
-            involved_ns,
-            "does not match event.namespace",
-        ))
-    };
+    let mismatch =
+        |errs: &mut ErrorList| errs.push(field::invalid(&ns_path, involved_ns, "does not match event.namespace"));
     if event.event_time.is_none() {
         // Old-style events: the namespaces must agree ("default" for cluster-scoped objects).
         if involved_ns.is_empty() {
@@ -77,29 +72,17 @@ pub(crate) fn validate_legacy(event: &Event) -> ErrorList {
             errs.push(field::required(&Path::new("reportingController"), ""));
         }
         for msg in is_qualified_name(controller) {
-            errs.push(field::invalid(
-                &Path::new("reportingController"),
-                controller,
-                msg,
-            ));
+            errs.push(field::invalid(&Path::new("reportingController"), controller, msg));
         }
         let too_long = |errs: &mut ErrorList, name: &str, limit: usize| {
-            errs.push(field::invalid(
-                &Path::new(name),
-                "",
-                format!("can have at most {limit} characters"),
-            ))
+            errs.push(field::invalid(&Path::new(name), "", format!("can have at most {limit} characters")))
         };
         let instance = s(&event.reporting_instance);
         if instance.is_empty() {
             errs.push(field::required(&Path::new("reportingInstance"), ""));
         }
         if instance.len() > REPORTING_INSTANCE_LENGTH_LIMIT {
-            too_long(
-                &mut errs,
-                "reportingInstance",
-                REPORTING_INSTANCE_LENGTH_LIMIT,
-            );
+            too_long(&mut errs, "reportingInstance", REPORTING_INSTANCE_LENGTH_LIMIT);
         }
         let action = s(&event.action);
         if action.is_empty() {
@@ -119,11 +102,7 @@ pub(crate) fn validate_legacy(event: &Event) -> ErrorList {
             too_long(&mut errs, "message", NOTE_LENGTH_LIMIT);
         }
     }
-    errs.append(checks::each(
-        namespace,
-        &Path::new("namespace"),
-        is_dns1123_subdomain(namespace),
-    ));
+    errs.append(checks::each(namespace, &Path::new("namespace"), is_dns1123_subdomain(namespace)));
     errs
 }
 
@@ -131,11 +110,7 @@ fn validate_series(event: &Event) -> ErrorList {
     let mut errs = ErrorList::new();
     if let Some(series) = &event.series {
         if series.count.unwrap_or(0) < 2 {
-            errs.push(field::invalid(
-                &Path::new("series.count"),
-                "",
-                "should be at least 2",
-            ));
+            errs.push(field::invalid(&Path::new("series.count"), "", "should be at least 2"));
         }
         if series.last_observed_time.is_none() {
             errs.push(field::required(&Path::new("series.lastObservedTime"), ""));
@@ -153,11 +128,7 @@ pub(crate) fn validate_strict_create(event: &Event) -> ErrorList {
     }
     let ty = s(&event.type_);
     if ty != "Normal" && ty != "Warning" {
-        errs.push(field::invalid(
-            &Path::new("type"),
-            "",
-            format!("has invalid value: {ty}"),
-        ));
+        errs.push(field::invalid(&Path::new("type"), "", format!("has invalid value: {ty}")));
     }
     let unset = |errs: &mut ErrorList, name: &str, set: bool| {
         if set {
@@ -168,11 +139,7 @@ pub(crate) fn validate_strict_create(event: &Event) -> ErrorList {
     unset(&mut errs, "lastTimestamp", event.last_timestamp.is_some());
     unset(&mut errs, "count", event.count.unwrap_or(0) != 0);
     let source = event.source.as_ref();
-    unset(
-        &mut errs,
-        "source",
-        source.is_some_and(|src| !s(&src.component).is_empty() || !s(&src.host).is_empty()),
-    );
+    unset(&mut errs, "source", source.is_some_and(|src| !s(&src.component).is_empty() || !s(&src.host).is_empty()));
     errs
 }
 
@@ -207,63 +174,23 @@ pub(crate) fn validate_strict_update(new: &Event, old: &Event) -> ErrorList {
             FIELD_IMMUTABLE_ERROR_MSG,
         ));
     }
-    errs.append(checks::immutable(
-        s(&new.reason),
-        s(&old.reason),
-        &Path::new("reason"),
-    ));
-    errs.append(checks::immutable(
-        s(&new.message),
-        s(&old.message),
-        &Path::new("message"),
-    ));
+    errs.append(checks::immutable(s(&new.reason), s(&old.reason), &Path::new("reason")));
+    errs.append(checks::immutable(s(&new.message), s(&old.message), &Path::new("message")));
     if source(new) != source(old) {
         let src = source(new);
         let shown = checks::go_struct(&[
             ("Component", checks::go_json(s(&src.component))),
             ("Host", checks::go_json(s(&src.host))),
         ]);
-        errs.push(field::invalid(
-            &Path::new("source"),
-            shown,
-            FIELD_IMMUTABLE_ERROR_MSG,
-        ));
+        errs.push(field::invalid(&Path::new("source"), shown, FIELD_IMMUTABLE_ERROR_MSG));
     }
-    errs.append(checks::immutable(
-        &new.first_timestamp,
-        &old.first_timestamp,
-        &Path::new("firstTimestamp"),
-    ));
-    errs.append(checks::immutable(
-        &new.last_timestamp,
-        &old.last_timestamp,
-        &Path::new("lastTimestamp"),
-    ));
-    errs.append(checks::immutable(
-        &new.count.unwrap_or(0),
-        &old.count.unwrap_or(0),
-        &Path::new("count"),
-    ));
-    errs.append(checks::immutable(
-        s(&new.reason),
-        s(&old.reason),
-        &Path::new("reason"),
-    ));
-    errs.append(checks::immutable(
-        s(&new.type_),
-        s(&old.type_),
-        &Path::new("type"),
-    ));
-    errs.append(checks::immutable(
-        &new.event_time,
-        &old.event_time,
-        &Path::new("eventTime"),
-    ));
-    errs.append(checks::immutable(
-        s(&new.action),
-        s(&old.action),
-        &Path::new("action"),
-    ));
+    errs.append(checks::immutable(&new.first_timestamp, &old.first_timestamp, &Path::new("firstTimestamp")));
+    errs.append(checks::immutable(&new.last_timestamp, &old.last_timestamp, &Path::new("lastTimestamp")));
+    errs.append(checks::immutable(&new.count.unwrap_or(0), &old.count.unwrap_or(0), &Path::new("count")));
+    errs.append(checks::immutable(s(&new.reason), s(&old.reason), &Path::new("reason")));
+    errs.append(checks::immutable(s(&new.type_), s(&old.type_), &Path::new("type")));
+    errs.append(checks::immutable(&new.event_time, &old.event_time, &Path::new("eventTime")));
+    errs.append(checks::immutable(s(&new.action), s(&old.action), &Path::new("action")));
     if new.related != old.related {
         errs.push(field::invalid(
             &Path::new("related"),
@@ -312,15 +239,8 @@ mod tests {
 
     fn event(ns: &str, involved_ns: &str) -> Event {
         Event {
-            metadata: ObjectMeta {
-                name: Some("e".into()),
-                namespace: Some(ns.into()),
-                ..Default::default()
-            },
-            involved_object: ObjectReference {
-                namespace: Some(involved_ns.into()),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some("e".into()), namespace: Some(ns.into()), ..Default::default() },
+            involved_object: ObjectReference { namespace: Some(involved_ns.into()), ..Default::default() },
             ..Default::default()
         }
     }
@@ -346,9 +266,7 @@ mod tests {
             "{errs}"
         );
         assert!(
-            errs.ends_with(
-                "reportingInstance: Required value, action: Required value, reason: Required value]"
-            ),
+            errs.ends_with("reportingInstance: Required value, action: Required value, reason: Required value]"),
             "{errs}"
         );
         e.reporting_component = Some("example.com/ctl".into());
@@ -357,9 +275,12 @@ mod tests {
         e.reason = Some("Scaled".into());
         assert!(EVENT.validate(&e).is_empty());
         e.reporting_component = Some("bad controller".into());
-        assert!(EVENT.validate(&e).to_string().starts_with(
-            r#"reportingController: Invalid value: "bad controller": name part must consist of"#
-        ));
+        assert!(
+            EVENT
+                .validate(&e)
+                .to_string()
+                .starts_with(r#"reportingController: Invalid value: "bad controller": name part must consist of"#)
+        );
     }
 
     #[test]
@@ -377,11 +298,7 @@ mod tests {
         assert!(names.contains(&"involvedObject.name"));
         assert!(names.contains(&"source"));
         let obj = serde_json::json!({"source": {"component": "kubelet"}});
-        let source = EVENT
-            .field_labels()
-            .iter()
-            .find(|f| f.name == "source")
-            .unwrap();
+        let source = EVENT.field_labels().iter().find(|f| f.name == "source").unwrap();
         assert_eq!(source.value_in(&obj), "kubelet");
     }
 }

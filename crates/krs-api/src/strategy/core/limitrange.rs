@@ -23,15 +23,10 @@ type Quantities = BTreeMap<String, OpenApiQuantity>;
 /// Container limits: a default limit from max, a default request from the default limit or
 /// min (`SetDefaults_LimitRangeItem`).
 fn default_item(item: &mut LimitRangeItem) {
-    for list in [
-        &mut item.max,
-        &mut item.min,
-        &mut item.default,
-        &mut item.default_request,
-        &mut item.max_limit_request_ratio,
-    ]
-    .into_iter()
-    .flatten()
+    for list in
+        [&mut item.max, &mut item.min, &mut item.default, &mut item.default_request, &mut item.max_limit_request_ratio]
+            .into_iter()
+            .flatten()
     {
         resources::default_resource_list(list);
     }
@@ -52,19 +47,9 @@ fn default_item(item: &mut LimitRangeItem) {
 }
 
 fn validate_type_name(ty: &str, path: &Path) -> ErrorList {
-    let mut errs: ErrorList = is_qualified_name(ty)
-        .into_iter()
-        .map(|m| field::invalid(path, ty, m))
-        .collect();
-    if errs.is_empty()
-        && !ty.contains('/')
-        && !matches!(ty, "Pod" | "Container" | "PersistentVolumeClaim")
-    {
-        errs.push(field::invalid(
-            path,
-            ty,
-            "must be a standard limit type or fully qualified",
-        ));
+    let mut errs: ErrorList = is_qualified_name(ty).into_iter().map(|m| field::invalid(path, ty, m)).collect();
+    if errs.is_empty() && !ty.contains('/') && !matches!(ty, "Pod" | "Container" | "PersistentVolumeClaim") {
+        errs.push(field::invalid(path, ty, "must be a standard limit type or fully qualified"));
     }
     errs
 }
@@ -78,11 +63,7 @@ fn validate_resource_name(ty: &str, name: &str, path: &Path) -> ErrorList {
     }
 }
 
-fn parsed(
-    list: &Option<Quantities>,
-    path: &Path,
-    errs: &mut ErrorList,
-) -> BTreeMap<String, Quantity> {
+fn parsed(list: &Option<Quantities>, path: &Path, errs: &mut ErrorList) -> BTreeMap<String, Quantity> {
     let mut out = BTreeMap::new();
     for (k, q) in list.iter().flatten() {
         match resources::parse(q, &path.key(k)) {
@@ -115,24 +96,17 @@ fn validate_item(item: &LimitRangeItem, path: &Path) -> ErrorList {
     let has = |l: &Option<Quantities>| l.as_ref().is_some_and(|l| !l.is_empty());
     if ty == "Pod" {
         if has(&item.default) {
-            errs.push(field::forbidden(
-                &path.child("default"),
-                "may not be specified when `type` is 'Pod'",
-            ));
+            errs.push(field::forbidden(&path.child("default"), "may not be specified when `type` is 'Pod'"));
         }
         if has(&item.default_request) {
-            errs.push(field::forbidden(
-                &path.child("defaultRequest"),
-                "may not be specified when `type` is 'Pod'",
-            ));
+            errs.push(field::forbidden(&path.child("defaultRequest"), "may not be specified when `type` is 'Pod'"));
         }
     } else {
         names(&item.default, "default", &mut errs);
         names(&item.default_request, "defaultRequest", &mut errs);
     }
     if ty == "PersistentVolumeClaim" {
-        let storage =
-            |l: &Option<Quantities>| l.as_ref().is_some_and(|l| l.contains_key("storage"));
+        let storage = |l: &Option<Quantities>| l.as_ref().is_some_and(|l| l.contains_key("storage"));
         if !storage(&item.min) && !storage(&item.max) {
             errs.push(field::required(
                 &path.child("limits"),
@@ -140,11 +114,7 @@ fn validate_item(item: &LimitRangeItem, path: &Path) -> ErrorList {
             ));
         }
     }
-    names(
-        &item.max_limit_request_ratio,
-        "maxLimitRequestRatio",
-        &mut errs,
-    );
+    names(&item.max_limit_request_ratio, "maxLimitRequestRatio", &mut errs);
 
     let max = parsed(&item.max, &path.child("max"), &mut errs);
     let min = parsed(&item.min, &path.child("min"), &mut errs);
@@ -153,27 +123,13 @@ fn validate_item(item: &LimitRangeItem, path: &Path) -> ErrorList {
     } else {
         (
             parsed(&item.default, &path.child("default"), &mut errs),
-            parsed(
-                &item.default_request,
-                &path.child("defaultRequest"),
-                &mut errs,
-            ),
+            parsed(&item.default_request, &path.child("defaultRequest"), &mut errs),
         )
     };
-    let ratios = parsed(
-        &item.max_limit_request_ratio,
-        &path.child("maxLimitRequestRatio"),
-        &mut errs,
-    );
+    let ratios = parsed(&item.max_limit_request_ratio, &path.child("maxLimitRequestRatio"), &mut errs);
     let one = Quantity::new(1, Format::DecimalSI);
     for k in &keys {
-        let (mn, mx, d, dr, ratio) = (
-            min.get(k),
-            max.get(k),
-            default.get(k),
-            default_request.get(k),
-            ratios.get(k),
-        );
+        let (mn, mx, d, dr, ratio) = (min.get(k), max.get(k), default.get(k), default_request.get(k), ratios.get(k));
         if let (Some(mn), Some(mx)) = (mn, mx)
             && mn > mx
         {
@@ -231,11 +187,7 @@ fn validate_item(item: &LimitRangeItem, path: &Path) -> ErrorList {
         if let Some(ratio) = ratio {
             let rpath = path.child("maxLimitRequestRatio").key(k);
             if ratio < &one {
-                errs.push(field::invalid(
-                    &rpath,
-                    ratio.to_string(),
-                    format!("ratio {ratio} is less than 1"),
-                ));
+                errs.push(field::invalid(&rpath, ratio.to_string(), format!("ratio {ratio} is less than 1")));
             }
             if let (Some(mn), Some(mx)) = (mn, mx) {
                 let (mut r, mut lo, mut hi) = (ratio.value() as f64, mn.value(), mx.value());
@@ -299,9 +251,7 @@ impl Strategy for LimitRangeStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<LimitRange>(obj)
-            .map(validate_limit_range)
-            .unwrap_or_default()
+        typed::<LimitRange>(obj).map(validate_limit_range).unwrap_or_default()
     }
 }
 
@@ -312,19 +262,11 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Option<Quantities> {
-        Some(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), OpenApiQuantity((*v).to_owned())))
-                .collect(),
-        )
+        Some(pairs.iter().map(|(k, v)| ((*k).to_owned(), OpenApiQuantity((*v).to_owned()))).collect())
     }
 
     fn lr(items: Vec<LimitRangeItem>) -> LimitRange {
-        LimitRange {
-            spec: Some(LimitRangeSpec { limits: items }),
-            ..Default::default()
-        }
+        LimitRange { spec: Some(LimitRangeSpec { limits: items }), ..Default::default() }
     }
 
     #[test]
@@ -339,11 +281,7 @@ mod tests {
         let item = &l.spec.as_ref().unwrap().limits[0];
         assert_eq!(item.default, q(&[("cpu", "2")]));
         assert_eq!(item.default_request, q(&[("cpu", "2"), ("memory", "64Mi")]));
-        assert!(
-            LIMIT_RANGE.validate(&l).is_empty(),
-            "{}",
-            LIMIT_RANGE.validate(&l)
-        );
+        assert!(LIMIT_RANGE.validate(&l).is_empty(), "{}", LIMIT_RANGE.validate(&l));
     }
 
     #[test]
@@ -362,18 +300,12 @@ mod tests {
 
     #[test]
     fn types_are_checked_and_unique() {
-        let item = LimitRangeItem {
-            type_: "Node".into(),
-            ..Default::default()
-        };
+        let item = LimitRangeItem { type_: "Node".into(), ..Default::default() };
         assert_eq!(
             LIMIT_RANGE.validate(&lr(vec![item])).to_string(),
             r#"spec.limits[0].type: Invalid value: "Node": must be a standard limit type or fully qualified"#
         );
-        let pvc = LimitRangeItem {
-            type_: "PersistentVolumeClaim".into(),
-            ..Default::default()
-        };
+        let pvc = LimitRangeItem { type_: "PersistentVolumeClaim".into(), ..Default::default() };
         assert_eq!(
             LIMIT_RANGE.validate(&lr(vec![pvc])).to_string(),
             "spec.limits[0].limits: Required value: either minimum or maximum storage value is required, but neither was provided"

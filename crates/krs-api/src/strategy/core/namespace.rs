@@ -14,8 +14,8 @@
 use k8s_openapi::api::core::v1::{Namespace, NamespaceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use krs_apimachinery::validation::{
-    ErrorList, FINALIZER_KUBERNETES, Path, field, is_standard_finalizer_name,
-    validate_finalizer_name, validate_namespace_name,
+    ErrorList, FINALIZER_KUBERNETES, Path, field, is_standard_finalizer_name, validate_finalizer_name,
+    validate_namespace_name,
 };
 use krs_kinds::Object;
 
@@ -52,21 +52,14 @@ fn set_name_label(ns: &mut Namespace) {
     let Some(name) = ns.metadata.name.clone().filter(|n| !n.is_empty()) else {
         return;
     };
-    ns.metadata
-        .labels
-        .get_or_insert_with(Default::default)
-        .insert(LABEL_METADATA_NAME.to_owned(), name);
+    ns.metadata.labels.get_or_insert_with(Default::default).insert(LABEL_METADATA_NAME.to_owned(), name);
 }
 
 /// Spec finalizers: qualified names, and standard ones unless domain-prefixed.
 fn validate_spec_finalizer(name: &str, path: &Path) -> ErrorList {
     let mut errs = validate_finalizer_name(name, path);
     if !name.contains('/') && !is_standard_finalizer_name(name) {
-        errs.push(field::invalid(
-            path,
-            name,
-            "name is neither a standard finalizer name nor is it fully qualified",
-        ));
+        errs.push(field::invalid(path, name, "name is neither a standard finalizer name nor is it fully qualified"));
     }
     errs
 }
@@ -82,17 +75,11 @@ fn validate_namespace(ns: &Namespace) -> ErrorList {
 }
 
 fn spec_finalizers(ns: &Namespace) -> &[String] {
-    ns.spec
-        .as_ref()
-        .and_then(|s| s.finalizers.as_deref())
-        .unwrap_or_default()
+    ns.spec.as_ref().and_then(|s| s.finalizers.as_deref()).unwrap_or_default()
 }
 
 fn phase(ns: &Namespace) -> &str {
-    ns.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or_default()
+    ns.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or_default()
 }
 
 impl Strategy for NamespaceStrategy {
@@ -111,17 +98,10 @@ impl Strategy for NamespaceStrategy {
         let Some(ns) = typed_mut::<Namespace>(obj) else {
             return;
         };
-        ns.status = Some(NamespaceStatus {
-            phase: Some(PHASE_ACTIVE.to_owned()),
-            ..Default::default()
-        });
+        ns.status = Some(NamespaceStatus { phase: Some(PHASE_ACTIVE.to_owned()), ..Default::default() });
         // The kubernetes finalizer is required on create (not a default: it may be removed
         // over the namespace's life).
-        let finalizers = ns
-            .spec
-            .get_or_insert_with(Default::default)
-            .finalizers
-            .get_or_insert_with(Vec::new);
+        let finalizers = ns.spec.get_or_insert_with(Default::default).finalizers.get_or_insert_with(Vec::new);
         if !finalizers.iter().any(|f| f == FINALIZER_KUBERNETES) {
             finalizers.push(FINALIZER_KUBERNETES.to_owned());
         }
@@ -142,9 +122,7 @@ impl Strategy for NamespaceStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Namespace>(obj)
-            .map(validate_namespace)
-            .unwrap_or_default()
+        typed::<Namespace>(obj).map(validate_namespace).unwrap_or_default()
     }
 
     fn canonicalize(&self, obj: &mut dyn Object) {
@@ -202,18 +180,10 @@ impl Strategy for NamespaceStrategy {
         let phase = phase(ns);
         if ns.metadata.deletion_timestamp.is_none() {
             if phase != PHASE_ACTIVE {
-                errs.push(field::invalid(
-                    &path,
-                    phase,
-                    "may only be 'Active' if `deletionTimestamp` is empty",
-                ));
+                errs.push(field::invalid(&path, phase, "may only be 'Active' if `deletionTimestamp` is empty"));
             }
         } else if phase != PHASE_TERMINATING {
-            errs.push(field::invalid(
-                &path,
-                phase,
-                "may only be 'Terminating' if `deletionTimestamp` is not empty",
-            ));
+            errs.push(field::invalid(&path, phase, "may only be 'Terminating' if `deletionTimestamp` is not empty"));
         }
         errs
     }
@@ -305,21 +275,11 @@ mod tests {
     use super::*;
 
     fn ns(name: &str) -> Namespace {
-        Namespace {
-            metadata: ObjectMeta {
-                name: Some(name.to_owned()),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
+        Namespace { metadata: ObjectMeta { name: Some(name.to_owned()), ..Default::default() }, ..Default::default() }
     }
 
     fn label(ns: &Namespace) -> Option<&str> {
-        ns.metadata
-            .labels
-            .as_ref()?
-            .get(LABEL_METADATA_NAME)
-            .map(String::as_str)
+        ns.metadata.labels.as_ref()?.get(LABEL_METADATA_NAME).map(String::as_str)
     }
 
     #[test]
@@ -354,9 +314,7 @@ mod tests {
         let mut old = ns("a");
         NAMESPACE.prepare_for_create(&mut old);
         let mut new = ns("a");
-        new.spec = Some(NamespaceSpec {
-            finalizers: Some(vec![]),
-        });
+        new.spec = Some(NamespaceSpec { finalizers: Some(vec![]) });
         NAMESPACE.prepare_for_update(&mut new, &old);
         assert_eq!(spec_finalizers(&new), ["kubernetes"]);
     }
@@ -366,9 +324,7 @@ mod tests {
         let mut old = ns("a");
         NAMESPACE.prepare_for_create(&mut old);
         let mut new = ns("a");
-        new.spec = Some(NamespaceSpec {
-            finalizers: Some(vec![]),
-        });
+        new.spec = Some(NamespaceSpec { finalizers: Some(vec![]) });
         NAMESPACE_FINALIZE.prepare_for_update(&mut new, &old);
         assert!(spec_finalizers(&new).is_empty());
         assert_eq!(phase(&new), "Active");
@@ -377,9 +333,7 @@ mod tests {
     #[test]
     fn invalid_spec_finalizer_is_reported_like_upstream() {
         let mut obj = ns("a");
-        obj.spec = Some(NamespaceSpec {
-            finalizers: Some(vec!["foo".into()]),
-        });
+        obj.spec = Some(NamespaceSpec { finalizers: Some(vec!["foo".into()]) });
         assert_eq!(
             NAMESPACE.validate(&obj).to_string(),
             r#"spec.finalizers: Invalid value: "foo": name is neither a standard finalizer name nor is it fully qualified"#
@@ -389,14 +343,9 @@ mod tests {
     #[test]
     fn status_phase_must_match_deletion() {
         let mut obj = ns("a");
-        obj.status = Some(NamespaceStatus {
-            phase: Some("Terminating".into()),
-            ..Default::default()
-        });
+        obj.status = Some(NamespaceStatus { phase: Some("Terminating".into()), ..Default::default() });
         assert_eq!(
-            NAMESPACE
-                .validate_status_update(&obj, &obj.clone())
-                .to_string(),
+            NAMESPACE.validate_status_update(&obj, &obj.clone()).to_string(),
             r#"status.Phase: Invalid value: "Terminating": may only be 'Active' if `deletionTimestamp` is empty"#
         );
     }
@@ -411,9 +360,7 @@ mod tests {
         assert_eq!(phase(&obj), "Terminating");
         assert!(has_spec_finalizers(&obj));
         assert!(!should_delete_during_update(&obj));
-        obj.spec = Some(NamespaceSpec {
-            finalizers: Some(vec![]),
-        });
+        obj.spec = Some(NamespaceSpec { finalizers: Some(vec![]) });
         assert!(should_delete_during_update(&obj));
     }
 }

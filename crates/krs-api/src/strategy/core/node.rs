@@ -6,18 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::{
-    ConfigMapNodeConfigSource, Node, NodeConfigSource, NodeSpec, Taint,
-};
+use k8s_openapi::api::core::v1::{ConfigMapNodeConfigSource, Node, NodeConfigSource, NodeSpec, Taint};
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, Path, field, is_config_map_key, is_valid_cidr, is_valid_label_value,
-    name_is_dns_subdomain, validate_label_name, validate_namespace_name,
+    BadValue, ErrorList, Path, field, is_config_map_key, is_valid_cidr, is_valid_label_value, name_is_dns_subdomain,
+    validate_label_name, validate_namespace_name,
 };
 use krs_kinds::Object;
 
-use super::podspec::{
-    round_up_resource_list, validate_resource_quantity_value, validate_taint_effect,
-};
+use super::podspec::{round_up_resource_list, validate_resource_quantity_value, validate_taint_effect};
 use crate::strategy::core::podspec::{name_errors, s};
 use crate::strategy::{FieldLabel, Strategy, typed, typed_mut};
 
@@ -47,10 +43,7 @@ impl Strategy for NodeStrategy {
             if status.allocatable.is_none() {
                 status.allocatable = status.capacity.clone();
             }
-            for list in [&mut status.capacity, &mut status.allocatable]
-                .into_iter()
-                .flatten()
-            {
+            for list in [&mut status.capacity, &mut status.allocatable].into_iter().flatten() {
                 round_up_resource_list(list);
             }
         }
@@ -101,10 +94,7 @@ fn validate_node(node: &Node) -> ErrorList {
     let spec = node.spec.clone().unwrap_or_default();
     if let Some(taints) = spec.taints.as_deref().filter(|t| !t.is_empty()) {
         // Upstream reports taints under `metadata`.
-        errs.append(validate_taints(
-            taints,
-            &Path::new("metadata").child("taints"),
-        ));
+        errs.append(validate_taints(taints, &Path::new("metadata").child("taints")));
     }
     errs.append(validate_node_resources(node));
     let cidrs = spec.pod_cidrs.as_deref().unwrap_or_default();
@@ -116,16 +106,9 @@ fn validate_node(node: &Node) -> ErrorList {
         if cidrs.len() > 1 {
             let families: Vec<Option<bool>> = cidrs
                 .iter()
-                .map(|c| {
-                    c.split('/')
-                        .next()
-                        .and_then(|ip| ip.parse::<IpAddr>().ok())
-                        .map(|ip| ip.is_ipv4())
-                })
+                .map(|c| c.split('/').next().and_then(|ip| ip.parse::<IpAddr>().ok()).map(|ip| ip.is_ipv4()))
                 .collect();
-            let dual = cidrs.len() == 2
-                && families.iter().all(Option::is_some)
-                && families[0] != families[1];
+            let dual = cidrs.len() == 2 && families.iter().all(Option::is_some) && families[0] != families[1];
             if !dual {
                 errs.push(field::invalid(
                     &path,
@@ -157,11 +140,7 @@ fn validate_taints(taints: &[Taint], path: &Path) -> ErrorList {
         if !msgs.is_empty() {
             errs.push(field::invalid(&p.child("value"), value, msgs.join(";")));
         }
-        errs.append(validate_taint_effect(
-            &taint.effect,
-            false,
-            &p.child("effect"),
-        ));
+        errs.append(validate_taint_effect(&taint.effect, false, &p.child("effect")));
         let keys = seen.entry(taint.effect.as_str()).or_default();
         if keys.contains(taint.key.as_str()) {
             let mut e = field::duplicate(&p, BadValue::json(taint));
@@ -180,10 +159,7 @@ fn validate_node_resources(node: &Node) -> ErrorList {
     let Some(status) = &node.status else {
         return errs;
     };
-    for (list, name) in [
-        (&status.capacity, "capacity"),
-        (&status.allocatable, "allocatable"),
-    ] {
+    for (list, name) in [(&status.capacity, "capacity"), (&status.allocatable, "allocatable")] {
         for (resource, value) in list.iter().flatten() {
             // Upstream names these paths with children, not keys: `status.capacity.cpu`.
             let p = Path::new("status").child(name).child(resource.clone());
@@ -202,17 +178,9 @@ fn validate_node_update(node: &Node, old: &Node) -> ErrorList {
     let spec = node.spec.clone().unwrap_or_default();
     let old_spec = old.spec.clone().unwrap_or_default();
     let mut addresses = BTreeSet::new();
-    for (i, address) in node
-        .status
-        .iter()
-        .flat_map(|s| s.addresses.iter().flatten())
-        .enumerate()
-    {
+    for (i, address) in node.status.iter().flat_map(|s| s.addresses.iter().flatten()).enumerate() {
         if !addresses.insert((address.type_.as_str(), address.address.as_str())) {
-            errs.push(field::duplicate(
-                &Path::new("status").child("addresses").index(i),
-                BadValue::json(address),
-            ));
+            errs.push(field::duplicate(&Path::new("status").child("addresses").index(i), BadValue::json(address)));
         }
     }
     let old_cidrs = old_spec.pod_cidrs.as_deref().unwrap_or_default();
@@ -238,29 +206,20 @@ fn validate_node_update(node: &Node, old: &Node) -> ErrorList {
         ));
     }
     if let Some(source) = &spec.config_source {
-        errs.append(validate_config_source(
-            source,
-            false,
-            &Path::new("spec").child("configSource"),
-        ));
+        errs.append(validate_config_source(source, false, &Path::new("spec").child("configSource")));
     }
     if let Some(config) = node.status.as_ref().and_then(|s| s.config.as_ref()) {
         let p = Path::new("status").child("config");
-        for (source, name) in [
-            (&config.assigned, "assigned"),
-            (&config.active, "active"),
-            (&config.last_known_good, "lastKnownGood"),
-        ] {
+        for (source, name) in
+            [(&config.assigned, "assigned"), (&config.active, "active"), (&config.last_known_good, "lastKnownGood")]
+        {
             if let Some(source) = source {
                 errs.append(validate_config_source(source, true, &p.child(name)));
             }
         }
     }
     if spec.external_id != old_spec.external_id {
-        errs.push(field::forbidden(
-            &Path::new("spec").child("externalID"),
-            "may not be updated",
-        ));
+        errs.push(field::forbidden(&Path::new("spec").child("externalID"), "may not be updated"));
     }
     errs
 }
@@ -272,62 +231,35 @@ fn validate_config_source(source: &NodeConfigSource, in_status: bool, path: &Pat
     let mut count = 0;
     if let Some(cm) = &source.config_map {
         count += 1;
-        errs.append(validate_config_map_source(
-            cm,
-            in_status,
-            &path.child("configMap"),
-        ));
+        errs.append(validate_config_map_source(cm, in_status, &path.child("configMap")));
     }
     if count != 1 {
-        errs.push(field::invalid(
-            path,
-            BadValue::json(source),
-            "exactly one reference subfield must be non-nil",
-        ));
+        errs.push(field::invalid(path, BadValue::json(source), "exactly one reference subfield must be non-nil"));
     }
     errs
 }
 
-fn validate_config_map_source(
-    cm: &ConfigMapNodeConfigSource,
-    in_status: bool,
-    path: &Path,
-) -> ErrorList {
+fn validate_config_map_source(cm: &ConfigMapNodeConfigSource, in_status: bool, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let uid = s(&cm.uid);
     let rv = s(&cm.resource_version);
     if in_status {
         if uid.is_empty() {
-            errs.push(field::required(
-                &path.child("uid"),
-                "uid must be set in status",
-            ));
+            errs.push(field::required(&path.child("uid"), "uid must be set in status"));
         }
         if rv.is_empty() {
-            errs.push(field::required(
-                &path.child("resourceVersion"),
-                "resourceVersion must be set in status",
-            ));
+            errs.push(field::required(&path.child("resourceVersion"), "resourceVersion must be set in status"));
         }
     } else {
         if !uid.is_empty() {
-            errs.push(field::forbidden(
-                &path.child("uid"),
-                "uid must not be set in spec",
-            ));
+            errs.push(field::forbidden(&path.child("uid"), "uid must not be set in spec"));
         }
         if !rv.is_empty() {
-            errs.push(field::forbidden(
-                &path.child("resourceVersion"),
-                "resourceVersion must not be set in spec",
-            ));
+            errs.push(field::forbidden(&path.child("resourceVersion"), "resourceVersion must not be set in spec"));
         }
     }
     if cm.namespace.is_empty() {
-        errs.push(field::required(
-            &path.child("namespace"),
-            "namespace must be set",
-        ));
+        errs.push(field::required(&path.child("namespace"), "namespace must be set"));
     } else {
         errs.append(name_errors(
             validate_namespace_name(&cm.namespace, false),
@@ -338,17 +270,10 @@ fn validate_config_map_source(
     if cm.name.is_empty() {
         errs.push(field::required(&path.child("name"), "name must be set"));
     } else {
-        errs.append(name_errors(
-            name_is_dns_subdomain(&cm.name, false),
-            &cm.name,
-            &path.child("name"),
-        ));
+        errs.append(name_errors(name_is_dns_subdomain(&cm.name, false), &cm.name, &path.child("name")));
     }
     if cm.kubelet_config_key.is_empty() {
-        errs.push(field::required(
-            &path.child("kubeletConfigKey"),
-            "kubeletConfigKey must be set",
-        ));
+        errs.push(field::required(&path.child("kubeletConfigKey"), "kubeletConfigKey must be set"));
     } else {
         errs.append(name_errors(
             is_config_map_key(&cm.kubelet_config_key),
@@ -364,41 +289,22 @@ mod tests {
     use super::*;
 
     fn node(taints: Vec<Taint>) -> Node {
-        Node {
-            spec: Some(NodeSpec {
-                taints: Some(taints),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
+        Node { spec: Some(NodeSpec { taints: Some(taints), ..Default::default() }), ..Default::default() }
     }
 
     fn taint(key: &str, effect: &str) -> Taint {
-        Taint {
-            key: key.into(),
-            effect: effect.into(),
-            ..Default::default()
-        }
+        Taint { key: key.into(), effect: effect.into(), ..Default::default() }
     }
 
     #[test]
     fn taints_need_known_effects_and_unique_key_effect_pairs() {
-        let errs = validate_node(&node(vec![
-            taint("a", "NoSchedule"),
-            taint("a", "NoSchedule"),
-            taint("b", "Sometimes"),
-        ]));
+        let errs =
+            validate_node(&node(vec![taint("a", "NoSchedule"), taint("a", "NoSchedule"), taint("b", "Sometimes")]));
         assert_eq!(
             errs.to_string(),
             r#"[metadata.taints[1]: Duplicate value: {"effect":"NoSchedule","key":"a"}: taints must be unique by key and effect pair, metadata.taints[2].effect: Unsupported value: "Sometimes": supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"]"#
         );
-        assert!(
-            validate_node(&node(vec![
-                taint("a", "NoSchedule"),
-                taint("a", "NoExecute")
-            ]))
-            .is_empty()
-        );
+        assert!(validate_node(&node(vec![taint("a", "NoSchedule"), taint("a", "NoExecute")])).is_empty());
     }
 
     #[test]
@@ -423,35 +329,23 @@ mod tests {
             validate_node_update(&new, &old).to_string(),
             "[spec.podCIDRs: Forbidden: node updates may not change podCIDR except from \"\" to valid, spec.providerID: Forbidden: node updates may not change providerID except from \"\" to valid]"
         );
-        let fresh = Node {
-            spec: Some(NodeSpec::default()),
-            ..Default::default()
-        };
+        let fresh = Node { spec: Some(NodeSpec::default()), ..Default::default() };
         assert!(validate_node_update(&old, &fresh).is_empty());
     }
 
     #[test]
     fn pod_cidr_mirrors_pod_cidrs() {
         let mut n = Node {
-            spec: Some(NodeSpec {
-                pod_cidr: Some("10.0.0.0/24".into()),
-                ..Default::default()
-            }),
+            spec: Some(NodeSpec { pod_cidr: Some("10.0.0.0/24".into()), ..Default::default() }),
             ..Default::default()
         };
         NODE.default(&mut n);
-        assert_eq!(
-            n.spec.unwrap().pod_cidrs,
-            Some(vec!["10.0.0.0/24".to_owned()])
-        );
+        assert_eq!(n.spec.unwrap().pod_cidrs, Some(vec!["10.0.0.0/24".to_owned()]));
     }
 
     #[test]
     fn unschedulable_is_a_field_label() {
         let labels = NODE.field_labels();
-        assert_eq!(
-            labels[0].value_in(&serde_json::json!({"spec": {}})),
-            "false"
-        );
+        assert_eq!(labels[0].value_in(&serde_json::json!({"spec": {}})), "false");
     }
 }

@@ -14,12 +14,7 @@ use super::service::checks::{self, bad_value};
 use crate::strategy::{FieldLabel, Strategy, typed, typed_mut};
 
 /// The access modes of volumes and claims, sorted as upstream lists them.
-pub(crate) const ACCESS_MODES: &[&str] = &[
-    "ReadOnlyMany",
-    "ReadWriteMany",
-    "ReadWriteOnce",
-    "ReadWriteOncePod",
-];
+pub(crate) const ACCESS_MODES: &[&str] = &["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
 /// The volume modes of volumes and claims.
 pub(crate) const VOLUME_MODES: &[&str] = &["Block", "Filesystem"];
 const RECLAIM_POLICIES: &[&str] = &["Delete", "Recycle", "Retain"];
@@ -70,10 +65,7 @@ pub(crate) fn now() -> Time {
 /// for the go-cmp diff upstream appends to some messages.
 pub(crate) fn json_diff(old: &Value, new: &Value) -> String {
     let empty = serde_json::Map::new();
-    let (o, n) = (
-        old.as_object().unwrap_or(&empty),
-        new.as_object().unwrap_or(&empty),
-    );
+    let (o, n) = (old.as_object().unwrap_or(&empty), new.as_object().unwrap_or(&empty));
     let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -106,10 +98,7 @@ pub(crate) fn validate_access_modes(modes: &[String], path: &Path) -> ErrorList 
         }
     }
     if once_pod && other {
-        errs.push(field::forbidden(
-            path,
-            "may not use ReadWriteOncePod with other access modes",
-        ));
+        errs.push(field::forbidden(path, "may not use ReadWriteOncePod with other access modes"));
     }
     errs
 }
@@ -129,22 +118,14 @@ pub(crate) fn validate_spec(spec: &PersistentVolumeSpec, path: &Path) -> ErrorLi
         errs.push(field::required(&cap_path, ""));
     }
     if !capacity.contains_key("storage") || capacity.len() > 1 {
-        errs.push(field::not_supported(
-            &cap_path,
-            bad_value(&capacity),
-            &["storage"],
-        ));
+        errs.push(field::not_supported(&cap_path, bad_value(&capacity), &["storage"]));
     }
     for (name, q) in &capacity {
         let p = cap_path.key(name);
         match resources::parse(q, &p) {
             Ok(q) => {
                 if q.value() < 0 {
-                    errs.push(field::invalid(
-                        &p,
-                        q.value(),
-                        "must be a valid resource quantity",
-                    ));
+                    errs.push(field::invalid(&p, q.value(), "must be a valid resource quantity"));
                 }
                 errs.append(resources::validate_positive(&q, &p));
             }
@@ -152,17 +133,10 @@ pub(crate) fn validate_spec(spec: &PersistentVolumeSpec, path: &Path) -> ErrorLi
         }
     }
 
-    if let Some(policy) = spec
-        .persistent_volume_reclaim_policy
-        .as_deref()
-        .filter(|p| !p.is_empty())
+    if let Some(policy) = spec.persistent_volume_reclaim_policy.as_deref().filter(|p| !p.is_empty())
         && !RECLAIM_POLICIES.contains(&policy)
     {
-        errs.push(field::not_supported(
-            &path.child("persistentVolumeReclaimPolicy"),
-            policy,
-            RECLAIM_POLICIES,
-        ));
+        errs.push(field::not_supported(&path.child("persistentVolumeReclaimPolicy"), policy, RECLAIM_POLICIES));
     }
 
     let mut node_affinity_set = false;
@@ -170,15 +144,8 @@ pub(crate) fn validate_spec(spec: &PersistentVolumeSpec, path: &Path) -> ErrorLi
         node_affinity_set = true;
         let ap = path.child("nodeAffinity");
         match &affinity.required {
-            Some(required) => errs.append(sources::validate_node_selector(
-                required,
-                false,
-                &ap.child("required"),
-            )),
-            None => errs.push(field::required(
-                &ap.child("required"),
-                "must specify required node constraints",
-            )),
+            Some(required) => errs.append(sources::validate_node_selector(required, false, &ap.child("required"))),
+            None => errs.push(field::required(&ap.child("required"), "must specify required node constraints")),
         }
     }
     errs.append(sources::validate_sources(spec, path, node_affinity_set));
@@ -193,19 +160,12 @@ pub(crate) fn validate_spec(spec: &PersistentVolumeSpec, path: &Path) -> ErrorLi
         ));
     }
     if let Some(class) = spec.storage_class_name.as_deref().filter(|c| !c.is_empty()) {
-        errs.append(checks::dns1123_subdomain(
-            class,
-            &path.child("storageClassName"),
-        ));
+        errs.append(checks::dns1123_subdomain(class, &path.child("storageClassName")));
     }
     if let Some(mode) = spec.volume_mode.as_deref()
         && !VOLUME_MODES.contains(&mode)
     {
-        errs.push(field::not_supported(
-            &path.child("volumeMode"),
-            mode,
-            VOLUME_MODES,
-        ));
+        errs.push(field::not_supported(&path.child("volumeMode"), mode, VOLUME_MODES));
     }
     if let Some(class) = spec.volume_attributes_class_name.as_deref() {
         let p = path.child("volumeAttributesClassName");
@@ -215,10 +175,7 @@ pub(crate) fn validate_spec(spec: &PersistentVolumeSpec, path: &Path) -> ErrorLi
             errs.append(checks::dns1123_subdomain(class, &p));
         }
         if spec.csi.is_none() {
-            errs.push(field::required(
-                &path.child("csi"),
-                "has to be specified when using volumeAttributesClassName",
-            ));
+            errs.push(field::required(&path.child("csi"), "has to be specified when using volumeAttributesClassName"));
         }
     }
     errs
@@ -226,15 +183,8 @@ pub(crate) fn validate_spec(spec: &PersistentVolumeSpec, path: &Path) -> ErrorLi
 
 /// Go's `path.Clean` for the one question asked here: is it the root?
 fn clean_path(p: &str) -> String {
-    let parts: Vec<&str> = p
-        .split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect();
-    if p.starts_with('/') && parts.iter().all(|s| *s == "..") {
-        "/".to_owned()
-    } else {
-        parts.join("/")
-    }
+    let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    if p.starts_with('/') && parts.iter().all(|s| *s == "..") { "/".to_owned() } else { parts.join("/") }
 }
 
 fn source_of(spec: &PersistentVolumeSpec) -> Value {
@@ -262,18 +212,11 @@ fn validate_update(new: &PersistentVolume, old: &PersistentVolume) -> ErrorList 
     if old_source != new_source {
         errs.push(field::forbidden(
             &Path::new("spec").child("persistentvolumesource"),
-            format!(
-                "spec.persistentvolumesource is immutable after creation\n{}",
-                json_diff(&old_source, &new_source)
-            ),
+            format!("spec.persistentvolumesource is immutable after creation\n{}", json_diff(&old_source, &new_source)),
         ));
     }
     // Upstream reports this one without the `spec.` prefix.
-    errs.append(checks::immutable(
-        &new_spec.volume_mode,
-        &old_spec.volume_mode,
-        &Path::new("volumeMode"),
-    ));
+    errs.append(checks::immutable(&new_spec.volume_mode, &old_spec.volume_mode, &Path::new("volumeMode")));
     if old_spec.node_affinity.is_some() && new_spec.node_affinity != old_spec.node_affinity {
         errs.push(field::invalid(
             &Path::new("nodeAffinity"),
@@ -281,9 +224,7 @@ fn validate_update(new: &PersistentVolume, old: &PersistentVolume) -> ErrorList 
             "field is immutable, except for updating from beta label to GA",
         ));
     }
-    if old_spec.volume_attributes_class_name.is_some()
-        && new_spec.volume_attributes_class_name.is_none()
-    {
+    if old_spec.volume_attributes_class_name.is_some() && new_spec.volume_attributes_class_name.is_none() {
         errs.push(field::forbidden(
             &Path::new("spec").child("volumeAttributesClassName"),
             "update from non-nil value to nil is forbidden",
@@ -302,12 +243,7 @@ impl Strategy for PersistentVolumeStrategy {
             status.phase = Some("Pending".to_owned());
         }
         let spec = pv.spec.get_or_insert_with(Default::default);
-        if spec
-            .persistent_volume_reclaim_policy
-            .as_deref()
-            .unwrap_or_default()
-            .is_empty()
-        {
+        if spec.persistent_volume_reclaim_policy.as_deref().unwrap_or_default().is_empty() {
             spec.persistent_volume_reclaim_policy = Some("Retain".to_owned());
         }
         if spec.volume_mode.is_none() {
@@ -334,10 +270,7 @@ impl Strategy for PersistentVolumeStrategy {
     }
 
     fn prepare_for_update(&self, new: &mut dyn Object, old: &dyn Object) {
-        if let (Some(new), Some(old)) = (
-            typed_mut::<PersistentVolume>(new),
-            typed::<PersistentVolume>(old),
-        ) {
+        if let (Some(new), Some(old)) = (typed_mut::<PersistentVolume>(new), typed::<PersistentVolume>(old)) {
             new.status = old.status.clone();
         }
     }
@@ -349,10 +282,7 @@ impl Strategy for PersistentVolumeStrategy {
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        match (
-            typed::<PersistentVolume>(new),
-            typed::<PersistentVolume>(old),
-        ) {
+        match (typed::<PersistentVolume>(new), typed::<PersistentVolume>(old)) {
             (Some(new), Some(old)) => validate_update(new, old),
             _ => ErrorList::new(),
         }
@@ -363,25 +293,16 @@ impl Strategy for PersistentVolumeStrategy {
     }
 
     fn prepare_for_status_update(&self, new: &mut dyn Object, old: &dyn Object) {
-        let (Some(new), Some(old)) = (
-            typed_mut::<PersistentVolume>(new),
-            typed::<PersistentVolume>(old),
-        ) else {
+        let (Some(new), Some(old)) = (typed_mut::<PersistentVolume>(new), typed::<PersistentVolume>(old)) else {
             return;
         };
         new.spec = old.spec.clone();
         let phase = |s: &Option<PersistentVolumeStatus>| s.as_ref().and_then(|s| s.phase.clone());
-        let transition = |s: &Option<PersistentVolumeStatus>| {
-            s.as_ref()
-                .and_then(|s| s.last_phase_transition_time.clone())
-        };
+        let transition =
+            |s: &Option<PersistentVolumeStatus>| s.as_ref().and_then(|s| s.last_phase_transition_time.clone());
         // A phase change records its time unless the client set a new one.
-        if phase(&new.status) != phase(&old.status)
-            && transition(&new.status) == transition(&old.status)
-        {
-            new.status
-                .get_or_insert_with(Default::default)
-                .last_phase_transition_time = Some(now());
+        if phase(&new.status) != phase(&old.status) && transition(&new.status) == transition(&old.status) {
+            new.status.get_or_insert_with(Default::default).last_phase_transition_time = Some(now());
         }
     }
 }

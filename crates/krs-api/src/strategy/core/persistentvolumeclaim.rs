@@ -6,8 +6,8 @@
 //! `volumeAttributesClassName`, and a nil storage class may be set once.
 
 use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
-    TypedLocalObjectReference, TypedObjectReference,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, TypedLocalObjectReference,
+    TypedObjectReference,
 };
 use krs_apimachinery::validation::{
     ErrorList, LabelSelectorValidationOptions, Path, field, label_selector_has_invalid_label_value,
@@ -38,11 +38,7 @@ fn storage_request(
 fn validate_data_source_group(group: Option<&str>, kind: &str, path: &Path, errs: &mut ErrorList) {
     let group = group.unwrap_or_default();
     if group.is_empty() && kind != "PersistentVolumeClaim" {
-        errs.push(field::invalid(
-            path,
-            kind,
-            "must be 'PersistentVolumeClaim' when referencing the default apiGroup",
-        ));
+        errs.push(field::invalid(path, kind, "must be 'PersistentVolumeClaim' when referencing the default apiGroup"));
     }
     if !group.is_empty() {
         errs.append(checks::dns1123_subdomain(group, &path.child("apiGroup")));
@@ -71,39 +67,24 @@ fn validate_data_source_ref(ds: &TypedObjectReference, path: &Path) -> ErrorList
     }
     validate_data_source_group(ds.api_group.as_deref(), &ds.kind, path, &mut errs);
     if let Some(ns) = ds.namespace.as_deref().filter(|n| !n.is_empty()) {
-        errs.append(checks::name(
-            validate_namespace_name,
-            ns,
-            &path.child("namespace"),
-        ));
+        errs.append(checks::name(validate_namespace_name, ns, &path.child("namespace")));
     }
     errs
 }
 
 /// `ValidatePersistentVolumeClaimSpec`.
-pub(crate) fn validate_spec(
-    spec: &PersistentVolumeClaimSpec,
-    allow_invalid_selector: bool,
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_spec(spec: &PersistentVolumeClaimSpec, allow_invalid_selector: bool, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let modes = spec.access_modes.as_deref().unwrap_or_default();
     if modes.is_empty() {
-        errs.push(field::required(
-            &path.child("accessModes"),
-            "at least 1 access mode is required",
-        ));
+        errs.push(field::required(&path.child("accessModes"), "at least 1 access mode is required"));
     }
     if spec.selector.is_some() {
         let opts = LabelSelectorValidationOptions {
             allow_invalid_label_value_in_selector: allow_invalid_selector,
             ..Default::default()
         };
-        errs.append(validate_label_selector(
-            spec.selector.as_ref(),
-            opts,
-            &path.child("selector"),
-        ));
+        errs.append(validate_label_selector(spec.selector.as_ref(), opts, &path.child("selector")));
     }
     errs.append(validate_access_modes(modes, &path.child("accessModes")));
 
@@ -114,11 +95,7 @@ pub(crate) fn validate_spec(
             Ok(q) => {
                 let positive = resources::validate_positive(&q, &storage_path);
                 if positive.is_empty() {
-                    errs.append(resources::validate_quantity_value(
-                        "storage",
-                        &q,
-                        &storage_path,
-                    ));
+                    errs.append(resources::validate_quantity_value("storage", &q, &storage_path));
                 } else {
                     errs.append(positive);
                 }
@@ -127,19 +104,12 @@ pub(crate) fn validate_spec(
         },
     }
     if let Some(class) = spec.storage_class_name.as_deref().filter(|c| !c.is_empty()) {
-        errs.append(checks::dns1123_subdomain(
-            class,
-            &path.child("storageClassName"),
-        ));
+        errs.append(checks::dns1123_subdomain(class, &path.child("storageClassName")));
     }
     if let Some(mode) = spec.volume_mode.as_deref()
         && !VOLUME_MODES.contains(&mode)
     {
-        errs.push(field::not_supported(
-            &path.child("volumeMode"),
-            mode,
-            VOLUME_MODES,
-        ));
+        errs.push(field::not_supported(&path.child("volumeMode"), mode, VOLUME_MODES));
     }
     if let Some(ds) = &spec.data_source {
         errs.append(validate_data_source(ds, &path.child("dataSource")));
@@ -147,11 +117,8 @@ pub(crate) fn validate_spec(
     if let Some(ds) = &spec.data_source_ref {
         errs.append(validate_data_source_ref(ds, &path.child("dataSourceRef")));
     }
-    let cross_namespace = spec
-        .data_source_ref
-        .as_ref()
-        .and_then(|r| r.namespace.as_deref())
-        .is_some_and(|n| !n.is_empty());
+    let cross_namespace =
+        spec.data_source_ref.as_ref().and_then(|r| r.namespace.as_deref()).is_some_and(|n| !n.is_empty());
     if cross_namespace {
         if spec.data_source.is_some() {
             errs.push(field::invalid(
@@ -163,31 +130,16 @@ pub(crate) fn validate_spec(
     } else if let (Some(ds), Some(r)) = (&spec.data_source, &spec.data_source_ref)
         && (ds.api_group != r.api_group || ds.kind != r.kind || ds.name != r.name)
     {
-        errs.push(field::invalid(
-            path,
-            path.child("dataSource").to_string(),
-            "must match dataSourceRef",
-        ));
+        errs.push(field::invalid(path, path.child("dataSource").to_string(), "must match dataSourceRef"));
     }
-    if let Some(class) = spec
-        .volume_attributes_class_name
-        .as_deref()
-        .filter(|c| !c.is_empty())
-    {
-        errs.append(checks::dns1123_subdomain(
-            class,
-            &path.child("volumeAttributesClassName"),
-        ));
+    if let Some(class) = spec.volume_attributes_class_name.as_deref().filter(|c| !c.is_empty()) {
+        errs.append(checks::dns1123_subdomain(class, &path.child("volumeAttributesClassName")));
     }
     errs
 }
 
 fn annotation<'a>(pvc: &'a PersistentVolumeClaim, key: &str) -> Option<&'a str> {
-    pvc.metadata
-        .annotations
-        .as_ref()?
-        .get(key)
-        .map(String::as_str)
+    pvc.metadata.annotations.as_ref()?.get(key).map(String::as_str)
 }
 
 fn is_bound(pvc: &PersistentVolumeClaim) -> bool {
@@ -211,10 +163,7 @@ fn validate_update(new: &PersistentVolumeClaim, old: &PersistentVolumeClaim) -> 
     // Upgrading from the beta annotation to the field, keeping the same class.
     let from_annotation = old_annotation.is_some()
         && old_c.storage_class_name.is_none()
-        && new_c
-            .storage_class_name
-            .as_deref()
-            .is_some_and(|c| Some(c) == old_annotation)
+        && new_c.storage_class_name.as_deref().is_some_and(|c| Some(c) == old_annotation)
         && (new_annotation.is_none() || new_annotation == old_annotation);
     if from_annotation {
         new_c.storage_class_name = None;
@@ -222,15 +171,12 @@ fn validate_update(new: &PersistentVolumeClaim, old: &PersistentVolumeClaim) -> 
         errs.append(checks::immutable(
             new_annotation.unwrap_or_default(),
             old_annotation.unwrap_or_default(),
-            &Path::new("metadata")
-                .child("annotations")
-                .child(BETA_STORAGE_CLASS_ANNOTATION),
+            &Path::new("metadata").child("annotations").child(BETA_STORAGE_CLASS_ANNOTATION),
         ));
         // A class may be set once on a claim that had none.
         let from_nil = new_spec.storage_class_name.is_some()
             && old_spec.storage_class_name.is_none()
-            && (old_annotation.is_none()
-                || new_spec.storage_class_name.as_deref() == old_annotation);
+            && (old_annotation.is_none() || new_spec.storage_class_name.as_deref() == old_annotation);
         if from_nil {
             new_c.storage_class_name = old_c.storage_class_name.clone();
         }
@@ -251,10 +197,8 @@ fn validate_update(new: &PersistentVolumeClaim, old: &PersistentVolumeClaim) -> 
             new_c.volume_attributes_class_name = old_c.volume_attributes_class_name.clone();
         }
     }
-    let (old_v, new_v) = (
-        serde_json::to_value(&old_c).unwrap_or_default(),
-        serde_json::to_value(&new_c).unwrap_or_default(),
-    );
+    let (old_v, new_v) =
+        (serde_json::to_value(&old_c).unwrap_or_default(), serde_json::to_value(&new_c).unwrap_or_default());
     if old_v != new_v {
         errs.push(field::forbidden(
             &Path::new("spec"),
@@ -266,48 +210,23 @@ fn validate_update(new: &PersistentVolumeClaim, old: &PersistentVolumeClaim) -> 
     }
 
     let parse = |q: Option<&k8s_openapi::apimachinery::pkg::api::resource::Quantity>| {
-        q.and_then(|q| krs_apimachinery::quantity::Quantity::try_from(q).ok())
-            .unwrap_or_default()
+        q.and_then(|q| krs_apimachinery::quantity::Quantity::try_from(q).ok()).unwrap_or_default()
     };
-    let (old_size, new_size) = (
-        parse(storage_request(&old_spec)),
-        parse(storage_request(&new_spec)),
-    );
+    let (old_size, new_size) = (parse(storage_request(&old_spec)), parse(storage_request(&new_spec)));
     if new_size < old_size {
         // Recovery from a failed expansion may shrink the request down to above the capacity.
-        let capacity = parse(
-            old.status
-                .as_ref()
-                .and_then(|s| s.capacity.as_ref())
-                .and_then(|c| c.get("storage")),
-        );
-        let path = Path::new("spec")
-            .child("resources")
-            .child("requests")
-            .child("storage");
+        let capacity = parse(old.status.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage")));
+        let path = Path::new("spec").child("resources").child("requests").child("storage");
         if new_size <= capacity {
-            errs.push(field::forbidden(
-                &path,
-                "field can not be less than status.capacity",
-            ));
+            errs.push(field::forbidden(&path, "field can not be less than status.capacity"));
         }
     }
-    errs.append(checks::immutable(
-        &new_spec.volume_mode,
-        &old_spec.volume_mode,
-        &Path::new("volumeMode"),
-    ));
+    errs.append(checks::immutable(&new_spec.volume_mode, &old_spec.volume_mode, &Path::new("volumeMode")));
     if old_spec.volume_attributes_class_name.is_some() {
         let path = Path::new("spec").child("volumeAttributesClassName");
         match new_spec.volume_attributes_class_name.as_deref() {
-            None => errs.push(field::forbidden(
-                &path,
-                "update from non-nil value to nil is forbidden",
-            )),
-            Some("") => errs.push(field::forbidden(
-                &path,
-                "update from non-nil value to an empty string is forbidden",
-            )),
+            None => errs.push(field::forbidden(&path, "update from non-nil value to nil is forbidden")),
+            Some("") => errs.push(field::forbidden(&path, "update from non-nil value to an empty string is forbidden")),
             Some(_) => {}
         }
     }
@@ -317,49 +236,26 @@ fn validate_update(new: &PersistentVolumeClaim, old: &PersistentVolumeClaim) -> 
 /// `ValidatePersistentVolumeClaimStatusUpdate`: capacities are valid quantities.
 fn validate_status(pvc: &PersistentVolumeClaim) -> ErrorList {
     let mut errs = ErrorList::new();
-    if pvc
-        .spec
-        .as_ref()
-        .and_then(|s| s.access_modes.as_ref())
-        .is_none_or(|m| m.is_empty())
-    {
+    if pvc.spec.as_ref().and_then(|s| s.access_modes.as_ref()).is_none_or(|m| m.is_empty()) {
         // Upstream's path has a capital S here.
         errs.push(field::required(&Path::new("Spec").child("accessModes"), ""));
     }
     let status = pvc.status.as_ref();
     let cap_path = Path::new("status").child("capacity");
-    for (name, q) in status
-        .and_then(|s| s.capacity.as_ref())
-        .into_iter()
-        .flatten()
-    {
+    for (name, q) in status.and_then(|s| s.capacity.as_ref()).into_iter().flatten() {
         if let Ok(q) = resources::parse(q, &cap_path.key(name))
             && q.value() < 0
         {
-            errs.push(field::invalid(
-                &cap_path.key(name),
-                q.value(),
-                "must be a valid resource quantity",
-            ));
+            errs.push(field::invalid(&cap_path.key(name), q.value(), "must be a valid resource quantity"));
         }
     }
     let alloc_path = Path::new("status").child("allocatedResources");
-    for (name, q) in status
-        .and_then(|s| s.allocated_resources.as_ref())
-        .into_iter()
-        .flatten()
-    {
+    for (name, q) in status.and_then(|s| s.allocated_resources.as_ref()).into_iter().flatten() {
         match resources::parse(q, &alloc_path.key(name)) {
-            Ok(q) if q.value() < 0 => errs.push(field::invalid(
-                &alloc_path.key(name),
-                q.value(),
-                "must be a valid resource quantity",
-            )),
-            Ok(q) => errs.append(resources::validate_quantity_value(
-                "storage",
-                &q,
-                &alloc_path.key(name),
-            )),
+            Ok(q) if q.value() < 0 => {
+                errs.push(field::invalid(&alloc_path.key(name), q.value(), "must be a valid resource quantity"))
+            }
+            Ok(q) => errs.append(resources::validate_quantity_value("storage", &q, &alloc_path.key(name))),
             Err(e) => errs.append(e),
         }
     }
@@ -380,10 +276,7 @@ impl Strategy for PersistentVolumeClaimStrategy {
             spec.volume_mode = Some("Filesystem".to_owned());
         }
         if let Some(res) = spec.resources.as_mut() {
-            for list in [res.requests.as_mut(), res.limits.as_mut()]
-                .into_iter()
-                .flatten()
-            {
+            for list in [res.requests.as_mut(), res.limits.as_mut()].into_iter().flatten() {
                 resources::default_resource_list(list);
             }
         }
@@ -391,39 +284,24 @@ impl Strategy for PersistentVolumeClaimStrategy {
 
     fn prepare_for_create(&self, obj: &mut dyn Object) {
         if let Some(pvc) = typed_mut::<PersistentVolumeClaim>(obj) {
-            pvc.status = Some(PersistentVolumeClaimStatus {
-                phase: Some("Pending".to_owned()),
-                ..Default::default()
-            });
+            pvc.status = Some(PersistentVolumeClaimStatus { phase: Some("Pending".to_owned()), ..Default::default() });
         }
     }
 
     fn prepare_for_update(&self, new: &mut dyn Object, old: &dyn Object) {
-        if let (Some(new), Some(old)) = (
-            typed_mut::<PersistentVolumeClaim>(new),
-            typed::<PersistentVolumeClaim>(old),
-        ) {
+        if let (Some(new), Some(old)) = (typed_mut::<PersistentVolumeClaim>(new), typed::<PersistentVolumeClaim>(old)) {
             new.status = old.status.clone();
         }
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
         typed::<PersistentVolumeClaim>(obj)
-            .map(|pvc| {
-                validate_spec(
-                    &pvc.spec.clone().unwrap_or_default(),
-                    false,
-                    &Path::new("spec"),
-                )
-            })
+            .map(|pvc| validate_spec(&pvc.spec.clone().unwrap_or_default(), false, &Path::new("spec")))
             .unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        match (
-            typed::<PersistentVolumeClaim>(new),
-            typed::<PersistentVolumeClaim>(old),
-        ) {
+        match (typed::<PersistentVolumeClaim>(new), typed::<PersistentVolumeClaim>(old)) {
             (Some(new), Some(old)) => validate_update(new, old),
             _ => ErrorList::new(),
         }
@@ -434,18 +312,13 @@ impl Strategy for PersistentVolumeClaimStrategy {
     }
 
     fn prepare_for_status_update(&self, new: &mut dyn Object, old: &dyn Object) {
-        if let (Some(new), Some(old)) = (
-            typed_mut::<PersistentVolumeClaim>(new),
-            typed::<PersistentVolumeClaim>(old),
-        ) {
+        if let (Some(new), Some(old)) = (typed_mut::<PersistentVolumeClaim>(new), typed::<PersistentVolumeClaim>(old)) {
             new.spec = old.spec.clone();
         }
     }
 
     fn validate_status_update(&self, new: &dyn Object, _old: &dyn Object) -> ErrorList {
-        typed::<PersistentVolumeClaim>(new)
-            .map(validate_status)
-            .unwrap_or_default()
+        typed::<PersistentVolumeClaim>(new).map(validate_status).unwrap_or_default()
     }
 }
 
@@ -482,16 +355,9 @@ mod tests {
     #[test]
     fn defaults_volume_mode_and_pending_phase() {
         let c = created(Some("1Gi"));
-        assert_eq!(
-            c.spec.as_ref().unwrap().volume_mode.as_deref(),
-            Some("Filesystem")
-        );
+        assert_eq!(c.spec.as_ref().unwrap().volume_mode.as_deref(), Some("Filesystem"));
         assert_eq!(c.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
-        assert!(
-            PERSISTENT_VOLUME_CLAIM.validate(&c).is_empty(),
-            "{}",
-            PERSISTENT_VOLUME_CLAIM.validate(&c)
-        );
+        assert!(PERSISTENT_VOLUME_CLAIM.validate(&c).is_empty(), "{}", PERSISTENT_VOLUME_CLAIM.validate(&c));
     }
 
     #[test]
@@ -527,9 +393,7 @@ mod tests {
         grown.spec = pvc(Some("2Gi")).spec;
         PERSISTENT_VOLUME_CLAIM.default(&mut grown);
         assert!(
-            PERSISTENT_VOLUME_CLAIM
-                .validate_update(&grown, &bound)
-                .is_empty(),
+            PERSISTENT_VOLUME_CLAIM.validate_update(&grown, &bound).is_empty(),
             "{}",
             PERSISTENT_VOLUME_CLAIM.validate_update(&grown, &bound)
         );
@@ -537,11 +401,7 @@ mod tests {
         // Unbound claims may not be resized.
         let mut pending_grown = old.clone();
         pending_grown.spec = grown.spec.clone();
-        assert!(
-            !PERSISTENT_VOLUME_CLAIM
-                .validate_update(&pending_grown, &old)
-                .is_empty()
-        );
+        assert!(!PERSISTENT_VOLUME_CLAIM.validate_update(&pending_grown, &old).is_empty());
     }
 
     #[test]
@@ -549,17 +409,9 @@ mod tests {
         let old = created(Some("1Gi"));
         let mut new = old.clone();
         new.spec.as_mut().unwrap().volume_name = Some("pv-1".into());
-        assert!(
-            PERSISTENT_VOLUME_CLAIM
-                .validate_update(&new, &old)
-                .is_empty()
-        );
+        assert!(PERSISTENT_VOLUME_CLAIM.validate_update(&new, &old).is_empty());
         let mut renamed = new.clone();
         renamed.spec.as_mut().unwrap().volume_name = Some("pv-2".into());
-        assert!(
-            !PERSISTENT_VOLUME_CLAIM
-                .validate_update(&renamed, &new)
-                .is_empty()
-        );
+        assert!(!PERSISTENT_VOLUME_CLAIM.validate_update(&renamed, &new).is_empty());
     }
 }

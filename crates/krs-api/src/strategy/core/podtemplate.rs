@@ -57,20 +57,12 @@ impl Strategy for PodTemplateStrategy {
         let Some(t) = typed::<PodTemplate>(obj) else {
             return ErrorList::new();
         };
-        validate_pod_template_spec(
-            &t.template.clone().unwrap_or_default(),
-            &Path::new("template"),
-        )
+        validate_pod_template_spec(&t.template.clone().unwrap_or_default(), &Path::new("template"))
     }
 
     fn warnings_on_create(&self, obj: &dyn Object) -> Vec<String> {
         typed::<PodTemplate>(obj)
-            .map(|t| {
-                warnings_for_pod_template(
-                    &t.template.clone().unwrap_or_default(),
-                    &Path::new("template"),
-                )
-            })
+            .map(|t| warnings_for_pod_template(&t.template.clone().unwrap_or_default(), &Path::new("template")))
             .unwrap_or_default()
     }
 

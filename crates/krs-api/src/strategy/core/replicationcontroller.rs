@@ -3,16 +3,14 @@
 //! (`ValidateReplicationControllerSpec`), status validation and the `status.replicas` field
 //! selector. Unlike the apps controllers, the selector of a ReplicationController may change.
 
-use k8s_openapi::api::core::v1::{
-    ReplicationController, ReplicationControllerSpec, ReplicationControllerStatus,
-};
+use k8s_openapi::api::core::v1::{ReplicationController, ReplicationControllerSpec, ReplicationControllerStatus};
 use krs_apimachinery::labels::Selector;
 use krs_apimachinery::validation::{ErrorList, Path, field, validate_nonnegative_field};
 use krs_kinds::Object;
 
 use super::podspec::{
-    drop_disabled_pod_spec_fields, set_defaults_pod_template_spec,
-    validate_pod_template_spec_for_owner, warnings_for_pod_template,
+    drop_disabled_pod_spec_fields, set_defaults_pod_template_spec, validate_pod_template_spec_for_owner,
+    warnings_for_pod_template,
 };
 use crate::strategy::{FieldLabel, Strategy, typed, typed_mut};
 
@@ -30,12 +28,7 @@ impl Strategy for ReplicationControllerStrategy {
             return;
         };
         let spec = rc.spec.get_or_insert_with(Default::default);
-        if let Some(labels) = spec
-            .template
-            .as_ref()
-            .and_then(|t| t.metadata.as_ref())
-            .and_then(|m| m.labels.clone())
-        {
+        if let Some(labels) = spec.template.as_ref().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()) {
             if spec.selector.as_ref().is_none_or(|s| s.is_empty()) {
                 spec.selector = Some(labels.clone());
             }
@@ -88,13 +81,8 @@ impl Strategy for ReplicationControllerStrategy {
     }
 
     fn warnings_on_update(&self, new: &dyn Object, old: &dyn Object) -> Vec<String> {
-        match (
-            typed::<ReplicationController>(new),
-            typed::<ReplicationController>(old),
-        ) {
-            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => {
-                self.warnings_on_create(n)
-            }
+        match (typed::<ReplicationController>(new), typed::<ReplicationController>(old)) {
+            (Some(n), Some(o)) if n.metadata.generation != o.metadata.generation => self.warnings_on_create(n),
             _ => Vec::new(),
         }
     }
@@ -112,31 +100,22 @@ impl Strategy for ReplicationControllerStrategy {
 
 /// `ValidateReplicationControllerSpec`.
 fn validate_spec(spec: &ReplicationControllerSpec, path: &Path) -> ErrorList {
-    let mut errs = validate_nonnegative_field(
-        i64::from(spec.min_ready_seconds.unwrap_or(0)),
-        &path.child("minReadySeconds"),
-    );
+    let mut errs =
+        validate_nonnegative_field(i64::from(spec.min_ready_seconds.unwrap_or(0)), &path.child("minReadySeconds"));
     let selector = spec.selector.clone().unwrap_or_default();
     if selector.is_empty() {
         errs.push(field::required(&path.child("selector"), ""));
     }
     errs.append(
-        validate_nonnegative_field(
-            i64::from(spec.replicas.unwrap_or(0)),
-            &path.child("replicas"),
-        )
-        .with_origin("minimum"),
+        validate_nonnegative_field(i64::from(spec.replicas.unwrap_or(0)), &path.child("replicas"))
+            .with_origin("minimum"),
     );
     let template_path = path.child("template");
     match &spec.template {
         None => errs.push(field::required(&template_path, "")),
         Some(template) => {
             let matches = (!selector.is_empty()).then(|| {
-                let labels = template
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.labels.clone())
-                    .unwrap_or_default();
+                let labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
                 Selector::from_set(&selector).matches(&labels)
             });
             errs.append(validate_pod_template_spec_for_owner(
@@ -162,37 +141,22 @@ fn validate_status(status: &ReplicationControllerStatus, path: &Path) -> ErrorLi
         (i64::from(fully), "fullyLabeledReplicas"),
         (i64::from(ready), "readyReplicas"),
         (i64::from(available), "availableReplicas"),
-        (
-            status.observed_generation.unwrap_or(0),
-            "observedGeneration",
-        ),
+        (status.observed_generation.unwrap_or(0), "observedGeneration"),
     ] {
         errs.append(validate_nonnegative_field(value, &path.child(name)));
     }
     const MSG: &str = "cannot be greater than status.replicas";
     if fully > replicas {
-        errs.push(field::invalid(
-            &path.child("fullyLabeledReplicas"),
-            fully,
-            MSG,
-        ));
+        errs.push(field::invalid(&path.child("fullyLabeledReplicas"), fully, MSG));
     }
     if ready > replicas {
         errs.push(field::invalid(&path.child("readyReplicas"), ready, MSG));
     }
     if available > replicas {
-        errs.push(field::invalid(
-            &path.child("availableReplicas"),
-            available,
-            MSG,
-        ));
+        errs.push(field::invalid(&path.child("availableReplicas"), available, MSG));
     }
     if available > ready {
-        errs.push(field::invalid(
-            &path.child("availableReplicas"),
-            available,
-            "cannot be greater than readyReplicas",
-        ));
+        errs.push(field::invalid(&path.child("availableReplicas"), available, "cannot be greater than readyReplicas"));
     }
     errs
 }

@@ -24,14 +24,7 @@ const SCOPES: &[&str] = &[
     "VolumeAttributesClass",
 ];
 
-const POD_COMPUTE: &[&str] = &[
-    "cpu",
-    "memory",
-    "limits.cpu",
-    "limits.memory",
-    "requests.cpu",
-    "requests.memory",
-];
+const POD_COMPUTE: &[&str] = &["cpu", "memory", "limits.cpu", "limits.memory", "requests.cpu", "requests.memory"];
 
 /// The resource quota strategy.
 pub struct ResourceQuotaStrategy;
@@ -42,11 +35,9 @@ pub static RESOURCE_QUOTA: ResourceQuotaStrategy = ResourceQuotaStrategy;
 /// Whether a scope may limit the resource (`IsResourceQuotaScopeValidForResource`).
 fn scope_valid_for_resource(scope: &str, resource: &str) -> bool {
     match scope {
-        "Terminating"
-        | "NotTerminating"
-        | "NotBestEffort"
-        | "PriorityClass"
-        | "CrossNamespacePodAffinity" => resource == "pods" || POD_COMPUTE.contains(&resource),
+        "Terminating" | "NotTerminating" | "NotBestEffort" | "PriorityClass" | "CrossNamespacePodAffinity" => {
+            resource == "pods" || POD_COMPUTE.contains(&resource)
+        }
         "BestEffort" => resource == "pods",
         "VolumeAttributesClass" => {
             matches!(resource, "persistentvolumeclaims" | "requests.storage")
@@ -76,42 +67,23 @@ fn validate_hard(list: Option<&BTreeMap<String, OpenApiQuantity>>, path: &Path) 
 /// `ValidateResourceQuotaSpec`: hard limits, scopes and the scope selector.
 fn validate_spec(spec: &ResourceQuotaSpec, path: &Path) -> ErrorList {
     let mut errs = validate_hard(spec.hard.as_ref(), &path.child("hard"));
-    let hard: Vec<&str> = spec
-        .hard
-        .iter()
-        .flatten()
-        .map(|(k, _)| k.as_str())
-        .collect();
+    let hard: Vec<&str> = spec.hard.iter().flatten().map(|(k, _)| k.as_str()).collect();
     let scopes: &[String] = spec.scopes.as_deref().unwrap_or_default();
     let scopes_path = path.child("scopes");
     let mut seen = BTreeSet::new();
     for scope in scopes {
         if !SCOPES.contains(&scope.as_str()) {
-            errs.push(field::invalid(
-                &scopes_path,
-                bad_value(scopes),
-                "unsupported scope",
-            ));
+            errs.push(field::invalid(&scopes_path, bad_value(scopes), "unsupported scope"));
         }
         for resource in &hard {
-            if resources::is_standard_quota_resource(resource)
-                && !scope_valid_for_resource(scope, resource)
-            {
-                errs.push(field::invalid(
-                    &scopes_path,
-                    bad_value(scopes),
-                    "unsupported scope applied to resource",
-                ));
+            if resources::is_standard_quota_resource(resource) && !scope_valid_for_resource(scope, resource) {
+                errs.push(field::invalid(&scopes_path, bad_value(scopes), "unsupported scope applied to resource"));
             }
         }
         seen.insert(scope.as_str());
     }
     if conflicting(&seen) {
-        errs.push(field::invalid(
-            &scopes_path,
-            bad_value(scopes),
-            "conflicting scopes",
-        ));
+        errs.push(field::invalid(&scopes_path, bad_value(scopes), "conflicting scopes"));
     }
 
     let Some(selector) = &spec.scope_selector else {
@@ -122,31 +94,17 @@ fn validate_spec(spec: &ResourceQuotaSpec, path: &Path) -> ErrorList {
     for req in selector.match_expressions.iter().flatten() {
         let scope = req.scope_name.as_str();
         if !SCOPES.contains(&scope) {
-            errs.push(field::invalid(
-                &exprs_path.child("scopeName"),
-                scope,
-                "unsupported scope",
-            ));
+            errs.push(field::invalid(&exprs_path.child("scopeName"), scope, "unsupported scope"));
         }
         for resource in &hard {
-            if resources::is_standard_quota_resource(resource)
-                && !scope_valid_for_resource(scope, resource)
-            {
-                errs.push(field::invalid(
-                    &exprs_path,
-                    bad_value(selector),
-                    "unsupported scope applied to resource",
-                ));
+            if resources::is_standard_quota_resource(resource) && !scope_valid_for_resource(scope, resource) {
+                errs.push(field::invalid(&exprs_path, bad_value(selector), "unsupported scope applied to resource"));
             }
         }
         let values = req.values.as_deref().unwrap_or_default();
         if matches!(
             scope,
-            "BestEffort"
-                | "NotBestEffort"
-                | "Terminating"
-                | "NotTerminating"
-                | "CrossNamespacePodAffinity"
+            "BestEffort" | "NotBestEffort" | "Terminating" | "NotTerminating" | "CrossNamespacePodAffinity"
         ) && req.operator != "Exists"
         {
             errs.push(field::invalid(
@@ -166,20 +124,12 @@ fn validate_spec(spec: &ResourceQuotaSpec, path: &Path) -> ErrorList {
                 "must be no value when `operator` is 'Exist' or 'DoesNotExist' for scope selector",
             )),
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            op => errs.push(field::invalid(
-                &exprs_path.child("operator"),
-                op,
-                "not a valid selector operator",
-            )),
+            op => errs.push(field::invalid(&exprs_path.child("operator"), op, "not a valid selector operator")),
         }
         seen.insert(scope);
     }
     if conflicting(&seen) {
-        errs.push(field::invalid(
-            &exprs_path,
-            bad_value(scopes),
-            "conflicting scopes",
-        ));
+        errs.push(field::invalid(&exprs_path, bad_value(scopes), "conflicting scopes"));
     }
     errs
 }
@@ -187,10 +137,7 @@ fn validate_spec(spec: &ResourceQuotaSpec, path: &Path) -> ErrorList {
 fn validate_status(status: Option<&ResourceQuotaStatus>) -> ErrorList {
     let path = Path::new("status");
     let mut errs = validate_hard(status.and_then(|s| s.hard.as_ref()), &path.child("hard"));
-    errs.append(validate_hard(
-        status.and_then(|s| s.used.as_ref()),
-        &path.child("used"),
-    ));
+    errs.append(validate_hard(status.and_then(|s| s.used.as_ref()), &path.child("used")));
     errs
 }
 
@@ -203,10 +150,7 @@ impl Strategy for ResourceQuotaStrategy {
             resources::default_resource_list(hard);
         }
         if let Some(status) = quota.status.as_mut() {
-            for list in [status.hard.as_mut(), status.used.as_mut()]
-                .into_iter()
-                .flatten()
-            {
+            for list in [status.hard.as_mut(), status.used.as_mut()].into_iter().flatten() {
                 resources::default_resource_list(list);
             }
         }
@@ -222,17 +166,13 @@ impl Strategy for ResourceQuotaStrategy {
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (typed::<ResourceQuota>(new), typed::<ResourceQuota>(old))
-        else {
+        let (Some(new), Some(old)) = (typed::<ResourceQuota>(new), typed::<ResourceQuota>(old)) else {
             return ErrorList::new();
         };
         let new_spec = new.spec.clone().unwrap_or_default();
         let mut errs = validate_spec(&new_spec, &Path::new("spec"));
         let scope_set = |q: &ResourceQuota| -> BTreeSet<String> {
-            q.spec
-                .iter()
-                .flat_map(|s| s.scopes.iter().flatten().cloned())
-                .collect()
+            q.spec.iter().flat_map(|s| s.scopes.iter().flatten().cloned()).collect()
         };
         if scope_set(new) != scope_set(old) {
             errs.push(field::invalid(
@@ -245,9 +185,7 @@ impl Strategy for ResourceQuotaStrategy {
     }
 
     fn validate_status_update(&self, new: &dyn Object, _old: &dyn Object) -> ErrorList {
-        typed::<ResourceQuota>(new)
-            .map(|q| validate_status(q.status.as_ref()))
-            .unwrap_or_default()
+        typed::<ResourceQuota>(new).map(|q| validate_status(q.status.as_ref())).unwrap_or_default()
     }
 }
 
@@ -260,13 +198,8 @@ mod tests {
     fn quota(hard: &[(&str, &str)], scopes: &[&str]) -> ResourceQuota {
         ResourceQuota {
             spec: Some(ResourceQuotaSpec {
-                hard: Some(
-                    hard.iter()
-                        .map(|(k, v)| ((*k).to_owned(), OpenApiQuantity((*v).to_owned())))
-                        .collect(),
-                ),
-                scopes: (!scopes.is_empty())
-                    .then(|| scopes.iter().map(|s| (*s).to_owned()).collect()),
+                hard: Some(hard.iter().map(|(k, v)| ((*k).to_owned(), OpenApiQuantity((*v).to_owned()))).collect()),
+                scopes: (!scopes.is_empty()).then(|| scopes.iter().map(|s| (*s).to_owned()).collect()),
                 ..Default::default()
             }),
             ..Default::default()

@@ -42,21 +42,14 @@ fn go_json_error(data: &[u8]) -> Option<String> {
                 serde_json::Value::Bool(_) => "bool",
                 _ => return None,
             };
-            Some(format!(
-                "json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
-            ))
+            Some(format!("json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"))
         }
         Err(e) if e.is_eof() => Some("unexpected end of JSON input".to_owned()),
         Err(e) => {
             // The offending character, at the reported line and column.
-            let line = std::str::from_utf8(data)
-                .ok()?
-                .lines()
-                .nth(e.line().saturating_sub(1))?;
+            let line = std::str::from_utf8(data).ok()?.lines().nth(e.line().saturating_sub(1))?;
             let c = line.chars().nth(e.column().saturating_sub(1))?;
-            Some(format!(
-                "invalid character '{c}' looking for beginning of value"
-            ))
+            Some(format!("invalid character '{c}' looking for beginning of value"))
         }
     }
 }
@@ -75,8 +68,7 @@ fn validate_secret(secret: &Secret) -> ErrorList {
     if total > MAX_DATA_SIZE {
         errs.push(field::too_long(&data_path, MAX_DATA_SIZE as i64));
     }
-    let required =
-        |errs: &mut ErrorList, key: &str| errs.push(field::required(&data_path.key(key), ""));
+    let required = |errs: &mut ErrorList, key: &str| errs.push(field::required(&data_path.key(key), ""));
     match secret.type_.as_deref().unwrap_or_default() {
         TYPE_SERVICE_ACCOUNT_TOKEN => {
             // The uid annotation and the token are filled in later by the token controller.
@@ -89,28 +81,18 @@ fn validate_secret(secret: &Secret) -> ErrorList {
                 .unwrap_or_default();
             if name.is_empty() {
                 errs.push(field::required(
-                    &Path::new("metadata")
-                        .child("annotations")
-                        .key(SERVICE_ACCOUNT_NAME_KEY),
+                    &Path::new("metadata").child("annotations").key(SERVICE_ACCOUNT_NAME_KEY),
                     "",
                 ));
             }
         }
         ty @ (TYPE_DOCKERCFG | TYPE_DOCKER_CONFIG_JSON) => {
-            let key = if ty == TYPE_DOCKERCFG {
-                ".dockercfg"
-            } else {
-                ".dockerconfigjson"
-            };
+            let key = if ty == TYPE_DOCKERCFG { ".dockercfg" } else { ".dockerconfigjson" };
             match data.get(key) {
                 None => required(&mut errs, key),
                 Some(bytes) => {
                     if let Some(msg) = go_json_error(&bytes.0) {
-                        errs.push(field::invalid(
-                            &data_path.key(key),
-                            "<secret contents redacted>",
-                            msg,
-                        ));
+                        errs.push(field::invalid(&data_path.key(key), "<secret contents redacted>", msg));
                     }
                 }
             }
@@ -175,9 +157,7 @@ impl Strategy for SecretStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Secret>(obj)
-            .map(validate_secret)
-            .unwrap_or_default()
+        typed::<Secret>(obj).map(validate_secret).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -224,11 +204,7 @@ mod tests {
     fn secret(ty: Option<&str>, data: &[(&str, &[u8])]) -> Secret {
         Secret {
             type_: ty.map(str::to_owned),
-            data: Some(
-                data.iter()
-                    .map(|(k, v)| ((*k).to_owned(), ByteString(v.to_vec())))
-                    .collect(),
-            ),
+            data: Some(data.iter().map(|(k, v)| ((*k).to_owned(), ByteString(v.to_vec()))).collect()),
             ..Default::default()
         }
     }
@@ -248,43 +224,26 @@ mod tests {
     #[test]
     fn typed_secrets_require_their_keys() {
         assert_eq!(
-            SECRET
-                .validate(&secret(Some(TYPE_TLS), &[("tls.crt", b"x")]))
-                .to_string(),
+            SECRET.validate(&secret(Some(TYPE_TLS), &[("tls.crt", b"x")])).to_string(),
             "data[tls.key]: Required value"
         );
         assert_eq!(
-            SECRET
-                .validate(&secret(Some(TYPE_BASIC_AUTH), &[]))
-                .to_string(),
+            SECRET.validate(&secret(Some(TYPE_BASIC_AUTH), &[])).to_string(),
             "[data[username]: Required value, data[password]: Required value]"
         );
         assert_eq!(
-            SECRET
-                .validate(&secret(Some(TYPE_SSH_AUTH), &[("ssh-privatekey", b"")]))
-                .to_string(),
+            SECRET.validate(&secret(Some(TYPE_SSH_AUTH), &[("ssh-privatekey", b"")])).to_string(),
             "data[ssh-privatekey]: Required value"
         );
         assert_eq!(
-            SECRET
-                .validate(&secret(Some(TYPE_SERVICE_ACCOUNT_TOKEN), &[]))
-                .to_string(),
+            SECRET.validate(&secret(Some(TYPE_SERVICE_ACCOUNT_TOKEN), &[])).to_string(),
             "metadata.annotations[kubernetes.io/service-account.name]: Required value"
         );
         assert_eq!(
-            SECRET
-                .validate(&secret(
-                    Some(TYPE_DOCKER_CONFIG_JSON),
-                    &[(".dockerconfigjson", b"{")]
-                ))
-                .to_string(),
+            SECRET.validate(&secret(Some(TYPE_DOCKER_CONFIG_JSON), &[(".dockerconfigjson", b"{")])).to_string(),
             r#"data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": unexpected end of JSON input"#
         );
-        assert!(
-            SECRET
-                .validate(&secret(Some(TYPE_DOCKERCFG), &[(".dockercfg", b"{}")]))
-                .is_empty()
-        );
+        assert!(SECRET.validate(&secret(Some(TYPE_DOCKERCFG), &[(".dockercfg", b"{}")])).is_empty());
     }
 
     #[test]
@@ -315,9 +274,6 @@ mod tests {
     #[test]
     fn tls_secret_without_pem_warns() {
         let s = secret(Some(TYPE_TLS), &[("tls.crt", b"x"), ("tls.key", b"y")]);
-        assert_eq!(
-            SECRET.warnings_on_create(&s),
-            ["tls: failed to find any PEM data in certificate input"]
-        );
+        assert_eq!(SECRET.warnings_on_create(&s), ["tls: failed to find any PEM data in certificate input"]);
     }
 }

@@ -34,10 +34,7 @@ pub struct ServiceStrategy;
 /// The service strategy.
 pub static SERVICE: ServiceStrategy = ServiceStrategy;
 
-static FIELD_LABELS: &[FieldLabel] = &[
-    FieldLabel::string("spec.clusterIP"),
-    FieldLabel::string("spec.type"),
-];
+static FIELD_LABELS: &[FieldLabel] = &[FieldLabel::string("spec.clusterIP"), FieldLabel::string("spec.type")];
 
 fn spec_type(spec: &ServiceSpec) -> &str {
     spec.type_.as_deref().unwrap_or_default()
@@ -48,10 +45,7 @@ fn spec_type(spec: &ServiceSpec) -> &str {
 pub(crate) fn externally_accessible(spec: &ServiceSpec) -> bool {
     match spec_type(spec) {
         TYPE_LOAD_BALANCER | TYPE_NODE_PORT => true,
-        TYPE_CLUSTER_IP => spec
-            .external_ips
-            .as_ref()
-            .is_some_and(|ips| !ips.is_empty()),
+        TYPE_CLUSTER_IP => spec.external_ips.as_ref().is_some_and(|ips| !ips.is_empty()),
         _ => false,
     }
 }
@@ -59,8 +53,7 @@ pub(crate) fn externally_accessible(spec: &ServiceSpec) -> bool {
 /// A load balancer that keeps client source IPs needs a health check node port
 /// (`NeedsHealthCheck`).
 pub(crate) fn needs_health_check(spec: &ServiceSpec) -> bool {
-    spec_type(spec) == TYPE_LOAD_BALANCER
-        && spec.external_traffic_policy.as_deref() == Some("Local")
+    spec_type(spec) == TYPE_LOAD_BALANCER && spec.external_traffic_policy.as_deref() == Some("Local")
 }
 
 /// Headless: exactly one cluster IP, `None`.
@@ -79,12 +72,7 @@ fn needs_node_port(spec: &ServiceSpec) -> bool {
 /// Upstream's `SetDefaults_Service`.
 fn set_defaults(svc: &mut Service) {
     let spec = svc.spec.get_or_insert_with(Default::default);
-    if spec
-        .session_affinity
-        .as_deref()
-        .unwrap_or_default()
-        .is_empty()
-    {
+    if spec.session_affinity.as_deref().unwrap_or_default().is_empty() {
         spec.session_affinity = Some("None".to_owned());
     }
     match spec.session_affinity.as_deref() {
@@ -97,9 +85,7 @@ fn set_defaults(svc: &mut Service) {
                 .is_some_and(|c| c.timeout_seconds.is_some());
             if !has_timeout {
                 spec.session_affinity_config = Some(SessionAffinityConfig {
-                    client_ip: Some(ClientIPConfig {
-                        timeout_seconds: Some(DEFAULT_CLIENT_IP_AFFINITY_SECONDS),
-                    }),
+                    client_ip: Some(ClientIPConfig { timeout_seconds: Some(DEFAULT_CLIENT_IP_AFFINITY_SECONDS) }),
                 });
             }
         }
@@ -121,20 +107,11 @@ fn set_defaults(svc: &mut Service) {
             port.target_port = Some(IntOrString::Int(port.port));
         }
     }
-    if externally_accessible(spec)
-        && spec
-            .external_traffic_policy
-            .as_deref()
-            .unwrap_or_default()
-            .is_empty()
-    {
+    if externally_accessible(spec) && spec.external_traffic_policy.as_deref().unwrap_or_default().is_empty() {
         spec.external_traffic_policy = Some("Cluster".to_owned());
     }
     if spec.internal_traffic_policy.is_none()
-        && matches!(
-            spec_type(spec),
-            TYPE_NODE_PORT | TYPE_LOAD_BALANCER | TYPE_CLUSTER_IP
-        )
+        && matches!(spec_type(spec), TYPE_NODE_PORT | TYPE_LOAD_BALANCER | TYPE_CLUSTER_IP)
     {
         spec.internal_traffic_policy = Some("Cluster".to_owned());
     }
@@ -142,11 +119,7 @@ fn set_defaults(svc: &mut Service) {
         if spec.allocate_load_balancer_node_ports.is_none() {
             spec.allocate_load_balancer_node_ports = Some(true);
         }
-        let ingress = svc
-            .status
-            .as_mut()
-            .and_then(|s| s.load_balancer.as_mut())
-            .and_then(|lb| lb.ingress.as_mut());
+        let ingress = svc.status.as_mut().and_then(|s| s.load_balancer.as_mut()).and_then(|lb| lb.ingress.as_mut());
         for ing in ingress.into_iter().flatten() {
             if ing.ip.as_deref().is_some_and(|ip| !ip.is_empty()) && ing.ip_mode.is_none() {
                 ing.ip_mode = Some("VIP".to_owned());
@@ -169,10 +142,7 @@ pub fn normalize_cluster_ips(new: &mut ServiceSpec, old: Option<&ServiceSpec>) {
     let old_ip = old.cluster_ip.clone().unwrap_or_default();
     let old_ips = old.cluster_ips.clone().unwrap_or_default();
     // An old client patching another field sent no clusterIPs.
-    if !old_ips.is_empty()
-        && new.cluster_ips.as_ref().is_none_or(|ips| ips.is_empty())
-        && old_ip == cluster_ip
-    {
+    if !old_ips.is_empty() && new.cluster_ips.as_ref().is_none_or(|ips| ips.is_empty()) && old_ip == cluster_ip {
         new.cluster_ips = Some(old_ips.clone());
     }
     if old_ip != cluster_ip {
@@ -203,26 +173,16 @@ pub fn patch_allocated_values(new: &mut ServiceSpec, old: &ServiceSpec) {
     }
     if needs_node_port(old) && needs_node_port(new) {
         let node_ports = |spec: &ServiceSpec| -> BTreeSet<i32> {
-            spec.ports
-                .iter()
-                .flatten()
-                .filter_map(|p| p.node_port)
-                .filter(|n| *n != 0)
-                .collect()
+            spec.ports.iter().flatten().filter_map(|p| p.node_port).filter(|n| *n != 0).collect()
         };
         // Node ports still in use by the new ports can't be given to another port.
-        let used: BTreeSet<i32> = node_ports(old)
-            .intersection(&node_ports(new))
-            .copied()
-            .collect();
+        let used: BTreeSet<i32> = node_ports(old).intersection(&node_ports(new)).copied().collect();
         let by_name = |name: &Option<String>| {
             old.ports
                 .iter()
                 .flatten()
                 .rev()
-                .find(|p| {
-                    p.name.as_deref().unwrap_or_default() == name.as_deref().unwrap_or_default()
-                })
+                .find(|p| p.name.as_deref().unwrap_or_default() == name.as_deref().unwrap_or_default())
                 .and_then(|p| p.node_port)
                 .unwrap_or(0)
         };
@@ -235,10 +195,7 @@ pub fn patch_allocated_values(new: &mut ServiceSpec, old: &ServiceSpec) {
             }
         }
     }
-    if needs_health_check(old)
-        && needs_health_check(new)
-        && new.health_check_node_port.unwrap_or(0) == 0
-    {
+    if needs_health_check(old) && needs_health_check(new) && new.health_check_node_port.unwrap_or(0) == 0 {
         new.health_check_node_port = old.health_check_node_port;
     }
 }
@@ -279,8 +236,7 @@ pub fn init_ip_family_fields(spec: &mut ServiceSpec) {
     }
     if spec.ip_family_policy.is_none() {
         let family_count = spec.ip_families.as_ref().map_or(0, Vec::len);
-        let headless_without_selector =
-            is_headless(spec) && spec.selector.as_ref().is_none_or(|s| s.is_empty());
+        let headless_without_selector = is_headless(spec) && spec.selector.as_ref().is_none_or(|s| s.is_empty());
         let policy = if ips.len() == 2 || family_count == 2 || headless_without_selector {
             "RequireDualStack"
         } else {
@@ -298,9 +254,7 @@ pub fn drop_type_dependent_fields(new: &mut Service, old: &Service) {
         return;
     };
     if needs_cluster_ip(old_spec) && !needs_cluster_ip(new_spec) {
-        if new_spec.cluster_ip == old_spec.cluster_ip
-            && new_spec.cluster_ips == old_spec.cluster_ips
-        {
+        if new_spec.cluster_ip == old_spec.cluster_ip && new_spec.cluster_ips == old_spec.cluster_ips {
             new_spec.cluster_ip = None;
             new_spec.cluster_ips = None;
         }
@@ -312,12 +266,7 @@ pub fn drop_type_dependent_fields(new: &mut Service, old: &Service) {
         }
     }
     let node_ports = |spec: &ServiceSpec| -> BTreeSet<i32> {
-        spec.ports
-            .iter()
-            .flatten()
-            .filter_map(|p| p.node_port)
-            .filter(|n| *n != 0)
-            .collect()
+        spec.ports.iter().flatten().filter_map(|p| p.node_port).filter(|n| *n != 0).collect()
     };
     if needs_node_port(old_spec)
         && !needs_node_port(new_spec)
@@ -335,8 +284,7 @@ pub fn drop_type_dependent_fields(new: &mut Service, old: &Service) {
     }
     if spec_type(old_spec) == TYPE_LOAD_BALANCER && spec_type(new_spec) != TYPE_LOAD_BALANCER {
         if new_spec.allocate_load_balancer_node_ports.is_some()
-            && new_spec.allocate_load_balancer_node_ports
-                == old_spec.allocate_load_balancer_node_ports
+            && new_spec.allocate_load_balancer_node_ports == old_spec.allocate_load_balancer_node_ports
         {
             new_spec.allocate_load_balancer_node_ports = None;
         }
@@ -390,9 +338,7 @@ impl Strategy for ServiceStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<Service>(obj)
-            .map(validation::validate_service)
-            .unwrap_or_default()
+        typed::<Service>(obj).map(validation::validate_service).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -421,9 +367,7 @@ impl Strategy for ServiceStrategy {
     }
 
     fn validate_status_update(&self, new: &dyn Object, _old: &dyn Object) -> ErrorList {
-        typed::<Service>(new)
-            .map(validation::validate_status)
-            .unwrap_or_default()
+        typed::<Service>(new).map(validation::validate_status).unwrap_or_default()
     }
 }
 

@@ -19,19 +19,13 @@ pub static SERVICE_ACCOUNT: ServiceAccountStrategy = ServiceAccountStrategy;
 /// `cleanSecretReferences`).
 fn clean_secret_references(sa: &mut ServiceAccount) {
     for secret in sa.secrets.iter_mut().flatten() {
-        *secret = ObjectReference {
-            name: secret.name.take(),
-            ..Default::default()
-        };
+        *secret = ObjectReference { name: secret.name.take(), ..Default::default() };
     }
 }
 
 fn warnings(sa: &ServiceAccount) -> Vec<String> {
-    let annotated = sa
-        .metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(ENFORCE_MOUNTABLE_SECRETS_ANNOTATION));
+    let annotated =
+        sa.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(ENFORCE_MOUNTABLE_SECRETS_ANNOTATION));
     if annotated {
         vec![format!(
             "metadata.annotations[{ENFORCE_MOUNTABLE_SECRETS_ANNOTATION}]: deprecated in v1.32+; prefer separate namespaces to isolate access to mounted secrets"
@@ -55,15 +49,11 @@ impl Strategy for ServiceAccountStrategy {
     }
 
     fn warnings_on_create(&self, obj: &dyn Object) -> Vec<String> {
-        typed::<ServiceAccount>(obj)
-            .map(warnings)
-            .unwrap_or_default()
+        typed::<ServiceAccount>(obj).map(warnings).unwrap_or_default()
     }
 
     fn warnings_on_update(&self, new: &dyn Object, _old: &dyn Object) -> Vec<String> {
-        typed::<ServiceAccount>(new)
-            .map(warnings)
-            .unwrap_or_default()
+        typed::<ServiceAccount>(new).map(warnings).unwrap_or_default()
     }
 
     fn name_validator(&self) -> NameValidator {
@@ -89,22 +79,14 @@ mod tests {
             ..Default::default()
         };
         SERVICE_ACCOUNT.prepare_for_create(&mut sa);
-        assert_eq!(
-            sa.secrets,
-            Some(vec![ObjectReference {
-                name: Some("token".into()),
-                ..Default::default()
-            }])
-        );
+        assert_eq!(sa.secrets, Some(vec![ObjectReference { name: Some("token".into()), ..Default::default() }]));
     }
 
     #[test]
     fn enforce_mountable_secrets_is_deprecated() {
         let mut sa = ServiceAccount::default();
-        sa.metadata.annotations = Some(BTreeMap::from([(
-            ENFORCE_MOUNTABLE_SECRETS_ANNOTATION.to_owned(),
-            "true".to_owned(),
-        )]));
+        sa.metadata.annotations =
+            Some(BTreeMap::from([(ENFORCE_MOUNTABLE_SECRETS_ANNOTATION.to_owned(), "true".to_owned())]));
         assert_eq!(
             SERVICE_ACCOUNT.warnings_on_create(&sa),
             [

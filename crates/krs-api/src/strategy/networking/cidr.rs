@@ -24,16 +24,8 @@ impl Net {
             return None;
         }
         let host_bits = width - prefix;
-        let mask = if host_bits >= 128 {
-            0
-        } else {
-            !0u128 << host_bits
-        };
-        Some(Net {
-            bits: bits & mask,
-            prefix,
-            v6,
-        })
+        let mask = if host_bits >= 128 { 0 } else { !0u128 << host_bits };
+        Some(Net { bits: bits & mask, prefix, v6 })
     }
 
     /// Whether `other` lies inside this network and is strictly smaller.
@@ -43,11 +35,7 @@ impl Net {
         }
         let width = if self.v6 { 128 } else { 32 };
         let host_bits = width - self.prefix;
-        let mask = if host_bits >= 128 {
-            0
-        } else {
-            !0u128 << host_bits
-        };
+        let mask = if host_bits >= 128 { 0 } else { !0u128 << host_bits };
         other.bits & mask == self.bits
     }
 

@@ -3,9 +3,8 @@
 
 use k8s_openapi::api::networking::v1::{HTTPIngressPath, Ingress, IngressBackend, IngressRule};
 use krs_apimachinery::validation::{
-    ErrorList, Path, field, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain,
-    is_valid_ip_for_legacy_field, is_valid_path_segment_name, is_valid_port_name,
-    is_valid_port_num, is_wildcard_dns1123_subdomain,
+    ErrorList, Path, field, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_valid_ip_for_legacy_field,
+    is_valid_path_segment_name, is_valid_port_name, is_valid_port_num, is_wildcard_dns1123_subdomain,
 };
 
 use crate::strategy::core::service::checks;
@@ -31,11 +30,7 @@ fn is_ip(s: &str) -> bool {
 fn validate_backend(backend: &IngressBackend, opts: Options, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     match (&backend.resource, &backend.service) {
-        (Some(_), Some(_)) => errs.push(field::invalid(
-            path,
-            "",
-            "cannot set both resource and service backends",
-        )),
+        (Some(_), Some(_)) => errs.push(field::invalid(path, "", "cannot set both resource and service backends")),
         (Some(r), None) => {
             let p = path.child("resource");
             if let Some(group) = &r.api_group {
@@ -45,11 +40,7 @@ fn validate_backend(backend: &IngressBackend, opts: Options, path: &Path) -> Err
                 if value.is_empty() {
                     errs.push(field::required(&p.child(name), ""));
                 } else {
-                    errs.append(checks::each(
-                        value,
-                        &p.child(name),
-                        is_valid_path_segment_name(value),
-                    ));
+                    errs.append(checks::each(value, &p.child(name), is_valid_path_segment_name(value)));
                 }
             }
         }
@@ -69,11 +60,7 @@ fn validate_backend(backend: &IngressBackend, opts: Options, path: &Path) -> Err
             let name = port.name.as_deref().unwrap_or_default();
             let number = port.number.unwrap_or(0);
             match (name.is_empty(), number == 0) {
-                (false, false) => errs.push(field::invalid(
-                    path,
-                    "",
-                    "cannot set both port name & port number",
-                )),
+                (false, false) => errs.push(field::invalid(path, "", "cannot set both port name & port number")),
                 (false, true) => errs.append(checks::each(
                     name,
                     &path.child("service").child("port").child("name"),
@@ -81,21 +68,13 @@ fn validate_backend(backend: &IngressBackend, opts: Options, path: &Path) -> Err
                 )),
                 (true, false) => {
                     for msg in is_valid_port_num(i64::from(number)) {
-                        errs.push(field::invalid(
-                            &path.child("service").child("port").child("number"),
-                            number,
-                            msg,
-                        ));
+                        errs.push(field::invalid(&path.child("service").child("port").child("number"), number, msg));
                     }
                 }
                 (true, true) => errs.push(field::required(path, "port name or number is required")),
             }
         }
-        (None, None) => errs.push(field::invalid(
-            path,
-            "",
-            "resource or service backend is required",
-        )),
+        (None, None) => errs.push(field::invalid(path, "", "resource or service backend is required")),
     }
     errs
 }
@@ -103,10 +82,7 @@ fn validate_backend(backend: &IngressBackend, opts: Options, path: &Path) -> Err
 fn validate_path(p: &HTTPIngressPath, opts: Options, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if p.path_type.is_empty() {
-        errs.push(field::required(
-            &path.child("pathType"),
-            "pathType must be specified",
-        ));
+        errs.push(field::required(&path.child("pathType"), "pathType must be specified"));
         return errs;
     }
     let value = p.path.as_deref().unwrap_or_default();
@@ -119,20 +95,12 @@ fn validate_path(p: &HTTPIngressPath, opts: Options, path: &Path) -> ErrorList {
             if !value.is_empty() {
                 for seq in INVALID_PATH_SEQUENCES {
                     if value.contains(seq) {
-                        errs.push(field::invalid(
-                            &pp,
-                            value,
-                            format!("must not contain '{seq}'"),
-                        ));
+                        errs.push(field::invalid(&pp, value, format!("must not contain '{seq}'")));
                     }
                 }
                 for suffix in INVALID_PATH_SUFFIXES {
                     if value.ends_with(suffix) {
-                        errs.push(field::invalid(
-                            &pp,
-                            value,
-                            format!("cannot end with '{suffix}'"),
-                        ));
+                        errs.push(field::invalid(&pp, value, format!("cannot end with '{suffix}'")));
                     }
                 }
             }
@@ -142,11 +110,7 @@ fn validate_path(p: &HTTPIngressPath, opts: Options, path: &Path) -> ErrorList {
                 errs.push(field::invalid(&pp, value, "must be an absolute path"));
             }
         }
-        other => errs.push(field::not_supported(
-            &path.child("pathType"),
-            other,
-            PATH_TYPES,
-        )),
+        other => errs.push(field::not_supported(&path.child("pathType"), other, PATH_TYPES)),
     }
     errs.append(validate_backend(&p.backend, opts, &path.child("backend")));
     errs
@@ -187,25 +151,13 @@ fn validate_spec(ing: &Ingress, opts: Options) -> ErrorList {
         let mut wildcard = false;
         if !host.is_empty() {
             if is_ip(host) {
-                errs.push(field::invalid(
-                    &rp.child("host"),
-                    host,
-                    "must be a DNS name, not an IP address",
-                ));
+                errs.push(field::invalid(&rp.child("host"), host, "must be a DNS name, not an IP address"));
             }
             if host.contains('*') {
-                errs.append(checks::each(
-                    host,
-                    &rp.child("host"),
-                    is_wildcard_dns1123_subdomain(host),
-                ));
+                errs.append(checks::each(host, &rp.child("host"), is_wildcard_dns1123_subdomain(host)));
                 wildcard = true;
             } else {
-                errs.append(checks::each(
-                    host,
-                    &rp.child("host"),
-                    is_dns1123_subdomain(host),
-                ));
+                errs.append(checks::each(host, &rp.child("host"), is_dns1123_subdomain(host)));
             }
         }
         if !wildcard || !opts.allow_invalid_wildcard_host_rule {
@@ -215,11 +167,8 @@ fn validate_spec(ing: &Ingress, opts: Options) -> ErrorList {
     for (i, tls) in spec.tls.iter().flatten().enumerate() {
         let tp = path.child("tls").index(i);
         for (j, host) in tls.hosts.iter().flatten().enumerate() {
-            let msgs = if host.contains('*') {
-                is_wildcard_dns1123_subdomain(host)
-            } else {
-                is_dns1123_subdomain(host)
-            };
+            let msgs =
+                if host.contains('*') { is_wildcard_dns1123_subdomain(host) } else { is_dns1123_subdomain(host) };
             errs.append(checks::each(host, &tp.child("hosts").index(j), msgs));
         }
         if !opts.allow_invalid_secret_name
@@ -229,10 +178,7 @@ fn validate_spec(ing: &Ingress, opts: Options) -> ErrorList {
         }
     }
     if let Some(class) = &spec.ingress_class_name {
-        errs.append(checks::dns1123_subdomain(
-            class,
-            &path.child("ingressClassName"),
-        ));
+        errs.append(checks::dns1123_subdomain(class, &path.child("ingressClassName")));
     }
     errs
 }
@@ -240,15 +186,8 @@ fn validate_spec(ing: &Ingress, opts: Options) -> ErrorList {
 /// `ValidateIngressCreate`.
 pub(super) fn validate_create(ing: &Ingress) -> ErrorList {
     let mut errs = validate_spec(ing, Options::default());
-    let annotation = ing
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(ANNOTATION_INGRESS_CLASS));
-    let class = ing
-        .spec
-        .as_ref()
-        .and_then(|s| s.ingress_class_name.as_ref());
+    let annotation = ing.metadata.annotations.as_ref().and_then(|a| a.get(ANNOTATION_INGRESS_CLASS));
+    let class = ing.spec.as_ref().and_then(|s| s.ingress_class_name.as_ref());
     if let (Some(annotation), Some(class)) = (annotation, class)
         && annotation != class
     {
@@ -275,13 +214,9 @@ pub(super) fn validate_update(new: &Ingress, old: &Ingress) -> ErrorList {
             && !validate_rule_value(r, Options::default(), &Path::default()).is_empty()
     });
     // A service name that is a DNS-1123 label but not a DNS-1035 one.
-    let relaxed =
-        |name: &str| is_dns1123_label(name).is_empty() && !is_dns1035_label(name).is_empty();
-    let default_backend = spec
-        .default_backend
-        .as_ref()
-        .and_then(|b| b.service.as_ref())
-        .is_some_and(|s| relaxed(&s.name));
+    let relaxed = |name: &str| is_dns1123_label(name).is_empty() && !is_dns1035_label(name).is_empty();
+    let default_backend =
+        spec.default_backend.as_ref().and_then(|b| b.service.as_ref()).is_some_and(|s| relaxed(&s.name));
     let in_rules = spec
         .rules
         .iter()
@@ -301,40 +236,19 @@ pub(super) fn validate_update(new: &Ingress, old: &Ingress) -> ErrorList {
 pub(super) fn validate_status(new: &Ingress, old: &Ingress) -> ErrorList {
     let mut errs = ErrorList::new();
     let ingress = |i: &Ingress| {
-        i.status
-            .as_ref()
-            .and_then(|s| s.load_balancer.as_ref())
-            .and_then(|lb| lb.ingress.clone())
-            .unwrap_or_default()
+        i.status.as_ref().and_then(|s| s.load_balancer.as_ref()).and_then(|lb| lb.ingress.clone()).unwrap_or_default()
     };
-    let old_ips: Vec<String> = ingress(old)
-        .into_iter()
-        .filter_map(|i| i.ip)
-        .filter(|ip| !ip.is_empty())
-        .collect();
+    let old_ips: Vec<String> = ingress(old).into_iter().filter_map(|i| i.ip).filter(|ip| !ip.is_empty()).collect();
     let path = Path::new("status").child("loadBalancer").child("ingress");
     for (i, ing) in ingress(new).iter().enumerate() {
         let p = path.index(i);
         if let Some(ip) = ing.ip.as_deref().filter(|ip| !ip.is_empty()) {
-            errs.append(is_valid_ip_for_legacy_field(
-                &p.child("ip"),
-                ip,
-                false,
-                &old_ips,
-            ));
+            errs.append(is_valid_ip_for_legacy_field(&p.child("ip"), ip, false, &old_ips));
         }
         if let Some(host) = ing.hostname.as_deref().filter(|h| !h.is_empty()) {
-            errs.append(checks::each(
-                host,
-                &p.child("hostname"),
-                is_dns1123_subdomain(host),
-            ));
+            errs.append(checks::each(host, &p.child("hostname"), is_dns1123_subdomain(host)));
             if is_ip(host) {
-                errs.push(field::invalid(
-                    &p.child("hostname"),
-                    host,
-                    "must be a DNS name, not an IP address",
-                ));
+                errs.push(field::invalid(&p.child("hostname"), host, "must be a DNS name, not an IP address"));
             }
         }
     }

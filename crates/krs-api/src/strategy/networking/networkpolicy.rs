@@ -1,13 +1,11 @@
 //! Network policy defaults and validation (upstream's `SetDefaults_NetworkPolicy*` and
 //! `ValidateNetworkPolicy*`).
 
-use k8s_openapi::api::networking::v1::{
-    IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
-};
+use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use krs_apimachinery::validation::{
-    ErrorList, LabelSelectorValidationOptions, Path, field, is_valid_cidr_for_legacy_field,
-    is_valid_port_name, is_valid_port_num, validate_label_selector,
+    ErrorList, LabelSelectorValidationOptions, Path, field, is_valid_cidr_for_legacy_field, is_valid_port_name,
+    is_valid_port_num, validate_label_selector,
 };
 
 use super::cidr::Net;
@@ -24,12 +22,7 @@ pub(super) fn set_defaults(np: &mut NetworkPolicy) {
         .iter_mut()
         .flatten()
         .flat_map(|r| r.ports.iter_mut().flatten())
-        .chain(
-            spec.egress
-                .iter_mut()
-                .flatten()
-                .flat_map(|r| r.ports.iter_mut().flatten()),
-        );
+        .chain(spec.egress.iter_mut().flatten().flat_map(|r| r.ports.iter_mut().flatten()));
     for port in ports {
         if port.protocol.is_none() {
             port.protocol = Some("TCP".to_owned());
@@ -49,11 +42,7 @@ fn validate_port(port: &NetworkPolicyPort, path: &Path) -> ErrorList {
     if let Some(proto) = port.protocol.as_deref()
         && !checks::PORT_PROTOCOLS.contains(&proto)
     {
-        errs.push(field::not_supported(
-            &path.child("protocol"),
-            proto,
-            &["TCP", "UDP", "SCTP"],
-        ));
+        errs.push(field::not_supported(&path.child("protocol"), proto, &["TCP", "UDP", "SCTP"]));
     }
     let ep = path.child("endPort");
     match &port.port {
@@ -63,11 +52,7 @@ fn validate_port(port: &NetworkPolicyPort, path: &Path) -> ErrorList {
             }
             if let Some(end) = port.end_port {
                 if end < *p {
-                    errs.push(field::invalid(
-                        &ep,
-                        end,
-                        "must be greater than or equal to `port`",
-                    ));
+                    errs.push(field::invalid(&ep, end, "must be greater than or equal to `port`"));
                 }
                 for msg in is_valid_port_num(i64::from(end)) {
                     errs.push(field::invalid(&ep, end, msg));
@@ -76,25 +61,13 @@ fn validate_port(port: &NetworkPolicyPort, path: &Path) -> ErrorList {
         }
         Some(IntOrString::String(name)) => {
             if let Some(end) = port.end_port {
-                errs.push(field::invalid(
-                    &ep,
-                    end,
-                    "may not be specified when `port` is non-numeric",
-                ));
+                errs.push(field::invalid(&ep, end, "may not be specified when `port` is non-numeric"));
             }
-            errs.append(checks::each(
-                name,
-                &path.child("port"),
-                is_valid_port_name(name),
-            ));
+            errs.append(checks::each(name, &path.child("port"), is_valid_port_name(name)));
         }
         None => {
             if let Some(end) = port.end_port {
-                errs.push(field::invalid(
-                    &ep,
-                    end,
-                    "may not be specified when `port` is not specified",
-                ));
+                errs.push(field::invalid(&ep, end, "may not be specified when `port` is not specified"));
             }
         }
     }
@@ -108,12 +81,7 @@ fn validate_ip_block(block: &IPBlock, old_cidrs: &[String], path: &Path) -> Erro
         errs.push(field::required(&path.child("cidr"), ""));
         return errs;
     }
-    errs.append(is_valid_cidr_for_legacy_field(
-        &path.child("cidr"),
-        &block.cidr,
-        false,
-        old_cidrs,
-    ));
+    errs.append(is_valid_cidr_for_legacy_field(&path.child("cidr"), &block.cidr, false, old_cidrs));
     let Some(cidr) = Net::parse(&block.cidr) else {
         return errs;
     };
@@ -123,11 +91,7 @@ fn validate_ip_block(block: &IPBlock, old_cidrs: &[String], path: &Path) -> Erro
         if let Some(ex) = Net::parse(except)
             && !cidr.strictly_contains(&ex)
         {
-            errs.push(field::invalid(
-                &p,
-                except,
-                "must be a strict subset of `cidr`",
-            ));
+            errs.push(field::invalid(&p, except, "must be a strict subset of `cidr`"));
         }
     }
     errs
@@ -143,19 +107,11 @@ fn validate_peer(
     let mut peers = 0;
     if let Some(s) = &peer.pod_selector {
         peers += 1;
-        errs.append(validate_label_selector(
-            Some(s),
-            opts,
-            &path.child("podSelector"),
-        ));
+        errs.append(validate_label_selector(Some(s), opts, &path.child("podSelector")));
     }
     if let Some(s) = &peer.namespace_selector {
         peers += 1;
-        errs.append(validate_label_selector(
-            Some(s),
-            opts,
-            &path.child("namespaceSelector"),
-        ));
+        errs.append(validate_label_selector(Some(s), opts, &path.child("namespaceSelector")));
     }
     if let Some(b) = &peer.ip_block {
         peers += 1;
@@ -164,10 +120,7 @@ fn validate_peer(
     if peers == 0 {
         errs.push(field::required(path, "must specify a peer"));
     } else if peers > 1 && peer.ip_block.is_some() {
-        errs.push(field::forbidden(
-            path,
-            "may not specify both ipBlock and another peer",
-        ));
+        errs.push(field::forbidden(path, "may not specify both ipBlock and another peer"));
     }
     errs
 }
@@ -180,12 +133,7 @@ fn cidrs(np: &NetworkPolicy) -> Vec<String> {
         .iter()
         .flatten()
         .flat_map(|r| r.from.iter().flatten())
-        .chain(
-            spec.egress
-                .iter()
-                .flatten()
-                .flat_map(|r| r.to.iter().flatten()),
-        );
+        .chain(spec.egress.iter().flatten().flat_map(|r| r.to.iter().flatten()));
     let mut out = Vec::new();
     for block in peers.filter_map(|p| p.ip_block.as_ref()) {
         out.push(block.cidr.clone());
@@ -202,31 +150,19 @@ pub(super) fn validate(np: &NetworkPolicy, old: Option<&NetworkPolicy>) -> Error
     let mut opts = LabelSelectorValidationOptions::default();
     if let Some(old) = old {
         let old_selector = old.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
-        opts.allow_invalid_label_value_in_selector = !validate_label_selector(
-            old_selector,
-            LabelSelectorValidationOptions::default(),
-            &Path::default(),
-        )
-        .is_empty();
+        opts.allow_invalid_label_value_in_selector =
+            !validate_label_selector(old_selector, LabelSelectorValidationOptions::default(), &Path::default())
+                .is_empty();
     }
     let old_cidrs = old.map(cidrs).unwrap_or_default();
-    errs.append(validate_label_selector(
-        spec.pod_selector.as_ref(),
-        opts,
-        &path.child("podSelector"),
-    ));
+    errs.append(validate_label_selector(spec.pod_selector.as_ref(), opts, &path.child("podSelector")));
     for (i, rule) in spec.ingress.iter().flatten().enumerate() {
         let rp = path.child("ingress").index(i);
         for (j, port) in rule.ports.iter().flatten().enumerate() {
             errs.append(validate_port(port, &rp.child("ports").index(j)));
         }
         for (j, peer) in rule.from.iter().flatten().enumerate() {
-            errs.append(validate_peer(
-                peer,
-                opts,
-                &old_cidrs,
-                &rp.child("from").index(j),
-            ));
+            errs.append(validate_peer(peer, opts, &old_cidrs, &rp.child("from").index(j)));
         }
     }
     for (i, rule) in spec.egress.iter().flatten().enumerate() {
@@ -235,12 +171,7 @@ pub(super) fn validate(np: &NetworkPolicy, old: Option<&NetworkPolicy>) -> Error
             errs.append(validate_port(port, &rp.child("ports").index(j)));
         }
         for (j, peer) in rule.to.iter().flatten().enumerate() {
-            errs.append(validate_peer(
-                peer,
-                opts,
-                &old_cidrs,
-                &rp.child("to").index(j),
-            ));
+            errs.append(validate_peer(peer, opts, &old_cidrs, &rp.child("to").index(j)));
         }
     }
     let types = spec.policy_types.as_deref().unwrap_or_default();
@@ -254,11 +185,7 @@ pub(super) fn validate(np: &NetworkPolicy, old: Option<&NetworkPolicy>) -> Error
     }
     for (i, t) in types.iter().enumerate() {
         if !POLICY_TYPES.contains(&t.as_str()) {
-            errs.push(field::not_supported(
-                &path.child("policyTypes").index(i),
-                t,
-                POLICY_TYPES,
-            ));
+            errs.push(field::not_supported(&path.child("policyTypes").index(i), t, POLICY_TYPES));
         }
     }
     errs

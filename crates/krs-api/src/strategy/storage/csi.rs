@@ -4,13 +4,10 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::PersistentVolumeSpec;
-use k8s_openapi::api::storage::v1::{
-    CSIDriver, CSINode, CSIStorageCapacity, VolumeAttachment, VolumeError,
-};
+use k8s_openapi::api::storage::v1::{CSIDriver, CSINode, CSIStorageCapacity, VolumeAttachment, VolumeError};
 use krs_apimachinery::validation::{
     ErrorList, LabelSelectorValidationOptions, Path, field, inclusive_range_error,
-    label_selector_has_invalid_label_value, name_is_dns_subdomain, validate_label_selector,
-    validate_nonnegative_field,
+    label_selector_has_invalid_label_value, name_is_dns_subdomain, validate_label_selector, validate_nonnegative_field,
 };
 use krs_kinds::Object;
 
@@ -60,11 +57,7 @@ fn validate_csi_driver(d: &CSIDriver) -> ErrorList {
     if let Some(policy) = spec.fs_group_policy.as_deref()
         && !FS_GROUP_POLICIES.contains(&policy)
     {
-        errs.push(field::not_supported(
-            &path.child("fsGroupPolicy"),
-            policy,
-            FS_GROUP_POLICIES,
-        ));
+        errs.push(field::not_supported(&path.child("fsGroupPolicy"), policy, FS_GROUP_POLICIES));
     }
     let mut audiences = BTreeSet::new();
     for (i, tr) in spec.token_requests.iter().flatten().enumerate() {
@@ -92,11 +85,7 @@ fn validate_csi_driver(d: &CSIDriver) -> ErrorList {
     }
     for mode in spec.volume_lifecycle_modes.iter().flatten() {
         if !LIFECYCLE_MODES.contains(&mode.as_str()) {
-            errs.push(field::not_supported(
-                &path.child("volumeLifecycleModes"),
-                mode,
-                LIFECYCLE_MODES,
-            ));
+            errs.push(field::not_supported(&path.child("volumeLifecycleModes"), mode, LIFECYCLE_MODES));
         }
     }
     if spec.se_linux_mount.is_none() {
@@ -123,13 +112,8 @@ impl Strategy for CSIDriverStrategy {
         spec.attach_required.get_or_insert(true);
         spec.pod_info_on_mount.get_or_insert(false);
         spec.storage_capacity.get_or_insert(false);
-        spec.fs_group_policy
-            .get_or_insert_with(|| "ReadWriteOnceWithFSType".to_owned());
-        if spec
-            .volume_lifecycle_modes
-            .as_ref()
-            .is_none_or(|m| m.is_empty())
-        {
+        spec.fs_group_policy.get_or_insert_with(|| "ReadWriteOnceWithFSType".to_owned());
+        if spec.volume_lifecycle_modes.as_ref().is_none_or(|m| m.is_empty()) {
             spec.volume_lifecycle_modes = Some(vec!["Persistent".to_owned()]);
         }
         spec.requires_republish.get_or_insert(false);
@@ -137,9 +121,7 @@ impl Strategy for CSIDriverStrategy {
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<CSIDriver>(obj)
-            .map(validate_csi_driver)
-            .unwrap_or_default()
+        typed::<CSIDriver>(obj).map(validate_csi_driver).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -173,23 +155,12 @@ fn validate_csi_node(node: &CSINode, allow_long_node_id: bool) -> ErrorList {
         if d.node_id.is_empty() {
             errs.push(field::required(&id_path, ""));
         }
-        let max = if allow_long_node_id {
-            CSI_NODE_ID_LONGER_MAX_LENGTH
-        } else {
-            CSI_NODE_ID_MAX_LENGTH
-        };
+        let max = if allow_long_node_id { CSI_NODE_ID_LONGER_MAX_LENGTH } else { CSI_NODE_ID_MAX_LENGTH };
         if d.node_id.len() > max {
-            errs.push(field::invalid(
-                &id_path,
-                d.node_id.as_str(),
-                format!("must be {max} characters or less"),
-            ));
+            errs.push(field::invalid(&id_path, d.node_id.as_str(), format!("must be {max} characters or less")));
         }
         if let Some(count) = d.allocatable.as_ref().and_then(|a| a.count) {
-            errs.append(validate_nonnegative_field(
-                i64::from(count),
-                &p.child("allocatable").child("count"),
-            ));
+            errs.append(validate_nonnegative_field(i64::from(count), &p.child("allocatable").child("count")));
         }
         if !names.insert(d.name.as_str()) {
             errs.push(field::duplicate(&p.child("name"), d.name.as_str()));
@@ -211,9 +182,7 @@ fn validate_csi_node(node: &CSINode, allow_long_node_id: bool) -> ErrorList {
 
 impl Strategy for CSINodeStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<CSINode>(obj)
-            .map(|n| validate_csi_node(n, false))
-            .unwrap_or_default()
+        typed::<CSINode>(obj).map(|n| validate_csi_node(n, false)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
@@ -221,11 +190,7 @@ impl Strategy for CSINodeStrategy {
             return ErrorList::new();
         };
         // Nodes registered with long IDs keep the longer limit.
-        let long = old
-            .spec
-            .drivers
-            .iter()
-            .any(|d| d.node_id.len() > CSI_NODE_ID_MAX_LENGTH);
+        let long = old.spec.drivers.iter().any(|d| d.node_id.len() > CSI_NODE_ID_MAX_LENGTH);
         let mut errs = validate_csi_node(new, long);
         // A registered driver may not change, except its allocatable count.
         for o in &old.spec.drivers {
@@ -241,11 +206,7 @@ impl Strategy for CSINodeStrategy {
                         ("TopologyKeys", checks::go_json(&n.topology_keys)),
                         ("Allocatable", "null".to_owned()),
                     ]);
-                    errs.push(field::invalid(
-                        &Path::new("spec").child("drivers"),
-                        shown,
-                        "field is immutable",
-                    ));
+                    errs.push(field::invalid(&Path::new("spec").child("drivers"), shown, "field is immutable"));
                 }
             }
         }
@@ -262,12 +223,8 @@ fn validate_capacity(c: &CSIStorageCapacity, allow_invalid_selector: bool) -> Er
         allow_invalid_label_value_in_selector: allow_invalid_selector,
         ..Default::default()
     };
-    let mut errs =
-        validate_label_selector(c.node_topology.as_ref(), opts, &Path::new("nodeTopology"));
-    errs.append(checks::dns1123_subdomain(
-        &c.storage_class_name,
-        &Path::new("storageClassName"),
-    ));
+    let mut errs = validate_label_selector(c.node_topology.as_ref(), opts, &Path::new("nodeTopology"));
+    errs.append(checks::dns1123_subdomain(&c.storage_class_name, &Path::new("storageClassName")));
     if let Some(q) = &c.capacity {
         match resources::parse(q, &Path::new("capacity")) {
             Ok(q) => errs.append(resources::validate_nonnegative(&q, &Path::new("capacity"))),
@@ -279,26 +236,17 @@ fn validate_capacity(c: &CSIStorageCapacity, allow_invalid_selector: bool) -> Er
 
 impl Strategy for CSIStorageCapacityStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<CSIStorageCapacity>(obj)
-            .map(|c| validate_capacity(c, false))
-            .unwrap_or_default()
+        typed::<CSIStorageCapacity>(obj).map(|c| validate_capacity(c, false)).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (
-            typed::<CSIStorageCapacity>(new),
-            typed::<CSIStorageCapacity>(old),
-        ) else {
+        let (Some(new), Some(old)) = (typed::<CSIStorageCapacity>(new), typed::<CSIStorageCapacity>(old)) else {
             return ErrorList::new();
         };
         let allow = label_selector_has_invalid_label_value(old.node_topology.as_ref());
         let mut errs = validate_capacity(new, allow);
         if new.node_topology != old.node_topology {
-            errs.push(field::invalid(
-                &Path::new("nodeTopology"),
-                bad_value(&new.node_topology),
-                "field is immutable",
-            ));
+            errs.push(field::invalid(&Path::new("nodeTopology"), bad_value(&new.node_topology), "field is immutable"));
         }
         if new.storage_class_name != old.storage_class_name {
             errs.push(field::invalid(
@@ -323,19 +271,12 @@ fn validate_inline_spec(spec: &PersistentVolumeSpec, path: &Path) -> ErrorList {
         errs.push(field::forbidden(&path.child("capacity"), ctx));
     }
     if spec.csi.is_none() {
-        errs.push(field::required(
-            &path.child("csi"),
-            "has to be specified in the context of inline volumes",
-        ));
+        errs.push(field::required(&path.child("csi"), "has to be specified in the context of inline volumes"));
     }
     if spec.access_modes.as_ref().is_none_or(|m| m.is_empty()) {
         errs.push(field::required(&path.child("accessModes"), ""));
     }
-    if spec
-        .persistent_volume_reclaim_policy
-        .as_deref()
-        .is_some_and(|p| !p.is_empty() && p != "Retain")
-    {
+    if spec.persistent_volume_reclaim_policy.as_deref().is_some_and(|p| !p.is_empty() && p != "Retain") {
         errs.push(field::forbidden(
             &path.child("persistentVolumeReclaimPolicy"),
             "may only be Retain in the context of inline volumes",
@@ -351,11 +292,7 @@ fn validate_inline_spec(spec: &PersistentVolumeSpec, path: &Path) -> ErrorList {
             errs.push(field::required(&p.child("volumeHandle"), ""));
         }
     }
-    if spec
-        .storage_class_name
-        .as_deref()
-        .is_some_and(|c| !c.is_empty())
-    {
+    if spec.storage_class_name.as_deref().is_some_and(|c| !c.is_empty()) {
         errs.push(field::forbidden(&path.child("storageClassName"), ctx));
     }
     errs
@@ -368,19 +305,12 @@ fn validate_volume_error(e: &Option<VolumeError>, path: &Path) -> ErrorList {
     };
     if e.message.as_deref().unwrap_or_default().len() > MAX_VOLUME_ERROR_MESSAGE_SIZE {
         // Upstream reports the metadata limit here.
-        errs.push(field::too_long(
-            &path.child("message"),
-            MAX_ATTACHED_VOLUME_METADATA_SIZE as i64,
-        ));
+        errs.push(field::too_long(&path.child("message"), MAX_ATTACHED_VOLUME_METADATA_SIZE as i64));
     }
     if let Some(code) = e.error_code
         && code < 0
     {
-        errs.push(field::invalid(
-            &path.child("errorCode"),
-            code,
-            inclusive_range_error(0, i64::from(i32::MAX)),
-        ));
+        errs.push(field::invalid(&path.child("errorCode"), code, inclusive_range_error(0, i64::from(i32::MAX))));
     }
     errs
 }
@@ -394,18 +324,13 @@ fn validate_attachment(va: &VolumeAttachment) -> ErrorList {
         errs.push(field::required(&path.child("attacher"), ""));
     }
     let sp = path.child("source");
-    match (
-        &spec.source.inline_volume_spec,
-        &spec.source.persistent_volume_name,
-    ) {
-        (None, None) => errs.push(field::required(
-            &sp,
-            "must specify exactly one of inlineVolumeSpec and persistentVolumeName",
-        )),
-        (Some(_), Some(_)) => errs.push(field::forbidden(
-            &sp,
-            "must specify exactly one of inlineVolumeSpec and persistentVolumeName",
-        )),
+    match (&spec.source.inline_volume_spec, &spec.source.persistent_volume_name) {
+        (None, None) => {
+            errs.push(field::required(&sp, "must specify exactly one of inlineVolumeSpec and persistentVolumeName"))
+        }
+        (Some(_), Some(_)) => {
+            errs.push(field::forbidden(&sp, "must specify exactly one of inlineVolumeSpec and persistentVolumeName"))
+        }
         (None, Some(pv)) => {
             if pv.is_empty() {
                 errs.push(field::required(
@@ -414,24 +339,14 @@ fn validate_attachment(va: &VolumeAttachment) -> ErrorList {
                 ));
             }
         }
-        (Some(inline), None) => {
-            errs.append(validate_inline_spec(inline, &sp.child("inlineVolumeSpec")))
-        }
+        (Some(inline), None) => errs.append(validate_inline_spec(inline, &sp.child("inlineVolumeSpec"))),
     }
-    errs.append(checks::name(
-        name_is_dns_subdomain,
-        &spec.node_name,
-        &path.child("nodeName"),
-    ));
+    errs.append(checks::name(name_is_dns_subdomain, &spec.node_name, &path.child("nodeName")));
     errs.append(validate_status(va));
     // The v1 checks name their fields with dotted paths.
     errs.append(csi_driver_name(&spec.attacher, &Path::new("spec.attacher")));
     if let Some(pv) = &spec.source.persistent_volume_name {
-        errs.append(checks::name(
-            name_is_dns_subdomain,
-            pv,
-            &Path::new("spec.source.persistentVolumeName"),
-        ));
+        errs.append(checks::name(name_is_dns_subdomain, pv, &Path::new("spec.source.persistentVolumeName")));
     }
     errs
 }
@@ -442,41 +357,22 @@ fn validate_status(va: &VolumeAttachment) -> ErrorList {
         return errs;
     };
     let path = Path::new("status");
-    let size: usize = status
-        .attachment_metadata
-        .iter()
-        .flatten()
-        .map(|(k, v)| k.len() + v.len())
-        .sum();
+    let size: usize = status.attachment_metadata.iter().flatten().map(|(k, v)| k.len() + v.len()).sum();
     if size > MAX_ATTACHED_VOLUME_METADATA_SIZE {
-        errs.push(field::too_long(
-            &path.child("attachmentMetadata"),
-            MAX_ATTACHED_VOLUME_METADATA_SIZE as i64,
-        ));
+        errs.push(field::too_long(&path.child("attachmentMetadata"), MAX_ATTACHED_VOLUME_METADATA_SIZE as i64));
     }
-    errs.append(validate_volume_error(
-        &status.attach_error,
-        &path.child("attachError"),
-    ));
-    errs.append(validate_volume_error(
-        &status.detach_error,
-        &path.child("detachError"),
-    ));
+    errs.append(validate_volume_error(&status.attach_error, &path.child("attachError")));
+    errs.append(validate_volume_error(&status.detach_error, &path.child("detachError")));
     errs
 }
 
 impl Strategy for VolumeAttachmentStrategy {
     fn validate(&self, obj: &dyn Object) -> ErrorList {
-        typed::<VolumeAttachment>(obj)
-            .map(validate_attachment)
-            .unwrap_or_default()
+        typed::<VolumeAttachment>(obj).map(validate_attachment).unwrap_or_default()
     }
 
     fn validate_update(&self, new: &dyn Object, old: &dyn Object) -> ErrorList {
-        let (Some(new), Some(old)) = (
-            typed::<VolumeAttachment>(new),
-            typed::<VolumeAttachment>(old),
-        ) else {
+        let (Some(new), Some(old)) = (typed::<VolumeAttachment>(new), typed::<VolumeAttachment>(old)) else {
             return ErrorList::new();
         };
         let mut errs = validate_attachment(new);
@@ -495,18 +391,12 @@ impl Strategy for VolumeAttachmentStrategy {
                 ),
                 ("NodeName", checks::go_json(&new.spec.node_name)),
             ]);
-            errs.push(field::invalid(
-                &Path::new("spec"),
-                shown,
-                "field is immutable",
-            ));
+            errs.push(field::invalid(&Path::new("spec"), shown, "field is immutable"));
         }
         errs
     }
 
     fn validate_status_update(&self, new: &dyn Object, _old: &dyn Object) -> ErrorList {
-        typed::<VolumeAttachment>(new)
-            .map(validate_status)
-            .unwrap_or_default()
+        typed::<VolumeAttachment>(new).map(validate_status).unwrap_or_default()
     }
 }

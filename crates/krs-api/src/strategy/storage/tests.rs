@@ -1,18 +1,15 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::storage::v1::{
-    CSIDriver, CSIDriverSpec, CSINode, CSINodeDriver, CSINodeSpec, CSIStorageCapacity,
-    VolumeAttachment, VolumeAttachmentSource, VolumeAttachmentSpec,
+    CSIDriver, CSIDriverSpec, CSINode, CSINodeDriver, CSINodeSpec, CSIStorageCapacity, VolumeAttachment,
+    VolumeAttachmentSource, VolumeAttachmentSpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::*;
 
 fn class(provisioner: &str) -> StorageClass {
-    StorageClass {
-        provisioner: provisioner.into(),
-        ..Default::default()
-    }
+    StorageClass { provisioner: provisioner.into(), ..Default::default() }
 }
 
 #[test]
@@ -28,15 +25,15 @@ fn storage_class_defaults_reclaim_policy_and_binding_mode() {
 fn storage_class_provisioner_is_required() {
     let mut sc = class("");
     STORAGE_CLASS.default(&mut sc);
-    assert_eq!(
-        STORAGE_CLASS.validate(&sc).to_string(),
-        "provisioner: Required value"
-    );
+    assert_eq!(STORAGE_CLASS.validate(&sc).to_string(), "provisioner: Required value");
     let mut sc = class("bad provisioner");
     STORAGE_CLASS.default(&mut sc);
-    assert!(STORAGE_CLASS.validate(&sc).to_string().starts_with(
-        r#"provisioner: Invalid value: "bad provisioner": name part must consist of"#
-    ));
+    assert!(
+        STORAGE_CLASS
+            .validate(&sc)
+            .to_string()
+            .starts_with(r#"provisioner: Invalid value: "bad provisioner": name part must consist of"#)
+    );
 }
 
 #[test]
@@ -65,10 +62,7 @@ fn storage_class_enums_are_checked() {
 
 #[test]
 fn volume_attributes_classes_need_parameters() {
-    let vac = VolumeAttributesClass {
-        driver_name: "csi.example.com".into(),
-        ..Default::default()
-    };
+    let vac = VolumeAttributesClass { driver_name: "csi.example.com".into(), ..Default::default() };
     assert_eq!(
         VOLUME_ATTRIBUTES_CLASS.validate(&vac).to_string(),
         "parameters: Required value: must contain at least one key/value pair"
@@ -77,25 +71,12 @@ fn volume_attributes_classes_need_parameters() {
 
 #[test]
 fn csi_driver_defaults_and_immutable_attach_required() {
-    let mut d = CSIDriver {
-        spec: CSIDriverSpec::default(),
-        ..Default::default()
-    };
+    let mut d = CSIDriver { spec: CSIDriverSpec::default(), ..Default::default() };
     CSI_DRIVER.default(&mut d);
     assert_eq!(d.spec.attach_required, Some(true));
-    assert_eq!(
-        d.spec.fs_group_policy.as_deref(),
-        Some("ReadWriteOnceWithFSType")
-    );
-    assert_eq!(
-        d.spec.volume_lifecycle_modes,
-        Some(vec!["Persistent".to_owned()])
-    );
-    assert!(
-        CSI_DRIVER.validate(&d).is_empty(),
-        "{}",
-        CSI_DRIVER.validate(&d)
-    );
+    assert_eq!(d.spec.fs_group_policy.as_deref(), Some("ReadWriteOnceWithFSType"));
+    assert_eq!(d.spec.volume_lifecycle_modes, Some(vec!["Persistent".to_owned()]));
+    assert!(CSI_DRIVER.validate(&d).is_empty(), "{}", CSI_DRIVER.validate(&d));
     let mut new = d.clone();
     new.spec.attach_required = Some(false);
     assert_eq!(
@@ -106,17 +87,8 @@ fn csi_driver_defaults_and_immutable_attach_required() {
 
 #[test]
 fn csi_node_drivers_are_unique_and_need_ids() {
-    let driver = CSINodeDriver {
-        name: "csi.example.com".into(),
-        node_id: String::new(),
-        ..Default::default()
-    };
-    let node = CSINode {
-        spec: CSINodeSpec {
-            drivers: vec![driver.clone(), driver],
-        },
-        ..Default::default()
-    };
+    let driver = CSINodeDriver { name: "csi.example.com".into(), node_id: String::new(), ..Default::default() };
+    let node = CSINode { spec: CSINodeSpec { drivers: vec![driver.clone(), driver] }, ..Default::default() };
     assert_eq!(
         CSI_NODE.validate(&node).to_string(),
         r#"[spec.drivers[0].nodeID: Required value, spec.drivers[1].nodeID: Required value, spec.drivers[1].name: Duplicate value: "csi.example.com"]"#
@@ -155,10 +127,5 @@ fn volume_attachment_needs_one_source_and_immutable_spec() {
     assert!(VOLUME_ATTACHMENT.validate(&ok).is_empty());
     let mut moved = ok.clone();
     moved.spec.node_name = "node-2".into();
-    assert!(
-        VOLUME_ATTACHMENT
-            .validate_update(&moved, &ok)
-            .to_string()
-            .ends_with("field is immutable")
-    );
+    assert!(VOLUME_ATTACHMENT.validate_update(&moved, &ok).to_string().ends_with("field is immutable"));
 }

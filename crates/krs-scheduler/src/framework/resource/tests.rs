@@ -52,7 +52,10 @@ fn sidecars_add_to_the_regular_containers_and_to_later_init_containers() {
 fn pod_level_resources_override_the_container_aggregate() {
     let mut p = pod(vec![container(&[("cpu", "100m"), ("example.com/gpu", "2")], false)], vec![]);
     if let Some(spec) = p.spec.as_mut() {
-        spec.resources = Some(ResourceRequirements { requests: Some(list(&[("cpu", "1"), ("memory", "1Gi")])), ..Default::default() });
+        spec.resources = Some(ResourceRequirements {
+            requests: Some(list(&[("cpu", "1"), ("memory", "1Gi")])),
+            ..Default::default()
+        });
     }
     let r = pod_requests(&p);
     assert_eq!(r.milli_cpu, 1000);

@@ -42,7 +42,10 @@ impl BindPlugin for DefaultBinder {
             target: ObjectReference { kind: Some("Node".into()), name: Some(node.to_string()), ..Default::default() },
         };
         let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
-        match api.create_subresource::<Binding, serde_json::Value>("binding", &pod.name, &PostParams::default(), &binding).await {
+        match api
+            .create_subresource::<Binding, serde_json::Value>("binding", &pod.name, &PostParams::default(), &binding)
+            .await
+        {
             Ok(_) => Status::success(),
             Err(e) => Status::error(e.to_string()),
         }

@@ -15,7 +15,8 @@ use serde_json::json;
 
 use crate::api::PodEvent;
 use crate::framework::{
-    Code, CycleState, Handle, NodeToStatus, Plugin, PodInfo, PostFilterContext, PostFilterPlugin, PostFilterResult, Status,
+    Code, CycleState, Handle, NodeToStatus, Plugin, PodInfo, PostFilterContext, PostFilterPlugin, PostFilterResult,
+    Status,
 };
 use crate::scheduler::algorithm::{Diagnosis, FitError};
 pub use victims::{Candidate, pick_one_node_for_preemption, select_victims_on_node};
@@ -71,7 +72,11 @@ impl Plugin for DefaultPreemption {
 fn terminating_by_preemption(p: &PodInfo) -> bool {
     p.is_terminating()
         && p.pod.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
-            cs.iter().any(|c| c.type_ == "DisruptionTarget" && c.status == "True" && c.reason.as_deref() == Some("PreemptionByScheduler"))
+            cs.iter().any(|c| {
+                c.type_ == "DisruptionTarget"
+                    && c.status == "True"
+                    && c.reason.as_deref() == Some("PreemptionByScheduler")
+            })
         })
 }
 
@@ -102,12 +107,21 @@ impl DefaultPreemption {
         Ok(())
     }
 
-    fn preempt(&self, ctx: &PostFilterContext<'_>, state: &CycleState, pod: &Arc<PodInfo>) -> (Option<PostFilterResult>, Status) {
+    fn preempt(
+        &self,
+        ctx: &PostFilterContext<'_>,
+        state: &CycleState,
+        pod: &Arc<PodInfo>,
+    ) -> (Option<PostFilterResult>, Status) {
         if let Err(reason) = self.eligible(ctx, pod) {
             return (None, Status::unschedulable(reason));
         }
         let all = &ctx.snapshot.node_info_list;
-        let potential: Vec<_> = all.iter().filter(|n| ctx.node_statuses.get(&n.name).is_some_and(|s| s.code == Code::Unschedulable)).cloned().collect();
+        let potential: Vec<_> = all
+            .iter()
+            .filter(|n| ctx.node_statuses.get(&n.name).is_some_and(|s| s.code == Code::Unschedulable))
+            .cloned()
+            .collect();
         let mut statuses = NodeToStatus::default();
         if potential.is_empty() {
             self.clear_nomination(pod);
@@ -133,7 +147,10 @@ impl DefaultPreemption {
                     }
                 }
                 Ok(_) => {
-                    statuses.statuses.insert(node.name.clone(), Status::error(format!("expected at least one victim pod on node {:?}", &*node.name)));
+                    statuses.statuses.insert(
+                        node.name.clone(),
+                        Status::error(format!("expected at least one victim pod on node {:?}", &*node.name)),
+                    );
                 }
                 Err(s) => {
                     statuses.statuses.insert(node.name.clone(), s);
@@ -158,15 +175,26 @@ impl DefaultPreemption {
                 type_: "Normal",
                 reason: "Preempted",
                 action: "Preempting",
-                note: format!("Preempted by pod {} on node {}", preemptor.pod.metadata.uid.as_deref().unwrap_or_default(), c.node),
+                note: format!(
+                    "Preempted by pod {} on node {}",
+                    preemptor.pod.metadata.uid.as_deref().unwrap_or_default(),
+                    c.node
+                ),
             });
         }
-        let lower_nominated: Vec<Arc<PodInfo>> =
-            self.handle.nominator.pods_for_node(&c.node).into_iter().filter(|p| p.priority < preemptor.priority && p.key != preemptor.key).collect();
+        let lower_nominated: Vec<Arc<PodInfo>> = self
+            .handle
+            .nominator
+            .pods_for_node(&c.node)
+            .into_iter()
+            .filter(|p| p.priority < preemptor.priority && p.key != preemptor.key)
+            .collect();
         for p in &lower_nominated {
             self.handle.nominator.delete(&p.key);
         }
-        let (Some(client), Ok(rt)) = (self.handle.client.clone(), tokio::runtime::Handle::try_current()) else { return };
+        let (Some(client), Ok(rt)) = (self.handle.client.clone(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
         let victims = c.victims.clone();
         let message = format!("{}: preempting to accommodate a higher priority pod", crate::api::REPORTING_CONTROLLER);
         rt.spawn(async move {
@@ -192,7 +220,9 @@ impl DefaultPreemption {
             return;
         }
         self.handle.nominator.delete(&pod.key);
-        let (Some(client), Ok(rt)) = (self.handle.client.clone(), tokio::runtime::Handle::try_current()) else { return };
+        let (Some(client), Ok(rt)) = (self.handle.client.clone(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
         let pod = pod.clone();
         rt.spawn(async move {
             let _ = crate::api::set_nominated_node(client, &pod, "").await;
@@ -208,7 +238,12 @@ fn not_found(all: usize, mut statuses: NodeToStatus) -> Status {
 }
 
 impl PostFilterPlugin for DefaultPreemption {
-    fn post_filter(&self, ctx: &PostFilterContext<'_>, state: &CycleState, pod: &Arc<PodInfo>) -> (Option<PostFilterResult>, Status) {
+    fn post_filter(
+        &self,
+        ctx: &PostFilterContext<'_>,
+        state: &CycleState,
+        pod: &Arc<PodInfo>,
+    ) -> (Option<PostFilterResult>, Status) {
         let (result, status) = self.preempt(ctx, state, pod);
         let msg = status.message();
         if msg.is_empty() {

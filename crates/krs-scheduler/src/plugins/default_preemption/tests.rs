@@ -1,8 +1,8 @@
 use super::*;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use crate::cache::Snapshot;
 use crate::framework::PostFilterContext;
 use crate::testing::{NodeBuilder, PodBuilder, default_framework, from_json, node_with_pods, run_filters};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 fn small(name: &str) -> NodeBuilder {
     NodeBuilder::new(name).allocatable(&[("cpu", "1"), ("memory", "4Gi"), ("pods", "10")])
@@ -60,7 +60,8 @@ fn victims_are_the_fewest_least_important_pods() {
     let pod = PodBuilder::new("p").priority(100).req(&[("cpu", "500m")]).info();
     let (mut state, _) = run_filters(&fw, &pod, &snap);
     let mut node = (*snap.node_info_list[0]).clone();
-    let (victims, violations) = select_victims_on_node(&fw, &mut state, &pod, &mut node, &[]).unwrap_or_else(|s| panic!("{s:?}"));
+    let (victims, violations) =
+        select_victims_on_node(&fw, &mut state, &pod, &mut node, &[]).unwrap_or_else(|s| panic!("{s:?}"));
     let names: Vec<&str> = victims.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["p2", "p1"], "the priority-3 pod is reprieved");
     assert_eq!(violations, 0);
@@ -93,8 +94,17 @@ fn messages_when_preemption_cannot_help() {
 #[test]
 fn pick_prefers_fewer_violations_then_lower_priorities_then_fewer_victims() {
     let v = |p: i32| PodBuilder::new(&format!("v{p}")).priority(p).info();
-    let c = |node: &str, victims: Vec<Arc<PodInfo>>, pdb: usize| Candidate { node: node.into(), victims, pdb_violations: pdb };
-    let cands = vec![c("violating", vec![v(1)], 1), c("high", vec![v(9)], 0), c("many", vec![v(2), v(1)], 0), c("one", vec![v(2)], 0)];
+    let c = |node: &str, victims: Vec<Arc<PodInfo>>, pdb: usize| Candidate {
+        node: node.into(),
+        victims,
+        pdb_violations: pdb,
+    };
+    let cands = vec![
+        c("violating", vec![v(1)], 1),
+        c("high", vec![v(9)], 0),
+        c("many", vec![v(2), v(1)], 0),
+        c("one", vec![v(2)], 0),
+    ];
     assert_eq!(pick_one_node_for_preemption(&cands).map(|i| cands[i].node.as_str()), Some("one"));
     assert_eq!(pick_one_node_for_preemption(&[]), None);
 }

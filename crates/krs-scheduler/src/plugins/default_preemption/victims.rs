@@ -34,7 +34,8 @@ fn more_important(a: &PodInfo, b: &PodInfo) -> std::cmp::Ordering {
 /// Splits pods into those whose eviction would violate a PDB and the others, counting down each
 /// PDB's allowed disruptions as pods are taken (`filterPodsWithPDBViolation`).
 fn split_by_pdb(pods: &[Arc<PodInfo>], pdbs: &[Arc<PodDisruptionBudget>]) -> (Vec<Arc<PodInfo>>, Vec<Arc<PodInfo>>) {
-    let mut allowed: Vec<i32> = pdbs.iter().map(|p| p.status.as_ref().map(|s| s.disruptions_allowed).unwrap_or(0)).collect();
+    let mut allowed: Vec<i32> =
+        pdbs.iter().map(|p| p.status.as_ref().map(|s| s.disruptions_allowed).unwrap_or(0)).collect();
     let (mut violating, mut ok) = (Vec::new(), Vec::new());
     for p in pods {
         let mut violated = false;
@@ -44,12 +45,15 @@ fn split_by_pdb(pods: &[Arc<PodInfo>], pdbs: &[Arc<PodDisruptionBudget>]) -> (Ve
                     continue;
                 }
                 // A PDB with a nil or empty selector matches nothing.
-                let Ok(sel) = Selector::from_label_selector(pdb.spec.as_ref().and_then(|s| s.selector.as_ref())) else { continue };
+                let Ok(sel) = Selector::from_label_selector(pdb.spec.as_ref().and_then(|s| s.selector.as_ref())) else {
+                    continue;
+                };
                 if sel.is_empty() || !sel.matches(p.labels()) {
                     continue;
                 }
                 // Pods the API server already counts as disrupted do not count again.
-                if pdb.status.as_ref().and_then(|s| s.disrupted_pods.as_ref()).is_some_and(|d| d.contains_key(&p.name)) {
+                if pdb.status.as_ref().and_then(|s| s.disrupted_pods.as_ref()).is_some_and(|d| d.contains_key(&p.name))
+                {
                     continue;
                 }
                 allowed[i] -= 1;
@@ -142,7 +146,13 @@ pub fn pick_one_node_for_preemption(candidates: &[Candidate]) -> Option<usize> {
         // The node whose highest-priority victims started last loses the least work.
         let earliest = |c: &Candidate| -> i64 {
             let top = c.victims.first().map_or(i32::MIN, |v| v.priority);
-            c.victims.iter().filter(|v| v.priority == top).filter_map(|v| start_time(v)).map(|t| t.as_nanosecond() as i64).min().unwrap_or(i64::MIN)
+            c.victims
+                .iter()
+                .filter(|v| v.priority == top)
+                .filter_map(|v| start_time(v))
+                .map(|t| t.as_nanosecond() as i64)
+                .min()
+                .unwrap_or(i64::MIN)
         };
         keep_min(&mut idx, &|c| -earliest(c));
     }

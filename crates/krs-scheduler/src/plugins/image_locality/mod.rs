@@ -39,7 +39,13 @@ impl Plugin for ImageLocality {
 }
 
 impl PreScorePlugin for ImageLocality {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[Arc<NodeInfo>], snapshot: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        snapshot: &Snapshot,
+    ) -> Status {
         let Some(spec) = pod.pod.spec.as_ref() else { return Status::skip() };
         let total = snapshot.num_nodes().max(1) as f64;
         let mut spread: HashMap<String, f64> = HashMap::new();
@@ -48,7 +54,9 @@ impl PreScorePlugin for ImageLocality {
         for c in &containers {
             let Some(image) = c.image.as_deref() else { continue };
             let name = normalized_image_name(image);
-            let s = *spread.entry(name.clone()).or_insert_with(|| snapshot.image_num_nodes.get(&name).copied().unwrap_or(0) as f64 / total);
+            let s = *spread
+                .entry(name.clone())
+                .or_insert_with(|| snapshot.image_num_nodes.get(&name).copied().unwrap_or(0) as f64 / total);
             images.push((name, s));
         }
         state.write(PRE_SCORE_STATE_KEY, PreScoreState { images: Arc::new(images), containers: containers.len() });
@@ -64,7 +72,11 @@ impl ScorePlugin for ImageLocality {
         if node.images.is_empty() || s.containers == 0 {
             return Ok(0);
         }
-        let sum: i64 = s.images.iter().filter_map(|(name, spread)| node.images.get(name).map(|i| (i.size as f64 * spread) as i64)).sum();
+        let sum: i64 = s
+            .images
+            .iter()
+            .filter_map(|(name, spread)| node.images.get(name).map(|i| (i.size as f64 * spread) as i64))
+            .sum();
         Ok(calculate_priority(sum, s.containers))
     }
 }

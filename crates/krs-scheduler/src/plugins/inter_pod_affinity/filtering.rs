@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{
-    ERR_REASON_AFFINITY_RULES_NOT_MATCH, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH, ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH,
-    InterPodAffinity, TopologyCounts, bump, matches_all,
+    ERR_REASON_AFFINITY_RULES_NOT_MATCH, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH,
+    ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH, InterPodAffinity, TopologyCounts, bump, matches_all,
 };
 use crate::cache::Snapshot;
 use crate::framework::types::AffinityTerm;
-use crate::framework::{CycleState, FilterPlugin, NodeInfo, PodInfo, PreFilterExtensions, PreFilterPlugin, PreFilterResult, Status};
+use crate::framework::{
+    CycleState, FilterPlugin, NodeInfo, PodInfo, PreFilterExtensions, PreFilterPlugin, PreFilterResult, Status,
+};
 
 const PRE_FILTER_STATE_KEY: &str = "PreFilterInterPodAffinity";
 
@@ -50,7 +52,12 @@ impl PreFilterState {
 }
 
 impl PreFilterPlugin for InterPodAffinity {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         let has_terms = !pod.required_affinity_terms.is_empty() || !pod.required_anti_affinity_terms.is_empty();
         if !has_terms && snapshot.have_pods_with_required_anti_affinity.is_empty() {
             return (None, Status::skip());
@@ -142,7 +149,9 @@ fn satisfies_pod_affinity(s: &PreFilterState, pod: &PodInfo, labels: &BTreeMap<S
 
 fn satisfies_pod_anti_affinity(s: &PreFilterState, labels: &BTreeMap<String, String>) -> bool {
     !s.anti_affinity_terms.iter().any(|t| {
-        labels.get(&t.topology_key).is_some_and(|v| s.anti_affinity.get(&(t.topology_key.clone(), v.clone())).copied().unwrap_or(0) > 0)
+        labels
+            .get(&t.topology_key)
+            .is_some_and(|v| s.anti_affinity.get(&(t.topology_key.clone(), v.clone())).copied().unwrap_or(0) > 0)
     })
 }
 

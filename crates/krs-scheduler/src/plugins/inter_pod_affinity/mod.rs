@@ -18,7 +18,8 @@ use crate::framework::{FilterPlugin, Handle, Plugin, PodInfo, PreFilterPlugin, P
 
 pub const NAME: &str = "InterPodAffinity";
 /// `ErrReasonExistingAntiAffinityRulesNotMatch`.
-pub const ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't satisfy existing pods anti-affinity rules";
+pub const ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH: &str =
+    "node(s) didn't satisfy existing pods anti-affinity rules";
 /// `ErrReasonAffinityRulesNotMatch`.
 pub const ERR_REASON_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't match pod affinity rules";
 /// `ErrReasonAntiAffinityRulesNotMatch`.
@@ -99,7 +100,10 @@ impl Plugin for InterPodAffinity {
         NAME
     }
     fn events_to_register(&self) -> Vec<ClusterEvent> {
-        vec![ClusterEvent::new(EventResource::Pod, ALL), ClusterEvent::new(EventResource::Node, ADD | UPDATE_NODE_LABEL)]
+        vec![
+            ClusterEvent::new(EventResource::Pod, ALL),
+            ClusterEvent::new(EventResource::Node, ADD | UPDATE_NODE_LABEL),
+        ]
     }
     fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
         Some(self)

@@ -18,7 +18,14 @@ struct PreScoreState {
     scores: Arc<HashMap<String, HashMap<String, i64>>>,
 }
 
-fn add(scores: &mut TopologyCounts, term: &AffinityTerm, weight: i64, pod: &PodInfo, ns_labels: &BTreeMap<String, String>, node_labels: &BTreeMap<String, String>) {
+fn add(
+    scores: &mut TopologyCounts,
+    term: &AffinityTerm,
+    weight: i64,
+    pod: &PodInfo,
+    ns_labels: &BTreeMap<String, String>,
+    node_labels: &BTreeMap<String, String>,
+) {
     if term.matches(pod, ns_labels)
         && let Some(v) = node_labels.get(&term.topology_key)
     {
@@ -26,7 +33,14 @@ fn add(scores: &mut TopologyCounts, term: &AffinityTerm, weight: i64, pod: &PodI
     }
 }
 
-fn add_weighted(scores: &mut TopologyCounts, terms: &[WeightedAffinityTerm], pod: &PodInfo, ns_labels: &BTreeMap<String, String>, node_labels: &BTreeMap<String, String>, sign: i64) {
+fn add_weighted(
+    scores: &mut TopologyCounts,
+    terms: &[WeightedAffinityTerm],
+    pod: &PodInfo,
+    ns_labels: &BTreeMap<String, String>,
+    node_labels: &BTreeMap<String, String>,
+    sign: i64,
+) {
     for t in terms {
         add(scores, &t.term, i64::from(t.weight) * sign, pod, ns_labels, node_labels);
     }
@@ -38,12 +52,19 @@ impl PreScorePlugin for InterPodAffinity {
             return Status::skip();
         }
         let has_preferred = !pod.preferred_affinity_terms.is_empty() || !pod.preferred_anti_affinity_terms.is_empty();
-        if !has_preferred && (snapshot.have_pods_with_affinity.is_empty() || self.args.ignore_preferred_terms_of_existing_pods && self.args.hard_pod_affinity_weight == 0) {
+        if !has_preferred
+            && (snapshot.have_pods_with_affinity.is_empty()
+                || self.args.ignore_preferred_terms_of_existing_pods && self.args.hard_pod_affinity_weight == 0)
+        {
             return Status::skip();
         }
         let resolve = |ts: &[WeightedAffinityTerm]| -> Vec<WeightedAffinityTerm> {
             let plain: Vec<AffinityTerm> = ts.iter().map(|t| t.term.clone()).collect();
-            self.resolve(&plain).into_iter().zip(ts).map(|(term, w)| WeightedAffinityTerm { term, weight: w.weight }).collect()
+            self.resolve(&plain)
+                .into_iter()
+                .zip(ts)
+                .map(|(term, w)| WeightedAffinityTerm { term, weight: w.weight })
+                .collect()
         };
         let preferred = resolve(&pod.preferred_affinity_terms);
         let preferred_anti = resolve(&pod.preferred_anti_affinity_terms);
@@ -95,7 +116,8 @@ impl ScorePlugin for InterPodAffinity {
         let (min, max) = scores.iter().fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(s.score), hi.max(s.score)));
         let diff = max - min;
         for s in scores.iter_mut() {
-            s.score = if diff > 0 { (MAX_NODE_SCORE as f64 * ((s.score - min) as f64 / diff as f64)) as i64 } else { 0 };
+            s.score =
+                if diff > 0 { (MAX_NODE_SCORE as f64 * ((s.score - min) as f64 / diff as f64)) as i64 } else { 0 };
         }
         Status::success()
     }

@@ -22,13 +22,17 @@ fn required_affinity_needs_a_matching_pod_in_the_domain() {
         zone("b1", "b").info(),
     ]);
     let pod = PodBuilder::new("p").pod_affinity(false, affinity_term(&[("app", "db")], ZONE)).info();
-    assert_eq!(filter_nodes(&plugin(Handle::offline()), &pod, &snap), vec!["", "", ERR_REASON_AFFINITY_RULES_NOT_MATCH]);
+    assert_eq!(
+        filter_nodes(&plugin(Handle::offline()), &pod, &snap),
+        vec!["", "", ERR_REASON_AFFINITY_RULES_NOT_MATCH]
+    );
 }
 
 #[test]
 fn the_first_pod_of_a_self_affine_group_is_allowed() {
     let snap = Snapshot::from_nodes(vec![zone("a1", "a").info(), NodeBuilder::new("nozone").info()]);
-    let pod = PodBuilder::new("p").label("app", "web").pod_affinity(false, affinity_term(&[("app", "web")], ZONE)).info();
+    let pod =
+        PodBuilder::new("p").label("app", "web").pod_affinity(false, affinity_term(&[("app", "web")], ZONE)).info();
     // No pod matches anywhere and the pod matches itself: any node with the key fits.
     assert_eq!(filter_nodes(&plugin(Handle::offline()), &pod, &snap), vec!["", ERR_REASON_AFFINITY_RULES_NOT_MATCH]);
 }
@@ -36,19 +40,27 @@ fn the_first_pod_of_a_self_affine_group_is_allowed() {
 #[test]
 fn required_anti_affinity_both_ways() {
     let snap = Snapshot::from_nodes(vec![
-        node_with_pods(NodeBuilder::new("n1"), vec![PodBuilder::new("web1").label("app", "web").node_name("n1").info()]),
-        node_with_pods(NodeBuilder::new("n2"), vec![PodBuilder::new("guard")
-            .node_name("n2")
-            .pod_affinity(true, affinity_term(&[("app", "web")], HOST))
-            .info()]),
+        node_with_pods(
+            NodeBuilder::new("n1"),
+            vec![PodBuilder::new("web1").label("app", "web").node_name("n1").info()],
+        ),
+        node_with_pods(
+            NodeBuilder::new("n2"),
+            vec![
+                PodBuilder::new("guard")
+                    .node_name("n2")
+                    .pod_affinity(true, affinity_term(&[("app", "web")], HOST))
+                    .info(),
+            ],
+        ),
         NodeBuilder::new("n3").info(),
     ]);
-    let pod = PodBuilder::new("p").label("app", "web").pod_affinity(true, affinity_term(&[("app", "web")], HOST)).info();
-    assert_eq!(filter_nodes(&plugin(Handle::offline()), &pod, &snap), vec![
-        ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH,
-        ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH,
-        ""
-    ]);
+    let pod =
+        PodBuilder::new("p").label("app", "web").pod_affinity(true, affinity_term(&[("app", "web")], HOST)).info();
+    assert_eq!(
+        filter_nodes(&plugin(Handle::offline()), &pod, &snap),
+        vec![ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH, ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH, ""]
+    );
 }
 
 #[test]
@@ -60,8 +72,14 @@ fn namespace_selector_selects_namespaces_by_label() {
         ns.insert("team-b".into(), [("team".to_string(), "b".to_string())].into());
     }
     let snap = Snapshot::from_nodes(vec![
-        node_with_pods(zone("a1", "a"), vec![PodBuilder::new("db").namespace("team-a").label("app", "db").node_name("a1").info()]),
-        node_with_pods(zone("b1", "b"), vec![PodBuilder::new("db").namespace("team-b").label("app", "db").node_name("b1").info()]),
+        node_with_pods(
+            zone("a1", "a"),
+            vec![PodBuilder::new("db").namespace("team-a").label("app", "db").node_name("a1").info()],
+        ),
+        node_with_pods(
+            zone("b1", "b"),
+            vec![PodBuilder::new("db").namespace("team-b").label("app", "db").node_name("b1").info()],
+        ),
     ]);
     let mut term = affinity_term(&[("app", "db")], ZONE);
     term.namespace_selector = Some(crate::testing::selector(&[("team", "a")]));
@@ -79,9 +97,15 @@ fn existing_pods_anti_affinity_honours_its_namespace_selector() {
     handle.listers.namespaces.write().insert("prod".into(), [("env".to_string(), "prod".to_string())].into());
     let mut term = affinity_term(&[("app", "web")], HOST);
     term.namespace_selector = Some(crate::testing::selector(&[("env", "prod")]));
-    let snap = Snapshot::from_nodes(vec![node_with_pods(NodeBuilder::new("n1"), vec![PodBuilder::new("guard").node_name("n1").pod_affinity(true, term).info()])]);
+    let snap = Snapshot::from_nodes(vec![node_with_pods(
+        NodeBuilder::new("n1"),
+        vec![PodBuilder::new("guard").node_name("n1").pod_affinity(true, term).info()],
+    )]);
     let prod = PodBuilder::new("p").namespace("prod").label("app", "web").info();
-    assert_eq!(filter_nodes(&plugin(handle.clone()), &prod, &snap), vec![ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH]);
+    assert_eq!(
+        filter_nodes(&plugin(handle.clone()), &prod, &snap),
+        vec![ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH]
+    );
     let dev = PodBuilder::new("p").namespace("dev").label("app", "web").info();
     assert_eq!(filter_nodes(&plugin(handle), &dev, &snap), vec![""]);
 }

@@ -11,8 +11,8 @@ use crate::cache::Snapshot;
 use crate::framework::events::{ADD, ClusterEvent, EventResource, UPDATE_NODE_LABEL};
 use crate::framework::helpers::{RequiredNodeAffinity, default_normalize_score, node_selector_matches, term_matches};
 use crate::framework::{
-    CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeScore, Plugin, PodInfo, PreFilterPlugin, PreFilterResult, PreScorePlugin,
-    ScorePlugin, Status,
+    CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeScore, Plugin, PodInfo, PreFilterPlugin, PreFilterResult,
+    PreScorePlugin, ScorePlugin, Status,
 };
 
 pub const NAME: &str = "NodeAffinity";
@@ -74,9 +74,15 @@ impl Plugin for NodeAffinity {
 impl PreFilterPlugin for NodeAffinity {
     /// Skips when nothing constrains the pod; narrows the nodes when every required term names
     /// nodes through `metadata.name In` (`PreFilter`).
-    fn pre_filter(&self, _state: &mut CycleState, pod: &PodInfo, _snapshot: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        _state: &mut CycleState,
+        pod: &PodInfo,
+        _snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         let required = RequiredNodeAffinity::of(&pod.pod);
-        let added_required = self.added.as_ref().and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref());
+        let added_required =
+            self.added.as_ref().and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref());
         if required.is_empty() && added_required.is_none() {
             return (None, Status::skip());
         }
@@ -129,7 +135,13 @@ impl FilterPlugin for NodeAffinity {
 struct PreScoreState(Arc<Vec<PreferredSchedulingTerm>>);
 
 impl PreScorePlugin for NodeAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _snapshot: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        _snapshot: &Snapshot,
+    ) -> Status {
         let mut terms: Vec<PreferredSchedulingTerm> = Vec::new();
         let pod_terms = pod
             .pod
@@ -139,7 +151,9 @@ impl PreScorePlugin for NodeAffinity {
             .and_then(|a| a.node_affinity.as_ref())
             .and_then(|na| na.preferred_during_scheduling_ignored_during_execution.as_ref());
         terms.extend(pod_terms.into_iter().flatten().cloned());
-        if let Some(added) = self.added.as_ref().and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref()) {
+        if let Some(added) =
+            self.added.as_ref().and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())
+        {
             terms.extend(added.iter().cloned());
         }
         if terms.is_empty() {
@@ -157,7 +171,11 @@ impl ScorePlugin for NodeAffinity {
             return Err(Status::error(format!("reading {PRE_SCORE_STATE_KEY} from cycleState: not found")));
         };
         let labels = node.labels();
-        Ok(terms.iter().filter(|t| t.weight != 0 && term_matches(&t.preference, labels, &node.name)).map(|t| i64::from(t.weight)).sum())
+        Ok(terms
+            .iter()
+            .filter(|t| t.weight != 0 && term_matches(&t.preference, labels, &node.name))
+            .map(|t| i64::from(t.weight))
+            .sum())
     }
 
     fn normalize(&self, _state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore]) -> Status {

@@ -28,7 +28,15 @@ fn added_affinity_is_enforced() {
     let plugin = NodeAffinity::new(args);
     let s = plugin.filter(&CycleState::default(), &PodBuilder::new("p").info(), &NodeBuilder::new("n").info());
     assert_eq!(s.message(), ERR_REASON_ENFORCED);
-    assert!(plugin.filter(&CycleState::default(), &PodBuilder::new("p").info(), &NodeBuilder::new("n").label("pool", "x").info()).is_success());
+    assert!(
+        plugin
+            .filter(
+                &CycleState::default(),
+                &PodBuilder::new("p").info(),
+                &NodeBuilder::new("n").label("pool", "x").info()
+            )
+            .is_success()
+    );
 }
 
 #[test]

@@ -38,6 +38,10 @@ mod tests {
         let pod = PodBuilder::new("p").node_name("a").info();
         assert!(NodeName.filter(&CycleState::default(), &pod, &NodeBuilder::new("a").info()).is_success());
         assert_eq!(NodeName.filter(&CycleState::default(), &pod, &NodeBuilder::new("b").info()).message(), ERR_REASON);
-        assert!(NodeName.filter(&CycleState::default(), &PodBuilder::new("p").info(), &NodeBuilder::new("b").info()).is_success());
+        assert!(
+            NodeName
+                .filter(&CycleState::default(), &PodBuilder::new("p").info(), &NodeBuilder::new("b").info())
+                .is_success()
+        );
     }
 }

@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use super::scoring::{ResourceSpec, allocatable_and_requested, default_resources};
 use crate::cache::Snapshot;
-use crate::framework::events::{ADD, ClusterEvent, DELETE, EventResource, UPDATE_NODE_ALLOCATABLE, UPDATE_POD_SCALE_DOWN};
+use crate::framework::events::{
+    ADD, ClusterEvent, DELETE, EventResource, UPDATE_NODE_ALLOCATABLE, UPDATE_POD_SCALE_DOWN,
+};
 use crate::framework::{CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status};
 
 pub const NAME: &str = "NodeResourcesBalancedAllocation";
@@ -57,7 +59,13 @@ impl Plugin for BalancedAllocation {
 impl PreScorePlugin for BalancedAllocation {
     /// Best-effort pods (no request for any scored resource) are not scored, so they do not
     /// all pile onto one balanced node.
-    fn pre_score(&self, _state: &mut CycleState, pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _snapshot: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        _state: &mut CycleState,
+        pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        _snapshot: &Snapshot,
+    ) -> Status {
         if self.resources.iter().all(|r| pod.requests.get(&r.name) == 0) {
             return Status::skip();
         }

@@ -6,10 +6,14 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::scoring::{ScoringStrategy, Scorer};
+use super::scoring::{Scorer, ScoringStrategy};
 use crate::cache::Snapshot;
-use crate::framework::events::{ADD, ClusterEvent, DELETE, EventResource, UPDATE_NODE_ALLOCATABLE, UPDATE_POD_SCALE_DOWN};
-use crate::framework::{Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status};
+use crate::framework::events::{
+    ADD, ClusterEvent, DELETE, EventResource, UPDATE_NODE_ALLOCATABLE, UPDATE_POD_SCALE_DOWN,
+};
+use crate::framework::{
+    Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status,
+};
 
 pub const NAME: &str = "NodeResourcesFit";
 /// The reason for a node without room for one more pod.
@@ -121,7 +125,13 @@ fn status(reasons: Vec<Cow<'static, str>>, unresolvable: bool) -> Status {
 }
 
 impl PreScorePlugin for Fit {
-    fn pre_score(&self, _state: &mut CycleState, _pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _snapshot: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        _snapshot: &Snapshot,
+    ) -> Status {
         // The pod's defaulted requests are parsed once in PodInfo; nothing to precompute.
         Status::success()
     }

@@ -59,7 +59,11 @@ pub struct ScoringStrategy {
 
 impl Default for ScoringStrategy {
     fn default() -> ScoringStrategy {
-        ScoringStrategy { kind: ScoringStrategyType::LeastAllocated, resources: default_resources(), requested_to_capacity_ratio: None }
+        ScoringStrategy {
+            kind: ScoringStrategyType::LeastAllocated,
+            resources: default_resources(),
+            requested_to_capacity_ratio: None,
+        }
     }
 }
 
@@ -74,7 +78,11 @@ pub fn allocatable_and_requested(node: &NodeInfo, pod_request: &Resource, name: 
     if pod == 0 && is_scalar_resource_name(name) {
         return (0, 0);
     }
-    let node_requested = if non_zero && (name == CPU || name == MEMORY) { node.non_zero_requested.get(name) } else { node.requested.get(name) };
+    let node_requested = if non_zero && (name == CPU || name == MEMORY) {
+        node.non_zero_requested.get(name)
+    } else {
+        node.requested.get(name)
+    };
     (node.allocatable.get(name), node_requested + pod)
 }
 
@@ -96,8 +104,10 @@ fn most_requested(requested: i64, capacity: i64) -> i64 {
 /// A piecewise linear function through the shape points (`buildBrokenLinearFunction`), with
 /// scores scaled from 0..=10 to 0..=100.
 fn broken_linear(shape: &[UtilizationShapePoint], p: i64) -> i64 {
-    let pts: Vec<(i64, i64)> =
-        shape.iter().map(|s| (i64::from(s.utilization), i64::from(s.score) * (MAX_NODE_SCORE / MAX_CUSTOM_PRIORITY_SCORE))).collect();
+    let pts: Vec<(i64, i64)> = shape
+        .iter()
+        .map(|s| (i64::from(s.utilization), i64::from(s.score) * (MAX_NODE_SCORE / MAX_CUSTOM_PRIORITY_SCORE)))
+        .collect();
     for i in 0..pts.len() {
         if p <= pts[i].0 {
             if i == 0 {
@@ -123,7 +133,10 @@ impl Scorer {
         let mut shape = strategy.requested_to_capacity_ratio.as_ref().map(|r| r.shape.clone()).unwrap_or_default();
         if shape.is_empty() {
             // The default shape favours empty nodes, as LeastAllocated does.
-            shape = vec![UtilizationShapePoint { utilization: 0, score: 10 }, UtilizationShapePoint { utilization: 100, score: 0 }];
+            shape = vec![
+                UtilizationShapePoint { utilization: 0, score: 10 },
+                UtilizationShapePoint { utilization: 100, score: 0 },
+            ];
         }
         Scorer { kind: strategy.kind, resources: strategy.resources.clone(), shape }
     }

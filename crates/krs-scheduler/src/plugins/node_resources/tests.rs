@@ -24,16 +24,18 @@ fn every_insufficient_resource_is_a_reason() {
 
 #[test]
 fn pod_count_is_checked_even_for_best_effort_pods() {
-    let node = node_with_pods(NodeBuilder::new("n").allocatable(&[("cpu", "2"), ("memory", "2Gi"), ("pods", "1")]), vec![
-        PodBuilder::new("a").node_name("n").info(),
-    ]);
+    let node = node_with_pods(
+        NodeBuilder::new("n").allocatable(&[("cpu", "2"), ("memory", "2Gi"), ("pods", "1")]),
+        vec![PodBuilder::new("a").node_name("n").info()],
+    );
     let s = fit().filter(&CycleState::default(), &PodBuilder::new("p").info(), &node);
     assert_eq!(s.message(), "Too many pods");
 }
 
 #[test]
 fn ignored_extended_resources_are_not_checked() {
-    let args: FitArgs = serde_json::from_value(serde_json::json!({"ignoredResourceGroups": ["example.com"]})).unwrap_or_default();
+    let args: FitArgs =
+        serde_json::from_value(serde_json::json!({"ignoredResourceGroups": ["example.com"]})).unwrap_or_default();
     let node = NodeBuilder::new("n").info();
     let pod = PodBuilder::new("p").req(&[("example.com/gpu", "1")]).info();
     assert!(Fit::new(args).filter(&CycleState::default(), &pod, &node).is_success());
@@ -57,29 +59,33 @@ fn pod_level_resources_and_sidecars_are_what_is_checked() {
 #[test]
 fn least_allocated_prefers_empty_nodes_and_most_allocated_full_ones() {
     let nodes = vec![
-        node_with_pods(NodeBuilder::new("busy").allocatable(&[("cpu", "4"), ("memory", "4Gi"), ("pods", "10")]), vec![
-            PodBuilder::new("a").req(&[("cpu", "3"), ("memory", "3Gi")]).node_name("busy").info(),
-        ]),
+        node_with_pods(
+            NodeBuilder::new("busy").allocatable(&[("cpu", "4"), ("memory", "4Gi"), ("pods", "10")]),
+            vec![PodBuilder::new("a").req(&[("cpu", "3"), ("memory", "3Gi")]).node_name("busy").info()],
+        ),
         NodeBuilder::new("idle").allocatable(&[("cpu", "4"), ("memory", "4Gi"), ("pods", "10")]).info(),
     ];
     let pod = PodBuilder::new("p").req(&[("cpu", "1"), ("memory", "1Gi")]).info();
     // LeastAllocated: busy (4-4)/4 = 0; idle (4-1)/4 = 75.
     assert_eq!(score_nodes(&fit(), &pod, &nodes), vec![0, 75]);
-    let most: FitArgs = serde_json::from_value(serde_json::json!({"scoringStrategy": {"type": "MostAllocated"}})).unwrap_or_default();
+    let most: FitArgs =
+        serde_json::from_value(serde_json::json!({"scoringStrategy": {"type": "MostAllocated"}})).unwrap_or_default();
     assert_eq!(score_nodes(&Fit::new(most), &pod, &nodes), vec![100, 25]);
-    let rtcr: FitArgs = serde_json::from_value(serde_json::json!({"scoringStrategy": {"type": "RequestedToCapacityRatio",
+    let rtcr: FitArgs =
+        serde_json::from_value(serde_json::json!({"scoringStrategy": {"type": "RequestedToCapacityRatio",
         "resources": [{"name": "cpu", "weight": 1}],
         "requestedToCapacityRatio": {"shape": [{"utilization": 0, "score": 0}, {"utilization": 100, "score": 10}]}}}))
-    .unwrap_or_default();
+        .unwrap_or_default();
     assert_eq!(score_nodes(&Fit::new(rtcr), &pod, &nodes), vec![100, 25]);
 }
 
 #[test]
 fn balanced_allocation_prefers_even_fractions_and_skips_best_effort_pods() {
     let nodes = vec![
-        node_with_pods(NodeBuilder::new("cpu-heavy").allocatable(&[("cpu", "4"), ("memory", "4Gi"), ("pods", "10")]), vec![
-            PodBuilder::new("a").req(&[("cpu", "3")]).node_name("cpu-heavy").info(),
-        ]),
+        node_with_pods(
+            NodeBuilder::new("cpu-heavy").allocatable(&[("cpu", "4"), ("memory", "4Gi"), ("pods", "10")]),
+            vec![PodBuilder::new("a").req(&[("cpu", "3")]).node_name("cpu-heavy").info()],
+        ),
         NodeBuilder::new("even").allocatable(&[("cpu", "4"), ("memory", "4Gi"), ("pods", "10")]).info(),
     ];
     let pod = PodBuilder::new("p").req(&[("cpu", "1"), ("memory", "1Gi")]).info();

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::cache::Snapshot;
 use crate::framework::events::{ADD, ClusterEvent, DELETE, EventResource};
-use crate::framework::{CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterPlugin, PreFilterResult, Status};
+use crate::framework::{
+    CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterPlugin, PreFilterResult, Status,
+};
 
 pub const NAME: &str = "NodeVolumeLimits";
 /// `ErrReasonMaxVolumeCountExceeded`.
@@ -27,7 +29,9 @@ impl NodeVolumeLimits {
         let pvs = self.handle.listers.pvs.read();
         let mut out: HashMap<String, HashSet<String>> = HashMap::new();
         for key in keys {
-            let Some(pv_name) = pvcs.get(key).and_then(|c| c.spec.as_ref()).and_then(|s| s.volume_name.clone()) else { continue };
+            let Some(pv_name) = pvcs.get(key).and_then(|c| c.spec.as_ref()).and_then(|s| s.volume_name.clone()) else {
+                continue;
+            };
             if let Some(csi) = pvs.get(&pv_name).and_then(|pv| pv.spec.as_ref()).and_then(|s| s.csi.as_ref()) {
                 out.entry(csi.driver.clone()).or_default().insert(csi.volume_handle.clone());
             }
@@ -56,7 +60,12 @@ impl Plugin for NodeVolumeLimits {
 }
 
 impl PreFilterPlugin for NodeVolumeLimits {
-    fn pre_filter(&self, _state: &mut CycleState, pod: &PodInfo, _snapshot: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        _state: &mut CycleState,
+        pod: &PodInfo,
+        _snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         if pod.pvc_keys.is_empty() {
             return (None, Status::skip());
         }
@@ -69,7 +78,11 @@ impl FilterPlugin for NodeVolumeLimits {
         let limits: HashMap<String, i64> = {
             let csi_nodes = self.handle.listers.csi_nodes.read();
             let Some(csi) = csi_nodes.get(&*node.name) else { return Status::success() };
-            csi.spec.drivers.iter().filter_map(|d| d.allocatable.as_ref().and_then(|a| a.count).map(|c| (d.name.clone(), i64::from(c)))).collect()
+            csi.spec
+                .drivers
+                .iter()
+                .filter_map(|d| d.allocatable.as_ref().and_then(|a| a.count).map(|c| (d.name.clone(), i64::from(c))))
+                .collect()
         };
         if limits.is_empty() {
             return Status::success();

@@ -4,10 +4,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Constraint, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread, count_pods_match_selector, node_has_all_keys};
+use super::{
+    Constraint, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread,
+    count_pods_match_selector, node_has_all_keys,
+};
 use crate::cache::Snapshot;
 use crate::framework::helpers::RequiredNodeAffinity;
-use crate::framework::{CycleState, FilterPlugin, NodeInfo, PodInfo, PreFilterExtensions, PreFilterPlugin, PreFilterResult, Status};
+use crate::framework::{
+    CycleState, FilterPlugin, NodeInfo, PodInfo, PreFilterExtensions, PreFilterPlugin, PreFilterResult, Status,
+};
 
 const PRE_FILTER_STATE_KEY: &str = "PreFilterPodTopologySpread";
 
@@ -47,7 +52,12 @@ impl PreFilterState {
 }
 
 impl PreFilterPlugin for PodTopologySpread {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         let constraints = self.constraints(pod, "DoNotSchedule");
         if constraints.is_empty() {
             return (None, Status::skip());

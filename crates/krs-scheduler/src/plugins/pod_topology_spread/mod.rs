@@ -23,7 +23,8 @@ pub const NAME: &str = "PodTopologySpread";
 /// The node's domain would exceed maxSkew (`ErrReasonConstraintsNotMatch`).
 pub const ERR_REASON_CONSTRAINTS_NOT_MATCH: &str = "node(s) didn't match pod topology spread constraints";
 /// The node lacks a constraint's topology key (`ErrReasonNodeLabelNotMatch`).
-pub const ERR_REASON_NODE_LABEL_NOT_MATCH: &str = "node(s) didn't match pod topology spread constraints (missing required label)";
+pub const ERR_REASON_NODE_LABEL_NOT_MATCH: &str =
+    "node(s) didn't match pod topology spread constraints (missing required label)";
 
 const HOSTNAME: &str = "kubernetes.io/hostname";
 const ZONE: &str = "topology.kubernetes.io/zone";
@@ -75,11 +76,17 @@ pub(crate) struct Constraint {
 
 impl Constraint {
     /// Whether the node counts for this constraint (`matchNodeInclusionPolicies`).
-    pub fn matches_node_inclusion_policies(&self, pod: &PodInfo, affinity: &RequiredNodeAffinity<'_>, node: &NodeInfo) -> bool {
+    pub fn matches_node_inclusion_policies(
+        &self,
+        pod: &PodInfo,
+        affinity: &RequiredNodeAffinity<'_>,
+        node: &NodeInfo,
+    ) -> bool {
         if self.honor_node_affinity && !affinity.matches(node) {
             return false;
         }
-        if self.honor_node_taints && find_untolerated_taint(&node.taints, pod_tolerations(&pod.pod), |_| true).is_some() {
+        if self.honor_node_taints && find_untolerated_taint(&node.taints, pod_tolerations(&pod.pod), |_| true).is_some()
+        {
             return false;
         }
         true
@@ -96,7 +103,8 @@ pub(crate) fn count_pods_match_selector(pods: &[Arc<PodInfo>], selector: &Select
     if selector.matches_nothing() {
         return 0;
     }
-    pods.iter().filter(|p| p.namespace == namespace && !p.is_terminating() && selector.matches(p.labels())).count() as i64
+    pods.iter().filter(|p| p.namespace == namespace && !p.is_terminating() && selector.matches(p.labels())).count()
+        as i64
 }
 
 pub struct PodTopologySpread {
@@ -121,7 +129,9 @@ impl PodTopologySpread {
             other => {
                 return Err(ConfigError::PluginArgs {
                     plugin: NAME.into(),
-                    message: format!("defaultingType: Unsupported value: \"{other}\": supported values: \"List\", \"System\""),
+                    message: format!(
+                        "defaultingType: Unsupported value: \"{other}\": supported values: \"List\", \"System\""
+                    ),
                 });
             }
         };
@@ -143,7 +153,11 @@ impl PodTopologySpread {
             return Vec::new();
         }
         let selector = Selector::everything().add(reqs);
-        self.default_constraints.iter().filter(|c| c.when_unsatisfiable == when).filter_map(|c| compile(c, pod, Some(selector.clone()))).collect()
+        self.default_constraints
+            .iter()
+            .filter(|c| c.when_unsatisfiable == when)
+            .filter_map(|c| compile(c, pod, Some(selector.clone())))
+            .collect()
     }
 }
 

@@ -31,7 +31,8 @@ impl PreScorePlugin for PodTopologySpread {
         if constraints.is_empty() {
             return Status::skip();
         }
-        let has_own = pod.pod.spec.as_ref().and_then(|s| s.topology_spread_constraints.as_ref()).is_some_and(|c| !c.is_empty());
+        let has_own =
+            pod.pod.spec.as_ref().and_then(|s| s.topology_spread_constraints.as_ref()).is_some_and(|c| !c.is_empty());
         // Default constraints tolerate nodes without the keys; the system defaults do not require
         // every topology (zones may be missing).
         let require_all = has_own || !self.system_defaulted;
@@ -80,7 +81,12 @@ impl PreScorePlugin for PodTopologySpread {
         }
         state.write(
             PRE_SCORE_STATE_KEY,
-            PreScoreState { constraints: Arc::new(constraints), ignored: Arc::new(ignored), counts: Arc::new(counts), weights: Arc::new(weights) },
+            PreScoreState {
+                constraints: Arc::new(constraints),
+                ignored: Arc::new(ignored),
+                counts: Arc::new(counts),
+                weights: Arc::new(weights),
+            },
         );
         Status::success()
     }

@@ -25,8 +25,12 @@ fn skew_over_the_least_loaded_domain_and_missing_labels() {
         zone("b1", "b").info(),
         NodeBuilder::new("nolabel").info(),
     ]);
-    let pod = PodBuilder::new("p").label("app", "web").spread(spread(ZONE, 1, "DoNotSchedule", &[("app", "web")])).info();
-    assert_eq!(filter_nodes(&plugin(), &pod, &snap), vec![ERR_REASON_CONSTRAINTS_NOT_MATCH, "", ERR_REASON_NODE_LABEL_NOT_MATCH]);
+    let pod =
+        PodBuilder::new("p").label("app", "web").spread(spread(ZONE, 1, "DoNotSchedule", &[("app", "web")])).info();
+    assert_eq!(
+        filter_nodes(&plugin(), &pod, &snap),
+        vec![ERR_REASON_CONSTRAINTS_NOT_MATCH, "", ERR_REASON_NODE_LABEL_NOT_MATCH]
+    );
 }
 
 #[test]
@@ -41,7 +45,10 @@ fn min_domains_treats_missing_domains_as_empty() {
     // Only 2 of the 3 required domains exist: the global minimum is 0.
     c.min_domains = Some(3);
     let pod = PodBuilder::new("p").label("app", "web").spread(c).info();
-    assert_eq!(filter_nodes(&plugin(), &pod, &snap), vec![ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_CONSTRAINTS_NOT_MATCH]);
+    assert_eq!(
+        filter_nodes(&plugin(), &pod, &snap),
+        vec![ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_CONSTRAINTS_NOT_MATCH]
+    );
 }
 
 #[test]
@@ -103,7 +110,8 @@ fn soft_constraints_prefer_emptier_domains() {
         node_with_pods(zone("b1", "b"), vec![web("w3", "b1")]),
         zone("c1", "c").info(),
     ];
-    let pod = PodBuilder::new("p").label("app", "web").spread(spread(ZONE, 1, "ScheduleAnyway", &[("app", "web")])).info();
+    let pod =
+        PodBuilder::new("p").label("app", "web").spread(spread(ZONE, 1, "ScheduleAnyway", &[("app", "web")])).info();
     let scores = score_nodes(&plugin(), &pod, &nodes);
     assert_eq!(scores[2], 100);
     assert!(scores[0] < scores[1] && scores[1] < scores[2], "{scores:?}");
@@ -112,7 +120,11 @@ fn soft_constraints_prefer_emptier_domains() {
 #[test]
 fn system_default_constraints_spread_pods_of_a_service() {
     let handle = Handle::offline();
-    handle.listers.workload_selectors.write().insert("default/Service/web".into(), Selector::from_set(&[("app".to_string(), "web".to_string())].into()));
+    handle
+        .listers
+        .workload_selectors
+        .write()
+        .insert("default/Service/web".into(), Selector::from_set(&[("app".to_string(), "web".to_string())].into()));
     let pts = PodTopologySpread::new(PodTopologySpreadArgs::default(), handle).unwrap_or_else(|e| panic!("{e}"));
     let nodes = vec![
         node_with_pods(NodeBuilder::new("n1").label(ZONE, "a"), vec![web("w1", "n1"), web("w2", "n1")]),
@@ -123,5 +135,14 @@ fn system_default_constraints_spread_pods_of_a_service() {
     assert!(scores[1] > scores[0], "{scores:?}");
     // A pod no workload selects gets no default constraints.
     assert_eq!(score_nodes(&pts, &PodBuilder::new("q").label("app", "other").info(), &nodes), vec![0, 0]);
-    assert!(PodTopologySpread::new(PodTopologySpreadArgs { default_constraints: vec![spread(ZONE, 1, "DoNotSchedule", &[])], defaulting_type: "System".into() }, Handle::offline()).is_err());
+    assert!(
+        PodTopologySpread::new(
+            PodTopologySpreadArgs {
+                default_constraints: vec![spread(ZONE, 1, "DoNotSchedule", &[])],
+                defaulting_type: "System".into()
+            },
+            Handle::offline()
+        )
+        .is_err()
+    );
 }

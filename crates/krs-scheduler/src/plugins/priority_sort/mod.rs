@@ -34,7 +34,8 @@ mod tests {
     #[test]
     fn higher_priority_then_earlier_first() {
         let now = Instant::now();
-        let q = |p: i32, t: u64| QueuedPodInfo::new(PodBuilder::new("p").priority(p).info(), now + Duration::from_secs(t));
+        let q =
+            |p: i32, t: u64| QueuedPodInfo::new(PodBuilder::new("p").priority(p).info(), now + Duration::from_secs(t));
         assert!(PrioritySort.less(&q(10, 5), &q(1, 0)));
         assert!(!PrioritySort.less(&q(1, 0), &q(10, 5)));
         assert!(PrioritySort.less(&q(1, 0), &q(1, 1)));

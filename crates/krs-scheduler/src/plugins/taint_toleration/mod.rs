@@ -58,7 +58,13 @@ impl FilterPlugin for TaintToleration {
 struct PreScoreState(Arc<Vec<Toleration>>);
 
 impl PreScorePlugin for TaintToleration {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], _snapshot: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+        _snapshot: &Snapshot,
+    ) -> Status {
         if nodes.is_empty() {
             return Status::skip();
         }
@@ -80,7 +86,10 @@ impl ScorePlugin for TaintToleration {
         };
         let Some(n) = node.node.as_ref() else { return Ok(0) };
         let taints = n.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default();
-        let count = taints.iter().filter(|t| t.effect == "PreferNoSchedule" && !tolerations.iter().any(|tol| tolerates(tol, t))).count();
+        let count = taints
+            .iter()
+            .filter(|t| t.effect == "PreferNoSchedule" && !tolerations.iter().any(|tol| tolerates(tol, t)))
+            .count();
         Ok(count as i64)
     }
 

@@ -61,7 +61,10 @@ pub fn classify(listers: &Listers, pod: &PodInfo) -> Result<Classified, Status> 
             return Err(Status::unresolvable(format!("persistentvolumeclaim \"{}\" not found", claim_name(key))));
         };
         if pvc.metadata.deletion_timestamp.is_some() {
-            return Err(Status::unresolvable(format!("persistentvolumeclaim \"{}\" is being deleted", claim_name(key))));
+            return Err(Status::unresolvable(format!(
+                "persistentvolumeclaim \"{}\" is being deleted",
+                claim_name(key)
+            )));
         }
         let spec = pvc.spec.as_ref();
         if let Some(pv_name) = spec.and_then(|s| s.volume_name.as_deref()).filter(|n| !n.is_empty()) {
@@ -180,7 +183,8 @@ pub fn find_volumes(
 
 /// The shape function at `utilization` percent, scores scaled from 0..=10 to 0..=100.
 fn shape_at(shape: &[UtilizationShapePoint], utilization: i64) -> i64 {
-    let pts: Vec<(i64, i64)> = shape.iter().map(|p| (i64::from(p.utilization), i64::from(p.score) * (MAX_NODE_SCORE / 10))).collect();
+    let pts: Vec<(i64, i64)> =
+        shape.iter().map(|p| (i64::from(p.utilization), i64::from(p.score) * (MAX_NODE_SCORE / 10))).collect();
     for i in 0..pts.len() {
         if utilization <= pts[i].0 {
             if i == 0 {
@@ -204,6 +208,9 @@ pub fn capacity_score(v: &PodVolumes, shape: &[UtilizationShapePoint]) -> i64 {
     if by_class.is_empty() {
         return 0;
     }
-    let total: i64 = by_class.values().map(|(req, cap)| if *cap == 0 { 0 } else { shape_at(shape, (req * 100 / cap).min(100)) }).sum();
+    let total: i64 = by_class
+        .values()
+        .map(|(req, cap)| if *cap == 0 { 0 } else { shape_at(shape, (req * 100 / cap).min(100)) })
+        .sum();
     (total as f64 / by_class.len() as f64).round() as i64
 }

@@ -20,8 +20,8 @@ use serde_json::json;
 use crate::cache::Snapshot;
 use crate::framework::events::{ADD, ClusterEvent, EventResource, UPDATE, UPDATE_NODE_LABEL};
 use crate::framework::{
-    CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreBindPlugin, PreFilterPlugin, PreFilterResult, PreScorePlugin,
-    ReservePlugin, ScorePlugin, Status,
+    CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreBindPlugin, PreFilterPlugin, PreFilterResult,
+    PreScorePlugin, ReservePlugin, ScorePlugin, Status,
 };
 use crate::plugins::node_resources::UtilizationShapePoint;
 pub use matching::PodVolumes;
@@ -82,7 +82,10 @@ impl VolumeBinding {
         let mut shape = args.shape;
         if shape.is_empty() {
             // Fuller volumes score higher: the default favours packing (`defaultShapePoint`).
-            shape = vec![UtilizationShapePoint { utilization: 0, score: 0 }, UtilizationShapePoint { utilization: 100, score: 10 }];
+            shape = vec![
+                UtilizationShapePoint { utilization: 0, score: 0 },
+                UtilizationShapePoint { utilization: 100, score: 10 },
+            ];
         }
         VolumeBinding {
             handle,
@@ -127,13 +130,26 @@ impl Plugin for VolumeBinding {
 }
 
 impl PreFilterPlugin for VolumeBinding {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, _snapshot: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         if pod.pvc_keys.is_empty() {
             return (None, Status::skip());
         }
         match matching::classify(&self.handle.listers, pod) {
             Ok((bound, to_bind)) => {
-                state.write(STATE_KEY, State { bound: Arc::new(bound), to_bind: Arc::new(to_bind), per_node: Arc::default(), reserved: None });
+                state.write(
+                    STATE_KEY,
+                    State {
+                        bound: Arc::new(bound),
+                        to_bind: Arc::new(to_bind),
+                        per_node: Arc::default(),
+                        reserved: None,
+                    },
+                );
                 (None, Status::success())
             }
             Err(s) => (None, s),
@@ -164,7 +180,13 @@ impl FilterPlugin for VolumeBinding {
 }
 
 impl PreScorePlugin for VolumeBinding {
-    fn pre_score(&self, state: &mut CycleState, _pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _snapshot: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        _pod: &PodInfo,
+        _nodes: &[Arc<NodeInfo>],
+        _snapshot: &Snapshot,
+    ) -> Status {
         match state.read::<State>(STATE_KEY) {
             Some(s) if !s.to_bind.is_empty() => Status::success(),
             _ => Status::skip(),
@@ -222,7 +244,9 @@ impl PreBindPlugin for VolumeBinding {
     async fn pre_bind(&self, state: &CycleState, pod: &PodInfo, node: &str) -> Status {
         let Some(s) = state.read::<State>(STATE_KEY) else { return Status::skip() };
         let Some(v) = s.reserved.clone() else { return Status::skip() };
-        let Some(client) = self.handle.client.clone() else { return Status::error("no API client to bind volumes with") };
+        let Some(client) = self.handle.client.clone() else {
+            return Status::error("no API client to bind volumes with");
+        };
         let pvs: Api<PersistentVolume> = Api::all(client.clone());
         for b in &v.static_bindings {
             let claim_ref = json!({"spec": {"claimRef": {
@@ -254,14 +278,20 @@ impl PreBindPlugin for VolumeBinding {
             let unbound = {
                 let pvcs = self.handle.listers.pvcs.read();
                 v.provisionings.iter().any(|(ns, name)| {
-                    pvcs.get(&format!("{ns}/{name}")).and_then(|c| c.spec.as_ref()).and_then(|s| s.volume_name.as_deref()).is_none_or(str::is_empty)
+                    pvcs.get(&format!("{ns}/{name}"))
+                        .and_then(|c| c.spec.as_ref())
+                        .and_then(|s| s.volume_name.as_deref())
+                        .is_none_or(str::is_empty)
                 })
             };
             if !unbound {
                 return Status::success();
             }
             if tokio::time::Instant::now() >= deadline {
-                return Status::error(format!("binding volumes: context deadline exceeded for pod {}/{}", pod.namespace, pod.name));
+                return Status::error(format!(
+                    "binding volumes: context deadline exceeded for pod {}/{}",
+                    pod.namespace, pod.name
+                ));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -8,13 +8,17 @@ use k8s_openapi::api::core::v1::Volume;
 
 use crate::cache::Snapshot;
 use crate::framework::events::{ADD, ClusterEvent, DELETE, EventResource, UPDATE};
-use crate::framework::{CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterExtensions, PreFilterPlugin, PreFilterResult, Status};
+use crate::framework::{
+    CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterExtensions, PreFilterPlugin, PreFilterResult,
+    Status,
+};
 
 pub const NAME: &str = "VolumeRestrictions";
 /// `ErrReasonDiskConflict`.
 pub const ERR_REASON_DISK_CONFLICT: &str = "node(s) had no available disk";
 /// `ErrReasonReadWriteOncePodConflict`.
-pub const ERR_REASON_READ_WRITE_ONCE_POD_CONFLICT: &str = "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode";
+pub const ERR_REASON_READ_WRITE_ONCE_POD_CONFLICT: &str =
+    "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode";
 
 const PRE_FILTER_STATE_KEY: &str = "PreFilterVolumeRestrictions";
 
@@ -69,7 +73,10 @@ impl Plugin for VolumeRestrictions {
         NAME
     }
     fn events_to_register(&self) -> Vec<ClusterEvent> {
-        vec![ClusterEvent::new(EventResource::Pod, DELETE), ClusterEvent::new(EventResource::PersistentVolumeClaim, ADD | UPDATE)]
+        vec![
+            ClusterEvent::new(EventResource::Pod, DELETE),
+            ClusterEvent::new(EventResource::PersistentVolumeClaim, ADD | UPDATE),
+        ]
     }
     fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
         Some(self)
@@ -80,7 +87,12 @@ impl Plugin for VolumeRestrictions {
 }
 
 impl PreFilterPlugin for VolumeRestrictions {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         let needs_disk_check = has_disk_volumes(pod);
         let mut rwop = HashSet::new();
         {
@@ -99,7 +111,11 @@ impl PreFilterPlugin for VolumeRestrictions {
         let conflicting: i64 = if rwop.is_empty() {
             0
         } else {
-            snapshot.node_info_list.iter().map(|n| rwop.iter().filter(|k| n.pvc_ref_counts.contains_key(*k)).count() as i64).sum()
+            snapshot
+                .node_info_list
+                .iter()
+                .map(|n| rwop.iter().filter(|k| n.pvc_ref_counts.contains_key(*k)).count() as i64)
+                .sum()
         };
         if !needs_disk_check && conflicting == 0 {
             return (None, Status::skip());

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::cache::Snapshot;
 use crate::framework::events::{ADD, ClusterEvent, EventResource, UPDATE, UPDATE_NODE_LABEL};
-use crate::framework::{CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterPlugin, PreFilterResult, Status};
+use crate::framework::{
+    CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterPlugin, PreFilterResult, Status,
+};
 
 pub const NAME: &str = "VolumeZone";
 /// `ErrReasonConflict`.
@@ -55,7 +57,12 @@ impl Plugin for VolumeZone {
 }
 
 impl PreFilterPlugin for VolumeZone {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, _snapshot: &Snapshot) -> (Option<PreFilterResult>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
         if pod.pvc_keys.is_empty() {
             return (None, Status::skip());
         }
@@ -67,7 +74,8 @@ impl PreFilterPlugin for VolumeZone {
             let Some(pvc) = pvcs.get(key) else {
                 return (None, Status::unresolvable(format!("persistentvolumeclaim \"{name}\" not found")));
             };
-            let Some(pv_name) = pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref()).filter(|v| !v.is_empty()) else {
+            let Some(pv_name) = pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref()).filter(|v| !v.is_empty())
+            else {
                 // Unbound claims are VolumeBinding's business (WaitForFirstConsumer).
                 continue;
             };
@@ -91,7 +99,9 @@ impl PreFilterPlugin for VolumeZone {
 
 impl FilterPlugin for VolumeZone {
     fn filter(&self, state: &CycleState, _pod: &PodInfo, node: &NodeInfo) -> Status {
-        let Some(PreFilterState(topology)) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else { return Status::success() };
+        let Some(PreFilterState(topology)) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else {
+            return Status::success();
+        };
         let labels = node.labels();
         for (key, allowed) in topology.iter() {
             // A node without the label is not constrained by it (upstream skips those).

@@ -26,7 +26,10 @@ fn the_nominated_node_is_tried_first() {
     }
     // A nominated node that no longer fits is just skipped.
     let full = Snapshot::from_nodes(vec![
-        node_with_pods(NodeBuilder::new("n0"), vec![PodBuilder::new("big").req(&[("cpu", "4")]).node_name("n0").info()]),
+        node_with_pods(
+            NodeBuilder::new("n0"),
+            vec![PodBuilder::new("big").req(&[("cpu", "4")]).node_name("n0").info()],
+        ),
         NodeBuilder::new("n1").info(),
     ]);
     let pod = PodBuilder::new("p").req(&[("cpu", "100m")]).nominated("n0").info();
@@ -37,9 +40,14 @@ fn the_nominated_node_is_tried_first() {
 #[test]
 fn scores_pick_the_least_allocated_node_and_stop_after_enough_feasible_nodes() {
     let fw = default_framework(Handle::offline());
-    let mut nodes: Vec<_> = (0..300).map(|i| node_with_pods(NodeBuilder::new(&format!("n{i}")), vec![
-        PodBuilder::new(&format!("x{i}")).req(&[("cpu", "2")]).node_name(&format!("n{i}")).info(),
-    ])).collect();
+    let mut nodes: Vec<_> = (0..300)
+        .map(|i| {
+            node_with_pods(
+                NodeBuilder::new(&format!("n{i}")),
+                vec![PodBuilder::new(&format!("x{i}")).req(&[("cpu", "2")]).node_name(&format!("n{i}")).info()],
+            )
+        })
+        .collect();
     nodes.push(NodeBuilder::new("empty").info());
     let snap = Snapshot::from_nodes(nodes);
     let mut alg = Algorithm::default();
@@ -60,10 +68,14 @@ fn fit_error_aggregates_reasons_per_node() {
         NodeBuilder::new("u").unschedulable().info(),
     ]);
     let pod = PodBuilder::new("p").req(&[("cpu", "2")]).info();
-    let Err((ScheduleError::Fit(fit), _)) = Algorithm::default().schedule_pod(&fw, &mut CycleState::default(), &pod, &snap) else {
+    let Err(ScheduleError::Fit(fit)) = Algorithm::default().schedule_pod(&fw, &mut CycleState::default(), &pod, &snap)
+    else {
         panic!("expected a FitError");
     };
-    assert_eq!(fit.message(), "0/4 nodes are available: 1 Insufficient cpu, 1 node(s) were unschedulable, 2 node(s) had untolerated taint {k: v}.");
+    assert_eq!(
+        fit.message(),
+        "0/4 nodes are available: 1 Insufficient cpu, 1 node(s) were unschedulable, 2 node(s) had untolerated taint {k: v}."
+    );
     assert!(fit.diagnosis.unschedulable_plugins.contains("TaintToleration"));
     assert!(fit.diagnosis.unschedulable_plugins.contains("NodeResourcesFit"));
 }
@@ -73,10 +85,14 @@ fn pre_filter_rejections_are_reported_once() {
     let fw = default_framework(Handle::offline());
     let snap = Snapshot::from_nodes(vec![NodeBuilder::new("a").info(), NodeBuilder::new("b").info()]);
     let pod = PodBuilder::new("p").pvc("missing").info();
-    let Err((ScheduleError::Fit(fit), _)) = Algorithm::default().schedule_pod(&fw, &mut CycleState::default(), &pod, &snap) else {
+    let Err(ScheduleError::Fit(fit)) = Algorithm::default().schedule_pod(&fw, &mut CycleState::default(), &pod, &snap)
+    else {
         panic!("expected a FitError");
     };
     assert_eq!(fit.message(), "0/2 nodes are available: persistentvolumeclaim \"missing\" not found.");
     let none = Snapshot::default();
-    assert!(matches!(Algorithm::default().schedule_pod(&fw, &mut CycleState::default(), &pod, &none), Err((ScheduleError::NoNodes, _))));
+    assert!(matches!(
+        Algorithm::default().schedule_pod(&fw, &mut CycleState::default(), &pod, &none),
+        Err(ScheduleError::NoNodes)
+    ));
 }

@@ -1,26 +1,16 @@
 //! The volume sources of a persistent volume: exactly one, each with its required fields
 //! (the PV part of upstream's `ValidatePersistentVolumeSpec`), and the volume's node affinity.
 
-use k8s_openapi::api::core::v1::{
-    NodeSelector, NodeSelectorRequirement, PersistentVolumeSpec, SecretReference,
-};
+use k8s_openapi::api::core::v1::{NodeSelector, NodeSelectorRequirement, PersistentVolumeSpec, SecretReference};
 use krs_apimachinery::validation::{
-    ErrorList, Path, field, inclusive_range_error, is_dns1123_subdomain, is_valid_label_value,
-    name_is_dns_subdomain, validate_label_name, validate_namespace_name,
+    ErrorList, Path, field, inclusive_range_error, is_dns1123_subdomain, is_valid_label_value, name_is_dns_subdomain,
+    validate_label_name, validate_namespace_name,
 };
 
 use crate::strategy::core::service::checks;
 
-const HOST_PATH_TYPES: &[&str] = &[
-    "",
-    "BlockDevice",
-    "CharDevice",
-    "Directory",
-    "DirectoryOrCreate",
-    "File",
-    "FileOrCreate",
-    "Socket",
-];
+const HOST_PATH_TYPES: &[&str] =
+    &["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"];
 const AZURE_CACHING_MODES: &[&str] = &["None", "ReadOnly", "ReadWrite"];
 const AZURE_DISK_KINDS: &[&str] = &["Dedicated", "Managed", "Shared"];
 
@@ -46,11 +36,7 @@ fn no_backsteps(value: &str, path: &Path) -> ErrorList {
 fn partition(errs: &mut ErrorList, value: Option<i32>, path: &Path) {
     let p = value.unwrap_or(0);
     if !(0..=255).contains(&p) {
-        errs.push(field::invalid(
-            &path.child("partition"),
-            p,
-            inclusive_range_error(1, 255),
-        ));
+        errs.push(field::invalid(&path.child("partition"), p, inclusive_range_error(1, 255)));
     }
 }
 
@@ -85,21 +71,14 @@ fn secret_reference(secret: &SecretReference, path: &Path) -> ErrorList {
 }
 
 /// Validates the one volume source of a spec.
-pub(crate) fn validate_sources(
-    spec: &PersistentVolumeSpec,
-    path: &Path,
-    node_affinity_set: bool,
-) -> ErrorList {
+pub(crate) fn validate_sources(spec: &PersistentVolumeSpec, path: &Path, node_affinity_set: bool) -> ErrorList {
     let mut errs = ErrorList::new();
     let count = std::cell::Cell::new(0);
     // Each present source either is the one, or is one too many. Upstream validates some
     // sources under a slightly different name than it reports "more than 1" for.
     let one = |errs: &mut ErrorList, name: &str, check: &dyn Fn() -> ErrorList| {
         if count.get() > 0 {
-            errs.push(field::forbidden(
-                &path.child(name),
-                "may not specify more than 1 volume type",
-            ));
+            errs.push(field::forbidden(&path.child(name), "may not specify more than 1 volume type"));
         } else {
             count.set(count.get() + 1);
             errs.append(check());
@@ -152,11 +131,7 @@ pub(crate) fn validate_sources(
                     "",
                     "if the endpointnamespace is set, it must be a valid namespace name",
                 )),
-                Some(ns) => e.append(checks::name(
-                    validate_namespace_name,
-                    ns,
-                    &p.child("endpointsNamespace"),
-                )),
+                Some(ns) => e.append(checks::name(validate_namespace_name, ns, &p.child("endpointsNamespace"))),
                 None => {}
             }
             e
@@ -168,10 +143,7 @@ pub(crate) fn validate_sources(
             let mut e = ErrorList::new();
             let (name, uuid) = (s(&f.dataset_name), s(&f.dataset_uuid));
             if name.is_empty() && uuid.is_empty() {
-                e.push(field::required(
-                    &p,
-                    "one of datasetName and datasetUUID is required",
-                ));
+                e.push(field::required(&p, "one of datasetName and datasetUUID is required"));
             }
             if !name.is_empty() && !uuid.is_empty() {
                 e.push(field::invalid(
@@ -181,11 +153,7 @@ pub(crate) fn validate_sources(
                 ));
             }
             if name.contains('/') {
-                e.push(field::invalid(
-                    &p.child("datasetName"),
-                    name,
-                    "must not contain '/'",
-                ));
+                e.push(field::invalid(&p.child("datasetName"), name, "must not contain '/'"));
             }
             e
         });
@@ -199,11 +167,7 @@ pub(crate) fn validate_sources(
                 e.push(field::required(&p.child("path"), ""));
             }
             if !nfs.path.starts_with('/') {
-                e.push(field::invalid(
-                    &p.child("path"),
-                    nfs.path.as_str(),
-                    "must be an absolute path",
-                ));
+                e.push(field::invalid(&p.child("path"), nfs.path.as_str(), "must be an absolute path"));
             }
             e
         });
@@ -252,10 +216,7 @@ pub(crate) fn validate_sources(
             required_nonempty(&mut e, &iscsi.target_portal, &p.child("targetPortal"));
             if iscsi.iqn.is_empty() {
                 e.push(field::required(&p.child("iqn"), ""));
-            } else if !["iqn", "eui", "naa"]
-                .iter()
-                .any(|prefix| iscsi.iqn.starts_with(prefix))
-            {
+            } else if !["iqn", "eui", "naa"].iter().any(|prefix| iscsi.iqn.starts_with(prefix)) {
                 e.push(field::invalid(
                     &p.child("iqn"),
                     iscsi.iqn.as_str(),
@@ -263,11 +224,7 @@ pub(crate) fn validate_sources(
                 ));
             }
             if !(0..=255).contains(&iscsi.lun) {
-                e.push(field::invalid(
-                    &p.child("lun"),
-                    iscsi.lun,
-                    inclusive_range_error(0, 255),
-                ));
+                e.push(field::invalid(&p.child("lun"), iscsi.lun, inclusive_range_error(0, 255)));
             }
             e
         });
@@ -304,15 +261,10 @@ pub(crate) fn validate_sources(
             }
             if !wwns.is_empty() {
                 match fc.lun {
-                    None => e.push(field::required(
-                        &p.child("lun"),
-                        "lun is required if targetWWNs is specified",
-                    )),
-                    Some(lun) if !(0..=255).contains(&lun) => e.push(field::invalid(
-                        &p.child("lun"),
-                        lun,
-                        inclusive_range_error(0, 255),
-                    )),
+                    None => e.push(field::required(&p.child("lun"), "lun is required if targetWWNs is specified")),
+                    Some(lun) if !(0..=255).contains(&lun) => {
+                        e.push(field::invalid(&p.child("lun"), lun, inclusive_range_error(0, 255)))
+                    }
                     Some(_) => {}
                 }
             }
@@ -322,11 +274,7 @@ pub(crate) fn validate_sources(
     if let Some(flex) = &spec.flex_volume {
         // Upstream counts a flex volume without checking for another source first.
         count.set(count.get() + 1);
-        required_nonempty(
-            &mut errs,
-            &flex.driver,
-            &path.child("flexVolume").child("driver"),
-        );
+        required_nonempty(&mut errs, &flex.driver, &path.child("flexVolume").child("driver"));
     }
     if let Some(az) = &spec.azure_file {
         one(&mut errs, "azureFile", &|| {
@@ -343,33 +291,21 @@ pub(crate) fn validate_sources(
     if let Some(v) = &spec.vsphere_volume {
         one(&mut errs, "vsphereVolume", &|| {
             let mut e = ErrorList::new();
-            required_nonempty(
-                &mut e,
-                &v.volume_path,
-                &path.child("vsphereVolume").child("volumePath"),
-            );
+            required_nonempty(&mut e, &v.volume_path, &path.child("vsphereVolume").child("volumePath"));
             e
         });
     }
     if let Some(ph) = &spec.photon_persistent_disk {
         one(&mut errs, "photonPersistentDisk", &|| {
             let mut e = ErrorList::new();
-            required_nonempty(
-                &mut e,
-                &ph.pd_id,
-                &path.child("photonPersistentDisk").child("pdID"),
-            );
+            required_nonempty(&mut e, &ph.pd_id, &path.child("photonPersistentDisk").child("pdID"));
             e
         });
     }
     if let Some(px) = &spec.portworx_volume {
         one(&mut errs, "portworxVolume", &|| {
             let mut e = ErrorList::new();
-            required_nonempty(
-                &mut e,
-                &px.volume_id,
-                &path.child("portworxVolume").child("volumeID"),
-            );
+            required_nonempty(&mut e, &px.volume_id, &path.child("portworxVolume").child("volumeID"));
             e
         });
     }
@@ -382,20 +318,12 @@ pub(crate) fn validate_sources(
             if let Some(mode) = az.caching_mode.as_deref()
                 && !AZURE_CACHING_MODES.contains(&mode)
             {
-                e.push(field::not_supported(
-                    &p.child("cachingMode"),
-                    mode,
-                    AZURE_CACHING_MODES,
-                ));
+                e.push(field::not_supported(&p.child("cachingMode"), mode, AZURE_CACHING_MODES));
             }
             if let Some(kind) = az.kind.as_deref()
                 && !AZURE_DISK_KINDS.contains(&kind)
             {
-                e.push(field::not_supported(
-                    &p.child("kind"),
-                    kind,
-                    AZURE_DISK_KINDS,
-                ));
+                e.push(field::not_supported(&p.child("kind"), kind, AZURE_DISK_KINDS));
             }
             let managed = az.kind.as_deref() == Some("Managed");
             if managed && !az.disk_uri.starts_with("/subscriptions/") {
@@ -435,10 +363,7 @@ pub(crate) fn validate_sources(
             }
             e.append(no_backsteps(&local.path, &p.child("path")));
             if !node_affinity_set {
-                e.push(field::required(
-                    &path.child("nodeAffinity"),
-                    "Local volume requires node affinity",
-                ));
+                e.push(field::required(&path.child("nodeAffinity"), "Local volume requires node affinity"));
             }
             e
         });
@@ -456,11 +381,7 @@ pub(crate) fn validate_sources(
             }
             if let Some(secret) = &so.secret_ref {
                 required_nonempty(&mut e, s(&secret.name), &p.child("secretRef").child("name"));
-                required_nonempty(
-                    &mut e,
-                    s(&secret.namespace),
-                    &p.child("secretRef").child("namespace"),
-                );
+                required_nonempty(&mut e, s(&secret.namespace), &p.child("secretRef").child("namespace"));
             }
             e
         });
@@ -471,14 +392,8 @@ pub(crate) fn validate_sources(
             let mut e = csi_driver_name(&csi.driver, &p.child("driver"));
             required_nonempty(&mut e, &csi.volume_handle, &p.child("volumeHandle"));
             for (secret, name) in [
-                (
-                    &csi.controller_publish_secret_ref,
-                    "controllerPublishSecretRef",
-                ),
-                (
-                    &csi.controller_expand_secret_ref,
-                    "controllerExpandSecretRef",
-                ),
+                (&csi.controller_publish_secret_ref, "controllerPublishSecretRef"),
+                (&csi.controller_expand_secret_ref, "controllerExpandSecretRef"),
                 (&csi.node_publish_secret_ref, "nodePublishSecretRef"),
                 (&csi.node_expand_secret_ref, "nodeExpandSecretRef"),
             ] {
@@ -498,59 +413,38 @@ pub(crate) fn validate_sources(
 /// `host:port`, as Go's `net.SplitHostPort` accepts it.
 fn is_host_port(pair: &str) -> bool {
     if let Some(rest) = pair.strip_prefix('[') {
-        return rest
-            .split_once("]:")
-            .is_some_and(|(host, port)| !host.contains(']') && !port.contains(':'));
+        return rest.split_once("]:").is_some_and(|(host, port)| !host.contains(']') && !port.contains(':'));
     }
     pair.matches(':').count() == 1
 }
 
 /// A required node selector (`ValidateNodeSelector` of a volume's node affinity).
-pub(crate) fn validate_node_selector(
-    selector: &NodeSelector,
-    allow_invalid_values: bool,
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_node_selector(selector: &NodeSelector, allow_invalid_values: bool, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let terms_path = path.child("nodeSelectorTerms");
     if selector.node_selector_terms.is_empty() {
-        errs.push(field::required(
-            &terms_path,
-            "must have at least one node selector term",
-        ));
+        errs.push(field::required(&terms_path, "must have at least one node selector term"));
         return errs;
     }
     for (i, term) in selector.node_selector_terms.iter().enumerate() {
         let tp = terms_path.index(i);
         for (j, req) in term.match_expressions.iter().flatten().enumerate() {
-            errs.append(validate_requirement(
-                req,
-                allow_invalid_values,
-                &tp.child("matchExpressions").index(j),
-            ));
+            errs.append(validate_requirement(req, allow_invalid_values, &tp.child("matchExpressions").index(j)));
         }
         for (j, req) in term.match_fields.iter().flatten().enumerate() {
-            errs.append(validate_field_requirement(
-                req,
-                &tp.child("matchFields").index(j),
-            ));
+            errs.append(validate_field_requirement(req, &tp.child("matchFields").index(j)));
         }
     }
     errs
 }
 
-fn validate_requirement(
-    req: &NodeSelectorRequirement,
-    allow_invalid_values: bool,
-    path: &Path,
-) -> ErrorList {
+fn validate_requirement(req: &NodeSelectorRequirement, allow_invalid_values: bool, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let values = req.values.as_deref().unwrap_or_default();
     match req.operator.as_str() {
-        "In" | "NotIn" if values.is_empty() => errs.push(field::required(
-            &path.child("values"),
-            "must be specified when `operator` is 'In' or 'NotIn'",
-        )),
+        "In" | "NotIn" if values.is_empty() => {
+            errs.push(field::required(&path.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"))
+        }
         "Exists" | "DoesNotExist" if !values.is_empty() => errs.push(field::forbidden(
             &path.child("values"),
             "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
@@ -560,20 +454,12 @@ fn validate_requirement(
             "must be specified single value when `operator` is 'Lt' or 'Gt'",
         )),
         "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
-        op => errs.push(field::invalid(
-            &path.child("operator"),
-            op,
-            "not a valid selector operator",
-        )),
+        op => errs.push(field::invalid(&path.child("operator"), op, "not a valid selector operator")),
     }
     errs.append(validate_label_name(&req.key, &path.child("key")));
     if !allow_invalid_values {
         for (i, v) in values.iter().enumerate() {
-            errs.append(checks::each(
-                v,
-                &path.child("values").index(i),
-                is_valid_label_value(v),
-            ));
+            errs.append(checks::each(v, &path.child("values").index(i), is_valid_label_value(v)));
         }
     }
     errs
@@ -591,25 +477,13 @@ fn validate_field_requirement(req: &NodeSelectorRequirement, path: &Path) -> Err
                 ));
             }
         }
-        op => errs.push(field::invalid(
-            &path.child("operator"),
-            op,
-            "not a valid selector operator",
-        )),
+        op => errs.push(field::invalid(&path.child("operator"), op, "not a valid selector operator")),
     }
     if req.key != "metadata.name" {
-        errs.push(field::invalid(
-            &path.child("key"),
-            req.key.as_str(),
-            "not a valid field selector key",
-        ));
+        errs.push(field::invalid(&path.child("key"), req.key.as_str(), "not a valid field selector key"));
     } else {
         for (i, v) in values.iter().enumerate() {
-            errs.append(checks::name(
-                name_is_dns_subdomain,
-                v,
-                &path.child("values").index(i),
-            ));
+            errs.append(checks::name(name_is_dns_subdomain, v, &path.child("values").index(i)));
         }
     }
     errs

@@ -6,9 +6,8 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
 use k8s_openapi::api::core::v1::{
-    ConfigMapProjection, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath,
-    ObjectFieldSelector, Pod, PodSpec, ProjectedVolumeSource, ServiceAccountTokenProjection,
-    Toleration, Volume, VolumeMount, VolumeProjection,
+    ConfigMapProjection, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath, ObjectFieldSelector, Pod, PodSpec,
+    ProjectedVolumeSource, ServiceAccountTokenProjection, Toleration, Volume, VolumeMount, VolumeProjection,
 };
 
 use crate::strategy::core::podspec::s;
@@ -28,11 +27,7 @@ const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
 /// Applies the admission defaults to a pod being created.
 pub(crate) fn admit_new_pod(pod: &mut Pod) {
-    let mirror = pod
-        .metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(MIRROR_POD_ANNOTATION));
+    let mirror = pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(MIRROR_POD_ANNOTATION));
     let spec = pod.spec.get_or_insert_with(Default::default);
     if !mirror {
         admit_service_account(spec);
@@ -52,15 +47,9 @@ fn admit_service_account(spec: &mut PodSpec) {
     if spec.automount_service_account_token == Some(false) {
         return;
     }
-    let existing = spec
-        .volumes
-        .iter()
-        .flatten()
-        .find(|v| v.name.starts_with(TOKEN_VOLUME_PREFIX))
-        .map(|v| v.name.clone());
-    let volume_name = existing
-        .clone()
-        .unwrap_or_else(|| format!("{TOKEN_VOLUME_PREFIX}{}", random_suffix()));
+    let existing =
+        spec.volumes.iter().flatten().find(|v| v.name.starts_with(TOKEN_VOLUME_PREFIX)).map(|v| v.name.clone());
+    let volume_name = existing.clone().unwrap_or_else(|| format!("{TOKEN_VOLUME_PREFIX}{}", random_suffix()));
     let mount = VolumeMount {
         name: volume_name.clone(),
         read_only: Some(true),
@@ -69,12 +58,7 @@ fn admit_service_account(spec: &mut PodSpec) {
     };
     let mut needs_volume = false;
     // Init containers first, as upstream does.
-    for container in spec
-        .init_containers
-        .iter_mut()
-        .flatten()
-        .chain(spec.containers.iter_mut())
-    {
+    for container in spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut()) {
         let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
         // A mount at the token path already (the user's own) prevents mounting the token.
         if !mounts.iter().any(|m| m.mount_path == TOKEN_MOUNT_PATH) {
@@ -107,11 +91,7 @@ fn token_volume_source() -> ProjectedVolumeSource {
             VolumeProjection {
                 config_map: Some(ConfigMapProjection {
                     name: "kube-root-ca.crt".to_owned(),
-                    items: Some(vec![KeyToPath {
-                        key: "ca.crt".to_owned(),
-                        path: "ca.crt".to_owned(),
-                        mode: None,
-                    }]),
+                    items: Some(vec![KeyToPath { key: "ca.crt".to_owned(), path: "ca.crt".to_owned(), mode: None }]),
                     optional: None,
                 }),
                 ..Default::default()
@@ -138,10 +118,7 @@ fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default(),
     );
     let mut bits = hasher.finish();
     (0..5)
@@ -173,10 +150,7 @@ fn admit_priority(spec: &mut PodSpec) {
 /// DefaultTolerationSeconds: pods tolerate unreachable and not-ready nodes for five minutes
 /// before being evicted, unless they say otherwise.
 fn admit_default_toleration_seconds(spec: &mut PodSpec) {
-    const KEYS: [&str; 2] = [
-        "node.kubernetes.io/not-ready",
-        "node.kubernetes.io/unreachable",
-    ];
+    const KEYS: [&str; 2] = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
     let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
     let tolerated: Vec<bool> = KEYS
         .iter()
@@ -209,10 +183,6 @@ mod tests {
     fn random_suffix_uses_the_name_generator_alphabet() {
         let suffix = random_suffix();
         assert_eq!(suffix.len(), 5);
-        assert!(
-            suffix
-                .bytes()
-                .all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b))
-        );
+        assert!(suffix.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)));
     }
 }

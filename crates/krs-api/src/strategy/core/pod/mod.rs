@@ -16,8 +16,8 @@ use krs_apimachinery::validation::{ErrorList, Path, field, is_dns1123_label};
 use krs_kinds::Object;
 
 use super::podspec::{
-    self, PodValidationOptions, compute_pod_qos, drop_disabled_pod_spec_fields, set_defaults_pod,
-    validate_pod_spec, validate_pod_spec_annotations, warnings_for_pod_spec,
+    self, PodValidationOptions, compute_pod_qos, drop_disabled_pod_spec_fields, set_defaults_pod, validate_pod_spec,
+    validate_pod_spec_annotations, warnings_for_pod_spec,
 };
 use crate::strategy::{FieldLabel, Strategy, typed, typed_mut};
 
@@ -64,11 +64,7 @@ impl Strategy for PodStrategy {
             qos_class: Some(compute_pod_qos(spec).to_owned()),
             ..Default::default()
         };
-        if spec
-            .scheduling_gates
-            .as_ref()
-            .is_some_and(|g| !g.is_empty())
-        {
+        if spec.scheduling_gates.as_ref().is_some_and(|g| !g.is_empty()) {
             status.conditions = Some(vec![PodCondition {
                 type_: "PodScheduled".to_owned(),
                 status: "False".to_owned(),
@@ -88,10 +84,7 @@ impl Strategy for PodStrategy {
         let Some(new) = typed_mut::<Pod>(new) else {
             return;
         };
-        drop_disabled_pod_spec_fields(
-            new.spec.get_or_insert_with(Default::default),
-            old.spec.as_ref(),
-        );
+        drop_disabled_pod_spec_fields(new.spec.get_or_insert_with(Default::default), old.spec.as_ref());
     }
 
     fn validate(&self, obj: &dyn Object) -> ErrorList {
@@ -101,22 +94,10 @@ impl Strategy for PodStrategy {
         let mut errs = validate_pod_metadata_and_spec(pod);
         let spec = pod.spec.clone().unwrap_or_default();
         let spec_path = Path::new("spec");
-        if spec
-            .ephemeral_containers
-            .as_ref()
-            .is_some_and(|e| !e.is_empty())
-        {
-            errs.push(field::forbidden(
-                &spec_path.child("ephemeralContainers"),
-                "cannot be set on create",
-            ));
+        if spec.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty()) {
+            errs.push(field::forbidden(&spec_path.child("ephemeralContainers"), "cannot be set on create"));
         }
-        if !podspec::s(&spec.node_name).is_empty()
-            && spec
-                .scheduling_gates
-                .as_ref()
-                .is_some_and(|g| !g.is_empty())
-        {
+        if !podspec::s(&spec.node_name).is_empty() && spec.scheduling_gates.as_ref().is_some_and(|g| !g.is_empty()) {
             errs.push(field::forbidden(
                 &spec_path.child("nodeName"),
                 "cannot be set until all schedulingGates have been cleared",
@@ -151,10 +132,7 @@ impl Strategy for PodStrategy {
                 msgs.join(" ")
             ));
         }
-        warnings.extend(warnings_for_pod_spec(
-            &pod.spec.clone().unwrap_or_default(),
-            &pod.metadata,
-        ));
+        warnings.extend(warnings_for_pod_spec(&pod.spec.clone().unwrap_or_default(), &pod.metadata));
         warnings
     }
 
@@ -179,20 +157,13 @@ impl Strategy for PodStrategy {
         if status.observed_generation.unwrap_or(0) == 0 {
             status.observed_generation = old_status.observed_generation;
         }
-        let mut old_generations: std::collections::BTreeMap<String, Vec<Option<i64>>> =
-            Default::default();
+        let mut old_generations: std::collections::BTreeMap<String, Vec<Option<i64>>> = Default::default();
         for c in old_status.conditions.iter().flatten() {
-            old_generations
-                .entry(c.type_.clone())
-                .or_default()
-                .push(c.observed_generation);
+            old_generations.entry(c.type_.clone()).or_default().push(c.observed_generation);
         }
         for c in status.conditions.iter_mut().flatten() {
-            let previous = old_generations
-                .get_mut(&c.type_)
-                .filter(|g| !g.is_empty())
-                .map(|g| g.remove(0))
-                .unwrap_or(None);
+            let previous =
+                old_generations.get_mut(&c.type_).filter(|g| !g.is_empty()).map(|g| g.remove(0)).unwrap_or(None);
             if c.observed_generation.unwrap_or(0) == 0 {
                 c.observed_generation = previous;
             }
@@ -217,9 +188,7 @@ impl Strategy for PodStrategy {
     fn graceful_delete_period(&self, obj: &dyn Object, requested: Option<i64>) -> Option<i64> {
         let pod = typed::<Pod>(obj)?;
         let spec = pod.spec.as_ref();
-        let mut period = requested
-            .or_else(|| spec.and_then(|s| s.termination_grace_period_seconds))
-            .unwrap_or(0);
+        let mut period = requested.or_else(|| spec.and_then(|s| s.termination_grace_period_seconds)).unwrap_or(0);
         // An unscheduled pod has no node agent to stop it; a finished one has nothing to stop.
         if spec.is_none_or(|s| podspec::s(&s.node_name).is_empty()) {
             period = 0;
@@ -241,20 +210,14 @@ fn validate_pod_metadata_and_spec(pod: &Pod) -> ErrorList {
     let spec = pod.spec.clone().unwrap_or_default();
     let meta_path = Path::new("metadata");
     if let Some(annotations) = &pod.metadata.annotations {
-        errs.append(validate_pod_spec_annotations(
-            annotations,
-            &spec,
-            &meta_path.child("annotations"),
-        ));
+        errs.append(validate_pod_spec_annotations(annotations, &spec, &meta_path.child("annotations")));
     }
     let spec_path = Path::new("spec");
     errs.append(validate_pod_spec(
         &spec,
         Some(&pod.metadata),
         &spec_path,
-        PodValidationOptions {
-            resource_is_pod: true,
-        },
+        PodValidationOptions { resource_is_pod: true },
     ));
     if podspec::s(&spec.service_account_name).is_empty() {
         for (vi, volume) in spec.volumes.iter().flatten().enumerate() {
@@ -279,10 +242,7 @@ fn validate_pod_metadata_and_spec(pod: &Pod) -> ErrorList {
     }
     for (list, name) in [
         (spec.containers.as_slice(), "containers"),
-        (
-            spec.init_containers.as_deref().unwrap_or_default(),
-            "initContainers",
-        ),
+        (spec.init_containers.as_deref().unwrap_or_default(), "initContainers"),
     ] {
         for (i, c) in list.iter().enumerate() {
             let image = podspec::s(&c.image);
@@ -321,10 +281,7 @@ fn sync_status_ips(status: &mut PodStatus) {
 
 /// Pod affinity terms with `matchLabelKeys`/`mismatchLabelKeys` get the pod's values of those
 /// labels merged into their selector (`In` and `NotIn`), as upstream's `mutatePodAffinity`.
-fn apply_match_label_keys_to_affinity(
-    spec: &mut PodSpec,
-    labels: Option<&std::collections::BTreeMap<String, String>>,
-) {
+fn apply_match_label_keys_to_affinity(spec: &mut PodSpec, labels: Option<&std::collections::BTreeMap<String, String>>) {
     use k8s_openapi::api::core::v1::PodAffinityTerm;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
     let Some(affinity) = &mut spec.affinity else {
@@ -334,20 +291,14 @@ fn apply_match_label_keys_to_affinity(
         let Some(selector) = &mut term.label_selector else {
             return;
         };
-        for (keys, operator) in [
-            (&term.match_label_keys, "In"),
-            (&term.mismatch_label_keys, "NotIn"),
-        ] {
+        for (keys, operator) in [(&term.match_label_keys, "In"), (&term.mismatch_label_keys, "NotIn")] {
             for key in keys.iter().flatten() {
                 if let Some(value) = labels.and_then(|l| l.get(key)) {
-                    selector
-                        .match_expressions
-                        .get_or_insert_with(Vec::new)
-                        .push(LabelSelectorRequirement {
-                            key: key.clone(),
-                            operator: operator.to_owned(),
-                            values: Some(vec![value.clone()]),
-                        });
+                    selector.match_expressions.get_or_insert_with(Vec::new).push(LabelSelectorRequirement {
+                        key: key.clone(),
+                        operator: operator.to_owned(),
+                        values: Some(vec![value.clone()]),
+                    });
                 }
             }
         }
@@ -357,19 +308,13 @@ fn apply_match_label_keys_to_affinity(
             .iter_mut()
             .flatten()
             .for_each(|t| apply(&mut t.pod_affinity_term));
-        a.required_during_scheduling_ignored_during_execution
-            .iter_mut()
-            .flatten()
-            .for_each(apply);
+        a.required_during_scheduling_ignored_during_execution.iter_mut().flatten().for_each(apply);
     }
     if let Some(a) = &mut affinity.pod_anti_affinity {
         a.preferred_during_scheduling_ignored_during_execution
             .iter_mut()
             .flatten()
             .for_each(|t| apply(&mut t.pod_affinity_term));
-        a.required_during_scheduling_ignored_during_execution
-            .iter_mut()
-            .flatten()
-            .for_each(apply);
+        a.required_during_scheduling_ignored_during_execution.iter_mut().flatten().for_each(apply);
     }
 }

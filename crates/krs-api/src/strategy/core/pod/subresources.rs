@@ -49,13 +49,21 @@ pub fn validate(subresource: &str, new: &dyn Object, old: &dyn Object) -> ErrorL
     let (Some(new), Some(old)) = (typed::<Pod>(new), typed::<Pod>(old)) else { return errors };
     let path = Path::new("spec").child("ephemeralContainers");
     let empty = Vec::new();
-    let new_list: &Vec<EphemeralContainer> = new.spec.as_ref().and_then(|s| s.ephemeral_containers.as_ref()).unwrap_or(&empty);
-    let old_list: &Vec<EphemeralContainer> = old.spec.as_ref().and_then(|s| s.ephemeral_containers.as_ref()).unwrap_or(&empty);
+    let new_list: &Vec<EphemeralContainer> =
+        new.spec.as_ref().and_then(|s| s.ephemeral_containers.as_ref()).unwrap_or(&empty);
+    let old_list: &Vec<EphemeralContainer> =
+        old.spec.as_ref().and_then(|s| s.ephemeral_containers.as_ref()).unwrap_or(&empty);
     for o in old_list {
         match new_list.iter().find(|n| n.name == o.name) {
             Some(n) if n == o => {}
-            Some(_) => errors.push(field::forbidden(&path, format!("existing ephemeral containers \"{}\" may not be changed", o.name))),
-            None => errors.push(field::forbidden(&path, format!("existing ephemeral containers \"{}\" may not be removed", o.name))),
+            Some(_) => errors.push(field::forbidden(
+                &path,
+                format!("existing ephemeral containers \"{}\" may not be changed", o.name),
+            )),
+            None => errors.push(field::forbidden(
+                &path,
+                format!("existing ephemeral containers \"{}\" may not be removed", o.name),
+            )),
         }
     }
     let mut names: Vec<String> = Vec::new();

@@ -1,8 +1,6 @@
 //! The pod strategy through its hooks, in the order the registry calls them.
 
-use k8s_openapi::api::core::v1::{
-    Container, Pod, PodSchedulingGate, PodSpec, PodStatus, Toleration, VolumeMount,
-};
+use k8s_openapi::api::core::v1::{Container, Pod, PodSchedulingGate, PodSpec, PodStatus, Toleration, VolumeMount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use krs_kinds::Object;
 
@@ -10,11 +8,7 @@ use super::*;
 
 fn pod(spec: PodSpec) -> Pod {
     Pod {
-        metadata: ObjectMeta {
-            name: Some("web".into()),
-            namespace: Some("default".into()),
-            ..Default::default()
-        },
+        metadata: ObjectMeta { name: Some("web".into()), namespace: Some("default".into()), ..Default::default() },
         spec: Some(spec),
         status: None,
     }
@@ -22,11 +16,7 @@ fn pod(spec: PodSpec) -> Pod {
 
 fn nginx() -> PodSpec {
     PodSpec {
-        containers: vec![Container {
-            name: "nginx".into(),
-            image: Some("nginx".into()),
-            ..Default::default()
-        }],
+        containers: vec![Container { name: "nginx".into(), image: Some("nginx".into()), ..Default::default() }],
         ..Default::default()
     }
 }
@@ -55,17 +45,11 @@ fn new_pod_gets_admission_defaults() {
     assert_eq!(spec.service_account_name.as_deref(), Some("default"));
     assert_eq!(spec.service_account.as_deref(), Some("default"));
     assert_eq!(spec.priority, Some(0));
-    assert_eq!(
-        spec.preemption_policy.as_deref(),
-        Some("PreemptLowerPriority")
-    );
+    assert_eq!(spec.preemption_policy.as_deref(), Some("PreemptLowerPriority"));
     assert_eq!(spec.enable_service_links, Some(true));
     let tolerations = spec.tolerations.unwrap();
     assert_eq!(tolerations.len(), 2);
-    assert_eq!(
-        tolerations[0].key.as_deref(),
-        Some("node.kubernetes.io/not-ready")
-    );
+    assert_eq!(tolerations[0].key.as_deref(), Some("node.kubernetes.io/not-ready"));
     assert_eq!(tolerations[1].toleration_seconds, Some(300));
 }
 
@@ -114,11 +98,8 @@ fn automount_false_mounts_no_token() {
 #[test]
 fn an_existing_mount_at_the_token_path_is_kept() {
     let mut spec = nginx();
-    spec.containers[0].volume_mounts = Some(vec![VolumeMount {
-        name: "mine".into(),
-        mount_path: TOKEN_MOUNT_PATH.into(),
-        ..Default::default()
-    }]);
+    spec.containers[0].volume_mounts =
+        Some(vec![VolumeMount { name: "mine".into(), mount_path: TOKEN_MOUNT_PATH.into(), ..Default::default() }]);
     let spec = created(spec).spec.unwrap();
     assert!(spec.volumes.is_none());
     assert_eq!(spec.containers[0].volume_mounts.as_ref().unwrap().len(), 1);
@@ -127,15 +108,10 @@ fn an_existing_mount_at_the_token_path_is_kept() {
 #[test]
 fn gated_pod_gets_a_scheduling_gated_condition() {
     let mut spec = nginx();
-    spec.scheduling_gates = Some(vec![PodSchedulingGate {
-        name: "example.com/gate".into(),
-    }]);
+    spec.scheduling_gates = Some(vec![PodSchedulingGate { name: "example.com/gate".into() }]);
     let status = created(spec).status.unwrap();
     let condition = &status.conditions.unwrap()[0];
-    assert_eq!(
-        (condition.type_.as_str(), condition.status.as_str()),
-        ("PodScheduled", "False")
-    );
+    assert_eq!((condition.type_.as_str(), condition.status.as_str()), ("PodScheduled", "False"));
     assert_eq!(condition.reason.as_deref(), Some("SchedulingGated"));
 }
 
@@ -144,10 +120,7 @@ fn missing_image_is_reported_on_create() {
     let mut spec = nginx();
     spec.containers[0].image = None;
     let p = created(spec);
-    assert_eq!(
-        POD.validate(&p).to_string(),
-        "spec.containers[0].image: Required value"
-    );
+    assert_eq!(POD.validate(&p).to_string(), "spec.containers[0].image: Required value");
 }
 
 #[test]
@@ -156,10 +129,7 @@ fn ephemeral_containers_cannot_be_set_on_create() {
     spec.ephemeral_containers = Some(vec![Default::default()]);
     let p = created(spec);
     let out = POD.validate(&p).to_string();
-    assert!(
-        out.ends_with("spec.ephemeralContainers: Forbidden: cannot be set on create]"),
-        "{out}"
-    );
+    assert!(out.ends_with("spec.ephemeralContainers: Forbidden: cannot be set on create]"), "{out}");
 }
 
 #[test]
@@ -181,10 +151,7 @@ fn update_may_not_change_other_fields() {
         out.starts_with("spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)\n"),
         "{out}"
     );
-    assert!(
-        out.contains("- restartPolicy: \"Always\"\n+ restartPolicy: \"Never\""),
-        "{out}"
-    );
+    assert!(out.contains("- restartPolicy: \"Always\"\n+ restartPolicy: \"Never\""), "{out}");
 }
 
 #[test]
@@ -192,10 +159,7 @@ fn update_may_not_add_containers() {
     let old = created(nginx());
     let mut new = old.clone();
     let extra = new.spec.as_ref().unwrap().containers[0].clone();
-    new.spec.as_mut().unwrap().containers.push(Container {
-        name: "two".into(),
-        ..extra
-    });
+    new.spec.as_mut().unwrap().containers.push(Container { name: "two".into(), ..extra });
     assert_eq!(
         POD.validate_update(&new, &old).to_string(),
         "spec.containers: Forbidden: pod updates may not add or remove containers"
@@ -227,13 +191,7 @@ fn tolerations_may_only_be_added() {
         ..Default::default()
     });
     assert!(POD.validate_update(&new, &old).is_empty());
-    new.spec
-        .as_mut()
-        .unwrap()
-        .tolerations
-        .as_mut()
-        .unwrap()
-        .remove(0);
+    new.spec.as_mut().unwrap().tolerations.as_mut().unwrap().remove(0);
     assert_eq!(
         POD.validate_update(&new, &old).to_string(),
         "spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds"
@@ -248,10 +206,8 @@ fn scheduling_gates_may_only_be_removed() {
     let mut new = old.clone();
     new.spec.as_mut().unwrap().scheduling_gates = Some(vec![]);
     assert!(POD.validate_update(&new, &old).is_empty());
-    new.spec.as_mut().unwrap().scheduling_gates = Some(vec![
-        PodSchedulingGate { name: "a".into() },
-        PodSchedulingGate { name: "b".into() },
-    ]);
+    new.spec.as_mut().unwrap().scheduling_gates =
+        Some(vec![PodSchedulingGate { name: "a".into() }, PodSchedulingGate { name: "b".into() }]);
     assert_eq!(
         POD.validate_update(&new, &old).to_string(),
         "spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'b'"
@@ -273,52 +229,27 @@ fn scheduled(node: Option<&str>, phase: &str, grace: i64) -> Pod {
     spec.node_name = node.map(str::to_owned);
     spec.termination_grace_period_seconds = Some(grace);
     let mut p = pod(spec);
-    p.status = Some(PodStatus {
-        phase: Some(phase.into()),
-        ..Default::default()
-    });
+    p.status = Some(PodStatus { phase: Some(phase.into()), ..Default::default() });
     p
 }
 
 #[test]
 fn graceful_delete_periods_follow_upstream() {
     // A pod on a node waits for its node agent: the requested period, else the pod's own.
-    assert_eq!(
-        POD.graceful_delete_period(&scheduled(Some("n1"), "Running", 30), None),
-        Some(30)
-    );
-    assert_eq!(
-        POD.graceful_delete_period(&scheduled(Some("n1"), "Running", 30), Some(5)),
-        Some(5)
-    );
+    assert_eq!(POD.graceful_delete_period(&scheduled(Some("n1"), "Running", 30), None), Some(30));
+    assert_eq!(POD.graceful_delete_period(&scheduled(Some("n1"), "Running", 30), Some(5)), Some(5));
     // Unscheduled and finished pods go at once; a negative period becomes 1.
-    assert_eq!(
-        POD.graceful_delete_period(&scheduled(None, "Pending", 30), None),
-        Some(0)
-    );
-    assert_eq!(
-        POD.graceful_delete_period(&scheduled(Some("n1"), "Succeeded", 30), None),
-        Some(0)
-    );
-    assert_eq!(
-        POD.graceful_delete_period(&scheduled(Some("n1"), "Failed", 30), Some(10)),
-        Some(0)
-    );
-    assert_eq!(
-        POD.graceful_delete_period(&scheduled(Some("n1"), "Running", -5), None),
-        Some(1)
-    );
+    assert_eq!(POD.graceful_delete_period(&scheduled(None, "Pending", 30), None), Some(0));
+    assert_eq!(POD.graceful_delete_period(&scheduled(Some("n1"), "Succeeded", 30), None), Some(0));
+    assert_eq!(POD.graceful_delete_period(&scheduled(Some("n1"), "Failed", 30), Some(10)), Some(0));
+    assert_eq!(POD.graceful_delete_period(&scheduled(Some("n1"), "Running", -5), None), Some(1));
 }
 
 #[test]
 fn field_labels_render_go_zero_values() {
     let p = created(nginx());
     let json = p.to_value();
-    let values: Vec<(&str, String)> = POD
-        .field_labels()
-        .iter()
-        .map(|l| (l.name, l.value_in(&json)))
-        .collect();
+    let values: Vec<(&str, String)> = POD.field_labels().iter().map(|l| (l.name, l.value_in(&json))).collect();
     assert_eq!(
         values,
         [
@@ -340,10 +271,7 @@ fn status_update_keeps_qos_and_may_not_move_the_pod() {
     let mut new = old.clone();
     new.status.as_mut().unwrap().qos_class = None;
     POD.prepare_for_status_update(&mut new, &old);
-    assert_eq!(
-        new.status.as_ref().unwrap().qos_class.as_deref(),
-        Some("BestEffort")
-    );
+    assert_eq!(new.status.as_ref().unwrap().qos_class.as_deref(), Some("BestEffort"));
     new.status.as_mut().unwrap().qos_class = Some("Guaranteed".into());
     assert_eq!(
         POD.validate_status_update(&new, &old).to_string(),

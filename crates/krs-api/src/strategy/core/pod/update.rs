@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerStatus, NodeAffinity, NodeSelectorTerm, Pod, PodSchedulingGate, PodSpec,
-    Toleration,
+    Container, ContainerStatus, NodeAffinity, NodeSelectorTerm, Pod, PodSchedulingGate, PodSpec, Toleration,
 };
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, Path, field, inclusive_range_error,
-    is_valid_ip, name_is_dns_subdomain,
+    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, Path, field, inclusive_range_error, is_valid_ip,
+    name_is_dns_subdomain,
 };
 
 use crate::strategy::core::podspec::semantic::{semantically_equal, top_level_diff};
@@ -29,8 +28,7 @@ const UPDATABLE_POD_SPEC_FIELDS: &[&str] = &[
 
 /// Annotations that may be neither added, changed nor removed.
 fn is_protected_annotation(key: &str) -> bool {
-    key == "kubernetes.io/config.mirror"
-        || key.starts_with("container.apparmor.security.beta.kubernetes.io/")
+    key == "kubernetes.io/config.mirror" || key.starts_with("container.apparmor.security.beta.kubernetes.io/")
 }
 
 /// The annotation rules of a pod update (`ValidatePodSpecificAnnotationUpdates`, without the
@@ -45,29 +43,15 @@ pub(crate) fn validate_annotation_updates(new: &Pod, old: &Pod) -> ErrorList {
         if new_a.get(k) == Some(v) || !is_protected_annotation(k) {
             continue;
         }
-        let what = if k.starts_with("container.apparmor") {
-            "AppArmor annotations"
-        } else {
-            "mirror pod annotation"
-        };
-        errs.push(field::forbidden(
-            &path.key(k.clone()),
-            format!("may not remove or update {what}"),
-        ));
+        let what = if k.starts_with("container.apparmor") { "AppArmor annotations" } else { "mirror pod annotation" };
+        errs.push(field::forbidden(&path.key(k.clone()), format!("may not remove or update {what}")));
     }
     for k in new_a.keys() {
         if old_a.contains_key(k) || !is_protected_annotation(k) {
             continue;
         }
-        let what = if k.starts_with("container.apparmor") {
-            "AppArmor annotations"
-        } else {
-            "mirror pod annotation"
-        };
-        errs.push(field::forbidden(
-            &path.key(k.clone()),
-            format!("may not add {what}"),
-        ));
+        let what = if k.starts_with("container.apparmor") { "AppArmor annotations" } else { "mirror pod annotation" };
+        errs.push(field::forbidden(&path.key(k.clone()), format!("may not add {what}")));
     }
     errs
 }
@@ -78,11 +62,8 @@ pub(crate) fn validate_annotation_updates(new: &Pod, old: &Pod) -> ErrorList {
 pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> ErrorList {
     let mut errs = ErrorList::new();
     let spec_path = Path::new("spec");
-    let (container_errs, stop) = validate_container_updates(
-        &new.containers,
-        &old.containers,
-        &spec_path.child("containers"),
-    );
+    let (container_errs, stop) =
+        validate_container_updates(&new.containers, &old.containers, &spec_path.child("containers"));
     errs.append(container_errs);
     if stop {
         return errs;
@@ -100,19 +81,11 @@ pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> ErrorLis
     match (new.active_deadline_seconds, old.active_deadline_seconds) {
         (Some(new_deadline), old_deadline) => {
             if !(0..=i64::from(i32::MAX)).contains(&new_deadline) {
-                errs.push(field::invalid(
-                    &deadline_path,
-                    new_deadline,
-                    inclusive_range_error(0, i64::from(i32::MAX)),
-                ));
+                errs.push(field::invalid(&deadline_path, new_deadline, inclusive_range_error(0, i64::from(i32::MAX))));
                 return errs;
             }
             if old_deadline.is_some_and(|old| old < new_deadline) {
-                errs.push(field::invalid(
-                    &deadline_path,
-                    new_deadline,
-                    "must be less than or equal to previous value",
-                ));
+                errs.push(field::invalid(&deadline_path, new_deadline, "must be less than or equal to previous value"));
                 return errs;
             }
         }
@@ -142,19 +115,13 @@ pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> ErrorLis
     for (c, o) in munged.containers.iter_mut().zip(&old.containers) {
         c.image = o.image.clone();
     }
-    for (c, o) in munged
-        .init_containers
-        .iter_mut()
-        .flatten()
-        .zip(old.init_containers.iter().flatten())
-    {
+    for (c, o) in munged.init_containers.iter_mut().flatten().zip(old.init_containers.iter().flatten()) {
         c.image = o.image.clone();
     }
     munged.active_deadline_seconds = old.active_deadline_seconds;
     munged.scheduling_gates = old.scheduling_gates.clone();
     munged.tolerations = old.tolerations.clone();
-    if old.termination_grace_period_seconds.is_some_and(|g| g < 0)
-        && munged.termination_grace_period_seconds == Some(1)
+    if old.termination_grace_period_seconds.is_some_and(|g| g < 0) && munged.termination_grace_period_seconds == Some(1)
     {
         munged.termination_grace_period_seconds = old.termination_grace_period_seconds;
     }
@@ -169,10 +136,7 @@ pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> ErrorLis
             munged.node_selector = old.node_selector.clone();
         }
         let old_na = old.affinity.as_ref().and_then(|a| a.node_affinity.clone());
-        let new_na = munged
-            .affinity
-            .as_ref()
-            .and_then(|a| a.node_affinity.clone());
+        let new_na = munged.affinity.as_ref().and_then(|a| a.node_affinity.clone());
         if !semantically_equal(&old_na, &new_na) {
             errs.append(validate_node_affinity_mutation(
                 &spec_path.child("affinity").child("nodeAffinity"),
@@ -187,11 +151,7 @@ pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> ErrorLis
                         ..Default::default()
                     });
                 }
-                (Some(a), _)
-                    if old.affinity.is_none()
-                        && a.pod_affinity.is_none()
-                        && a.pod_anti_affinity.is_none() =>
-                {
+                (Some(a), _) if old.affinity.is_none() && a.pod_affinity.is_none() && a.pod_anti_affinity.is_none() => {
                     munged.affinity = None;
                 }
                 (Some(a), _) => a.node_affinity = old_na.clone(),
@@ -212,17 +172,10 @@ pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> ErrorLis
 }
 
 /// Containers may not be added or removed, and keep an image (`ValidateContainerUpdates`).
-fn validate_container_updates(
-    new: &[Container],
-    old: &[Container],
-    path: &Path,
-) -> (ErrorList, bool) {
+fn validate_container_updates(new: &[Container], old: &[Container], path: &Path) -> (ErrorList, bool) {
     let mut errs = ErrorList::new();
     if new.len() != old.len() {
-        errs.push(field::forbidden(
-            path,
-            "pod updates may not add or remove containers",
-        ));
+        errs.push(field::forbidden(path, "pod updates may not add or remove containers"));
         return (errs, true);
     }
     for (i, c) in new.iter().enumerate() {
@@ -242,11 +195,7 @@ fn validate_container_updates(
 }
 
 /// Existing tolerations stay (only their seconds may change); new ones may be added.
-fn validate_only_added_tolerations(
-    new: &[Toleration],
-    old: &[Toleration],
-    path: &Path,
-) -> ErrorList {
+fn validate_only_added_tolerations(new: &[Toleration], old: &[Toleration], path: &Path) -> ErrorList {
     for o in old {
         let kept = new.iter().any(|n| {
             let mut clone = o.clone();
@@ -270,11 +219,7 @@ fn validate_only_deleted_scheduling_gates(
     path: &Path,
 ) -> ErrorList {
     let mut errs = ErrorList::new();
-    let mut added: BTreeMap<&str, usize> = new
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.name.as_str(), i))
-        .collect();
+    let mut added: BTreeMap<&str, usize> = new.iter().enumerate().map(|(i, g)| (g.name.as_str(), i)).collect();
     for gate in old {
         added.remove(gate.name.as_str());
     }
@@ -304,29 +249,17 @@ fn validate_node_selector_mutation(
     ErrorList::new()
 }
 
-fn validate_node_affinity_mutation(
-    path: &Path,
-    new: Option<&NodeAffinity>,
-    old: Option<&NodeAffinity>,
-) -> ErrorList {
+fn validate_node_affinity_mutation(path: &Path, new: Option<&NodeAffinity>, old: Option<&NodeAffinity>) -> ErrorList {
     let mut errs = ErrorList::new();
-    let Some(old_required) = old.and_then(|o| {
-        o.required_during_scheduling_ignored_during_execution
-            .as_ref()
-    }) else {
+    let Some(old_required) = old.and_then(|o| o.required_during_scheduling_ignored_during_execution.as_ref()) else {
         return errs;
     };
     let old_terms = &old_required.node_selector_terms;
     let new_terms: Vec<NodeSelectorTerm> = new
-        .and_then(|n| {
-            n.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        })
+        .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref())
         .map(|r| r.node_selector_terms.clone())
         .unwrap_or_default();
-    let terms_path = path
-        .child("requiredDuringSchedulingIgnoredDuringExecution")
-        .child("nodeSelectorTerms");
+    let terms_path = path.child("requiredDuringSchedulingIgnoredDuringExecution").child("nodeSelectorTerms");
     if !old_terms.is_empty() && old_terms.len() != new_terms.len() {
         errs.push(field::invalid(
             &terms_path,
@@ -348,23 +281,15 @@ fn validate_node_affinity_mutation(
 }
 
 fn term_only_adds(new: &NodeSelectorTerm, old: &NodeSelectorTerm) -> bool {
-    let (old_exprs, new_exprs) = (
-        old.match_expressions.as_deref().unwrap_or_default(),
-        new.match_expressions.as_deref().unwrap_or_default(),
-    );
-    let (old_fields, new_fields) = (
-        old.match_fields.as_deref().unwrap_or_default(),
-        new.match_fields.as_deref().unwrap_or_default(),
-    );
-    if old_exprs.is_empty()
-        && old_fields.is_empty()
-        && (!new_exprs.is_empty() || !new_fields.is_empty())
-    {
+    let (old_exprs, new_exprs) =
+        (old.match_expressions.as_deref().unwrap_or_default(), new.match_expressions.as_deref().unwrap_or_default());
+    let (old_fields, new_fields) =
+        (old.match_fields.as_deref().unwrap_or_default(), new.match_fields.as_deref().unwrap_or_default());
+    if old_exprs.is_empty() && old_fields.is_empty() && (!new_exprs.is_empty() || !new_fields.is_empty()) {
         return false;
     }
-    let prefix_kept = |old: &[_], new: &[_]| {
-        old.is_empty() || (new.len() >= old.len() && semantically_equal(&new[..old.len()], old))
-    };
+    let prefix_kept =
+        |old: &[_], new: &[_]| old.is_empty() || (new.len() >= old.len() && semantically_equal(&new[..old.len()], old));
     prefix_kept(old_exprs, new_exprs) && prefix_kept(old_fields, new_fields)
 }
 
@@ -375,33 +300,19 @@ pub(crate) fn validate_status_update(new: &Pod, old: &Pod) -> ErrorList {
     let status = new.status.clone().unwrap_or_default();
     let old_status = old.status.clone().unwrap_or_default();
     for (i, condition) in status.conditions.iter().flatten().enumerate() {
-        if matches!(
-            condition.type_.as_str(),
-            "PodScheduled" | "Ready" | "Initialized"
-        ) {
+        if matches!(condition.type_.as_str(), "PodScheduled" | "Ready" | "Initialized") {
             continue;
         }
         // Upstream reports condition problems under `metadata.conditions[i].Type`.
         errs.append(qualified_name(
             &condition.type_,
-            &Path::new("metadata")
-                .child("conditions")
-                .index(i)
-                .child("Type"),
+            &Path::new("metadata").child("conditions").index(i).child("Type"),
         ));
     }
     let status_path = Path::new("status");
-    let node = |p: &Pod| {
-        p.spec
-            .as_ref()
-            .and_then(|s| s.node_name.clone())
-            .unwrap_or_default()
-    };
+    let node = |p: &Pod| p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
     if node(new) != node(old) {
-        errs.push(field::forbidden(
-            &status_path.child("nodeName"),
-            "may not be changed directly",
-        ));
+        errs.push(field::forbidden(&status_path.child("nodeName"), "may not be changed directly"));
     }
     let nominated = s(&status.nominated_node_name);
     if nominated != s(&old_status.nominated_node_name) && !nominated.is_empty() {
@@ -412,11 +323,7 @@ pub(crate) fn validate_status_update(new: &Pod, old: &Pod) -> ErrorList {
         ));
     }
     if status.qos_class != old_status.qos_class {
-        errs.push(field::invalid(
-            &status_path.child("qosClass"),
-            s(&status.qos_class),
-            FIELD_IMMUTABLE_ERROR_MSG,
-        ));
+        errs.push(field::invalid(&status_path.child("qosClass"), s(&status.qos_class), FIELD_IMMUTABLE_ERROR_MSG));
     }
     let old_spec = old.spec.clone().unwrap_or_default();
     let restart_policy = s(&old_spec.restart_policy);
@@ -428,48 +335,22 @@ pub(crate) fn validate_status_update(new: &Pod, old: &Pod) -> ErrorList {
         &[],
     ));
     errs.append(validate_state_transitions(
-        status
-            .init_container_statuses
-            .as_deref()
-            .unwrap_or_default(),
-        old_status
-            .init_container_statuses
-            .as_deref()
-            .unwrap_or_default(),
+        status.init_container_statuses.as_deref().unwrap_or_default(),
+        old_status.init_container_statuses.as_deref().unwrap_or_default(),
         &status_path.child("initContainerStatuses"),
         restart_policy,
         old_spec.init_containers.as_deref().unwrap_or_default(),
     ));
     errs.append(validate_state_transitions(
-        status
-            .ephemeral_container_statuses
-            .as_deref()
-            .unwrap_or_default(),
-        old_status
-            .ephemeral_container_statuses
-            .as_deref()
-            .unwrap_or_default(),
+        status.ephemeral_container_statuses.as_deref().unwrap_or_default(),
+        old_status.ephemeral_container_statuses.as_deref().unwrap_or_default(),
         &status_path.child("ephemeralContainerStatuses"),
         "Never",
         &[],
     ));
-    let pod_ips: Vec<&str> = status
-        .pod_ips
-        .iter()
-        .flatten()
-        .map(|p| p.ip.as_str())
-        .collect();
-    errs.append(validate_ips(
-        &pod_ips,
-        &status_path.child("podIPs"),
-        BadValue::json(&status.pod_ips),
-    ));
-    let host_ips: Vec<&str> = status
-        .host_ips
-        .iter()
-        .flatten()
-        .map(|p| p.ip.as_str())
-        .collect();
+    let pod_ips: Vec<&str> = status.pod_ips.iter().flatten().map(|p| p.ip.as_str()).collect();
+    errs.append(validate_ips(&pod_ips, &status_path.child("podIPs"), BadValue::json(&status.pod_ips)));
+    let host_ips: Vec<&str> = status.host_ips.iter().flatten().map(|p| p.ip.as_str()).collect();
     if let Some(first) = host_ips.first()
         && s(&status.host_ip) != *first
     {
@@ -479,11 +360,7 @@ pub(crate) fn validate_status_update(new: &Pod, old: &Pod) -> ErrorList {
             "must be equal to `hostIP`",
         ));
     }
-    errs.append(validate_ips(
-        &host_ips,
-        &status_path.child("hostIPs"),
-        BadValue::json(&status.host_ips),
-    ));
+    errs.append(validate_ips(&host_ips, &status_path.child("hostIPs"), BadValue::json(&status.host_ips)));
     errs
 }
 
@@ -507,19 +384,11 @@ fn validate_state_transitions(
         if terminated.exit_code != 0 && restart_policy == "OnFailure" {
             continue;
         }
-        if init_containers
-            .iter()
-            .any(|c| c.name == o.name && is_restartable_init_container(c))
-        {
+        if init_containers.iter().any(|c| c.name == o.name && is_restartable_init_container(c)) {
             continue;
         }
         for n in new {
-            if n.name == o.name
-                && n.state
-                    .as_ref()
-                    .and_then(|s| s.terminated.as_ref())
-                    .is_none()
-            {
+            if n.name == o.name && n.state.as_ref().and_then(|s| s.terminated.as_ref()).is_none() {
                 errs.push(field::forbidden(
                     &path.index(i).child("state"),
                     "may not be transitioned to non-terminated state",
@@ -537,26 +406,15 @@ fn validate_ips(ips: &[&str], path: &Path, whole: BadValue) -> ErrorList {
         errs.append(is_valid_ip(&path.index(i), ip));
     }
     if ips.len() > 1 {
-        let families: Vec<Option<bool>> = ips
-            .iter()
-            .map(|ip| ip.parse::<IpAddr>().ok().map(|a| a.is_ipv4()))
-            .collect();
-        let dual =
-            ips.len() == 2 && families.iter().all(Option::is_some) && families[0] != families[1];
+        let families: Vec<Option<bool>> = ips.iter().map(|ip| ip.parse::<IpAddr>().ok().map(|a| a.is_ipv4())).collect();
+        let dual = ips.len() == 2 && families.iter().all(Option::is_some) && families[0] != families[1];
         if !dual {
-            errs.push(field::invalid(
-                path,
-                whole,
-                "may specify no more than one IP for each IP family",
-            ));
+            errs.push(field::invalid(path, whole, "may specify no more than one IP for each IP family"));
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, ip) in ips.iter().enumerate() {
             if !seen.insert(*ip) {
-                errs.push(field::duplicate(
-                    &path.index(i),
-                    BadValue::json(&serde_json::json!({"ip": ip})),
-                ));
+                errs.push(field::duplicate(&path.index(i), BadValue::json(&serde_json::json!({"ip": ip}))));
             }
         }
     }

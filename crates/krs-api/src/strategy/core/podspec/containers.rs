@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvFromSource, EnvVar, EphemeralContainer, ExecAction, GRPCAction,
-    HTTPGetAction, Lifecycle, Probe, SleepAction, TCPSocketAction,
+    Container, ContainerPort, EnvFromSource, EnvVar, EphemeralContainer, ExecAction, GRPCAction, HTTPGetAction,
+    Lifecycle, Probe, SleepAction, TCPSocketAction,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use krs_apimachinery::validation::{
-    ErrorList, Path, field, is_config_map_key, is_http_header_name, is_relaxed_env_var_name,
-    is_valid_port_name, is_valid_port_num, name_is_dns_subdomain, validate_nonnegative_field,
+    ErrorList, Path, field, is_config_map_key, is_http_header_name, is_relaxed_env_var_name, is_valid_port_name,
+    is_valid_port_num, name_is_dns_subdomain, validate_nonnegative_field,
 };
 
 use super::downward::{validate_container_resource_field_selector, validate_object_field_selector};
@@ -30,11 +30,7 @@ pub(crate) struct ContainerContext<'a> {
 }
 
 /// The regular containers (`validateContainers`).
-pub(crate) fn validate_containers(
-    containers: &[Container],
-    ctx: &ContainerContext<'_>,
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_containers(containers: &[Container], ctx: &ContainerContext<'_>, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if containers.is_empty() {
         errs.push(field::required(path, ""));
@@ -48,32 +44,13 @@ pub(crate) fn validate_containers(
             errs.push(field::duplicate(&p.child("name"), c.name.as_str()));
         }
         if let Some(lifecycle) = &c.lifecycle {
-            errs.append(validate_lifecycle(
-                lifecycle,
-                ctx.grace_period,
-                &p.child("lifecycle"),
-            ));
+            errs.append(validate_lifecycle(lifecycle, ctx.grace_period, &p.child("lifecycle")));
         }
-        errs.append(validate_liveness_probe(
-            c.liveness_probe.as_ref(),
-            ctx.grace_period,
-            &p.child("livenessProbe"),
-        ));
-        errs.append(validate_readiness_probe(
-            c.readiness_probe.as_ref(),
-            ctx.grace_period,
-            &p.child("readinessProbe"),
-        ));
-        errs.append(validate_startup_probe(
-            c.startup_probe.as_ref(),
-            ctx.grace_period,
-            &p.child("startupProbe"),
-        ));
+        errs.append(validate_liveness_probe(c.liveness_probe.as_ref(), ctx.grace_period, &p.child("livenessProbe")));
+        errs.append(validate_readiness_probe(c.readiness_probe.as_ref(), ctx.grace_period, &p.child("readinessProbe")));
+        errs.append(validate_startup_probe(c.startup_probe.as_ref(), ctx.grace_period, &p.child("startupProbe")));
         if c.restart_policy.is_some() {
-            errs.push(field::forbidden(
-                &p.child("restartPolicy"),
-                "may not be set for non-init containers",
-            ));
+            errs.push(field::forbidden(&p.child("restartPolicy"), "may not be set for non-init containers"));
         }
     }
     errs.append(check_host_port_conflicts(containers.iter(), path));
@@ -96,11 +73,7 @@ pub(crate) fn validate_init_containers(
         let mut restart_always = false;
         if let Some(policy) = &c.restart_policy {
             if policy != "Always" {
-                errs.push(field::not_supported(
-                    &p.child("restartPolicy"),
-                    policy.as_str(),
-                    &["Always"],
-                ));
+                errs.push(field::not_supported(&p.child("restartPolicy"), policy.as_str(), &["Always"]));
             }
             restart_always = policy == "Always";
         }
@@ -114,11 +87,7 @@ pub(crate) fn validate_init_containers(
         errs.append(check_host_port_conflicts(std::iter::once(c), path));
         if restart_always {
             if let Some(lifecycle) = &c.lifecycle {
-                errs.append(validate_lifecycle(
-                    lifecycle,
-                    ctx.grace_period,
-                    &p.child("lifecycle"),
-                ));
+                errs.append(validate_lifecycle(lifecycle, ctx.grace_period, &p.child("lifecycle")));
             }
             errs.append(validate_liveness_probe(
                 c.liveness_probe.as_ref(),
@@ -130,11 +99,7 @@ pub(crate) fn validate_init_containers(
                 ctx.grace_period,
                 &p.child("readinessProbe"),
             ));
-            errs.append(validate_startup_probe(
-                c.startup_probe.as_ref(),
-                ctx.grace_period,
-                &p.child("startupProbe"),
-            ));
+            errs.append(validate_startup_probe(c.startup_probe.as_ref(), ctx.grace_period, &p.child("startupProbe")));
         } else {
             const MSG: &str = "may not be set for init containers without restartPolicy=Always";
             for (set, name) in [
@@ -165,11 +130,7 @@ pub(crate) fn validate_ephemeral_containers(
     if ephemeral.is_empty() {
         return errs;
     }
-    let others: BTreeSet<&str> = containers
-        .iter()
-        .chain(init_containers)
-        .map(|c| c.name.as_str())
-        .collect();
+    let others: BTreeSet<&str> = containers.iter().chain(init_containers).map(|c| c.name.as_str()).collect();
     let mut all = others.clone();
     for (i, ec) in ephemeral.iter().enumerate() {
         let p = path.index(i);
@@ -186,12 +147,7 @@ pub(crate) fn validate_ephemeral_containers(
         const MSG: &str = "cannot be set for an Ephemeral Container";
         for (set, name) in [
             (ec.ports.is_some(), "ports"),
-            (
-                ec.resources
-                    .as_ref()
-                    .is_some_and(|r| *r != Default::default()),
-                "resources",
-            ),
+            (ec.resources.as_ref().is_some_and(|r| *r != Default::default()), "resources"),
             (ec.resize_policy.is_some(), "resizePolicy"),
             (ec.restart_policy.is_some(), "restartPolicy"),
             (ec.restart_policy_rules.is_some(), "restartPolicyRules"),
@@ -264,53 +220,21 @@ fn validate_container_common(c: &Container, ctx: &ContainerContext<'_>, path: &P
     match s(&c.termination_message_policy) {
         "File" | "FallbackToLogsOnError" => {}
         "" => errs.push(field::required(&policy_path, "")),
-        other => errs.push(field::not_supported(
-            &policy_path,
-            other,
-            &["File", "FallbackToLogsOnError"],
-        )),
+        other => errs.push(field::not_supported(&policy_path, other, &["File", "FallbackToLogsOnError"])),
     }
-    errs.append(validate_container_ports(
-        c.ports.as_deref().unwrap_or_default(),
-        &path.child("ports"),
-    ));
-    errs.append(validate_env(
-        c.env.as_deref().unwrap_or_default(),
-        &path.child("env"),
-    ));
-    errs.append(validate_env_from(
-        c.env_from.as_deref().unwrap_or_default(),
-        &path.child("envFrom"),
-    ));
-    errs.append(validate_volume_mounts(
-        c,
-        ctx.volumes,
-        &path.child("volumeMounts"),
-    ));
-    errs.append(validate_volume_devices(
-        c,
-        ctx.volumes,
-        &path.child("volumeDevices"),
-    ));
-    errs.append(validate_pull_policy(
-        s(&c.image_pull_policy),
-        &path.child("imagePullPolicy"),
-    ));
+    errs.append(validate_container_ports(c.ports.as_deref().unwrap_or_default(), &path.child("ports")));
+    errs.append(validate_env(c.env.as_deref().unwrap_or_default(), &path.child("env")));
+    errs.append(validate_env_from(c.env_from.as_deref().unwrap_or_default(), &path.child("envFrom")));
+    errs.append(validate_volume_mounts(c, ctx.volumes, &path.child("volumeMounts")));
+    errs.append(validate_volume_devices(c, ctx.volumes, &path.child("volumeDevices")));
+    errs.append(validate_pull_policy(s(&c.image_pull_policy), &path.child("imagePullPolicy")));
     errs.append(validate_container_resource_requirements(
         c.resources.as_ref(),
         ctx.pod_claim_names,
         &path.child("resources"),
     ));
-    errs.append(validate_resize_policy(
-        c,
-        ctx.pod_restart_policy,
-        &path.child("resizePolicy"),
-    ));
-    errs.append(validate_security_context(
-        c.security_context.as_ref(),
-        &path.child("securityContext"),
-        ctx.host_users,
-    ));
+    errs.append(validate_resize_policy(c, ctx.pod_restart_policy, &path.child("resizePolicy")));
+    errs.append(validate_security_context(c.security_context.as_ref(), &path.child("securityContext"), ctx.host_users));
     errs
 }
 
@@ -319,11 +243,7 @@ fn validate_container_common(c: &Container, ctx: &ContainerContext<'_>, path: &P
 pub(crate) fn validate_container_only_for_pod(c: &Container, path: &Path) -> ErrorList {
     let image = s(&c.image);
     if image.trim() != image {
-        ErrorList::from(field::invalid(
-            &path.child("image"),
-            image,
-            "must not have leading or trailing whitespace",
-        ))
+        ErrorList::from(field::invalid(&path.child("image"), image, "must not have leading or trailing whitespace"))
     } else {
         ErrorList::new()
     }
@@ -334,11 +254,7 @@ pub(crate) fn validate_pull_policy(policy: &str, path: &Path) -> ErrorList {
     match policy {
         "Always" | "IfNotPresent" | "Never" => ErrorList::new(),
         "" => ErrorList::from(field::required(path, "")),
-        other => ErrorList::from(field::not_supported(
-            path,
-            other,
-            &["Always", "IfNotPresent", "Never"],
-        )),
+        other => ErrorList::from(field::not_supported(path, other, &["Always", "IfNotPresent", "Never"])),
     }
 }
 
@@ -347,10 +263,7 @@ fn validate_resize_policy(c: &Container, pod_restart_policy: &str, path: &Path) 
     let mut seen = BTreeSet::new();
     for (i, policy) in c.resize_policy.iter().flatten().enumerate() {
         if !seen.insert(policy.resource_name.as_str()) {
-            errs.push(field::duplicate(
-                &path.index(i),
-                policy.resource_name.as_str(),
-            ));
+            errs.push(field::duplicate(&path.index(i), policy.resource_name.as_str()));
         }
         match policy.resource_name.as_str() {
             "cpu" | "memory" => {}
@@ -360,11 +273,7 @@ fn validate_resize_policy(c: &Container, pod_restart_policy: &str, path: &Path) 
         match policy.restart_policy.as_str() {
             "NotRequired" | "RestartContainer" => {}
             "" => errs.push(field::required(path, "")),
-            other => errs.push(field::not_supported(
-                path,
-                other,
-                &["NotRequired", "RestartContainer"],
-            )),
+            other => errs.push(field::not_supported(path, other, &["NotRequired", "RestartContainer"])),
         }
         if pod_restart_policy == "Never" && policy.restart_policy != "NotRequired" {
             errs.push(field::invalid(
@@ -396,11 +305,7 @@ fn validate_container_ports(ports: &[ContainerPort], path: &Path) -> ErrorList {
             errs.push(field::required(&p.child("containerPort"), ""));
         } else {
             for msg in is_valid_port_num(i64::from(port.container_port)) {
-                errs.push(field::invalid(
-                    &p.child("containerPort"),
-                    port.container_port,
-                    msg,
-                ));
+                errs.push(field::invalid(&p.child("containerPort"), port.container_port, msg));
             }
         }
         let host_port = port.host_port.unwrap_or(0);
@@ -412,21 +317,14 @@ fn validate_container_ports(ports: &[ContainerPort], path: &Path) -> ErrorList {
         match s(&port.protocol) {
             "" => errs.push(field::required(&p.child("protocol"), "")),
             "TCP" | "UDP" | "SCTP" => {}
-            other => errs.push(field::not_supported(
-                &p.child("protocol"),
-                other,
-                &["SCTP", "TCP", "UDP"],
-            )),
+            other => errs.push(field::not_supported(&p.child("protocol"), other, &["SCTP", "TCP", "UDP"])),
         }
     }
     errs
 }
 
 /// Host ports may not collide across the given containers (`checkHostPortConflicts`).
-fn check_host_port_conflicts<'a>(
-    containers: impl Iterator<Item = &'a Container>,
-    path: &Path,
-) -> ErrorList {
+fn check_host_port_conflicts<'a>(containers: impl Iterator<Item = &'a Container>, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let mut seen = BTreeSet::new();
     for (ci, c) in containers.enumerate() {
@@ -437,10 +335,7 @@ fn check_host_port_conflicts<'a>(
             }
             let key = format!("{}/{}/{host_port}", s(&port.protocol), s(&port.host_ip));
             if seen.contains(&key) {
-                errs.push(field::duplicate(
-                    &path.index(ci).child("ports").index(pi).child("hostPort"),
-                    key,
-                ));
+                errs.push(field::duplicate(&path.index(ci).child("ports").index(pi).child("hostPort"), key));
             } else {
                 seen.insert(key);
             }
@@ -470,11 +365,7 @@ fn validate_env(vars: &[EnvVar], path: &Path) -> ErrorList {
         if var.name.is_empty() {
             errs.push(field::required(&p.child("name"), ""));
         } else {
-            errs.append(name_errors(
-                is_relaxed_env_var_name(&var.name),
-                &var.name,
-                &p.child("name"),
-            ));
+            errs.append(name_errors(is_relaxed_env_var_name(&var.name), &var.name, &p.child("name")));
         }
         errs.append(validate_env_var_value_from(var, &p.child("valueFrom")));
     }
@@ -489,35 +380,19 @@ fn validate_env_var_value_from(var: &EnvVar, path: &Path) -> ErrorList {
     let mut sources = 0;
     if let Some(field_ref) = &from.field_ref {
         sources += 1;
-        errs.append(validate_object_field_selector(
-            field_ref,
-            ENV_FIELD_PATHS,
-            &path.child("fieldRef"),
-        ));
+        errs.append(validate_object_field_selector(field_ref, ENV_FIELD_PATHS, &path.child("fieldRef")));
     }
     if let Some(resource_ref) = &from.resource_field_ref {
         sources += 1;
-        errs.append(validate_container_resource_field_selector(
-            resource_ref,
-            &path.child("resourceFieldRef"),
-            false,
-        ));
+        errs.append(validate_container_resource_field_selector(resource_ref, &path.child("resourceFieldRef"), false));
     }
     if let Some(cm) = &from.config_map_key_ref {
         sources += 1;
-        errs.append(validate_key_selector(
-            &cm.name,
-            &cm.key,
-            &path.child("configMapKeyRef"),
-        ));
+        errs.append(validate_key_selector(&cm.name, &cm.key, &path.child("configMapKeyRef")));
     }
     if let Some(secret) = &from.secret_key_ref {
         sources += 1;
-        errs.append(validate_key_selector(
-            &secret.name,
-            &secret.key,
-            &path.child("secretKeyRef"),
-        ));
+        errs.append(validate_key_selector(&secret.name, &secret.key, &path.child("secretKeyRef")));
     }
     if sources == 0 {
         errs.push(field::invalid(
@@ -526,27 +401,15 @@ fn validate_env_var_value_from(var: &EnvVar, path: &Path) -> ErrorList {
             "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
         ));
     } else if !s(&var.value).is_empty() {
-        errs.push(field::invalid(
-            path,
-            "",
-            "may not be specified when `value` is not empty",
-        ));
+        errs.push(field::invalid(path, "", "may not be specified when `value` is not empty"));
     } else if sources > 1 {
-        errs.push(field::invalid(
-            path,
-            "",
-            "may not have more than one field specified at a time",
-        ));
+        errs.push(field::invalid(path, "", "may not have more than one field specified at a time"));
     }
     errs
 }
 
 fn validate_key_selector(name: &str, key: &str, path: &Path) -> ErrorList {
-    let mut errs = name_errors(
-        name_is_dns_subdomain(name, false),
-        name,
-        &path.child("name"),
-    );
+    let mut errs = name_errors(name_is_dns_subdomain(name, false), name, &path.child("name"));
     if key.is_empty() {
         errs.push(field::required(&path.child("key"), ""));
     } else {
@@ -561,11 +424,7 @@ fn validate_env_from(sources: &[EnvFromSource], path: &Path) -> ErrorList {
         let p = path.index(i);
         let prefix = s(&source.prefix);
         if !prefix.is_empty() {
-            errs.append(name_errors(
-                is_relaxed_env_var_name(prefix),
-                prefix,
-                &p.child("prefix"),
-            ));
+            errs.append(name_errors(is_relaxed_env_var_name(prefix), prefix, &p.child("prefix")));
         }
         let mut count = 0;
         if let Some(cm) = &source.config_map_ref {
@@ -574,23 +433,12 @@ fn validate_env_from(sources: &[EnvFromSource], path: &Path) -> ErrorList {
         }
         if let Some(secret) = &source.secret_ref {
             count += 1;
-            errs.append(validate_env_source_name(
-                &secret.name,
-                &p.child("secretRef"),
-            ));
+            errs.append(validate_env_source_name(&secret.name, &p.child("secretRef")));
         }
         if count == 0 {
-            errs.push(field::invalid(
-                path,
-                "",
-                "must specify one of: `configMapRef` or `secretRef`",
-            ));
+            errs.push(field::invalid(path, "", "must specify one of: `configMapRef` or `secretRef`"));
         } else if count > 1 {
-            errs.push(field::invalid(
-                path,
-                "",
-                "may not have more than one field specified at a time",
-            ));
+            errs.push(field::invalid(path, "", "may not have more than one field specified at a time"));
         }
     }
     errs
@@ -610,11 +458,7 @@ fn validate_liveness_probe(probe: Option<&Probe>, grace: Option<i64>, path: &Pat
     errs.append(validate_probe(probe, grace, path));
     let success = probe.success_threshold.unwrap_or(0);
     if success != 1 {
-        errs.push(field::invalid(
-            &path.child("successThreshold"),
-            success,
-            "must be 1",
-        ));
+        errs.push(field::invalid(&path.child("successThreshold"), success, "must be 1"));
     }
     errs
 }
@@ -656,27 +500,17 @@ fn validate_probe(probe: &Probe, grace: Option<i64>, path: &Path) -> ErrorList {
         (probe.success_threshold, "successThreshold"),
         (probe.failure_threshold, "failureThreshold"),
     ] {
-        errs.append(validate_nonnegative_field(
-            i64::from(value.unwrap_or(0)),
-            &path.child(name),
-        ));
+        errs.append(validate_nonnegative_field(i64::from(value.unwrap_or(0)), &path.child(name)));
     }
     if let Some(t) = probe.termination_grace_period_seconds.filter(|t| *t <= 0) {
-        errs.push(field::invalid(
-            &path.child("terminationGracePeriodSeconds"),
-            t,
-            "must be greater than 0",
-        ));
+        errs.push(field::invalid(&path.child("terminationGracePeriodSeconds"), t, "must be greater than 0"));
     }
     errs
 }
 
 fn validate_lifecycle(lifecycle: &Lifecycle, grace: Option<i64>, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
-    for (handler, name) in [
-        (&lifecycle.post_start, "postStart"),
-        (&lifecycle.pre_stop, "preStop"),
-    ] {
+    for (handler, name) in [(&lifecycle.post_start, "postStart"), (&lifecycle.pre_stop, "preStop")] {
         if let Some(h) = handler {
             errs.append(validate_handler(
                 Handler {
@@ -707,25 +541,19 @@ struct Handler<'a> {
 fn validate_handler(h: Handler<'_>, grace: Option<i64>, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let mut count = 0;
-    let mut one =
-        |present: bool, name: &str, errs: &mut ErrorList, check: &dyn Fn(&Path) -> ErrorList| {
-            if !present {
-                return;
-            }
-            if count > 0 {
-                errs.push(field::forbidden(
-                    &path.child(name),
-                    "may not specify more than 1 handler type",
-                ));
-            } else {
-                count += 1;
-                errs.append(check(&path.child(name)));
-            }
-        };
+    let mut one = |present: bool, name: &str, errs: &mut ErrorList, check: &dyn Fn(&Path) -> ErrorList| {
+        if !present {
+            return;
+        }
+        if count > 0 {
+            errs.push(field::forbidden(&path.child(name), "may not specify more than 1 handler type"));
+        } else {
+            count += 1;
+            errs.append(check(&path.child(name)));
+        }
+    };
     one(h.exec.is_some(), "exec", &mut errs, &|p| {
-        if h.exec
-            .is_some_and(|e| e.command.as_ref().is_none_or(|c| c.is_empty()))
-        {
+        if h.exec.is_some_and(|e| e.command.as_ref().is_none_or(|c| c.is_empty())) {
             ErrorList::from(field::required(&p.child("command"), ""))
         } else {
             ErrorList::new()
@@ -740,30 +568,18 @@ fn validate_handler(h: Handler<'_>, grace: Option<i64>, path: &Path) -> ErrorLis
         e.append(validate_port_num_or_name(&http.port, &p.child("port")));
         let scheme = s(&http.scheme);
         if !matches!(scheme, "HTTP" | "HTTPS") {
-            e.push(field::not_supported(
-                &p.child("scheme"),
-                scheme,
-                &["HTTP", "HTTPS"],
-            ));
+            e.push(field::not_supported(&p.child("scheme"), scheme, &["HTTP", "HTTPS"]));
         }
         for header in http.http_headers.iter().flatten() {
-            e.append(name_errors(
-                is_http_header_name(&header.name),
-                &header.name,
-                &p.child("httpHeaders"),
-            ));
+            e.append(name_errors(is_http_header_name(&header.name), &header.name, &p.child("httpHeaders")));
         }
         e
     });
     one(h.tcp_socket.is_some(), "tcpSocket", &mut errs, &|p| {
-        h.tcp_socket
-            .map(|t| validate_port_num_or_name(&t.port, &p.child("port")))
-            .unwrap_or_default()
+        h.tcp_socket.map(|t| validate_port_num_or_name(&t.port, &p.child("port"))).unwrap_or_default()
     });
     one(h.grpc.is_some(), "grpc", &mut errs, &|p| {
-        h.grpc
-            .map(|g| validate_port_num_or_name(&IntOrString::Int(g.port), &p.child("port")))
-            .unwrap_or_default()
+        h.grpc.map(|g| validate_port_num_or_name(&IntOrString::Int(g.port), &p.child("port"))).unwrap_or_default()
     });
     one(h.sleep.is_some(), "sleep", &mut errs, &|p| {
         let mut e = ErrorList::new();
@@ -773,9 +589,7 @@ fn validate_handler(h: Handler<'_>, grace: Option<i64>, path: &Path) -> ErrorLis
             e.push(field::invalid(
                 p,
                 sleep.seconds,
-                format!(
-                    "must be non-negative and less than terminationGracePeriodSeconds ({grace})"
-                ),
+                format!("must be non-negative and less than terminationGracePeriodSeconds ({grace})"),
             ));
         }
         e
@@ -789,10 +603,9 @@ fn validate_handler(h: Handler<'_>, grace: Option<i64>, path: &Path) -> ErrorLis
 /// A port number or an IANA service name (`ValidatePortNumOrName`).
 pub(crate) fn validate_port_num_or_name(port: &IntOrString, path: &Path) -> ErrorList {
     match port {
-        IntOrString::Int(n) => is_valid_port_num(i64::from(*n))
-            .into_iter()
-            .map(|msg| field::invalid(path, *n, msg))
-            .collect(),
+        IntOrString::Int(n) => {
+            is_valid_port_num(i64::from(*n)).into_iter().map(|msg| field::invalid(path, *n, msg)).collect()
+        }
         IntOrString::String(name) => name_errors(is_valid_port_name(name), name, path),
     }
 }

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, HTTPGetAction, LifecycleHandler, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, Volume,
+    Container, EnvVar, HTTPGetAction, LifecycleHandler, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as OpenApiQuantity;
 use krs_apimachinery::quantity::{Quantity, Scale};
@@ -41,10 +40,7 @@ pub fn set_defaults_pod_spec(spec: &mut PodSpec) {
     }
     for ephemeral in spec.ephemeral_containers.iter_mut().flatten() {
         default_image_pull_policy(&mut ephemeral.image_pull_policy, ephemeral.image.as_deref());
-        default_str(
-            &mut ephemeral.termination_message_path,
-            "/dev/termination-log",
-        );
+        default_str(&mut ephemeral.termination_message_path, "/dev/termination-log");
         default_str(&mut ephemeral.termination_message_policy, "File");
         default_ports_and_env(&mut ephemeral.ports, &mut ephemeral.env);
         round_up_requirements(&mut ephemeral.resources);
@@ -67,22 +63,14 @@ pub fn set_defaults_pod_template_spec(template: &mut PodTemplateSpec) {
 /// host networking every container port is also a host port.
 pub fn set_defaults_pod(spec: &mut PodSpec) {
     set_defaults_pod_spec(spec);
-    for container in spec
-        .containers
-        .iter_mut()
-        .chain(spec.init_containers.iter_mut().flatten())
-    {
+    for container in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
         default_requests_to_limits(container);
     }
     if spec.enable_service_links.is_none() {
         spec.enable_service_links = Some(true);
     }
     if spec.host_network == Some(true) {
-        for container in spec
-            .containers
-            .iter_mut()
-            .chain(spec.init_containers.iter_mut().flatten())
-        {
+        for container in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
             for port in container.ports.iter_mut().flatten() {
                 if port.host_port.unwrap_or(0) == 0 {
                     port.host_port = Some(port.container_port);
@@ -95,28 +83,18 @@ pub fn set_defaults_pod(spec: &mut PodSpec) {
 /// Defaults of one container (`SetDefaults_Container` and what lies below it).
 pub fn set_defaults_container(container: &mut Container) {
     default_image_pull_policy(&mut container.image_pull_policy, container.image.as_deref());
-    default_str(
-        &mut container.termination_message_path,
-        "/dev/termination-log",
-    );
+    default_str(&mut container.termination_message_path, "/dev/termination-log");
     default_str(&mut container.termination_message_policy, "File");
     default_ports_and_env(&mut container.ports, &mut container.env);
     round_up_requirements(&mut container.resources);
-    for probe in [
-        &mut container.liveness_probe,
-        &mut container.readiness_probe,
-        &mut container.startup_probe,
-    ]
-    .into_iter()
-    .flatten()
+    for probe in [&mut container.liveness_probe, &mut container.readiness_probe, &mut container.startup_probe]
+        .into_iter()
+        .flatten()
     {
         set_defaults_probe(probe);
     }
     if let Some(lifecycle) = &mut container.lifecycle {
-        for handler in [&mut lifecycle.post_start, &mut lifecycle.pre_stop]
-            .into_iter()
-            .flatten()
-        {
+        for handler in [&mut lifecycle.post_start, &mut lifecycle.pre_stop].into_iter().flatten() {
             set_defaults_lifecycle_handler(handler);
         }
     }
@@ -125,19 +103,12 @@ pub fn set_defaults_container(container: &mut Container) {
 /// The deprecated `serviceAccount` field mirrors `serviceAccountName`, as upstream's conversion
 /// keeps them: the name falls back to the deprecated field, which then repeats the name.
 pub fn sync_deprecated_service_account(spec: &mut PodSpec) {
-    if spec
-        .service_account_name
-        .as_deref()
-        .unwrap_or_default()
-        .is_empty()
+    if spec.service_account_name.as_deref().unwrap_or_default().is_empty()
         && let Some(deprecated) = spec.service_account.clone().filter(|s| !s.is_empty())
     {
         spec.service_account_name = Some(deprecated);
     }
-    spec.service_account = spec
-        .service_account_name
-        .clone()
-        .filter(|name| !name.is_empty());
+    spec.service_account = spec.service_account_name.clone().filter(|name| !name.is_empty());
 }
 
 fn default_ports_and_env(
@@ -161,10 +132,7 @@ fn round_up_requirements(resources: &mut Option<ResourceRequirements>) {
 }
 
 fn round_up_requirements_lists(resources: &mut ResourceRequirements) {
-    for list in [&mut resources.limits, &mut resources.requests]
-        .into_iter()
-        .flatten()
-    {
+    for list in [&mut resources.limits, &mut resources.requests].into_iter().flatten() {
         round_up_resource_list(list);
     }
 }
@@ -189,9 +157,7 @@ fn default_requests_to_limits(container: &mut Container) {
     };
     let requests = resources.requests.get_or_insert_with(BTreeMap::new);
     for (name, value) in limits {
-        requests
-            .entry(name.clone())
-            .or_insert_with(|| value.clone());
+        requests.entry(name.clone()).or_insert_with(|| value.clone());
     }
 }
 
@@ -279,18 +245,10 @@ fn set_defaults_volume(volume: &mut Volume) {
     {
         image.pull_policy = Some(pull_policy_for(image.reference.as_deref()).to_owned());
     }
-    if let Some(spec) = volume
-        .ephemeral
-        .as_mut()
-        .and_then(|e| e.volume_claim_template.as_mut())
-        .map(|t| &mut t.spec)
-    {
+    if let Some(spec) = volume.ephemeral.as_mut().and_then(|e| e.volume_claim_template.as_mut()).map(|t| &mut t.spec) {
         default_str(&mut spec.volume_mode, "Filesystem");
         if let Some(resources) = &mut spec.resources {
-            for list in [&mut resources.limits, &mut resources.requests]
-                .into_iter()
-                .flatten()
-            {
+            for list in [&mut resources.limits, &mut resources.requests].into_iter().flatten() {
                 round_up_resource_list(list);
             }
         }
@@ -349,11 +307,7 @@ fn default_image_pull_policy(policy: &mut Option<String>, image: Option<&str>) {
 /// `Always` for an image whose tag is `latest` (explicitly or because it has neither tag nor
 /// digest), else `IfNotPresent`; an image reference that does not parse gets `IfNotPresent`.
 fn pull_policy_for(image: Option<&str>) -> &'static str {
-    if image_tag(image.unwrap_or_default()).as_deref() == Some("latest") {
-        "Always"
-    } else {
-        "IfNotPresent"
-    }
+    if image_tag(image.unwrap_or_default()).as_deref() == Some("latest") { "Always" } else { "IfNotPresent" }
 }
 
 /// The tag of an image reference as upstream's `parsers.ParseImageName` finds it: `latest`
@@ -390,21 +344,14 @@ fn is_valid_repository(name: &str) -> bool {
     }
     let mut parts = name.split('/').peekable();
     let first = parts.peek().copied().unwrap_or_default();
-    let has_domain =
-        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let components: Vec<&str> = if has_domain {
-        parts.skip(1).collect()
-    } else {
-        parts.collect()
-    };
+    let has_domain = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let components: Vec<&str> = if has_domain { parts.skip(1).collect() } else { parts.collect() };
     if components.is_empty() {
         return false;
     }
     components.iter().all(|c| {
         !c.is_empty()
-            && c.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-            })
+            && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
             && c.as_bytes()[0].is_ascii_alphanumeric()
             && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
     })
@@ -414,9 +361,7 @@ fn is_valid_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= 128
         && (tag.as_bytes()[0].is_ascii_alphanumeric() || tag.as_bytes()[0] == b'_')
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Clears fields of alpha features that are off in 1.34 (upstream's `DropDisabledPodFields`),
@@ -427,28 +372,16 @@ pub fn drop_disabled_pod_spec_fields(spec: &mut PodSpec, old: Option<&PodSpec>) 
         spec.hostname_override = None;
     }
     if !old_uses(&|o| all_containers(o).any(|c| c.restart_policy_rules.is_some())) {
-        for c in spec
-            .containers
-            .iter_mut()
-            .chain(spec.init_containers.iter_mut().flatten())
-        {
+        for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
             c.restart_policy_rules = None;
         }
     }
     if !old_uses(&|o| {
         all_containers(o)
             .flat_map(|c| c.env.iter().flatten())
-            .any(|e| {
-                e.value_from
-                    .as_ref()
-                    .is_some_and(|v| v.file_key_ref.is_some())
-            })
+            .any(|e| e.value_from.as_ref().is_some_and(|v| v.file_key_ref.is_some()))
     }) {
-        for c in spec
-            .containers
-            .iter_mut()
-            .chain(spec.init_containers.iter_mut().flatten())
-        {
+        for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
             for e in c.env.iter_mut().flatten() {
                 if let Some(v) = &mut e.value_from {
                     v.file_key_ref = None;
@@ -456,19 +389,10 @@ pub fn drop_disabled_pod_spec_fields(spec: &mut PodSpec, old: Option<&PodSpec>) 
             }
         }
     }
-    let uses_stop_signal = |o: &PodSpec| {
-        all_containers(o).any(|c| {
-            c.lifecycle
-                .as_ref()
-                .is_some_and(|l| l.stop_signal.is_some())
-        })
-    };
+    let uses_stop_signal =
+        |o: &PodSpec| all_containers(o).any(|c| c.lifecycle.as_ref().is_some_and(|l| l.stop_signal.is_some()));
     if !old_uses(&uses_stop_signal) {
-        for c in spec
-            .containers
-            .iter_mut()
-            .chain(spec.init_containers.iter_mut().flatten())
-        {
+        for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
             if let Some(lifecycle) = &mut c.lifecycle {
                 lifecycle.stop_signal = None;
             }
@@ -479,23 +403,12 @@ pub fn drop_disabled_pod_spec_fields(spec: &mut PodSpec, old: Option<&PodSpec>) 
             v.image = None;
         }
     }
-    let projection_used =
-        |o: &PodSpec, f: fn(&k8s_openapi::api::core::v1::VolumeProjection) -> bool| {
-            o.volumes
-                .iter()
-                .flatten()
-                .filter_map(|v| v.projected.as_ref())
-                .flat_map(|p| p.sources.iter().flatten())
-                .any(f)
-        };
+    let projection_used = |o: &PodSpec, f: fn(&k8s_openapi::api::core::v1::VolumeProjection) -> bool| {
+        o.volumes.iter().flatten().filter_map(|v| v.projected.as_ref()).flat_map(|p| p.sources.iter().flatten()).any(f)
+    };
     let keep_bundles = old_uses(&|o| projection_used(o, |p| p.cluster_trust_bundle.is_some()));
     let keep_certificates = old_uses(&|o| projection_used(o, |p| p.pod_certificate.is_some()));
-    for projected in spec
-        .volumes
-        .iter_mut()
-        .flatten()
-        .filter_map(|v| v.projected.as_mut())
-    {
+    for projected in spec.volumes.iter_mut().flatten().filter_map(|v| v.projected.as_mut()) {
         for source in projected.sources.iter_mut().flatten() {
             if !keep_bundles {
                 source.cluster_trust_bundle = None;
@@ -508,9 +421,7 @@ pub fn drop_disabled_pod_spec_fields(spec: &mut PodSpec, old: Option<&PodSpec>) 
 }
 
 fn all_containers(spec: &PodSpec) -> impl Iterator<Item = &Container> {
-    spec.containers
-        .iter()
-        .chain(spec.init_containers.iter().flatten())
+    spec.containers.iter().chain(spec.init_containers.iter().flatten())
 }
 
 fn default_str(value: &mut Option<String>, default: &str) {
@@ -534,10 +445,7 @@ mod tests {
         assert_eq!(image_tag("nginx").as_deref(), Some("latest"));
         assert_eq!(image_tag("nginx:latest").as_deref(), Some("latest"));
         assert_eq!(image_tag("nginx:1.27").as_deref(), Some("1.27"));
-        assert_eq!(
-            image_tag("registry.k8s.io:5000/pause:3.9").as_deref(),
-            Some("3.9")
-        );
+        assert_eq!(image_tag("registry.k8s.io:5000/pause:3.9").as_deref(), Some("3.9"));
         assert_eq!(image_tag("localhost:5000/app").as_deref(), Some("latest"));
         assert_eq!(image_tag("nginx@sha256:abc").as_deref(), Some(""));
         assert_eq!(image_tag("Nginx"), None);

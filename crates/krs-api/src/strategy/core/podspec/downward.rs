@@ -18,9 +18,7 @@ const FILE_MODE_ERROR_MSG: &str = "must be a number between 0 and 0777 (octal), 
 
 pub(crate) fn validate_mode(mode: Option<i32>, path: &Path) -> ErrorList {
     match mode {
-        Some(m) if !(0..=0o777).contains(&m) => {
-            ErrorList::from(field::invalid(path, m, FILE_MODE_ERROR_MSG))
-        }
+        Some(m) if !(0..=0o777).contains(&m) => ErrorList::from(field::invalid(path, m, FILE_MODE_ERROR_MSG)),
         _ => ErrorList::new(),
     }
 }
@@ -33,41 +31,23 @@ pub(crate) fn validate_key_to_path(kp: &KeyToPath, path: &Path) -> ErrorList {
     if kp.path.is_empty() {
         errs.push(field::required(&path.child("path"), ""));
     }
-    errs.append(validate_local_non_reserved_path(
-        &kp.path,
-        &path.child("path"),
-    ));
+    errs.append(validate_local_non_reserved_path(&kp.path, &path.child("path")));
     errs.append(validate_mode(kp.mode, &path.child("mode")));
     errs
 }
 
 /// The pod fields a downward API volume file may show.
-const VOLUME_FIELD_PATHS: &[&str] = &[
-    "metadata.annotations",
-    "metadata.labels",
-    "metadata.name",
-    "metadata.namespace",
-    "metadata.uid",
-];
+const VOLUME_FIELD_PATHS: &[&str] =
+    &["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"];
 
-pub(crate) fn validate_downward_api_volume_file(
-    file: &DownwardAPIVolumeFile,
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_downward_api_volume_file(file: &DownwardAPIVolumeFile, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if file.path.is_empty() {
         errs.push(field::required(&path.child("path"), ""));
     }
-    errs.append(validate_local_non_reserved_path(
-        &file.path,
-        &path.child("path"),
-    ));
+    errs.append(validate_local_non_reserved_path(&file.path, &path.child("path")));
     if let Some(field_ref) = &file.field_ref {
-        errs.append(validate_object_field_selector(
-            field_ref,
-            VOLUME_FIELD_PATHS,
-            &path.child("fieldRef"),
-        ));
+        errs.append(validate_object_field_selector(field_ref, VOLUME_FIELD_PATHS, &path.child("fieldRef")));
         if file.resource_field_ref.is_some() {
             errs.push(field::invalid(
                 path,
@@ -76,16 +56,9 @@ pub(crate) fn validate_downward_api_volume_file(
             ));
         }
     } else if let Some(resource_ref) = &file.resource_field_ref {
-        errs.append(validate_container_resource_field_selector(
-            resource_ref,
-            &path.child("resourceFieldRef"),
-            true,
-        ));
+        errs.append(validate_container_resource_field_selector(resource_ref, &path.child("resourceFieldRef"), true));
     } else {
-        errs.push(field::required(
-            path,
-            "one of fieldRef and resourceFieldRef is required",
-        ));
+        errs.push(field::required(path, "one of fieldRef and resourceFieldRef is required"));
     }
     errs.append(validate_mode(file.mode, &path.child("mode")));
     errs
@@ -106,11 +79,7 @@ pub(crate) fn validate_projection_sources(sources: &[VolumeProjection], path: &P
             for (j, kp) in secret.items.iter().flatten().enumerate() {
                 errs.append(validate_key_to_path(kp, &p.child("items").index(j)));
                 if !kp.path.is_empty() && !all_paths.insert(kp.path.clone()) {
-                    errs.push(field::invalid(
-                        path,
-                        secret.name.as_str(),
-                        "conflicting duplicate paths",
-                    ));
+                    errs.push(field::invalid(path, secret.name.as_str(), "conflicting duplicate paths"));
                 }
             }
         }
@@ -123,11 +92,7 @@ pub(crate) fn validate_projection_sources(sources: &[VolumeProjection], path: &P
             for (j, kp) in cm.items.iter().flatten().enumerate() {
                 errs.append(validate_key_to_path(kp, &p.child("items").index(j)));
                 if !kp.path.is_empty() && !all_paths.insert(kp.path.clone()) {
-                    errs.push(field::invalid(
-                        path,
-                        cm.name.as_str(),
-                        "conflicting duplicate paths",
-                    ));
+                    errs.push(field::invalid(path, cm.name.as_str(), "conflicting duplicate paths"));
                 }
             }
         }
@@ -137,11 +102,7 @@ pub(crate) fn validate_projection_sources(sources: &[VolumeProjection], path: &P
             for file in downward.items.iter().flatten() {
                 errs.append(validate_downward_api_volume_file(file, &p));
                 if !file.path.is_empty() && !all_paths.insert(file.path.clone()) {
-                    errs.push(field::invalid(
-                        path,
-                        file.path.as_str(),
-                        "conflicting duplicate paths",
-                    ));
+                    errs.push(field::invalid(path, file.path.as_str(), "conflicting duplicate paths"));
                 }
             }
         }
@@ -166,27 +127,19 @@ pub(crate) fn validate_projection_sources(sources: &[VolumeProjection], path: &P
             if token.path.is_empty() {
                 errs.push(field::required(&path.child("path"), ""));
             } else {
-                errs.append(validate_local_non_reserved_path(
-                    &token.path,
-                    &path.child("path"),
-                ));
+                errs.append(validate_local_non_reserved_path(&token.path, &path.child("path")));
             }
         }
         if let Some(bundle) = &source.cluster_trust_bundle {
             num_sources += 1;
             let p = src_path.child("clusterTrustBundle");
             match (&bundle.name, &bundle.signer_name) {
-                (Some(_), Some(_)) => errs.push(field::invalid(
-                    &p,
-                    BadValue::json(bundle),
-                    "only one of name and signerName may be used",
-                )),
+                (Some(_), Some(_)) => {
+                    errs.push(field::invalid(&p, BadValue::json(bundle), "only one of name and signerName may be used"))
+                }
                 (Some(name), None) => {
                     if name.is_empty() {
-                        errs.push(field::required(
-                            &p.child("name"),
-                            "must be a valid object name",
-                        ));
+                        errs.push(field::required(&p.child("name"), "must be a valid object name"));
                     }
                     if bundle.label_selector.is_some() {
                         errs.push(field::invalid(
@@ -198,37 +151,21 @@ pub(crate) fn validate_projection_sources(sources: &[VolumeProjection], path: &P
                 }
                 (None, Some(signer)) => {
                     if signer.is_empty() {
-                        errs.push(field::required(
-                            &p.child("signerName"),
-                            "must be a valid signer name",
-                        ));
+                        errs.push(field::required(&p.child("signerName"), "must be a valid signer name"));
                     }
                 }
-                (None, None) => errs.push(field::required(
-                    &p,
-                    "either name or signerName must be specified",
-                )),
+                (None, None) => errs.push(field::required(&p, "either name or signerName must be specified")),
             }
             if bundle.path.is_empty() {
                 errs.push(field::required(&p.child("path"), ""));
             }
-            errs.append(validate_local_non_reserved_path(
-                &bundle.path,
-                &p.child("path"),
-            ));
+            errs.append(validate_local_non_reserved_path(&bundle.path, &p.child("path")));
             if !all_paths.insert(bundle.path.clone()) {
-                errs.push(field::invalid(
-                    path,
-                    bundle.path.as_str(),
-                    "conflicting duplicate paths",
-                ));
+                errs.push(field::invalid(path, bundle.path.as_str(), "conflicting duplicate paths"));
             }
         }
         if num_sources > 1 {
-            errs.push(field::forbidden(
-                &src_path,
-                "may not specify more than 1 volume type per source",
-            ));
+            errs.push(field::forbidden(&src_path, "may not specify more than 1 volume type per source"));
         }
     }
     errs
@@ -236,11 +173,7 @@ pub(crate) fn validate_projection_sources(sources: &[VolumeProjection], path: &P
 
 /// A downward API reference to a pod field (`validateObjectFieldSelector`), against the
 /// fields allowed where it is used.
-pub(crate) fn validate_object_field_selector(
-    fs: &ObjectFieldSelector,
-    allowed: &[&str],
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_object_field_selector(fs: &ObjectFieldSelector, allowed: &[&str], path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let api_version = s(&fs.api_version);
     if api_version.is_empty() {
@@ -269,11 +202,7 @@ pub(crate) fn validate_object_field_selector(
             other => errs.push(field::invalid(path, other, "does not support subscript")),
         }
     } else if !allowed.contains(&internal.as_str()) {
-        errs.push(field::not_supported(
-            &path.child("fieldPath"),
-            internal.as_str(),
-            allowed,
-        ));
+        errs.push(field::not_supported(&path.child("fieldPath"), internal.as_str(), allowed));
     }
     errs
 }
@@ -341,38 +270,27 @@ pub(crate) fn validate_container_resource_field_selector(
         && !fs.resource.starts_with("limits.hugepages-")
         && !fs.resource.starts_with("requests.hugepages-")
     {
-        errs.push(field::not_supported(
-            &path.child("resource"),
-            fs.resource.as_str(),
-            RESOURCE_FIELD_PATHS,
-        ));
+        errs.push(field::not_supported(&path.child("resource"), fs.resource.as_str(), RESOURCE_FIELD_PATHS));
     }
     let divisor = fs.divisor.as_ref().and_then(|d| Quantity::try_from(d).ok());
     if let Some(divisor) = divisor.filter(|d| !d.is_zero()) {
-        const MEMORY: &[&str] = &[
-            "1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei",
-        ];
+        const MEMORY: &[&str] = &["1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"];
         let d = divisor.to_string();
         let r = fs.resource.as_str();
         let bad = |msg: &str| field::invalid(&path.child("divisor"), r, msg.to_owned());
         match r {
             "limits.cpu" | "requests.cpu" if !matches!(d.as_str(), "1m" | "1") => {
-                errs.push(bad(
-                    "only divisor's values 1m and 1 are supported with the cpu resource",
-                ));
+                errs.push(bad("only divisor's values 1m and 1 are supported with the cpu resource"));
             }
             "limits.memory" | "requests.memory" if !MEMORY.contains(&d.as_str()) => {
                 errs.push(bad("only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the memory resource"));
             }
-            "limits.ephemeral-storage" | "requests.ephemeral-storage"
-                if !MEMORY.contains(&d.as_str()) =>
-            {
+            "limits.ephemeral-storage" | "requests.ephemeral-storage" if !MEMORY.contains(&d.as_str()) => {
                 errs.push(bad("only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the local ephemeral storage resource"));
             }
             _ => {}
         }
-        if (r.starts_with("requests.hugepages-") || r.starts_with("limits.hugepages-"))
-            && !MEMORY.contains(&d.as_str())
+        if (r.starts_with("requests.hugepages-") || r.starts_with("limits.hugepages-")) && !MEMORY.contains(&d.as_str())
         {
             errs.push(bad("only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the hugepages resource"));
         }

@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{Container, PodSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as OpenApiQuantity;
 use krs_apimachinery::quantity::Quantity;
-use krs_apimachinery::validation::{
-    BadValue, ErrorList, IS_NEGATIVE_ERROR_MSG, Path, field, is_qualified_name,
-};
+use krs_apimachinery::validation::{BadValue, ErrorList, IS_NEGATIVE_ERROR_MSG, Path, field, is_qualified_name};
 
 use super::dns1123_label;
 
@@ -55,9 +53,7 @@ fn is_huge_page(name: &str) -> bool {
 }
 
 fn is_standard_resource_name(name: &str) -> bool {
-    STANDARD_RESOURCES.contains(&name)
-        || name.starts_with("hugepages-")
-        || name.starts_with("requests.hugepages-")
+    STANDARD_RESOURCES.contains(&name) || name.starts_with("hugepages-") || name.starts_with("requests.hugepages-")
 }
 
 fn is_standard_container_resource_name(name: &str) -> bool {
@@ -87,19 +83,12 @@ fn is_integer_resource_name(name: &str) -> bool {
 
 /// A compute resource name (`validateResourceName`).
 fn validate_resource_name(name: &str, path: &Path) -> ErrorList {
-    let mut errs: ErrorList = is_qualified_name(name)
-        .into_iter()
-        .map(|msg| field::invalid(path, name, msg))
-        .collect();
+    let mut errs: ErrorList = is_qualified_name(name).into_iter().map(|msg| field::invalid(path, name, msg)).collect();
     if !errs.is_empty() {
         return errs;
     }
     if !name.contains('/') && !is_standard_resource_name(name) {
-        errs.push(field::invalid(
-            path,
-            name,
-            "must be a standard resource type or fully qualified",
-        ));
+        errs.push(field::invalid(path, name, "must be a standard resource type or fully qualified"));
     }
     errs
 }
@@ -109,18 +98,10 @@ fn validate_container_resource_name(name: &str, path: &Path) -> ErrorList {
     let mut errs = validate_resource_name(name, path);
     if !name.contains('/') {
         if !is_standard_container_resource_name(name) {
-            errs.push(field::invalid(
-                path,
-                name,
-                "must be a standard resource for containers",
-            ));
+            errs.push(field::invalid(path, name, "must be a standard resource for containers"));
         }
     } else if !is_native_resource(name) && !is_extended_resource_name(name) {
-        errs.push(field::invalid(
-            path,
-            name,
-            "doesn't follow extended resource name standard",
-        ));
+        errs.push(field::invalid(path, name, "doesn't follow extended resource name standard"));
     }
     errs
 }
@@ -131,19 +112,14 @@ const POD_LEVEL_RESOURCES: &[&str] = &["cpu", "memory"];
 fn validate_pod_resource_name(name: &str, path: &Path) -> ErrorList {
     let mut errs = validate_resource_name(name, path);
     if errs.is_empty() && !POD_LEVEL_RESOURCES.contains(&name) && !is_huge_page(name) {
-        errs.push(field::not_supported(
-            path,
-            name,
-            &["cpu", "hugepages-", "memory"],
-        ));
+        errs.push(field::not_supported(path, name, &["cpu", "hugepages-", "memory"]));
     }
     errs
 }
 
 /// A quantity as upstream holds it, or the error its decoder would have given.
 pub(crate) fn parse_quantity(q: &OpenApiQuantity, path: &Path) -> Result<Quantity, ErrorList> {
-    Quantity::try_from(q)
-        .map_err(|e| ErrorList::from(field::invalid(path, q.0.as_str(), e.to_string())))
+    Quantity::try_from(q).map_err(|e| ErrorList::from(field::invalid(path, q.0.as_str(), e.to_string())))
 }
 
 /// A quantity shown the way upstream's `fmt.Stringer` values are: bare, unquoted.
@@ -158,11 +134,7 @@ pub(crate) fn validate_resource_quantity_value(name: &str, q: &Quantity, path: &
         errs.push(field::invalid(path, q.to_string(), IS_NEGATIVE_ERROR_MSG));
     }
     if is_integer_resource_name(name) && q.milli_value() % 1000 != 0 {
-        errs.push(field::invalid(
-            path,
-            quantity_value(q),
-            "must be an integer",
-        ));
+        errs.push(field::invalid(path, quantity_value(q), "must be an integer"));
     }
     errs
 }
@@ -190,62 +162,30 @@ pub(crate) fn validate_container_resource_requirements(
     let Some(requirements) = requirements else {
         return ErrorList::new();
     };
-    validate_resource_requirements(
-        requirements,
-        validate_container_resource_name,
-        pod_claim_names,
-        path,
-    )
+    validate_resource_requirements(requirements, validate_container_resource_name, pod_claim_names, path)
 }
 
 /// The overhead of a runtime class (`validateOverhead`): validated as container limits.
-pub(crate) fn validate_overhead(
-    overhead: &BTreeMap<String, OpenApiQuantity>,
-    path: &Path,
-) -> ErrorList {
-    let requirements = ResourceRequirements {
-        limits: Some(overhead.clone()),
-        ..Default::default()
-    };
-    validate_resource_requirements(
-        &requirements,
-        validate_container_resource_name,
-        &BTreeSet::new(),
-        path,
-    )
+pub(crate) fn validate_overhead(overhead: &BTreeMap<String, OpenApiQuantity>, path: &Path) -> ErrorList {
+    let requirements = ResourceRequirements { limits: Some(overhead.clone()), ..Default::default() };
+    validate_resource_requirements(&requirements, validate_container_resource_name, &BTreeSet::new(), path)
 }
 
 /// Pod-level resources (`validatePodResources`).
-pub(crate) fn validate_pod_resources(
-    spec: &PodSpec,
-    pod_claim_names: &BTreeSet<String>,
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_pod_resources(spec: &PodSpec, pod_claim_names: &BTreeSet<String>, path: &Path) -> ErrorList {
     let Some(resources) = &spec.resources else {
         return ErrorList::new();
     };
     let mut errs = ErrorList::new();
     if resources.claims.is_some() {
-        errs.push(field::forbidden(
-            &path.child("claims"),
-            "claims cannot be set for Resources at pod-level",
-        ));
+        errs.push(field::forbidden(&path.child("claims"), "claims cannot be set for Resources at pod-level"));
     }
-    errs.append(validate_resource_requirements(
-        resources,
-        validate_pod_resource_name,
-        pod_claim_names,
-        path,
-    ));
+    errs.append(validate_resource_requirements(resources, validate_pod_resource_name, pod_claim_names, path));
     errs.append(validate_pod_resource_consistency(spec, resources, path));
     errs
 }
 
-fn validate_pod_resource_consistency(
-    spec: &PodSpec,
-    pod: &ResourceRequirements,
-    path: &Path,
-) -> ErrorList {
+fn validate_pod_resource_consistency(spec: &PodSpec, pod: &ResourceRequirements, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let aggregate = aggregate_container_requests(spec);
     for (name, total) in &aggregate {
@@ -269,18 +209,12 @@ fn validate_pod_resource_consistency(
             let Some(pod_limit) = pod.limits.as_ref().and_then(|l| l.get(name)) else {
                 continue;
             };
-            let (Ok(limit), Ok(pod_limit)) =
-                (Quantity::try_from(limit), Quantity::try_from(pod_limit))
-            else {
+            let (Ok(limit), Ok(pod_limit)) = (Quantity::try_from(limit), Quantity::try_from(pod_limit)) else {
                 continue;
             };
             if limit > pod_limit {
                 errs.push(field::invalid(
-                    &path
-                        .child("containers")
-                        .index(i)
-                        .key(name.clone())
-                        .child("limits"),
+                    &path.child("containers").index(i).key(name.clone()).child("limits"),
                     limit.to_string(),
                     format!("must be less than or equal to pod limits of {pod_limit}"),
                 ));
@@ -370,11 +304,7 @@ fn validate_resource_requirements(
         if is_huge_page(name) {
             lim_huge_pages = true;
             if !huge_page_divisible(name, &q) {
-                errs.push(field::invalid(
-                    &p,
-                    q.to_string(),
-                    format!("{q} is not positive integer multiple of {name}"),
-                ));
+                errs.push(field::invalid(&p, q.to_string(), format!("{q} is not positive integer multiple of {name}")));
             }
         }
         if matches!(name.as_str(), "cpu" | "memory") {
@@ -409,20 +339,15 @@ fn validate_resource_requirements(
                 }
             }
             Some(Err(_)) => {}
-            None if !is_overcommit_allowed(name) => errs.push(field::required(
-                &lim_path,
-                "Limit must be set for non overcommitable resources",
-            )),
+            None if !is_overcommit_allowed(name) => {
+                errs.push(field::required(&lim_path, "Limit must be set for non overcommitable resources"))
+            }
             None => {}
         }
         if is_huge_page(name) {
             req_huge_pages = true;
             if !huge_page_divisible(name, &q) {
-                errs.push(field::invalid(
-                    &p,
-                    q.to_string(),
-                    format!("{q} is not positive integer multiple of {name}"),
-                ));
+                errs.push(field::invalid(&p, q.to_string(), format!("{q} is not positive integer multiple of {name}")));
             }
         }
         if matches!(name.as_str(), "cpu" | "memory") {
@@ -468,10 +393,7 @@ fn validate_resource_claim_names(
                 errs.push(field::duplicate(&p, key.as_str()));
             } else if request.is_empty() {
                 for existing in &names {
-                    if existing
-                        .split_once('/')
-                        .is_some_and(|(claim_name, _)| claim_name == name)
-                    {
+                    if existing.split_once('/').is_some_and(|(claim_name, _)| claim_name == name) {
                         errs.push(field::duplicate(&p, name.as_str()));
                     }
                 }
@@ -485,11 +407,7 @@ fn validate_resource_claim_names(
             } else {
                 format!(
                     "must be one of the names in pod.spec.resourceClaims: {}",
-                    pod_claim_names
-                        .iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    pod_claim_names.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
                 )
             };
             errs.push(e);
@@ -540,16 +458,9 @@ pub fn compute_pod_qos(spec: &PodSpec) -> &'static str {
             }
         }
     } else {
-        for c in spec
-            .containers
-            .iter()
-            .chain(spec.init_containers.iter().flatten())
-        {
+        for c in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
             let resources = c.resources.as_ref();
-            add(
-                &mut requests,
-                &positive_qos(resources.and_then(|r| r.requests.as_ref())),
-            );
+            add(&mut requests, &positive_qos(resources.and_then(|r| r.requests.as_ref())));
             let found = positive_qos(resources.and_then(|r| r.limits.as_ref()));
             add(&mut limits, &found);
             if found.len() < 2 {
@@ -560,11 +471,7 @@ pub fn compute_pod_qos(spec: &PodSpec) -> &'static str {
     if requests.is_empty() && limits.is_empty() {
         return "BestEffort";
     }
-    if guaranteed
-        && requests
-            .iter()
-            .all(|(name, req)| limits.get(name) == Some(req))
-        && requests.len() == limits.len()
+    if guaranteed && requests.iter().all(|(name, req)| limits.get(name) == Some(req)) && requests.len() == limits.len()
     {
         return "Guaranteed";
     }

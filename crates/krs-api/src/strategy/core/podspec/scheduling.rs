@@ -5,15 +5,13 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, HostAlias, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm,
-    PodDNSConfig, PodResourceClaim, PodSchedulingGate, Toleration, TopologySpreadConstraint,
-    WeightedPodAffinityTerm,
+    Affinity, HostAlias, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm, PodDNSConfig,
+    PodResourceClaim, PodSchedulingGate, Toleration, TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, LabelSelectorValidationOptions, Path, field, is_valid_ip,
-    is_valid_label_value, name_is_dns_subdomain, validate_label_name, validate_label_selector,
-    validate_namespace_name,
+    BadValue, ErrorList, LabelSelectorValidationOptions, Path, field, is_valid_ip, is_valid_label_value,
+    name_is_dns_subdomain, validate_label_name, validate_label_selector, validate_namespace_name,
 };
 
 use super::{dns1123_label, dns1123_subdomain, name_errors, qualified_name, s};
@@ -27,40 +25,24 @@ pub(crate) fn validate_affinity(affinity: Option<&Affinity>, path: &Path) -> Err
     if let Some(na) = &affinity.node_affinity {
         let p = path.child("nodeAffinity");
         if let Some(required) = &na.required_during_scheduling_ignored_during_execution {
-            errs.append(validate_node_selector(
-                required,
-                &p.child("requiredDuringSchedulingIgnoredDuringExecution"),
-            ));
+            errs.append(validate_node_selector(required, &p.child("requiredDuringSchedulingIgnoredDuringExecution")));
         }
-        let preferred = na
-            .preferred_during_scheduling_ignored_during_execution
-            .as_deref()
-            .unwrap_or_default();
+        let preferred = na.preferred_during_scheduling_ignored_during_execution.as_deref().unwrap_or_default();
         let pp = p.child("preferredDuringSchedulingIgnoredDuringExecution");
         for (i, term) in preferred.iter().enumerate() {
             if term.weight <= 0 || term.weight > 100 {
-                errs.push(field::invalid(
-                    &pp.index(i).child("weight"),
-                    term.weight,
-                    "must be in the range 1-100",
-                ));
+                errs.push(field::invalid(&pp.index(i).child("weight"), term.weight, "must be in the range 1-100"));
             }
             // Invalid label values are tolerated in preferences: they can still match.
-            errs.append(validate_node_selector_term_inner(
-                &term.preference,
-                true,
-                &pp.index(i).child("preference"),
-            ));
+            errs.append(validate_node_selector_term_inner(&term.preference, true, &pp.index(i).child("preference")));
         }
     }
     for (pod_affinity, name) in [
         (
             affinity.pod_affinity.as_ref().map(|a| {
                 (
-                    a.required_during_scheduling_ignored_during_execution
-                        .as_deref(),
-                    a.preferred_during_scheduling_ignored_during_execution
-                        .as_deref(),
+                    a.required_during_scheduling_ignored_during_execution.as_deref(),
+                    a.preferred_during_scheduling_ignored_during_execution.as_deref(),
                 )
             }),
             "podAffinity",
@@ -68,10 +50,8 @@ pub(crate) fn validate_affinity(affinity: Option<&Affinity>, path: &Path) -> Err
         (
             affinity.pod_anti_affinity.as_ref().map(|a| {
                 (
-                    a.required_during_scheduling_ignored_during_execution
-                        .as_deref(),
-                    a.preferred_during_scheduling_ignored_during_execution
-                        .as_deref(),
+                    a.required_during_scheduling_ignored_during_execution.as_deref(),
+                    a.preferred_during_scheduling_ignored_during_execution.as_deref(),
                 )
             }),
             "podAntiAffinity",
@@ -101,38 +81,19 @@ fn validate_weighted_terms(terms: &[WeightedPodAffinityTerm], path: &Path) -> Er
     let mut errs = ErrorList::new();
     for (j, term) in terms.iter().enumerate() {
         if term.weight <= 0 || term.weight > 100 {
-            errs.push(field::invalid(
-                &path.index(j).child("weight"),
-                term.weight,
-                "must be in the range 1-100",
-            ));
+            errs.push(field::invalid(&path.index(j).child("weight"), term.weight, "must be in the range 1-100"));
         }
-        errs.append(validate_pod_affinity_term(
-            &term.pod_affinity_term,
-            &path.index(j).child("podAffinityTerm"),
-        ));
+        errs.append(validate_pod_affinity_term(&term.pod_affinity_term, &path.index(j).child("podAffinityTerm")));
     }
     errs
 }
 
 fn validate_pod_affinity_term(term: &PodAffinityTerm, path: &Path) -> ErrorList {
     let opts = LabelSelectorValidationOptions::default();
-    let mut errs = validate_label_selector(
-        term.label_selector.as_ref(),
-        opts,
-        &path.child("labelSelector"),
-    );
-    errs.append(validate_label_selector(
-        term.namespace_selector.as_ref(),
-        opts,
-        &path.child("namespaceSelector"),
-    ));
+    let mut errs = validate_label_selector(term.label_selector.as_ref(), opts, &path.child("labelSelector"));
+    errs.append(validate_label_selector(term.namespace_selector.as_ref(), opts, &path.child("namespaceSelector")));
     for ns in term.namespaces.iter().flatten() {
-        errs.append(name_errors(
-            validate_namespace_name(ns, false),
-            ns,
-            &path.child("namespace"),
-        ));
+        errs.append(name_errors(validate_namespace_name(ns, false), ns, &path.child("namespace")));
     }
     errs.append(validate_match_label_keys_and_mismatch(
         path,
@@ -141,15 +102,9 @@ fn validate_pod_affinity_term(term: &PodAffinityTerm, path: &Path) -> ErrorList 
         term.label_selector.as_ref(),
     ));
     if term.topology_key.is_empty() {
-        errs.push(field::required(
-            &path.child("topologyKey"),
-            "can not be empty",
-        ));
+        errs.push(field::required(&path.child("topologyKey"), "can not be empty"));
     }
-    errs.append(validate_label_name(
-        &term.topology_key,
-        &path.child("topologyKey"),
-    ));
+    errs.append(validate_label_name(&term.topology_key, &path.child("topologyKey")));
     errs
 }
 
@@ -160,19 +115,13 @@ fn validate_match_label_keys_and_mismatch(
     selector: Option<&LabelSelector>,
 ) -> ErrorList {
     let mut errs = ErrorList::new();
-    for (keys, name) in [
-        (match_keys, "matchLabelKeys"),
-        (mismatch_keys, "mismatchLabelKeys"),
-    ] {
+    for (keys, name) in [(match_keys, "matchLabelKeys"), (mismatch_keys, "mismatchLabelKeys")] {
         if keys.is_empty() {
             continue;
         }
         let p = path.child(name);
         if selector.is_none() {
-            errs.push(field::forbidden(
-                &p,
-                "must not be specified when labelSelector is not set",
-            ));
+            errs.push(field::forbidden(&p, "must not be specified when labelSelector is not set"));
             continue;
         }
         for (i, key) in keys.iter().enumerate() {
@@ -180,12 +129,8 @@ fn validate_match_label_keys_and_mismatch(
         }
     }
     if let Some(selector) = selector {
-        let mut seen: BTreeSet<&str> = selector
-            .match_labels
-            .iter()
-            .flat_map(|m| m.keys())
-            .map(String::as_str)
-            .collect();
+        let mut seen: BTreeSet<&str> =
+            selector.match_labels.iter().flat_map(|m| m.keys()).map(String::as_str).collect();
         for expr in selector.match_expressions.iter().flatten() {
             if let Some(i) = match_keys.iter().position(|k| *k == expr.key)
                 && seen.contains(expr.key.as_str())
@@ -215,18 +160,11 @@ fn validate_match_label_keys_and_mismatch(
 fn validate_node_selector(selector: &NodeSelector, path: &Path) -> ErrorList {
     let terms_path = path.child("nodeSelectorTerms");
     if selector.node_selector_terms.is_empty() {
-        return ErrorList::from(field::required(
-            &terms_path,
-            "must have at least one node selector term",
-        ));
+        return ErrorList::from(field::required(&terms_path, "must have at least one node selector term"));
     }
     let mut errs = ErrorList::new();
     for (i, term) in selector.node_selector_terms.iter().enumerate() {
-        errs.append(validate_node_selector_term_inner(
-            term,
-            false,
-            &terms_path.index(i),
-        ));
+        errs.append(validate_node_selector_term_inner(term, false, &terms_path.index(i)));
     }
     errs
 }
@@ -236,11 +174,7 @@ pub fn validate_node_selector_term(term: &NodeSelectorTerm, path: &Path) -> Erro
     validate_node_selector_term_inner(term, false, path)
 }
 
-fn validate_node_selector_term_inner(
-    term: &NodeSelectorTerm,
-    allow_invalid_values: bool,
-    path: &Path,
-) -> ErrorList {
+fn validate_node_selector_term_inner(term: &NodeSelectorTerm, allow_invalid_values: bool, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     for (j, req) in term.match_expressions.iter().flatten().enumerate() {
         errs.append(validate_node_selector_requirement(
@@ -250,10 +184,7 @@ fn validate_node_selector_term_inner(
         ));
     }
     for (j, req) in term.match_fields.iter().flatten().enumerate() {
-        errs.append(validate_node_field_selector_requirement(
-            req,
-            &path.child("matchFields").index(j),
-        ));
+        errs.append(validate_node_field_selector_requirement(req, &path.child("matchFields").index(j)));
     }
     errs
 }
@@ -266,10 +197,9 @@ fn validate_node_selector_requirement(
     let mut errs = ErrorList::new();
     let values = req.values.as_deref().unwrap_or_default();
     match req.operator.as_str() {
-        "In" | "NotIn" if values.is_empty() => errs.push(field::required(
-            &path.child("values"),
-            "must be specified when `operator` is 'In' or 'NotIn'",
-        )),
+        "In" | "NotIn" if values.is_empty() => {
+            errs.push(field::required(&path.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"))
+        }
         "Exists" | "DoesNotExist" if !values.is_empty() => errs.push(field::forbidden(
             &path.child("values"),
             "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
@@ -279,29 +209,18 @@ fn validate_node_selector_requirement(
             "must be specified single value when `operator` is 'Lt' or 'Gt'",
         )),
         "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
-        other => errs.push(field::invalid(
-            &path.child("operator"),
-            other,
-            "not a valid selector operator",
-        )),
+        other => errs.push(field::invalid(&path.child("operator"), other, "not a valid selector operator")),
     }
     errs.append(validate_label_name(&req.key, &path.child("key")));
     if !allow_invalid_values {
         for (i, value) in values.iter().enumerate() {
-            errs.append(name_errors(
-                is_valid_label_value(value),
-                value,
-                &path.child("values").index(i),
-            ));
+            errs.append(name_errors(is_valid_label_value(value), value, &path.child("values").index(i)));
         }
     }
     errs
 }
 
-fn validate_node_field_selector_requirement(
-    req: &NodeSelectorRequirement,
-    path: &Path,
-) -> ErrorList {
+fn validate_node_field_selector_requirement(req: &NodeSelectorRequirement, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let values = req.values.as_deref().unwrap_or_default();
     match req.operator.as_str() {
@@ -313,25 +232,13 @@ fn validate_node_field_selector_requirement(
                 ));
             }
         }
-        other => errs.push(field::invalid(
-            &path.child("operator"),
-            other,
-            "not a valid selector operator",
-        )),
+        other => errs.push(field::invalid(&path.child("operator"), other, "not a valid selector operator")),
     }
     if req.key != "metadata.name" {
-        errs.push(field::invalid(
-            &path.child("key"),
-            req.key.as_str(),
-            "not a valid field selector key",
-        ));
+        errs.push(field::invalid(&path.child("key"), req.key.as_str(), "not a valid field selector key"));
     } else {
         for (i, v) in values.iter().enumerate() {
-            errs.append(name_errors(
-                name_is_dns_subdomain(v, false),
-                v,
-                &path.child("values").index(i),
-            ));
+            errs.append(name_errors(name_is_dns_subdomain(v, false), v, &path.child("values").index(i)));
         }
     }
     errs
@@ -344,11 +251,7 @@ pub fn validate_taint_effect(effect: &str, allow_empty: bool, path: &Path) -> Er
     }
     match effect {
         "NoSchedule" | "PreferNoSchedule" | "NoExecute" => ErrorList::new(),
-        other => ErrorList::from(field::not_supported(
-            path,
-            other,
-            &["NoSchedule", "PreferNoSchedule", "NoExecute"],
-        )),
+        other => ErrorList::from(field::not_supported(path, other, &["NoSchedule", "PreferNoSchedule", "NoExecute"])),
     }
 }
 
@@ -394,11 +297,7 @@ pub fn validate_tolerations(tolerations: &[Toleration], path: &Path) -> ErrorLis
                     ));
                 }
             }
-            other => errs.push(field::not_supported(
-                &p.child("operator"),
-                other,
-                &["Equal", "Exists"],
-            )),
+            other => errs.push(field::not_supported(&p.child("operator"), other, &["Equal", "Exists"])),
         }
         if !effect.is_empty() {
             errs.append(validate_taint_effect(effect, true, &p.child("effect")));
@@ -408,36 +307,27 @@ pub fn validate_tolerations(tolerations: &[Toleration], path: &Path) -> ErrorLis
 }
 
 /// Topology spread constraints (`validateTopologySpreadConstraints`).
-pub(crate) fn validate_topology_spread_constraints(
-    constraints: &[TopologySpreadConstraint],
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_topology_spread_constraints(constraints: &[TopologySpreadConstraint], path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     for (i, c) in constraints.iter().enumerate() {
         let p = path.index(i);
         if c.max_skew <= 0 {
-            errs.push(field::invalid(
-                &p.child("maxSkew"),
-                c.max_skew,
-                "must be greater than zero",
-            ));
+            errs.push(field::invalid(&p.child("maxSkew"), c.max_skew, "must be greater than zero"));
         }
         if c.topology_key.is_empty() {
             errs.push(field::required(&p.child("topologyKey"), "can not be empty"));
         }
-        if !matches!(
-            c.when_unsatisfiable.as_str(),
-            "DoNotSchedule" | "ScheduleAnyway"
-        ) {
+        if !matches!(c.when_unsatisfiable.as_str(), "DoNotSchedule" | "ScheduleAnyway") {
             errs.push(field::not_supported(
                 &p.child("whenUnsatisfiable"),
                 c.when_unsatisfiable.as_str(),
                 &["DoNotSchedule", "ScheduleAnyway"],
             ));
         }
-        if constraints[i + 1..].iter().any(|o| {
-            o.topology_key == c.topology_key && o.when_unsatisfiable == c.when_unsatisfiable
-        }) {
+        if constraints[i + 1..]
+            .iter()
+            .any(|o| o.topology_key == c.topology_key && o.when_unsatisfiable == c.when_unsatisfiable)
+        {
             errs.push(field::duplicate(
                 &p.child("{topologyKey, whenUnsatisfiable}"),
                 format!("{{{}, {}}}", c.topology_key, c.when_unsatisfiable),
@@ -445,35 +335,23 @@ pub(crate) fn validate_topology_spread_constraints(
         }
         if let Some(min) = c.min_domains {
             if min <= 0 {
-                errs.push(field::invalid(
-                    &p.child("minDomains"),
-                    min,
-                    "must be greater than zero",
-                ));
+                errs.push(field::invalid(&p.child("minDomains"), min, "must be greater than zero"));
             }
             if c.when_unsatisfiable != "DoNotSchedule" {
                 errs.push(field::invalid(
                     &p.child("minDomains"),
                     min,
-                    format!(
-                        "can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {}",
-                        c.when_unsatisfiable
-                    ),
+                    format!("can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {}", c.when_unsatisfiable),
                 ));
             }
         }
-        for (policy, name) in [
-            (&c.node_affinity_policy, "nodeAffinityPolicy"),
-            (&c.node_taints_policy, "nodeTaintsPolicy"),
-        ] {
+        for (policy, name) in
+            [(&c.node_affinity_policy, "nodeAffinityPolicy"), (&c.node_taints_policy, "nodeTaintsPolicy")]
+        {
             if let Some(policy) = policy
                 && !matches!(policy.as_str(), "Honor" | "Ignore")
             {
-                errs.push(field::not_supported(
-                    &p.child(name),
-                    policy.as_str(),
-                    &["Honor", "Ignore"],
-                ));
+                errs.push(field::not_supported(&p.child(name), policy.as_str(), &["Honor", "Ignore"]));
             }
         }
         let keys = c.match_label_keys.as_deref().unwrap_or_default();
@@ -483,17 +361,9 @@ pub(crate) fn validate_topology_spread_constraints(
             match &c.label_selector {
                 Some(sel) => {
                     selector_keys.extend(sel.match_labels.iter().flat_map(|m| m.keys()).cloned());
-                    selector_keys.extend(
-                        sel.match_expressions
-                            .iter()
-                            .flatten()
-                            .map(|e| e.key.clone()),
-                    );
+                    selector_keys.extend(sel.match_expressions.iter().flatten().map(|e| e.key.clone()));
                 }
-                None => errs.push(field::forbidden(
-                    &kp,
-                    "must not be specified when labelSelector is not set",
-                )),
+                None => errs.push(field::forbidden(&kp, "must not be specified when labelSelector is not set")),
             }
             for (j, key) in keys.iter().enumerate() {
                 errs.append(validate_label_name(key, &kp.index(j)));
@@ -542,18 +412,11 @@ pub(crate) fn validate_dns_policy(policy: &str, path: &Path) -> ErrorList {
 }
 
 /// The DNS configuration, required with policy `None` (`validatePodDNSConfig`).
-pub(crate) fn validate_dns_config(
-    config: Option<&PodDNSConfig>,
-    policy: &str,
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_dns_config(config: Option<&PodDNSConfig>, policy: &str, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if policy == "None" {
         let Some(config) = config else {
-            errs.push(field::required(
-                path,
-                "must provide `dnsConfig` when `dnsPolicy` is None",
-            ));
+            errs.push(field::required(path, "must provide `dnsConfig` when `dnsPolicy` is None"));
             return errs;
         };
         if config.nameservers.as_ref().is_none_or(|n| n.is_empty()) {
@@ -606,10 +469,7 @@ pub(crate) fn validate_dns_config(
     }
     for (i, option) in config.options.iter().flatten().enumerate() {
         if s(&option.name).is_empty() {
-            errs.push(field::required(
-                &path.child("options").index(i),
-                "must not be empty",
-            ));
+            errs.push(field::required(&path.child("options").index(i), "must not be empty"));
         }
     }
     errs
@@ -621,10 +481,7 @@ pub(crate) fn validate_host_aliases(aliases: &[HostAlias], path: &Path) -> Error
     for (i, alias) in aliases.iter().enumerate() {
         errs.append(is_valid_ip(&path.index(i).child("ip"), &alias.ip));
         for (j, hostname) in alias.hostnames.iter().flatten().enumerate() {
-            errs.append(dns1123_subdomain(
-                hostname,
-                &path.index(i).child("hostnames").index(j),
-            ));
+            errs.append(dns1123_subdomain(hostname, &path.index(i).child("hostnames").index(j)));
         }
     }
     errs
@@ -658,18 +515,10 @@ pub(crate) fn validate_pod_resource_claims(claims: &[PodResourceClaim], path: &P
             _ => {}
         }
         if let Some(name) = &claim.resource_claim_name {
-            errs.append(name_errors(
-                name_is_dns_subdomain(name, false),
-                name,
-                &p.child("resourceClaimName"),
-            ));
+            errs.append(name_errors(name_is_dns_subdomain(name, false), name, &p.child("resourceClaimName")));
         }
         if let Some(name) = &claim.resource_claim_template_name {
-            errs.append(name_errors(
-                name_is_dns_subdomain(name, false),
-                name,
-                &p.child("resourceClaimTemplateName"),
-            ));
+            errs.append(name_errors(name_is_dns_subdomain(name, false), name, &p.child("resourceClaimTemplateName")));
         }
     }
     errs

@@ -2,22 +2,14 @@
 //! sysctls and the OS-specific restrictions (upstream `ValidateSecurityContext`,
 //! `validatePodSpecSecurityContext`, `validateLinux`, `validateWindows`).
 
-use k8s_openapi::api::core::v1::{
-    AppArmorProfile, PodSecurityContext, PodSpec, SeccompProfile, SecurityContext,
-};
-use krs_apimachinery::validation::{
-    BadValue, ErrorList, Path, field, is_valid_group_id, is_valid_user_id,
-};
+use k8s_openapi::api::core::v1::{AppArmorProfile, PodSecurityContext, PodSpec, SeccompProfile, SecurityContext};
+use krs_apimachinery::validation::{BadValue, ErrorList, Path, field, is_valid_group_id, is_valid_user_id};
 
 use super::volumes::validate_local_descending_path;
 
 /// A container's security context (`ValidateSecurityContext`). Privileged containers are
 /// allowed: krs runs with upstream's `--allow-privileged=true`.
-pub(crate) fn validate_security_context(
-    sc: Option<&SecurityContext>,
-    path: &Path,
-    host_users: bool,
-) -> ErrorList {
+pub(crate) fn validate_security_context(sc: Option<&SecurityContext>, path: &Path, host_users: bool) -> ErrorList {
     let mut errs = ErrorList::new();
     let Some(sc) = sc else {
         return errs;
@@ -34,11 +26,7 @@ pub(crate) fn validate_security_context(
     }
     if let Some(proc_mount) = &sc.proc_mount {
         if !matches!(proc_mount.as_str(), "Default" | "Unmasked") {
-            errs.push(field::not_supported(
-                &path.child("procMount"),
-                proc_mount.as_str(),
-                &["Default", "Unmasked"],
-            ));
+            errs.push(field::not_supported(&path.child("procMount"), proc_mount.as_str(), &["Default", "Unmasked"]));
         }
         if host_users && proc_mount == "Unmasked" {
             errs.push(field::invalid(
@@ -48,10 +36,7 @@ pub(crate) fn validate_security_context(
             ));
         }
     }
-    errs.append(validate_seccomp_profile_field(
-        sc.seccomp_profile.as_ref(),
-        &path.child("seccompProfile"),
-    ));
+    errs.append(validate_seccomp_profile_field(sc.seccomp_profile.as_ref(), &path.child("seccompProfile")));
     if sc.allow_privilege_escalation == Some(false) {
         if sc.privileged == Some(true) {
             errs.push(field::invalid(
@@ -73,10 +58,7 @@ pub(crate) fn validate_security_context(
             ));
         }
     }
-    errs.append(validate_app_armor_profile(
-        sc.app_armor_profile.as_ref(),
-        &path.child("appArmorProfile"),
-    ));
+    errs.append(validate_app_armor_profile(sc.app_armor_profile.as_ref(), &path.child("appArmorProfile")));
     errs
 }
 
@@ -103,11 +85,7 @@ pub(crate) fn validate_pod_security_context(spec: &PodSpec, path: &Path) -> Erro
     }
     for (i, gid) in sc.supplemental_groups.iter().flatten().enumerate() {
         for msg in is_valid_group_id(*gid) {
-            errs.push(field::invalid(
-                &path.child("supplementalGroups").index(i),
-                *gid,
-                msg,
-            ));
+            errs.push(field::invalid(&path.child("supplementalGroups").index(i), *gid, msg));
         }
     }
     if spec.share_process_namespace == Some(true) && spec.host_pid == Some(true) {
@@ -129,22 +107,12 @@ pub(crate) fn validate_pod_security_context(spec: &PodSpec, path: &Path) -> Erro
             &["Always", "OnRootMismatch"],
         ));
     }
-    errs.append(validate_seccomp_profile_field(
-        sc.seccomp_profile.as_ref(),
-        &path.child("seccompProfile"),
-    ));
-    errs.append(validate_app_armor_profile(
-        sc.app_armor_profile.as_ref(),
-        &path.child("appArmorProfile"),
-    ));
+    errs.append(validate_seccomp_profile_field(sc.seccomp_profile.as_ref(), &path.child("seccompProfile")));
+    errs.append(validate_app_armor_profile(sc.app_armor_profile.as_ref(), &path.child("appArmorProfile")));
     if let Some(policy) = &sc.supplemental_groups_policy
         && !matches!(policy.as_str(), "Merge" | "Strict")
     {
-        errs.push(field::not_supported(
-            &path.child("supplementalGroupsPolicy"),
-            policy.as_str(),
-            &["Merge", "Strict"],
-        ));
+        errs.push(field::not_supported(&path.child("supplementalGroupsPolicy"), policy.as_str(), &["Merge", "Strict"]));
     }
     if let Some(policy) = &sc.se_linux_change_policy
         && !matches!(policy.as_str(), "MountOption" | "Recursive")
@@ -169,8 +137,7 @@ fn is_valid_sysctl_name(name: &str) -> bool {
         !b.is_empty()
             && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
             && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
-            && b.iter()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_'))
+            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_'))
     })
 }
 
@@ -238,26 +205,16 @@ fn validate_seccomp_profile_field(profile: Option<&SeccompProfile>, path: &Path)
     };
     match profile.type_.as_str() {
         "Localhost" | "RuntimeDefault" | "Unconfined" => {}
-        "" => errs.push(field::required(
-            &path.child("type"),
-            "type is required when seccompProfile is set",
-        )),
-        other => errs.push(field::not_supported(
-            &path.child("type"),
-            other,
-            &["Localhost", "RuntimeDefault", "Unconfined"],
-        )),
+        "" => errs.push(field::required(&path.child("type"), "type is required when seccompProfile is set")),
+        other => {
+            errs.push(field::not_supported(&path.child("type"), other, &["Localhost", "RuntimeDefault", "Unconfined"]))
+        }
     }
     if profile.type_ == "Localhost" {
         match &profile.localhost_profile {
-            None => errs.push(field::required(
-                &path.child("localhostProfile"),
-                "must be set when seccomp type is Localhost",
-            )),
-            Some(p) => errs.append(validate_local_descending_path(
-                p,
-                &path.child("localhostProfile"),
-            )),
+            None => errs
+                .push(field::required(&path.child("localhostProfile"), "must be set when seccomp type is Localhost")),
+            Some(p) => errs.append(validate_local_descending_path(p, &path.child("localhostProfile"))),
         }
     } else if profile.localhost_profile.is_some() {
         errs.push(field::invalid(
@@ -277,10 +234,8 @@ fn validate_app_armor_profile(profile: Option<&AppArmorProfile>, path: &Path) ->
     };
     match profile.type_.as_str() {
         "Localhost" => match &profile.localhost_profile {
-            None => errs.push(field::required(
-                &path.child("localhostProfile"),
-                "must be set when AppArmor type is Localhost",
-            )),
+            None => errs
+                .push(field::required(&path.child("localhostProfile"), "must be set when AppArmor type is Localhost")),
             Some(p) => {
                 if p.trim() != p {
                     errs.push(field::invalid(
@@ -308,15 +263,10 @@ fn validate_app_armor_profile(profile: Option<&AppArmorProfile>, path: &Path) ->
                 ));
             }
         }
-        "" => errs.push(field::required(
-            &path.child("type"),
-            "type is required when appArmorProfile is set",
-        )),
-        other => errs.push(field::not_supported(
-            &path.child("type"),
-            other,
-            &["Localhost", "RuntimeDefault", "Unconfined"],
-        )),
+        "" => errs.push(field::required(&path.child("type"), "type is required when appArmorProfile is set")),
+        other => {
+            errs.push(field::not_supported(&path.child("type"), other, &["Localhost", "RuntimeDefault", "Unconfined"]))
+        }
     }
     errs
 }
@@ -329,11 +279,7 @@ pub(crate) fn validate_seccomp_annotation(profile: &str, path: &Path) -> ErrorLi
     if let Some(local) = profile.strip_prefix("localhost/") {
         return validate_local_descending_path(local, path);
     }
-    ErrorList::from(field::invalid(
-        path,
-        profile,
-        "must be a valid seccomp profile",
-    ))
+    ErrorList::from(field::invalid(path, profile, "must be a valid seccomp profile"))
 }
 
 /// The restrictions of the pod's OS (`validateOS`, `validateLinux`, `validateWindows`).
@@ -357,11 +303,7 @@ pub(crate) fn validate_os(spec: &PodSpec, path: &Path) -> ErrorList {
 
 fn validate_linux(spec: &PodSpec, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
-    if spec
-        .security_context
-        .as_ref()
-        .is_some_and(|sc| sc.windows_options.is_some())
-    {
+    if spec.security_context.as_ref().is_some_and(|sc| sc.windows_options.is_some()) {
         errs.push(field::forbidden(
             &path.child("securityContext").child("windowsOptions"),
             "windows options cannot be set for a linux pod",
@@ -384,26 +326,14 @@ fn validate_windows(spec: &PodSpec, path: &Path) -> ErrorList {
     let sc_path = path.child("securityContext");
     if let Some(sc) = &spec.security_context {
         let checks: [(bool, Path); 8] = [
-            (
-                sc.app_armor_profile.is_some(),
-                sc_path.child("appArmorProfile"),
-            ),
-            (
-                sc.se_linux_options.is_some(),
-                sc_path.child("seLinuxOptions"),
-            ),
+            (sc.app_armor_profile.is_some(), sc_path.child("appArmorProfile")),
+            (sc.se_linux_options.is_some(), sc_path.child("seLinuxOptions")),
             (spec.host_users.is_some(), path.child("hostUsers")),
             (spec.host_pid == Some(true), path.child("hostPID")),
             (spec.host_ipc == Some(true), path.child("hostIPC")),
-            (
-                sc.seccomp_profile.is_some(),
-                sc_path.child("seccompProfile"),
-            ),
+            (sc.seccomp_profile.is_some(), sc_path.child("seccompProfile")),
             (sc.fs_group.is_some(), sc_path.child("fsGroup")),
-            (
-                sc.fs_group_change_policy.is_some(),
-                sc_path.child("fsGroupChangePolicy"),
-            ),
+            (sc.fs_group_change_policy.is_some(), sc_path.child("fsGroupChangePolicy")),
         ];
         for (set, p) in checks {
             if set {
@@ -411,28 +341,13 @@ fn validate_windows(spec: &PodSpec, path: &Path) -> ErrorList {
             }
         }
         let more: [(bool, Path); 7] = [
-            (
-                sc.sysctls.as_ref().is_some_and(|s| !s.is_empty()),
-                sc_path.child("sysctls"),
-            ),
-            (
-                spec.share_process_namespace.is_some(),
-                path.child("shareProcessNamespace"),
-            ),
+            (sc.sysctls.as_ref().is_some_and(|s| !s.is_empty()), sc_path.child("sysctls")),
+            (spec.share_process_namespace.is_some(), path.child("shareProcessNamespace")),
             (sc.run_as_user.is_some(), sc_path.child("runAsUser")),
             (sc.run_as_group.is_some(), sc_path.child("runAsGroup")),
-            (
-                sc.supplemental_groups.is_some(),
-                sc_path.child("supplementalGroups"),
-            ),
-            (
-                sc.supplemental_groups_policy.is_some(),
-                sc_path.child("supplementalGroupsPolicy"),
-            ),
-            (
-                sc.se_linux_change_policy.is_some(),
-                sc_path.child("seLinuxChangePolicy"),
-            ),
+            (sc.supplemental_groups.is_some(), sc_path.child("supplementalGroups")),
+            (sc.supplemental_groups_policy.is_some(), sc_path.child("supplementalGroupsPolicy")),
+            (sc.se_linux_change_policy.is_some(), sc_path.child("seLinuxChangePolicy")),
         ];
         for (set, p) in more {
             if set {
@@ -448,15 +363,9 @@ fn validate_windows(spec: &PodSpec, path: &Path) -> ErrorList {
             (sc.se_linux_options.is_some(), "seLinuxOptions"),
             (sc.seccomp_profile.is_some(), "seccompProfile"),
             (sc.capabilities.is_some(), "capabilities"),
-            (
-                sc.read_only_root_filesystem.is_some(),
-                "readOnlyRootFilesystem",
-            ),
+            (sc.read_only_root_filesystem.is_some(), "readOnlyRootFilesystem"),
             (sc.privileged.is_some(), "privileged"),
-            (
-                sc.allow_privilege_escalation.is_some(),
-                "allowPrivilegeEscalation",
-            ),
+            (sc.allow_privilege_escalation.is_some(), "allowPrivilegeEscalation"),
             (sc.proc_mount.is_some(), "procMount"),
             (sc.run_as_user.is_some(), "runAsUser"),
             (sc.run_as_group.is_some(), "runAsGroup"),
@@ -472,28 +381,16 @@ fn validate_windows(spec: &PodSpec, path: &Path) -> ErrorList {
 
 /// The security context and path of every container (init, regular, ephemeral), in upstream's
 /// visiting order.
-fn containers_with_paths<'a>(
-    spec: &'a PodSpec,
-    path: &Path,
-) -> Vec<(Option<&'a SecurityContext>, Path)> {
+fn containers_with_paths<'a>(spec: &'a PodSpec, path: &Path) -> Vec<(Option<&'a SecurityContext>, Path)> {
     let mut out = Vec::new();
     for (i, c) in spec.init_containers.iter().flatten().enumerate() {
-        out.push((
-            c.security_context.as_ref(),
-            path.child("initContainers").index(i),
-        ));
+        out.push((c.security_context.as_ref(), path.child("initContainers").index(i)));
     }
     for (i, c) in spec.containers.iter().enumerate() {
-        out.push((
-            c.security_context.as_ref(),
-            path.child("containers").index(i),
-        ));
+        out.push((c.security_context.as_ref(), path.child("containers").index(i)));
     }
     for (i, c) in spec.ephemeral_containers.iter().flatten().enumerate() {
-        out.push((
-            c.security_context.as_ref(),
-            path.child("ephemeralContainers").index(i),
-        ));
+        out.push((c.security_context.as_ref(), path.child("ephemeralContainers").index(i)));
     }
     out
 }
@@ -524,24 +421,13 @@ pub(crate) fn validate_host_users(spec: &PodSpec, path: &Path) -> ErrorList {
 
 /// The mount propagation of a mount must be known and, when bidirectional, privileged
 /// (`validateMountPropagation`).
-pub(crate) fn validate_mount_propagation(
-    propagation: &str,
-    privileged: bool,
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn validate_mount_propagation(propagation: &str, privileged: bool, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if !matches!(propagation, "Bidirectional" | "HostToContainer" | "None") {
-        errs.push(field::not_supported(
-            path,
-            propagation,
-            &["Bidirectional", "HostToContainer", "None"],
-        ));
+        errs.push(field::not_supported(path, propagation, &["Bidirectional", "HostToContainer", "None"]));
     }
     if propagation == "Bidirectional" && !privileged {
-        errs.push(field::forbidden(
-            path,
-            "Bidirectional mount propagation is available only to privileged containers",
-        ));
+        errs.push(field::forbidden(path, "Bidirectional mount propagation is available only to privileged containers"));
     }
     errs
 }

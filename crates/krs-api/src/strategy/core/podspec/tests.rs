@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, Toleration, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Toleration,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -14,46 +14,26 @@ use krs_apimachinery::validation::Path;
 use super::*;
 
 fn container(name: &str, image: &str) -> Container {
-    Container {
-        name: name.into(),
-        image: Some(image.into()),
-        ..Default::default()
-    }
+    Container { name: name.into(), image: Some(image.into()), ..Default::default() }
 }
 
 fn spec_with(containers: Vec<Container>) -> PodSpec {
-    let mut spec = PodSpec {
-        containers,
-        ..Default::default()
-    };
+    let mut spec = PodSpec { containers, ..Default::default() };
     set_defaults_pod_spec(&mut spec);
     spec
 }
 
 fn validate(spec: &PodSpec) -> String {
-    validate_pod_spec(
-        spec,
-        None,
-        &Path::new("spec"),
-        PodValidationOptions::default(),
-    )
-    .to_string()
+    validate_pod_spec(spec, None, &Path::new("spec"), PodValidationOptions::default()).to_string()
 }
 
 fn resources(requests: &[(&str, &str)], limits: &[(&str, &str)]) -> Option<ResourceRequirements> {
     let list = |items: &[(&str, &str)]| {
         (!items.is_empty()).then(|| {
-            items
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
-                .collect::<BTreeMap<_, _>>()
+            items.iter().map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned()))).collect::<BTreeMap<_, _>>()
         })
     };
-    Some(ResourceRequirements {
-        requests: list(requests),
-        limits: list(limits),
-        claims: None,
-    })
+    Some(ResourceRequirements { requests: list(requests), limits: list(limits), claims: None })
 }
 
 #[test]
@@ -66,10 +46,7 @@ fn pod_spec_defaults_match_upstream() {
     assert_eq!(spec.security_context, Some(Default::default()));
     let c = &spec.containers[0];
     assert_eq!(c.image_pull_policy.as_deref(), Some("IfNotPresent"));
-    assert_eq!(
-        c.termination_message_path.as_deref(),
-        Some("/dev/termination-log")
-    );
+    assert_eq!(c.termination_message_path.as_deref(), Some("/dev/termination-log"));
     assert_eq!(c.termination_message_policy.as_deref(), Some("File"));
     // Templates do not get the pod-only defaults.
     assert_eq!(spec.enable_service_links, None);
@@ -83,83 +60,46 @@ fn image_pull_policy_is_always_for_latest_or_untagged_images() {
         container("c", "nginx:1.27"),
         container("d", "registry.k8s.io/pause@sha256:0123"),
     ]);
-    let policies: Vec<_> = spec
-        .containers
-        .iter()
-        .map(|c| c.image_pull_policy.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(
-        policies,
-        ["Always", "Always", "IfNotPresent", "IfNotPresent"]
-    );
+    let policies: Vec<_> = spec.containers.iter().map(|c| c.image_pull_policy.clone().unwrap_or_default()).collect();
+    assert_eq!(policies, ["Always", "Always", "IfNotPresent", "IfNotPresent"]);
 }
 
 #[test]
 fn ports_probes_and_volumes_are_defaulted() {
     let mut c = container("c", "nginx");
-    c.ports = Some(vec![ContainerPort {
-        container_port: 80,
-        ..Default::default()
-    }]);
+    c.ports = Some(vec![ContainerPort { container_port: 80, ..Default::default() }]);
     c.liveness_probe = Some(Probe {
-        http_get: Some(HTTPGetAction {
-            port: IntOrString::Int(80),
-            ..Default::default()
-        }),
+        http_get: Some(HTTPGetAction { port: IntOrString::Int(80), ..Default::default() }),
         ..Default::default()
     });
     let mut spec = PodSpec {
         containers: vec![c],
         volumes: Some(vec![
-            Volume {
-                name: "scratch".into(),
-                ..Default::default()
-            },
-            Volume {
-                name: "cfg".into(),
-                config_map: Some(Default::default()),
-                ..Default::default()
-            },
+            Volume { name: "scratch".into(), ..Default::default() },
+            Volume { name: "cfg".into(), config_map: Some(Default::default()), ..Default::default() },
         ]),
         ..Default::default()
     };
     set_defaults_pod_spec(&mut spec);
     let c = &spec.containers[0];
-    assert_eq!(
-        c.ports.as_ref().unwrap()[0].protocol.as_deref(),
-        Some("TCP")
-    );
+    assert_eq!(c.ports.as_ref().unwrap()[0].protocol.as_deref(), Some("TCP"));
     let probe = c.liveness_probe.as_ref().unwrap();
     assert_eq!(
-        (
-            probe.timeout_seconds,
-            probe.period_seconds,
-            probe.success_threshold,
-            probe.failure_threshold
-        ),
+        (probe.timeout_seconds, probe.period_seconds, probe.success_threshold, probe.failure_threshold),
         (Some(1), Some(10), Some(1), Some(3))
     );
     let http = probe.http_get.as_ref().unwrap();
-    assert_eq!(
-        (http.path.as_deref(), http.scheme.as_deref()),
-        (Some("/"), Some("HTTP"))
-    );
+    assert_eq!((http.path.as_deref(), http.scheme.as_deref()), (Some("/"), Some("HTTP")));
     let volumes = spec.volumes.unwrap();
     assert!(volumes[0].empty_dir.is_some());
-    assert_eq!(
-        volumes[1].config_map.as_ref().unwrap().default_mode,
-        Some(420)
-    );
+    assert_eq!(volumes[1].config_map.as_ref().unwrap().default_mode, Some(420));
 }
 
 #[test]
 fn pod_defaults_requests_to_limits_and_enables_service_links() {
     let mut c = container("c", "nginx");
     c.resources = resources(&[], &[("cpu", "500m"), ("memory", "1Gi")]);
-    let mut spec = PodSpec {
-        containers: vec![c],
-        ..Default::default()
-    };
+    let mut spec = PodSpec { containers: vec![c], ..Default::default() };
     set_defaults_pod(&mut spec);
     let r = spec.containers[0].resources.as_ref().unwrap();
     assert_eq!(r.requests, r.limits);
@@ -177,29 +117,19 @@ fn resource_quantities_round_up_to_milli_units() {
 
 #[test]
 fn containers_are_required() {
-    assert_eq!(
-        validate(&spec_with(vec![])),
-        "spec.containers: Required value"
-    );
+    assert_eq!(validate(&spec_with(vec![])), "spec.containers: Required value");
 }
 
 #[test]
 fn container_image_is_required() {
     let mut c = container("c", "");
     c.image = None;
-    assert_eq!(
-        validate(&spec_with(vec![c])),
-        "spec.containers[0].image: Required value"
-    );
+    assert_eq!(validate(&spec_with(vec![c])), "spec.containers[0].image: Required value");
 }
 
 #[test]
 fn container_names_are_unique_dns_labels() {
-    let spec = spec_with(vec![
-        container("web", "nginx"),
-        container("web", "nginx"),
-        container("Web_1", "nginx"),
-    ]);
+    let spec = spec_with(vec![container("web", "nginx"), container("web", "nginx"), container("Web_1", "nginx")]);
     assert_eq!(
         validate(&spec),
         "[spec.containers[1].name: Duplicate value: \"web\", spec.containers[2].name: Invalid value: \"Web_1\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')]"
@@ -210,11 +140,7 @@ fn container_names_are_unique_dns_labels() {
 fn container_ports_are_checked() {
     let mut c = container("c", "nginx");
     c.ports = Some(vec![
-        ContainerPort {
-            container_port: 0,
-            name: Some("http".into()),
-            ..Default::default()
-        },
+        ContainerPort { container_port: 0, name: Some("http".into()), ..Default::default() },
         ContainerPort {
             container_port: 70000,
             name: Some("http".into()),
@@ -231,15 +157,8 @@ fn container_ports_are_checked() {
 #[test]
 fn volume_mounts_must_name_a_volume() {
     let mut c = container("c", "nginx");
-    c.volume_mounts = Some(vec![VolumeMount {
-        name: "data".into(),
-        mount_path: "/data".into(),
-        ..Default::default()
-    }]);
-    assert_eq!(
-        validate(&spec_with(vec![c])),
-        "spec.containers[0].volumeMounts[0].name: Not found: \"data\""
-    );
+    c.volume_mounts = Some(vec![VolumeMount { name: "data".into(), mount_path: "/data".into(), ..Default::default() }]);
+    assert_eq!(validate(&spec_with(vec![c])), "spec.containers[0].volumeMounts[0].name: Not found: \"data\"");
 }
 
 #[test]
@@ -252,16 +171,8 @@ fn volumes_have_exactly_one_source_and_unique_names() {
             config_map: Some(Default::default()),
             ..Default::default()
         },
-        Volume {
-            name: "b".into(),
-            empty_dir: Some(Default::default()),
-            ..Default::default()
-        },
-        Volume {
-            name: "b".into(),
-            empty_dir: Some(Default::default()),
-            ..Default::default()
-        },
+        Volume { name: "b".into(), empty_dir: Some(Default::default()), ..Default::default() },
+        Volume { name: "b".into(), empty_dir: Some(Default::default()), ..Default::default() },
     ]);
     assert_eq!(
         validate(&spec),
@@ -304,14 +215,8 @@ fn restart_and_dns_policies_are_enums() {
 fn env_var_names_and_sources_are_checked() {
     let mut c = container("c", "nginx");
     c.env = Some(vec![
-        EnvVar {
-            name: String::new(),
-            ..Default::default()
-        },
-        EnvVar {
-            name: "A=B".into(),
-            ..Default::default()
-        },
+        EnvVar { name: String::new(), ..Default::default() },
+        EnvVar { name: "A=B".into(), ..Default::default() },
     ]);
     assert_eq!(
         validate(&spec_with(vec![c])),
@@ -322,17 +227,11 @@ fn env_var_names_and_sources_are_checked() {
 #[test]
 fn regular_init_containers_may_not_have_probes_but_sidecars_may() {
     let mut init = container("init", "busybox");
-    init.readiness_probe = Some(Probe {
-        exec: Some(Default::default()),
-        ..Default::default()
-    });
+    init.readiness_probe = Some(Probe { exec: Some(Default::default()), ..Default::default() });
     let mut sidecar = container("sidecar", "envoy");
     sidecar.restart_policy = Some("Always".into());
     sidecar.readiness_probe = Some(Probe {
-        tcp_socket: Some(k8s_openapi::api::core::v1::TCPSocketAction {
-            port: IntOrString::Int(9901),
-            host: None,
-        }),
+        tcp_socket: Some(k8s_openapi::api::core::v1::TCPSocketAction { port: IntOrString::Int(9901), host: None }),
         ..Default::default()
     });
     let mut spec = spec_with(vec![container("c", "nginx")]);
@@ -358,10 +257,7 @@ fn regular_containers_may_not_set_a_restart_policy() {
 fn tolerations_are_checked() {
     let mut spec = spec_with(vec![container("c", "nginx")]);
     spec.tolerations = Some(vec![
-        Toleration {
-            operator: Some("Equal".into()),
-            ..Default::default()
-        },
+        Toleration { operator: Some("Equal".into()), ..Default::default() },
         Toleration {
             key: Some("k".into()),
             toleration_seconds: Some(5),
@@ -381,14 +277,8 @@ fn node_selector_and_hostname_are_checked() {
     spec.node_selector = Some([("disk".to_owned(), "ssd!".to_owned())].into());
     spec.hostname = Some("Host".into());
     let out = validate(&spec);
-    assert!(
-        out.starts_with("[spec.nodeSelector: Invalid value: \"ssd!\": a valid label must be"),
-        "{out}"
-    );
-    assert!(
-        out.contains("spec.hostname: Invalid value: \"Host\": a lowercase RFC 1123 label"),
-        "{out}"
-    );
+    assert!(out.starts_with("[spec.nodeSelector: Invalid value: \"ssd!\": a valid label must be"), "{out}");
+    assert!(out.contains("spec.hostname: Invalid value: \"Host\": a lowercase RFC 1123 label"), "{out}");
 }
 
 #[test]
@@ -409,11 +299,13 @@ fn template_labels_are_validated_and_ephemeral_containers_forbidden() {
         spec: Some(spec),
     };
     let out = validate_pod_template_spec(&template, &Path::new("template")).to_string();
+    assert!(out.starts_with("[template.labels: Invalid value: \"a b\": a valid label must be"), "{out}");
     assert!(
-        out.starts_with("[template.labels: Invalid value: \"a b\": a valid label must be"),
+        out.ends_with(
+            "template.spec.ephemeralContainers: Forbidden: ephemeral containers not allowed in pod template]"
+        ),
         "{out}"
     );
-    assert!(out.ends_with("template.spec.ephemeralContainers: Forbidden: ephemeral containers not allowed in pod template]"), "{out}");
 }
 
 #[test]
@@ -421,10 +313,7 @@ fn qos_class_follows_requests_and_limits() {
     let best_effort = spec_with(vec![container("c", "nginx")]);
     assert_eq!(compute_pod_qos(&best_effort), "BestEffort");
     let mut c = container("c", "nginx");
-    c.resources = resources(
-        &[("cpu", "1"), ("memory", "1Gi")],
-        &[("cpu", "1"), ("memory", "1Gi")],
-    );
+    c.resources = resources(&[("cpu", "1"), ("memory", "1Gi")], &[("cpu", "1"), ("memory", "1Gi")]);
     assert_eq!(compute_pod_qos(&spec_with(vec![c.clone()])), "Guaranteed");
     c.resources = resources(&[("cpu", "500m")], &[("cpu", "1"), ("memory", "1Gi")]);
     assert_eq!(compute_pod_qos(&spec_with(vec![c])), "Burstable");
@@ -434,23 +323,12 @@ fn qos_class_follows_requests_and_limits() {
 fn template_warnings_flag_deprecated_labels_and_duplicate_env() {
     let mut c = container("c", "nginx");
     c.env = Some(vec![
-        EnvVar {
-            name: "A".into(),
-            value: Some("1".into()),
-            value_from: None,
-        },
-        EnvVar {
-            name: "A".into(),
-            value: Some("2".into()),
-            value_from: None,
-        },
+        EnvVar { name: "A".into(), value: Some("1".into()), value_from: None },
+        EnvVar { name: "A".into(), value: Some("2".into()), value_from: None },
     ]);
     let mut spec = spec_with(vec![c]);
     spec.node_selector = Some([("beta.kubernetes.io/os".to_owned(), "linux".to_owned())].into());
-    let template = PodTemplateSpec {
-        metadata: None,
-        spec: Some(spec),
-    };
+    let template = PodTemplateSpec { metadata: None, spec: Some(spec) };
     assert_eq!(
         warnings_for_pod_template(&template, &Path::new("spec").child("template")),
         vec![

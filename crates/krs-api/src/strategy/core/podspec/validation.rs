@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, Path, field, inclusive_range_error, name_is_dns_subdomain,
-    validate_annotations, validate_labels, validate_service_account_name,
+    BadValue, ErrorList, Path, field, inclusive_range_error, name_is_dns_subdomain, validate_annotations,
+    validate_labels, validate_service_account_name,
 };
 
 use super::containers::{
@@ -15,13 +15,11 @@ use super::containers::{
 };
 use super::resources::{validate_overhead, validate_pod_resources};
 use super::scheduling::{
-    validate_affinity, validate_dns_config, validate_dns_policy, validate_host_aliases,
-    validate_pod_resource_claims, validate_scheduling_gates, validate_tolerations,
-    validate_topology_spread_constraints,
+    validate_affinity, validate_dns_config, validate_dns_policy, validate_host_aliases, validate_pod_resource_claims,
+    validate_scheduling_gates, validate_tolerations, validate_topology_spread_constraints,
 };
 use super::security::{
-    host_users, validate_host_users, validate_os, validate_pod_security_context,
-    validate_seccomp_annotation,
+    host_users, validate_host_users, validate_os, validate_pod_security_context, validate_seccomp_annotation,
 };
 use super::volumes::validate_volumes;
 use super::{dns1123_label, name_errors, qualified_name, s};
@@ -45,10 +43,7 @@ pub fn validate_pod_spec(
 ) -> ErrorList {
     let mut errs = ErrorList::new();
     if spec.termination_grace_period_seconds.is_none() {
-        errs.push(field::required(
-            &path.child("terminationGracePeriodSeconds"),
-            "",
-        ));
+        errs.push(field::required(&path.child("terminationGracePeriodSeconds"), ""));
     }
     let (volumes, vol_errs) = validate_volumes(
         spec.volumes.as_deref().unwrap_or_default(),
@@ -58,15 +53,9 @@ pub fn validate_pod_spec(
     );
     errs.append(vol_errs);
     let claims = spec.resource_claims.as_deref().unwrap_or_default();
-    let pod_claim_names: BTreeSet<String> = claims
-        .iter()
-        .filter(|c| !c.name.is_empty())
-        .map(|c| c.name.clone())
-        .collect();
-    errs.append(validate_pod_resource_claims(
-        claims,
-        &path.child("resourceClaims"),
-    ));
+    let pod_claim_names: BTreeSet<String> =
+        claims.iter().filter(|c| !c.name.is_empty()).map(|c| c.name.clone()).collect();
+    errs.append(validate_pod_resource_claims(claims, &path.child("resourceClaims")));
     let restart_policy = s(&spec.restart_policy);
     let ctx = ContainerContext {
         volumes: &volumes,
@@ -76,17 +65,8 @@ pub fn validate_pod_spec(
         host_users: host_users(spec),
     };
     let init_containers = spec.init_containers.as_deref().unwrap_or_default();
-    errs.append(validate_containers(
-        &spec.containers,
-        &ctx,
-        &path.child("containers"),
-    ));
-    errs.append(validate_init_containers(
-        init_containers,
-        &spec.containers,
-        &ctx,
-        &path.child("initContainers"),
-    ));
+    errs.append(validate_containers(&spec.containers, &ctx, &path.child("containers")));
+    errs.append(validate_init_containers(init_containers, &spec.containers, &ctx, &path.child("initContainers")));
     errs.append(validate_ephemeral_containers(
         spec.ephemeral_containers.as_deref().unwrap_or_default(),
         &spec.containers,
@@ -94,36 +74,16 @@ pub fn validate_pod_spec(
         &ctx,
         &path.child("ephemeralContainers"),
     ));
-    errs.append(validate_pod_resources(
-        spec,
-        &pod_claim_names,
-        &path.child("resources"),
-    ));
+    errs.append(validate_pod_resources(spec, &pod_claim_names, &path.child("resources")));
     errs.append(validate_host_network_deps(spec, path, opts));
-    errs.append(validate_restart_policy(
-        restart_policy,
-        &path.child("restartPolicy"),
-    ));
-    errs.append(validate_dns_policy(
-        s(&spec.dns_policy),
-        &path.child("dnsPolicy"),
-    ));
+    errs.append(validate_restart_policy(restart_policy, &path.child("restartPolicy")));
+    errs.append(validate_dns_policy(s(&spec.dns_policy), &path.child("dnsPolicy")));
     if let Some(selector) = &spec.node_selector {
         errs.append(validate_labels(selector, &path.child("nodeSelector")));
     }
-    errs.append(validate_pod_security_context(
-        spec,
-        &path.child("securityContext"),
-    ));
-    errs.append(validate_affinity(
-        spec.affinity.as_ref(),
-        &path.child("affinity"),
-    ));
-    errs.append(validate_dns_config(
-        spec.dns_config.as_ref(),
-        s(&spec.dns_policy),
-        &path.child("dnsConfig"),
-    ));
+    errs.append(validate_pod_security_context(spec, &path.child("securityContext")));
+    errs.append(validate_affinity(spec.affinity.as_ref(), &path.child("affinity")));
+    errs.append(validate_dns_config(spec.dns_config.as_ref(), s(&spec.dns_policy), &path.child("dnsConfig")));
     for (i, gate) in spec.readiness_gates.iter().flatten().enumerate() {
         errs.append(qualified_name(
             &gate.condition_type,
@@ -135,9 +95,7 @@ pub fn validate_pod_spec(
         &path.child("schedulingGates"),
     ));
     errs.append(validate_topology_spread_constraints(
-        spec.topology_spread_constraints
-            .as_deref()
-            .unwrap_or_default(),
+        spec.topology_spread_constraints.as_deref().unwrap_or_default(),
         &path.child("topologySpreadConstraints"),
     ));
     errs.append(validate_host_users(spec, path));
@@ -151,11 +109,7 @@ pub fn validate_pod_spec(
     }
     let node_name = s(&spec.node_name);
     if !node_name.is_empty() {
-        errs.append(name_errors(
-            name_is_dns_subdomain(node_name, false),
-            node_name,
-            &path.child("nodeName"),
-        ));
+        errs.append(name_errors(name_is_dns_subdomain(node_name, false), node_name, &path.child("nodeName")));
     }
     if let Some(deadline) = spec.active_deadline_seconds
         && !(1..=i64::from(i32::MAX)).contains(&deadline)
@@ -175,10 +129,7 @@ pub fn validate_pod_spec(
         errs.append(dns1123_label(subdomain, &path.child("subdomain")));
     }
     if let Some(tolerations) = spec.tolerations.as_deref().filter(|t| !t.is_empty()) {
-        errs.append(validate_tolerations(
-            tolerations,
-            &path.child("tolerations"),
-        ));
+        errs.append(validate_tolerations(tolerations, &path.child("tolerations")));
     }
     if let Some(aliases) = spec.host_aliases.as_deref().filter(|a| !a.is_empty()) {
         errs.append(validate_host_aliases(aliases, &path.child("hostAliases")));
@@ -203,11 +154,7 @@ pub fn validate_pod_spec(
         match policy.as_str() {
             "PreemptLowerPriority" | "Never" => {}
             "" => errs.push(field::required(&p, "")),
-            other => errs.push(field::not_supported(
-                &p,
-                other,
-                &["PreemptLowerPriority", "Never"],
-            )),
+            other => errs.push(field::not_supported(&p, other, &["PreemptLowerPriority", "Never"])),
         }
     }
     if let Some(overhead) = &spec.overhead {
@@ -219,11 +166,7 @@ pub fn validate_pod_spec(
 
 /// With host networking, host ports must equal container ports
 /// (`validatePodHostNetworkDeps`); templates may leave them 0 for the pod's defaulting.
-fn validate_host_network_deps(
-    spec: &PodSpec,
-    path: &Path,
-    opts: PodValidationOptions,
-) -> ErrorList {
+fn validate_host_network_deps(spec: &PodSpec, path: &Path, opts: PodValidationOptions) -> ErrorList {
     let mut errs = ErrorList::new();
     if spec.host_network != Some(true) {
         return errs;
@@ -233,12 +176,7 @@ fn validate_host_network_deps(
             let host_port = port.host_port.unwrap_or(0);
             if (opts.resource_is_pod || host_port != 0) && host_port != port.container_port {
                 errs.push(field::invalid(
-                    &path
-                        .child("containers")
-                        .index(i)
-                        .child("ports")
-                        .index(j)
-                        .child("hostPort"),
+                    &path.child("containers").index(i).child("ports").index(j).child("hostPort"),
                     host_port,
                     "must match `containerPort` when `hostNetwork` is true",
                 ));
@@ -252,21 +190,13 @@ fn validate_restart_policy(policy: &str, path: &Path) -> ErrorList {
     match policy {
         "Always" | "OnFailure" | "Never" => ErrorList::new(),
         "" => ErrorList::from(field::required(path, "")),
-        other => ErrorList::from(field::not_supported(
-            path,
-            other,
-            &["Always", "OnFailure", "Never"],
-        )),
+        other => ErrorList::from(field::not_supported(path, other, &["Always", "OnFailure", "Never"])),
     }
 }
 
 /// The annotations that mean something for a pod (`ValidatePodSpecificAnnotations`): the mirror
 /// pod marker, the deletion cost, and the deprecated seccomp and AppArmor annotations.
-pub fn validate_pod_spec_annotations(
-    annotations: &BTreeMap<String, String>,
-    spec: &PodSpec,
-    path: &Path,
-) -> ErrorList {
+pub fn validate_pod_spec_annotations(annotations: &BTreeMap<String, String>, spec: &PodSpec, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if let Some(value) = annotations.get("kubernetes.io/config.mirror")
         && s(&spec.node_name).is_empty()
@@ -287,22 +217,15 @@ pub fn validate_pod_spec_annotations(
         ));
     }
     if let Some(profile) = annotations.get("seccomp.security.alpha.kubernetes.io/pod") {
-        errs.append(validate_seccomp_annotation(
-            profile,
-            &path.child("seccomp.security.alpha.kubernetes.io/pod"),
-        ));
+        errs.append(validate_seccomp_annotation(profile, &path.child("seccomp.security.alpha.kubernetes.io/pod")));
     }
     for (key, profile) in annotations {
         if key.starts_with("container.seccomp.security.alpha.kubernetes.io/") {
-            errs.append(validate_seccomp_annotation(
-                profile,
-                &path.child(key.clone()),
-            ));
+            errs.append(validate_seccomp_annotation(profile, &path.child(key.clone())));
         }
     }
     for (key, profile) in annotations {
-        let Some(container) = key.strip_prefix("container.apparmor.security.beta.kubernetes.io/")
-        else {
+        let Some(container) = key.strip_prefix("container.apparmor.security.beta.kubernetes.io/") else {
             continue;
         };
         let known = spec
@@ -310,19 +233,10 @@ pub fn validate_pod_spec_annotations(
             .iter()
             .chain(spec.init_containers.iter().flatten())
             .map(|c| c.name.as_str())
-            .chain(
-                spec.ephemeral_containers
-                    .iter()
-                    .flatten()
-                    .map(|c| c.name.as_str()),
-            )
+            .chain(spec.ephemeral_containers.iter().flatten().map(|c| c.name.as_str()))
             .any(|name| name == container);
         if !known {
-            errs.push(field::invalid(
-                &path.key(key.clone()),
-                container,
-                "container not found",
-            ));
+            errs.push(field::invalid(&path.key(key.clone()), container, "container not found"));
         }
         let valid = profile.is_empty()
             || profile == "runtime/default"
@@ -332,10 +246,7 @@ pub fn validate_pod_spec_annotations(
             errs.push(field::invalid(
                 &path.key(key.clone()),
                 profile.as_str(),
-                format!(
-                    "invalid AppArmor profile name: {}",
-                    BadValue::String(profile.clone())
-                ),
+                format!("invalid AppArmor profile name: {}", BadValue::String(profile.clone())),
             ));
         }
     }
@@ -353,27 +264,11 @@ pub fn validate_pod_template_spec(template: &PodTemplateSpec, path: &Path) -> Er
     let empty_spec = PodSpec::default();
     let spec = template.spec.as_ref().unwrap_or(&empty_spec);
     if let Some(annotations) = &meta.annotations {
-        errs.append(validate_annotations(
-            annotations,
-            &path.child("annotations"),
-        ));
-        errs.append(validate_pod_spec_annotations(
-            annotations,
-            spec,
-            &path.child("annotations"),
-        ));
+        errs.append(validate_annotations(annotations, &path.child("annotations")));
+        errs.append(validate_pod_spec_annotations(annotations, spec, &path.child("annotations")));
     }
-    errs.append(validate_pod_spec(
-        spec,
-        None,
-        &path.child("spec"),
-        PodValidationOptions::default(),
-    ));
-    if spec
-        .ephemeral_containers
-        .as_ref()
-        .is_some_and(|e| !e.is_empty())
-    {
+    errs.append(validate_pod_spec(spec, None, &path.child("spec"), PodValidationOptions::default()));
+    if spec.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty()) {
         errs.push(field::forbidden(
             &path.child("spec").child("ephemeralContainers"),
             "ephemeral containers not allowed in pod template",
@@ -404,15 +299,9 @@ pub fn validate_pod_template_spec_for_owner(
     errs.append(validate_pod_template_spec(template, path));
     let spec_path = path.child("spec");
     let spec = template.spec.as_ref();
-    let policy = spec
-        .map(|s| s.restart_policy.clone().unwrap_or_default())
-        .unwrap_or_default();
+    let policy = spec.map(|s| s.restart_policy.clone().unwrap_or_default()).unwrap_or_default();
     if policy != "Always" {
-        errs.push(field::not_supported(
-            &spec_path.child("restartPolicy"),
-            policy.as_str(),
-            &["Always"],
-        ));
+        errs.push(field::not_supported(&spec_path.child("restartPolicy"), policy.as_str(), &["Always"]));
     }
     if spec.is_some_and(|s| s.active_deadline_seconds.is_some()) {
         errs.push(field::forbidden(

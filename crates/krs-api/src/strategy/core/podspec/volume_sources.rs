@@ -4,13 +4,12 @@
 use k8s_openapi::api::core::v1::Volume;
 use krs_apimachinery::quantity::Quantity;
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, Path, field, inclusive_range_error, is_dns1123_subdomain,
-    name_is_dns_subdomain, validate_annotations, validate_labels,
+    BadValue, ErrorList, Path, field, inclusive_range_error, is_dns1123_subdomain, name_is_dns_subdomain,
+    validate_annotations, validate_labels,
 };
 
 use super::downward::{
-    validate_downward_api_volume_file, validate_key_to_path, validate_mode,
-    validate_projection_sources,
+    validate_downward_api_volume_file, validate_key_to_path, validate_mode, validate_projection_sources,
 };
 use super::volumes::{go_quote, validate_local_descending_path, validate_path_no_backsteps};
 use super::{dns1123_label, name_errors, s};
@@ -25,28 +24,21 @@ pub(crate) fn validate_volume_source(
 ) -> ErrorList {
     let mut errs = ErrorList::new();
     let mut count = 0;
-    let mut one =
-        |present: bool, name: &str, errs: &mut ErrorList, check: &dyn Fn() -> ErrorList| {
-            if !present {
-                return;
-            }
-            if count > 0 {
-                errs.push(field::forbidden(
-                    &path.child(name),
-                    "may not specify more than 1 volume type",
-                ));
-            } else {
-                count += 1;
-                errs.append(check());
-            }
-        };
+    let mut one = |present: bool, name: &str, errs: &mut ErrorList, check: &dyn Fn() -> ErrorList| {
+        if !present {
+            return;
+        }
+        if count > 0 {
+            errs.push(field::forbidden(&path.child(name), "may not specify more than 1 volume type"));
+        } else {
+            count += 1;
+            errs.append(check());
+        }
+    };
     one(vol.empty_dir.is_some(), "emptyDir", &mut errs, &|| {
         let mut e = ErrorList::new();
         let size = vol.empty_dir.as_ref().and_then(|d| d.size_limit.as_ref());
-        if size
-            .and_then(|q| Quantity::try_from(q).ok())
-            .is_some_and(|q| q.sign() < 0)
-        {
+        if size.and_then(|q| Quantity::try_from(q).ok()).is_some_and(|q| q.sign() < 0) {
             e.push(field::forbidden(
                 &path.child("emptyDir").child("sizeLimit"),
                 "SizeLimit field must be a valid resource quantity",
@@ -64,16 +56,8 @@ pub(crate) fn validate_volume_source(
         }
         e.append(validate_path_no_backsteps(&hp.path, &p.child("path")));
         if let Some(t) = &hp.type_ {
-            const TYPES: &[&str] = &[
-                "",
-                "BlockDevice",
-                "CharDevice",
-                "Directory",
-                "DirectoryOrCreate",
-                "File",
-                "FileOrCreate",
-                "Socket",
-            ];
+            const TYPES: &[&str] =
+                &["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"];
             if !TYPES.contains(&t.as_str()) {
                 e.push(field::not_supported(&p.child("type"), t.as_str(), TYPES));
             }
@@ -87,61 +71,40 @@ pub(crate) fn validate_volume_source(
         if g.repository.is_empty() {
             e.push(field::required(&p.child("repository"), ""));
         }
-        e.append(validate_local_descending_path(
-            s(&g.directory),
-            &p.child("directory"),
-        ));
+        e.append(validate_local_descending_path(s(&g.directory), &p.child("directory")));
         e
     });
-    one(
-        vol.gce_persistent_disk.is_some(),
-        "gcePersistentDisk",
-        &mut errs,
-        &|| {
-            let mut e = ErrorList::new();
-            let Some(pd) = &vol.gce_persistent_disk else {
-                return e;
-            };
-            // Upstream reports this source under `persistentDisk`.
-            let p = path.child("persistentDisk");
-            if pd.pd_name.is_empty() {
-                e.push(field::required(&p.child("pdName"), ""));
-            }
-            let partition = pd.partition.unwrap_or(0);
-            if !(0..=255).contains(&partition) {
-                e.push(field::invalid(
-                    &p.child("partition"),
-                    partition,
-                    inclusive_range_error(1, 255),
-                ));
-            }
-            e
-        },
-    );
-    one(
-        vol.aws_elastic_block_store.is_some(),
-        "awsElasticBlockStore",
-        &mut errs,
-        &|| {
-            let mut e = ErrorList::new();
-            let Some(pd) = &vol.aws_elastic_block_store else {
-                return e;
-            };
-            let p = path.child("awsElasticBlockStore");
-            if pd.volume_id.is_empty() {
-                e.push(field::required(&p.child("volumeID"), ""));
-            }
-            let partition = pd.partition.unwrap_or(0);
-            if !(0..=255).contains(&partition) {
-                e.push(field::invalid(
-                    &p.child("partition"),
-                    partition,
-                    inclusive_range_error(1, 255),
-                ));
-            }
-            e
-        },
-    );
+    one(vol.gce_persistent_disk.is_some(), "gcePersistentDisk", &mut errs, &|| {
+        let mut e = ErrorList::new();
+        let Some(pd) = &vol.gce_persistent_disk else {
+            return e;
+        };
+        // Upstream reports this source under `persistentDisk`.
+        let p = path.child("persistentDisk");
+        if pd.pd_name.is_empty() {
+            e.push(field::required(&p.child("pdName"), ""));
+        }
+        let partition = pd.partition.unwrap_or(0);
+        if !(0..=255).contains(&partition) {
+            e.push(field::invalid(&p.child("partition"), partition, inclusive_range_error(1, 255)));
+        }
+        e
+    });
+    one(vol.aws_elastic_block_store.is_some(), "awsElasticBlockStore", &mut errs, &|| {
+        let mut e = ErrorList::new();
+        let Some(pd) = &vol.aws_elastic_block_store else {
+            return e;
+        };
+        let p = path.child("awsElasticBlockStore");
+        if pd.volume_id.is_empty() {
+            e.push(field::required(&p.child("volumeID"), ""));
+        }
+        let partition = pd.partition.unwrap_or(0);
+        if !(0..=255).contains(&partition) {
+            e.push(field::invalid(&p.child("partition"), partition, inclusive_range_error(1, 255)));
+        }
+        e
+    });
     one(vol.secret.is_some(), "secret", &mut errs, &|| {
         let mut e = ErrorList::new();
         let Some(secret) = &vol.secret else { return e };
@@ -166,11 +129,7 @@ pub(crate) fn validate_volume_source(
             e.push(field::required(&p.child("path"), ""));
         }
         if !nfs.path.starts_with('/') {
-            e.push(field::invalid(
-                &p.child("path"),
-                nfs.path.as_str(),
-                "must be an absolute path",
-            ));
+            e.push(field::invalid(&p.child("path"), nfs.path.as_str(), "must be an absolute path"));
         }
         e
     });
@@ -183,10 +142,7 @@ pub(crate) fn validate_volume_source(
         }
         if iscsi.iqn.is_empty() {
             e.push(field::required(&p.child("iqn"), ""));
-        } else if !["iqn", "eui", "naa"]
-            .iter()
-            .any(|pre| iscsi.iqn.starts_with(pre))
-        {
+        } else if !["iqn", "eui", "naa"].iter().any(|pre| iscsi.iqn.starts_with(pre)) {
             e.push(field::invalid(
                 &p.child("iqn"),
                 iscsi.iqn.as_str(),
@@ -194,19 +150,13 @@ pub(crate) fn validate_volume_source(
             ));
         }
         if !(0..=255).contains(&iscsi.lun) {
-            e.push(field::invalid(
-                &p.child("lun"),
-                iscsi.lun,
-                inclusive_range_error(0, 255),
-            ));
+            e.push(field::invalid(&p.child("lun"), iscsi.lun, inclusive_range_error(0, 255)));
         }
         let chap = iscsi.chap_auth_discovery == Some(true) || iscsi.chap_auth_session == Some(true);
         if chap && iscsi.secret_ref.is_none() {
             e.push(field::required(&p.child("secretRef"), ""));
         }
-        if iscsi.initiator_name.is_some()
-            && format!("{}:{}", vol.name, iscsi.target_portal).len() > 64
-        {
+        if iscsi.initiator_name.is_some() && format!("{}:{}", vol.name, iscsi.target_portal).len() > 64 {
             e.push(field::invalid(
                 &path.child("name"),
                 vol.name.as_str(),
@@ -233,45 +183,26 @@ pub(crate) fn validate_volume_source(
         let p = path.child("flocker");
         let (name, uuid) = (s(&f.dataset_name), s(&f.dataset_uuid));
         if name.is_empty() && uuid.is_empty() {
-            e.push(field::required(
-                &p,
-                "one of datasetName and datasetUUID is required",
-            ));
+            e.push(field::required(&p, "one of datasetName and datasetUUID is required"));
         }
         if !name.is_empty() && !uuid.is_empty() {
-            e.push(field::invalid(
-                &p,
-                "resource",
-                "datasetName and datasetUUID can not be specified simultaneously",
-            ));
+            e.push(field::invalid(&p, "resource", "datasetName and datasetUUID can not be specified simultaneously"));
         }
         if name.contains('/') {
-            e.push(field::invalid(
-                &p.child("datasetName"),
-                name,
-                "must not contain '/'",
-            ));
+            e.push(field::invalid(&p.child("datasetName"), name, "must not contain '/'"));
         }
         e
     });
-    one(
-        vol.persistent_volume_claim.is_some(),
-        "persistentVolumeClaim",
-        &mut errs,
-        &|| {
-            let mut e = ErrorList::new();
-            let Some(claim) = &vol.persistent_volume_claim else {
-                return e;
-            };
-            if claim.claim_name.is_empty() {
-                e.push(field::required(
-                    &path.child("persistentVolumeClaim").child("claimName"),
-                    "",
-                ));
-            }
-            e
-        },
-    );
+    one(vol.persistent_volume_claim.is_some(), "persistentVolumeClaim", &mut errs, &|| {
+        let mut e = ErrorList::new();
+        let Some(claim) = &vol.persistent_volume_claim else {
+            return e;
+        };
+        if claim.claim_name.is_empty() {
+            e.push(field::required(&path.child("persistentVolumeClaim").child("claimName"), ""));
+        }
+        e
+    });
     one(vol.rbd.is_some(), "rbd", &mut errs, &|| {
         let mut e = ErrorList::new();
         let Some(rbd) = &vol.rbd else { return e };
@@ -311,18 +242,11 @@ pub(crate) fn validate_volume_source(
         if q.registry.is_empty() {
             e.push(field::required(&p.child("registry"), REGISTRY_MSG));
         } else if s(&q.tenant).len() >= 65 {
-            e.push(field::required(
-                &p.child("tenant"),
-                "must be a UUID and may not exceed a length of 64 characters",
-            ));
+            e.push(field::required(&p.child("tenant"), "must be a UUID and may not exceed a length of 64 characters"));
         } else {
             for pair in q.registry.split(',') {
                 if !is_host_port(pair) {
-                    e.push(field::invalid(
-                        &p.child("registry"),
-                        q.registry.as_str(),
-                        REGISTRY_MSG,
-                    ));
+                    e.push(field::invalid(&p.child("registry"), q.registry.as_str(), REGISTRY_MSG));
                 }
             }
         }
@@ -348,10 +272,7 @@ pub(crate) fn validate_volume_source(
         let wwns = fc.target_wwns.as_deref().unwrap_or_default();
         let wwids = fc.wwids.as_deref().unwrap_or_default();
         if wwns.is_empty() && wwids.is_empty() {
-            e.push(field::required(
-                &p.child("targetWWNs"),
-                "must specify either targetWWNs or wwids, but not both",
-            ));
+            e.push(field::required(&p.child("targetWWNs"), "must specify either targetWWNs or wwids, but not both"));
         }
         if !wwns.is_empty() && !wwids.is_empty() {
             e.push(field::invalid(
@@ -362,15 +283,10 @@ pub(crate) fn validate_volume_source(
         }
         if !wwns.is_empty() {
             match fc.lun {
-                None => e.push(field::required(
-                    &p.child("lun"),
-                    "lun is required if targetWWNs is specified",
-                )),
-                Some(lun) if !(0..=255).contains(&lun) => e.push(field::invalid(
-                    &p.child("lun"),
-                    lun,
-                    inclusive_range_error(0, 255),
-                )),
+                None => e.push(field::required(&p.child("lun"), "lun is required if targetWWNs is specified")),
+                Some(lun) if !(0..=255).contains(&lun) => {
+                    e.push(field::invalid(&p.child("lun"), lun, inclusive_range_error(0, 255)))
+                }
                 Some(_) => {}
             }
         }
@@ -421,63 +337,27 @@ pub(crate) fn validate_volume_source(
         }
         e
     });
-    one(
-        vol.vsphere_volume.is_some(),
-        "vsphereVolume",
-        &mut errs,
-        &|| {
-            let mut e = ErrorList::new();
-            if vol
-                .vsphere_volume
-                .as_ref()
-                .is_some_and(|v| v.volume_path.is_empty())
-            {
-                e.push(field::required(
-                    &path.child("vsphereVolume").child("volumePath"),
-                    "",
-                ));
-            }
-            e
-        },
-    );
-    one(
-        vol.photon_persistent_disk.is_some(),
-        "photonPersistentDisk",
-        &mut errs,
-        &|| {
-            let mut e = ErrorList::new();
-            if vol
-                .photon_persistent_disk
-                .as_ref()
-                .is_some_and(|v| v.pd_id.is_empty())
-            {
-                e.push(field::required(
-                    &path.child("photonPersistentDisk").child("pdID"),
-                    "",
-                ));
-            }
-            e
-        },
-    );
-    one(
-        vol.portworx_volume.is_some(),
-        "portworxVolume",
-        &mut errs,
-        &|| {
-            let mut e = ErrorList::new();
-            if vol
-                .portworx_volume
-                .as_ref()
-                .is_some_and(|v| v.volume_id.is_empty())
-            {
-                e.push(field::required(
-                    &path.child("portworxVolume").child("volumeID"),
-                    "",
-                ));
-            }
-            e
-        },
-    );
+    one(vol.vsphere_volume.is_some(), "vsphereVolume", &mut errs, &|| {
+        let mut e = ErrorList::new();
+        if vol.vsphere_volume.as_ref().is_some_and(|v| v.volume_path.is_empty()) {
+            e.push(field::required(&path.child("vsphereVolume").child("volumePath"), ""));
+        }
+        e
+    });
+    one(vol.photon_persistent_disk.is_some(), "photonPersistentDisk", &mut errs, &|| {
+        let mut e = ErrorList::new();
+        if vol.photon_persistent_disk.as_ref().is_some_and(|v| v.pd_id.is_empty()) {
+            e.push(field::required(&path.child("photonPersistentDisk").child("pdID"), ""));
+        }
+        e
+    });
+    one(vol.portworx_volume.is_some(), "portworxVolume", &mut errs, &|| {
+        let mut e = ErrorList::new();
+        if vol.portworx_volume.as_ref().is_some_and(|v| v.volume_id.is_empty()) {
+            e.push(field::required(&path.child("portworxVolume").child("volumeID"), ""));
+        }
+        e
+    });
     one(vol.azure_disk.is_some(), "azureDisk", &mut errs, &|| {
         let mut e = ErrorList::new();
         let Some(a) = &vol.azure_disk else { return e };
@@ -491,19 +371,11 @@ pub(crate) fn validate_volume_source(
         if let Some(mode) = &a.caching_mode
             && !matches!(mode.as_str(), "None" | "ReadOnly" | "ReadWrite")
         {
-            e.push(field::not_supported(
-                &p.child("cachingMode"),
-                mode.as_str(),
-                &["None", "ReadOnly", "ReadWrite"],
-            ));
+            e.push(field::not_supported(&p.child("cachingMode"), mode.as_str(), &["None", "ReadOnly", "ReadWrite"]));
         }
         if let Some(kind) = &a.kind {
             if !matches!(kind.as_str(), "Dedicated" | "Managed" | "Shared") {
-                e.push(field::not_supported(
-                    &p.child("kind"),
-                    kind.as_str(),
-                    &["Dedicated", "Managed", "Shared"],
-                ));
+                e.push(field::not_supported(&p.child("kind"), kind.as_str(), &["Dedicated", "Managed", "Shared"]));
             }
             if kind == "Managed" && !a.disk_uri.starts_with("/subscriptions/") {
                 e.push(field::not_supported(
@@ -531,10 +403,7 @@ pub(crate) fn validate_volume_source(
             name => e.append(dns1123_label(name, &p.child("volumeName"))),
         }
         if !s(&so.volume_namespace).is_empty() {
-            e.append(dns1123_label(
-                s(&so.volume_namespace),
-                &p.child("volumeNamespace"),
-            ));
+            e.append(dns1123_label(s(&so.volume_namespace), &p.child("volumeNamespace")));
         }
         if so.secret_ref.as_ref().is_some_and(|r| r.name.is_empty()) {
             e.push(field::required(&p.child("secretRef").child("name"), ""));
@@ -546,10 +415,7 @@ pub(crate) fn validate_volume_source(
         let Some(pr) = &vol.projected else { return e };
         let p = path.child("projected");
         e.append(validate_mode(pr.default_mode, &p.child("defaultMode")));
-        e.append(validate_projection_sources(
-            pr.sources.as_deref().unwrap_or_default(),
-            &p,
-        ));
+        e.append(validate_projection_sources(pr.sources.as_deref().unwrap_or_default(), &p));
         e
     });
     one(vol.scale_io.is_some(), "scaleIO", &mut errs, &|| {
@@ -575,16 +441,9 @@ pub(crate) fn validate_volume_source(
         if let Some(secret) = &csi.node_publish_secret_ref {
             let name = secret.name.as_str();
             if name.is_empty() {
-                e.push(field::required(
-                    &p.child("nodePublishSecretRef").child("name"),
-                    "",
-                ));
+                e.push(field::required(&p.child("nodePublishSecretRef").child("name"), ""));
             } else {
-                e.append(name_errors(
-                    name_is_dns_subdomain(name, false),
-                    name,
-                    &p.child("name"),
-                ));
+                e.append(name_errors(name_is_dns_subdomain(name, false), name, &p.child("name")));
             }
         }
         e
@@ -616,10 +475,7 @@ pub(crate) fn validate_volume_source(
         if resource_is_pod && s(&img.reference).is_empty() {
             e.push(field::required(&p.child("reference"), ""));
         }
-        e.append(super::containers::validate_pull_policy(
-            s(&img.pull_policy),
-            &p.child("pullPolicy"),
-        ));
+        e.append(super::containers::validate_pull_policy(s(&img.pull_policy), &p.child("pullPolicy")));
         e
     });
     if count == 0 {
@@ -638,10 +494,7 @@ fn validate_claim_template(
     if let Some(meta) = &template.metadata {
         let meta_path = path.child("metadata");
         if let Some(annotations) = &meta.annotations {
-            errs.append(validate_annotations(
-                annotations,
-                &meta_path.child("annotations"),
-            ));
+            errs.append(validate_annotations(annotations, &meta_path.child("annotations")));
         }
         if let Some(labels) = &meta.labels {
             errs.append(validate_labels(labels, &meta_path.child("labels")));
@@ -651,50 +504,29 @@ fn validate_claim_template(
         rest.annotations = None;
         let rest = serde_json::to_value(&rest).unwrap_or_default();
         for key in rest.as_object().into_iter().flat_map(|o| o.keys()) {
-            errs.push(field::forbidden(
-                &meta_path.child(key.clone()),
-                "cannot be set",
-            ));
+            errs.push(field::forbidden(&meta_path.child(key.clone()), "cannot be set"));
         }
     }
     let spec = &template.spec;
     let spec_path = path.child("spec");
     let modes = spec.access_modes.as_deref().unwrap_or_default();
     if modes.is_empty() {
-        errs.push(field::required(
-            &spec_path.child("accessModes"),
-            "at least 1 access mode is required",
-        ));
+        errs.push(field::required(&spec_path.child("accessModes"), "at least 1 access mode is required"));
     }
-    const MODES: &[&str] = &[
-        "ReadOnlyMany",
-        "ReadWriteMany",
-        "ReadWriteOnce",
-        "ReadWriteOncePod",
-    ];
+    const MODES: &[&str] = &["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
     for mode in modes {
         if !MODES.contains(&mode.as_str()) {
-            errs.push(field::not_supported(
-                &spec_path.child("accessModes"),
-                mode.as_str(),
-                MODES,
-            ));
+            errs.push(field::not_supported(&spec_path.child("accessModes"), mode.as_str(), MODES));
         }
     }
-    let storage = spec
-        .resources
-        .as_ref()
-        .and_then(|r| r.requests.as_ref())
-        .and_then(|r| r.get("storage"));
+    let storage = spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage"));
     let storage_path = spec_path.child("resources").key("storage");
     match storage {
         None => errs.push(field::required(&storage_path, "")),
         Some(q) => match Quantity::try_from(q) {
-            Ok(q) if q.sign() <= 0 => errs.push(field::invalid(
-                &storage_path,
-                q.to_string(),
-                "must be greater than zero",
-            )),
+            Ok(q) if q.sign() <= 0 => {
+                errs.push(field::invalid(&storage_path, q.to_string(), "must be greater than zero"))
+            }
             Ok(_) => {}
             Err(err) => errs.push(field::invalid(&storage_path, q.0.as_str(), err.to_string())),
         },

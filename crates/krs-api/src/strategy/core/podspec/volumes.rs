@@ -29,15 +29,9 @@ pub(crate) fn validate_volumes(
     let mut errs = ErrorList::new();
     let mut valid = BTreeMap::new();
     let mut names = BTreeSet::new();
-    let pod_name = pod_meta
-        .and_then(|m| m.name.as_deref())
-        .filter(|n| !n.is_empty());
+    let pod_name = pod_meta.and_then(|m| m.name.as_deref()).filter(|n| !n.is_empty());
     let created_claims: BTreeSet<String> = match pod_name {
-        Some(pod) => volumes
-            .iter()
-            .filter(|v| v.ephemeral.is_some())
-            .map(|v| format!("{pod}-{}", v.name))
-            .collect(),
+        Some(pod) => volumes.iter().filter(|v| v.ephemeral.is_some()).map(|v| format!("{pod}-{}", v.name)).collect(),
         None => BTreeSet::new(),
     };
     for (i, vol) in volumes.iter().enumerate() {
@@ -84,17 +78,9 @@ pub(crate) fn validate_volume_mounts(
     path: &Path,
 ) -> ErrorList {
     let mut errs = ErrorList::new();
-    let devices: BTreeMap<&str, &str> = container
-        .volume_devices
-        .iter()
-        .flatten()
-        .map(|d| (d.name.as_str(), d.device_path.as_str()))
-        .collect();
-    let privileged = container
-        .security_context
-        .as_ref()
-        .and_then(|sc| sc.privileged)
-        .unwrap_or(false);
+    let devices: BTreeMap<&str, &str> =
+        container.volume_devices.iter().flatten().map(|d| (d.name.as_str(), d.device_path.as_str())).collect();
+    let privileged = container.security_context.as_ref().and_then(|sc| sc.privileged).unwrap_or(false);
     let mut mount_points = BTreeSet::new();
     for (i, mnt) in container.volume_mounts.iter().flatten().enumerate() {
         let idx_path = path.index(i);
@@ -108,11 +94,7 @@ pub(crate) fn validate_volume_mounts(
             errs.push(field::required(&idx_path.child("mountPath"), ""));
         }
         if !mount_points.insert(mnt.mount_path.as_str()) {
-            errs.push(field::invalid(
-                &idx_path.child("mountPath"),
-                mnt.mount_path.as_str(),
-                "must be unique",
-            ));
+            errs.push(field::invalid(&idx_path.child("mountPath"), mnt.mount_path.as_str(), "must be unique"));
         }
         if devices.contains_key(mnt.name.as_str()) {
             errs.push(field::invalid(
@@ -132,11 +114,7 @@ pub(crate) fn validate_volume_mounts(
         let sub_path_expr = s(&mnt.sub_path_expr);
         if volumes.get(&mnt.name).is_some_and(|v| v.is_image) {
             if !sub_path.is_empty() {
-                errs.push(field::invalid(
-                    &idx_path.child("subPath"),
-                    sub_path,
-                    "not allowed in image volume sources",
-                ));
+                errs.push(field::invalid(&idx_path.child("subPath"), sub_path, "not allowed in image volume sources"));
             }
             if !sub_path_expr.is_empty() {
                 errs.push(field::invalid(
@@ -148,10 +126,7 @@ pub(crate) fn validate_volume_mounts(
         }
         // Upstream reports sub-path problems against the list, not the entry.
         if !sub_path.is_empty() {
-            errs.append(validate_local_descending_path(
-                sub_path,
-                &path.child("subPath"),
-            ));
+            errs.append(validate_local_descending_path(sub_path, &path.child("subPath")));
         }
         if !sub_path_expr.is_empty() {
             if !sub_path.is_empty() {
@@ -161,17 +136,10 @@ pub(crate) fn validate_volume_mounts(
                     "subPathExpr and subPath are mutually exclusive",
                 ));
             }
-            errs.append(validate_local_descending_path(
-                sub_path_expr,
-                &path.child("subPathExpr"),
-            ));
+            errs.append(validate_local_descending_path(sub_path_expr, &path.child("subPathExpr")));
         }
         if let Some(propagation) = &mnt.mount_propagation {
-            errs.append(validate_mount_propagation(
-                propagation,
-                privileged,
-                &path.child("mountPropagation"),
-            ));
+            errs.append(validate_mount_propagation(propagation, privileged, &path.child("mountPropagation")));
         }
         if let Some(rro) = &mnt.recursive_read_only {
             let rro_path = path.child("recursiveReadOnly");
@@ -179,27 +147,16 @@ pub(crate) fn validate_volume_mounts(
                 "Disabled" => {}
                 "Enabled" | "IfPossible" => {
                     if mnt.read_only != Some(true) {
-                        errs.push(field::forbidden(
-                            &rro_path,
-                            "may only be specified when readOnly is true",
-                        ));
+                        errs.push(field::forbidden(&rro_path, "may only be specified when readOnly is true"));
                     }
-                    if mnt
-                        .mount_propagation
-                        .as_deref()
-                        .is_some_and(|p| p != "None")
-                    {
+                    if mnt.mount_propagation.as_deref().is_some_and(|p| p != "None") {
                         errs.push(field::forbidden(
                             &rro_path,
                             "may only be specified when mountPropagation is None or not specified",
                         ));
                     }
                 }
-                other => errs.push(field::not_supported(
-                    &rro_path,
-                    other,
-                    &["Disabled", "Enabled", "IfPossible"],
-                )),
+                other => errs.push(field::not_supported(&rro_path, other, &["Disabled", "Enabled", "IfPossible"])),
             }
         }
     }
@@ -213,12 +170,8 @@ pub(crate) fn validate_volume_devices(
     path: &Path,
 ) -> ErrorList {
     let mut errs = ErrorList::new();
-    let mounts: BTreeMap<&str, &str> = container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .map(|m| (m.name.as_str(), m.mount_path.as_str()))
-        .collect();
+    let mounts: BTreeMap<&str, &str> =
+        container.volume_mounts.iter().flatten().map(|m| (m.name.as_str(), m.mount_path.as_str())).collect();
     let mut device_paths = BTreeSet::new();
     let mut device_names = BTreeSet::new();
     for (i, dev) in container.volume_devices.iter().flatten().enumerate() {
@@ -229,11 +182,7 @@ pub(crate) fn validate_volume_devices(
             errs.push(field::required(&idx_path.child("name"), ""));
         }
         if device_names.contains(name) {
-            errs.push(field::invalid(
-                &idx_path.child("name"),
-                name,
-                "must be unique",
-            ));
+            errs.push(field::invalid(&idx_path.child("name"), name, "must be unique"));
         }
         match volumes.get(name) {
             Some(v) if !v.is_claim => errs.push(field::invalid(
@@ -248,27 +197,15 @@ pub(crate) fn validate_volume_devices(
             errs.push(field::required(&idx_path.child("devicePath"), ""));
         }
         if device_paths.contains(dev_path) {
-            errs.push(field::invalid(
-                &idx_path.child("devicePath"),
-                dev_path,
-                "must be unique",
-            ));
+            errs.push(field::invalid(&idx_path.child("devicePath"), dev_path, "must be unique"));
         }
         if !dev_path.is_empty() && has_backsteps(dev_path) {
-            errs.push(field::invalid(
-                &idx_path.child("devicePath"),
-                dev_path,
-                "can not contain backsteps ('..')",
-            ));
+            errs.push(field::invalid(&idx_path.child("devicePath"), dev_path, "can not contain backsteps ('..')"));
         } else {
             device_paths.insert(dev_path);
         }
         if mounts.contains_key(name) {
-            errs.push(field::invalid(
-                &idx_path.child("name"),
-                name,
-                "must not already exist in volumeMounts",
-            ));
+            errs.push(field::invalid(&idx_path.child("name"), name, "must not already exist in volumeMounts"));
         }
         if mounts.values().any(|p| *p == dev_path) {
             errs.push(field::invalid(

@@ -35,14 +35,8 @@ const DEPRECATED_ANNOTATIONS: &[(&str, &str)] = &[
         "scheduler.alpha.kubernetes.io/critical-pod",
         "non-functional in v1.16+; use the \"priorityClassName\" field instead",
     ),
-    (
-        "security.alpha.kubernetes.io/sysctls",
-        "non-functional in v1.11+; use the \"sysctls\" field instead",
-    ),
-    (
-        "security.alpha.kubernetes.io/unsafe-sysctls",
-        "non-functional in v1.11+; use the \"sysctls\" field instead",
-    ),
+    ("security.alpha.kubernetes.io/sysctls", "non-functional in v1.11+; use the \"sysctls\" field instead"),
+    ("security.alpha.kubernetes.io/unsafe-sysctls", "non-functional in v1.11+; use the \"sysctls\" field instead"),
 ];
 
 /// Warnings for a Pod.
@@ -71,67 +65,35 @@ fn warnings(prefix: Option<&Path>, spec: &PodSpec, meta: &ObjectMeta) -> Vec<Str
     let meta_path = at(prefix, "metadata");
     for key in spec.node_selector.iter().flat_map(|m| m.keys()) {
         if let Some(msg) = deprecated_node_label(key) {
-            out.push(format!(
-                "{}: {msg}",
-                spec_path.child("nodeSelector").key(key.clone())
-            ));
+            out.push(format!("{}: {msg}", spec_path.child("nodeSelector").key(key.clone())));
         }
     }
-    if let Some(na) = spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-    {
+    if let Some(na) = spec.affinity.as_ref().and_then(|a| a.node_affinity.as_ref()) {
         let na_path = spec_path.child("affinity").child("nodeAffinity");
         if let Some(required) = &na.required_during_scheduling_ignored_during_execution {
-            let p = na_path
-                .child("requiredDuringSchedulingIgnoredDuringExecution")
-                .child("nodeSelectorTerms");
+            let p = na_path.child("requiredDuringSchedulingIgnoredDuringExecution").child("nodeSelectorTerms");
             for (i, term) in required.node_selector_terms.iter().enumerate() {
                 out.extend(node_selector_term_warnings(term, &p.index(i)));
             }
         }
         let p = na_path.child("preferredDuringSchedulingIgnoredDuringExecution");
-        for (i, term) in na
-            .preferred_during_scheduling_ignored_during_execution
-            .iter()
-            .flatten()
-            .enumerate()
-        {
-            out.extend(node_selector_term_warnings(
-                &term.preference,
-                &p.index(i).child("preference"),
-            ));
+        for (i, term) in na.preferred_during_scheduling_ignored_during_execution.iter().flatten().enumerate() {
+            out.extend(node_selector_term_warnings(&term.preference, &p.index(i).child("preference")));
         }
     }
-    for (i, c) in spec
-        .topology_spread_constraints
-        .iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, c) in spec.topology_spread_constraints.iter().flatten().enumerate() {
         let p = spec_path.child("topologySpreadConstraints").index(i);
         if let Some(msg) = deprecated_node_label(&c.topology_key) {
-            out.push(format!(
-                "{}: {} is {msg}",
-                p.child("topologyKey"),
-                c.topology_key
-            ));
+            out.push(format!("{}: {} is {msg}", p.child("topologyKey"), c.topology_key));
         }
         if c.label_selector.is_none() {
-            out.push(format!(
-                "{}: a null labelSelector results in matching no pod",
-                p.child("labelSelector")
-            ));
+            out.push(format!("{}: a null labelSelector results in matching no pod", p.child("labelSelector")));
         }
     }
     let annotations = meta.annotations.clone().unwrap_or_default();
     for (key, msg) in DEPRECATED_ANNOTATIONS {
         if annotations.contains_key(*key) {
-            out.push(format!(
-                "{}: {msg}",
-                meta_path.child("annotations").key(*key)
-            ));
+            out.push(format!("{}: {msg}", meta_path.child("annotations").key(*key)));
         }
     }
     for (i, v) in spec.volumes.iter().flatten().enumerate() {
@@ -143,41 +105,13 @@ fn warnings(prefix: Option<&Path>, spec: &PodSpec, meta: &ObjectMeta) -> Vec<Str
                 "deprecated in v1.11, non-functional in v1.16+",
             ),
             (v.git_repo.is_some(), "gitRepo", "deprecated in v1.11"),
-            (
-                v.scale_io.is_some(),
-                "scaleIO",
-                "deprecated in v1.16, non-functional in v1.22+",
-            ),
-            (
-                v.flocker.is_some(),
-                "flocker",
-                "deprecated in v1.22, non-functional in v1.25+",
-            ),
-            (
-                v.storageos.is_some(),
-                "storageOS",
-                "deprecated in v1.22, non-functional in v1.25+",
-            ),
-            (
-                v.quobyte.is_some(),
-                "quobyte",
-                "deprecated in v1.22, non-functional in v1.25+",
-            ),
-            (
-                v.glusterfs.is_some(),
-                "glusterfs",
-                "deprecated in v1.25, non-functional in v1.26+",
-            ),
-            (
-                v.cephfs.is_some(),
-                "cephfs",
-                "deprecated in v1.28, non-functional in v1.31+",
-            ),
-            (
-                v.rbd.is_some(),
-                "rbd",
-                "deprecated in v1.28, non-functional in v1.31+",
-            ),
+            (v.scale_io.is_some(), "scaleIO", "deprecated in v1.16, non-functional in v1.22+"),
+            (v.flocker.is_some(), "flocker", "deprecated in v1.22, non-functional in v1.25+"),
+            (v.storageos.is_some(), "storageOS", "deprecated in v1.22, non-functional in v1.25+"),
+            (v.quobyte.is_some(), "quobyte", "deprecated in v1.22, non-functional in v1.25+"),
+            (v.glusterfs.is_some(), "glusterfs", "deprecated in v1.25, non-functional in v1.26+"),
+            (v.cephfs.is_some(), "cephfs", "deprecated in v1.28, non-functional in v1.31+"),
+            (v.rbd.is_some(), "rbd", "deprecated in v1.28, non-functional in v1.31+"),
         ];
         for (set, name, msg) in deprecated {
             if set {
@@ -220,21 +154,13 @@ fn warnings(prefix: Option<&Path>, spec: &PodSpec, meta: &ObjectMeta) -> Vec<Str
         }
     }
     if let Some(overhead) = &spec.overhead {
-        out.extend(fractional_byte_warnings(
-            overhead,
-            &spec_path.child("overhead"),
-        ));
+        out.extend(fractional_byte_warnings(overhead, &spec_path.child("overhead")));
     }
-    let has_pod_seccomp = spec
-        .security_context
-        .as_ref()
-        .is_some_and(|sc| sc.seccomp_profile.is_some());
+    let has_pod_seccomp = spec.security_context.as_ref().is_some_and(|sc| sc.seccomp_profile.is_some());
     if !has_pod_seccomp && annotations.contains_key("seccomp.security.alpha.kubernetes.io/pod") {
         out.push(format!(
             "{}: non-functional in v1.27+; use the \"seccompProfile\" field instead",
-            meta_path
-                .child("annotations")
-                .key("seccomp.security.alpha.kubernetes.io/pod")
+            meta_path.child("annotations").key("seccomp.security.alpha.kubernetes.io/pod")
         ));
     }
     let containers = spec
@@ -243,17 +169,9 @@ fn warnings(prefix: Option<&Path>, spec: &PodSpec, meta: &ObjectMeta) -> Vec<Str
         .flatten()
         .enumerate()
         .map(|(i, c)| (spec_path.child("initContainers").index(i), c))
-        .chain(
-            spec.containers
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (spec_path.child("containers").index(i), c)),
-        );
+        .chain(spec.containers.iter().enumerate().map(|(i, c)| (spec_path.child("containers").index(i), c)));
     for (p, c) in containers {
-        let has_seccomp = c
-            .security_context
-            .as_ref()
-            .is_some_and(|sc| sc.seccomp_profile.is_some());
+        let has_seccomp = c.security_context.as_ref().is_some_and(|sc| sc.seccomp_profile.is_some());
         let key = format!("container.seccomp.security.alpha.kubernetes.io/{}", c.name);
         if !has_seccomp && annotations.contains_key(&key) {
             out.push(format!(
@@ -263,16 +181,10 @@ fn warnings(prefix: Option<&Path>, spec: &PodSpec, meta: &ObjectMeta) -> Vec<Str
         }
         if let Some(resources) = &c.resources {
             if let Some(limits) = &resources.limits {
-                out.extend(fractional_byte_warnings(
-                    limits,
-                    &p.child("resources").child("limits"),
-                ));
+                out.extend(fractional_byte_warnings(limits, &p.child("resources").child("limits")));
             }
             if let Some(requests) = &resources.requests {
-                out.extend(fractional_byte_warnings(
-                    requests,
-                    &p.child("resources").child("requests"),
-                ));
+                out.extend(fractional_byte_warnings(requests, &p.child("resources").child("requests")));
             }
         }
         let env = c.env.as_deref().unwrap_or_default();
@@ -282,8 +194,7 @@ fn warnings(prefix: Option<&Path>, spec: &PodSpec, meta: &ObjectMeta) -> Vec<Str
                 if seen.contains(var.name.as_str()) {
                     let reference = format!("$({})", var.name);
                     let value = s(&var.value);
-                    if var.value_from.is_some() || value == reference || !value.contains(&reference)
-                    {
+                    if var.value_from.is_some() || value == reference || !value.contains(&reference) {
                         out.push(format!(
                             "{}: hides previous definition of {}, which may be dropped when using apply",
                             p.child("env").index(i),
@@ -305,13 +216,8 @@ fn node_selector_term_warnings(term: &NodeSelectorTerm, path: &Path) -> Vec<Stri
         .flatten()
         .enumerate()
         .filter_map(|(i, e)| {
-            deprecated_node_label(&e.key).map(|msg| {
-                format!(
-                    "{}: {} is {msg}",
-                    path.child("matchExpressions").index(i).child("key"),
-                    e.key
-                )
-            })
+            deprecated_node_label(&e.key)
+                .map(|msg| format!("{}: {} is {msg}", path.child("matchExpressions").index(i).child("key"), e.key))
         })
         .collect()
 }

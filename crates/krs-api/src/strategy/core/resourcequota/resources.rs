@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as OpenApiQuantity;
 use krs_apimachinery::quantity::{Quantity, Scale};
-use krs_apimachinery::validation::{
-    ErrorList, IS_NEGATIVE_ERROR_MSG, Path, field, is_qualified_name,
-};
+use krs_apimachinery::validation::{ErrorList, IS_NEGATIVE_ERROR_MSG, Path, field, is_qualified_name};
 
 /// The resource names a quota or limit may use without a domain prefix.
 const STANDARD_RESOURCES: &[&str] = &[
@@ -111,19 +109,9 @@ pub(crate) fn is_standard_quota_resource(name: &str) -> bool {
 /// A resource name: a qualified name, and a standard one unless domain-prefixed
 /// (`validateResourceName`).
 pub(crate) fn validate_resource_name(name: &str, path: &Path) -> ErrorList {
-    let mut errs: ErrorList = is_qualified_name(name)
-        .into_iter()
-        .map(|msg| field::invalid(path, name, msg))
-        .collect();
-    if errs.is_empty()
-        && !name.contains('/')
-        && !(STANDARD_RESOURCES.contains(&name) || is_quota_huge_page(name))
-    {
-        errs.push(field::invalid(
-            path,
-            name,
-            "must be a standard resource type or fully qualified",
-        ));
+    let mut errs: ErrorList = is_qualified_name(name).into_iter().map(|msg| field::invalid(path, name, msg)).collect();
+    if errs.is_empty() && !name.contains('/') && !(STANDARD_RESOURCES.contains(&name) || is_quota_huge_page(name)) {
+        errs.push(field::invalid(path, name, "must be a standard resource type or fully qualified"));
     }
     errs
 }
@@ -133,18 +121,10 @@ pub(crate) fn validate_container_resource_name(name: &str, path: &Path) -> Error
     let mut errs = validate_resource_name(name, path);
     if !name.contains('/') {
         if !(matches!(name, "cpu" | "memory" | "ephemeral-storage") || is_huge_page(name)) {
-            errs.push(field::invalid(
-                path,
-                name,
-                "must be a standard resource for containers",
-            ));
+            errs.push(field::invalid(path, name, "must be a standard resource for containers"));
         }
     } else if !is_native(name) && !is_extended(name) {
-        errs.push(field::invalid(
-            path,
-            name,
-            "doesn't follow extended resource name standard",
-        ));
+        errs.push(field::invalid(path, name, "doesn't follow extended resource name standard"));
     }
     errs
 }
@@ -153,11 +133,7 @@ pub(crate) fn validate_container_resource_name(name: &str, path: &Path) -> Error
 pub(crate) fn validate_quota_resource_name(name: &str, path: &Path) -> ErrorList {
     let mut errs = validate_resource_name(name, path);
     if !name.contains('/') && !is_standard_quota_resource(name) {
-        errs.push(field::invalid(
-            path,
-            name,
-            "must be a standard resource for quota",
-        ));
+        errs.push(field::invalid(path, name, "must be a standard resource for quota"));
     }
     errs
 }
@@ -165,8 +141,7 @@ pub(crate) fn validate_quota_resource_name(name: &str, path: &Path) -> ErrorList
 /// Parses a quantity of a request; an unparsable one is reported as upstream's decoder reports
 /// it.
 pub(crate) fn parse(q: &OpenApiQuantity, path: &Path) -> Result<Quantity, ErrorList> {
-    Quantity::try_from(q)
-        .map_err(|e| ErrorList::from(field::invalid(path, q.0.as_str(), e.to_string())))
+    Quantity::try_from(q).map_err(|e| ErrorList::from(field::invalid(path, q.0.as_str(), e.to_string())))
 }
 
 /// A quantity that is not negative (`ValidateNonnegativeQuantity`).
@@ -182,11 +157,7 @@ pub(crate) fn validate_nonnegative(q: &Quantity, path: &Path) -> ErrorList {
 pub(crate) fn validate_positive(q: &Quantity, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if q.sign() <= 0 {
-        errs.push(field::invalid(
-            path,
-            q.to_string(),
-            "must be greater than zero",
-        ));
+        errs.push(field::invalid(path, q.to_string(), "must be greater than zero"));
     }
     errs
 }

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use krs_apimachinery::validation::{
-    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, Path, field, is_dns1123_label,
-    is_dns1123_subdomain, is_qualified_name, is_valid_port_name, is_valid_port_num,
+    BadValue, ErrorList, FIELD_IMMUTABLE_ERROR_MSG, Path, field, is_dns1123_label, is_dns1123_subdomain,
+    is_qualified_name, is_valid_port_name, is_valid_port_num,
 };
 use serde::Serialize;
 
@@ -18,10 +18,7 @@ pub(crate) const PORT_PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 
 /// Errors of the value, one per message of `check`, at `path`.
 pub(crate) fn each(value: &str, path: &Path, messages: Vec<String>) -> ErrorList {
-    messages
-        .into_iter()
-        .map(|msg| field::invalid(path, value, msg))
-        .collect()
+    messages.into_iter().map(|msg| field::invalid(path, value, msg)).collect()
 }
 
 /// A DNS-1123 label (`ValidateDNS1123Label`).
@@ -46,18 +43,10 @@ pub(crate) fn name(rule: NameValidator, value: &str, path: &Path) -> ErrorList {
 
 /// A field that may not change, showing the new value as upstream prints a pointer or struct
 /// (`ValidateImmutableField`).
-pub(crate) fn immutable<T: PartialEq + Serialize + ?Sized>(
-    new: &T,
-    old: &T,
-    path: &Path,
-) -> ErrorList {
+pub(crate) fn immutable<T: PartialEq + Serialize + ?Sized>(new: &T, old: &T, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if new != old {
-        errs.push(field::invalid(
-            path,
-            bad_value(new),
-            FIELD_IMMUTABLE_ERROR_MSG,
-        ));
+        errs.push(field::invalid(path, bad_value(new), FIELD_IMMUTABLE_ERROR_MSG));
     }
     errs
 }
@@ -95,10 +84,9 @@ pub(crate) fn go_struct(fields: &[(&str, String)]) -> BadValue {
 /// A port given as a number or an IANA name (`ValidatePortNumOrName`).
 pub(crate) fn port_num_or_name(port: &IntOrString, path: &Path) -> ErrorList {
     match port {
-        IntOrString::Int(n) => is_valid_port_num(i64::from(*n))
-            .into_iter()
-            .map(|msg| field::invalid(path, *n, msg))
-            .collect(),
+        IntOrString::Int(n) => {
+            is_valid_port_num(i64::from(*n)).into_iter().map(|msg| field::invalid(path, *n, msg)).collect()
+        }
         IntOrString::String(s) => each(s, path, is_valid_port_name(s)),
     }
 }
@@ -108,9 +96,7 @@ pub(crate) fn protocol(protocol: Option<&str>, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     match protocol.unwrap_or_default() {
         "" => errs.push(field::required(path, "")),
-        p if !PORT_PROTOCOLS.contains(&p) => {
-            errs.push(field::not_supported(path, p, PORT_PROTOCOLS))
-        }
+        p if !PORT_PROTOCOLS.contains(&p) => errs.push(field::not_supported(path, p, PORT_PROTOCOLS)),
         _ => {}
     }
     errs
@@ -121,9 +107,7 @@ pub(crate) fn protocol(protocol: Option<&str>, path: &Path) -> ErrorList {
 pub(crate) fn non_special_ip(ip: &str, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let Ok(addr) = ip.parse::<IpAddr>() else {
-        errs.push(
-            field::invalid(path, ip, "must be a valid IP address").with_origin("format=ip-sloppy"),
-        );
+        errs.push(field::invalid(path, ip, "must be a valid IP address").with_origin("format=ip-sloppy"));
         return errs;
     };
     // Go treats IPv4-mapped IPv6 addresses as the IPv4 address they carry.
@@ -134,57 +118,32 @@ pub(crate) fn non_special_ip(ip: &str, path: &Path) -> ErrorList {
     let (unspecified, loopback, link_local, link_local_multicast) = match addr {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            (
-                v4.is_unspecified(),
-                v4.is_loopback(),
-                o[0] == 169 && o[1] == 254,
-                o[0] == 224 && o[1] == 0 && o[2] == 0,
-            )
+            (v4.is_unspecified(), v4.is_loopback(), o[0] == 169 && o[1] == 254, o[0] == 224 && o[1] == 0 && o[2] == 0)
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            (
-                v6.is_unspecified(),
-                v6.is_loopback(),
-                s[0] & 0xffc0 == 0xfe80,
-                s[0] & 0xff0f == 0xff02,
-            )
+            (v6.is_unspecified(), v6.is_loopback(), s[0] & 0xffc0 == 0xfe80, s[0] & 0xff0f == 0xff02)
         }
     };
     let special = "format=non-special-ip";
     if unspecified {
-        errs.push(
-            field::invalid(path, ip, format!("may not be unspecified ({ip})")).with_origin(special),
-        );
+        errs.push(field::invalid(path, ip, format!("may not be unspecified ({ip})")).with_origin(special));
     }
     if loopback {
         errs.push(
-            field::invalid(
-                path,
-                ip,
-                "may not be in the loopback range (127.0.0.0/8, ::1/128)",
-            )
-            .with_origin(special),
+            field::invalid(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)").with_origin(special),
         );
     }
     if link_local {
         errs.push(
-            field::invalid(
-                path,
-                ip,
-                "may not be in the link-local range (169.254.0.0/16, fe80::/10)",
-            )
-            .with_origin(special),
+            field::invalid(path, ip, "may not be in the link-local range (169.254.0.0/16, fe80::/10)")
+                .with_origin(special),
         );
     }
     if link_local_multicast {
         errs.push(
-            field::invalid(
-                path,
-                ip,
-                "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)",
-            )
-            .with_origin(special),
+            field::invalid(path, ip, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)")
+                .with_origin(special),
         );
     }
     errs
@@ -219,16 +178,8 @@ mod tests {
             non_special_ip("0.0.0.0", &p).to_string(),
             r#"ip: Invalid value: "0.0.0.0": may not be unspecified (0.0.0.0)"#
         );
-        assert!(
-            non_special_ip("fe80::1", &p)
-                .to_string()
-                .contains("link-local range")
-        );
-        assert!(
-            non_special_ip("224.0.0.5", &p)
-                .to_string()
-                .contains("multicast")
-        );
+        assert!(non_special_ip("fe80::1", &p).to_string().contains("link-local range"));
+        assert!(non_special_ip("224.0.0.5", &p).to_string().contains("multicast"));
         assert!(non_special_ip("10.0.0.1", &p).is_empty());
     }
 
@@ -238,11 +189,7 @@ mod tests {
         assert_eq!(bad_value(&None::<i32>).to_string(), "null");
         assert_eq!(bad_value("x").to_string(), "\"x\"");
         assert_eq!(bad_value(&vec!["a"]).to_string(), r#"["a"]"#);
-        let s = go_struct(&[
-            ("Name", go_json("x")),
-            ("Port", go_json(&80)),
-            ("Selector", go_json(&None::<i32>)),
-        ]);
+        let s = go_struct(&[("Name", go_json("x")), ("Port", go_json(&80)), ("Selector", go_json(&None::<i32>))]);
         assert_eq!(s.to_string(), r#"{"Name":"x","Port":80,"Selector":null}"#);
     }
 }

@@ -5,22 +5,16 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use krs_apimachinery::validation::{
-    ErrorList, Path, field, is_dns1123_subdomain, is_valid_cidr, is_valid_ip, is_valid_port_num,
-    validate_labels,
+    ErrorList, Path, field, is_dns1123_subdomain, is_valid_cidr, is_valid_ip, is_valid_port_num, validate_labels,
 };
 
 use super::checks::{self, bad_value};
 use super::{
-    CLUSTER_IP_NONE, TYPE_CLUSTER_IP, TYPE_EXTERNAL_NAME, TYPE_LOAD_BALANCER, TYPE_NODE_PORT,
-    externally_accessible, is_headless, needs_health_check,
+    CLUSTER_IP_NONE, TYPE_CLUSTER_IP, TYPE_EXTERNAL_NAME, TYPE_LOAD_BALANCER, TYPE_NODE_PORT, externally_accessible,
+    is_headless, needs_health_check,
 };
 
-const SERVICE_TYPES: &[&str] = &[
-    TYPE_CLUSTER_IP,
-    TYPE_EXTERNAL_NAME,
-    TYPE_LOAD_BALANCER,
-    TYPE_NODE_PORT,
-];
+const SERVICE_TYPES: &[&str] = &[TYPE_CLUSTER_IP, TYPE_EXTERNAL_NAME, TYPE_LOAD_BALANCER, TYPE_NODE_PORT];
 const SESSION_AFFINITIES: &[&str] = &["ClientIP", "None"];
 const TRAFFIC_POLICIES: &[&str] = &["Cluster", "Local"];
 const IP_FAMILIES: &[&str] = &["IPv4", "IPv6"];
@@ -50,9 +44,7 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
         && hints != mode
     {
         errs.push(field::invalid(
-            &Path::new("metadata")
-                .child("annotations")
-                .key(ANNOTATION_TOPOLOGY_MODE),
+            &Path::new("metadata").child("annotations").key(ANNOTATION_TOPOLOGY_MODE),
             mode,
             format!("must match annotations[{ANNOTATION_TOPOLOGY_HINTS}] when both are specified"),
         ));
@@ -75,22 +67,13 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
         }
         TYPE_EXTERNAL_NAME => {
             if !cluster_ips.is_empty() {
-                errs.push(field::forbidden(
-                    &sp.child("clusterIPs"),
-                    "may not be set for ExternalName services",
-                ));
+                errs.push(field::forbidden(&sp.child("clusterIPs"), "may not be set for ExternalName services"));
             }
             if spec.ip_families.as_ref().is_some_and(|f| !f.is_empty()) {
-                errs.push(field::forbidden(
-                    &sp.child("ipFamilies"),
-                    "may not be set for ExternalName services",
-                ));
+                errs.push(field::forbidden(&sp.child("ipFamilies"), "may not be set for ExternalName services"));
             }
             if spec.ip_family_policy.is_some() {
-                errs.push(field::forbidden(
-                    &sp.child("ipFamilyPolicy"),
-                    "may not be set for ExternalName services",
-                ));
+                errs.push(field::forbidden(&sp.child("ipFamilyPolicy"), "may not be set for ExternalName services"));
             }
             // A CNAME may end with a dot to mark it fully qualified.
             let external_name = spec.external_name.as_deref().unwrap_or_default();
@@ -106,12 +89,7 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
 
     let mut names = BTreeSet::new();
     for (i, port) in ports.iter().enumerate() {
-        errs.append(validate_port(
-            port,
-            ports.len() > 1,
-            &mut names,
-            &sp.child("ports").index(i),
-        ));
+        errs.append(validate_port(port, ports.len() > 1, &mut names, &sp.child("ports").index(i)));
     }
 
     if let Some(selector) = &spec.selector {
@@ -120,10 +98,7 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
 
     match spec.session_affinity.as_deref().unwrap_or_default() {
         "" => errs.push(field::required(&sp.child("sessionAffinity"), "")),
-        "ClientIP" => errs.append(validate_client_ip_affinity(
-            spec,
-            &sp.child("sessionAffinityConfig"),
-        )),
+        "ClientIP" => errs.append(validate_client_ip_affinity(spec, &sp.child("sessionAffinityConfig"))),
         "None" => {
             if spec.session_affinity_config.is_some() {
                 errs.push(field::forbidden(
@@ -132,11 +107,7 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
                 ));
             }
         }
-        other => errs.push(field::not_supported(
-            &sp.child("sessionAffinity"),
-            other,
-            SESSION_AFFINITIES,
-        )),
+        other => errs.push(field::not_supported(&sp.child("sessionAffinity"), other, SESSION_AFFINITIES)),
     }
 
     errs.append(validate_cluster_ips_related_fields(spec));
@@ -173,10 +144,7 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
     for (i, port) in ports.iter().enumerate() {
         let node_port = port.node_port.unwrap_or(0);
         if node_port != 0 && !node_ports.insert((port.protocol.clone(), node_port)) {
-            errs.push(field::duplicate(
-                &sp.child("ports").index(i).child("nodePort"),
-                node_port,
-            ));
+            errs.push(field::duplicate(&sp.child("ports").index(i).child("nodePort"), node_port));
         }
     }
     let mut seen = BTreeSet::new();
@@ -185,10 +153,7 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
             // Upstream shows the (protocol, port) key as an internal ServicePort.
             let key = checks::go_struct(&[
                 ("Name", checks::go_json("")),
-                (
-                    "Protocol",
-                    checks::go_json(port.protocol.as_deref().unwrap_or_default()),
-                ),
+                ("Protocol", checks::go_json(port.protocol.as_deref().unwrap_or_default())),
                 ("AppProtocol", "null".to_owned()),
                 ("Port", port.port.to_string()),
                 ("TargetPort", "0".to_owned()),
@@ -198,32 +163,21 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
         }
     }
 
-    let source_ranges = spec
-        .load_balancer_source_ranges
-        .as_deref()
-        .unwrap_or_default();
+    let source_ranges = spec.load_balancer_source_ranges.as_deref().unwrap_or_default();
     if !source_ranges.is_empty() {
         // Upstream's path has a capital L here.
         let path = sp.child("LoadBalancerSourceRanges");
         if ty != TYPE_LOAD_BALANCER {
-            errs.push(field::forbidden(
-                &path,
-                "may only be used when `type` is 'LoadBalancer'",
-            ));
+            errs.push(field::forbidden(&path, "may only be used when `type` is 'LoadBalancer'"));
         }
         for (i, range) in source_ranges.iter().enumerate() {
             // Space-padded values were accepted when they came from the annotation.
             errs.append(is_valid_cidr(&path.index(i), range.trim()));
         }
     } else if let Some(value) = annotations.and_then(|a| a.get(ANNOTATION_SOURCE_RANGES)) {
-        let path = Path::new("metadata")
-            .child("annotations")
-            .key(ANNOTATION_SOURCE_RANGES);
+        let path = Path::new("metadata").child("annotations").key(ANNOTATION_SOURCE_RANGES);
         if ty != TYPE_LOAD_BALANCER {
-            errs.push(field::forbidden(
-                &path,
-                "may only be used when `type` is 'LoadBalancer'",
-            ));
+            errs.push(field::forbidden(&path, "may only be used when `type` is 'LoadBalancer'"));
         }
         let value = value.trim();
         if !value.is_empty() {
@@ -241,10 +195,7 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
     }
     if ty == TYPE_LOAD_BALANCER && spec.allocate_load_balancer_node_ports.is_none() {
         // Upstream reports this one without the `spec.` prefix.
-        errs.push(field::required(
-            &Path::new("allocateLoadBalancerNodePorts"),
-            "",
-        ));
+        errs.push(field::required(&Path::new("allocateLoadBalancerNodePorts"), ""));
     }
 
     errs.append(validate_load_balancer_class(None, spec));
@@ -253,21 +204,12 @@ pub(super) fn validate_service(svc: &Service) -> ErrorList {
     if let Some(td) = spec.traffic_distribution.as_deref()
         && !TRAFFIC_DISTRIBUTIONS.contains(&td)
     {
-        errs.push(field::not_supported(
-            &sp.child("trafficDistribution"),
-            td,
-            TRAFFIC_DISTRIBUTIONS,
-        ));
+        errs.push(field::not_supported(&sp.child("trafficDistribution"), td, TRAFFIC_DISTRIBUTIONS));
     }
     errs
 }
 
-fn validate_port(
-    port: &ServicePort,
-    require_name: bool,
-    names: &mut BTreeSet<String>,
-    path: &Path,
-) -> ErrorList {
+fn validate_port(port: &ServicePort, require_name: bool, names: &mut BTreeSet<String>, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     let name = port.name.as_deref().unwrap_or_default();
     if require_name && name.is_empty() {
@@ -281,18 +223,12 @@ fn validate_port(
     for msg in is_valid_port_num(i64::from(port.port)) {
         errs.push(field::invalid(&path.child("port"), port.port, msg));
     }
-    errs.append(checks::protocol(
-        port.protocol.as_deref(),
-        &path.child("protocol"),
-    ));
+    errs.append(checks::protocol(port.protocol.as_deref(), &path.child("protocol")));
     if let Some(target) = &port.target_port {
         errs.append(checks::port_num_or_name(target, &path.child("targetPort")));
     }
     if let Some(app_protocol) = &port.app_protocol {
-        errs.append(checks::qualified_name(
-            app_protocol,
-            &path.child("appProtocol"),
-        ));
+        errs.append(checks::qualified_name(app_protocol, &path.child("appProtocol")));
     }
     errs
 }
@@ -337,19 +273,13 @@ pub(super) fn validate_cluster_ips_related_fields(spec: &ServiceSpec) -> ErrorLi
     if !cluster_ip.is_empty() {
         match ips.first() {
             None => errs.push(field::required(&ips_path, "")),
-            Some(first) if first != cluster_ip => errs.push(field::invalid(
-                &ips_path,
-                bad_value(ips),
-                "first value must match `clusterIP`",
-            )),
+            Some(first) if first != cluster_ip => {
+                errs.push(field::invalid(&ips_path, bad_value(ips), "first value must match `clusterIP`"))
+            }
             Some(_) => {}
         }
     } else if !ips.is_empty() {
-        errs.push(field::invalid(
-            &ips_path,
-            bad_value(ips),
-            "must be empty when `clusterIP` is not specified",
-        ));
+        errs.push(field::invalid(&ips_path, bad_value(ips), "must be empty when `clusterIP` is not specified"));
     }
 
     let mut seen = BTreeSet::new();
@@ -366,11 +296,7 @@ pub(super) fn validate_cluster_ips_related_fields(spec: &ServiceSpec) -> ErrorLi
     if let Some(policy) = spec.ip_family_policy.as_deref()
         && !IP_FAMILY_POLICIES.contains(&policy)
     {
-        errs.push(field::not_supported(
-            &sp.child("ipFamilyPolicy"),
-            policy,
-            IP_FAMILY_POLICIES,
-        ));
+        errs.push(field::not_supported(&sp.child("ipFamilyPolicy"), policy, IP_FAMILY_POLICIES));
     }
 
     let mut has_invalid_ips = false;
@@ -378,11 +304,7 @@ pub(super) fn validate_cluster_ips_related_fields(spec: &ServiceSpec) -> ErrorLi
         if i == 0 && ip == CLUSTER_IP_NONE {
             if ips.len() > 1 {
                 has_invalid_ips = true;
-                errs.push(field::invalid(
-                    &ips_path,
-                    bad_value(ips),
-                    "'None' must be the first and only value",
-                ));
+                errs.push(field::invalid(&ips_path, bad_value(ips), "'None' must be the first and only value"));
             }
             continue;
         }
@@ -391,22 +313,14 @@ pub(super) fn validate_cluster_ips_related_fields(spec: &ServiceSpec) -> ErrorLi
         errs.append(ip_errs);
     }
     if ips.len() > 2 {
-        errs.push(field::invalid(
-            &ips_path,
-            bad_value(ips),
-            "may only hold up to 2 values",
-        ));
+        errs.push(field::invalid(&ips_path, bad_value(ips), "may only hold up to 2 values"));
     }
     // Further checks would only repeat the problems of invalid IPs.
     if has_invalid_ips {
         return errs;
     }
     if ips.len() == 2 && checks::is_ipv6(&ips[0]) == checks::is_ipv6(&ips[1]) {
-        errs.push(field::invalid(
-            &ips_path,
-            bad_value(ips),
-            "may specify no more than one IP for each IP family",
-        ));
+        errs.push(field::invalid(&ips_path, bad_value(ips), "may specify no more than one IP for each IP family"));
     }
     if !is_headless(spec) {
         for (i, (ip, family)) in ips.iter().zip(families).enumerate() {
@@ -457,18 +371,11 @@ fn validate_load_balancer_class(old: Option<&ServiceSpec>, spec: &ServiceSpec) -
         && is_lb(spec)
         && old.load_balancer_class != spec.load_balancer_class
     {
-        errs.push(field::invalid(
-            &path,
-            bad_value(&spec.load_balancer_class),
-            "may not change once set",
-        ));
+        errs.push(field::invalid(&path, bad_value(&spec.load_balancer_class), "may not change once set"));
     }
     match &spec.load_balancer_class {
         Some(class) if is_lb(spec) => errs.append(checks::qualified_name(class, &path)),
-        Some(_) => errs.push(field::forbidden(
-            &path,
-            "may only be used when `type` is 'LoadBalancer'",
-        )),
+        Some(_) => errs.push(field::forbidden(&path, "may only be used when `type` is 'LoadBalancer'")),
         None => {}
     }
     errs
@@ -489,11 +396,7 @@ fn validate_external_traffic_policy(spec: &ServiceSpec) -> ErrorList {
     } else if policy.is_empty() {
         errs.push(field::required(&sp.child("externalTrafficPolicy"), ""));
     } else if !TRAFFIC_POLICIES.contains(&policy) {
-        errs.push(field::not_supported(
-            &sp.child("externalTrafficPolicy"),
-            policy,
-            TRAFFIC_POLICIES,
-        ));
+        errs.push(field::not_supported(&sp.child("externalTrafficPolicy"), policy, TRAFFIC_POLICIES));
     }
     let hc = spec.health_check_node_port.unwrap_or(0);
     let hc_path = sp.child("healthCheckNodePort");
@@ -520,16 +423,10 @@ fn validate_internal_traffic_policy(spec: &ServiceSpec) -> ErrorList {
     let path = spec_path().child("internalTrafficPolicy");
     match spec.internal_traffic_policy.as_deref() {
         // Not required for ExternalName services, for compatibility with stored objects.
-        None if matches!(
-            spec.type_.as_deref(),
-            Some(TYPE_NODE_PORT | TYPE_LOAD_BALANCER | TYPE_CLUSTER_IP)
-        ) =>
-        {
+        None if matches!(spec.type_.as_deref(), Some(TYPE_NODE_PORT | TYPE_LOAD_BALANCER | TYPE_CLUSTER_IP)) => {
             errs.push(field::required(&path, ""))
         }
-        Some(p) if !TRAFFIC_POLICIES.contains(&p) => {
-            errs.push(field::not_supported(&path, p, TRAFFIC_POLICIES))
-        }
+        Some(p) if !TRAFFIC_POLICIES.contains(&p) => errs.push(field::not_supported(&path, p, TRAFFIC_POLICIES)),
         _ => {}
     }
     errs
@@ -550,29 +447,17 @@ fn validate_cluster_ips_change(old: &ServiceSpec, new: &ServiceSpec) -> ErrorLis
     if old_ips.len() == new_ips.len() {
         for (i, (o, n)) in old_ips.iter().zip(new_ips).enumerate() {
             if o != n {
-                errs.push(field::invalid(
-                    &path.index(i),
-                    shown.clone(),
-                    "may not change once set",
-                ));
+                errs.push(field::invalid(&path.index(i), shown.clone(), "may not change once set"));
             }
         }
     } else if old_ips.len() > new_ips.len() {
         if new_ips.is_empty() {
-            errs.push(field::invalid(
-                &path.index(0),
-                shown.clone(),
-                "primary clusterIP can not be unset",
-            ));
+            errs.push(field::invalid(&path.index(0), shown.clone(), "primary clusterIP can not be unset"));
         }
         if let (Some(o), Some(n)) = (old_ips.first(), new_ips.first())
             && o != n
         {
-            errs.push(field::invalid(
-                &path.index(0),
-                shown.clone(),
-                "may not change once set",
-            ));
+            errs.push(field::invalid(&path.index(0), shown.clone(), "may not change once set"));
         }
         if new_ips.len() == 1 && new.ip_family_policy.as_deref() != Some("SingleStack") {
             errs.push(field::invalid(
@@ -584,11 +469,7 @@ fn validate_cluster_ips_change(old: &ServiceSpec, new: &ServiceSpec) -> ErrorLis
     } else if let (Some(o), Some(n)) = (old_ips.first(), new_ips.first())
         && o != n
     {
-        errs.push(field::invalid(
-            &path.index(0),
-            shown,
-            "may not change once set",
-        ));
+        errs.push(field::invalid(&path.index(0), shown, "may not change once set"));
     }
     errs
 }
@@ -608,20 +489,12 @@ fn validate_ip_families_change(old: &ServiceSpec, new: &ServiceSpec) -> ErrorLis
     if old_f.len() == new_f.len() {
         for (o, n) in old_f.iter().zip(new_f) {
             if o != n {
-                errs.push(field::invalid(
-                    &path,
-                    bad_value(new_f),
-                    "may not change once set",
-                ));
+                errs.push(field::invalid(&path, bad_value(new_f), "may not change once set"));
             }
         }
     } else if old_f.len() > new_f.len() {
         if new.cluster_ips.as_ref().is_none_or(|ips| ips.is_empty()) {
-            errs.push(field::invalid(
-                &path,
-                bad_value(new_f),
-                "primary ipFamily can not be unset",
-            ));
+            errs.push(field::invalid(&path, bad_value(new_f), "primary ipFamily can not be unset"));
         }
         if let (Some(o), Some(n)) = (old_f.first(), new_f.first())
             && o != n
@@ -655,10 +528,7 @@ pub(super) fn validate_service_update(new: &Service, old: &Service) -> ErrorList
         && needs_health_check(new_spec)
         && old_spec.health_check_node_port != new_spec.health_check_node_port
     {
-        errs.push(field::forbidden(
-            &spec_path().child("healthCheckNodePort"),
-            "field is immutable",
-        ));
+        errs.push(field::forbidden(&spec_path().child("healthCheckNodePort"), "field is immutable"));
     }
     // Like upstream, this checks the load balancer class's format a second time.
     errs.append(validate_service(new));
@@ -677,10 +547,7 @@ pub(super) fn validate_status(svc: &Service) -> ErrorList {
     let path = Path::new("status").child("loadBalancer").child("ingress");
     let is_lb = svc.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some(TYPE_LOAD_BALANCER);
     if !is_lb && !ingress.is_empty() {
-        errs.push(field::forbidden(
-            &path,
-            "may only be used when `spec.type` is 'LoadBalancer'",
-        ));
+        errs.push(field::forbidden(&path, "may only be used when `spec.type` is 'LoadBalancer'"));
         return errs;
     }
     for (i, ing) in ingress.iter().enumerate() {
@@ -690,32 +557,22 @@ pub(super) fn validate_status(svc: &Service) -> ErrorList {
             errs.append(is_valid_ip(&p.child("ip"), ip));
         }
         match ing.ip_mode.as_deref() {
-            None if !ip.is_empty() => errs.push(field::required(
-                &p.child("ipMode"),
-                "must be specified when `ip` is set",
-            )),
-            Some(_) if ip.is_empty() => errs.push(field::forbidden(
-                &p.child("ipMode"),
-                "may not be specified when `ip` is not set",
-            )),
-            Some(mode) if !LOAD_BALANCER_IP_MODES.contains(&mode) => errs.push(
-                field::not_supported(&p.child("ipMode"), mode, LOAD_BALANCER_IP_MODES),
-            ),
+            None if !ip.is_empty() => {
+                errs.push(field::required(&p.child("ipMode"), "must be specified when `ip` is set"))
+            }
+            Some(_) if ip.is_empty() => {
+                errs.push(field::forbidden(&p.child("ipMode"), "may not be specified when `ip` is not set"))
+            }
+            Some(mode) if !LOAD_BALANCER_IP_MODES.contains(&mode) => {
+                errs.push(field::not_supported(&p.child("ipMode"), mode, LOAD_BALANCER_IP_MODES))
+            }
             _ => {}
         }
         let hostname = ing.hostname.as_deref().unwrap_or_default();
         if !hostname.is_empty() {
-            errs.append(checks::each(
-                hostname,
-                &p.child("hostname"),
-                is_dns1123_subdomain(hostname),
-            ));
+            errs.append(checks::each(hostname, &p.child("hostname"), is_dns1123_subdomain(hostname)));
             if hostname.parse::<std::net::IpAddr>().is_ok() {
-                errs.push(field::invalid(
-                    &p.child("hostname"),
-                    hostname,
-                    "must be a DNS name, not an IP address",
-                ));
+                errs.push(field::invalid(&p.child("hostname"), hostname, "must be a DNS name, not an IP address"));
             }
         }
     }
