@@ -35,7 +35,11 @@ async fn token_service(port: u16, basic: String, granted: Arc<AtomicUsize>) {
                 let n = s.read(&mut buf).await.unwrap_or(0);
                 let req = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
                 let ok = req.contains(&format!("authorization: basic {}", basic.to_ascii_lowercase()));
-                let resp = if ok {
+                // containerd first tries an OAuth POST with the credentials in a form; a token
+                // service without OAuth answers 405, and containerd falls back to GET with Basic.
+                let resp = if req.starts_with("post ") {
+                    "HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned()
+                } else if ok {
                     granted.fetch_add(1, Ordering::SeqCst);
                     let body = r#"{"token":"t0k3n","access_token":"t0k3n","expires_in":300}"#;
                     format!(

@@ -109,10 +109,10 @@ impl KubeletClient {
         tokio::spawn(async move {
             while let Some(frame) = incoming.frame().await {
                 let Ok(frame) = frame else { return };
-                if let Ok(data) = frame.into_data() {
-                    if tx.send(data).await.is_err() {
-                        return;
-                    }
+                if let Ok(data) = frame.into_data()
+                    && tx.send(data).await.is_err()
+                {
+                    return;
                 }
             }
         });

@@ -201,8 +201,8 @@ async fn pod_replacement_policy_failed_waits_for_the_failed_phase() {
         pods.get(first.metadata.name.as_deref().unwrap_or_default()).await.expect("still there (finalizer)");
     finish_pod(&client, &terminating, 137).await;
     wait_running(&client, "prp", 1).await;
-    let s = api.get("prp").await.expect("job").status.unwrap_or_default();
-    assert_eq!(s.failed, Some(1));
+    // The replacement may be created before the status counting the failure is written.
+    wait_for("failed 1", || async { (api.get("prp").await.ok()?.status?.failed == Some(1)).then_some(()) }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,7 +64,15 @@ async fn unrenewed_leases_taint_nodes_and_evict_pods_after_toleration_seconds() 
     let client = server.client().await;
     ready_node(&client, "alive").await;
     ready_node(&client, "lost").await;
-    pod_on(&client, "plain", "lost", json!([])).await;
+    // Admission (DefaultTolerationSeconds, as upstream) gives a pod without tolerations 300 s
+    // on unreachable nodes; "plain" tolerates them for 0 s, so it goes at once.
+    pod_on(
+        &client,
+        "plain",
+        "lost",
+        json!([{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0}]),
+    )
+    .await;
     pod_on(&client, "patient", "lost", json!([{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 3}])).await;
     pod_on(
         &client,

@@ -121,7 +121,11 @@ fn strict_field_validation_rejects_unknown_field(k: &Kubectl) {
     let status =
         api.post(&format!("{DEPLOYMENTS}?fieldValidation=Strict"), &deployment_with_unknown_field("d")).expect(400);
     assert_eq!(status["reason"], "BadRequest", "{status}");
-    assert_eq!(status["message"], "strict decoding error: unknown field \"spec.foo\"", "{status}");
+    assert_eq!(
+        status["message"],
+        "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.foo\"",
+        "{status}"
+    );
     assert_eq!(api.get(&format!("{DEPLOYMENTS}/d")).status, 404);
     // Ignore drops it silently.
     let r = api.post(&format!("{DEPLOYMENTS}?fieldValidation=Ignore"), &deployment_with_unknown_field("d"));

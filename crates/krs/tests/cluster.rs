@@ -4,7 +4,6 @@
 //! namespace of the test's own, so its bridge, pod addresses and kubelet port never touch the
 //! host).
 
-#[allow(dead_code)]
 mod common;
 
 use std::path::PathBuf;

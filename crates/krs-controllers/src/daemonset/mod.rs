@@ -182,8 +182,15 @@ impl Controller {
             .map(|r| (*r).clone())
             .collect();
         let labels = spec.selector.match_labels.clone().unwrap_or_default();
-        let (rev, revs) =
-            revision::ensure(&self.client, &ns, name, controller_ref(&ds), labels, &spec.template, revs, None).await?;
+        let (rev, revs) = revision::ensure(
+            &self.client,
+            &ns,
+            revision::RevisionOwner { name, reference: controller_ref(&ds), labels },
+            &spec.template,
+            revs,
+            None,
+        )
+        .await?;
         let hash = rev.metadata.labels.as_ref().and_then(|l| l.get(revision::HASH_LABEL)).cloned().unwrap_or_default();
 
         let mut by_node: HashMap<String, Vec<Arc<Pod>>> = HashMap::new();
@@ -208,7 +215,7 @@ impl Controller {
         let mut without_pod = 0usize;
         let (mut scheduled, mut misscheduled, mut ready, mut available, mut updated) = (0, 0, 0, 0, 0);
         // For the rolling update: per eligible node, its old and new live pods.
-        let mut rollout: Vec<(String, Option<Arc<Pod>>, Option<Arc<Pod>>)> = Vec::new();
+        let mut rollout: Vec<NodeRollout> = Vec::new();
         for node in &nodes {
             let node_name = node.metadata.name.clone().unwrap_or_default();
             let (run, keep) = nodes::should_run(&template_spec, node);
@@ -420,3 +427,6 @@ impl Controller {
         }
     }
 }
+
+/// A node of a rolling update: its name, its old pod and its new pod.
+type NodeRollout = (String, Option<Arc<Pod>>, Option<Arc<Pod>>);

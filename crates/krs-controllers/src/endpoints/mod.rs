@@ -181,8 +181,7 @@ impl Controller {
         }
         let publish_not_ready = spec.publish_not_ready_addresses.unwrap_or(false);
         // Subsets keyed by their port list, so pods with the same ports share one.
-        let mut subsets: BTreeMap<String, (Vec<EndpointPort>, Vec<EndpointAddress>, Vec<EndpointAddress>)> =
-            BTreeMap::new();
+        let mut subsets: BTreeMap<String, SubsetParts> = BTreeMap::new();
         let mut total = 0usize;
         let mut pods: Vec<Arc<Pod>> = self
             .pods
@@ -274,3 +273,6 @@ impl Controller {
         }
     }
 }
+
+/// One subset being built: its ports, ready addresses and not-ready addresses.
+type SubsetParts = (Vec<EndpointPort>, Vec<EndpointAddress>, Vec<EndpointAddress>);

@@ -258,11 +258,11 @@ impl Controller {
         svc: &Service,
         selector: &BTreeMap<String, String>,
         ns: &str,
-    ) -> BTreeMap<GroupKey, (Option<Vec<EndpointPort>>, BTreeMap<String, Endpoint>)> {
+    ) -> BTreeMap<GroupKey, DesiredGroup> {
         let spec = svc.spec.clone().unwrap_or_default();
         let publish_not_ready = spec.publish_not_ready_addresses.unwrap_or(false);
         let traffic = spec.traffic_distribution.clone();
-        let mut out: BTreeMap<GroupKey, (Option<Vec<EndpointPort>>, BTreeMap<String, Endpoint>)> = BTreeMap::new();
+        let mut out: BTreeMap<GroupKey, DesiredGroup> = BTreeMap::new();
         let families = address_types(svc);
         for pod in self.pods.list_namespace(ns) {
             let labels = pod.metadata.labels.clone().unwrap_or_default();
@@ -373,3 +373,6 @@ async fn delete(api: &Api<EndpointSlice>, s: &EndpointSlice) -> Result<(), Error
         Err(e) => Err(e.into()),
     }
 }
+
+/// The endpoints of one slice group: its ports and its endpoints keyed by pod UID.
+type DesiredGroup = (Option<Vec<EndpointPort>>, BTreeMap<String, Endpoint>);

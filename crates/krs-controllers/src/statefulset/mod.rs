@@ -113,9 +113,7 @@ impl Controller {
         let (update_rev, revs) = revision::ensure(
             &self.client,
             &ns,
-            name,
-            controller_ref(&set),
-            labels,
+            revision::RevisionOwner { name, reference: controller_ref(&set), labels },
             &spec.template,
             revs,
             status.collision_count,

@@ -37,18 +37,25 @@ pub fn hash(data: &serde_json::Value, collision_count: Option<i32>) -> String {
     crate::deployment::util::hash_bytes(data.to_string().as_bytes(), collision_count)
 }
 
+/// The workload whose revisions these are: its name, a controller reference to it, and the
+/// labels its revisions carry.
+pub struct RevisionOwner<'a> {
+    pub name: &'a str,
+    pub reference: OwnerReference,
+    pub labels: BTreeMap<String, String>,
+}
+
 /// Finds or creates the revision for `template`; returns it and all revisions (sorted by
 /// revision number).
 pub async fn ensure(
     client: &kube::Client,
     ns: &str,
-    owner_name: &str,
-    owner: OwnerReference,
-    labels: BTreeMap<String, String>,
+    owner: RevisionOwner<'_>,
     template: &PodTemplateSpec,
     mut revisions: Vec<ControllerRevision>,
     collision_count: Option<i32>,
 ) -> Result<(ControllerRevision, Vec<ControllerRevision>), Error> {
+    let RevisionOwner { name: owner_name, reference: owner, labels } = owner;
     revisions.sort_by_key(|r| r.revision);
     let data = patch_for(template);
     let next = revisions.last().map(|r| r.revision + 1).unwrap_or(1);

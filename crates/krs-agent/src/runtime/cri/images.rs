@@ -130,13 +130,15 @@ impl ImageManager {
                     username: a.username.clone(),
                     password: a.password.clone(),
                     auth: a.auth.clone(),
-                    server_address: a.server.clone(),
+                    // The host was matched above. containerd 1.6 parses a server address as a
+                    // URL and refuses "host:port" without a scheme, so none is sent.
+                    server_address: String::new(),
                     ..Default::default()
                 })
             })
             .collect();
         candidates.push(None);
-        let mut last = String::new();
+        let mut errors: Vec<String> = Vec::new();
         for auth in candidates {
             let mut c = self.client.images.clone();
             let request = cri::PullImageRequest {
@@ -146,10 +148,16 @@ impl ImageManager {
             };
             match c.pull_image(req(request, Duration::from_secs(600))).await {
                 Ok(r) => return Ok(r.into_inner().image_ref),
-                Err(e) => last = format!("failed to pull image \"{image}\": {}", e.message()),
+                Err(e) => {
+                    let message = e.message().to_owned();
+                    if !errors.contains(&message) {
+                        errors.push(message);
+                    }
+                }
             }
         }
-        Err(last)
+        // Every attempt's reason: with credentials first, then anonymously.
+        Err(format!("failed to pull image \"{image}\": {}", errors.join("; ")))
     }
 }
 

@@ -311,7 +311,7 @@ const HOUR_5M: i64 = 65 * MINUTE;
 
 #[test]
 fn resource_quota_table() {
-    assert_columns(&RESOURCE_QUOTA, &["Name|string|name|0", "Request|string||0", "Limit|string||0", "Age|string||0"]);
+    assert_columns(&RESOURCE_QUOTA, &["Name|string|name|0", "Age|string||0", "Request|string||0", "Limit|string||0"]);
     let quota = json!({"metadata": {"name": "test-resourcequota", "creationTimestamp": ago(5 * MINUTE)}, "spec": {},
     "status": {
         "used": {"cpu": "1", "memory": "1Gi", "pods": "1", "services": "1", "replicationcontrollers": "1", "resourcequotas": "1", "limits.cpu": "2", "limits.memory": "2Gi"},
@@ -321,9 +321,9 @@ fn resource_quota_table() {
         Value::from(cells(&RESOURCE_QUOTA, &quota)),
         json!([
             "test-resourcequota",
+            "5m",
             "cpu: 1/100, memory: 1Gi/4Gi, pods: 1/10, replicationcontrollers: 1/10, resourcequotas: 1/1, services: 1/10",
-            "limits.cpu: 2/200, limits.memory: 2Gi/8Gi",
-            "5m"
+            "limits.cpu: 2/200, limits.memory: 2Gi/8Gi"
         ])
     );
     // Unused resources print 0; quantities print canonically.
@@ -331,7 +331,7 @@ fn resource_quota_table() {
         json!({"metadata": {"name": "q"}, "status": {"hard": {"requests.memory": "1024Mi", "count/jobs.batch": 5}}});
     assert_eq!(
         Value::from(cells(&RESOURCE_QUOTA, &quota)),
-        json!(["q", "count/jobs.batch: 0/5, requests.memory: 0/1Gi", "", "<unknown>"])
+        json!(["q", "<unknown>", "count/jobs.batch: 0/5, requests.memory: 0/1Gi", ""])
     );
 }
 

@@ -91,7 +91,7 @@ fn printers_by_group_and_kind() {
         ("", "Event", ["Last Seen", "Type"]),
         ("events.k8s.io", "Event", ["Last Seen", "Type"]),
         ("", "LimitRange", ["Name", "Created At"]),
-        ("", "ResourceQuota", ["Name", "Request"]),
+        ("", "ResourceQuota", ["Name", "Age"]),
         ("", "Secret", ["Name", "Type"]),
         ("", "ConfigMap", ["Name", "Data"]),
         ("", "ServiceAccount", ["Name", "Secrets"]),
