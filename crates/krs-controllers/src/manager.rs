@@ -32,6 +32,7 @@ pub const CONTROLLERS: &[(&str, &str)] = &[
     ("disruption-controller", "disruption"),
     ("node-lifecycle-controller", "nodelifecycle"),
     ("pod-garbage-collector-controller", "podgc"),
+    ("resourcequota-controller", "resourcequota"),
 ];
 
 /// kube-controller-manager's options that krs honours, with upstream's flag names and defaults.
@@ -74,6 +75,8 @@ pub struct ControllerManagerOptions {
     pub concurrent_endpoint_syncs: usize,
     /// --concurrent-resource-quota-syncs
     pub concurrent_resource_quota_syncs: usize,
+    /// --resource-quota-sync-period: how often every quota's usage is recalculated in full.
+    pub resource_quota_sync_period: std::time::Duration,
     /// --concurrent-serviceaccount-token-syncs (also the service account and root CA
     /// publisher workers)
     pub concurrent_serviceaccount_token_syncs: usize,
@@ -114,6 +117,7 @@ impl Default for ControllerManagerOptions {
             concurrent_service_endpoint_syncs: 5,
             concurrent_endpoint_syncs: 5,
             concurrent_resource_quota_syncs: 5,
+            resource_quota_sync_period: std::time::Duration::from_secs(5 * 60),
             concurrent_serviceaccount_token_syncs: 5,
             job_pod_failure_backoff: std::time::Duration::from_secs(10),
             max_endpoints_per_slice: 100,
@@ -319,6 +323,9 @@ fn start_controllers(ctx: &Ctx) -> Vec<Started> {
     }
     if o.enabled("pod-garbage-collector-controller") {
         started.push(crate::podgc::start(ctx));
+    }
+    if o.enabled("resourcequota-controller") {
+        started.push(crate::resourcequota::start(ctx));
     }
     if o.enabled("garbage-collector-controller") {
         started.push(crate::garbagecollector::start(ctx));

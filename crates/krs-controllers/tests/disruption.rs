@@ -47,15 +47,22 @@ async fn budgets_count_healthy_pods_against_min_available_and_max_unavailable() 
     let pct: PodDisruptionBudget =
         serde_json::from_value(json!({"metadata": {"name": "pct"}, "spec": {"maxUnavailable": "50%", "selector": {"matchLabels": {"app": "web"}}}})).expect("pdb");
     api.create(&PostParams::default(), &pct).await.expect("pdb");
+    // policy/v1: an empty selector selects every pod of the namespace.
+    let all: PodDisruptionBudget =
+        serde_json::from_value(json!({"metadata": {"name": "all"}, "spec": {"minAvailable": 1, "selector": {}}}))
+            .expect("pdb");
+    api.create(&PostParams::default(), &all).await.expect("pdb");
 
     let p = status(&api, "min", (3, 2, 3, 1)).await;
     assert_eq!(allowed_condition(&p), Some(("True".into(), "SufficientPods".into())));
     // 50% of the ReplicaSet's 3, rounded up, may be unavailable: 1 must stay healthy.
     status(&api, "pct", (3, 1, 3, 2)).await;
+    status(&api, "all", (3, 1, 3, 2)).await;
 
     // The controller's scale drives the expected count; unready pods are unhealthy.
     sets.patch("web", &PatchParams::default(), &Patch::Merge(&json!({"spec": {"replicas": 2}}))).await.expect("scale");
     let p = status(&api, "min", (2, 2, 2, 0)).await;
     assert_eq!(allowed_condition(&p), Some(("False".into(), "InsufficientPods".into())));
     status(&api, "pct", (2, 1, 2, 1)).await;
+    status(&api, "all", (2, 1, 2, 1)).await;
 }

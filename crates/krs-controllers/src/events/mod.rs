@@ -1,7 +1,13 @@
 //! Events, written as events.k8s.io/v1 Events: each controller records with its own
 //! reportingController (upstream's component names, e.g. `deployment-controller`), writes
-//! happen in the background, and a repeated event within six minutes patches the first one's
-//! series instead of creating another object, as upstream's event correlation does.
+//! happen in the background, and events are correlated as client-go's recorder does:
+//! - a repeated event within six minutes patches the first one's series instead of creating
+//!   another object;
+//! - similar events (same controller, object, type and reason, different notes) are merged
+//!   from the tenth distinct note within ten minutes on: one event, its note prefixed
+//!   "(combined from similar events): ", counts the rest;
+//! - per controller, object, type and reason, a burst of 25 writes is allowed, then one per
+//!   five minutes; the rest are dropped (client-go's spam filter).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +33,17 @@ const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
 const BACKLOG: usize = 4096;
 /// Events written at once.
 const WRITERS: usize = 8;
+/// Distinct notes of similar events after which they are merged (client-go's maxEvents).
+const AGGREGATE_MAX: usize = 10;
+/// Similar events further apart than this start counting afresh (maxIntervalInSeconds).
+const AGGREGATE_WINDOW: Duration = Duration::from_secs(600);
+/// The spam filter's token bucket: burst, and one token per interval.
+const SPAM_BURST: f64 = 25.0;
+const SPAM_REFILL: Duration = Duration::from_secs(300);
+/// Keys remembered by the correlator before the oldest are forgotten (client-go's LRU size).
+const CORRELATOR_KEYS: usize = 4096;
+/// The prefix of a merged event's note.
+const COMBINED: &str = "(combined from similar events): ";
 
 struct Pending {
     controller: Arc<str>,
@@ -50,6 +67,7 @@ impl EventBroadcaster {
     pub fn start(client: Client, host: &str) -> EventBroadcaster {
         let (tx, rx) = mpsc::channel::<Pending>(BACKLOG);
         let series: Arc<Mutex<HashMap<String, Series>>> = Arc::default();
+        let correlator: Arc<Mutex<Correlator>> = Arc::default();
         let host: Arc<str> = host.into();
         let instance_suffix = host.clone();
         tokio::spawn(async move {
@@ -58,7 +76,12 @@ impl EventBroadcaster {
                     let client = client.clone();
                     let series = series.clone();
                     let host = host.clone();
-                    async move { write(&client, &series, &host, p).await }
+                    let verdict = correlator.lock().observe(&p, Instant::now());
+                    async move {
+                        if let Some((key, note)) = verdict {
+                            write(&client, &series, &host, p, key, note).await
+                        }
+                    }
                 })
                 .await;
         });
@@ -72,6 +95,75 @@ impl EventBroadcaster {
 
 fn tokio_stream_of<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// What client-go's EventCorrelator remembers: similar events' distinct notes, and the spam
+/// filter's buckets.
+#[derive(Default)]
+struct Correlator {
+    similar: HashMap<String, Similar>,
+    spam: HashMap<String, Bucket>,
+}
+
+struct Similar {
+    notes: std::collections::HashSet<String>,
+    last: Instant,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Correlator {
+    /// Decides what becomes of `p`: dropped by the spam filter (None), or written under a
+    /// series key with its note (merged with similar events' once there are enough of them).
+    fn observe(&mut self, p: &Pending, now: Instant) -> Option<(String, String)> {
+        let object = format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            p.controller,
+            p.regarding.kind.as_deref().unwrap_or_default(),
+            p.regarding.namespace.as_deref().unwrap_or_default(),
+            p.regarding.name.as_deref().unwrap_or_default(),
+            p.regarding.uid.as_deref().unwrap_or_default(),
+        );
+        let similar_key = format!("{object}\u{0}{}\u{0}{}", p.type_, p.reason);
+        if self.similar.len() >= CORRELATOR_KEYS {
+            self.similar.retain(|_, s| now.duration_since(s.last) < AGGREGATE_WINDOW);
+        }
+        let similar =
+            self.similar.entry(similar_key.clone()).or_insert_with(|| Similar { notes: Default::default(), last: now });
+        if now.duration_since(similar.last) > AGGREGATE_WINDOW {
+            similar.notes.clear();
+        }
+        similar.last = now;
+        similar.notes.insert(p.note.clone());
+        let combined = similar.notes.len() >= AGGREGATE_MAX;
+        if combined {
+            // The set stays one short of the threshold, so every further distinct note is
+            // merged too, while a repeat of a remembered note is still its own series.
+            if let Some(any) = similar.notes.iter().next().cloned() {
+                similar.notes.remove(&any);
+            }
+        }
+        let (key, note) = if combined {
+            (format!("{similar_key}\u{0}combined"), format!("{COMBINED}{}", p.note))
+        } else {
+            (format!("{similar_key}\u{0}{}", p.note), p.note.clone())
+        };
+        if self.spam.len() >= CORRELATOR_KEYS {
+            self.spam.retain(|_, b| now.duration_since(b.at) < SPAM_REFILL.mul_f64(SPAM_BURST));
+        }
+        let bucket = self.spam.entry(similar_key).or_insert(Bucket { tokens: SPAM_BURST, at: now });
+        let refill = now.duration_since(bucket.at).as_secs_f64() / SPAM_REFILL.as_secs_f64();
+        bucket.tokens = (bucket.tokens + refill).min(SPAM_BURST);
+        bucket.at = now;
+        if bucket.tokens < 1.0 {
+            return None;
+        }
+        bucket.tokens -= 1.0;
+        Some((key, note))
+    }
 }
 
 struct Series {
@@ -140,22 +232,20 @@ pub fn object_reference<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectReferen
     }
 }
 
-async fn write(client: &Client, series: &Mutex<HashMap<String, Series>>, host: &str, p: Pending) {
+async fn write(
+    client: &Client,
+    series: &Mutex<HashMap<String, Series>>,
+    host: &str,
+    p: Pending,
+    key: String,
+    note: String,
+) {
     let namespace = match p.regarding.namespace.as_deref() {
         Some(ns) if !ns.is_empty() => ns.to_string(),
         _ => "default".to_string(),
     };
     let api: Api<Event> = Api::namespaced(client.clone(), &namespace);
     let now = Timestamp::now();
-    let key = format!(
-        "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
-        p.controller,
-        p.regarding.uid.as_deref().unwrap_or_default(),
-        p.regarding.name.as_deref().unwrap_or_default(),
-        p.type_,
-        p.reason,
-        p.note
-    );
     let repeat = {
         let mut map = series.lock();
         map.retain(|_, s| s.last.elapsed() < SERIES_WINDOW);
@@ -170,7 +260,11 @@ async fn write(client: &Client, series: &Mutex<HashMap<String, Series>>, host: &
     };
     if let Some((ns, name, count)) = repeat {
         let api: Api<Event> = Api::namespaced(client.clone(), &ns);
-        let patch = serde_json::json!({"series": {"count": count, "lastObservedTime": MicroTime(now)}});
+        let mut patch = serde_json::json!({"series": {"count": count, "lastObservedTime": MicroTime(now)}});
+        // A merged event shows the newest of the notes it counts.
+        if note.starts_with(COMBINED) {
+            patch["note"] = serde_json::Value::String(truncate_note(note.clone()));
+        }
         match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
             Ok(_) => return,
             // The first event expired or was deleted: record this one afresh.
@@ -184,7 +278,7 @@ async fn write(client: &Client, series: &Mutex<HashMap<String, Series>>, host: &
         event_time: Some(MicroTime(now)),
         action: Some(p.action),
         reason: Some(p.reason),
-        note: Some(truncate_note(p.note)),
+        note: Some(truncate_note(note)),
         type_: Some(p.type_.to_string()),
         regarding: Some(p.regarding),
         related: p.related,
@@ -212,4 +306,78 @@ fn truncate_note(mut note: String) -> String {
         note.truncate(cut);
     }
     note
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(name: &str, reason: &str, note: &str) -> Pending {
+        Pending {
+            controller: "replicaset-controller".into(),
+            regarding: ObjectReference {
+                kind: Some("ReplicaSet".into()),
+                namespace: Some("default".into()),
+                name: Some(name.into()),
+                uid: Some(format!("uid-{name}")),
+                ..Default::default()
+            },
+            related: None,
+            type_: NORMAL,
+            reason: reason.into(),
+            action: reason.into(),
+            note: note.into(),
+        }
+    }
+
+    #[test]
+    fn identical_events_share_a_series_key() {
+        let mut c = Correlator::default();
+        let now = Instant::now();
+        let a = c.observe(&pending("web", "SuccessfulCreate", "Created pod: a"), now);
+        let b = c.observe(&pending("web", "SuccessfulCreate", "Created pod: a"), now);
+        assert_eq!(a, b);
+        let other = c.observe(&pending("db", "SuccessfulCreate", "Created pod: a"), now);
+        assert_ne!(a, other, "another object's event is its own series");
+    }
+
+    #[test]
+    fn the_tenth_distinct_note_is_combined_with_the_rest() {
+        let mut c = Correlator::default();
+        let now = Instant::now();
+        let mut verdicts = Vec::new();
+        for i in 0..12 {
+            verdicts.push(c.observe(&pending("web", "SuccessfulCreate", &format!("Created pod: p{i}")), now));
+        }
+        for v in &verdicts[..9] {
+            let (_, note) = v.clone().expect("written");
+            assert!(!note.starts_with(COMBINED), "{note}");
+        }
+        let (key9, note9) = verdicts[9].clone().expect("written");
+        assert_eq!(note9, "(combined from similar events): Created pod: p9");
+        let (key11, note11) = verdicts[11].clone().expect("written");
+        assert_eq!(key9, key11, "merged events update one series");
+        assert_eq!(note11, "(combined from similar events): Created pod: p11");
+        // Another reason is not similar.
+        let (_, note) = c.observe(&pending("web", "SuccessfulDelete", "Deleted pod: p0"), now).expect("written");
+        assert_eq!(note, "Deleted pod: p0");
+        // Ten minutes later the count starts over.
+        let later = now + AGGREGATE_WINDOW + Duration::from_secs(1);
+        let (_, note) = c.observe(&pending("web", "SuccessfulCreate", "Created pod: q"), later).expect("written");
+        assert_eq!(note, "Created pod: q");
+    }
+
+    #[test]
+    fn spam_filter_allows_a_burst_of_25_then_one_per_five_minutes() {
+        let mut c = Correlator::default();
+        let now = Instant::now();
+        let written =
+            (0..40).filter(|_| c.observe(&pending("web", "FailedCreate", "quota exceeded"), now).is_some()).count();
+        assert_eq!(written, 25);
+        assert!(c.observe(&pending("web", "FailedCreate", "quota exceeded"), now + SPAM_REFILL / 2).is_none());
+        assert!(c.observe(&pending("web", "FailedCreate", "quota exceeded"), now + SPAM_REFILL).is_some());
+        assert!(c.observe(&pending("web", "FailedCreate", "quota exceeded"), now + SPAM_REFILL).is_none());
+        // Other objects have their own buckets.
+        assert!(c.observe(&pending("db", "FailedCreate", "quota exceeded"), now).is_some());
+    }
 }
