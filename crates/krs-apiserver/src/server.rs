@@ -260,27 +260,45 @@ async fn bootstrap(app: &Arc<App>, service_cidrs: &[Cidr], api_addr: SocketAddr)
             }
         }
     }
-    let cidr = serde_json::json!({
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "ServiceCIDR",
-        "metadata": {"name": "kubernetes"},
-        "spec": {"cidrs": service_cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>()},
-    });
-    create_if_absent(app, "networking.k8s.io", "servicecidrs", "", cidr).await?;
+    // Built typed rather than decoded from JSON: the strict decoder of each kind is code that a
+    // fresh server would otherwise page in only for this.
+    use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+    use k8s_openapi::api::networking::v1::{ServiceCIDR, ServiceCIDRSpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let named = |name: &str| ObjectMeta { name: Some(name.into()), ..Default::default() };
+    let cidr = ServiceCIDR {
+        metadata: named("kubernetes"),
+        spec: Some(ServiceCIDRSpec { cidrs: Some(service_cidrs.iter().map(|c| c.to_string()).collect()) }),
+        ..Default::default()
+    };
+    create_if_absent(app, "networking.k8s.io", "servicecidrs", "", Box::new(cidr)).await?;
     let first_ips: Vec<String> = service_cidrs.iter().filter_map(|c| c.nth(1)).map(|ip| ip.to_string()).collect();
-    let service = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-        "spec": {
-            "type": "ClusterIP",
-            "clusterIP": first_ips.first(),
-            "clusterIPs": first_ips,
-            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": api_addr.port()}],
-            "sessionAffinity": "None",
+    let labels = [("component", "apiserver"), ("provider", "kubernetes")];
+    let service = Service {
+        metadata: ObjectMeta {
+            namespace: Some("default".into()),
+            labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            ..named("kubernetes")
         },
-    });
-    create_if_absent(app, "", "services", "default", service).await?;
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            cluster_ip: first_ips.first().cloned(),
+            cluster_ips: Some(first_ips),
+            ports: Some(vec![ServicePort {
+                name: Some("https".into()),
+                port: 443,
+                protocol: Some("TCP".into()),
+                target_port: Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(
+                    api_addr.port().into(),
+                )),
+                ..Default::default()
+            }]),
+            session_affinity: Some("None".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    create_if_absent(app, "", "services", "default", Box::new(service)).await?;
     Ok(())
 }
 
@@ -290,7 +308,7 @@ async fn create_if_absent(
     group: &str,
     resource: &str,
     namespace: &str,
-    value: serde_json::Value,
+    obj: Box<dyn krs_kinds::Object>,
 ) -> Result<(), ServerError> {
     let res = app
         .catalog
@@ -298,13 +316,11 @@ async fn create_if_absent(
         .find(|r| r.group == group && r.resource == resource)
         .cloned()
         .ok_or_else(|| ServerError::Bootstrap(format!("{resource} are missing from the catalog")))?;
-    let name = value.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+    let name = obj.meta().name.clone().unwrap_or_default();
     let key = registry::key(&res, namespace, &name).map_err(|e| ServerError::Bootstrap(e.to_string()))?;
     if app.store.get(&key, None).await?.0.is_some() {
         return Ok(());
     }
-    let codec = res.codec.ok_or_else(|| ServerError::Bootstrap(format!("no codec for {resource}")))?;
-    let obj = codec.decode_value(value, &mut |_| {}).map_err(|e| ServerError::Bootstrap(e.to_string()))?;
     let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
     match registry::create(app, &res, &mut ctx, namespace, obj).await {
         Ok(_) => Ok(()),

@@ -240,6 +240,9 @@ fn ensure_pod_network(opts: &AgentOptions, node: &k8s_openapi::api::core::v1::No
     if let Err(e) = cni::ensure(&opts.data_dir, &cidrs) {
         tracing::error!(error = %e, "writing the CNI configuration");
     }
+    if let Err(e) = cni::ensure_egress(&cidrs) {
+        tracing::warn!(error = %e, "setting up pod egress masquerade");
+    }
 }
 
 async fn lease_loop(client: Client, node: String, node_uid: Option<String>) {
