@@ -39,15 +39,16 @@ pub fn reset_peak(pid: u32) {
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
-/// CPU time the whole machine spent busy (everything but idle and iowait), in seconds, from
-/// /proc/stat.
-pub fn cpu_seconds_all() -> Option<f64> {
+/// The machine's busy and total CPU seconds since boot, from /proc/stat (busy is everything
+/// but idle and iowait).
+pub fn machine_cpu_seconds() -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let f: Vec<f64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
     // user nice system idle iowait irq softirq steal
-    let busy: f64 = f.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum();
-    Some(busy / clock_ticks())
+    let f: Vec<f64> = line.split_whitespace().skip(1).take(8).filter_map(|v| v.parse().ok()).collect();
+    let total: f64 = f.iter().sum();
+    let idle = f.get(3).unwrap_or(&0.0) + f.get(4).unwrap_or(&0.0);
+    Some(((total - idle) / clock_ticks(), total / clock_ticks()))
 }
 
 /// The number of CPUs online.

@@ -35,6 +35,7 @@ use futures::StreamExt;
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use krs_bench::client::{Client, Credentials, Error};
+use krs_bench::util::{env_usize, krs_binary, mib, percentile};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
@@ -52,47 +53,6 @@ const LEASE_RENEW: Duration = Duration::from_secs(10);
 const JSON: &str = "application/json";
 const SMP: &str = "application/strategic-merge-patch+json";
 const MERGE: &str = "application/merge-patch+json";
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn krs_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("KRS_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap_or_default();
-    exe.parent().map(|d| d.join("krs")).unwrap_or_else(|| PathBuf::from("krs"))
-}
-
-/// The machine's busy and total CPU seconds since boot (/proc/stat; USER_HZ is 100).
-fn machine_cpu() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .take(8)
-        .filter_map(|t| t.parse().ok())
-        .collect();
-    let total: f64 = ticks.iter().sum();
-    let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
-    ((total - idle) / 100.0, total / 100.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[i.clamp(1, sorted.len()) - 1]
-}
-
-fn mib(b: Option<u64>) -> f64 {
-    b.map(|b| b as f64 / (1 << 20) as f64).unwrap_or(f64::NAN)
-}
 
 /// RFC 3339 in UTC with `digits` fractional digits (0 or 6), as Kubernetes' Time and
 /// MicroTime, and as the server's log timestamps (6 digits) for comparing them as strings.
@@ -831,7 +791,7 @@ async fn run(bin: &Path, dir: &Path, procs: &mut Procs, server: &Server, params:
     };
     let created_at = now_micro();
     let cpu_before = cpu();
-    let machine_before = machine_cpu();
+    let machine_before = krs_bench::proc::machine_cpu_seconds().unwrap_or_default();
     let t0 = Instant::now();
     h.expect(Method::POST, &format!("/apis/apps/v1/namespaces/{NS}/deployments"), Some(&deployment), JSON).await?;
     let path = format!("/apis/apps/v1/namespaces/{NS}/deployments/{DEPLOYMENT}");
@@ -887,7 +847,7 @@ async fn run(bin: &Path, dir: &Path, procs: &mut Procs, server: &Server, params:
     };
     let available_at = now_micro();
     let cpu_after = cpu();
-    let machine_after = machine_cpu();
+    let machine_after = krs_bench::proc::machine_cpu_seconds().unwrap_or_default();
     lag_stop.store(1, Ordering::Relaxed);
     let mut lag = lag.await.unwrap_or_default();
     tokio::time::sleep(SETTLE).await;

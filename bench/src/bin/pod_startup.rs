@@ -18,14 +18,14 @@
 //! is p99 under 1 s.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, ServiceAccount};
+use krs_bench::util::{env_usize, percentile, start_server};
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Api, Client};
@@ -36,14 +36,6 @@ const TARGET_P99_S: f64 = 1.0;
 /// The second round's rate: clusterloader2's density throughput, all on this one node.
 const SATURATION_RATE: f64 = 20.0;
 
-fn krs_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("KRS_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap_or_default();
-    exe.parent().map(|d| d.join("krs")).unwrap_or_else(|| PathBuf::from("krs"))
-}
-
 struct Server {
     child: Child,
     kubeconfig: PathBuf,
@@ -51,31 +43,8 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
-        let bin = krs_binary();
-        let mut cmd = Command::new(&bin);
-        cmd.arg("server").arg("--data-dir").arg(dir).args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
-        cmd.args(["--no-agent", "--no-scheduler", "--no-controller-manager"]);
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-        let stdout = child.stdout.take().expect("stdout");
-        let mut kubeconfig = None;
-        let mut lines = BufReader::new(stdout).lines();
-        while kubeconfig.is_none() {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(p) = line.strip_prefix("krs: admin kubeconfig: ") {
-                        kubeconfig = Some(PathBuf::from(p.trim()));
-                    }
-                }
-                _ => panic!("krs server exited during start-up"),
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, kubeconfig: kubeconfig.unwrap_or_default() }
+        let (child, kubeconfig) = start_server(dir);
+        Server { child, kubeconfig }
     }
 }
 
@@ -92,14 +61,6 @@ async fn client(kubeconfig: &Path) -> Client {
     let config =
         kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await.expect("config");
     Client::try_from(config).expect("client")
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[i.clamp(1, sorted.len()) - 1]
 }
 
 fn pod(name: &str, node: &str) -> Pod {
@@ -188,7 +149,7 @@ fn main() {
         std::process::exit(2);
     }
     let _ = Command::new("ip").args(["link", "set", "lo", "up"]).status();
-    let n: usize = std::env::var("BENCH_PODS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let n = env_usize("BENCH_PODS", 100);
     let rate: f64 = std::env::var("BENCH_RATE").ok().and_then(|v| v.parse().ok()).unwrap_or(5.0);
     let dir = tempfile::Builder::new().prefix("krs-pod-startup-").tempdir().expect("tempdir");
     let server = Server::start(&dir.path().join("server"));
@@ -255,11 +216,11 @@ fn main() {
             if p99 < TARGET_P99_S { "met" } else { "missed" }
         );
         delete_all(&pods).await;
-        let cpu = krs_bench::proc::cpu_seconds_all();
+        let cpu = krs_bench::proc::machine_cpu_seconds().map(|(busy, _)| busy);
         let t = Instant::now();
         let sat = measure(&pods, "bench-node", "s", n, SATURATION_RATE).await;
         let wall = t.elapsed().as_secs_f64();
-        let cpu = krs_bench::proc::cpu_seconds_all().zip(cpu).map(|(b, a)| b - a);
+        let cpu = krs_bench::proc::machine_cpu_seconds().zip(cpu).map(|((busy, _), before)| busy - before);
         println!(
             "  at {SATURATION_RATE}/s: p50 {:.3} s, p99 {:.3} s, running {}/{n}; machine CPU busy {}",
             percentile(&sat, 50.0),

@@ -11,15 +11,13 @@
 //! Reference: KWOK's documentation claims 1,000 nodes and 100,000 pods on a laptop.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
+use krs_bench::util::{env_usize, mib, percentile, start_server};
 use kube::api::{ListParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Api, Client};
@@ -27,57 +25,6 @@ use parking_lot::Mutex;
 
 const KWOK_NODES: f64 = 1000.0;
 const KWOK_PODS: f64 = 100_000.0;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn krs_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("KRS_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap_or_default();
-    exe.parent().map(|d| d.join("krs")).unwrap_or_else(|| PathBuf::from("krs"))
-}
-
-fn start_server(dir: &Path) -> (Child, PathBuf) {
-    let bin = krs_binary();
-    let mut cmd = Command::new(&bin);
-    cmd.arg("server").arg("--data-dir").arg(dir).args(["--secure-port", "0", "--bind-address", "127.0.0.1"]);
-    cmd.args(["--no-agent", "--no-scheduler", "--no-controller-manager"]);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let kubeconfig = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(p) = line.strip_prefix("krs: admin kubeconfig: ") {
-                    break PathBuf::from(p.trim());
-                }
-            }
-            _ => panic!("krs server exited during start-up"),
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, kubeconfig)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[i.clamp(1, sorted.len()) - 1]
-}
-
-fn mib(b: Option<u64>) -> f64 {
-    b.map(|b| b as f64 / (1 << 20) as f64).unwrap_or(f64::NAN)
-}
 
 /// Latencies (ms) of a few representative requests, sampled every 500 ms while `stop` is 0.
 async fn probe_latency(client: Client, stop: Arc<AtomicUsize>) -> Vec<(&'static str, Vec<f64>)> {
