@@ -261,6 +261,7 @@ pub fn affinity_term(labels: &[(&str, &str)], topology_key: &str) -> PodAffinity
     PodAffinityTerm { label_selector: Some(selector(labels)), topology_key: topology_key.into(), ..Default::default() }
 }
 
+#[derive(Clone)]
 pub struct NodeBuilder(Node);
 
 impl NodeBuilder {

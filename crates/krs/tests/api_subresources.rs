@@ -135,7 +135,7 @@ const PODS: &str = "/api/v1/namespaces/sched/pods";
 fn binding_assigns_node_and_marks_pod_scheduled(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api, "sched");
-    api.post(PODS, &pod("p", json!({}))).expect(201);
+    let created = api.post(PODS, &pod("p", json!({}))).expect(201);
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}});
     let status = api.post(&format!("{PODS}/p/binding"), &binding).expect(201);
     assert_eq!((&status["kind"], &status["status"]), (&json!("Status"), &json!("Success")), "{status}");
@@ -145,6 +145,9 @@ fn binding_assigns_node_and_marks_pod_scheduled(k: &Kubectl) {
     let scheduled: Vec<&Value> = conditions.iter().filter(|c| c["type"] == "PodScheduled").collect();
     assert_eq!(scheduled.len(), 1, "{p}");
     assert_eq!(scheduled[0]["status"], "True", "{p}");
+    // As upstream's BindingREST writes at the storage layer, the binding adds no managedFields
+    // entry: the creator's stays the only one.
+    assert_eq!(p["metadata"]["managedFields"], created["metadata"]["managedFields"], "{p}");
 }
 
 fn binding_an_assigned_pod_conflicts(k: &Kubectl) {

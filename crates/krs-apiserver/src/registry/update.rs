@@ -314,7 +314,11 @@ fn prepare_update(
     }
     ctx.warnings.extend(strategy.warnings_on_update(new, old));
     strategy.canonicalize(new);
-    if !ctx.applied {
+    // A binding writes the pod at the storage layer, as upstream's BindingREST does: the
+    // scheduler gets no managedFields entry for spec.nodeName (and the busiest write of a
+    // scheduling burst skips the field-set comparison).
+    let binding = part == Part::Subresource("binding");
+    if !ctx.applied && !binding {
         let subresource = match part {
             Part::Main => "",
             Part::Scale => "scale",

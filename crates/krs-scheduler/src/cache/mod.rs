@@ -116,7 +116,7 @@ impl Cache {
         let mut empty_without_node = false;
         if self.nodes.contains_key(&*node) {
             let info = self.node_mut(&node);
-            info.remove_pod(key);
+            info.remove_pod(&state.pod);
             empty_without_node = info.node.is_none() && info.pods.is_empty();
         }
         if empty_without_node {

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Below this many work items a job runs on the calling thread.
-const MIN_PARALLEL_ITEMS: usize = 1024;
+pub const MIN_PARALLEL_ITEMS: usize = 1024;
 
 /// Items one worker takes at a time (`chunkSizeFor`: about sqrt(n), at least 1).
 fn chunk_size(n: usize, parallelism: usize) -> usize {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm, Taint};
 use krs_apimachinery::labels::Selector;
 
+use super::pod_list::PodList;
 use super::resource::{self, Resource};
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -252,7 +253,7 @@ pub struct NodeInfo {
     pub name: Arc<str>,
     /// `None` while pods are known on a node the cache has not seen yet.
     pub node: Option<Arc<Node>>,
-    pub pods: Vec<Arc<PodInfo>>,
+    pub pods: PodList,
     pub pods_with_affinity: Vec<Arc<PodInfo>>,
     pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
     pub used_ports: Vec<HostPort>,
@@ -265,6 +266,8 @@ pub struct NodeInfo {
     pub pvc_ref_counts: HashMap<String, usize>,
     /// NoSchedule and NoExecute taints (the ones the filter considers).
     pub taints: Vec<Taint>,
+    /// PreferNoSchedule taints (the ones TaintToleration scores).
+    pub prefer_no_schedule_taints: Vec<Taint>,
     pub unschedulable: bool,
     pub generation: u64,
 }
@@ -274,7 +277,7 @@ impl NodeInfo {
         NodeInfo {
             name: Arc::from(name),
             node: None,
-            pods: Vec::new(),
+            pods: PodList::default(),
             pods_with_affinity: Vec::new(),
             pods_with_required_anti_affinity: Vec::new(),
             used_ports: Vec::new(),
@@ -284,6 +287,7 @@ impl NodeInfo {
             images: HashMap::new(),
             pvc_ref_counts: HashMap::new(),
             taints: Vec::new(),
+            prefer_no_schedule_taints: Vec::new(),
             unschedulable: false,
             generation: next_generation(),
         }
@@ -314,6 +318,13 @@ impl NodeInfo {
             .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
             .cloned()
             .collect();
+        self.prefer_no_schedule_taints = spec
+            .and_then(|s| s.taints.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|t| t.effect == "PreferNoSchedule")
+            .cloned()
+            .collect();
         self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
         self.node = Some(node);
         self.generation = next_generation();
@@ -342,10 +353,11 @@ impl NodeInfo {
         self.generation = next_generation();
     }
 
-    /// Removes a pod by key; false when it is not on this node (`RemovePod`).
-    pub fn remove_pod(&mut self, key: &str) -> bool {
-        let Some(i) = self.pods.iter().position(|p| p.key == key) else { return false };
-        let pod = self.pods.swap_remove(i);
+    /// Removes a pod (found by identity, else by key); false when it is not on this node
+    /// (`RemovePod`).
+    pub fn remove_pod(&mut self, pod: &PodInfo) -> bool {
+        let key = pod.key.as_str();
+        let Some(pod) = self.pods.remove(pod) else { return false };
         self.pods_with_affinity.retain(|p| p.key != key);
         self.pods_with_required_anti_affinity.retain(|p| p.key != key);
         self.requested.sub(&pod.requests);

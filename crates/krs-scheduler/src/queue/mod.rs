@@ -81,7 +81,11 @@ enum InFlight {
 struct Inner {
     active: Heap,
     backoff: Heap,
+    /// Rejected by a plugin in their last attempt, waiting for an event that may help.
     unschedulable: HashMap<String, QueuedPodInfo>,
+    /// Rejected by a PreEnqueue plugin; kept apart so that the events that concern only
+    /// rejected pods (every assigned pod added or deleted) never walk the gated ones.
+    gated: HashMap<String, QueuedPodInfo>,
     /// Pods popped and not yet done: the event sequence number when they were popped, and
     /// what happened to them meanwhile.
     in_flight: HashMap<String, (u64, InFlight)>,
@@ -126,6 +130,7 @@ impl SchedulingQueue {
                 active: Heap::new(less),
                 backoff: Heap::new(Box::new(backoff_less)),
                 unschedulable: HashMap::new(),
+                gated: HashMap::new(),
                 in_flight: HashMap::new(),
                 scheduling_cycle: 0,
                 events: VecDeque::new(),
@@ -158,7 +163,7 @@ impl SchedulingQueue {
     /// Moves a pod to activeQ if PreEnqueue admits it, else to the unschedulable (gated) pods.
     fn move_to_active(&self, inner: &mut Inner, mut qpi: QueuedPodInfo, event: &str) -> QueueName {
         if !self.run_pre_enqueue(&mut qpi) {
-            inner.unschedulable.insert(qpi.key().to_string(), qpi);
+            inner.gated.insert(qpi.key().to_string(), qpi);
             return QueueName::Gated;
         }
         inner.active.push(qpi);
@@ -186,7 +191,7 @@ impl SchedulingQueue {
     pub fn add(&self, pod: Arc<PodInfo>) -> QueueName {
         let mut inner = self.inner.lock();
         let key = pod.key.clone();
-        if inner.active.contains(&key) || inner.backoff.contains(&key) || inner.unschedulable.contains_key(&key) {
+        if inner.is_queued(&key) {
             drop(inner);
             return self.update(pod);
         }
@@ -218,12 +223,18 @@ impl SchedulingQueue {
             inner.backoff.push(qpi);
             return QueueName::Backoff;
         }
-        let q = if let Some(mut qpi) = inner.unschedulable.remove(&key) {
+        let q = if let Some(mut qpi) = inner.unschedulable.remove(&key).or_else(|| inner.gated.remove(&key)) {
             let changed = pod_spec_changed(&qpi.pod_info, &pod);
             qpi.pod_info = pod;
             if !changed {
-                inner.unschedulable.insert(key, qpi);
-                QueueName::Unschedulable
+                let gated = qpi.gated;
+                if gated {
+                    inner.gated.insert(key, qpi);
+                    QueueName::Gated
+                } else {
+                    inner.unschedulable.insert(key, qpi);
+                    QueueName::Unschedulable
+                }
             } else if qpi.gated || !self.is_backing_off(&qpi, Instant::now()) {
                 self.move_to_active(&mut inner, qpi, "PodUpdate")
             } else {
@@ -243,6 +254,7 @@ impl SchedulingQueue {
         inner.active.delete(key);
         inner.backoff.delete(key);
         inner.unschedulable.remove(key);
+        inner.gated.remove(key);
         if let Some((_, slot)) = inner.in_flight.get_mut(key) {
             *slot = InFlight::Deleted;
         }
@@ -314,7 +326,7 @@ impl SchedulingQueue {
         }
         let missed_event = inner.events.iter().any(|(seq, e)| *seq >= since && self.worth_requeuing(&qpi, e));
         prune_events(&mut inner);
-        if inner.active.contains(&key) || inner.backoff.contains(&key) || inner.unschedulable.contains_key(&key) {
+        if inner.is_queued(&key) {
             return;
         }
         let now = Instant::now();
@@ -377,15 +389,35 @@ impl SchedulingQueue {
             inner.event_seq += 1;
             inner.events.push_back((seq, *event));
         }
-        if inner.unschedulable.is_empty() {
+        if inner.unschedulable.is_empty() && inner.gated.is_empty() {
             return;
         }
-        let keys: Vec<String> = inner
-            .unschedulable
-            .values()
-            .filter(|q| self.worth_requeuing(q, event) && pre_check.is_none_or(|f| f(&q.pod_info)))
-            .map(|q| q.key().to_string())
+        // The plugins that registered for this event, found once rather than per pod.
+        let interested: HashSet<&'static str> = self
+            .config
+            .events
+            .iter()
+            .filter(|(_, evs)| evs.iter().any(|e| e.matches(event)))
+            .map(|(p, _)| *p)
             .collect();
+        let worth = |q: &QueuedPodInfo| {
+            let any_plugin = !q.unschedulable_plugins.is_empty() || !q.pending_plugins.is_empty();
+            let wanted = if *event == UNSCHEDULABLE_TIMEOUT && !q.gated {
+                true
+            } else if !any_plugin {
+                !q.gated
+            } else {
+                q.unschedulable_plugins.iter().chain(q.pending_plugins.iter()).any(|p| interested.contains(p))
+            };
+            wanted && pre_check.is_none_or(|f| f(&q.pod_info))
+        };
+        let mut keys: Vec<String> =
+            inner.unschedulable.values().filter(|q| worth(q)).map(|q| q.key().to_string()).collect();
+        // Gated pods come back only for an event one of the PreEnqueue plugins registered.
+        let gating_interested = self.config.pre_enqueue.values().flatten().any(|p| interested.contains(p.name()));
+        if gating_interested {
+            keys.extend(inner.gated.values().filter(|q| worth(q)).map(|q| q.key().to_string()));
+        }
         self.move_pods(&mut inner, keys, event);
     }
 
@@ -409,7 +441,7 @@ impl SchedulingQueue {
         let label = event.label();
         let now = Instant::now();
         for key in keys {
-            let Some(qpi) = inner.unschedulable.remove(&key) else { continue };
+            let Some(qpi) = inner.unschedulable.remove(&key).or_else(|| inner.gated.remove(&key)) else { continue };
             if !qpi.gated && self.is_backing_off(&qpi, now) {
                 inner.backoff.push(qpi);
                 self.metrics.queue_incoming("backoff", &label);
@@ -428,26 +460,37 @@ impl SchedulingQueue {
         } else if inner.backoff.contains(key) {
             Some(QueueName::Backoff)
         } else {
-            inner.unschedulable.get(key).map(|q| if q.gated { QueueName::Gated } else { QueueName::Unschedulable })
+            inner
+                .unschedulable
+                .get(key)
+                .map(|_| QueueName::Unschedulable)
+                .or_else(|| inner.gated.get(key).map(|_| QueueName::Gated))
         }
     }
 
     /// Number of pods in activeQ, backoffQ, unschedulable and gated.
     pub fn lengths(&self) -> (usize, usize, usize, usize) {
         let inner = self.inner.lock();
-        let gated = inner.unschedulable.values().filter(|q| q.gated).count();
-        (inner.active.len(), inner.backoff.len(), inner.unschedulable.len() - gated, gated)
+        (inner.active.len(), inner.backoff.len(), inner.unschedulable.len(), inner.gated.len())
     }
 
     fn update_gauges(&self, inner: &Inner) {
-        let gated = inner.unschedulable.values().filter(|q| q.gated).count();
-        self.metrics.set_pending(inner.active.len(), inner.backoff.len(), inner.unschedulable.len() - gated, gated);
+        self.metrics.set_pending(inner.active.len(), inner.backoff.len(), inner.unschedulable.len(), inner.gated.len());
     }
 
     /// Wakes `pop` callers and makes them return `None`.
     pub fn close(&self) {
         self.inner.lock().closed = true;
         self.cond.notify_all();
+    }
+}
+
+impl Inner {
+    fn is_queued(&self, key: &str) -> bool {
+        self.active.contains(key)
+            || self.backoff.contains(key)
+            || self.unschedulable.contains_key(key)
+            || self.gated.contains_key(key)
     }
 }
 

@@ -228,7 +228,10 @@ impl Algorithm {
         let found = std::sync::atomic::AtomicUsize::new(0);
         let results: Mutex<FilterResults> = Mutex::default();
         let processed = std::sync::atomic::AtomicUsize::new(0);
-        parallel::until(fw.handle.parallelism, n, |i| {
+        // The search stops after `to_find` feasible nodes: unless that many are wanted, the work
+        // is too short to pay for starting threads.
+        let parallelism = if to_find < parallel::MIN_PARALLEL_ITEMS { 1 } else { fw.handle.parallelism };
+        parallel::until(parallelism, n, |i| {
             if found.load(std::sync::atomic::Ordering::Relaxed) >= to_find {
                 return false;
             }

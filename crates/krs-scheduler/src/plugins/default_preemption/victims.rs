@@ -82,7 +82,7 @@ pub fn select_victims_on_node(
         return Err(Status::unresolvable(ERR_REASON_NO_VICTIMS));
     }
     for p in &potential {
-        node.remove_pod(&p.key);
+        node.remove_pod(p);
         let s = fw.run_pre_filter_remove_pod(state, pod, p, node);
         if !s.is_success() {
             return Err(s);
@@ -105,7 +105,7 @@ pub fn select_victims_on_node(
         if fw.run_filter_with_nominated_pods(state, pod, node).is_success() {
             return Ok(false);
         }
-        node.remove_pod(&p.key);
+        node.remove_pod(p);
         let s = fw.run_pre_filter_remove_pod(state, pod, p, node);
         if !s.is_success() {
             return Err(s);

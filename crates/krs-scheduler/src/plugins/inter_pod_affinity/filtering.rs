@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::{
     ERR_REASON_AFFINITY_RULES_NOT_MATCH, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH,
     ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH, InterPodAffinity, TopologyCounts, bump, matches_all,
+    term_signature,
 };
 use crate::cache::Snapshot;
 use crate::framework::types::AffinityTerm;
@@ -71,34 +72,75 @@ impl PreFilterPlugin for InterPodAffinity {
             anti_affinity_terms: Arc::new(self.resolve(&pod.required_anti_affinity_terms)),
             namespace_labels,
         };
+        let mut memos = self.memos.lock();
         // Only nodes holding pods with required anti-affinity can repel the pod.
-        for node in &snapshot.have_pods_with_required_anti_affinity {
-            let labels = node.labels();
-            for existing in &node.pods_with_required_anti_affinity {
-                for t in &existing.required_anti_affinity_terms {
-                    if t.matches(pod, &s.namespace_labels) {
-                        bump(&mut s.existing_anti_affinity, labels, &t.topology_key, 1);
-                    }
-                }
-            }
-        }
-        if has_terms {
-            for node in &snapshot.node_info_list {
+        let signature = format!("{}\u{0}{:?}\u{0}{:?}", pod.namespace, pod.labels(), s.namespace_labels);
+        let (memo, totals) = memos.existing_anti_affinity.get(signature);
+        let ns_labels = &s.namespace_labels;
+        // Every node, not only those holding such pods: positions in the full list stay put as
+        // pods come and go, so the memo recounts only the nodes that changed.
+        memo.update(
+            &snapshot.node_info_list,
+            totals,
+            |totals, node| {
                 let labels = node.labels();
-                for existing in &node.pods {
-                    if matches_all(&s.affinity_terms, existing) {
-                        for t in s.affinity_terms.iter() {
-                            bump(&mut s.affinity, labels, &t.topology_key, 1);
-                        }
-                    }
-                    for t in s.anti_affinity_terms.iter() {
-                        if t.matches(existing, crate::framework::types::no_labels()) {
-                            bump(&mut s.anti_affinity, labels, &t.topology_key, 1);
+                let mut e = TopologyCounts::new();
+                for existing in &node.pods_with_required_anti_affinity {
+                    for t in &existing.required_anti_affinity_terms {
+                        if t.matches(pod, ns_labels) {
+                            bump(&mut e, labels, &t.topology_key, 1);
                         }
                     }
                 }
-            }
+                let e = e.entries();
+                totals.apply(&e, 1, true);
+                e
+            },
+            |totals, old| totals.apply(old, -1, true),
+        );
+        s.existing_anti_affinity = totals.clone();
+        if has_terms {
+            let signature: String = s
+                .affinity_terms
+                .iter()
+                .map(term_signature)
+                .chain(std::iter::once("|".to_string()))
+                .chain(s.anti_affinity_terms.iter().map(term_signature))
+                .collect();
+            let (memo, totals) = memos.terms.get(signature);
+            let (affinity_terms, anti_affinity_terms) = (&s.affinity_terms, &s.anti_affinity_terms);
+            memo.update(
+                &snapshot.node_info_list,
+                totals,
+                |(affinity, anti_affinity), node| {
+                    let labels = node.labels();
+                    let (mut aff, mut anti) = (TopologyCounts::new(), TopologyCounts::new());
+                    for existing in &node.pods {
+                        if matches_all(affinity_terms, existing) {
+                            for t in affinity_terms.iter() {
+                                bump(&mut aff, labels, &t.topology_key, 1);
+                            }
+                        }
+                        for t in anti_affinity_terms.iter() {
+                            if t.matches(existing, crate::framework::types::no_labels()) {
+                                bump(&mut anti, labels, &t.topology_key, 1);
+                            }
+                        }
+                    }
+                    let (aff, anti) = (aff.entries(), anti.entries());
+                    affinity.apply(&aff, 1, true);
+                    anti_affinity.apply(&anti, 1, true);
+                    (aff, anti)
+                },
+                |(affinity, anti_affinity), (aff, anti)| {
+                    affinity.apply(aff, -1, true);
+                    anti_affinity.apply(anti, -1, true);
+                },
+            );
+            s.affinity = totals.0.clone();
+            s.anti_affinity = totals.1.clone();
         }
+        drop(memos);
         state.write(PRE_FILTER_STATE_KEY, s);
         (None, Status::success())
     }
@@ -137,7 +179,7 @@ fn satisfies_pod_affinity(s: &PreFilterState, pod: &PodInfo, labels: &BTreeMap<S
     for t in s.affinity_terms.iter() {
         match labels.get(&t.topology_key) {
             Some(v) => {
-                if s.affinity.get(&(t.topology_key.clone(), v.clone())).copied().unwrap_or(0) <= 0 {
+                if s.affinity.get(&t.topology_key, v) <= 0 {
                     pods_exist = false;
                 }
             }
@@ -148,18 +190,16 @@ fn satisfies_pod_affinity(s: &PreFilterState, pod: &PodInfo, labels: &BTreeMap<S
 }
 
 fn satisfies_pod_anti_affinity(s: &PreFilterState, labels: &BTreeMap<String, String>) -> bool {
-    !s.anti_affinity_terms.iter().any(|t| {
-        labels
-            .get(&t.topology_key)
-            .is_some_and(|v| s.anti_affinity.get(&(t.topology_key.clone(), v.clone())).copied().unwrap_or(0) > 0)
-    })
+    !s.anti_affinity_terms
+        .iter()
+        .any(|t| labels.get(&t.topology_key).is_some_and(|v| s.anti_affinity.get(&t.topology_key, v) > 0))
 }
 
 fn satisfies_existing_pods_anti_affinity(s: &PreFilterState, labels: &BTreeMap<String, String>) -> bool {
     if s.existing_anti_affinity.is_empty() {
         return true;
     }
-    !labels.iter().any(|(k, v)| s.existing_anti_affinity.get(&(k.clone(), v.clone())).copied().unwrap_or(0) > 0)
+    !s.existing_anti_affinity.any_positive(labels)
 }
 
 impl FilterPlugin for InterPodAffinity {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::{InterPodAffinity, TopologyCounts};
+use super::{InterPodAffinity, TopologyCounts, term_signature};
 use crate::cache::Snapshot;
 use crate::framework::types::{AffinityTerm, WeightedAffinityTerm, no_labels};
 use crate::framework::{CycleState, MAX_NODE_SCORE, NodeInfo, NodeScore, PodInfo, PreScorePlugin, ScorePlugin, Status};
@@ -29,7 +29,7 @@ fn add(
     if term.matches(pod, ns_labels)
         && let Some(v) = node_labels.get(&term.topology_key)
     {
-        *scores.entry((term.topology_key.clone(), v.clone())).or_default() += weight;
+        scores.add(&term.topology_key, v, weight);
     }
 }
 
@@ -70,31 +70,53 @@ impl PreScorePlugin for InterPodAffinity {
         let preferred_anti = resolve(&pod.preferred_anti_affinity_terms);
         let ns_labels = self.handle.listers.namespace_labels(&pod.namespace);
         let hard = i64::from(self.args.hard_pod_affinity_weight);
-        let mut scores = TopologyCounts::new();
         // With preferred terms every pod may match; otherwise only pods with affinity matter.
-        let candidates = if has_preferred { &snapshot.node_info_list } else { &snapshot.have_pods_with_affinity };
-        for node in candidates {
-            let labels = node.labels();
-            let pods = if has_preferred { &node.pods } else { &node.pods_with_affinity };
-            for existing in pods {
-                add_weighted(&mut scores, &preferred, existing, no_labels(), labels, 1);
-                add_weighted(&mut scores, &preferred_anti, existing, no_labels(), labels, -1);
-                if hard > 0 && !labels.is_empty() {
-                    for t in &existing.required_affinity_terms {
-                        add(&mut scores, t, hard, pod, &ns_labels, labels);
+        // The memo walks the full node list, whose positions stay put as pods come and go.
+        let candidates = &snapshot.node_info_list;
+        let weighted = |ts: &[WeightedAffinityTerm]| -> String {
+            ts.iter().map(|t| format!("{}{}", t.weight, term_signature(&t.term))).collect()
+        };
+        let signature = format!(
+            "{has_preferred}\u{0}{}\u{0}{}\u{0}{}\u{0}{:?}\u{0}{:?}",
+            weighted(&preferred),
+            weighted(&preferred_anti),
+            pod.namespace,
+            pod.labels(),
+            ns_labels
+        );
+        let mut memos = self.memos.lock();
+        let (memo, totals) = memos.scores.get(signature);
+        let ignore_existing_preferred = self.args.ignore_preferred_terms_of_existing_pods;
+        memo.update(
+            candidates,
+            totals,
+            |totals, node| {
+                let labels = node.labels();
+                let mut scores = TopologyCounts::new();
+                let pods: Box<dyn Iterator<Item = &Arc<PodInfo>>> =
+                    if has_preferred { Box::new(node.pods.iter()) } else { Box::new(node.pods_with_affinity.iter()) };
+                for existing in pods {
+                    add_weighted(&mut scores, &preferred, existing, no_labels(), labels, 1);
+                    add_weighted(&mut scores, &preferred_anti, existing, no_labels(), labels, -1);
+                    if hard > 0 && !labels.is_empty() {
+                        for t in &existing.required_affinity_terms {
+                            add(&mut scores, t, hard, pod, &ns_labels, labels);
+                        }
+                    }
+                    if !ignore_existing_preferred {
+                        add_weighted(&mut scores, &existing.preferred_affinity_terms, pod, &ns_labels, labels, 1);
+                        add_weighted(&mut scores, &existing.preferred_anti_affinity_terms, pod, &ns_labels, labels, -1);
                     }
                 }
-                if !self.args.ignore_preferred_terms_of_existing_pods {
-                    add_weighted(&mut scores, &existing.preferred_affinity_terms, pod, &ns_labels, labels, 1);
-                    add_weighted(&mut scores, &existing.preferred_anti_affinity_terms, pod, &ns_labels, labels, -1);
-                }
-            }
-        }
-        let mut by_key: HashMap<String, HashMap<String, i64>> = HashMap::new();
-        for ((k, v), s) in scores {
-            by_key.entry(k).or_default().insert(v, s);
-        }
-        state.write(PRE_SCORE_STATE_KEY, PreScoreState { scores: Arc::new(by_key) });
+                let e = scores.entries();
+                totals.apply(&e, 1, false);
+                e
+            },
+            |totals, old| totals.apply(old, -1, false),
+        );
+        let scores = totals.clone();
+        drop(memos);
+        state.write(PRE_SCORE_STATE_KEY, PreScoreState { scores: Arc::new(scores.into_inner()) });
         Status::success()
     }
 }

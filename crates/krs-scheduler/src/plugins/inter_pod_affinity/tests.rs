@@ -122,3 +122,44 @@ fn preferred_terms_score_domains() {
     let anti = PodBuilder::new("p").preferred_pod_affinity(true, 10, affinity_term(&[("app", "db")], ZONE)).info();
     assert_eq!(score_nodes(&plugin(Handle::offline()), &anti, &nodes), vec![0, 0, 100]);
 }
+
+#[test]
+fn totals_kept_across_cycles_follow_pods_added_and_removed() {
+    let kept = plugin(Handle::offline());
+    let db = |name: &str, node: &str| PodBuilder::new(name).label("app", "db").node_name(node).info();
+    let guard = |node: &str| {
+        PodBuilder::new("guard")
+            .label("app", "guard")
+            .pod_affinity(true, affinity_term(&[("app", "web")], HOST))
+            .node_name(node)
+            .info()
+    };
+    let web = PodBuilder::new("p")
+        .label("app", "web")
+        .pod_affinity(false, affinity_term(&[("app", "db")], ZONE))
+        .pod_affinity(true, affinity_term(&[("app", "web")], HOST))
+        .info();
+    let a1 = zone("a1", "a").label(HOST, "a1");
+    let b1 = zone("b1", "b").label(HOST, "b1");
+    let cycles = [
+        vec![node_with_pods(a1.clone(), vec![db("db1", "a1")]), b1.clone().info()],
+        // db moves to zone b and a guard repels web pods from a1.
+        vec![node_with_pods(a1.clone(), vec![guard("a1")]), node_with_pods(b1.clone(), vec![db("db2", "b1")])],
+        vec![a1.clone().info(), node_with_pods(b1.clone(), vec![db("db2", "b1")])],
+    ];
+    let mut results = Vec::new();
+    for nodes in cycles {
+        let snap = Snapshot::from_nodes(nodes);
+        let got = filter_nodes(&kept, &web, &snap);
+        assert_eq!(got, filter_nodes(&plugin(Handle::offline()), &web, &snap), "a fresh plugin agrees");
+        results.push(got);
+    }
+    assert_eq!(
+        results,
+        vec![
+            vec!["", ERR_REASON_AFFINITY_RULES_NOT_MATCH],
+            vec![ERR_REASON_AFFINITY_RULES_NOT_MATCH, ""],
+            vec![ERR_REASON_AFFINITY_RULES_NOT_MATCH, ""],
+        ]
+    );
+}

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{
-    Constraint, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread,
-    count_pods_match_selector, node_has_all_keys,
+    Constraint, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread, node_has_all_keys,
 };
 use crate::cache::Snapshot;
 use crate::framework::helpers::RequiredNodeAffinity;
@@ -21,17 +20,23 @@ const PRE_FILTER_STATE_KEY: &str = "PreFilterPodTopologySpread";
 pub(crate) struct PreFilterState {
     pub constraints: Arc<Vec<Constraint>>,
     pub counts: Vec<HashMap<String, i64>>,
+    /// The minimum count over the domains of each constraint, computed once per change rather than per node.
+    mins: Vec<i64>,
 }
 
 impl PreFilterState {
     /// The minimum count over the domains; 0 when fewer domains than minDomains exist
     /// (`minMatchNum`).
-    fn min_match(&self, i: usize) -> i64 {
+    fn compute_min_match(&self, i: usize) -> i64 {
         let counts = &self.counts[i];
         if (counts.len() as i64) < self.constraints[i].min_domains {
             return 0;
         }
         counts.values().copied().min().unwrap_or(0)
+    }
+
+    fn update_mins(&mut self) {
+        self.mins = (0..self.counts.len()).map(|i| self.compute_min_match(i)).collect();
     }
 
     /// Adds `delta` for a pod placed on or removed from `node` (`updateWithPod`).
@@ -48,6 +53,7 @@ impl PreFilterState {
                 *self.counts[i].entry(v.clone()).or_default() += delta;
             }
         }
+        self.update_mins();
     }
 }
 
@@ -63,22 +69,10 @@ impl PreFilterPlugin for PodTopologySpread {
             return (None, Status::skip());
         }
         let affinity = RequiredNodeAffinity::of(&pod.pod);
-        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
-        for node in &snapshot.node_info_list {
-            let labels = node.labels();
-            if !node_has_all_keys(labels, &constraints) {
-                continue;
-            }
-            for (i, c) in constraints.iter().enumerate() {
-                if !c.matches_node_inclusion_policies(pod, &affinity, node) {
-                    continue;
-                }
-                let Some(v) = labels.get(&c.topology_key) else { continue };
-                let n = count_pods_match_selector(&node.pods, &c.selector, &pod.namespace);
-                *counts[i].entry(v.clone()).or_default() += n;
-            }
-        }
-        state.write(PRE_FILTER_STATE_KEY, PreFilterState { constraints: Arc::new(constraints), counts });
+        let counts = self.counts.lock().counts(&constraints, pod, &affinity, &snapshot.node_info_list);
+        let mut s = PreFilterState { constraints: Arc::new(constraints), counts, mins: Vec::new() };
+        s.update_mins();
+        state.write(PRE_FILTER_STATE_KEY, s);
         (None, Status::success())
     }
 
@@ -123,7 +117,7 @@ impl FilterPlugin for PodTopologySpread {
             };
             let self_match = i64::from(c.selector.matches(pod.labels()));
             let match_num = s.counts[i].get(value).copied().unwrap_or(0);
-            if match_num + self_match - s.min_match(i) > c.max_skew {
+            if match_num + self_match - s.mins[i] > c.max_skew {
                 return Status::unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH);
             }
         }

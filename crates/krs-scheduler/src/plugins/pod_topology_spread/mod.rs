@@ -4,6 +4,7 @@
 //! Counts are computed once per cycle in PreFilter/PreScore (`topologyPair` counts), so Filter
 //! and Score are lookups.
 
+mod counts;
 mod filtering;
 mod scoring;
 
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use crate::config::ConfigError;
 use crate::framework::events::{ADD, ALL, ClusterEvent, DELETE, EventResource, UPDATE_NODE_LABEL, UPDATE_NODE_TAINT};
 use crate::framework::helpers::{RequiredNodeAffinity, find_untolerated_taint, pod_tolerations};
+use crate::framework::pod_list::PodList;
 use crate::framework::{FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterPlugin, PreScorePlugin, ScorePlugin};
 
 pub const NAME: &str = "PodTopologySpread";
@@ -99,7 +101,7 @@ pub(crate) fn node_has_all_keys(labels: &BTreeMap<String, String>, constraints: 
 }
 
 /// Pods on the node in `namespace`, not terminating, matching the selector (`countPodsMatchSelector`).
-pub(crate) fn count_pods_match_selector(pods: &[Arc<PodInfo>], selector: &Selector, namespace: &str) -> i64 {
+pub(crate) fn count_pods_match_selector(pods: &PodList, selector: &Selector, namespace: &str) -> i64 {
     if selector.matches_nothing() {
         return 0;
     }
@@ -111,6 +113,8 @@ pub struct PodTopologySpread {
     default_constraints: Vec<TopologySpreadConstraint>,
     system_defaulted: bool,
     handle: Arc<Handle>,
+    /// PreFilter's counts, kept across cycles.
+    counts: parking_lot::Mutex<counts::CountsCache>,
 }
 
 impl PodTopologySpread {
@@ -135,7 +139,7 @@ impl PodTopologySpread {
                 });
             }
         };
-        Ok(PodTopologySpread { default_constraints, system_defaulted, handle })
+        Ok(PodTopologySpread { default_constraints, system_defaulted, handle, counts: Default::default() })
     }
 
     /// The pod's constraints with `when` (DoNotSchedule or ScheduleAnyway), or the default

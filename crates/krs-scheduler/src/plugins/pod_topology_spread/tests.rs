@@ -146,3 +146,28 @@ fn system_default_constraints_spread_pods_of_a_service() {
         .is_err()
     );
 }
+
+#[test]
+fn counts_kept_across_cycles_follow_changed_added_and_removed_nodes() {
+    let kept = plugin();
+    let pod =
+        PodBuilder::new("p").label("app", "web").spread(spread(ZONE, 1, "DoNotSchedule", &[("app", "web")])).info();
+    let a1 = node_with_pods(zone("a1", "a"), vec![web("w1", "a1")]);
+    let b1 = zone("b1", "b").info();
+    let snap = Snapshot::from_nodes(vec![a1.clone(), b1.clone()]);
+    assert_eq!(filter_nodes(&kept, &pod, &snap), vec![ERR_REASON_CONSTRAINTS_NOT_MATCH, ""]);
+    // b1 gains two matching pods (a new NodeInfo generation); c1 joins in a third zone.
+    let mut b1_more = b1.clone();
+    b1_more.add_pod(web("w2", "b1"));
+    b1_more.add_pod(web("w3", "b1"));
+    let c1 = zone("c1", "c").info();
+    let snap = Snapshot::from_nodes(vec![a1.clone(), b1_more.clone(), c1.clone()]);
+    let expected = vec![ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_CONSTRAINTS_NOT_MATCH, ""];
+    assert_eq!(filter_nodes(&kept, &pod, &snap), expected);
+    assert_eq!(filter_nodes(&plugin(), &pod, &snap), expected, "a fresh plugin agrees");
+    // c1 goes away: zone c no longer exists, so the minimum is zone a's 1 again.
+    let snap = Snapshot::from_nodes(vec![a1, b1_more]);
+    let expected = vec!["", ERR_REASON_CONSTRAINTS_NOT_MATCH];
+    assert_eq!(filter_nodes(&kept, &pod, &snap), expected);
+    assert_eq!(filter_nodes(&plugin(), &pod, &snap), expected);
+}

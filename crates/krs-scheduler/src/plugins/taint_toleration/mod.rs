@@ -84,12 +84,9 @@ impl ScorePlugin for TaintToleration {
         let Some(PreScoreState(tolerations)) = state.read::<PreScoreState>(PRE_SCORE_STATE_KEY) else {
             return Err(Status::error(format!("reading {PRE_SCORE_STATE_KEY} from cycleState: not found")));
         };
-        let Some(n) = node.node.as_ref() else { return Ok(0) };
-        let taints = n.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default();
-        let count = taints
-            .iter()
-            .filter(|t| t.effect == "PreferNoSchedule" && !tolerations.iter().any(|tol| tolerates(tol, t)))
-            .count();
+        // NodeInfo keeps the PreferNoSchedule taints apart: most nodes have none.
+        let count =
+            node.prefer_no_schedule_taints.iter().filter(|t| !tolerations.iter().any(|tol| tolerates(tol, t))).count();
         Ok(count as i64)
     }
 
