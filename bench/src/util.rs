@@ -34,20 +34,22 @@ pub fn start_server(dir: &Path) -> (Child, PathBuf) {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
     let stdout = child.stdout.take().expect("stdout");
+    let kubeconfig = admin_kubeconfig(stdout).expect("krs server exited during start-up");
+    (child, kubeconfig)
+}
+
+/// Reads a starting `krs server`'s stdout up to the line naming the admin kubeconfig (None if
+/// the server exits first), then keeps draining it so the server never blocks on a full pipe.
+pub fn admin_kubeconfig(stdout: std::process::ChildStdout) -> Option<PathBuf> {
     let mut lines = BufReader::new(stdout).lines();
     let kubeconfig = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(p) = line.strip_prefix("krs: admin kubeconfig: ") {
-                    break PathBuf::from(p.trim());
-                }
-            }
-            _ => panic!("krs server exited during start-up"),
+        let line = lines.next()?.ok()?;
+        if let Some(p) = line.strip_prefix("krs: admin kubeconfig: ") {
+            break PathBuf::from(p.trim());
         }
     };
-    // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, kubeconfig)
+    Some(kubeconfig)
 }
 
 /// The `p`th percentile (nearest rank) of ascending `sorted`; NaN when empty.

@@ -23,7 +23,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -135,21 +134,10 @@ fn start_server(bin: &Path, dir: &Path, procs: &mut Procs) -> Result<(u32, PathB
     let pid = child.id();
     let stdout = child.stdout.take().ok_or("no stdout")?;
     procs.children.push(("server", child));
-    let mut lines = BufReader::new(stdout).lines();
-    let kubeconfig = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(p) = line.strip_prefix("krs: admin kubeconfig: ") {
-                    break PathBuf::from(p.trim());
-                }
-            }
-            _ => {
-                let tail = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(format!("krs server exited during start-up:\n{tail}").into());
-            }
-        }
+    let Some(kubeconfig) = krs_bench::util::admin_kubeconfig(stdout) else {
+        let tail = std::fs::read_to_string(&log).unwrap_or_default();
+        return Err(format!("krs server exited during start-up:\n{tail}").into());
     };
-    std::thread::spawn(move || for _ in lines {});
     Ok((pid, kubeconfig, log))
 }
 

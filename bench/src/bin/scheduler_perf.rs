@@ -10,7 +10,6 @@
 //! last measured binding, beside upstream's threshold for the workload (the minimum average
 //! throughput its CI accepts).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -191,14 +190,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut kubeconfig = None;
-        for line in BufReader::new(stdout).lines() {
-            let line = line?;
-            if let Some(p) = line.strip_prefix("krs: admin kubeconfig: ") {
-                kubeconfig = Some(PathBuf::from(p));
-                break;
-            }
-        }
+        let kubeconfig = krs_bench::util::admin_kubeconfig(stdout);
         let Some(kubeconfig) = kubeconfig else {
             let _ = child.kill();
             return Err("krs server did not start".into());
