@@ -401,15 +401,7 @@ impl SchedulingQueue {
             .map(|(p, _)| *p)
             .collect();
         let worth = |q: &QueuedPodInfo| {
-            let any_plugin = !q.unschedulable_plugins.is_empty() || !q.pending_plugins.is_empty();
-            let wanted = if *event == UNSCHEDULABLE_TIMEOUT && !q.gated {
-                true
-            } else if !any_plugin {
-                !q.gated
-            } else {
-                q.unschedulable_plugins.iter().chain(q.pending_plugins.iter()).any(|p| interested.contains(p))
-            };
-            wanted && pre_check.is_none_or(|f| f(&q.pod_info))
+            wanted_by(q, event, |p| interested.contains(p)) && pre_check.is_none_or(|f| f(&q.pod_info))
         };
         let mut keys: Vec<String> =
             inner.unschedulable.values().filter(|q| worth(q)).map(|q| q.key().to_string()).collect();
@@ -422,16 +414,7 @@ impl SchedulingQueue {
     }
 
     fn worth_requeuing(&self, qpi: &QueuedPodInfo, event: &ClusterEvent) -> bool {
-        if *event == UNSCHEDULABLE_TIMEOUT && !qpi.gated {
-            return true;
-        }
-        if qpi.unschedulable_plugins.is_empty() && qpi.pending_plugins.is_empty() {
-            return !qpi.gated;
-        }
-        qpi.unschedulable_plugins
-            .iter()
-            .chain(qpi.pending_plugins.iter())
-            .any(|p| self.config.events.get(p).is_some_and(|evs| evs.iter().any(|e| e.matches(event))))
+        wanted_by(qpi, event, |p| self.config.events.get(p).is_some_and(|evs| evs.iter().any(|e| e.matches(event))))
     }
 
     fn move_pods(&self, inner: &mut Inner, keys: Vec<String>, event: &ClusterEvent) {
@@ -492,6 +475,19 @@ impl Inner {
             || self.unschedulable.contains_key(key)
             || self.gated.contains_key(key)
     }
+}
+
+/// Whether `event` may help the pod (`isPodWorthRequeuing`): a gated pod never comes back on the
+/// periodic flush; a pod rejected without a plugin name comes back on any event (unless gated);
+/// otherwise one of the plugins that rejected it must be `registered` for the event.
+fn wanted_by(qpi: &QueuedPodInfo, event: &ClusterEvent, registered: impl Fn(&str) -> bool) -> bool {
+    if *event == UNSCHEDULABLE_TIMEOUT && !qpi.gated {
+        return true;
+    }
+    if qpi.unschedulable_plugins.is_empty() && qpi.pending_plugins.is_empty() {
+        return !qpi.gated;
+    }
+    qpi.unschedulable_plugins.iter().chain(qpi.pending_plugins.iter()).any(|p| registered(p))
 }
 
 /// Drops the events no in-flight pod started before.
