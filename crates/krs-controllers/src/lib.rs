@@ -41,6 +41,9 @@ pub enum Error {
     LeaderElectionLost,
     #[error("{0}")]
     Invalid(String),
+    /// An informer has not yet seen this controller's own writes; retried after a backoff.
+    #[error("informer cache out of date: {0}")]
+    StaleCache(String),
     #[error("unknown controller {0:?} in --controllers")]
     UnknownController(String),
     #[error("cannot read {path}: {source}")]

@@ -39,7 +39,11 @@ pub fn run_workers(name: &'static str, queue: WorkQueue, workers: usize, sync: S
                         Ok(()) => queue.forget(&key),
                         Err(e) => {
                             registry().sync_error(name);
-                            tracing::info!(controller = name, key = %key, error = %e, "sync failed; requeued");
+                            if matches!(e, crate::Error::StaleCache(_)) {
+                                tracing::debug!(controller = name, key = %key, error = %e, "sync deferred; requeued");
+                            } else {
+                                tracing::info!(controller = name, key = %key, error = %e, "sync failed; requeued");
+                            }
                             queue.add_rate_limited(&key);
                         }
                     }

@@ -22,6 +22,8 @@ use crate::informer::{Event, Informer, key_of, split_key};
 use crate::manager::{Ctx, Started};
 use crate::queue::WorkQueue;
 
+mod tracker;
+
 const NAME: &str = "endpointslice-controller";
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
@@ -35,6 +37,7 @@ struct Controller {
     nodes: Arc<Informer<Node>>,
     slices: Arc<Informer<EndpointSlice>>,
     max_per_slice: usize,
+    tracker: Arc<tracker::Tracker>,
 }
 
 pub(crate) fn start(ctx: &Ctx) -> Started {
@@ -46,6 +49,7 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
         nodes: ctx.factory.informer::<Node>(),
         slices: ctx.factory.informer::<EndpointSlice>(),
         max_per_slice: ctx.options.max_endpoints_per_slice.max(1),
+        tracker: Arc::default(),
     });
     {
         let q = queue.clone();
@@ -56,16 +60,22 @@ pub(crate) fn start(ctx: &Ctx) -> Started {
     c.pods.add_handler(pod_handler(c.services.clone(), queue.clone()));
     {
         let q = queue.clone();
+        let tracker = c.tracker.clone();
         // Edited or deleted by someone else: reconcile the service again.
         c.slices.add_handler(move |e| {
-            let s = match e {
-                Event::Added(s) | Event::Deleted(s) | Event::Updated { new: s, .. } => s,
+            let (s, gone) = match e {
+                Event::Added(s) | Event::Updated { new: s, .. } => (s, false),
+                Event::Deleted(s) => (s, true),
             };
             let labels = s.metadata.labels.clone().unwrap_or_default();
             if labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY)
                 && let Some(svc) = labels.get(SERVICE_NAME_LABEL)
             {
-                q.add(format!("{}/{svc}", s.metadata.namespace.clone().unwrap_or_default()));
+                let key = format!("{}/{svc}", s.metadata.namespace.clone().unwrap_or_default());
+                if gone {
+                    tracker.observed_deletion(&key, s.metadata.name.as_deref().unwrap_or_default());
+                }
+                q.add(key);
             }
         });
     }
@@ -126,6 +136,10 @@ impl Controller {
                     && l.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY)
             })
             .collect();
+        if self.tracker.stale(key, &existing) {
+            // Our last writes are not in the cache yet: retried after a backoff.
+            return Err(Error::StaleCache(format!("endpoint slices of service {key} not yet observed")));
+        }
         let api: Api<EndpointSlice> = Api::namespaced(self.client.clone(), ns);
         let svc = self.services.get(Some(ns), name);
         let selector =
@@ -135,6 +149,7 @@ impl Controller {
             // also remove them through their owner reference).
             for s in existing {
                 delete(&api, &s).await?;
+                self.tracker.deleted(key, s.metadata.name.as_deref().unwrap_or_default());
             }
             return Ok(());
         };
@@ -239,15 +254,18 @@ impl Controller {
             match old {
                 Some(_) => {
                     let n = s.metadata.name.clone().unwrap_or_default();
-                    api.replace(&n, &PostParams::default(), &s).await?;
+                    let written = api.replace(&n, &PostParams::default(), &s).await?;
+                    self.tracker.wrote(key, &written);
                 }
                 None => {
-                    api.create(&PostParams::default(), &s).await?;
+                    let written = api.create(&PostParams::default(), &s).await?;
+                    self.tracker.wrote(key, &written);
                 }
             }
         }
         for s in deletes {
             delete(&api, &s).await?;
+            self.tracker.deleted(key, s.metadata.name.as_deref().unwrap_or_default());
         }
         Ok(())
     }
