@@ -22,6 +22,12 @@ use krs_scheduler::{Metrics, SchedulerOptions};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+/// With the `mimalloc` feature, the allocator of a krs binary built with it, so the in-process
+/// scheduler runs as that `krs scheduler` does.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Requests in flight per connection while creating objects.
 const IN_FLIGHT: usize = 32;
 const CONNECTIONS: usize = 8;
