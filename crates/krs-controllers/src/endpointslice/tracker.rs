@@ -25,7 +25,8 @@ impl Tracker {
         written.retain(|name, want| {
             let seen = cached.iter().find(|s| s.metadata.name.as_deref() == Some(name.as_str()));
             match (want, seen) {
-                (Some(want), Some(s)) => version(s).is_none_or(|v| v < *want),
+                // A version that is not a number cannot be ordered: do not wait on it forever.
+                (Some(want), Some(s)) => version(s).is_some_and(|v| v < *want),
                 (Some(_), None) => true,
                 (None, seen) => seen.is_some(),
             }
