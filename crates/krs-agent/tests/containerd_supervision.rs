@@ -38,9 +38,8 @@ fn agent_starts_and_stops_its_own_containerd() {
         eventually(T, "containerd's socket", || async { std::os::unix::net::UnixStream::connect(&socket).ok().map(|_| ()) }).await;
         let config = std::fs::read_to_string(krs_agent::containerd::Layout::new(&dir).config()).unwrap_or_default();
         assert!(config.contains("restrict_oom_score_adj = true") && config.contains("SystemdCgroup = false"), "{config}");
-        let images = dir.join("images");
-        std::fs::create_dir_all(&images).expect("images");
-        krs_agent::testing::import_test_images(&socket, &images).expect("import");
+        // With the local sandbox image the agent builds and imports the busybox images itself,
+        // before it registers the node (importing them here too would race it on the same files).
 
         // The node becomes Ready once the runtime and its network are.
         let nodes: Api<Node> = Api::all(client.clone());

@@ -38,6 +38,11 @@ use crate::{cni, dns};
 /// Annotation of mirror pods (the API's copy of a static pod): not pods to run.
 pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
+/// How often a node not yet Ready checks its runtime and network after registering.
+const FAST_STATUS_PERIOD: Duration = Duration::from_millis(100);
+/// How long it keeps checking that often (upstream's nodeReadyGracePeriod).
+const NODE_READY_GRACE: Duration = Duration::from_secs(120);
+
 /// Container name → (waiting reason, message).
 type Reasons = HashMap<String, (String, String)>;
 
@@ -55,6 +60,10 @@ pub struct Kubelet {
     pods: Mutex<HashMap<String, Arc<Pod>>>,
     /// Per pod: why containers are waiting (ErrImagePull, CrashLoopBackOff, ...).
     reasons: Mutex<HashMap<String, Reasons>>,
+    /// Per pod: its last detailed runtime status (upstream's pod cache). A worker's sync reads
+    /// it instead of asking the runtime again; the PLEG drops an entry (and wakes the worker)
+    /// as soon as a relist shows the pod's containers or sandboxes in another state.
+    runtime_cache: Mutex<HashMap<String, crate::runtime::RuntimePodStatus>>,
     /// The first list of pods has been seen: runtime pods unknown to it are orphans.
     synced: AtomicBool,
     host_dns: DnsSettings,
@@ -65,6 +74,27 @@ pub struct Kubelet {
 
 fn uid(pod: &Pod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
+}
+
+/// Whether an update of a pod can change what its worker does: its spec, labels,
+/// annotations or deletion changed, or its status did in a way the worker must react to (a
+/// terminal phase set by someone else, conditions of its readiness gates).
+fn needs_sync(old: &Pod, new: &Pod) -> bool {
+    let (o, n) = (&old.metadata, &new.metadata);
+    if old.spec != new.spec
+        || o.labels != n.labels
+        || o.annotations != n.annotations
+        || o.deletion_timestamp != n.deletion_timestamp
+        || o.deletion_grace_period_seconds != n.deletion_grace_period_seconds
+    {
+        return true;
+    }
+    if old.status == new.status {
+        return false;
+    }
+    let terminal = matches!(new.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"));
+    let gated = new.spec.as_ref().and_then(|s| s.readiness_gates.as_ref()).is_some_and(|g| !g.is_empty());
+    terminal || gated
 }
 
 fn is_mirror(pod: &Pod) -> bool {
@@ -175,6 +205,7 @@ async fn run_with_runtime(
         cache,
         workers: Mutex::new(None),
         pods: Mutex::new(HashMap::new()),
+        runtime_cache: Mutex::new(HashMap::new()),
         reasons: Mutex::new(HashMap::new()),
         synced: AtomicBool::new(false),
         host_dns: dns::host_resolv_conf(),
@@ -300,11 +331,17 @@ impl Kubelet {
         self.workers.lock().clone()
     }
 
-    /// A pod to run (or one that changed).
+    /// A pod to run (or one that changed). An update that changes nothing the worker acts on
+    /// (the kubelet's own status writes coming back through the watch, mostly) only hands the
+    /// worker the newer object, as upstream's pod config does (podsDifferSemantically).
     pub fn upsert_pod(&self, pod: Arc<Pod>) {
-        self.pods.lock().insert(uid(&pod), pod.clone());
+        let previous = self.pods.lock().insert(uid(&pod), pod.clone());
         if let Some(w) = self.workers() {
-            w.update(Work::Sync(pod));
+            if previous.is_some_and(|old| !needs_sync(&old, &pod)) {
+                w.refresh(Work::Sync(pod));
+            } else {
+                w.update(Work::Sync(pod));
+            }
         }
     }
 
@@ -387,13 +424,7 @@ impl Kubelet {
             };
             let mut current = HashMap::new();
             for (uid, p) in &list {
-                let mut fp: Vec<(String, u8)> = p
-                    .containers
-                    .iter()
-                    .map(|c| (c.id.clone(), c.state as u8))
-                    .chain(p.sandboxes.iter().map(|s| (s.id.clone(), if s.ready { 10 } else { 11 })))
-                    .collect();
-                fp.sort();
+                let fp = p.fingerprint();
                 if previous.get(uid) != Some(&fp)
                     && let Some(w) = self.workers()
                 {
@@ -402,6 +433,28 @@ impl Kubelet {
                 current.insert(uid.clone(), fp);
             }
             previous = current;
+            // Cached statuses the relist contradicts are dropped, and their workers woken: a
+            // sync that cached what it read just before a container changed must look again.
+            let stale: Vec<String> = {
+                let mut cache = self.runtime_cache.lock();
+                let stale: Vec<String> = cache
+                    .iter()
+                    .filter(|(uid, s)| match previous.get(*uid) {
+                        Some(fp) => *fp != s.fingerprint(),
+                        None => !s.sandboxes.is_empty() || !s.containers.is_empty(),
+                    })
+                    .map(|(uid, _)| uid.clone())
+                    .collect();
+                for uid in &stale {
+                    cache.remove(uid);
+                }
+                stale
+            };
+            if let Some(w) = self.workers() {
+                for uid in &stale {
+                    w.wake(uid);
+                }
+            }
             if round.is_multiple_of(2) && self.synced.load(Ordering::Acquire) {
                 self.housekeeping(&list).await;
             }
@@ -438,12 +491,27 @@ impl Kubelet {
         let mut tick = tokio::time::interval(self.opts.node_status_update_frequency);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
+        // Upstream's fastStatusUpdateOnce: a node registered before its runtime and network were
+        // up checks them locally every 100 ms and reports Ready at once, instead of at the next
+        // regular update (up to 10 s later), for at most the node-ready grace period.
+        let mut fast = tokio::time::interval(FAST_STATUS_PERIOD);
+        let fast_until = tokio::time::Instant::now() + NODE_READY_GRACE;
+        let mut fast_done = self.node.reported_ready();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = fast.tick(), if !fast_done => {
+                    fast_done = tokio::time::Instant::now() >= fast_until;
+                    if !self.node.ready_now().await {
+                        continue;
+                    }
+                }
+            }
             match self.node.sync_status(false).await {
                 Ok(n) => ensure_pod_network(&self.opts, &n),
                 Err(e) => tracing::warn!(error = %e, "updating node status"),
             }
+            fast_done = fast_done || self.node.reported_ready();
         }
     }
 
@@ -477,5 +545,88 @@ impl Kubelet {
         s.message = Some("Pod was terminated in response to imminent node shutdown.".into());
         self.status.set(pod, s);
         self.status.flush(&u, Duration::from_secs(5)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(v: serde_json::Value) -> Pod {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn status_only_updates_need_no_sync() {
+        let base = serde_json::json!({
+            "metadata": {"name": "p", "uid": "u", "resourceVersion": "1", "labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c", "image": "i"}]},
+            "status": {"phase": "Pending"}
+        });
+        let old = pod(base.clone());
+        let mut v = base.clone();
+        v["metadata"]["resourceVersion"] = "2".into();
+        v["status"] = serde_json::json!({"phase": "Running", "podIP": "10.0.0.2"});
+        assert!(!needs_sync(&old, &pod(v.clone())), "the kubelet's own status write");
+        v["status"]["phase"] = "Failed".into();
+        assert!(needs_sync(&old, &pod(v)), "a terminal phase set elsewhere (eviction)");
+        let mut v = base.clone();
+        v["metadata"]["labels"]["a"] = "c".into();
+        assert!(needs_sync(&old, &pod(v)));
+        let mut v = base.clone();
+        v["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z".into();
+        assert!(needs_sync(&old, &pod(v)));
+        let mut v = base.clone();
+        v["spec"]["containers"][0]["image"] = "j".into();
+        assert!(needs_sync(&old, &pod(v)));
+        let mut gated = base.clone();
+        gated["spec"]["readinessGates"] = serde_json::json!([{"conditionType": "example.com/ready"}]);
+        let mut v = gated.clone();
+        v["status"]["conditions"] = serde_json::json!([{"type": "example.com/ready", "status": "True"}]);
+        assert!(needs_sync(&pod(gated), &pod(v)), "readiness gates follow status conditions");
+    }
+
+    #[test]
+    fn fingerprints_see_container_and_sandbox_states() {
+        use crate::runtime::{ContainerRecord, RuntimePodStatus, SandboxRecord};
+        let c = |id: &str, state| ContainerRecord {
+            id: id.into(),
+            sandbox_id: "s".into(),
+            name: "c".into(),
+            attempt: 0,
+            state,
+            created_at: 0,
+            started_at: 0,
+            finished_at: 0,
+            exit_code: 0,
+            reason: String::new(),
+            message: String::new(),
+            image: String::new(),
+            image_ref: String::new(),
+            spec_hash: String::new(),
+            annotations: HashMap::new(),
+        };
+        let s = RuntimePodStatus {
+            uid: "u".into(),
+            sandboxes: vec![SandboxRecord {
+                id: "s".into(),
+                attempt: 0,
+                ready: true,
+                ips: vec!["10.0.0.2".into()],
+                created_at: 0,
+                name: "p".into(),
+                namespace: "ns".into(),
+            }],
+            containers: vec![c("a", ContainerState::Running), c("b", ContainerState::Exited)],
+        };
+        let mut swapped = s.clone();
+        swapped.containers.reverse();
+        assert_eq!(s.fingerprint(), swapped.fingerprint(), "order does not matter");
+        let mut died = s.clone();
+        died.containers[0].state = ContainerState::Exited;
+        assert_ne!(s.fingerprint(), died.fingerprint());
+        let mut sandbox_down = s.clone();
+        sandbox_down.sandboxes[0].ready = false;
+        assert_ne!(s.fingerprint(), sandbox_down.fingerprint());
     }
 }

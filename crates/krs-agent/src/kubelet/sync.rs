@@ -80,12 +80,16 @@ impl Kubelet {
 
     async fn sync(&self, pod: &Pod) -> Outcome {
         let u = uid(pod);
-        let rt_status = match self.rt.pod_status(&u).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(pod = %u, error = %e, "reading the pod's runtime state");
-                return Outcome::Again(Duration::from_secs(1));
-            }
+        let cached = self.runtime_cache.lock().get(&u).cloned();
+        let rt_status = match cached {
+            Some(s) => s,
+            None => match self.rt.pod_status(&u).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(pod = %u, error = %e, "reading the pod's runtime state");
+                    return Outcome::Again(Duration::from_secs(1));
+                }
+            },
         };
         let api_status = self.report(pod, &rt_status, false);
         if let Some(deadline) = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds)
@@ -140,9 +144,17 @@ impl Kubelet {
             tracing::debug!(pod = %pod_name(pod), container = %name, %reason, %msg, "container waiting");
         }
         self.reasons.lock().insert(u.clone(), result.waiting.clone());
-        if let Ok(after) = self.rt.pod_status(&u).await {
-            self.probes.update_pod(pod, &after);
-            self.report(pod, &after, false);
+        // A sync that changed nothing in the runtime leaves the state it started from.
+        let after = if result.changed { self.rt.pod_status(&u).await.ok() } else { Some(rt_status) };
+        match after {
+            Some(after) => {
+                self.probes.update_pod(pod, &after);
+                self.report(pod, &after, false);
+                self.runtime_cache.lock().insert(u.clone(), after);
+            }
+            None => {
+                self.runtime_cache.lock().remove(&u);
+            }
         }
         if result.pod_finished {
             return self.terminate(pod, false).await;
@@ -175,6 +187,7 @@ impl Kubelet {
     /// worker then cleans up everything and ends).
     pub(super) async fn terminate(&self, pod: &Pod, removed: bool) -> Outcome {
         let u = uid(pod);
+        self.runtime_cache.lock().remove(&u);
         let rt_status = match self.rt.pod_status(&u).await {
             Ok(s) => s,
             Err(e) => {

@@ -108,6 +108,19 @@ impl NodeManager {
         self.description.allocatable.clone()
     }
 
+    /// Whether the last status this agent wrote had the node Ready.
+    pub fn reported_ready(&self) -> bool {
+        self.last
+            .lock()
+            .as_ref()
+            .is_some_and(|(s, _)| s.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True"))
+    }
+
+    /// Whether the node would report Ready now (runtime and network up), asked locally.
+    pub async fn ready_now(&self) -> bool {
+        self.health().await.not_ready.is_none()
+    }
+
     pub fn set_shutting_down(&self) {
         *self.shutting_down.lock() = true;
     }

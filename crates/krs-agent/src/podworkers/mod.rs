@@ -60,6 +60,16 @@ impl PodWorkers {
 
     /// Hands the worker of `work`'s pod its newest instruction, starting the worker if needed.
     pub fn update(&self, work: Work) {
+        self.hand(work, true);
+    }
+
+    /// Like `update`, but a running worker is not woken: it acts on the newer object at its
+    /// next sync (for updates that change nothing it would do).
+    pub fn refresh(&self, work: Work) {
+        self.hand(work, false);
+    }
+
+    fn hand(&self, work: Work, wake: bool) {
         let pod = match &work {
             Work::Sync(p) | Work::Remove(p) => p.clone(),
         };
@@ -72,7 +82,9 @@ impl PodWorkers {
                 *w = work;
             }
             drop(w);
-            slot.wake.notify_one();
+            if wake {
+                slot.wake.notify_one();
+            }
             return;
         }
         let slot = Arc::new(Slot { work: Mutex::new(work), wake: Notify::new() });
@@ -111,5 +123,52 @@ impl PodWorkers {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn pod(uid: &str, rv: &str) -> Arc<Pod> {
+        let mut p = Pod::default();
+        p.metadata.uid = Some(uid.into());
+        p.metadata.resource_version = Some(rv.into());
+        Arc::new(p)
+    }
+
+    #[tokio::test]
+    async fn refresh_hands_over_the_newer_pod_without_a_sync() {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let syncs = Arc::new(AtomicUsize::new(0));
+        let (s, n) = (seen.clone(), syncs.clone());
+        let workers = PodWorkers::new(Arc::new(move |work| {
+            let (s, n) = (s.clone(), n.clone());
+            Box::pin(async move {
+                if let Work::Sync(p) = work {
+                    s.lock().push(p.metadata.resource_version.clone().unwrap_or_default());
+                }
+                n.fetch_add(1, Ordering::SeqCst);
+                Outcome::Idle
+            })
+        }));
+        workers.update(Work::Sync(pod("u", "1")));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        workers.refresh(Work::Sync(pod("u", "2")));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(syncs.load(Ordering::SeqCst), 1, "a refresh does not wake the worker");
+        workers.wake("u");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(*seen.lock(), vec!["1".to_owned(), "2".to_owned()], "the next sync sees the refreshed pod");
+        workers.update(Work::Sync(pod("u", "3")));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(syncs.load(Ordering::SeqCst), 3, "an update wakes it");
+        // A refresh of a pod without a worker starts one.
+        workers.refresh(Work::Sync(pod("v", "1")));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(syncs.load(Ordering::SeqCst), 4);
+        assert_eq!(workers.len(), 2);
     }
 }

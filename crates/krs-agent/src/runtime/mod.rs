@@ -84,6 +84,19 @@ impl RuntimePodStatus {
     pub fn running_containers(&self) -> impl Iterator<Item = &ContainerRecord> {
         self.containers.iter().filter(|c| matches!(c.state, ContainerState::Running | ContainerState::Unknown))
     }
+
+    /// What the PLEG compares between relists: every container and sandbox with its state.
+    /// Two statuses with the same fingerprint differ in nothing a relist can see.
+    pub fn fingerprint(&self) -> Vec<(String, u8)> {
+        let mut fp: Vec<(String, u8)> = self
+            .containers
+            .iter()
+            .map(|c| (c.id.clone(), c.state as u8))
+            .chain(self.sandboxes.iter().map(|s| (s.id.clone(), if s.ready { 10 } else { 11 })))
+            .collect();
+        fp.sort();
+        fp
+    }
 }
 
 /// The runtime's health, for the node's Ready condition.
@@ -246,6 +259,9 @@ pub struct SyncResult {
     pub started: Vec<String>,
     /// The pod can never run again (restartPolicy Never and its sandbox died).
     pub pod_finished: bool,
+    /// The sync created, started, stopped or removed something (or tried to): the pod's
+    /// runtime state must be read again rather than reused.
+    pub changed: bool,
 }
 
 pub type DynRuntime = Arc<dyn Runtime>;

@@ -38,7 +38,19 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether `p` is the root of a mount. statx(2) says so directly (Linux 5.8+), which matters:
+/// the pod workers ask on every resync, and mountinfo grows with every pod on the node (each
+/// has its rootfs overlays, shm and network namespace), so reading it scaled with the node.
 pub fn is_mount_point(p: &Path) -> bool {
+    let Ok(c) = cstr(p) else { return false };
+    // SAFETY: statx is plain data; all-zero is a valid value.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: c is a valid NUL-terminated path and stx a writable statx buffer.
+    let rc = unsafe { libc::statx(libc::AT_FDCWD, c.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, 0, &mut stx) };
+    let flag = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    if rc == 0 && stx.stx_attributes_mask & flag != 0 {
+        return stx.stx_attributes & flag != 0;
+    }
     mounts_under(p).iter().any(|m| m == p)
 }
 
@@ -100,5 +112,26 @@ mod tests {
         assert_eq!(unescape("/plain"), "/plain");
         assert!(is_mount_point(Path::new("/proc")));
         assert!(!mounts_under(Path::new("/")).is_empty());
+    }
+
+    #[test]
+    fn mount_points_agree_with_mountinfo() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("v");
+        std::fs::create_dir(&d).unwrap();
+        assert!(!is_mount_point(&d));
+        assert!(!is_mount_point(&dir.path().join("missing")));
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        tmpfs(&d, Some(1 << 20)).unwrap();
+        assert!(is_mount_point(&d));
+        assert!(mounts_under(dir.path()).contains(&d));
+        assert!(!is_mount_point(dir.path()));
+        tmpfs(&d, None).unwrap();
+        assert_eq!(mounts_under(dir.path()).len(), 1, "tmpfs mounts once");
+        unmount_all(dir.path()).unwrap();
+        assert!(!is_mount_point(&d));
     }
 }

@@ -54,6 +54,7 @@ pub async fn sync_pod(rt: &CriRuntime, pod: &Pod, status: &RuntimePodStatus, ctx
     let (sandbox_id, attempt, ips, fresh) = match usable {
         Some(s) => (s.id.clone(), s.attempt, s.ips.clone(), false),
         None => {
+            result.changed = true;
             if current.is_some() && policy == RestartPolicy::Never && !status.containers.is_empty() {
                 // The sandbox died after the pod ran: a Never pod does not come back.
                 let _ = kill::kill_pod(rt, Some(pod), status, None).await;
@@ -225,6 +226,7 @@ impl Syncer<'_> {
                 }
                 Some(r) if matches!(r.state, ContainerState::Running | ContainerState::Unknown) => {
                     if r.spec_hash != container::spec_hash(c) {
+                        self.result.changed = true;
                         let _ = kill::kill_container(
                             self.rt,
                             Some(self.pod),
@@ -263,6 +265,7 @@ impl Syncer<'_> {
             .and_then(|p| p.termination_grace_period_seconds)
             .or_else(|| c.startup_probe.as_ref().and_then(|p| p.termination_grace_period_seconds));
         let grace = probe_grace.unwrap_or_else(|| grace(self.pod));
+        self.result.changed = true;
         if let Err(e) =
             kill::kill_container(self.rt, Some(self.pod), id, &c.name, self.pod_ip.as_deref(), grace, reason).await
         {
@@ -325,6 +328,7 @@ impl Syncer<'_> {
             }
         };
         let mut rt = self.rt.client.runtime.clone();
+        self.result.changed = true;
         let create = cri::CreateContainerRequest {
             pod_sandbox_id: self.sandbox_id.clone(),
             config: Some(cfg),
