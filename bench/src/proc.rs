@@ -51,6 +51,15 @@ pub fn machine_cpu_seconds() -> Option<(f64, f64)> {
     Some(((total - idle) / clock_ticks(), total / clock_ticks()))
 }
 
+/// CPU seconds the hypervisor gave to others while this machine wanted to run (steal time, the
+/// eighth field of /proc/stat's cpu line), since boot: a noisy host shows here.
+pub fn machine_steal_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let steal: f64 = line.split_whitespace().nth(8)?.parse().ok()?;
+    Some(steal / clock_ticks())
+}
+
 /// The number of CPUs online.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

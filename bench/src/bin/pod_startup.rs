@@ -201,7 +201,12 @@ fn main() {
         // Warm-up: the first pod pays for one-time costs (image unpack, CNI bridge creation).
         let _ = measure(&pods, "bench-node", "warm", 1, 1.0).await;
         delete_all(&pods).await;
+        let (cpu0, steal0, t0) =
+            (krs_bench::proc::machine_cpu_seconds(), krs_bench::proc::machine_steal_seconds(), Instant::now());
         let lat = measure(&pods, "bench-node", "p", n, rate).await;
+        let round = t0.elapsed().as_secs_f64() * krs_bench::proc::cores() as f64;
+        let busy = krs_bench::proc::machine_cpu_seconds().zip(cpu0).map(|((b, _), (b0, _))| b - b0);
+        let steal = krs_bench::proc::machine_steal_seconds().zip(steal0).map(|(s, s0)| s - s0);
         let (p50, p90, p99) = (percentile(&lat, 50.0), percentile(&lat, 90.0), percentile(&lat, 99.0));
         println!("pod start-up latency, create to Running, {n} pods at {rate}/s, local image:");
         println!("  running: {}/{n}", lat.len());
@@ -217,6 +222,13 @@ fn main() {
             UPSTREAM_SLO_P99_S / p99,
             if p99 < TARGET_P99_S { "met" } else { "missed" }
         );
+        if let (Some(busy), Some(steal)) = (busy, steal) {
+            println!(
+                "  machine CPU during the round: {:.0}% busy, of which {:.1}% stolen by the hypervisor",
+                100.0 * busy / round.max(1e-9),
+                100.0 * steal / round.max(1e-9)
+            );
+        }
         // The node's standing cost: machine CPU while the pods just run (relists, resyncs,
         // containerd and shims), which every later pod start competes with.
         let hold = Duration::from_secs(env_usize("BENCH_HOLD_S", 10) as u64);
