@@ -73,6 +73,16 @@ struct RealNode {
 
 impl Drop for RealNode {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // What the node saw: the pods' status and the runtime's own log.
+            let out = self.cluster.client(V1_33).run(&["get", "pods", "-A", "-o", "yaml"]);
+            eprintln!("--- pods ---\n{}", String::from_utf8_lossy(&out.stdout));
+            let layout = krs_agent::containerd::Layout::new(&self.agent_dir);
+            let log = std::fs::read_to_string(layout.log()).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- last lines of the containerd log ---");
+            tail.iter().rev().for_each(|l| eprintln!("{l}"));
+        }
         let socket = krs_agent::containerd::Layout::new(&self.agent_dir).socket();
         if std::os::unix::net::UnixStream::connect(&socket).is_ok()
             && let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()

@@ -17,6 +17,9 @@ use super::generate::{KUBELET_CONDITIONS, set_transition_times};
 use crate::error::{kube_conflict, kube_not_found};
 use crate::ratelimit::RateLimiter;
 
+/// How long a failed status write waits before it is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
 struct Entry {
     /// A static pod: its status goes to its mirror pod, once that exists.
     static_pod: bool,
@@ -39,6 +42,9 @@ struct Inner {
     /// Static pod UID → its mirror pod's UID.
     mirrors: Mutex<HashMap<String, String>>,
     dirty: Mutex<HashSet<String>>,
+    /// Pods with a write under way. A pod has one write at a time: two in flight could land
+    /// out of order and leave an older status in the API for good.
+    writing: Mutex<HashSet<String>>,
     wake: Notify,
     synced: Notify,
 }
@@ -65,6 +71,7 @@ impl StatusManager {
                 entries: Mutex::new(HashMap::new()),
                 mirrors: Mutex::new(HashMap::new()),
                 dirty: Mutex::new(HashSet::new()),
+                writing: Mutex::new(HashSet::new()),
                 wake: Notify::new(),
                 synced: Notify::new(),
             }),
@@ -187,17 +194,31 @@ impl StatusManager {
                 continue;
             }
             for uid in batch {
+                // A pod whose write is under way is looked at again when that write ends.
+                if !self.inner.writing.lock().insert(uid.clone()) {
+                    continue;
+                }
                 let Ok(permit) = permits.clone().acquire_owned().await else { return };
                 let me = self.clone();
                 tokio::spawn(async move {
-                    me.write(&uid).await;
+                    let landed = me.write(&uid).await;
                     drop(permit);
+                    if !landed {
+                        tokio::time::sleep(RETRY_AFTER).await;
+                    }
+                    me.inner.writing.lock().remove(&uid);
+                    let pending = me.inner.entries.lock().get(&uid).is_some_and(|e| e.synced < e.version);
+                    if pending {
+                        me.inner.dirty.lock().insert(uid);
+                        me.inner.wake.notify_one();
+                    }
                 });
             }
         }
     }
 
-    async fn write(&self, uid: &str) {
+    /// Writes the pod's newest status. Returns false if the write failed and must be retried.
+    async fn write(&self, uid: &str) -> bool {
         let Some((ns, name, status, version, static_pod)) = self
             .inner
             .entries
@@ -206,13 +227,13 @@ impl StatusManager {
             .filter(|e| e.synced < e.version)
             .map(|e| (e.namespace.clone(), e.name.clone(), e.status.clone(), e.version, e.static_pod))
         else {
-            return;
+            return true;
         };
         let target_uid = if static_pod {
             // Without a mirror pod there is nowhere to write; set_mirror marks it dirty again.
             match self.inner.mirrors.lock().get(uid) {
                 Some(m) => m.clone(),
-                None => return,
+                None => return true,
             }
         } else {
             uid.to_owned()
@@ -234,15 +255,10 @@ impl StatusManager {
             }
             Err(e) => {
                 tracing::warn!(pod = %format!("{ns}/{name}"), error = %e, "updating pod status; retrying");
-                let me = self.clone();
-                let uid = uid.to_owned();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    me.inner.dirty.lock().insert(uid);
-                    me.inner.wake.notify_one();
-                });
+                return false;
             }
         }
+        true
     }
 
     fn mark_synced(&self, uid: &str, version: u64) {
@@ -250,5 +266,74 @@ impl StatusManager {
             e.synced = e.synced.max(version);
         }
         self.inner.synced.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::{BodyExt, Full};
+
+    use super::*;
+
+    /// An API server that answers pods/status patches, slowly for the first one, and records
+    /// the phases in the order the patches land.
+    fn fake_api(landed: Arc<Mutex<Vec<String>>>, in_flight_max: Arc<AtomicUsize>) -> Client {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let service = tower::service_fn(move |req: http::Request<kube::client::Body>| {
+            let (landed, calls, in_flight, max) =
+                (landed.clone(), calls.clone(), in_flight.clone(), in_flight_max.clone());
+            async move {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(now, Ordering::SeqCst);
+                let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let patch: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                let phase = patch["status"]["phase"].as_str().unwrap_or_default().to_owned();
+                landed.lock().push(phase);
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+                let resp = http::Response::builder()
+                    .header("content-type", "application/json")
+                    .body(Full::new(bytes::Bytes::from(pod.to_string())))
+                    .expect("response");
+                Ok::<_, std::convert::Infallible>(resp)
+            }
+        });
+        Client::new(service, "default")
+    }
+
+    fn pod() -> Pod {
+        let mut p = Pod::default();
+        p.metadata.name = Some("p".into());
+        p.metadata.namespace = Some("default".into());
+        p.metadata.uid = Some("u1".into());
+        p
+    }
+
+    fn phase(p: &str) -> PodStatus {
+        PodStatus { phase: Some(p.into()), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_newer_status_never_lands_before_an_older_one() {
+        let landed: Arc<Mutex<Vec<String>>> = Arc::default();
+        let max = Arc::new(AtomicUsize::new(0));
+        let m = StatusManager::new(fake_api(landed.clone(), max.clone()), Arc::new(RateLimiter::new(0.0, 1)));
+        tokio::spawn(m.clone().run(8));
+        let p = pod();
+        m.set(&p, phase("Pending"));
+        // The first write is on the wire (and slow) when the newer status comes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        m.set(&p, phase("Running"));
+        assert!(m.flush("u1", Duration::from_secs(5)).await, "the newest status is written");
+        // Whatever is still on the wire lands too: the API must end with the newest status.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(*landed.lock(), vec!["Pending".to_owned(), "Running".to_owned()], "in the order set");
+        assert_eq!(max.load(Ordering::SeqCst), 1, "one write of a pod at a time");
     }
 }
