@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use k8s_openapi::api::core::v1::{Pod, PodCondition};
 use krs_api::ResourceInfo;
 use krs_apimachinery::labels;
 use krs_apimachinery::validation::{ErrorList, Path, field};
@@ -190,48 +191,56 @@ pub async fn bind(
         )
         .into());
     }
-    let annotations = binding.pointer("/metadata/annotations").and_then(|a| a.as_object()).cloned();
+    let annotations: Vec<(String, String)> = binding
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.as_object())
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+        .collect();
     let pod_name = name.to_string();
     let gr = krs_apimachinery::status::GroupResource::new("", "pods/binding");
-    let mutate = move |doc: &mut Value| -> Result<(), ApiError> {
-        if doc.pointer("/metadata/deletionTimestamp").is_some() {
-            return Err(krs_apimachinery::status::new_conflict(
-                &gr,
-                &pod_name,
-                format!("pod {pod_name} is being deleted, cannot be assigned to a host"),
-            )
-            .into());
+    // The pod itself is changed (upstream's BindingREST works on the stored object too).
+    let mutate = move |obj: &mut dyn krs_kinds::Object| -> Result<(), ApiError> {
+        let conflict = |msg: String| -> ApiError { krs_apimachinery::status::new_conflict(&gr, &pod_name, msg).into() };
+        let pod = obj
+            .as_any_mut()
+            .downcast_mut::<Pod>()
+            .ok_or_else(|| ApiError::internal("a binding of an object that is not a pod"))?;
+        if pod.metadata.deletion_timestamp.is_some() {
+            return Err(conflict(format!("pod {pod_name} is being deleted, cannot be assigned to a host")));
         }
-        if let Some(existing) = doc.pointer("/spec/nodeName").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) {
-            return Err(krs_apimachinery::status::new_conflict(
-                &gr,
-                &pod_name,
-                format!("pod {pod_name} is already assigned to node \"{existing}\""),
-            )
-            .into());
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        if let Some(existing) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+            return Err(conflict(format!("pod {pod_name} is already assigned to node \"{existing}\"")));
         }
-        doc["spec"]["nodeName"] = json!(node);
-        if let Some(a) = &annotations {
-            if !doc["metadata"]["annotations"].is_object() {
-                doc["metadata"]["annotations"] = json!({});
-            }
-            for (k, v) in a {
-                doc["metadata"]["annotations"][k] = v.clone();
-            }
+        spec.node_name = Some(node.clone());
+        if !annotations.is_empty() {
+            pod.metadata.annotations.get_or_insert_with(Default::default).extend(annotations.iter().cloned());
         }
         // The PodScheduled condition turns true with the binding.
-        if !doc["status"].is_object() {
-            doc["status"] = json!({});
-        }
-        let conditions = doc["status"]["conditions"].as_array().cloned().unwrap_or_default();
-        let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
-        conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": crate::registry::now()}));
-        doc["status"]["conditions"] = json!(conditions);
+        let status = pod.status.get_or_insert_with(Default::default);
+        let conditions = status.conditions.get_or_insert_with(Vec::new);
+        conditions.retain(|c| c.type_ != "PodScheduled");
+        conditions.push(PodCondition {
+            type_: "PodScheduled".into(),
+            status: "True".into(),
+            last_transition_time: Some(crate::registry::now()),
+            ..Default::default()
+        });
         Ok(())
     };
     let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
-    registry::update(app, pods, &mut ctx, ns, name, UpdateKind::Mutate(Box::new(mutate)), Part::Subresource("binding"))
-        .await?;
+    registry::update(
+        app,
+        pods,
+        &mut ctx,
+        ns,
+        name,
+        UpdateKind::MutateObject(Box::new(mutate)),
+        Part::Subresource("binding"),
+    )
+    .await?;
     Ok(success_status(201))
 }
 

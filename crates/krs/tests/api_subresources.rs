@@ -136,11 +136,13 @@ fn binding_assigns_node_and_marks_pod_scheduled(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api, "sched");
     let created = api.post(PODS, &pod("p", json!({}))).expect(201);
-    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}});
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p", "annotations": {"chosen-by": "test"}}, "target": {"kind": "Node", "name": "n1"}});
     let status = api.post(&format!("{PODS}/p/binding"), &binding).expect(201);
     assert_eq!((&status["kind"], &status["status"]), (&json!("Status"), &json!("Success")), "{status}");
     let p = api.get(&format!("{PODS}/p")).expect(200);
     assert_eq!(p["spec"]["nodeName"], "n1", "{p}");
+    // The binding's annotations are added to the pod's.
+    assert_eq!(p["metadata"]["annotations"]["chosen-by"], "test", "{p}");
     let conditions = p["status"]["conditions"].as_array().cloned().unwrap_or_default();
     let scheduled: Vec<&Value> = conditions.iter().filter(|c| c["type"] == "PodScheduled").collect();
     assert_eq!(scheduled.len(), 1, "{p}");
@@ -161,6 +163,18 @@ fn binding_an_assigned_pod_conflicts(k: &Kubectl) {
     let message = status["message"].as_str().unwrap_or_default();
     assert!(message.ends_with("pod p is already assigned to node \"n1\""), "{message}");
     assert_eq!(api.get(&format!("{PODS}/p")).expect(200)["spec"]["nodeName"], "n1");
+
+    // A pod being deleted (held by a finalizer) is not bound either.
+    let mut held = pod("held", json!({}));
+    held["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    api.post(PODS, &held).expect(201);
+    api.delete(&format!("{PODS}/held")).expect(200);
+    let bind_held = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "held"}, "target": {"kind": "Node", "name": "n1"}});
+    let status = api.post(&format!("{PODS}/held/binding"), &bind_held).expect(409);
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(message.ends_with("pod held is being deleted, cannot be assigned to a host"), "{message}");
+    let held = api.get(&format!("{PODS}/held")).expect(200);
+    assert!(held["spec"]["nodeName"].is_null(), "{held}");
 }
 
 const EVICT_PODS: &str = "/api/v1/namespaces/evict/pods";

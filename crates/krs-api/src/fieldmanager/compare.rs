@@ -28,9 +28,9 @@ impl Comparison {
     /// upstream's reset-fields filter.
     pub(crate) fn exclude(&mut self, ignored: Option<&FieldSet>) {
         if let Some(ignored) = ignored.filter(|s| !s.is_empty()) {
-            self.added = self.added.recursive_difference(ignored);
-            self.modified = self.modified.recursive_difference(ignored);
-            self.removed = self.removed.recursive_difference(ignored);
+            self.added.subtract_recursive(ignored);
+            self.modified.subtract_recursive(ignored);
+            self.removed.subtract_recursive(ignored);
         }
     }
 }
@@ -38,9 +38,28 @@ impl Comparison {
 /// Compares `lhs` (old) with `rhs` (new) at `node`.
 pub(crate) fn compare(lhs: &Value, rhs: &Value, node: Node) -> Comparison {
     let mut c = Comparison::default();
-    let mut path = Vec::new();
-    c.walk(Some(lhs), Some(rhs), node, &mut path);
+    // The root itself is never a member (the empty path is never owned).
+    c.walk(Some(lhs), Some(rhs), node);
     c
+}
+
+/// What a node itself is in a comparison, besides what its children are.
+#[derive(Clone, Copy, Default)]
+struct Marks {
+    added: bool,
+    modified: bool,
+    removed: bool,
+}
+
+impl Marks {
+    /// A leaf (or a value compared whole).
+    fn leaf(lhs: Option<&Value>, rhs: Option<&Value>) -> Marks {
+        match (lhs, rhs) {
+            (None, _) => Marks { added: true, ..Marks::default() },
+            (_, None) => Marks { removed: true, ..Marks::default() },
+            (Some(l), Some(r)) => Marks { modified: !value::equals(l, r), ..Marks::default() },
+        }
+    }
 }
 
 pub(crate) fn as_list(v: Option<&Value>) -> Option<&Vec<Value>> {
@@ -57,20 +76,39 @@ pub(crate) fn as_map(v: Option<&Value>) -> Option<&Map<String, Value>> {
     }
 }
 
+/// Whether a set has nothing, judged from its top node (sets built here never hold empty
+/// children).
+fn bare(s: &FieldSet) -> bool {
+    s.members.is_empty() && s.children.is_empty()
+}
+
 impl Comparison {
-    fn leaf(&mut self, lhs: Option<&Value>, rhs: Option<&Value>, path: &[PathElement]) {
-        match (lhs, rhs) {
-            (None, _) => self.added.insert(path),
-            (_, None) => self.removed.insert(path),
-            (Some(l), Some(r)) => {
-                if !value::equals(l, r) {
-                    self.modified.insert(path);
-                }
+    /// Compares the child `pe` and files the result under it. Each child is filed once, so
+    /// a comparison is built in one pass, without walking down from the root per field.
+    fn child(&mut self, pe: PathElement, lhs: Option<&Value>, rhs: Option<&Value>, node: Node) {
+        let mut sub = Comparison::default();
+        let marks = sub.walk(lhs, rhs, node);
+        self.file(pe, sub, marks);
+    }
+
+    fn file(&mut self, pe: PathElement, sub: Comparison, marks: Marks) {
+        let Comparison { added, modified, removed } = sub;
+        for (set, below, own) in [
+            (&mut self.added, added, marks.added),
+            (&mut self.modified, modified, marks.modified),
+            (&mut self.removed, removed, marks.removed),
+        ] {
+            if own {
+                set.members.insert(pe.clone());
+            }
+            if !bare(&below) {
+                set.children.insert(pe.clone(), below);
             }
         }
     }
 
-    fn walk(&mut self, lhs: Option<&Value>, rhs: Option<&Value>, node: Node, path: &mut Vec<PathElement>) {
+    /// Fills `self` with what differs below `node`; returns what the node itself is.
+    fn walk(&mut self, lhs: Option<&Value>, rhs: Option<&Value>, node: Node) -> Marks {
         let atom = match (lhs, rhs) {
             (_, None) => node.atom(lhs),
             (None, _) => node.atom(rhs),
@@ -79,31 +117,27 @@ impl Comparison {
                 if !al.same_kind(&ar) {
                     // Only free-form (deduced) values change shape; the value as a whole
                     // changed.
-                    self.leaf(lhs, rhs, path);
-                    return;
+                    return Marks::leaf(lhs, rhs);
                 }
                 ar
             }
         };
         if atom.is_leaf() {
-            self.leaf(lhs, rhs, path);
-            return;
+            return Marks::leaf(lhs, rhs);
         }
         match atom {
             Atom::List { kind, elem } => {
                 let (l, r) = (as_list(lhs), as_list(rhs));
                 if l.is_none_or(Vec::is_empty) && r.is_none_or(Vec::is_empty) {
                     // Empty and null lists stay distinct values.
-                    self.leaf(lhs, rhs, path);
-                    return;
+                    return Marks::leaf(lhs, rhs);
                 }
-                self.visit_list(l.map_or(&[][..], Vec::as_slice), r.map_or(&[][..], Vec::as_slice), &kind, elem, path);
+                self.visit_list(l.map_or(&[][..], Vec::as_slice), r.map_or(&[][..], Vec::as_slice), &kind, elem);
             }
             Atom::Map { shape, .. } => {
                 let (l, r) = (as_map(lhs), as_map(rhs));
                 if l.is_none_or(Map::is_empty) && r.is_none_or(Map::is_empty) {
-                    self.leaf(lhs, rhs, path);
-                    return;
+                    return Marks::leaf(lhs, rhs);
                 }
                 let empty = Map::new();
                 let (l, r) = (l.unwrap_or(&empty), r.unwrap_or(&empty));
@@ -112,23 +146,17 @@ impl Comparison {
                 keys.dedup();
                 for key in keys {
                     let (child, _) = shape.member(key);
-                    path.push(PathElement::Field(key.clone()));
-                    self.walk(l.get(key), r.get(key), child, path);
-                    path.pop();
+                    self.child(PathElement::Field(key.clone()), l.get(key), r.get(key), child);
                 }
             }
             Atom::Scalar(_) => {}
         }
-        if lhs.is_none() {
-            self.added.insert(path);
-        } else if rhs.is_none() {
-            self.removed.insert(path);
-        }
+        Marks { added: lhs.is_none(), removed: lhs.is_some() && rhs.is_none(), modified: false }
     }
 
     /// Pairs elements by key; an element whose key is duplicated on a side is compared as a
     /// whole (upstream's duplicate handling).
-    fn visit_list(&mut self, lhs: &[Value], rhs: &[Value], kind: &ListKind, elem: Node, path: &mut Vec<PathElement>) {
+    fn visit_list(&mut self, lhs: &[Value], rhs: &[Value], kind: &ListKind, elem: Node) {
         let mut order: Vec<PathElement> = Vec::new();
         let mut lvals: std::collections::BTreeMap<PathElement, Vec<&Value>> = Default::default();
         let mut rvals: std::collections::BTreeMap<PathElement, Vec<&Value>> = Default::default();
@@ -155,31 +183,33 @@ impl Comparison {
         for pe in order {
             let l = lvals.get(&pe).map_or(&[][..], Vec::as_slice);
             let r = rvals.get(&pe).map_or(&[][..], Vec::as_slice);
-            path.push(pe);
             match (l.len(), r.len()) {
-                (0..=1, 0..=1) => {
-                    self.walk(l.first().copied(), r.first().copied(), elem, path);
-                }
+                (0..=1, 0..=1) => self.child(pe, l.first().copied(), r.first().copied(), elem),
                 (2.., 2..) => {
                     let same = l.len() == r.len() && l.iter().zip(r).all(|(a, b)| value::equals(a, b));
                     if !same {
-                        self.modified.insert(path);
+                        self.modified.members.insert(pe);
                     }
                 }
                 (2.., _) => {
-                    if let Some(first) = r.first() {
-                        self.walk(None, Some(first), elem, path);
-                    }
-                    self.removed.insert(path);
+                    let mut sub = Comparison::default();
+                    let mut marks = match r.first() {
+                        Some(first) => sub.walk(None, Some(first), elem),
+                        None => Marks::default(),
+                    };
+                    marks.removed = true;
+                    self.file(pe, sub, marks);
                 }
                 (_, _) => {
-                    if let Some(first) = l.first() {
-                        self.walk(Some(first), None, elem, path);
-                    }
-                    self.added.insert(path);
+                    let mut sub = Comparison::default();
+                    let mut marks = match l.first() {
+                        Some(first) => sub.walk(Some(first), None, elem),
+                        None => Marks::default(),
+                    };
+                    marks.added = true;
+                    self.file(pe, sub, marks);
                 }
             }
-            path.pop();
         }
     }
 }

@@ -183,18 +183,14 @@ impl Request<'_> {
     /// stripping and the structured update.
     fn record_update(&self, live: &Value, new: &Value, managed: &mut ManagedFields, manager: &str) {
         let id = self.manager_id(Operation::Update, manager);
-        let changed =
-            self.updater().update(live, new, self.api_version, managed, CURRENT_OPERATION).difference(&strip_set());
+        let mut changed = self.updater().update(live, new, self.api_version, managed, CURRENT_OPERATION);
+        changed.subtract(&strip_set());
         if !changed.is_empty() {
-            let previous = managed.get(&id).map(|e| e.fields.set.clone()).unwrap_or_default();
-            managed.set_fields(
-                &id,
-                VersionedSet {
-                    set: changed.union(&previous),
-                    api_version: self.api_version.to_owned(),
-                    applied: false,
-                },
-            );
+            let set = match managed.get(&id) {
+                Some(previous) => changed.union_with(&previous.fields.set),
+                None => changed,
+            };
+            managed.set_fields(&id, VersionedSet { set, api_version: self.api_version.to_owned(), applied: false });
             if let Some(e) = managed.entries.get_mut(&id.key()) {
                 e.time = Some(self.now.to_owned());
             }

@@ -38,9 +38,15 @@ impl FieldSet {
         };
         let mut node = self;
         for pe in parents {
-            node = node.children.entry(pe.clone()).or_default();
+            // Cloned only when the child is new: most inserts walk existing nodes.
+            if !node.children.contains_key(pe) {
+                node.children.insert(pe.clone(), FieldSet::default());
+            }
+            node = node.children.get_mut(pe).expect("inserted above");
         }
-        node.members.insert(last.clone());
+        if !node.members.contains(last) {
+            node.members.insert(last.clone());
+        }
     }
 
     /// Whether `path` is a member.
@@ -70,17 +76,32 @@ impl FieldSet {
 
     /// Paths in either set.
     pub fn union(&self, other: &FieldSet) -> FieldSet {
-        let mut out = self.clone();
-        out.members.extend(other.members.iter().cloned());
+        if self.is_empty() {
+            return other.clone();
+        }
+        self.clone().union_with(other)
+    }
+
+    /// Paths in either set, reusing `self`'s nodes.
+    pub fn union_with(mut self, other: &FieldSet) -> FieldSet {
+        self.add(other);
+        self
+    }
+
+    fn add(&mut self, other: &FieldSet) {
+        for pe in &other.members {
+            if !self.members.contains(pe) {
+                self.members.insert(pe.clone());
+            }
+        }
         for (pe, theirs) in &other.children {
-            match out.children.get_mut(pe) {
-                Some(mine) => *mine = mine.union(theirs),
+            match self.children.get_mut(pe) {
+                Some(mine) => mine.add(theirs),
                 None => {
-                    out.children.insert(pe.clone(), theirs.clone());
+                    self.children.insert(pe.clone(), theirs.clone());
                 }
             }
         }
-        out
     }
 
     /// Paths in both sets.
@@ -132,6 +153,35 @@ impl FieldSet {
             })
             .collect();
         FieldSet { members, children }
+    }
+
+    /// [`FieldSet::difference`] in place.
+    pub fn subtract(&mut self, other: &FieldSet) {
+        self.members.retain(|pe| !other.members.contains(pe));
+        self.children.retain(|pe, mine| match other.children.get(pe) {
+            Some(theirs) => {
+                mine.subtract(theirs);
+                !mine.is_empty()
+            }
+            None => true,
+        });
+    }
+
+    /// [`FieldSet::recursive_difference`] in place.
+    pub fn subtract_recursive(&mut self, other: &FieldSet) {
+        self.members.retain(|pe| !other.members.contains(pe));
+        self.children.retain(|pe, mine| {
+            if other.members.contains(pe) {
+                return false;
+            }
+            match other.children.get(pe) {
+                Some(theirs) => {
+                    mine.subtract_recursive(theirs);
+                    !mine.is_empty()
+                }
+                None => true,
+            }
+        });
     }
 
     /// The paths below `pe`, without the prefix.
@@ -191,6 +241,21 @@ mod tests {
         let both = a.intersection(&b);
         assert_eq!(both, set(&[&["c"]]));
         assert!(both.children.is_empty());
+    }
+
+    #[test]
+    fn in_place_operations_agree_with_their_copying_forms() {
+        let a = set(&[&["a", "b"], &["a", "c"], &["c"], &["d", "e", "f"]]);
+        let b = set(&[&["a"], &["a", "b"], &["d", "e", "f"], &["x"]]);
+        let mut d = a.clone();
+        d.subtract(&b);
+        assert_eq!(d, a.difference(&b));
+        assert!(!d.children.contains_key(&PathElement::field("d")), "emptied children go");
+        let mut r = a.clone();
+        r.subtract_recursive(&b);
+        assert_eq!(r, a.recursive_difference(&b));
+        assert_eq!(a.clone().union_with(&b), a.union(&b));
+        assert_eq!(FieldSet::new().union(&b), b);
     }
 
     #[test]

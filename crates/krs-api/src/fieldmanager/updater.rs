@@ -103,9 +103,9 @@ impl Updater<'_> {
         workflow: &str,
         force: bool,
     ) -> Result<Comparison, Conflicts> {
+        // Comparisons at the other managers' versions, made once each.
         let mut at_version: BTreeMap<String, Option<Comparison>> = BTreeMap::new();
         let current = self.compare_at(old, new, version).unwrap_or_default();
-        at_version.insert(version.to_owned(), Some(current.clone()));
 
         let mut conflicts = Vec::new();
         let mut taken: Vec<(String, FieldSet)> = Vec::new();
@@ -115,7 +115,11 @@ impl Updater<'_> {
                 continue;
             }
             let v = &entry.fields.api_version;
-            let cmp = at_version.entry(v.clone()).or_insert_with(|| self.compare_at(old, new, v));
+            let cmp = if v == version {
+                Some(&current)
+            } else {
+                at_version.entry(v.clone()).or_insert_with(|| self.compare_at(old, new, v)).as_ref()
+            };
             let Some(cmp) = cmp else {
                 missing.push(key.clone());
                 continue;
@@ -155,12 +159,14 @@ impl Updater<'_> {
         let Ok(cmp) = self.update_managers(live, new, version, managers, workflow, true) else {
             return FieldSet::new();
         };
-        let previous = managers.entries.get(workflow).map(|e| e.fields.set.clone()).unwrap_or_default();
-        let set = previous.difference(&cmp.removed).union(&cmp.modified).union(&cmp.added);
-        match self.ignored {
-            Some(ignored) => set.recursive_difference(ignored),
-            None => set,
+        let mut set = match managers.entries.get(workflow) {
+            Some(e) => e.fields.set.difference(&cmp.removed).union_with(&cmp.modified).union_with(&cmp.added),
+            None => cmp.added.union_with(&cmp.modified),
+        };
+        if let Some(ignored) = self.ignored {
+            set.subtract_recursive(ignored);
         }
+        set
     }
 
     /// Applies `config` for `manager` (`Updater.Apply`). `Ok(None)` when the object does
@@ -180,7 +186,7 @@ impl Updater<'_> {
         let last = managers.get(manager).map(|e| e.fields.clone());
         let mut set = to_field_set(config, node);
         if let Some(ignored) = self.ignored {
-            set = set.recursive_difference(ignored);
+            set.subtract_recursive(ignored);
         }
         managers.set_fields(manager, VersionedSet { set, api_version: version.to_owned(), applied: true });
         let pruned = self.prune(merged, managers, last.as_ref(), version);

@@ -11,6 +11,7 @@
 //! resume after an API server restart without relisting (KEP 1904).
 
 mod list;
+mod pick;
 pub mod watch;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -117,7 +118,14 @@ fn attributes(stored: &[u8], field_labels: &[FieldLabel]) -> (String, String, BT
         let p: Partial = serde_json::from_slice(stored).unwrap_or_default();
         return (p.metadata.namespace, p.metadata.name, p.metadata.labels, Vec::new());
     }
-    let value: serde_json::Value = serde_json::from_slice(stored).unwrap_or_default();
+    let mut wanted = pick::Wanted::default();
+    for path in ["metadata.name", "metadata.namespace", "metadata.labels"]
+        .into_iter()
+        .chain(field_labels.iter().map(|f| f.path))
+    {
+        wanted.add(path);
+    }
+    let value = wanted.pick(stored).unwrap_or_default();
     let fields = field_labels.iter().map(|f| f.value_in(&value)).collect();
     let meta = value.get("metadata");
     let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(|v| v.as_str()).unwrap_or_default().to_string();

@@ -26,10 +26,16 @@ pub enum UpdateKind {
     /// binding). It may set `metadata.resourceVersion` to make the update conditional; an
     /// error aborts the update.
     Mutate(Box<Mutation>),
+    /// A change made to (a copy of) the current object itself, for writes that know its kind:
+    /// no JSON round trip. Unconditional; an error aborts the update.
+    MutateObject(Box<ObjectMutation>),
 }
 
 /// See [`UpdateKind::Mutate`].
 pub type Mutation = dyn Fn(&mut serde_json::Value) -> Result<(), ApiError> + Send + Sync;
+
+/// See [`UpdateKind::MutateObject`].
+pub type ObjectMutation = dyn Fn(&mut dyn Object) -> Result<(), ApiError> + Send + Sync;
 
 /// The part of the object an update may change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +146,12 @@ pub async fn update(
                 let changed = codec.decode_value(doc, &mut |_| {}).map_err(|e| ApiError::internal(e.to_string()))?;
                 let conditional = changed.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
                 (changed, conditional)
+            }
+            UpdateKind::MutateObject(mutate) => {
+                let mut changed = old.clone_object();
+                mutate(changed.as_mut())?;
+                changed.meta_mut().resource_version = Some(kv.mod_revision.to_string());
+                (changed, false)
             }
         };
         if conditional {
