@@ -17,6 +17,17 @@ use super::generate::{KUBELET_CONDITIONS, set_transition_times};
 use crate::error::{kube_conflict, kube_not_found};
 use crate::ratelimit::RateLimiter;
 
+/// What became of a status write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Written {
+    /// Written (or nothing was left to write, or the pod is gone).
+    Done,
+    /// The API refused or could not be reached: to be tried again.
+    Failed,
+    /// A static pod whose mirror pod does not exist yet.
+    NowhereToWrite,
+}
+
 /// How long a failed status write waits before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -201,14 +212,16 @@ impl StatusManager {
                 let Ok(permit) = permits.clone().acquire_owned().await else { return };
                 let me = self.clone();
                 tokio::spawn(async move {
-                    let landed = me.write(&uid).await;
+                    let written = me.write(&uid).await;
                     drop(permit);
-                    if !landed {
+                    if written == Written::Failed {
                         tokio::time::sleep(RETRY_AFTER).await;
                     }
                     me.inner.writing.lock().remove(&uid);
+                    // A status set while this write was under way (or a failed write) goes
+                    // next; a static pod without a mirror waits for set_mirror instead.
                     let pending = me.inner.entries.lock().get(&uid).is_some_and(|e| e.synced < e.version);
-                    if pending {
+                    if pending && written != Written::NowhereToWrite {
                         me.inner.dirty.lock().insert(uid);
                         me.inner.wake.notify_one();
                     }
@@ -217,8 +230,8 @@ impl StatusManager {
         }
     }
 
-    /// Writes the pod's newest status. Returns false if the write failed and must be retried.
-    async fn write(&self, uid: &str) -> bool {
+    /// Writes the pod's newest status.
+    async fn write(&self, uid: &str) -> Written {
         let Some((ns, name, status, version, static_pod)) = self
             .inner
             .entries
@@ -227,13 +240,13 @@ impl StatusManager {
             .filter(|e| e.synced < e.version)
             .map(|e| (e.namespace.clone(), e.name.clone(), e.status.clone(), e.version, e.static_pod))
         else {
-            return true;
+            return Written::Done;
         };
         let target_uid = if static_pod {
             // Without a mirror pod there is nowhere to write; set_mirror marks it dirty again.
             match self.inner.mirrors.lock().get(uid) {
                 Some(m) => m.clone(),
-                None => return true,
+                None => return Written::NowhereToWrite,
             }
         } else {
             uid.to_owned()
@@ -255,10 +268,10 @@ impl StatusManager {
             }
             Err(e) => {
                 tracing::warn!(pod = %format!("{ns}/{name}"), error = %e, "updating pod status; retrying");
-                return false;
+                return Written::Failed;
             }
         }
-        true
+        Written::Done
     }
 
     fn mark_synced(&self, uid: &str, version: u64) {
@@ -335,5 +348,23 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(*landed.lock(), vec!["Pending".to_owned(), "Running".to_owned()], "in the order set");
         assert_eq!(max.load(Ordering::SeqCst), 1, "one write of a pod at a time");
+    }
+
+    #[tokio::test]
+    async fn a_static_pod_status_waits_for_its_mirror() {
+        let landed: Arc<Mutex<Vec<String>>> = Arc::default();
+        let m = StatusManager::new(fake_api(landed.clone(), Arc::default()), Arc::new(RateLimiter::new(0.0, 1)));
+        tokio::spawn(m.clone().run(8));
+        let mut p = pod();
+        p.metadata.annotations =
+            Some([(crate::staticpods::SOURCE_ANNOTATION.to_owned(), "file".to_owned())].into_iter().collect());
+        m.set(&p, phase("Running"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(landed.lock().is_empty(), "nowhere to write yet");
+        // Not retried in a loop meanwhile: nothing is queued or under way.
+        assert!(m.inner.dirty.lock().is_empty() && m.inner.writing.lock().is_empty());
+        m.set_mirror("u1", Some("mirror-uid"));
+        assert!(m.flush("u1", Duration::from_secs(5)).await, "written once the mirror exists");
+        assert_eq!(*landed.lock(), vec!["Running".to_owned()]);
     }
 }
