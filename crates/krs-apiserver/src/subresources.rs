@@ -191,13 +191,13 @@ pub async fn bind(
         )
         .into());
     }
-    let annotations: Vec<(String, String)> = binding
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.as_object())
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
-        .collect();
+    let mut annotations: Vec<(String, String)> = Vec::new();
+    for (k, v) in binding.pointer("/metadata/annotations").and_then(|a| a.as_object()).into_iter().flatten() {
+        let Some(v) = v.as_str() else {
+            return Err(ApiError::bad_request(format!("annotation {k:?} of the binding is not a string")));
+        };
+        annotations.push((k.clone(), v.to_owned()));
+    }
     let pod_name = name.to_string();
     let gr = krs_apimachinery::status::GroupResource::new("", "pods/binding");
     // The pod itself is changed (upstream's BindingREST works on the stored object too).

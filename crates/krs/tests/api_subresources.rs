@@ -136,6 +136,10 @@ fn binding_assigns_node_and_marks_pod_scheduled(k: &Kubectl) {
     let api = Api::new(k.cluster);
     namespace(&api, "sched");
     let created = api.post(PODS, &pod("p", json!({}))).expect(201);
+    // Annotations are strings; anything else is refused and binds nothing.
+    let bad = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p", "annotations": {"n": 1}}, "target": {"kind": "Node", "name": "n1"}});
+    api.post(&format!("{PODS}/p/binding"), &bad).expect(400);
+    assert!(api.get(&format!("{PODS}/p")).expect(200)["spec"]["nodeName"].is_null());
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p", "annotations": {"chosen-by": "test"}}, "target": {"kind": "Node", "name": "n1"}});
     let status = api.post(&format!("{PODS}/p/binding"), &binding).expect(201);
     assert_eq!((&status["kind"], &status["status"]), (&json!("Status"), &json!("Success")), "{status}");

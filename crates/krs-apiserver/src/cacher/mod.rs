@@ -57,7 +57,7 @@ impl std::fmt::Debug for CachedObject {
 
 impl CachedObject {
     /// Builds the cache entry for a stored value (JSON without resourceVersion).
-    pub fn from_stored(key: &str, stored: &[u8], rv: Revision, field_labels: &[FieldLabel]) -> CachedObject {
+    pub fn from_stored(key: &str, stored: &[u8], rv: Revision, field_labels: &'static [FieldLabel]) -> CachedObject {
         let (namespace, name, labels, fields) = attributes(stored, field_labels);
         CachedObject {
             key: key.to_string(),
@@ -99,7 +99,10 @@ impl CachedObject {
 }
 
 /// Reads the selector attributes of a stored object without building more than needed.
-fn attributes(stored: &[u8], field_labels: &[FieldLabel]) -> (String, String, BTreeMap<String, String>, Vec<String>) {
+fn attributes(
+    stored: &[u8],
+    field_labels: &'static [FieldLabel],
+) -> (String, String, BTreeMap<String, String>, Vec<String>) {
     #[derive(serde::Deserialize, Default)]
     struct Meta {
         #[serde(default)]
@@ -118,14 +121,7 @@ fn attributes(stored: &[u8], field_labels: &[FieldLabel]) -> (String, String, BT
         let p: Partial = serde_json::from_slice(stored).unwrap_or_default();
         return (p.metadata.namespace, p.metadata.name, p.metadata.labels, Vec::new());
     }
-    let mut wanted = pick::Wanted::default();
-    for path in ["metadata.name", "metadata.namespace", "metadata.labels"]
-        .into_iter()
-        .chain(field_labels.iter().map(|f| f.path))
-    {
-        wanted.add(path);
-    }
-    let value = wanted.pick(stored).unwrap_or_default();
+    let value = pick::for_selectors(field_labels, |wanted| wanted.pick(stored)).unwrap_or_default();
     let fields = field_labels.iter().map(|f| f.value_in(&value)).collect();
     let meta = value.get("metadata");
     let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(|v| v.as_str()).unwrap_or_default().to_string();

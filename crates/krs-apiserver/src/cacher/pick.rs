@@ -3,8 +3,12 @@
 //! parse of a pod allocates every string and map in it only to drop them again.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::rc::Rc;
+
+use krs_api::strategy::FieldLabel;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -32,6 +36,31 @@ impl Wanted {
         de.end()?;
         Ok(v)
     }
+}
+
+/// Runs `f` with the paths the watch cache reads for a kind with these field labels (the
+/// object's name, namespace and labels, and each label's path), built once per kind and thread.
+pub fn for_selectors<R>(field_labels: &'static [FieldLabel], f: impl FnOnce(&Wanted) -> R) -> R {
+    thread_local! {
+        static BUILT: RefCell<Vec<(usize, Rc<Wanted>)>> = const { RefCell::new(Vec::new()) };
+    }
+    let id = field_labels.as_ptr() as usize;
+    let wanted = BUILT.with_borrow_mut(|built| {
+        if let Some((_, w)) = built.iter().find(|(k, _)| *k == id) {
+            return w.clone();
+        }
+        let mut w = Wanted::default();
+        for path in ["metadata.name", "metadata.namespace", "metadata.labels"]
+            .into_iter()
+            .chain(field_labels.iter().map(|l| l.path))
+        {
+            w.add(path);
+        }
+        let w = Rc::new(w);
+        built.push((id, w.clone()));
+        w
+    });
+    f(&wanted)
 }
 
 struct Pick<'w>(&'w Wanted);
