@@ -18,6 +18,7 @@ mod dns;
 pub mod downward;
 mod env;
 pub mod error;
+pub mod eviction;
 mod hosts;
 pub mod kubelet;
 pub mod lease;
@@ -36,6 +37,7 @@ pub mod volumes;
 use std::future::Future;
 
 pub use error::Error;
+pub use eviction::EvictionHard;
 pub use options::{AgentOptions, RuntimeKind, SimOptions};
 
 /// Runs the agent until `shutdown` completes. With the CRI runtime and no socket, containerd

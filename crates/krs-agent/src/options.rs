@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Taint;
 
+use crate::eviction::EvictionHard;
+
 /// Which container runtime the agent drives.
 #[derive(Clone, Debug)]
 pub enum RuntimeKind {
@@ -124,6 +126,9 @@ pub struct AgentOptions {
     pub node_status_report_frequency: Duration,
     /// How often the pod lifecycle event generator relists the runtime (1 s).
     pub pleg_relist_period: Duration,
+    /// Hard eviction thresholds: crossing one puts the node under memory, disk or PID
+    /// pressure; memory's and nodefs's are kept out of allocatable (upstream's defaults).
+    pub eviction_hard: EvictionHard,
 }
 
 impl AgentOptions {
@@ -157,6 +162,7 @@ impl AgentOptions {
             node_status_update_frequency: Duration::from_secs(10),
             node_status_report_frequency: Duration::from_secs(300),
             pleg_relist_period: Duration::from_secs(1),
+            eviction_hard: EvictionHard::default(),
         }
     }
 }

@@ -33,6 +33,9 @@ fn agent_starts_and_stops_its_own_containerd() {
         o.runtime = krs_agent::RuntimeKind::Cri { socket: None };
         o.sandbox_image = krs_agent::testing::PAUSE_IMAGE.into();
         o.pod_cidr = "10.89.0.0/24".into();
+        // Thresholds this node is bound to cross (no file system is 100% free) on the image
+        // file system, the supervised containerd's root in the data dir.
+        o.eviction_hard = krs_agent::EvictionHard::parse("memory.available<100Mi,imagefs.available<100%").expect("thresholds");
         let agent = RunningAgent::start(client.clone(), o);
         let socket = krs_agent::containerd::Layout::new(&dir).socket();
         eventually(T, "containerd's socket", || async { std::os::unix::net::UnixStream::connect(&socket).ok().map(|_| ()) }).await;
@@ -52,10 +55,26 @@ fn agent_starts_and_stops_its_own_containerd() {
         let n = nodes.get(NODE).await.expect("node");
         let info = n.status.clone().and_then(|s| s.node_info).unwrap_or_default();
         assert!(info.container_runtime_version.starts_with("containerd://"), "{info:?}");
-        let cap = n.status.and_then(|s| s.capacity).unwrap_or_default();
+        let cap = n.status.as_ref().and_then(|s| s.capacity.clone()).unwrap_or_default();
         for r in ["cpu", "memory", "ephemeral-storage", "pods", "hugepages-2Mi"] {
             assert!(cap.contains_key(r), "capacity has {r}: {cap:?}");
         }
+        let condition = |n: &Node, type_: &str| {
+            let c = n.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == type_)?.clone();
+            Some((c.status, c.message.unwrap_or_default()))
+        };
+        let disk = condition(&n, "DiskPressure").expect("DiskPressure condition");
+        assert_eq!(disk, ("True".into(), "kubelet has disk pressure: imagefs.available is below the threshold 100%".into()));
+        assert_eq!(condition(&n, "MemoryPressure").map(|c| c.0).as_deref(), Some("False"));
+        assert_eq!(condition(&n, "PIDPressure").map(|c| c.0).as_deref(), Some("False"));
+        // Allocatable keeps the memory threshold back; no nodefs threshold, no storage kept.
+        let alloc = n.status.as_ref().and_then(|s| s.allocatable.clone()).unwrap_or_default();
+        let bytes = |m: &std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>, r: &str| {
+            krs_apimachinery::quantity::Quantity::parse(&m[r].0).expect("quantity").value()
+        };
+        let hugepages: i64 = cap.keys().filter(|k| k.starts_with("hugepages-")).map(|k| bytes(&cap, k)).sum();
+        assert_eq!(bytes(&cap, "memory") - bytes(&alloc, "memory"), (100 << 20) + hugepages, "{cap:?} {alloc:?}");
+        assert_eq!(bytes(&cap, "ephemeral-storage"), bytes(&alloc, "ephemeral-storage"), "{cap:?} {alloc:?}");
 
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let p = pod(NODE, serde_json::json!({

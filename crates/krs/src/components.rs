@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Args};
 use k8s_openapi::api::core::v1::Taint;
-use krs_agent::{AgentOptions, RuntimeKind, SimOptions};
+use krs_agent::{AgentOptions, EvictionHard, RuntimeKind, SimOptions};
 use krs_apiserver::Server;
 use krs_apiserver::auth::UserInfo;
 use krs_apiserver::inprocess::InProcess;
@@ -146,10 +146,19 @@ pub struct NodeArgs {
     /// Registries (host:port) the supervised containerd speaks plain HTTP to.
     #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
     pub insecure_registry: Vec<String>,
+
+    /// Hard eviction thresholds, upstream's syntax (memory.available<100Mi,nodefs.available<10%,
+    /// ...); crossing one puts the node under memory, disk or PID pressure, and the empty string
+    /// watches nothing. [default of `krs agent`: upstream's memory.available<100Mi,
+    /// nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%,imagefs.inodesFree<5%;
+    /// of `krs server`'s own node: memory.available<100Mi, as kind and minikube, since a
+    /// development machine's nearly full disk would otherwise keep every pod off it]
+    #[arg(long, value_name = "THRESHOLDS", value_parser = EvictionHard::parse)]
+    pub eviction_hard: Option<EvictionHard>,
 }
 
 impl NodeArgs {
-    fn options(&self, data_dir: PathBuf) -> Result<AgentOptions, String> {
+    fn options(&self, data_dir: PathBuf, default_eviction: EvictionHard) -> Result<AgentOptions, String> {
         let name = self.node_name.clone().unwrap_or_else(krs_agent::node::host::hostname).to_lowercase();
         let mut o = AgentOptions::new(name, data_dir);
         o.runtime = RuntimeKind::Cri {
@@ -166,6 +175,7 @@ impl NodeArgs {
         o.cluster_domain = self.cluster_domain.clone();
         o.static_pod_path = self.pod_manifest_path.clone();
         o.insecure_registries = self.insecure_registry.clone();
+        o.eviction_hard = self.eviction_hard.clone().unwrap_or(default_eviction);
         Ok(o)
     }
 }
@@ -193,6 +203,11 @@ fn parse_taint(spec: &str) -> Result<Taint, String> {
         None => (kv, None),
     };
     Ok(Taint { key: key.to_string(), value, effect: effect.to_string(), time_added: None })
+}
+
+/// The eviction thresholds of `krs server`'s own node when none are given: memory only.
+fn server_node_eviction() -> EvictionHard {
+    EvictionHard { memory_available: EvictionHard::default().memory_available, ..EvictionHard::none() }
 }
 
 /// A client that hands requests to `server` in-process, as `user` in `groups`.
@@ -274,7 +289,7 @@ impl Running {
             );
             return Ok(());
         }
-        let mut options = node.options(data_dir.join("agent"))?;
+        let mut options = node.options(data_dir.join("agent"), server_node_eviction())?;
         let ip = *options.node_ip.get_or_insert_with(krs_agent::node::host::default_ip);
         let names = vec![options.node_name.clone(), ip.to_string(), "127.0.0.1".into(), "localhost".into()];
         let (cert, key) = server
@@ -347,7 +362,7 @@ pub async fn controller_manager(args: ControllerManagerArgs, shutdown: impl Futu
 pub async fn agent(args: AgentArgs, shutdown: impl Future<Output = ()>) -> Result<(), String> {
     let client = remote_client(&args.common).await?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| krs_apiserver::server::default_data_dir().join("agent"));
-    let mut options = args.node.options(data_dir)?;
+    let mut options = args.node.options(data_dir, EvictionHard::default())?;
     if args.sim_nodes > 0 {
         options.runtime = RuntimeKind::Sim(SimOptions { nodes: args.sim_nodes, ..Default::default() });
     }

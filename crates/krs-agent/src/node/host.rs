@@ -171,11 +171,6 @@ pub fn pid_usage() -> Option<(u64, u64)> {
     Some((max, total))
 }
 
-/// Available memory (MemAvailable) in bytes.
-pub fn memory_available() -> Option<u64> {
-    meminfo_field(&std::fs::read_to_string("/proc/meminfo").ok()?, "MemAvailable")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

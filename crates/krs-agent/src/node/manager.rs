@@ -15,20 +15,19 @@ use parking_lot::Mutex;
 use super::host;
 use super::object::{self, Health, KUBELET_VERSION, NodeDescription};
 use crate::error::{Result, kube_conflict};
+use crate::eviction::{EvictionHard, Observations};
 use crate::options::AgentOptions;
 use crate::ratelimit::RateLimiter;
 use crate::runtime::DynRuntime;
-
-/// Upstream's default hard eviction thresholds: below these the node reports pressure.
-const MEMORY_AVAILABLE_MIN: u64 = 100 << 20;
-const NODEFS_AVAILABLE_MIN_PERCENT: u64 = 10;
-const PID_AVAILABLE_MIN_PERCENT: u64 = 5;
 
 pub struct NodeManager {
     api: Api<Node>,
     limiter: Arc<RateLimiter>,
     runtime: DynRuntime,
+    /// Where the node's own files (nodefs) and the runtime's images (imagefs) are.
     data_dir: PathBuf,
+    image_dir: PathBuf,
+    eviction_hard: EvictionHard,
     pub description: NodeDescription,
     report_every: Duration,
     last: Mutex<Option<(NodeStatus, Instant)>>,
@@ -50,10 +49,14 @@ impl NodeManager {
             o.max_pods,
             &cap.hugepages,
         );
+        // Upstream's allocatable: capacity less the hard eviction thresholds of memory and nodefs.
+        let evict = &o.eviction_hard;
+        let memory_threshold = evict.memory_available.map_or(0, |t| t.amount(cap.memory_bytes));
+        let nodefs_threshold = evict.nodefs_available.map_or(0, |t| t.amount(cap.ephemeral_storage_bytes));
         let allocatable = object::resource_list(
             cap.cpus * 1000,
-            cap.memory_bytes.saturating_sub(MEMORY_AVAILABLE_MIN).saturating_sub(hugepages_total),
-            cap.ephemeral_storage_bytes / 100 * (100 - NODEFS_AVAILABLE_MIN_PERCENT),
+            cap.memory_bytes.saturating_sub(memory_threshold).saturating_sub(hugepages_total),
+            cap.ephemeral_storage_bytes.saturating_sub(nodefs_threshold),
             o.max_pods,
             &cap.hugepages,
         );
@@ -93,6 +96,8 @@ impl NodeManager {
             limiter,
             runtime,
             data_dir: o.data_dir.clone(),
+            image_dir: image_dir(o),
+            eviction_hard: o.eviction_hard.clone(),
             description,
             report_every: o.node_status_report_frequency,
             last: Mutex::new(None),
@@ -135,11 +140,7 @@ impl NodeManager {
         if *self.shutting_down.lock() {
             h.not_ready = Some("node is shutting down".into());
         }
-        h.memory_pressure = host::memory_available().is_some_and(|a| a < MEMORY_AVAILABLE_MIN);
-        h.disk_pressure = host::fs_stats(&self.data_dir)
-            .is_some_and(|s| s.capacity > 0 && s.available * 100 < s.capacity * NODEFS_AVAILABLE_MIN_PERCENT);
-        h.pid_pressure =
-            host::pid_usage().is_some_and(|(max, used)| (max - used.min(max)) * 100 < max * PID_AVAILABLE_MIN_PERCENT);
+        h.pressure = self.eviction_hard.pressure(&Observations::read(&self.data_dir, &self.image_dir));
         h
     }
 
@@ -203,5 +204,17 @@ impl NodeManager {
         let n = self.api.patch_status(&self.description.name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         *self.last.lock() = Some((status, Instant::now()));
         Ok(n)
+    }
+}
+
+/// The file system of the runtime's images: the supervised containerd's root in the data dir,
+/// else a containerd's default root when it exists, else the data dir's.
+fn image_dir(o: &AgentOptions) -> PathBuf {
+    match &o.runtime {
+        crate::RuntimeKind::Cri { socket: None } => crate::containerd::Layout::new(&o.data_dir).dir,
+        _ => {
+            let default = PathBuf::from("/var/lib/containerd");
+            if default.is_dir() { default } else { o.data_dir.clone() }
+        }
     }
 }

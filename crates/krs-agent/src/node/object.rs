@@ -9,6 +9,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
+use crate::eviction::Pressure;
+
 /// The kubelet version this agent reports (it implements upstream 1.34's kubelet).
 pub const KUBELET_VERSION: &str = "v1.34.0-krs";
 
@@ -29,9 +31,8 @@ pub struct NodeDescription {
 /// The node's health as the agent sees it, turned into conditions.
 #[derive(Clone, Debug, Default)]
 pub struct Health {
-    pub memory_pressure: bool,
-    pub disk_pressure: bool,
-    pub pid_pressure: bool,
+    /// The hard eviction thresholds crossed, by condition.
+    pub pressure: Pressure,
     /// Why the node is not ready (the container runtime or its network is not), if it is not.
     pub not_ready: Option<String>,
 }
@@ -103,20 +104,31 @@ fn conditions(h: &Health, previous: &[NodeCondition], now: jiff::Timestamp) -> V
         }
     };
     let mut out = vec![
-        if h.memory_pressure {
-            cond("MemoryPressure", true, "KubeletHasInsufficientMemory", "kubelet has insufficient memory available")
-        } else {
-            cond("MemoryPressure", false, "KubeletHasSufficientMemory", "kubelet has sufficient memory available")
+        match &h.pressure.memory {
+            Some(why) => cond(
+                "MemoryPressure",
+                true,
+                "KubeletHasInsufficientMemory",
+                &format!("kubelet has insufficient memory available: {why}"),
+            ),
+            None => {
+                cond("MemoryPressure", false, "KubeletHasSufficientMemory", "kubelet has sufficient memory available")
+            }
         },
-        if h.disk_pressure {
-            cond("DiskPressure", true, "KubeletHasDiskPressure", "kubelet has disk pressure")
-        } else {
-            cond("DiskPressure", false, "KubeletHasNoDiskPressure", "kubelet has no disk pressure")
+        match &h.pressure.disk {
+            Some(why) => {
+                cond("DiskPressure", true, "KubeletHasDiskPressure", &format!("kubelet has disk pressure: {why}"))
+            }
+            None => cond("DiskPressure", false, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
         },
-        if h.pid_pressure {
-            cond("PIDPressure", true, "KubeletHasInsufficientPID", "kubelet has insufficient PID available")
-        } else {
-            cond("PIDPressure", false, "KubeletHasSufficientPID", "kubelet has sufficient PID available")
+        match &h.pressure.pid {
+            Some(why) => cond(
+                "PIDPressure",
+                true,
+                "KubeletHasInsufficientPID",
+                &format!("kubelet has insufficient PID available: {why}"),
+            ),
+            None => cond("PIDPressure", false, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
         },
     ];
     out.push(match &h.not_ready {
