@@ -174,7 +174,7 @@ fn main() {
         o.pod_cidr = "10.90.0.0/16".into();
         o.max_pods = 1000;
         // As `krs server`'s own node: a nearly full disk must not taint the node away.
-        o.eviction_hard = krs_agent::EvictionHard::parse("memory.available<100Mi").expect("thresholds");
+        o.eviction_hard = krs_agent::EvictionHard::memory_only();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let agent_started = Instant::now();
         let agent = tokio::spawn(krs_agent::run(client.clone(), o, async move {

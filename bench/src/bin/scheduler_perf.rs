@@ -192,6 +192,9 @@ impl Server {
             .arg(dir.path())
             .args(["--secure-port", &port.to_string(), "--log-level", "warn"])
             .args(["--no-agent", "--no-scheduler", "--no-controller-manager"])
+            // Upstream's scheduler_perf runs its API server without the Priority plugin: the
+            // templates give pods `priority` directly.
+            .arg("--disable-admission-plugins=Priority")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;

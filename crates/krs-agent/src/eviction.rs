@@ -117,6 +117,13 @@ impl EvictionHard {
         }
     }
 
+    /// Upstream's memory threshold alone: what kind and minikube configure, and what `krs
+    /// server`'s own node uses, so that a nearly full disk of a development machine keeps no pod
+    /// off its only node.
+    pub fn memory_only() -> EvictionHard {
+        EvictionHard { memory_available: EvictionHard::default().memory_available, ..EvictionHard::none() }
+    }
+
     /// Parses upstream's flag syntax: comma-separated `signal<threshold`. The empty string is
     /// [`EvictionHard::none`].
     pub fn parse(spec: &str) -> Result<EvictionHard, String> {

@@ -9,6 +9,7 @@
 //! StatusManager), [`probes`], [`volumes`], [`server`] (the kubelet API), [`containerd`]
 //! (supervision), [`cni`], [`staticpods`], [`testing`] (images for tests and benchmarks).
 
+pub mod admission;
 mod apicache;
 mod backoff;
 mod cgroups;

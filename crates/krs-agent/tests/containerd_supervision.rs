@@ -35,12 +35,19 @@ fn agent_starts_and_stops_its_own_containerd() {
         o.pod_cidr = "10.89.0.0/24".into();
         // Thresholds this node is bound to cross (no file system is 100% free) on the image
         // file system, the supervised containerd's root in the data dir.
-        o.eviction_hard = krs_agent::EvictionHard::parse("memory.available<100Mi,imagefs.available<100%").expect("thresholds");
+        o.eviction_hard =
+            krs_agent::EvictionHard::parse("memory.available<100Mi,imagefs.available<100%").expect("thresholds");
         let agent = RunningAgent::start(client.clone(), o);
         let socket = krs_agent::containerd::Layout::new(&dir).socket();
-        eventually(T, "containerd's socket", || async { std::os::unix::net::UnixStream::connect(&socket).ok().map(|_| ()) }).await;
+        eventually(T, "containerd's socket", || async {
+            std::os::unix::net::UnixStream::connect(&socket).ok().map(|_| ())
+        })
+        .await;
         let config = std::fs::read_to_string(krs_agent::containerd::Layout::new(&dir).config()).unwrap_or_default();
-        assert!(config.contains("restrict_oom_score_adj = true") && config.contains("SystemdCgroup = false"), "{config}");
+        assert!(
+            config.contains("restrict_oom_score_adj = true") && config.contains("SystemdCgroup = false"),
+            "{config}"
+        );
         // With the local sandbox image the agent builds and imports the busybox images itself,
         // before it registers the node (importing them here too would race it on the same files).
 
@@ -64,25 +71,48 @@ fn agent_starts_and_stops_its_own_containerd() {
             Some((c.status, c.message.unwrap_or_default()))
         };
         let disk = condition(&n, "DiskPressure").expect("DiskPressure condition");
-        assert_eq!(disk, ("True".into(), "kubelet has disk pressure: imagefs.available is below the threshold 100%".into()));
+        assert_eq!(
+            disk,
+            ("True".into(), "kubelet has disk pressure: imagefs.available is below the threshold 100%".into())
+        );
         assert_eq!(condition(&n, "MemoryPressure").map(|c| c.0).as_deref(), Some("False"));
         assert_eq!(condition(&n, "PIDPressure").map(|c| c.0).as_deref(), Some("False"));
         // Allocatable keeps the memory threshold back; no nodefs threshold, no storage kept.
         let alloc = n.status.as_ref().and_then(|s| s.allocatable.clone()).unwrap_or_default();
-        let bytes = |m: &std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>, r: &str| {
-            krs_apimachinery::quantity::Quantity::parse(&m[r].0).expect("quantity").value()
-        };
+        let bytes =
+            |m: &std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+             r: &str| { krs_apimachinery::quantity::Quantity::parse(&m[r].0).expect("quantity").value() };
         let hugepages: i64 = cap.keys().filter(|k| k.starts_with("hugepages-")).map(|k| bytes(&cap, k)).sum();
         assert_eq!(bytes(&cap, "memory") - bytes(&alloc, "memory"), (100 << 20) + hugepages, "{cap:?} {alloc:?}");
         assert_eq!(bytes(&cap, "ephemeral-storage"), bytes(&alloc, "ephemeral-storage"), "{cap:?} {alloc:?}");
 
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-        let p = pod(NODE, serde_json::json!({
-            "metadata": {"name": "p"},
-            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sleep", "600"]}]}
-        }));
+        // Under disk pressure only critical pods are admitted (upstream's eviction admission).
+        let q = pod(
+            NODE,
+            serde_json::json!({
+                "metadata": {"name": "q"},
+                "spec": {"containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sleep", "600"]}]}
+            }),
+        );
+        pods.create(&PostParams::default(), &q).await.expect("create");
+        let q = wait_pod(&pods, "q", T, "rejected", |p| phase(p) == "Failed").await;
+        let s = q.status.unwrap_or_default();
+        assert_eq!(
+            (s.reason.as_deref(), s.message.as_deref()),
+            (Some("Evicted"), Some("Pod was rejected: The node had condition: [DiskPressure]. "))
+        );
+        let p = pod(
+            NODE,
+            serde_json::json!({
+                "metadata": {"name": "p"},
+                "spec": {"terminationGracePeriodSeconds": 1, "priorityClassName": "system-node-critical",
+                    "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sleep", "600"]}]}
+            }),
+        );
         pods.create(&PostParams::default(), &p).await.expect("create");
         wait_pod(&pods, "p", T, "Running", |p| phase(p) == "Running").await;
+        pods.delete("q", &DeleteParams::default()).await.expect("delete");
         pods.delete("p", &DeleteParams::default()).await.expect("delete");
         eventually(T, "pod gone", || async { pods.get("p").await.is_err().then_some(()) }).await;
         agent.stop().await.expect("agent");

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::cri::{CriNode, enter_netns, missing_prerequisites};
-use common::{Cluster, RunningAgent, phase, pod, prepare_namespace, ready, wait_pod};
+use common::{Cluster, RunningAgent, eventually, phase, pod, prepare_namespace, ready, wait_pod};
 use k8s_openapi::api::core::v1::Pod;
 use krs_agent::testing::BUSYBOX_IMAGE;
 use kube::Api;
@@ -19,6 +19,8 @@ fn options(dir: &std::path::Path, socket: &std::path::Path) -> krs_agent::AgentO
     o.runtime = krs_agent::RuntimeKind::Cri { socket: Some(socket.to_path_buf()) };
     o.sandbox_image = krs_agent::testing::PAUSE_IMAGE.into();
     o.pod_cidr = "10.88.0.0/24".into();
+    // The host disk may be nearly full (CI): no disk thresholds, or every pod is rejected.
+    o.eviction_hard = krs_agent::EvictionHard::memory_only();
     o
 }
 
@@ -103,6 +105,107 @@ fn cri_pods_run_talk_complete_and_terminate() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(seen_terminal, "the deleted pod went through a terminal phase");
+        agent.stop().await.expect("agent");
+    });
+    drop(rt);
+    drop(node);
+}
+
+/// Pods the node cannot run are rejected before anything starts, as upstream's kubelet
+/// admission does: Failed, with the handler's reason and "Pod was rejected: ...".
+#[test]
+fn cri_admission_rejects_pods_the_node_cannot_run() {
+    if let Some(why) = missing_prerequisites() {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    enter_netns();
+    let cluster = Cluster::start();
+    let node = CriNode::start(&cluster.dir.path().join("agent"));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let client = cluster.client().await;
+        prepare_namespace(&client, "default").await;
+        let mut o = options(&node.dir, &node.socket);
+        o.allowed_unsafe_sysctls = vec!["kernel.msg*".into()];
+        let agent = RunningAgent::start(client.clone(), o);
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let pp = PostParams::default();
+        let sleeper = |name: &str, spec: serde_json::Value| {
+            let mut v = serde_json::json!({
+                "metadata": {"name": name},
+                "spec": {"terminationGracePeriodSeconds": 1,
+                    "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sleep", "600"]}]}
+            });
+            for (k, val) in spec.as_object().cloned().unwrap_or_default() {
+                v["spec"][k] = val;
+            }
+            pod(NODE, v)
+        };
+        let rejected = |p: &Pod| phase(p) == "Failed";
+        let reason = |p: &Pod| {
+            let s = p.status.clone().unwrap_or_default();
+            (
+                s.reason.unwrap_or_default(),
+                s.message.unwrap_or_default(),
+                s.container_statuses.unwrap_or_default().len(),
+            )
+        };
+
+        // More CPU than the whole node has.
+        let big = sleeper(
+            "big",
+            serde_json::json!({"containers": [{"name": "c", "image": BUSYBOX_IMAGE,
+            "command": ["sleep", "600"], "resources": {"requests": {"cpu": "100"}}}]}),
+        );
+        pods.create(&pp, &big).await.expect("create big");
+        let (r, m, containers) = reason(&wait_pod(&pods, "big", T, "rejected", rejected).await);
+        assert_eq!(r, "OutOfcpu");
+        assert!(
+            m.starts_with(
+                "Pod was rejected: Node didn't have enough resource: cpu, requested: 100000, used: 0, capacity: "
+            ),
+            "{m}"
+        );
+        assert_eq!(containers, 0, "nothing of a rejected pod was started");
+
+        // A nodeSelector the node does not match.
+        pods.create(&pp, &sleeper("elsewhere", serde_json::json!({"nodeSelector": {"disk": "ssd"}})))
+            .await
+            .expect("create");
+        let (r, m, _) = reason(&wait_pod(&pods, "elsewhere", T, "rejected", rejected).await);
+        assert_eq!(
+            (r.as_str(), m.as_str()),
+            (
+                "NodeAffinity",
+                "Pod was rejected: Predicate NodeAffinity failed: node(s) didn't match Pod's node affinity/selector"
+            )
+        );
+
+        // An unsafe sysctl that is not allowed; an allowed one runs.
+        let sysctls = |names: &[&str]| {
+            let list: Vec<_> = names.iter().map(|n| serde_json::json!({"name": n, "value": "65536"})).collect();
+            serde_json::json!({"securityContext": {"sysctls": list}})
+        };
+        pods.create(&pp, &sleeper("unsafe", sysctls(&["net.core.somaxconn"]))).await.expect("create");
+        let (r, m, _) = reason(&wait_pod(&pods, "unsafe", T, "rejected", rejected).await);
+        assert_eq!(
+            (r.as_str(), m.as_str()),
+            ("SysctlForbidden", "Pod was rejected: forbidden sysctl: \"net.core.somaxconn\" not allowlisted")
+        );
+        pods.create(&pp, &sleeper("allowed", sysctls(&["kernel.msgmax", "net.ipv4.ping_group_range"])))
+            .await
+            .expect("create");
+
+        // A rejected pod is terminal: its deletion is final at once.
+        wait_pod(&pods, "allowed", T, "Running", |p| phase(p) == "Running").await;
+        for name in ["big", "elsewhere", "unsafe"] {
+            pods.delete(name, &DeleteParams::default()).await.expect("delete");
+            eventually(T, "rejected pod gone", || async { pods.get_opt(name).await.ok()?.is_none().then_some(()) })
+                .await;
+        }
+        pods.delete("allowed", &DeleteParams::default()).await.expect("delete");
+        eventually(T, "pod gone", || async { pods.get_opt("allowed").await.ok()?.is_none().then_some(()) }).await;
         agent.stop().await.expect("agent");
     });
     drop(rt);

@@ -2,7 +2,12 @@
 //!
 //! NamespaceLifecycle: objects cannot be created in a namespace that does not exist or is being
 //! terminated, and the system namespaces (default, kube-system, kube-public) cannot be deleted.
+//!
+//! Priority: a new pod's priority and preemption policy come from its PriorityClass, or from
+//! the global default class when it names none; at most one class is the global default.
 
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use krs_api::ResourceInfo;
 
 use crate::errors::ApiError;
@@ -53,4 +58,153 @@ pub async fn admit_create(app: &App, res: &ResourceInfo, namespace: &str, name: 
         ));
     }
     Ok(())
+}
+
+/// Admission plugins that can be turned off (upstream's --disable-admission-plugins).
+pub const OPTIONAL_PLUGINS: &[&str] = &["Priority"];
+
+/// The preemption policy of a pod whose class does not say, or that has no class.
+const PREEMPT_LOWER_PRIORITY: &str = "PreemptLowerPriority";
+
+/// The priority classes the server has now: the watch cache's when it is ready, else the store's.
+async fn priority_classes(app: &App) -> Result<Vec<PriorityClass>, ApiError> {
+    let Some(res) = app.catalog.lookup("scheduling.k8s.io", "v1", "priorityclasses").cloned() else {
+        return Ok(Vec::new());
+    };
+    let decode = |json: &[u8]| serde_json::from_slice::<PriorityClass>(json).ok();
+    if let Some(c) = app.cacher(&res).filter(|c| c.is_ready()) {
+        return Ok(c.snapshot().0.values().filter_map(|o| decode(&o.json)).collect());
+    }
+    let prefix = res.storage.as_ref().map(|s| s.prefix.clone()).unwrap_or_default();
+    let resp = app
+        .store
+        .range(krs_store::RangeRequest { prefix, ..Default::default() })
+        .await
+        .map_err(|e| ApiError::from_store(e, &res, ""))?;
+    Ok(resp.kvs.iter().filter_map(|kv| decode(&kv.value)).collect())
+}
+
+/// One priority class by name: from the watch cache, or the store when the cache has not seen
+/// it (a class created an instant ago).
+async fn priority_class(app: &App, name: &str) -> Result<Option<PriorityClass>, ApiError> {
+    let Some(res) = app.catalog.lookup("scheduling.k8s.io", "v1", "priorityclasses").cloned() else {
+        return Ok(None);
+    };
+    let prefix = res.storage.as_ref().map(|s| s.prefix.as_str()).unwrap_or_default();
+    let key = format!("{prefix}{name}");
+    if let Some(obj) = app.cacher(&res).and_then(|c| c.get(&key)) {
+        return Ok(serde_json::from_slice(&obj.json).ok());
+    }
+    let (kv, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, &res, name))?;
+    Ok(kv.and_then(|kv| serde_json::from_slice(&kv.value).ok()))
+}
+
+/// The global default class; with several (a race between two creates), the lowest.
+fn global_default(classes: Vec<PriorityClass>) -> Option<PriorityClass> {
+    classes.into_iter().filter(|c| c.global_default == Some(true)).min_by_key(|c| c.value)
+}
+
+/// The Priority plugin on a created object: pods get their priority, priority classes are
+/// checked for a second global default.
+pub async fn admit_priority(app: &App, res: &ResourceInfo, obj: &mut dyn krs_kinds::Object) -> Result<(), ApiError> {
+    if res.group.is_empty() && res.resource == "pods" {
+        if let Some(pod) = krs_kinds::downcast_mut::<Pod>(obj) {
+            admit_pod_priority(app, res, pod).await?;
+        }
+    } else if res.group == "scheduling.k8s.io"
+        && res.resource == "priorityclasses"
+        && let Some(pc) = krs_kinds::downcast_ref::<PriorityClass>(obj)
+    {
+        admit_priority_class(app, res, pc).await?;
+    }
+    Ok(())
+}
+
+/// The Priority plugin on a pod being created: resolves `priorityClassName` (the global
+/// default's name when empty) into `priority` and `preemptionPolicy`. A pod naming a class that
+/// does not exist, or giving a priority or policy other than its class's, is forbidden.
+pub async fn admit_pod_priority(app: &App, res: &ResourceInfo, pod: &mut Pod) -> Result<(), ApiError> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let spec = pod.spec.get_or_insert_with(Default::default);
+    let class_name = spec.priority_class_name.clone().unwrap_or_default();
+    let (priority, policy) = if class_name.is_empty() {
+        match global_default(priority_classes(app).await?) {
+            Some(pc) => {
+                spec.priority_class_name = pc.metadata.name.clone();
+                (pc.value, pc.preemption_policy)
+            }
+            None => (0, None),
+        }
+    } else {
+        match priority_class(app, &class_name).await? {
+            Some(pc) => (pc.value, pc.preemption_policy),
+            None => {
+                return Err(ApiError::forbidden(
+                    Some(res),
+                    &name,
+                    &format!("no PriorityClass with name {class_name} was found"),
+                ));
+            }
+        }
+    };
+    if let Some(given) = spec.priority
+        && given != priority
+    {
+        return Err(ApiError::forbidden(
+            Some(res),
+            &name,
+            &format!(
+                "the integer value of priority ({given}) must not be provided in pod spec; priority admission controller computed {priority} from the given PriorityClass name"
+            ),
+        ));
+    }
+    spec.priority = Some(priority);
+    let policy = policy.unwrap_or_else(|| PREEMPT_LOWER_PRIORITY.to_owned());
+    if let Some(given) = spec.preemption_policy.as_deref()
+        && given != policy
+    {
+        return Err(ApiError::forbidden(
+            Some(res),
+            &name,
+            &format!(
+                "the string value of PreemptionPolicy ({given}) must not be provided in pod spec; priority admission controller computed {policy} from the given PriorityClass name"
+            ),
+        ));
+    }
+    spec.preemption_policy = Some(policy);
+    Ok(())
+}
+
+/// The Priority plugin on a priority class being created or updated: only one class may be the
+/// global default.
+pub async fn admit_priority_class(app: &App, res: &ResourceInfo, pc: &PriorityClass) -> Result<(), ApiError> {
+    if pc.global_default != Some(true) {
+        return Ok(());
+    }
+    let name = pc.metadata.name.clone().unwrap_or_default();
+    let others = priority_classes(app).await?.into_iter().filter(|c| c.metadata.name.as_deref() != Some(&name));
+    if let Some(existing) = global_default(others.collect()) {
+        let existing = existing.metadata.name.unwrap_or_default();
+        return Err(ApiError::forbidden(
+            Some(res),
+            &name,
+            &format!("PriorityClass {existing} is already marked as default. Only one default can exist"),
+        ));
+    }
+    Ok(())
+}
+
+/// The Priority plugin on a pod update: the priority and policy it resolved at creation stay
+/// when the new object leaves them out (a client replacing the pod with its original manifest).
+pub fn keep_pod_priority(new: &mut dyn krs_kinds::Object, old: &dyn krs_kinds::Object) {
+    let Some(old) = krs_kinds::downcast_ref::<Pod>(old).and_then(|p| p.spec.as_ref()) else { return };
+    let (priority, policy) = (old.priority, old.preemption_policy.clone());
+    if let Some(spec) = krs_kinds::downcast_mut::<Pod>(new).and_then(|p| p.spec.as_mut()) {
+        if spec.priority.is_none() {
+            spec.priority = priority;
+        }
+        if spec.preemption_policy.is_none() {
+            spec.preemption_policy = policy;
+        }
+    }
 }

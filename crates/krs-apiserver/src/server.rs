@@ -50,6 +50,9 @@ pub struct Config {
     /// namespaces). Off when a controller manager, whose namespace controller does the same,
     /// runs beside it.
     pub namespace_deleter: bool,
+    /// Admission plugins turned off (upstream's --disable-admission-plugins); only those in
+    /// [`crate::admission::OPTIONAL_PLUGINS`] can be.
+    pub disable_admission_plugins: Vec<String>,
 }
 
 impl Default for Config {
@@ -66,6 +69,7 @@ impl Default for Config {
             service_cluster_ip_range: "10.43.0.0/16".into(),
             service_node_port_range: "30000-32767".into(),
             namespace_deleter: true,
+            disable_admission_plugins: Vec::new(),
         }
     }
 }
@@ -199,7 +203,8 @@ impl Server {
             App::new(catalog, store, Box::new(MastersOnly), client_addr.to_string())
                 .with_hooks("services", allocations)
                 .with_tokens(Arc::new(tokens))
-                .with_kubelet_client(kubelet),
+                .with_kubelet_client(kubelet)
+                .without_admission_plugins(&config.disable_admission_plugins),
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let serving = tokio::spawn(crate::serve::serve(listener, tls, app.clone(), shutdown_rx, config.shutdown_grace));
@@ -299,6 +304,29 @@ async fn bootstrap(app: &Arc<App>, service_cidrs: &[Cidr], api_addr: SocketAddr)
         ..Default::default()
     };
     create_if_absent(app, "", "services", "default", Box::new(service)).await?;
+    // The system's priority classes, as upstream's scheduling post-start hook makes them.
+    use k8s_openapi::api::scheduling::v1::PriorityClass;
+    for (name, value, description) in [
+        (
+            "system-node-critical",
+            2_000_001_000,
+            "Used for system critical pods that must not be moved from their current node.",
+        ),
+        (
+            "system-cluster-critical",
+            2_000_000_000,
+            "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+        ),
+    ] {
+        let pc = PriorityClass {
+            metadata: named(name),
+            value,
+            description: Some(description.into()),
+            preemption_policy: Some("PreemptLowerPriority".into()),
+            ..Default::default()
+        };
+        create_if_absent(app, "scheduling.k8s.io", "priorityclasses", "", Box::new(pc)).await?;
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! --kubeconfig FILE`), elects a leader through the kube-system/kube-scheduler Lease, and is
 //! configured by a `KubeSchedulerConfiguration` file.
 
+pub mod admission;
 pub mod api;
 pub mod cache;
 pub mod config;

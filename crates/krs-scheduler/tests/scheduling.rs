@@ -9,6 +9,7 @@ use common::{Server, eventually};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -224,13 +225,22 @@ async fn preemption_evicts_a_lower_priority_pod_and_nominates_the_node() {
     create_node(&client, node("only", "1", json!({}))).await;
     let sched = Running::start(&client, "test-scheduler-d");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    pods.create(&PostParams::default(), &pod("low", "800m", json!({"spec": {"priority": 1}})))
+    // Priorities come from PriorityClasses through the API server's Priority admission.
+    let classes: Api<PriorityClass> = Api::all(client.clone());
+    for (name, value) in [("low", 1), ("high", 1000)] {
+        let pc: PriorityClass =
+            serde_json::from_value(json!({"metadata": {"name": name}, "value": value})).expect("class");
+        classes.create(&PostParams::default(), &pc).await.expect("create priority class");
+    }
+    pods.create(&PostParams::default(), &pod("low", "800m", json!({"spec": {"priorityClassName": "low"}})))
         .await
         .expect("create pod");
     eventually("the low-priority pod to be bound", || bound_node(&pods, "low")).await;
-    pods.create(&PostParams::default(), &pod("high", "800m", json!({"spec": {"priority": 1000}})))
+    let high = pods
+        .create(&PostParams::default(), &pod("high", "800m", json!({"spec": {"priorityClassName": "high"}})))
         .await
         .expect("create pod");
+    assert_eq!(high.spec.and_then(|s| s.priority), Some(1000));
     let nominated = eventually("nominatedNodeName", || async {
         let p = pods.get("high").await.ok()?;
         if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {

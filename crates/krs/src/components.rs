@@ -155,6 +155,12 @@ pub struct NodeArgs {
     /// development machine's nearly full disk would otherwise keep every pod off it]
     #[arg(long, value_name = "THRESHOLDS", value_parser = EvictionHard::parse)]
     pub eviction_hard: Option<EvictionHard>,
+
+    /// Unsafe sysctls pods may set besides the safe ones (names or prefixes ending in `*`,
+    /// comma-separated, e.g. 'kernel.msg*,net.core.somaxconn'); only namespaced ones are
+    /// accepted. Pods with other sysctls are rejected (SysctlForbidden).
+    #[arg(long, value_name = "SYSCTLS", value_delimiter = ',', value_parser = sysctl_pattern)]
+    pub allowed_unsafe_sysctls: Vec<String>,
 }
 
 impl NodeArgs {
@@ -176,8 +182,14 @@ impl NodeArgs {
         o.static_pod_path = self.pod_manifest_path.clone();
         o.insecure_registries = self.insecure_registry.clone();
         o.eviction_hard = self.eviction_hard.clone().unwrap_or(default_eviction);
+        o.allowed_unsafe_sysctls = self.allowed_unsafe_sysctls.clone();
         Ok(o)
     }
+}
+
+/// One `--allowed-unsafe-sysctls` entry, checked as the agent will check it.
+fn sysctl_pattern(s: &str) -> Result<String, String> {
+    krs_agent::admission::SysctlAllowlist::new(&[s.to_owned()], "").map(|_| s.to_owned())
 }
 
 fn parse_labels(labels: &[String]) -> Result<BTreeMap<String, String>, String> {
@@ -203,11 +215,6 @@ fn parse_taint(spec: &str) -> Result<Taint, String> {
         None => (kv, None),
     };
     Ok(Taint { key: key.to_string(), value, effect: effect.to_string(), time_added: None })
-}
-
-/// The eviction thresholds of `krs server`'s own node when none are given: memory only.
-fn server_node_eviction() -> EvictionHard {
-    EvictionHard { memory_available: EvictionHard::default().memory_available, ..EvictionHard::none() }
 }
 
 /// A client that hands requests to `server` in-process, as `user` in `groups`.
@@ -289,7 +296,7 @@ impl Running {
             );
             return Ok(());
         }
-        let mut options = node.options(data_dir.join("agent"), server_node_eviction())?;
+        let mut options = node.options(data_dir.join("agent"), EvictionHard::memory_only())?;
         let ip = *options.node_ip.get_or_insert_with(krs_agent::node::host::default_ip);
         let names = vec![options.node_name.clone(), ip.to_string(), "127.0.0.1".into(), "localhost".into()];
         let (cert, key) = server

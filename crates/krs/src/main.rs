@@ -80,6 +80,11 @@ struct ServerArgs {
     #[arg(long, value_name = "RANGE", default_value = "30000-32767")]
     service_node_port_range: String,
 
+    /// Admission plugins to turn off (comma-separated); only Priority can be, as upstream's
+    /// scheduler benchmarks do to give pods priorities directly.
+    #[arg(long, value_name = "PLUGINS", value_delimiter = ',', value_parser = optional_admission_plugin)]
+    disable_admission_plugins: Vec<String>,
+
     /// Do not run the scheduler in this process.
     #[arg(long)]
     no_scheduler: bool,
@@ -140,6 +145,17 @@ fn main() -> ExitCode {
     }
 }
 
+fn optional_admission_plugin(name: &str) -> Result<String, String> {
+    if krs_apiserver::admission::OPTIONAL_PLUGINS.contains(&name) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "{name} cannot be disabled (admission plugins that can: {})",
+            krs_apiserver::admission::OPTIONAL_PLUGINS.join(", ")
+        ))
+    }
+}
+
 async fn server(args: ServerArgs) -> Result<(), String> {
     let run_controllers = !args.no_controller_manager;
     let mut config = krs_apiserver::Config {
@@ -153,6 +169,7 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         service_node_port_range: args.service_node_port_range,
         // The controller manager's namespace controller does this job when it runs here.
         namespace_deleter: !run_controllers,
+        disable_admission_plugins: args.disable_admission_plugins,
         ..Default::default()
     };
     if let Some(dir) = args.data_dir {

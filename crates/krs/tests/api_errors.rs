@@ -1,6 +1,6 @@
 //! Request errors as upstream's handlers report them: oversized and malformed bodies, bodies of
 //! the wrong kind or namespace, field validation (Strict and Warn), dry runs, missing
-//! credentials, and optimistic-concurrency conflicts.
+//! credentials, optimistic-concurrency conflicts, and the Priority admission plugin.
 
 #[macro_use]
 mod common;
@@ -19,6 +19,7 @@ scenarios!(embedded, Embedded, V1_33:
     dry_run_create_returns_object_but_stores_nothing,
     no_credentials_is_unauthorized_except_public_endpoints,
     update_with_stale_resource_version_conflicts,
+    pod_priority_comes_from_its_priority_class,
 );
 
 scenarios!(etcd, Etcd, V1_33:
@@ -222,4 +223,91 @@ fn update_with_stale_resource_version_conflicts(k: &Kubectl) {
     // A merge patch carrying the stale resourceVersion conflicts too.
     let patch = json!({"metadata": {"resourceVersion": stale["metadata"]["resourceVersion"]}, "data": {"a": "4"}});
     api.patch(&format!("{CONFIGMAPS}/x"), common::http::MERGE_PATCH, &patch).expect(409);
+}
+
+fn pod_priority_comes_from_its_priority_class(k: &Kubectl) {
+    const PODS: &str = "/api/v1/namespaces/e/pods";
+    const CLASSES: &str = "/apis/scheduling.k8s.io/v1/priorityclasses";
+    let api = Api::new(k.cluster);
+    namespace(&api);
+    let pod = |name: &str, spec: Value| {
+        let mut p = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+        for (key, value) in spec.as_object().cloned().unwrap_or_default() {
+            p["spec"][key] = value;
+        }
+        p
+    };
+    let class = |name: &str, value: i64, extra: Value| {
+        let mut c = json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name}, "value": value});
+        for (key, v) in extra.as_object().cloned().unwrap_or_default() {
+            c[key] = v;
+        }
+        c
+    };
+    // The system's classes exist from the start.
+    let system = api.get(&format!("{CLASSES}/system-node-critical")).expect(200);
+    assert_eq!(system["value"], 2_000_001_000);
+    assert_eq!(api.get(&format!("{CLASSES}/system-cluster-critical")).expect(200)["value"], 2_000_000_000);
+
+    // No class and no global default: priority 0.
+    let plain = api.post(PODS, &pod("plain", json!({}))).expect(201);
+    assert_eq!(
+        (plain["spec"]["priority"].clone(), plain["spec"]["preemptionPolicy"].clone()),
+        (json!(0), json!("PreemptLowerPriority"))
+    );
+    assert!(plain["spec"].get("priorityClassName").is_none(), "{plain}");
+
+    api.post(CLASSES, &class("high", 1000, json!({"preemptionPolicy": "Never"}))).expect(201);
+    let high = api.post(PODS, &pod("high", json!({"priorityClassName": "high"}))).expect(201);
+    assert_eq!(
+        (high["spec"]["priority"].clone(), high["spec"]["preemptionPolicy"].clone()),
+        (json!(1000), json!("Never"))
+    );
+    let critical = api.post(PODS, &pod("critical", json!({"priorityClassName": "system-node-critical"}))).expect(201);
+    assert_eq!(critical["spec"]["priority"], 2_000_001_000);
+
+    let r = api.post(PODS, &pod("missing", json!({"priorityClassName": "nope"})));
+    assert_eq!(r.expect(403)["message"], "pods \"missing\" is forbidden: no PriorityClass with name nope was found");
+    let r = api.post(PODS, &pod("given", json!({"priorityClassName": "high", "priority": 5})));
+    assert_eq!(
+        r.expect(403)["message"],
+        "pods \"given\" is forbidden: the integer value of priority (5) must not be provided in pod spec; priority admission controller computed 1000 from the given PriorityClass name"
+    );
+    let r = api
+        .post(PODS, &pod("policy", json!({"priorityClassName": "high", "preemptionPolicy": "PreemptLowerPriority"})));
+    assert!(
+        r.expect(403)["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the string value of PreemptionPolicy (PreemptLowerPriority) must not be provided"),
+        "{}",
+        r.text()
+    );
+
+    // One global default: pods without a class get it; a second default is refused.
+    api.post(CLASSES, &class("everyone", 7, json!({"globalDefault": true}))).expect(201);
+    let defaulted = api.post(PODS, &pod("defaulted", json!({}))).expect(201);
+    assert_eq!(
+        (defaulted["spec"]["priorityClassName"].clone(), defaulted["spec"]["priority"].clone()),
+        (json!("everyone"), json!(7))
+    );
+    let r = api.post(CLASSES, &class("another", 8, json!({"globalDefault": true})));
+    assert_eq!(
+        r.expect(403)["message"],
+        "priorityclasses.scheduling.k8s.io \"another\" is forbidden: PriorityClass everyone is already marked as default. Only one default can exist"
+    );
+    let mut high_class = api.get(&format!("{CLASSES}/high")).expect(200);
+    high_class["globalDefault"] = json!(true);
+    api.put(&format!("{CLASSES}/high"), &high_class).expect(403);
+    let mut everyone = api.get(&format!("{CLASSES}/everyone")).expect(200);
+    everyone["description"] = json!("still the default");
+    api.put(&format!("{CLASSES}/everyone"), &everyone).expect(200);
+
+    // Replacing a pod with a body that leaves the priority out keeps the resolved one.
+    let mut replaced = api.get(&format!("{PODS}/high")).expect(200);
+    replaced["spec"].as_object_mut().expect("spec").remove("priority");
+    replaced["metadata"]["labels"] = json!({"replaced": "yes"});
+    let replaced = api.put(&format!("{PODS}/high"), &replaced).expect(200);
+    assert_eq!(replaced["spec"]["priority"], 1000);
 }

@@ -13,12 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use kube::runtime::watcher;
 use kube::{Api, Client};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
+use crate::admission::{self, Rejection, SysctlAllowlist};
 use crate::apicache::ApiCache;
 use crate::containerd::{self, Supervised};
 use crate::error::{Error, Result};
@@ -58,6 +59,9 @@ pub struct Kubelet {
     workers: Mutex<Option<PodWorkers>>,
     /// The pods the API binds to this node, by UID.
     pods: Mutex<HashMap<String, Arc<Pod>>>,
+    /// Pods refused at admission (Failed, never started), by UID.
+    rejected: Mutex<HashSet<String>>,
+    sysctls: SysctlAllowlist,
     /// Per pod: why containers are waiting (ErrImagePull, CrashLoopBackOff, ...).
     reasons: Mutex<HashMap<String, Reasons>>,
     /// Per pod: its last detailed runtime status (upstream's pod cache). A worker's sync reads
@@ -95,6 +99,15 @@ fn needs_sync(old: &Pod, new: &Pod) -> bool {
     let terminal = matches!(new.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"));
     let gated = new.spec.as_ref().and_then(|s| s.readiness_gates.as_ref()).is_some_and(|g| !g.is_empty());
     terminal || gated
+}
+
+/// A pod no agent has started yet and that is still to run: it goes through admission.
+/// Pods that already started (a restarted agent adopting them) are not judged again.
+fn needs_admission(pod: &Pod) -> bool {
+    let status = pod.status.as_ref();
+    pod.metadata.deletion_timestamp.is_none()
+        && !sync::is_terminal(status)
+        && status.is_none_or(|s| s.start_time.is_none())
 }
 
 fn is_mirror(pod: &Pod) -> bool {
@@ -172,6 +185,8 @@ async fn run_with_runtime(
     log_root: PathBuf,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let sysctls = SysctlAllowlist::new(&opts.allowed_unsafe_sysctls, kernel.trim()).map_err(Error::Config)?;
     let cri = CriClient::connect_waiting(&socket, Duration::from_secs(30)).await?;
     let limiter = Arc::new(RateLimiter::new(opts.kube_api_qps, opts.kube_api_burst));
     let host_cap = crate::node::host::capacity(&opts.data_dir);
@@ -205,6 +220,8 @@ async fn run_with_runtime(
         cache,
         workers: Mutex::new(None),
         pods: Mutex::new(HashMap::new()),
+        rejected: Mutex::new(HashSet::new()),
+        sysctls,
         runtime_cache: Mutex::new(HashMap::new()),
         reasons: Mutex::new(HashMap::new()),
         synced: AtomicBool::new(false),
@@ -331,11 +348,24 @@ impl Kubelet {
         self.workers.lock().clone()
     }
 
-    /// A pod to run (or one that changed). An update that changes nothing the worker acts on
-    /// (the kubelet's own status writes coming back through the watch, mostly) only hands the
-    /// worker the newer object, as upstream's pod config does (podsDifferSemantically).
-    pub fn upsert_pod(&self, pod: Arc<Pod>) {
-        let previous = self.pods.lock().insert(uid(&pod), pod.clone());
+    /// A pod to run (or one that changed). A pod new to the agent is admitted first (see
+    /// [`crate::admission`]); a rejected one is Failed and never started. An update that changes
+    /// nothing the worker acts on (the kubelet's own status writes coming back through the
+    /// watch, mostly) only hands the worker the newer object, as upstream's pod config does
+    /// (podsDifferSemantically).
+    pub async fn upsert_pod(&self, pod: Arc<Pod>) {
+        let u = uid(&pod);
+        let known = self.pods.lock().contains_key(&u);
+        if !known
+            && needs_admission(&pod)
+            && let Err(r) = self.admit(&pod).await
+        {
+            self.reject(&pod, r);
+        }
+        let previous = self.pods.lock().insert(u.clone(), pod.clone());
+        if self.rejected.lock().contains(&u) {
+            return;
+        }
         if let Some(w) = self.workers() {
             if previous.is_some_and(|old| !needs_sync(&old, &pod)) {
                 w.refresh(Work::Sync(pod));
@@ -345,9 +375,56 @@ impl Kubelet {
         }
     }
 
+    /// Upstream's admit handlers in their order: node pressure, sysctls, the predicates. The
+    /// node is read again when a failure may come from a stale view of its labels or taints.
+    async fn admit(&self, pod: &Arc<Pod>) -> std::result::Result<(), Rejection> {
+        admission::admit_under_pressure(pod, &self.node.pressure_conditions())?;
+        self.sysctls.admit(pod)?;
+        let u = uid(pod);
+        let others: Vec<Arc<Pod>> = {
+            let rejected = self.rejected.lock();
+            self.pods
+                .lock()
+                .iter()
+                .filter(|(id, p)| {
+                    **id != u
+                        && !rejected.contains(*id)
+                        && !sync::is_terminal(p.status.as_ref())
+                        && !sync::is_terminal(self.status.get(id).as_ref())
+                })
+                .map(|(_, p)| p.clone())
+                .collect()
+        };
+        match admission::admit_on_node(pod, &self.node.node(), &others) {
+            Err(r) if admission::may_be_stale(&r) => match self.node.refresh().await {
+                Ok(fresh) => admission::admit_on_node(pod, &fresh, &others),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the node again for admission");
+                    Err(r)
+                }
+            },
+            other => other,
+        }
+    }
+
+    /// A pod the node cannot run: Failed with the admission's reason, never started.
+    fn reject(&self, pod: &Pod, r: Rejection) {
+        tracing::warn!(pod = %sync::pod_name(pod), reason = %r.reason, message = %r.message, "pod rejected");
+        self.rejected.lock().insert(uid(pod));
+        let status = PodStatus {
+            phase: Some("Failed".into()),
+            reason: Some(r.reason),
+            message: Some(format!("Pod was rejected: {}", r.message)),
+            qos_class: Some(crate::runtime::cri::resources::qos_class(pod).as_str().to_owned()),
+            ..Default::default()
+        };
+        self.status.set(pod, status);
+    }
+
     /// A pod that is gone from its source.
     pub fn remove_pod(&self, pod: Arc<Pod>) {
         self.pods.lock().remove(&uid(&pod));
+        self.rejected.lock().remove(&uid(&pod));
         if let Some(w) = self.workers() {
             w.update(Work::Remove(pod));
         }
@@ -362,7 +439,7 @@ impl Kubelet {
             match stream.try_next().await {
                 Ok(Some(watcher::Event::Apply(pod))) => {
                     if !is_mirror(&pod) {
-                        self.upsert_pod(Arc::new(pod));
+                        self.upsert_pod(Arc::new(pod)).await;
                     }
                 }
                 Ok(Some(watcher::Event::Delete(pod))) => {
@@ -378,7 +455,7 @@ impl Kubelet {
                     if let Some(seen) = relisted.as_mut() {
                         seen.insert(uid(&pod));
                     }
-                    self.upsert_pod(Arc::new(pod));
+                    self.upsert_pod(Arc::new(pod)).await;
                 }
                 Ok(Some(watcher::Event::InitDone)) => {
                     if let Some(seen) = relisted.take() {

@@ -39,7 +39,7 @@ fn uid(pod: &Pod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
 }
 
-fn is_terminal(s: Option<&PodStatus>) -> bool {
+pub(super) fn is_terminal(s: Option<&PodStatus>) -> bool {
     matches!(s.and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
 }
 

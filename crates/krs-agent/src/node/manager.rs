@@ -31,6 +31,8 @@ pub struct NodeManager {
     pub description: NodeDescription,
     report_every: Duration,
     last: Mutex<Option<(NodeStatus, Instant)>>,
+    /// The Node as the API last showed it (labels and taints set by others included).
+    latest: Mutex<Option<Arc<Node>>>,
     /// Set while the node shuts down: it reports NotReady.
     shutting_down: Mutex<bool>,
 }
@@ -101,6 +103,7 @@ impl NodeManager {
             description,
             report_every: o.node_status_report_frequency,
             last: Mutex::new(None),
+            latest: Mutex::new(None),
             shutting_down: Mutex::new(false),
         }
     }
@@ -167,6 +170,7 @@ impl NodeManager {
             Ok(n) => {
                 tracing::info!(node = %self.description.name, "node registered");
                 *self.last.lock() = n.status.clone().map(|s| (s, Instant::now()));
+                *self.latest.lock() = Some(Arc::new(n.clone()));
                 Ok(n)
             }
             Err(e) if kube_conflict(&e) => {
@@ -197,13 +201,46 @@ impl NodeManager {
         status.images = Some(self.images().await);
         let due = self.last.lock().as_ref().is_none_or(|(_, at)| at.elapsed() >= self.report_every);
         if !force && !due && !object::status_changed(&previous, &status) {
+            *self.latest.lock() = Some(Arc::new(current.clone()));
             return Ok(current);
         }
         let patch = serde_json::json!({"status": status});
         self.limiter.acquire().await;
         let n = self.api.patch_status(&self.description.name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         *self.last.lock() = Some((status, Instant::now()));
+        *self.latest.lock() = Some(Arc::new(n.clone()));
         Ok(n)
+    }
+
+    /// The Node as last seen, else the one this agent would register.
+    pub fn node(&self) -> Arc<Node> {
+        if let Some(n) = self.latest.lock().clone() {
+            return n;
+        }
+        let status = self.last.lock().as_ref().map(|(s, _)| s.clone());
+        let mut n = object::initial_node(&self.description, &Health::default(), jiff::Timestamp::now());
+        if status.is_some() {
+            n.status = status;
+        }
+        Arc::new(n)
+    }
+
+    /// Reads the Node from the API again (its labels or taints may have changed since).
+    pub async fn refresh(&self) -> Result<Arc<Node>> {
+        self.limiter.acquire().await;
+        let n = Arc::new(self.api.get(&self.description.name).await?);
+        *self.latest.lock() = Some(n.clone());
+        Ok(n)
+    }
+
+    /// The node's pressure conditions that are True (MemoryPressure, DiskPressure, PIDPressure).
+    pub fn pressure_conditions(&self) -> Vec<&'static str> {
+        let node = self.node();
+        let conditions = node.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default();
+        ["MemoryPressure", "DiskPressure", "PIDPressure"]
+            .into_iter()
+            .filter(|t| conditions.iter().any(|c| c.type_ == *t && c.status == "True"))
+            .collect()
     }
 }
 

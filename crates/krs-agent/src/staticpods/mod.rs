@@ -123,7 +123,7 @@ pub async fn run(kubelet: Arc<Kubelet>, dir: PathBuf) {
         for (uid, pod) in &seen {
             if !current.contains_key(uid) {
                 tracing::info!(pod = ?pod.metadata.name, "static pod added");
-                kubelet.upsert_pod(pod.clone());
+                kubelet.upsert_pod(pod.clone()).await;
             }
             ensure_mirror(&kubelet, pod).await;
         }

@@ -145,6 +145,8 @@ impl Env {
         o.runtime = krs_agent::RuntimeKind::Cri { socket: Some(self.node.socket.clone()) };
         o.sandbox_image = krs_agent::testing::PAUSE_IMAGE.into();
         o.pod_cidr = "10.88.0.0/24".into();
+        // The host disk may be nearly full (CI): no disk thresholds, or every pod is rejected.
+        o.eviction_hard = krs_agent::EvictionHard::memory_only();
         o
     }
 }

@@ -59,6 +59,8 @@ pub struct App {
     pub kubelet: Option<crate::proxy::KubeletClient>,
     /// The OpenAPI documents, built on first request.
     openapi: std::sync::OnceLock<krs_openapi::OpenApi>,
+    /// The Priority admission plugin runs (off only by --disable-admission-plugins=Priority).
+    pub priority_admission: bool,
 }
 
 impl App {
@@ -81,12 +83,21 @@ impl App {
             stopping: tokio::sync::watch::channel(false).0,
             openapi: std::sync::OnceLock::new(),
             kubelet: None,
+            priority_admission: true,
         }
     }
 
     /// Sets how node agents are reached. Call before serving.
     pub fn with_kubelet_client(mut self, kubelet: crate::proxy::KubeletClient) -> App {
         self.kubelet = Some(kubelet);
+        self
+    }
+
+    /// Turns admission plugins off (only those in [`crate::admission::OPTIONAL_PLUGINS`]).
+    pub fn without_admission_plugins(mut self, plugins: &[String]) -> App {
+        if plugins.iter().any(|p| p == "Priority") {
+            self.priority_admission = false;
+        }
         self
     }
 

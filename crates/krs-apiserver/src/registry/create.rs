@@ -33,6 +33,9 @@ pub async fn create(
     let strategy = res.strategy;
     strategy.default(obj.as_mut());
     crate::admission::admit_create(app, res, namespace, obj.meta().name.as_deref().unwrap_or_default()).await?;
+    if app.priority_admission {
+        crate::admission::admit_priority(app, res, obj.as_mut()).await?;
+    }
 
     // The system fields and the generated name exist before the strategy prepares the object
     // (upstream fills them in the create handler, before admission): a Job's selector is

@@ -171,10 +171,21 @@ pub async fn update(
         }
         reconcile_namespace(res, new.meta_mut(), namespace)?;
 
+        if app.priority_admission && part == Part::Main && res.group.is_empty() && res.resource == "pods" {
+            crate::admission::keep_pod_priority(new.as_mut(), old.as_ref());
+        }
         ctx.applied = matches!(kind, UpdateKind::Patch { patch_type: PatchType::Apply, .. });
         let prepared = prepare_update(res, ctx, new.as_mut(), old.as_ref(), part);
         ctx.applied = false;
         let outcome = prepared?;
+        if app.priority_admission
+            && part == Part::Main
+            && res.group == "scheduling.k8s.io"
+            && res.resource == "priorityclasses"
+            && let Some(pc) = krs_kinds::downcast_ref::<k8s_openapi::api::scheduling::v1::PriorityClass>(new.as_ref())
+        {
+            crate::admission::admit_priority_class(app, res, pc).await?;
+        }
         let hooks = app.hooks(res).cloned();
         let (reserved, freed) = match &hooks {
             Some(h) if outcome == Outcome::Store => {

@@ -28,10 +28,15 @@ fn conflicts(a: &HostPort, b: &HostPort) -> bool {
     a.port == b.port && a.protocol == b.protocol && (a.ip == b.ip || a.ip == "0.0.0.0" || b.ip == "0.0.0.0")
 }
 
+/// Whether none of the pod's host ports is in use on the node (`nodeports.Fits`).
+pub fn fits(pod: &PodInfo, node: &NodeInfo) -> bool {
+    !pod.host_ports.iter().any(|want| node.used_ports.iter().any(|used| conflicts(want, used)))
+}
+
 impl FilterPlugin for NodePorts {
     fn filter(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         // The pod's ports are parsed once in PodInfo, so no PreFilter state is needed.
-        if pod.host_ports.iter().any(|want| node.used_ports.iter().any(|used| conflicts(want, used))) {
+        if !fits(pod, node) {
             return Status::unschedulable(ERR_REASON);
         }
         Status::success()

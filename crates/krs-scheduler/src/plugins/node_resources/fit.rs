@@ -78,41 +78,89 @@ impl Plugin for Fit {
     }
 }
 
+/// A resource the node has too little of for the pod (`InsufficientResource`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InsufficientResource {
+    /// `cpu`, `memory`, `ephemeral-storage`, `pods` or a scalar resource's name.
+    pub resource: String,
+    /// "Too many pods" or "Insufficient <resource>".
+    pub reason: String,
+    /// In the resource's unit (millicores for CPU, bytes, pods).
+    pub requested: i64,
+    pub used: i64,
+    pub capacity: i64,
+}
+
+/// Every resource the pod's requests do not fit in the node's allocatable less what its pods
+/// request (`fitsRequest`); `ignored` scalar resources are not checked.
+pub fn insufficient_resources(
+    pod: &PodInfo,
+    node: &NodeInfo,
+    ignored: impl Fn(&str) -> bool,
+) -> Vec<InsufficientResource> {
+    let mut out = Vec::new();
+    let alloc = &node.allocatable;
+    let pods = node.pods.len() as i64;
+    if pods + 1 > alloc.allowed_pod_number {
+        out.push(InsufficientResource {
+            resource: "pods".into(),
+            reason: ERR_REASON_TOO_MANY_PODS.into(),
+            requested: 1,
+            used: pods,
+            capacity: alloc.allowed_pod_number,
+        });
+    }
+    let req = &pod.requests;
+    if req.milli_cpu == 0 && req.memory == 0 && req.ephemeral_storage == 0 && req.scalar.is_empty() {
+        return out;
+    }
+    let used = &node.requested;
+    let mut check = |name: &str, want: i64, have: i64, used: i64| {
+        if want > 0 && want > have - used {
+            out.push(InsufficientResource {
+                resource: name.to_owned(),
+                reason: insufficient_reason(name),
+                requested: want,
+                used,
+                capacity: have,
+            });
+        }
+    };
+    check("cpu", req.milli_cpu, alloc.milli_cpu, used.milli_cpu);
+    check("memory", req.memory, alloc.memory, used.memory);
+    check("ephemeral-storage", req.ephemeral_storage, alloc.ephemeral_storage, used.ephemeral_storage);
+    for (name, want) in &req.scalar {
+        if ignored(name) {
+            continue;
+        }
+        let have = alloc.scalar.get(name).copied().unwrap_or(0);
+        let used = used.scalar.get(name).copied().unwrap_or(0);
+        check(name, *want, have, used);
+    }
+    out
+}
+
 impl FilterPlugin for Fit {
     /// Every insufficient resource is a reason (`fitsRequest`). A request larger than the whole
     /// allocatable cannot be helped by preemption, so it is unresolvable.
     fn filter(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let mut reasons: Vec<Cow<'static, str>> = Vec::new();
-        let mut unresolvable = false;
-        let alloc = &node.allocatable;
-        if node.pods.len() as i64 + 1 > alloc.allowed_pod_number {
-            reasons.push(Cow::Borrowed(ERR_REASON_TOO_MANY_PODS));
+        let insufficient = insufficient_resources(pod, node, |name| self.ignored(name));
+        if insufficient.is_empty() {
+            return Status::success();
         }
-        let req = &pod.requests;
-        if req.milli_cpu == 0 && req.memory == 0 && req.ephemeral_storage == 0 && req.scalar.is_empty() {
-            return status(reasons, unresolvable);
-        }
-        let used = &node.requested;
-        let mut check = |name: &'static str, want: i64, have: i64, used: i64| {
-            if want > 0 && want > have - used {
-                reasons.push(Cow::Borrowed(name));
-                unresolvable |= want > have;
-            }
-        };
-        check("Insufficient cpu", req.milli_cpu, alloc.milli_cpu, used.milli_cpu);
-        check("Insufficient memory", req.memory, alloc.memory, used.memory);
-        check("Insufficient ephemeral-storage", req.ephemeral_storage, alloc.ephemeral_storage, used.ephemeral_storage);
-        for (name, want) in &req.scalar {
-            if self.ignored(name) {
-                continue;
-            }
-            let have = alloc.scalar.get(name).copied().unwrap_or(0);
-            let used = used.scalar.get(name).copied().unwrap_or(0);
-            if *want > 0 && *want > have - used {
-                reasons.push(Cow::Owned(insufficient_reason(name)));
-                unresolvable |= *want > have;
-            }
-        }
+        // Too many pods alone can be helped by preemption; a request beyond the whole
+        // allocatable cannot.
+        let unresolvable = insufficient.iter().any(|r| r.resource != "pods" && r.requested > r.capacity);
+        let reasons: Vec<Cow<'static, str>> = insufficient
+            .into_iter()
+            .map(|r| match r.resource.as_str() {
+                "pods" => Cow::Borrowed(ERR_REASON_TOO_MANY_PODS),
+                "cpu" => Cow::Borrowed("Insufficient cpu"),
+                "memory" => Cow::Borrowed("Insufficient memory"),
+                "ephemeral-storage" => Cow::Borrowed("Insufficient ephemeral-storage"),
+                _ => Cow::Owned(r.reason),
+            })
+            .collect();
         status(reasons, unresolvable)
     }
 }

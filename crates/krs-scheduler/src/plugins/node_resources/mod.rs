@@ -7,7 +7,10 @@ mod fit;
 mod scoring;
 
 pub use balanced_allocation::{BalancedAllocation, BalancedAllocationArgs, NAME as BALANCED_ALLOCATION_NAME};
-pub use fit::{Fit, FitArgs, NAME as FIT_NAME, insufficient_reason};
+pub use fit::{
+    ERR_REASON_TOO_MANY_PODS, Fit, FitArgs, InsufficientResource, NAME as FIT_NAME, insufficient_reason,
+    insufficient_resources,
+};
 pub use scoring::{ResourceSpec, ScoringStrategy, ScoringStrategyType, UtilizationShapePoint};
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! What upstream's default admission plugins add to a new pod, done here until krs has an
 //! admission chain: the ServiceAccount plugin (default service account and its projected token
-//! volume), the Priority plugin (no PriorityClass lookup yet) and DefaultTolerationSeconds.
+//! volume) and DefaultTolerationSeconds. The Priority plugin, which reads PriorityClasses, is
+//! the API server's (`krs_apiserver::admission`).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -32,7 +33,6 @@ pub(crate) fn admit_new_pod(pod: &mut Pod) {
     if !mirror {
         admit_service_account(spec);
     }
-    admit_priority(spec);
     admit_default_toleration_seconds(spec);
 }
 
@@ -128,23 +128,6 @@ fn random_suffix() -> String {
             char::from(c)
         })
         .collect()
-}
-
-/// The Priority plugin for the built-in classes; a pod without a class gets priority 0 (there
-/// is no default PriorityClass lookup yet) and may preempt lower priorities.
-fn admit_priority(spec: &mut PodSpec) {
-    let priority = match s(&spec.priority_class_name) {
-        "" => Some(0),
-        "system-node-critical" => Some(2_000_001_000),
-        "system-cluster-critical" => Some(2_000_000_000),
-        _ => None,
-    };
-    if let Some(priority) = priority {
-        spec.priority.get_or_insert(priority);
-    }
-    if spec.preemption_policy.is_none() {
-        spec.preemption_policy = Some("PreemptLowerPriority".to_owned());
-    }
 }
 
 /// DefaultTolerationSeconds: pods tolerate unreachable and not-ready nodes for five minutes

@@ -44,8 +44,7 @@ fn new_pod_gets_admission_defaults() {
     let spec = p.spec.unwrap();
     assert_eq!(spec.service_account_name.as_deref(), Some("default"));
     assert_eq!(spec.service_account.as_deref(), Some("default"));
-    assert_eq!(spec.priority, Some(0));
-    assert_eq!(spec.preemption_policy.as_deref(), Some("PreemptLowerPriority"));
+    assert_eq!(spec.priority, None, "the API server's Priority admission sets it");
     assert_eq!(spec.enable_service_links, Some(true));
     let tolerations = spec.tolerations.unwrap();
     assert_eq!(tolerations.len(), 2);
