@@ -19,6 +19,7 @@ mod dns;
 pub mod downward;
 mod env;
 pub mod error;
+pub mod events;
 pub mod eviction;
 mod hosts;
 pub mod kubelet;

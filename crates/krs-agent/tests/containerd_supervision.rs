@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::cri::{CriNode, NODE, enter_netns, missing_prerequisites};
 use common::{Cluster, RunningAgent, eventually, phase, pod, prepare_namespace, wait_pod};
 use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::events::v1::Event;
 use krs_agent::testing::BUSYBOX_IMAGE;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
@@ -77,6 +78,26 @@ fn agent_starts_and_stops_its_own_containerd() {
         );
         assert_eq!(condition(&n, "MemoryPressure").map(|c| c.0).as_deref(), Some("False"));
         assert_eq!(condition(&n, "PIDPressure").map(|c| c.0).as_deref(), Some("False"));
+        // The node's status events, as upstream's kubelet records them.
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        eventually(T, "the node's events", || async {
+            let list = events.list(&Default::default()).await.ok()?;
+            let reasons: Vec<String> = list
+                .items
+                .into_iter()
+                .filter(|e| {
+                    e.regarding
+                        .as_ref()
+                        .is_some_and(|r| r.kind.as_deref() == Some("Node") && r.name.as_deref() == Some(NODE))
+                })
+                .filter_map(|e| e.reason)
+                .collect();
+            ["Starting", "NodeHasDiskPressure", "NodeHasSufficientMemory", "NodeReady"]
+                .iter()
+                .all(|r| reasons.iter().any(|x| x == r))
+                .then_some(())
+        })
+        .await;
         // Allocatable keeps the memory threshold back; no nodefs threshold, no storage kept.
         let alloc = n.status.as_ref().and_then(|s| s.allocatable.clone()).unwrap_or_default();
         let bytes =

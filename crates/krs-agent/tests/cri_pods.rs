@@ -7,6 +7,7 @@ use std::time::Duration;
 use common::cri::{CriNode, enter_netns, missing_prerequisites};
 use common::{Cluster, RunningAgent, eventually, phase, pod, prepare_namespace, ready, wait_pod};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::events::v1::Event;
 use krs_agent::testing::BUSYBOX_IMAGE;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
@@ -105,6 +106,36 @@ fn cri_pods_run_talk_complete_and_terminate() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(seen_terminal, "the deleted pod went through a terminal phase");
+
+        // The kubelet's events about web's containers, as upstream words them.
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        let wanted = [
+            ("spec.initContainers{setup}", "Pulled", format!("Container image \"{BUSYBOX_IMAGE}\" already present on machine")),
+            ("spec.initContainers{setup}", "Created", "Created container: setup".to_owned()),
+            ("spec.initContainers{setup}", "Started", "Started container setup".to_owned()),
+            ("spec.containers{httpd}", "Created", "Created container: httpd".to_owned()),
+            ("spec.containers{httpd}", "Started", "Started container httpd".to_owned()),
+            ("spec.containers{httpd}", "Killing", "Stopping container httpd".to_owned()),
+        ];
+        let seen = eventually(T, "the kubelet's events about web", || async {
+            let list = events.list(&Default::default()).await.ok()?;
+            let seen: Vec<(String, String, String)> = list
+                .items
+                .into_iter()
+                .filter(|e| e.reporting_controller.as_deref() == Some("kubelet"))
+                .filter_map(|e| {
+                    let r = e.regarding?;
+                    (r.name.as_deref() == Some("web")).then_some(())?;
+                    Some((r.field_path.unwrap_or_default(), e.reason?, e.note?))
+                })
+                .collect();
+            let all = wanted.iter().all(|(path, reason, note)| {
+                seen.iter().any(|(p, r, n)| p == path && r == reason && n == note)
+            });
+            all.then_some(seen)
+        })
+        .await;
+        assert!(seen.iter().all(|(_, r, _)| r != "Failed"), "{seen:?}");
         agent.stop().await.expect("agent");
     });
     drop(rt);
@@ -168,6 +199,16 @@ fn cri_admission_rejects_pods_the_node_cannot_run() {
             "{m}"
         );
         assert_eq!(containers, 0, "nothing of a rejected pod was started");
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        eventually(T, "the rejection's event", || async {
+            let list = events.list(&Default::default()).await.ok()?;
+            list.items.into_iter().find(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("big")
+                    && e.reason.as_deref() == Some("OutOfcpu")
+                    && e.type_.as_deref() == Some("Warning")
+            })
+        })
+        .await;
 
         // A nodeSelector the node does not match.
         pods.create(&pp, &sleeper("elsewhere", serde_json::json!({"nodeSelector": {"disk": "ssd"}})))

@@ -6,8 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::cri::{Env, NODE};
-use common::{RunningAgent, phase, pod, prepare_namespace, ready, wait_pod};
+use common::{RunningAgent, eventually, phase, pod, prepare_namespace, ready, wait_pod};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::events::v1::Event;
 use krs_agent::testing::BUSYBOX_IMAGE;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
@@ -59,6 +60,38 @@ fn cri_liveness_backoff_hooks_and_limits() {
         assert!(msg.starts_with("back-off 10s restarting failed container=c pod=crash_default("), "{msg}");
         assert_eq!(c.last_state.and_then(|s| s.terminated).map(|t| t.exit_code), Some(1));
         assert_eq!(phase(&backing_off), "Running", "restartPolicy Always keeps the pod Running");
+
+        // The kubelet said so in events: the failed probe, the kill, the back-off.
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        let reasons = |pod: &'static str| {
+            let events = events.clone();
+            async move {
+                let list = events.list(&Default::default()).await.ok()?;
+                let found: Vec<(String, String)> = list
+                    .items
+                    .into_iter()
+                    .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(pod))
+                    .filter_map(|e| Some((e.reason?, e.note?)))
+                    .collect();
+                Some(found)
+            }
+        };
+        eventually(T, "Unhealthy and Killing events of live", || async {
+            let found = reasons("live").await?;
+            let unhealthy = found.iter().any(|(r, n)| r == "Unhealthy" && n.starts_with("Liveness probe failed: "));
+            let killing =
+                found.iter().any(|(r, n)| r == "Killing" && n == "Container c failed liveness probe, will be restarted");
+            (unhealthy && killing).then_some(())
+        })
+        .await;
+        eventually(T, "the BackOff event of crash", || async {
+            let found = reasons("crash").await?;
+            found
+                .iter()
+                .any(|(r, n)| r == "BackOff" && n.starts_with("Back-off restarting failed container c in pod crash_default("))
+                .then_some(())
+        })
+        .await;
 
         // Hooks: postStart writes a file, preStop writes another before the container is
         // stopped; limits land in the container's cgroup.

@@ -4,7 +4,7 @@
 //! elected through the Lease kube-system/kube-controller-manager.
 
 pub mod controller_utils;
-pub mod events;
+pub use krs_events as events;
 pub mod informer;
 pub mod leaderelection;
 pub mod metrics;

@@ -23,6 +23,7 @@ use crate::admission::{self, Rejection, SysctlAllowlist};
 use crate::apicache::ApiCache;
 use crate::containerd::{self, Supervised};
 use crate::error::{Error, Result};
+use crate::events::{Events, WARNING};
 use crate::lease::{LeaseRenewer, RENEW_INTERVAL};
 use crate::node::manager::NodeManager;
 use crate::options::AgentOptions;
@@ -62,6 +63,7 @@ pub struct Kubelet {
     /// Pods refused at admission (Failed, never started), by UID.
     rejected: Mutex<HashSet<String>>,
     sysctls: SysctlAllowlist,
+    events: Events,
     /// Per pod: why containers are waiting (ErrImagePull, CrashLoopBackOff, ...).
     reasons: Mutex<HashMap<String, Reasons>>,
     /// Per pod: its last detailed runtime status (upstream's pod cache). A worker's sync reads
@@ -187,6 +189,7 @@ async fn run_with_runtime(
 ) -> Result<()> {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let sysctls = SysctlAllowlist::new(&opts.allowed_unsafe_sysctls, kernel.trim()).map_err(Error::Config)?;
+    let events = Events::new(krs_events::EventBroadcaster::start(client.clone(), &opts.node_name).recorder("kubelet"));
     let cri = CriClient::connect_waiting(&socket, Duration::from_secs(30)).await?;
     let limiter = Arc::new(RateLimiter::new(opts.kube_api_qps, opts.kube_api_burst));
     let host_cap = crate::node::host::capacity(&opts.data_dir);
@@ -197,7 +200,7 @@ async fn run_with_runtime(
         memory_capacity: host_cap.memory_bytes as i64,
     };
     let rt: DynRuntime = Arc::new(CriRuntime::new(cri, settings));
-    let node = Arc::new(NodeManager::new(client.clone(), limiter.clone(), rt.clone(), &opts).await);
+    let node = Arc::new(NodeManager::new(client.clone(), limiter.clone(), rt.clone(), &opts, events.clone()).await);
     let registered = loop {
         match node.register().await {
             Ok(n) => break n,
@@ -215,7 +218,8 @@ async fn run_with_runtime(
         rt: rt.clone(),
         node: node.clone(),
         status: StatusManager::new(client.clone(), limiter.clone()),
-        probes: ProbeManager::new(rt.clone(), probe_tx),
+        probes: ProbeManager::new(rt.clone(), probe_tx, events.clone()),
+        events,
         volumes: VolumeManager::new(opts.data_dir.join("pods"), cache.clone()),
         cache,
         workers: Mutex::new(None),
@@ -410,6 +414,7 @@ impl Kubelet {
     /// A pod the node cannot run: Failed with the admission's reason, never started.
     fn reject(&self, pod: &Pod, r: Rejection) {
         tracing::warn!(pod = %sync::pod_name(pod), reason = %r.reason, message = %r.message, "pod rejected");
+        self.events.pod(pod, WARNING, &r.reason, r.message.clone());
         self.rejected.lock().insert(uid(pod));
         let status = PodStatus {
             phase: Some("Failed".into()),

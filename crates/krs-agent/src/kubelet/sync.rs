@@ -12,6 +12,7 @@ use super::status::{self, Inputs};
 use crate::dns;
 use crate::downward::Addresses;
 use crate::env::{EnvInputs, container_env};
+use crate::events::{NORMAL, WARNING};
 use crate::podworkers::{Outcome, Work};
 use crate::runtime::{EnvSource, RegistryAuth, RuntimePodStatus, SyncContext};
 
@@ -115,11 +116,13 @@ impl Kubelet {
                 Ok(v) => v,
                 Err(e) => {
                     tracing::warn!(pod = %pod_name(pod), error = %e, "volumes not ready");
+                    self.events.pod(pod, WARNING, "FailedMount", e.to_string());
                     return Outcome::Again(Duration::from_secs(2));
                 }
             };
         let pod_dir = self.volumes.pod_dir(&u);
-        let mut ctx = SyncContext { volumes, pod_dir: pod_dir.clone(), ..Default::default() };
+        let mut ctx =
+            SyncContext { volumes, pod_dir: pod_dir.clone(), events: self.events.clone(), ..Default::default() };
         let spec = pod.spec.clone().unwrap_or_default();
         ctx.env = Some(Arc::new(KubeletEnv {
             cache: self.cache.clone(),
@@ -197,6 +200,9 @@ impl Kubelet {
         };
         let active = rt_status.running_containers().next().is_some() || rt_status.sandboxes.iter().any(|s| s.ready);
         if active {
+            for c in rt_status.running_containers() {
+                self.events.container(pod, &c.name, NORMAL, "Killing", format!("Stopping container {}", c.name));
+            }
             let grace = pod.metadata.deletion_grace_period_seconds;
             if let Err(e) = self.rt.kill_pod(Some(pod), &rt_status, grace).await {
                 tracing::warn!(pod = %pod_name(pod), error = %e, "stopping the pod; retrying");

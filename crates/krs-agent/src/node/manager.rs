@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{ContainerImage, Node, NodeAddress, NodeStatus, NodeSystemInfo};
+use k8s_openapi::api::core::v1::{ContainerImage, Node, NodeAddress, NodeCondition, NodeStatus, NodeSystemInfo};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use super::host;
 use super::object::{self, Health, KUBELET_VERSION, NodeDescription};
 use crate::error::{Result, kube_conflict};
+use crate::events::{Events, NORMAL};
 use crate::eviction::{EvictionHard, Observations};
 use crate::options::AgentOptions;
 use crate::ratelimit::RateLimiter;
@@ -35,10 +36,17 @@ pub struct NodeManager {
     latest: Mutex<Option<Arc<Node>>>,
     /// Set while the node shuts down: it reports NotReady.
     shutting_down: Mutex<bool>,
+    events: Events,
 }
 
 impl NodeManager {
-    pub async fn new(client: Client, limiter: Arc<RateLimiter>, runtime: DynRuntime, o: &AgentOptions) -> NodeManager {
+    pub async fn new(
+        client: Client,
+        limiter: Arc<RateLimiter>,
+        runtime: DynRuntime,
+        o: &AgentOptions,
+        events: Events,
+    ) -> NodeManager {
         let cap = host::capacity(&o.data_dir);
         let id = host::identity();
         let hostname = host::hostname();
@@ -105,6 +113,7 @@ impl NodeManager {
             last: Mutex::new(None),
             latest: Mutex::new(None),
             shutting_down: Mutex::new(false),
+            events,
         }
     }
 
@@ -165,10 +174,13 @@ impl NodeManager {
         if let Some(s) = node.status.as_mut() {
             s.images = Some(self.images().await);
         }
+        self.events.node(&self.description.name, NORMAL, "Starting", "Starting kubelet.");
         self.limiter.acquire().await;
         match self.api.create(&PostParams::default(), &node).await {
             Ok(n) => {
                 tracing::info!(node = %self.description.name, "node registered");
+                let conditions = n.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default();
+                self.record_transitions(&[], conditions);
                 *self.last.lock() = n.status.clone().map(|s| (s, Instant::now()));
                 *self.latest.lock() = Some(Arc::new(n.clone()));
                 Ok(n)
@@ -207,9 +219,36 @@ impl NodeManager {
         let patch = serde_json::json!({"status": status});
         self.limiter.acquire().await;
         let n = self.api.patch_status(&self.description.name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        self.record_transitions(
+            previous.conditions.as_deref().unwrap_or_default(),
+            status.conditions.as_deref().unwrap_or_default(),
+        );
         *self.last.lock() = Some((status, Instant::now()));
         *self.latest.lock() = Some(Arc::new(n.clone()));
         Ok(n)
+    }
+
+    /// Upstream's node status events (NodeReady, NodeHasDiskPressure, ...) for every condition
+    /// whose status changed.
+    fn record_transitions(&self, before: &[NodeCondition], after: &[NodeCondition]) {
+        for c in after {
+            if before.iter().any(|b| b.type_ == c.type_ && b.status == c.status) {
+                continue;
+            }
+            let reason = match (c.type_.as_str(), c.status == "True") {
+                ("Ready", true) => "NodeReady",
+                ("Ready", false) => "NodeNotReady",
+                ("MemoryPressure", true) => "NodeHasInsufficientMemory",
+                ("MemoryPressure", false) => "NodeHasSufficientMemory",
+                ("DiskPressure", true) => "NodeHasDiskPressure",
+                ("DiskPressure", false) => "NodeHasNoDiskPressure",
+                ("PIDPressure", true) => "NodeHasInsufficientPID",
+                ("PIDPressure", false) => "NodeHasSufficientPID",
+                _ => continue,
+            };
+            let name = &self.description.name;
+            self.events.node(name, NORMAL, reason, format!("Node {name} status is now: {reason}"));
+        }
     }
 
     /// The Node as last seen, else the one this agent would register.

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use self::handlers::{HttpGet, Outcome};
+use crate::events::WARNING;
 use crate::runtime::{ContainerState, DynRuntime, RuntimePodStatus};
 
 /// A named or numbered container port.
@@ -71,6 +72,8 @@ struct Inner {
     workers: Mutex<HashMap<WorkerKey, (String, JoinHandle<()>)>>,
     /// Pod UIDs whose probe results changed: their pod worker syncs again.
     changed: mpsc::UnboundedSender<String>,
+    /// Failed probes are Unhealthy events.
+    events: crate::events::Events,
 }
 
 #[derive(Clone)]
@@ -87,13 +90,18 @@ fn has(c: &Container, kind: Kind) -> Option<&Probe> {
 }
 
 impl ProbeManager {
-    pub fn new(runtime: DynRuntime, changed: mpsc::UnboundedSender<String>) -> ProbeManager {
+    pub fn new(
+        runtime: DynRuntime,
+        changed: mpsc::UnboundedSender<String>,
+        events: crate::events::Events,
+    ) -> ProbeManager {
         ProbeManager {
             inner: Arc::new(Inner {
                 runtime,
                 results: Mutex::new(HashMap::new()),
                 workers: Mutex::new(HashMap::new()),
                 changed,
+                events,
             }),
         }
     }
@@ -146,6 +154,7 @@ impl ProbeManager {
                             key: key.clone(),
                             container_id: id.clone(),
                             container: c.clone(),
+                            pod: Arc::new(pod.clone()),
                             probe: probe.clone(),
                             kind,
                             pod_ip: pod_ip.clone(),
@@ -208,6 +217,7 @@ struct Worker {
     key: Key,
     container_id: String,
     container: Container,
+    pod: Arc<Pod>,
     probe: Probe,
     kind: Kind,
     pod_ip: Option<String>,
@@ -255,6 +265,8 @@ impl Worker {
                     successes = 0;
                     failures += 1;
                     tracing::debug!(pod = %self.key.0, container = %self.key.1, kind = self.kind.name(), %why, "probe failed");
+                    let note = format!("{} probe failed: {why}", self.kind.name());
+                    self.inner.events.container(&self.pod, &self.container.name, WARNING, "Unhealthy", note);
                     if failures >= failure_threshold {
                         self.record(false, Some(why));
                         failures = 0;

@@ -220,6 +220,8 @@ pub struct SyncContext {
     pub pod_dir: std::path::PathBuf,
     pub dns: Option<DnsSettings>,
     pub cluster_domain: String,
+    /// Where the sync's events about the pod and its containers go.
+    pub events: crate::events::Events,
 }
 
 #[derive(Clone, Debug)]

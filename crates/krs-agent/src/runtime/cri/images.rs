@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Container;
 
 use super::client::{CriClient, TIMEOUT, req};
 use crate::backoff::{Backoff, go_duration};
+use crate::events::{NORMAL, WARNING};
 use crate::runtime::RegistryAuth;
 
 /// The registry host of an image reference (Docker's normalisation: a first component with a
@@ -74,12 +75,15 @@ impl ImageManager {
     }
 
     /// Makes the container's image present and returns its ID.
+    /// Makes sure the container's image is present, honouring its pull policy; `event` receives
+    /// upstream's events about it (Pulling, Pulled, BackOff, Failed, ErrImageNeverPull).
     pub async fn ensure(
         &self,
         pod_uid: &str,
         c: &Container,
         auths: &[RegistryAuth],
         sandbox: &cri::PodSandboxConfig,
+        event: &(dyn Fn(&'static str, &'static str, String) + Sync),
     ) -> Result<String, PullError> {
         let image = c.image.clone().unwrap_or_default();
         if image.is_empty() {
@@ -89,26 +93,32 @@ impl ImageManager {
         if policy != "Always"
             && let Some(id) = self.present(&image).await
         {
+            event(NORMAL, "Pulled", format!("Container image \"{image}\" already present on machine"));
             return Ok(id);
         }
         if policy == "Never" {
-            return Err((
-                "ErrImageNeverPull".into(),
-                format!("Container image \"{image}\" is not present with pull policy of Never"),
-            ));
+            let message = format!("Container image \"{image}\" is not present with pull policy of Never");
+            event(WARNING, "ErrImageNeverPull", message.clone());
+            return Err(("ErrImageNeverPull".into(), message));
         }
         let key = format!("{pod_uid}/{image}");
         let now = Instant::now();
         if self.backoff.remaining_since_last(&key, now).is_some() {
-            return Err(("ImagePullBackOff".into(), format!("Back-off pulling image \"{image}\"")));
+            let message = format!("Back-off pulling image \"{image}\"");
+            event(NORMAL, "BackOff", message.clone());
+            return Err(("ImagePullBackOff".into(), message));
         }
+        event(NORMAL, "Pulling", format!("Pulling image \"{image}\""));
         match self.pull(&image, auths, sandbox).await {
             Ok(id) => {
                 self.backoff.reset(&key);
+                let took = now.elapsed().as_secs_f64();
+                event(NORMAL, "Pulled", format!("Successfully pulled image \"{image}\" in {took:.3}s"));
                 Ok(id)
             }
             Err(message) => {
                 self.backoff.next(&key, now);
+                event(WARNING, "Failed", format!("Failed to pull image \"{image}\": {message}"));
                 Err(("ErrImagePull".into(), message))
             }
         }

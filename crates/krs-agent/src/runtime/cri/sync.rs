@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::client::{TIMEOUT, req};
 use super::{CriRuntime, container, hooks, kill, sandbox};
+use crate::events::{NORMAL, WARNING};
 use crate::runtime::{ContainerRecord, ContainerState, RuntimePodStatus, SyncContext, SyncResult};
 use crate::status::generate::RestartPolicy;
 
@@ -61,6 +62,9 @@ pub async fn sync_pod(rt: &CriRuntime, pod: &Pod, status: &RuntimePodStatus, ctx
                 result.pod_finished = true;
                 return result;
             }
+            if current.is_some() {
+                ctx.events.pod(pod, NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
+            }
             if current.is_some()
                 && let Err(e) = kill::kill_pod(rt, Some(pod), status, None).await
             {
@@ -71,6 +75,12 @@ pub async fn sync_pod(rt: &CriRuntime, pod: &Pod, status: &RuntimePodStatus, ctx
             match create_sandbox(rt, pod, attempt, ctx).await {
                 Ok((id, ips)) => (id, attempt, ips, true),
                 Err(e) => {
+                    ctx.events.pod(
+                        pod,
+                        WARNING,
+                        "FailedCreatePodSandBox",
+                        format!("Failed to create pod sandbox: {e}"),
+                    );
                     result.error = Some(format!("Failed to create pod sandbox: {e}"));
                     result.requeue_after = Some(Duration::from_secs(2));
                     return result;
@@ -266,6 +276,9 @@ impl Syncer<'_> {
             .or_else(|| c.startup_probe.as_ref().and_then(|p| p.termination_grace_period_seconds));
         let grace = probe_grace.unwrap_or_else(|| grace(self.pod));
         self.result.changed = true;
+        // "Container c failed liveness probe, will be restarted", without the probe's output.
+        let note = reason.split_once(": ").map_or(reason, |(head, _)| head);
+        self.ctx.events.container(self.pod, &c.name, NORMAL, "Killing", note);
         if let Err(e) =
             kill::kill_container(self.rt, Some(self.pod), id, &c.name, self.pod_ip.as_deref(), grace, reason).await
         {
@@ -281,6 +294,8 @@ impl Syncer<'_> {
         if let Some(left) = self.rt.backoff.remaining(&key, finished, Instant::now()) {
             let current = self.rt.backoff.current(&key).unwrap_or(left);
             let msg = super::images::backoff_message(current, &c.name, &pod_desc(self.pod));
+            let note = format!("Back-off restarting failed container {} in pod {}", c.name, pod_desc(self.pod));
+            self.ctx.events.container(self.pod, &c.name, WARNING, "BackOff", note);
             self.result.waiting.insert(c.name.clone(), ("CrashLoopBackOff".into(), msg));
             self.requeue(left + Duration::from_millis(50));
             return true;
@@ -293,9 +308,16 @@ impl Syncer<'_> {
     /// is running.
     async fn start(&mut self, c: &Container) -> bool {
         let uid = self.status.uid.clone();
-        let image_ref = match self.rt.images.ensure(&uid, c, &self.ctx.pull_secrets, &self.sandbox_config).await {
+        let events = &self.ctx.events;
+        let (pod, name) = (self.pod, c.name.as_str());
+        let on_event = |type_: &'static str, reason: &'static str, note: String| {
+            events.container(pod, name, type_, reason, note);
+        };
+        let pulled = self.rt.images.ensure(&uid, c, &self.ctx.pull_secrets, &self.sandbox_config, &on_event).await;
+        let image_ref = match pulled {
             Ok(r) => r,
             Err((reason, message)) => {
+                self.ctx.events.container(self.pod, &c.name, WARNING, "Failed", format!("Error: {reason}"));
                 self.result.waiting.insert(c.name.clone(), (reason, message));
                 self.requeue(Duration::from_secs(1));
                 return false;
@@ -306,6 +328,7 @@ impl Syncer<'_> {
             Some(source) => match source.env(self.pod, c, &ips).await {
                 Ok(env) => env,
                 Err(msg) => {
+                    self.ctx.events.container(self.pod, &c.name, WARNING, "Failed", format!("Error: {msg}"));
                     self.result.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), msg));
                     self.requeue(Duration::from_secs(2));
                     return false;
@@ -322,6 +345,7 @@ impl Syncer<'_> {
         let cfg = match container::config(self.pod, c, attempt, &image_ref, &env, self.ctx, &settings) {
             Ok(cfg) => cfg,
             Err(msg) => {
+                self.ctx.events.container(self.pod, &c.name, WARNING, "Failed", format!("Error: {msg}"));
                 self.result.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), msg));
                 self.requeue(Duration::from_secs(2));
                 return false;
@@ -335,8 +359,18 @@ impl Syncer<'_> {
             sandbox_config: Some(self.sandbox_config.clone()),
         };
         let id = match rt.create_container(req(create, TIMEOUT)).await {
-            Ok(r) => r.into_inner().container_id,
+            Ok(r) => {
+                self.ctx.events.container(
+                    self.pod,
+                    &c.name,
+                    NORMAL,
+                    "Created",
+                    format!("Created container: {}", c.name),
+                );
+                r.into_inner().container_id
+            }
             Err(e) => {
+                self.ctx.events.container(self.pod, &c.name, WARNING, "Failed", format!("Error: {}", e.message()));
                 self.result.waiting.insert(c.name.clone(), ("CreateContainerError".into(), e.message().to_owned()));
                 self.requeue(Duration::from_secs(2));
                 return false;
@@ -344,11 +378,13 @@ impl Syncer<'_> {
         };
         if let Err(e) = rt.start_container(req(cri::StartContainerRequest { container_id: id.clone() }, TIMEOUT)).await
         {
+            self.ctx.events.container(self.pod, &c.name, WARNING, "Failed", format!("Error: {}", e.message()));
             self.result.waiting.insert(c.name.clone(), ("RunContainerError".into(), e.message().to_owned()));
             self.requeue(Duration::from_secs(1));
             return false;
         }
         self.result.started.push(c.name.clone());
+        self.ctx.events.container(self.pod, &c.name, NORMAL, "Started", format!("Started container {}", c.name));
         if let Some(handler) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
             let outcome = hooks::run(
                 self.rt,
@@ -362,6 +398,7 @@ impl Syncer<'_> {
             if let Err(msg) = outcome {
                 let message = format!("PostStartHook failed: {msg}");
                 tracing::warn!(pod = %pod_desc(self.pod), container = %c.name, %message);
+                self.ctx.events.container(self.pod, &c.name, WARNING, "FailedPostStartHook", msg.clone());
                 let _ = kill::kill_container(
                     self.rt,
                     Some(self.pod),

@@ -1,5 +1,5 @@
-//! Events, written as events.k8s.io/v1 Events: each controller records with its own
-//! reportingController (upstream's component names, e.g. `deployment-controller`), writes
+//! krs-events: events, written as events.k8s.io/v1 Events. Each component records with its own
+//! reportingController (upstream's names, e.g. `deployment-controller`, `kubelet`), writes
 //! happen in the background, and events are correlated as client-go's recorder does:
 //! - a repeated event within six minutes patches the first one's series instead of creating
 //!   another object;
