@@ -5,6 +5,9 @@
 //!
 //! Priority: a new pod's priority and preemption policy come from its PriorityClass, or from
 //! the global default class when it names none; at most one class is the global default.
+//!
+//! LimitRanger ([`crate::limit_ranger`]): the namespace's LimitRanges default and bound new pods'
+//! resources and new claims' storage.
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
@@ -66,22 +69,38 @@ pub const OPTIONAL_PLUGINS: &[&str] = &["Priority"];
 /// The preemption policy of a pod whose class does not say, or that has no class.
 const PREEMPT_LOWER_PRIORITY: &str = "PreemptLowerPriority";
 
-/// The priority classes the server has now: the watch cache's when it is ready, else the store's.
-async fn priority_classes(app: &App) -> Result<Vec<PriorityClass>, ApiError> {
-    let Some(res) = app.catalog.lookup("scheduling.k8s.io", "v1", "priorityclasses").cloned() else {
+/// The objects of a kind under `prefix` (below the kind's own key prefix): the watch cache's
+/// when it is ready, as upstream's listers, else the store's.
+async fn cached_objects<T: serde::de::DeserializeOwned>(
+    app: &App,
+    (group, version, resource): (&str, &str, &str),
+    prefix: &str,
+) -> Result<Vec<T>, ApiError> {
+    let Some(res) = app.catalog.lookup(group, version, resource).cloned() else {
         return Ok(Vec::new());
     };
-    let decode = |json: &[u8]| serde_json::from_slice::<PriorityClass>(json).ok();
+    let base = res.storage.as_ref().map(|s| s.prefix.clone()).unwrap_or_default();
+    let prefix = format!("{base}{prefix}");
+    let decode = |json: &[u8]| serde_json::from_slice::<T>(json).ok();
     if let Some(c) = app.cacher(&res).filter(|c| c.is_ready()) {
-        return Ok(c.snapshot().0.values().filter_map(|o| decode(&o.json)).collect());
+        let (objects, _) = c.snapshot();
+        return Ok(objects
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(_, o)| decode(&o.json))
+            .collect());
     }
-    let prefix = res.storage.as_ref().map(|s| s.prefix.clone()).unwrap_or_default();
     let resp = app
         .store
         .range(krs_store::RangeRequest { prefix, ..Default::default() })
         .await
         .map_err(|e| ApiError::from_store(e, &res, ""))?;
     Ok(resp.kvs.iter().filter_map(|kv| decode(&kv.value)).collect())
+}
+
+/// The priority classes the server has now.
+async fn priority_classes(app: &App) -> Result<Vec<PriorityClass>, ApiError> {
+    cached_objects(app, ("scheduling.k8s.io", "v1", "priorityclasses"), "").await
 }
 
 /// One priority class by name: from the watch cache, or the store when the cache has not seen
@@ -207,4 +226,40 @@ pub fn keep_pod_priority(new: &mut dyn krs_kinds::Object, old: &dyn krs_kinds::O
             spec.preemption_policy = policy;
         }
     }
+}
+
+/// The namespace's LimitRanges.
+async fn limit_ranges(app: &App, namespace: &str) -> Result<Vec<k8s_openapi::api::core::v1::LimitRange>, ApiError> {
+    cached_objects(app, ("", "v1", "limitranges"), &format!("{namespace}/")).await
+}
+
+/// The LimitRanger plugin on a created pod or claim.
+pub async fn admit_limit_ranger(
+    app: &App,
+    res: &ResourceInfo,
+    namespace: &str,
+    obj: &mut dyn krs_kinds::Object,
+) -> Result<(), ApiError> {
+    let pods = res.group.is_empty() && res.resource == "pods";
+    let claims = res.group.is_empty() && res.resource == "persistentvolumeclaims";
+    if !pods && !claims {
+        return Ok(());
+    }
+    let ranges = limit_ranges(app, namespace).await?;
+    if ranges.is_empty() {
+        return Ok(());
+    }
+    let name = obj.meta().name.clone().unwrap_or_default();
+    let errs = if let Some(pod) = krs_kinds::downcast_mut::<Pod>(obj) {
+        crate::limit_ranger::default_pod(pod, &ranges);
+        crate::limit_ranger::validate_pod(pod, &ranges)
+    } else if let Some(pvc) = krs_kinds::downcast_ref::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(obj) {
+        crate::limit_ranger::validate_pvc(pvc, &ranges)
+    } else {
+        Vec::new()
+    };
+    if errs.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(Some(res), &name, &crate::limit_ranger::aggregate(&errs)))
 }

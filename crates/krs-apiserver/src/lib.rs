@@ -25,6 +25,7 @@ pub mod encoding;
 pub mod errors;
 pub mod handler;
 pub mod inprocess;
+pub mod limit_ranger;
 pub mod namespace_deleter;
 pub mod objbytes;
 pub mod openapi;

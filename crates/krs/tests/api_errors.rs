@@ -1,6 +1,7 @@
 //! Request errors as upstream's handlers report them: oversized and malformed bodies, bodies of
 //! the wrong kind or namespace, field validation (Strict and Warn), dry runs, missing
-//! credentials, optimistic-concurrency conflicts, and the Priority admission plugin.
+//! credentials, optimistic-concurrency conflicts, and the Priority and LimitRanger admission
+//! plugins.
 
 #[macro_use]
 mod common;
@@ -20,6 +21,7 @@ scenarios!(embedded, Embedded, V1_33:
     no_credentials_is_unauthorized_except_public_endpoints,
     update_with_stale_resource_version_conflicts,
     pod_priority_comes_from_its_priority_class,
+    limit_ranges_default_and_bound_pods_and_claims,
 );
 
 scenarios!(etcd, Etcd, V1_33:
@@ -310,4 +312,63 @@ fn pod_priority_comes_from_its_priority_class(k: &Kubectl) {
     replaced["metadata"]["labels"] = json!({"replaced": "yes"});
     let replaced = api.put(&format!("{PODS}/high"), &replaced).expect(200);
     assert_eq!(replaced["spec"]["priority"], 1000);
+}
+
+fn limit_ranges_default_and_bound_pods_and_claims(k: &Kubectl) {
+    const PODS: &str = "/api/v1/namespaces/e/pods";
+    let api = Api::new(k.cluster);
+    namespace(&api);
+    let range = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "limits"}, "spec": {"limits": [
+        {"type": "Container", "min": {"cpu": "50m"}, "max": {"cpu": "1", "memory": "1Gi"},
+         "default": {"cpu": "300m", "memory": "200Mi"}, "defaultRequest": {"cpu": "100m", "memory": "100Mi"}},
+        {"type": "PersistentVolumeClaim", "min": {"storage": "1Gi"}, "max": {"storage": "2Gi"}}
+    ]}});
+    api.post("/api/v1/namespaces/e/limitranges", &range).expect(201);
+    let pod = |name: &str, resources: Value| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx", "resources": resources}]}})
+    };
+    // The watch cache sees the range a moment after its create, as upstream's informer does.
+    let defaulted = api.eventually("the range to apply", || {
+        let r = api.post(PODS, &pod(&format!("d{}", rand_suffix()), json!({})));
+        let p = r.json();
+        p["metadata"]["annotations"]["kubernetes.io/limit-ranger"].is_string().then_some(p)
+    });
+    assert_eq!(
+        defaulted["spec"]["containers"][0]["resources"],
+        json!({"limits": {"cpu": "300m", "memory": "200Mi"}, "requests": {"cpu": "100m", "memory": "100Mi"}})
+    );
+    assert_eq!(
+        defaulted["metadata"]["annotations"]["kubernetes.io/limit-ranger"],
+        "LimitRanger plugin set: cpu, memory request for container c; cpu, memory limit for container c"
+    );
+    let partial = api.post(PODS, &pod("partial", json!({"requests": {"cpu": "200m"}}))).expect(201);
+    assert_eq!(partial["spec"]["containers"][0]["resources"]["requests"], json!({"cpu": "200m", "memory": "100Mi"}));
+
+    let r = api.post(PODS, &pod("big", json!({"limits": {"cpu": "2"}})));
+    assert_eq!(
+        r.expect(403)["message"],
+        "pods \"big\" is forbidden: maximum cpu usage per Container is 1, but limit is 2"
+    );
+    let r = api.post(PODS, &pod("small", json!({"requests": {"cpu": "10m"}, "limits": {"memory": "2Gi"}})));
+    assert_eq!(
+        r.expect(403)["message"],
+        "pods \"small\" is forbidden: [minimum cpu usage per Container is 50m, but request is 10m, maximum memory usage per Container is 1Gi, but limit is 2Gi]"
+    );
+
+    let claim = |name: &str, size: &str| {
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}})
+    };
+    const CLAIMS: &str = "/api/v1/namespaces/e/persistentvolumeclaims";
+    api.post(CLAIMS, &claim("fits", "1Gi")).expect(201);
+    let r = api.post(CLAIMS, &claim("huge", "5Gi"));
+    assert_eq!(
+        r.expect(403)["message"],
+        "persistentvolumeclaims \"huge\" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 5Gi"
+    );
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
 }

@@ -36,6 +36,7 @@ pub async fn create(
     if app.priority_admission {
         crate::admission::admit_priority(app, res, obj.as_mut()).await?;
     }
+    crate::admission::admit_limit_ranger(app, res, namespace, obj.as_mut()).await?;
 
     // The system fields and the generated name exist before the strategy prepares the object
     // (upstream fills them in the create handler, before admission): a Job's selector is
