@@ -4,41 +4,23 @@ mod common;
 
 use std::time::Duration;
 
-use common::cri::{CriNode, enter_netns, missing_prerequisites};
-use common::{Cluster, RunningAgent, eventually, phase, pod, prepare_namespace, ready, wait_pod};
+use common::cri::{Env, NODE};
+use common::{RunningAgent, eventually, phase, pod, prepare_namespace, ready, wait_pod};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::events::v1::Event;
 use krs_agent::testing::BUSYBOX_IMAGE;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 
-const NODE: &str = "node-1";
 const T: Duration = Duration::from_secs(60);
-
-fn options(dir: &std::path::Path, socket: &std::path::Path) -> krs_agent::AgentOptions {
-    let mut o = krs_agent::AgentOptions::new(NODE, dir);
-    o.runtime = krs_agent::RuntimeKind::Cri { socket: Some(socket.to_path_buf()) };
-    o.sandbox_image = krs_agent::testing::PAUSE_IMAGE.into();
-    o.pod_cidr = "10.88.0.0/24".into();
-    // The host disk may be nearly full (CI): no disk thresholds, or every pod is rejected.
-    o.eviction_hard = krs_agent::EvictionHard::memory_only();
-    o
-}
 
 #[test]
 fn cri_pods_run_talk_complete_and_terminate() {
-    if let Some(why) = missing_prerequisites() {
-        eprintln!("skipping: {why}");
-        return;
-    }
-    enter_netns();
-    let cluster = Cluster::start();
-    let node = CriNode::start(&cluster.dir.path().join("agent"));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    rt.block_on(async {
-        let client = cluster.client().await;
+    let Some(env) = Env::start() else { return };
+    env.rt.block_on(async {
+        let client = env.cluster.client().await;
         prepare_namespace(&client, "default").await;
-        let agent = RunningAgent::start(client.clone(), options(&node.dir, &node.socket));
+        let agent = RunningAgent::start(client.clone(), env.options());
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let pp = PostParams::default();
 
@@ -138,26 +120,17 @@ fn cri_pods_run_talk_complete_and_terminate() {
         assert!(seen.iter().all(|(_, r, _)| r != "Failed"), "{seen:?}");
         agent.stop().await.expect("agent");
     });
-    drop(rt);
-    drop(node);
 }
 
 /// Pods the node cannot run are rejected before anything starts, as upstream's kubelet
 /// admission does: Failed, with the handler's reason and "Pod was rejected: ...".
 #[test]
 fn cri_admission_rejects_pods_the_node_cannot_run() {
-    if let Some(why) = missing_prerequisites() {
-        eprintln!("skipping: {why}");
-        return;
-    }
-    enter_netns();
-    let cluster = Cluster::start();
-    let node = CriNode::start(&cluster.dir.path().join("agent"));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    rt.block_on(async {
-        let client = cluster.client().await;
+    let Some(env) = Env::start() else { return };
+    env.rt.block_on(async {
+        let client = env.cluster.client().await;
         prepare_namespace(&client, "default").await;
-        let mut o = options(&node.dir, &node.socket);
+        let mut o = env.options();
         o.allowed_unsafe_sysctls = vec!["kernel.msg*".into()];
         let agent = RunningAgent::start(client.clone(), o);
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -249,6 +222,4 @@ fn cri_admission_rejects_pods_the_node_cannot_run() {
         eventually(T, "pod gone", || async { pods.get_opt("allowed").await.ok()?.is_none().then_some(()) }).await;
         agent.stop().await.expect("agent");
     });
-    drop(rt);
-    drop(node);
 }

@@ -394,7 +394,7 @@ impl Kubelet {
                     **id != u
                         && !rejected.contains(*id)
                         && !sync::is_terminal(p.status.as_ref())
-                        && !sync::is_terminal(self.status.get(id).as_ref())
+                        && !self.status.is_terminal(id)
                 })
                 .map(|(_, p)| p.clone())
                 .collect()

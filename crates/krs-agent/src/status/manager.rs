@@ -94,6 +94,15 @@ impl StatusManager {
         self.inner.entries.lock().get(uid).map(|e| e.status.clone())
     }
 
+    /// Whether the status last set for the pod is terminal (Succeeded or Failed).
+    pub fn is_terminal(&self, uid: &str) -> bool {
+        self.inner
+            .entries
+            .lock()
+            .get(uid)
+            .is_some_and(|e| matches!(e.status.phase.as_deref(), Some("Succeeded" | "Failed")))
+    }
+
     /// Records the pod's new status; it is written if it differs from the last one.
     pub fn set(&self, pod: &Pod, mut status: PodStatus) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
