@@ -1,7 +1,7 @@
 //! The agent runs containerd itself when no CRI socket is given, and says in one line what to
 //! install when containerd is missing.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

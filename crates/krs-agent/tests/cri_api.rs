@@ -1,7 +1,7 @@
 //! The kubelet API on a real node (logs, exec, pods, stats, metrics, authentication), the
 //! agent restarting without disturbing running pods, and static pods with mirror pods.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Real pods through containerd: networking, init containers, completion, failure, deletion.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Probes, restarts with back-off, lifecycle hooks, graceful termination and resource limits,
 //! on real containers.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! imagePullSecrets: the registry demands a bearer token, which a token service of the test's
 //! hands out only for the credentials of the pod's pull secret.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

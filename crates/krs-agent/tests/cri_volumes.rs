@@ -1,7 +1,7 @@
 //! Volumes and environment on real containers: configMap, secret (and their updates),
 //! downwardAPI, the projected service account token, emptyDir in memory, env sources.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

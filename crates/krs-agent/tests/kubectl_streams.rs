@@ -2,7 +2,7 @@
 //! of the API server's pod subresource proxy (tests/common/apiproxy.rs: the contract the API
 //! server implements) and the agent's kubelet API.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! Simulated nodes against a real `krs server`: registration, leases, and pod lifecycles.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Server-side apply: merging, ownership, removal, conflicts and force (upstream's documented
 //! behaviour and its integration tests in test/integration/apiserver/apply).
 
-mod fieldmanager_common;
+use crate::fieldmanager_common;
 
 use fieldmanager_common::*;
 use krs_api::fieldmanager::{ApplyError, FieldSet, Path, Request};

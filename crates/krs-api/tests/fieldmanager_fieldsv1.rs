@@ -1,6 +1,6 @@
 //! managedFields written on create, compared byte for byte with upstream's FieldsV1.
 
-mod fieldmanager_common;
+use crate::fieldmanager_common;
 
 use fieldmanager_common::*;
 use krs_api::fieldmanager::{FieldSet, Path, PathElement};

@@ -2,7 +2,7 @@
 //! TestDuplicatesInAssociativeLists), field-level granularity markers, and managers at
 //! other apiVersions.
 
-mod fieldmanager_common;
+use crate::fieldmanager_common;
 
 use fieldmanager_common::*;
 use krs_api::conversion;

@@ -2,7 +2,7 @@
 //! `kubectl` applier take over what the last-applied annotation describes, keeps the
 //! annotation current, and honours the managedFields kubectl rewrites (client-go csaupgrade).
 
-mod fieldmanager_common;
+use crate::fieldmanager_common;
 
 use fieldmanager_common::*;
 use krs_api::fieldmanager::FieldSet;

@@ -1,7 +1,7 @@
 //! managedFields through the scale subresource: `kubectl scale` then an apply with other
 //! replicas conflicts on `.spec.replicas` (upstream's TestScaleAllResources).
 
-mod fieldmanager_common;
+use crate::fieldmanager_common;
 
 use fieldmanager_common::*;
 use krs_api::fieldmanager::{self, Path, Request, scale};

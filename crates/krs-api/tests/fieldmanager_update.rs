@@ -1,7 +1,7 @@
 //! managedFields of non-apply writes: ownership transfer, client-provided managedFields,
 //! subresources, the cap on updaters, and manager names.
 
-mod fieldmanager_common;
+use crate::fieldmanager_common;
 
 use fieldmanager_common::*;
 use krs_api::fieldmanager::{self, Request, manager_or_user_agent, validate_field_manager};

@@ -1,7 +1,7 @@
 //! Strategic merge patch on real types: list strategies, directives, ordering quirks and
 //! upstream's error messages.
 
-mod merge_common;
+use crate::merge_common;
 
 use krs_api::merge::{GoPanic, MergeError, strategic_merge_patch};
 use merge_common::{Case, Expect, Root, apply, apply_err, kind, run};

@@ -2,7 +2,7 @@
 //! `$setElementOrder`, `$retainKeys` and `$patch: delete`), `edit`, `set image`,
 //! `rollout restart`, `label`, `scale`, `cordon`, `taint`.
 
-mod merge_common;
+use crate::merge_common;
 
 use merge_common::apply;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The generated patch-metadata table: lookups, shapes, tags and markers of well-known fields,
 //! and the table's own consistency.
 
-mod merge_common;
+use crate::merge_common;
 
 use krs_api::merge::{Granularity, ListType, PatchStrategy, Scalar, TypeKind, kinds, lookup, structs};
 use merge_common::{field_type, kind};

@@ -17,7 +17,7 @@
 //! merge_directives.rs for `patchStrategy: replace`) and two retainKeys cases whose documents
 //! mix the retainKeys map with top-level scalars.
 
-mod merge_common;
+use crate::merge_common;
 
 use merge_common::{Case, Expect, Root, run};
 

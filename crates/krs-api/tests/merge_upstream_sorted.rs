@@ -9,7 +9,7 @@
 //! The mapping of upstream's test type onto real types is described in
 //! merge_upstream_raw.rs.
 
-mod merge_common;
+use crate::merge_common;
 
 use merge_common::{Case, Expect, Root, run};
 

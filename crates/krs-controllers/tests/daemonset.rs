@@ -1,6 +1,6 @@
 //! The DaemonSet controller against a real API server.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

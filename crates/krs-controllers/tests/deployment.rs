@@ -1,6 +1,6 @@
 //! The Deployment controller against a real API server, driven by the pinned kubectl.
 
-mod common;
+use crate::common;
 
 use common::*;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};

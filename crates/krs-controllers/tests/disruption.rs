@@ -1,6 +1,6 @@
 //! The disruption controller against a real API server.
 
-mod common;
+use crate::common;
 
 use common::*;
 use k8s_openapi::api::apps::v1::ReplicaSet;

@@ -1,6 +1,6 @@
 //! The Endpoints and EndpointSlice controllers against a real API server.
 
-mod common;
+use crate::common;
 
 use common::*;
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};

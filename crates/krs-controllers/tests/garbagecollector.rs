@@ -1,7 +1,7 @@
 //! The garbage collector against a real API server: background, foreground and orphan
 //! propagation, dangling references, and a Deployment's whole tree.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The Job controller against a real API server, with pod status driven by the test.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The namespace controller against a real API server.
 
-mod common;
+use crate::common;
 
 use common::*;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};

@@ -1,7 +1,7 @@
 //! The node lifecycle controller (taints, NoExecute eviction) and the pod garbage collector
 //! against a real API server; the test plays the kubelets, renewing node Leases or not.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! pods, scopes, storage per class, and usage following creations, phase changes, deletions
 //! and spec changes.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! The service account controller and the root CA publisher against a real API server.
 
-mod common;
+use crate::common;
 
 use common::*;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};

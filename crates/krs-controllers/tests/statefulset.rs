@@ -1,6 +1,6 @@
 //! The StatefulSet controller against a real API server.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! parameter verifier (v3), kubectl explain's template walk (v3), kube-openapi's model parser
 //! (v2 protobuf).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;

@@ -6,7 +6,7 @@
 //!
 //! Skipped, with a printed reason, when the kubectl binaries are not installed.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

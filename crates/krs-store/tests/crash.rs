@@ -17,7 +17,7 @@ use krs_store::{RangeRequest, Store};
 
 const CHILD_DB: &str = "KRS_STORE_CRASH_CHILD_DB";
 const CHILD_ROUND: &str = "KRS_STORE_CRASH_CHILD_ROUND";
-const TEST_NAME: &str = "acknowledged_writes_survive_sigkill";
+const TEST_NAME: &str = "crash::acknowledged_writes_survive_sigkill";
 const ROUNDS: u64 = 5;
 const WRITERS: usize = 8;
 

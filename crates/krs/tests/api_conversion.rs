@@ -1,8 +1,7 @@
 //! Kinds served in several versions read and write as one object: HorizontalPodAutoscaler in
 //! autoscaling/v1 and v2, Event in core/v1 and events.k8s.io/v1, for get, list and watch.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::Kubectl;
 use common::http::Api;

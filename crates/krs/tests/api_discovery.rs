@@ -1,8 +1,7 @@
 //! Discovery: aggregated discovery (apidiscovery.k8s.io/v2) of /api and /apis, and what
 //! kubectl builds from discovery: `api-resources` with short names, `get all`.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::http::Api;
 use common::{Kubectl, table};

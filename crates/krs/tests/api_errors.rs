@@ -3,8 +3,7 @@
 //! credentials, optimistic-concurrency conflicts, and the Priority and LimitRanger admission
 //! plugins.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::Kubectl;
 use common::http::{Api, JSON};

@@ -2,8 +2,7 @@
 //! writes go on, `resourceVersion=0` and `resourceVersionMatch=Exact` reads, continue-token
 //! validation, and field selectors.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::Kubectl;
 use common::http::{Api, MERGE_PATCH};

@@ -2,8 +2,7 @@
 //! `k8s\0`-prefixed bodies for get and list and length-prefixed frames for watches; a
 //! protobuf request body creates an object.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! every cluster IP is an IPAddress object whose parentRef names its service; node ports come
 //! from --service-node-port-range). Two krs servers on one etcd never hand out one IP twice.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -2,8 +2,7 @@
 //! `pods/binding` (what the scheduler posts) and `pods/eviction` (policy/v1 Eviction, refused
 //! with 429 while a PodDisruptionBudget allows no disruption).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::Kubectl;
 use common::http::{Api, MERGE_PATCH};

@@ -2,8 +2,7 @@
 //! authenticate as `system:serviceaccount:NS:NAME` while the service account exists;
 //! TokenReview says who a token is; the issuer's discovery documents are served.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::Kubectl;
 use common::http::Api;

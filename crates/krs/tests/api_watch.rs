@@ -3,8 +3,7 @@
 //! 410 for a compacted resourceVersion, resumption after a server restart (KEP 1904),
 //! label-selector transitions, and the legacy /watch/ paths.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

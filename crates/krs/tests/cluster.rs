@@ -4,7 +4,7 @@
 //! namespace of the test's own, so its bridge, pod addresses and kubelet port never touch the
 //! host).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

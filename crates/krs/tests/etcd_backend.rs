@@ -3,7 +3,7 @@
 //! watches (upstream's highly available API servers). The scenario files run their core
 //! scenarios on etcd too (modules `etcd_kubectl_1_33`).
 
-mod common;
+use crate::common;
 
 use common::{Cluster, V1_33, have_kubectl, start_etcd};
 

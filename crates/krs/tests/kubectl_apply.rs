@@ -2,8 +2,7 @@
 //! annotation) and server-side apply (managedFields, conflicts, --force-conflicts, the upgrade
 //! from client-side apply), with kubectl 1.27, 1.33 and 1.37.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::Kubectl;
 use serde_json::{Value, json};

@@ -2,8 +2,7 @@
 //! are upstream's (pkg/printers/internalversion/printers.go of Kubernetes 1.34), with kubectl
 //! 1.27, 1.33 and 1.37, default and `-o wide`.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::Kubectl;
 

@@ -2,8 +2,7 @@
 //! errors kubectl prints for missing, duplicate and invalid objects. kubectl 1.33 sends protobuf
 //! bodies for its typed commands (create configmap/secret/deployment), 1.27 sends JSON.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{Kubectl, V1_27};
 use serde_json::json;

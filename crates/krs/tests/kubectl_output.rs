@@ -1,8 +1,7 @@
 //! kubectl's output formats on objects served by krs: -o yaml|json|name|jsonpath|custom-columns,
 //! and the default table, whose columns come from the server (upstream's printers).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{Kubectl, table};
 

@@ -1,8 +1,7 @@
 //! Paginated lists: kubectl get --chunk-size, and limit/continue/remainingItemCount on the raw API
 //! (continued pages are served from the first page's snapshot).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{Kubectl, query_escape, table};
 

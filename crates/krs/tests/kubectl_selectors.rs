@@ -1,8 +1,7 @@
 //! Label selectors (-l) and field selectors (--field-selector) on kubectl get, including the
 //! pod fields upstream indexes (spec.nodeName, status.phase).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{Kubectl, table};
 

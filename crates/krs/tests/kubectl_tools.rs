@@ -2,8 +2,7 @@
 //! edit, explain, dry runs, wait, strict field validation, strategic merge patches, label,
 //! annotate, set image, rollout restart and `get all`.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -2,8 +2,7 @@
 //! name and by label selector (objects entering and leaving a selector are ADDED and DELETED, as
 //! upstream's watch cache reports them).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,8 +3,7 @@
 //! last finalizer of its content is removed. Objects cannot be created in a missing namespace;
 //! the system namespaces cannot be deleted.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::Kubectl;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! resourceVersion, resume a watch from the last seen resourceVersion
 //! (tests/python/list_watch_resume.py).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! The krs process: it stops cleanly on SIGTERM (with clients still connected) and keeps its
 //! objects across a restart on the same data directory (embedded store).
 
-mod common;
+use crate::common;
 
 use common::{Backend, Cluster, V1_33, have_kubectl};
 

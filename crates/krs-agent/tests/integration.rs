@@ -1,0 +1,14 @@
+//! Every integration test of this crate, linked into one test binary: one link and one copy
+//! of the dependencies instead of one per file (build time and disk on a 2-core machine).
+
+#[macro_use]
+mod common;
+
+mod containerd_supervision;
+mod cri_api;
+mod cri_pods;
+mod cri_probes;
+mod cri_registry;
+mod cri_volumes;
+mod kubectl_streams;
+mod sim_nodes;
