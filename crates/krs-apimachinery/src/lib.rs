@@ -14,6 +14,8 @@
 //! - [`validation`]: name and value checks, field errors and paths, ObjectMeta validation.
 //! - [`status`]: `metav1.Status` errors as the API server returns them.
 //! - [`selection`]: the selector operators shared by labels and fields.
+//! - [`quota`]: what objects are charged against ResourceQuotas (`k8s.io/apiserver/pkg/quota/v1` and
+//!   its evaluators), shared by the quota controller and the API server's quota admission.
 
 #![warn(missing_docs)]
 
@@ -21,6 +23,7 @@ pub mod fields;
 mod gofmt;
 pub mod labels;
 pub mod quantity;
+pub mod quota;
 pub mod selection;
 pub mod status;
 pub mod validation;

@@ -8,6 +8,9 @@
 //!
 //! LimitRanger ([`crate::limit_ranger`]): the namespace's LimitRanges default and bound new pods'
 //! resources and new claims' storage.
+//!
+//! ResourceQuota ([`crate::quota`]): writes are checked against and charged to the namespace's
+//! quotas.
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
@@ -71,7 +74,7 @@ const PREEMPT_LOWER_PRIORITY: &str = "PreemptLowerPriority";
 
 /// The objects of a kind under `prefix` (below the kind's own key prefix): the watch cache's
 /// when it is ready, as upstream's listers, else the store's.
-async fn cached_objects<T: serde::de::DeserializeOwned>(
+pub(crate) async fn cached_objects<T: serde::de::DeserializeOwned>(
     app: &App,
     (group, version, resource): (&str, &str, &str),
     prefix: &str,

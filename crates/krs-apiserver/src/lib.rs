@@ -32,6 +32,7 @@ pub mod openapi;
 pub mod patch;
 pub mod pki;
 pub mod proxy;
+pub mod quota;
 pub mod registry;
 pub mod request;
 pub mod reviews;

@@ -513,3 +513,35 @@ async fn the_periodic_resync_repairs_a_status_written_by_someone_else() {
     used(&client, "objects", &[("configmaps", "1")]).await;
     manager.stop().await.expect("controller manager stops cleanly");
 }
+
+/// With the API server's quota admission: the controller's status lets the first pod in and
+/// keeps the second out (upstream's message), and a deletion frees the room once the
+/// controller has counted it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_keeps_pods_out_until_a_deletion_frees_room() {
+    let (_server, client, manager) = start(&["resourcequota"]).await;
+    quota(&client, "one-pod", json!({"hard": {"pods": "1"}})).await;
+    used(&client, "one-pod", &[("pods", "0")]).await;
+    let pod =
+        |name: &str| json!({"metadata": {"name": name}, "spec": pod_spec(json!([{"name": "c", "image": "busybox"}]))});
+    create::<Pod>(&client, pod("first")).await;
+    // Charged at admission, before the controller recounts.
+    used(&client, "one-pod", &[("pods", "1")]).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let second: Pod = serde_json::from_value(pod("second")).expect("pod");
+    match pods.create(&PostParams::default(), &second).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 403);
+            assert_eq!(
+                status.message,
+                "pods \"second\" is forbidden: exceeded quota: one-pod, requested: pods=1, used: pods=1, limited: pods=1"
+            );
+        }
+        other => panic!("the second pod was not forbidden: {other:?}"),
+    }
+    delete::<Pod>(&client, "first").await;
+    used(&client, "one-pod", &[("pods", "0")]).await;
+    create::<Pod>(&client, pod("second")).await;
+    used(&client, "one-pod", &[("pods", "1")]).await;
+    manager.stop().await.expect("controller manager stops cleanly");
+}

@@ -1,7 +1,7 @@
 //! Request errors as upstream's handlers report them: oversized and malformed bodies, bodies of
 //! the wrong kind or namespace, field validation (Strict and Warn), dry runs, missing
-//! credentials, optimistic-concurrency conflicts, and the Priority and LimitRanger admission
-//! plugins.
+//! credentials, optimistic-concurrency conflicts, and the Priority, LimitRanger and ResourceQuota
+//! admission plugins.
 
 use crate::common;
 
@@ -21,12 +21,14 @@ scenarios!(embedded, Embedded, V1_33:
     update_with_stale_resource_version_conflicts,
     pod_priority_comes_from_its_priority_class,
     limit_ranges_default_and_bound_pods_and_claims,
+    resource_quotas_forbid_and_charge_writes,
 );
 
 scenarios!(etcd, Etcd, V1_33:
     oversized_body_is_rejected_with_413,
     dry_run_create_returns_object_but_stores_nothing,
     update_with_stale_resource_version_conflicts,
+    resource_quotas_forbid_and_charge_writes,
 );
 
 const CONFIGMAPS: &str = "/api/v1/namespaces/e/configmaps";
@@ -365,6 +367,124 @@ fn limit_ranges_default_and_bound_pods_and_claims(k: &Kubectl) {
     assert_eq!(
         r.expect(403)["message"],
         "persistentvolumeclaims \"huge\" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 5Gi"
+    );
+}
+
+/// The API server alone (no quota controller): the test writes each quota's status as the
+/// controller would, so what admission decides is exact.
+fn resource_quotas_forbid_and_charge_writes(k: &Kubectl) {
+    const PODS: &str = "/api/v1/namespaces/e/pods";
+    const QUOTAS: &str = "/api/v1/namespaces/e/resourcequotas";
+    let api = Api::new(k.cluster);
+    namespace(&api);
+    let quota = |name: &str, hard: Value, used: Option<Value>| {
+        let created = api
+            .post(
+                QUOTAS,
+                &json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": name},
+                "spec": {"hard": hard}}),
+            )
+            .expect(201);
+        let mut status = json!({"hard": hard});
+        if let Some(used) = used {
+            status["used"] = used;
+        }
+        let mut with_status = created.clone();
+        with_status["status"] = status;
+        api.put(&format!("{QUOTAS}/{name}/status"), &with_status).expect(200);
+    };
+    let used = |name: &str| api.get(&format!("{QUOTAS}/{name}")).expect(200)["status"]["used"].clone();
+    let pod = |name: &str, resources: Value| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx", "resources": resources}]}})
+    };
+
+    // A quota whose status the controller has not filled in yet stops what it covers.
+    quota("unknown", json!({"services": "5"}), None);
+    let svc = |name: &str, type_: &str| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"type": type_, "ports": [{"port": 80}]}})
+    };
+    const SERVICES: &str = "/api/v1/namespaces/e/services";
+    let (name, r) = api.eventually("the quota to be seen", || {
+        let name = format!("u{}", rand_suffix());
+        let r = api.post(SERVICES, &svc(&name, "ClusterIP"));
+        (r.status == 403).then_some((name, r))
+    });
+    assert_eq!(
+        r.json()["message"],
+        format!("services \"{name}\" is forbidden: status unknown for quota: unknown, resources: services")
+    );
+    api.delete(&format!("{QUOTAS}/unknown")).expect(200);
+
+    quota("pods", json!({"pods": "2", "requests.cpu": "1"}), Some(json!({"pods": "0", "requests.cpu": "0"})));
+    // cpu is limited, so every container must request it.
+    let (name, r) = api.eventually("the quota to be seen", || {
+        let name = format!("bare{}", rand_suffix());
+        let r = api.post(PODS, &pod(&name, json!({})));
+        (r.status == 403).then_some((name, r))
+    });
+    assert_eq!(
+        r.json()["message"],
+        format!("pods \"{name}\" is forbidden: failed quota: pods: must specify requests.cpu for: c")
+    );
+    // A dry run is checked but not charged.
+    api.post(&format!("{PODS}?dryRun=All"), &pod("dry", json!({"requests": {"cpu": "400m"}}))).expect(201);
+    assert_eq!(used("pods"), json!({"pods": "0", "requests.cpu": "0"}));
+    api.post(PODS, &pod("a", json!({"requests": {"cpu": "400m"}}))).expect(201);
+    assert_eq!(used("pods"), json!({"pods": "1", "requests.cpu": "400m"}));
+    let r = api.post(PODS, &pod("big", json!({"requests": {"cpu": "700m"}})));
+    assert_eq!(
+        r.expect(403)["message"],
+        "pods \"big\" is forbidden: exceeded quota: pods, requested: requests.cpu=700m, used: requests.cpu=400m, limited: requests.cpu=1"
+    );
+    api.post(PODS, &pod("b", json!({"requests": {"cpu": "600m"}}))).expect(201);
+    let r = api.post(PODS, &pod("c", json!({"requests": {"cpu": "0"}})));
+    assert_eq!(
+        r.expect(403)["message"],
+        "pods \"c\" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2"
+    );
+    assert_eq!(used("pods"), json!({"pods": "2", "requests.cpu": "1"}));
+
+    // Object counts, by their legacy name and by count/<resource>.<group>.
+    quota(
+        "objects",
+        json!({"configmaps": "1", "count/deployments.apps": "0"}),
+        Some(json!({"configmaps": "0", "count/deployments.apps": "0"})),
+    );
+    api.eventually("the quota to be seen", || {
+        let r = api.post(CONFIGMAPS, &configmap(&format!("m{}", rand_suffix())));
+        (r.status == 403).then_some(())
+    });
+    let r = api.post(CONFIGMAPS, &configmap("more"));
+    assert_eq!(
+        r.expect(403)["message"],
+        "configmaps \"more\" is forbidden: exceeded quota: objects, requested: configmaps=1, used: configmaps=1, limited: configmaps=1"
+    );
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+    let r = api.post(DEPLOYMENTS, &deployment);
+    assert_eq!(
+        r.expect(403)["message"],
+        "deployments.apps \"d\" is forbidden: exceeded quota: objects, requested: count/deployments.apps=1, used: count/deployments.apps=0, limited: count/deployments.apps=0"
+    );
+
+    // An update is charged what it adds: a service turning NodePort takes node ports.
+    let created = api.eventually("the deleted quota to be gone", || {
+        let r = api.post(SERVICES, &svc("s", "ClusterIP"));
+        (r.status == 201).then(|| r.json())
+    });
+    quota("services", json!({"services.nodeports": "0"}), Some(json!({"services.nodeports": "0"})));
+    api.eventually("the quota to be seen", || {
+        (api.post(SERVICES, &svc(&format!("n{}", rand_suffix()), "NodePort")).status == 403).then_some(())
+    });
+    let mut node_port = created.clone();
+    node_port["spec"]["type"] = json!("NodePort");
+    let r = api.put(&format!("{SERVICES}/s"), &node_port);
+    assert_eq!(
+        r.expect(403)["message"],
+        "services \"s\" is forbidden: exceeded quota: services, requested: services.nodeports=1, used: services.nodeports=0, limited: services.nodeports=0"
     );
 }
 

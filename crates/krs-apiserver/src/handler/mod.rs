@@ -38,6 +38,9 @@ pub use respond::{encode_value, status_response};
 pub const KUBERNETES_VERSION: &str = "v1.34.0";
 
 /// The API server's shared state: the catalog, the store, the watch caches, the authorizer.
+/// How many locks quota admission's namespaces are spread over.
+const QUOTA_LOCKS: usize = 32;
+
 pub struct App {
     pub catalog: Arc<Catalog>,
     pub store: Arc<dyn Store>,
@@ -61,6 +64,8 @@ pub struct App {
     openapi: std::sync::OnceLock<krs_openapi::OpenApi>,
     /// The Priority admission plugin runs (off only by --disable-admission-plugins=Priority).
     pub priority_admission: bool,
+    /// Serializes quota admission per namespace (by hash: a namespace always maps to one lock).
+    quota_locks: Box<[tokio::sync::Mutex<()>]>,
 }
 
 impl App {
@@ -84,7 +89,14 @@ impl App {
             openapi: std::sync::OnceLock::new(),
             kubelet: None,
             priority_admission: true,
+            quota_locks: (0..QUOTA_LOCKS).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
+    }
+
+    /// The lock quota admission holds while it checks and charges a write in `namespace`.
+    pub fn quota_lock(&self, namespace: &str) -> &tokio::sync::Mutex<()> {
+        let hash = namespace.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
+        &self.quota_locks[hash % QUOTA_LOCKS]
     }
 
     /// Sets how node agents are reached. Call before serving.

@@ -76,6 +76,8 @@ pub async fn create(
     if !ctx.applied {
         super::managed::track(res, ctx, None, obj.as_mut(), "")?;
     }
+    // Validating admission: the object is final.
+    crate::quota::admit(app, res, namespace, obj.as_ref(), None, ctx.dry_run).await?;
 
     let hooks = app.hooks(res).cloned();
     let reserved = match &hooks {

@@ -186,6 +186,9 @@ pub async fn update(
         {
             crate::admission::admit_priority_class(app, res, pc).await?;
         }
+        if part == Part::Main && outcome == Outcome::Store {
+            crate::quota::admit(app, res, namespace, new.as_ref(), Some(old.as_ref()), ctx.dry_run).await?;
+        }
         let hooks = app.hooks(res).cloned();
         let (reserved, freed) = match &hooks {
             Some(h) if outcome == Outcome::Store => {

@@ -9,12 +9,8 @@
 //! status while the main queue is busy. Kinds counted through `count/<resource>.<group>` other
 //! than pods, services and claims are watched from the first quota that names them.
 //!
-//! Unlike upstream, an added object also triggers a recalculation: krs has no quota admission
-//! to charge it at creation.
-
-mod evaluators;
-mod pods;
-mod resources;
+//! An added object also triggers a recalculation (upstream leaves that to the charge its quota
+//! admission made at creation): the charge is then confirmed by a count within moments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -29,7 +25,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, LimitRange, PersistentVolumeClaim, Pod, PodTemplate, ReplicationController, ResourceQuota,
-    ResourceQuotaStatus, ScopedResourceSelectorRequirement, Secret, Service, ServiceAccount,
+    ResourceQuotaStatus, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -46,11 +42,12 @@ use crate::controller_utils::run_workers;
 use crate::informer::{Event, Informer, SharedInformerFactory, key_of, namespace_of, split_key};
 use crate::manager::{Ctx, Started};
 use crate::queue::WorkQueue;
-use evaluators::{
+use krs_apimachinery::quota::evaluators::{
     claim_matching_resources, claim_usage, matches_no_scope, object_count_matching_resources, object_count_target,
     service_matching_resources, service_usage, usage_stats,
 };
-use resources::{ResourceList, count, equals, mask, parse_list, semantic_equal, to_wire};
+use krs_apimachinery::quota::resources::{ResourceList, count, equals, mask, parse_list, semantic_equal, to_wire};
+use krs_apimachinery::quota::{pods, requirements, resources};
 
 const NAME: &str = "resourcequota-controller";
 
@@ -227,17 +224,6 @@ fn pod_scopes(pod: &Pod) -> (Option<Timestamp>, bool, bool, bool, Option<&str>) 
         pods::uses_cross_namespace_pod_affinity(pod),
         pod.spec.as_ref().and_then(|s| s.priority_class_name.as_deref()),
     )
-}
-
-/// The scopes and scope selector of a quota as requirements (a scope is `Exists`).
-fn requirements(quota: &ResourceQuota) -> Vec<ScopedResourceSelectorRequirement> {
-    let spec = quota.spec.clone().unwrap_or_default();
-    let scopes = spec.scopes.into_iter().flatten().map(|scope_name| ScopedResourceSelectorRequirement {
-        scope_name,
-        operator: "Exists".into(),
-        values: None,
-    });
-    scopes.chain(spec.scope_selector.and_then(|s| s.match_expressions).into_iter().flatten()).collect()
 }
 
 fn hard_names(quota: &ResourceQuota) -> BTreeSet<String> {

@@ -84,6 +84,44 @@ pub fn charge_ends_at(pod: &Pod) -> Option<Timestamp> {
     deleted.checked_add(SignedDuration::from_secs(grace)).ok()
 }
 
+/// The quota resources whose limit makes every container state its own value: cpu and memory
+/// (a compatibility rule upstream keeps and never extends to other resources).
+const VALIDATION_SET: &[&str] = &["cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"];
+
+/// The pod evaluator's `Constraints`: when a quota limits cpu or memory (`required`), every
+/// container and init container must request (or limit) it. The error names, per missing
+/// resource, the containers that lack it: `must specify limits.cpu for: a,b; memory for: a`.
+pub fn constraints(pod: &Pod, required: &BTreeSet<String>) -> Result<(), String> {
+    let required: Vec<&str> = required.iter().map(String::as_str).filter(|r| VALIDATION_SET.contains(r)).collect();
+    if required.is_empty() {
+        return Ok(());
+    }
+    let mut missing: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let spec = pod.spec.as_ref();
+    let containers = spec.map(|s| s.containers.iter()).into_iter().flatten();
+    let init = spec.and_then(|s| s.init_containers.as_deref()).into_iter().flatten();
+    for c in containers.chain(init) {
+        let resources = c.resources.as_ref();
+        let usage = compute_usage(
+            &parse_list(resources.and_then(|r| r.requests.as_ref())),
+            &parse_list(resources.and_then(|r| r.limits.as_ref())),
+        );
+        for r in &required {
+            if !usage.contains_key(*r) {
+                missing.entry(r).or_default().insert(c.name.as_str());
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let parts: Vec<String> = missing
+        .iter()
+        .map(|(r, names)| format!("{r} for: {}", names.iter().copied().collect::<Vec<_>>().join(",")))
+        .collect();
+    Err(format!("must specify {}", parts.join("; ")))
+}
+
 /// What one pod uses (`PodUsageFunc`): `count/pods` always, the rest only while charged.
 pub fn usage(pod: &Pod, now: Timestamp) -> ResourceList {
     let mut result = ResourceList::from([(POD_OBJECT_COUNT.to_string(), count(1))]);
@@ -304,7 +342,7 @@ pub fn matches_scope(pod: &Pod, req: &ScopedResourceSelectorRequirement) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resourcequota::resources::to_wire;
+    use crate::quota::resources::to_wire;
     use serde_json::json;
 
     fn pod(v: serde_json::Value) -> Pod {
@@ -321,6 +359,24 @@ mod tests {
 
     fn container(name: &str, requests: serde_json::Value, limits: serde_json::Value) -> serde_json::Value {
         json!({"name": name, "image": "busybox", "resources": {"requests": requests, "limits": limits}})
+    }
+
+    #[test]
+    fn a_quota_on_cpu_or_memory_needs_every_container_to_state_it() {
+        let p = pod(json!({"spec": {
+            "initContainers": [container("init", json!({"cpu": "1"}), json!({}))],
+            "containers": [
+                container("a", json!({"cpu": "1", "memory": "1Gi"}), json!({"memory": "1Gi"})),
+                container("b", json!({}), json!({})),
+            ],
+        }}));
+        let required = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            constraints(&p, &required(&["requests.cpu", "limits.memory", "pods", "requests.storage"])),
+            Err("must specify limits.memory for: b,init; requests.cpu for: b".to_string())
+        );
+        // Only cpu and memory are ever required; other resources are charged as they come.
+        assert_eq!(constraints(&p, &required(&["pods", "requests.ephemeral-storage", "hugepages-2Mi"])), Ok(()));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::quantity::{Format, Quantity};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as OpenApiQuantity;
-use krs_apimachinery::quantity::{Format, Quantity};
 
 /// Quantities by resource name (`corev1.ResourceList`).
 pub type ResourceList = BTreeMap<String, Quantity>;
@@ -64,6 +64,43 @@ pub fn equals(a: &ResourceList, b: &ResourceList) -> bool {
     a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| w == v))
 }
 
+/// `a - b` for every name of either list, never below zero (`SubtractWithNonNegativeResult`).
+pub fn subtract_non_negative(a: &ResourceList, b: &ResourceList) -> ResourceList {
+    let mut out = ResourceList::new();
+    for (name, q) in a {
+        let mut v = q.clone();
+        if let Some(other) = b.get(name) {
+            v.sub(other);
+        }
+        out.insert(name.clone(), if v.sign() > 0 { v } else { count(0) });
+    }
+    for name in b.keys() {
+        out.entry(name.clone()).or_insert_with(|| count(0));
+    }
+    out
+}
+
+/// Whether every value of `a` is at most `b`'s for the names both have, and the names where it
+/// is not (`quota.LessThanOrEqual`).
+pub fn exceeded(a: &ResourceList, b: &ResourceList) -> BTreeSet<String> {
+    b.iter().filter(|(name, limit)| a.get(*name).is_some_and(|v| v > *limit)).map(|(n, _)| n.clone()).collect()
+}
+
+/// The list without its zero values (`quota.RemoveZeros`).
+pub fn remove_zeros(list: ResourceList) -> ResourceList {
+    list.into_iter().filter(|(_, q)| !q.is_zero()).collect()
+}
+
+/// The names with a negative value (`quota.IsNegative`).
+pub fn negative(list: &ResourceList) -> BTreeSet<String> {
+    list.iter().filter(|(_, q)| q.sign() < 0).map(|(n, _)| n.clone()).collect()
+}
+
+/// `name=value` pairs in name order, joined by commas (the quota admission's `prettyPrint`).
+pub fn pretty_print(list: &ResourceList) -> String {
+    list.iter().map(|(n, q)| format!("{n}={q}")).collect::<Vec<_>>().join(",")
+}
+
 /// Whether two resource maps of an API object hold the same values (apimachinery's semantic
 /// equality: quantities compare by value; unparsable ones by their text).
 pub fn semantic_equal(
@@ -96,6 +133,18 @@ mod tests {
 
     fn wire(l: &ResourceList) -> Vec<(String, String)> {
         to_wire(l).into_iter().map(|(k, v)| (k, v.0)).collect()
+    }
+
+    #[test]
+    fn admission_arithmetic_and_messages() {
+        let delta =
+            subtract_non_negative(&list(&[("cpu", "1"), ("pods", "1")]), &list(&[("cpu", "2"), ("memory", "1Gi")]));
+        assert_eq!(pretty_print(&delta), "cpu=0,memory=0,pods=1");
+        assert_eq!(pretty_print(&remove_zeros(delta)), "pods=1");
+        let used = list(&[("pods", "3"), ("requests.cpu", "500m"), ("secrets", "9")]);
+        let hard = list(&[("pods", "2"), ("requests.cpu", "500m"), ("memory", "1Gi")]);
+        assert_eq!(exceeded(&used, &hard), BTreeSet::from(["pods".to_string()]));
+        assert_eq!(negative(&list(&[("cpu", "-1m"), ("pods", "0")])), BTreeSet::from(["cpu".to_string()]));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::quantity::{Quantity, Scale};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, ScopedResourceSelectorRequirement, Service};
-use krs_apimachinery::quantity::{Quantity, Scale};
 
 use super::resources::{ResourceList, add, count, parse_list};
 
@@ -32,6 +32,18 @@ pub fn object_count_target(name: &str) -> Option<(String, String)> {
     }
     let (group, resource) = parse_object_count_name(name)?;
     (!(group.is_empty() && OWN_EVALUATOR.contains(&resource.as_str()))).then_some((group, resource))
+}
+
+/// What one object of (group, resource) uses as an object count: `count/<resource>.<group>`
+/// (`count/<resource>` for the core group) and, for the kinds counted before `count/` existed,
+/// the plain resource name.
+pub fn object_count_usage(group: &str, resource: &str) -> ResourceList {
+    let name = if group.is_empty() { format!("count/{resource}") } else { format!("count/{resource}.{group}") };
+    let mut usage = ResourceList::from([(name, count(1))]);
+    if group.is_empty() && LEGACY_OBJECT_COUNTS.contains(&resource) {
+        usage.insert(resource.to_string(), count(1));
+    }
+    usage
 }
 
 /// The quota resources among `names` that count objects of (group, resource).
@@ -86,6 +98,7 @@ pub fn matches_no_scope<T>(_: &ScopedResourceSelectorRequirement, _: &T) -> Resu
 /// The quota resources of services.
 const SERVICE_RESOURCES: &[&str] = &["count/services", "services", "services.nodeports", "services.loadbalancers"];
 
+/// The quota resources among `names` that services are charged for.
 pub fn service_matching_resources<'a>(names: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
     names.into_iter().filter(|n| SERVICE_RESOURCES.contains(&n.as_str())).cloned().collect()
 }
@@ -125,6 +138,7 @@ const STORAGE_CLASS_SUFFIX: &str = ".storageclass.storage.k8s.io/";
 
 const CLAIM_RESOURCES: &[&str] = &["persistentvolumeclaims", "requests.storage"];
 
+/// The quota resources among `names` that persistent volume claims are charged for.
 pub fn claim_matching_resources<'a>(names: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
     names
         .into_iter()
@@ -189,7 +203,7 @@ pub fn claim_usage(pvc: &PersistentVolumeClaim) -> ResourceList {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resourcequota::resources::to_wire;
+    use crate::quota::resources::to_wire;
     use serde_json::json;
     use std::collections::BTreeMap;
 
@@ -203,6 +217,14 @@ mod tests {
 
     fn set(items: &[&str]) -> BTreeSet<String> {
         items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn an_object_counts_under_count_and_its_legacy_name() {
+        let names = |l: ResourceList| l.into_keys().collect::<Vec<_>>();
+        assert_eq!(names(object_count_usage("", "configmaps")), ["configmaps", "count/configmaps"]);
+        assert_eq!(names(object_count_usage("apps", "deployments")), ["count/deployments.apps"]);
+        assert_eq!(names(object_count_usage("", "endpoints")), ["count/endpoints"]);
     }
 
     #[test]
@@ -271,7 +293,7 @@ mod tests {
         ]);
         assert_eq!(claim_matching_resources(&names), names);
         let used = usage_stats([gold, annotated, classless, expanded], &names, &[], matches_no_scope, claim_usage);
-        let used = crate::resourcequota::resources::mask(used, &names);
+        let used = crate::quota::resources::mask(used, &names);
         assert_eq!(
             wire(&used),
             map(&[
