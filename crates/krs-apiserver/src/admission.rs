@@ -9,6 +9,9 @@
 //! LimitRanger ([`crate::limit_ranger`]): the namespace's LimitRanges default and bound new pods'
 //! resources and new claims' storage.
 //!
+//! DefaultStorageClass and DefaultIngressClass: a new claim or ingress that names no class gets
+//! the default one (the newest of the classes marked default).
+//!
 //! ResourceQuota ([`crate::quota`]): writes are checked against and charged to the namespace's
 //! quotas.
 
@@ -265,4 +268,88 @@ pub async fn admit_limit_ranger(
         return Ok(());
     }
     Err(ApiError::forbidden(Some(res), &name, &crate::limit_ranger::aggregate(&errs)))
+}
+
+/// The annotation that names a claim's class before `spec.storageClassName` existed.
+const BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
+/// The annotation that names an ingress's class before `spec.ingressClassName` existed.
+const INGRESS_CLASS: &str = "kubernetes.io/ingress.class";
+
+/// The default class among `classes` (their metadata): those whose annotation `key` (or
+/// `beta_key`) is "true"; with several, the newest, then the first by name, as upstream picks.
+fn default_class<'a>(
+    classes: impl IntoIterator<Item = &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+    keys: &[&str],
+) -> Option<String> {
+    classes
+        .into_iter()
+        .filter(|m| {
+            let annotations = m.annotations.as_ref();
+            keys.iter().any(|k| annotations.and_then(|a| a.get(*k)).is_some_and(|v| v == "true"))
+        })
+        .map(|m| (m.creation_timestamp.as_ref().map(|t| t.0), m.name.clone().unwrap_or_default()))
+        .min_by(|(t1, n1), (t2, n2)| t2.cmp(t1).then_with(|| n1.cmp(n2)))
+        .map(|(_, name)| name)
+}
+
+/// The DefaultStorageClass and DefaultIngressClass plugins on a created claim or ingress.
+pub async fn admit_default_class(
+    app: &App,
+    res: &ResourceInfo,
+    obj: &mut dyn krs_kinds::Object,
+) -> Result<(), ApiError> {
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+    use k8s_openapi::api::storage::v1::StorageClass;
+    let annotated = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, key: &str| {
+        meta.annotations.as_ref().is_some_and(|a| a.contains_key(key))
+    };
+    if let Some(pvc) = krs_kinds::downcast_mut::<PersistentVolumeClaim>(obj) {
+        let Some(spec) = pvc.spec.as_mut() else { return Ok(()) };
+        if spec.storage_class_name.is_some() || annotated(&pvc.metadata, BETA_STORAGE_CLASS) {
+            return Ok(());
+        }
+        let classes: Vec<StorageClass> = cached_objects(app, ("storage.k8s.io", "v1", "storageclasses"), "").await?;
+        spec.storage_class_name = default_class(
+            classes.iter().map(|c| &c.metadata),
+            &["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"],
+        );
+    } else if res.group == "networking.k8s.io"
+        && let Some(ingress) = krs_kinds::downcast_mut::<Ingress>(obj)
+    {
+        let Some(spec) = ingress.spec.as_mut() else { return Ok(()) };
+        if spec.ingress_class_name.is_some() || annotated(&ingress.metadata, INGRESS_CLASS) {
+            return Ok(());
+        }
+        let classes: Vec<IngressClass> = cached_objects(app, ("networking.k8s.io", "v1", "ingressclasses"), "").await?;
+        spec.ingress_class_name =
+            default_class(classes.iter().map(|c| &c.metadata), &["ingressclass.kubernetes.io/is-default-class"]);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn class(name: &str, created: i64, default: Option<&str>) -> ObjectMeta {
+        serde_json::from_value(serde_json::json!({
+            "name": name,
+            "creationTimestamp": jiff::Timestamp::from_second(created).expect("time").to_string(),
+            "annotations": default.map(|v| serde_json::json!({"ingressclass.kubernetes.io/is-default-class": v})),
+        }))
+        .expect("metadata")
+    }
+
+    #[test]
+    fn the_default_class_is_the_newest_marked_one_then_the_first_by_name() {
+        const KEY: &[&str] = &["ingressclass.kubernetes.io/is-default-class"];
+        let none = [class("a", 10, None), class("b", 20, Some("false"))];
+        assert_eq!(default_class(&none, KEY), None);
+        let several = [class("old", 10, Some("true")), class("zed", 20, Some("true")), class("new", 20, Some("true"))];
+        assert_eq!(default_class(&several, KEY).as_deref(), Some("new"));
+        let one = [class("only", 5, Some("true")), class("newer", 50, None)];
+        assert_eq!(default_class(&one, KEY).as_deref(), Some("only"));
+    }
 }

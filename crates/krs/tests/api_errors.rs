@@ -1,7 +1,7 @@
 //! Request errors as upstream's handlers report them: oversized and malformed bodies, bodies of
 //! the wrong kind or namespace, field validation (Strict and Warn), dry runs, missing
-//! credentials, optimistic-concurrency conflicts, and the Priority, LimitRanger and ResourceQuota
-//! admission plugins.
+//! credentials, optimistic-concurrency conflicts, and the Priority, LimitRanger, ResourceQuota,
+//! DefaultStorageClass and DefaultIngressClass admission plugins.
 
 use crate::common;
 
@@ -22,6 +22,7 @@ scenarios!(embedded, Embedded, V1_33:
     pod_priority_comes_from_its_priority_class,
     limit_ranges_default_and_bound_pods_and_claims,
     resource_quotas_forbid_and_charge_writes,
+    claims_and_ingresses_get_the_default_class,
 );
 
 scenarios!(etcd, Etcd, V1_33:
@@ -486,6 +487,54 @@ fn resource_quotas_forbid_and_charge_writes(k: &Kubectl) {
         r.expect(403)["message"],
         "services \"s\" is forbidden: exceeded quota: services, requested: services.nodeports=1, used: services.nodeports=0, limited: services.nodeports=0"
     );
+}
+
+fn claims_and_ingresses_get_the_default_class(k: &Kubectl) {
+    const CLAIMS: &str = "/api/v1/namespaces/e/persistentvolumeclaims";
+    const INGRESSES: &str = "/apis/networking.k8s.io/v1/namespaces/e/ingresses";
+    let api = Api::new(k.cluster);
+    namespace(&api);
+    let storage_class = |name: &str| {
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "provisioner": "example.com/p",
+            "metadata": {"name": name, "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}})
+    };
+    api.post("/apis/storage.k8s.io/v1/storageclasses", &storage_class("a-old")).expect(201);
+    // Creation timestamps have whole seconds: the second default is newer.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    api.post("/apis/storage.k8s.io/v1/storageclasses", &storage_class("z-new")).expect(201);
+    let claim = |name: &str, class: Option<&str>| {
+        let mut c = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+        if let Some(class) = class {
+            c["spec"]["storageClassName"] = json!(class);
+        }
+        c
+    };
+    // Several defaults: the newest wins (the watch cache sees it a moment after its create).
+    api.eventually("the newest default class", || {
+        let c = api.post(CLAIMS, &claim(&format!("c{}", rand_suffix()), None)).expect(201);
+        (c["spec"]["storageClassName"] == "z-new").then_some(())
+    });
+    // An explicit class, even the empty one, stays.
+    let c = api.post(CLAIMS, &claim("none", Some(""))).expect(201);
+    assert_eq!(c["spec"]["storageClassName"], "");
+
+    let ingress_class = json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "web", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+        "spec": {"controller": "example.com/ingress"}});
+    api.post("/apis/networking.k8s.io/v1/ingressclasses", &ingress_class).expect(201);
+    let ingress = |name: &str, annotations: Value| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "annotations": annotations},
+            "spec": {"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}})
+    };
+    api.eventually("the default ingress class", || {
+        let i = api.post(INGRESSES, &ingress(&format!("i{}", rand_suffix()), json!({}))).expect(201);
+        (i["spec"]["ingressClassName"] == "web").then_some(())
+    });
+    // The old annotation names a class too.
+    let i = api.post(INGRESSES, &ingress("annotated", json!({"kubernetes.io/ingress.class": "other"}))).expect(201);
+    assert!(i["spec"].get("ingressClassName").is_none(), "{i}");
 }
 
 fn rand_suffix() -> u32 {

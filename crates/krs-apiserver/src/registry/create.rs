@@ -37,6 +37,11 @@ pub async fn create(
         crate::admission::admit_priority(app, res, obj.as_mut()).await?;
     }
     crate::admission::admit_limit_ranger(app, res, namespace, obj.as_mut()).await?;
+    if (res.group.is_empty() && res.resource == "persistentvolumeclaims")
+        || (res.group == "networking.k8s.io" && res.resource == "ingresses")
+    {
+        crate::admission::admit_default_class(app, res, obj.as_mut()).await?;
+    }
 
     // The system fields and the generated name exist before the strategy prepares the object
     // (upstream fills them in the create handler, before admission): a Job's selector is
