@@ -14,6 +14,9 @@
 //!
 //! ResourceQuota ([`crate::quota`]): writes are checked against and charged to the namespace's
 //! quotas.
+//!
+//! DenyServiceExternalIPs (off unless `--enable-admission-plugins` names it, as upstream): no
+//! service may take an external IP it did not have.
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
@@ -71,6 +74,44 @@ pub async fn admit_create(app: &App, res: &ResourceInfo, namespace: &str, name: 
 
 /// Admission plugins that can be turned off (upstream's --disable-admission-plugins).
 pub const OPTIONAL_PLUGINS: &[&str] = &["Priority"];
+
+/// The admission plugins that always run (naming them in --enable-admission-plugins changes
+/// nothing).
+pub const DEFAULT_PLUGINS: &[&str] = &[
+    "NamespaceLifecycle",
+    "LimitRanger",
+    "ServiceAccount",
+    "Priority",
+    "DefaultTolerationSeconds",
+    "DefaultStorageClass",
+    "DefaultIngressClass",
+    "ResourceQuota",
+];
+
+/// The admission plugins that run only when --enable-admission-plugins names them.
+pub const OFF_BY_DEFAULT_PLUGINS: &[&str] = &["DenyServiceExternalIPs"];
+
+/// The DenyServiceExternalIPs plugin on a created (`old` is `None`) or updated service: every
+/// external IP must be one the service already had.
+pub fn admit_external_ips(
+    res: &ResourceInfo,
+    new: &dyn krs_kinds::Object,
+    old: Option<&dyn krs_kinds::Object>,
+) -> Result<(), ApiError> {
+    use k8s_openapi::api::core::v1::Service;
+    let ips = |o: &dyn krs_kinds::Object| {
+        krs_kinds::downcast_ref::<Service>(o)
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|s| s.external_ips.clone())
+            .unwrap_or_default()
+    };
+    let had = old.map(ips).unwrap_or_default();
+    if ips(new).iter().all(|ip| had.contains(ip)) {
+        return Ok(());
+    }
+    let name = new.meta().name.clone().unwrap_or_default();
+    Err(ApiError::forbidden(Some(res), &name, "Use of external IPs is denied by admission control"))
+}
 
 /// The preemption policy of a pod whose class does not say, or that has no class.
 const PREEMPT_LOWER_PRIORITY: &str = "PreemptLowerPriority";

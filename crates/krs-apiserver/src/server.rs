@@ -53,6 +53,9 @@ pub struct Config {
     /// Admission plugins turned off (upstream's --disable-admission-plugins); only those in
     /// [`crate::admission::OPTIONAL_PLUGINS`] can be.
     pub disable_admission_plugins: Vec<String>,
+    /// Admission plugins turned on beside the default ones (upstream's
+    /// --enable-admission-plugins): those in [`crate::admission::OFF_BY_DEFAULT_PLUGINS`].
+    pub enable_admission_plugins: Vec<String>,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             service_node_port_range: "30000-32767".into(),
             namespace_deleter: true,
             disable_admission_plugins: Vec::new(),
+            enable_admission_plugins: Vec::new(),
         }
     }
 }
@@ -204,7 +208,8 @@ impl Server {
                 .with_hooks("services", allocations)
                 .with_tokens(Arc::new(tokens))
                 .with_kubelet_client(kubelet)
-                .without_admission_plugins(&config.disable_admission_plugins),
+                .without_admission_plugins(&config.disable_admission_plugins)
+                .with_admission_plugins(&config.enable_admission_plugins),
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let serving = tokio::spawn(crate::serve::serve(listener, tls, app.clone(), shutdown_rx, config.shutdown_grace));

@@ -85,6 +85,11 @@ struct ServerArgs {
     #[arg(long, value_name = "PLUGINS", value_delimiter = ',', value_parser = optional_admission_plugin)]
     disable_admission_plugins: Vec<String>,
 
+    /// Admission plugins to turn on besides the default ones (comma-separated):
+    /// DenyServiceExternalIPs; default plugins may be named too.
+    #[arg(long, value_name = "PLUGINS", value_delimiter = ',', value_parser = known_admission_plugin)]
+    enable_admission_plugins: Vec<String>,
+
     /// Do not run the scheduler in this process.
     #[arg(long)]
     no_scheduler: bool,
@@ -156,6 +161,18 @@ fn optional_admission_plugin(name: &str) -> Result<String, String> {
     }
 }
 
+fn known_admission_plugin(name: &str) -> Result<String, String> {
+    use krs_apiserver::admission::{DEFAULT_PLUGINS, OFF_BY_DEFAULT_PLUGINS};
+    if DEFAULT_PLUGINS.contains(&name) || OFF_BY_DEFAULT_PLUGINS.contains(&name) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "plugin {name:?} is unknown (admission plugins: {})",
+            DEFAULT_PLUGINS.iter().chain(OFF_BY_DEFAULT_PLUGINS).copied().collect::<Vec<_>>().join(", ")
+        ))
+    }
+}
+
 async fn server(args: ServerArgs) -> Result<(), String> {
     let run_controllers = !args.no_controller_manager;
     let mut config = krs_apiserver::Config {
@@ -170,6 +187,7 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         // The controller manager's namespace controller does this job when it runs here.
         namespace_deleter: !run_controllers,
         disable_admission_plugins: args.disable_admission_plugins,
+        enable_admission_plugins: args.enable_admission_plugins,
         ..Default::default()
     };
     if let Some(dir) = args.data_dir {

@@ -1,12 +1,13 @@
 //! Request errors as upstream's handlers report them: oversized and malformed bodies, bodies of
 //! the wrong kind or namespace, field validation (Strict and Warn), dry runs, missing
 //! credentials, optimistic-concurrency conflicts, and the Priority, LimitRanger, ResourceQuota,
-//! DefaultStorageClass and DefaultIngressClass admission plugins.
+//! DefaultStorageClass and DefaultIngressClass admission plugins, and DenyServiceExternalIPs when
+//! it is enabled.
 
 use crate::common;
 
-use common::Kubectl;
 use common::http::{Api, JSON};
+use common::{Cluster, Kubectl};
 use serde_json::{Value, json};
 
 scenarios!(embedded, Embedded, V1_33:
@@ -535,6 +536,38 @@ fn claims_and_ingresses_get_the_default_class(k: &Kubectl) {
     // The old annotation names a class too.
     let i = api.post(INGRESSES, &ingress("annotated", json!({"kubernetes.io/ingress.class": "other"}))).expect(201);
     assert!(i["spec"].get("ingressClassName").is_none(), "{i}");
+}
+
+#[test]
+fn enabled_deny_service_external_ips_keeps_new_external_ips_out() {
+    const SERVICES: &str = "/api/v1/namespaces/e/services";
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut cluster = Cluster::start_with(
+        &dir.path().join("data"),
+        None,
+        dir.path(),
+        &["--enable-admission-plugins", "NamespaceLifecycle,DenyServiceExternalIPs"],
+    );
+    let api = Api::new(&cluster);
+    namespace(&api);
+    let svc = |name: &str, ips: Value| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"ports": [{"port": 80}], "externalIPs": ips}})
+    };
+    let r = api.post(SERVICES, &svc("ext", json!(["192.0.2.10"])));
+    assert_eq!(
+        r.expect(403)["message"],
+        "services \"ext\" is forbidden: Use of external IPs is denied by admission control"
+    );
+    let created = api.post(SERVICES, &svc("plain", json!([]))).expect(201);
+    let mut update = created.clone();
+    update["spec"]["externalIPs"] = json!(["192.0.2.11"]);
+    let r = api.put(&format!("{SERVICES}/plain"), &update);
+    assert_eq!(
+        r.expect(403)["message"],
+        "services \"plain\" is forbidden: Use of external IPs is denied by admission control"
+    );
+    cluster.stop();
 }
 
 fn rand_suffix() -> u32 {

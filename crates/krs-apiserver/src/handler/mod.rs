@@ -64,6 +64,8 @@ pub struct App {
     openapi: std::sync::OnceLock<krs_openapi::OpenApi>,
     /// The Priority admission plugin runs (off only by --disable-admission-plugins=Priority).
     pub priority_admission: bool,
+    /// The DenyServiceExternalIPs admission plugin runs (only when enabled).
+    pub deny_external_ips: bool,
     /// Serializes quota admission per namespace (by hash: a namespace always maps to one lock).
     quota_locks: Box<[tokio::sync::Mutex<()>]>,
 }
@@ -89,6 +91,7 @@ impl App {
             openapi: std::sync::OnceLock::new(),
             kubelet: None,
             priority_admission: true,
+            deny_external_ips: false,
             quota_locks: (0..QUOTA_LOCKS).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
     }
@@ -102,6 +105,15 @@ impl App {
     /// Sets how node agents are reached. Call before serving.
     pub fn with_kubelet_client(mut self, kubelet: crate::proxy::KubeletClient) -> App {
         self.kubelet = Some(kubelet);
+        self
+    }
+
+    /// Turns on the admission plugins that are off by default
+    /// ([`crate::admission::OFF_BY_DEFAULT_PLUGINS`]); other names change nothing.
+    pub fn with_admission_plugins(mut self, plugins: &[String]) -> App {
+        if plugins.iter().any(|p| p == "DenyServiceExternalIPs") {
+            self.deny_external_ips = true;
+        }
         self
     }
 

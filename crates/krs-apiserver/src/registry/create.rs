@@ -82,6 +82,9 @@ pub async fn create(
         super::managed::track(res, ctx, None, obj.as_mut(), "")?;
     }
     // Validating admission: the object is final.
+    if app.deny_external_ips && res.group.is_empty() && res.resource == "services" {
+        crate::admission::admit_external_ips(res, obj.as_ref(), None)?;
+    }
     crate::quota::admit(app, res, namespace, obj.as_ref(), None, ctx.dry_run).await?;
 
     let hooks = app.hooks(res).cloned();

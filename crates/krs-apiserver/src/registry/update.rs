@@ -186,6 +186,9 @@ pub async fn update(
         {
             crate::admission::admit_priority_class(app, res, pc).await?;
         }
+        if app.deny_external_ips && part == Part::Main && res.group.is_empty() && res.resource == "services" {
+            crate::admission::admit_external_ips(res, new.as_ref(), Some(old.as_ref()))?;
+        }
         if part == Part::Main && outcome == Outcome::Store {
             crate::quota::admit(app, res, namespace, new.as_ref(), Some(old.as_ref()), ctx.dry_run).await?;
         }

@@ -128,6 +128,11 @@ impl Cluster {
     /// Starts a server with its state in `data_dir` (created if missing), on `etcd_servers` if
     /// given, with client scratch space under `work`. The caller keeps the directories alive.
     pub fn start_in(data_dir: &Path, etcd_servers: Option<&str>, work: &Path) -> Cluster {
+        Cluster::start_with(data_dir, etcd_servers, work, &[])
+    }
+
+    /// [`Cluster::start_in`] with more flags for `krs server`.
+    pub fn start_with(data_dir: &Path, etcd_servers: Option<&str>, work: &Path, flags: &[&str]) -> Cluster {
         std::fs::create_dir_all(work).expect("work directory");
         let log_path = unique_path(work, "krs", "log");
         let log = std::fs::File::create(&log_path).expect("server log");
@@ -138,6 +143,7 @@ impl Cluster {
         if let Some(servers) = etcd_servers {
             cmd.arg("--etcd-servers").arg(servers);
         }
+        cmd.args(flags);
         die_with_parent(&mut cmd, libc::SIGTERM);
         let mut child =
             cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log).spawn().expect("cannot run the krs binary");
