@@ -30,7 +30,7 @@ impl Rejection {
 const SYSTEM_CRITICAL_PRIORITY: i32 = 2_000_000_000;
 
 /// Static pods, mirror pods and pods of a system-critical priority: admitted under pressure.
-fn is_critical(pod: &Pod) -> bool {
+pub fn is_critical(pod: &Pod) -> bool {
     let mirror = pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
     let priority = pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0);
     crate::staticpods::is_static(pod) || mirror || priority >= SYSTEM_CRITICAL_PRIORITY

@@ -1,6 +1,9 @@
 //! Hard eviction thresholds (upstream's `--eviction-hard`, `evictionHard`): the signals that put
 //! the node under memory, disk or PID pressure, and what they take from allocatable.
 //!
+//! When `memory.available` is crossed, the agent evicts running pods one at a time (upstream's
+//! eviction manager): [`rank_for_memory`] orders them, [`memory_eviction_message`] says why.
+//!
 //! A threshold is `signal<quantity` or `signal<percent%` of the signal's capacity. Signals:
 //! `memory.available` (MemAvailable), `nodefs.available` and `nodefs.inodesFree` (the file
 //! system of the agent's data dir), `imagefs.available` and `imagefs.inodesFree` (the file
@@ -10,7 +13,8 @@
 use std::fmt;
 use std::path::Path;
 
-use krs_apimachinery::quantity::Quantity;
+use k8s_openapi::api::core::v1::Pod;
+use krs_apimachinery::quantity::{Format, Quantity};
 
 use crate::node::host::{self, FsStats};
 
@@ -180,6 +184,69 @@ impl EvictionHard {
     }
 }
 
+/// A running pod the eviction manager may pick: the working set of each of its containers.
+pub struct Candidate<'a> {
+    pub pod: &'a Pod,
+    pub containers: Vec<(String, u64)>,
+}
+
+impl Candidate<'_> {
+    fn usage(&self) -> u64 {
+        self.containers.iter().map(|(_, m)| m).sum()
+    }
+
+    /// The pod's effective memory request (init containers and sidecars counted as upstream).
+    fn request(&self) -> u64 {
+        let requests = krs_apimachinery::quota::pods::requests(self.pod);
+        requests.get("memory").map(|q| q.value().max(0) as u64).unwrap_or(0)
+    }
+
+    fn priority(&self) -> i32 {
+        self.pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
+    }
+}
+
+/// Orders pods for eviction under memory pressure as upstream's `rankMemoryPressure`: pods
+/// using more than they request first, then lower priority first, then the largest use above
+/// the request first.
+pub fn rank_for_memory(candidates: &mut [Candidate<'_>]) {
+    candidates.sort_by(|a, b| {
+        let exceeds = |c: &Candidate<'_>| c.usage() > c.request();
+        let above = |c: &Candidate<'_>| c.usage() as i128 - c.request() as i128;
+        exceeds(b).cmp(&exceeds(a)).then(a.priority().cmp(&b.priority())).then(above(b).cmp(&above(a)))
+    });
+}
+
+/// The reason an evicted pod's status and event give (upstream's `evictionMessage`): the
+/// starved resource, the threshold and what was available, and each container using more
+/// than it requests.
+pub fn memory_eviction_message(threshold: u64, available: u64, c: &Candidate<'_>) -> String {
+    let bytes = |n: u64| Quantity::new(n as i64, Format::BinarySI).to_string();
+    let mut message = format!(
+        "The node was low on resource: memory. Threshold quantity: {}, available: {}. ",
+        bytes(threshold),
+        bytes(available)
+    );
+    let spec_containers = c.pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
+    for (name, usage) in &c.containers {
+        let Some(container) = spec_containers.iter().find(|s| &s.name == name) else { continue };
+        let request = container
+            .resources
+            .as_ref()
+            .and_then(|r| r.requests.as_ref())
+            .and_then(|r| r.get("memory"))
+            .and_then(|q| Quantity::try_from(q).ok())
+            .unwrap_or_else(|| Quantity::new(0, Format::DecimalSI));
+        let used = Quantity::new(*usage as i64, Format::BinarySI);
+        if used > request {
+            message.push_str(&format!(
+                "Container {name} was using {used}, request is {request}, has larger consumption of memory. "
+            ));
+        }
+    }
+    message
+}
+
 impl fmt::Display for EvictionHard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let items = [
@@ -220,6 +287,37 @@ fn parse_threshold(value: &str) -> Result<Threshold, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pod(name: &str, priority: i32, request: Option<&str>) -> Pod {
+        let resources = request.map(|r| serde_json::json!({"requests": {"memory": r}})).unwrap_or_default();
+        serde_json::from_value(serde_json::json!({"metadata": {"name": name}, "spec": {"priority": priority,
+            "containers": [{"name": "c", "image": "busybox", "resources": resources}]}}))
+        .expect("pod")
+    }
+
+    #[test]
+    fn memory_pressure_evicts_pods_over_their_request_then_low_priority_then_the_largest() {
+        let pods = [
+            pod("within-request", 0, Some("100Mi")),
+            pod("over-high-priority", 1000, Some("10Mi")),
+            pod("over-small", 0, Some("10Mi")),
+            pod("over-large", 0, None),
+        ];
+        let usage = [50 << 20, 20 << 20, 11 << 20, 30 << 20];
+        let mut candidates: Vec<Candidate<'_>> =
+            pods.iter().zip(usage).map(|(pod, u)| Candidate { pod, containers: vec![("c".to_string(), u)] }).collect();
+        rank_for_memory(&mut candidates);
+        let order: Vec<&str> = candidates.iter().map(|c| c.pod.metadata.name.as_deref().unwrap_or_default()).collect();
+        assert_eq!(order, ["over-large", "over-small", "over-high-priority", "within-request"]);
+        assert_eq!(
+            memory_eviction_message(100 << 20, 50 << 20, &candidates[0]),
+            "The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. Container c was using 30Mi, request is 0, has larger consumption of memory. "
+        );
+        assert_eq!(
+            memory_eviction_message(100 << 20, 50 << 20, &candidates[3]),
+            "The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. "
+        );
+    }
 
     #[test]
     fn parses_upstream_syntax_and_prints_it_back() {

@@ -129,6 +129,9 @@ pub struct AgentOptions {
     /// Hard eviction thresholds: crossing one puts the node under memory, disk or PID
     /// pressure; memory's and nodefs's are kept out of allocatable (upstream's defaults).
     pub eviction_hard: EvictionHard,
+    /// How often the eviction manager compares memory.available with its threshold and, while
+    /// it is crossed, evicts one pod (upstream's monitoring interval, 10 s).
+    pub eviction_monitoring_interval: Duration,
     /// Unsafe sysctls (names, or prefixes ending in `*`) pods may set besides the safe ones
     /// (upstream --allowed-unsafe-sysctls).
     pub allowed_unsafe_sysctls: Vec<String>,
@@ -166,6 +169,7 @@ impl AgentOptions {
             node_status_report_frequency: Duration::from_secs(300),
             pleg_relist_period: Duration::from_secs(1),
             eviction_hard: EvictionHard::default(),
+            eviction_monitoring_interval: Duration::from_secs(10),
             allowed_unsafe_sysctls: Vec::new(),
         }
     }

@@ -223,3 +223,76 @@ fn cri_admission_rejects_pods_the_node_cannot_run() {
         agent.stop().await.expect("agent");
     });
 }
+
+/// Under memory pressure (here a threshold no machine meets: 99.9% of its memory free) the eviction
+/// manager evicts running pods one at a time, never a critical one.
+#[test]
+fn cri_memory_pressure_evicts_running_pods_but_not_critical_ones() {
+    let Some(env) = Env::start() else { return };
+    env.rt.block_on(async {
+        let client = env.cluster.client().await;
+        prepare_namespace(&client, "default").await;
+        let mut o = env.options();
+        o.eviction_hard = krs_agent::EvictionHard::parse("memory.available<99.9%").expect("threshold");
+        o.eviction_monitoring_interval = Duration::from_secs(4);
+        let agent = RunningAgent::start(client.clone(), o);
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let pp = PostParams::default();
+        // Under memory pressure only pods with requests (or critical ones) are admitted.
+        let sleeper = |name: &str, class: Option<&str>| {
+            let mut v = serde_json::json!({
+                "metadata": {"name": name},
+                "spec": {"terminationGracePeriodSeconds": 30,
+                    "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sleep", "600"],
+                        "resources": {"requests": {"memory": "1Ki"}}}]}
+            });
+            if let Some(class) = class {
+                v["spec"]["priorityClassName"] = serde_json::json!(class);
+            }
+            pod(NODE, v)
+        };
+        pods.create(&pp, &sleeper("critical", Some("system-node-critical"))).await.expect("create");
+        pods.create(&pp, &sleeper("victim", None)).await.expect("create");
+        let evicted = wait_pod(&pods, "victim", T, "evicted", |p| phase(p) == "Failed").await;
+        let status = evicted.status.clone().unwrap_or_default();
+        assert_eq!(status.reason.as_deref(), Some("Evicted"));
+        let message = status.message.clone().unwrap_or_default();
+        assert!(
+            message.starts_with("The node was low on resource: memory. Threshold quantity: ")
+                && message.contains("Container c was using ")
+                && message.ends_with(", request is 1Ki, has larger consumption of memory. "),
+            "{message}"
+        );
+        let target = status.conditions.unwrap_or_default().into_iter().find(|c| c.type_ == "DisruptionTarget");
+        assert_eq!(
+            target.map(|c| (c.status, c.reason.unwrap_or_default())),
+            Some(("True".to_string(), "TerminationByKubelet".to_string()))
+        );
+        assert!(
+            status
+                .container_statuses
+                .unwrap_or_default()
+                .iter()
+                .all(|c| c.state.as_ref().is_some_and(|s| s.terminated.is_some())),
+            "the evicted pod's containers were stopped"
+        );
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        eventually(T, "the Evicted event", || async {
+            let list = events.list(&Default::default()).await.ok()?;
+            list.items.into_iter().find(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("victim")
+                    && e.reason.as_deref() == Some("Evicted")
+            })
+        })
+        .await;
+        // Two more intervals: the critical pod keeps running.
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let critical = pods.get("critical").await.expect("critical pod");
+        assert_eq!(phase(&critical), "Running", "{:?}", critical.status);
+        for name in ["critical", "victim"] {
+            pods.delete(name, &DeleteParams::default().grace_period(0)).await.expect("delete");
+            eventually(T, "pod gone", || async { pods.get_opt(name).await.ok()?.is_none().then_some(()) }).await;
+        }
+        agent.stop().await.expect("agent");
+    });
+}

@@ -252,6 +252,7 @@ async fn run_with_runtime(
         tokio::spawn(kubelet.clone().watch_pods()),
         tokio::spawn(kubelet.clone().pleg()),
         tokio::spawn(kubelet.clone().node_status_loop()),
+        tokio::spawn(kubelet.clone().eviction_loop()),
         tokio::spawn(lease_loop(client.clone(), kubelet.opts.node_name.clone(), registered.metadata.uid.clone())),
     ];
     tasks.push(tokio::spawn(logrotate::run(kubelet.clone())));
@@ -612,6 +613,93 @@ impl Kubelet {
         for (group, budget) in [(false, regular_budget), (true, critical.as_secs() as i64)] {
             let batch: Vec<_> = pods.iter().filter(|p| is_critical(p) == group).cloned().collect();
             futures::future::join_all(batch.iter().map(|p| self.shutdown_pod(p, budget))).await;
+        }
+    }
+
+    /// The eviction manager: while memory.available is below its hard threshold, evicts one
+    /// running pod per interval, chosen by [`crate::eviction::rank_for_memory`]; critical pods
+    /// (static, mirror, system-critical priority) are never picked.
+    async fn eviction_loop(self: Arc<Self>) {
+        let Some(threshold) = self.opts.eviction_hard.memory_available else { return };
+        let every = self.opts.eviction_monitoring_interval;
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let meminfo = tokio::fs::read_to_string("/proc/meminfo").await.unwrap_or_default();
+            let host = crate::node::host::meminfo_field;
+            let Some((available, capacity)) = host(&meminfo, "MemAvailable").zip(host(&meminfo, "MemTotal")) else {
+                continue;
+            };
+            let amount = threshold.amount(capacity);
+            if available >= amount {
+                continue;
+            }
+            self.evict_one_for_memory(amount, available).await;
+        }
+    }
+
+    async fn evict_one_for_memory(&self, threshold: u64, available: u64) {
+        let stats = match self.rt.container_stats().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading container stats for eviction");
+                return;
+            }
+        };
+        let pods: Vec<Arc<Pod>> = self
+            .pods()
+            .into_iter()
+            .filter(|p| !crate::admission::is_critical(p) && !self.status.is_terminal(&uid(p)))
+            .collect();
+        let mut candidates: Vec<crate::eviction::Candidate<'_>> = pods
+            .iter()
+            .map(|p| {
+                let u = uid(p);
+                let containers =
+                    stats.iter().filter(|s| s.pod_uid == u).map(|s| (s.name.clone(), s.memory_working_set)).collect();
+                crate::eviction::Candidate { pod: p.as_ref(), containers }
+            })
+            .collect();
+        crate::eviction::rank_for_memory(&mut candidates);
+        let Some(victim) = candidates.first() else {
+            tracing::warn!("memory.available is below its threshold and no pod can be evicted");
+            return;
+        };
+        let message = crate::eviction::memory_eviction_message(threshold, available, victim);
+        let pod = pods.iter().find(|p| std::ptr::eq(p.as_ref(), victim.pod)).cloned();
+        drop(candidates);
+        if let Some(pod) = pod {
+            self.evict(&pod, message).await;
+        }
+    }
+
+    /// Evicts a pod as upstream's eviction manager does: the Evicted event, the containers
+    /// killed with a one-second grace period, and a Failed status with reason Evicted and the
+    /// DisruptionTarget condition.
+    async fn evict(&self, pod: &Arc<Pod>, message: String) {
+        tracing::warn!(pod = %sync::pod_name(pod), %message, "evicting");
+        self.events.pod(pod, WARNING, "Evicted", message.clone());
+        let u = uid(pod);
+        let Ok(rt) = self.rt.pod_status(&u).await else { return };
+        let _ = self.rt.kill_pod(Some(pod), &rt, Some(1)).await;
+        let after = self.rt.pod_status(&u).await.unwrap_or(rt);
+        let mut s = self.report(pod, &after, true);
+        s.phase = Some("Failed".into());
+        s.reason = Some("Evicted".into());
+        s.message = Some(message.clone());
+        let conditions = s.conditions.get_or_insert_with(Vec::new);
+        conditions.retain(|c| c.type_ != "DisruptionTarget");
+        conditions.push(k8s_openapi::api::core::v1::PodCondition {
+            type_: "DisruptionTarget".into(),
+            status: "True".into(),
+            reason: Some("TerminationByKubelet".into()),
+            message: Some(message),
+            ..Default::default()
+        });
+        self.status.set(pod, s);
+        if let Some(w) = self.workers() {
+            w.wake(&u);
         }
     }
 

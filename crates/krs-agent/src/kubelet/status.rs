@@ -168,7 +168,12 @@ pub fn generate(pod: &Pod, rt: &RuntimePodStatus, terminal: bool, inputs: &Input
     }
     let sandbox_ready = sandbox.is_some_and(|s| s.ready && (host_network || !s.ips.is_empty())) && !terminal;
     let api_conditions = api.and_then(|s| s.conditions.clone()).unwrap_or_default();
-    let conditions = pod_conditions(&shape, &all, &phase, sandbox_ready, &api_conditions);
+    let mut conditions = pod_conditions(&shape, &all, &phase, sandbox_ready, &api_conditions);
+    // The kubelet's own DisruptionTarget (set when it evicted the pod) stays once set.
+    let evicted = inputs.previous.and_then(|p| p.conditions.as_ref()).and_then(|cs| {
+        cs.iter().find(|c| c.type_ == "DisruptionTarget" && c.reason.as_deref() == Some("TerminationByKubelet"))
+    });
+    conditions.extend(evicted.cloned());
     let (mut reason, mut message) = (None, None);
     if let Some(prev) = inputs.previous.filter(|p| p.phase.as_deref() == Some(phase.as_str())) {
         reason = prev.reason.clone();

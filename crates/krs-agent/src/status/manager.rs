@@ -264,7 +264,13 @@ impl StatusManager {
         // Only kubelet-owned conditions: others (PodScheduled, DisruptionTarget, readiness
         // gates) are merged by type and left as they are.
         if let Some(conds) = body.get_mut("conditions").and_then(|c| c.as_array_mut()) {
-            conds.retain(|c| c.get("type").and_then(|t| t.as_str()).is_some_and(|t| KUBELET_CONDITIONS.contains(&t)));
+            // The kubelet's own DisruptionTarget (an eviction) is written too.
+            conds.retain(|c| {
+                let kind = c.get("type").and_then(|t| t.as_str()).unwrap_or_default();
+                KUBELET_CONDITIONS.contains(&kind)
+                    || (kind == "DisruptionTarget"
+                        && c.get("reason").and_then(|r| r.as_str()) == Some("TerminationByKubelet"))
+            });
         }
         let patch = serde_json::json!({"metadata": {"uid": target_uid}, "status": body});
         let api: Api<Pod> = Api::namespaced(self.inner.client.clone(), &ns);
