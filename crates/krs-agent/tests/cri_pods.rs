@@ -296,3 +296,42 @@ fn cri_memory_pressure_evicts_running_pods_but_not_critical_ones() {
         agent.stop().await.expect("agent");
     });
 }
+
+/// Pods already bound when the agent starts are admitted oldest first: the older of two pods
+/// that cannot both fit runs, whatever the order of their names.
+#[test]
+fn cri_admission_at_start_prefers_the_older_pod() {
+    let Some(env) = Env::start() else { return };
+    env.rt.block_on(async {
+        let client = env.cluster.client().await;
+        prepare_namespace(&client, "default").await;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let pp = PostParams::default();
+        // More than half of the node's CPU each.
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) * 1000 * 6 / 10;
+        let hungry = |name: &str| {
+            pod(
+                NODE,
+                serde_json::json!({
+                    "metadata": {"name": name},
+                    "spec": {"terminationGracePeriodSeconds": 1,
+                        "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sleep", "600"],
+                            "resources": {"requests": {"cpu": format!("{cpus}m")}}}]}
+                }),
+            )
+        };
+        // Creation timestamps have whole seconds; the older pod sorts last by name.
+        pods.create(&pp, &hungry("zeta")).await.expect("create");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        pods.create(&pp, &hungry("alpha")).await.expect("create");
+        let agent = RunningAgent::start(client.clone(), env.options());
+        wait_pod(&pods, "zeta", T, "Running", |p| phase(p) == "Running").await;
+        let alpha = wait_pod(&pods, "alpha", T, "rejected", |p| phase(p) == "Failed").await;
+        assert_eq!(alpha.status.and_then(|s| s.reason).as_deref(), Some("OutOfcpu"));
+        for name in ["alpha", "zeta"] {
+            pods.delete(name, &DeleteParams::default().grace_period(0)).await.expect("delete");
+            eventually(T, "pod gone", || async { pods.get_opt(name).await.ok()?.is_none().then_some(()) }).await;
+        }
+        agent.stop().await.expect("agent");
+    });
+}

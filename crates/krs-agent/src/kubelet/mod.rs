@@ -441,6 +441,9 @@ impl Kubelet {
         let config = watcher::Config::default().fields(&format!("spec.nodeName={}", self.opts.node_name));
         let mut stream = watcher(api, config).boxed();
         let mut relisted: Option<HashSet<String>> = None;
+        // A (re)list's pods are admitted once it is complete, oldest first, as upstream's
+        // HandlePodAdditions sorts them: the earlier pod gets the node's resources.
+        let mut listed: Vec<Pod> = Vec::new();
         loop {
             match stream.try_next().await {
                 Ok(Some(watcher::Event::Apply(pod))) => {
@@ -453,7 +456,10 @@ impl Kubelet {
                         self.remove_pod(Arc::new(pod));
                     }
                 }
-                Ok(Some(watcher::Event::Init)) => relisted = Some(HashSet::new()),
+                Ok(Some(watcher::Event::Init)) => {
+                    relisted = Some(HashSet::new());
+                    listed.clear();
+                }
                 Ok(Some(watcher::Event::InitApply(pod))) => {
                     if is_mirror(&pod) {
                         continue;
@@ -461,9 +467,16 @@ impl Kubelet {
                     if let Some(seen) = relisted.as_mut() {
                         seen.insert(uid(&pod));
                     }
-                    self.upsert_pod(Arc::new(pod)).await;
+                    listed.push(pod);
                 }
                 Ok(Some(watcher::Event::InitDone)) => {
+                    listed.sort_by(|a, b| {
+                        let created = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
+                        created(a).cmp(&created(b)).then_with(|| uid(a).cmp(&uid(b)))
+                    });
+                    for pod in listed.drain(..) {
+                        self.upsert_pod(Arc::new(pod)).await;
+                    }
                     if let Some(seen) = relisted.take() {
                         let gone: Vec<Arc<Pod>> = self
                             .pods
