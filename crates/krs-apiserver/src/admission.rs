@@ -7,7 +7,7 @@
 //! the global default class when it names none; at most one class is the global default.
 //!
 //! LimitRanger ([`crate::limit_ranger`]): the namespace's LimitRanges default and bound new pods'
-//! resources and new claims' storage.
+//! resources and the storage of new and updated claims.
 //!
 //! DefaultStorageClass and DefaultIngressClass: a new claim or ingress that names no class gets
 //! the default one (the newest of the classes marked default).

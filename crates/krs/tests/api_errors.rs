@@ -370,6 +370,17 @@ fn limit_ranges_default_and_bound_pods_and_claims(k: &Kubectl) {
         r.expect(403)["message"],
         "persistentvolumeclaims \"huge\" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 5Gi"
     );
+    // Growing a (bound) claim past the maximum is forbidden too.
+    let mut bound = api.get(&format!("{CLAIMS}/fits")).expect(200);
+    bound["status"] = json!({"phase": "Bound", "capacity": {"storage": "1Gi"}});
+    api.put(&format!("{CLAIMS}/fits/status"), &bound).expect(200);
+    let mut grown = api.get(&format!("{CLAIMS}/fits")).expect(200);
+    grown["spec"]["resources"]["requests"]["storage"] = json!("3Gi");
+    let r = api.put(&format!("{CLAIMS}/fits"), &grown);
+    assert_eq!(
+        r.expect(403)["message"],
+        "persistentvolumeclaims \"fits\" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 3Gi"
+    );
 }
 
 /// The API server alone (no quota controller): the test writes each quota's status as the

@@ -186,6 +186,14 @@ pub async fn update(
         {
             crate::admission::admit_priority_class(app, res, pc).await?;
         }
+        // LimitRanger bounds a claim's storage on updates too (not once it is being deleted).
+        if part == Part::Main
+            && res.group.is_empty()
+            && res.resource == "persistentvolumeclaims"
+            && old.meta().deletion_timestamp.is_none()
+        {
+            crate::admission::admit_limit_ranger(app, res, namespace, new.as_mut()).await?;
+        }
         if app.deny_external_ips && part == Part::Main && res.group.is_empty() && res.resource == "services" {
             crate::admission::admit_external_ips(res, new.as_ref(), Some(old.as_ref()))?;
         }
