@@ -12,6 +12,9 @@
 //! DefaultStorageClass and DefaultIngressClass: a new claim or ingress that names no class gets
 //! the default one (the newest of the classes marked default).
 //!
+//! PodSecurity ([`crate::pod_security`]): pods are judged by the Pod Security Standard their
+//! namespace's labels enforce, and warned about by the one they warn.
+//!
 //! ResourceQuota ([`crate::quota`]): writes are checked against and charged to the namespace's
 //! quotas.
 //!
@@ -44,19 +47,8 @@ pub async fn admit_create(app: &App, res: &ResourceInfo, namespace: &str, name: 
     let Some(ns_res) = app.catalog.lookup("", "v1", "namespaces").cloned() else {
         return Ok(());
     };
-    let key = format!("/registry/namespaces/{namespace}");
-    // The cache answers almost always; a namespace created an instant ago may not be in it
-    // yet, so a miss is checked against the store.
-    let cached = app.cacher(&ns_res).and_then(|c| c.get(&key));
-    let json = match cached {
-        Some(obj) => obj.json.clone(),
-        None => {
-            let (kv, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, &ns_res, namespace))?;
-            match kv {
-                Some(kv) => kv.value,
-                None => return Err(ApiError::not_found(&ns_res, namespace)),
-            }
-        }
+    let Some(json) = namespace_json(app, namespace).await? else {
+        return Err(ApiError::not_found(&ns_res, namespace));
     };
     let terminating = serde_json::from_slice::<serde_json::Value>(&json).ok().is_some_and(|v| {
         v.pointer("/status/phase").and_then(|p| p.as_str()) == Some("Terminating")
@@ -72,6 +64,20 @@ pub async fn admit_create(app: &App, res: &ResourceInfo, namespace: &str, name: 
     Ok(())
 }
 
+/// The stored JSON of a namespace. The cache answers almost always; a namespace created an
+/// instant ago may not be in it yet, so a miss is checked against the store.
+pub(crate) async fn namespace_json(app: &App, namespace: &str) -> Result<Option<bytes::Bytes>, ApiError> {
+    let Some(ns_res) = app.catalog.lookup("", "v1", "namespaces").cloned() else {
+        return Ok(None);
+    };
+    let key = format!("/registry/namespaces/{namespace}");
+    if let Some(obj) = app.cacher(&ns_res).and_then(|c| c.get(&key)) {
+        return Ok(Some(obj.json.clone()));
+    }
+    let (kv, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, &ns_res, namespace))?;
+    Ok(kv.map(|kv| kv.value))
+}
+
 /// Admission plugins that can be turned off (upstream's --disable-admission-plugins).
 pub const OPTIONAL_PLUGINS: &[&str] = &["Priority"];
 
@@ -85,6 +91,7 @@ pub const DEFAULT_PLUGINS: &[&str] = &[
     "DefaultTolerationSeconds",
     "DefaultStorageClass",
     "DefaultIngressClass",
+    "PodSecurity",
     "ResourceQuota",
 ];
 

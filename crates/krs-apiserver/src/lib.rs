@@ -31,6 +31,7 @@ pub mod objbytes;
 pub mod openapi;
 pub mod patch;
 pub mod pki;
+pub mod pod_security;
 pub mod proxy;
 pub mod quota;
 pub mod registry;

@@ -1,8 +1,8 @@
 //! Request errors as upstream's handlers report them: oversized and malformed bodies, bodies of
 //! the wrong kind or namespace, field validation (Strict and Warn), dry runs, missing
 //! credentials, optimistic-concurrency conflicts, and the Priority, LimitRanger, ResourceQuota,
-//! DefaultStorageClass and DefaultIngressClass admission plugins, and DenyServiceExternalIPs when
-//! it is enabled.
+//! DefaultStorageClass, DefaultIngressClass and PodSecurity admission plugins, and
+//! DenyServiceExternalIPs when it is enabled.
 
 use crate::common;
 
@@ -24,6 +24,7 @@ scenarios!(embedded, Embedded, V1_33:
     limit_ranges_default_and_bound_pods_and_claims,
     resource_quotas_forbid_and_charge_writes,
     claims_and_ingresses_get_the_default_class,
+    pod_security_labels_enforce_and_warn,
 );
 
 scenarios!(etcd, Etcd, V1_33:
@@ -547,6 +548,78 @@ fn claims_and_ingresses_get_the_default_class(k: &Kubectl) {
     // The old annotation names a class too.
     let i = api.post(INGRESSES, &ingress("annotated", json!({"kubernetes.io/ingress.class": "other"}))).expect(201);
     assert!(i["spec"].get("ingressClassName").is_none(), "{i}");
+}
+
+fn pod_security_labels_enforce_and_warn(k: &Kubectl) {
+    let api = Api::new(k.cluster);
+    let labelled = |name: &str, labels: Value| {
+        api.post(
+            "/api/v1/namespaces",
+            &json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": labels}}),
+        )
+        .expect(201);
+    };
+    labelled("strict", json!({"pod-security.kubernetes.io/enforce": "restricted"}));
+    labelled(
+        "loose",
+        json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted"}),
+    );
+    let pod = |name: &str, extra: Value| {
+        let mut p = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            p["spec"][k] = v;
+        }
+        p
+    };
+    let warnings = |r: &common::http::Response| -> Vec<String> {
+        // `299 - "text"`, the text's quotes escaped.
+        r.headers.get_all("warning").iter().filter_map(|v| v.to_str().ok()).map(|w| w.replace("\\\"", "\"")).collect()
+    };
+    let r = api.post("/api/v1/namespaces/strict/pods", &pod("bare", json!({})));
+    assert_eq!(
+        r.expect(403)["message"],
+        "pods \"bare\" is forbidden: violates PodSecurity \"restricted:latest\": \
+         allowPrivilegeEscalation != false (container \"c\" must set securityContext.allowPrivilegeEscalation=false), \
+         unrestricted capabilities (container \"c\" must set securityContext.capabilities.drop=[\"ALL\"]), \
+         runAsNonRoot != true (pod or container \"c\" must set securityContext.runAsNonRoot=true), \
+         seccompProfile (pod or container \"c\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")"
+    );
+    let hardened = json!({
+        "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "c", "image": "nginx",
+            "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]});
+    api.post("/api/v1/namespaces/strict/pods", &pod("hardened", hardened)).expect(201);
+
+    // Baseline enforced, restricted warned: a plain pod is admitted with a warning, a
+    // host-network one is refused.
+    let r = api.post("/api/v1/namespaces/loose/pods", &pod("plain", json!({})));
+    r.expect(201);
+    let w = warnings(&r);
+    assert!(
+        w.iter()
+            .any(|w| w.contains("would violate PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false")),
+        "{w:?}"
+    );
+    let r = api.post("/api/v1/namespaces/loose/pods", &pod("host", json!({"hostNetwork": true})));
+    assert_eq!(
+        r.expect(403)["message"],
+        "pods \"host\" is forbidden: violates PodSecurity \"baseline:latest\": host namespaces (hostNetwork=true)"
+    );
+    // Workloads are never refused, only warned about.
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+        "spec": {"hostNetwork": true, "containers": [{"name": "c", "image": "nginx"}]}}}});
+    let r = api.post("/apis/apps/v1/namespaces/strict/deployments", &deployment);
+    r.expect(201);
+    assert!(
+        warnings(&r)
+            .iter()
+            .any(|w| w.contains("would violate PodSecurity \"restricted:latest\": host namespaces (hostNetwork=true)")),
+        "{:?}",
+        warnings(&r)
+    );
 }
 
 #[test]

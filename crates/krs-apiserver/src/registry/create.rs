@@ -82,6 +82,7 @@ pub async fn create(
         super::managed::track(res, ctx, None, obj.as_mut(), "")?;
     }
     // Validating admission: the object is final.
+    crate::pod_security::admit(app, res, ctx, namespace, obj.as_ref(), None).await?;
     if app.deny_external_ips && res.group.is_empty() && res.resource == "services" {
         crate::admission::admit_external_ips(res, obj.as_ref(), None)?;
     }

@@ -197,6 +197,9 @@ pub async fn update(
         if app.deny_external_ips && part == Part::Main && res.group.is_empty() && res.resource == "services" {
             crate::admission::admit_external_ips(res, new.as_ref(), Some(old.as_ref()))?;
         }
+        if matches!(part, Part::Main | Part::Subresource("ephemeralcontainers")) && outcome == Outcome::Store {
+            crate::pod_security::admit(app, res, ctx, namespace, new.as_ref(), Some(old.as_ref())).await?;
+        }
         if part == Part::Main && outcome == Outcome::Store {
             crate::quota::admit(app, res, namespace, new.as_ref(), Some(old.as_ref()), ctx.dry_run).await?;
         }
