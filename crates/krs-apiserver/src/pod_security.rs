@@ -6,7 +6,9 @@
 //!
 //! The checks are those of policy version 1.34 ("latest"); a namespace pinned to an older
 //! `-version` is judged by them too (upstream keeps older variants of a few checks), and its
-//! version appears in the messages as given. Audit annotations and exemptions are not kept.
+//! version appears in the messages as given. Namespaces with invalid labels are refused. Not
+//! kept: audit annotations, exemptions, and the warnings upstream gives when a namespace's
+//! enforce level is tightened over existing pods.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -704,6 +706,32 @@ pub fn template_of(group: &str, resource: &str, json: &serde_json::Value) -> Opt
     serde_json::from_value(json.pointer(pointer)?.clone()).ok()
 }
 
+/// The errors of a namespace's Pod Security labels, as upstream reports them.
+pub fn label_errors(labels: &BTreeMap<String, String>) -> krs_apimachinery::validation::ErrorList {
+    use krs_apimachinery::validation::{ErrorList, Path, field};
+    let mut errors = ErrorList::new();
+    for mode in ["enforce", "audit", "warn"] {
+        let path = |key: &str| Path::new("metadata").child("labels").key(key);
+        let level_key = format!("{PREFIX}{mode}");
+        if let Some(v) = labels.get(&level_key).filter(|v| Level::parse(v).is_none()) {
+            errors.push(field::invalid(
+                &path(&level_key),
+                v.as_str(),
+                "must be one of privileged, baseline, restricted",
+            ));
+        }
+        let version_key = format!("{PREFIX}{mode}-version");
+        if let Some(v) = labels.get(&version_key).filter(|v| !valid_version(v)) {
+            errors.push(field::invalid(&path(&version_key), v.as_str(), "must be \"latest\" or \"v1.x\""));
+        }
+    }
+    errors
+}
+
+fn labels_of(obj: &dyn krs_kinds::Object) -> BTreeMap<String, String> {
+    obj.meta().labels.clone().unwrap_or_default()
+}
+
 /// The PodSecurity plugin on a create (`old` is `None`) or update of `obj` in `namespace`: a
 /// pod violating the enforced level is forbidden; a pod or workload template violating the
 /// warned level adds a warning. Namespaces without the labels cost one cached read.
@@ -716,6 +744,16 @@ pub async fn admit(
     old: Option<&dyn krs_kinds::Object>,
 ) -> Result<(), crate::errors::ApiError> {
     let pods = res.group.is_empty() && res.resource == "pods";
+    if res.group.is_empty() && res.resource == "namespaces" {
+        // Invalid labels are refused on create, and on update when they are new.
+        let errors = label_errors(&labels_of(obj));
+        let before = old.map(|o| label_errors(&labels_of(o)));
+        if !errors.is_empty() && before.as_ref() != Some(&errors) {
+            let name = obj.meta().name.clone().unwrap_or_default();
+            return Err(crate::errors::ApiError::invalid(res, &name, &errors));
+        }
+        return Ok(());
+    }
     if !res.namespaced || !(pods || is_workload(res)) {
         return Ok(());
     }

@@ -560,6 +560,15 @@ fn pod_security_labels_enforce_and_warn(k: &Kubectl) {
         )
         .expect(201);
     };
+    let r = api.post(
+        "/api/v1/namespaces",
+        &json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "bad", "labels": {"pod-security.kubernetes.io/enforce": "bogus"}}}),
+    );
+    assert_eq!(
+        r.expect(422)["message"],
+        "Namespace \"bad\" is invalid: metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: \"bogus\": must be one of privileged, baseline, restricted"
+    );
     labelled("strict", json!({"pod-security.kubernetes.io/enforce": "restricted"}));
     labelled(
         "loose",
