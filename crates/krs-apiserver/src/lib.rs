@@ -26,6 +26,7 @@ pub mod errors;
 pub mod handler;
 pub mod inprocess;
 pub mod limit_ranger;
+pub mod metrics;
 pub mod namespace_deleter;
 pub mod objbytes;
 pub mod openapi;

@@ -56,6 +56,8 @@ pub struct Config {
     /// Admission plugins turned on beside the default ones (upstream's
     /// --enable-admission-plugins): those in [`crate::admission::OFF_BY_DEFAULT_PLUGINS`].
     pub enable_admission_plugins: Vec<String>,
+    /// Metrics left out of /metrics (upstream's --disabled-metrics).
+    pub disabled_metrics: Vec<String>,
 }
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             namespace_deleter: true,
             disable_admission_plugins: Vec::new(),
             enable_admission_plugins: Vec::new(),
+            disabled_metrics: Vec::new(),
         }
     }
 }
@@ -209,7 +212,8 @@ impl Server {
                 .with_tokens(Arc::new(tokens))
                 .with_kubelet_client(kubelet)
                 .without_admission_plugins(&config.disable_admission_plugins)
-                .with_admission_plugins(&config.enable_admission_plugins),
+                .with_admission_plugins(&config.enable_admission_plugins)
+                .with_disabled_metrics(&config.disabled_metrics),
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let serving = tokio::spawn(crate::serve::serve(listener, tls, app.clone(), shutdown_rx, config.shutdown_grace));

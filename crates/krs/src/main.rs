@@ -90,6 +90,10 @@ struct ServerArgs {
     #[arg(long, value_name = "PLUGINS", value_delimiter = ',', value_parser = known_admission_plugin)]
     enable_admission_plugins: Vec<String>,
 
+    /// Metrics to leave out of the API server's /metrics (comma-separated names).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    disabled_metrics: Vec<String>,
+
     /// Do not run the scheduler in this process.
     #[arg(long)]
     no_scheduler: bool,
@@ -188,6 +192,7 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         namespace_deleter: !run_controllers,
         disable_admission_plugins: args.disable_admission_plugins,
         enable_admission_plugins: args.enable_admission_plugins,
+        disabled_metrics: args.disabled_metrics,
         ..Default::default()
     };
     if let Some(dir) = args.data_dir {

@@ -1,5 +1,6 @@
 //! Discovery: aggregated discovery (apidiscovery.k8s.io/v2) of /api and /apis, and what
-//! kubectl builds from discovery: `api-resources` with short names, `get all`.
+//! kubectl builds from discovery: `api-resources` with short names, `get all`; the server's
+//! /metrics.
 
 use crate::common;
 
@@ -11,6 +12,7 @@ scenarios!(embedded, Embedded, V1_33:
     aggregated_discovery_v2_of_api_and_apis,
     kubectl_api_resources_lists_short_names,
     kubectl_get_all_lists_workloads_and_services,
+    metrics_count_requests_and_stored_objects,
 );
 
 scenarios!(embedded_kubectl_1_27, Embedded, V1_27:
@@ -200,4 +202,26 @@ fn kubectl_get_all_lists_workloads_and_services(k: &Kubectl) {
         out.contains("service/web") && out.contains("deployment.apps/web") && out.contains("cronjob.batch/nightly"),
         "{out}"
     );
+}
+
+fn metrics_count_requests_and_stored_objects(k: &Kubectl) {
+    let api = Api::new(k.cluster);
+    for _ in 0..3 {
+        api.get("/api/v1/namespaces/default/configmaps").expect(200);
+    }
+    let r = api.get("/metrics");
+    assert_eq!(r.status, 200);
+    let text = String::from_utf8_lossy(&r.body).to_string();
+    let count = |prefix: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
+    };
+    let lists = count(
+        "apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"configmaps\",scope=\"namespace\",subresource=\"\",verb=\"LIST\",version=\"v1\"}",
+    );
+    assert!(lists >= 3, "{lists}");
+    assert!(text.contains("# TYPE apiserver_request_duration_seconds histogram"));
+    // The namespaces the server made at start-up are in the watch cache.
+    assert!(count("apiserver_storage_objects{resource=\"namespaces\"}") >= 4, "{text}");
 }

@@ -66,6 +66,8 @@ pub struct App {
     pub priority_admission: bool,
     /// The DenyServiceExternalIPs admission plugin runs (only when enabled).
     pub deny_external_ips: bool,
+    /// Request metrics, served at /metrics.
+    pub metrics: crate::metrics::Metrics,
     /// Serializes quota admission per namespace (by hash: a namespace always maps to one lock).
     quota_locks: Box<[tokio::sync::Mutex<()>]>,
 }
@@ -92,6 +94,7 @@ impl App {
             kubelet: None,
             priority_admission: true,
             deny_external_ips: false,
+            metrics: crate::metrics::Metrics::default(),
             quota_locks: (0..QUOTA_LOCKS).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
     }
@@ -106,6 +109,27 @@ impl App {
     pub fn with_kubelet_client(mut self, kubelet: crate::proxy::KubeletClient) -> App {
         self.kubelet = Some(kubelet);
         self
+    }
+
+    /// Leaves the named metrics out of /metrics (upstream's --disabled-metrics).
+    pub fn with_disabled_metrics(mut self, names: &[String]) -> App {
+        self.metrics = crate::metrics::Metrics::new(names);
+        self
+    }
+
+    /// The number of objects of each resource the watch caches hold, by upstream's resource
+    /// label (`pods`, `deployments.apps`).
+    fn stored_objects(&self) -> std::collections::BTreeMap<String, usize> {
+        let cachers = self.cachers.lock();
+        let mut out = std::collections::BTreeMap::new();
+        for res in self.catalog.resources() {
+            let Some(storage) = res.storage.as_ref() else { continue };
+            let Some(c) = cachers.get(&storage.prefix).filter(|c| c.is_ready()) else { continue };
+            let name =
+                if res.group.is_empty() { res.resource.clone() } else { format!("{}.{}", res.resource, res.group) };
+            out.entry(name).or_insert_with(|| c.snapshot().0.len());
+        }
+        out
     }
 
     /// Turns on the admission plugins that are off by default
@@ -174,7 +198,18 @@ impl App {
         // Upgrades (exec, attach, port-forward) need the connection's upgrade handle, which the
         // HTTP server keeps in the request's extensions.
         let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+        let info = RequestInfo::parse(&parts.method, parts.uri.path(), watch_param(&parts));
+        let in_flight = self.metrics.start(&info);
         let mut resp = self.route(&parts, body, user.as_ref(), on_upgrade).await;
+        drop(in_flight);
+        let apply = parts.method == Method::PATCH
+            && parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("application/apply-patch"));
+        let dry_run = parts.uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "dryRun=All"));
+        self.metrics.observe(&info, apply, dry_run, resp.status().as_u16(), started.elapsed());
         if parts.method == Method::HEAD {
             *resp.body_mut() = body::empty();
         }
@@ -231,11 +266,7 @@ impl App {
             }
             _ => {}
         }
-        let watch_param = parts
-            .uri
-            .query()
-            .is_some_and(|q| params::Query::parse(Some(q)).flag("watch").ok().flatten().unwrap_or(false));
-        let info = RequestInfo::parse(&parts.method, path, watch_param);
+        let info = RequestInfo::parse(&parts.method, path, watch_param(parts));
         let attrs = Attributes {
             verb: &info.verb,
             group: &info.group,
@@ -261,6 +292,12 @@ impl App {
                 Some(r) => ApiError::forbidden(Some(&r), &info.name, &msg),
                 None => ApiError::forbidden(None, "", &msg),
             });
+        }
+        if path == "/metrics" && parts.method == Method::GET {
+            let mut resp = Response::new(body::full(self.metrics.render(&self.stored_objects())));
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+            return resp;
         }
         if !info.is_resource_request {
             return self.non_resource(parts, &info);
@@ -414,6 +451,11 @@ fn aggregated(value: &serde_json::Value, v2: bool) -> Response<Body> {
     };
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     resp
+}
+
+/// Whether the query asks for a watch (`watch=true|1`).
+fn watch_param(parts: &Parts) -> bool {
+    parts.uri.query().is_some_and(|q| params::Query::parse(Some(q)).flag("watch").ok().flatten().unwrap_or(false))
 }
 
 /// One structured log line per request, with kubectl's headers when sent (KEP 859).

@@ -1,0 +1,243 @@
+//! The API server's `/metrics` (Prometheus text format), with upstream's names, labels,
+//! buckets and stability levels: `apiserver_request_total` and
+//! `apiserver_request_duration_seconds` per verb, group, version, resource, subresource and
+//! scope, `apiserver_current_inflight_requests`, and `apiserver_storage_objects` per resource.
+//! `--disabled-metrics` leaves named metrics out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::request::RequestInfo;
+
+/// `apiserver_request_duration_seconds`' bucket bounds, upstream's.
+const BUCKETS: [f64; 23] = [
+    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0,
+    45.0, 60.0,
+];
+
+/// What a request is counted under (without the response code).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Labels {
+    verb: &'static str,
+    dry_run: bool,
+    group: String,
+    version: String,
+    resource: String,
+    subresource: String,
+    scope: &'static str,
+}
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The API server's request metrics.
+#[derive(Default)]
+pub struct Metrics {
+    totals: Mutex<HashMap<(Labels, u16), u64>>,
+    durations: Mutex<HashMap<Labels, Histogram>>,
+    inflight_read: AtomicI64,
+    inflight_mutating: AtomicI64,
+    disabled: BTreeSet<String>,
+}
+
+/// upstream's request verb for metrics: LIST and WATCH for collection reads, APPLY for
+/// server-side apply patches, CONNECT for connect subresources.
+fn verb(info: &RequestInfo, apply: bool) -> &'static str {
+    match info.verb.as_str() {
+        "get" => "GET",
+        "list" => "LIST",
+        "watch" | "watchlist" => "WATCH",
+        "create" => "POST",
+        "update" => "PUT",
+        "patch" if apply => "APPLY",
+        "patch" => "PATCH",
+        "delete" | "deletecollection" => "DELETE",
+        "connect" => "CONNECT",
+        "head" => "HEAD",
+        "post" => "POST",
+        "put" => "PUT",
+        _ => "GET",
+    }
+}
+
+fn scope(info: &RequestInfo) -> &'static str {
+    if !info.is_resource_request {
+        ""
+    } else if !info.name.is_empty() {
+        "resource"
+    } else if !info.namespace.is_empty() {
+        "namespace"
+    } else {
+        "cluster"
+    }
+}
+
+fn is_mutating(info: &RequestInfo) -> bool {
+    matches!(info.verb.as_str(), "create" | "update" | "patch" | "delete" | "deletecollection" | "post" | "put")
+}
+
+fn long_running(info: &RequestInfo) -> bool {
+    matches!(info.verb.as_str(), "watch" | "watchlist" | "connect")
+        || matches!(info.subresource.as_str(), "exec" | "attach" | "portforward" | "proxy" | "log")
+}
+
+/// A request in flight; its end is recorded when this is dropped.
+pub struct InFlight<'a> {
+    counter: Option<&'a AtomicI64>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.counter {
+            c.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Metrics {
+    /// Metrics leaving out the named ones from `/metrics`.
+    pub fn new(disabled: &[String]) -> Metrics {
+        Metrics { disabled: disabled.iter().cloned().collect(), ..Default::default() }
+    }
+
+    /// Counts a request in flight (long-running ones are not, as upstream).
+    pub fn start(&self, info: &RequestInfo) -> InFlight<'_> {
+        if long_running(info) {
+            return InFlight { counter: None };
+        }
+        let counter = if is_mutating(info) { &self.inflight_mutating } else { &self.inflight_read };
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight { counter: Some(counter) }
+    }
+
+    /// Records a finished request (its response headers sent).
+    pub fn observe(&self, info: &RequestInfo, apply: bool, dry_run: bool, code: u16, took: Duration) {
+        let labels = Labels {
+            verb: verb(info, apply),
+            dry_run,
+            group: info.group.clone(),
+            version: info.version.clone(),
+            resource: info.resource.clone(),
+            subresource: info.subresource.clone(),
+            scope: scope(info),
+        };
+        if !long_running(info) {
+            let secs = took.as_secs_f64();
+            let mut durations = self.durations.lock();
+            let h = durations.entry(labels.clone()).or_default();
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if secs <= *bound {
+                    h.buckets[i] += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += secs;
+        }
+        *self.totals.lock().entry((labels, code)).or_default() += 1;
+    }
+
+    /// The text exposition. `objects` is the number of stored objects per resource.
+    pub fn render(&self, objects: &BTreeMap<String, usize>) -> String {
+        let mut out = String::new();
+        let enabled = |name: &str| !self.disabled.contains(name);
+        let label_text = |l: &Labels| {
+            format!(
+                "component=\"apiserver\",dry_run=\"{}\",group=\"{}\",resource=\"{}\",scope=\"{}\",subresource=\"{}\",verb=\"{}\",version=\"{}\"",
+                if l.dry_run { "All" } else { "" },
+                l.group,
+                l.resource,
+                l.scope,
+                l.subresource,
+                l.verb,
+                l.version
+            )
+        };
+        if enabled("apiserver_request_total") {
+            out.push_str("# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.\n# TYPE apiserver_request_total counter\n");
+            let totals = self.totals.lock();
+            let sorted: BTreeMap<_, _> = totals.iter().collect();
+            for ((labels, code), n) in sorted {
+                let _ = writeln!(out, "apiserver_request_total{{code=\"{code}\",{}}} {n}", label_text(labels));
+            }
+        }
+        if enabled("apiserver_request_duration_seconds") {
+            out.push_str("# HELP apiserver_request_duration_seconds [STABLE] Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.\n# TYPE apiserver_request_duration_seconds histogram\n");
+            let durations = self.durations.lock();
+            let sorted: BTreeMap<_, _> = durations.iter().collect();
+            for (labels, h) in sorted {
+                let l = label_text(labels);
+                for (i, bound) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "apiserver_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {}",
+                        h.buckets[i]
+                    );
+                }
+                let _ = writeln!(out, "apiserver_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(out, "apiserver_request_duration_seconds_sum{{{l}}} {}", h.sum);
+                let _ = writeln!(out, "apiserver_request_duration_seconds_count{{{l}}} {}", h.count);
+            }
+        }
+        if enabled("apiserver_current_inflight_requests") {
+            out.push_str("# HELP apiserver_current_inflight_requests [STABLE] Maximal number of currently used inflight request limit of this apiserver per request kind in last second.\n# TYPE apiserver_current_inflight_requests gauge\n");
+            let _ = writeln!(
+                out,
+                "apiserver_current_inflight_requests{{request_kind=\"mutating\"}} {}",
+                self.inflight_mutating.load(Ordering::Relaxed)
+            );
+            let _ = writeln!(
+                out,
+                "apiserver_current_inflight_requests{{request_kind=\"readOnly\"}} {}",
+                self.inflight_read.load(Ordering::Relaxed)
+            );
+        }
+        if enabled("apiserver_storage_objects") {
+            out.push_str("# HELP apiserver_storage_objects [STABLE] Number of stored objects at the time of last check split by kind. In case of a fetching error, the value will be -1.\n# TYPE apiserver_storage_objects gauge\n");
+            for (resource, n) in objects {
+                let _ = writeln!(out, "apiserver_storage_objects{{resource=\"{resource}\"}} {n}");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    #[test]
+    fn requests_are_counted_and_timed_under_upstreams_labels() {
+        let m = Metrics::new(&["apiserver_storage_objects".to_string()]);
+        let list = RequestInfo::parse(&Method::GET, "/api/v1/namespaces/default/pods", false);
+        let create = RequestInfo::parse(&Method::POST, "/apis/apps/v1/namespaces/a/deployments", false);
+        {
+            let _in_flight = m.start(&create);
+            assert!(
+                m.render(&BTreeMap::new()).contains("apiserver_current_inflight_requests{request_kind=\"mutating\"} 1")
+            );
+        }
+        m.observe(&list, false, false, 200, Duration::from_millis(3));
+        m.observe(&list, false, false, 200, Duration::from_millis(30));
+        m.observe(&create, false, true, 201, Duration::from_millis(1));
+        let text = m.render(&BTreeMap::from([("pods".to_string(), 3)]));
+        assert!(text.contains(
+            "apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"pods\",scope=\"namespace\",subresource=\"\",verb=\"LIST\",version=\"v1\"} 2"
+        ), "{text}");
+        assert!(text.contains(
+            "apiserver_request_total{code=\"201\",component=\"apiserver\",dry_run=\"All\",group=\"apps\",resource=\"deployments\",scope=\"namespace\",subresource=\"\",verb=\"POST\",version=\"v1\"} 1"
+        ));
+        assert!(text.contains("verb=\"LIST\",version=\"v1\",le=\"0.005\"} 1\n"), "{text}");
+        assert!(text.contains("verb=\"LIST\",version=\"v1\",le=\"0.05\"} 2\n"));
+        assert!(text.contains("apiserver_current_inflight_requests{request_kind=\"mutating\"} 0"));
+        assert!(!text.contains("apiserver_storage_objects"), "disabled metrics are left out");
+    }
+}
