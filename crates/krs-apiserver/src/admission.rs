@@ -28,6 +28,75 @@ use krs_api::ResourceInfo;
 use crate::errors::ApiError;
 use crate::handler::App;
 
+/// The mutating plugins on a create, in upstream's order: NamespaceLifecycle, Priority,
+/// LimitRanger's defaults, DefaultStorageClass and DefaultIngressClass.
+pub async fn mutate_create(
+    app: &App,
+    res: &ResourceInfo,
+    namespace: &str,
+    obj: &mut dyn krs_kinds::Object,
+) -> Result<(), ApiError> {
+    admit_create(app, res, namespace, obj.meta().name.as_deref().unwrap_or_default()).await?;
+    if app.priority_admission {
+        admit_priority(app, res, obj).await?;
+    }
+    admit_limit_ranger(app, res, namespace, obj).await?;
+    if (res.group.is_empty() && res.resource == "persistentvolumeclaims")
+        || (res.group == "networking.k8s.io" && res.resource == "ingresses")
+    {
+        admit_default_class(app, res, obj).await?;
+    }
+    Ok(())
+}
+
+/// The validating plugins on the final object of a create (`old` is `None`) or of an update of
+/// the main resource: PriorityClass uniqueness, LimitRanger's claim bounds on updates,
+/// PodSecurity, DenyServiceExternalIPs, ResourceQuota (last: it charges the quotas).
+pub async fn validate(
+    app: &App,
+    res: &ResourceInfo,
+    ctx: &mut crate::registry::WriteContext,
+    namespace: &str,
+    obj: &mut dyn krs_kinds::Object,
+    old: Option<&dyn krs_kinds::Object>,
+) -> Result<(), ApiError> {
+    if let Some(old) = old {
+        if app.priority_admission
+            && res.group == "scheduling.k8s.io"
+            && res.resource == "priorityclasses"
+            && let Some(pc) = krs_kinds::downcast_ref::<PriorityClass>(obj)
+        {
+            admit_priority_class(app, res, pc).await?;
+        }
+        // LimitRanger bounds a claim's storage on updates too (not once it is being deleted).
+        if res.group.is_empty() && res.resource == "persistentvolumeclaims" && old.meta().deletion_timestamp.is_none() {
+            admit_limit_ranger(app, res, namespace, obj).await?;
+        }
+    }
+    crate::pod_security::admit(app, res, ctx, namespace, obj, old).await?;
+    if app.deny_external_ips && res.group.is_empty() && res.resource == "services" {
+        admit_external_ips(res, obj, old)?;
+    }
+    crate::quota::admit(app, res, namespace, obj, old, ctx.dry_run).await
+}
+
+/// The validating plugins on an update through a subresource: PodSecurity judges new
+/// ephemeral containers.
+pub async fn validate_subresource(
+    app: &App,
+    res: &ResourceInfo,
+    ctx: &mut crate::registry::WriteContext,
+    namespace: &str,
+    subresource: &str,
+    obj: &dyn krs_kinds::Object,
+    old: &dyn krs_kinds::Object,
+) -> Result<(), ApiError> {
+    if subresource == "ephemeralcontainers" {
+        crate::pod_security::admit(app, res, ctx, namespace, obj, Some(old)).await?;
+    }
+    Ok(())
+}
+
 /// The namespaces NamespaceLifecycle never lets anyone delete.
 pub const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
 

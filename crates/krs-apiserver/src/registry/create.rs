@@ -32,16 +32,7 @@ pub async fn create(
     }
     let strategy = res.strategy;
     strategy.default(obj.as_mut());
-    crate::admission::admit_create(app, res, namespace, obj.meta().name.as_deref().unwrap_or_default()).await?;
-    if app.priority_admission {
-        crate::admission::admit_priority(app, res, obj.as_mut()).await?;
-    }
-    crate::admission::admit_limit_ranger(app, res, namespace, obj.as_mut()).await?;
-    if (res.group.is_empty() && res.resource == "persistentvolumeclaims")
-        || (res.group == "networking.k8s.io" && res.resource == "ingresses")
-    {
-        crate::admission::admit_default_class(app, res, obj.as_mut()).await?;
-    }
+    crate::admission::mutate_create(app, res, namespace, obj.as_mut()).await?;
 
     // The system fields and the generated name exist before the strategy prepares the object
     // (upstream fills them in the create handler, before admission): a Job's selector is
@@ -82,11 +73,7 @@ pub async fn create(
         super::managed::track(res, ctx, None, obj.as_mut(), "")?;
     }
     // Validating admission: the object is final.
-    crate::pod_security::admit(app, res, ctx, namespace, obj.as_ref(), None).await?;
-    if app.deny_external_ips && res.group.is_empty() && res.resource == "services" {
-        crate::admission::admit_external_ips(res, obj.as_ref(), None)?;
-    }
-    crate::quota::admit(app, res, namespace, obj.as_ref(), None, ctx.dry_run).await?;
+    crate::admission::validate(app, res, ctx, namespace, obj.as_mut(), None).await?;
 
     let hooks = app.hooks(res).cloned();
     let reserved = match &hooks {

@@ -178,30 +178,15 @@ pub async fn update(
         let prepared = prepare_update(res, ctx, new.as_mut(), old.as_ref(), part);
         ctx.applied = false;
         let outcome = prepared?;
-        if app.priority_admission
-            && part == Part::Main
-            && res.group == "scheduling.k8s.io"
-            && res.resource == "priorityclasses"
-            && let Some(pc) = krs_kinds::downcast_ref::<k8s_openapi::api::scheduling::v1::PriorityClass>(new.as_ref())
-        {
-            crate::admission::admit_priority_class(app, res, pc).await?;
-        }
-        // LimitRanger bounds a claim's storage on updates too (not once it is being deleted).
-        if part == Part::Main
-            && res.group.is_empty()
-            && res.resource == "persistentvolumeclaims"
-            && old.meta().deletion_timestamp.is_none()
-        {
-            crate::admission::admit_limit_ranger(app, res, namespace, new.as_mut()).await?;
-        }
-        if app.deny_external_ips && part == Part::Main && res.group.is_empty() && res.resource == "services" {
-            crate::admission::admit_external_ips(res, new.as_ref(), Some(old.as_ref()))?;
-        }
-        if matches!(part, Part::Main | Part::Subresource("ephemeralcontainers")) && outcome == Outcome::Store {
-            crate::pod_security::admit(app, res, ctx, namespace, new.as_ref(), Some(old.as_ref())).await?;
-        }
-        if part == Part::Main && outcome == Outcome::Store {
-            crate::quota::admit(app, res, namespace, new.as_ref(), Some(old.as_ref()), ctx.dry_run).await?;
+        match part {
+            Part::Main if outcome == Outcome::Store => {
+                crate::admission::validate(app, res, ctx, namespace, new.as_mut(), Some(old.as_ref())).await?;
+            }
+            Part::Subresource(sub) if outcome == Outcome::Store => {
+                crate::admission::validate_subresource(app, res, ctx, namespace, sub, new.as_ref(), old.as_ref())
+                    .await?;
+            }
+            _ => {}
         }
         let hooks = app.hooks(res).cloned();
         let (reserved, freed) = match &hooks {
