@@ -106,7 +106,12 @@ async fn send_event(client: kube::Client, instance: &str, ev: PodEvent) -> Resul
         type_: Some(ev.type_.into()),
         ..Default::default()
     };
-    Api::<Event>::namespaced(client, &pod.namespace).create(&PostParams::default(), &event).await.map(|_| ())
+    // The created Event that comes back is not decoded: nothing reads it.
+    let body = serde_json::to_vec(&event).map_err(kube::Error::SerdeError)?;
+    let request = kube::core::Request::new(format!("/apis/events.k8s.io/v1/namespaces/{}/events", pod.namespace))
+        .create(&PostParams::default(), body)
+        .map_err(kube::Error::BuildRequest)?;
+    client.request::<serde::de::IgnoredAny>(request).await.map(|_| ())
 }
 
 /// Event notes are limited to 1 KiB (`truncateMessage`).

@@ -2,17 +2,18 @@
 //! pods), the queue (unscheduled pods, cluster events) and the listers (volumes, PDBs,
 //! namespaces). A re-list (watch restarted) deletes the objects it no longer returns.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service,
+    Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, PodStatus, ReplicationController, Service,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::{CSINode, StorageClass};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use krs_apimachinery::labels::Selector;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
@@ -46,6 +47,82 @@ impl SyncState {
             }
             notified.await;
         }
+    }
+}
+
+/// A pod as the pod informer decodes it: without `metadata.managedFields`, which upstream's
+/// scheduler drops from its pod informer too (its transform on the informer); here they are
+/// skipped while decoding, which saves the time to build them as well as the memory.
+#[derive(Clone, Debug)]
+struct InformerPod(Pod);
+
+impl k8s_openapi::Resource for InformerPod {
+    const API_VERSION: &'static str = <Pod as k8s_openapi::Resource>::API_VERSION;
+    const GROUP: &'static str = <Pod as k8s_openapi::Resource>::GROUP;
+    const KIND: &'static str = <Pod as k8s_openapi::Resource>::KIND;
+    const VERSION: &'static str = <Pod as k8s_openapi::Resource>::VERSION;
+    const URL_PATH_SEGMENT: &'static str = <Pod as k8s_openapi::Resource>::URL_PATH_SEGMENT;
+    type Scope = <Pod as k8s_openapi::Resource>::Scope;
+}
+
+impl k8s_openapi::Metadata for InformerPod {
+    type Ty = ObjectMeta;
+    fn metadata(&self) -> &ObjectMeta {
+        &self.0.metadata
+    }
+    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.0.metadata
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InformerPod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// A Pod's fields; unknown ones (apiVersion, kind) are skipped.
+        #[derive(serde::Deserialize)]
+        struct Shape {
+            #[serde(default)]
+            metadata: Meta,
+            spec: Option<PodSpec>,
+            status: Option<PodStatus>,
+        }
+        /// ObjectMeta's fields but managedFields, which is skipped unread.
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default, rename_all = "camelCase")]
+        struct Meta {
+            annotations: Option<BTreeMap<String, String>>,
+            creation_timestamp: Option<Time>,
+            deletion_grace_period_seconds: Option<i64>,
+            deletion_timestamp: Option<Time>,
+            finalizers: Option<Vec<String>>,
+            generate_name: Option<String>,
+            generation: Option<i64>,
+            labels: Option<BTreeMap<String, String>>,
+            name: Option<String>,
+            namespace: Option<String>,
+            owner_references: Option<Vec<OwnerReference>>,
+            resource_version: Option<String>,
+            self_link: Option<String>,
+            uid: Option<String>,
+        }
+        let Shape { metadata: m, spec, status } = Shape::deserialize(d)?;
+        let metadata = ObjectMeta {
+            annotations: m.annotations,
+            creation_timestamp: m.creation_timestamp,
+            deletion_grace_period_seconds: m.deletion_grace_period_seconds,
+            deletion_timestamp: m.deletion_timestamp,
+            finalizers: m.finalizers,
+            generate_name: m.generate_name,
+            generation: m.generation,
+            labels: m.labels,
+            managed_fields: None,
+            name: m.name,
+            namespace: m.namespace,
+            owner_references: m.owner_references,
+            resource_version: m.resource_version,
+            self_link: m.self_link,
+            uid: m.uid,
+        };
+        Ok(InformerPod(Pod { metadata, spec, status }))
     }
 }
 
@@ -110,7 +187,7 @@ pub fn start(client: kube::Client, scheduler: Arc<Scheduler>, listers: Arc<Liste
         sync.clone(),
     ));
     tokio::spawn(drive(
-        Api::<Pod>::all(client.clone()),
+        Api::<InformerPod>::all(client.clone()),
         Pods { scheduler: scheduler.clone(), names, pods: HashMap::new() },
         sync.clone(),
     ));
@@ -363,8 +440,8 @@ impl Pods {
     }
 }
 
-impl Handler<Pod> for Pods {
-    fn apply(&mut self, pod: Pod) {
+impl Handler<InformerPod> for Pods {
+    fn apply(&mut self, InformerPod(pod): InformerPod) {
         let key = object_key(&pod);
         let new = Arc::new(PodInfo::new(Arc::new(pod)));
         let mut old = self.pods.insert(key.clone(), new.clone());

@@ -7,6 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, StatusC
 use krs_api::ResourceInfo;
 use krs_api::fieldmanager::{self, ApplyError, FieldSet, Path as FieldPath, Request};
 use krs_kinds::Object;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::WriteContext;
@@ -39,7 +40,7 @@ fn reset_fields(res: &ResourceInfo, subresource: &str) -> Option<FieldSet> {
 fn set_managed_fields(obj: &mut dyn Object, value: &Value) {
     obj.meta_mut().managed_fields = value
         .pointer("/metadata/managedFields")
-        .and_then(|m| serde_json::from_value::<Vec<ManagedFieldsEntry>>(m.clone()).ok())
+        .and_then(|m| Vec::<ManagedFieldsEntry>::deserialize(m).ok())
         .filter(|m| !m.is_empty());
 }
 

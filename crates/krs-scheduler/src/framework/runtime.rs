@@ -279,9 +279,11 @@ impl Framework {
         if plugins.is_empty() {
             return Ok(totals);
         }
+        // One buffer of raw scores for all plugins, and the node names cloned once per cycle.
+        let raw: Vec<AtomicI64> = nodes.iter().map(|_| AtomicI64::new(0)).collect();
+        let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name.clone(), score: 0 }).collect();
         for (plugin, weight) in plugins {
             let Some(sp) = plugin.as_score() else { continue };
-            let raw: Vec<AtomicI64> = nodes.iter().map(|_| AtomicI64::new(0)).collect();
             let failed = parking_lot::Mutex::new(None);
             parallel::until(self.handle.parallelism, nodes.len(), |i| match sp.score(state, pod, &nodes[i]) {
                 Ok(v) => {
@@ -296,11 +298,9 @@ impl Framework {
             if let Some(s) = failed.into_inner() {
                 return Err(Status::error(format!("running Score plugin {}: {}", plugin.name(), s.message())));
             }
-            let mut scores: Vec<NodeScore> = nodes
-                .iter()
-                .zip(&raw)
-                .map(|(n, v)| NodeScore { name: n.name.clone(), score: v.load(Ordering::Relaxed) })
-                .collect();
+            for (s, v) in scores.iter_mut().zip(&raw) {
+                s.score = v.load(Ordering::Relaxed);
+            }
             let s = sp.normalize(state, pod, &mut scores);
             if !s.is_success() {
                 return Err(Status::error(format!(

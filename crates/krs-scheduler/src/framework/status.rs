@@ -3,7 +3,6 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// A plugin's verdict (`fwk.Code`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +106,9 @@ impl<T: Any + Clone + Send + Sync> StateData for T {
 /// (`framework.CycleState`).
 #[derive(Default)]
 pub struct CycleState {
-    data: HashMap<&'static str, Box<dyn StateData>>,
+    /// A few entries (one per plugin at most), read for every node: a short list searched by
+    /// key is cheaper than hashing the key each time.
+    data: Vec<(&'static str, Box<dyn StateData>)>,
     /// Plugins whose PreFilter returned Skip: their Filter is not run.
     pub skip_filter_plugins: Vec<&'static str>,
     /// Plugins whose PreScore returned Skip: their Score is not run.
@@ -125,15 +126,22 @@ impl Clone for CycleState {
 }
 
 impl CycleState {
+    fn position(&self, key: &str) -> Option<usize> {
+        self.data.iter().position(|(k, _)| *k == key)
+    }
+
     pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {
-        self.data.insert(key, Box::new(value));
+        match self.position(key) {
+            Some(i) => self.data[i].1 = Box::new(value),
+            None => self.data.push((key, Box::new(value))),
+        }
     }
 
     pub fn read<T: 'static>(&self, key: &'static str) -> Option<&T> {
-        self.data.get(key).and_then(|v| v.as_ref().as_any().downcast_ref())
+        self.position(key).and_then(|i| self.data[i].1.as_ref().as_any().downcast_ref())
     }
 
     pub fn read_mut<T: 'static>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.data.get_mut(key).and_then(|v| v.as_mut().as_any_mut().downcast_mut())
+        self.position(key).and_then(|i| self.data[i].1.as_mut().as_any_mut().downcast_mut())
     }
 }

@@ -248,31 +248,59 @@ pub struct ImageState {
 }
 
 /// A node and the aggregate of the pods on it (`framework.NodeInfo`).
+///
+/// The layout is fixed (`repr(C)`) so that what the default filters and scores read for every
+/// node of a cycle (the node's presence, unschedulable flag, taints, resources, pod count,
+/// ports, images) sits together in the first few cache lines: a cycle visits hundreds of nodes
+/// once each, and their cache misses were most of the scheduler's time (see [`NodeInfo::prefetch`]).
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct NodeInfo {
-    pub name: Arc<str>,
     /// `None` while pods are known on a node the cache has not seen yet.
     pub node: Option<Arc<Node>>,
-    pub pods: PodList,
-    pub pods_with_affinity: Vec<Arc<PodInfo>>,
-    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
-    pub used_ports: Vec<HostPort>,
-    pub requested: Resource,
-    pub non_zero_requested: Resource,
-    pub allocatable: Resource,
-    /// Images on the node by every name they are known by.
-    pub images: HashMap<String, ImageState>,
-    /// PVC `namespace/name` to the number of pods on the node using it.
-    pub pvc_ref_counts: HashMap<String, usize>,
+    pub unschedulable: bool,
     /// NoSchedule and NoExecute taints (the ones the filter considers).
     pub taints: Vec<Taint>,
     /// PreferNoSchedule taints (the ones TaintToleration scores).
     pub prefer_no_schedule_taints: Vec<Taint>,
-    pub unschedulable: bool,
+    pub requested: Resource,
+    pub non_zero_requested: Resource,
+    pub allocatable: Resource,
+    pub pods: PodList,
+    pub used_ports: Vec<HostPort>,
+    /// Images on the node by every name they are known by.
+    pub images: HashMap<String, ImageState>,
+    pub name: Arc<str>,
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
+    /// PVC `namespace/name` to the number of pods on the node using it.
+    pub pvc_ref_counts: HashMap<String, usize>,
     pub generation: u64,
 }
 
+/// The bytes of a NodeInfo every cycle reads (everything up to `name`).
+const NODE_INFO_HOT_BYTES: usize = std::mem::offset_of!(NodeInfo, name) + std::mem::size_of::<Arc<str>>();
+
 impl NodeInfo {
+    /// Asks the CPU to start loading the fields a cycle reads, so that a loop over nodes can
+    /// fetch the next nodes while it works on this one. It has no effect on the program's state.
+    #[inline]
+    pub fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let base = (self as *const NodeInfo).cast::<i8>();
+            let mut off = 0;
+            // `<=`: the allocation need not start on a cache line, so the hot bytes may touch
+            // one line more than their length spans.
+            while off <= NODE_INFO_HOT_BYTES {
+                // SAFETY: a prefetch is a hint that never faults; the addresses are inside `self`.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(off)) };
+                off += 64;
+            }
+        }
+    }
+
     pub fn new(name: &str) -> NodeInfo {
         NodeInfo {
             name: Arc::from(name),

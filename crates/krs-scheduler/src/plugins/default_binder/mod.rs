@@ -42,8 +42,14 @@ impl BindPlugin for DefaultBinder {
             target: ObjectReference { kind: Some("Node".into()), name: Some(node.to_string()), ..Default::default() },
         };
         let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
+        // The answer is a Status the scheduler has no use for: it is checked, not decoded.
         match api
-            .create_subresource::<Binding, serde_json::Value>("binding", &pod.name, &PostParams::default(), &binding)
+            .create_subresource::<Binding, serde::de::IgnoredAny>(
+                "binding",
+                &pod.name,
+                &PostParams::default(),
+                &binding,
+            )
             .await
         {
             Ok(_) => Status::success(),
