@@ -507,3 +507,33 @@ impl Handler<InformerPod> for Pods {
         self.pods.keys().cloned().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn informer_pods_keep_everything_but_managed_fields() {
+        let json = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": "p", "namespace": "ns", "uid": "u1", "resourceVersion": "7", "generateName": "p-",
+                "labels": {"app": "a"}, "annotations": {"k": "v"}, "finalizers": ["example.com/f"],
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u2"}],
+                "creationTimestamp": "2026-01-01T00:00:00Z", "deletionTimestamp": "2026-01-01T00:01:00Z",
+                "deletionGracePeriodSeconds": 30, "generation": 2, "selfLink": "/api/v1/namespaces/ns/pods/p",
+                "managedFields": [{"manager": "m", "operation": "Update", "apiVersion": "v1",
+                    "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:nodeName": {}}}}],
+            },
+            "spec": {"containers": [{"name": "c", "image": "i"}], "nodeName": "n1"},
+            "status": {"phase": "Pending"},
+        });
+        let InformerPod(trimmed) = serde_json::from_value(json.clone()).unwrap();
+        let mut full: Pod = serde_json::from_value(json).unwrap();
+        assert!(full.metadata.managed_fields.take().is_some());
+        assert_eq!(trimmed, full);
+        // A pod without metadata still decodes (its key is then empty).
+        let InformerPod(bare) = serde_json::from_value(serde_json::json!({"spec": {"containers": []}})).unwrap();
+        assert_eq!(bare.metadata, ObjectMeta::default());
+    }
+}
