@@ -108,7 +108,7 @@ async fn send_event(client: kube::Client, instance: &str, ev: PodEvent) -> Resul
     };
     // The created Event that comes back is not decoded: nothing reads it.
     let body = serde_json::to_vec(&event).map_err(kube::Error::SerdeError)?;
-    let request = kube::core::Request::new(format!("/apis/events.k8s.io/v1/namespaces/{}/events", pod.namespace))
+    let request = kube::core::Request::new(<Event as kube::Resource>::url_path(&(), Some(&pod.namespace)))
         .create(&PostParams::default(), body)
         .map_err(kube::Error::BuildRequest)?;
     client.request::<serde::de::IgnoredAny>(request).await.map(|_| ())
