@@ -119,10 +119,8 @@ pub async fn admit_create(app: &App, res: &ResourceInfo, namespace: &str, name: 
     let Some(json) = namespace_json(app, namespace).await? else {
         return Err(ApiError::not_found(&ns_res, namespace));
     };
-    let terminating = serde_json::from_slice::<serde_json::Value>(&json).ok().is_some_and(|v| {
-        v.pointer("/status/phase").and_then(|p| p.as_str()) == Some("Terminating")
-            || v.pointer("/metadata/deletionTimestamp").is_some()
-    });
+    let terminating = serde_json::from_slice::<NamespaceState>(&json)
+        .is_ok_and(|ns| ns.status.phase.as_deref() == Some("Terminating") || ns.metadata.deletion_timestamp.is_some());
     if terminating {
         return Err(ApiError::forbidden(
             Some(res),
@@ -131,6 +129,26 @@ pub async fn admit_create(app: &App, res: &ResourceInfo, namespace: &str, name: 
         ));
     }
     Ok(())
+}
+
+/// What NamespaceLifecycle reads of a namespace (decoding only that, on every create).
+#[derive(serde::Deserialize)]
+struct NamespaceState {
+    #[serde(default)]
+    metadata: NamespaceStateMeta,
+    #[serde(default)]
+    status: NamespaceStateStatus,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct NamespaceStateMeta {
+    #[serde(rename = "deletionTimestamp")]
+    deletion_timestamp: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct NamespaceStateStatus {
+    phase: Option<String>,
 }
 
 /// The stored JSON of a namespace. The cache answers almost always; a namespace created an

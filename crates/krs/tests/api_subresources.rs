@@ -15,6 +15,7 @@ scenarios!(embedded, Embedded, V1_33:
     kubectl_scale_deployment_sets_replicas,
     binding_assigns_node_and_marks_pod_scheduled,
     binding_an_assigned_pod_conflicts,
+    bindings_start_from_the_watch_cache_and_stay_exact,
     eviction_without_disruption_budget_deletes_pod,
     eviction_refused_with_429_while_budget_allows_no_disruption,
     eviction_spends_one_allowed_disruption,
@@ -27,6 +28,7 @@ scenarios!(embedded_kubectl_1_27, Embedded, V1_27:
 scenarios!(etcd, Etcd, V1_33:
     scale_put_and_merge_patch_change_deployment_replicas,
     binding_assigns_node_and_marks_pod_scheduled,
+    bindings_start_from_the_watch_cache_and_stay_exact,
     eviction_spends_one_allowed_disruption,
 );
 
@@ -178,6 +180,34 @@ fn binding_an_assigned_pod_conflicts(k: &Kubectl) {
     assert!(message.ends_with("pod held is being deleted, cannot be assigned to a host"), "{message}");
     let held = api.get(&format!("{PODS}/held")).expect(200);
     assert!(held["spec"]["nodeName"].is_null(), "{held}");
+}
+
+/// A binding starts from the watch cache's copy of the pod when a cache runs (a list starts
+/// one), and that copy may lag the store: a second binding posted right after the first must
+/// still see the first (the compare-and-swap fails on the stale copy and the retry reads the
+/// store), and a pod deleted and created again under the same name is bound as the new one.
+fn bindings_start_from_the_watch_cache_and_stay_exact(k: &Kubectl) {
+    let api = Api::new(k.cluster);
+    namespace(&api, "sched");
+    api.get(PODS).expect(200);
+    let bind = |pod: &str, node: &str| json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod}, "target": {"kind": "Node", "name": node}});
+    for i in 0..20 {
+        let name = format!("p{i}");
+        api.post(PODS, &pod(&name, json!({}))).expect(201);
+        api.post(&format!("{PODS}/{name}/binding"), &bind(&name, "n1")).expect(201);
+        let status = api.post(&format!("{PODS}/{name}/binding"), &bind(&name, "n2")).expect(409);
+        let message = status["message"].as_str().unwrap_or_default();
+        assert!(message.ends_with(&format!("pod {name} is already assigned to node \"n1\"")), "{message}");
+        assert_eq!(api.get(&format!("{PODS}/{name}")).expect(200)["spec"]["nodeName"], "n1");
+    }
+    for _ in 0..5 {
+        api.delete(&format!("{PODS}/p0?gracePeriodSeconds=0")).expect(200);
+        let created = api.post(PODS, &pod("p0", json!({}))).expect(201);
+        api.post(&format!("{PODS}/p0/binding"), &bind("p0", "n3")).expect(201);
+        let bound = api.get(&format!("{PODS}/p0")).expect(200);
+        assert_eq!(bound["spec"]["nodeName"], "n3", "{bound}");
+        assert_eq!(bound["metadata"]["uid"], created["metadata"]["uid"], "{bound}");
+    }
 }
 
 const EVICT_PODS: &str = "/api/v1/namespaces/evict/pods";

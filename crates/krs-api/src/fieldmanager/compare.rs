@@ -93,16 +93,25 @@ impl Comparison {
 
     fn file(&mut self, pe: PathElement, sub: Comparison, marks: Marks) {
         let Comparison { added, modified, removed } = sub;
-        for (set, below, own) in [
+        let parts = [
             (&mut self.added, added, marks.added),
             (&mut self.modified, modified, marks.modified),
             (&mut self.removed, removed, marks.removed),
-        ] {
+        ];
+        // The element is copied for all but its last use (most fields are filed once or
+        // twice, and a copy of a name or key is an allocation).
+        let mut uses: usize = parts.iter().map(|(_, below, own)| usize::from(*own) + usize::from(!bare(below))).sum();
+        let mut pe = pe;
+        let mut next = || {
+            uses -= 1;
+            if uses == 0 { std::mem::replace(&mut pe, PathElement::Index(0)) } else { pe.clone() }
+        };
+        for (set, below, own) in parts {
             if own {
-                set.members.insert(pe.clone());
+                set.members.insert(next());
             }
             if !bare(&below) {
-                set.children.insert(pe.clone(), below);
+                set.children.insert(next(), below);
             }
         }
     }

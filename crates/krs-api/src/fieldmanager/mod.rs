@@ -75,7 +75,12 @@ pub struct Request<'a> {
 }
 
 /// Fields no manager ever owns (upstream's `stripMetaManager`).
-fn strip_set() -> FieldSet {
+fn strip_set() -> &'static FieldSet {
+    static SET: std::sync::LazyLock<FieldSet> = std::sync::LazyLock::new(build_strip_set);
+    &SET
+}
+
+fn build_strip_set() -> FieldSet {
     let paths: Vec<Path> = [
         &["apiVersion"][..],
         &["kind"],
@@ -163,10 +168,14 @@ fn decode_live_or_new(live: &Value, new: &Value, subresource: bool) -> ManagedFi
     }
 }
 
-fn without_managed_fields(obj: &Value) -> Value {
+fn without_managed_fields(obj: &Value) -> std::borrow::Cow<'_, Value> {
+    if managed_fields_of(obj).is_none() {
+        // The zero object of a create, or an object never tracked: nothing to copy.
+        return std::borrow::Cow::Borrowed(obj);
+    }
     let mut obj = obj.clone();
     remove_managed_fields(&mut obj);
-    obj
+    std::borrow::Cow::Owned(obj)
 }
 
 impl Request<'_> {
@@ -184,7 +193,7 @@ impl Request<'_> {
     fn record_update(&self, live: &Value, new: &Value, managed: &mut ManagedFields, manager: &str) {
         let id = self.manager_id(Operation::Update, manager);
         let mut changed = self.updater().update(live, new, self.api_version, managed, CURRENT_OPERATION);
-        changed.subtract(&strip_set());
+        changed.subtract(strip_set());
         if !changed.is_empty() {
             let set = match managed.get(&id) {
                 Some(previous) => changed.union_with(&previous.fields.set),
@@ -216,8 +225,8 @@ pub fn update(live: Option<&Value>, new: &mut Value, req: &Request<'_>) -> Resul
     let live_obj = match live {
         Some(l) => l,
         None => {
-            zero = zero::zero_object(req.api_version, req.kind);
-            &zero
+            zero = zero::cached(req.api_version, req.kind);
+            &*zero
         }
     };
     let mut managed = decode_live_or_new(live_obj, new, !req.subresource.is_empty());
@@ -262,8 +271,8 @@ pub fn apply(live: Option<&Value>, config: &Value, force: bool, req: &Request<'_
     let live_obj = match live {
         Some(l) => l,
         None => {
-            zero = zero::zero_object(req.api_version, req.kind);
-            &zero
+            zero = zero::cached(req.api_version, req.kind);
+            &*zero
         }
     };
     let managed = ManagedFields::decode(managed_fields_of(live_obj))
@@ -307,7 +316,7 @@ impl Request<'_> {
         let live = without_managed_fields(live);
         if managed.is_empty() {
             // Whatever the object already has belongs to someone: record it first.
-            let empty = zero::zero_object(self.api_version, self.kind);
+            let empty = zero::cached(self.api_version, self.kind);
             self.record_update(&empty, &live, &mut managed, BEFORE_FIRST_APPLY);
         }
         let id = self.manager_id(Operation::Apply, self.manager);
@@ -337,7 +346,7 @@ impl Request<'_> {
         // stripMetaManager.
         let key = id.key();
         if let Some(e) = managed.entries.get_mut(&key) {
-            e.fields.set = e.fields.set.difference(&strip_set());
+            e.fields.set = e.fields.set.difference(strip_set());
             if e.fields.set.is_empty() {
                 managed.entries.remove(&key);
             }
@@ -351,7 +360,7 @@ impl Request<'_> {
                 updater::drop_nulls(&mut obj, node);
                 obj
             }
-            None => live,
+            None => live.into_owned(),
         };
         Ok((result, managed))
     }

@@ -9,12 +9,27 @@
 //! "modified", and zero values a creator writes are not owned by it; so the shape matters
 //! for byte-exact managedFields.
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::{Map, Value};
 
 use crate::merge::{Scalar, Struct, TypeKind, TypeRef};
 
 /// Deep enough for every built-in type; a guard against a corrupt table only.
 const MAX_DEPTH: usize = 32;
+
+/// [`zero_object`], built once per kind and version (a create compares against it).
+pub(crate) fn cached(api_version: &str, kind: &str) -> Arc<Value> {
+    type Cache = Vec<(String, String, Arc<Value>)>;
+    static CACHE: Mutex<Cache> = Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, _, v)) = cache.iter().find(|(a, k, _)| a == api_version && k == kind) {
+        return v.clone();
+    }
+    let v = Arc::new(zero_object(api_version, kind));
+    cache.push((api_version.to_owned(), kind.to_owned(), v.clone()));
+    v
+}
 
 /// The zero object of `kind` in `api_version` (with `apiVersion` and `kind` set, which the
 /// field manager never owns). Kinds without a table entry are `{apiVersion, kind}` only.

@@ -206,6 +206,12 @@ pub struct Generic;
 
 impl Strategy for Generic {}
 
+/// A field's value, or its type's default when the field is unset, without copying a set value
+/// (validation reads whole specs; a clone of a pod's spec costs more than checking it).
+pub fn or_default<T: Clone + Default>(field: &Option<T>) -> std::borrow::Cow<'_, T> {
+    field.as_ref().map_or_else(|| std::borrow::Cow::Owned(T::default()), std::borrow::Cow::Borrowed)
+}
+
 /// The concrete object a strategy of kind `K` was handed. Strategies are only ever called with
 /// objects of their own kind (the catalog pairs them), so a mismatch is a bug in the catalog;
 /// it is reported by returning `None` rather than by panicking in a request.

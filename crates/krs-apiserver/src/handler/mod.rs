@@ -170,6 +170,13 @@ impl App {
         self.hooks.get(&res.group_resource())
     }
 
+    /// The watch cache of a resource's storage if one is running and has caught up, without
+    /// starting one.
+    pub fn running_cacher(&self, res: &ResourceInfo) -> Option<Arc<Cacher>> {
+        let storage = res.storage.as_ref()?;
+        self.cachers.lock().get(&storage.prefix).filter(|c| c.is_ready()).cloned()
+    }
+
     /// The watch cache of a resource's storage, started on first use.
     pub fn cacher(&self, res: &ResourceInfo) -> Option<Arc<Cacher>> {
         let storage = res.storage.as_ref()?;

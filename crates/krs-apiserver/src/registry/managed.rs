@@ -15,9 +15,20 @@ use crate::errors::ApiError;
 
 /// The current time as managedFields record it (RFC 3339, seconds).
 fn now() -> String {
-    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    thread_local! {
+        /// The last second formatted on this thread: writes come in bursts.
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let second = jiff::Timestamp::now().as_second();
+    LAST.with_borrow_mut(|(last, text)| {
+        if *last != second {
+            *text = jiff::Timestamp::from_second(second)
+                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default();
+            *last = second;
+        }
+        text.clone()
+    })
 }
 
 /// The fields a write through `subresource` never gains ownership of (upstream's strategies'
@@ -37,9 +48,11 @@ fn reset_fields(res: &ResourceInfo, subresource: &str) -> Option<FieldSet> {
     }
 }
 
-fn set_managed_fields(obj: &mut dyn Object, value: &Value) {
+/// Moves the managedFields the field manager wrote into `value` over to the typed object.
+fn set_managed_fields(obj: &mut dyn Object, value: &mut Value) {
     obj.meta_mut().managed_fields = value
-        .pointer("/metadata/managedFields")
+        .pointer_mut("/metadata/managedFields")
+        .map(Value::take)
         .and_then(|m| Vec::<ManagedFieldsEntry>::deserialize(m).ok())
         .filter(|m| !m.is_empty());
 }
@@ -65,7 +78,7 @@ pub fn track(
     };
     fieldmanager::update(live_value.as_ref(), &mut new_value, &req)
         .map_err(|e| ApiError::internal(format!("managed fields: {e}")))?;
-    set_managed_fields(new, &new_value);
+    set_managed_fields(new, &mut new_value);
     Ok(())
 }
 

@@ -31,6 +31,29 @@ pub struct Resource {
     pub scalar: BTreeMap<String, i64>,
 }
 
+/// A resource name resolved once, for code that reads the same resources of every node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResourceKey {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    Pods,
+    /// Any other name, looked up among the scalar resources.
+    Scalar(String),
+}
+
+impl ResourceKey {
+    pub fn new(name: &str) -> ResourceKey {
+        match name {
+            CPU => ResourceKey::Cpu,
+            MEMORY => ResourceKey::Memory,
+            EPHEMERAL_STORAGE => ResourceKey::EphemeralStorage,
+            PODS => ResourceKey::Pods,
+            other => ResourceKey::Scalar(other.to_owned()),
+        }
+    }
+}
+
 /// Whether `name` is counted as a scalar resource: extended resources (a domain-qualified name
 /// outside kubernetes.io), hugepages and attachable volumes (`IsScalarResourceName`).
 pub fn is_scalar_resource_name(name: &str) -> bool {
@@ -108,6 +131,17 @@ impl Resource {
             EPHEMERAL_STORAGE => self.ephemeral_storage,
             PODS => self.allowed_pod_number,
             _ => self.scalar.get(name).copied().unwrap_or(0),
+        }
+    }
+
+    /// The value of a resource named by a resolved key.
+    pub fn get_key(&self, key: &ResourceKey) -> i64 {
+        match key {
+            ResourceKey::Cpu => self.milli_cpu,
+            ResourceKey::Memory => self.memory,
+            ResourceKey::EphemeralStorage => self.ephemeral_storage,
+            ResourceKey::Pods => self.allowed_pod_number,
+            ResourceKey::Scalar(name) => self.scalar.get(name).copied().unwrap_or(0),
         }
     }
 

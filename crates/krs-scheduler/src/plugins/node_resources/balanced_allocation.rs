@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::scoring::{ResourceSpec, allocatable_and_requested, default_resources};
+use super::scoring::{ResourceSpec, ScoredResource, allocatable_and_requested, default_resources};
 use crate::cache::Snapshot;
 use crate::framework::events::{
     ADD, ClusterEvent, DELETE, EventResource, UPDATE_NODE_ALLOCATABLE, UPDATE_POD_SCALE_DOWN,
@@ -29,12 +29,12 @@ impl Default for BalancedAllocationArgs {
 }
 
 pub struct BalancedAllocation {
-    resources: Vec<ResourceSpec>,
+    resources: Vec<ScoredResource>,
 }
 
 impl BalancedAllocation {
     pub fn new(args: BalancedAllocationArgs) -> BalancedAllocation {
-        BalancedAllocation { resources: args.resources }
+        BalancedAllocation { resources: ScoredResource::resolve(&args.resources) }
     }
 }
 
@@ -66,7 +66,7 @@ impl PreScorePlugin for BalancedAllocation {
         _nodes: &[Arc<NodeInfo>],
         _snapshot: &Snapshot,
     ) -> Status {
-        if self.resources.iter().all(|r| pod.requests.get(&r.name) == 0) {
+        if self.resources.iter().all(|r| pod.requests.get_key(&r.key) == 0) {
             return Status::skip();
         }
         Status::success()
@@ -75,19 +75,27 @@ impl PreScorePlugin for BalancedAllocation {
 
 impl ScorePlugin for BalancedAllocation {
     fn score(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let mut fractions: Vec<f64> = Vec::with_capacity(self.resources.len());
-        for r in &self.resources {
-            let (alloc, req) = allocatable_and_requested(node, &pod.requests, &r.name, false);
-            if alloc == 0 {
-                continue;
+        // The fractions of the resources a node has (cpu and memory by default: no allocation
+        // for the usual few).
+        let fraction = |r: &ScoredResource| {
+            let (alloc, req) = allocatable_and_requested(node, &pod.requests, r, false);
+            (alloc != 0).then(|| (req as f64 / alloc as f64).min(1.0))
+        };
+        let (mut n, mut first, mut second) = (0usize, 0.0, 0.0);
+        for f in self.resources.iter().filter_map(fraction) {
+            match n {
+                0 => first = f,
+                1 => second = f,
+                _ => {}
             }
-            fractions.push((req as f64 / alloc as f64).min(1.0));
+            n += 1;
         }
-        let std = match fractions.len() {
+        let std = match n {
             0 | 1 => 0.0,
             // For two resources the deviation is half the difference (`balancedResourceScorer`).
-            2 => (fractions[0] - fractions[1]).abs() / 2.0,
+            2 => (first - second).abs() / 2.0,
             n => {
+                let fractions: Vec<f64> = self.resources.iter().filter_map(fraction).collect();
                 let mean = fractions.iter().sum::<f64>() / n as f64;
                 (fractions.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / n as f64).sqrt()
             }

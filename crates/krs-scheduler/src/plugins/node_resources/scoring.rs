@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::framework::resource::{CPU, MEMORY, Resource, is_scalar_resource_name};
+use crate::framework::resource::{CPU, MEMORY, Resource, ResourceKey, is_scalar_resource_name};
 use crate::framework::{MAX_NODE_SCORE, NodeInfo};
 
 /// A resource and its weight in the score (`ResourceSpec`).
@@ -70,20 +70,48 @@ impl Default for ScoringStrategy {
 /// The upper bound of a shape point's score (`MaxCustomPriorityScore`).
 const MAX_CUSTOM_PRIORITY_SCORE: i64 = 10;
 
+/// A scored resource with its name resolved, as plugins keep it.
+#[derive(Clone, Debug)]
+pub struct ScoredResource {
+    pub key: ResourceKey,
+    /// Whether the name is a scalar resource (extended, hugepages, attachable volumes).
+    pub scalar: bool,
+    pub weight: i64,
+}
+
+impl ScoredResource {
+    pub fn resolve(specs: &[ResourceSpec]) -> Vec<ScoredResource> {
+        specs
+            .iter()
+            .map(|r| ScoredResource {
+                key: ResourceKey::new(&r.name),
+                scalar: is_scalar_resource_name(&r.name),
+                weight: r.weight,
+            })
+            .collect()
+    }
+}
+
 /// The allocatable and requested amount of one resource on a node with the pod added
 /// (`calculateResourceAllocatableRequest`); (0, 0) for an extended resource the pod does not
 /// request. `non_zero` uses the defaulted CPU and memory requests.
-pub fn allocatable_and_requested(node: &NodeInfo, pod_request: &Resource, name: &str, non_zero: bool) -> (i64, i64) {
-    let pod = pod_request.get(name);
-    if pod == 0 && is_scalar_resource_name(name) {
+pub fn allocatable_and_requested(
+    node: &NodeInfo,
+    pod_request: &Resource,
+    resource: &ScoredResource,
+    non_zero: bool,
+) -> (i64, i64) {
+    let key = &resource.key;
+    let pod = pod_request.get_key(key);
+    if pod == 0 && resource.scalar {
         return (0, 0);
     }
-    let node_requested = if non_zero && (name == CPU || name == MEMORY) {
-        node.non_zero_requested.get(name)
+    let node_requested = if non_zero && matches!(key, ResourceKey::Cpu | ResourceKey::Memory) {
+        node.non_zero_requested.get_key(key)
     } else {
-        node.requested.get(name)
+        node.requested.get_key(key)
     };
-    (node.allocatable.get(name), node_requested + pod)
+    (node.allocatable.get_key(key), node_requested + pod)
 }
 
 fn least_requested(requested: i64, capacity: i64) -> i64 {
@@ -124,7 +152,7 @@ fn broken_linear(shape: &[UtilizationShapePoint], p: i64) -> i64 {
 /// Scores a node for the pod with a strategy.
 pub struct Scorer {
     pub kind: ScoringStrategyType,
-    pub resources: Vec<ResourceSpec>,
+    pub resources: Vec<ScoredResource>,
     pub shape: Vec<UtilizationShapePoint>,
 }
 
@@ -138,14 +166,14 @@ impl Scorer {
                 UtilizationShapePoint { utilization: 100, score: 0 },
             ];
         }
-        Scorer { kind: strategy.kind, resources: strategy.resources.clone(), shape }
+        Scorer { kind: strategy.kind, resources: ScoredResource::resolve(&strategy.resources), shape }
     }
 
     pub fn score(&self, node: &NodeInfo, pod_non_zero: &Resource) -> i64 {
         let mut sum = 0i64;
         let mut weights = 0i64;
         for r in &self.resources {
-            let (alloc, req) = allocatable_and_requested(node, pod_non_zero, &r.name, true);
+            let (alloc, req) = allocatable_and_requested(node, pod_non_zero, r, true);
             if alloc == 0 {
                 continue;
             }

@@ -19,7 +19,7 @@ use super::podspec::{
     self, PodValidationOptions, compute_pod_qos, drop_disabled_pod_spec_fields, set_defaults_pod, validate_pod_spec,
     validate_pod_spec_annotations, warnings_for_pod_spec,
 };
-use crate::strategy::{FieldLabel, Strategy, typed, typed_mut};
+use crate::strategy::{FieldLabel, Strategy, or_default, typed, typed_mut};
 
 pub use admission::TOKEN_MOUNT_PATH;
 
@@ -92,7 +92,7 @@ impl Strategy for PodStrategy {
             return ErrorList::new();
         };
         let mut errs = validate_pod_metadata_and_spec(pod);
-        let spec = pod.spec.clone().unwrap_or_default();
+        let spec = or_default(&pod.spec);
         let spec_path = Path::new("spec");
         if spec.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty()) {
             errs.push(field::forbidden(&spec_path.child("ephemeralContainers"), "cannot be set on create"));
@@ -112,10 +112,7 @@ impl Strategy for PodStrategy {
         };
         let mut errs = validate_pod_metadata_and_spec(new);
         errs.append(update::validate_annotation_updates(new, old));
-        errs.append(update::validate_pod_spec_update(
-            &new.spec.clone().unwrap_or_default(),
-            &old.spec.clone().unwrap_or_default(),
-        ));
+        errs.append(update::validate_pod_spec_update(&or_default(&new.spec), &or_default(&old.spec)));
         errs
     }
 
@@ -132,7 +129,7 @@ impl Strategy for PodStrategy {
                 msgs.join(" ")
             ));
         }
-        warnings.extend(warnings_for_pod_spec(&pod.spec.clone().unwrap_or_default(), &pod.metadata));
+        warnings.extend(warnings_for_pod_spec(&or_default(&pod.spec), &pod.metadata));
         warnings
     }
 
@@ -207,7 +204,7 @@ impl Strategy for PodStrategy {
 /// What creates and updates check alike (`validatePodMetadataAndSpec`, ObjectMeta aside).
 fn validate_pod_metadata_and_spec(pod: &Pod) -> ErrorList {
     let mut errs = ErrorList::new();
-    let spec = pod.spec.clone().unwrap_or_default();
+    let spec = or_default(&pod.spec);
     let meta_path = Path::new("metadata");
     if let Some(annotations) = &pod.metadata.annotations {
         errs.append(validate_pod_spec_annotations(annotations, &spec, &meta_path.child("annotations")));

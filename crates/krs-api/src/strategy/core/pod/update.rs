@@ -16,6 +16,7 @@ use crate::strategy::core::podspec::semantic::{semantically_equal, top_level_dif
 use crate::strategy::core::podspec::{
     is_restartable_init_container, name_errors, qualified_name, s, validate_tolerations,
 };
+use crate::strategy::or_default;
 
 /// What the "may not change fields" message lists as updatable.
 const UPDATABLE_POD_SPEC_FIELDS: &[&str] = &[
@@ -297,8 +298,8 @@ fn term_only_adds(new: &NodeSelectorTerm, old: &NodeSelectorTerm) -> bool {
 /// and user checks of kubelet-only fields).
 pub(crate) fn validate_status_update(new: &Pod, old: &Pod) -> ErrorList {
     let mut errs = validate_annotation_updates(new, old);
-    let status = new.status.clone().unwrap_or_default();
-    let old_status = old.status.clone().unwrap_or_default();
+    let status = or_default(&new.status);
+    let old_status = or_default(&old.status);
     for (i, condition) in status.conditions.iter().flatten().enumerate() {
         if matches!(condition.type_.as_str(), "PodScheduled" | "Ready" | "Initialized") {
             continue;
@@ -325,7 +326,7 @@ pub(crate) fn validate_status_update(new: &Pod, old: &Pod) -> ErrorList {
     if status.qos_class != old_status.qos_class {
         errs.push(field::invalid(&status_path.child("qosClass"), s(&status.qos_class), FIELD_IMMUTABLE_ERROR_MSG));
     }
-    let old_spec = old.spec.clone().unwrap_or_default();
+    let old_spec = or_default(&old.spec);
     let restart_policy = s(&old_spec.restart_policy);
     errs.append(validate_state_transitions(
         status.container_statuses.as_deref().unwrap_or_default(),

@@ -23,6 +23,7 @@ use super::security::{
 };
 use super::volumes::validate_volumes;
 use super::{dns1123_label, name_errors, qualified_name, s};
+use crate::strategy::or_default;
 
 /// Options of pod spec validation (upstream's `PodValidationOptions`, reduced to what differs
 /// between callers in 1.34).
@@ -257,7 +258,7 @@ pub fn validate_pod_spec_annotations(annotations: &BTreeMap<String, String>, spe
 /// template, so with the looser template rules), and no ephemeral containers.
 pub fn validate_pod_template_spec(template: &PodTemplateSpec, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
-    let meta = template.metadata.clone().unwrap_or_default();
+    let meta = or_default(&template.metadata);
     if let Some(labels) = &meta.labels {
         errs.append(validate_labels(labels, &path.child("labels")));
     }

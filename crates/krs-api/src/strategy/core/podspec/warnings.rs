@@ -11,6 +11,7 @@ use krs_apimachinery::validation::Path;
 
 use super::s;
 use super::volumes::go_quote;
+use crate::strategy::or_default;
 
 /// Node labels that have a GA replacement, with upstream's message.
 fn deprecated_node_label(key: &str) -> Option<&'static str> {
@@ -46,8 +47,8 @@ pub fn warnings_for_pod_spec(spec: &PodSpec, meta: &ObjectMeta) -> Vec<String> {
 
 /// Warnings for a pod template at `path` (e.g. `spec.template`).
 pub fn warnings_for_pod_template(template: &PodTemplateSpec, path: &Path) -> Vec<String> {
-    let meta = template.metadata.clone().unwrap_or_default();
-    let spec = template.spec.clone().unwrap_or_default();
+    let meta = or_default(&template.metadata);
+    let spec = or_default(&template.spec);
     warnings(Some(path), &spec, &meta)
 }
 
@@ -90,7 +91,7 @@ fn warnings(prefix: Option<&Path>, spec: &PodSpec, meta: &ObjectMeta) -> Vec<Str
             out.push(format!("{}: a null labelSelector results in matching no pod", p.child("labelSelector")));
         }
     }
-    let annotations = meta.annotations.clone().unwrap_or_default();
+    let annotations = or_default(&meta.annotations);
     for (key, msg) in DEPRECATED_ANNOTATIONS {
         if annotations.contains_key(*key) {
             out.push(format!("{}: {msg}", meta_path.child("annotations").key(*key)));
