@@ -73,6 +73,7 @@ pub async fn update(
     part: Part<'_>,
 ) -> Result<Updated, ApiError> {
     let key = key(res, namespace, name)?;
+    let binding = part == Part::Subresource("binding");
     let mut current = match cached_current(app, res, &key, part) {
         Some(kv) => Some(kv),
         None => app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?.0,
@@ -97,7 +98,7 @@ pub async fn update(
                 _ => Err(ApiError::not_found(res, name)),
             };
         };
-        let old = decode_stored(res, &kv)?;
+        let mut old = decode_stored(res, &kv)?;
         let (mut new, conditional) = match &kind {
             UpdateKind::Replace(obj) => {
                 let new = obj.clone_object();
@@ -151,7 +152,14 @@ pub async fn update(
                 (changed, conditional)
             }
             UpdateKind::MutateObject(mutate) => {
+                // A binding's copy takes the stored managedFields over instead of copying them
+                // (a deep tree per pod): a binding records no manager, so nothing reads the old
+                // object's after this point (only the new object's are validated).
+                let managed = if binding { old.meta_mut().managed_fields.take() } else { None };
                 let mut changed = old.clone_object();
+                if binding {
+                    changed.meta_mut().managed_fields = managed;
+                }
                 mutate(changed.as_mut())?;
                 changed.meta_mut().resource_version = Some(kv.mod_revision.to_string());
                 (changed, false)
