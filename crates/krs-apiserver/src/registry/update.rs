@@ -73,14 +73,36 @@ pub async fn update(
     part: Part<'_>,
 ) -> Result<Updated, ApiError> {
     let key = key(res, namespace, name)?;
+    if let Some(cached) = cached_current(app, res, &key, part) {
+        // As upstream's GuaranteedUpdate: a failure on a cached copy (a pod deleted and
+        // created again, seen as already bound) is judged again on the stored object.
+        let warnings = ctx.warnings.len();
+        if let Ok(updated) = update_from(app, res, ctx, namespace, name, &key, &kind, part, Some(cached)).await {
+            return Ok(updated);
+        }
+        ctx.warnings.truncate(warnings);
+    }
+    let stored = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?.0;
+    update_from(app, res, ctx, namespace, name, &key, &kind, part, stored).await
+}
+
+/// The guaranteed-update loop, starting from `current` (`None`: the object does not exist).
+#[allow(clippy::too_many_arguments)]
+async fn update_from(
+    app: &App,
+    res: &Arc<ResourceInfo>,
+    ctx: &mut WriteContext,
+    namespace: &str,
+    name: &str,
+    key: &str,
+    kind: &UpdateKind,
+    part: Part<'_>,
+    mut current: Option<krs_store::KeyValue>,
+) -> Result<Updated, ApiError> {
     let binding = part == Part::Subresource("binding");
-    let mut current = match cached_current(app, res, &key, part) {
-        Some(kv) => Some(kv),
-        None => app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, res, name))?.0,
-    };
     for _ in 0..MAX_RETRIES {
         let Some(kv) = current.take() else {
-            return match &kind {
+            return match kind {
                 UpdateKind::Replace(obj) if part == Part::Main && res.strategy.allow_create_on_update() => {
                     let json = super::create(app, res, ctx, namespace, obj.clone_object()).await?;
                     Ok(Updated { json, created: true })
@@ -99,7 +121,7 @@ pub async fn update(
             };
         };
         let mut old = decode_stored(res, &kv)?;
-        let (mut new, conditional) = match &kind {
+        let (mut new, conditional) = match kind {
             UpdateKind::Replace(obj) => {
                 let new = obj.clone_object();
                 let rv = new.meta().resource_version.clone().unwrap_or_default();
@@ -230,9 +252,9 @@ pub async fn update(
             return Ok(Updated { json: Bytes::from(with_resource_version(&value, kv.mod_revision)), created: false });
         }
         let result = if outcome == Outcome::Delete {
-            app.store.delete(&key, Some(kv.mod_revision)).await.map(|(rev, _)| rev)
+            app.store.delete(key, Some(kv.mod_revision)).await.map(|(rev, _)| rev)
         } else {
-            app.store.update(&key, value.clone(), kv.mod_revision, kv.lease).await
+            app.store.update(key, value.clone(), kv.mod_revision, kv.lease).await
         };
         if result.is_err() {
             release(reserved).await;
@@ -261,7 +283,8 @@ pub async fn update(
 /// Where a binding starts: the watch cache's copy of the pod, as upstream's GuaranteedUpdate
 /// starts from the cacher's object, which saves a read of the store on the busiest write of a
 /// scheduling burst. A stale copy costs nothing but a retry: the write is a compare-and-swap on
-/// the revision, and its conflict hands back the stored object. Only for bindings: pods are
+/// the revision, and its conflict hands back the stored object; a refusal computed from the
+/// copy is judged again on the stored object ([`update`]). Only for bindings: pods are
 /// never attached to a lease (the copy does not know the lease), and a binding always changes
 /// the pod (the unchanged-object check compares stored bytes, which the copy does not have).
 fn cached_current(app: &App, res: &ResourceInfo, key: &str, part: Part<'_>) -> Option<krs_store::KeyValue> {
