@@ -44,13 +44,18 @@ pub enum ResourceKey {
 
 impl ResourceKey {
     pub fn new(name: &str) -> ResourceKey {
-        match name {
+        ResourceKey::fixed(name).unwrap_or_else(|| ResourceKey::Scalar(name.to_owned()))
+    }
+
+    /// The key of a resource kept in its own field, if `name` is one.
+    fn fixed(name: &str) -> Option<ResourceKey> {
+        Some(match name {
             CPU => ResourceKey::Cpu,
             MEMORY => ResourceKey::Memory,
             EPHEMERAL_STORAGE => ResourceKey::EphemeralStorage,
             PODS => ResourceKey::Pods,
-            other => ResourceKey::Scalar(other.to_owned()),
-        }
+            _ => return None,
+        })
     }
 }
 
@@ -125,12 +130,9 @@ impl Resource {
 
     /// The value of one named resource (`cpu` in millicores).
     pub fn get(&self, name: &str) -> i64 {
-        match name {
-            CPU => self.milli_cpu,
-            MEMORY => self.memory,
-            EPHEMERAL_STORAGE => self.ephemeral_storage,
-            PODS => self.allowed_pod_number,
-            _ => self.scalar.get(name).copied().unwrap_or(0),
+        match ResourceKey::fixed(name) {
+            Some(key) => self.get_key(&key),
+            None => self.scalar.get(name).copied().unwrap_or(0),
         }
     }
 
