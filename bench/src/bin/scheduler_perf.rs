@@ -192,9 +192,10 @@ impl Server {
             .arg(dir.path())
             .args(["--secure-port", &port.to_string(), "--log-level", "warn"])
             .args(["--no-agent", "--no-scheduler", "--no-controller-manager"])
-            // Upstream's scheduler_perf runs its API server without the Priority plugin: the
-            // templates give pods `priority` directly.
-            .arg("--disable-admission-plugins=Priority")
+            // Upstream's scheduler_perf runs its API server without the ServiceAccount plugin
+            // (no token volume in its pods) and the Priority plugin (the templates give pods
+            // `priority` directly); TaintNodesByCondition, which it turns off too, krs lacks.
+            .arg("--disable-admission-plugins=ServiceAccount,Priority")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;

@@ -3,6 +3,10 @@
 //! NamespaceLifecycle: objects cannot be created in a namespace that does not exist or is being
 //! terminated, and the system namespaces (default, kube-system, kube-public) cannot be deleted.
 //!
+//! ServiceAccount ([`krs_api::strategy::core::pod::admit_service_account`]): a new pod runs as
+//! the `default` service account unless it names one, with the account's token projected into
+//! every container.
+//!
 //! Priority: a new pod's priority and preemption policy come from its PriorityClass, or from
 //! the global default class when it names none; at most one class is the global default.
 //!
@@ -28,8 +32,8 @@ use krs_api::ResourceInfo;
 use crate::errors::ApiError;
 use crate::handler::App;
 
-/// The mutating plugins on a create, in upstream's order: NamespaceLifecycle, Priority,
-/// LimitRanger's defaults, DefaultStorageClass and DefaultIngressClass.
+/// The mutating plugins on a create, in upstream's order: NamespaceLifecycle, ServiceAccount,
+/// Priority, LimitRanger's defaults, DefaultStorageClass and DefaultIngressClass.
 pub async fn mutate_create(
     app: &App,
     res: &ResourceInfo,
@@ -37,6 +41,13 @@ pub async fn mutate_create(
     obj: &mut dyn krs_kinds::Object,
 ) -> Result<(), ApiError> {
     admit_create(app, res, namespace, obj.meta().name.as_deref().unwrap_or_default()).await?;
+    if app.service_account_admission
+        && res.group.is_empty()
+        && res.resource == "pods"
+        && let Some(pod) = krs_kinds::downcast_mut::<Pod>(obj)
+    {
+        krs_api::strategy::core::pod::admit_service_account(pod);
+    }
     if app.priority_admission {
         admit_priority(app, res, obj).await?;
     }
@@ -166,7 +177,7 @@ pub(crate) async fn namespace_json(app: &App, namespace: &str) -> Result<Option<
 }
 
 /// Admission plugins that can be turned off (upstream's --disable-admission-plugins).
-pub const OPTIONAL_PLUGINS: &[&str] = &["Priority"];
+pub const OPTIONAL_PLUGINS: &[&str] = &["Priority", "ServiceAccount"];
 
 /// The admission plugins that always run (naming them in --enable-admission-plugins changes
 /// nothing).

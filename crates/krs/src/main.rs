@@ -80,8 +80,8 @@ struct ServerArgs {
     #[arg(long, value_name = "RANGE", default_value = "30000-32767")]
     service_node_port_range: String,
 
-    /// Admission plugins to turn off (comma-separated); only Priority can be, as upstream's
-    /// scheduler benchmarks do to give pods priorities directly.
+    /// Admission plugins to turn off (comma-separated); only Priority and ServiceAccount can be,
+    /// as upstream's scheduler benchmarks do (pods give priorities directly and mount no token).
     #[arg(long, value_name = "PLUGINS", value_delimiter = ',', value_parser = optional_admission_plugin)]
     disable_admission_plugins: Vec<String>,
 

@@ -1,8 +1,8 @@
 //! Request errors as upstream's handlers report them: oversized and malformed bodies, bodies of
 //! the wrong kind or namespace, field validation (Strict and Warn), dry runs, missing
 //! credentials, optimistic-concurrency conflicts, and the Priority, LimitRanger, ResourceQuota,
-//! DefaultStorageClass, DefaultIngressClass and PodSecurity admission plugins, and
-//! DenyServiceExternalIPs when it is enabled.
+//! DefaultStorageClass, DefaultIngressClass, PodSecurity and ServiceAccount admission plugins,
+//! DenyServiceExternalIPs when it is enabled, and Priority and ServiceAccount disabled.
 
 use crate::common;
 
@@ -21,6 +21,7 @@ scenarios!(embedded, Embedded, V1_33:
     no_credentials_is_unauthorized_except_public_endpoints,
     update_with_stale_resource_version_conflicts,
     pod_priority_comes_from_its_priority_class,
+    pods_run_as_the_default_service_account_with_its_token,
     limit_ranges_default_and_bound_pods_and_claims,
     resource_quotas_forbid_and_charge_writes,
     claims_and_ingresses_get_the_default_class,
@@ -629,6 +630,50 @@ fn pod_security_labels_enforce_and_warn(k: &Kubectl) {
         "{:?}",
         warnings(&r)
     );
+}
+
+fn pods_run_as_the_default_service_account_with_its_token(k: &Kubectl) {
+    let api = Api::new(k.cluster);
+    namespace(&api);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sa"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    let created = api.post("/api/v1/namespaces/e/pods", &pod).expect(201);
+    let spec = &created["spec"];
+    assert_eq!(spec["serviceAccountName"], "default");
+    let volume = &spec["volumes"][0];
+    let name = volume["name"].as_str().unwrap_or_default();
+    assert!(name.starts_with("kube-api-access-"), "{volume}");
+    assert_eq!(volume["projected"]["sources"][0]["serviceAccountToken"]["path"], "token");
+    assert_eq!(
+        spec["containers"][0]["volumeMounts"],
+        json!([{"name": name, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}])
+    );
+}
+
+/// Upstream's scheduler benchmarks run their API server with ServiceAccount and Priority
+/// turned off: pods then mount no token and may give their priority directly.
+#[test]
+fn disabled_service_account_and_priority_plugins_leave_pods_as_sent() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut cluster = Cluster::start_with(
+        &dir.path().join("data"),
+        None,
+        dir.path(),
+        &["--disable-admission-plugins", "ServiceAccount,Priority"],
+    );
+    let api = Api::new(&cluster);
+    namespace(&api);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain"},
+        "spec": {"priority": 10, "containers": [{"name": "c", "image": "nginx"}]}});
+    let created = api.post("/api/v1/namespaces/e/pods", &pod).expect(201);
+    let spec = &created["spec"];
+    assert_eq!(spec["priority"], 10);
+    assert_eq!(spec.get("serviceAccountName"), None, "{spec}");
+    assert_eq!(spec.get("volumes"), None, "{spec}");
+    assert_eq!(spec["containers"][0].get("volumeMounts"), None, "{spec}");
+    // DefaultTolerationSeconds still runs.
+    assert_eq!(spec["tolerations"][0]["key"], "node.kubernetes.io/not-ready");
+    cluster.stop();
 }
 
 #[test]

@@ -64,6 +64,9 @@ pub struct App {
     openapi: std::sync::OnceLock<krs_openapi::OpenApi>,
     /// The Priority admission plugin runs (off only by --disable-admission-plugins=Priority).
     pub priority_admission: bool,
+    /// The ServiceAccount admission plugin runs (off only by
+    /// --disable-admission-plugins=ServiceAccount).
+    pub service_account_admission: bool,
     /// The DenyServiceExternalIPs admission plugin runs (only when enabled).
     pub deny_external_ips: bool,
     /// Request metrics, served at /metrics.
@@ -93,6 +96,7 @@ impl App {
             openapi: std::sync::OnceLock::new(),
             kubelet: None,
             priority_admission: true,
+            service_account_admission: true,
             deny_external_ips: false,
             metrics: crate::metrics::Metrics::default(),
             quota_locks: (0..QUOTA_LOCKS).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -145,6 +149,9 @@ impl App {
     pub fn without_admission_plugins(mut self, plugins: &[String]) -> App {
         if plugins.iter().any(|p| p == "Priority") {
             self.priority_admission = false;
+        }
+        if plugins.iter().any(|p| p == "ServiceAccount") {
+            self.service_account_admission = false;
         }
         self
     }

@@ -85,7 +85,11 @@ impl Framework {
             let Some(pf) = p.as_pre_filter() else { continue };
             let (r, status) = pf.pre_filter(state, pod, snapshot);
             if status.is_skip() {
-                state.skip_filter_plugins.push(p.name());
+                let name = p.name();
+                state.skip_filter_plugins.push(name);
+                if let Some(i) = self.filter.iter().position(|f| f.name() == name).filter(|i| *i < 64) {
+                    state.skip_filter_mask |= 1 << i;
+                }
                 continue;
             }
             if !status.is_success() {
@@ -122,9 +126,9 @@ impl Framework {
 
     /// Runs the Filter plugins on one node; the first failure stops (`RunFilterPlugins`).
     pub fn run_filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for p in &self.filter {
+        for (i, p) in self.filter.iter().enumerate() {
             let name = p.name();
-            if !state.skip_filter_plugins.is_empty() && state.skip_filter_plugins.contains(&name) {
+            if state.filter_skipped(i, name) {
                 continue;
             }
             let Some(f) = p.as_filter() else { continue };

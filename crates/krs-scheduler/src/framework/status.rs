@@ -111,6 +111,9 @@ pub struct CycleState {
     data: Vec<(&'static str, Box<dyn StateData>)>,
     /// Plugins whose PreFilter returned Skip: their Filter is not run.
     pub skip_filter_plugins: Vec<&'static str>,
+    /// The same, as bits of the profile's Filter plugins by position (the first 64), so that
+    /// the filters of every node compare no names ([`CycleState::filter_skipped`]).
+    pub(crate) skip_filter_mask: u64,
     /// Plugins whose PreScore returned Skip: their Score is not run.
     pub skip_score_plugins: Vec<&'static str>,
 }
@@ -120,14 +123,26 @@ impl Clone for CycleState {
         CycleState {
             data: self.data.iter().map(|(k, v)| (*k, v.as_ref().clone_box())).collect(),
             skip_filter_plugins: self.skip_filter_plugins.clone(),
+            skip_filter_mask: self.skip_filter_mask,
             skip_score_plugins: self.skip_score_plugins.clone(),
         }
     }
 }
 
 impl CycleState {
+    /// Keys are constants of the plugins: the same pointer almost always, so a pass comparing
+    /// pointers finds them before any string is compared.
     fn position(&self, key: &str) -> Option<usize> {
-        self.data.iter().position(|(k, _)| *k == key)
+        self.data
+            .iter()
+            .position(|(k, _)| std::ptr::eq(k.as_ptr(), key.as_ptr()) && k.len() == key.len())
+            .or_else(|| self.data.iter().position(|(k, _)| *k == key))
+    }
+
+    /// Whether the Filter plugin `name`, at `index` among the profile's Filter plugins, is
+    /// skipped in this cycle.
+    pub fn filter_skipped(&self, index: usize, name: &str) -> bool {
+        if index < 64 { self.skip_filter_mask & (1 << index) != 0 } else { self.skip_filter_plugins.contains(&name) }
     }
 
     pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {

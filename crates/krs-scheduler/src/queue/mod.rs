@@ -7,7 +7,7 @@
 mod heap;
 mod nominator;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,6 +89,9 @@ struct Inner {
     /// Pods popped and not yet done: the event sequence number when they were popped, and
     /// what happened to them meanwhile.
     in_flight: HashMap<String, (u64, InFlight)>,
+    /// How many in-flight pods were popped at each sequence number: the oldest is the first
+    /// key, found without walking `in_flight` every time a pod is done.
+    in_flight_seqs: BTreeMap<u64, usize>,
     scheduling_cycle: u64,
     /// Cluster events received while pods were in flight (`inFlightEvents`): a pod that fails
     /// goes to backoffQ, not to the unschedulable pods, if one of them may have helped it.
@@ -132,6 +135,7 @@ impl SchedulingQueue {
                 unschedulable: HashMap::new(),
                 gated: HashMap::new(),
                 in_flight: HashMap::new(),
+                in_flight_seqs: BTreeMap::new(),
                 scheduling_cycle: 0,
                 events: VecDeque::new(),
                 event_seq: 0,
@@ -274,8 +278,7 @@ impl SchedulingQueue {
                 qpi.attempts += 1;
                 let now = Instant::now();
                 qpi.initial_attempt_timestamp.get_or_insert(now);
-                let seq = inner.event_seq;
-                inner.in_flight.insert(qpi.key().to_string(), (seq, InFlight::Unchanged));
+                inner.begin_flight(qpi.key());
                 self.update_gauges(&inner);
                 return Some(qpi);
             }
@@ -290,8 +293,7 @@ impl SchedulingQueue {
         inner.scheduling_cycle += 1;
         qpi.attempts += 1;
         qpi.initial_attempt_timestamp.get_or_insert(Instant::now());
-        let seq = inner.event_seq;
-        inner.in_flight.insert(qpi.key().to_string(), (seq, InFlight::Unchanged));
+        inner.begin_flight(qpi.key());
         Some(qpi)
     }
 
@@ -302,7 +304,7 @@ impl SchedulingQueue {
     /// The scheduling of a popped pod is over (bound, or re-queued) (`Done`).
     pub fn done(&self, key: &str) {
         let mut inner = self.inner.lock();
-        inner.in_flight.remove(key);
+        inner.end_flight(key);
         prune_events(&mut inner);
     }
 
@@ -313,7 +315,7 @@ impl SchedulingQueue {
     pub fn add_unschedulable(&self, mut qpi: QueuedPodInfo) {
         let mut inner = self.inner.lock();
         let key = qpi.key().to_string();
-        let entry = inner.in_flight.remove(&key);
+        let entry = inner.end_flight(&key);
         let since = entry.as_ref().map_or(u64::MAX, |(seq, _)| *seq);
         match entry.map(|(_, f)| f) {
             // Deleted (or bound elsewhere) while in flight: nothing to retry.
@@ -490,9 +492,36 @@ fn wanted_by(qpi: &QueuedPodInfo, event: &ClusterEvent, registered: impl Fn(&str
     qpi.unschedulable_plugins.iter().chain(qpi.pending_plugins.iter()).any(|p| registered(p))
 }
 
+impl Inner {
+    /// A popped pod's scheduling starts, at the current event sequence number.
+    fn begin_flight(&mut self, key: &str) {
+        let seq = self.event_seq;
+        if let Some((old, _)) = self.in_flight.insert(key.to_string(), (seq, InFlight::Unchanged)) {
+            self.forget_seq(old);
+        }
+        *self.in_flight_seqs.entry(seq).or_default() += 1;
+    }
+
+    /// A pod's scheduling is over: what happened to it while in flight.
+    fn end_flight(&mut self, key: &str) -> Option<(u64, InFlight)> {
+        let entry = self.in_flight.remove(key)?;
+        self.forget_seq(entry.0);
+        Some(entry)
+    }
+
+    fn forget_seq(&mut self, seq: u64) {
+        if let Some(n) = self.in_flight_seqs.get_mut(&seq) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight_seqs.remove(&seq);
+            }
+        }
+    }
+}
+
 /// Drops the events no in-flight pod started before.
 fn prune_events(inner: &mut Inner) {
-    let oldest = inner.in_flight.values().map(|(seq, _)| *seq).min();
+    let oldest = inner.in_flight_seqs.keys().next().copied();
     match oldest {
         None => inner.events.clear(),
         Some(o) => {

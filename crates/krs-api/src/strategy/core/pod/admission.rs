@@ -1,7 +1,8 @@
-//! What upstream's default admission plugins add to a new pod, done here until krs has an
-//! admission chain: the ServiceAccount plugin (default service account and its projected token
-//! volume) and DefaultTolerationSeconds. The Priority plugin, which reads PriorityClasses, is
-//! the API server's (`krs_apiserver::admission`).
+//! What two of upstream's default admission plugins add to a new pod: the ServiceAccount plugin
+//! (default service account and its projected token volume), which the API server runs unless
+//! `--disable-admission-plugins` names it ([`admit_service_account`]), and DefaultTolerationSeconds,
+//! which the pod strategy applies to every new pod. The Priority plugin, which reads
+//! PriorityClasses, is the API server's (`krs_apiserver::admission`).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -26,20 +27,19 @@ const TOKEN_EXPIRATION_SECONDS: i64 = 3607;
 /// The annotation that marks a static pod mirrored by a kubelet.
 const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
-/// Applies the admission defaults to a pod being created.
+/// Applies DefaultTolerationSeconds to a pod being created.
 pub(crate) fn admit_new_pod(pod: &mut Pod) {
-    let mirror = pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(MIRROR_POD_ANNOTATION));
-    let spec = pod.spec.get_or_insert_with(Default::default);
-    if !mirror {
-        admit_service_account(spec);
-    }
-    admit_default_toleration_seconds(spec);
+    admit_default_toleration_seconds(pod.spec.get_or_insert_with(Default::default));
 }
 
-/// The ServiceAccount plugin: the `default` service account, and unless automounting is turned
-/// off, the token volume mounted into every container. The service account itself is not looked
-/// up: no controller creates them yet.
-fn admit_service_account(spec: &mut PodSpec) {
+/// The ServiceAccount plugin on a pod being created: the `default` service account, and unless
+/// automounting is turned off, the token volume mounted into every container. Mirror pods are
+/// left alone. The service account itself is not looked up: no controller creates them yet.
+pub fn admit_service_account(pod: &mut Pod) {
+    if pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(MIRROR_POD_ANNOTATION)) {
+        return;
+    }
+    let spec = pod.spec.get_or_insert_with(Default::default);
     if s(&spec.service_account_name).is_empty() {
         spec.service_account_name = Some("default".to_owned());
     }

@@ -21,7 +21,7 @@ use super::podspec::{
 };
 use crate::strategy::{FieldLabel, Strategy, or_default, typed, typed_mut};
 
-pub use admission::TOKEN_MOUNT_PATH;
+pub use admission::{TOKEN_MOUNT_PATH, admit_service_account};
 
 /// The strategy of `pods`.
 pub struct PodStrategy;

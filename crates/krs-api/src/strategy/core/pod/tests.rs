@@ -21,11 +21,12 @@ fn nginx() -> PodSpec {
     }
 }
 
-/// The create path: defaults, then what the strategy prepares; the registry's own steps
-/// (uid, timestamps) do not matter here.
+/// The create path: defaults, the ServiceAccount admission plugin (on by default), then what
+/// the strategy prepares; the registry's own steps (uid, timestamps) do not matter here.
 fn created(spec: PodSpec) -> Pod {
     let mut p = pod(spec);
     POD.default(&mut p);
+    admit_service_account(&mut p);
     POD.prepare_for_create(&mut p);
     p
 }
