@@ -95,9 +95,7 @@ impl Cache {
         if info.pods.is_empty() {
             self.nodes.remove(name);
         } else if let Some(n) = self.nodes.get_mut(name) {
-            let n = Arc::make_mut(n);
-            n.node = None;
-            n.generation = next_generation();
+            Arc::make_mut(n).clear_node();
         }
         self.touch(&key);
         self.nodes_changed = true;

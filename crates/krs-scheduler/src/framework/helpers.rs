@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration};
 
 use super::interface::NodeScore;
+use super::node_labels::LabelLookup;
 use super::types::NodeInfo;
 
 /// Whether one node selector requirement matches the labels (`nodeSelectorRequirementsAsSelector`).
-fn requirement_matches(r: &NodeSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
+fn requirement_matches(r: &NodeSelectorRequirement, labels: &(impl LabelLookup + ?Sized)) -> bool {
     let values = r.values.as_deref().unwrap_or_default();
-    let v = labels.get(&r.key);
+    let v = labels.label(&r.key);
     match r.operator.as_str() {
-        "In" => v.is_some_and(|v| values.contains(v)),
-        "NotIn" => v.is_none_or(|v| !values.contains(v)),
+        "In" => v.is_some_and(|v| values.iter().any(|x| x == v)),
+        "NotIn" => v.is_none_or(|v| !values.iter().any(|x| x == v)),
         "Exists" => v.is_some(),
         "DoesNotExist" => v.is_none(),
         "Gt" | "Lt" => {
@@ -40,7 +41,7 @@ fn field_requirement_matches(r: &NodeSelectorRequirement, node_name: &str) -> bo
 }
 
 /// Whether a term matches: all expressions and fields; an empty term matches nothing.
-pub fn term_matches(term: &NodeSelectorTerm, labels: &BTreeMap<String, String>, node_name: &str) -> bool {
+pub fn term_matches(term: &NodeSelectorTerm, labels: &(impl LabelLookup + ?Sized), node_name: &str) -> bool {
     let exprs = term.match_expressions.as_deref().unwrap_or_default();
     let fields = term.match_fields.as_deref().unwrap_or_default();
     if exprs.is_empty() && fields.is_empty() {
@@ -51,7 +52,7 @@ pub fn term_matches(term: &NodeSelectorTerm, labels: &BTreeMap<String, String>, 
 }
 
 /// Whether any term of the selector matches (`NodeSelector` terms are ORed).
-pub fn node_selector_matches(sel: &NodeSelector, labels: &BTreeMap<String, String>, node_name: &str) -> bool {
+pub fn node_selector_matches(sel: &NodeSelector, labels: &(impl LabelLookup + ?Sized), node_name: &str) -> bool {
     sel.node_selector_terms.iter().any(|t| term_matches(t, labels, node_name))
 }
 
@@ -78,9 +79,9 @@ impl<'a> RequiredNodeAffinity<'a> {
     }
 
     pub fn matches(&self, node: &NodeInfo) -> bool {
-        let labels = node.labels();
+        let labels = node.node_labels();
         if let Some(sel) = self.node_selector
-            && !sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+            && !sel.iter().all(|(k, v)| labels.get(k) == Some(v.as_str()))
         {
             return false;
         }

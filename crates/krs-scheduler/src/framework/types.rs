@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm, Taint};
 use krs_apimachinery::labels::Selector;
 
+use super::node_labels::NodeLabels;
 use super::pod_list::PodList;
 use super::resource::{self, Resource};
 
@@ -270,6 +271,8 @@ pub struct NodeInfo {
     pub used_ports: Vec<HostPort>,
     /// Images on the node by every name they are known by.
     pub images: HashMap<String, ImageState>,
+    /// The node's labels, in the form every cycle reads them ([`NodeInfo::label`]).
+    node_labels: NodeLabels,
     pub name: Arc<str>,
     pub pods_with_affinity: Vec<Arc<PodInfo>>,
     pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
@@ -301,6 +304,13 @@ impl NodeInfo {
         }
     }
 
+    /// Asks the CPU to start loading the node's labels; the node itself should have been
+    /// fetched (`prefetch`) a little earlier, since the labels' address is read from it.
+    #[inline]
+    pub fn prefetch_labels(&self) {
+        self.node_labels.prefetch();
+    }
+
     pub fn new(name: &str) -> NodeInfo {
         NodeInfo {
             name: Arc::from(name),
@@ -313,6 +323,7 @@ impl NodeInfo {
             non_zero_requested: Resource::default(),
             allocatable: Resource::default(),
             images: HashMap::new(),
+            node_labels: NodeLabels::default(),
             pvc_ref_counts: HashMap::new(),
             taints: Vec::new(),
             prefer_no_schedule_taints: Vec::new(),
@@ -354,12 +365,30 @@ impl NodeInfo {
             .cloned()
             .collect();
         self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
+        self.node_labels = NodeLabels::new(node.metadata.labels.as_ref().unwrap_or(no_labels()));
         self.node = Some(node);
+        self.generation = next_generation();
+    }
+
+    /// Forgets the node object, keeping the pods (the node was deleted before its pods).
+    pub fn clear_node(&mut self) {
+        self.node = None;
+        self.node_labels = NodeLabels::default();
         self.generation = next_generation();
     }
 
     pub fn labels(&self) -> &BTreeMap<String, String> {
         self.node.as_ref().and_then(|n| n.metadata.labels.as_ref()).unwrap_or(no_labels())
+    }
+
+    /// The node's labels, for lookups by key in the loops over nodes (faster than `labels`).
+    pub fn node_labels(&self) -> &NodeLabels {
+        &self.node_labels
+    }
+
+    /// One label of the node.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.node_labels.get(key)
     }
 
     /// Adds a pod's requests, ports and PVCs (`AddPodInfo`).

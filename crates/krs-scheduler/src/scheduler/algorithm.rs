@@ -16,7 +16,8 @@ const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
 /// The adaptive percentage never goes below this (`minFeasibleNodesPercentageToFind`).
 const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: usize = 5;
 
-/// How many nodes ahead of the one being filtered are prefetched.
+/// How many nodes ahead of the one being filtered have their labels prefetched (their
+/// `NodeInfo`s are fetched twice as far ahead).
 const PREFETCH_AHEAD: usize = 4;
 
 /// The message for a cluster without nodes (`ErrNoNodesAvailable`).
@@ -240,8 +241,10 @@ impl Algorithm {
             }
             let idx = (start + i) % n;
             // The nodes are visited once each, in order: fetching the ones a few steps ahead
-            // overlaps their cache misses with the filters of this one.
-            nodes[(idx + PREFETCH_AHEAD) % n].prefetch();
+            // overlaps their cache misses with the filters of this one (the labels, whose
+            // address is in the node, once the node has had time to arrive).
+            nodes[(idx + 2 * PREFETCH_AHEAD) % n].prefetch();
+            nodes[(idx + PREFETCH_AHEAD) % n].prefetch_labels();
             let node = &nodes[idx];
             let s = fw.run_filter_with_nominated_pods(state, pod, node);
             processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

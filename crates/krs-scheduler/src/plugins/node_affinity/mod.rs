@@ -46,7 +46,7 @@ impl NodeAffinity {
         self.added
             .as_ref()
             .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())
-            .is_none_or(|r| node_selector_matches(r, node.labels(), &node.name))
+            .is_none_or(|r| node_selector_matches(r, node.node_labels(), &node.name))
     }
 }
 
@@ -170,7 +170,7 @@ impl ScorePlugin for NodeAffinity {
         let Some(PreScoreState(terms)) = state.read::<PreScoreState>(PRE_SCORE_STATE_KEY) else {
             return Err(Status::error(format!("reading {PRE_SCORE_STATE_KEY} from cycleState: not found")));
         };
-        let labels = node.labels();
+        let labels = node.node_labels();
         Ok(terms
             .iter()
             .filter(|t| t.weight != 0 && term_matches(&t.preference, labels, &node.name))

@@ -64,7 +64,7 @@ fn contribution(
     affinity: &RequiredNodeAffinity<'_>,
     node: &NodeInfo,
 ) -> Contribution {
-    let labels = node.labels();
+    let labels = node.node_labels();
     if !node_has_all_keys(labels, constraints) {
         return vec![None; constraints.len()].into_boxed_slice();
     }

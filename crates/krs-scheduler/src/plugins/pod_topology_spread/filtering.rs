@@ -15,6 +15,10 @@ use crate::framework::{
 
 const PRE_FILTER_STATE_KEY: &str = "PreFilterPodTopologySpread";
 
+/// Up to this many domains, a constraint's counts are also kept in a list that the Filter of
+/// every node scans instead of hashing the node's domain.
+const FEW_DOMAINS: usize = 16;
+
 /// Per DoNotSchedule constraint: matching pods per domain value (`preFilterState`).
 #[derive(Clone)]
 pub(crate) struct PreFilterState {
@@ -22,6 +26,10 @@ pub(crate) struct PreFilterState {
     pub counts: Vec<HashMap<String, i64>>,
     /// The minimum count over the domains of each constraint, computed once per change rather than per node.
     mins: Vec<i64>,
+    /// The counts of constraints with few domains as lists (`FEW_DOMAINS`), kept with `mins`.
+    few: Vec<Option<Vec<(String, i64)>>>,
+    /// Whether the incoming pod matches each constraint's selector (1) or not (0).
+    self_match: Vec<i64>,
 }
 
 impl PreFilterState {
@@ -37,11 +45,24 @@ impl PreFilterState {
 
     fn update_mins(&mut self) {
         self.mins = (0..self.counts.len()).map(|i| self.compute_min_match(i)).collect();
+        self.few = self
+            .counts
+            .iter()
+            .map(|c| (c.len() <= FEW_DOMAINS).then(|| c.iter().map(|(k, v)| (k.clone(), *v)).collect()))
+            .collect();
+    }
+
+    /// Matching pods in the domain `value` of constraint `i`.
+    fn count(&self, i: usize, value: &str) -> i64 {
+        match &self.few[i] {
+            Some(few) => few.iter().find(|(k, _)| k == value).map_or(0, |(_, n)| *n),
+            None => self.counts[i].get(value).copied().unwrap_or(0),
+        }
     }
 
     /// Adds `delta` for a pod placed on or removed from `node` (`updateWithPod`).
     fn update(&mut self, incoming: &PodInfo, other: &PodInfo, node: &NodeInfo, delta: i64) {
-        if other.namespace != incoming.namespace || !node_has_all_keys(node.labels(), &self.constraints) {
+        if other.namespace != incoming.namespace || !node_has_all_keys(node.node_labels(), &self.constraints) {
             return;
         }
         let affinity = RequiredNodeAffinity::of(&incoming.pod);
@@ -49,8 +70,8 @@ impl PreFilterState {
             if !c.matches_node_inclusion_policies(incoming, &affinity, node) || !c.selector.matches(other.labels()) {
                 continue;
             }
-            if let Some(v) = node.labels().get(&c.topology_key) {
-                *self.counts[i].entry(v.clone()).or_default() += delta;
+            if let Some(v) = node.label(&c.topology_key) {
+                *self.counts[i].entry(v.to_owned()).or_default() += delta;
             }
         }
         self.update_mins();
@@ -70,7 +91,14 @@ impl PreFilterPlugin for PodTopologySpread {
         }
         let affinity = RequiredNodeAffinity::of(&pod.pod);
         let counts = self.counts.lock().counts(&constraints, pod, &affinity, &snapshot.node_info_list);
-        let mut s = PreFilterState { constraints: Arc::new(constraints), counts, mins: Vec::new() };
+        let self_match = constraints.iter().map(|c| i64::from(c.selector.matches(pod.labels()))).collect();
+        let mut s = PreFilterState {
+            constraints: Arc::new(constraints),
+            counts,
+            mins: Vec::new(),
+            few: Vec::new(),
+            self_match,
+        };
         s.update_mins();
         state.write(PRE_FILTER_STATE_KEY, s);
         (None, Status::success())
@@ -106,18 +134,16 @@ impl PreFilterExtensions for PodTopologySpread {
 impl FilterPlugin for PodTopologySpread {
     /// 'matching pods in the node's domain' + 'the pod itself if it matches' - 'the minimum over
     /// domains' must not exceed maxSkew, for every constraint.
-    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, state: &CycleState, _pod: &PodInfo, node: &NodeInfo) -> Status {
         let Some(s) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else {
             return Status::error(format!("reading {PRE_FILTER_STATE_KEY} from cycleState: not found"));
         };
-        let labels = node.labels();
+        let labels = node.node_labels();
         for (i, c) in s.constraints.iter().enumerate() {
             let Some(value) = labels.get(&c.topology_key) else {
                 return Status::unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH);
             };
-            let self_match = i64::from(c.selector.matches(pod.labels()));
-            let match_num = s.counts[i].get(value).copied().unwrap_or(0);
-            if match_num + self_match - s.mins[i] > c.max_skew {
+            if s.count(i, value) + s.self_match[i] - s.mins[i] > c.max_skew {
                 return Status::unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH);
             }
         }

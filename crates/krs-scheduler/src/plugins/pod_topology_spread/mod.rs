@@ -8,7 +8,7 @@ mod counts;
 mod filtering;
 mod scoring;
 
-use std::collections::BTreeMap;
+use crate::framework::LabelLookup;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
@@ -96,8 +96,8 @@ impl Constraint {
 }
 
 /// Whether the node has every constraint's topology key (`nodeLabelsMatchSpreadConstraints`).
-pub(crate) fn node_has_all_keys(labels: &BTreeMap<String, String>, constraints: &[Constraint]) -> bool {
-    constraints.iter().all(|c| labels.contains_key(&c.topology_key))
+pub(crate) fn node_has_all_keys(labels: &(impl LabelLookup + ?Sized), constraints: &[Constraint]) -> bool {
+    constraints.iter().all(|c| labels.label(&c.topology_key).is_some())
 }
 
 /// Pods on the node in `namespace`, not terminating, matching the selector (`countPodsMatchSelector`).

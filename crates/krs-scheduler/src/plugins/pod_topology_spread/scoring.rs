@@ -40,7 +40,7 @@ impl PreScorePlugin for PodTopologySpread {
         let mut counts: HashMap<(usize, String), i64> = HashMap::new();
         let mut sizes = vec![0usize; constraints.len()];
         for n in nodes {
-            if require_all && !node_has_all_keys(n.labels(), &constraints) {
+            if require_all && !node_has_all_keys(n.node_labels(), &constraints) {
                 ignored.insert(n.name.clone());
                 continue;
             }
@@ -48,7 +48,7 @@ impl PreScorePlugin for PodTopologySpread {
                 if c.topology_key == HOSTNAME {
                     continue;
                 }
-                let value = n.labels().get(&c.topology_key).cloned().unwrap_or_default();
+                let value = n.label(&c.topology_key).unwrap_or_default().to_owned();
                 if let std::collections::hash_map::Entry::Vacant(e) = counts.entry((i, value)) {
                     e.insert(0);
                     sizes[i] += 1;
@@ -65,14 +65,14 @@ impl PreScorePlugin for PodTopologySpread {
             .collect();
         let affinity = RequiredNodeAffinity::of(&pod.pod);
         for n in &snapshot.node_info_list {
-            if require_all && !node_has_all_keys(n.labels(), &constraints) {
+            if require_all && !node_has_all_keys(n.node_labels(), &constraints) {
                 continue;
             }
             for (i, c) in constraints.iter().enumerate() {
                 if c.topology_key == HOSTNAME || !c.matches_node_inclusion_policies(pod, &affinity, n) {
                     continue;
                 }
-                let value = n.labels().get(&c.topology_key).cloned().unwrap_or_default();
+                let value = n.label(&c.topology_key).unwrap_or_default().to_owned();
                 // Domains without a candidate node do not matter.
                 if let Some(cnt) = counts.get_mut(&(i, value)) {
                     *cnt += count_pods_match_selector(&n.pods, &c.selector, &pod.namespace);
@@ -102,11 +102,11 @@ impl ScorePlugin for PodTopologySpread {
         }
         let mut score = 0.0;
         for (i, c) in s.constraints.iter().enumerate() {
-            let Some(value) = node.labels().get(&c.topology_key) else { continue };
+            let Some(value) = node.label(&c.topology_key) else { continue };
             let cnt = if c.topology_key == HOSTNAME {
                 count_pods_match_selector(&node.pods, &c.selector, &pod.namespace)
             } else {
-                s.counts.get(&(i, value.clone())).copied().unwrap_or(0)
+                s.counts.get(&(i, value.to_owned())).copied().unwrap_or(0)
             };
             // `scoreForCount`: the count weighted by the domain count, shifted by maxSkew-1 so a
             // larger skew tolerance flattens the differences.
