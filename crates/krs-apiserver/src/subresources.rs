@@ -180,10 +180,17 @@ pub async fn bind(
     name: &str,
     binding: &Value,
 ) -> Result<Bytes, ApiError> {
+    // ValidatePodBinding: a node, by name.
     let node = binding.pointer("/target/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+    let kind = binding.pointer("/target/kind").and_then(|n| n.as_str()).unwrap_or_default();
+    let mut errors = ErrorList::new();
+    if !kind.is_empty() && kind != "Node" {
+        errors.push(field::not_supported(&Path::new("target").child("kind"), kind, &["Node", "<empty>"]));
+    }
     if node.is_empty() {
-        let mut errors = ErrorList::new();
         errors.push(field::required(&Path::new("target").child("name"), ""));
+    }
+    if !errors.is_empty() {
         return Err(krs_apimachinery::status::new_invalid(
             &krs_apimachinery::status::GroupKind::new("", "Binding"),
             name,
@@ -213,6 +220,9 @@ pub async fn bind(
         let spec = pod.spec.get_or_insert_with(Default::default);
         if let Some(existing) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
             return Err(conflict(format!("pod {pod_name} is already assigned to node \"{existing}\"")));
+        }
+        if spec.scheduling_gates.as_ref().is_some_and(|g| !g.is_empty()) {
+            return Err(conflict(format!("pod {pod_name} has non-empty .spec.schedulingGates")));
         }
         spec.node_name = Some(node.clone());
         if !annotations.is_empty() {

@@ -180,6 +180,29 @@ fn binding_an_assigned_pod_conflicts(k: &Kubectl) {
     assert!(message.ends_with("pod held is being deleted, cannot be assigned to a host"), "{message}");
     let held = api.get(&format!("{PODS}/held")).expect(200);
     assert!(held["spec"]["nodeName"].is_null(), "{held}");
+
+    // Nor is a pod whose scheduling gates are not all removed.
+    let mut gated = pod("gated", json!({}));
+    gated["spec"]["schedulingGates"] = json!([{"name": "example.com/hold"}]);
+    api.post(PODS, &gated).expect(201);
+    let bind_gated =
+        json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "gated"}, "target": {"name": "n1"}});
+    let status = api.post(&format!("{PODS}/gated/binding"), &bind_gated).expect(409);
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(message.ends_with("pod gated has non-empty .spec.schedulingGates"), "{message}");
+
+    // A binding names a node: another kind of target is refused, as a missing name is.
+    api.post(PODS, &pod("q", json!({}))).expect(201);
+    let to_pod = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "q"}, "target": {"kind": "Pod"}});
+    let status = api.post(&format!("{PODS}/q/binding"), &to_pod).expect(422);
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(
+        message.ends_with(
+            r#"[target.kind: Unsupported value: "Pod": supported values: "Node", "<empty>", target.name: Required value]"#
+        ),
+        "{message}"
+    );
+    assert!(api.get(&format!("{PODS}/q")).expect(200)["spec"]["nodeName"].is_null());
 }
 
 /// A binding starts from the watch cache's copy of the pod when a cache runs (a list starts

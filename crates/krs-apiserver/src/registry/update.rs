@@ -345,6 +345,13 @@ fn prepare_update(
     old: &dyn Object,
     part: Part<'_>,
 ) -> Result<Outcome, ApiError> {
+    // A binding writes the pod at the storage layer, as upstream's BindingREST does: the new
+    // object is the stored one with the node name and condition set by the binding, so it is
+    // neither defaulted nor validated again, warns of nothing, and gets no managedFields entry
+    // for spec.nodeName (the busiest write of a scheduling burst does no more than it must).
+    if part == Part::Subresource("binding") {
+        return Ok(Outcome::Store);
+    }
     let strategy = res.strategy;
     strategy.default(new);
     {
@@ -394,11 +401,7 @@ fn prepare_update(
     }
     ctx.warnings.extend(strategy.warnings_on_update(new, old));
     strategy.canonicalize(new);
-    // A binding writes the pod at the storage layer, as upstream's BindingREST does: the
-    // scheduler gets no managedFields entry for spec.nodeName (and the busiest write of a
-    // scheduling burst skips the field-set comparison).
-    let binding = part == Part::Subresource("binding");
-    if !ctx.applied && !binding {
+    if !ctx.applied {
         let subresource = match part {
             Part::Main => "",
             Part::Scale => "scale",
