@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use common::cri::{Env, NODE};
 use common::{RunningAgent, eventually, phase, pod, prepare_namespace, ready, wait_pod};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::events::v1::Event;
 use krs_agent::testing::BUSYBOX_IMAGE;
 use kube::Api;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, PostParams, WatchEvent, WatchParams};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -74,19 +75,27 @@ fn cri_pods_run_talk_complete_and_terminate() {
         let code = failed.status.and_then(|s| s.container_statuses).and_then(|c| c.into_iter().next()).and_then(|c| c.state?.terminated).map(|t| t.exit_code);
         assert_eq!(code, Some(3));
 
-        // Deleting a running pod: terminal phase, then the agent removes it for good.
-        let mut seen_terminal = false;
+        // Deleting a running pod: terminal phase, then the agent removes it for good. Every
+        // version of the pod is watched from before the delete: the terminal phase may last
+        // less than any polling interval.
+        let before = pods.get("web").await.expect("get web");
+        let since = before.metadata.resource_version.clone().unwrap_or_default();
+        let watch = WatchParams::default().fields("metadata.name=web");
+        let mut versions = pods.watch(&watch, &since).await.expect("watch web").boxed();
         pods.delete("web", &DeleteParams { grace_period_seconds: Some(5), ..Default::default() }).await.expect("delete");
-        let deadline = std::time::Instant::now() + T;
-        loop {
-            match pods.get("web").await {
-                Ok(p) => seen_terminal |= matches!(phase(&p), "Failed" | "Succeeded"),
-                Err(kube::Error::Api(s)) if s.code == 404 => break,
-                Err(e) => panic!("get web: {e}"),
+        let mut seen_terminal = false;
+        let deleted = tokio::time::timeout(T, async {
+            while let Some(event) = versions.next().await {
+                match event.expect("watch event") {
+                    WatchEvent::Modified(p) => seen_terminal |= matches!(phase(&p), "Failed" | "Succeeded"),
+                    WatchEvent::Deleted(_) => return true,
+                    _ => {}
+                }
             }
-            assert!(std::time::Instant::now() < deadline, "web was not deleted");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            false
+        })
+        .await;
+        assert_eq!(deleted, Ok(true), "web was not deleted");
         assert!(seen_terminal, "the deleted pod went through a terminal phase");
 
         // The kubelet's events about web's containers, as upstream words them.
