@@ -32,8 +32,9 @@ use krs_api::ResourceInfo;
 use crate::errors::ApiError;
 use crate::handler::App;
 
-/// The mutating plugins on a create, in upstream's order: NamespaceLifecycle, ServiceAccount,
-/// Priority, LimitRanger's defaults, DefaultStorageClass and DefaultIngressClass.
+/// The mutating plugins on a create: NamespaceLifecycle, ServiceAccount, Priority, LimitRanger's
+/// defaults, DefaultStorageClass and DefaultIngressClass (upstream runs LimitRanger before
+/// ServiceAccount and Priority; none of them reads what another writes).
 pub async fn mutate_create(
     app: &App,
     res: &ResourceInfo,
