@@ -650,19 +650,20 @@ fn pods_run_as_the_default_service_account_with_its_token(k: &Kubectl) {
     );
 }
 
+/// A server of its own started with `flags`, and a client of it with namespace `e` created.
+fn cluster_with(dir: &std::path::Path, flags: &[&str]) -> (Cluster, Api) {
+    let cluster = Cluster::start_with(&dir.join("data"), None, dir, flags);
+    let api = Api::new(&cluster);
+    namespace(&api);
+    (cluster, api)
+}
+
 /// Upstream's scheduler benchmarks run their API server with ServiceAccount and Priority
 /// turned off: pods then mount no token and may give their priority directly.
 #[test]
 fn disabled_service_account_and_priority_plugins_leave_pods_as_sent() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mut cluster = Cluster::start_with(
-        &dir.path().join("data"),
-        None,
-        dir.path(),
-        &["--disable-admission-plugins", "ServiceAccount,Priority"],
-    );
-    let api = Api::new(&cluster);
-    namespace(&api);
+    let (mut cluster, api) = cluster_with(dir.path(), &["--disable-admission-plugins", "ServiceAccount,Priority"]);
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain"},
         "spec": {"priority": 10, "containers": [{"name": "c", "image": "nginx"}]}});
     let created = api.post("/api/v1/namespaces/e/pods", &pod).expect(201);
@@ -680,14 +681,8 @@ fn disabled_service_account_and_priority_plugins_leave_pods_as_sent() {
 fn enabled_deny_service_external_ips_keeps_new_external_ips_out() {
     const SERVICES: &str = "/api/v1/namespaces/e/services";
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mut cluster = Cluster::start_with(
-        &dir.path().join("data"),
-        None,
-        dir.path(),
-        &["--enable-admission-plugins", "NamespaceLifecycle,DenyServiceExternalIPs"],
-    );
-    let api = Api::new(&cluster);
-    namespace(&api);
+    let (mut cluster, api) =
+        cluster_with(dir.path(), &["--enable-admission-plugins", "NamespaceLifecycle,DenyServiceExternalIPs"]);
     let svc = |name: &str, ips: Value| {
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
             "spec": {"ports": [{"port": 80}], "externalIPs": ips}})
