@@ -29,6 +29,7 @@ mod fieldsv1;
 pub mod lastapplied;
 mod managed;
 mod managername;
+mod memo;
 mod merge;
 mod path;
 mod reconcile;
@@ -113,10 +114,15 @@ fn managed_fields_of(obj: &Value) -> Option<&Value> {
 }
 
 fn set_managed_fields(obj: &mut Value, managed: &ManagedFields) {
+    set_managed_fields_value(obj, managed.encode());
+}
+
+/// Puts `managed` in `obj.metadata.managedFields`, or removes them (`None`).
+fn set_managed_fields_value(obj: &mut Value, managed: Option<Value>) {
     let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
-    match managed.encode() {
+    match managed {
         Some(v) => {
             meta.insert("managedFields".to_owned(), v);
         }
@@ -221,6 +227,21 @@ pub fn update(live: Option<&Value>, new: &mut Value, req: &Request<'_>) -> Resul
     if !new.is_object() || live.is_some_and(|l| !l.is_object()) {
         return Err(FieldManagerError::InvalidObject("objects must be JSON objects".to_owned()));
     }
+    // A create without managedFields: the result is its shape's (see `memo`).
+    let memo_key = (live.is_none() && managed_fields_of(new).is_none()).then(|| memo::key(new, req));
+    if let Some(found) = memo_key.as_deref().and_then(|k| memo::get(k, req)) {
+        set_managed_fields_value(new, found);
+        return Ok(());
+    }
+    record(live, new, req);
+    if let Some(k) = memo_key {
+        memo::put(k, req, managed_fields_of(new));
+    }
+    Ok(())
+}
+
+/// [`update`] without the memo.
+fn record(live: Option<&Value>, new: &mut Value, req: &Request<'_>) {
     let zero;
     let live_obj = match live {
         Some(l) => l,
@@ -233,12 +254,11 @@ pub fn update(live: Option<&Value>, new: &mut Value, req: &Request<'_>) -> Resul
     remove_managed_fields(new);
     // Objects stored without managedFields stay untracked until applied to.
     if managed.is_empty() && exists(live) {
-        return Ok(());
+        return;
     }
     let live_clean = without_managed_fields(live_obj);
     req.record_update(&live_clean, new, &mut managed, req.manager);
     set_managed_fields(new, &managed);
-    Ok(())
 }
 
 fn group_version_kind(obj: &Value) -> (String, String) {

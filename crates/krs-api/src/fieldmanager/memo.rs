@@ -1,0 +1,266 @@
+//! The managedFields of creates, remembered by the object's shape.
+//!
+//! A create (no live object, no managedFields sent) compares the new object with the kind's
+//! zero object, so what its writer comes to own depends only on the request (manager, version,
+//! kind, subresource, reset fields) and on the object's *shape*: every map key, each scalar's
+//! JSON type and whether it is that type's zero value, the top-level `apiVersion` and `kind`,
+//! and lists verbatim (their items' keys and values name owned fields). Values outside lists
+//! are otherwise compared only with the zero object's, so two objects of the same shape get
+//! the same managedFields but for the time. Pods of one template, events of one controller
+//! and nodes of one kind share a shape, and the structured comparison runs once for them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::Request;
+use super::set::FieldSet;
+
+/// Shapes remembered before the memo starts afresh (each costs about the size of an object).
+const CAPACITY: usize = 256;
+
+struct Memo {
+    reset: Option<FieldSet>,
+    /// The time the entry was recorded with, replaced by the request's on a hit.
+    now: String,
+    managed: Option<Value>,
+}
+
+static MEMO: Mutex<Option<HashMap<Vec<u8>, Vec<Memo>>>> = Mutex::new(None);
+
+/// The key of a create's managedFields: the request's identity, then the object's shape.
+pub(super) fn key(new: &Value, req: &Request<'_>) -> Vec<u8> {
+    let mut k = Vec::with_capacity(512);
+    for part in [req.manager, req.api_version, req.kind, req.subresource] {
+        k.extend_from_slice(part.as_bytes());
+        k.push(0);
+    }
+    if let Value::Object(m) = new {
+        k.push(b'{');
+        for (name, v) in m {
+            text(&mut k, name);
+            if name == "apiVersion" || name == "kind" {
+                verbatim(&mut k, v);
+            } else {
+                shape(&mut k, v);
+            }
+        }
+        k.push(b'}');
+    } else {
+        shape(&mut k, new);
+    }
+    k
+}
+
+fn text(k: &mut Vec<u8>, s: &str) {
+    k.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    k.extend_from_slice(s.as_bytes());
+}
+
+/// A value outside any list: maps by keys, scalars by type and zero-ness.
+fn shape(k: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => k.push(b'n'),
+        Value::Bool(b) => k.push(if *b { b'T' } else { b'F' }),
+        Value::Number(n) => {
+            let (kind, zero) = match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => (b'u', u == 0),
+                (None, Some(i), _) => (b'i', i == 0),
+                (_, _, f) => (b'f', f == Some(0.0)),
+            };
+            k.push(kind);
+            k.push(u8::from(zero));
+        }
+        Value::String(s) => k.push(if s.is_empty() { b'e' } else { b's' }),
+        Value::Array(_) => verbatim(k, v),
+        Value::Object(m) => {
+            k.push(b'{');
+            for (name, v) in m {
+                text(k, name);
+                shape(k, v);
+            }
+            k.push(b'}');
+        }
+    }
+}
+
+/// A value whose content matters: its JSON text, length-prefixed.
+fn verbatim(k: &mut Vec<u8>, v: &Value) {
+    k.push(b'=');
+    let at = k.len();
+    k.extend_from_slice(&[0; 4]);
+    // Writing into a Vec cannot fail, and a Value always serializes.
+    let _ = serde_json::to_writer(&mut *k, v);
+    let len = (k.len() - at - 4) as u32;
+    k[at..at + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+/// The managedFields recorded for `key`, stamped with `req.now`.
+pub(super) fn get(key: &[u8], req: &Request<'_>) -> Option<Option<Value>> {
+    let memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = memo.as_ref()?.get(key)?.iter().find(|m| m.reset.as_ref() == req.reset_fields)?;
+    let mut managed = found.managed.clone();
+    if let Some(Value::Array(entries)) = &mut managed {
+        for e in entries {
+            if let Some(t) = e.get_mut("time").filter(|t| t.as_str() == Some(found.now.as_str())) {
+                *t = Value::String(req.now.to_owned());
+            }
+        }
+    }
+    Some(managed)
+}
+
+/// Remembers the managedFields a create of `key` recorded.
+pub(super) fn put(key: Vec<u8>, req: &Request<'_>, managed: Option<&Value>) {
+    let mut memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let map = memo.get_or_insert_with(HashMap::new);
+    if map.len() >= CAPACITY && !map.contains_key(&key) {
+        map.clear();
+    }
+    let entry = Memo { reset: req.reset_fields.cloned(), now: req.now.to_owned(), managed: managed.cloned() };
+    let list = map.entry(key).or_default();
+    match list.iter_mut().find(|m| m.reset == entry.reset) {
+        Some(m) => *m = entry,
+        None => list.push(entry),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::path::Path;
+    use super::super::{Request, record, update};
+    use super::*;
+
+    fn pod() -> Value {
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p-1", "namespace": "default", "uid": "u-1", "creationTimestamp": "2026-01-01T00:00:00Z",
+                "labels": {"app": "web", "tier": ""}, "annotations": {"a": "1"}},
+            "spec": {
+                "containers": [{"name": "c", "image": "busybox", "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                    "resources": {"requests": {"cpu": "100m"}}}],
+                "schedulerName": "default-scheduler", "priority": 0, "hostNetwork": false,
+                "terminationGracePeriodSeconds": 30, "nodeSelector": {"zone": "a"},
+                "securityContext": {}, "dnsConfig": null
+            },
+            "status": {"phase": "Pending"}
+        })
+    }
+
+    /// Every scalar outside lists, by its path of keys.
+    fn leaves(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    at.push(k.clone());
+                    leaves(v, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(_) => {}
+            _ => out.push(at.clone()),
+        }
+    }
+
+    fn at<'v>(v: &'v mut Value, path: &[String]) -> &'v mut Value {
+        path.iter().fold(v, |v, k| &mut v[k.as_str()])
+    }
+
+    #[test]
+    fn a_remembered_create_records_what_the_comparison_would() {
+        let reset = FieldSet::from_paths(&[Path::fields(&["status"])]);
+        let base = pod();
+        let mut paths = Vec::new();
+        leaves(&base, &mut Vec::new(), &mut paths);
+        assert!(paths.len() > 10, "{paths:?}");
+        // Pairs of values of one shape: the second is answered from the first's entry.
+        let pairs = [
+            (json!(""), json!("")),
+            (json!("other"), json!("else")),
+            (json!(0), json!(0)),
+            (json!(7), json!(9)),
+            (json!(-3), json!(-8)),
+            (json!(2.5), json!(1.5)),
+            (json!(0.0), json!(0.0)),
+            (json!(true), json!(true)),
+            (json!(null), json!(null)),
+        ];
+        for path in &paths {
+            for (a, b) in &pairs {
+                for manager in ["kubectl", "kube-controller-manager"] {
+                    let req = |now| Request {
+                        manager,
+                        subresource: "",
+                        api_version: "v1",
+                        kind: "Pod",
+                        now,
+                        reset_fields: Some(&reset),
+                    };
+                    let (first, second) = (req("2026-01-01T00:00:00Z"), req("2026-01-01T00:00:07Z"));
+                    let (mut obj_a, mut obj_b) = (base.clone(), base.clone());
+                    *at(&mut obj_a, path) = a.clone();
+                    *at(&mut obj_b, path) = b.clone();
+                    for (obj, req) in [(&obj_a, &first), (&obj_b, &second)] {
+                        let (mut memoized, mut computed) = (obj.clone(), obj.clone());
+                        update(None, &mut memoized, req).unwrap();
+                        record(None, &mut computed, req);
+                        assert_eq!(memoized, computed, "{path:?} = {a} / {b}, {manager}");
+                    }
+                    // apiVersion and kind are part of the key as they are.
+                    if !matches!(path[0].as_str(), "apiVersion" | "kind") {
+                        assert_eq!(key(&obj_a, &first), key(&obj_b, &second), "{path:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_second_create_of_a_shape_is_answered_with_its_own_time() {
+        let req =
+            |now| Request { manager: "m", subresource: "", api_version: "v1", kind: "Pod", now, reset_fields: None };
+        let (first, second) = (req("2026-01-01T00:00:00Z"), req("2026-01-02T00:00:00Z"));
+        let mut a = pod();
+        a["metadata"]["name"] = json!("memo-time");
+        let k = key(&a, &second);
+        update(None, &mut a, &first).unwrap();
+        let remembered = get(&k, &second).expect("remembered").expect("tracked");
+        assert_eq!(remembered[0]["time"], "2026-01-02T00:00:00Z");
+        assert_eq!(remembered[0]["fieldsV1"], a["metadata"]["managedFields"][0]["fieldsV1"]);
+    }
+
+    #[test]
+    fn values_outside_lists_share_a_key_and_the_rest_do_not() {
+        let reset = FieldSet::from_paths(&[Path::fields(&["status"])]);
+        let req = Request {
+            manager: "m",
+            subresource: "",
+            api_version: "v1",
+            kind: "Pod",
+            now: "2026-01-01T00:00:00Z",
+            reset_fields: Some(&reset),
+        };
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut p = pod();
+            f(&mut p);
+            key(&p, &req)
+        };
+        let base = key(&pod(), &req);
+        assert_eq!(base, with(&|p| p["metadata"]["name"] = json!("p-2")));
+        assert_eq!(base, with(&|p| p["spec"]["nodeSelector"]["zone"] = json!("b")));
+        assert_eq!(base, with(&|p| p["spec"]["terminationGracePeriodSeconds"] = json!(5)));
+        // Zero-ness, types, keys, list items and the kind's identity all count.
+        assert_ne!(base, with(&|p| p["spec"]["priority"] = json!(1)));
+        assert_ne!(base, with(&|p| p["spec"]["priority"] = json!(0.0)));
+        assert_ne!(base, with(&|p| p["metadata"]["labels"]["tier"] = json!("x")));
+        assert_ne!(base, with(&|p| p["metadata"]["labels"]["new"] = json!("x")));
+        assert_ne!(base, with(&|p| p["spec"]["containers"][0]["name"] = json!("d")));
+        assert_ne!(base, with(&|p| p["spec"]["containers"][0]["image"] = json!("other")));
+        assert_ne!(base, with(&|p| p["apiVersion"] = json!("v2")));
+        assert_ne!(base, key(&pod(), &Request { manager: "n", ..req }));
+        assert_ne!(base, key(&pod(), &Request { subresource: "status", ..req }));
+    }
+}
