@@ -28,6 +28,8 @@ pub const WARNING: &str = "Warning";
 
 /// How long a repeated event extends the first one's series.
 const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
+/// How often expired series are forgotten.
+const SERIES_SWEEP: Duration = Duration::from_secs(30);
 /// Events waiting to be written; past this, new events are dropped (the API server is slow,
 /// and events are best effort upstream too).
 const BACKLOG: usize = 4096;
@@ -66,7 +68,7 @@ impl EventBroadcaster {
     /// Starts the writer task; it ends when every recorder is dropped.
     pub fn start(client: Client, host: &str) -> EventBroadcaster {
         let (tx, rx) = mpsc::channel::<Pending>(BACKLOG);
-        let series: Arc<Mutex<HashMap<String, Series>>> = Arc::default();
+        let series: Arc<Mutex<SeriesMap>> = Arc::default();
         let correlator: Arc<Mutex<Correlator>> = Arc::default();
         let host: Arc<str> = host.into();
         let instance_suffix = host.clone();
@@ -128,9 +130,7 @@ impl Correlator {
             p.regarding.uid.as_deref().unwrap_or_default(),
         );
         let similar_key = format!("{object}\u{0}{}\u{0}{}", p.type_, p.reason);
-        if self.similar.len() >= CORRELATOR_KEYS {
-            self.similar.retain(|_, s| now.duration_since(s.last) < AGGREGATE_WINDOW);
-        }
+        bound(&mut self.similar, |s| s.last, |s| now.duration_since(s.last) >= AGGREGATE_WINDOW);
         let similar =
             self.similar.entry(similar_key.clone()).or_insert_with(|| Similar { notes: Default::default(), last: now });
         if now.duration_since(similar.last) > AGGREGATE_WINDOW {
@@ -151,9 +151,7 @@ impl Correlator {
         } else {
             (format!("{similar_key}\u{0}{}", p.note), p.note.clone())
         };
-        if self.spam.len() >= CORRELATOR_KEYS {
-            self.spam.retain(|_, b| now.duration_since(b.at) < SPAM_REFILL.mul_f64(SPAM_BURST));
-        }
+        bound(&mut self.spam, |b| b.at, |b| now.duration_since(b.at) >= SPAM_REFILL.mul_f64(SPAM_BURST));
         let bucket = self.spam.entry(similar_key).or_insert(Bucket { tokens: SPAM_BURST, at: now });
         let refill = now.duration_since(bucket.at).as_secs_f64() / SPAM_REFILL.as_secs_f64();
         bucket.tokens = (bucket.tokens + refill).min(SPAM_BURST);
@@ -166,11 +164,50 @@ impl Correlator {
     }
 }
 
+/// Keeps a correlator map under [`CORRELATOR_KEYS`] as client-go's LRU caches are kept: when
+/// full, what has expired goes, and if that is not a quarter of it, the least recently seen
+/// entries go too. Pruning runs once per many new keys, not on every event.
+fn bound<V>(map: &mut HashMap<String, V>, seen: impl Fn(&V) -> Instant, expired: impl Fn(&V) -> bool) {
+    if map.len() < CORRELATOR_KEYS {
+        return;
+    }
+    map.retain(|_, v| !expired(v));
+    let keep = CORRELATOR_KEYS * 3 / 4;
+    if map.len() > keep {
+        let mut times: Vec<Instant> = map.values().map(&seen).collect();
+        let (_, cut, _) = times.select_nth_unstable(map.len() - keep);
+        let cut = *cut;
+        map.retain(|_, v| seen(v) >= cut);
+    }
+}
+
 struct Series {
     namespace: String,
     name: String,
     count: i32,
     last: Instant,
+}
+
+/// The open series by key. Expired ones are swept now and then, not on every event: with one
+/// series per object, sweeping per event costs the number of objects each time.
+#[derive(Default)]
+struct SeriesMap {
+    map: HashMap<String, Series>,
+    swept: Option<Instant>,
+}
+
+impl SeriesMap {
+    /// Counts a repeat of `key` when its series is open: its namespace, name and new count.
+    fn repeat(&mut self, key: &str, now: Instant) -> Option<(String, String, i32)> {
+        if self.swept.is_none_or(|t| now.duration_since(t) >= SERIES_SWEEP) {
+            self.map.retain(|_, s| now.duration_since(s.last) < SERIES_WINDOW);
+            self.swept = Some(now);
+        }
+        let s = self.map.get_mut(key).filter(|s| now.duration_since(s.last) < SERIES_WINDOW)?;
+        s.count += 1;
+        s.last = now;
+        Some((s.namespace.clone(), s.name.clone(), s.count))
+    }
 }
 
 /// Records events for one controller.
@@ -232,32 +269,14 @@ pub fn object_reference<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectReferen
     }
 }
 
-async fn write(
-    client: &Client,
-    series: &Mutex<HashMap<String, Series>>,
-    host: &str,
-    p: Pending,
-    key: String,
-    note: String,
-) {
+async fn write(client: &Client, series: &Mutex<SeriesMap>, host: &str, p: Pending, key: String, note: String) {
     let namespace = match p.regarding.namespace.as_deref() {
         Some(ns) if !ns.is_empty() => ns.to_string(),
         _ => "default".to_string(),
     };
     let api: Api<Event> = Api::namespaced(client.clone(), &namespace);
     let now = Timestamp::now();
-    let repeat = {
-        let mut map = series.lock();
-        map.retain(|_, s| s.last.elapsed() < SERIES_WINDOW);
-        match map.get_mut(&key) {
-            Some(s) => {
-                s.count += 1;
-                s.last = Instant::now();
-                Some((s.namespace.clone(), s.name.clone(), s.count))
-            }
-            None => None,
-        }
-    };
+    let repeat = series.lock().repeat(&key, Instant::now());
     if let Some((ns, name, count)) = repeat {
         let api: Api<Event> = Api::namespaced(client.clone(), &ns);
         let mut patch = serde_json::json!({"series": {"count": count, "lastObservedTime": MicroTime(now)}});
@@ -289,7 +308,7 @@ async fn write(
     };
     match api.create(&PostParams::default(), &event).await {
         Ok(_) => {
-            series.lock().insert(key, Series { namespace, name, count: 1, last: Instant::now() });
+            series.lock().map.insert(key, Series { namespace, name, count: 1, last: Instant::now() });
         }
         Err(e) => tracing::debug!(error = %e, "cannot record event"),
     }
@@ -365,6 +384,36 @@ mod tests {
         let later = now + AGGREGATE_WINDOW + Duration::from_secs(1);
         let (_, note) = c.observe(&pending("web", "SuccessfulCreate", "Created pod: q"), later).expect("written");
         assert_eq!(note, "Created pod: q");
+    }
+
+    #[test]
+    fn the_correlator_forgets_the_least_recent_objects_when_full() {
+        let mut c = Correlator::default();
+        let start = Instant::now();
+        for i in 0..CORRELATOR_KEYS * 3 {
+            let now = start + Duration::from_millis(i as u64);
+            assert!(c.observe(&pending(&format!("p{i}"), "Scheduled", "assigned"), now).is_some());
+            assert!(c.similar.len() <= CORRELATOR_KEYS && c.spam.len() <= CORRELATOR_KEYS);
+        }
+        // The newest objects are still remembered: their buckets have spent a token.
+        let last = format!("p{}", CORRELATOR_KEYS * 3 - 1);
+        let key = c.spam.keys().find(|k| k.contains(&format!("\u{0}{last}\u{0}"))).expect("newest kept").clone();
+        assert_eq!(c.spam[&key].tokens, SPAM_BURST - 1.0);
+    }
+
+    #[test]
+    fn a_series_repeats_within_its_window_only() {
+        let mut m = SeriesMap::default();
+        let now = Instant::now();
+        let series = |count| Series { namespace: "ns".into(), name: "e".into(), count, last: now };
+        m.map.insert("k".into(), series(1));
+        assert_eq!(m.repeat("k", now + Duration::from_secs(1)), Some(("ns".into(), "e".into(), 2)));
+        assert_eq!(m.repeat("other", now), None);
+        // Expired, whether or not a sweep has removed it yet.
+        assert_eq!(m.repeat("k", now + Duration::from_secs(1) + SERIES_WINDOW), None);
+        m.map.insert("k".into(), series(1));
+        m.swept = Some(now);
+        assert_eq!(m.repeat("k", now + SERIES_WINDOW + Duration::from_secs(1)), None);
     }
 
     #[test]
