@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-/// With the `mimalloc` feature: mimalloc rather than glibc's malloc. The API server's request
-/// path allocates and frees many small objects across threads, where glibc's arenas cost about a
-/// third of the server's CPU; the default build keeps glibc for the smaller idle footprint.
+/// With the `mimalloc` feature (the default): mimalloc rather than glibc's malloc. The API
+/// server's request path allocates and frees many small objects across threads, where glibc's
+/// arenas cost about a third of the server's CPU.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
