@@ -2,6 +2,7 @@
 //! warns about them, as upstream's strict decoder does (`duplicate field "metadata.name"`); a
 //! normal JSON decode silently keeps the last value.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -12,27 +13,84 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 pub fn duplicate_fields(json: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(json);
-    let _ = Walk { path: String::new(), out: &mut out, depth: 0 }.deserialize(&mut de);
+    let mut path = Vec::new();
+    let _ = Walk { path: &mut path, out: &mut out, depth: 0 }.deserialize(&mut de);
     out
 }
 
 /// Deeper documents are not walked (the decoder refuses them anyway).
 const MAX_DEPTH: usize = 100;
 
-struct Walk<'a> {
-    path: String,
+/// Keys of one object seen so far: a list while the object is small, then a set.
+const SMALL_OBJECT: usize = 16;
+
+/// A step of the path to the current value. Keys borrow the document unless they hold
+/// escapes; the path is only formatted for a duplicate.
+enum Step<'de> {
+    Key(Cow<'de, str>),
+    Index(usize),
+}
+
+fn format_path(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+struct Walk<'a, 'de> {
+    path: &'a mut Vec<Step<'de>>,
     out: &'a mut Vec<String>,
     depth: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for Walk<'_> {
+impl<'de> DeserializeSeed<'de> for Walk<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Walk<'_> {
+/// An object key, borrowed from the document when it can be.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,17 +98,31 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() { key.clone() } else { format!("{}.{key}", self.path) };
+        let mut few: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: Option<HashSet<Cow<'de, str>>> = None;
+        while let Some(key) = map.next_key_seed(Key)? {
             if self.depth >= MAX_DEPTH {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            if !seen.insert(key) {
-                self.out.push(path.clone());
+            let duplicate = match &mut many {
+                Some(set) => !set.insert(key.clone()),
+                None if few.contains(&key) => true,
+                None => {
+                    few.push(key.clone());
+                    if few.len() > SMALL_OBJECT {
+                        many = Some(few.drain(..).collect());
+                    }
+                    false
+                }
+            };
+            self.path.push(Step::Key(key));
+            if duplicate {
+                self.out.push(format_path(self.path));
             }
-            map.next_value_seed(Walk { path, out: self.out, depth: self.depth + 1 })?;
+            let walked = map.next_value_seed(Walk { path: &mut *self.path, out: &mut *self.out, depth: self.depth + 1 });
+            self.path.pop();
+            walked?;
         }
         Ok(())
     }
@@ -58,11 +130,14 @@ impl<'de> Visitor<'de> for Walk<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0;
         loop {
-            let path = format!("{}[{i}]", self.path);
             let more = if self.depth >= MAX_DEPTH {
                 seq.next_element::<IgnoredAny>()?.is_some()
             } else {
-                seq.next_element_seed(Walk { path, out: self.out, depth: self.depth + 1 })?.is_some()
+                self.path.push(Step::Index(i));
+                let walked =
+                    seq.next_element_seed(Walk { path: &mut *self.path, out: &mut *self.out, depth: self.depth + 1 });
+                self.path.pop();
+                walked?.is_some()
             };
             if !more {
                 return Ok(());
@@ -102,5 +177,12 @@ mod tests {
         assert_eq!(duplicate_fields(doc), vec!["metadata.name", "spec.containers[0].image", "spec"]);
         assert!(duplicate_fields(br#"{"a":1,"b":{"a":2}}"#).is_empty());
         assert!(duplicate_fields(b"not json").is_empty());
+    }
+
+    #[test]
+    fn large_objects_and_escaped_keys() {
+        let keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let doc = format!(r#"{{"data":{{{},"k3":0,"k39":1}},"a\u0062":1,"ab":2}}"#, keys.join(","));
+        assert_eq!(duplicate_fields(doc.as_bytes()), vec!["data.k3", "data.k39", "ab"]);
     }
 }
