@@ -120,7 +120,8 @@ impl<'de> Visitor<'de> for Walk<'_, 'de> {
             if duplicate {
                 self.out.push(format_path(self.path));
             }
-            let walked = map.next_value_seed(Walk { path: &mut *self.path, out: &mut *self.out, depth: self.depth + 1 });
+            let walked =
+                map.next_value_seed(Walk { path: &mut *self.path, out: &mut *self.out, depth: self.depth + 1 });
             self.path.pop();
             walked?;
         }

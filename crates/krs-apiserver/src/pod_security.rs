@@ -758,10 +758,7 @@ pub async fn admit(
         return Ok(());
     }
     let Some(json) = crate::admission::namespace_json(app, namespace).await? else { return Ok(()) };
-    let labels: BTreeMap<String, String> = serde_json::from_slice::<serde_json::Value>(&json)
-        .ok()
-        .and_then(|v| serde_json::from_value(v.pointer("/metadata/labels")?.clone()).ok())
-        .unwrap_or_default();
+    let labels = serde_json::from_slice::<NamespaceLabels>(&json).map(|ns| ns.metadata.labels).unwrap_or_default();
     if !labels.keys().any(|k| k.starts_with(PREFIX)) {
         return Ok(());
     }
@@ -797,6 +794,25 @@ pub async fn admit(
         }
     }
     Ok(())
+}
+
+/// What PodSecurity reads of a namespace on every pod write: its labels (the rest of the
+/// object is skipped, not decoded).
+#[derive(serde::Deserialize)]
+struct NamespaceLabels {
+    #[serde(default)]
+    metadata: NamespaceLabelsMeta,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct NamespaceLabelsMeta {
+    #[serde(default, deserialize_with = "labels_or_null")]
+    labels: BTreeMap<String, String>,
+}
+
+fn labels_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The kinds whose pod templates PodSecurity judges.

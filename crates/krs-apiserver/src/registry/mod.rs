@@ -70,7 +70,7 @@ pub fn key(res: &ResourceInfo, namespace: &str, name: &str) -> Result<String, Ap
 pub fn decode_stored(res: &ResourceInfo, kv: &KeyValue) -> Result<Box<dyn Object>, ApiError> {
     let codec = res.codec.ok_or_else(|| ApiError::internal(format!("no codec for {}", res.kind)))?;
     let mut obj = codec
-        .decode_json(&kv.value, &mut |_| {})
+        .decode_stored_json(&kv.value)
         .map_err(|e| ApiError::internal(format!("stored object {} is unreadable: {e}", kv.key)))?;
     obj.meta_mut().resource_version = Some(kv.mod_revision.to_string());
     Ok(obj)
