@@ -17,8 +17,12 @@ use serde_json::Value;
 use super::Request;
 use super::set::FieldSet;
 
-/// Shapes remembered before the memo starts afresh (each costs about the size of an object).
+/// Shapes remembered before the memo starts afresh.
 const CAPACITY: usize = 256;
+
+/// Keys longer than this (objects with long lists, which the key holds verbatim) are not
+/// remembered: the memo stays under a few megabytes, and such objects rarely repeat.
+pub(super) const MAX_KEY: usize = 8 * 1024;
 
 struct Memo {
     reset: Option<FieldSet>,
@@ -230,6 +234,22 @@ mod tests {
         let remembered = get(&k, &second).expect("remembered").expect("tracked");
         assert_eq!(remembered[0]["time"], "2026-01-02T00:00:00Z");
         assert_eq!(remembered[0]["fieldsV1"], a["metadata"]["managedFields"][0]["fieldsV1"]);
+    }
+
+    #[test]
+    fn objects_with_long_lists_are_not_remembered() {
+        let req =
+            Request { manager: "m", subresource: "", api_version: "v1", kind: "Pod", now: "t", reset_fields: None };
+        let mut p = pod();
+        let containers: Vec<Value> = (0..400).map(|i| json!({"name": format!("c{i}"), "image": "busybox"})).collect();
+        p["spec"]["containers"] = Value::Array(containers);
+        let k = key(&p, &req);
+        assert!(k.len() > MAX_KEY, "{}", k.len());
+        let (mut updated, mut computed) = (p.clone(), p.clone());
+        update(None, &mut updated, &req).unwrap();
+        record(None, &mut computed, &req);
+        assert_eq!(updated, computed);
+        assert!(get(&k, &req).is_none());
     }
 
     #[test]

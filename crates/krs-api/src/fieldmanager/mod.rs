@@ -228,7 +228,9 @@ pub fn update(live: Option<&Value>, new: &mut Value, req: &Request<'_>) -> Resul
         return Err(FieldManagerError::InvalidObject("objects must be JSON objects".to_owned()));
     }
     // A create without managedFields: the result is its shape's (see `memo`).
-    let memo_key = (live.is_none() && managed_fields_of(new).is_none()).then(|| memo::key(new, req));
+    let memo_key = (live.is_none() && managed_fields_of(new).is_none())
+        .then(|| memo::key(new, req))
+        .filter(|k| k.len() <= memo::MAX_KEY);
     if let Some(found) = memo_key.as_deref().and_then(|k| memo::get(k, req)) {
         set_managed_fields_value(new, found);
         return Ok(());
