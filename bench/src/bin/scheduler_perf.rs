@@ -22,8 +22,8 @@ use krs_scheduler::{Metrics, SchedulerOptions};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-/// With the `mimalloc` feature, the allocator of a krs binary built with it, so the in-process
-/// scheduler runs as that `krs scheduler` does.
+/// With the `mimalloc` feature (the default, as in `krs`), the krs binary's allocator, so the
+/// in-process scheduler runs as `krs scheduler` does.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -758,7 +758,8 @@ pub async fn admit(
         return Ok(());
     }
     let Some(json) = crate::admission::namespace_json(app, namespace).await? else { return Ok(()) };
-    let labels = serde_json::from_slice::<NamespaceLabels>(&json).map(|ns| ns.metadata.labels).unwrap_or_default();
+    let labels =
+        serde_json::from_slice::<NamespaceLabels>(&json).ok().and_then(|ns| ns.metadata.labels).unwrap_or_default();
     if !labels.keys().any(|k| k.starts_with(PREFIX)) {
         return Ok(());
     }
@@ -806,13 +807,7 @@ struct NamespaceLabels {
 
 #[derive(Default, serde::Deserialize)]
 struct NamespaceLabelsMeta {
-    #[serde(default, deserialize_with = "labels_or_null")]
-    labels: BTreeMap<String, String>,
-}
-
-fn labels_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    use serde::Deserialize;
-    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
+    labels: Option<BTreeMap<String, String>>,
 }
 
 /// The kinds whose pod templates PodSecurity judges.
