@@ -1,9 +1,15 @@
 //! Scheduler benchmark: upstream's scheduler_perf workloads (test/integration/scheduler_perf)
 //! with the same node and pod templates and counts, against the real `krs server`. Objects are
-//! created through the API server, the krs scheduler runs in this process as a client of it
-//! (as `krs scheduler --kubeconfig` does) and binds through pods/binding.
+//! created through the API server over HTTPS; the krs scheduler binds through pods/binding.
 //!
-//! Run: `cargo build --release -p krs -p krs-bench && target/release/scheduler_perf [NAME...]`
+//! Where the scheduler runs:
+//! - by default inside `krs server`, as a cluster started with `krs server` runs it (a kube-rs
+//!   client on the in-process transport). The benchmark follows its progress as upstream's
+//!   does, with a watch of bound pods, and reads the scheduling queue from `/metrics`.
+//! - with `--standalone`, in this process as a kube-rs client over HTTPS, as
+//!   `krs scheduler --kubeconfig` runs.
+//!
+//! Run: `cargo build --release -p krs -p krs-bench && target/release/scheduler_perf [--standalone] [NAME...]`
 //! (KRS_BIN overrides the krs binary; names select workloads.)
 //!
 //! The figure is the measured pods divided by the time from the first measured create to the
@@ -13,10 +19,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
+use http_body_util::BodyExt;
 use krs_bench::client::{Client, Credentials, Error};
 use krs_scheduler::{Metrics, SchedulerOptions};
 use serde_json::{Value, json};
@@ -183,15 +190,29 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
+/// Where the scheduler runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Placement {
+    /// Inside `krs server`.
+    Server,
+    /// In this process, as `krs scheduler --kubeconfig` (a client over HTTPS).
+    Standalone,
+}
+
 impl Server {
-    fn start(krs: &Path) -> Result<Server, Error> {
+    fn start(krs: &Path, placement: Placement) -> Result<Server, Error> {
         let dir = tempfile::Builder::new().prefix("krs-sched-bench-").tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut child = Command::new(krs)
+        let mut command = Command::new(krs);
+        command
             .args(["server", "--data-dir"])
             .arg(dir.path())
             .args(["--secure-port", &port.to_string(), "--log-level", "warn"])
-            .args(["--no-agent", "--no-scheduler", "--no-controller-manager"])
+            .args(["--no-agent", "--no-controller-manager"]);
+        if placement == Placement::Standalone {
+            command.arg("--no-scheduler");
+        }
+        let mut child = command
             // Upstream's scheduler_perf runs its API server without the ServiceAccount plugin
             // (no token volume in its pods) and the Priority plugin (the templates give pods
             // `priority` directly); TaintNodesByCondition, which it turns off too, krs lacks.
@@ -313,15 +334,85 @@ impl Api {
     }
 }
 
+/// What the benchmark knows of the scheduler's progress.
+#[derive(Clone)]
+enum Progress {
+    /// The counters of the scheduler running in this process.
+    InProcess(Arc<Metrics>),
+    /// Pods seen bound by a watch (as upstream's informer counts them), and the server's
+    /// `/metrics` for the scheduling queue of the scheduler running inside it.
+    Server { bound: Arc<AtomicU64>, api: Api },
+}
+
+impl Progress {
+    /// Starts watching bound pods (every namespace; none is bound yet).
+    async fn watch(api: &Api) -> Result<Progress, Error> {
+        let path = "/api/v1/pods?watch=1&fieldSelector=spec.nodeName%21%3D&timeoutSeconds=3600";
+        let (status, mut body) = api.clients[0].stream(path).await?;
+        if !status.is_success() {
+            return Err(format!("GET {path}: {status}").into());
+        }
+        let bound = Arc::new(AtomicU64::new(0));
+        let count = bound.clone();
+        tokio::spawn(async move {
+            // A bound pod is an ADDED event of the watch: count the lines that start so,
+            // without decoding the objects.
+            const ADDED: &[u8] = br#"{"type":"ADDED""#;
+            let mut head = Vec::with_capacity(ADDED.len());
+            while let Some(Ok(frame)) = body.frame().await {
+                let Ok(data) = frame.into_data() else { continue };
+                for &b in data.iter() {
+                    if b == b'\n' {
+                        if head == ADDED {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                        head.clear();
+                    } else if head.len() < ADDED.len() {
+                        head.push(b);
+                    }
+                }
+            }
+        });
+        Ok(Progress::Server { bound, api: api.clone() })
+    }
+
+    /// Pods bound so far.
+    fn scheduled(&self) -> u64 {
+        match self {
+            Progress::InProcess(m) => m.scheduled_pods(),
+            Progress::Server { bound, .. } => bound.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Pods in the scheduler's queue of gated pods.
+    async fn gated(&self) -> Result<u64, Error> {
+        match self {
+            Progress::InProcess(m) => Ok(m.pending_pods("gated")),
+            Progress::Server { api, .. } => {
+                let (status, body) = api.send(0, Method::GET, "/metrics", None).await?;
+                if !status.is_success() {
+                    return Err(format!("GET /metrics: {status}").into());
+                }
+                let text = String::from_utf8_lossy(&body);
+                let gated = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("scheduler_pending_pods{queue=\"gated\"} "))
+                    .ok_or("no scheduler_pending_pods in /metrics")?;
+                Ok(gated.trim().parse()?)
+            }
+        }
+    }
+}
+
 /// Waits until the scheduler has bound `target` pods in total.
-async fn wait_bound(metrics: &Metrics, target: u64) -> Result<Instant, Error> {
+async fn wait_bound(progress: &Progress, target: u64) -> Result<Instant, Error> {
     let deadline = Instant::now() + PHASE_TIMEOUT;
     loop {
-        if metrics.scheduled_pods() >= target {
+        if progress.scheduled() >= target {
             return Ok(Instant::now());
         }
         if Instant::now() > deadline {
-            return Err(format!("timed out: {} of {target} pods bound", metrics.scheduled_pods()).into());
+            return Err(format!("timed out: {} of {target} pods bound", progress.scheduled()).into());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -363,30 +454,36 @@ struct Result_ {
 }
 
 /// Runs the setup of a workload, then measures its last createPods op.
-async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
-    let server = Server::start(krs)?;
+async fn run(w: &Workload, krs: &Path, placement: Placement) -> Result<Result_, Error> {
+    let server = Server::start(krs, placement)?;
     let creds = Credentials::from_kubeconfig(&server.kubeconfig)?;
     let mut clients = Vec::new();
     for _ in 0..CONNECTIONS {
         clients.push(Client::connect(&creds).await?);
     }
     let api = Api { clients: Arc::new(clients) };
-    let kc = kube::config::Kubeconfig::read_from(&server.kubeconfig)?;
-    let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
-    let kube_client = kube::Client::try_from(config)?;
-    let metrics = Metrics::new();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let options = SchedulerOptions { leader_elect: false, metrics: metrics.clone(), ..Default::default() };
-    let scheduler = tokio::spawn(krs_scheduler::run(kube_client, options, async {
-        let _ = stop_rx.await;
-    }));
+    let (progress, scheduler) = match placement {
+        Placement::Standalone => {
+            let kc = kube::config::Kubeconfig::read_from(&server.kubeconfig)?;
+            let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
+            let kube_client = kube::Client::try_from(config)?;
+            let metrics = Metrics::new();
+            let options = SchedulerOptions { leader_elect: false, metrics: metrics.clone(), ..Default::default() };
+            let scheduler = tokio::spawn(krs_scheduler::run(kube_client, options, async {
+                let _ = stop_rx.await;
+            }));
+            (Progress::InProcess(metrics), Some(scheduler))
+        }
+        Placement::Server => (Progress::watch(&api).await?, None),
+    };
 
     let zone1 = |_| Some("zone1");
     let (ns, measured, template): (&str, usize, fn() -> Value) = match w.kind {
         Kind::Basic => {
             api.create_nodes(5000, |_| None).await?;
             api.create_pods("default", "init", 1000, pod_default).await?;
-            wait_bound(&metrics, 1000).await?;
+            wait_bound(&progress, 1000).await?;
             ("default", 10000, pod_default)
         }
         Kind::PodAntiAffinity => {
@@ -394,7 +491,7 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
             api.namespace("sched-0").await?;
             api.namespace("sched-1").await?;
             api.create_pods("sched-0", "init", 1000, pod_anti_affinity).await?;
-            wait_bound(&metrics, 1000).await?;
+            wait_bound(&progress, 1000).await?;
             ("sched-1", 2000, pod_anti_affinity)
         }
         Kind::PodAffinity => {
@@ -402,20 +499,20 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
             api.namespace("sched-0").await?;
             api.namespace("sched-1").await?;
             api.create_pods("sched-0", "init", 5000, pod_affinity).await?;
-            wait_bound(&metrics, 5000).await?;
+            wait_bound(&progress, 5000).await?;
             ("sched-1", 5000, pod_affinity)
         }
         Kind::NodeAffinity => {
             api.create_nodes(5000, zone1).await?;
             api.create_pods("default", "init", 5000, pod_node_affinity).await?;
-            wait_bound(&metrics, 5000).await?;
+            wait_bound(&progress, 5000).await?;
             ("default", 10000, pod_node_affinity)
         }
         Kind::TopologySpreading => {
             const MOONS: [&str; 3] = ["moon-1", "moon-2", "moon-3"];
             api.create_nodes(5000, |i| Some(MOONS[i % 3])).await?;
             api.create_pods("default", "init", 5000, pod_default).await?;
-            wait_bound(&metrics, 5000).await?;
+            wait_bound(&progress, 5000).await?;
             ("default", 5000, pod_topology_spreading)
         }
         Kind::PreemptionAsync | Kind::Unschedulable => {
@@ -427,7 +524,7 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
             api.create_nodes(5000, |_| None).await?;
             let tmpl = if w.kind == Kind::PreemptionAsync { pod_low_priority } else { pod_default };
             api.create_pods("default", "init", init, tmpl).await?;
-            wait_bound(&metrics, init as u64).await?;
+            wait_bound(&progress, init as u64).await?;
             let churn_api = api.clone();
             let bg = every(Duration::from_millis(200), move |i| {
                 let api = churn_api.clone();
@@ -439,7 +536,7 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
             });
             let r = measure(
                 &api,
-                &metrics,
+                &progress,
                 "default",
                 10000_usize.min(if w.kind == Kind::PreemptionAsync { 5000 } else { 10000 }),
                 pod_default,
@@ -456,11 +553,11 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
             api.create_pods("namespace-1", "gated", 10000, gated_pod).await?;
             // Barrier: every gated pod went through PreEnqueue.
             let deadline = Instant::now() + PHASE_TIMEOUT;
-            while metrics.pending_pods("gated") < 10000 && Instant::now() < deadline {
+            while progress.gated().await? < 10000 && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             api.create_pods("namespace-3", "deleting", 20000, light_pod).await?;
-            wait_bound(&metrics, 20000).await?;
+            wait_bound(&progress, 20000).await?;
             // Deleting the scheduled pods at 50/s makes a stream of AssignedPodDelete events.
             let del_api = api.clone();
             let bg = every(Duration::from_millis(20), move |i| {
@@ -471,7 +568,7 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
                     })
                 })
             });
-            let r = measure(&api, &metrics, "namespace-5", 20000, light_pod).await;
+            let r = measure(&api, &progress, "namespace-5", 20000, light_pod).await;
             drop(bg);
             return finish(r, stop_tx, scheduler).await;
         }
@@ -496,27 +593,27 @@ async fn run(w: &Workload, krs: &Path) -> Result<Result_, Error> {
                         .await;
                 }))
             });
-            let r = measure(&api, &metrics, "default", 10000, pod_default).await;
+            let r = measure(&api, &progress, "default", 10000, pod_default).await;
             drop(bg);
             return finish(r, stop_tx, scheduler).await;
         }
     };
-    let r = measure(&api, &metrics, ns, measured, template).await;
+    let r = measure(&api, &progress, ns, measured, template).await;
     finish(r, stop_tx, scheduler).await
 }
 
 /// Creates the measured pods and waits until all of them are bound.
 async fn measure(
     api: &Api,
-    metrics: &Metrics,
+    progress: &Progress,
     ns: &str,
     count: usize,
     template: fn() -> Value,
 ) -> Result<Result_, Error> {
-    let base = metrics.scheduled_pods();
+    let base = progress.scheduled();
     let start = Instant::now();
     let create = api.create_pods(ns, "measure", count, template);
-    let (created, done) = tokio::join!(create, wait_bound(metrics, base + count as u64));
+    let (created, done) = tokio::join!(create, wait_bound(progress, base + count as u64));
     created?;
     let secs = done?.duration_since(start).as_secs_f64();
     Ok(Result_ { pods_per_second: count as f64 / secs, measured: count, seconds: secs })
@@ -525,10 +622,12 @@ async fn measure(
 async fn finish(
     r: Result<Result_, Error>,
     stop: oneshot::Sender<()>,
-    scheduler: tokio::task::JoinHandle<Result<(), krs_scheduler::Error>>,
+    scheduler: Option<tokio::task::JoinHandle<Result<(), krs_scheduler::Error>>>,
 ) -> Result<Result_, Error> {
     let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), scheduler).await;
+    if let Some(scheduler) = scheduler {
+        let _ = tokio::time::timeout(Duration::from_secs(10), scheduler).await;
+    }
     r
 }
 
@@ -549,14 +648,28 @@ fn main() -> Result<(), Error> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
         let krs = krs_binary()?;
-        let only: Vec<String> = std::env::args().skip(1).collect();
+        let mut only: Vec<String> = std::env::args().skip(1).collect();
+        let placement = if only.iter().any(|a| a == "--standalone") {
+            only.retain(|a| a != "--standalone");
+            Placement::Standalone
+        } else {
+            Placement::Server
+        };
+        println!(
+            "Scheduler: {}",
+            match placement {
+                Placement::Server => "inside krs server (the default deployment)",
+                Placement::Standalone => "standalone, a client over HTTPS (krs scheduler --kubeconfig)",
+            }
+        );
+        println!();
         println!("| workload | measured pods | seconds | pods/s | upstream threshold | ratio |");
         println!("| --- | ---: | ---: | ---: | ---: | ---: |");
         for w in WORKLOADS {
             if !only.is_empty() && !only.iter().any(|o| w.name.contains(o.as_str())) {
                 continue;
             }
-            match run(w, &krs).await {
+            match run(w, &krs, placement).await {
                 Ok(r) => println!(
                     "| {} | {} | {:.1} | {:.0} | {:.0} | {:.1}x |",
                     w.name,

@@ -2,7 +2,8 @@
 //! buckets and stability levels: `apiserver_request_total` and
 //! `apiserver_request_duration_seconds` per verb, group, version, resource, subresource and
 //! scope, `apiserver_current_inflight_requests`, and `apiserver_storage_objects` per resource.
-//! `--disabled-metrics` leaves named metrics out.
+//! Components running inside the server (the scheduler) add their own families with
+//! [`Metrics::add_source`]. `--disabled-metrics` leaves named metrics out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -38,6 +39,9 @@ struct Histogram {
     sum: f64,
 }
 
+/// Renders the text exposition of a component's metrics.
+type Source = Box<dyn Fn() -> String + Send + Sync>;
+
 /// The API server's request metrics.
 #[derive(Default)]
 pub struct Metrics {
@@ -46,6 +50,7 @@ pub struct Metrics {
     inflight_read: AtomicI64,
     inflight_mutating: AtomicI64,
     disabled: BTreeSet<String>,
+    sources: Mutex<Vec<Source>>,
 }
 
 /// upstream's request verb for metrics: LIST and WATCH for collection reads, APPLY for
@@ -106,6 +111,12 @@ impl Metrics {
     /// Metrics leaving out the named ones from `/metrics`.
     pub fn new(disabled: &[String]) -> Metrics {
         Metrics { disabled: disabled.iter().cloned().collect(), ..Default::default() }
+    }
+
+    /// Adds the metrics of a component running in this process (`render` gives their text
+    /// exposition) to `/metrics`, after the API server's own.
+    pub fn add_source(&self, render: impl Fn() -> String + Send + Sync + 'static) {
+        self.sources.lock().push(Box::new(render));
     }
 
     /// Counts a request in flight (long-running ones are not, as upstream).
@@ -205,7 +216,26 @@ impl Metrics {
                 let _ = writeln!(out, "apiserver_storage_objects{{resource=\"{resource}\"}} {n}");
             }
         }
+        for source in self.sources.lock().iter() {
+            for line in source().lines() {
+                let name = sample_name(line);
+                let family = ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s));
+                if enabled(name) && family.is_none_or(enabled) {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
         out
+    }
+}
+
+/// The metric a line of text exposition is about: the name of a `# HELP` or `# TYPE` line, or
+/// a sample's name.
+fn sample_name(line: &str) -> &str {
+    match line.strip_prefix("# ") {
+        Some(rest) => rest.split_whitespace().nth(1).unwrap_or(""),
+        None => line.split(['{', ' ']).next().unwrap_or(""),
     }
 }
 
@@ -239,5 +269,22 @@ mod tests {
         assert!(text.contains("verb=\"LIST\",version=\"v1\",le=\"0.05\"} 2\n"));
         assert!(text.contains("apiserver_current_inflight_requests{request_kind=\"mutating\"} 0"));
         assert!(!text.contains("apiserver_storage_objects"), "disabled metrics are left out");
+    }
+
+    #[test]
+    fn components_metrics_follow_the_servers_and_disabled_ones_are_left_out() {
+        let m = Metrics::new(&["component_seconds".to_string()]);
+        m.add_source(|| {
+            "# HELP component_total Things.\n# TYPE component_total counter\ncomponent_total{kind=\"a\"} 7\n\
+             # HELP component_seconds Time.\n# TYPE component_seconds histogram\n\
+             component_seconds_bucket{le=\"1\"} 1\ncomponent_seconds_sum 0.5\ncomponent_seconds_count 1\n"
+                .to_string()
+        });
+        let text = m.render(&BTreeMap::new());
+        let own = text.find("apiserver_current_inflight_requests").expect("the server's own metrics");
+        let component = text.find("component_total{kind=\"a\"} 7\n").expect("the component's metrics");
+        assert!(own < component, "{text}");
+        assert!(text.contains("# TYPE component_total counter\n"), "{text}");
+        assert!(!text.contains("component_seconds"), "a disabled histogram loses every series: {text}");
     }
 }

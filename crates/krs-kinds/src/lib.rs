@@ -11,6 +11,8 @@
 //! change often (strategies, the API server) don't recompile it. Per-kind code elsewhere gets the
 //! concrete type back with [`downcast_ref`]/[`downcast_mut`].
 
+pub mod shape;
+
 use std::any::Any;
 use std::fmt;
 
@@ -27,6 +29,8 @@ pub trait Object: Any + Send + Sync + fmt::Debug {
     fn to_json(&self) -> Vec<u8>;
     /// The object as a JSON value, with apiVersion and kind.
     fn to_value(&self) -> serde_json::Value;
+    /// Appends the object's [`shape`] to `out`; false if it does not serialize.
+    fn write_shape(&self, out: &mut Vec<u8>) -> bool;
     fn clone_object(&self) -> Box<dyn Object>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
@@ -63,6 +67,9 @@ macro_rules! impl_object {
         }
         fn to_value(&self) -> serde_json::Value {
             serde_json::to_value(self).unwrap_or_default()
+        }
+        fn write_shape(&self, out: &mut Vec<u8>) -> bool {
+            $crate::shape::write(self, out).is_ok()
         }
         fn clone_object(&self) -> Box<dyn Object> {
             Box::new(self.clone())

@@ -262,6 +262,9 @@ impl Running {
         // Until RBAC, components act as members of system:masters.
         let client = in_process_client(server, "system:kube-scheduler", &["system:masters"]);
         let options = krs_scheduler::SchedulerOptions { leader_elect, ..Default::default() };
+        // The scheduler's metrics are served with the API server's at /metrics.
+        let metrics = options.metrics.clone();
+        server.app.metrics.add_source(move || metrics.render());
         let stopped = self.stopped();
         self.spawn("scheduler", async move { krs_scheduler::run(client, options, stopped).await });
     }

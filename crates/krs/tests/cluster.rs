@@ -45,6 +45,16 @@ fn simulated_nodes_run_deployments_jobs_and_namespace_cleanup() {
     let placed = k.jsonpath(&["pods", "-l", "app=web"], r#"{range .items[*]}{.spec.nodeName}{"\n"}{end}"#);
     assert_eq!(placed.lines().count(), 3, "{placed}");
     assert!(placed.lines().all(|n| n.starts_with("krs-sim-")), "{placed}");
+    // The in-server scheduler's metrics are served with the API server's.
+    let metrics = k.ok(&["get", "--raw", "/metrics"]);
+    let scheduled = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("scheduler_schedule_attempts_total{profile=\"default-scheduler\",result=\"scheduled\"} ")
+        })
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(scheduled.is_some_and(|n| n >= 3), "{metrics}");
+    assert!(metrics.contains("# TYPE scheduler_pending_pods gauge\n"), "{metrics}");
     k.ok(&["scale", "deployment", "web", "--replicas=1"]);
     k.eventually("one pod left", || (k.names(&["pods", "-l", "app=web"]).len() == 1).then_some(()));
 

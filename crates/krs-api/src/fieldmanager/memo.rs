@@ -8,10 +8,18 @@
 //! are otherwise compared only with the zero object's, so two objects of the same shape get
 //! the same managedFields but for the time. Pods of one template, events of one controller
 //! and nodes of one kind share a shape, and the structured comparison runs once for them.
+//!
+//! Two kinds of keys find an entry: [`key`], the shape of the JSON tree [`super::update`] gets,
+//! and [`typed_key`], the shape of the typed object (`krs_kinds::shape`) written without
+//! building a tree. A typed shape determines the tree's (fields in the type's order instead of
+//! sorted, lists as the type writes them), so it can stand for it; its entries also keep the
+//! managedFields typed, so that a hit builds no JSON at all.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, Time};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::Request;
@@ -29,17 +37,24 @@ struct Memo {
     /// The time the entry was recorded with, replaced by the request's on a hit.
     now: String,
     managed: Option<Value>,
+    /// `managed` as the typed entries, made on the first typed hit.
+    typed: OnceLock<Option<Vec<ManagedFieldsEntry>>>,
 }
 
 static MEMO: Mutex<Option<HashMap<Vec<u8>, Vec<Memo>>>> = Mutex::new(None);
 
-/// The key of a create's managedFields: the request's identity, then the object's shape.
-pub(super) fn key(new: &Value, req: &Request<'_>) -> Vec<u8> {
+fn request_key(req: &Request<'_>) -> Vec<u8> {
     let mut k = Vec::with_capacity(512);
     for part in [req.manager, req.api_version, req.kind, req.subresource] {
         k.extend_from_slice(part.as_bytes());
         k.push(0);
     }
+    k
+}
+
+/// The key of a create's managedFields: the request's identity, then the object's shape.
+pub(super) fn key(new: &Value, req: &Request<'_>) -> Vec<u8> {
+    let mut k = request_key(req);
     if let Value::Object(m) = new {
         k.push(b'{');
         for (name, v) in m {
@@ -100,6 +115,39 @@ fn verbatim(k: &mut Vec<u8>, v: &Value) {
     k[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
 
+/// The key of a typed object's create (see the module's text): the request's identity, a mark
+/// that no tree key starts with, then the object's typed shape. None when the object does not
+/// serialize or its key is too long to remember.
+pub fn typed_key(new: &dyn krs_kinds::Object, req: &Request<'_>) -> Option<Vec<u8>> {
+    let mut k = request_key(req);
+    k.push(b'T');
+    (new.write_shape(&mut k) && k.len() <= MAX_KEY).then_some(k)
+}
+
+/// The typed managedFields recorded for a [`typed_key`], stamped with `req.now`: `Some(None)`
+/// when the create recorded none.
+pub fn get_typed(key: &[u8], req: &Request<'_>) -> Option<Option<Vec<ManagedFieldsEntry>>> {
+    let memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = memo.as_ref()?.get(key)?.iter().find(|m| m.reset.as_ref() == req.reset_fields)?;
+    let typed = found.typed.get_or_init(|| {
+        found.managed.as_ref().and_then(|m| Vec::<ManagedFieldsEntry>::deserialize(m).ok()).filter(|m| !m.is_empty())
+    });
+    let Some(entries) = typed else { return Some(None) };
+    let (recorded, now) = (found.now.parse::<jiff::Timestamp>().ok(), req.now.parse::<jiff::Timestamp>().ok()?);
+    let mut entries = entries.clone();
+    for e in &mut entries {
+        if e.time.as_ref().map(|t| t.0) == recorded {
+            e.time = Some(Time(now));
+        }
+    }
+    Some(Some(entries))
+}
+
+/// Remembers under a [`typed_key`] the managedFields its create recorded.
+pub fn put_typed(key: Vec<u8>, req: &Request<'_>, managed: Option<&Value>) {
+    put(key, req, managed)
+}
+
 /// The managedFields recorded for `key`, stamped with `req.now`.
 pub(super) fn get(key: &[u8], req: &Request<'_>) -> Option<Option<Value>> {
     let memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -122,7 +170,12 @@ pub(super) fn put(key: Vec<u8>, req: &Request<'_>, managed: Option<&Value>) {
     if map.len() >= CAPACITY && !map.contains_key(&key) {
         map.clear();
     }
-    let entry = Memo { reset: req.reset_fields.cloned(), now: req.now.to_owned(), managed: managed.cloned() };
+    let entry = Memo {
+        reset: req.reset_fields.cloned(),
+        now: req.now.to_owned(),
+        managed: managed.cloned(),
+        typed: OnceLock::new(),
+    };
     let list = map.entry(key).or_default();
     match list.iter_mut().find(|m| m.reset == entry.reset) {
         Some(m) => *m = entry,
@@ -282,5 +335,77 @@ mod tests {
         assert_ne!(base, with(&|p| p["apiVersion"] = json!("v2")));
         assert_ne!(base, key(&pod(), &Request { manager: "n", ..req }));
         assert_ne!(base, key(&pod(), &Request { subresource: "status", ..req }));
+    }
+
+    /// What the uncached comparison records for a create of `obj`, as typed entries.
+    fn recorded(obj: &Value, req: &Request<'_>) -> Option<Vec<ManagedFieldsEntry>> {
+        let mut computed = obj.clone();
+        record(None, &mut computed, req);
+        computed
+            .pointer("/metadata/managedFields")
+            .and_then(|m| Vec::<ManagedFieldsEntry>::deserialize(m).ok())
+            .filter(|m| !m.is_empty())
+    }
+
+    #[test]
+    fn a_typed_create_is_answered_as_the_comparison_would() {
+        use k8s_openapi::api::core::v1::Pod;
+        let reset = FieldSet::from_paths(&[Path::fields(&["status"])]);
+        let base = pod();
+        let mut paths = Vec::new();
+        leaves(&base, &mut Vec::new(), &mut paths);
+        let pairs = [
+            (json!("typed"), json!("other")),
+            (json!(""), json!("")),
+            (json!(0), json!(0)),
+            (json!(7), json!(9)),
+            (json!(-3), json!(-8)),
+            (json!(true), json!(true)),
+            (json!(false), json!(false)),
+        ];
+        let mut checked = 0;
+        for path in &paths {
+            for (a, b) in &pairs {
+                let req = |now| Request {
+                    manager: "typed-test",
+                    subresource: "",
+                    api_version: "v1",
+                    kind: "Pod",
+                    now,
+                    reset_fields: Some(&reset),
+                };
+                let (first, second) = (req("2026-02-01T00:00:00Z"), req("2026-02-01T00:00:09Z"));
+                let (mut obj_a, mut obj_b) = (base.clone(), base.clone());
+                *at(&mut obj_a, path) = a.clone();
+                *at(&mut obj_b, path) = b.clone();
+                // Values a pod field cannot hold are not typed objects.
+                let (Ok(typed_a), Ok(typed_b)) =
+                    (serde_json::from_value::<Pod>(obj_a.clone()), serde_json::from_value::<Pod>(obj_b.clone()))
+                else {
+                    continue;
+                };
+                // What a typed object records is what its JSON tree does.
+                let (tree_a, tree_b) =
+                    (serde_json::to_value(&typed_a).unwrap(), serde_json::to_value(&typed_b).unwrap());
+                let k = typed_key(&typed_a, &first).expect("a key");
+                if get_typed(&k, &first).is_none() {
+                    let mut v = tree_a.clone();
+                    update(None, &mut v, &first).unwrap();
+                    put_typed(k.clone(), &first, v.pointer("/metadata/managedFields"));
+                }
+                assert_eq!(get_typed(&k, &first).unwrap(), recorded(&tree_a, &first), "{path:?} = {a}");
+                if !matches!(path[0].as_str(), "apiVersion" | "kind") {
+                    assert_eq!(typed_key(&typed_b, &second).as_ref(), Some(&k), "{path:?} = {a} / {b}");
+                }
+                let kb = typed_key(&typed_b, &second).unwrap();
+                if let Some(found) = get_typed(&kb, &second) {
+                    assert_eq!(found, recorded(&tree_b, &second), "{path:?} = {b}");
+                }
+                // Typed keys never find the entries of JSON trees, nor the reverse.
+                assert_ne!(key(&tree_a, &first), k);
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "{checked}");
     }
 }

@@ -65,8 +65,6 @@ pub fn track(
     new: &mut dyn Object,
     subresource: &str,
 ) -> Result<(), ApiError> {
-    let mut new_value = new.to_value();
-    let live_value = live.map(|o| o.to_value());
     let (api_version, now, reset) = (res.api_version(), now(), reset_fields(res, subresource));
     let req = Request {
         manager: &ctx.manager,
@@ -76,8 +74,22 @@ pub fn track(
         now: &now,
         reset_fields: reset.as_ref(),
     };
+    // A create that sends no managedFields records what its shape's creates recorded: found
+    // by the typed object's shape, without the object as a JSON tree.
+    let create_key = (live.is_none() && new.meta().managed_fields.is_none())
+        .then(|| fieldmanager::create_key(&*new, &req))
+        .flatten();
+    if let Some(found) = create_key.as_deref().and_then(|k| fieldmanager::remembered_create(k, &req)) {
+        new.meta_mut().managed_fields = found;
+        return Ok(());
+    }
+    let mut new_value = new.to_value();
+    let live_value = live.map(|o| o.to_value());
     fieldmanager::update(live_value.as_ref(), &mut new_value, &req)
         .map_err(|e| ApiError::internal(format!("managed fields: {e}")))?;
+    if let Some(k) = create_key {
+        fieldmanager::remember_create(k, &req, new_value.pointer("/metadata/managedFields"));
+    }
     set_managed_fields(new, &mut new_value);
     Ok(())
 }
