@@ -345,31 +345,30 @@ enum Progress {
 }
 
 impl Progress {
-    /// Starts watching bound pods (every namespace; none is bound yet).
+    /// Starts watching bound pods (every namespace; none is bound yet). Like an informer, the
+    /// watch resumes from the last version it saw when the server closes it (a watcher that
+    /// falls behind a burst is closed).
     async fn watch(api: &Api) -> Result<Progress, Error> {
-        let path = "/api/v1/pods?watch=1&fieldSelector=spec.nodeName%21%3D&timeoutSeconds=3600";
-        let (status, mut body) = api.clients[0].stream(path).await?;
+        const PATH: &str = "/api/v1/pods?watch=1&fieldSelector=spec.nodeName%21%3D&timeoutSeconds=3600";
+        let (status, body) = api.clients[0].stream(PATH).await?;
         if !status.is_success() {
-            return Err(format!("GET {path}: {status}").into());
+            return Err(format!("GET {PATH}: {status}").into());
         }
         let bound = Arc::new(AtomicU64::new(0));
-        let count = bound.clone();
+        let (count, client) = (bound.clone(), api.clients[0].clone());
         tokio::spawn(async move {
-            // A bound pod is an ADDED event of the watch: count the lines that start so,
-            // without decoding the objects.
-            const ADDED: &[u8] = br#"{"type":"ADDED""#;
-            let mut head = Vec::with_capacity(ADDED.len());
-            while let Some(Ok(frame)) = body.frame().await {
-                let Ok(data) = frame.into_data() else { continue };
-                for &b in data.iter() {
-                    if b == b'\n' {
-                        if head == ADDED {
-                            count.fetch_add(1, Ordering::Relaxed);
-                        }
-                        head.clear();
-                    } else if head.len() < ADDED.len() {
-                        head.push(b);
-                    }
+            let (mut body, mut version) = (body, String::new());
+            loop {
+                if let Err(e) = count_added(&mut body, &count, &mut version).await {
+                    eprintln!("watch of bound pods: {e}");
+                    return;
+                }
+                let path = format!("{PATH}&resourceVersion={version}");
+                match client.stream(&path).await {
+                    Ok((status, b)) if status.is_success() => body = b,
+                    Ok((status, _)) => return eprintln!("GET {path}: {status}"),
+                    // The server is gone, as at the end of every workload.
+                    Err(_) => return,
                 }
             }
         });
@@ -402,6 +401,39 @@ impl Progress {
             }
         }
     }
+}
+
+/// Counts the ADDED events of a watch of bound pods (each is a pod bound) until the server
+/// ends it, keeping the resourceVersion of the last event to resume from. Objects are not
+/// decoded: an event is a line, its type first and the object's metadata before anything else
+/// with a resourceVersion.
+async fn count_added(body: &mut hyper::body::Incoming, count: &AtomicU64, version: &mut String) -> Result<(), Error> {
+    const ADDED: &[u8] = br#"{"type":"ADDED""#;
+    const ERROR: &[u8] = br#"{"type":"ERROR""#;
+    const RV: &[u8] = br#""resourceVersion":""#;
+    let mut line = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else { continue };
+        for chunk in data.split_inclusive(|b| *b == b'\n') {
+            line.extend_from_slice(chunk);
+            if line.last() != Some(&b'\n') {
+                continue;
+            }
+            if line.starts_with(ERROR) {
+                return Err(String::from_utf8_lossy(&line).into_owned().into());
+            }
+            if line.starts_with(ADDED) {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(at) = line.windows(RV.len()).position(|w| w == RV) {
+                let rest = &line[at + RV.len()..];
+                let end = rest.iter().position(|b| *b == b'"').unwrap_or(0);
+                *version = String::from_utf8_lossy(&rest[..end]).into_owned();
+            }
+            line.clear();
+        }
+    }
+    Ok(())
 }
 
 /// Waits until the scheduler has bound `target` pods in total.
