@@ -1,9 +1,10 @@
-//! The shape of a typed object, written without building a JSON tree: every field and map key
-//! in serialization order, each scalar's JSON type and whether it is that type's zero value,
-//! lists (and the top-level `apiVersion` and `kind`) as their JSON text. Two objects of one type
-//! with equal shapes have equal JSON trees but for the scalars outside lists, which differ at
-//! most in value, never in type or zero-ness. The field manager remembers what a create records
-//! by this shape (`krs_api::fieldmanager`).
+//! The shape of an object, written straight from its serde serialization (a typed object needs
+//! no JSON tree built; a `serde_json::Value` has one too): every field and map key in
+//! serialization order, each scalar's JSON type and whether it is that type's zero value, lists
+//! (and the top-level `apiVersion` and `kind`) as their JSON text. Two values of one type with
+//! equal shapes have equal JSON trees but for the scalars outside lists, which differ at most in
+//! value, never in type or zero-ness. The field manager remembers what a create records by this
+//! shape (`krs_api::fieldmanager`).
 //!
 //! The encoding is prefix-free: names and list texts are length-prefixed, maps are bracketed.
 
@@ -38,14 +39,19 @@ fn text(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// `value`'s JSON text, length-prefixed.
-fn verbatim<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ShapeError> {
-    out.push(b'=');
+fn json_text<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ShapeError> {
     let at = out.len();
     out.extend_from_slice(&[0; 4]);
     serde_json::to_writer(&mut *out, value).map_err(|e| ShapeError(e.to_string()))?;
     let len = (out.len() - at - 4) as u32;
     out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     Ok(())
+}
+
+/// A value whose content matters, not only its shape: its JSON text.
+fn verbatim<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ShapeError> {
+    out.push(b'=');
+    json_text(out, value)
 }
 
 struct Shape<'a> {
@@ -62,20 +68,21 @@ impl Shape<'_> {
     }
 }
 
-/// A list: its JSON text.
+/// A list: its JSON text (in braces with the variant's name for a tuple variant).
 struct List<'a> {
     out: &'a mut Vec<u8>,
     at: usize,
     first: bool,
+    variant: bool,
 }
 
 impl<'a> List<'a> {
-    fn start(out: &'a mut Vec<u8>, open: u8) -> List<'a> {
+    fn start(out: &'a mut Vec<u8>, variant: bool) -> List<'a> {
         out.push(b'=');
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
-        out.push(open);
-        List { out, at, first: true }
+        out.push(b'[');
+        List { out, at, first: true, variant }
     }
 
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ShapeError> {
@@ -86,29 +93,41 @@ impl<'a> List<'a> {
         serde_json::to_writer(&mut *self.out, value).map_err(|e| ShapeError(e.to_string()))
     }
 
-    /// Closes the list and gives the output back.
-    fn finish(self, close: u8) -> &'a mut Vec<u8> {
-        self.out.push(close);
+    fn finish(self) -> Result<(), ShapeError> {
+        self.out.push(b']');
         let len = (self.out.len() - self.at - 4) as u32;
         self.out[self.at..self.at + 4].copy_from_slice(&len.to_le_bytes());
-        self.out
+        if self.variant {
+            self.out.push(b'}');
+        }
+        Ok(())
     }
 }
 
-/// A map or struct: its entries' names and shapes.
+/// A map or struct: its entries' names and shapes (in braces with the variant's name for a
+/// struct variant).
 struct Map<'a> {
     out: &'a mut Vec<u8>,
     top: bool,
+    variant: bool,
+    /// The key just written is the object's apiVersion or kind (maps name keys apart from values).
+    kind_key: bool,
 }
 
 impl Map<'_> {
+    fn finish(self) -> Result<(), ShapeError> {
+        self.out.extend_from_slice(if self.variant { b"}}" } else { b"}" });
+        Ok(())
+    }
+
     fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), ShapeError> {
         text(self.out, name.as_bytes());
-        if self.top && (name == "apiVersion" || name == "kind") {
-            verbatim(self.out, value)
-        } else {
-            value.serialize(Shape { out: self.out, top: false })
-        }
+        self.kind_key = self.top && (name == "apiVersion" || name == "kind");
+        self.value(value)
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ShapeError> {
+        if self.kind_key { verbatim(self.out, value) } else { value.serialize(Shape { out: self.out, top: false }) }
     }
 }
 
@@ -216,13 +235,13 @@ impl<'a> ser::Serializer for Shape<'a> {
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<List<'a>, ShapeError> {
-        Ok(List::start(self.out, b'['))
+        Ok(List::start(self.out, false))
     }
     fn serialize_tuple(self, _: usize) -> Result<List<'a>, ShapeError> {
-        Ok(List::start(self.out, b'['))
+        Ok(List::start(self.out, false))
     }
     fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<List<'a>, ShapeError> {
-        Ok(List::start(self.out, b'['))
+        Ok(List::start(self.out, false))
     }
     fn serialize_tuple_variant(
         self,
@@ -233,15 +252,15 @@ impl<'a> ser::Serializer for Shape<'a> {
     ) -> Result<List<'a>, ShapeError> {
         self.out.push(b'{');
         text(self.out, variant.as_bytes());
-        Ok(List::start(self.out, b'('))
+        Ok(List::start(self.out, true))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Map<'a>, ShapeError> {
         self.out.push(b'{');
-        Ok(Map { out: self.out, top: self.top })
+        Ok(Map { out: self.out, top: self.top, variant: false, kind_key: false })
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Map<'a>, ShapeError> {
         self.out.push(b'{');
-        Ok(Map { out: self.out, top: self.top })
+        Ok(Map { out: self.out, top: self.top, variant: false, kind_key: false })
     }
     fn serialize_struct_variant(
         self,
@@ -253,97 +272,58 @@ impl<'a> ser::Serializer for Shape<'a> {
         self.out.push(b'{');
         text(self.out, variant.as_bytes());
         self.out.push(b'{');
-        Ok(Map { out: self.out, top: false })
+        Ok(Map { out: self.out, top: false, variant: true, kind_key: false })
     }
 }
 
-impl ser::SerializeSeq for List<'_> {
-    type Ok = ();
-    type Error = ShapeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ShapeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), ShapeError> {
-        self.finish(b']');
-        Ok(())
-    }
+/// The serde traits of lists and maps: lists take elements, maps named fields or keys and values.
+macro_rules! compound {
+    ($ty:ident: $($trait:ident::$method:ident),+) => {$(
+        impl ser::$trait for $ty<'_> {
+            type Ok = ();
+            type Error = ShapeError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ShapeError> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), ShapeError> {
+                self.finish()
+            }
+        }
+    )+};
+    ($ty:ident: $($trait:ident),+ with names) => {$(
+        impl ser::$trait for $ty<'_> {
+            type Ok = ();
+            type Error = ShapeError;
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), ShapeError> {
+                self.field(name, value)
+            }
+            fn end(self) -> Result<(), ShapeError> {
+                self.finish()
+            }
+        }
+    )+};
 }
 
-impl ser::SerializeTuple for List<'_> {
-    type Ok = ();
-    type Error = ShapeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ShapeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), ShapeError> {
-        self.finish(b']');
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for List<'_> {
-    type Ok = ();
-    type Error = ShapeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ShapeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), ShapeError> {
-        self.finish(b']');
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for List<'_> {
-    type Ok = ();
-    type Error = ShapeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ShapeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), ShapeError> {
-        self.finish(b')').push(b'}');
-        Ok(())
-    }
-}
+compound!(List: SerializeSeq::serialize_element, SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field, SerializeTupleVariant::serialize_field);
+compound!(Map: SerializeStruct, SerializeStructVariant with names);
 
 impl ser::SerializeMap for Map<'_> {
     type Ok = ();
     type Error = ShapeError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ShapeError> {
-        // Map keys are strings in JSON; their text is what a JSON tree would hold.
-        let name = serde_json::to_string(key).map_err(|e| ShapeError(e.to_string()))?;
-        text(self.out, name.as_bytes());
+        // Map keys are strings in JSON: their JSON text names them.
+        let at = self.out.len();
+        json_text(self.out, key)?;
+        let name = &self.out[at + 4..];
+        self.kind_key = self.top && (name == b"\"apiVersion\"" || name == b"\"kind\"");
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ShapeError> {
-        value.serialize(Shape { out: &mut *self.out, top: false })
+        self.value(value)
     }
     fn end(self) -> Result<(), ShapeError> {
-        self.out.push(b'}');
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for Map<'_> {
-    type Ok = ();
-    type Error = ShapeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), ShapeError> {
-        self.field(name, value)
-    }
-    fn end(self) -> Result<(), ShapeError> {
-        self.out.push(b'}');
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for Map<'_> {
-    type Ok = ();
-    type Error = ShapeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), ShapeError> {
-        self.field(name, value)
-    }
-    fn end(self) -> Result<(), ShapeError> {
-        self.out.extend_from_slice(b"}}");
-        Ok(())
+        self.finish()
     }
 }
 
@@ -399,5 +379,20 @@ mod tests {
         assert_ne!(shape(&a), shape(&c));
         let two = BTreeMap::from([("app".to_string(), "web".to_string()), ("b".to_string(), String::new())]);
         assert_ne!(shape(&two), shape(&a));
+    }
+
+    #[test]
+    fn a_json_tree_has_a_shape_too() {
+        use serde_json::json;
+        let pod =
+            |api: &str, kind: &str, inner: &str| json!({"apiVersion": api, "kind": kind, "spec": {"kind": inner}});
+        assert_eq!(shape(&pod("v1", "Pod", "a")), shape(&pod("v1", "Pod", "b")), "only the object's own kind counts");
+        assert_ne!(shape(&pod("v1", "Pod", "a")), shape(&pod("v2", "Pod", "a")));
+        assert_ne!(shape(&pod("v1", "Pod", "a")), shape(&pod("v1", "Node", "a")));
+        assert_ne!(shape(&json!({"a": 1})), shape(&json!({"a": 0})));
+        assert_ne!(shape(&json!({"a": 1})), shape(&json!({"a": -1})));
+        assert_ne!(shape(&json!({"a": 1})), shape(&json!({"a": 1.5})));
+        assert_eq!(shape(&json!({"a": [1, {"b": 2}]})), shape(&json!({"a": [1, {"b": 2}]})));
+        assert_ne!(shape(&json!({"a": [1, {"b": 2}]})), shape(&json!({"a": [1, {"b": 3}]})));
     }
 }

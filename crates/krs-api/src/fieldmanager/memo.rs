@@ -9,10 +9,10 @@
 //! the same managedFields but for the time. Pods of one template, events of one controller
 //! and nodes of one kind share a shape, and the structured comparison runs once for them.
 //!
-//! Two kinds of keys find an entry: [`key`], the shape of the JSON tree [`super::update`] gets,
-//! and [`typed_key`], the shape of the typed object (`krs_kinds::shape`) written without
-//! building a tree. A typed shape determines the tree's (fields in the type's order instead of
-//! sorted, lists as the type writes them), so it can stand for it; its entries also keep the
+//! The shape is written by `krs_kinds::shape`, from one of two sources that key entries apart:
+//! [`key`] from the JSON tree [`super::update`] gets, [`typed_key`] from the typed object, which
+//! needs no tree built. A typed shape determines the tree's (fields in the type's order instead
+//! of sorted, lists as the type writes them), so it can stand for it; its entries also keep the
 //! managedFields typed, so that a hit builds no JSON at all.
 
 use std::collections::HashMap;
@@ -43,92 +43,38 @@ struct Memo {
 
 static MEMO: Mutex<Option<HashMap<Vec<u8>, Vec<Memo>>>> = Mutex::new(None);
 
-fn request_key(req: &Request<'_>) -> Vec<u8> {
+/// A key: the request's identity, the mark of the shape's source, then the shape. None when the
+/// shape cannot be written or is too long to remember.
+fn keyed(req: &Request<'_>, source: u8, write: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<Vec<u8>> {
     let mut k = Vec::with_capacity(512);
     for part in [req.manager, req.api_version, req.kind, req.subresource] {
         k.extend_from_slice(part.as_bytes());
         k.push(0);
     }
-    k
+    k.push(source);
+    (write(&mut k) && k.len() <= MAX_KEY).then_some(k)
 }
 
-/// The key of a create's managedFields: the request's identity, then the object's shape.
-pub(super) fn key(new: &Value, req: &Request<'_>) -> Vec<u8> {
-    let mut k = request_key(req);
-    if let Value::Object(m) = new {
-        k.push(b'{');
-        for (name, v) in m {
-            text(&mut k, name);
-            if name == "apiVersion" || name == "kind" {
-                verbatim(&mut k, v);
-            } else {
-                shape(&mut k, v);
-            }
-        }
-        k.push(b'}');
-    } else {
-        shape(&mut k, new);
-    }
-    k
+/// The key of the create of a JSON tree.
+pub(super) fn key(new: &Value, req: &Request<'_>) -> Option<Vec<u8>> {
+    keyed(req, b'J', |k| krs_kinds::shape::write(new, k).is_ok())
 }
 
-fn text(k: &mut Vec<u8>, s: &str) {
-    k.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    k.extend_from_slice(s.as_bytes());
-}
-
-/// A value outside any list: maps by keys, scalars by type and zero-ness.
-fn shape(k: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Null => k.push(b'n'),
-        Value::Bool(b) => k.push(if *b { b'T' } else { b'F' }),
-        Value::Number(n) => {
-            let (kind, zero) = match (n.as_u64(), n.as_i64(), n.as_f64()) {
-                (Some(u), _, _) => (b'u', u == 0),
-                (None, Some(i), _) => (b'i', i == 0),
-                (_, _, f) => (b'f', f == Some(0.0)),
-            };
-            k.push(kind);
-            k.push(u8::from(zero));
-        }
-        Value::String(s) => k.push(if s.is_empty() { b'e' } else { b's' }),
-        Value::Array(_) => verbatim(k, v),
-        Value::Object(m) => {
-            k.push(b'{');
-            for (name, v) in m {
-                text(k, name);
-                shape(k, v);
-            }
-            k.push(b'}');
-        }
-    }
-}
-
-/// A value whose content matters: its JSON text, length-prefixed.
-fn verbatim(k: &mut Vec<u8>, v: &Value) {
-    k.push(b'=');
-    let at = k.len();
-    k.extend_from_slice(&[0; 4]);
-    // Writing into a Vec cannot fail, and a Value always serializes.
-    let _ = serde_json::to_writer(&mut *k, v);
-    let len = (k.len() - at - 4) as u32;
-    k[at..at + 4].copy_from_slice(&len.to_le_bytes());
-}
-
-/// The key of a typed object's create (see the module's text): the request's identity, a mark
-/// that no tree key starts with, then the object's typed shape. None when the object does not
-/// serialize or its key is too long to remember.
+/// The key of the create of a typed object.
 pub fn typed_key(new: &dyn krs_kinds::Object, req: &Request<'_>) -> Option<Vec<u8>> {
-    let mut k = request_key(req);
-    k.push(b'T');
-    (new.write_shape(&mut k) && k.len() <= MAX_KEY).then_some(k)
+    keyed(req, b'T', |k| new.write_shape(k))
+}
+
+/// The entry of `key` recorded with `req`'s reset fields.
+fn find<'m>(memo: &'m Option<HashMap<Vec<u8>, Vec<Memo>>>, key: &[u8], req: &Request<'_>) -> Option<&'m Memo> {
+    memo.as_ref()?.get(key)?.iter().find(|m| m.reset.as_ref() == req.reset_fields)
 }
 
 /// The typed managedFields recorded for a [`typed_key`], stamped with `req.now`: `Some(None)`
 /// when the create recorded none.
 pub fn get_typed(key: &[u8], req: &Request<'_>) -> Option<Option<Vec<ManagedFieldsEntry>>> {
     let memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let found = memo.as_ref()?.get(key)?.iter().find(|m| m.reset.as_ref() == req.reset_fields)?;
+    let found = find(&memo, key, req)?;
     let typed = found.typed.get_or_init(|| {
         found.managed.as_ref().and_then(|m| Vec::<ManagedFieldsEntry>::deserialize(m).ok()).filter(|m| !m.is_empty())
     });
@@ -143,15 +89,10 @@ pub fn get_typed(key: &[u8], req: &Request<'_>) -> Option<Option<Vec<ManagedFiel
     Some(Some(entries))
 }
 
-/// Remembers under a [`typed_key`] the managedFields its create recorded.
-pub fn put_typed(key: Vec<u8>, req: &Request<'_>, managed: Option<&Value>) {
-    put(key, req, managed)
-}
-
 /// The managedFields recorded for `key`, stamped with `req.now`.
 pub(super) fn get(key: &[u8], req: &Request<'_>) -> Option<Option<Value>> {
     let memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let found = memo.as_ref()?.get(key)?.iter().find(|m| m.reset.as_ref() == req.reset_fields)?;
+    let found = find(&memo, key, req)?;
     let mut managed = found.managed.clone();
     if let Some(Value::Array(entries)) = &mut managed {
         for e in entries {
@@ -163,8 +104,8 @@ pub(super) fn get(key: &[u8], req: &Request<'_>) -> Option<Option<Value>> {
     Some(managed)
 }
 
-/// Remembers the managedFields a create of `key` recorded.
-pub(super) fn put(key: Vec<u8>, req: &Request<'_>, managed: Option<&Value>) {
+/// Remembers the managedFields a create of `key` (either source) recorded.
+pub fn put(key: Vec<u8>, req: &Request<'_>, managed: Option<&Value>) {
     let mut memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let map = memo.get_or_insert_with(HashMap::new);
     if map.len() >= CAPACITY && !map.contains_key(&key) {
@@ -205,6 +146,11 @@ mod tests {
             },
             "status": {"phase": "Pending"}
         })
+    }
+
+    /// A create of a v1 Pod.
+    fn pod_create<'a>(manager: &'a str, now: &'a str, reset_fields: Option<&'a FieldSet>) -> Request<'a> {
+        Request { manager, subresource: "", api_version: "v1", kind: "Pod", now, reset_fields }
     }
 
     /// Every scalar outside lists, by its path of keys.
@@ -248,14 +194,7 @@ mod tests {
         for path in &paths {
             for (a, b) in &pairs {
                 for manager in ["kubectl", "kube-controller-manager"] {
-                    let req = |now| Request {
-                        manager,
-                        subresource: "",
-                        api_version: "v1",
-                        kind: "Pod",
-                        now,
-                        reset_fields: Some(&reset),
-                    };
+                    let req = |now| pod_create(manager, now, Some(&reset));
                     let (first, second) = (req("2026-01-01T00:00:00Z"), req("2026-01-01T00:00:07Z"));
                     let (mut obj_a, mut obj_b) = (base.clone(), base.clone());
                     *at(&mut obj_a, path) = a.clone();
@@ -277,12 +216,11 @@ mod tests {
 
     #[test]
     fn the_second_create_of_a_shape_is_answered_with_its_own_time() {
-        let req =
-            |now| Request { manager: "m", subresource: "", api_version: "v1", kind: "Pod", now, reset_fields: None };
+        let req = |now| pod_create("m", now, None);
         let (first, second) = (req("2026-01-01T00:00:00Z"), req("2026-01-02T00:00:00Z"));
         let mut a = pod();
         a["metadata"]["name"] = json!("memo-time");
-        let k = key(&a, &second);
+        let k = key(&a, &second).expect("a key");
         update(None, &mut a, &first).unwrap();
         let remembered = get(&k, &second).expect("remembered").expect("tracked");
         assert_eq!(remembered[0]["time"], "2026-01-02T00:00:00Z");
@@ -291,31 +229,24 @@ mod tests {
 
     #[test]
     fn objects_with_long_lists_are_not_remembered() {
-        let req =
-            Request { manager: "m", subresource: "", api_version: "v1", kind: "Pod", now: "t", reset_fields: None };
+        let req = pod_create("m", "t", None);
         let mut p = pod();
         let containers: Vec<Value> = (0..400).map(|i| json!({"name": format!("c{i}"), "image": "busybox"})).collect();
         p["spec"]["containers"] = Value::Array(containers);
-        let k = key(&p, &req);
-        assert!(k.len() > MAX_KEY, "{}", k.len());
+        assert_eq!(key(&p, &req), None);
         let (mut updated, mut computed) = (p.clone(), p.clone());
         update(None, &mut updated, &req).unwrap();
         record(None, &mut computed, &req);
         assert_eq!(updated, computed);
-        assert!(get(&k, &req).is_none());
+        // Shorter lists are remembered.
+        p["spec"]["containers"] = json!([{"name": "c", "image": "busybox"}]);
+        assert!(key(&p, &req).is_some_and(|k| k.len() <= MAX_KEY));
     }
 
     #[test]
     fn values_outside_lists_share_a_key_and_the_rest_do_not() {
         let reset = FieldSet::from_paths(&[Path::fields(&["status"])]);
-        let req = Request {
-            manager: "m",
-            subresource: "",
-            api_version: "v1",
-            kind: "Pod",
-            now: "2026-01-01T00:00:00Z",
-            reset_fields: Some(&reset),
-        };
+        let req = pod_create("m", "2026-01-01T00:00:00Z", Some(&reset));
         let with = |f: &dyn Fn(&mut Value)| {
             let mut p = pod();
             f(&mut p);
@@ -366,14 +297,7 @@ mod tests {
         let mut checked = 0;
         for path in &paths {
             for (a, b) in &pairs {
-                let req = |now| Request {
-                    manager: "typed-test",
-                    subresource: "",
-                    api_version: "v1",
-                    kind: "Pod",
-                    now,
-                    reset_fields: Some(&reset),
-                };
+                let req = |now| pod_create("typed-test", now, Some(&reset));
                 let (first, second) = (req("2026-02-01T00:00:00Z"), req("2026-02-01T00:00:09Z"));
                 let (mut obj_a, mut obj_b) = (base.clone(), base.clone());
                 *at(&mut obj_a, path) = a.clone();
@@ -391,7 +315,7 @@ mod tests {
                 if get_typed(&k, &first).is_none() {
                     let mut v = tree_a.clone();
                     update(None, &mut v, &first).unwrap();
-                    put_typed(k.clone(), &first, v.pointer("/metadata/managedFields"));
+                    put(k.clone(), &first, v.pointer("/metadata/managedFields"));
                 }
                 assert_eq!(get_typed(&k, &first).unwrap(), recorded(&tree_a, &first), "{path:?} = {a}");
                 if !matches!(path[0].as_str(), "apiVersion" | "kind") {
@@ -402,7 +326,7 @@ mod tests {
                     assert_eq!(found, recorded(&tree_b, &second), "{path:?} = {b}");
                 }
                 // Typed keys never find the entries of JSON trees, nor the reverse.
-                assert_ne!(key(&tree_a, &first), k);
+                assert_ne!(key(&tree_a, &first), Some(k));
                 checked += 1;
             }
         }

@@ -50,7 +50,7 @@ pub use error::{ApplyError, FieldManagerError, FieldsV1Error};
 pub use managed::Operation;
 pub use managername::{manager_or_user_agent, validate_field_manager};
 /// Creates of typed objects, answered from the memo of [`update`] by the object's shape.
-pub use memo::{get_typed as remembered_create, put_typed as remember_create, typed_key as create_key};
+pub use memo::{get_typed as remembered_create, put as remember_create, typed_key as create_key};
 pub use path::{Path, PathElement};
 pub use set::FieldSet;
 
@@ -230,9 +230,7 @@ pub fn update(live: Option<&Value>, new: &mut Value, req: &Request<'_>) -> Resul
         return Err(FieldManagerError::InvalidObject("objects must be JSON objects".to_owned()));
     }
     // A create without managedFields: the result is its shape's (see `memo`).
-    let memo_key = (live.is_none() && managed_fields_of(new).is_none())
-        .then(|| memo::key(new, req))
-        .filter(|k| k.len() <= memo::MAX_KEY);
+    let memo_key = (live.is_none() && managed_fields_of(new).is_none()).then(|| memo::key(new, req)).flatten();
     if let Some(found) = memo_key.as_deref().and_then(|k| memo::get(k, req)) {
         set_managed_fields_value(new, found);
         return Ok(());
