@@ -17,6 +17,7 @@ use crate::cacher::{Everything, ListOptions};
 use crate::errors::ApiError;
 use crate::handler::App;
 use crate::patch::PatchType;
+use crate::registry::binding::Refusal;
 use crate::registry::update::Part;
 use crate::registry::{self, DeleteOptions, UpdateKind, WriteContext};
 
@@ -207,37 +208,46 @@ pub async fn bind(
     }
     let pod_name = name.to_string();
     let gr = krs_apimachinery::status::GroupResource::new("", "pods/binding");
+    let conflict = move |refusal: Refusal| -> ApiError {
+        krs_apimachinery::status::new_conflict(&gr, &pod_name, refusal.message(&pod_name)).into()
+    };
+    // The PodScheduled condition turns true with the binding.
+    let condition = PodCondition {
+        type_: "PodScheduled".into(),
+        status: "True".into(),
+        last_transition_time: Some(crate::registry::now()),
+        ..Default::default()
+    };
+    let condition_json = serde_json::to_string(&condition).map_err(|e| ApiError::internal(e.to_string()))?;
+    let (json_node, json_conflict) = (node.clone(), conflict.clone());
+    let with_annotations = !annotations.is_empty();
+    // The stored JSON is changed in place unless the binding carries annotations.
+    let stored = move |json: &[u8]| -> Result<Option<Vec<u8>>, ApiError> {
+        if with_annotations {
+            return Ok(None);
+        }
+        registry::binding::bind_stored_json(json, &json_node, &condition_json).map_err(&json_conflict)
+    };
     // The pod itself is changed (upstream's BindingREST works on the stored object too).
     let mutate = move |obj: &mut dyn krs_kinds::Object| -> Result<(), ApiError> {
-        let conflict = |msg: String| -> ApiError { krs_apimachinery::status::new_conflict(&gr, &pod_name, msg).into() };
         let pod = obj
             .as_any_mut()
             .downcast_mut::<Pod>()
             .ok_or_else(|| ApiError::internal("a binding of an object that is not a pod"))?;
-        if pod.metadata.deletion_timestamp.is_some() {
-            return Err(conflict(format!("pod {pod_name} is being deleted, cannot be assigned to a host")));
-        }
         let spec = pod.spec.get_or_insert_with(Default::default);
-        if let Some(existing) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
-            return Err(conflict(format!("pod {pod_name} is already assigned to node \"{existing}\"")));
-        }
-        if spec.scheduling_gates.as_ref().is_some_and(|g| !g.is_empty()) {
-            return Err(conflict(format!("pod {pod_name} has non-empty .spec.schedulingGates")));
-        }
+        registry::binding::check(
+            pod.metadata.deletion_timestamp.is_some(),
+            spec.node_name.as_deref(),
+            spec.scheduling_gates.as_ref().is_some_and(|g| !g.is_empty()),
+        )
+        .map_err(&conflict)?;
         spec.node_name = Some(node.clone());
         if !annotations.is_empty() {
             pod.metadata.annotations.get_or_insert_with(Default::default).extend(annotations.iter().cloned());
         }
-        // The PodScheduled condition turns true with the binding.
-        let status = pod.status.get_or_insert_with(Default::default);
-        let conditions = status.conditions.get_or_insert_with(Vec::new);
+        let conditions = pod.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
         conditions.retain(|c| c.type_ != "PodScheduled");
-        conditions.push(PodCondition {
-            type_: "PodScheduled".into(),
-            status: "True".into(),
-            last_transition_time: Some(crate::registry::now()),
-            ..Default::default()
-        });
+        conditions.push(condition.clone());
         Ok(())
     };
     let mut ctx = WriteContext { user: "system:apiserver".into(), ..Default::default() };
@@ -247,7 +257,7 @@ pub async fn bind(
         &mut ctx,
         ns,
         name,
-        UpdateKind::MutateObject(Box::new(mutate)),
+        UpdateKind::Bind { stored: Box::new(stored), object: Box::new(mutate) },
         Part::Subresource("binding"),
     )
     .await?;

@@ -6,6 +6,7 @@
 //! Objects are stored as JSON without `metadata.resourceVersion` (the store revision is the
 //! version), at the resource's storage key.
 
+pub mod binding;
 mod create;
 mod delete;
 pub mod managed;

@@ -29,6 +29,9 @@ pub enum UpdateKind {
     /// A change made to (a copy of) the current object itself, for writes that know its kind:
     /// no JSON round trip. Unconditional; an error aborts the update.
     MutateObject(Box<ObjectMutation>),
+    /// A binding: `stored` changes the stored JSON itself ([`super::binding`]); where it cannot
+    /// (`Ok(None)`), `object` changes the decoded object, as [`UpdateKind::MutateObject`].
+    Bind { stored: Box<StoredMutation>, object: Box<ObjectMutation> },
 }
 
 /// See [`UpdateKind::Mutate`].
@@ -36,6 +39,10 @@ pub type Mutation = dyn Fn(&mut serde_json::Value) -> Result<(), ApiError> + Sen
 
 /// See [`UpdateKind::MutateObject`].
 pub type ObjectMutation = dyn Fn(&mut dyn Object) -> Result<(), ApiError> + Send + Sync;
+
+/// See [`UpdateKind::Bind`]: the stored JSON (which may carry its resourceVersion) to the JSON
+/// to store, or `None` to change the decoded object instead.
+pub type StoredMutation = dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, ApiError> + Send + Sync;
 
 /// The part of the object an update may change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +127,30 @@ async fn update_from(
                 _ => Err(ApiError::not_found(res, name)),
             };
         };
+        // A binding done on the JSON skips decoding, preparing and encoding the pod: a binding
+        // is stored as the binding made it (nothing to default, validate or track), and pods
+        // have no write hooks.
+        if let UpdateKind::Bind { stored, .. } = kind
+            && binding
+            && !ctx.dry_run
+            && app.hooks(res).is_none()
+            && let Some(value) = stored(&kv.value)?
+        {
+            let value = Bytes::from(value);
+            match app.store.update(key, value.clone(), kv.mod_revision, kv.lease).await {
+                Ok(rev) => {
+                    return Ok(Updated { json: Bytes::from(with_resource_version(&value, rev)), created: false });
+                }
+                Err(StoreError::Conflict { current: latest, .. }) => {
+                    current = latest.map(|b| *b);
+                    if current.is_none() {
+                        return Err(ApiError::not_found(res, name));
+                    }
+                    continue;
+                }
+                Err(e) => return Err(ApiError::from_store(e, res, name)),
+            }
+        }
         let mut old = decode_stored(res, &kv)?;
         let (mut new, conditional) = match kind {
             UpdateKind::Replace(obj) => {
@@ -173,7 +204,7 @@ async fn update_from(
                 let conditional = changed.meta().resource_version.as_deref() != Some(&kv.mod_revision.to_string()[..]);
                 (changed, conditional)
             }
-            UpdateKind::MutateObject(mutate) => {
+            UpdateKind::MutateObject(mutate) | UpdateKind::Bind { object: mutate, .. } => {
                 // A binding's copy takes the stored managedFields over instead of copying them
                 // (a deep tree per pod): a binding records no manager, so nothing reads the old
                 // object's after this point (only the new object's are validated).

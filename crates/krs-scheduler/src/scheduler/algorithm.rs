@@ -128,6 +128,21 @@ struct FilterResults {
     error: Option<Status>,
 }
 
+impl FilterResults {
+    /// Keeps one node's outcome; false when the search must stop (an error).
+    fn record(&mut self, i: usize, node: &Arc<NodeInfo>, s: Status) -> bool {
+        if s.is_success() {
+            self.feasible.push((i, node.clone()));
+        } else if s.is_rejected() {
+            self.failed.push((node.name.clone(), s));
+        } else {
+            self.error = Some(s);
+            return false;
+        }
+        true
+    }
+}
+
 /// State kept across cycles: where the next filter window starts.
 #[derive(Default)]
 pub struct Algorithm {
@@ -229,40 +244,46 @@ impl Algorithm {
         }
         let to_find = num_feasible_nodes_to_find(fw.percentage_of_nodes_to_score, n);
         let start = self.next_start_node_index % n;
-        let found = std::sync::atomic::AtomicUsize::new(0);
-        let results: Mutex<FilterResults> = Mutex::default();
-        let processed = std::sync::atomic::AtomicUsize::new(0);
-        // The search stops after `to_find` feasible nodes: unless that many are wanted, the work
-        // is too short to pay for starting threads.
-        let parallelism = if to_find < parallel::MIN_PARALLEL_ITEMS { 1 } else { fw.handle.parallelism };
-        parallel::until(parallelism, n, |i| {
-            if found.load(std::sync::atomic::Ordering::Relaxed) >= to_find {
-                return false;
-            }
+        let visit = |i: usize| {
             let idx = (start + i) % n;
             // The nodes are visited once each, in order: fetching the ones a few steps ahead
             // overlaps their cache misses with the filters of this one (the labels, whose
             // address is in the node, once the node has had time to arrive).
             nodes[(idx + 2 * PREFETCH_AHEAD) % n].prefetch();
             nodes[(idx + PREFETCH_AHEAD) % n].prefetch_labels();
-            let node = &nodes[idx];
-            let s = fw.run_filter_with_nominated_pods(state, pod, node);
-            processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if s.is_success() {
-                let k = found.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if k < to_find {
-                    results.lock().feasible.push((i, node.clone()));
+            (&nodes[idx], fw.run_filter_with_nominated_pods(state, pod, &nodes[idx]))
+        };
+        // The search stops after `to_find` feasible nodes: unless that many are wanted, the work
+        // is too short to pay for starting threads, and one thread needs no shared counter or
+        // lock per node.
+        let results = if to_find < parallel::MIN_PARALLEL_ITEMS || fw.handle.parallelism <= 1 {
+            let mut results = FilterResults::default();
+            for i in 0..n {
+                if results.feasible.len() >= to_find {
+                    break;
                 }
-                true
-            } else if s.is_rejected() {
-                results.lock().failed.push((node.name.clone(), s));
-                true
-            } else {
-                results.lock().error = Some(s);
-                false
+                let (node, s) = visit(i);
+                if !results.record(i, node, s) {
+                    break;
+                }
             }
-        });
-        let FilterResults { mut feasible, failed, error } = results.into_inner();
+            results
+        } else {
+            let found = std::sync::atomic::AtomicUsize::new(0);
+            let shared: Mutex<FilterResults> = Mutex::default();
+            parallel::until(fw.handle.parallelism, n, |i| {
+                if found.load(std::sync::atomic::Ordering::Relaxed) >= to_find {
+                    return false;
+                }
+                let (node, s) = visit(i);
+                if s.is_success() && found.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= to_find {
+                    return true;
+                }
+                shared.lock().record(i, node, s)
+            });
+            shared.into_inner()
+        };
+        let FilterResults { mut feasible, failed, error } = results;
         if let Some(e) = error {
             return Err(e);
         }
