@@ -1,6 +1,7 @@
 //! Field paths (`field.Path`): where in an object a validation error was found.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// One step of a [`Path`]: a field name, or a subscript (list index or map key).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -23,15 +24,24 @@ enum Element {
 /// assert_eq!(Path::new("metadata").child("labels").key("app").to_string(), "metadata.labels[app]");
 /// assert_eq!(Path::default().to_string(), "<nil>");
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+///
+/// A path is a chain of shared steps: a child costs one allocation, whatever the depth, and
+/// the many paths a validation builds share their common beginnings.
+#[derive(Clone, Default)]
 pub struct Path {
-    elements: Vec<Element>,
+    last: Option<Arc<Step>>,
+}
+
+/// One element of a path and the path before it.
+struct Step {
+    parent: Option<Arc<Step>>,
+    element: Element,
 }
 
 impl Path {
     /// A root path with one field name (`field.NewPath`).
     pub fn new(name: impl Into<String>) -> Path {
-        Path { elements: vec![Element::Name(name.into())] }
+        Path::default().with(Element::Name(name.into()))
     }
 
     /// The path of a field of this one (`Path.Child`).
@@ -54,22 +64,53 @@ impl Path {
 
     /// True for the nil path (no element at all).
     pub fn is_nil(&self) -> bool {
-        self.elements.is_empty()
+        self.last.is_none()
     }
 
     fn with(&self, element: Element) -> Path {
-        let mut elements = self.elements.clone();
-        elements.push(element);
-        Path { elements }
+        Path { last: Some(Arc::new(Step { parent: self.last.clone(), element })) }
+    }
+
+    /// The elements from the root.
+    fn elements(&self) -> Vec<&Element> {
+        let mut out = Vec::new();
+        let mut step = self.last.as_deref();
+        while let Some(s) = step {
+            out.push(&s.element);
+            step = s.parent.as_deref();
+        }
+        out.reverse();
+        out
+    }
+}
+
+impl PartialEq for Path {
+    fn eq(&self, other: &Path) -> bool {
+        self.elements() == other.elements()
+    }
+}
+
+impl Eq for Path {}
+
+impl std::hash::Hash for Path {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.elements().hash(state);
+    }
+}
+
+impl fmt::Debug for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Path").field(&self.elements()).finish()
     }
 }
 
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.elements.is_empty() {
+        let elements = self.elements();
+        if elements.is_empty() {
             return f.write_str("<nil>");
         }
-        for (i, element) in self.elements.iter().enumerate() {
+        for (i, element) in elements.into_iter().enumerate() {
             match element {
                 // An empty name renders as an empty subscript, as upstream's does.
                 Element::Name(name) if name.is_empty() => f.write_str("[]")?,
@@ -113,5 +154,23 @@ mod tests {
         assert_eq!(Path::default().child("values").index(0).key("x16").to_string(), "values[0][x16]");
         assert_eq!(Path::new("").to_string(), "[]");
         assert_eq!(Path::default().index(3).to_string(), "[3]");
+    }
+
+    #[test]
+    fn paths_compare_and_hash_by_their_elements() {
+        use std::collections::HashSet;
+        let spec = Path::new("spec");
+        let a = spec.child("containers").index(0);
+        let b = Path::new("spec").child("containers").index(0);
+        assert_eq!(a, b);
+        assert_ne!(a, spec.child("containers").index(1));
+        assert_ne!(a, spec.child("initContainers").index(0));
+        assert_ne!(a, spec.child("containers"));
+        assert_eq!(Path::default(), Path::default());
+        let set: HashSet<Path> = [a.clone(), b, spec.clone()].into_iter().collect();
+        assert_eq!(set.len(), 2);
+        // A child leaves its parent as it was.
+        assert_eq!(spec.to_string(), "spec");
+        assert_eq!(a.to_string(), "spec.containers[0]");
     }
 }

@@ -47,7 +47,9 @@ pub async fn create(
             meta.name = Some(generated_name(base));
         }
         meta.creation_timestamp = Some(now());
-        meta.uid = Some(uuid::Uuid::new_v4().to_string());
+        // A version 4 UUID from the thread's generator (seeded from the OS), not a system
+        // call per object.
+        meta.uid = Some(uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string());
         // rest.BeforeCreate
         meta.deletion_timestamp = None;
         meta.deletion_grace_period_seconds = None;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use super::handle::Handle;
-use super::interface::{NodeScore, Plugin, PostFilterContext, PostFilterResult, PreFilterResult};
+use super::interface::{NodeScore, Plugin, PostFilterContext, PostFilterResult, PreFilterResult, ScorePlugin};
 use super::parallel;
 use super::status::{Code, CycleState, Status};
 use super::types::{NodeInfo, PodInfo};
@@ -283,26 +283,32 @@ impl Framework {
         if plugins.is_empty() {
             return Ok(totals);
         }
-        // One buffer of raw scores for all plugins, and the node names cloned once per cycle.
-        let raw: Vec<AtomicI64> = nodes.iter().map(|_| AtomicI64::new(0)).collect();
-        let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name.clone(), score: 0 }).collect();
-        for (plugin, weight) in plugins {
-            let Some(sp) = plugin.as_score() else { continue };
-            let failed = parking_lot::Mutex::new(None);
-            parallel::until(self.handle.parallelism, nodes.len(), |i| match sp.score(state, pod, &nodes[i]) {
-                Ok(v) => {
-                    raw[i].store(v, Ordering::Relaxed);
-                    true
+        let scorers: Vec<(&(Arc<dyn Plugin>, i64), &dyn ScorePlugin)> =
+            plugins.into_iter().filter_map(|p| p.0.as_score().map(|sp| (p, sp))).collect();
+        // Every plugin scores a node before the next node is visited (upstream's loop order): the
+        // node's data is read from memory once. The raw scores are kept plugin by plugin for
+        // the normalization; the node names are cloned once per cycle.
+        let n = nodes.len();
+        let raw: Vec<AtomicI64> = (0..n * scorers.len()).map(|_| AtomicI64::new(0)).collect();
+        let failed = parking_lot::Mutex::new(None);
+        parallel::until(self.handle.parallelism, n, |i| {
+            for (k, (plugin, sp)) in scorers.iter().enumerate() {
+                match sp.score(state, pod, &nodes[i]) {
+                    Ok(v) => raw[k * n + i].store(v, Ordering::Relaxed),
+                    Err(s) => {
+                        *failed.lock() = Some((plugin.0.name(), s));
+                        return false;
+                    }
                 }
-                Err(s) => {
-                    *failed.lock() = Some(s);
-                    false
-                }
-            });
-            if let Some(s) = failed.into_inner() {
-                return Err(Status::error(format!("running Score plugin {}: {}", plugin.name(), s.message())));
             }
-            for (s, v) in scores.iter_mut().zip(&raw) {
+            true
+        });
+        if let Some((name, s)) = failed.into_inner() {
+            return Err(Status::error(format!("running Score plugin {name}: {}", s.message())));
+        }
+        let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name.clone(), score: 0 }).collect();
+        for (k, ((plugin, weight), sp)) in scorers.into_iter().enumerate() {
+            for (s, v) in scores.iter_mut().zip(&raw[k * n..(k + 1) * n]) {
                 s.score = v.load(Ordering::Relaxed);
             }
             let s = sp.normalize(state, pod, &mut scores);
