@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use super::handle::Handle;
-use super::interface::{NodeScore, Plugin, PostFilterContext, PostFilterResult, PreFilterResult, ScorePlugin};
+use super::interface::{NodeScore, Plugin, PostFilterContext, PostFilterResult, PreFilterResult};
 use super::parallel;
 use super::status::{Code, CycleState, Status};
 use super::types::{NodeInfo, PodInfo};
@@ -283,8 +283,7 @@ impl Framework {
         if plugins.is_empty() {
             return Ok(totals);
         }
-        let scorers: Vec<(&(Arc<dyn Plugin>, i64), &dyn ScorePlugin)> =
-            plugins.into_iter().filter_map(|p| p.0.as_score().map(|sp| (p, sp))).collect();
+        let scorers: Vec<_> = plugins.into_iter().filter_map(|(p, w)| p.as_score().map(|sp| (p, *w, sp))).collect();
         // Every plugin scores a node before the next node is visited (upstream's loop order): the
         // node's data is read from memory once. The raw scores are kept plugin by plugin for
         // the normalization; the node names are cloned once per cycle.
@@ -292,11 +291,11 @@ impl Framework {
         let raw: Vec<AtomicI64> = (0..n * scorers.len()).map(|_| AtomicI64::new(0)).collect();
         let failed = parking_lot::Mutex::new(None);
         parallel::until(self.handle.parallelism, n, |i| {
-            for (k, (plugin, sp)) in scorers.iter().enumerate() {
+            for (k, (plugin, _, sp)) in scorers.iter().enumerate() {
                 match sp.score(state, pod, &nodes[i]) {
                     Ok(v) => raw[k * n + i].store(v, Ordering::Relaxed),
                     Err(s) => {
-                        *failed.lock() = Some((plugin.0.name(), s));
+                        *failed.lock() = Some((plugin.name(), s));
                         return false;
                     }
                 }
@@ -307,7 +306,7 @@ impl Framework {
             return Err(Status::error(format!("running Score plugin {name}: {}", s.message())));
         }
         let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name.clone(), score: 0 }).collect();
-        for (k, ((plugin, weight), sp)) in scorers.into_iter().enumerate() {
+        for (k, (plugin, weight, sp)) in scorers.into_iter().enumerate() {
             for (s, v) in scores.iter_mut().zip(&raw[k * n..(k + 1) * n]) {
                 s.score = v.load(Ordering::Relaxed);
             }
