@@ -3,6 +3,12 @@
 //! sets it on decode). Serving an object means adding it back; doing that on the bytes, without
 //! parsing the object, keeps the watch cache and list responses cheap.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
 /// Returns `json` (a JSON object) with `"resourceVersion":"<rv>"` as the first field of its
 /// top-level `metadata` (which is created when absent). `json` must not already carry a
 /// resourceVersion; the registry strips it before storing.
@@ -123,6 +129,32 @@ fn skip_value(json: &[u8], mut i: usize) -> Option<usize> {
             }
             Some(i)
         }
+    }
+}
+
+/// A JSON member name, borrowed from the input unless it had escapes (for decoders that walk
+/// stored objects without building them).
+pub(crate) struct MemberName<'de>(pub Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = MemberName<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<MemberName<'de>, E> {
+                Ok(MemberName(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MemberName<'de>, E> {
+                Ok(MemberName(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<MemberName<'de>, E> {
+                Ok(MemberName(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(NameVisitor)
     }
 }
 

@@ -2,7 +2,6 @@
 //! an object's name, namespace, labels and field-selector values on every write, and a full
 //! parse of a pod allocates every string and map in it only to drop them again.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +12,8 @@ use krs_api::strategy::FieldLabel;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+
+use crate::objbytes::MemberName;
 
 /// The members wanted below a node; a node without any is wanted whole.
 #[derive(Debug, Default)]
@@ -76,31 +77,6 @@ impl<'de> DeserializeSeed<'de> for Pick<'_> {
     }
 }
 
-/// A member name, borrowed from the input unless it had escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
 impl<'de> Visitor<'de> for Pick<'_> {
     type Value = Value;
 
@@ -110,7 +86,7 @@ impl<'de> Visitor<'de> for Pick<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        while let Some(Key(key)) = map.next_key()? {
+        while let Some(MemberName(key)) = map.next_key()? {
             match self.0.0.get(key.as_ref()) {
                 Some(below) => {
                     let v = map.next_value_seed(Pick(below))?;

@@ -14,6 +14,8 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::objbytes::MemberName;
+
 /// Why a pod cannot be bound (upstream's `setPodHostAndAnnotations` conflicts).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -170,7 +172,7 @@ impl<'de> Deserialize<'de> for Fields<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(Name(k)) = map.next_key::<Name>()? {
+                while let Some(MemberName(k)) = map.next_key::<MemberName>()? {
                     let v: &'de RawValue = map.next_value()?;
                     out.push((k, Cow::Borrowed(v.get())));
                 }
@@ -178,28 +180,6 @@ impl<'de> Deserialize<'de> for Fields<'de> {
             }
         }
         d.deserialize_map(FieldsVisitor)
-    }
-}
-
-/// A field name, borrowed from the input unless it had escapes.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl<'de> Visitor<'de> for NameVisitor {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(NameVisitor)
     }
 }
 
