@@ -443,7 +443,11 @@ impl Pods {
 impl Handler<InformerPod> for Pods {
     fn apply(&mut self, InformerPod(pod): InformerPod) {
         let key = object_key(&pod);
-        let new = Arc::new(PodInfo::new(Arc::new(pod)));
+        let pod = Arc::new(pod);
+        let new = Arc::new(match self.pods.get(&key) {
+            Some(old) => old.updated(pod),
+            None => PodInfo::new(pod),
+        });
         let mut old = self.pods.insert(key.clone(), new.clone());
         if let Some(o) = old.clone()
             && o.key != new.key

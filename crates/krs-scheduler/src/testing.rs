@@ -254,6 +254,10 @@ impl PodBuilder {
     pub fn info(self) -> Arc<PodInfo> {
         Arc::new(PodInfo::new(Arc::new(self.0)))
     }
+
+    pub fn pod(self) -> Pod {
+        self.0
+    }
 }
 
 /// A pod affinity term selecting `labels` over `topology_key`.
@@ -346,7 +350,7 @@ pub fn score_nodes(plugin: &dyn Plugin, pod: &Arc<PodInfo>, nodes: &[NodeInfo]) 
         .node_info_list
         .iter()
         .map(|n| NodeScore {
-            name: n.name.clone(),
+            name: &n.name,
             score: sp.score(&state, pod, n).unwrap_or_else(|s| panic!("Score failed: {s:?}")),
         })
         .collect();

@@ -127,15 +127,14 @@ impl Framework {
     /// Runs the Filter plugins on one node; the first failure stops (`RunFilterPlugins`).
     pub fn run_filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         for (i, p) in self.filter.iter().enumerate() {
-            let name = p.name();
-            if state.filter_skipped(i, name) {
+            if state.filter_skipped(i, || p.name()) {
                 continue;
             }
             let Some(f) = p.as_filter() else { continue };
             let status = f.filter(state, pod, node);
             if !status.is_success() {
                 let status = if status.is_rejected() { status } else { Status::error(status.message()) };
-                return status.with_plugin(name);
+                return status.with_plugin(p.name());
             }
         }
         Status::success()
@@ -286,7 +285,7 @@ impl Framework {
         let scorers: Vec<_> = plugins.into_iter().filter_map(|(p, w)| p.as_score().map(|sp| (p, *w, sp))).collect();
         // Every plugin scores a node before the next node is visited (upstream's loop order): the
         // node's data is read from memory once. The raw scores are kept plugin by plugin for
-        // the normalization; the node names are cloned once per cycle.
+        // the normalization.
         let n = nodes.len();
         let raw: Vec<AtomicI64> = (0..n * scorers.len()).map(|_| AtomicI64::new(0)).collect();
         let failed = parking_lot::Mutex::new(None);
@@ -305,7 +304,7 @@ impl Framework {
         if let Some((name, s)) = failed.into_inner() {
             return Err(Status::error(format!("running Score plugin {name}: {}", s.message())));
         }
-        let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name.clone(), score: 0 }).collect();
+        let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: &n.name, score: 0 }).collect();
         for (k, (plugin, weight, sp)) in scorers.into_iter().enumerate() {
             for (s, v) in scores.iter_mut().zip(&raw[k * n..(k + 1) * n]) {
                 s.score = v.load(Ordering::Relaxed);

@@ -141,8 +141,9 @@ impl CycleState {
 
     /// Whether the Filter plugin `name`, at `index` among the profile's Filter plugins, is
     /// skipped in this cycle.
-    pub fn filter_skipped(&self, index: usize, name: &str) -> bool {
-        if index < 64 { self.skip_filter_mask & (1 << index) != 0 } else { self.skip_filter_plugins.contains(&name) }
+    /// The name is asked for only past the 64 plugins the mask covers.
+    pub fn filter_skipped(&self, index: usize, name: impl FnOnce() -> &'static str) -> bool {
+        if index < 64 { self.skip_filter_mask & (1 << index) != 0 } else { self.skip_filter_plugins.contains(&name()) }
     }
 
     pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {

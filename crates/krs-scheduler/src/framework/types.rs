@@ -194,6 +194,13 @@ impl PodInfo {
         }
     }
 
+    /// The PodInfo of a newer version of this pod. What is parsed from the pod is kept when
+    /// everything it is parsed from is unchanged, as it is when the pod is bound or its status
+    /// changes; otherwise the pod is parsed afresh.
+    pub fn updated(&self, pod: Arc<Pod>) -> PodInfo {
+        if same_parsed_inputs(&self.pod, &pod) { PodInfo { pod, ..self.clone() } } else { PodInfo::new(pod) }
+    }
+
     pub fn labels(&self) -> &BTreeMap<String, String> {
         self.pod.metadata.labels.as_ref().unwrap_or(no_labels())
     }
@@ -239,6 +246,29 @@ impl PodInfo {
                 r.requests.as_ref().is_none_or(|m| m.is_empty()) && r.limits.as_ref().is_none_or(|m| m.is_empty())
             })
         }) && !resource::has_pod_level_resources(&self.pod)
+    }
+}
+
+/// Whether two versions of a pod agree on everything [`PodInfo::new`] reads: the identity and
+/// labels, and the parts of the spec that requests, host ports, affinity terms and claims come
+/// from.
+fn same_parsed_inputs(a: &Pod, b: &Pod) -> bool {
+    let (ma, mb) = (&a.metadata, &b.metadata);
+    if ma.uid != mb.uid || ma.namespace != mb.namespace || ma.name != mb.name || ma.labels != mb.labels {
+        return false;
+    }
+    match (a.spec.as_ref(), b.spec.as_ref()) {
+        (None, None) => true,
+        (Some(x), Some(y)) => {
+            x.priority == y.priority
+                && x.containers == y.containers
+                && x.init_containers == y.init_containers
+                && x.overhead == y.overhead
+                && x.resources == y.resources
+                && x.affinity == y.affinity
+                && x.volumes == y.volumes
+        }
+        _ => false,
     }
 }
 
@@ -443,4 +473,62 @@ impl NodeInfo {
 pub fn normalized_image_name(name: &str) -> String {
     let last = name.rsplit('/').next().unwrap_or(name);
     if name.contains('@') || last.contains(':') { name.to_string() } else { format!("{name}:latest") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{PodBuilder, affinity_term};
+
+    fn parsed(p: &PodInfo) -> (Resource, Resource, Vec<HostPort>, Vec<String>, usize, i32) {
+        let terms = p.required_affinity_terms.len() + p.preferred_anti_affinity_terms.len();
+        (p.requests.clone(), p.non_zero_requests.clone(), p.host_ports.clone(), p.pvc_keys.clone(), terms, p.priority)
+    }
+
+    fn sample() -> PodBuilder {
+        PodBuilder::new("p")
+            .label("app", "web")
+            .priority(7)
+            .req(&[("cpu", "250m"), ("memory", "64Mi")])
+            .init_container(&[("cpu", "1")], true)
+            .host_port(8080, "TCP", "")
+            .pvc("data")
+            .pod_affinity(false, affinity_term(&[("app", "db")], "zone"))
+            .preferred_pod_affinity(true, 3, affinity_term(&[("app", "web")], "kubernetes.io/hostname"))
+    }
+
+    #[test]
+    fn an_update_keeps_or_reparses_what_the_pod_gives() {
+        let old = sample().info();
+        // Bound, with a status: everything parsed is the same, and is what a fresh parse gives.
+        let mut bound = sample().node_name("n1").pod();
+        bound.status =
+            Some(k8s_openapi::api::core::v1::PodStatus { phase: Some("Running".into()), ..Default::default() });
+        let kept = old.updated(Arc::new(bound.clone()));
+        assert_eq!(kept.node_name(), "n1");
+        assert_eq!(parsed(&kept), parsed(&PodInfo::new(Arc::new(bound))));
+        // A resize, a new priority or port is parsed afresh.
+        for changed in
+            [sample().req(&[("cpu", "2")]).pod(), sample().priority(9).pod(), sample().host_port(9090, "UDP", "").pod()]
+        {
+            let fresh = PodInfo::new(Arc::new(changed.clone()));
+            assert_ne!(parsed(&fresh), parsed(&old), "the sample change must change what is parsed");
+            assert_eq!(parsed(&old.updated(Arc::new(changed))), parsed(&fresh));
+        }
+        // Labels feed the affinity terms (matchLabelKeys): a term keyed on a label picks up
+        // the label's new value.
+        let keyed = |value: &str| {
+            let mut term = affinity_term(&[("app", "db")], "zone");
+            term.match_label_keys = Some(vec!["tier".into()]);
+            PodBuilder::new("p").label("tier", value).pod_affinity(false, term).pod()
+        };
+        let before = PodInfo::new(Arc::new(keyed("front")));
+        let after = before.updated(Arc::new(keyed("back")));
+        let selects = |p: &PodInfo, tier: &str| {
+            let other = PodBuilder::new("o").label("app", "db").label("tier", tier).info();
+            p.required_affinity_terms[0].matches(&other, &BTreeMap::new())
+        };
+        assert!(selects(&before, "front") && !selects(&before, "back"));
+        assert!(selects(&after, "back") && !selects(&after, "front"));
+    }
 }

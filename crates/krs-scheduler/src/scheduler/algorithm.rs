@@ -244,13 +244,17 @@ impl Algorithm {
         }
         let to_find = num_feasible_nodes_to_find(fw.percentage_of_nodes_to_score, n);
         let start = self.next_start_node_index % n;
+        // Positions wrap around the node list by a subtraction: both terms are below `n`, and a
+        // division per step would cost as much as a node's cheaper filters.
+        let wrap = |j: usize| if j >= n { j - n } else { j };
+        let (ahead, ahead_labels) = ((2 * PREFETCH_AHEAD) % n, PREFETCH_AHEAD % n);
         let visit = |i: usize| {
-            let idx = (start + i) % n;
+            let idx = wrap(start + i);
             // The nodes are visited once each, in order: fetching the ones a few steps ahead
             // overlaps their cache misses with the filters of this one (the labels, whose
             // address is in the node, once the node has had time to arrive).
-            nodes[(idx + 2 * PREFETCH_AHEAD) % n].prefetch();
-            nodes[(idx + PREFETCH_AHEAD) % n].prefetch_labels();
+            nodes[wrap(idx + ahead)].prefetch();
+            nodes[wrap(idx + ahead_labels)].prefetch_labels();
             (&nodes[idx], fw.run_filter_with_nominated_pods(state, pod, &nodes[idx]))
         };
         // The search stops after `to_find` feasible nodes: unless that many are wanted, the work

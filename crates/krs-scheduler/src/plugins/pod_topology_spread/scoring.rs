@@ -120,10 +120,10 @@ impl ScorePlugin for PodTopologySpread {
         let Some(s) = state.read::<PreScoreState>(PRE_SCORE_STATE_KEY) else {
             return Status::error(format!("reading {PRE_SCORE_STATE_KEY} from cycleState: not found"));
         };
-        let considered = scores.iter().filter(|n| !s.ignored.contains(&n.name)).map(|n| n.score);
+        let considered = scores.iter().filter(|n| !s.ignored.contains(n.name)).map(|n| n.score);
         let (min, max) = considered.fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
         for n in scores.iter_mut() {
-            if s.ignored.contains(&n.name) {
+            if s.ignored.contains(n.name) {
                 n.score = 0;
             } else if max == 0 {
                 n.score = MAX_NODE_SCORE;
