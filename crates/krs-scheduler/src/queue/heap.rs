@@ -199,7 +199,7 @@ mod tests {
             (0..64).filter(|p| *p != 40 && *p != 3).map(|p| (p, format!("p{p}"))).collect();
         expected.push((100, "p3".into()));
         expected.push((50, "late".into()));
-        expected.sort_by(|a, b| b.0.cmp(&a.0));
+        expected.sort_by_key(|e| std::cmp::Reverse(e.0));
         // Equal priorities (p50 and late) may come in either order.
         let priorities = |names: &[String]| -> Vec<i32> {
             names.iter().map(|n| expected.iter().find(|(_, e)| e == n).map(|(p, _)| *p).unwrap()).collect::<Vec<_>>()
