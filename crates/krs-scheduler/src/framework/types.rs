@@ -124,6 +124,9 @@ pub struct PodInfo {
     pub preferred_anti_affinity_terms: Vec<WeightedAffinityTerm>,
     /// PersistentVolumeClaims the pod uses (`namespace/name`), including generic ephemeral volumes.
     pub pvc_keys: Vec<String>,
+    /// The node the cache assumes the pod on while it is being bound ([`PodInfo::assumed_on`]);
+    /// it stands for `spec.nodeName`, which the pod object itself does not carry yet.
+    assumed_node: Option<Arc<str>>,
 }
 
 impl PodInfo {
@@ -191,6 +194,7 @@ impl PodInfo {
             namespace,
             name,
             pod,
+            assumed_node: None,
         }
     }
 
@@ -198,7 +202,11 @@ impl PodInfo {
     /// everything it is parsed from is unchanged, as it is when the pod is bound or its status
     /// changes; otherwise the pod is parsed afresh.
     pub fn updated(&self, pod: Arc<Pod>) -> PodInfo {
-        if same_parsed_inputs(&self.pod, &pod) { PodInfo { pod, ..self.clone() } } else { PodInfo::new(pod) }
+        if same_parsed_inputs(&self.pod, &pod) {
+            PodInfo { pod, assumed_node: None, ..self.clone() }
+        } else {
+            PodInfo::new(pod)
+        }
     }
 
     pub fn labels(&self) -> &BTreeMap<String, String> {
@@ -206,7 +214,10 @@ impl PodInfo {
     }
 
     pub fn node_name(&self) -> &str {
-        self.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default()
+        match &self.assumed_node {
+            Some(node) => node,
+            None => self.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default(),
+        }
     }
 
     pub fn scheduler_name(&self) -> &str {
@@ -228,14 +239,11 @@ impl PodInfo {
             || !self.preferred_anti_affinity_terms.is_empty()
     }
 
-    /// A copy of this pod assigned to `node` (what the cache assumes while binding).
+    /// This pod assigned to `node` (what the cache assumes while binding). The pod object is
+    /// shared, not copied: its node is [`PodInfo::node_name`], and everything parsed from the
+    /// spec stays valid.
     pub fn assumed_on(&self, node: &str) -> PodInfo {
-        let mut pod = (*self.pod).clone();
-        if let Some(spec) = pod.spec.as_mut() {
-            spec.node_name = Some(node.to_string());
-        }
-        // Everything parsed from the spec stays valid: only the node name changed.
-        PodInfo { pod: Arc::new(pod), ..self.clone() }
+        PodInfo { assumed_node: Some(Arc::from(node)), ..self.clone() }
     }
 
     /// The pod's QoS class is BestEffort: no container requests or limits anything.
@@ -323,12 +331,15 @@ impl NodeInfo {
         {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
             let base = (self as *const NodeInfo).cast::<i8>();
-            let mut off = 0;
-            // `<=`: the allocation need not start on a cache line, so the hot bytes may touch
-            // one line more than their length spans.
-            while off <= NODE_INFO_HOT_BYTES {
-                // SAFETY: a prefetch is a hint that never faults; the addresses are inside `self`.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(off)) };
+            // From two words before the node: the snapshot keeps nodes in `Arc`s, whose
+            // reference counts precede the value, and a cycle counts a reference to every
+            // feasible node. `<=`: the allocation need not start on a cache line, so the hot
+            // bytes may touch one line more than their length spans.
+            let mut off = -(2 * std::mem::size_of::<usize>() as isize);
+            while off <= NODE_INFO_HOT_BYTES as isize {
+                // SAFETY: a prefetch is a hint that never faults and reads nothing the program
+                // sees, whatever the address; the pointer is only computed, never dereferenced.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_offset(off)) };
                 off += 64;
             }
         }
@@ -506,6 +517,14 @@ mod tests {
             Some(k8s_openapi::api::core::v1::PodStatus { phase: Some("Running".into()), ..Default::default() });
         let kept = old.updated(Arc::new(bound.clone()));
         assert_eq!(kept.node_name(), "n1");
+        // An assumed pod shares the object; its node is the assumed one until the bound pod
+        // arrives.
+        let assumed = old.assumed_on("n9");
+        assert!(Arc::ptr_eq(&assumed.pod, &old.pod));
+        assert_eq!((assumed.node_name(), old.node_name()), ("n9", ""));
+        assert_eq!(parsed(&assumed), parsed(&old));
+        assert_eq!(assumed.updated(Arc::new(sample().node_name("n1").pod())).node_name(), "n1");
+        assert_eq!(assumed.updated(Arc::new(sample().pod())).node_name(), "");
         assert_eq!(parsed(&kept), parsed(&PodInfo::new(Arc::new(bound))));
         // A resize, a new priority or port is parsed afresh.
         for changed in

@@ -261,7 +261,7 @@ impl Algorithm {
         // is too short to pay for starting threads, and one thread needs no shared counter or
         // lock per node.
         let results = if to_find < parallel::MIN_PARALLEL_ITEMS || fw.handle.parallelism <= 1 {
-            let mut results = FilterResults::default();
+            let mut results = FilterResults { feasible: Vec::with_capacity(to_find), ..Default::default() };
             for i in 0..n {
                 if results.feasible.len() >= to_find {
                     break;
@@ -291,6 +291,7 @@ impl Algorithm {
         if let Some(e) = error {
             return Err(e);
         }
+        diagnosis.node_to_status.statuses.reserve(failed.len());
         for (name, s) in failed {
             diagnosis.add_plugin_status(&s);
             diagnosis.node_to_status.statuses.insert(name, s);
