@@ -13,6 +13,9 @@ use super::status::{Code, CycleState, Status};
 use super::types::{NodeInfo, PodInfo};
 use crate::cache::Snapshot;
 
+/// How many nodes ahead of the one being scored are fetched into cache.
+const SCORE_PREFETCH_AHEAD: usize = 8;
+
 /// Filter statuses of the nodes that did not fit (`NodeToStatus`), and the status of nodes
 /// PreFilter excluded (`AbsentNodesStatus`).
 #[derive(Clone, Debug, Default)]
@@ -290,6 +293,11 @@ impl Framework {
         let raw: Vec<AtomicI64> = (0..n * scorers.len()).map(|_| AtomicI64::new(0)).collect();
         let failed = parking_lot::Mutex::new(None);
         parallel::until(self.handle.parallelism, n, |i| {
+            // Nodes are scored in order, and filtering read them too long ago for them to be
+            // in cache still: fetching a few ahead overlaps their misses with this node's work.
+            if let Some(ahead) = nodes.get(i + SCORE_PREFETCH_AHEAD) {
+                ahead.prefetch();
+            }
             for (k, (plugin, _, sp)) in scorers.iter().enumerate() {
                 match sp.score(state, pod, &nodes[i]) {
                     Ok(v) => raw[k * n + i].store(v, Ordering::Relaxed),
