@@ -1,10 +1,18 @@
 //! The pods of a `NodeInfo`, in chunks shared between copies. The cache changes a NodeInfo
 //! through `Arc::make_mut` while the snapshot still holds the previous version, so every change
 //! copies the NodeInfo; with a flat list that copy is as long as the node's pods (tens of
-//! thousands on one big node), with chunks it is one pointer per chunk plus the one chunk that
-//! changes.
+//! thousands on one big node), with chunks it is one pointer per chunk plus the chunks that
+//! change.
+//!
+//! The list is dense (every chunk but the last is full) and a removal moves the last pod into
+//! the hole, as upstream's `removeFromSlice` does, so the order of pods is not kept. Each
+//! `PodInfo` remembers where the last list it was put in holds it ([`ListSlot`]): the cache's
+//! removals (a confirmed binding replacing the assumed pod, a deletion) find the pod without
+//! walking the node's pods. The slot is a hint, checked before use: a pod also put in a scratch
+//! copy of a NodeInfo (preemption, nominated pods) is found by a search instead.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::types::PodInfo;
 
@@ -32,6 +40,7 @@ impl PodList {
     }
 
     pub fn push(&mut self, pod: Arc<PodInfo>) {
+        pod.list_slot.set(self.len);
         match self.chunks.last_mut() {
             Some(last) if last.len() < CHUNK => Arc::make_mut(last).push(pod),
             _ => {
@@ -43,23 +52,81 @@ impl PodList {
         self.len += 1;
     }
 
-    /// Removes `pod`: the very `PodInfo` if the list holds it (a pointer comparison), else the
-    /// pod with its key. The newest pods are searched first: the pod most often removed is one
-    /// just assumed, replaced by its confirmed self.
+    /// Removes `pod`: the very `PodInfo` if the list holds it (found at its slot, else by a
+    /// pointer comparison), else the pod with its key. The last pod takes its place.
     pub fn remove(&mut self, pod: &PodInfo) -> Option<Arc<PodInfo>> {
-        let found = self.position(|p| std::ptr::eq(Arc::as_ptr(p), pod));
-        let (ci, pi) = found.or_else(|| self.position(|p| p.key == pod.key))?;
-        let chunk = Arc::make_mut(&mut self.chunks[ci]);
-        let removed = chunk.remove(pi);
-        if chunk.is_empty() {
-            self.chunks.remove(ci);
+        let i = self.find(pod)?;
+        let last = self.pop()?;
+        if i == self.len {
+            return Some(last);
         }
-        self.len -= 1;
-        Some(removed)
+        last.list_slot.set(i);
+        let chunk = Arc::make_mut(&mut self.chunks[i / CHUNK]);
+        Some(std::mem::replace(&mut chunk[i % CHUNK], last))
     }
 
-    fn position(&self, f: impl Fn(&Arc<PodInfo>) -> bool) -> Option<(usize, usize)> {
-        self.chunks.iter().enumerate().rev().find_map(|(ci, c)| c.iter().rposition(&f).map(|pi| (ci, pi)))
+    /// Takes the last pod off.
+    fn pop(&mut self) -> Option<Arc<PodInfo>> {
+        let chunk = self.chunks.last_mut()?;
+        let last = if chunk.len() > 1 {
+            Arc::make_mut(chunk).pop()
+        } else {
+            self.chunks.pop().and_then(|c| c.first().cloned())
+        };
+        if last.is_some() {
+            self.len -= 1;
+        }
+        last
+    }
+
+    fn get(&self, i: usize) -> Option<&Arc<PodInfo>> {
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    /// Where `pod` is: its slot if the pod there is this very `PodInfo`, else a search by
+    /// identity, then by key, newest first.
+    fn find(&self, pod: &PodInfo) -> Option<usize> {
+        let slot = pod.list_slot.get();
+        if self.get(slot).is_some_and(|p| std::ptr::eq(Arc::as_ptr(p), pod)) {
+            return Some(slot);
+        }
+        self.position(|p| std::ptr::eq(Arc::as_ptr(p), pod)).or_else(|| self.position(|p| p.key == pod.key))
+    }
+
+    fn position(&self, f: impl Fn(&Arc<PodInfo>) -> bool) -> Option<usize> {
+        self.chunks.iter().enumerate().rev().find_map(|(ci, c)| c.iter().rposition(&f).map(|pi| ci * CHUNK + pi))
+    }
+}
+
+/// Where the last [`PodList`] a pod was put in holds it: a hint for finding it again, never
+/// trusted without a check. A copy of a `PodInfo` is in no list yet.
+pub struct ListSlot(AtomicUsize);
+
+impl Default for ListSlot {
+    fn default() -> ListSlot {
+        ListSlot(AtomicUsize::new(usize::MAX))
+    }
+}
+
+impl ListSlot {
+    fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, i: usize) {
+        self.0.store(i, Ordering::Relaxed)
+    }
+}
+
+impl Clone for ListSlot {
+    fn clone(&self) -> ListSlot {
+        ListSlot::default()
+    }
+}
+
+impl std::fmt::Debug for ListSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.get())
     }
 }
 
@@ -103,31 +170,74 @@ mod tests {
         l.iter().map(|p| p.key.clone()).collect()
     }
 
+    /// The list is dense and consistent: every pod's slot says where it is.
+    fn check(l: &PodList) {
+        let n = l.iter().count();
+        assert_eq!(n, l.len());
+        let (full, last) = l.chunks.split_at(l.chunks.len().saturating_sub(1));
+        assert!(full.iter().all(|c| c.len() == CHUNK), "every chunk but the last is full");
+        assert!(last.iter().all(|c| !c.is_empty() && c.len() <= CHUNK));
+        for (i, p) in l.iter().enumerate() {
+            assert_eq!(p.list_slot.get(), i, "slot of {}", p.key);
+        }
+    }
+
     #[test]
-    fn pushes_and_removes_keep_the_order_and_the_length() {
+    fn removals_move_the_last_pod_into_the_hole_and_keep_the_list_dense() {
         let pods: Vec<Arc<PodInfo>> = (0..200).map(|i| PodBuilder::new(&format!("p{i}")).info()).collect();
         let mut l: PodList = pods.iter().cloned().collect();
         assert_eq!(l.len(), 200);
         assert_eq!(l.chunks.len(), 4);
+        check(&l);
         let removed = l.remove(&pods[70]).expect("present");
         assert!(Arc::ptr_eq(&removed, &pods[70]));
         assert!(l.remove(&pods[70]).is_none());
+        // The last pod took the hole.
+        assert_eq!(keys(&l)[70], pods[199].key);
+        check(&l);
         // Another PodInfo with the same key is found by its key.
         let same_key = PodBuilder::new("p71").info();
         assert!(Arc::ptr_eq(&l.remove(&same_key).expect("by key"), &pods[71]));
         l.push(pods[71].clone());
         assert_eq!(l.len(), 199);
+        check(&l);
         let mut expected: Vec<String> =
             pods.iter().filter(|p| p.key != pods[70].key && p.key != pods[71].key).map(|p| p.key.clone()).collect();
         expected.push(pods[71].key.clone());
-        assert_eq!(keys(&l), expected);
-        // Emptying a chunk drops it.
-        for p in &pods[128..192] {
+        let mut got = keys(&l);
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected);
+        // Removing the last pod, and removing down to nothing, drop emptied chunks.
+        assert!(Arc::ptr_eq(&l.remove(&pods[71]).expect("last"), &pods[71]));
+        check(&l);
+        for p in &pods[..130] {
+            l.remove(p);
+            check(&l);
+        }
+        assert_eq!(l.len(), 70);
+        assert_eq!(l.chunks.len(), 2);
+        for p in &pods {
             l.remove(p);
         }
-        assert_eq!(l.chunks.len(), 3);
-        assert_eq!(l.len(), 135);
-        assert_eq!((&l).into_iter().count(), 135);
+        assert!(l.is_empty());
+        assert!(l.chunks.is_empty());
+    }
+
+    #[test]
+    fn a_stale_slot_is_checked_and_the_pod_found_by_a_search() {
+        let pods: Vec<Arc<PodInfo>> = (0..100).map(|i| PodBuilder::new(&format!("p{i}")).info()).collect();
+        let mut l: PodList = pods.iter().cloned().collect();
+        // A scratch copy (as preemption makes) moves pods and rewrites their slots.
+        let mut scratch = l.clone();
+        scratch.remove(&pods[3]);
+        assert_eq!(pods[99].list_slot.get(), 3);
+        // The list itself still holds p99 at 99: its stale slot is not trusted.
+        assert!(Arc::ptr_eq(&l.remove(&pods[99]).expect("found by a search"), &pods[99]));
+        assert!(Arc::ptr_eq(&l.remove(&pods[3]).expect("present"), &pods[3]));
+        assert_eq!(l.len(), 98);
+        assert!(l.iter().all(|p| p.key != pods[3].key && p.key != pods[99].key));
+        assert_eq!(scratch.len(), 99);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm, Taint};
 use krs_apimachinery::labels::Selector;
 
 use super::node_labels::NodeLabels;
-use super::pod_list::PodList;
+use super::pod_list::{ListSlot, PodList};
 use super::resource::{self, Resource};
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -127,6 +127,8 @@ pub struct PodInfo {
     /// The node the cache assumes the pod on while it is being bound ([`PodInfo::assumed_on`]);
     /// it stands for `spec.nodeName`, which the pod object itself does not carry yet.
     assumed_node: Option<Arc<str>>,
+    /// Where the node's pod list holds this pod (a hint, `framework::pod_list`).
+    pub(super) list_slot: ListSlot,
 }
 
 impl PodInfo {
@@ -195,6 +197,7 @@ impl PodInfo {
             name,
             pod,
             assumed_node: None,
+            list_slot: ListSlot::default(),
         }
     }
 
