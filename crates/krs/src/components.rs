@@ -25,6 +25,46 @@ pub struct CommonArgs {
     /// Log filter, as RUST_LOG (e.g. "info", "krs_scheduler=debug").
     #[arg(long, value_name = "FILTER", default_value = "info")]
     pub log_level: String,
+
+    /// How the kernel schedules this process's threads (see CpuScheduling).
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = CpuScheduling::Batch)]
+    pub cpu_scheduling: CpuScheduling,
+}
+
+/// The Linux scheduling policy of every thread of a krs process (`--cpu-scheduling`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CpuScheduling {
+    /// `SCHED_BATCH`: a thread that wakes up does not preempt the thread running on its CPU; it
+    /// runs on an idle CPU at once, or when the running thread's time slice ends. The threads of
+    /// a krs process hand work to each other all the time (a request to the store's writer, a
+    /// binding from the scheduling thread, a response to the connection's task); with wake-up
+    /// preemption each hand-off on a busy machine is a context switch. The kernel's time slices
+    /// (a few ms) bound the extra wait, and only when every CPU is busy.
+    Batch,
+    /// `SCHED_OTHER`, the kernel's default: a woken thread may preempt the running one.
+    Normal,
+}
+
+impl CpuScheduling {
+    fn policy(self) -> libc::c_int {
+        match self {
+            CpuScheduling::Batch => libc::SCHED_BATCH,
+            CpuScheduling::Normal => libc::SCHED_OTHER,
+        }
+    }
+
+    /// Sets the calling thread's policy; threads it starts afterwards inherit it. Processes
+    /// the agent starts (containerd, and through it every container) are set back to
+    /// `SCHED_OTHER` (`krs_agent::containerd`).
+    pub fn apply(self) -> std::io::Result<()> {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid sched_param for the call; pid 0 is the calling thread.
+        if unsafe { libc::sched_setscheduler(0, self.policy(), &param) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
 }
 
 #[derive(Args)]
@@ -383,4 +423,29 @@ pub async fn agent(args: AgentArgs, shutdown: impl Future<Output = ()>) -> Resul
     options.serving_key_pem = read(&args.tls_private_key_file)?;
     options.client_ca_pem = read(&args.client_ca_file)?;
     krs_agent::run(client, options, shutdown).await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod cpu_scheduling_tests {
+    use super::CpuScheduling;
+
+    fn thread_policy() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
+        after_comm.split(' ').nth(38).expect("policy field").parse().expect("number")
+    }
+
+    #[test]
+    fn the_policy_is_set_on_the_thread_and_inherited_by_the_threads_it_starts() {
+        std::thread::spawn(|| {
+            CpuScheduling::Batch.apply().expect("SCHED_BATCH");
+            assert_eq!(thread_policy(), libc::SCHED_BATCH);
+            let inherited = std::thread::spawn(thread_policy).join().expect("child thread");
+            assert_eq!(inherited, libc::SCHED_BATCH);
+            CpuScheduling::Normal.apply().expect("SCHED_OTHER");
+            assert_eq!(thread_policy(), libc::SCHED_OTHER);
+        })
+        .join()
+        .expect("test thread");
+    }
 }

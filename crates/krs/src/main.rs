@@ -117,6 +117,10 @@ struct ServerArgs {
     /// Log filter, as RUST_LOG (e.g. "info", "krs::request=debug").
     #[arg(long, value_name = "FILTER", default_value = "info")]
     log_level: String,
+
+    /// How the kernel schedules this process's threads (see components::CpuScheduling).
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = components::CpuScheduling::Batch)]
+    cpu_scheduling: components::CpuScheduling,
 }
 
 fn main() -> ExitCode {
@@ -130,6 +134,16 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log_level));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Before the runtime starts a thread: every thread of the process inherits the policy.
+    let cpu_scheduling = match &cli.command {
+        Command::Server(a) => a.cpu_scheduling,
+        Command::Scheduler(a) => a.common.cpu_scheduling,
+        Command::ControllerManager(a) => a.common.cpu_scheduling,
+        Command::Agent(a) => a.common.cpu_scheduling,
+    };
+    if let Err(e) = cpu_scheduling.apply() {
+        tracing::warn!(error = %e, "cannot set the CPU scheduling policy; the kernel's default applies");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -71,6 +71,25 @@ impl Drop for Supervised {
     }
 }
 
+/// Starts `command`'s process with the kernel's default scheduling policy (`SCHED_OTHER`)
+/// whatever the agent's threads run with (`krs --cpu-scheduling`, `SCHED_BATCH` by default):
+/// containerd passes its policy on to every container, and containers are the node's workload,
+/// not part of krs.
+pub fn default_cpu_scheduling(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and makes one system call,
+    // which is async-signal-safe; it touches no memory of the parent's.
+    unsafe {
+        command.pre_exec(|| {
+            let param = libc::sched_param { sched_priority: 0 };
+            if libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 async fn spawn(binary: &Path, layout: &Layout) -> Result<Child> {
     let socket = layout.socket();
     // A socket file left by a containerd that died would make the readiness check pass early.
@@ -82,16 +101,17 @@ async fn spawn(binary: &Path, layout: &Layout) -> Result<Child> {
         .open(&log_path)
         .map_err(|e| Error::io(format!("opening {}", log_path.display()), e))?;
     let log2 = log.try_clone().map_err(|e| Error::io("duplicating the containerd log", e))?;
-    let mut child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .arg("--config")
         .arg(layout.config())
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2)
         // Dropping the supervisor (the agent's task aborted) must not leave containerd behind.
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| Error::io(format!("starting {}", binary.display()), e))?;
+        .kill_on_drop(true);
+    default_cpu_scheduling(command.as_std_mut());
+    let mut child = command.spawn().map_err(|e| Error::io(format!("starting {}", binary.display()), e))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if tokio::net::UnixStream::connect(&socket).await.is_ok() {
@@ -149,4 +169,39 @@ async fn terminate(child: &mut Child) {
         }
     }
     let _ = child.kill().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scheduling policy (field 41 of /proc/PID/stat) in a `stat` line.
+    fn policy_of(stat: &str) -> i32 {
+        let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
+        after_comm.split(' ').nth(38).expect("policy field").parse().expect("number")
+    }
+
+    fn child_policy(reset: bool) -> i32 {
+        let mut command = std::process::Command::new("cat");
+        command.arg("/proc/self/stat");
+        if reset {
+            default_cpu_scheduling(&mut command);
+        }
+        let out = command.output().expect("run cat");
+        policy_of(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    #[test]
+    fn containerd_runs_with_the_default_policy_whatever_the_agent_runs_with() {
+        // A thread of its own, so that the test harness's threads keep their policy.
+        std::thread::spawn(|| {
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: a valid sched_param; pid 0 is this thread.
+            assert_eq!(unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) }, 0);
+            assert_eq!(child_policy(false), libc::SCHED_BATCH, "a child inherits the policy");
+            assert_eq!(child_policy(true), libc::SCHED_OTHER, "containerd's is set back");
+        })
+        .join()
+        .expect("test thread");
+    }
 }
