@@ -26,22 +26,23 @@ pub struct CommonArgs {
     #[arg(long, value_name = "FILTER", default_value = "info")]
     pub log_level: String,
 
-    /// How the kernel schedules this process's threads (see CpuScheduling).
+    /// The Linux scheduling policy of this process's threads.
     #[arg(long, value_name = "POLICY", value_enum, default_value_t = CpuScheduling::Batch)]
     pub cpu_scheduling: CpuScheduling,
 }
 
 /// The Linux scheduling policy of every thread of a krs process (`--cpu-scheduling`).
+//
+// Batch is the default: the threads of a krs process hand work to each other all the time (a
+// request to the store's writer, a binding from the scheduling thread, a response to the
+// connection's task), and with wake-up preemption each hand-off on a busy machine is a context
+// switch. A woken thread still runs at once on an idle CPU; on a busy one it waits at most for
+// the running thread's time slice (a few ms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum CpuScheduling {
-    /// `SCHED_BATCH`: a thread that wakes up does not preempt the thread running on its CPU; it
-    /// runs on an idle CPU at once, or when the running thread's time slice ends. The threads of
-    /// a krs process hand work to each other all the time (a request to the store's writer, a
-    /// binding from the scheduling thread, a response to the connection's task); with wake-up
-    /// preemption each hand-off on a busy machine is a context switch. The kernel's time slices
-    /// (a few ms) bound the extra wait, and only when every CPU is busy.
+    /// SCHED_BATCH: a thread that wakes does not preempt the one running on its CPU.
     Batch,
-    /// `SCHED_OTHER`, the kernel's default: a woken thread may preempt the running one.
+    /// SCHED_OTHER, the kernel's default: a woken thread may preempt the running one.
     Normal,
 }
 

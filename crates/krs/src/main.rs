@@ -118,7 +118,7 @@ struct ServerArgs {
     #[arg(long, value_name = "FILTER", default_value = "info")]
     log_level: String,
 
-    /// How the kernel schedules this process's threads (see components::CpuScheduling).
+    /// The Linux scheduling policy of this process's threads.
     #[arg(long, value_name = "POLICY", value_enum, default_value_t = components::CpuScheduling::Batch)]
     cpu_scheduling: components::CpuScheduling,
 }
