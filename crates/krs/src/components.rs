@@ -56,15 +56,9 @@ impl CpuScheduling {
 
     /// Sets the calling thread's policy; threads it starts afterwards inherit it. Processes
     /// the agent starts (containerd, and through it every container) are set back to
-    /// `SCHED_OTHER` (`krs_agent::containerd`).
+    /// `SCHED_OTHER` (`krs_agent::containerd::default_cpu_scheduling`).
     pub fn apply(self) -> std::io::Result<()> {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: `param` is a valid sched_param for the call; pid 0 is the calling thread.
-        if unsafe { libc::sched_setscheduler(0, self.policy(), &param) } == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
+        krs_agent::containerd::set_cpu_policy(self.policy())
     }
 }
 
@@ -431,9 +425,8 @@ mod cpu_scheduling_tests {
     use super::CpuScheduling;
 
     fn thread_policy() -> i32 {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
-        let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
-        after_comm.split(' ').nth(38).expect("policy field").parse().expect("number")
+        // SAFETY: no arguments but the calling thread's id (0).
+        unsafe { libc::sched_getscheduler(0) }
     }
 
     #[test]

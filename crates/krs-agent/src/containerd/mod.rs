@@ -78,15 +78,22 @@ impl Drop for Supervised {
 pub fn default_cpu_scheduling(command: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the child between fork and exec and makes one system call,
-    // which is async-signal-safe; it touches no memory of the parent's.
+    // which is async-signal-safe; it allocates nothing and touches no memory of the parent's.
     unsafe {
-        command.pre_exec(|| {
-            let param = libc::sched_param { sched_priority: 0 };
-            if libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        command.pre_exec(|| set_cpu_policy(libc::SCHED_OTHER));
+    }
+}
+
+/// Sets the calling thread's Linux scheduling policy (`SCHED_OTHER` or `SCHED_BATCH`, which
+/// take no priority); threads and processes it starts afterwards inherit it. One system call,
+/// nothing allocated: callable between fork and exec.
+pub fn set_cpu_policy(policy: libc::c_int) -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param for the call; pid 0 is the calling thread.
+    if unsafe { libc::sched_setscheduler(0, policy, &param) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -195,9 +202,7 @@ mod tests {
     fn containerd_runs_with_the_default_policy_whatever_the_agent_runs_with() {
         // A thread of its own, so that the test harness's threads keep their policy.
         std::thread::spawn(|| {
-            let param = libc::sched_param { sched_priority: 0 };
-            // SAFETY: a valid sched_param; pid 0 is this thread.
-            assert_eq!(unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) }, 0);
+            set_cpu_policy(libc::SCHED_BATCH).expect("SCHED_BATCH");
             assert_eq!(child_policy(false), libc::SCHED_BATCH, "a child inherits the policy");
             assert_eq!(child_policy(true), libc::SCHED_OTHER, "containerd's is set back");
         })
