@@ -643,12 +643,22 @@ async fn measure(
     template: fn() -> Value,
 ) -> Result<Result_, Error> {
     let base = progress.scheduled();
+    phase_mark("measure");
     let start = Instant::now();
     let create = api.create_pods(ns, "measure", count, template);
     let (created, done) = tokio::join!(create, wait_bound(progress, base + count as u64));
+    phase_mark("done");
     created?;
     let secs = done?.duration_since(start).as_secs_f64();
     Ok(Result_ { pods_per_second: count as f64 / secs, measured: count, seconds: secs })
+}
+
+/// Writes the phase (`measure` when the measured pods start, `done` when they are bound) to
+/// the file named by `KRS_BENCH_PHASE_FILE`, for profilers that record only the measured part.
+fn phase_mark(phase: &str) {
+    if let Some(path) = std::env::var_os("KRS_BENCH_PHASE_FILE") {
+        let _ = std::fs::write(path, phase);
+    }
 }
 
 async fn finish(

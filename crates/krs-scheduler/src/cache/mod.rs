@@ -190,6 +190,7 @@ impl Cache {
                 self.tree.list().iter().filter_map(|name| self.nodes.get(name.as_str()).cloned()).collect();
             snapshot.reindex();
             snapshot.rebuild_affinity_lists();
+            snapshot.epoch += 1;
             self.nodes_changed = false;
         } else {
             let mut affinity_changed = false;

@@ -21,6 +21,9 @@ pub struct Snapshot {
     pub image_num_nodes: HashMap<String, usize>,
     /// The cache generation this snapshot reflects.
     pub generation: u64,
+    /// Changes when the node count or the image spread changes: what node-local plugins read
+    /// beyond their node (`Plugin::node_local`).
+    pub epoch: u64,
 }
 
 impl Snapshot {
@@ -58,6 +61,9 @@ impl Snapshot {
             for image in n.images.keys() {
                 *counts.entry(image.clone()).or_default() += 1;
             }
+        }
+        if counts != self.image_num_nodes {
+            self.epoch += 1;
         }
         self.image_num_nodes = counts;
     }

@@ -63,6 +63,15 @@ pub trait Plugin: Send + Sync {
         Vec::new()
     }
 
+    /// True when this plugin's Filter status and raw Score for a node are a function of the
+    /// pod and that node's `NodeInfo` alone (with what its PreFilter and PreScore derive from
+    /// the pod, the plugin's arguments, and the snapshot's node count and image spread, which
+    /// change its `epoch`). A cycle whose every running Filter and Score plugin says so may
+    /// reuse an earlier cycle's results for an unchanged node (`scheduler::results_memo`).
+    fn node_local(&self) -> bool {
+        false
+    }
+
     fn as_pre_enqueue(&self) -> Option<&dyn PreEnqueuePlugin> {
         None
     }

@@ -16,6 +16,9 @@ use crate::cache::Snapshot;
 /// How many nodes ahead of the one being scored are fetched into cache.
 const SCORE_PREFETCH_AHEAD: usize = 8;
 
+/// Raw scores a cycle computed, by index in its node list, one per running Score plugin.
+pub type ComputedScores = Vec<(usize, Box<[i64]>)>;
+
 /// Filter statuses of the nodes that did not fit (`NodeToStatus`), and the status of nodes
 /// PreFilter excluded (`AbsentNodesStatus`).
 #[derive(Clone, Debug, Default)]
@@ -129,18 +132,37 @@ impl Framework {
 
     /// Runs the Filter plugins on one node; the first failure stops (`RunFilterPlugins`).
     pub fn run_filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for (i, p) in self.filter.iter().enumerate() {
-            if state.filter_skipped(i, || p.name()) {
+        self.run_filters_of(state, pod, node, None, self.filter.len()).0
+    }
+
+    /// Runs, in order, the Filter plugins before position `end` that are node-local (`Some(true)`),
+    /// that are not (`Some(false)`), or all (`None`); the first failure stops. Returns the status
+    /// and the position of the plugin that failed (`end` when none did).
+    pub fn run_filters_of(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        node_local: Option<bool>,
+        end: usize,
+    ) -> (Status, usize) {
+        for (i, p) in self.filter.iter().enumerate().take(end) {
+            if state.filter_skipped(i, || p.name()) || node_local.is_some_and(|l| p.node_local() != l) {
                 continue;
             }
             let Some(f) = p.as_filter() else { continue };
             let status = f.filter(state, pod, node);
             if !status.is_success() {
                 let status = if status.is_rejected() { status } else { Status::error(status.message()) };
-                return status.with_plugin(p.name());
+                return (status.with_plugin(p.name()), i);
             }
         }
-        Status::success()
+        (Status::success(), end)
+    }
+
+    /// The number of Filter plugins of the profile.
+    pub fn num_filters(&self) -> usize {
+        self.filter.len()
     }
 
     /// Runs the filters twice when higher-or-equal-priority pods are nominated to the node:
@@ -276,26 +298,73 @@ impl Framework {
         Status::success()
     }
 
+    /// Whether every Filter plugin this cycle runs (PreFilter did not skip it) is node-local.
+    pub fn filters_node_local(&self, state: &CycleState) -> bool {
+        self.filter
+            .iter()
+            .enumerate()
+            .all(|(i, p)| p.node_local() || p.as_filter().is_none() || state.filter_skipped(i, || p.name()))
+    }
+
+    /// The Score plugins this cycle runs (PreScore did not skip them), in order, when every one
+    /// is node-local.
+    pub fn node_local_scorers(&self, state: &CycleState) -> Option<Vec<&'static str>> {
+        let mut names = Vec::new();
+        for (p, _) in &self.score {
+            if p.as_score().is_none() || state.skip_score_plugins.contains(&p.name()) {
+                continue;
+            }
+            if !p.node_local() {
+                return None;
+            }
+            names.push(p.name());
+        }
+        Some(names)
+    }
+
     /// Scores every node with every Score plugin, normalizes, applies weights and sums
     /// (`RunScorePlugins`); returns the totals in node order.
     pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>]) -> Result<Vec<i64>, Status> {
+        self.run_score_known(state, pod, nodes, None).map(|(totals, _)| totals)
+    }
+
+    /// [`Framework::run_score`] with the raw scores of some nodes already known (`known[i]`, one
+    /// per running Score plugin in order, from `scheduler::results_memo`): those nodes are not
+    /// scored again. Also returns the raw scores computed, by node index, when `known` is given.
+    pub fn run_score_known(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+        known: Option<&[Option<&[i64]>]>,
+    ) -> Result<(Vec<i64>, ComputedScores), Status> {
         let mut totals = vec![0i64; nodes.len()];
         let plugins: Vec<&(Arc<dyn Plugin>, i64)> =
             self.score.iter().filter(|(p, _)| !state.skip_score_plugins.contains(&p.name())).collect();
         if plugins.is_empty() {
-            return Ok(totals);
+            return Ok((totals, Vec::new()));
         }
         let scorers: Vec<_> = plugins.into_iter().filter_map(|(p, w)| p.as_score().map(|sp| (p, *w, sp))).collect();
+        let m = scorers.len();
+        let known_at = |i: usize| known.and_then(|k| k.get(i).copied().flatten()).filter(|k| k.len() == m);
         // Every plugin scores a node before the next node is visited (upstream's loop order): the
         // node's data is read from memory once. The raw scores are kept plugin by plugin for
         // the normalization.
         let n = nodes.len();
-        let raw: Vec<AtomicI64> = (0..n * scorers.len()).map(|_| AtomicI64::new(0)).collect();
+        let raw: Vec<AtomicI64> = (0..n * m).map(|_| AtomicI64::new(0)).collect();
         let failed = parking_lot::Mutex::new(None);
         parallel::until(self.handle.parallelism, n, |i| {
+            if let Some(k) = known_at(i) {
+                for (j, v) in k.iter().enumerate() {
+                    raw[j * n + i].store(*v, Ordering::Relaxed);
+                }
+                return true;
+            }
             // Nodes are scored in order, and filtering read them too long ago for them to be
             // in cache still: fetching a few ahead overlaps their misses with this node's work.
-            if let Some(ahead) = nodes.get(i + SCORE_PREFETCH_AHEAD) {
+            if let Some(ahead) = nodes.get(i + SCORE_PREFETCH_AHEAD)
+                && known_at(i + SCORE_PREFETCH_AHEAD).is_none()
+            {
                 ahead.prefetch();
             }
             for (k, (plugin, _, sp)) in scorers.iter().enumerate() {
@@ -312,6 +381,13 @@ impl Framework {
         if let Some((name, s)) = failed.into_inner() {
             return Err(Status::error(format!("running Score plugin {name}: {}", s.message())));
         }
+        let learned = match known {
+            Some(_) => (0..n)
+                .filter(|&i| known_at(i).is_none())
+                .map(|i| (i, (0..m).map(|k| raw[k * n + i].load(Ordering::Relaxed)).collect()))
+                .collect(),
+            None => Vec::new(),
+        };
         let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: &n.name, score: 0 }).collect();
         for (k, (plugin, weight, sp)) in scorers.into_iter().enumerate() {
             for (s, v) in scores.iter_mut().zip(&raw[k * n..(k + 1) * n]) {
@@ -337,7 +413,7 @@ impl Framework {
                 *t += s.score * weight;
             }
         }
-        Ok(totals)
+        Ok((totals, learned))
     }
 
     /// Runs Reserve plugins; on a failure the caller runs Unreserve for all of them.

@@ -295,9 +295,12 @@ pub struct ImageState {
 /// node of a cycle (the node's presence, unschedulable flag, taints, resources, pod count,
 /// ports, images) sits together in the first few cache lines: a cycle visits hundreds of nodes
 /// once each, and their cache misses were most of the scheduler's time (see [`NodeInfo::prefetch`]).
+/// The name comes first, beside the `Arc`'s reference count: a node whose results come from
+/// `scheduler::results_memo` is touched there only.
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct NodeInfo {
+    pub name: Arc<str>,
     /// `None` while pods are known on a node the cache has not seen yet.
     pub node: Option<Arc<Node>>,
     pub unschedulable: bool,
@@ -314,7 +317,6 @@ pub struct NodeInfo {
     pub images: HashMap<String, ImageState>,
     /// The node's labels, in the form every cycle reads them ([`NodeInfo::label`]).
     node_labels: NodeLabels,
-    pub name: Arc<str>,
     pub pods_with_affinity: Vec<Arc<PodInfo>>,
     pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
     /// PVC `namespace/name` to the number of pods on the node using it.
@@ -322,8 +324,8 @@ pub struct NodeInfo {
     pub generation: u64,
 }
 
-/// The bytes of a NodeInfo every cycle reads (everything up to `name`).
-const NODE_INFO_HOT_BYTES: usize = std::mem::offset_of!(NodeInfo, name) + std::mem::size_of::<Arc<str>>();
+/// The bytes of a NodeInfo every cycle reads (everything up to the labels).
+const NODE_INFO_HOT_BYTES: usize = std::mem::offset_of!(NodeInfo, node_labels) + std::mem::size_of::<NodeLabels>();
 
 impl NodeInfo {
     /// Asks the CPU to start loading the fields a cycle reads, so that a loop over nodes can
@@ -344,6 +346,26 @@ impl NodeInfo {
                 // sees, whatever the address; the pointer is only computed, never dereferenced.
                 unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_offset(off)) };
                 off += 64;
+            }
+        }
+    }
+
+    /// Asks the CPU to start loading what a cycle touches of a node whose filter status and
+    /// scores come from `scheduler::results_memo`: the reference count before the value (the
+    /// cycle counts a reference to every feasible node) and the name.
+    #[inline]
+    pub fn prefetch_identity(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let base = (self as *const NodeInfo).cast::<i8>();
+            // The count, two words before the value, and the name's last byte (the value starts
+            // with the name; the two share a cache line unless the allocation straddles one).
+            let count = -(2 * std::mem::size_of::<usize>() as isize);
+            let name_end = (std::mem::offset_of!(NodeInfo, name) + std::mem::size_of::<Arc<str>>() - 1) as isize;
+            for off in [count, name_end] {
+                // SAFETY: as in `prefetch`: a hint that never faults; nothing is dereferenced.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_offset(off)) };
             }
         }
     }

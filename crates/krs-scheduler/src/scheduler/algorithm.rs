@@ -8,6 +8,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rand::Rng;
 
+use super::results_memo::{Kind, ResultsMemo};
 use crate::cache::Snapshot;
 use crate::framework::{Code, CycleState, Framework, NodeInfo, NodeToStatus, PodInfo, Status, parallel};
 
@@ -19,6 +20,10 @@ const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: usize = 5;
 /// How many nodes ahead of the one being filtered have their labels prefetched (their
 /// `NodeInfo`s are fetched twice as far ahead).
 const PREFETCH_AHEAD: usize = 4;
+
+/// How many nodes ahead the reference count and name are prefetched when filter statuses come
+/// from the memo: a node then takes a few nanoseconds, far less than a miss.
+const MEMO_PREFETCH_AHEAD: usize = 24;
 
 /// The message for a cluster without nodes (`ErrNoNodesAvailable`).
 pub const ERR_NO_NODES_AVAILABLE: &str = "no nodes available to schedule pods";
@@ -122,17 +127,26 @@ pub fn num_feasible_nodes_to_find(percentage: Option<i32>, num_all_nodes: usize)
 /// What the parallel filter collected.
 #[derive(Default)]
 struct FilterResults {
-    /// Feasible nodes with their position in the evaluation order.
-    feasible: Vec<(usize, Arc<NodeInfo>)>,
+    /// Feasible nodes with their position in the evaluation order and in the node list.
+    feasible: Vec<(usize, usize, Arc<NodeInfo>)>,
     failed: Vec<(Arc<str>, Status)>,
     error: Option<Status>,
+    /// Node-local outcomes computed (not taken from the memo) in a memo cycle, by position in
+    /// the list, with the position of the failed plugin.
+    learned: Vec<(usize, Status, usize)>,
 }
 
 impl FilterResults {
     /// Keeps one node's outcome; false when the search must stop (an error).
-    fn record(&mut self, i: usize, node: &Arc<NodeInfo>, s: Status) -> bool {
+    fn record(&mut self, visit: Visit<'_>) -> bool {
+        let Visit { i, pos, node, status: s, learn } = visit;
+        if let Some((local, at)) = learn
+            && (local.is_success() || local.is_rejected())
+        {
+            self.learned.push((pos, local, at));
+        }
         if s.is_success() {
-            self.feasible.push((i, node.clone()));
+            self.feasible.push((i, pos, node.clone()));
         } else if s.is_rejected() {
             self.failed.push((node.name.clone(), s));
         } else {
@@ -143,10 +157,27 @@ impl FilterResults {
     }
 }
 
-/// State kept across cycles: where the next filter window starts.
+/// One node's filter outcome.
+struct Visit<'a> {
+    /// Position in the evaluation order.
+    i: usize,
+    /// Position in the node list.
+    pos: usize,
+    node: &'a Arc<NodeInfo>,
+    status: Status,
+    /// The node-local plugins' outcome computed in a memo cycle, for the memo to learn.
+    learn: Option<(Status, usize)>,
+}
+
+/// State kept across cycles: where the next filter window starts, and the filter and score
+/// results of earlier cycles (`results_memo`).
 #[derive(Default)]
 pub struct Algorithm {
     pub next_start_node_index: usize,
+    memo: ResultsMemo,
+    /// The kind of the pod of this cycle when the memo served its filtering, with the positions
+    /// in the node list of its feasible nodes.
+    memo_cycle: Option<(String, Vec<usize>)>,
 }
 
 impl Algorithm {
@@ -176,9 +207,36 @@ impl Algorithm {
         if !s.is_success() {
             return Err(ScheduleError::Error(s));
         }
-        let totals = fw.run_score(state, pod, &feasible).map_err(ScheduleError::Error)?;
+        let totals = self.run_score(fw, state, pod, &feasible, snapshot).map_err(ScheduleError::Error)?;
         let host = select_host(&feasible, &totals);
         Ok(ScheduleResult { suggested_host: host, evaluated_nodes: evaluated, feasible_nodes: feasible.len() })
+    }
+
+    /// Score, with the raw scores of unchanged nodes from the memo when the filters were served
+    /// by it and every Score plugin that runs is node-local.
+    fn run_score(
+        &mut self,
+        fw: &Framework,
+        state: &CycleState,
+        pod: &PodInfo,
+        feasible: &[Arc<NodeInfo>],
+        snapshot: &Snapshot,
+    ) -> Result<Vec<i64>, Status> {
+        let memo_cycle = self.memo_cycle.take();
+        let (Some((signature, positions)), Some(scorers)) = (memo_cycle, fw.node_local_scorers(state)) else {
+            return fw.run_score(state, pod, feasible);
+        };
+        if positions.len() != feasible.len() {
+            return fw.run_score(state, pod, feasible);
+        }
+        let kind = self.memo.kind(signature, snapshot);
+        kind.use_scorers(&scorers);
+        let known: Vec<Option<&[i64]>> = feasible.iter().zip(&positions).map(|(n, &p)| kind.scores(p, n)).collect();
+        let (totals, learned) = fw.run_score_known(state, pod, feasible, Some(&known))?;
+        for (i, scores) in learned {
+            kind.learn_scores(positions[i], &feasible[i], &scores);
+        }
+        Ok(totals)
     }
 
     /// PreFilter, then Filter (`findNodesThatFitPod`).
@@ -189,6 +247,7 @@ impl Algorithm {
         pod: &Arc<PodInfo>,
         snapshot: &Snapshot,
     ) -> Result<(Vec<Arc<NodeInfo>>, Diagnosis), Status> {
+        self.memo_cycle = None;
         let mut diagnosis = Diagnosis::default();
         let (pre_result, status, rejectors) = fw.run_pre_filter(state, pod, snapshot);
         if !status.is_success() {
@@ -225,10 +284,26 @@ impl Algorithm {
             diagnosis.node_to_status.absent = Some(Status::unresolvable(msg));
         }
         let nodes: &[Arc<NodeInfo>] = narrowed.as_deref().unwrap_or(all);
-        let feasible = self.find_nodes_that_pass_filters(fw, state, pod, nodes, all.len(), &mut diagnosis)?;
+        // The memo is by position in the whole list: a narrowed list does without.
+        let signature = if narrowed.is_none() { ResultsMemo::signature(fw, pod) } else { None };
+        let mut memo = std::mem::take(&mut self.memo);
+        let kind = signature.clone().map(|s| memo.kind(s, snapshot));
+        let found =
+            self.find_nodes_that_pass_filters(fw, state, pod, nodes, all.len(), &mut diagnosis, kind.as_deref());
+        if let (Some(kind), Ok((_, _, learned))) = (kind, &found) {
+            for (pos, s, at) in learned {
+                kind.learn_filter(*pos, &nodes[*pos], s.clone(), *at);
+            }
+        }
+        self.memo = memo;
+        let (feasible, positions, _) = found?;
+        self.memo_cycle = signature.map(|s| (s, positions));
         Ok((feasible, diagnosis))
     }
 
+    /// Filters the nodes from the rotating start until enough fit; returns the feasible nodes
+    /// with their positions in `nodes`, and the statuses the memo should learn.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn find_nodes_that_pass_filters(
         &mut self,
         fw: &Framework,
@@ -237,10 +312,11 @@ impl Algorithm {
         nodes: &[Arc<NodeInfo>],
         all_len: usize,
         diagnosis: &mut Diagnosis,
-    ) -> Result<Vec<Arc<NodeInfo>>, Status> {
+        memo: Option<&Kind>,
+    ) -> Result<(Vec<Arc<NodeInfo>>, Vec<usize>, Vec<(usize, Status, usize)>), Status> {
         let n = nodes.len();
         if n == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new(), Vec::new()));
         }
         let to_find = num_feasible_nodes_to_find(fw.percentage_of_nodes_to_score, n);
         let start = self.next_start_node_index % n;
@@ -248,14 +324,44 @@ impl Algorithm {
         // division per step would cost as much as a node's cheaper filters.
         let wrap = |j: usize| if j >= n { j - n } else { j };
         let (ahead, ahead_labels) = ((2 * PREFETCH_AHEAD) % n, PREFETCH_AHEAD % n);
+        let ahead_memo = MEMO_PREFETCH_AHEAD % n;
+        // Filter plugins that are not node-local run on every node even in a memo cycle (and
+        // read the node: it is prefetched as in a cycle without memo).
+        let others_run = memo.is_some() && !fw.filters_node_local(state);
+        let all_filters = fw.num_filters();
         let visit = |i: usize| {
-            let idx = wrap(start + i);
-            // The nodes are visited once each, in order: fetching the ones a few steps ahead
-            // overlaps their cache misses with the filters of this one (the labels, whose
-            // address is in the node, once the node has had time to arrive).
-            nodes[wrap(idx + ahead)].prefetch();
-            nodes[wrap(idx + ahead_labels)].prefetch_labels();
-            (&nodes[idx], fw.run_filter_with_nominated_pods(state, pod, &nodes[idx]))
+            let pos = wrap(start + i);
+            let node = &nodes[pos];
+            if memo.is_none() || others_run {
+                // The nodes are visited once each, in order: fetching the ones a few steps
+                // ahead overlaps their cache misses with the filters of this one (the labels,
+                // whose address is in the node, once the node has had time to arrive).
+                nodes[wrap(pos + ahead)].prefetch();
+                nodes[wrap(pos + ahead_labels)].prefetch_labels();
+            } else {
+                nodes[wrap(pos + ahead_memo)].prefetch_identity();
+            }
+            let Some(memo) = memo else {
+                let status = fw.run_filter_with_nominated_pods(state, pod, node);
+                return Visit { i, pos, node, status, learn: None };
+            };
+            // No pod is nominated (a memo cycle): the plain filters are the whole answer.
+            let (local, at, learn) = match memo.filter(pos, node) {
+                Some((s, at)) => (s.clone(), *at, false),
+                None => {
+                    let (s, at) = fw.run_filters_of(state, pod, node, Some(true), all_filters);
+                    (s, at, true)
+                }
+            };
+            // The first failure in the profile's order is the one reported: the other plugins
+            // placed before the node-local one that failed (all of them if none did).
+            let status = if others_run {
+                let (s, _) = fw.run_filters_of(state, pod, node, Some(false), at);
+                if s.is_success() { local.clone() } else { s }
+            } else {
+                local.clone()
+            };
+            Visit { i, pos, node, status, learn: learn.then_some((local, at)) }
         };
         // The search stops after `to_find` feasible nodes: unless that many are wanted, the work
         // is too short to pay for starting threads, and one thread needs no shared counter or
@@ -266,8 +372,7 @@ impl Algorithm {
                 if results.feasible.len() >= to_find {
                     break;
                 }
-                let (node, s) = visit(i);
-                if !results.record(i, node, s) {
+                if !results.record(visit(i)) {
                     break;
                 }
             }
@@ -279,15 +384,15 @@ impl Algorithm {
                 if found.load(std::sync::atomic::Ordering::Relaxed) >= to_find {
                     return false;
                 }
-                let (node, s) = visit(i);
-                if s.is_success() && found.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= to_find {
+                let v = visit(i);
+                if v.status.is_success() && found.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= to_find {
                     return true;
                 }
-                shared.lock().record(i, node, s)
+                shared.lock().record(v)
             });
             shared.into_inner()
         };
-        let FilterResults { mut feasible, failed, error } = results;
+        let FilterResults { mut feasible, failed, error, learned } = results;
         if let Some(e) = error {
             return Err(e);
         }
@@ -298,8 +403,9 @@ impl Algorithm {
         }
         let processed = feasible.len() + diagnosis.node_to_status.statuses.len();
         self.next_start_node_index = (self.next_start_node_index + processed) % all_len.max(1);
-        feasible.sort_by_key(|(i, _)| *i);
-        Ok(feasible.into_iter().map(|(_, n)| n).collect())
+        feasible.sort_by_key(|(i, _, _)| *i);
+        let positions = feasible.iter().map(|(_, pos, _)| *pos).collect();
+        Ok((feasible.into_iter().map(|(_, _, n)| n).collect(), positions, learned))
     }
 }
 

@@ -4,6 +4,7 @@
 //! reports them: a FailedScheduling event and PodScheduled=False.
 
 pub mod algorithm;
+pub mod results_memo;
 
 use std::collections::HashMap;
 use std::sync::Arc;

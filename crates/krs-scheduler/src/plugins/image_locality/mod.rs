@@ -30,6 +30,9 @@ impl Plugin for ImageLocality {
     fn name(&self) -> &'static str {
         NAME
     }
+    fn node_local(&self) -> bool {
+        true
+    }
     fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
         Some(self)
     }

@@ -14,6 +14,9 @@ impl Plugin for NodePorts {
     fn name(&self) -> &'static str {
         NAME
     }
+    fn node_local(&self) -> bool {
+        true
+    }
     fn events_to_register(&self) -> Vec<ClusterEvent> {
         vec![ClusterEvent::new(EventResource::Pod, DELETE), ClusterEvent::new(EventResource::Node, ADD | UPDATE)]
     }

@@ -61,6 +61,9 @@ impl Plugin for Fit {
     fn name(&self) -> &'static str {
         NAME
     }
+    fn node_local(&self) -> bool {
+        true
+    }
     fn events_to_register(&self) -> Vec<ClusterEvent> {
         vec![
             ClusterEvent::new(EventResource::Pod, DELETE | UPDATE_POD_SCALE_DOWN),

@@ -26,6 +26,9 @@ impl Plugin for TaintToleration {
     fn name(&self) -> &'static str {
         NAME
     }
+    fn node_local(&self) -> bool {
+        true
+    }
     fn events_to_register(&self) -> Vec<ClusterEvent> {
         vec![
             ClusterEvent::new(EventResource::Node, ADD | UPDATE_NODE_TAINT),

@@ -1,6 +1,7 @@
 use super::*;
 use crate::framework::Handle;
-use crate::testing::{NodeBuilder, PodBuilder, default_framework, node_with_pods};
+use crate::scheduler::results_memo::ResultsMemo;
+use crate::testing::{NodeBuilder, PodBuilder, affinity_term, default_framework, node_with_pods};
 
 #[test]
 fn adaptive_percentage_of_nodes_to_score() {
@@ -95,4 +96,186 @@ fn pre_filter_rejections_are_reported_once() {
         Algorithm::default().schedule_pod(&fw, &mut CycleState::default(), &pod, &none),
         Err(ScheduleError::NoNodes)
     ));
+}
+
+/// Nodes with different loads (so scores differ), every seventh tainted (so some fail).
+fn varied_nodes(n: usize) -> Vec<NodeInfo> {
+    (0..n)
+        .map(|i| {
+            let name = format!("n{i}");
+            let mut b = NodeBuilder::new(&name).allocatable(&[("cpu", "64"), ("memory", "64Gi"), ("pods", "110")]);
+            if i % 7 == 3 {
+                b = b.taint("k", "v", "NoSchedule");
+            }
+            let load = PodBuilder::new(&format!("x{i}"))
+                .req(&[("cpu", &format!("{}", i % 50)), ("memory", &format!("{}Gi", (i * 7) % 50))])
+                .node_name(&name)
+                .info();
+            node_with_pods(b, vec![load])
+        })
+        .collect()
+}
+
+/// One cycle up to the totals: feasible node names, failure reasons by node, totals.
+fn cycle(
+    alg: &mut Algorithm,
+    fw: &Framework,
+    pod: &Arc<PodInfo>,
+    snap: &Snapshot,
+) -> (Vec<String>, Vec<String>, Vec<i64>) {
+    let mut state = CycleState::default();
+    let Ok((feasible, diagnosis)) = alg.find_nodes_that_fit(fw, &mut state, pod, snap) else { panic!("filter error") };
+    assert!(fw.run_pre_score(&mut state, pod, &feasible, snap).is_success());
+    let Ok(totals) = alg.run_score(fw, &state, pod, &feasible, snap) else { panic!("score error") };
+    let mut failed: Vec<String> =
+        diagnosis.node_to_status.statuses.iter().map(|(n, s)| format!("{n}: {:?}", s.reasons)).collect();
+    failed.sort();
+    (feasible.iter().map(|n| n.name.to_string()).collect(), failed, totals)
+}
+
+#[test]
+fn cycles_served_by_the_memo_find_what_fresh_cycles_find() {
+    let fw = default_framework(Handle::offline());
+    let mut snap = Snapshot::from_nodes(varied_nodes(400));
+    let pod = PodBuilder::new("p").req(&[("cpu", "1"), ("memory", "1Gi")]).info();
+    let mut alg = Algorithm::default();
+    for round in 0..12 {
+        let mut fresh = Algorithm { next_start_node_index: alg.next_start_node_index, ..Default::default() };
+        let expected = cycle(&mut fresh, &fw, &pod, &snap);
+        let got = cycle(&mut alg, &fw, &pod, &snap);
+        assert_eq!(got, expected, "round {round}");
+        assert!(alg.memo_cycle.is_none(), "taken by the score phase");
+        // Between cycles some nodes change, as bindings and new taints change them.
+        for k in [round * 37 % 400, round * 91 % 400] {
+            let name = format!("n{k}");
+            let mut b = NodeBuilder::new(&name).allocatable(&[("cpu", "64"), ("memory", "64Gi"), ("pods", "110")]);
+            if round % 2 == 1 {
+                b = b.taint("other", "v", "NoSchedule");
+            }
+            let heavy = PodBuilder::new(&format!("h{k}-{round}")).req(&[("cpu", "30")]).node_name(&name).info();
+            snap.node_info_list[k] = Arc::new(node_with_pods(b, vec![heavy]));
+        }
+    }
+}
+
+#[test]
+fn an_unchanged_node_is_judged_by_the_memo_and_a_changed_one_by_the_plugins() {
+    let fw = default_framework(Handle::offline());
+    let mut snap = Snapshot::from_nodes(varied_nodes(20));
+    let pod = PodBuilder::new("p").req(&[("cpu", "1")]).info();
+    let mut alg = Algorithm::default();
+    let (feasible, _, totals) = cycle(&mut alg, &fw, &pod, &snap);
+    assert_eq!(feasible.len(), 17, "20 nodes, 3 tainted");
+    // The best node, and one that is not: the memo will give the second the first's scores.
+    // (n0 is the least loaded, and the memo will reject it: the best among the others.)
+    let best = feasible
+        .iter()
+        .zip(&totals)
+        .filter(|(n, _)| *n != "n0")
+        .max_by_key(|(_, t)| **t)
+        .map(|(n, _)| n.clone())
+        .unwrap_or_default();
+    let best_pos = snap.index[best.as_str()];
+    let other = if best == "n1" { 2 } else { 1 };
+    // What the memo holds is what the next cycle uses: an altered record shows through.
+    let signature = ResultsMemo::signature(&fw, &pod).expect("no pod is nominated");
+    let kind = alg.memo.kind(signature.clone(), &snap);
+    kind.learn_filter(0, &snap.node_info_list[0], Status::unschedulable("recorded"), 0);
+    let raw = kind.scores(best_pos, &snap.node_info_list[best_pos]).map(<[i64]>::to_vec).expect("scored");
+    kind.learn_scores(other, &snap.node_info_list[other], &raw);
+    alg.next_start_node_index = 0;
+    let (feasible, failed, totals) = cycle(&mut alg, &fw, &pod, &snap);
+    assert!(!feasible.contains(&"n0".to_string()));
+    assert!(failed.contains(&"n0: [\"recorded\"]".to_string()), "{failed:?}");
+    let total_of = |name: &str| feasible.iter().position(|n| n == name).map(|i| totals[i]);
+    assert_eq!(total_of(&format!("n{other}")), total_of(&best), "the recorded raw scores are the best node's");
+    assert!(total_of(&best).is_some());
+    // A changed node is evaluated again whatever the memo says of its former self.
+    snap.node_info_list[0] = Arc::new(NodeBuilder::new("n0").info());
+    alg.next_start_node_index = 0;
+    let (feasible, failed, _) = cycle(&mut alg, &fw, &pod, &snap);
+    assert!(feasible.contains(&"n0".to_string()), "{failed:?}");
+}
+
+#[test]
+fn a_nominated_pod_anywhere_turns_the_memo_off() {
+    let handle = Handle::offline();
+    let fw = default_framework(handle.clone());
+    let snap = Snapshot::from_nodes(varied_nodes(20));
+    let pod = PodBuilder::new("p").req(&[("cpu", "1")]).info();
+    let mut alg = Algorithm::default();
+    cycle(&mut alg, &fw, &pod, &snap);
+    let signature = ResultsMemo::signature(&fw, &pod).expect("no pod is nominated");
+    alg.memo.kind(signature, &snap).learn_filter(0, &snap.node_info_list[0], Status::unschedulable("recorded"), 0);
+    // A pod nominated to n5 (it takes room there): filters run with it, the memo is not read.
+    handle.nominator.add(PodBuilder::new("big").priority(100).req(&[("cpu", "64")]).nominated("n5").info(), "n5");
+    alg.next_start_node_index = 0;
+    let (feasible, failed, _) = cycle(&mut alg, &fw, &pod, &snap);
+    assert!(feasible.contains(&"n0".to_string()), "{failed:?}");
+    assert!(!feasible.contains(&"n5".to_string()), "{failed:?}");
+}
+
+#[test]
+fn plugins_that_read_other_nodes_run_on_every_cycle_beside_the_memo() {
+    use k8s_openapi::api::core::v1::TopologySpreadConstraint;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    let fw = default_framework(Handle::offline());
+    // 300 nodes in 3 zones; pods spread by zone (maxSkew 1) and kept off nodes running "db".
+    let node = |i: usize, pods: Vec<Arc<PodInfo>>| {
+        let b = NodeBuilder::new(&format!("n{i}")).label("zone", &format!("z{}", i % 3)).allocatable(&[
+            ("cpu", "64"),
+            ("memory", "64Gi"),
+            ("pods", "110"),
+        ]);
+        Arc::new(node_with_pods(b, pods))
+    };
+    let placed = |name: &str, i: usize, app: &str| {
+        PodBuilder::new(name)
+            .label("app", app)
+            .req(&[("cpu", &format!("{}", 1 + i % 5))])
+            .node_name(&format!("n{i}"))
+            .info()
+    };
+    let mut snap = Snapshot::from_nodes(Vec::new());
+    snap.node_info_list = (0..300).map(|i| node(i, vec![placed(&format!("x{i}"), i, "web")])).collect();
+    snap.reindex();
+    snap.rebuild_affinity_lists();
+    let constraint = TopologySpreadConstraint {
+        max_skew: 1,
+        topology_key: "zone".into(),
+        when_unsatisfiable: "DoNotSchedule".into(),
+        label_selector: Some(LabelSelector {
+            match_labels: Some([("app".to_string(), "web".to_string())].into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let pod = PodBuilder::new("p")
+        .label("app", "web")
+        .req(&[("cpu", "1")])
+        .spread(constraint)
+        .pod_affinity(true, affinity_term(&[("app", "db")], "kubernetes.io/hostname"))
+        .info();
+    let mut alg = Algorithm::default();
+    // (spread rejections seen, anti-affinity rejections seen)
+    let mut seen = (false, false);
+    for round in 0..12 {
+        let mut fresh = Algorithm { next_start_node_index: alg.next_start_node_index, ..Default::default() };
+        let expected = cycle(&mut fresh, &fw, &pod, &snap);
+        let got = cycle(&mut alg, &fw, &pod, &snap);
+        assert_eq!(got, expected, "round {round}");
+        for f in &got.1 {
+            seen.0 |= f.contains("pod topology spread constraints");
+            seen.1 |= f.contains("pod anti-affinity rules");
+        }
+        // Pods land in one zone, or a "db" pod arrives: nodes the memo knows unchanged now
+        // fail or pass the spread and anti-affinity filters.
+        let k = (round * 53) % 300;
+        let app = if round % 3 == 0 { "db" } else { "web" };
+        let mut pods: Vec<Arc<PodInfo>> = snap.node_info_list[k].pods.iter().cloned().collect();
+        pods.push(placed(&format!("y{round}"), k, app));
+        snap.node_info_list[k] = node(k, pods);
+        snap.rebuild_affinity_lists();
+    }
+    assert_eq!(seen, (true, true), "both plugins rejected nodes the memo knew");
 }

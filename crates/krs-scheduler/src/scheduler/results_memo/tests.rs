@@ -1,0 +1,72 @@
+use super::*;
+use crate::framework::Handle;
+use crate::testing::{NodeBuilder, PodBuilder, affinity_term, default_framework};
+
+fn snapshot(n: usize) -> Snapshot {
+    Snapshot::from_nodes((0..n).map(|i| NodeBuilder::new(&format!("n{i}")).info()).collect())
+}
+
+fn signature(fw: &Framework, pod: &PodInfo, _snap: &Snapshot) -> Option<String> {
+    ResultsMemo::signature(fw, pod)
+}
+
+#[test]
+fn pods_alike_share_a_kind_and_pods_that_differ_do_not() {
+    let fw = default_framework(Handle::offline());
+    let snap = snapshot(3);
+    let a = PodBuilder::new("a").req(&[("cpu", "100m")]).info();
+    let b = PodBuilder::new("b").namespace("other").label("app", "x").req(&[("cpu", "100m")]).info();
+    let c = PodBuilder::new("c").req(&[("cpu", "200m")]).info();
+    let d = PodBuilder::new("d").req(&[("cpu", "100m")]).toleration("k", "Exists", "", "NoSchedule").info();
+    let sa = signature(&fw, &a, &snap).expect("no pod is nominated");
+    // Name, namespace and labels are read by no node-local plugin.
+    assert_eq!(signature(&fw, &b, &snap).as_ref(), Some(&sa));
+    assert_ne!(signature(&fw, &c, &snap).as_ref(), Some(&sa));
+    assert_ne!(signature(&fw, &d, &snap).as_ref(), Some(&sa));
+}
+
+#[test]
+fn no_memo_when_a_pod_is_nominated() {
+    let handle = Handle::offline();
+    let fw = default_framework(handle.clone());
+    let snap = snapshot(3);
+    let anti = PodBuilder::new("a").label("app", "x").pod_affinity(true, affinity_term(&[("app", "x")], "zone")).info();
+    let plain = PodBuilder::new("p").info();
+    assert!(signature(&fw, &plain, &snap).is_some());
+    assert_ne!(signature(&fw, &anti, &snap), signature(&fw, &plain, &snap));
+    handle.nominator.add(PodBuilder::new("preemptor").priority(10).info(), "n1");
+    assert_eq!(signature(&fw, &plain, &snap), None, "a pod is nominated");
+}
+
+#[test]
+fn a_kind_forgets_nodes_that_changed_and_everything_when_the_epoch_moves() {
+    let mut snap = snapshot(3);
+    let mut memo = ResultsMemo::default();
+    let kind = memo.kind("k".into(), &snap);
+    let n0 = snap.node_info_list[0].clone();
+    kind.learn_filter(0, &n0, Status::success(), 12);
+    kind.use_scorers(&["A", "B"]);
+    kind.learn_scores(0, &n0, &[1, 2]);
+    assert!(kind.filter(0, &n0).is_some_and(|(s, at)| s.is_success() && *at == 12));
+    assert_eq!(kind.scores(0, &n0), Some(&[1, 2][..]));
+    // Another NodeInfo at the same position (the node changed): nothing known of it.
+    let changed = Arc::new(NodeBuilder::new("n0").label("x", "y").info());
+    assert!(kind.filter(0, &changed).is_none());
+    assert!(kind.scores(0, &changed).is_none());
+    // Learning of the new one replaces the old entry whole.
+    kind.learn_filter(0, &changed, Status::unschedulable("no"), 3);
+    assert!(kind.filter(0, &n0).is_none());
+    assert!(kind.scores(0, &changed).is_none());
+    // Other Score plugins: raw scores are dropped.
+    kind.learn_scores(0, &changed, &[3, 4]);
+    kind.use_scorers(&["A"]);
+    assert!(kind.scores(0, &changed).is_none());
+    assert!(kind.filter(0, &changed).is_some_and(|(_, at)| *at == 3));
+    // More raw scores than an entry holds: none kept.
+    kind.learn_scores(0, &changed, &[0; MAX_SCORERS + 1]);
+    assert!(kind.scores(0, &changed).is_none());
+    // A new epoch (a node came or went, images spread differently): the kind starts empty.
+    snap.epoch += 1;
+    let kind = memo.kind("k".into(), &snap);
+    assert!(kind.filter(0, &changed).is_none());
+}
