@@ -46,6 +46,12 @@ impl Nominator {
         self.inner.read().node_of.get(key).cloned()
     }
 
+    /// The nodes with a nominated pod for which `counts` holds.
+    pub fn nodes_with(&self, counts: impl Fn(&PodInfo) -> bool) -> Vec<String> {
+        let inner = self.inner.read();
+        inner.by_node.iter().filter(|(_, pods)| pods.iter().any(|p| counts(p))).map(|(n, _)| n.clone()).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.inner.read().node_of.is_empty()
     }

@@ -288,8 +288,16 @@ impl Algorithm {
         let signature = if narrowed.is_none() { ResultsMemo::signature(fw, pod) } else { None };
         let mut memo = std::mem::take(&mut self.memo);
         let kind = signature.clone().map(|s| memo.kind(s, snapshot));
-        let found =
-            self.find_nodes_that_pass_filters(fw, state, pod, nodes, all.len(), &mut diagnosis, kind.as_deref());
+        // Nodes with nominated pods that count against this one: filtered with them, not from
+        // the memo (positions in the node list, sorted).
+        let mut nominated: Vec<usize> = Vec::new();
+        if kind.is_some() && !fw.handle.nominator.is_empty() {
+            let names = fw.handle.nominator.nodes_with(|p| p.key != pod.key && p.priority >= pod.priority);
+            nominated = names.iter().filter_map(|n| snapshot.index.get(n.as_str()).copied()).collect();
+            nominated.sort_unstable();
+        }
+        let memo_view = kind.as_deref().map(|k| (k, nominated.as_slice()));
+        let found = self.find_nodes_that_pass_filters(fw, state, pod, nodes, all.len(), &mut diagnosis, memo_view);
         if let (Some(kind), Ok((_, _, learned))) = (kind, &found) {
             for (pos, s, at) in learned {
                 kind.learn_filter(*pos, &nodes[*pos], s.clone(), *at);
@@ -312,7 +320,7 @@ impl Algorithm {
         nodes: &[Arc<NodeInfo>],
         all_len: usize,
         diagnosis: &mut Diagnosis,
-        memo: Option<&Kind>,
+        memo: Option<(&Kind, &[usize])>,
     ) -> Result<(Vec<Arc<NodeInfo>>, Vec<usize>, Vec<(usize, Status, usize)>), Status> {
         let n = nodes.len();
         if n == 0 {
@@ -341,11 +349,11 @@ impl Algorithm {
             } else {
                 nodes[wrap(pos + ahead_memo)].prefetch_identity();
             }
-            let Some(memo) = memo else {
+            let Some((memo, _)) = memo.filter(|(_, nominated)| nominated.binary_search(&pos).is_err()) else {
                 let status = fw.run_filter_with_nominated_pods(state, pod, node);
                 return Visit { i, pos, node, status, learn: None };
             };
-            // No pod is nominated (a memo cycle): the plain filters are the whole answer.
+            // No pod that counts is nominated to the node: the plain filters are the answer.
             let (local, at, learn) = match memo.filter(pos, node) {
                 Some((s, at)) => (s.clone(), *at, false),
                 None => {

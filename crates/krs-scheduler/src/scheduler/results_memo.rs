@@ -17,8 +17,9 @@
 //!   being reused (as in `framework::node_memo`);
 //! - what node-local plugins read beyond their node (the node count and image spread
 //!   ImageLocality reads) changes the snapshot's `epoch`, which empties the memo of a kind;
-//! - pods nominated to a node change its filter outcome: a cycle with any nominated pod in the
-//!   cluster neither reads nor writes the memo, and memo cycles run the plain filters;
+//! - pods nominated to a node (of the pod's priority or higher) change its filter outcome: such
+//!   a node is filtered with them, as without the memo, and its outcome is not remembered; the
+//!   memo learns only from the plain filters;
 //! - the other plugins run on every cycle (Filter), or keep the memo out of scoring (Score)
 //!   unless their PreScore skipped them.
 
@@ -65,11 +66,8 @@ struct Entry {
 }
 
 impl ResultsMemo {
-    /// The key of the pod's kind when this cycle may use the memo: no pod is nominated anywhere.
+    /// The key of the pod's kind.
     pub fn signature(fw: &Framework, pod: &PodInfo) -> Option<String> {
-        if !fw.handle.nominator.is_empty() {
-            return None;
-        }
         // Node-local plugins read the pod's spec and the requests derived from it (which may
         // also come from its status, for a resized pod): equal specs and requests, equal results.
         let spec = serde_json::to_string(&pod.pod.spec).ok()?;

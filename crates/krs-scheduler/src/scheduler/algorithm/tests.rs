@@ -198,21 +198,29 @@ fn an_unchanged_node_is_judged_by_the_memo_and_a_changed_one_by_the_plugins() {
 }
 
 #[test]
-fn a_nominated_pod_anywhere_turns_the_memo_off() {
+fn a_node_with_a_nominated_pod_is_filtered_with_it_and_the_others_by_the_memo() {
     let handle = Handle::offline();
     let fw = default_framework(handle.clone());
     let snap = Snapshot::from_nodes(varied_nodes(20));
     let pod = PodBuilder::new("p").req(&[("cpu", "1")]).info();
     let mut alg = Algorithm::default();
     cycle(&mut alg, &fw, &pod, &snap);
-    let signature = ResultsMemo::signature(&fw, &pod).expect("no pod is nominated");
+    let signature = ResultsMemo::signature(&fw, &pod).expect("a kind");
     alg.memo.kind(signature, &snap).learn_filter(0, &snap.node_info_list[0], Status::unschedulable("recorded"), 0);
-    // A pod nominated to n5 (it takes room there): filters run with it, the memo is not read.
+    // A pod of higher priority nominated to n5 takes its room; one of lower priority on n6
+    // does not count against this pod.
     handle.nominator.add(PodBuilder::new("big").priority(100).req(&[("cpu", "64")]).nominated("n5").info(), "n5");
+    handle.nominator.add(PodBuilder::new("low").priority(-5).req(&[("cpu", "64")]).nominated("n6").info(), "n6");
     alg.next_start_node_index = 0;
     let (feasible, failed, _) = cycle(&mut alg, &fw, &pod, &snap);
-    assert!(feasible.contains(&"n0".to_string()), "{failed:?}");
+    assert!(failed.contains(&"n0: [\"recorded\"]".to_string()), "{failed:?}");
     assert!(!feasible.contains(&"n5".to_string()), "{failed:?}");
+    assert!(feasible.contains(&"n6".to_string()), "{failed:?}");
+    // What n5 gave with the nominated pod was not remembered: once it is gone, n5 fits.
+    handle.nominator.delete(&PodBuilder::new("big").info().key);
+    alg.next_start_node_index = 0;
+    let (feasible, _, _) = cycle(&mut alg, &fw, &pod, &snap);
+    assert!(feasible.contains(&"n5".to_string()));
 }
 
 #[test]
