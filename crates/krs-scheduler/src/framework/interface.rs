@@ -72,6 +72,15 @@ pub trait Plugin: Send + Sync {
         false
     }
 
+    /// For a Filter plugin that is not node-local: everything of `node` its Filter reads, as a
+    /// text computed from the pod and that node alone (PodTopologySpread: the node's values of
+    /// the constraints' topology keys), such that within one cycle nodes with equal texts get
+    /// equal Filter statuses. None when the plugin cannot say. A memo cycle then runs the
+    /// Filter once per distinct text instead of once per node (`scheduler::results_memo`).
+    fn filter_node_key(&self, _state: &CycleState, _pod: &PodInfo, _node: &NodeInfo) -> Option<String> {
+        None
+    }
+
     fn as_pre_enqueue(&self) -> Option<&dyn PreEnqueuePlugin> {
         None
     }

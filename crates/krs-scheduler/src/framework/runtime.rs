@@ -23,7 +23,9 @@ pub type ComputedScores = Vec<(usize, Box<[i64]>)>;
 /// PreFilter excluded (`AbsentNodesStatus`).
 #[derive(Clone, Debug, Default)]
 pub struct NodeToStatus {
-    pub statuses: HashMap<Arc<str>, Status>,
+    /// Hashed with foldhash (seeded per process) rather than SipHash: a cycle may record
+    /// hundreds of failed nodes.
+    pub statuses: HashMap<Arc<str>, Status, foldhash::fast::RandomState>,
     pub absent: Option<Status>,
 }
 
@@ -304,6 +306,30 @@ impl Framework {
             .iter()
             .enumerate()
             .all(|(i, p)| p.node_local() || p.as_filter().is_none() || state.filter_skipped(i, || p.name()))
+    }
+
+    /// The Filter plugins this cycle runs that are not node-local, in order.
+    pub fn other_filters(&self, state: &CycleState) -> Vec<&'static str> {
+        self.filter
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| !p.node_local() && p.as_filter().is_some() && !state.filter_skipped(*i, || p.name()))
+            .map(|(_, p)| p.name())
+            .collect()
+    }
+
+    /// What the Filter plugins of [`Framework::other_filters`] read of `node`, joined
+    /// ([`Plugin::filter_node_key`]); None when one of them cannot say.
+    pub fn other_filters_key(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Option<String> {
+        let mut key = String::new();
+        for (i, p) in self.filter.iter().enumerate() {
+            if p.node_local() || p.as_filter().is_none() || state.filter_skipped(i, || p.name()) {
+                continue;
+            }
+            let k = p.filter_node_key(state, pod, node)?;
+            key.push_str(&format!("{}:{}{}:{k}", p.name().len(), p.name(), k.len()));
+        }
+        Some(key)
     }
 
     /// The Score plugins this cycle runs (PreScore did not skip them), in order, when every one

@@ -3,12 +3,12 @@
 //! (percentageOfNodesToScore), then PreScore, Score and the choice of the best node.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use rand::Rng;
 
-use super::results_memo::{Kind, ResultsMemo};
+use super::results_memo::{ClassLearn, Kind, ResultsMemo};
 use crate::cache::Snapshot;
 use crate::framework::{Code, CycleState, Framework, NodeInfo, NodeToStatus, PodInfo, Status, parallel};
 
@@ -134,16 +134,26 @@ struct FilterResults {
     /// Node-local outcomes computed (not taken from the memo) in a memo cycle, by position in
     /// the list, with the position of the failed plugin.
     learned: Vec<(usize, Status, usize)>,
+    /// Classes for the other Filter plugins found (not taken from the memo) in a memo cycle,
+    /// by position in the list.
+    classes: Vec<(usize, ClassLearn)>,
 }
+
+/// What a search found: the feasible nodes with their positions in the list, and what the memo
+/// should learn.
+type Found = (Vec<Arc<NodeInfo>>, Vec<usize>, Vec<(usize, Status, usize)>, Vec<(usize, ClassLearn)>);
 
 impl FilterResults {
     /// Keeps one node's outcome; false when the search must stop (an error).
     fn record(&mut self, visit: Visit<'_>) -> bool {
-        let Visit { i, pos, node, status: s, learn } = visit;
+        let Visit { i, pos, node, status: s, learn, class } = visit;
         if let Some((local, at)) = learn
             && (local.is_success() || local.is_rejected())
         {
             self.learned.push((pos, local, at));
+        }
+        if let Some(class) = class {
+            self.classes.push((pos, class));
         }
         if s.is_success() {
             self.feasible.push((i, pos, node.clone()));
@@ -167,6 +177,8 @@ struct Visit<'a> {
     status: Status,
     /// The node-local plugins' outcome computed in a memo cycle, for the memo to learn.
     learn: Option<(Status, usize)>,
+    /// The node's class for the other Filter plugins found in a memo cycle, to learn.
+    class: Option<ClassLearn>,
 }
 
 /// State kept across cycles: where the next filter window starts, and the filter and score
@@ -287,7 +299,10 @@ impl Algorithm {
         // The memo is by position in the whole list: a narrowed list does without.
         let signature = if narrowed.is_none() { ResultsMemo::signature(fw, pod) } else { None };
         let mut memo = std::mem::take(&mut self.memo);
-        let kind = signature.clone().map(|s| memo.kind(s, snapshot));
+        let mut kind = signature.clone().map(|s| memo.kind(s, snapshot));
+        if let Some(kind) = kind.as_deref_mut() {
+            kind.use_class_filters(&fw.other_filters(state));
+        }
         // Nodes with nominated pods that count against this one: filtered with them, not from
         // the memo (positions in the node list, sorted).
         let mut nominated: Vec<usize> = Vec::new();
@@ -298,20 +313,29 @@ impl Algorithm {
         }
         let memo_view = kind.as_deref().map(|k| (k, nominated.as_slice()));
         let found = self.find_nodes_that_pass_filters(fw, state, pod, nodes, all.len(), &mut diagnosis, memo_view);
-        if let (Some(kind), Ok((_, _, learned))) = (kind, &found) {
+        let (feasible, positions, learned, classes) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                self.memo = memo;
+                return Err(e);
+            }
+        };
+        if let Some(kind) = kind {
             for (pos, s, at) in learned {
-                kind.learn_filter(*pos, &nodes[*pos], s.clone(), *at);
+                kind.learn_filter(pos, &nodes[pos], s, at);
+            }
+            for (pos, class) in classes {
+                kind.learn_class(pos, &nodes[pos], class);
             }
         }
         self.memo = memo;
-        let (feasible, positions, _) = found?;
         self.memo_cycle = signature.map(|s| (s, positions));
         Ok((feasible, diagnosis))
     }
 
     /// Filters the nodes from the rotating start until enough fit; returns the feasible nodes
     /// with their positions in `nodes`, and the statuses the memo should learn.
-    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    #[allow(clippy::too_many_arguments)]
     fn find_nodes_that_pass_filters(
         &mut self,
         fw: &Framework,
@@ -321,10 +345,10 @@ impl Algorithm {
         all_len: usize,
         diagnosis: &mut Diagnosis,
         memo: Option<(&Kind, &[usize])>,
-    ) -> Result<(Vec<Arc<NodeInfo>>, Vec<usize>, Vec<(usize, Status, usize)>), Status> {
+    ) -> Result<Found, Status> {
         let n = nodes.len();
         if n == 0 {
-            return Ok((Vec::new(), Vec::new(), Vec::new()));
+            return Ok((Vec::new(), Vec::new(), Vec::new(), Vec::new()));
         }
         let to_find = num_feasible_nodes_to_find(fw.percentage_of_nodes_to_score, n);
         let start = self.next_start_node_index % n;
@@ -337,10 +361,17 @@ impl Algorithm {
         // read the node: it is prefetched as in a cycle without memo).
         let others_run = memo.is_some() && !fw.filters_node_local(state);
         let all_filters = fw.num_filters();
+        // The other plugins' status per class of nodes, found on the first node of the class
+        // this cycle meets (with every plugin run: each node takes the failures placed before
+        // its own node-local one).
+        let verdicts: Vec<OnceLock<(Status, usize)>> = match memo {
+            Some((kind, _)) if others_run => (0..kind.num_classes()).map(|_| OnceLock::new()).collect(),
+            _ => Vec::new(),
+        };
         let visit = |i: usize| {
             let pos = wrap(start + i);
             let node = &nodes[pos];
-            if memo.is_none() || others_run {
+            if memo.is_none() || (others_run && verdicts.is_empty()) {
                 // The nodes are visited once each, in order: fetching the ones a few steps
                 // ahead overlaps their cache misses with the filters of this one (the labels,
                 // whose address is in the node, once the node has had time to arrive).
@@ -351,7 +382,7 @@ impl Algorithm {
             }
             let Some((memo, _)) = memo.filter(|(_, nominated)| nominated.binary_search(&pos).is_err()) else {
                 let status = fw.run_filter_with_nominated_pods(state, pod, node);
-                return Visit { i, pos, node, status, learn: None };
+                return Visit { i, pos, node, status, learn: None, class: None };
             };
             // No pod that counts is nominated to the node: the plain filters are the answer.
             let (local, at, learn) = match memo.filter(pos, node) {
@@ -363,13 +394,26 @@ impl Algorithm {
             };
             // The first failure in the profile's order is the one reported: the other plugins
             // placed before the node-local one that failed (all of them if none did).
+            let mut class_learn = None;
             let status = if others_run {
-                let (s, _) = fw.run_filters_of(state, pod, node, Some(false), at);
-                if s.is_success() { local.clone() } else { s }
+                let class = memo.class(pos, node).or_else(|| {
+                    if memo.classes_full() {
+                        return None;
+                    }
+                    let key = fw.other_filters_key(state, pod, node)?;
+                    let id = memo.class_of(&key);
+                    class_learn = Some(id.map_or(ClassLearn::New(key), ClassLearn::Known));
+                    id
+                });
+                let (s, failed_at) = match class.and_then(|c| verdicts.get(c as usize)) {
+                    Some(v) => v.get_or_init(|| fw.run_filters_of(state, pod, node, Some(false), all_filters)).clone(),
+                    None => fw.run_filters_of(state, pod, node, Some(false), at),
+                };
+                if !s.is_success() && failed_at < at { s } else { local.clone() }
             } else {
                 local.clone()
             };
-            Visit { i, pos, node, status, learn: learn.then_some((local, at)) }
+            Visit { i, pos, node, status, learn: learn.then_some((local, at)), class: class_learn }
         };
         // The search stops after `to_find` feasible nodes: unless that many are wanted, the work
         // is too short to pay for starting threads, and one thread needs no shared counter or
@@ -400,7 +444,7 @@ impl Algorithm {
             });
             shared.into_inner()
         };
-        let FilterResults { mut feasible, failed, error, learned } = results;
+        let FilterResults { mut feasible, failed, error, learned, classes } = results;
         if let Some(e) = error {
             return Err(e);
         }
@@ -413,7 +457,7 @@ impl Algorithm {
         self.next_start_node_index = (self.next_start_node_index + processed) % all_len.max(1);
         feasible.sort_by_key(|(i, _, _)| *i);
         let positions = feasible.iter().map(|(_, pos, _)| *pos).collect();
-        Ok((feasible.into_iter().map(|(_, _, n)| n).collect(), positions, learned))
+        Ok((feasible.into_iter().map(|(_, _, n)| n).collect(), positions, learned, classes))
     }
 }
 

@@ -22,7 +22,15 @@
 //!   memo learns only from the plain filters;
 //! - the other plugins run on every cycle (Filter), or keep the memo out of scoring (Score)
 //!   unless their PreScore skipped them.
+//!
+//! The other Filter plugins may say what of a node they read (`Plugin::filter_node_key`:
+//! PodTopologySpread reads the node's topology domains). A node's class is then the text of
+//! what they all read, numbered per kind; within a cycle nodes of one class get one status from
+//! those plugins, so a cycle runs them once per class (a few zones) rather than once per node.
+//! The classes hold for the set of other plugins they were found with; another set (a PreFilter
+//! that skips in one cycle and runs in the next) starts them over.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cache::Snapshot;
@@ -31,6 +39,10 @@ use crate::framework::{Framework, NodeInfo, PodInfo, Status};
 
 /// Kinds of pods remembered at once; the least recently scheduled kind is dropped beyond this.
 const KINDS: usize = 4;
+
+/// Classes of nodes a kind numbers at most; a node of a class beyond is filtered by the other
+/// plugins itself. Classes pay when there are few (zones), not when each node is one (hostnames).
+const MAX_CLASSES: usize = 256;
 
 /// The memo of the scheduling loop, one [`Kind`] per kind of pod.
 pub struct ResultsMemo {
@@ -50,6 +62,17 @@ pub struct Kind {
     /// The Score plugins whose raw scores the entries hold, in the profile's order.
     scorers: Vec<&'static str>,
     entries: Vec<Entry>,
+    /// The Filter plugins that are not node-local the classes were found for, in order.
+    class_filters: Vec<&'static str>,
+    /// The number of each class by its text (`Framework::other_filters_key`).
+    classes: HashMap<String, u32>,
+}
+
+/// A node's class as a cycle found it: a known number, or a text to number.
+#[derive(Clone, Debug)]
+pub enum ClassLearn {
+    Known(u32),
+    New(String),
 }
 
 /// Raw scores kept per node, at most; a profile running more Score plugins keeps none.
@@ -63,6 +86,8 @@ struct Entry {
     filter: Option<(Status, usize)>,
     /// In the entry itself, not behind a pointer: a cycle reads hundreds of entries in a row.
     scores: Option<([i64; MAX_SCORERS], u8)>,
+    /// The node's class for the other Filter plugins.
+    class: Option<u32>,
 }
 
 impl ResultsMemo {
@@ -96,7 +121,7 @@ impl Kind {
     fn entry_mut(&mut self, pos: usize, node: &Arc<NodeInfo>) -> Option<&mut Entry> {
         let e = self.entries.get_mut(pos)?;
         if !e.node.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, node)) {
-            *e = Entry { node: Some(node.clone()), filter: None, scores: None };
+            *e = Entry { node: Some(node.clone()), filter: None, scores: None, class: None };
         }
         Some(e)
     }
@@ -126,6 +151,58 @@ impl Kind {
             let mut v = [0; MAX_SCORERS];
             v[..scores.len()].copy_from_slice(scores);
             e.scores = Some((v, scores.len() as u8));
+        }
+    }
+
+    /// The class of this very `NodeInfo` at `pos`.
+    pub fn class(&self, pos: usize, node: &Arc<NodeInfo>) -> Option<u32> {
+        self.entry(pos, node)?.class
+    }
+
+    /// The number of a class by its text, if it has one.
+    pub fn class_of(&self, key: &str) -> Option<u32> {
+        self.classes.get(key).copied()
+    }
+
+    /// Classes numbered so far; numbers are below this.
+    pub fn num_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// True when no more classes are numbered: a node without one is not worth a text.
+    pub fn classes_full(&self) -> bool {
+        self.classes.len() >= MAX_CLASSES
+    }
+
+    /// Remembers the class of the node at `pos`, numbering a new text while fewer than
+    /// `MAX_CLASSES` are.
+    pub fn learn_class(&mut self, pos: usize, node: &Arc<NodeInfo>, class: ClassLearn) {
+        let id = match class {
+            ClassLearn::Known(id) => id,
+            ClassLearn::New(key) => match self.classes.get(&key) {
+                Some(id) => *id,
+                None if self.classes.len() < MAX_CLASSES => {
+                    let id = self.classes.len() as u32;
+                    self.classes.insert(key, id);
+                    id
+                }
+                None => return,
+            },
+        };
+        if let Some(e) = self.entry_mut(pos, node) {
+            e.class = Some(id);
+        }
+    }
+
+    /// Readies the memo for classes of the other Filter plugins `filters`: classes found for
+    /// another set are dropped.
+    pub fn use_class_filters(&mut self, filters: &[&'static str]) {
+        if self.class_filters != filters {
+            self.class_filters = filters.to_vec();
+            self.classes.clear();
+            for e in &mut self.entries {
+                e.class = None;
+            }
         }
     }
 

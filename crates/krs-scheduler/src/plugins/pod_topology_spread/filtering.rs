@@ -131,6 +131,23 @@ impl PreFilterExtensions for PodTopologySpread {
     }
 }
 
+/// What the Filter reads of a node: its value of each constraint's topology key, or that it has
+/// none (see `Plugin::filter_node_key`). Lengths prefix the keys and values, so distinct label
+/// sets never give the same text.
+pub(super) fn node_key(state: &CycleState, _pod: &PodInfo, node: &NodeInfo) -> Option<String> {
+    let s = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY)?;
+    let labels = node.node_labels();
+    let mut key = String::new();
+    for c in s.constraints.iter() {
+        key.push_str(&format!("{}:{}", c.topology_key.len(), c.topology_key));
+        match labels.get(&c.topology_key) {
+            Some(v) => key.push_str(&format!("={}:{v};", v.len())),
+            None => key.push_str("-;"),
+        }
+    }
+    Some(key)
+}
+
 impl FilterPlugin for PodTopologySpread {
     /// 'matching pods in the node's domain' + 'the pod itself if it matches' - 'the minimum over
     /// domains' must not exceed maxSkew, for every constraint.

@@ -19,7 +19,9 @@ use crate::config::ConfigError;
 use crate::framework::events::{ADD, ALL, ClusterEvent, DELETE, EventResource, UPDATE_NODE_LABEL, UPDATE_NODE_TAINT};
 use crate::framework::helpers::{RequiredNodeAffinity, find_untolerated_taint, pod_tolerations};
 use crate::framework::pod_list::PodList;
-use crate::framework::{FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterPlugin, PreScorePlugin, ScorePlugin};
+use crate::framework::{
+    CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreFilterPlugin, PreScorePlugin, ScorePlugin,
+};
 
 pub const NAME: &str = "PodTopologySpread";
 /// The node's domain would exceed maxSkew (`ErrReasonConstraintsNotMatch`).
@@ -202,6 +204,9 @@ impl Plugin for PodTopologySpread {
             ClusterEvent::new(EventResource::Pod, ALL),
             ClusterEvent::new(EventResource::Node, ADD | DELETE | UPDATE_NODE_LABEL | UPDATE_NODE_TAINT),
         ]
+    }
+    fn filter_node_key(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Option<String> {
+        filtering::node_key(state, pod, node)
     }
     fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
         Some(self)

@@ -1,6 +1,6 @@
 use super::*;
 use crate::framework::Handle;
-use crate::scheduler::results_memo::ResultsMemo;
+use crate::scheduler::results_memo::{ClassLearn, ResultsMemo};
 use crate::testing::{NodeBuilder, PodBuilder, affinity_term, default_framework, node_with_pods};
 
 #[test]
@@ -286,4 +286,106 @@ fn plugins_that_read_other_nodes_run_on_every_cycle_beside_the_memo() {
         snap.rebuild_affinity_lists();
     }
     assert_eq!(seen, (true, true), "both plugins rejected nodes the memo knew");
+}
+
+#[test]
+fn the_spread_filter_runs_once_per_domain_in_a_memo_cycle_and_finds_what_fresh_cycles_find() {
+    use k8s_openapi::api::core::v1::TopologySpreadConstraint;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    let fw = default_framework(Handle::offline());
+    // 300 nodes in 3 zones, every 50th without a zone; pods spread by zone (maxSkew 1).
+    let node = |i: usize, pods: Vec<Arc<PodInfo>>| {
+        let mut b =
+            NodeBuilder::new(&format!("n{i}")).allocatable(&[("cpu", "64"), ("memory", "64Gi"), ("pods", "110")]);
+        if i % 50 != 7 {
+            b = b.label("zone", &format!("z{}", i % 3));
+        }
+        Arc::new(node_with_pods(b, pods))
+    };
+    let placed = |name: &str, i: usize| {
+        PodBuilder::new(name)
+            .label("app", "web")
+            .req(&[("cpu", &format!("{}", 1 + i % 5))])
+            .node_name(&format!("n{i}"))
+            .info()
+    };
+    let mut snap = Snapshot::from_nodes(Vec::new());
+    snap.node_info_list = (0..300).map(|i| node(i, Vec::new())).collect();
+    snap.reindex();
+    snap.rebuild_affinity_lists();
+    let constraint = TopologySpreadConstraint {
+        max_skew: 1,
+        topology_key: "zone".into(),
+        when_unsatisfiable: "DoNotSchedule".into(),
+        label_selector: Some(LabelSelector {
+            match_labels: Some([("app".to_string(), "web".to_string())].into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let pod = PodBuilder::new("p").label("app", "web").req(&[("cpu", "1")]).spread(constraint).info();
+    let signature = ResultsMemo::signature(&fw, &pod).expect("a kind");
+    let mut alg = Algorithm::default();
+    let mut seen = (false, false);
+    for round in 0..15 {
+        let mut fresh = Algorithm { next_start_node_index: alg.next_start_node_index, ..Default::default() };
+        let expected = cycle(&mut fresh, &fw, &pod, &snap);
+        let got = cycle(&mut alg, &fw, &pod, &snap);
+        assert_eq!(got, expected, "round {round}");
+        for f in &got.1 {
+            seen.0 |= f.contains("didn't match pod topology spread constraints\"");
+            seen.1 |= f.contains("missing required label");
+        }
+        // A pod lands in a zone (unbalancing it), and for a few rounds a pod whose
+        // anti-affinity rejects this one runs: InterPodAffinity, which cannot class nodes,
+        // joins the spread filter and the classes start over.
+        let k = (round * 53 + 1) % 300;
+        let mut pods: Vec<Arc<PodInfo>> = snap.node_info_list[k].pods.iter().cloned().collect();
+        pods.push(placed(&format!("y{round}"), k));
+        if round == 5 {
+            let guard = PodBuilder::new("guard")
+                .label("app", "guard")
+                .pod_affinity(true, affinity_term(&[("app", "web")], "kubernetes.io/hostname"))
+                .node_name(&format!("n{k}"))
+                .info();
+            pods.push(guard);
+        }
+        snap.node_info_list[k] = node(k, pods);
+        if round == 9 {
+            // Where round 5 put the guard.
+            let g = 5 * 53 + 1;
+            let rest = snap.node_info_list[g].pods.iter().filter(|p| p.pod.metadata.name.as_deref() != Some("guard"));
+            snap.node_info_list[g] = node(g, rest.cloned().collect());
+        }
+        snap.rebuild_affinity_lists();
+    }
+    assert_eq!(seen, (true, true), "nodes rejected for their zone's count and for having no zone");
+    // Three zones and the nodes without one: four classes, found again after the guard left.
+    assert_eq!(alg.memo.kind(signature.clone(), &snap).num_classes(), 4);
+    // Zone z1 takes many more pods: its nodes fail.
+    for j in 0..20 {
+        let k = 3 * j + 1;
+        let mut pods: Vec<Arc<PodInfo>> = snap.node_info_list[k].pods.iter().cloned().collect();
+        pods.push(placed(&format!("z{j}"), k));
+        snap.node_info_list[k] = node(k, pods);
+    }
+    snap.rebuild_affinity_lists();
+    alg.next_start_node_index = 0;
+    let (feasible, failed, _) = cycle(&mut alg, &fw, &pod, &snap);
+    let spread_failures: Vec<usize> = failed
+        .iter()
+        .filter(|f| f.contains("constraints\""))
+        .filter_map(|f| snap.index.get(f.split(':').next().unwrap_or_default()).copied())
+        .collect();
+    let fpos = spread_failures.into_iter().min().expect("zone z1 fails");
+    let ok_pos = feasible.iter().map(|n| snap.index[n.as_str()]).find(|&p| p > fpos).expect("a node after it passes");
+    // What the memo holds is what the next cycle uses: a node given the class of a failing node
+    // (met first, so its status is the class's) is judged as failing.
+    let kind = alg.memo.kind(signature, &snap);
+    let class = kind.class(fpos, &snap.node_info_list[fpos]).expect("the failing node has a class");
+    kind.learn_class(ok_pos, &snap.node_info_list[ok_pos], ClassLearn::Known(class));
+    alg.next_start_node_index = 0;
+    let (_, failed, _) = cycle(&mut alg, &fw, &pod, &snap);
+    let name = format!("n{ok_pos}: ");
+    assert!(failed.iter().any(|f| f.starts_with(&name) && f.contains("constraints\"")), "{failed:?}");
 }
