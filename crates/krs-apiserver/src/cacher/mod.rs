@@ -183,8 +183,9 @@ pub const WATCHER_QUEUE: usize = 1024;
 /// How long the snapshot a paginated list read is kept for its continuations.
 const SNAPSHOT_TTL: Duration = Duration::from_secs(120);
 const MAX_SNAPSHOTS: usize = 32;
-/// How many per-event states the cache keeps for exact-version lists.
-const HISTORY_SNAPSHOTS: usize = 64;
+/// How many of the latest events a list at an exact resourceVersion may undo to get the state
+/// at that version from the current one; older versions are read from the store.
+const UNDO_EVENTS: usize = 256;
 
 struct Watcher {
     id: u64,
@@ -204,10 +205,6 @@ struct State {
     next_watcher: u64,
     /// Snapshots kept for paginated lists: revision → objects.
     snapshots: VecDeque<(Revision, OrdMap<String, Arc<CachedObject>>, Instant)>,
-    /// The state after each of the last events (revision, objects), oldest first: lists at an
-    /// exact recent resourceVersion are answered from here (upstream 1.34's snapshottable
-    /// cache). Cheap: the maps share all but the changed paths.
-    history: VecDeque<(Revision, OrdMap<String, Arc<CachedObject>>)>,
     ready: bool,
 }
 
@@ -247,7 +244,6 @@ impl Cacher {
                 watchers: Vec::new(),
                 next_watcher: 0,
                 snapshots: VecDeque::new(),
-                history: VecDeque::new(),
                 ready: false,
             }),
             applied,
@@ -318,7 +314,6 @@ impl Cacher {
             st.watchers.clear();
             st.window.clear();
             st.snapshots.clear();
-            st.history.clear();
             st.objects = objects;
             st.revision = revision;
             st.window_start = revision;
@@ -386,11 +381,6 @@ impl Cacher {
             st.watchers.retain(|w| deliver(w, &event));
             st.window.push_back((event, now));
             st.revision = rev;
-            let snapshot = st.objects.clone();
-            st.history.push_back((rev, snapshot));
-            if st.history.len() > HISTORY_SNAPSHOTS {
-                st.history.pop_front();
-            }
         }
         if revision > st.revision {
             st.revision = revision;
@@ -460,12 +450,25 @@ impl Cacher {
         if let Some((_, m, _)) = st.snapshots.iter().find(|(r, _, _)| *r == rev) {
             return Some(m.clone());
         }
-        // The state at `rev` is the one after the last event at or before it, if the history
-        // reaches back that far (an older first entry means changes in between are unknown).
-        if rev > st.revision || st.history.front().is_none_or(|(first, _)| *first > rev) {
+        // The state at a recent `rev` (upstream 1.34's snapshottable cache): the current one
+        // with the later events undone, each putting back the object it replaced. The window
+        // holds every change after `window_start`. Undoing at read time rather than keeping a
+        // map per event spares every write a copy of its path in the map.
+        if rev > st.revision || rev < st.window_start {
             return None;
         }
-        st.history.iter().rev().find(|(r, _)| *r <= rev).map(|(_, m)| m.clone())
+        let later = st.window.iter().rev().take_while(|(e, _)| e.revision > rev);
+        if later.clone().nth(UNDO_EVENTS).is_some() {
+            return None;
+        }
+        let mut objects = st.objects.clone();
+        for (e, _) in later {
+            match &e.prev {
+                Some(prev) => objects.insert(e.object.key.clone(), prev.clone()),
+                None => objects.remove(&e.object.key),
+            };
+        }
+        Some(objects)
     }
 
     /// Keeps a snapshot for the continuations of a paginated list.
@@ -523,3 +526,6 @@ fn strip_rv(json: &[u8]) -> Vec<u8> {
     }
     serde_json::to_vec(&v).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;
