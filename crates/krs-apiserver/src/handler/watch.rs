@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use http::{HeaderValue, Response, header};
 use krs_api::ResourceInfo;
 use rand::Rng;
@@ -25,6 +26,8 @@ use crate::errors::ApiError;
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1800);
 /// How often an idle watch that allows bookmarks gets one (upstream: about a minute).
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
+/// Events already waiting are joined into one frame up to about this many bytes.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 pub(super) async fn serve(
     app: &Arc<App>,
@@ -103,11 +106,24 @@ pub(super) async fn serve(
                         _ = stopping.changed() => None,
                     };
                     let Some(item) = item else { break };
-                    let frame = encoder.encode(&item);
-                    if tx.send(frame).await.is_err() {
-                        break;
+                    // The events already waiting (a store commit delivers a batch) go out in
+                    // one frame: one write to the connection for a burst, not one per event.
+                    let mut last = matches!(item, WatchItem::Expired { .. });
+                    let mut frame = encoder.encode(&item);
+                    let mut batch: Option<Vec<u8>> = None;
+                    while !last && batch.as_ref().map_or(frame.len(), Vec::len) < MAX_BATCH_BYTES {
+                        let Some(next) = stream.next().now_or_never() else { break };
+                        let Some(next) = next else {
+                            last = true;
+                            break;
+                        };
+                        last = matches!(next, WatchItem::Expired { .. });
+                        batch.get_or_insert_with(|| frame.to_vec()).extend_from_slice(&encoder.encode(&next));
                     }
-                    if matches!(item, WatchItem::Expired { .. }) {
+                    if let Some(batch) = batch {
+                        frame = Bytes::from(batch);
+                    }
+                    if tx.send(frame).await.is_err() || last {
                         break;
                     }
                 }
