@@ -1,7 +1,7 @@
 use super::*;
 use crate::framework::Handle;
 use crate::scheduler::results_memo::{ClassLearn, ResultsMemo};
-use crate::testing::{NodeBuilder, PodBuilder, affinity_term, default_framework, node_with_pods};
+use crate::testing::{NodeBuilder, PodBuilder, affinity_term, default_framework, node_with_pods, spread};
 
 #[test]
 fn adaptive_percentage_of_nodes_to_score() {
@@ -290,8 +290,6 @@ fn plugins_that_read_other_nodes_run_on_every_cycle_beside_the_memo() {
 
 #[test]
 fn the_spread_filter_runs_once_per_domain_in_a_memo_cycle_and_finds_what_fresh_cycles_find() {
-    use k8s_openapi::api::core::v1::TopologySpreadConstraint;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
     let fw = default_framework(Handle::offline());
     // 300 nodes in 3 zones, every 50th without a zone; pods spread by zone (maxSkew 1).
     let node = |i: usize, pods: Vec<Arc<PodInfo>>| {
@@ -313,16 +311,7 @@ fn the_spread_filter_runs_once_per_domain_in_a_memo_cycle_and_finds_what_fresh_c
     snap.node_info_list = (0..300).map(|i| node(i, Vec::new())).collect();
     snap.reindex();
     snap.rebuild_affinity_lists();
-    let constraint = TopologySpreadConstraint {
-        max_skew: 1,
-        topology_key: "zone".into(),
-        when_unsatisfiable: "DoNotSchedule".into(),
-        label_selector: Some(LabelSelector {
-            match_labels: Some([("app".to_string(), "web".to_string())].into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let constraint = spread("zone", 1, "DoNotSchedule", &[("app", "web")]);
     let pod = PodBuilder::new("p").label("app", "web").req(&[("cpu", "1")]).spread(constraint).info();
     let signature = ResultsMemo::signature(&fw, &pod).expect("a kind");
     let mut alg = Algorithm::default();
