@@ -300,32 +300,31 @@ impl Framework {
         Status::success()
     }
 
-    /// Whether every Filter plugin this cycle runs (PreFilter did not skip it) is node-local.
-    pub fn filters_node_local(&self, state: &CycleState) -> bool {
-        self.filter
-            .iter()
-            .enumerate()
-            .all(|(i, p)| p.node_local() || p.as_filter().is_none() || state.filter_skipped(i, || p.name()))
-    }
-
-    /// The Filter plugins this cycle runs that are not node-local, in order.
-    pub fn other_filters(&self, state: &CycleState) -> Vec<&'static str> {
+    /// The Filter plugins this cycle runs (PreFilter did not skip them) that are not node-local,
+    /// in order.
+    fn running_other_filters<'a>(&'a self, state: &'a CycleState) -> impl Iterator<Item = &'a Arc<dyn Plugin>> {
         self.filter
             .iter()
             .enumerate()
             .filter(|(i, p)| !p.node_local() && p.as_filter().is_some() && !state.filter_skipped(*i, || p.name()))
-            .map(|(_, p)| p.name())
-            .collect()
+            .map(|(_, p)| p)
+    }
+
+    /// Whether every Filter plugin this cycle runs is node-local.
+    pub fn filters_node_local(&self, state: &CycleState) -> bool {
+        self.running_other_filters(state).next().is_none()
+    }
+
+    /// The names of the Filter plugins this cycle runs that are not node-local, in order.
+    pub fn other_filters(&self, state: &CycleState) -> Vec<&'static str> {
+        self.running_other_filters(state).map(|p| p.name()).collect()
     }
 
     /// What the Filter plugins of [`Framework::other_filters`] read of `node`, joined
     /// ([`Plugin::filter_node_key`]); None when one of them cannot say.
     pub fn other_filters_key(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Option<String> {
         let mut key = String::new();
-        for (i, p) in self.filter.iter().enumerate() {
-            if p.node_local() || p.as_filter().is_none() || state.filter_skipped(i, || p.name()) {
-                continue;
-            }
+        for p in self.running_other_filters(state) {
             let k = p.filter_node_key(state, pod, node)?;
             key.push_str(&format!("{}:{}{}:{k}", p.name().len(), p.name(), k.len()));
         }
