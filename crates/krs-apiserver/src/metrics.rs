@@ -32,11 +32,20 @@ struct Labels {
     scope: &'static str,
 }
 
+/// Observations per bucket (not cumulative: the exposition sums them), their count and sum.
 #[derive(Default)]
 struct Histogram {
     buckets: [u64; BUCKETS.len()],
     count: u64,
     sum: f64,
+}
+
+/// What is known of the requests under one set of labels: their count per response code and,
+/// unless they are long-running, their durations.
+#[derive(Default)]
+struct Series {
+    codes: Vec<(u16, u64)>,
+    durations: Histogram,
 }
 
 /// Renders the text exposition of a component's metrics.
@@ -45,8 +54,7 @@ type Source = Box<dyn Fn() -> String + Send + Sync>;
 /// The API server's request metrics.
 #[derive(Default)]
 pub struct Metrics {
-    totals: Mutex<HashMap<(Labels, u16), u64>>,
-    durations: Mutex<HashMap<Labels, Histogram>>,
+    series: Mutex<HashMap<Labels, Series, foldhash::fast::RandomState>>,
     inflight_read: AtomicI64,
     inflight_mutating: AtomicI64,
     disabled: BTreeSet<String>,
@@ -140,19 +148,22 @@ impl Metrics {
             subresource: info.subresource.clone(),
             scope: scope(info),
         };
-        if !long_running(info) {
-            let secs = took.as_secs_f64();
-            let mut durations = self.durations.lock();
-            let h = durations.entry(labels.clone()).or_default();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    h.buckets[i] += 1;
-                }
+        let timed = !long_running(info);
+        let secs = took.as_secs_f64();
+        let mut all = self.series.lock();
+        let series = all.entry(labels).or_default();
+        match series.codes.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, n)) => *n += 1,
+            None => series.codes.push((code, 1)),
+        }
+        if timed {
+            let h = &mut series.durations;
+            if let Some(i) = BUCKETS.iter().position(|bound| secs <= *bound) {
+                h.buckets[i] += 1;
             }
             h.count += 1;
             h.sum += secs;
         }
-        *self.totals.lock().entry((labels, code)).or_default() += 1;
     }
 
     /// The text exposition. `objects` is the number of stored objects per resource.
@@ -173,24 +184,24 @@ impl Metrics {
         };
         if enabled("apiserver_request_total") {
             out.push_str("# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.\n# TYPE apiserver_request_total counter\n");
-            let totals = self.totals.lock();
-            let sorted: BTreeMap<_, _> = totals.iter().collect();
+            let all = self.series.lock();
+            let sorted: BTreeMap<_, _> =
+                all.iter().flat_map(|(labels, s)| s.codes.iter().map(move |(code, n)| ((labels, *code), *n))).collect();
             for ((labels, code), n) in sorted {
                 let _ = writeln!(out, "apiserver_request_total{{code=\"{code}\",{}}} {n}", label_text(labels));
             }
         }
         if enabled("apiserver_request_duration_seconds") {
             out.push_str("# HELP apiserver_request_duration_seconds [STABLE] Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.\n# TYPE apiserver_request_duration_seconds histogram\n");
-            let durations = self.durations.lock();
-            let sorted: BTreeMap<_, _> = durations.iter().collect();
+            let all = self.series.lock();
+            let sorted: BTreeMap<_, _> =
+                all.iter().filter(|(_, s)| s.durations.count > 0).map(|(l, s)| (l, &s.durations)).collect();
             for (labels, h) in sorted {
                 let l = label_text(labels);
+                let mut cumulative = 0;
                 for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "apiserver_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {}",
-                        h.buckets[i]
-                    );
+                    cumulative += h.buckets[i];
+                    let _ = writeln!(out, "apiserver_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {cumulative}");
                 }
                 let _ = writeln!(out, "apiserver_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}", h.count);
                 let _ = writeln!(out, "apiserver_request_duration_seconds_sum{{{l}}} {}", h.sum);

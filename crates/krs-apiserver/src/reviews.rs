@@ -54,7 +54,8 @@ where
         "bindings" => {
             let pods = app.catalog.lookup("", "v1", "pods").cloned().ok_or_else(ApiError::no_such_path)?;
             let pod = obj.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
-            let status = crate::subresources::bind(app, &pods, &info.namespace, &pod, &obj).await?;
+            let binding = crate::subresources::BindingBody::from_value(&obj)?;
+            let status = crate::subresources::bind(app, &pods, &info.namespace, &pod, &binding).await?;
             return crate::handler_encode(
                 StatusCode::CREATED,
                 &serde_json::from_slice(&status).unwrap_or_default(),

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{Pod, PodCondition};
 use krs_api::ResourceInfo;
 use krs_apimachinery::labels;
 use krs_apimachinery::validation::{ErrorList, Path, field};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::cacher::{Everything, ListOptions};
@@ -173,17 +174,57 @@ fn scale_invalid(name: &str, errors: &ErrorList) -> ApiError {
     .into()
 }
 
+/// What a Binding says: its target and the annotations it adds to the pod. Decoded straight
+/// from the body (a binding per scheduled pod makes this a hot path).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct BindingBody {
+    #[serde(default)]
+    metadata: BindingMeta,
+    #[serde(default)]
+    target: BindingTarget,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct BindingMeta {
+    #[serde(default)]
+    annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct BindingTarget {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl BindingBody {
+    /// A JSON body.
+    pub fn from_json(bytes: &[u8]) -> Result<BindingBody, ApiError> {
+        serde_json::from_slice(bytes).map_err(|e| binding_decode_error(&e))
+    }
+
+    /// A body decoded from another format.
+    pub fn from_value(value: &Value) -> Result<BindingBody, ApiError> {
+        BindingBody::deserialize(value).map_err(|e| binding_decode_error(&e))
+    }
+}
+
+fn binding_decode_error(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(format!("error decoding the Binding body: {}", crate::encoding::json_error(e)))
+}
+
 /// Binds a pod to a node (pods/binding and the bindings resource), as the scheduler does.
 pub async fn bind(
     app: &App,
     pods: &Arc<ResourceInfo>,
     ns: &str,
     name: &str,
-    binding: &Value,
+    binding: &BindingBody,
 ) -> Result<Bytes, ApiError> {
     // ValidatePodBinding: a node, by name.
-    let node = binding.pointer("/target/name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
-    let kind = binding.pointer("/target/kind").and_then(|n| n.as_str()).unwrap_or_default();
+    let node = binding.target.name.clone().unwrap_or_default();
+    let kind = binding.target.kind.as_deref().unwrap_or_default();
     let mut errors = ErrorList::new();
     if !kind.is_empty() && kind != "Node" {
         errors.push(field::not_supported(&Path::new("target").child("kind"), kind, &["Node", "<empty>"]));
@@ -199,13 +240,8 @@ pub async fn bind(
         )
         .into());
     }
-    let mut annotations: Vec<(String, String)> = Vec::new();
-    for (k, v) in binding.pointer("/metadata/annotations").and_then(|a| a.as_object()).into_iter().flatten() {
-        let Some(v) = v.as_str() else {
-            return Err(ApiError::bad_request(format!("annotation {k:?} of the binding is not a string")));
-        };
-        annotations.push((k.clone(), v.to_owned()));
-    }
+    let annotations: Vec<(String, String)> =
+        binding.metadata.annotations.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
     let pod_name = name.to_string();
     let gr = krs_apimachinery::status::GroupResource::new("", "pods/binding");
     let conflict = move |refusal: Refusal| -> ApiError {
@@ -265,12 +301,7 @@ pub async fn bind(
 }
 
 fn success_status(code: u16) -> Bytes {
-    Bytes::from(
-        serde_json::to_vec(
-            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}),
-        )
-        .unwrap_or_default(),
-    )
+    Bytes::from(format!(r#"{{"apiVersion":"v1","code":{code},"kind":"Status","metadata":{{}},"status":"Success"}}"#))
 }
 
 const EVICTION_VIOLATION: &str = "Cannot evict pod as it would violate the pod's disruption budget.";

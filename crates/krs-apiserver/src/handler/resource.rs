@@ -204,7 +204,7 @@ where
             respond::encode_value(StatusCode::OK, &scale, neg.format)
         }
         (Some("binding"), "create") => {
-            let binding = read_value(parts, body).await?;
+            let binding = read_binding(parts, body).await?;
             let status = subresources::bind(app, &res, ns, name, &binding).await?;
             respond::encode(StatusCode::CREATED, status, neg.format)
         }
@@ -560,6 +560,22 @@ where
         return Err(ApiError::bad_request("the request body must be an object"));
     }
     Ok(value)
+}
+
+/// Reads a Binding body: JSON is decoded straight into its few fields.
+async fn read_binding<B>(parts: &Parts, body: B) -> Result<subresources::BindingBody, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
+    let bytes = read_body(body).await?;
+    if format == BodyFormat::Json {
+        return subresources::BindingBody::from_json(&bytes);
+    }
+    let value = encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    subresources::BindingBody::from_value(&value)
 }
 
 async fn delete_options<B>(parts: &Parts, body: B, query: &Query) -> Result<DeleteOptions, ApiError>
