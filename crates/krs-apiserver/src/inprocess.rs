@@ -21,11 +21,40 @@ use crate::handler::App;
 pub struct InProcess {
     app: Arc<App>,
     user: UserInfo,
+    user_agent: Option<http::HeaderValue>,
 }
 
 impl InProcess {
     pub fn new(app: Arc<App>, user: UserInfo) -> InProcess {
-        InProcess { app, user }
+        InProcess { app, user, user_agent: None }
+    }
+
+    /// Requests without a User-Agent get `component`'s, as upstream's components send
+    /// (`kube-scheduler/v1.34.0 (linux/amd64) kubernetes/krs`): the default field manager of
+    /// their writes is the component's name.
+    pub fn with_component(mut self, component: &str) -> InProcess {
+        self.user_agent = http::HeaderValue::from_str(&user_agent(component)).ok();
+        self
+    }
+}
+
+/// The User-Agent of a krs component named as upstream's (`kube-scheduler`, `kubelet`, ...).
+pub fn user_agent(component: &str) -> String {
+    format!(
+        "{component}/{} ({}/{}) kubernetes/krs",
+        crate::handler::KUBERNETES_VERSION,
+        std::env::consts::OS,
+        go_arch(std::env::consts::ARCH)
+    )
+}
+
+/// Go's name of an architecture, as user agents carry it.
+fn go_arch(arch: &str) -> &str {
+    match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64le",
+        other => other,
     }
 }
 
@@ -42,7 +71,12 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if let Some(ua) = &self.user_agent
+            && !req.headers().contains_key(http::header::USER_AGENT)
+        {
+            req.headers_mut().insert(http::header::USER_AGENT, ua.clone());
+        }
         let (app, user) = (self.app.clone(), self.user.clone());
         Box::pin(async move { Ok(app.handle(req, Some(user), None).await) })
     }

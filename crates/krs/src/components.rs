@@ -252,11 +252,11 @@ fn parse_taint(spec: &str) -> Result<Taint, String> {
     Ok(Taint { key: key.to_string(), value, effect: effect.to_string(), time_added: None })
 }
 
-/// A client that hands requests to `server` in-process, as `user` in `groups`.
-fn in_process_client(server: &Server, user: &str, groups: &[&str]) -> kube::Client {
+/// A client of `component` that hands requests to `server` in-process, as `user` in `groups`.
+fn in_process_client(server: &Server, component: &str, user: &str, groups: &[&str]) -> kube::Client {
     let groups = groups.iter().map(|g| g.to_string()).collect();
     let user = UserInfo::authenticated(user.to_string(), groups);
-    kube::Client::new(InProcess::new(server.app.clone(), user), "default")
+    kube::Client::new(InProcess::new(server.app.clone(), user).with_component(component), "default")
 }
 
 /// Components running inside `krs server`, stopped together.
@@ -295,7 +295,7 @@ impl Running {
 
     pub fn start_scheduler(&mut self, server: &Server, leader_elect: bool) {
         // Until RBAC, components act as members of system:masters.
-        let client = in_process_client(server, "system:kube-scheduler", &["system:masters"]);
+        let client = in_process_client(server, "kube-scheduler", "system:kube-scheduler", &["system:masters"]);
         let options = krs_scheduler::SchedulerOptions { leader_elect, ..Default::default() };
         // The scheduler's metrics are served with the API server's at /metrics.
         let metrics = options.metrics.clone();
@@ -305,7 +305,7 @@ impl Running {
     }
 
     pub fn start_controller_manager(&mut self, server: &Server, leader_elect: bool) {
-        let client = in_process_client(server, "system:kube-controller-manager", &["system:masters"]);
+        let client = in_process_client(server, "kube-controller-manager", "system:kube-controller-manager", &["system:masters"]);
         let options = krs_controllers::ControllerManagerOptions {
             leader_elect,
             root_ca_pem: Some(server.pki.ca_cert.clone()),
@@ -316,7 +316,7 @@ impl Running {
     }
 
     pub fn start_sim_nodes(&mut self, server: &Server, nodes: usize) {
-        let client = in_process_client(server, "system:node:krs-sim", &["system:nodes", "system:masters"]);
+        let client = in_process_client(server, "kubelet", "system:node:krs-sim", &["system:nodes", "system:masters"]);
         let mut options = AgentOptions::new("krs-sim", PathBuf::new());
         options.runtime = RuntimeKind::Sim(SimOptions { nodes, ..Default::default() });
         let stopped = self.stopped();
@@ -345,7 +345,7 @@ impl Running {
         options.serving_key_pem = Some(key);
         options.client_ca_pem = Some(server.pki.ca_cert.clone());
         let user = format!("system:node:{}", options.node_name);
-        let client = in_process_client(server, &user, &["system:nodes", "system:masters"]);
+        let client = in_process_client(server, "kubelet", &user, &["system:nodes", "system:masters"]);
         let stopped = self.stopped();
         self.spawn("node agent", async move { krs_agent::run(client, options, stopped).await });
         Ok(())
@@ -369,8 +369,9 @@ fn installed(program: &str) -> bool {
         .unwrap_or(false)
 }
 
-async fn remote_client(common: &CommonArgs) -> Result<kube::Client, String> {
-    let config = match &common.kubeconfig {
+/// A client of `component` from the kubeconfig of `common` (or the inferred one).
+async fn remote_client(common: &CommonArgs, component: &str) -> Result<kube::Client, String> {
+    let mut config = match &common.kubeconfig {
         Some(path) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(path)
                 .map_err(|e| format!("reading the kubeconfig {}: {e}", path.display()))?;
@@ -380,11 +381,14 @@ async fn remote_client(common: &CommonArgs) -> Result<kube::Client, String> {
         }
         None => kube::Config::infer().await.map_err(|e| format!("no kubeconfig: {e}"))?,
     };
+    if let Ok(ua) = http::HeaderValue::from_str(&krs_apiserver::inprocess::user_agent(component)) {
+        config.headers.push((http::header::USER_AGENT, ua));
+    }
     kube::Client::try_from(config).map_err(|e| format!("building the API client: {e}"))
 }
 
 pub async fn scheduler(args: SchedulerArgs, shutdown: impl Future<Output = ()>) -> Result<(), String> {
-    let client = remote_client(&args.common).await?;
+    let client = remote_client(&args.common, "kube-scheduler").await?;
     let config = match &args.config {
         Some(path) => Some(krs_scheduler::load_config(path).map_err(|e| e.to_string())?),
         None => None,
@@ -394,7 +398,7 @@ pub async fn scheduler(args: SchedulerArgs, shutdown: impl Future<Output = ()>) 
 }
 
 pub async fn controller_manager(args: ControllerManagerArgs, shutdown: impl Future<Output = ()>) -> Result<(), String> {
-    let client = remote_client(&args.common).await?;
+    let client = remote_client(&args.common, "kube-controller-manager").await?;
     let options = krs_controllers::ControllerManagerOptions {
         controllers: args.controllers,
         leader_elect: args.leader_elect,
@@ -405,7 +409,7 @@ pub async fn controller_manager(args: ControllerManagerArgs, shutdown: impl Futu
 }
 
 pub async fn agent(args: AgentArgs, shutdown: impl Future<Output = ()>) -> Result<(), String> {
-    let client = remote_client(&args.common).await?;
+    let client = remote_client(&args.common, "kubelet").await?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| krs_apiserver::server::default_data_dir().join("agent"));
     let mut options = args.node.options(data_dir, EvictionHard::default())?;
     if args.sim_nodes > 0 {

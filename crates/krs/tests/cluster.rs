@@ -45,6 +45,20 @@ fn simulated_nodes_run_deployments_jobs_and_namespace_cleanup() {
     let placed = k.jsonpath(&["pods", "-l", "app=web"], r#"{range .items[*]}{.spec.nodeName}{"\n"}{end}"#);
     assert_eq!(placed.lines().count(), 3, "{placed}");
     assert!(placed.lines().all(|n| n.starts_with("krs-sim-")), "{placed}");
+    // Each component writes under its own name (the first word of its User-Agent), as
+    // upstream's do: the ReplicaSet controller created the pods, the kubelet wrote their status.
+    let pods = k.get_json(&["pods", "-l", "app=web", "--show-managed-fields"]);
+    let managers: std::collections::BTreeSet<(String, String)> = pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["metadata"]["managedFields"].as_array().cloned().unwrap_or_default())
+        .map(|e| (e["manager"].as_str().unwrap_or("").to_string(), e["subresource"].as_str().unwrap_or("").to_string()))
+        .collect();
+    for expected in [("kube-controller-manager", ""), ("kubelet", "status")] {
+        let expected = (expected.0.to_string(), expected.1.to_string());
+        assert!(managers.contains(&expected), "{expected:?} not among {managers:?}");
+    }
     // The in-server scheduler's metrics are served with the API server's.
     let metrics = k.ok(&["get", "--raw", "/metrics"]);
     let scheduled = metrics
