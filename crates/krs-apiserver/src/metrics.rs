@@ -201,7 +201,8 @@ impl Metrics {
                 let mut cumulative = 0;
                 for (i, bound) in BUCKETS.iter().enumerate() {
                     cumulative += h.buckets[i];
-                    let _ = writeln!(out, "apiserver_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {cumulative}");
+                    let _ =
+                        writeln!(out, "apiserver_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {cumulative}");
                 }
                 let _ = writeln!(out, "apiserver_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}", h.count);
                 let _ = writeln!(out, "apiserver_request_duration_seconds_sum{{{l}}} {}", h.sum);

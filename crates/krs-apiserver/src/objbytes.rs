@@ -44,6 +44,55 @@ pub fn with_resource_version(json: &[u8], rv: i64) -> Vec<u8> {
     out
 }
 
+/// Returns `json` (an object as the registry stores it, without managedFields) with `managed`
+/// (a JSON array) as its `metadata.managedFields`, where serializing the object with them puts
+/// them: metadata's fields are written in alphabetical order, so before the first one that
+/// sorts after `managedFields`, or last. None when `json` has no top-level metadata object or
+/// already has managedFields.
+pub fn with_managed_fields(json: &[u8], managed: &str) -> Option<Vec<u8>> {
+    const NAME: &[u8] = b"managedFields";
+    let open = find_metadata_value(json)?;
+    let (mut i, mut members) = (open + 1, 0usize);
+    let (at, last) = loop {
+        i = skip_ws(json, i);
+        match json.get(i)? {
+            b'}' => break (i, true),
+            b',' => {
+                i += 1;
+                continue;
+            }
+            b'"' => {}
+            _ => return None,
+        }
+        let key_end = skip_string(json, i)?;
+        let key = &json[i + 1..key_end - 1];
+        if key == NAME {
+            return None;
+        }
+        if key > NAME {
+            break (i, false);
+        }
+        members += 1;
+        let colon = skip_ws(json, key_end);
+        if json.get(colon) != Some(&b':') {
+            return None;
+        }
+        i = skip_value(json, skip_ws(json, colon + 1))?;
+    };
+    let mut out = Vec::with_capacity(json.len() + managed.len() + NAME.len() + 4);
+    out.extend_from_slice(&json[..at]);
+    if last && members > 0 {
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"managedFields\":");
+    out.extend_from_slice(managed.as_bytes());
+    if !last {
+        out.push(b',');
+    }
+    out.extend_from_slice(&json[at..]);
+    Some(out)
+}
+
 /// The offset of the `{` that opens the top-level `metadata` object, if there is one.
 fn find_metadata_value(json: &[u8]) -> Option<usize> {
     let mut i = skip_ws(json, 0);
@@ -195,5 +244,53 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["metadata"]["resourceVersion"], "9");
         assert!(v["a"]["metadata"].get("resourceVersion").is_none());
+    }
+
+    /// Splicing the entries' text into an object serialized without them gives the bytes of the
+    /// object serialized with them (the registry's unchanged-object check compares bytes).
+    #[test]
+    fn managed_fields_go_where_serializing_them_puts_them() {
+        use k8s_openapi::api::core::v1::Pod;
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta, OwnerReference};
+        let entries: Vec<ManagedFieldsEntry> = serde_json::from_value(serde_json::json!([{
+            "apiVersion": "v1", "fieldsType": "FieldsV1", "manager": "m\"}{", "operation": "Update",
+            "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:name": {}}}}, "time": "2026-01-01T00:00:00Z"
+        }]))
+        .unwrap();
+        let text = serde_json::to_string(&entries).unwrap();
+        let labels = |pairs: &[(&str, &str)]| Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let metas = [
+            ObjectMeta { name: Some("p".into()), uid: Some("u".into()), ..Default::default() },
+            ObjectMeta {
+                annotations: labels(&[("name", "{\"name\":\"x\"}"), ("z", "\\")]),
+                finalizers: Some(vec!["a/b".into()]),
+                generate_name: Some("p-".into()),
+                generation: Some(3),
+                labels: labels(&[("name", "v"), ("uid", "w")]),
+                name: Some("p-x".into()),
+                namespace: Some("default".into()),
+                owner_references: Some(vec![OwnerReference { name: "o".into(), ..Default::default() }]),
+                ..Default::default()
+            },
+            ObjectMeta { labels: labels(&[("a", "b")]), generation: Some(1), ..Default::default() },
+            ObjectMeta::default(),
+        ];
+        for metadata in metas {
+            let mut pod = Pod { metadata, ..Default::default() };
+            let without = serde_json::to_vec(&pod).unwrap();
+            pod.metadata.managed_fields = Some(entries.clone());
+            let with = serde_json::to_vec(&pod).unwrap();
+            let spliced = with_managed_fields(&without, &text).expect("a metadata object");
+            assert_eq!(String::from_utf8_lossy(&spliced), String::from_utf8_lossy(&with));
+            assert!(with_managed_fields(&with, &text).is_none(), "entries are never added twice");
+        }
+        // Objects held as JSON trees (custom resources) sort their metadata's fields the same way.
+        let mut cr =
+            serde_json::json!({"apiVersion": "e.io/v1", "kind": "K", "metadata": {"labels": {"a": "b"}, "name": "c"}});
+        let without = serde_json::to_vec(&cr).unwrap();
+        cr["metadata"]["managedFields"] = serde_json::to_value(&entries).unwrap();
+        let spliced = with_managed_fields(&without, &text).unwrap();
+        assert_eq!(spliced, serde_json::to_vec(&cr).unwrap());
+        assert!(with_managed_fields(br#"{"kind":"K"}"#, &text).is_none());
     }
 }

@@ -305,7 +305,8 @@ impl Running {
     }
 
     pub fn start_controller_manager(&mut self, server: &Server, leader_elect: bool) {
-        let client = in_process_client(server, "kube-controller-manager", "system:kube-controller-manager", &["system:masters"]);
+        let client =
+            in_process_client(server, "kube-controller-manager", "system:kube-controller-manager", &["system:masters"]);
         let options = krs_controllers::ControllerManagerOptions {
             leader_elect,
             root_ca_pem: Some(server.pki.ca_cert.clone()),

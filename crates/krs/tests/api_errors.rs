@@ -230,6 +230,18 @@ fn update_with_stale_resource_version_conflicts(k: &Kubectl) {
     // A merge patch carrying the stale resourceVersion conflicts too.
     let patch = json!({"metadata": {"resourceVersion": stale["metadata"]["resourceVersion"]}, "data": {"a": "4"}});
     api.patch(&format!("{CONFIGMAPS}/x"), common::http::MERGE_PATCH, &patch).expect(409);
+
+    // Creates of a shape seen before take their managedFields from memory, stored where
+    // serializing the object puts them: putting such an object back unchanged writes nothing.
+    for name in ["same-1", "same-2", "same-3"] {
+        let created = api.post(CONFIGMAPS, &configmap(name)).expect(201);
+        assert_eq!(created["metadata"]["managedFields"].as_array().map(Vec::len), Some(1), "{created}");
+        let again = api.put(&format!("{CONFIGMAPS}/{name}"), &created).expect(200);
+        assert_eq!(again["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"], "{again}");
+        assert_eq!(again["metadata"]["managedFields"], created["metadata"]["managedFields"], "{again}");
+    }
+    let dry = api.post(&format!("{CONFIGMAPS}?dryRun=All"), &configmap("same-4")).expect(201);
+    assert_eq!(dry["metadata"]["managedFields"][0]["fieldsV1"]["f:data"]["f:a"], json!({}), "{dry}");
 }
 
 fn pod_priority_comes_from_its_priority_class(k: &Kubectl) {

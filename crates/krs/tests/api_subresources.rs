@@ -206,9 +206,11 @@ fn binding_an_assigned_pod_conflicts(k: &Kubectl) {
 
     // The older `bindings` resource binds the pod its binding names, with the same checks.
     let bindings = "/api/v1/namespaces/sched/bindings";
-    let status = api.post(bindings, &json!({"metadata": {"name": "q", "annotations": {"a": 1}}, "target": {"name": "n1"}}));
+    let status =
+        api.post(bindings, &json!({"metadata": {"name": "q", "annotations": {"a": 1}}, "target": {"name": "n1"}}));
     status.expect(400);
-    api.post(bindings, &json!({"metadata": {"name": "q", "annotations": {"a": "b"}}, "target": {"name": "n2"}})).expect(201);
+    api.post(bindings, &json!({"metadata": {"name": "q", "annotations": {"a": "b"}}, "target": {"name": "n2"}}))
+        .expect(201);
     let q = api.get(&format!("{PODS}/q")).expect(200);
     assert_eq!((&q["spec"]["nodeName"], &q["metadata"]["annotations"]["a"]), (&json!("n2"), &json!("b")), "{q}");
     let status = api.post(bindings, &json!({"metadata": {"name": "q"}, "target": {"name": "n1"}})).expect(409);

@@ -16,7 +16,7 @@
 //! managedFields typed, so that a hit builds no JSON at all.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, Time};
 use serde::Deserialize;
@@ -39,6 +39,9 @@ struct Memo {
     managed: Option<Value>,
     /// `managed` as the typed entries, made on the first typed hit.
     typed: OnceLock<Option<Vec<ManagedFieldsEntry>>>,
+    /// The typed entries as JSON text, stamped with the time of the last hit that asked for
+    /// text (the creates of one second serialize it once).
+    text: Option<(String, Arc<str>)>,
 }
 
 static MEMO: Mutex<Option<HashMap<Vec<u8>, Vec<Memo>>>> = Mutex::new(None);
@@ -74,7 +77,28 @@ fn find<'m>(memo: &'m Option<HashMap<Vec<u8>, Vec<Memo>>>, key: &[u8], req: &Req
 /// when the create recorded none.
 pub fn get_typed(key: &[u8], req: &Request<'_>) -> Option<Option<Vec<ManagedFieldsEntry>>> {
     let memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let found = find(&memo, key, req)?;
+    stamped(find(&memo, key, req)?, req)
+}
+
+/// What [`get_typed`] finds, as the JSON text of the managedFields array (what serializing the
+/// typed entries writes). A hit in the second of the last one that asked for text costs a
+/// reference count: no entry is cloned, serialized or dropped.
+pub fn get_typed_json(key: &[u8], req: &Request<'_>) -> Option<Option<Arc<str>>> {
+    let mut memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = memo.as_mut()?.get_mut(key)?.iter_mut().find(|m| m.reset.as_ref() == req.reset_fields)?;
+    if let Some((now, text)) = &found.text
+        && now == req.now
+    {
+        return Some(Some(text.clone()));
+    }
+    let Some(entries) = stamped(found, req)? else { return Some(None) };
+    let text: Arc<str> = serde_json::to_string(&entries).ok()?.into();
+    found.text = Some((req.now.to_owned(), text.clone()));
+    Some(Some(text))
+}
+
+/// The typed entries of `found`, their recorded time replaced by `req.now`.
+fn stamped(found: &Memo, req: &Request<'_>) -> Option<Option<Vec<ManagedFieldsEntry>>> {
     let typed = found.typed.get_or_init(|| {
         found.managed.as_ref().and_then(|m| Vec::<ManagedFieldsEntry>::deserialize(m).ok()).filter(|m| !m.is_empty())
     });
@@ -116,6 +140,7 @@ pub fn put(key: Vec<u8>, req: &Request<'_>, managed: Option<&Value>) {
         now: req.now.to_owned(),
         managed: managed.cloned(),
         typed: OnceLock::new(),
+        text: None,
     };
     let list = map.entry(key).or_default();
     match list.iter_mut().find(|m| m.reset == entry.reset) {
@@ -324,6 +349,13 @@ mod tests {
                 let kb = typed_key(&typed_b, &second).unwrap();
                 if let Some(found) = get_typed(&kb, &second) {
                     assert_eq!(found, recorded(&tree_b, &second), "{path:?} = {b}");
+                }
+                // The entries as text are the typed ones serialized, stamped with each request's
+                // time (the text kept for one time is not served for another).
+                for req in [&first, &second, &second, &first] {
+                    let text = get_typed_json(&k, req).unwrap().map(|t| t.to_string());
+                    let typed = get_typed(&k, req).unwrap().map(|e| serde_json::to_string(&e).unwrap());
+                    assert_eq!(text, typed, "{path:?} = {a} at {}", req.now);
                 }
                 // Typed keys never find the entries of JSON trees, nor the reverse.
                 assert_ne!(key(&tree_a, &first), Some(k));

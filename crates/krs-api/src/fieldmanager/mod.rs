@@ -50,7 +50,10 @@ pub use error::{ApplyError, FieldManagerError, FieldsV1Error};
 pub use managed::Operation;
 pub use managername::{manager_or_user_agent, validate_field_manager};
 /// Creates of typed objects, answered from the memo of [`update`] by the object's shape.
-pub use memo::{get_typed as remembered_create, put as remember_create, typed_key as create_key};
+pub use memo::{
+    get_typed as remembered_create, get_typed_json as remembered_create_json, put as remember_create,
+    typed_key as create_key,
+};
 pub use path::{Path, PathElement};
 pub use set::FieldSet;
 

@@ -9,7 +9,7 @@ use krs_kinds::Object;
 use krs_store::StoreError;
 use rand::Rng;
 
-use super::{WriteContext, encode_for_storage, key, now, reconcile_namespace};
+use super::{WriteContext, encode_for_storage_with, key, now, reconcile_namespace};
 use crate::errors::ApiError;
 use crate::handler::App;
 use crate::objbytes::with_resource_version;
@@ -71,9 +71,8 @@ pub async fn create(
     }
     ctx.warnings.extend(strategy.warnings_on_create(obj.as_ref()));
     strategy.canonicalize(obj.as_mut());
-    if !ctx.applied {
-        super::managed::track(res, ctx, None, obj.as_mut(), "")?;
-    }
+    // The managedFields of a create of a known shape come as JSON text, put in by the encoding.
+    let managed = if ctx.applied { None } else { super::managed::track_create(res, ctx, obj.as_mut())? };
     // Validating admission: the object is final.
     crate::admission::validate(app, res, ctx, namespace, obj.as_mut(), None).await?;
 
@@ -94,9 +93,12 @@ pub async fn create(
             }
             return Err(ApiError::already_exists(res, &name));
         }
+        if let Some(text) = managed {
+            obj.meta_mut().managed_fields = serde_json::from_str(&text).ok();
+        }
         return Ok(Bytes::from(obj.to_json()));
     }
-    let result = store_new(app, res, namespace, obj, generate_name.as_deref()).await;
+    let result = store_new(app, res, namespace, obj, generate_name.as_deref(), managed.as_deref()).await;
     if result.is_err()
         && let Some(h) = &hooks
     {
@@ -112,12 +114,13 @@ async fn store_new(
     namespace: &str,
     mut obj: Box<dyn Object>,
     generate_name: Option<&str>,
+    managed: Option<&str>,
 ) -> Result<Bytes, ApiError> {
     let mut attempts = 0;
     loop {
         let name = obj.meta().name.clone().unwrap_or_default();
         let key = key(res, namespace, &name)?;
-        let value = encode_for_storage(obj.as_mut());
+        let value = encode_for_storage_with(obj.as_mut(), managed);
         match app.store.create(&key, value.clone(), 0).await {
             Ok(rev) => return Ok(Bytes::from(with_resource_version(&value, rev))),
             Err(StoreError::AlreadyExists { .. })

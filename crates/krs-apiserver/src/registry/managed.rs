@@ -94,6 +94,33 @@ pub fn track(
     Ok(())
 }
 
+/// [`track`] for a create, which may leave the managedFields to the encoding: when a create of
+/// the same shape was seen before, their JSON text is returned and the object keeps none (put
+/// them in with [`super::encode_for_storage_with`]); otherwise they are in the object.
+pub fn track_create(
+    res: &ResourceInfo,
+    ctx: &WriteContext,
+    new: &mut dyn Object,
+) -> Result<Option<std::sync::Arc<str>>, ApiError> {
+    if new.meta().managed_fields.is_none() {
+        let (api_version, now, reset) = (res.api_version(), now(), reset_fields(res, ""));
+        let req = Request {
+            manager: &ctx.manager,
+            subresource: "",
+            api_version: &api_version,
+            kind: &res.kind,
+            now: &now,
+            reset_fields: reset.as_ref(),
+        };
+        let key = fieldmanager::create_key(&*new, &req);
+        if let Some(found) = key.as_deref().and_then(|k| fieldmanager::remembered_create_json(k, &req)) {
+            return Ok(found);
+        }
+    }
+    track(res, ctx, None, new, "")?;
+    Ok(None)
+}
+
 /// Server-side apply of `config` onto `live` (None creates). Returns the object to store, its
 /// managedFields set, still to be defaulted and validated.
 pub fn apply(

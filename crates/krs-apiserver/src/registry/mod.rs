@@ -85,6 +85,22 @@ pub fn encode_for_storage(obj: &mut dyn Object) -> Bytes {
     bytes
 }
 
+/// [`encode_for_storage`] of an object whose managedFields are `managed` (the JSON text of the
+/// array, from [`managed::track_create`]) instead of in the object: the same bytes, without
+/// building, serializing and dropping the entries.
+pub fn encode_for_storage_with(obj: &mut dyn Object, managed: Option<&str>) -> Bytes {
+    let bytes = encode_for_storage(obj);
+    let Some(managed) = managed else { return bytes };
+    match crate::objbytes::with_managed_fields(&bytes, managed) {
+        Some(out) => Bytes::from(out),
+        // An object serialized without a metadata object: the entries go through the object.
+        None => {
+            obj.meta_mut().managed_fields = serde_json::from_str(managed).ok();
+            encode_for_storage(obj)
+        }
+    }
+}
+
 /// Reads one object from the store.
 pub async fn get(app: &App, res: &Arc<ResourceInfo>, namespace: &str, name: &str) -> Result<Stored, ApiError> {
     let key = key(res, namespace, name)?;
