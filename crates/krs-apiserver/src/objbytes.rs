@@ -126,7 +126,7 @@ fn find_metadata_value(json: &[u8]) -> Option<usize> {
     }
 }
 
-fn skip_ws(json: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(json: &[u8], mut i: usize) -> usize {
     while json.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
         i += 1;
     }
@@ -134,7 +134,7 @@ fn skip_ws(json: &[u8], mut i: usize) -> usize {
 }
 
 /// `json[i]` is a `"`; returns the offset just past the closing quote.
-fn skip_string(json: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn skip_string(json: &[u8], mut i: usize) -> Option<usize> {
     i += 1;
     loop {
         match json.get(i)? {
@@ -146,7 +146,7 @@ fn skip_string(json: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// Skips one JSON value starting at `i`; returns the offset after it.
-fn skip_value(json: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn skip_value(json: &[u8], mut i: usize) -> Option<usize> {
     match json.get(i)? {
         b'"' => skip_string(json, i),
         b'{' | b'[' => {

@@ -8,13 +8,11 @@
 //! fields touched here); the tests compare the two.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::objbytes::MemberName;
+use crate::objbytes::{skip_string, skip_value, skip_ws};
 
 /// Why a pod cannot be bound (upstream's `setPodHostAndAnnotations` conflicts).
 #[derive(Debug, PartialEq, Eq)]
@@ -53,7 +51,7 @@ pub fn check(deleting: bool, node_name: Option<&str>, gated: bool) -> Result<(),
 /// replacing any PodScheduled condition. `Ok(None)`: the JSON is not a pod this path handles
 /// (no spec or status, not an object); the caller decodes it and binds the typed pod.
 pub fn bind_stored_json(stored: &[u8], node: &str, condition: &str) -> Result<Option<Vec<u8>>, Refusal> {
-    let Ok(Fields(mut top)) = serde_json::from_slice::<Fields>(stored) else { return Ok(None) };
+    let Some(mut top) = std::str::from_utf8(stored).ok().and_then(members) else { return Ok(None) };
     let (Some(mi), Some(si), Some(ti)) = (position(&top, "metadata"), position(&top, "spec"), position(&top, "status"))
     else {
         return Ok(None);
@@ -115,11 +113,50 @@ fn position(fields: &FieldList<'_>, key: &str) -> Option<usize> {
     fields.iter().position(|(k, _)| k == key)
 }
 
-/// The fields of a value read by [`Fields`] (still borrowed from the input).
+/// The fields of a value read by [`members`] (still borrowed from the input).
 fn fields<'a>(raw: &Cow<'a, str>) -> Option<FieldList<'a>> {
     match raw {
-        Cow::Borrowed(raw) => serde_json::from_str::<Fields>(raw).ok().map(|f| f.0),
+        Cow::Borrowed(raw) => members(raw),
         Cow::Owned(_) => None,
+    }
+}
+
+/// The members of the JSON object `json`, their values left as text. Stored JSON is what the
+/// registry's encoder wrote, so values are skipped without being validated or decoded. None
+/// when `json` is not an object or a member name has escapes.
+fn members(json: &str) -> Option<FieldList<'_>> {
+    let b = json.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut out = Vec::with_capacity(16);
+    loop {
+        i = skip_ws(b, i);
+        match b.get(i)? {
+            b'}' => return Some(out),
+            b',' => {
+                i += 1;
+                continue;
+            }
+            b'"' => {}
+            _ => return None,
+        }
+        let end = skip_string(b, i)?;
+        // Offsets next to quotes, brackets, commas and spaces are character boundaries.
+        let key = json.get(i + 1..end - 1)?;
+        if key.contains('\\') {
+            return None;
+        }
+        let colon = skip_ws(b, end);
+        if b.get(colon) != Some(&b':') {
+            return None;
+        }
+        let start = skip_ws(b, colon + 1);
+        let stop = skip_value(b, start)?;
+        out.push((Cow::Borrowed(key), Cow::Borrowed(json.get(start..stop)?)));
+        i = stop;
     }
 }
 
@@ -158,29 +195,6 @@ fn render(fields: &FieldList<'_>) -> String {
 struct ConditionType<'a> {
     #[serde(rename = "type", borrow, default)]
     type_: Cow<'a, str>,
-}
-
-struct Fields<'a>(FieldList<'a>);
-
-impl<'de> Deserialize<'de> for Fields<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct FieldsVisitor;
-        impl<'de> Visitor<'de> for FieldsVisitor {
-            type Value = Fields<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(MemberName(k)) = map.next_key::<MemberName>()? {
-                    let v: &'de RawValue = map.next_value()?;
-                    out.push((k, Cow::Borrowed(v.get())));
-                }
-                Ok(Fields(out))
-            }
-        }
-        d.deserialize_map(FieldsVisitor)
-    }
 }
 
 #[cfg(test)]
@@ -254,7 +268,11 @@ mod tests {
         let earlier = json!({"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
             "message": "0/3 nodes are available", "lastTransitionTime": "2026-11-24T04:00:00Z"});
         let ready = json!({"type": "Ready", "status": "False", "lastTransitionTime": "2026-11-24T04:00:00Z"});
+        // Text the member scanner must step over: escaped quotes and brackets, non-ASCII.
+        let mut tricky = sample(json!({"hostname": "h\"}]{"}), json!({"message": "é ]}\\\"{ ü", "phase": "Pending"}));
+        tricky["metadata"]["annotations"] = json!({"note": "}{\"[é", "ü": "\\"});
         let cases = [
+            tricky,
             sample(json!({}), json!({"phase": "Pending", "qosClass": "Burstable"})),
             sample(json!({"nodeName": ""}), json!({"phase": "Pending"})),
             sample(
