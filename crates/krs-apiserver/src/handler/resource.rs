@@ -546,15 +546,24 @@ async fn connect(
     kubelet.forward(ip, port, &path_and_query, parts, body, on_upgrade).await
 }
 
-/// Reads a request body of any supported format as a JSON value.
-async fn read_value<B>(parts: &Parts, body: B) -> Result<serde_json::Value, ApiError>
+/// A request body with the format its Content-Type names.
+async fn read_formatted<B>(parts: &Parts, body: B) -> Result<(BodyFormat, Bytes), ApiError>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
-    let bytes = read_body(body).await?;
+    Ok((format, read_body(body).await?))
+}
+
+/// Reads a request body of any supported format as a JSON value.
+async fn read_value<B>(parts: &Parts, body: B) -> Result<serde_json::Value, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (format, bytes) = read_formatted(parts, body).await?;
     let value = encoding::decode_value(&bytes, format).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if !value.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
@@ -568,9 +577,7 @@ where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let format = BodyFormat::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct.unwrap_or("")))?;
-    let bytes = read_body(body).await?;
+    let (format, bytes) = read_formatted(parts, body).await?;
     if format == BodyFormat::Json {
         return subresources::BindingBody::from_json(&bytes);
     }

@@ -57,6 +57,31 @@ fn set_managed_fields(obj: &mut dyn Object, value: &mut Value) {
         .filter(|m| !m.is_empty());
 }
 
+/// What a field manager [`Request`] of a write borrows: the served version, the time and the
+/// fields the write never owns.
+struct Owned {
+    api_version: String,
+    now: String,
+    reset: Option<FieldSet>,
+}
+
+impl Owned {
+    fn new(res: &ResourceInfo, subresource: &str) -> Owned {
+        Owned { api_version: res.api_version(), now: now(), reset: reset_fields(res, subresource) }
+    }
+
+    fn request<'a>(&'a self, res: &'a ResourceInfo, ctx: &'a WriteContext, subresource: &'a str) -> Request<'a> {
+        Request {
+            manager: &ctx.manager,
+            subresource,
+            api_version: &self.api_version,
+            kind: &res.kind,
+            now: &self.now,
+            reset_fields: self.reset.as_ref(),
+        }
+    }
+}
+
 /// Records the fields this write's manager changed in `new`'s managedFields.
 pub fn track(
     res: &ResourceInfo,
@@ -65,15 +90,8 @@ pub fn track(
     new: &mut dyn Object,
     subresource: &str,
 ) -> Result<(), ApiError> {
-    let (api_version, now, reset) = (res.api_version(), now(), reset_fields(res, subresource));
-    let req = Request {
-        manager: &ctx.manager,
-        subresource,
-        api_version: &api_version,
-        kind: &res.kind,
-        now: &now,
-        reset_fields: reset.as_ref(),
-    };
+    let owned = Owned::new(res, subresource);
+    let req = owned.request(res, ctx, subresource);
     // A create that sends no managedFields records what its shape's creates recorded: found
     // by the typed object's shape, without the object as a JSON tree.
     let create_key = (live.is_none() && new.meta().managed_fields.is_none())
@@ -103,15 +121,8 @@ pub fn track_create(
     new: &mut dyn Object,
 ) -> Result<Option<std::sync::Arc<str>>, ApiError> {
     if new.meta().managed_fields.is_none() {
-        let (api_version, now, reset) = (res.api_version(), now(), reset_fields(res, ""));
-        let req = Request {
-            manager: &ctx.manager,
-            subresource: "",
-            api_version: &api_version,
-            kind: &res.kind,
-            now: &now,
-            reset_fields: reset.as_ref(),
-        };
+        let owned = Owned::new(res, "");
+        let req = owned.request(res, ctx, "");
         let key = fieldmanager::create_key(&*new, &req);
         if let Some(found) = key.as_deref().and_then(|k| fieldmanager::remembered_create_json(k, &req)) {
             return Ok(found);
@@ -130,15 +141,8 @@ pub fn apply(
     config: &Value,
     force: bool,
 ) -> Result<Value, ApiError> {
-    let (api_version, now, reset) = (res.api_version(), now(), reset_fields(res, ""));
-    let req = Request {
-        manager: &ctx.manager,
-        subresource: "",
-        api_version: &api_version,
-        kind: &res.kind,
-        now: &now,
-        reset_fields: reset.as_ref(),
-    };
+    let owned = Owned::new(res, "");
+    let req = owned.request(res, ctx, "");
     fieldmanager::apply(live, config, force, &req).map_err(|e| match e {
         ApplyError::Conflicts(c) => {
             let causes = c
