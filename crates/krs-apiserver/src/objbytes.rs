@@ -51,37 +51,26 @@ pub fn with_resource_version(json: &[u8], rv: i64) -> Vec<u8> {
 /// already has managedFields.
 pub fn with_managed_fields(json: &[u8], managed: &str) -> Option<Vec<u8>> {
     const NAME: &[u8] = b"managedFields";
-    let open = find_metadata_value(json)?;
-    let (mut i, mut members) = (open + 1, 0usize);
-    let (at, last) = loop {
-        i = skip_ws(json, i);
-        match json.get(i)? {
-            b'}' => break (i, true),
-            b',' => {
-                i += 1;
-                continue;
+    let mut members = Members::new(json, find_metadata_value(json)?)?;
+    let (mut before, mut at) = (0usize, None);
+    for m in members.by_ref() {
+        match json[m.name].cmp(NAME) {
+            std::cmp::Ordering::Less => before += 1,
+            std::cmp::Ordering::Equal => return None,
+            std::cmp::Ordering::Greater => {
+                at = Some(m.start);
+                break;
             }
-            b'"' => {}
-            _ => return None,
         }
-        let key_end = skip_string(json, i)?;
-        let key = &json[i + 1..key_end - 1];
-        if key == NAME {
-            return None;
-        }
-        if key > NAME {
-            break (i, false);
-        }
-        members += 1;
-        let colon = skip_ws(json, key_end);
-        if json.get(colon) != Some(&b':') {
-            return None;
-        }
-        i = skip_value(json, skip_ws(json, colon + 1))?;
+    }
+    // Last: before the closing brace, after a comma unless metadata is empty.
+    let (at, last) = match at {
+        Some(at) => (at, false),
+        None => (members.end?, true),
     };
     let mut out = Vec::with_capacity(json.len() + managed.len() + NAME.len() + 4);
     out.extend_from_slice(&json[..at]);
-    if last && members > 0 {
+    if last && before > 0 {
         out.push(b',');
     }
     out.extend_from_slice(b"\"managedFields\":");
@@ -95,34 +84,66 @@ pub fn with_managed_fields(json: &[u8], managed: &str) -> Option<Vec<u8>> {
 
 /// The offset of the `{` that opens the top-level `metadata` object, if there is one.
 fn find_metadata_value(json: &[u8]) -> Option<usize> {
-    let mut i = skip_ws(json, 0);
-    if json.get(i) != Some(&b'{') {
-        return None;
+    let m = Members::new(json, skip_ws(json, 0))?.find(|m| &json[m.name.clone()] == b"metadata")?;
+    (json.get(m.value.start) == Some(&b'{')).then_some(m.value.start)
+}
+
+/// One member of a JSON object: the offset of its name's opening quote, its name (inside the
+/// quotes, escapes as written) and its value.
+pub(crate) struct Member {
+    pub start: usize,
+    pub name: std::ops::Range<usize>,
+    pub value: std::ops::Range<usize>,
+}
+
+/// The members of the object that opens at `json[open]`, found by skipping values without
+/// validating them (for JSON the registry's encoder wrote). The iteration stops at the closing
+/// brace, whose offset `end` then holds, or at the first malformed member (`end` stays None).
+pub(crate) struct Members<'a> {
+    json: &'a [u8],
+    at: usize,
+    pub end: Option<usize>,
+}
+
+impl<'a> Members<'a> {
+    /// None unless `json[open]` is a `{`.
+    pub fn new(json: &'a [u8], open: usize) -> Option<Members<'a>> {
+        (json.get(open) == Some(&b'{')).then_some(Members { json, at: open + 1, end: None })
     }
-    i += 1;
-    loop {
-        i = skip_ws(json, i);
-        match json.get(i)? {
-            b'}' => return None,
-            b',' => {
-                i += 1;
-                continue;
+}
+
+impl Iterator for Members<'_> {
+    type Item = Member;
+
+    fn next(&mut self) -> Option<Member> {
+        let json = self.json;
+        loop {
+            self.at = skip_ws(json, self.at);
+            match json.get(self.at)? {
+                b'}' => {
+                    self.end = Some(self.at);
+                    self.at = json.len();
+                    return None;
+                }
+                b',' => self.at += 1,
+                b'"' => break,
+                _ => {
+                    self.at = json.len();
+                    return None;
+                }
             }
-            b'"' => {}
-            _ => return None,
         }
-        let key_start = i + 1;
-        let key_end = skip_string(json, i)?;
-        let key = &json[key_start..key_end - 1];
-        i = skip_ws(json, key_end);
-        if json.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(json, i + 1);
-        if key == b"metadata" {
-            return (json.get(i) == Some(&b'{')).then_some(i);
-        }
-        i = skip_value(json, i)?;
+        let start = self.at;
+        let found = (|| {
+            let name_end = skip_string(json, start)?;
+            let colon = skip_ws(json, name_end);
+            (json.get(colon) == Some(&b':')).then_some(())?;
+            let value_start = skip_ws(json, colon + 1);
+            let value_end = skip_value(json, value_start)?;
+            Some(Member { start, name: start + 1..name_end - 1, value: value_start..value_end })
+        })();
+        self.at = found.as_ref().map_or(json.len(), |m| m.value.end);
+        found
     }
 }
 
@@ -134,7 +155,7 @@ pub(crate) fn skip_ws(json: &[u8], mut i: usize) -> usize {
 }
 
 /// `json[i]` is a `"`; returns the offset just past the closing quote.
-pub(crate) fn skip_string(json: &[u8], mut i: usize) -> Option<usize> {
+fn skip_string(json: &[u8], mut i: usize) -> Option<usize> {
     i += 1;
     loop {
         match json.get(i)? {
@@ -146,7 +167,7 @@ pub(crate) fn skip_string(json: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// Skips one JSON value starting at `i`; returns the offset after it.
-pub(crate) fn skip_value(json: &[u8], mut i: usize) -> Option<usize> {
+fn skip_value(json: &[u8], mut i: usize) -> Option<usize> {
     match json.get(i)? {
         b'"' => skip_string(json, i),
         b'{' | b'[' => {

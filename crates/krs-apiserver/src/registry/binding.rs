@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::objbytes::{skip_string, skip_value, skip_ws};
+use crate::objbytes::{Members, skip_ws};
 
 /// Why a pod cannot be bound (upstream's `setPodHostAndAnnotations` conflicts).
 #[derive(Debug, PartialEq, Eq)]
@@ -125,39 +125,17 @@ fn fields<'a>(raw: &Cow<'a, str>) -> Option<FieldList<'a>> {
 /// registry's encoder wrote, so values are skipped without being validated or decoded. None
 /// when `json` is not an object or a member name has escapes.
 fn members(json: &str) -> Option<FieldList<'_>> {
-    let b = json.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i += 1;
+    let mut members = Members::new(json.as_bytes(), skip_ws(json.as_bytes(), 0))?;
     let mut out = Vec::with_capacity(16);
-    loop {
-        i = skip_ws(b, i);
-        match b.get(i)? {
-            b'}' => return Some(out),
-            b',' => {
-                i += 1;
-                continue;
-            }
-            b'"' => {}
-            _ => return None,
-        }
-        let end = skip_string(b, i)?;
+    for m in members.by_ref() {
         // Offsets next to quotes, brackets, commas and spaces are character boundaries.
-        let key = json.get(i + 1..end - 1)?;
-        if key.contains('\\') {
+        let name = json.get(m.name)?;
+        if name.contains('\\') {
             return None;
         }
-        let colon = skip_ws(b, end);
-        if b.get(colon) != Some(&b':') {
-            return None;
-        }
-        let start = skip_ws(b, colon + 1);
-        let stop = skip_value(b, start)?;
-        out.push((Cow::Borrowed(key), Cow::Borrowed(json.get(start..stop)?)));
-        i = stop;
+        out.push((Cow::Borrowed(name), Cow::Borrowed(json.get(m.value)?)));
     }
+    members.end.map(|_| out)
 }
 
 /// Sets `key` to `value`: in place when present, else before the first field that sorts after
