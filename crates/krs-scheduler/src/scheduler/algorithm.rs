@@ -189,7 +189,7 @@ pub struct Algorithm {
     memo: ResultsMemo,
     /// The kind of the pod of this cycle when the memo served its filtering, with the positions
     /// in the node list of its feasible nodes.
-    memo_cycle: Option<(String, Vec<usize>)>,
+    memo_cycle: Option<(u64, Vec<usize>)>,
 }
 
 impl Algorithm {
@@ -235,13 +235,13 @@ impl Algorithm {
         snapshot: &Snapshot,
     ) -> Result<Vec<i64>, Status> {
         let memo_cycle = self.memo_cycle.take();
-        let (Some((signature, positions)), Some(scorers)) = (memo_cycle, fw.node_local_scorers(state)) else {
+        let (Some((id, positions)), Some(scorers)) = (memo_cycle, fw.node_local_scorers(state)) else {
             return fw.run_score(state, pod, feasible);
         };
-        if positions.len() != feasible.len() {
-            return fw.run_score(state, pod, feasible);
-        }
-        let kind = self.memo.kind(signature, snapshot);
+        let kind = match self.memo.kind_by_id(id, snapshot) {
+            Some(kind) if positions.len() == feasible.len() => kind,
+            _ => return fw.run_score(state, pod, feasible),
+        };
         kind.use_scorers(&scorers);
         let known: Vec<Option<&[i64]>> = feasible.iter().zip(&positions).map(|(n, &p)| kind.scores(p, n)).collect();
         let (totals, learned) = fw.run_score_known(state, pod, feasible, Some(&known))?;
@@ -297,9 +297,14 @@ impl Algorithm {
         }
         let nodes: &[Arc<NodeInfo>] = narrowed.as_deref().unwrap_or(all);
         // The memo is by position in the whole list: a narrowed list does without.
-        let signature = if narrowed.is_none() { ResultsMemo::signature(fw, pod) } else { None };
         let mut memo = std::mem::take(&mut self.memo);
-        let mut kind = signature.clone().map(|s| memo.kind(s, snapshot));
+        let (id, mut kind) = match narrowed {
+            None => {
+                let (id, kind) = memo.kind(fw, pod, snapshot);
+                (Some(id), Some(kind))
+            }
+            Some(_) => (None, None),
+        };
         if let Some(kind) = kind.as_deref_mut() {
             kind.use_class_filters(&fw.other_filters(state));
         }
@@ -329,7 +334,7 @@ impl Algorithm {
             }
         }
         self.memo = memo;
-        self.memo_cycle = signature.map(|s| (s, positions));
+        self.memo_cycle = id.map(|id| (id, positions));
         Ok((feasible, diagnosis))
     }
 

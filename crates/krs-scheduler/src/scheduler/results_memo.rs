@@ -34,7 +34,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cache::Snapshot;
-use crate::framework::node_memo::Memos;
 use crate::framework::{Framework, NodeInfo, PodInfo, Status};
 
 /// Kinds of pods remembered at once; the least recently scheduled kind is dropped beyond this.
@@ -44,15 +43,22 @@ const KINDS: usize = 4;
 /// plugins itself. Classes pay when there are few (zones), not when each node is one (hostnames).
 const MAX_CLASSES: usize = 256;
 
-/// The memo of the scheduling loop, one [`Kind`] per kind of pod.
+/// The memo of the scheduling loop, one [`Kind`] per kind of pod, the least recently used kind
+/// dropped beyond [`KINDS`].
+#[derive(Default)]
 pub struct ResultsMemo {
-    kinds: Memos<Kind>,
+    slots: Vec<Slot>,
+    clock: u64,
+    next_id: u64,
 }
 
-impl Default for ResultsMemo {
-    fn default() -> ResultsMemo {
-        ResultsMemo { kinds: Memos::new(KINDS) }
-    }
+/// A kind of pod: the profile and the first pod of the kind (its spec and requests).
+struct Slot {
+    id: u64,
+    profile: String,
+    pod: Arc<PodInfo>,
+    used: u64,
+    kind: Kind,
 }
 
 /// What cycles found for one kind of pod, by position in the snapshot's node list.
@@ -91,29 +97,67 @@ struct Entry {
 }
 
 impl ResultsMemo {
-    /// The key of the pod's kind.
-    pub fn signature(fw: &Framework, pod: &PodInfo) -> Option<String> {
-        // Node-local plugins read the pod's spec and the requests derived from it (which may
-        // also come from its status, for a resized pod): equal specs and requests, equal results.
-        let spec = serde_json::to_string(&pod.pod.spec).ok()?;
-        Some(format!("{}\n{:?}\n{:?}\n{spec}", fw.profile_name, pod.requests, pod.non_zero_requests))
+    /// True when two pods are of one kind for the profile: node-local plugins read the pod's
+    /// spec and the requests derived from it (which may also come from its status, for a
+    /// resized pod), so equal specs and requests give equal results.
+    pub fn alike(a: &PodInfo, b: &PodInfo) -> bool {
+        a.requests == b.requests
+            && a.non_zero_requests == b.non_zero_requests
+            && (Arc::ptr_eq(&a.pod, &b.pod) || a.pod.spec == b.pod.spec)
     }
 
-    /// The memo of a kind, emptied if the snapshot's epoch or node count changed since it was
-    /// last used.
-    pub fn kind(&mut self, signature: String, snapshot: &Snapshot) -> &mut Kind {
-        let kind = self.kinds.get(signature);
-        let n = snapshot.node_info_list.len();
-        if kind.epoch != snapshot.epoch || kind.entries.len() != n {
-            kind.entries.clear();
-            kind.entries.resize_with(n, Entry::default);
-            kind.epoch = snapshot.epoch;
-        }
-        kind
+    /// The memo of the pod's kind with its number (for [`ResultsMemo::kind_by_id`]), emptied if
+    /// the snapshot's epoch or node count changed since it was last used.
+    pub fn kind(&mut self, fw: &Framework, pod: &Arc<PodInfo>, snapshot: &Snapshot) -> (u64, &mut Kind) {
+        self.clock += 1;
+        let found = self.slots.iter().position(|s| s.profile == fw.profile_name && ResultsMemo::alike(&s.pod, pod));
+        let at = match found {
+            Some(at) => at,
+            None => {
+                self.next_id += 1;
+                let slot = Slot {
+                    id: self.next_id,
+                    profile: fw.profile_name.clone(),
+                    pod: pod.clone(),
+                    used: 0,
+                    kind: Kind::default(),
+                };
+                if self.slots.len() < KINDS {
+                    self.slots.push(slot);
+                    self.slots.len() - 1
+                } else {
+                    let oldest = (0..self.slots.len()).min_by_key(|&i| self.slots[i].used).unwrap_or(0);
+                    self.slots[oldest] = slot;
+                    oldest
+                }
+            }
+        };
+        let slot = &mut self.slots[at];
+        slot.used = self.clock;
+        (slot.id, slot.kind.ready(snapshot))
+    }
+
+    /// The memo of a kind by its number, while it is still remembered.
+    pub fn kind_by_id(&mut self, id: u64, snapshot: &Snapshot) -> Option<&mut Kind> {
+        self.clock += 1;
+        let slot = self.slots.iter_mut().find(|s| s.id == id)?;
+        slot.used = self.clock;
+        Some(slot.kind.ready(snapshot))
     }
 }
 
 impl Kind {
+    /// Empties the memo if the snapshot's epoch or node count changed since it was last used.
+    fn ready(&mut self, snapshot: &Snapshot) -> &mut Kind {
+        let n = snapshot.node_info_list.len();
+        if self.epoch != snapshot.epoch || self.entries.len() != n {
+            self.entries.clear();
+            self.entries.resize_with(n, Entry::default);
+            self.epoch = snapshot.epoch;
+        }
+        self
+    }
+
     fn entry(&self, pos: usize, node: &Arc<NodeInfo>) -> Option<&Entry> {
         self.entries.get(pos).filter(|e| e.node.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, node)))
     }

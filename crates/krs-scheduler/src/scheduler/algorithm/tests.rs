@@ -1,6 +1,6 @@
 use super::*;
 use crate::framework::Handle;
-use crate::scheduler::results_memo::{ClassLearn, ResultsMemo};
+use crate::scheduler::results_memo::ClassLearn;
 use crate::testing::{NodeBuilder, PodBuilder, affinity_term, default_framework, node_with_pods, spread};
 
 #[test]
@@ -178,8 +178,7 @@ fn an_unchanged_node_is_judged_by_the_memo_and_a_changed_one_by_the_plugins() {
     let best_pos = snap.index[best.as_str()];
     let other = if best == "n1" { 2 } else { 1 };
     // What the memo holds is what the next cycle uses: an altered record shows through.
-    let signature = ResultsMemo::signature(&fw, &pod).expect("no pod is nominated");
-    let kind = alg.memo.kind(signature.clone(), &snap);
+    let kind = alg.memo.kind(&fw, &pod, &snap).1;
     kind.learn_filter(0, &snap.node_info_list[0], Status::unschedulable("recorded"), 0);
     let raw = kind.scores(best_pos, &snap.node_info_list[best_pos]).map(<[i64]>::to_vec).expect("scored");
     kind.learn_scores(other, &snap.node_info_list[other], &raw);
@@ -205,8 +204,7 @@ fn a_node_with_a_nominated_pod_is_filtered_with_it_and_the_others_by_the_memo() 
     let pod = PodBuilder::new("p").req(&[("cpu", "1")]).info();
     let mut alg = Algorithm::default();
     cycle(&mut alg, &fw, &pod, &snap);
-    let signature = ResultsMemo::signature(&fw, &pod).expect("a kind");
-    alg.memo.kind(signature, &snap).learn_filter(0, &snap.node_info_list[0], Status::unschedulable("recorded"), 0);
+    alg.memo.kind(&fw, &pod, &snap).1.learn_filter(0, &snap.node_info_list[0], Status::unschedulable("recorded"), 0);
     // A pod of higher priority nominated to n5 takes its room; one of lower priority on n6
     // does not count against this pod.
     handle.nominator.add(PodBuilder::new("big").priority(100).req(&[("cpu", "64")]).nominated("n5").info(), "n5");
@@ -313,7 +311,6 @@ fn the_spread_filter_runs_once_per_domain_in_a_memo_cycle_and_finds_what_fresh_c
     snap.rebuild_affinity_lists();
     let constraint = spread("zone", 1, "DoNotSchedule", &[("app", "web")]);
     let pod = PodBuilder::new("p").label("app", "web").req(&[("cpu", "1")]).spread(constraint).info();
-    let signature = ResultsMemo::signature(&fw, &pod).expect("a kind");
     let mut alg = Algorithm::default();
     let mut seen = (false, false);
     for round in 0..15 {
@@ -350,7 +347,7 @@ fn the_spread_filter_runs_once_per_domain_in_a_memo_cycle_and_finds_what_fresh_c
     }
     assert_eq!(seen, (true, true), "nodes rejected for their zone's count and for having no zone");
     // Three zones and the nodes without one: four classes, found again after the guard left.
-    assert_eq!(alg.memo.kind(signature.clone(), &snap).num_classes(), 4);
+    assert_eq!(alg.memo.kind(&fw, &pod, &snap).1.num_classes(), 4);
     // Zone z1 takes many more pods: its nodes fail.
     for j in 0..20 {
         let k = 3 * j + 1;
@@ -370,7 +367,7 @@ fn the_spread_filter_runs_once_per_domain_in_a_memo_cycle_and_finds_what_fresh_c
     let ok_pos = feasible.iter().map(|n| snap.index[n.as_str()]).find(|&p| p > fpos).expect("a node after it passes");
     // What the memo holds is what the next cycle uses: a node given the class of a failing node
     // (met first, so its status is the class's) is judged as failing.
-    let kind = alg.memo.kind(signature, &snap);
+    let kind = alg.memo.kind(&fw, &pod, &snap).1;
     let class = kind.class(fpos, &snap.node_info_list[fpos]).expect("the failing node has a class");
     kind.learn_class(ok_pos, &snap.node_info_list[ok_pos], ClassLearn::Known(class));
     alg.next_start_node_index = 0;

@@ -6,8 +6,9 @@ fn snapshot(n: usize) -> Snapshot {
     Snapshot::from_nodes((0..n).map(|i| NodeBuilder::new(&format!("n{i}")).info()).collect())
 }
 
-fn signature(fw: &Framework, pod: &PodInfo, _snap: &Snapshot) -> Option<String> {
-    ResultsMemo::signature(fw, pod)
+/// The number of the kind the memo files the pod under.
+fn kind_id(memo: &mut ResultsMemo, fw: &Framework, pod: &PodInfo, snap: &Snapshot) -> u64 {
+    memo.kind(fw, &Arc::new(pod.clone()), snap).0
 }
 
 #[test]
@@ -18,11 +19,27 @@ fn pods_alike_share_a_kind_and_pods_that_differ_do_not() {
     let b = PodBuilder::new("b").namespace("other").label("app", "x").req(&[("cpu", "100m")]).info();
     let c = PodBuilder::new("c").req(&[("cpu", "200m")]).info();
     let d = PodBuilder::new("d").req(&[("cpu", "100m")]).toleration("k", "Exists", "", "NoSchedule").info();
-    let sa = signature(&fw, &a, &snap).expect("no pod is nominated");
+    let memo = &mut ResultsMemo::default();
+    let sa = kind_id(memo, &fw, &a, &snap);
     // Name, namespace and labels are read by no node-local plugin.
-    assert_eq!(signature(&fw, &b, &snap).as_ref(), Some(&sa));
-    assert_ne!(signature(&fw, &c, &snap).as_ref(), Some(&sa));
-    assert_ne!(signature(&fw, &d, &snap).as_ref(), Some(&sa));
+    assert_eq!(kind_id(memo, &fw, &b, &snap), sa);
+    assert_ne!(kind_id(memo, &fw, &c, &snap), sa);
+    assert_ne!(kind_id(memo, &fw, &d, &snap), sa);
+    assert!(ResultsMemo::alike(&a, &b) && !ResultsMemo::alike(&a, &c) && !ResultsMemo::alike(&a, &d));
+    // Another profile: another kind.
+    let mut other = default_framework(Handle::offline());
+    other.profile_name = "other".into();
+    assert_ne!(kind_id(memo, &other, &a, &snap), sa);
+    // Beyond KINDS kinds the least recently used one is forgotten: `a`'s kind was used after
+    // `c`'s, so `c` comes back under a new number and `a` keeps its own.
+    let sc = kind_id(memo, &fw, &c, &snap);
+    assert_eq!(kind_id(memo, &fw, &a, &snap), sa);
+    let e = PodBuilder::new("e").req(&[("cpu", "300m")]).info();
+    kind_id(memo, &fw, &e, &snap);
+    assert_eq!(kind_id(memo, &fw, &a, &snap), sa);
+    assert_ne!(kind_id(memo, &fw, &d, &snap), sa);
+    assert!(memo.kind_by_id(sa, &snap).is_some());
+    assert_eq!(kind_id(memo, &fw, &c, &snap), sc, "the other profile's kind, the least recently used, made room for d");
 }
 
 #[test]
@@ -32,19 +49,21 @@ fn pods_with_other_terms_are_another_kind_and_nominations_do_not_matter() {
     let snap = snapshot(3);
     let anti = PodBuilder::new("a").label("app", "x").pod_affinity(true, affinity_term(&[("app", "x")], "zone")).info();
     let plain = PodBuilder::new("p").info();
-    let before = signature(&fw, &plain, &snap);
-    assert!(before.is_some());
-    assert_ne!(signature(&fw, &anti, &snap), before);
+    let memo = &mut ResultsMemo::default();
+    let before = kind_id(memo, &fw, &plain, &snap);
+    assert_ne!(kind_id(memo, &fw, &anti, &snap), before);
     // Nominated pods are handled node by node in the cycle, not by the kind.
     handle.nominator.add(PodBuilder::new("preemptor").priority(10).info(), "n1");
-    assert_eq!(signature(&fw, &plain, &snap), before);
+    assert_eq!(kind_id(memo, &fw, &plain, &snap), before);
 }
 
 #[test]
 fn a_kind_forgets_nodes_that_changed_and_everything_when_the_epoch_moves() {
     let mut snap = snapshot(3);
     let mut memo = ResultsMemo::default();
-    let kind = memo.kind("k".into(), &snap);
+    let fw = default_framework(Handle::offline());
+    let pod = Arc::new(PodBuilder::new("p").info());
+    let (id, kind) = memo.kind(&fw, &pod, &snap);
     let n0 = snap.node_info_list[0].clone();
     kind.learn_filter(0, &n0, Status::success(), 12);
     kind.use_scorers(&["A", "B"]);
@@ -69,6 +88,6 @@ fn a_kind_forgets_nodes_that_changed_and_everything_when_the_epoch_moves() {
     assert!(kind.scores(0, &changed).is_none());
     // A new epoch (a node came or went, images spread differently): the kind starts empty.
     snap.epoch += 1;
-    let kind = memo.kind("k".into(), &snap);
+    let kind = memo.kind_by_id(id, &snap).expect("the kind is remembered");
     assert!(kind.filter(0, &changed).is_none());
 }
