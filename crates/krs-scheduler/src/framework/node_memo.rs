@@ -5,7 +5,6 @@
 //! never changed in place (the cache copies it first), so the same `Arc` means the same content;
 //! holding the `Arc` keeps its address from being reused.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::NodeInfo;
@@ -54,29 +53,64 @@ impl<C> NodeMemo<C> {
 
 /// Memos of one plugin, one per kind of incoming pod (its signature: whatever the per-node
 /// contribution depends on besides the node), the least recently used dropped beyond a bound.
-pub struct Memos<M> {
-    entries: HashMap<String, (u64, M)>,
+/// Bounds are small (a few kinds), so the kinds are a list searched in order.
+pub struct Memos<M, K = String> {
+    entries: Vec<(K, u64, M)>,
     clock: u64,
     max: usize,
 }
 
-impl<M: Default> Memos<M> {
-    pub fn new(max: usize) -> Memos<M> {
-        Memos { entries: HashMap::new(), clock: 0, max }
+impl<M: Default, K> Memos<M, K> {
+    pub fn new(max: usize) -> Memos<M, K> {
+        Memos { entries: Vec::new(), clock: 0, max: max.max(1) }
     }
 
-    pub fn get(&mut self, signature: String) -> &mut M {
+    /// The memo of the first kind `matches` accepts, marked as used.
+    pub fn find(&mut self, matches: impl Fn(&K) -> bool) -> Option<(&K, &mut M)> {
+        let at = self.position(matches)?;
+        let e = &mut self.entries[at];
+        Some((&e.0, &mut e.2))
+    }
+
+    /// The memo of the first kind `matches` accepts, else a new, empty one for `key()` in place
+    /// of the least recently used one when full.
+    pub fn find_or_insert(&mut self, matches: impl Fn(&K) -> bool, key: impl FnOnce() -> K) -> (&K, &mut M) {
+        let at = match self.position(matches) {
+            Some(at) => at,
+            None => self.insert_at(key()),
+        };
+        let e = &mut self.entries[at];
+        (&e.0, &mut e.2)
+    }
+
+    fn position(&mut self, matches: impl Fn(&K) -> bool) -> Option<usize> {
         self.clock += 1;
-        if !self.entries.contains_key(&signature) && self.entries.len() >= self.max {
-            let oldest = self.entries.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                self.entries.remove(&k);
-            }
+        let at = self.entries.iter().position(|(k, _, _)| matches(k))?;
+        self.entries[at].1 = self.clock;
+        Some(at)
+    }
+
+    fn insert_at(&mut self, key: K) -> usize {
+        self.clock += 1;
+        let entry = (key, self.clock, M::default());
+        if self.entries.len() < self.max {
+            self.entries.push(entry);
+            return self.entries.len() - 1;
         }
-        let clock = self.clock;
-        let entry = self.entries.entry(signature).or_insert_with(|| (clock, M::default()));
-        entry.0 = clock;
-        &mut entry.1
+        let oldest = (0..self.entries.len()).min_by_key(|&i| self.entries[i].1).unwrap_or(0);
+        self.entries[oldest] = entry;
+        oldest
+    }
+}
+
+impl<M: Default> Memos<M, String> {
+    /// The memo of a signature, new if it is not remembered.
+    pub fn get(&mut self, signature: String) -> &mut M {
+        let at = match self.position(|k| *k == signature) {
+            Some(at) => at,
+            None => self.insert_at(signature),
+        };
+        &mut self.entries[at].2
     }
 }
 

@@ -34,6 +34,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cache::Snapshot;
+use crate::framework::node_memo::Memos;
 use crate::framework::{Framework, NodeInfo, PodInfo, Status};
 
 /// Kinds of pods remembered at once; the least recently scheduled kind is dropped beyond this.
@@ -45,20 +46,22 @@ const MAX_CLASSES: usize = 256;
 
 /// The memo of the scheduling loop, one [`Kind`] per kind of pod, the least recently used kind
 /// dropped beyond [`KINDS`].
-#[derive(Default)]
 pub struct ResultsMemo {
-    slots: Vec<Slot>,
-    clock: u64,
+    kinds: Memos<Kind, KindKey>,
     next_id: u64,
 }
 
-/// A kind of pod: the profile and the first pod of the kind (its spec and requests).
-struct Slot {
+impl Default for ResultsMemo {
+    fn default() -> ResultsMemo {
+        ResultsMemo { kinds: Memos::new(KINDS), next_id: 0 }
+    }
+}
+
+/// A kind of pod: its number, the profile and the first pod of the kind (its spec and requests).
+struct KindKey {
     id: u64,
     profile: String,
     pod: Arc<PodInfo>,
-    used: u64,
-    kind: Kind,
 }
 
 /// What cycles found for one kind of pod, by position in the snapshot's node list.
@@ -109,40 +112,20 @@ impl ResultsMemo {
     /// The memo of the pod's kind with its number (for [`ResultsMemo::kind_by_id`]), emptied if
     /// the snapshot's epoch or node count changed since it was last used.
     pub fn kind(&mut self, fw: &Framework, pod: &Arc<PodInfo>, snapshot: &Snapshot) -> (u64, &mut Kind) {
-        self.clock += 1;
-        let found = self.slots.iter().position(|s| s.profile == fw.profile_name && ResultsMemo::alike(&s.pod, pod));
-        let at = match found {
-            Some(at) => at,
-            None => {
-                self.next_id += 1;
-                let slot = Slot {
-                    id: self.next_id,
-                    profile: fw.profile_name.clone(),
-                    pod: pod.clone(),
-                    used: 0,
-                    kind: Kind::default(),
-                };
-                if self.slots.len() < KINDS {
-                    self.slots.push(slot);
-                    self.slots.len() - 1
-                } else {
-                    let oldest = (0..self.slots.len()).min_by_key(|&i| self.slots[i].used).unwrap_or(0);
-                    self.slots[oldest] = slot;
-                    oldest
-                }
-            }
-        };
-        let slot = &mut self.slots[at];
-        slot.used = self.clock;
-        (slot.id, slot.kind.ready(snapshot))
+        let next_id = &mut self.next_id;
+        let (key, kind) = self.kinds.find_or_insert(
+            |k| k.profile == fw.profile_name && ResultsMemo::alike(&k.pod, pod),
+            || {
+                *next_id += 1;
+                KindKey { id: *next_id, profile: fw.profile_name.clone(), pod: pod.clone() }
+            },
+        );
+        (key.id, kind.ready(snapshot))
     }
 
     /// The memo of a kind by its number, while it is still remembered.
     pub fn kind_by_id(&mut self, id: u64, snapshot: &Snapshot) -> Option<&mut Kind> {
-        self.clock += 1;
-        let slot = self.slots.iter_mut().find(|s| s.id == id)?;
-        slot.used = self.clock;
-        Some(slot.kind.ready(snapshot))
+        self.kinds.find(|k| k.id == id).map(|(_, kind)| kind.ready(snapshot))
     }
 }
 
