@@ -343,7 +343,9 @@ pub struct GroupInfo {
 #[derive(Debug)]
 pub struct Catalog {
     resources: Vec<Arc<ResourceInfo>>,
-    index: HashMap<(String, String, String), usize>,
+    /// Positions in `resources` by resource name: a name is served by a few group/versions at
+    /// most, so a lookup borrows the request's strings and compares them, allocating nothing.
+    index: HashMap<String, Vec<usize>>,
     groups: Vec<GroupInfo>,
 }
 
@@ -354,10 +356,10 @@ impl Catalog {
     }
 
     fn from_resources(resources: Vec<ResourceInfo>) -> Catalog {
-        let mut index = HashMap::with_capacity(resources.len());
+        let mut index: HashMap<String, Vec<usize>> = HashMap::with_capacity(resources.len());
         let mut groups: Vec<GroupInfo> = Vec::new();
         for (i, r) in resources.iter().enumerate() {
-            index.insert((r.group.clone(), r.version.clone(), r.resource.clone()), i);
+            index.entry(r.resource.clone()).or_default().push(i);
             match groups.iter_mut().find(|g| g.name == r.group) {
                 Some(g) if !g.versions.contains(&r.version) => g.versions.push(r.version.clone()),
                 Some(_) => {}
@@ -368,9 +370,8 @@ impl Catalog {
     }
 
     pub fn lookup(&self, group: &str, version: &str, resource: &str) -> Option<&Arc<ResourceInfo>> {
-        // The index is keyed by owned strings; a linear probe would be slower than this one
-        // allocation-free lookup through a borrowed tuple, which HashMap cannot do, so allocate.
-        self.index.get(&(group.to_string(), version.to_string(), resource.to_string())).map(|&i| &self.resources[i])
+        let at = self.index.get(resource)?;
+        at.iter().rev().map(|&i| &self.resources[i]).find(|r| r.version == version && r.group == group)
     }
 
     /// Every served resource, in table order.
