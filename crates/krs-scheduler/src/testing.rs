@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::cache::Snapshot;
-use crate::framework::{CycleState, NodeInfo, NodeScore, Plugin, PodInfo};
+use crate::framework::{CycleState, NodeInfo, NodeScore, NodeSet, Plugin, PodInfo};
 
 fn quantities(items: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
     items.iter().map(|(k, v)| (k.to_string(), Quantity(v.to_string()))).collect()
@@ -339,7 +339,7 @@ pub fn score_nodes(plugin: &dyn Plugin, pod: &Arc<PodInfo>, nodes: &[NodeInfo]) 
         assert!(s.is_success() || s.is_skip(), "PreFilter failed: {s:?}");
     }
     if let Some(ps) = plugin.as_pre_score() {
-        let s = ps.pre_score(&mut state, pod, &snapshot.node_info_list, &snapshot);
+        let s = ps.pre_score(&mut state, pod, NodeSet::all(&snapshot.node_info_list), &snapshot);
         if s.is_skip() {
             return vec![0; nodes.len()];
         }

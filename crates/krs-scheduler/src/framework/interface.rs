@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::events::ClusterEvent;
+use super::node_set::NodeSet;
 use super::status::{CycleState, Status};
 use super::types::{NodeInfo, PodInfo};
 use crate::cache::Snapshot;
@@ -17,11 +18,13 @@ use crate::queue::QueuedPodInfo;
 /// The highest score a Score plugin gives a node after normalization (`MaxNodeScore`).
 pub const MAX_NODE_SCORE: i64 = 100;
 
-/// A node's score from one plugin or in total. The name is borrowed from the cycle's nodes:
-/// a cycle scores hundreds of nodes, and counting references to each name costs a cache miss.
+/// A node's score from one plugin or in total. The name is borrowed from the cycle's nodes, as
+/// a reference to the node's own `Arc`: a cycle scores hundreds of nodes, and counting
+/// references to each name, or even reading where each name is, costs a cache miss per node
+/// when the plugins at hand never look at names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeScore<'a> {
-    pub name: &'a str,
+    pub name: &'a Arc<str>,
     pub score: i64,
 }
 
@@ -177,7 +180,7 @@ pub trait PostFilterPlugin: Send + Sync {
 
 /// Runs once per cycle before scoring, with the feasible nodes.
 pub trait PreScorePlugin: Send + Sync {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snapshot: &Snapshot) -> Status;
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: NodeSet<'_>, snapshot: &Snapshot) -> Status;
 }
 
 /// Scores one node (`ScorePlugin`); `normalize` maps the raw scores of all nodes to 0..=100.

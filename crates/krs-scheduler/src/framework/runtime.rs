@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::handle::Handle;
 use super::interface::{NodeScore, Plugin, PostFilterContext, PostFilterResult, PreFilterResult};
+use super::node_set::NodeSet;
 use super::parallel;
 use super::status::{Code, CycleState, Status};
 use super::types::{NodeInfo, PodInfo};
@@ -282,7 +283,7 @@ impl Framework {
         &self,
         state: &mut CycleState,
         pod: &PodInfo,
-        nodes: &[Arc<NodeInfo>],
+        nodes: NodeSet<'_>,
         snapshot: &Snapshot,
     ) -> Status {
         for p in &self.pre_score {
@@ -349,7 +350,7 @@ impl Framework {
 
     /// Scores every node with every Score plugin, normalizes, applies weights and sums
     /// (`RunScorePlugins`); returns the totals in node order.
-    pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>]) -> Result<Vec<i64>, Status> {
+    pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: NodeSet<'_>) -> Result<Vec<i64>, Status> {
         self.run_score_known(state, pod, nodes, None).map(|(totals, _)| totals)
     }
 
@@ -360,7 +361,7 @@ impl Framework {
         &self,
         state: &CycleState,
         pod: &PodInfo,
-        nodes: &[Arc<NodeInfo>],
+        nodes: NodeSet<'_>,
         known: Option<&[Option<&[i64]>]>,
     ) -> Result<(Vec<i64>, ComputedScores), Status> {
         let mut totals = vec![0i64; nodes.len()];
@@ -385,6 +386,7 @@ impl Framework {
                 }
                 return true;
             }
+            let Some(node) = nodes.get(i) else { return true };
             // Nodes are scored in order, and filtering read them too long ago for them to be
             // in cache still: fetching a few ahead overlaps their misses with this node's work.
             if let Some(ahead) = nodes.get(i + SCORE_PREFETCH_AHEAD)
@@ -393,7 +395,7 @@ impl Framework {
                 ahead.prefetch();
             }
             for (k, (plugin, _, sp)) in scorers.iter().enumerate() {
-                match sp.score(state, pod, &nodes[i]) {
+                match sp.score(state, pod, node) {
                     Ok(v) => raw[k * n + i].store(v, Ordering::Relaxed),
                     Err(s) => {
                         *failed.lock() = Some((plugin.name(), s));

@@ -23,11 +23,21 @@ pub enum Code {
 }
 
 /// A status: code, reasons and the plugin that produced it. Success carries no allocation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Status {
     pub code: Code,
     pub reasons: Vec<Cow<'static, str>>,
     pub plugin: &'static str,
+}
+
+/// A cycle copies a status per node it takes from the results memo, most of them without
+/// reasons: those copy without a call into `Vec`'s clone.
+impl Clone for Status {
+    #[inline]
+    fn clone(&self) -> Status {
+        let reasons = if self.reasons.is_empty() { Vec::new() } else { self.reasons.clone() };
+        Status { code: self.code, reasons, plugin: self.plugin }
+    }
 }
 
 impl Status {

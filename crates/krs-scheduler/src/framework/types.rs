@@ -336,36 +336,14 @@ impl NodeInfo {
         {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
             let base = (self as *const NodeInfo).cast::<i8>();
-            // From two words before the node: the snapshot keeps nodes in `Arc`s, whose
-            // reference counts precede the value, and a cycle counts a reference to every
-            // feasible node. `<=`: the allocation need not start on a cache line, so the hot
-            // bytes may touch one line more than their length spans.
-            let mut off = -(2 * std::mem::size_of::<usize>() as isize);
-            while off <= NODE_INFO_HOT_BYTES as isize {
+            // Every cache line the hot bytes touch: the value need not start on a line.
+            let skew = (base as usize % 64) as isize;
+            let mut off = -skew;
+            while off < NODE_INFO_HOT_BYTES as isize {
                 // SAFETY: a prefetch is a hint that never faults and reads nothing the program
                 // sees, whatever the address; the pointer is only computed, never dereferenced.
                 unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_offset(off)) };
                 off += 64;
-            }
-        }
-    }
-
-    /// Asks the CPU to start loading what a cycle touches of a node whose filter status and
-    /// scores come from `scheduler::results_memo`: the reference count before the value (the
-    /// cycle counts a reference to every feasible node) and the name.
-    #[inline]
-    pub fn prefetch_identity(&self) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let base = (self as *const NodeInfo).cast::<i8>();
-            // The count, two words before the value, and the name's last byte (the value starts
-            // with the name; the two share a cache line unless the allocation straddles one).
-            let count = -(2 * std::mem::size_of::<usize>() as isize);
-            let name_end = (std::mem::offset_of!(NodeInfo, name) + std::mem::size_of::<Arc<str>>() - 1) as isize;
-            for off in [count, name_end] {
-                // SAFETY: as in `prefetch`: a hint that never faults; nothing is dereferenced.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_offset(off)) };
             }
         }
     }

@@ -10,7 +10,7 @@ use rand::Rng;
 
 use super::results_memo::{ClassLearn, Kind, ResultsMemo};
 use crate::cache::Snapshot;
-use crate::framework::{Code, CycleState, Framework, NodeInfo, NodeToStatus, PodInfo, Status, parallel};
+use crate::framework::{Code, CycleState, Framework, NodeInfo, NodeSet, NodeToStatus, PodInfo, Status, parallel};
 
 /// Below this many nodes all are evaluated (`minFeasibleNodesToFind`).
 const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
@@ -20,10 +20,6 @@ const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: usize = 5;
 /// How many nodes ahead of the one being filtered have their labels prefetched (their
 /// `NodeInfo`s are fetched twice as far ahead).
 const PREFETCH_AHEAD: usize = 4;
-
-/// How many nodes ahead the reference count and name are prefetched when filter statuses come
-/// from the memo: a node then takes a few nanoseconds, far less than a miss.
-const MEMO_PREFETCH_AHEAD: usize = 24;
 
 /// The message for a cluster without nodes (`ErrNoNodesAvailable`).
 pub const ERR_NO_NODES_AVAILABLE: &str = "no nodes available to schedule pods";
@@ -110,6 +106,29 @@ pub struct ScheduleResult {
     pub feasible_nodes: usize,
 }
 
+/// The nodes that passed Filter, as positions in the node list they were found in: the
+/// snapshot's, or the one PreFilter narrowed it to (or the nominated node alone).
+#[derive(Default)]
+pub struct Feasible {
+    list: Option<Vec<Arc<NodeInfo>>>,
+    at: Vec<usize>,
+}
+
+impl Feasible {
+    /// The feasible nodes, read from the snapshot the cycle filtered.
+    pub fn nodes<'a>(&'a self, snapshot: &'a Snapshot) -> NodeSet<'a> {
+        NodeSet::at(self.list.as_deref().unwrap_or(&snapshot.node_info_list), &self.at)
+    }
+
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+}
+
 /// How many feasible nodes to look for (`numFeasibleNodesToFind`): all below 100 nodes, else
 /// the configured percentage, by default 50% minus 1% per 125 nodes, at least 5%, at least 100.
 pub fn num_feasible_nodes_to_find(percentage: Option<i32>, num_all_nodes: usize) -> usize {
@@ -127,8 +146,8 @@ pub fn num_feasible_nodes_to_find(percentage: Option<i32>, num_all_nodes: usize)
 /// What the parallel filter collected.
 #[derive(Default)]
 struct FilterResults {
-    /// Feasible nodes with their position in the evaluation order and in the node list.
-    feasible: Vec<(usize, usize, Arc<NodeInfo>)>,
+    /// Feasible nodes: their position in the evaluation order and in the node list.
+    feasible: Vec<(usize, usize)>,
     failed: Vec<(Arc<str>, Status)>,
     error: Option<Status>,
     /// Node-local outcomes computed (not taken from the memo) in a memo cycle, by position in
@@ -139,9 +158,9 @@ struct FilterResults {
     classes: Vec<(usize, ClassLearn)>,
 }
 
-/// What a search found: the feasible nodes with their positions in the list, and what the memo
+/// What a search found: the positions in the list of the feasible nodes, and what the memo
 /// should learn.
-type Found = (Vec<Arc<NodeInfo>>, Vec<usize>, Vec<(usize, Status, usize)>, Vec<(usize, ClassLearn)>);
+type Found = (Vec<usize>, Vec<(usize, Status, usize)>, Vec<(usize, ClassLearn)>);
 
 impl FilterResults {
     /// Keeps one node's outcome; false when the search must stop (an error).
@@ -156,7 +175,7 @@ impl FilterResults {
             self.classes.push((pos, class));
         }
         if s.is_success() {
-            self.feasible.push((i, pos, node.clone()));
+            self.feasible.push((i, pos));
         } else if s.is_rejected() {
             self.failed.push((node.name.clone(), s));
         } else {
@@ -187,9 +206,8 @@ struct Visit<'a> {
 pub struct Algorithm {
     pub next_start_node_index: usize,
     memo: ResultsMemo,
-    /// The kind of the pod of this cycle when the memo served its filtering, with the positions
-    /// in the node list of its feasible nodes.
-    memo_cycle: Option<(u64, Vec<usize>)>,
+    /// The kind of the pod of this cycle when the memo served its filtering.
+    memo_cycle: Option<u64>,
 }
 
 impl Algorithm {
@@ -204,23 +222,24 @@ impl Algorithm {
             return Err(ScheduleError::NoNodes);
         }
         let (feasible, diagnosis) = self.find_nodes_that_fit(fw, state, pod, snapshot).map_err(ScheduleError::Error)?;
-        if feasible.is_empty() {
+        let nodes = feasible.nodes(snapshot);
+        let Some(first) = nodes.get(0) else {
             return Err(ScheduleError::Fit(Box::new(FitError { num_all_nodes: snapshot.num_nodes(), diagnosis })));
-        }
-        let evaluated = feasible.len() + diagnosis.node_to_status.statuses.len();
-        if feasible.len() == 1 {
+        };
+        let evaluated = nodes.len() + diagnosis.node_to_status.statuses.len();
+        if nodes.len() == 1 {
             return Ok(ScheduleResult {
-                suggested_host: feasible[0].name.clone(),
+                suggested_host: first.name.clone(),
                 evaluated_nodes: evaluated,
                 feasible_nodes: 1,
             });
         }
-        let s = fw.run_pre_score(state, pod, &feasible, snapshot);
+        let s = fw.run_pre_score(state, pod, nodes, snapshot);
         if !s.is_success() {
             return Err(ScheduleError::Error(s));
         }
-        let totals = self.run_score(fw, state, pod, &feasible, snapshot).map_err(ScheduleError::Error)?;
-        let host = select_host(&feasible, &totals);
+        let totals = self.run_score(fw, state, pod, nodes, snapshot).map_err(ScheduleError::Error)?;
+        let host = select_host(nodes, &totals);
         Ok(ScheduleResult { suggested_host: host, evaluated_nodes: evaluated, feasible_nodes: feasible.len() })
     }
 
@@ -231,22 +250,27 @@ impl Algorithm {
         fw: &Framework,
         state: &CycleState,
         pod: &PodInfo,
-        feasible: &[Arc<NodeInfo>],
+        feasible: NodeSet<'_>,
         snapshot: &Snapshot,
     ) -> Result<Vec<i64>, Status> {
         let memo_cycle = self.memo_cycle.take();
-        let (Some((id, positions)), Some(scorers)) = (memo_cycle, fw.node_local_scorers(state)) else {
+        let (Some(id), Some(scorers)) = (memo_cycle, fw.node_local_scorers(state)) else {
             return fw.run_score(state, pod, feasible);
         };
-        let kind = match self.memo.kind_by_id(id, snapshot) {
-            Some(kind) if positions.len() == feasible.len() => kind,
-            _ => return fw.run_score(state, pod, feasible),
+        let Some(kind) = self.memo.kind_by_id(id, snapshot) else {
+            return fw.run_score(state, pod, feasible);
         };
         kind.use_scorers(&scorers);
-        let known: Vec<Option<&[i64]>> = feasible.iter().zip(&positions).map(|(n, &p)| kind.scores(p, n)).collect();
+        // A memo cycle filtered the snapshot's own list: positions in the set are positions in
+        // the memo.
+        let at = |i: usize| feasible.position(i).zip(feasible.get(i));
+        let known: Vec<Option<&[i64]>> =
+            (0..feasible.len()).map(|i| at(i).and_then(|(p, n)| kind.scores(p, n))).collect();
         let (totals, learned) = fw.run_score_known(state, pod, feasible, Some(&known))?;
         for (i, scores) in learned {
-            kind.learn_scores(positions[i], &feasible[i], &scores);
+            if let Some((p, n)) = at(i) {
+                kind.learn_scores(p, n, &scores);
+            }
         }
         Ok(totals)
     }
@@ -258,7 +282,7 @@ impl Algorithm {
         state: &mut CycleState,
         pod: &Arc<PodInfo>,
         snapshot: &Snapshot,
-    ) -> Result<(Vec<Arc<NodeInfo>>, Diagnosis), Status> {
+    ) -> Result<(Feasible, Diagnosis), Status> {
         self.memo_cycle = None;
         let mut diagnosis = Diagnosis::default();
         let (pre_result, status, rejectors) = fw.run_pre_filter(state, pod, snapshot);
@@ -270,7 +294,7 @@ impl Algorithm {
             diagnosis.unschedulable_plugins.extend(rejectors);
             diagnosis.add_plugin_status(&status);
             diagnosis.node_to_status.absent = Some(status);
-            return Ok((Vec::new(), diagnosis));
+            return Ok((Feasible::default(), diagnosis));
         }
         // A nominated node (set by preemption) is tried first: the victims' room is for this pod.
         let nominated = pod.nominated_node_name();
@@ -279,7 +303,7 @@ impl Algorithm {
         {
             let s = fw.run_filter_with_nominated_pods(state, pod, node);
             if s.is_success() {
-                return Ok((vec![node.clone()], diagnosis));
+                return Ok((Feasible { list: Some(vec![node.clone()]), at: vec![0] }, diagnosis));
             }
             if !s.is_rejected() {
                 return Err(s);
@@ -318,7 +342,7 @@ impl Algorithm {
         }
         let memo_view = kind.as_deref().map(|k| (k, nominated.as_slice()));
         let found = self.find_nodes_that_pass_filters(fw, state, pod, nodes, all.len(), &mut diagnosis, memo_view);
-        let (feasible, positions, learned, classes) = match found {
+        let (positions, learned, classes) = match found {
             Ok(found) => found,
             Err(e) => {
                 self.memo = memo;
@@ -334,12 +358,12 @@ impl Algorithm {
             }
         }
         self.memo = memo;
-        self.memo_cycle = id.map(|id| (id, positions));
-        Ok((feasible, diagnosis))
+        self.memo_cycle = id;
+        Ok((Feasible { list: narrowed, at: positions }, diagnosis))
     }
 
-    /// Filters the nodes from the rotating start until enough fit; returns the feasible nodes
-    /// with their positions in `nodes`, and the statuses the memo should learn.
+    /// Filters the nodes from the rotating start until enough fit; returns the positions in
+    /// `nodes` of the feasible ones, and the statuses the memo should learn.
     #[allow(clippy::too_many_arguments)]
     fn find_nodes_that_pass_filters(
         &mut self,
@@ -353,7 +377,7 @@ impl Algorithm {
     ) -> Result<Found, Status> {
         let n = nodes.len();
         if n == 0 {
-            return Ok((Vec::new(), Vec::new(), Vec::new(), Vec::new()));
+            return Ok((Vec::new(), Vec::new(), Vec::new()));
         }
         let to_find = num_feasible_nodes_to_find(fw.percentage_of_nodes_to_score, n);
         let start = self.next_start_node_index % n;
@@ -361,7 +385,6 @@ impl Algorithm {
         // division per step would cost as much as a node's cheaper filters.
         let wrap = |j: usize| if j >= n { j - n } else { j };
         let (ahead, ahead_labels) = ((2 * PREFETCH_AHEAD) % n, PREFETCH_AHEAD % n);
-        let ahead_memo = MEMO_PREFETCH_AHEAD % n;
         // Filter plugins that are not node-local run on every node even in a memo cycle (and
         // read the node: it is prefetched as in a cycle without memo).
         let others_run = memo.is_some() && !fw.filters_node_local(state);
@@ -382,9 +405,8 @@ impl Algorithm {
                 // whose address is in the node, once the node has had time to arrive).
                 nodes[wrap(pos + ahead)].prefetch();
                 nodes[wrap(pos + ahead_labels)].prefetch_labels();
-            } else {
-                nodes[wrap(pos + ahead_memo)].prefetch_identity();
             }
+            // Served by the memo, a node is known by its address alone: nothing of it is read.
             let Some((memo, _)) = memo.filter(|(_, nominated)| nominated.binary_search(&pos).is_err()) else {
                 let status = fw.run_filter_with_nominated_pods(state, pod, node);
                 return Visit { i, pos, node, status, learn: None, class: None };
@@ -460,14 +482,13 @@ impl Algorithm {
         }
         let processed = feasible.len() + diagnosis.node_to_status.statuses.len();
         self.next_start_node_index = (self.next_start_node_index + processed) % all_len.max(1);
-        feasible.sort_by_key(|(i, _, _)| *i);
-        let positions = feasible.iter().map(|(_, pos, _)| *pos).collect();
-        Ok((feasible.into_iter().map(|(_, _, n)| n).collect(), positions, learned, classes))
+        feasible.sort_unstable_by_key(|(i, _)| *i);
+        Ok((feasible.into_iter().map(|(_, pos)| pos).collect(), learned, classes))
     }
 }
 
 /// The node with the highest score; ties broken uniformly at random (`selectHost`).
-fn select_host(nodes: &[Arc<NodeInfo>], totals: &[i64]) -> Arc<str> {
+fn select_host(nodes: NodeSet<'_>, totals: &[i64]) -> Arc<str> {
     let mut rng = rand::rng();
     let mut best = 0;
     let mut ties = 1u32;
@@ -482,7 +503,7 @@ fn select_host(nodes: &[Arc<NodeInfo>], totals: &[i64]) -> Arc<str> {
             }
         }
     }
-    nodes[best].name.clone()
+    nodes.get(best).map(|n| n.name.clone()).unwrap_or_else(|| Arc::from(""))
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::cache::Snapshot;
 use crate::framework::types::normalized_image_name;
-use crate::framework::{CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status};
+use crate::framework::{
+    CycleState, MAX_NODE_SCORE, NodeInfo, NodeSet, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status,
+};
 
 pub const NAME: &str = "ImageLocality";
 const PRE_SCORE_STATE_KEY: &str = "PreScoreImageLocality";
@@ -42,13 +44,7 @@ impl Plugin for ImageLocality {
 }
 
 impl PreScorePlugin for ImageLocality {
-    fn pre_score(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        _nodes: &[Arc<NodeInfo>],
-        snapshot: &Snapshot,
-    ) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: NodeSet<'_>, snapshot: &Snapshot) -> Status {
         let Some(spec) = pod.pod.spec.as_ref() else { return Status::skip() };
         let total = snapshot.num_nodes().max(1) as f64;
         let mut spread: HashMap<String, f64> = HashMap::new();

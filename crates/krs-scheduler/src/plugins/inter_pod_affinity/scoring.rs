@@ -8,7 +8,9 @@ use std::sync::Arc;
 use super::{InterPodAffinity, TopologyCounts, term_signature};
 use crate::cache::Snapshot;
 use crate::framework::types::{AffinityTerm, WeightedAffinityTerm, no_labels};
-use crate::framework::{CycleState, MAX_NODE_SCORE, NodeInfo, NodeScore, PodInfo, PreScorePlugin, ScorePlugin, Status};
+use crate::framework::{
+    CycleState, MAX_NODE_SCORE, NodeInfo, NodeScore, NodeSet, PodInfo, PreScorePlugin, ScorePlugin, Status,
+};
 
 const PRE_SCORE_STATE_KEY: &str = "PreScoreInterPodAffinity";
 
@@ -47,7 +49,7 @@ fn add_weighted(
 }
 
 impl PreScorePlugin for InterPodAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snapshot: &Snapshot) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: NodeSet<'_>, snapshot: &Snapshot) -> Status {
         if nodes.is_empty() {
             return Status::skip();
         }

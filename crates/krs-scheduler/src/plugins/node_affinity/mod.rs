@@ -11,8 +11,8 @@ use crate::cache::Snapshot;
 use crate::framework::events::{ADD, ClusterEvent, EventResource, UPDATE_NODE_LABEL};
 use crate::framework::helpers::{RequiredNodeAffinity, default_normalize_score, node_selector_matches, term_matches};
 use crate::framework::{
-    CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeScore, Plugin, PodInfo, PreFilterPlugin, PreFilterResult,
-    PreScorePlugin, ScorePlugin, Status,
+    CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeScore, NodeSet, Plugin, PodInfo, PreFilterPlugin,
+    PreFilterResult, PreScorePlugin, ScorePlugin, Status,
 };
 
 pub const NAME: &str = "NodeAffinity";
@@ -138,13 +138,7 @@ impl FilterPlugin for NodeAffinity {
 struct PreScoreState(Arc<Vec<PreferredSchedulingTerm>>);
 
 impl PreScorePlugin for NodeAffinity {
-    fn pre_score(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        _nodes: &[Arc<NodeInfo>],
-        _snapshot: &Snapshot,
-    ) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: NodeSet<'_>, _snapshot: &Snapshot) -> Status {
         let mut terms: Vec<PreferredSchedulingTerm> = Vec::new();
         let pod_terms = pod
             .pod

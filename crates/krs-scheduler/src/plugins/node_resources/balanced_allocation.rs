@@ -1,8 +1,6 @@
 //! NodeResourcesBalancedAllocation: prefers nodes where, with the pod added, the requested
 //! fractions of the resources are close to each other (one minus their standard deviation).
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 
 use super::scoring::{ResourceSpec, ScoredResource, allocatable_and_requested, default_resources};
@@ -10,7 +8,9 @@ use crate::cache::Snapshot;
 use crate::framework::events::{
     ADD, ClusterEvent, DELETE, EventResource, UPDATE_NODE_ALLOCATABLE, UPDATE_POD_SCALE_DOWN,
 };
-use crate::framework::{CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status};
+use crate::framework::{
+    CycleState, MAX_NODE_SCORE, NodeInfo, NodeSet, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status,
+};
 
 pub const NAME: &str = "NodeResourcesBalancedAllocation";
 
@@ -62,13 +62,7 @@ impl Plugin for BalancedAllocation {
 impl PreScorePlugin for BalancedAllocation {
     /// Best-effort pods (no request for any scored resource) are not scored, so they do not
     /// all pile onto one balanced node.
-    fn pre_score(
-        &self,
-        _state: &mut CycleState,
-        pod: &PodInfo,
-        _nodes: &[Arc<NodeInfo>],
-        _snapshot: &Snapshot,
-    ) -> Status {
+    fn pre_score(&self, _state: &mut CycleState, pod: &PodInfo, _nodes: NodeSet<'_>, _snapshot: &Snapshot) -> Status {
         if self.resources.iter().all(|r| pod.requests.get_key(&r.key) == 0) {
             return Status::skip();
         }

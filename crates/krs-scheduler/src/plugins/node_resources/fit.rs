@@ -2,7 +2,6 @@
 //! request; scores by the configured strategy.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -12,7 +11,7 @@ use crate::framework::events::{
     ADD, ClusterEvent, DELETE, EventResource, UPDATE_NODE_ALLOCATABLE, UPDATE_POD_SCALE_DOWN,
 };
 use crate::framework::{
-    Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status,
+    Code, CycleState, FilterPlugin, NodeInfo, NodeSet, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status,
 };
 
 pub const NAME: &str = "NodeResourcesFit";
@@ -176,13 +175,7 @@ fn status(reasons: Vec<Cow<'static, str>>, unresolvable: bool) -> Status {
 }
 
 impl PreScorePlugin for Fit {
-    fn pre_score(
-        &self,
-        _state: &mut CycleState,
-        _pod: &PodInfo,
-        _nodes: &[Arc<NodeInfo>],
-        _snapshot: &Snapshot,
-    ) -> Status {
+    fn pre_score(&self, _state: &mut CycleState, _pod: &PodInfo, _nodes: NodeSet<'_>, _snapshot: &Snapshot) -> Status {
         // The pod's defaulted requests are parsed once in PodInfo; nothing to precompute.
         Status::success()
     }

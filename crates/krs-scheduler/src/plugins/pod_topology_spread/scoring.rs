@@ -7,7 +7,9 @@ use std::sync::Arc;
 use super::{Constraint, HOSTNAME, PodTopologySpread, count_pods_match_selector, node_has_all_keys};
 use crate::cache::Snapshot;
 use crate::framework::helpers::RequiredNodeAffinity;
-use crate::framework::{CycleState, MAX_NODE_SCORE, NodeInfo, NodeScore, PodInfo, PreScorePlugin, ScorePlugin, Status};
+use crate::framework::{
+    CycleState, MAX_NODE_SCORE, NodeInfo, NodeScore, NodeSet, PodInfo, PreScorePlugin, ScorePlugin, Status,
+};
 
 const PRE_SCORE_STATE_KEY: &str = "PreScorePodTopologySpread";
 
@@ -23,7 +25,7 @@ struct PreScoreState {
 }
 
 impl PreScorePlugin for PodTopologySpread {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snapshot: &Snapshot) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: NodeSet<'_>, snapshot: &Snapshot) -> Status {
         if nodes.is_empty() {
             return Status::skip();
         }
@@ -39,7 +41,7 @@ impl PreScorePlugin for PodTopologySpread {
         let mut ignored: HashSet<Arc<str>> = HashSet::new();
         let mut counts: HashMap<(usize, String), i64> = HashMap::new();
         let mut sizes = vec![0usize; constraints.len()];
-        for n in nodes {
+        for n in nodes.iter() {
             if require_all && !node_has_all_keys(n.node_labels(), &constraints) {
                 ignored.insert(n.name.clone());
                 continue;

@@ -9,7 +9,8 @@ use crate::cache::Snapshot;
 use crate::framework::events::{ADD, ClusterEvent, EventResource, UPDATE_NODE_TAINT, UPDATE_POD_TOLERATION};
 use crate::framework::helpers::{default_normalize_score, find_untolerated_taint, pod_tolerations, tolerates};
 use crate::framework::{
-    CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeScore, Plugin, PodInfo, PreScorePlugin, ScorePlugin, Status,
+    CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeScore, NodeSet, Plugin, PodInfo, PreScorePlugin,
+    ScorePlugin, Status,
 };
 
 pub const NAME: &str = "TaintToleration";
@@ -61,13 +62,7 @@ impl FilterPlugin for TaintToleration {
 struct PreScoreState(Arc<Vec<Toleration>>);
 
 impl PreScorePlugin for TaintToleration {
-    fn pre_score(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        nodes: &[Arc<NodeInfo>],
-        _snapshot: &Snapshot,
-    ) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: NodeSet<'_>, _snapshot: &Snapshot) -> Status {
         if nodes.is_empty() {
             return Status::skip();
         }

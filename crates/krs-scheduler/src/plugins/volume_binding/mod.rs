@@ -20,8 +20,8 @@ use serde_json::json;
 use crate::cache::Snapshot;
 use crate::framework::events::{ADD, ClusterEvent, EventResource, UPDATE, UPDATE_NODE_LABEL};
 use crate::framework::{
-    CycleState, FilterPlugin, Handle, NodeInfo, Plugin, PodInfo, PreBindPlugin, PreFilterPlugin, PreFilterResult,
-    PreScorePlugin, ReservePlugin, ScorePlugin, Status,
+    CycleState, FilterPlugin, Handle, NodeInfo, NodeSet, Plugin, PodInfo, PreBindPlugin, PreFilterPlugin,
+    PreFilterResult, PreScorePlugin, ReservePlugin, ScorePlugin, Status,
 };
 use crate::plugins::node_resources::UtilizationShapePoint;
 pub use matching::PodVolumes;
@@ -180,13 +180,7 @@ impl FilterPlugin for VolumeBinding {
 }
 
 impl PreScorePlugin for VolumeBinding {
-    fn pre_score(
-        &self,
-        state: &mut CycleState,
-        _pod: &PodInfo,
-        _nodes: &[Arc<NodeInfo>],
-        _snapshot: &Snapshot,
-    ) -> Status {
+    fn pre_score(&self, state: &mut CycleState, _pod: &PodInfo, _nodes: NodeSet<'_>, _snapshot: &Snapshot) -> Status {
         match state.read::<State>(STATE_KEY) {
             Some(s) if !s.to_bind.is_empty() => Status::success(),
             _ => Status::skip(),

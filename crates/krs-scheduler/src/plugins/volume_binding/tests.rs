@@ -21,7 +21,7 @@ fn wait_for_first_consumer_claims_match_volumes_reachable_from_the_node() {
     for n in feasible {
         assert!(plugin.filter(&state, &pod, n).is_success());
     }
-    assert!(plugin.pre_score(&mut state, &pod, feasible, &snap).is_success());
+    assert!(plugin.pre_score(&mut state, &pod, feasible.into(), &snap).is_success());
     let scores: Vec<i64> = feasible.iter().map(|n| plugin.score(&state, &pod, n).unwrap_or(-1)).collect();
     assert_eq!(scores, vec![80, 8]);
     // Reserve assumes the chosen volume: another pod cannot take it meanwhile.

@@ -125,12 +125,13 @@ fn cycle(
 ) -> (Vec<String>, Vec<String>, Vec<i64>) {
     let mut state = CycleState::default();
     let Ok((feasible, diagnosis)) = alg.find_nodes_that_fit(fw, &mut state, pod, snap) else { panic!("filter error") };
-    assert!(fw.run_pre_score(&mut state, pod, &feasible, snap).is_success());
-    let Ok(totals) = alg.run_score(fw, &state, pod, &feasible, snap) else { panic!("score error") };
+    let nodes = feasible.nodes(snap);
+    assert!(fw.run_pre_score(&mut state, pod, nodes, snap).is_success());
+    let Ok(totals) = alg.run_score(fw, &state, pod, nodes, snap) else { panic!("score error") };
     let mut failed: Vec<String> =
         diagnosis.node_to_status.statuses.iter().map(|(n, s)| format!("{n}: {:?}", s.reasons)).collect();
     failed.sort();
-    (feasible.iter().map(|n| n.name.to_string()).collect(), failed, totals)
+    (nodes.iter().map(|n| n.name.to_string()).collect(), failed, totals)
 }
 
 #[test]
@@ -156,6 +157,32 @@ fn cycles_served_by_the_memo_find_what_fresh_cycles_find() {
             snap.node_info_list[k] = Arc::new(node_with_pods(b, vec![heavy]));
         }
     }
+}
+
+#[test]
+fn the_feasible_nodes_are_positions_and_a_memo_cycle_holds_no_reference_to_them() {
+    let fw = default_framework(Handle::offline());
+    let snap = Snapshot::from_nodes(varied_nodes(300));
+    let pod = PodBuilder::new("p").req(&[("cpu", "1")]).info();
+    let mut alg = Algorithm::default();
+    // The first cycle fills the memo (which holds each node it learned); the second is served by it.
+    let first = cycle(&mut alg, &fw, &pod, &snap);
+    let counts: Vec<usize> = snap.node_info_list.iter().map(Arc::strong_count).collect();
+    let mut state = CycleState::default();
+    alg.next_start_node_index = 0;
+    let Ok((feasible, _)) = alg.find_nodes_that_fit(&fw, &mut state, &pod, &snap) else { panic!("filter error") };
+    assert!(alg.memo_cycle.is_some(), "served by the memo");
+    assert_eq!(feasible.len(), first.0.len());
+    let after: Vec<usize> = snap.node_info_list.iter().map(Arc::strong_count).collect();
+    assert_eq!(after, counts, "the feasible set counts no reference to its nodes");
+    // The set reads the snapshot's list at its positions, in the order they were found.
+    let nodes = feasible.nodes(&snap);
+    for (i, n) in nodes.iter().enumerate() {
+        let pos = nodes.position(i).expect("a position");
+        assert!(Arc::ptr_eq(n, &snap.node_info_list[pos]));
+    }
+    let names: Vec<String> = nodes.iter().map(|n| n.name.to_string()).collect();
+    assert!(names.iter().all(|n| !["n3", "n10", "n17"].contains(&n.as_str())), "tainted nodes fail: {names:?}");
 }
 
 #[test]
