@@ -239,7 +239,8 @@ impl Algorithm {
             return Err(ScheduleError::Error(s));
         }
         let totals = self.run_score(fw, state, pod, nodes, snapshot).map_err(ScheduleError::Error)?;
-        let host = select_host(nodes, &totals);
+        let host = select_host(nodes, &totals)
+            .ok_or_else(|| ScheduleError::Error(Status::error("the scores name no feasible node")))?;
         Ok(ScheduleResult { suggested_host: host, evaluated_nodes: evaluated, feasible_nodes: feasible.len() })
     }
 
@@ -488,11 +489,11 @@ impl Algorithm {
 }
 
 /// The node with the highest score; ties broken uniformly at random (`selectHost`).
-fn select_host(nodes: NodeSet<'_>, totals: &[i64]) -> Arc<str> {
+fn select_host(nodes: NodeSet<'_>, totals: &[i64]) -> Option<Arc<str>> {
     let mut rng = rand::rng();
     let mut best = 0;
     let mut ties = 1u32;
-    for i in 1..nodes.len() {
+    for i in 1..nodes.len().min(totals.len()) {
         if totals[i] > totals[best] {
             best = i;
             ties = 1;
@@ -503,7 +504,7 @@ fn select_host(nodes: NodeSet<'_>, totals: &[i64]) -> Arc<str> {
             }
         }
     }
-    nodes.get(best).map(|n| n.name.clone()).unwrap_or_else(|| Arc::from(""))
+    nodes.get(best).map(|n| n.name.clone())
 }
 
 #[cfg(test)]
