@@ -373,30 +373,26 @@ impl Framework {
         let scorers: Vec<_> = plugins.into_iter().filter_map(|(p, w)| p.as_score().map(|sp| (p, *w, sp))).collect();
         let m = scorers.len();
         let known_at = |i: usize| known.and_then(|k| k.get(i).copied().flatten()).filter(|k| k.len() == m);
+        // Only the nodes without known scores are scored; in a cycle served by the memo that is
+        // a few nodes or none, and the others' scores are read where the memo keeps them.
+        let n = nodes.len();
+        let unknown: Vec<usize> = (0..n).filter(|&i| known_at(i).is_none()).collect();
+        let u = unknown.len();
         // Every plugin scores a node before the next node is visited (upstream's loop order): the
         // node's data is read from memory once. The raw scores are kept plugin by plugin for
         // the normalization.
-        let n = nodes.len();
-        let raw: Vec<AtomicI64> = (0..n * m).map(|_| AtomicI64::new(0)).collect();
+        let raw: Vec<AtomicI64> = (0..u * m).map(|_| AtomicI64::new(0)).collect();
         let failed = parking_lot::Mutex::new(None);
-        parallel::until(self.handle.parallelism, n, |i| {
-            if let Some(k) = known_at(i) {
-                for (j, v) in k.iter().enumerate() {
-                    raw[j * n + i].store(*v, Ordering::Relaxed);
-                }
-                return true;
-            }
-            let Some(node) = nodes.get(i) else { return true };
+        parallel::until(self.handle.parallelism, u, |j| {
+            let Some(node) = nodes.get(unknown[j]) else { return true };
             // Nodes are scored in order, and filtering read them too long ago for them to be
             // in cache still: fetching a few ahead overlaps their misses with this node's work.
-            if let Some(ahead) = nodes.get(i + SCORE_PREFETCH_AHEAD)
-                && known_at(i + SCORE_PREFETCH_AHEAD).is_none()
-            {
+            if let Some(ahead) = unknown.get(j + SCORE_PREFETCH_AHEAD).and_then(|&i| nodes.get(i)) {
                 ahead.prefetch();
             }
             for (k, (plugin, _, sp)) in scorers.iter().enumerate() {
                 match sp.score(state, pod, node) {
-                    Ok(v) => raw[k * n + i].store(v, Ordering::Relaxed),
+                    Ok(v) => raw[k * u + j].store(v, Ordering::Relaxed),
                     Err(s) => {
                         *failed.lock() = Some((plugin.name(), s));
                         return false;
@@ -409,16 +405,25 @@ impl Framework {
             return Err(Status::error(format!("running Score plugin {name}: {}", s.message())));
         }
         let learned = match known {
-            Some(_) => (0..n)
-                .filter(|&i| known_at(i).is_none())
-                .map(|i| (i, (0..m).map(|k| raw[k * n + i].load(Ordering::Relaxed)).collect()))
+            Some(_) => unknown
+                .iter()
+                .enumerate()
+                .map(|(j, &i)| (i, (0..m).map(|k| raw[k * u + j].load(Ordering::Relaxed)).collect()))
                 .collect(),
             None => Vec::new(),
         };
         let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: &n.name, score: 0 }).collect();
         for (k, (plugin, weight, sp)) in scorers.into_iter().enumerate() {
-            for (s, v) in scores.iter_mut().zip(&raw[k * n..(k + 1) * n]) {
-                s.score = v.load(Ordering::Relaxed);
+            // The unknown nodes come in order: the next one's raw score is the next in `raw`.
+            let mut next = k * u;
+            for (i, s) in scores.iter_mut().enumerate() {
+                s.score = match known_at(i) {
+                    Some(v) => v[k],
+                    None => {
+                        next += 1;
+                        raw[next - 1].load(Ordering::Relaxed)
+                    }
+                };
             }
             let s = sp.normalize(state, pod, &mut scores);
             if !s.is_success() {
