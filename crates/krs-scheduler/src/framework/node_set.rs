@@ -65,12 +65,6 @@ impl<'a> From<&'a [Arc<NodeInfo>]> for NodeSet<'a> {
     }
 }
 
-impl<'a> From<&'a Vec<Arc<NodeInfo>>> for NodeSet<'a> {
-    fn from(list: &'a Vec<Arc<NodeInfo>>) -> NodeSet<'a> {
-        NodeSet::all(list)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
