@@ -25,10 +25,13 @@
 //! DenyServiceExternalIPs (off unless `--enable-admission-plugins` names it, as upstream): no
 //! service may take an external IP it did not have.
 
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use krs_api::ResourceInfo;
 
+use crate::cacher::CachedObject;
 use crate::errors::ApiError;
 use crate::handler::App;
 
@@ -125,15 +128,15 @@ pub async fn admit_create(app: &App, res: &ResourceInfo, namespace: &str, name: 
     if !res.namespaced {
         return Ok(());
     }
-    let Some(ns_res) = app.catalog.lookup("", "v1", "namespaces").cloned() else {
-        return Ok(());
+    let Some(ns) = namespace_entry(app, namespace).await? else {
+        return match app.catalog.lookup("", "v1", "namespaces") {
+            Some(ns_res) => Err(ApiError::not_found(ns_res, namespace)),
+            None => Ok(()),
+        };
     };
-    let Some(json) = namespace_json(app, namespace).await? else {
-        return Err(ApiError::not_found(&ns_res, namespace));
-    };
-    let terminating = serde_json::from_slice::<NamespaceState>(&json)
-        .is_ok_and(|ns| ns.status.phase.as_deref() == Some("Terminating") || ns.metadata.deletion_timestamp.is_some());
-    if terminating {
+    // Upstream's NamespaceLifecycle reads the phase: deleting a namespace sets it to
+    // Terminating together with the deletion timestamp.
+    if ns.phase() == Some(krs_api::strategy::core::namespace::PHASE_TERMINATING) {
         return Err(ApiError::forbidden(
             Some(res),
             name,
@@ -143,38 +146,43 @@ pub async fn admit_create(app: &App, res: &ResourceInfo, namespace: &str, name: 
     Ok(())
 }
 
-/// What NamespaceLifecycle reads of a namespace (decoding only that, on every create).
-#[derive(serde::Deserialize)]
-struct NamespaceState {
-    #[serde(default)]
-    metadata: NamespaceStateMeta,
-    #[serde(default)]
-    status: NamespaceStateStatus,
+/// A namespace as admission reads it on every create: the watch cache's entry, whose labels and
+/// field values were read once when that version was cached, so a create decodes nothing of it.
+pub(crate) struct NamespaceEntry {
+    entry: Arc<CachedObject>,
+    /// Where `status.phase` is among the entry's field values.
+    phase_at: Option<usize>,
 }
 
-#[derive(Default, serde::Deserialize)]
-struct NamespaceStateMeta {
-    #[serde(rename = "deletionTimestamp")]
-    deletion_timestamp: Option<serde::de::IgnoredAny>,
+impl NamespaceEntry {
+    pub fn labels(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.entry.labels
+    }
+
+    /// `status.phase`, if the namespace has one.
+    pub fn phase(&self) -> Option<&str> {
+        self.phase_at.and_then(|i| self.entry.fields.get(i)).map(String::as_str).filter(|p| !p.is_empty())
+    }
 }
 
-#[derive(Default, serde::Deserialize)]
-struct NamespaceStateStatus {
-    phase: Option<String>,
-}
-
-/// The stored JSON of a namespace. The cache answers almost always; a namespace created an
-/// instant ago may not be in it yet, so a miss is checked against the store.
-pub(crate) async fn namespace_json(app: &App, namespace: &str) -> Result<Option<bytes::Bytes>, ApiError> {
-    let Some(ns_res) = app.catalog.lookup("", "v1", "namespaces").cloned() else {
+/// The namespace named `namespace`. The cache answers almost always; a namespace created an
+/// instant ago may not be in it yet, so a miss is read from the store (and its attributes read
+/// as the cache would).
+pub(crate) async fn namespace_entry(app: &App, namespace: &str) -> Result<Option<NamespaceEntry>, ApiError> {
+    let Some(ns_res) = app.catalog.lookup("", "v1", "namespaces") else {
         return Ok(None);
     };
+    let field_labels = ns_res.strategy.field_labels();
+    let phase_at = field_labels.iter().position(|f| f.name == "status.phase");
     let key = format!("/registry/namespaces/{namespace}");
-    if let Some(obj) = app.cacher(&ns_res).and_then(|c| c.get(&key)) {
-        return Ok(Some(obj.json.clone()));
+    if let Some(entry) = app.cacher(ns_res).and_then(|c| c.get(&key)) {
+        return Ok(Some(NamespaceEntry { entry, phase_at }));
     }
-    let (kv, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, &ns_res, namespace))?;
-    Ok(kv.map(|kv| kv.value))
+    let (kv, _) = app.store.get(&key, None).await.map_err(|e| ApiError::from_store(e, ns_res, namespace))?;
+    Ok(kv.map(|kv| NamespaceEntry {
+        entry: Arc::new(CachedObject::from_stored(&key, &kv.value, kv.mod_revision, field_labels)),
+        phase_at,
+    }))
 }
 
 /// Admission plugins that can be turned off (upstream's --disable-admission-plugins).

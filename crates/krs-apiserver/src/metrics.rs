@@ -21,7 +21,7 @@ const BUCKETS: [f64; 23] = [
 ];
 
 /// What a request is counted under (without the response code).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Labels {
     verb: &'static str,
     dry_run: bool,
@@ -31,6 +31,75 @@ struct Labels {
     subresource: String,
     scope: &'static str,
 }
+
+/// A series' labels as a lookup reads them: borrowed from the request, so that a request
+/// counted under an existing series allocates nothing. [`Labels`] and [`RequestLabels`] hash
+/// and compare through the same parts.
+trait SeriesKey {
+    fn parts(&self) -> (&str, bool, &str, &str, &str, &str, &str);
+}
+
+type Parts<'a> = (&'a str, bool, &'a str, &'a str, &'a str, &'a str, &'a str);
+
+impl SeriesKey for Labels {
+    fn parts(&self) -> Parts<'_> {
+        (self.verb, self.dry_run, &self.group, &self.version, &self.resource, &self.subresource, self.scope)
+    }
+}
+
+struct RequestLabels<'a> {
+    verb: &'static str,
+    dry_run: bool,
+    info: &'a RequestInfo,
+    scope: &'static str,
+}
+
+impl SeriesKey for RequestLabels<'_> {
+    fn parts(&self) -> Parts<'_> {
+        let i = self.info;
+        (self.verb, self.dry_run, &i.group, &i.version, &i.resource, &i.subresource, self.scope)
+    }
+}
+
+impl RequestLabels<'_> {
+    fn to_owned(&self) -> Labels {
+        Labels {
+            verb: self.verb,
+            dry_run: self.dry_run,
+            group: self.info.group.clone(),
+            version: self.info.version.clone(),
+            resource: self.info.resource.clone(),
+            subresource: self.info.subresource.clone(),
+            scope: self.scope,
+        }
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn SeriesKey + 'a> for Labels {
+    fn borrow(&self) -> &(dyn SeriesKey + 'a) {
+        self
+    }
+}
+
+impl std::hash::Hash for Labels {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.parts().hash(h)
+    }
+}
+
+impl std::hash::Hash for dyn SeriesKey + '_ {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.parts().hash(h)
+    }
+}
+
+impl PartialEq for dyn SeriesKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn SeriesKey + '_ {}
 
 /// Observations per bucket (not cumulative: the exposition sums them), their count and sum.
 #[derive(Default)]
@@ -139,30 +208,31 @@ impl Metrics {
 
     /// Records a finished request (its response headers sent).
     pub fn observe(&self, info: &RequestInfo, apply: bool, dry_run: bool, code: u16, took: Duration) {
-        let labels = Labels {
-            verb: verb(info, apply),
-            dry_run,
-            group: info.group.clone(),
-            version: info.version.clone(),
-            resource: info.resource.clone(),
-            subresource: info.subresource.clone(),
-            scope: scope(info),
-        };
+        let key = RequestLabels { verb: verb(info, apply), dry_run, info, scope: scope(info) };
         let timed = !long_running(info);
         let secs = took.as_secs_f64();
-        let mut all = self.series.lock();
-        let series = all.entry(labels).or_default();
-        match series.codes.iter_mut().find(|(c, _)| *c == code) {
-            Some((_, n)) => *n += 1,
-            None => series.codes.push((code, 1)),
-        }
-        if timed {
-            let h = &mut series.durations;
-            if let Some(i) = BUCKETS.iter().position(|bound| secs <= *bound) {
-                h.buckets[i] += 1;
+        let record = |series: &mut Series| {
+            match series.codes.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => series.codes.push((code, 1)),
             }
-            h.count += 1;
-            h.sum += secs;
+            if timed {
+                let h = &mut series.durations;
+                if let Some(i) = BUCKETS.iter().position(|bound| secs <= *bound) {
+                    h.buckets[i] += 1;
+                }
+                h.count += 1;
+                h.sum += secs;
+            }
+        };
+        let mut all = self.series.lock();
+        match all.get_mut(&key as &dyn SeriesKey) {
+            Some(series) => record(series),
+            None => {
+                let mut series = Series::default();
+                record(&mut series);
+                all.insert(key.to_owned(), series);
+            }
         }
     }
 
@@ -269,16 +339,20 @@ mod tests {
         }
         m.observe(&list, false, false, 200, Duration::from_millis(3));
         m.observe(&list, false, false, 200, Duration::from_millis(30));
+        // An equal request parsed anew is found by its labels' values.
+        let list_again = RequestInfo::parse(&Method::GET, "/api/v1/namespaces/other/pods", false);
+        m.observe(&list_again, false, false, 200, Duration::from_secs(2));
         m.observe(&create, false, true, 201, Duration::from_millis(1));
         let text = m.render(&BTreeMap::from([("pods".to_string(), 3)]));
         assert!(text.contains(
-            "apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"pods\",scope=\"namespace\",subresource=\"\",verb=\"LIST\",version=\"v1\"} 2"
+            "apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"pods\",scope=\"namespace\",subresource=\"\",verb=\"LIST\",version=\"v1\"} 3"
         ), "{text}");
         assert!(text.contains(
             "apiserver_request_total{code=\"201\",component=\"apiserver\",dry_run=\"All\",group=\"apps\",resource=\"deployments\",scope=\"namespace\",subresource=\"\",verb=\"POST\",version=\"v1\"} 1"
         ));
         assert!(text.contains("verb=\"LIST\",version=\"v1\",le=\"0.005\"} 1\n"), "{text}");
         assert!(text.contains("verb=\"LIST\",version=\"v1\",le=\"0.05\"} 2\n"));
+        assert!(text.contains("verb=\"LIST\",version=\"v1\",le=\"2\"} 3\n"), "{text}");
         assert!(text.contains("apiserver_current_inflight_requests{request_kind=\"mutating\"} 0"));
         assert!(!text.contains("apiserver_storage_objects"), "disabled metrics are left out");
     }

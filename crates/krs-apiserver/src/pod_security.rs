@@ -757,13 +757,12 @@ pub async fn admit(
     if !res.namespaced || !(pods || is_workload(res)) {
         return Ok(());
     }
-    let Some(json) = crate::admission::namespace_json(app, namespace).await? else { return Ok(()) };
-    let labels =
-        serde_json::from_slice::<NamespaceLabels>(&json).ok().and_then(|ns| ns.metadata.labels).unwrap_or_default();
+    let Some(ns) = crate::admission::namespace_entry(app, namespace).await? else { return Ok(()) };
+    let labels = ns.labels();
     if !labels.keys().any(|k| k.starts_with(PREFIX)) {
         return Ok(());
     }
-    let policy = namespace_policy(&labels);
+    let policy = namespace_policy(labels);
     let name = obj.meta().name.clone().unwrap_or_default();
     if pods {
         let Some((meta, spec)) = krs_kinds::downcast_ref::<Pod>(obj).and_then(pod_parts) else { return Ok(()) };
@@ -795,19 +794,6 @@ pub async fn admit(
         }
     }
     Ok(())
-}
-
-/// What PodSecurity reads of a namespace on every pod write: its labels (the rest of the
-/// object is skipped, not decoded).
-#[derive(serde::Deserialize)]
-struct NamespaceLabels {
-    #[serde(default)]
-    metadata: NamespaceLabelsMeta,
-}
-
-#[derive(Default, serde::Deserialize)]
-struct NamespaceLabelsMeta {
-    labels: Option<BTreeMap<String, String>>,
 }
 
 /// The kinds whose pod templates PodSecurity judges.

@@ -128,7 +128,9 @@ async fn serve_connection<S>(
     let service = service_fn(move |req| {
         let app = app.clone();
         let user = user.clone();
-        async move { Ok::<_, std::convert::Infallible>(app.handle(req, user, Some(peer)).await) }
+        // Boxed: the handler's state is several KB, and hyper moves the future it is given
+        // into the request's task and again when the task finishes; a pointer moves cheaply.
+        Box::pin(async move { Ok::<_, std::convert::Infallible>(app.handle(req, user, Some(peer)).await) })
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     // kubectl and client-go multiplex many watches over one HTTP/2 connection.

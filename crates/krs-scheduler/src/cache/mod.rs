@@ -23,14 +23,18 @@ struct PodState {
     node: Arc<str>,
 }
 
+/// The cache's maps are hashed with foldhash (seeded per process) rather than SipHash: every pod
+/// event and every assume looks its pod and node up.
+type Fast = foldhash::fast::RandomState;
+
 #[derive(Default)]
 pub struct Cache {
-    nodes: HashMap<Arc<str>, Arc<NodeInfo>>,
-    pods: HashMap<String, PodState>,
-    assumed: HashSet<String>,
+    nodes: HashMap<Arc<str>, Arc<NodeInfo>, Fast>,
+    pods: HashMap<String, PodState, Fast>,
+    assumed: HashSet<String, Fast>,
     tree: NodeTree,
     /// Nodes changed since the last snapshot update.
-    dirty: HashSet<Arc<str>>,
+    dirty: HashSet<Arc<str>, Fast>,
     /// A node was added or removed (the snapshot's list must be rebuilt).
     nodes_changed: bool,
     /// Node images changed (the image counts must be recomputed).

@@ -18,13 +18,14 @@ pub struct Heap {
     /// The pods, with their place in `order`; `None` for a free slot.
     slots: Vec<Option<(QueuedPodInfo, usize)>>,
     free: Vec<usize>,
-    index: HashMap<String, usize>,
+    /// Hashed with foldhash (seeded per process): every push, pop and removal looks a key up.
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
     less: Less,
 }
 
 impl Heap {
     pub fn new(less: Less) -> Heap {
-        Heap { order: Vec::new(), slots: Vec::new(), free: Vec::new(), index: HashMap::new(), less }
+        Heap { order: Vec::new(), slots: Vec::new(), free: Vec::new(), index: HashMap::default(), less }
     }
 
     pub fn len(&self) -> usize {

@@ -20,6 +20,10 @@ use crate::metrics::Metrics;
 use heap::Heap;
 pub use nominator::Nominator;
 
+/// The queue's maps by pod key are hashed with foldhash (seeded per process) rather than
+/// SipHash: every pod event and every cycle looks keys up in them.
+type Fast = foldhash::fast::RandomState;
+
 /// How long a pod stays unschedulable before the periodic flush retries it
 /// (`podMaxInUnschedulablePodsDuration`).
 pub const POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION: Duration = Duration::from_secs(5 * 60);
@@ -82,13 +86,13 @@ struct Inner {
     active: Heap,
     backoff: Heap,
     /// Rejected by a plugin in their last attempt, waiting for an event that may help.
-    unschedulable: HashMap<String, QueuedPodInfo>,
+    unschedulable: HashMap<String, QueuedPodInfo, Fast>,
     /// Rejected by a PreEnqueue plugin; kept apart so that the events that concern only
     /// rejected pods (every assigned pod added or deleted) never walk the gated ones.
-    gated: HashMap<String, QueuedPodInfo>,
+    gated: HashMap<String, QueuedPodInfo, Fast>,
     /// Pods popped and not yet done: the event sequence number when they were popped, and
     /// what happened to them meanwhile.
-    in_flight: HashMap<String, (u64, InFlight)>,
+    in_flight: HashMap<String, (u64, InFlight), Fast>,
     /// How many in-flight pods were popped at each sequence number: the oldest is the first
     /// key, found without walking `in_flight` every time a pod is done.
     in_flight_seqs: BTreeMap<u64, usize>,
@@ -132,9 +136,9 @@ impl SchedulingQueue {
             inner: Mutex::new(Inner {
                 active: Heap::new(less),
                 backoff: Heap::new(Box::new(backoff_less)),
-                unschedulable: HashMap::new(),
-                gated: HashMap::new(),
-                in_flight: HashMap::new(),
+                unschedulable: HashMap::default(),
+                gated: HashMap::default(),
+                in_flight: HashMap::default(),
                 in_flight_seqs: BTreeMap::new(),
                 scheduling_cycle: 0,
                 events: VecDeque::new(),

@@ -202,7 +202,9 @@ impl Loop {
                 // No in-tree plugin waits; a waiting pod is released after its timeout.
                 tokio::time::sleep(wait).await;
             }
-            loop_scheduler.binding_cycle(fw, state, qpi, assumed, node, start).await;
+            // Boxed: the binding cycle's state (the API request in flight) is large, and the
+            // runtime moves a task's whole future when it spawns and finishes it.
+            Box::pin(loop_scheduler.binding_cycle(fw, state, qpi, assumed, node, start)).await;
         });
         Outcome::Assumed(node_out)
     }

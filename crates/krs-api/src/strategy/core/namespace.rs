@@ -28,7 +28,7 @@ pub const LABEL_METADATA_NAME: &str = "kubernetes.io/metadata.name";
 pub const CONTENT_REMAINING_MESSAGE: &str = "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.";
 
 const PHASE_ACTIVE: &str = "Active";
-const PHASE_TERMINATING: &str = "Terminating";
+pub const PHASE_TERMINATING: &str = "Terminating";
 
 /// The namespace strategy.
 pub struct NamespaceStrategy;
