@@ -147,6 +147,40 @@ async fn concurrent_writers_share_commits() {
     assert!(commits < 256, "256 concurrent writes took {commits} commits: no group commit");
 }
 
+/// Checkpoints run on the checkpointing thread once the WAL passes the threshold, not inside the
+/// writer's commits: the WAL is copied into the database and reused, so it stays near the
+/// threshold however much is written, and everything written is read back after a reopen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_on_its_own_thread_and_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("krs.db");
+    let opts = EmbeddedOptions { checkpoint_pages: 64, compaction_interval: None, ..options() };
+    let value = Bytes::from(vec![b'x'; 3000]);
+    {
+        let store = Arc::new(EmbeddedStore::open(&path, opts.clone()).unwrap());
+        // 4,000 values of 3 KB: 12 MB through a WAL of 64 pages (256 KiB).
+        for round in 0..40 {
+            let tasks: Vec<_> = (0..100)
+                .map(|i| {
+                    let (store, value) = (store.clone(), value.clone());
+                    tokio::spawn(async move { store.create(&format!("/wal/{round:02}/{i:03}"), value, 0).await })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+        }
+        let stats = store.stats().unwrap();
+        assert!(stats.checkpoints > 0, "no checkpoint on the checkpointing thread: {stats:?}");
+        let wal = std::fs::metadata(dir.path().join("krs.db-wal")).map(|m| m.len()).unwrap_or(0);
+        assert!(wal < 4 << 20, "the WAL grew to {wal} bytes: not reused after checkpoints ({stats:?})");
+    }
+    let store = EmbeddedStore::open(&path, opts).unwrap();
+    let all = store.range(RangeRequest { prefix: "/wal/".into(), ..Default::default() }).await.unwrap();
+    assert_eq!(all.kvs.len(), 4000);
+    assert!(all.kvs.iter().all(|kv| kv.value == value));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn automatic_compaction_bounds_history() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,13 @@
 //! The embedded backend: one SQLite file (WAL, `synchronous=FULL`), the default store.
 //!
 //! Threads: one writer owns the write connection and commits queued requests in groups
-//! (`writer.rs`); readers use pooled read-only connections on the caller's thread (`reader.rs`);
-//! one maintenance thread expires leases (`lease.rs`) and triggers automatic compaction
-//! (`compact.rs`). Watchers are fed in-process by the writer after each durable commit (`watch.rs`).
+//! (`writer.rs`); one thread checkpoints the WAL into the database when the writer asks
+//! (`checkpoint.rs`), so no commit waits for a checkpoint; readers use pooled read-only
+//! connections on the caller's thread (`reader.rs`); one maintenance thread expires leases
+//! (`lease.rs`) and triggers automatic compaction (`compact.rs`). Watchers are fed in-process by the writer after each durable commit (`watch.rs`).
 //! The file layout is in `schema.rs`.
 
+mod checkpoint;
 mod compact;
 mod lease;
 mod reader;
@@ -52,6 +54,9 @@ pub struct EmbeddedOptions {
     /// Run SQLite's `quick_check` over an existing file at open (reads the whole file once).
     /// Default true.
     pub verify_on_open: bool,
+    /// WAL pages (4 KiB) past which the WAL is checkpointed into the database, on the
+    /// checkpointing thread. Default 8192 (32 MiB).
+    pub checkpoint_pages: u32,
 }
 
 impl Default for EmbeddedOptions {
@@ -63,6 +68,7 @@ impl Default for EmbeddedOptions {
             watch_queue_capacity: 1024,
             max_batch: 1024,
             verify_on_open: true,
+            checkpoint_pages: checkpoint::DEFAULT_PAGES,
         }
     }
 }
@@ -76,6 +82,10 @@ pub struct EmbeddedStats {
     pub requests: u64,
     /// Rows in the revision log, history included.
     pub log_rows: i64,
+    /// WAL checkpoints completed on the checkpointing thread.
+    pub checkpoints: u64,
+    /// Checkpoints the writer ran itself, the WAL having outgrown four times the threshold.
+    pub writer_checkpoints: u64,
 }
 
 /// The SQLite-backed [`Store`].
@@ -99,7 +109,7 @@ impl EmbeddedStore {
     pub fn open(path: impl AsRef<Path>, options: EmbeddedOptions) -> Result<EmbeddedStore> {
         let path = path.as_ref().to_path_buf();
         let lock = schema::lock(&path)?;
-        let conn = schema::open_writer(&path, options.verify_on_open)?;
+        let mut conn = schema::open_writer(&path, options.verify_on_open)?;
         let (revision, compact_revision) = Writer::stored_meta(&conn).map_err(sql_error)?;
         let leases = Arc::new(Leases::load(&conn).map_err(sql_error)?);
         let hub = Arc::new(Hub::new(revision, options.watch_queue_capacity));
@@ -108,6 +118,7 @@ impl EmbeddedStore {
         // Open one reader now so that a problem with read access shows at open, not later.
         readers.meta()?;
 
+        let checkpoint_thread = checkpoint::start(&mut conn, &path, options.checkpoint_pages, counters.clone())?;
         let writer = Writer::new(
             conn,
             path.clone(),
@@ -138,7 +149,8 @@ impl EmbeddedStore {
             leases,
             counters,
             shutdown: Some(shutdown),
-            threads: Mutex::new(vec![maintenance_thread, writer_thread]),
+            // Joined in this order: the checkpointer ends when the writer's connection closes.
+            threads: Mutex::new(vec![maintenance_thread, writer_thread, checkpoint_thread]),
             _lock: lock,
         })
     }
@@ -152,6 +164,8 @@ impl EmbeddedStore {
             commits: self.counters.commits.load(Ordering::Relaxed),
             requests: self.counters.requests.load(Ordering::Relaxed),
             log_rows: self.readers.log_rows()?,
+            checkpoints: self.counters.checkpoints.load(Ordering::Relaxed),
+            writer_checkpoints: self.counters.writer_checkpoints.load(Ordering::Relaxed),
         })
     }
 

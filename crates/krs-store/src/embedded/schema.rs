@@ -182,15 +182,25 @@ pub(crate) fn open_writer(path: &Path, verify: bool) -> Result<Connection, Store
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL").map_err(|e| open_error(path, e))?;
-    // Checkpoint every 8192 WAL pages (32 MiB) instead of SQLite's 1000: pages written again and
-    // again (the log's last leaf, index leaves, the meta row) are copied into the database once
-    // per checkpoint, so fewer checkpoints mean much less I/O. The WAL file is cut back to
-    // 64 MiB after a checkpoint if a burst made it larger.
-    conn.pragma_update(None, "wal_autocheckpoint", 8192).map_err(|e| open_error(path, e))?;
+    // No checkpoint inside the writer's commits: `checkpoint.rs` runs them on a connection of
+    // their own. The WAL file is cut back to 64 MiB when it is reused if a burst made it larger.
+    conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| open_error(path, e))?;
     conn.pragma_update(None, "journal_size_limit", 64i64 << 20).map_err(|e| open_error(path, e))?;
     // A small page cache for the writer: its pages are mostly the b-trees' hot edges, and SQLite
     // scans the whole cache's hash table at the end of many transactions.
     configure(&conn, 8 * 1024).map_err(|e| open_error(path, e))?;
+    Ok(conn)
+}
+
+/// Opens the connection that checkpoints (`checkpoint.rs`): read-write, with `synchronous=FULL`
+/// so that a checkpoint syncs the WAL before copying it and the database before the WAL can be
+/// reused. A checkpoint copies frames through its own buffer, so the page cache stays small.
+pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "journal_size_limit", 64i64 << 20).map_err(|e| open_error(path, e))?;
+    configure(&conn, 1024).map_err(|e| open_error(path, e))?;
     Ok(conn)
 }
 

@@ -143,6 +143,10 @@ fn settle<T>(
 pub(crate) struct Counters {
     pub(crate) commits: AtomicU64,
     pub(crate) requests: AtomicU64,
+    /// WAL checkpoints completed by the checkpointing thread (`checkpoint.rs`).
+    pub(crate) checkpoints: AtomicU64,
+    /// Checkpoints the writer ran itself because the WAL outgrew the backstop.
+    pub(crate) writer_checkpoints: AtomicU64,
 }
 
 /// A change to the lease deadlines, applied once its batch is committed.
