@@ -4,8 +4,8 @@
 //! (`writer.rs`); one thread checkpoints the WAL into the database when the writer asks
 //! (`checkpoint.rs`), so no commit waits for a checkpoint; readers use pooled read-only
 //! connections on the caller's thread (`reader.rs`); one maintenance thread expires leases
-//! (`lease.rs`) and triggers automatic compaction (`compact.rs`). Watchers are fed in-process by the writer after each durable commit (`watch.rs`).
-//! The file layout is in `schema.rs`.
+//! (`lease.rs`) and triggers automatic compaction (`compact.rs`). Watchers are fed in-process
+//! by the writer after each durable commit (`watch.rs`). The file layout is in `schema.rs`.
 
 mod checkpoint;
 mod compact;

@@ -135,6 +135,9 @@ fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The size a WAL that a burst made larger is cut back to when it is reused: 64 MiB.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// Opens the write connection: validates the file (or initialises an empty one) and sets WAL
 /// mode with full synchronous commits, so a commit is on disk when it returns.
 pub(crate) fn open_writer(path: &Path, verify: bool) -> Result<Connection, StoreError> {
@@ -185,7 +188,7 @@ pub(crate) fn open_writer(path: &Path, verify: bool) -> Result<Connection, Store
     // No checkpoint inside the writer's commits: `checkpoint.rs` runs them on a connection of
     // their own. The WAL file is cut back to 64 MiB when it is reused if a burst made it larger.
     conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| open_error(path, e))?;
-    conn.pragma_update(None, "journal_size_limit", 64i64 << 20).map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT).map_err(|e| open_error(path, e))?;
     // A small page cache for the writer: its pages are mostly the b-trees' hot edges, and SQLite
     // scans the whole cache's hash table at the end of many transactions.
     configure(&conn, 8 * 1024).map_err(|e| open_error(path, e))?;
@@ -199,7 +202,7 @@ pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| open_error(path, e))?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(|e| open_error(path, e))?;
-    conn.pragma_update(None, "journal_size_limit", 64i64 << 20).map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT).map_err(|e| open_error(path, e))?;
     configure(&conn, 1024).map_err(|e| open_error(path, e))?;
     Ok(conn)
 }
